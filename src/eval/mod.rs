@@ -1,0 +1,1 @@
+//! The PromQL evaluator over in-memory float series.

@@ -1,0 +1,1 @@
+//! The typed model every backend reads. No syntax and no output format leaks in.
