@@ -265,14 +265,14 @@ fn block<'a>(cx: &Cx, input: &'a str, depth: usize) -> PResult<'a, Block> {
     };
     if !rest.starts_with('{') {
         let after = match &name {
-            Some(_) => "the block name",
-            None => &kind.node,
+            Some(name) => format!("{:?}", name.node),
+            None => kind.node.clone(),
         };
         return Err(failure(unexpected_error(
             cx,
             rest,
             "`{`",
-            Some(after),
+            Some(&after),
             None,
         )));
     }
@@ -902,7 +902,11 @@ fn duration<'a>(cx: &Cx, input: &'a str) -> PResult<'a, Spanned<Duration>> {
                 return fail(ParseError::InvalidDuration {
                     span: unit_span,
                     problem: "duration units out of order",
-                    label: format!("`{unit_name}` cannot follow `{previous_name}`"),
+                    label: if rank == previous_rank {
+                        format!("`{unit_name}` appears twice")
+                    } else {
+                        format!("`{unit_name}` cannot follow `{previous_name}`")
+                    },
                     help: Some(
                         "write the units from largest to smallest, each at most once, as in `1h30m`"
                             .to_string(),
@@ -982,7 +986,7 @@ fn number<'a>(cx: &Cx, input: &'a str) -> PResult<'a, Spanned<Number>> {
             cx,
             after_point,
             "digits after the decimal point",
-            Some(&format!("{text}.")),
+            None,
             Some(format!("write `{text}` or `{text}.0`")),
         )));
     }
@@ -1111,7 +1115,7 @@ fn label_matchers<'a>(cx: &Cx, input: &'a str) -> PResult<'a, &'a str> {
 /// A Prometheus metric name (identifiers plus `:`).
 ///
 /// ```text
-/// metric_name = ( letter | "_" | ":" ) , { letter | digit | "_" | ":" } ;
+/// metric_name = ? an ASCII letter, "_" or ":" ? , { ? an ASCII letter or digit, "_" or ":" ? } ;
 /// ```
 fn metric_name(input: &str) -> PResult<'_, &str> {
     recognize((
@@ -1124,7 +1128,7 @@ fn metric_name(input: &str) -> PResult<'_, &str> {
 /// A field name, block kind or label name.
 ///
 /// ```text
-/// identifier = ( letter | "_" ) , { letter | digit | "_" } ;
+/// identifier = ? an ASCII letter or "_" ? , { ? an ASCII letter or digit, or "_" ? } ;
 /// ```
 fn identifier<'a>(cx: &Cx, input: &'a str) -> PResult<'a, Spanned<String>> {
     let (rest, word) = recognize((
@@ -1190,7 +1194,7 @@ fn quoted_string<'a>(cx: &Cx, input: &'a str) -> PResult<'a, Spanned<String>> {
 /// opening quote, for the unterminated-string error of a final backslash.
 ///
 /// ```text
-/// escape = "\" , ( '"' | "\" | "n" | "r" | "t" | "u{" , hex_digit , [ hex_digit ] , [ hex_digit ] , [ hex_digit ] , [ hex_digit ] , [ hex_digit ] , "}" ) ;
+/// escape = "\" , ( '"' | "\" | "n" | "r" | "t" | "u{" , ? 1 to 6 hex digits naming a Unicode scalar value ? , "}" ) ;
 /// ```
 fn escape<'a>(cx: &Cx, input: &'a str, string_start: &str) -> PResult<'a, char> {
     let (rest, _) = char('\\').parse(input)?;
