@@ -87,6 +87,12 @@ const TOKENS: &[&str] = &[
     "@",
     "\u{0}",
     "999999999999999999999y",
+    "m{a=\"\\",
+    "m{a=`",
+    "{a='",
+    "\\",
+    "`",
+    "\u{1F600}",
 ];
 
 fn token_soup() -> impl Strategy<Value = String> {
