@@ -190,6 +190,8 @@ fn item<'a>(cx: &Cx, input: &'a str, depth: usize) -> PResult<'a, Item> {
             )
         } else if input.starts_with('{') {
             Some("a block needs a kind before `{`, as in `labels { ... }`".to_string())
+        } else if let Some(separator) = input.chars().next().filter(|c| *c == ',' || *c == ';') {
+            Some(format!("remove the extra `{separator}`"))
         } else {
             None
         };
@@ -226,6 +228,10 @@ fn item<'a>(cx: &Cx, input: &'a str, depth: usize) -> PResult<'a, Item> {
                     "fields are written `{} = value`, with `=` rather than `:`",
                     word.node
                 ))
+            } else if next.starts_with(|c: char| c.is_ascii_digit() || c == '[' || c == '-') {
+                let line = next.lines().next().unwrap_or("").trim_end();
+                let shown: String = line.chars().take(40).collect();
+                Some(format!("add `=`: `{} = {shown}`", word.node))
             } else if let Ok((after_name, name)) = identifier(cx, next) {
                 if trivia(after_name).starts_with('{') {
                     Some(format!(
@@ -268,12 +274,18 @@ fn block<'a>(cx: &Cx, input: &'a str, depth: usize) -> PResult<'a, Block> {
             Some(name) => format!("{:?}", name.node),
             None => kind.node.clone(),
         };
+        let help = name.as_ref().map(|name| {
+            format!(
+                "if `{}` is a field, write `{} = {:?}`",
+                kind.node, kind.node, name.node
+            )
+        });
         return Err(failure(unexpected_error(
             cx,
             rest,
             "`{`",
             Some(&after),
-            None,
+            help,
         )));
     }
     let open = cx.span_len(rest, 1);

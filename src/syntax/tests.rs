@@ -58,7 +58,7 @@ fn layout_comments_separators_and_bom() {
     check("a = 1, b = 2; c = 3", "a = 1\nb = 2\nc = 3");
     check(
         "a = 1,, b = 2",
-        "E0101 expected a field or block name @1:7: found `,` here",
+        "E0101 expected a field or block name @1:7: found `,` here | help: remove the extra `,`",
     );
 }
 
@@ -302,7 +302,7 @@ fn malformed_items_and_values() {
     );
     check(
         r#"latency "p99" x"#,
-        r#"E0101 expected `{` after `"p99"` @1:15: found `x` here"#,
+        r#"E0101 expected `{` after `"p99"` @1:15: found `x` here | help: if `latency` is a field, write `latency = "p99"`"#,
     );
     check(
         r#"service "a" {
@@ -539,6 +539,18 @@ fn fractions_and_spaces_inside_compound_durations() {
     check(
         "x = 1h 30m",
         "E0108 space inside a duration @1:8: the duration continues after a space | help: write `1h30m` with no space",
+    );
+}
+
+#[test]
+fn a_forgotten_equals_sign_gets_a_hint() {
+    check(
+        "objective 99.5%",
+        "E0101 expected `=` or `{` after `objective` @1:11: found `99.5` here | help: add `=`: `objective = 99.5%`",
+    );
+    check(
+        "team \"risk-ml\"\nwindow = 5m",
+        "E0101 expected `{` after `\"risk-ml\"` @2:1: found `window` here | help: if `team` is a field, write `team = \"risk-ml\"`",
     );
 }
 
