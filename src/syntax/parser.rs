@@ -190,10 +190,12 @@ fn item<'a>(cx: &Cx, input: &'a str, depth: usize) -> PResult<'a, Item> {
             )
         } else if input.starts_with('{') {
             Some("a block needs a kind before `{`, as in `labels { ... }`".to_string())
-        } else if let Some(separator) = input.chars().next().filter(|c| *c == ',' || *c == ';') {
-            Some(format!("remove the extra `{separator}`"))
         } else {
-            None
+            input
+                .chars()
+                .next()
+                .filter(|c| *c == ',' || *c == ';')
+                .map(|separator| format!("remove the extra `{separator}`"))
         };
         return Err(failure(unexpected_error(
             cx,
