@@ -555,6 +555,35 @@ fn a_forgotten_equals_sign_gets_a_hint() {
 }
 
 #[test]
+fn keywords_are_keywords_only_where_the_grammar_puts_them() {
+    check(
+        "route {} -> \"r\"\ncontinue = 5",
+        "route {} -> \"r\"\ncontinue = 5",
+    );
+    check(
+        "route {} -> \"r\" continue\ncontinue {}",
+        "route {} -> \"r\" continue\n\ncontinue {}",
+    );
+    check("x = 5\nper = 3", "x = 5\nper = 3");
+    check("over = on", "over = on");
+    check("x = true{a=\"b\"}", "x = true{a=\"b\"}");
+    check("x = [true, false, true_]", "x = [true, false, true_]");
+    check("x = 5 # five\ny = 6 // six", "x = 5\ny = 6");
+}
+
+#[test]
+fn invisible_characters_are_named_by_code_point() {
+    check(
+        "a = 1\n\u{feff}b = 2",
+        "E0111 unexpected character U+FEFF @2:1: this character cannot appear outside a string | help: delete it: this character is invisible in most editors",
+    );
+    check(
+        "a\u{200b} = 1",
+        "E0111 unexpected character U+200B @1:2: this character cannot appear outside a string | help: delete it: this character is invisible in most editors",
+    );
+}
+
+#[test]
 fn printer_writes_canonical_text() {
     check("x = 90m", "x = 1h30m");
     check("x = 1w", "x = 7d");
