@@ -584,6 +584,26 @@ fn invisible_characters_are_named_by_code_point() {
 }
 
 #[test]
+fn huge_exponents_in_durations_are_quick_errors() {
+    // Found by cargo-fuzz as a timeout: the suggestion for `0e1111111111s`
+    // multiplied by ten a billion times.
+    let started = std::time::Instant::now();
+    check(
+        "le=0e1111111111s",
+        "E0108 duration with a fractional number @1:4: a duration takes a whole number of each unit, not `0e1111111111s` | help: write `0s`",
+    );
+    check(
+        "x = 1e-2147483648h",
+        "E0108 duration with a fractional number @1:5: a duration takes a whole number of each unit, not `1e-2147483648h` | help: durations have millisecond precision; write a whole number of a smaller unit",
+    );
+    check(
+        "x = 2e2s",
+        "E0108 duration with a fractional number @1:5: a duration takes a whole number of each unit, not `2e2s` | help: write `200s`",
+    );
+    assert!(started.elapsed().as_secs() < 2);
+}
+
+#[test]
 fn printer_writes_canonical_text() {
     check("x = 90m", "x = 1h30m");
     check("x = 1w", "x = 7d");
