@@ -1265,7 +1265,7 @@ static LABELS_SCHEMA: Schema = Schema {
     secrets: &[],
 };
 
-pub(crate) static ROUTING_SCHEMA: Schema = Schema {
+static ROUTING_SCHEMA: Schema = Schema {
     what: "the routing block",
     fields: &[
         attribute("group_by", "group_by = [alertname, service, slo]"),

@@ -1080,3 +1080,164 @@ fn each_code_has_a_minimal_invalid_example_that_triggers_exactly_it() {
         );
     }
 }
+
+// ---- never panic: random documents built from the language's own pieces ----
+
+mod random_documents {
+    use super::*;
+    use proptest::prelude::*;
+
+    const KEYS: &[&str] = &[
+        "team",
+        "runbook",
+        "description",
+        "histogram",
+        "threshold",
+        "buckets",
+        "objective",
+        "window",
+        "errors",
+        "good",
+        "total",
+        "metric",
+        "min",
+        "max",
+        "slice",
+        "score",
+        "for",
+        "utilization",
+        "max_utilization",
+        "memory_used",
+        "memory_free",
+        "last_success",
+        "max_age",
+        "feeds",
+        "index",
+        "query",
+        "max_count",
+        "total_query",
+        "max_ratio",
+        "severity",
+        "min_traffic",
+        "alerts",
+        "long",
+        "short",
+        "factor",
+        "lookback",
+        "horizon",
+        "group_by",
+        "default_receiver",
+        "routing_key",
+        "routing_key_file",
+        "url",
+        "url_file",
+        "smarthost",
+        "to",
+        "from",
+        "channel",
+        "api_url_file",
+        "objectve",
+        "labels",
+        "env",
+    ];
+    const VALUES: &[&str] = &[
+        "99.9%",
+        "0%",
+        "100%",
+        "90%",
+        "5m",
+        "0s",
+        "30d",
+        "1h",
+        "3d",
+        "0.3",
+        "-1",
+        "1e-40",
+        "\"x\"",
+        "\"\"",
+        "\"d\"",
+        "true",
+        "false",
+        "metric_total",
+        "m{a=\"1\"}",
+        "m{a=~\"(\"}",
+        "h_count",
+        "[1s, 2s]",
+        "[\"d\", \"x\"]",
+        "[a, b]",
+        "10 per 5m",
+        "1.5 per 0s",
+        "10GiB",
+        "\"https://u:p@h/x\"",
+        "\"h:25\"",
+        "\"{{x}}\"",
+        "\"a\\nb\"",
+    ];
+    const KINDS: &[&str] = &[
+        "service \"s\"",
+        "service \"d\"",
+        "service",
+        "routing",
+        "latency \"l\"",
+        "availability \"a\"",
+        "accuracy \"c\"",
+        "drift \"d\"",
+        "gpu \"g\"",
+        "freshness \"f\"",
+        "logs \"x\"",
+        "labels",
+        "selector",
+        "forecast",
+        "exhaustion",
+        "page",
+        "ticket",
+        "burn",
+        "receiver \"x\"",
+        "receiver \"d\"",
+        "pagerduty",
+        "slack",
+        "webhook",
+        "email",
+        "latncy \"l\"",
+    ];
+    const ROUTING_ITEMS: &[&str] = &[
+        "route { team = \"t\" } -> \"x\"",
+        "route { team =~ \"(\" } -> [\"x\", \"y\"] continue",
+        "inhibit severity \"page\" over \"ticket\" on [slo]",
+        "inhibit severity \"ticket\" over \"page\" on [slo, __x]",
+    ];
+
+    fn item() -> impl Strategy<Value = String> {
+        let leaf = prop_oneof![
+            (0..KEYS.len(), 0..VALUES.len())
+                .prop_map(|(k, v)| format!("{} = {}", KEYS[k], VALUES[v])),
+            (0..ROUTING_ITEMS.len()).prop_map(|i| ROUTING_ITEMS[i].to_owned()),
+        ];
+        leaf.prop_recursive(4, 64, 8, |inner| {
+            (0..KINDS.len(), proptest::collection::vec(inner, 0..8))
+                .prop_map(|(kind, items)| format!("{} {{\n{}\n}}", KINDS[kind], items.join("\n")))
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+        #[test]
+        fn check_never_panics_and_keeps_its_invariants(items in proptest::collection::vec(item(), 0..6)) {
+            let source = items.join("\n");
+            let Ok(file) = syntax::parse(&source, 0) else {
+                return Ok(());
+            };
+            let result = check(&[file]);
+            let has_errors = result.diagnostics.iter().any(Diagnostic::is_error);
+            prop_assert_eq!(result.program.is_some(), !has_errors);
+            let starts: Vec<u32> = result.diagnostics.iter().map(|d| d.primary.span.start).collect();
+            let mut sorted = starts.clone();
+            sorted.sort();
+            prop_assert_eq!(starts, sorted);
+            for diagnostic in &result.diagnostics {
+                prop_assert!(CODES.iter().any(|info| info.code == diagnostic.code));
+                prop_assert!(diagnostic.primary.span.end as usize <= source.len());
+            }
+        }
+    }
+}
