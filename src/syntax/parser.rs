@@ -265,14 +265,14 @@ fn block<'a>(cx: &Cx, input: &'a str, depth: usize) -> PResult<'a, Block> {
     };
     if !rest.starts_with('{') {
         let after = match &name {
-            Some(_) => "the block name",
-            None => &kind.node,
+            Some(name) => format!("{:?}", name.node),
+            None => kind.node.clone(),
         };
         return Err(failure(unexpected_error(
             cx,
             rest,
             "`{`",
-            Some(after),
+            Some(&after),
             None,
         )));
     }
@@ -754,6 +754,24 @@ fn numeric_value<'a>(cx: &Cx, input: &'a str) -> PResult<'a, Spanned<Value>> {
         return Ok((rest, Spanned::new(cx.span(input, rest), parsed)));
     }
     let (rest, parsed) = duration(cx, input)?;
+    // `1h 30m`: a compound duration written with a space.
+    let spaced = inline_space(rest);
+    if spaced.len() != rest.len() {
+        if let Ok((after_digits, _)) = digits(spaced) {
+            let unit_text = unit_word(after_digits);
+            if duration_unit(unit_text).is_ok() {
+                let whole = &input[..input.len() - rest.len()];
+                let continuation_len = spaced.len() - after_digits.len() + unit_text.len();
+                let continuation = &spaced[..continuation_len];
+                return fail(ParseError::InvalidDuration {
+                    span: cx.span_len(spaced, continuation_len),
+                    problem: "space inside a duration",
+                    label: "the duration continues after a space".to_string(),
+                    help: Some(format!("write `{whole}{continuation}` with no space")),
+                });
+            }
+        }
+    }
     Ok((
         rest,
         Spanned::new(parsed.span, Value::Duration(parsed.node)),
@@ -868,7 +886,7 @@ fn duration<'a>(cx: &Cx, input: &'a str) -> PResult<'a, Spanned<Duration>> {
     loop {
         let (after_digits, count_text) = digits(rest)?;
         if after_digits.starts_with('.') {
-            return fail(non_integer_duration(cx, input, number_like_text(rest)));
+            return fail(non_integer_duration(cx, rest, number_like_text(rest)));
         }
         let unit_text = unit_word(after_digits);
         if unit_text.is_empty() {
@@ -902,7 +920,11 @@ fn duration<'a>(cx: &Cx, input: &'a str) -> PResult<'a, Spanned<Duration>> {
                 return fail(ParseError::InvalidDuration {
                     span: unit_span,
                     problem: "duration units out of order",
-                    label: format!("`{unit_name}` cannot follow `{previous_name}`"),
+                    label: if rank == previous_rank {
+                        format!("`{unit_name}` appears twice")
+                    } else {
+                        format!("`{unit_name}` cannot follow `{previous_name}`")
+                    },
                     help: Some(
                         "write the units from largest to smallest, each at most once, as in `1h30m`"
                             .to_string(),
@@ -982,7 +1004,7 @@ fn number<'a>(cx: &Cx, input: &'a str) -> PResult<'a, Spanned<Number>> {
             cx,
             after_point,
             "digits after the decimal point",
-            Some(&format!("{text}.")),
+            None,
             Some(format!("write `{text}` or `{text}.0`")),
         )));
     }
@@ -1093,7 +1115,14 @@ fn label_matchers<'a>(cx: &Cx, input: &'a str) -> PResult<'a, &'a str> {
                                 at_newline: index < bytes.len(),
                             });
                         }
-                        Some(b'\\') if quote != b'`' => index += 2,
+                        Some(b'\\') if quote != b'`' => {
+                            // Skip the escaped byte, but never a line end or
+                            // the end of the input, so `index` stays in bounds.
+                            index += 1;
+                            if !matches!(bytes.get(index), None | Some(b'\n' | b'\r')) {
+                                index += 1;
+                            }
+                        }
                         Some(&byte) if byte == quote => {
                             index += 1;
                             break;
@@ -1111,7 +1140,7 @@ fn label_matchers<'a>(cx: &Cx, input: &'a str) -> PResult<'a, &'a str> {
 /// A Prometheus metric name (identifiers plus `:`).
 ///
 /// ```text
-/// metric_name = ( letter | "_" | ":" ) , { letter | digit | "_" | ":" } ;
+/// metric_name = ? an ASCII letter, "_" or ":" ? , { ? an ASCII letter or digit, "_" or ":" ? } ;
 /// ```
 fn metric_name(input: &str) -> PResult<'_, &str> {
     recognize((
@@ -1124,7 +1153,7 @@ fn metric_name(input: &str) -> PResult<'_, &str> {
 /// A field name, block kind or label name.
 ///
 /// ```text
-/// identifier = ( letter | "_" ) , { letter | digit | "_" } ;
+/// identifier = ? an ASCII letter or "_" ? , { ? an ASCII letter or digit, or "_" ? } ;
 /// ```
 fn identifier<'a>(cx: &Cx, input: &'a str) -> PResult<'a, Spanned<String>> {
     let (rest, word) = recognize((
@@ -1190,7 +1219,7 @@ fn quoted_string<'a>(cx: &Cx, input: &'a str) -> PResult<'a, Spanned<String>> {
 /// opening quote, for the unterminated-string error of a final backslash.
 ///
 /// ```text
-/// escape = "\" , ( '"' | "\" | "n" | "r" | "t" | "u{" , hex_digit , [ hex_digit ] , [ hex_digit ] , [ hex_digit ] , [ hex_digit ] , [ hex_digit ] , "}" ) ;
+/// escape = "\" , ( '"' | "\" | "n" | "r" | "t" | "u{" , ? 1 to 6 hex digits naming a Unicode scalar value ? , "}" ) ;
 /// ```
 fn escape<'a>(cx: &Cx, input: &'a str, string_start: &str) -> PResult<'a, char> {
     let (rest, _) = char('\\').parse(input)?;
