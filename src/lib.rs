@@ -15,4 +15,5 @@ pub mod cli;
 pub mod diagnostic;
 pub mod eval;
 pub mod ir;
+pub mod render;
 pub mod syntax;
