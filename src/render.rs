@@ -319,11 +319,21 @@ mod tests {
         let second = map.add("b.slo", "service \"x\" {\n\tteam = \"é\"\n}\n");
         let base = map.files()[second].base as usize;
         let diagnostics = vec![
-            Diagnostic::error("E0301", "expected a string, found a number", Span::new(23, 24), "this is a number")
-                .with_help("write the team name in quotes"),
-            Diagnostic::warning("W0001", "duplicate service", Span::new(base + 8, base + 11), "defined again here")
-                .with_secondary(Span::new(8, 11), "first defined here")
-                .with_note("later definitions are ignored"),
+            Diagnostic::error(
+                "E0301",
+                "expected a string, found a number",
+                Span::new(23, 24),
+                "this is a number",
+            )
+            .with_help("write the team name in quotes"),
+            Diagnostic::warning(
+                "W0001",
+                "duplicate service",
+                Span::new(base + 8, base + 11),
+                "defined again here",
+            )
+            .with_secondary(Span::new(8, 11), "first defined here")
+            .with_note("later definitions are ignored"),
         ];
         (map, diagnostics)
     }
@@ -364,7 +374,11 @@ warning[W0001]: duplicate service
         for color in [false, true] {
             let text = render_human(&map, &diagnostics, color);
             for line in text.lines() {
-                assert_eq!(trim_line(line), line, "line {line:?} has trailing whitespace");
+                assert_eq!(
+                    trim_line(line),
+                    line,
+                    "line {line:?} has trailing whitespace"
+                );
             }
             assert_eq!(text.contains('\u{1b}'), color);
         }
@@ -373,7 +387,10 @@ warning[W0001]: duplicate service
     #[test]
     fn trimming_keeps_escapes_and_drops_spaces_before_them() {
         assert_eq!(trim_line("ab  \u{1b}[0m  "), "ab\u{1b}[0m");
-        assert_eq!(trim_line("ab \u{1b}[1;31m \u{1b}[0m"), "ab\u{1b}[1;31m\u{1b}[0m");
+        assert_eq!(
+            trim_line("ab \u{1b}[1;31m \u{1b}[0m"),
+            "ab\u{1b}[1;31m\u{1b}[0m"
+        );
         assert_eq!(trim_line("plain"), "plain");
         assert_eq!(trim_line("m  "), "m");
     }
@@ -387,7 +404,10 @@ warning[W0001]: duplicate service
         assert_eq!(first["code"], "E0301");
         assert_eq!(first["severity"], "error");
         assert_eq!(first["file"], "a.slo");
-        assert_eq!((first["line"].as_u64(), first["column"].as_u64()), (Some(2), Some(10)));
+        assert_eq!(
+            (first["line"].as_u64(), first["column"].as_u64()),
+            (Some(2), Some(10))
+        );
         assert_eq!(first["end_column"].as_u64(), Some(11));
         assert_eq!(first["help"][0], "write the team name in quotes");
         let second = &value[1];
@@ -401,7 +421,20 @@ warning[W0001]: duplicate service
             .collect();
         assert_eq!(
             keys,
-            ["code", "severity", "message", "file", "line", "column", "end_line", "end_column", "labels", "help", "notes", "code"]
+            [
+                "code",
+                "severity",
+                "message",
+                "file",
+                "line",
+                "column",
+                "end_line",
+                "end_column",
+                "labels",
+                "help",
+                "notes",
+                "code"
+            ]
         );
     }
 
@@ -424,8 +457,14 @@ warning[W0001]: duplicate service
     fn summary_counts_errors_and_warnings() {
         let (_, diagnostics) = sample();
         assert_eq!(summary(&[]), None);
-        assert_eq!(summary(&diagnostics[..1]).as_deref(), Some("error: 1 error emitted"));
-        assert_eq!(summary(&diagnostics[1..]).as_deref(), Some("warning: 1 warning emitted"));
+        assert_eq!(
+            summary(&diagnostics[..1]).as_deref(),
+            Some("error: 1 error emitted")
+        );
+        assert_eq!(
+            summary(&diagnostics[1..]).as_deref(),
+            Some("warning: 1 warning emitted")
+        );
         assert_eq!(
             summary(&diagnostics).as_deref(),
             Some("error: 1 error and 1 warning emitted")

@@ -21,7 +21,9 @@ pub(super) fn run(code: Option<&str>, list: bool) -> u8 {
         return EXIT_CLEAN;
     }
     let Some(code) = code else {
-        write_stderr("error: name a code to explain, such as `mlslo explain E0101`, or use --list\n");
+        write_stderr(
+            "error: name a code to explain, such as `mlslo explain E0101`, or use --list\n",
+        );
         return EXIT_USAGE_OR_IO;
     };
     let typed = code.trim();
@@ -64,13 +66,12 @@ fn suggest_codes(typed: &str) -> Vec<&'static str> {
     let mut scored: Vec<(usize, &'static str)> = all_codes()
         .into_iter()
         .filter_map(|info| {
-            let digits = info.code.trim_start_matches(|c: char| c.is_ascii_alphabetic());
+            let digits = info
+                .code
+                .trim_start_matches(|c: char| c.is_ascii_alphabetic());
             let distance = strsim::levenshtein(&typed, info.code)
                 .min(strsim::levenshtein(&typed, digits).saturating_add(1))
-                .min(
-                    strsim::levenshtein(&typed, digits.trim_start_matches('0'))
-                        .saturating_add(1),
-                );
+                .min(strsim::levenshtein(&typed, digits.trim_start_matches('0')).saturating_add(1));
             (distance <= SUGGESTION_MAX_EDIT_DISTANCE).then_some((distance, info.code))
         })
         .collect();

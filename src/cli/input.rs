@@ -240,7 +240,8 @@ impl Inputs {
         if bytes.starts_with(&[0xFF, 0xFE]) || bytes.starts_with(&[0xFE, 0xFF]) {
             diagnostic = diagnostic.with_note("the file starts with a UTF-16 byte order mark");
         } else if bytes.iter().take(8192).any(|&byte| byte == 0) {
-            diagnostic = diagnostic.with_note("the file contains NUL bytes: it looks like a binary file");
+            diagnostic =
+                diagnostic.with_note("the file contains NUL bytes: it looks like a binary file");
         }
         self.diagnostics.push(
             diagnostic.with_help("save the file as UTF-8 (for example with `iconv -t utf-8`)"),
