@@ -103,7 +103,12 @@ impl Checker {
                 );
                 all_good = false;
             }
-            match self.check_routing(first) {
+            let any_feeds = services.values().any(|service| {
+                service.objectives.iter().any(|objective| {
+                    matches!(&objective.kind, ir::ObjectiveKind::Freshness { feeds, .. } if !feeds.is_empty())
+                })
+            });
+            match self.check_routing(first, any_feeds) {
                 Some(checked) => routing = Some(checked),
                 None => all_good = false,
             }

@@ -1241,3 +1241,30 @@ mod random_documents {
         }
     }
 }
+
+#[test]
+fn user_inhibitions_that_reverse_a_derived_one_are_cycles() {
+    let header =
+        "routing { default_receiver = \"a\"\n receiver \"a\" { webhook { url_file = \"/f\" } }\n";
+    let diagnostic = first(
+        &format!("{header} inhibit severity \"ticket\" over \"page\" on [slo] }}"),
+        "E0215",
+    );
+    assert_eq!(
+        diagnostic.notes[1],
+        "mlslo derives this inhibition from the objectives itself: severity=\"page\" mutes severity=\"ticket\""
+    );
+    assert_eq!(
+        codes(&format!(
+            "{header} inhibit kind \"drift\" over \"gpu\" on [service] }}"
+        )),
+        ["E0215"]
+    );
+    // The freshness-over-drift inhibition exists only where `feeds` is declared.
+    assert_eq!(
+        codes(&format!(
+            "{header} inhibit kind \"drift\" over \"freshness\" on [service] }}"
+        )),
+        Vec::<&str>::new()
+    );
+}

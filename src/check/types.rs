@@ -21,6 +21,8 @@ use crate::syntax::ast::{self, Value};
 #[derive(Debug, Default)]
 pub(crate) struct Checker {
     pub diagnostics: Vec<Diagnostic>,
+    /// promql-parser results by selector text (see `promql::SelectorCache`).
+    pub selector_cache: crate::check::promql::SelectorCache,
 }
 
 /// What a field expects, for messages: `a duration like 5m`.

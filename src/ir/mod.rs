@@ -507,6 +507,55 @@ pub struct InhibitRule {
     pub span: Span,
 }
 
+/// An inhibition mlslo derives from the objectives' structure rather than from
+/// a user's `inhibit` rule (issue 4): the Alertmanager emitter generates these,
+/// and the checker includes them when it looks for inhibition cycles, so a user
+/// rule such as `inhibit severity "ticket" over "page"` is reported as a cycle.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BuiltinInhibition {
+    pub label: &'static str,
+    pub source: &'static str,
+    pub targets: &'static [&'static str],
+    pub equal: &'static [&'static str],
+    /// Only when some freshness objective declares `feeds`.
+    pub needs_feeds: bool,
+}
+
+/// The derived inhibitions, in the order the emitter writes them.
+pub const BUILTIN_INHIBITIONS: &[BuiltinInhibition] = &[
+    // A page mutes the ticket of the same objective.
+    BuiltinInhibition {
+        label: "severity",
+        source: "page",
+        targets: &["ticket"],
+        equal: &["service", "slo"],
+        needs_feeds: false,
+    },
+    // When serving is down or out of capacity, quality alerts are noise.
+    BuiltinInhibition {
+        label: "kind",
+        source: "availability",
+        targets: &["accuracy", "drift", "latency"],
+        equal: &["service"],
+        needs_feeds: false,
+    },
+    BuiltinInhibition {
+        label: "kind",
+        source: "gpu",
+        targets: &["accuracy", "drift", "latency"],
+        equal: &["service"],
+        needs_feeds: false,
+    },
+    // A stale batch pipeline mutes the drift alerts of the features it feeds.
+    BuiltinInhibition {
+        label: "kind",
+        source: "freshness",
+        targets: &["drift"],
+        equal: &["service"],
+        needs_feeds: true,
+    },
+];
+
 #[cfg(test)]
 mod tests {
     use super::*;
