@@ -361,7 +361,11 @@ impl Checker {
             block.kind.span,
             format!("{} has no `{kind}` block", schema.what),
         );
+        let is_objective_kind = ir::KindName::from_keyword(kind).is_some();
         diagnostic = match did_you_mean(kind, candidates) {
+            _ if is_objective_kind => diagnostic.with_help(format!(
+                "objectives belong inside a service: `service \"name\" {{ team = \"...\" {kind} \"name\" {{ ... }} }}`"
+            )),
             Some(suggestion) => diagnostic.with_help(format!("did you mean `{suggestion}`?")),
             None => diagnostic.with_note(format!(
                 "the blocks of {} are: {}",

@@ -998,12 +998,18 @@ impl Checker {
                                 format!("`{other}` is not a severity"),
                             )
                             .with_note("the severities are \"page\" and \"ticket\"");
-                            if let Some(suggestion) =
-                                crate::check::suggest::did_you_mean(other, ["page", "ticket"])
-                            {
-                                diagnostic =
-                                    diagnostic.with_help(format!("did you mean \"{suggestion}\"?"));
-                            }
+                            diagnostic = match crate::check::suggest::did_you_mean(
+                                other,
+                                ["page", "ticket"],
+                            ) {
+                                Some(suggestion) => {
+                                    diagnostic.with_help(format!("did you mean \"{suggestion}\"?"))
+                                }
+                                None => diagnostic.with_help(
+                                    "write `severity = \"page\"` to wake someone up, or \
+                                     `severity = \"ticket\"`",
+                                ),
+                            };
                             self.push(diagnostic);
                             None
                         }

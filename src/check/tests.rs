@@ -1268,3 +1268,13 @@ fn user_inhibitions_that_reverse_a_derived_one_are_cycles() {
         Vec::<&str>::new()
     );
 }
+
+#[test]
+fn objectives_outside_a_service_say_where_they_belong() {
+    let diagnostic = first("latency \"p99\" { }", "E0201");
+    assert!(
+        diagnostic.help[0].starts_with("objectives belong inside a service"),
+        "{:?}",
+        diagnostic.help
+    );
+}

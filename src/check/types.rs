@@ -330,8 +330,8 @@ impl Checker {
                     "`{{` here would start a Prometheus or Alertmanager template",
                 )
                 .with_help(
-                    "mlslo keeps this text literal: it is escaped so that it reaches the alert \
-                     unchanged; remove the braces if you meant a template, templates are not \
+                    "mlslo keeps this text literal (emitters escape it), so the braces reach the \
+                     alert as written; remove them if you meant a template: templates are not \
                      supported here",
                 ),
             );
