@@ -50,6 +50,7 @@ impl Checker {
         span: Span,
         role: MetricRole,
         service_selector: &BTreeMap<String, String>,
+        service_selector_spans: &BTreeMap<String, Span>,
     ) -> Option<ir::Selector> {
         let parsed = match self.selector_cache.get(text) {
             Some(cached) => cached.clone(),
@@ -208,6 +209,10 @@ impl Checker {
                                  `{label}=\"{value}\"` is not added"
                             ),
                         )
+                        .with_secondary(
+                            service_selector_spans.get(label).copied().unwrap_or(span),
+                            "the service selector sets it here",
+                        )
                         .with_help(format!(
                             "remove `{label}` from this selector to use the service's value, or \
                              remove it from the service `selector {{}}`"
@@ -317,7 +322,8 @@ mod tests {
             .iter()
             .map(|(label, value)| (label.to_string(), value.to_string()))
             .collect();
-        let parsed = checker.read_selector("metric", text, Span::default(), role, &service);
+        let spans = BTreeMap::new();
+        let parsed = checker.read_selector("metric", text, Span::default(), role, &service, &spans);
         (
             parsed.map(|selector| selector.to_promql()),
             checker

@@ -41,6 +41,8 @@ const DEFAULT_TIMESTAMP_FIELD: &str = "@timestamp";
 /// What every objective of a service can see of it.
 struct ServiceContext<'a> {
     selector: &'a BTreeMap<String, String>,
+    /// Where each service selector label is written, for W0006.
+    selector_spans: BTreeMap<String, Span>,
     /// Objective names declared in the service, with their kind and name span.
     declared: &'a BTreeMap<String, (KindName, Span)>,
 }
@@ -169,8 +171,19 @@ impl Checker {
             unique_blocks.push((kind, objective_block, objective_name));
         }
 
+        let mut selector_spans = BTreeMap::new();
+        if let Some(selector_block) = fields.block("selector") {
+            for item in &selector_block.items {
+                if let ast::Item::Attribute(attribute) = item {
+                    selector_spans
+                        .entry(attribute.key.node.clone())
+                        .or_insert(attribute.span);
+                }
+            }
+        }
         let context = ServiceContext {
             selector: &selector,
+            selector_spans,
             declared: &declared,
         };
         let mut objectives = Vec::new();
@@ -347,9 +360,16 @@ impl Checker {
             *all_good &= !required;
             return None;
         };
-        let selector = self
-            .read_selector_text(name, value)
-            .and_then(|text| self.read_selector(name, text, value.span, role, context.selector));
+        let selector = self.read_selector_text(name, value).and_then(|text| {
+            self.read_selector(
+                name,
+                text,
+                value.span,
+                role,
+                context.selector,
+                &context.selector_spans,
+            )
+        });
         if selector.is_none() {
             *all_good = false;
         }
