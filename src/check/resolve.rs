@@ -80,6 +80,9 @@ pub(crate) struct Fields<'a> {
     blocks: Vec<(&'static str, &'a ast::Block)>,
     pub routes: Vec<&'a ast::Route>,
     pub inhibits: Vec<&'a ast::Inhibit>,
+    /// Fields whose absence was explained already (an inline secret names the
+    /// `_file` field that should replace it), so no E0210 repeats the point.
+    excused: BTreeSet<&'static str>,
     /// Where a missing field is reported: the block's name, or its keyword.
     pub owner_span: Span,
 }
@@ -108,7 +111,7 @@ impl<'a> Fields<'a> {
     /// The attribute, or E0210 on the block's name.
     pub fn require(&self, checker: &mut Checker, name: &str) -> Option<&'a Spanned<Value>> {
         let found = self.value(name);
-        if found.is_none() {
+        if found.is_none() && !self.excused.contains(name) {
             checker.missing_field(
                 self.owner_span,
                 self.schema.what,
@@ -183,6 +186,7 @@ impl Checker {
             blocks: Vec::new(),
             routes: Vec::new(),
             inhibits: Vec::new(),
+            excused: BTreeSet::new(),
             owner_span,
         };
         let mut first_block_of: BTreeMap<&'static str, Span> = BTreeMap::new();
@@ -323,6 +327,7 @@ impl Checker {
                              `{file_field} = \"/etc/alertmanager/...\"` instead"
                         )),
                     );
+                    fields.excused.insert(file_field);
                     return;
                 }
                 let candidates = schema.fields.iter().map(|spec| spec.name);
@@ -511,9 +516,15 @@ impl Checker {
                         "the labels {} are set from the service and objective",
                         RESERVED_ALERT_LABELS.join(", ")
                     ))
-                    .with_help(format!(
-                        "choose another name, for example `{name}_override` or `owner_{name}`"
-                    )),
+                    .with_help(match name {
+                        "team" => "set the team with the service's `team` field".to_owned(),
+                        "severity" => {
+                            "the severity is the alert tier (page or ticket); use another \
+                                       name such as `priority`"
+                                .to_owned()
+                        }
+                        _ => format!("choose another label name than `{name}`"),
+                    }),
                 );
                 all_good = false;
                 continue;
@@ -1260,7 +1271,7 @@ static LABELS_SCHEMA: Schema = Schema {
     secrets: &[],
 };
 
-pub(crate) static ROUTING_SCHEMA: Schema = Schema {
+static ROUTING_SCHEMA: Schema = Schema {
     what: "the routing block",
     fields: &[
         attribute("group_by", "group_by = [alertname, service, slo]"),

@@ -89,7 +89,14 @@ impl Decimal {
                 .checked_mul(10)?
                 .checked_add(i128::from(digit - b'0'))?;
         }
-        let mut scale = i64::try_from(fraction_digits.len()).ok()? - exponent;
+        if mantissa == 0 {
+            // Any exponent of zero is zero; returning early also keeps `0e999999999`
+            // from looping over its exponent.
+            return Some(Decimal::ZERO);
+        }
+        let mut scale = i64::try_from(fraction_digits.len())
+            .ok()?
+            .checked_sub(exponent)?;
         while scale < 0 {
             mantissa = mantissa.checked_mul(10)?;
             scale += 1;
@@ -192,11 +199,15 @@ impl Decimal {
                     .checked_mul(10i128.checked_pow(u32::try_from(-shift).ok()?)?)?,
             )
         };
-        let quotient = numerator / denominator;
-        let remainder = numerator % denominator;
+        let quotient = numerator.checked_div(denominator)?;
+        let remainder = numerator.checked_rem(denominator)?;
         let exact = remainder == 0;
         let mut mantissa = quotient;
-        if !exact && remainder.unsigned_abs() * 2 >= denominator.unsigned_abs() {
+        let at_least_half = remainder
+            .unsigned_abs()
+            .checked_mul(2)
+            .is_none_or(|twice| twice >= denominator.unsigned_abs());
+        if !exact && at_least_half {
             let away = if (numerator < 0) == (denominator < 0) {
                 1
             } else {
@@ -302,6 +313,9 @@ mod tests {
         assert_eq!(Decimal::parse("abc"), None);
         assert_eq!(Decimal::parse(""), None);
         assert_eq!(Decimal::parse("1e-40"), None);
+        assert_eq!(Decimal::parse("0e999999999999"), Some(Decimal::ZERO));
+        assert_eq!(Decimal::parse("1e-9223372036854775808"), None);
+        assert_eq!(Decimal::parse("-0"), Some(Decimal::ZERO));
     }
 
     #[test]

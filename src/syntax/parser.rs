@@ -754,6 +754,24 @@ fn numeric_value<'a>(cx: &Cx, input: &'a str) -> PResult<'a, Spanned<Value>> {
         return Ok((rest, Spanned::new(cx.span(input, rest), parsed)));
     }
     let (rest, parsed) = duration(cx, input)?;
+    // `1h 30m`: a compound duration written with a space.
+    let spaced = inline_space(rest);
+    if spaced.len() != rest.len() {
+        if let Ok((after_digits, _)) = digits(spaced) {
+            let unit_text = unit_word(after_digits);
+            if duration_unit(unit_text).is_ok() {
+                let whole = &input[..input.len() - rest.len()];
+                let continuation_len = spaced.len() - after_digits.len() + unit_text.len();
+                let continuation = &spaced[..continuation_len];
+                return fail(ParseError::InvalidDuration {
+                    span: cx.span_len(spaced, continuation_len),
+                    problem: "space inside a duration",
+                    label: "the duration continues after a space".to_string(),
+                    help: Some(format!("write `{whole}{continuation}` with no space")),
+                });
+            }
+        }
+    }
     Ok((
         rest,
         Spanned::new(parsed.span, Value::Duration(parsed.node)),
@@ -868,7 +886,7 @@ fn duration<'a>(cx: &Cx, input: &'a str) -> PResult<'a, Spanned<Duration>> {
     loop {
         let (after_digits, count_text) = digits(rest)?;
         if after_digits.starts_with('.') {
-            return fail(non_integer_duration(cx, input, number_like_text(rest)));
+            return fail(non_integer_duration(cx, rest, number_like_text(rest)));
         }
         let unit_text = unit_word(after_digits);
         if unit_text.is_empty() {
@@ -1097,7 +1115,14 @@ fn label_matchers<'a>(cx: &Cx, input: &'a str) -> PResult<'a, &'a str> {
                                 at_newline: index < bytes.len(),
                             });
                         }
-                        Some(b'\\') if quote != b'`' => index += 2,
+                        Some(b'\\') if quote != b'`' => {
+                            // Skip the escaped byte, but never a line end or
+                            // the end of the input, so `index` stays in bounds.
+                            index += 1;
+                            if !matches!(bytes.get(index), None | Some(b'\n' | b'\r')) {
+                                index += 1;
+                            }
+                        }
                         Some(&byte) if byte == quote => {
                             index += 1;
                             break;

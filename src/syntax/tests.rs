@@ -516,6 +516,33 @@ fn five_megabytes_parse_in_linear_time() {
 }
 
 #[test]
+fn backslash_at_the_end_of_a_selector_string_is_unterminated_not_a_panic() {
+    // Found by review after the proptests passed: the escape skip ran past the end.
+    check(
+        "x = m{a=\"\\",
+        "E0102 unterminated string @1:9: this string is never closed | help: close the string with a matching quote",
+    );
+    check(
+        "x = m{a=\"\\\n}\"}",
+        "E0102 unterminated string @1:9: this string is never closed | help: close the string with a matching quote on the same line; write a newline inside a \"...\" string as `\\n`",
+    );
+    check("x = m{a=\"\\\"}\"}", r#"x = m{a="\"}"}"#);
+    check("x = m{a=`\\`}", r"x = m{a=`\`}");
+}
+
+#[test]
+fn fractions_and_spaces_inside_compound_durations() {
+    check(
+        "x = 1h30.5m",
+        "E0108 duration with a fractional number @1:7: a duration takes a whole number of each unit, not `30.5m` | help: write `1830s`",
+    );
+    check(
+        "x = 1h 30m",
+        "E0108 space inside a duration @1:8: the duration continues after a space | help: write `1h30m` with no space",
+    );
+}
+
+#[test]
 fn printer_writes_canonical_text() {
     check("x = 90m", "x = 1h30m");
     check("x = 1w", "x = 7d");
