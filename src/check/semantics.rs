@@ -1154,6 +1154,24 @@ impl Checker {
                 }
             }
         }
+        if alerts_enabled && all_good && page.is_empty() && ticket.is_empty() {
+            self.push(
+                Diagnostic::warning(
+                    "W0008",
+                    "no burn-rate window fits the objective window",
+                    window_span.unwrap_or(fields.owner_span),
+                    format!(
+                        "every default burn window is at least as long as the {} window",
+                        window.to_plain_string()
+                    ),
+                )
+                .with_note("the shortest default window is 1h (page); this objective gets no burn-rate alert")
+                .with_help(
+                    "lengthen the window, give a tier its own `burn { long = ..., short = ..., factor = ... }`, \
+                     or write `alerts = false` to say that no alert is wanted",
+                ),
+            );
+        }
         if alerts_enabled {
             for (tier, burn) in page
                 .iter()
