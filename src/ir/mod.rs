@@ -595,4 +595,51 @@ mod tests {
         };
         assert_eq!(selector.to_promql(), "up");
     }
+
+    mod round_trip {
+        use super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            /// Whatever the value, the rendered selector parses back (with
+            /// promql-parser) to the same metric and the same unescaped values.
+            #[test]
+            fn rendered_selectors_parse_back_to_the_same_matchers(
+                values in proptest::collection::vec(any::<String>(), 1..4),
+            ) {
+                let matchers: Vec<LabelMatcher> = values
+                    .iter()
+                    .enumerate()
+                    .map(|(index, value)| LabelMatcher {
+                        label: format!("label_{index}"),
+                        op: if index % 2 == 0 { MatchOp::Equal } else { MatchOp::NotEqual },
+                        value: value.clone(),
+                    })
+                    .collect();
+                let selector = Selector {
+                    metric: "metric_total".into(),
+                    matchers: matchers.clone(),
+                    span: Span::default(),
+                };
+                let text = selector.to_promql();
+                let parsed = promql_parser::parser::parse(&text);
+                prop_assert!(parsed.is_ok(), "{text}: {parsed:?}");
+                let Ok(promql_parser::parser::Expr::VectorSelector(vector)) = parsed else {
+                    return Err(TestCaseError::fail(format!("{text} is not a vector selector")));
+                };
+                let read_back: Vec<(String, String)> = vector
+                    .matchers
+                    .matchers
+                    .iter()
+                    .filter(|matcher| matcher.name != "__name__")
+                    .map(|matcher| (matcher.name.clone(), matcher.value.clone()))
+                    .collect();
+                let expected: Vec<(String, String)> = matchers
+                    .iter()
+                    .map(|matcher| (matcher.label.clone(), matcher.value.clone()))
+                    .collect();
+                prop_assert_eq!(read_back, expected);
+            }
+        }
+    }
 }
