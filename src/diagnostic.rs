@@ -157,8 +157,9 @@ pub struct CodeInfo {
 
 /// Every registered code, sorted by code.
 pub fn all_codes() -> Vec<&'static CodeInfo> {
-    let mut codes: Vec<&'static CodeInfo> = crate::syntax::CODES
+    let mut codes: Vec<&'static CodeInfo> = crate::cli::CODES
         .iter()
+        .chain(crate::syntax::CODES.iter())
         .chain(crate::check::CODES.iter())
         .collect();
     codes.sort_by_key(|info| info.code);
