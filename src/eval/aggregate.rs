@@ -41,17 +41,15 @@ impl Evaluator<'_> {
     ) -> Result<Value, EvalError> {
         let op = aggregate.op.id();
         let parameter = match &aggregate.param {
-            Some(param) if op == token::T_COUNT_VALUES => {
-                match self.eval(param, time)? {
-                    Value::String(text) => Some(Param::Label(text)),
-                    other => {
-                        return Err(EvalError::Type(format!(
-                            "expected type string in aggregation parameter, got {}",
-                            other.type_name()
-                        )))
-                    }
+            Some(param) if op == token::T_COUNT_VALUES => match self.eval(param, time)? {
+                Value::String(text) => Some(Param::Label(text)),
+                other => {
+                    return Err(EvalError::Type(format!(
+                        "expected type string in aggregation parameter, got {}",
+                        other.type_name()
+                    )))
                 }
-            }
+            },
             Some(param) => Some(Param::Number(self.eval_scalar(param, time)?)),
             None => None,
         };
@@ -67,7 +65,9 @@ impl Evaluator<'_> {
 
         if op == token::T_COUNT_VALUES {
             let Some(Param::Label(label)) = parameter else {
-                return Err(EvalError::Type("count_values needs a label name".to_string()));
+                return Err(EvalError::Type(
+                    "count_values needs a label name".to_string(),
+                ));
             };
             if !is_valid_label_name(&label, semantics) {
                 return Err(EvalError::InvalidArgument(format!(
@@ -95,12 +95,13 @@ impl Evaluator<'_> {
             Some(Param::Number(number)) => number,
             _ => 0.0,
         };
-        if matches!(op, token::T_TOPK | token::T_BOTTOMK | token::T_LIMITK) {
-            if number.is_nan() && semantics == Semantics::V3 {
-                return Err(EvalError::InvalidArgument(
-                    "Parameter value is NaN".to_string(),
-                ));
-            }
+        if matches!(op, token::T_TOPK | token::T_BOTTOMK | token::T_LIMITK)
+            && number.is_nan()
+            && semantics == Semantics::V3
+        {
+            return Err(EvalError::InvalidArgument(
+                "Parameter value is NaN".to_string(),
+            ));
         }
         if op == token::T_LIMIT_RATIO {
             return Err(EvalError::Unsupported(
@@ -158,9 +159,13 @@ impl Evaluator<'_> {
                 token::T_TOPK | token::T_BOTTOMK | token::T_LIMITK => {
                     let k = clamp_k(number, group.samples.len());
                     if op == token::T_TOPK {
-                        group.samples.sort_by(|a, b| compare_nan_last(a.value, b.value, true));
+                        group
+                            .samples
+                            .sort_by(|a, b| compare_nan_last(a.value, b.value, true));
                     } else if op == token::T_BOTTOMK {
-                        group.samples.sort_by(|a, b| compare_nan_last(a.value, b.value, false));
+                        group
+                            .samples
+                            .sort_by(|a, b| compare_nan_last(a.value, b.value, false));
                     }
                     output.extend(group.samples.drain(..).take(k));
                     continue;
@@ -195,7 +200,7 @@ fn accumulate(op: token::TokenId, group: &mut Group, sample: Sample, semantics: 
             Semantics::V2 => group.value += value,
             Semantics::V3 => {
                 (group.value, group.compensation) =
-                    functions::kahan_sum_inc(value, group.value, group.compensation);
+                    functions::kahan_sum_inc_v3(value, group.value, group.compensation);
             }
         },
         token::T_AVG => match semantics {
@@ -221,7 +226,7 @@ fn accumulate(op: token::TokenId, group: &mut Group, sample: Sample, semantics: 
                 }
                 if !group.incremental_mean {
                     let (sum, compensation) =
-                        functions::kahan_sum_inc(value, group.value, group.compensation);
+                        functions::kahan_sum_inc_v3(value, group.value, group.compensation);
                     if !sum.is_infinite() {
                         group.value = sum;
                         group.compensation = compensation;
@@ -232,25 +237,23 @@ fn accumulate(op: token::TokenId, group: &mut Group, sample: Sample, semantics: 
                     group.compensation /= group.count - 1.0;
                 }
                 let q = (group.count - 1.0) / group.count;
-                (group.mean, group.compensation) = functions::kahan_sum_inc(
+                (group.mean, group.compensation) = functions::kahan_sum_inc_v3(
                     value / group.count,
                     q * group.mean,
                     q * group.compensation,
                 );
             }
         },
-        token::T_MIN => {
-            if first || group.value > value || group.value.is_nan() {
-                group.value = value;
-            }
+        token::T_MIN if first || group.value > value || group.value.is_nan() => {
+            group.value = value;
         }
-        token::T_MAX => {
-            if first || group.value < value || group.value.is_nan() {
-                group.value = value;
-            }
+        token::T_MAX if first || group.value < value || group.value.is_nan() => {
+            group.value = value;
         }
         token::T_STDDEV | token::T_STDVAR => {
-            if first {
+            // 2.42 seeds the mean with the first value, so a lone NaN gives
+            // 0; 3.x runs the first value through the update, giving NaN.
+            if first && semantics == Semantics::V2 {
                 group.mean = value;
                 group.value = 0.0;
                 return;

@@ -19,9 +19,33 @@ use super::value::{Labels, Sample, Value, Vector, METRIC_NAME};
 
 /// Functions applied to each sample on its own, computed in `functions.rs`.
 const ELEMENTWISE: &[&str] = &[
-    "abs", "ceil", "floor", "exp", "ln", "log2", "log10", "sqrt", "round", "clamp", "clamp_min",
-    "clamp_max", "sgn", "acos", "acosh", "asin", "asinh", "atan", "atanh", "cos", "cosh", "sin",
-    "sinh", "tan", "tanh", "deg", "rad",
+    "abs",
+    "ceil",
+    "floor",
+    "exp",
+    "ln",
+    "log2",
+    "log10",
+    "sqrt",
+    "round",
+    "clamp",
+    "clamp_min",
+    "clamp_max",
+    "sgn",
+    "acos",
+    "acosh",
+    "asin",
+    "asinh",
+    "atan",
+    "atanh",
+    "cos",
+    "cosh",
+    "sin",
+    "sinh",
+    "tan",
+    "tanh",
+    "deg",
+    "rad",
 ];
 
 /// Date functions: over the argument's values, or over the evaluation time.
@@ -248,6 +272,9 @@ impl Evaluator<'_> {
     fn histogram_quantile(&mut self, args: &[Box<Expr>], time: i64) -> Result<Value, EvalError> {
         let quantile = self.eval_scalar(&args[0], time)?;
         let vector = self.eval_vector(&args[1], time)?;
+        let semantics = self.options.semantics;
+        // Groups keep the metric name (Prometheus keys them by all labels but
+        // `le`), so two histograms differing only by name collide in the output.
         let mut group_index: HashMap<Labels, usize> = HashMap::new();
         let mut groups: Vec<(Labels, Vec<(f64, f64)>)> = Vec::new();
         for sample in vector {
@@ -255,10 +282,11 @@ impl Evaluator<'_> {
             let Ok(upper_bound) = parse_go_float(upper_bound) else {
                 continue;
             };
-            let group_labels = sample
-                .labels
-                .filtered(|name| name != "le" && name != METRIC_NAME);
-            let index = *group_index.entry(group_labels.clone()).or_insert_with(|| {
+            let group_key = sample.labels.filtered(|name| name != "le");
+            let index = *group_index.entry(group_key).or_insert_with(|| {
+                let group_labels = sample
+                    .labels
+                    .filtered(|name| name != "le" && name != METRIC_NAME);
                 groups.push((group_labels, Vec::new()));
                 groups.len() - 1
             });
@@ -268,9 +296,10 @@ impl Evaluator<'_> {
             .into_iter()
             .map(|(labels, mut buckets)| Sample {
                 labels,
-                value: functions::bucket_quantile(quantile, &mut buckets),
+                value: functions::bucket_quantile_for(semantics, quantile, &mut buckets),
             })
             .collect();
+        ensure_unique_labels(&output)?;
         Ok(Value::Vector(output))
     }
 }
