@@ -289,10 +289,13 @@ fn vector_binop(
             (sample.value, one_sample.value)
         };
         let (mut value, keep) = element_binop(op, left_value, right_value);
+        // 2.42 checks cardinality only for samples that survive a filtering
+        // comparison; 3.x checks every matched pair.
+        if !return_bool && !keep && semantics == Semantics::V2 {
+            continue;
+        }
         if return_bool {
             value = if keep { 1.0 } else { 0.0 };
-        } else if !keep {
-            continue;
         }
         let mut labels = result_labels(
             &sample.labels,
@@ -307,8 +310,7 @@ fn vector_binop(
         if return_bool {
             labels = labels.without_metric_name();
         }
-        let entry = matched.entry(sig);
-        match entry {
+        match matched.entry(sig) {
             std::collections::hash_map::Entry::Occupied(mut existing) => {
                 if one_to_one {
                     return Err(EvalError::ManyToOneNotExplicit);
@@ -324,6 +326,9 @@ fn vector_binop(
                 }
                 vacant.insert(set);
             }
+        }
+        if !return_bool && !keep {
+            continue;
         }
         // A filtering comparison keeps the left-hand side's value, which in
         // group_right is the "one" side.

@@ -111,8 +111,10 @@ pub fn range_query_expr(
 pub struct Evaluator<'a> {
     storage: &'a Storage,
     pub(crate) options: EvalOptions,
-    query_start: i64,
-    query_end: i64,
+    pub(crate) query_start: i64,
+    pub(crate) query_end: i64,
+    /// The range query's step (0 for an instant query), for `step()`.
+    pub(crate) query_step: i64,
     selector_caches: HashMap<usize, SelectorCache>,
     subquery_caches: HashMap<(usize, i64), Value>,
     window_timestamps: Vec<i64>,
@@ -146,6 +148,7 @@ impl<'a> Evaluator<'a> {
             options: *options,
             query_start,
             query_end,
+            query_step: 0,
             selector_caches: HashMap::new(),
             subquery_caches: HashMap::new(),
             window_timestamps: Vec::new(),
@@ -163,6 +166,7 @@ impl<'a> Evaluator<'a> {
         end: i64,
         step: i64,
     ) -> Result<Matrix, EvalError> {
+        self.query_step = step;
         let mut output: BTreeMap<Labels, Series> = BTreeMap::new();
         let mut time = start;
         while time <= end {

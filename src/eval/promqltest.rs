@@ -296,13 +296,13 @@ fn run_instant(
 ) -> Outcome {
     let expr = match parse_query(query, options.semantics) {
         Ok(expr) => expr,
-        Err(error) if expectation.fail => return check_failure(&error, expectation),
         Err(_) if is_extended_range_selector(query) => {
             return Outcome::Unsupported(
                 "anchored/smoothed range selectors (promql-parser 0.11 cannot parse them)"
                     .to_string(),
             )
         }
+        Err(error) if expectation.fail => return check_failure(&error, expectation),
         Err(error) => return Outcome::Fail(format!("parse error: {error}")),
     };
     let mut evaluator = Evaluator::new(storage, options, time, time);
@@ -389,13 +389,13 @@ fn run_range(
 ) -> Outcome {
     let expr = match parse_query(query, options.semantics) {
         Ok(expr) => expr,
-        Err(error) if expectation.fail => return check_failure(&error, expectation),
         Err(_) if is_extended_range_selector(query) => {
             return Outcome::Unsupported(
                 "anchored/smoothed range selectors (promql-parser 0.11 cannot parse them)"
                     .to_string(),
             )
         }
+        Err(error) if expectation.fail => return check_failure(&error, expectation),
         Err(error) => return Outcome::Fail(format!("parse error: {error}")),
     };
     let mut evaluator = Evaluator::new(storage, options, start, end);
@@ -550,5 +550,7 @@ fn is_command(line: &str) -> bool {
 
 /// Whether a query uses 3.x's experimental `anchored`/`smoothed` modifiers.
 fn is_extended_range_selector(query: &str) -> bool {
-    query.contains("] anchored") || query.contains("] smoothed")
+    query
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .any(|word| word == "anchored" || word == "smoothed")
 }
