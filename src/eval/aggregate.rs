@@ -182,6 +182,9 @@ impl Evaluator<'_> {
                 value,
             });
         }
+        if op == token::T_QUANTILE {
+            self.check_quantile(number);
+        }
         Ok(Value::Vector(output))
     }
 }

@@ -162,12 +162,14 @@ impl Evaluator<'_> {
                 }]))
             }
             "sort" | "sort_desc" => {
+                self.warn_sort_in_range_query();
                 let mut vector = self.eval_vector(&args[0], time)?;
                 let descending = name == "sort_desc";
                 vector.sort_by(|a, b| compare_for_sort(a.value, b.value, descending));
                 Ok(Value::Vector(vector))
             }
             "sort_by_label" | "sort_by_label_desc" => {
+                self.warn_sort_in_range_query();
                 let mut vector = self.eval_vector(&args[0], time)?;
                 let mut label_names = Vec::new();
                 for arg in args.iter().skip(1) {
@@ -196,6 +198,7 @@ impl Evaluator<'_> {
             "label_replace" => self.label_replace(args, time),
             "label_join" => self.label_join(args, time),
             "histogram_quantile" => self.histogram_quantile(args, time),
+            "histogram_quantiles" => self.histogram_quantiles(args, time),
             "histogram_fraction" if self.options.semantics == super::Semantics::V3 => {
                 self.histogram_fraction(args, time)
             }
@@ -294,7 +297,8 @@ impl Evaluator<'_> {
         let lower = self.eval_scalar(&args[0], time)?;
         let upper = self.eval_scalar(&args[1], time)?;
         let vector = self.eval_vector(&args[2], time)?;
-        let output: Vector = group_buckets(vector)
+        let output: Vector = self
+            .group_buckets_annotated(vector, false)
             .into_iter()
             .map(|(labels, mut buckets)| Sample {
                 labels,
@@ -308,26 +312,9 @@ impl Evaluator<'_> {
     fn histogram_quantile(&mut self, args: &[Box<Expr>], time: i64) -> Result<Value, EvalError> {
         let quantile = self.eval_scalar(&args[0], time)?;
         let vector = self.eval_vector(&args[1], time)?;
+        self.check_quantile(quantile);
         let semantics = self.options.semantics;
-        // Groups keep the metric name (Prometheus keys them by all labels but
-        // `le`), so two histograms differing only by name collide in the output.
-        let mut group_index: HashMap<Labels, usize> = HashMap::new();
-        let mut groups: Vec<(Labels, Vec<(f64, f64)>)> = Vec::new();
-        for sample in vector {
-            let upper_bound = sample.labels.get("le");
-            let Ok(upper_bound) = parse_go_float(upper_bound) else {
-                continue;
-            };
-            let group_key = sample.labels.filtered(|name| name != "le");
-            let index = *group_index.entry(group_key).or_insert_with(|| {
-                let group_labels = sample
-                    .labels
-                    .filtered(|name| name != "le" && name != METRIC_NAME);
-                groups.push((group_labels, Vec::new()));
-                groups.len() - 1
-            });
-            groups[index].1.push((upper_bound, sample.value));
-        }
+        let groups = self.group_buckets_annotated(vector, true);
         let output: Vector = groups
             .into_iter()
             .map(|(labels, mut buckets)| Sample {
@@ -337,6 +324,88 @@ impl Evaluator<'_> {
             .collect();
         ensure_unique_labels(&output)?;
         Ok(Value::Vector(output))
+    }
+
+    /// `histogram_quantiles(v, "label", φ...)` (3.x): one series per φ,
+    /// labelled with φ in OpenMetrics float form.
+    fn histogram_quantiles(&mut self, args: &[Box<Expr>], time: i64) -> Result<Value, EvalError> {
+        let vector = self.eval_vector(&args[0], time)?;
+        let label = self.eval_string(&args[1], time)?;
+        let mut quantiles = Vec::new();
+        for arg in args.iter().skip(2) {
+            let quantile = self.eval_scalar(arg, time)?;
+            self.check_quantile(quantile);
+            quantiles.push(quantile);
+        }
+        let semantics = self.options.semantics;
+        let groups = self.group_buckets_annotated(vector, true);
+        let mut output = Vector::new();
+        for (labels, buckets) in groups {
+            for &quantile in &quantiles {
+                let mut buckets = buckets.clone();
+                output.push(Sample {
+                    labels: labels.with(&label, &format_open_metrics_float(quantile)),
+                    value: functions::bucket_quantile_for(semantics, quantile, &mut buckets),
+                });
+            }
+        }
+        ensure_unique_labels(&output)?;
+        Ok(Value::Vector(output))
+    }
+
+    /// [`group_buckets`], recording Prometheus' annotations: a warning per
+    /// bad `le`, an info when a group's counts are not monotonic.
+    fn group_buckets_annotated(
+        &mut self,
+        vector: Vector,
+        check_monotonic: bool,
+    ) -> Vec<(Labels, Vec<(f64, f64)>)> {
+        let mut names: HashMap<Labels, String> = HashMap::new();
+        for sample in &vector {
+            let upper_bound = sample.labels.get("le");
+            if parse_go_float(upper_bound).is_err() {
+                self.warnings.insert(format!(
+                    "PromQL warning: bucket label \"le\" is missing or has a malformed value of \"{upper_bound}\" for metric name \"{}\"",
+                    sample.labels.metric_name()
+                ));
+            }
+            names.insert(
+                sample
+                    .labels
+                    .filtered(|name| name != "le" && name != METRIC_NAME),
+                sample.labels.metric_name().to_string(),
+            );
+        }
+        let groups = group_buckets(vector);
+        for (labels, buckets) in &groups {
+            let mut sorted = buckets.clone();
+            sorted.sort_by(|a, b| a.0.partial_cmp(&b.0).unwrap_or(Ordering::Equal));
+            if check_monotonic && sorted.windows(2).any(|pair| pair[1].1 < pair[0].1) {
+                self.infos.insert(format!(
+                    "PromQL info: input to histogram_quantile needed to be fixed for monotonicity (see https://prometheus.io/docs/prometheus/latest/querying/functions/#histogram_quantile) for metric name \"{}\"",
+                    names.get(labels).map(String::as_str).unwrap_or("")
+                ));
+            }
+        }
+        groups
+    }
+
+    fn warn_sort_in_range_query(&mut self) {
+        if self.query_start != self.query_end {
+            self.warnings.insert(
+                "PromQL warning: sort is ineffective for range queries since results are always ordered by labels"
+                    .to_string(),
+            );
+        }
+    }
+}
+
+/// OpenMetrics' float text: integral values keep one decimal (`1.0`).
+fn format_open_metrics_float(value: f64) -> String {
+    if value.is_finite() && value.fract() == 0.0 && value.abs() < 1e15 {
+        format!("{value:.1}")
+    } else {
+        super::aggregate::format_go_float(value)
     }
 }
 

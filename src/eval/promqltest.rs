@@ -132,6 +132,17 @@ struct Expectation {
     scalar: Option<f64>,
     series: Vec<(Labels, Vec<SequenceValue>)>,
     unsupported: Option<String>,
+    annotations: AnnotationExpectation,
+}
+
+/// The `expect warn|info|no_warn|no_info` lines of one case.
+#[derive(Default)]
+struct AnnotationExpectation {
+    /// `(kind, message, regex)` for each `expect warn`/`expect info` line;
+    /// a line without a matcher only asks for at least one annotation.
+    lines: Vec<(&'static str, Option<String>, Option<String>)>,
+    no_warn: bool,
+    no_info: bool,
 }
 
 fn run_eval(storage: &Storage, line: &str, body: &[&str], options: &EvalOptions) -> Outcome {
@@ -143,9 +154,8 @@ fn run_eval(storage: &Storage, line: &str, body: &[&str], options: &EvalOptions)
         "eval" => {}
         "eval_fail" => expectation.fail = true,
         "eval_ordered" => expectation.ordered = true,
-        "eval_warn" | "eval_info" => {
-            expectation.unsupported = Some("annotations (eval_warn/eval_info)".to_string())
-        }
+        "eval_warn" => expectation.annotations.lines.push(("warn", None, None)),
+        "eval_info" => expectation.annotations.lines.push(("info", None, None)),
         other => return Outcome::Fail(format!("unknown eval command {other}")),
     }
     for expected_line in body {
@@ -207,10 +217,13 @@ fn read_expected_line(line: &str, expectation: &mut Expectation) -> Result<(), S
             }
             "ordered" => expectation.ordered = true,
             "warn" | "info" => {
-                expectation.unsupported = Some(format!("annotations (expect {kind})"));
+                let (mut message, mut regex) = (None, None);
+                read_message(rest, &mut message, &mut regex);
+                let kind = if kind == "warn" { "warn" } else { "info" };
+                expectation.annotations.lines.push((kind, message, regex));
             }
-            // This engine records no annotations, so it never produces one.
-            "no_warn" | "no_info" => {}
+            "no_warn" => expectation.annotations.no_warn = true,
+            "no_info" => expectation.annotations.no_info = true,
             "string" => {
                 let text = rest.trim();
                 let unquoted = if text.len() >= 2 {
@@ -317,6 +330,9 @@ fn run_instant(
         Ok(_) if expectation.fail => return Outcome::Fail("expected an error".to_string()),
         Ok(value) => value,
     };
+    if let Some(reason) = check_annotations(&expectation.annotations, &evaluator) {
+        return Outcome::Fail(reason);
+    }
     match value {
         Value::Scalar(value) => match expectation.scalar {
             Some(expected) if almost_equal(expected, value) => Outcome::Pass,
@@ -417,6 +433,9 @@ fn run_range(
         Ok(_) if expectation.fail => return Outcome::Fail("expected an error".to_string()),
         Ok(matrix) => matrix,
     };
+    if let Some(reason) = check_annotations(&expectation.annotations, &evaluator) {
+        return Outcome::Fail(reason);
+    }
     let mut expected: HashMap<&Labels, Vec<(i64, f64)>> = HashMap::new();
     for (labels, values) in &expectation.series {
         let points = values
@@ -553,4 +572,80 @@ fn is_extended_range_selector(query: &str) -> bool {
     query
         .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
         .any(|word| word == "anchored" || word == "smoothed")
+}
+
+/// Checks annotations as promqltest does: each `expect warn|info` line must
+/// match an annotation of its kind, and when such lines exist every
+/// annotation of that kind must match one. Positions (`(1:15)`) are not
+/// modelled: they are stripped from expected messages and regexes.
+fn check_annotations(expected: &AnnotationExpectation, evaluator: &Evaluator) -> Option<String> {
+    if expected.no_warn && !evaluator.warnings.is_empty() {
+        return Some(format!("unexpected warnings: {:?}", evaluator.warnings));
+    }
+    if expected.no_info && !evaluator.infos.is_empty() {
+        return Some(format!("unexpected infos: {:?}", evaluator.infos));
+    }
+    for kind in ["warn", "info"] {
+        let actual = if kind == "warn" {
+            &evaluator.warnings
+        } else {
+            &evaluator.infos
+        };
+        let lines: Vec<&(&str, Option<String>, Option<String>)> = expected
+            .lines
+            .iter()
+            .filter(|line| line.0 == kind)
+            .collect();
+        if lines.is_empty() {
+            continue;
+        }
+        let matches = |line: &(&str, Option<String>, Option<String>), annotation: &str| -> bool {
+            match (&line.1, &line.2) {
+                (Some(message), _) => strip_position(message) == annotation,
+                (None, Some(pattern)) => regex::Regex::new(&strip_position_regex(pattern))
+                    .map(|regex| regex.is_match(annotation))
+                    .unwrap_or(false),
+                (None, None) => true,
+            }
+        };
+        for line in &lines {
+            if !actual.iter().any(|annotation| matches(line, annotation)) {
+                return Some(format!(
+                    "expected {kind} annotation {:?} not found in {actual:?}",
+                    line.1.as_ref().or(line.2.as_ref())
+                ));
+            }
+        }
+        for annotation in actual {
+            if !lines.iter().any(|line| matches(line, annotation)) {
+                return Some(format!("unexpected {kind} annotation {annotation:?}"));
+            }
+        }
+    }
+    None
+}
+
+/// `msg (1:15)` without its position suffix.
+fn strip_position(message: &str) -> &str {
+    let trimmed = message.trim_end();
+    if let Some(open) = trimmed.rfind(" (") {
+        let inner = &trimmed[open + 2..];
+        if let Some(inner) = inner.strip_suffix(')') {
+            if inner.contains(':') && inner.chars().all(|c| c.is_ascii_digit() || c == ':') {
+                return &trimmed[..open];
+            }
+        }
+    }
+    trimmed
+}
+
+/// A regex without its trailing position part (`\(1:21\)`, `\([0-9]+:[0-9]+\)`).
+fn strip_position_regex(pattern: &str) -> String {
+    let trimmed = pattern.trim_end();
+    if trimmed.ends_with("\\)") {
+        if let Some(open) = trimmed.rfind("\\(") {
+            return trimmed[..open].trim_end().to_string();
+        }
+    }
+    trimmed.to_string()
 }
