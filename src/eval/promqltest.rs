@@ -9,11 +9,16 @@
 
 use std::collections::HashMap;
 
+use std::time::{Duration, UNIX_EPOCH};
+
+use promql_parser::parser::ast::AtModifier;
+use promql_parser::parser::Expr;
+
 use super::engine::{parse_query, EvalOptions, Evaluator};
 use super::error::EvalError;
 use super::notation::{self, SequenceValue};
 use super::storage::Storage;
-use super::value::{Labels, Value, METRIC_NAME};
+use super::value::{Labels, Sample, Value, METRIC_NAME};
 use super::Semantics;
 
 /// What happened to one eval case.
@@ -333,6 +338,27 @@ fn run_instant(
     if let Some(reason) = check_annotations(&expectation.annotations, &evaluator) {
         return Outcome::Fail(reason);
     }
+    let outcome = compare_instant(value, expectation, expectation.ordered);
+    // The harness extras apply to vectors and scalars whose value does not
+    // depend on the query bounds, as in promqltest.
+    if outcome != Outcome::Pass
+        || expectation.ordered
+        || expectation.string.is_some()
+        || mentions_query_bounds(query)
+    {
+        return outcome;
+    }
+    if let Some(reason) = rerun_with_at_modifier(storage, &expr, time, expectation, options) {
+        return Outcome::Fail(reason);
+    }
+    if let Some(reason) = rerun_as_range_query(storage, &expr, time, expectation, options) {
+        return Outcome::Fail(reason);
+    }
+    Outcome::Pass
+}
+
+/// Compares an instant query's value with the expected lines.
+fn compare_instant(value: Value, expectation: &Expectation, ordered: bool) -> Outcome {
     match value {
         Value::Scalar(value) => match expectation.scalar {
             Some(expected) if almost_equal(expected, value) => Outcome::Pass,
@@ -363,7 +389,7 @@ fn run_instant(
                         sample.labels, sample.value
                     ));
                 };
-                if expectation.ordered && expected_position != position {
+                if ordered && expected_position != position {
                     return Outcome::Fail(format!(
                         "expected metric {} at position {}, got it at {}",
                         sample.labels,
@@ -648,4 +674,154 @@ fn strip_position_regex(pattern: &str) -> String {
         }
     }
     trimmed.to_string()
+}
+
+/// Functions whose result depends on the evaluation time even when their
+/// arguments are pinned with `@` (Prometheus' `AtModifierUnsafeFunctions`).
+const AT_MODIFIER_UNSAFE_FUNCTIONS: &[&str] = &[
+    "days_in_month",
+    "day_of_month",
+    "day_of_week",
+    "day_of_year",
+    "hour",
+    "minute",
+    "month",
+    "year",
+    "predict_linear",
+    "time",
+    "timestamp",
+];
+
+/// promqltest's step-invariance check (`atModifierTestCases`): pin every
+/// selector and subquery outside an `@` subquery to the eval time, then
+/// evaluate at other times; the result must not change.
+fn rerun_with_at_modifier(
+    storage: &Storage,
+    expr: &Expr,
+    time: i64,
+    expectation: &Expectation,
+    options: &EvalOptions,
+) -> Option<String> {
+    let mut pinned = expr.clone();
+    let mut unsafe_function = false;
+    pin_selectors(&mut pinned, &at_modifier(time), &mut unsafe_function);
+    if unsafe_function {
+        return None;
+    }
+    let other_times: Vec<i64> = if time == 0 {
+        vec![-1000, 0, 1000]
+    } else {
+        vec![-10 * time, 0, time / 5, time, 10 * time]
+    };
+    for other_time in other_times {
+        let mut evaluator = Evaluator::new(storage, options, other_time, other_time);
+        let outcome = match evaluator.eval(&pinned, other_time) {
+            Ok(value) => compare_instant(value, expectation, false),
+            Err(error) => Outcome::Fail(format!("unexpected error: {error}")),
+        };
+        if let Outcome::Fail(reason) = outcome {
+            return Some(format!(
+                "with @ {time}ms evaluated at {other_time}ms: {reason}"
+            ));
+        }
+    }
+    None
+}
+
+fn at_modifier(time: i64) -> AtModifier {
+    let offset = Duration::from_millis(time.unsigned_abs());
+    let system_time = if time >= 0 {
+        UNIX_EPOCH + offset
+    } else {
+        UNIX_EPOCH - offset
+    };
+    AtModifier::At(system_time)
+}
+
+fn pin_selectors(expr: &mut Expr, at: &AtModifier, unsafe_function: &mut bool) {
+    match expr {
+        Expr::VectorSelector(selector) => {
+            if selector.at.is_none() {
+                selector.at = Some(at.clone());
+            }
+        }
+        Expr::MatrixSelector(selector) => {
+            if selector.vs.at.is_none() {
+                selector.vs.at = Some(at.clone());
+            }
+        }
+        Expr::Subquery(subquery) => {
+            if subquery.at.is_none() {
+                subquery.at = Some(at.clone());
+            }
+        }
+        Expr::Call(call) => {
+            if AT_MODIFIER_UNSAFE_FUNCTIONS.contains(&call.func.name) {
+                *unsafe_function = true;
+            }
+            for arg in &mut call.args.args {
+                pin_selectors(arg, at, unsafe_function);
+            }
+        }
+        Expr::Aggregate(aggregate) => {
+            pin_selectors(&mut aggregate.expr, at, unsafe_function);
+            if let Some(param) = &mut aggregate.param {
+                pin_selectors(param, at, unsafe_function);
+            }
+        }
+        Expr::Unary(unary) => pin_selectors(&mut unary.expr, at, unsafe_function),
+        Expr::Binary(binary) => {
+            pin_selectors(&mut binary.lhs, at, unsafe_function);
+            pin_selectors(&mut binary.rhs, at, unsafe_function);
+        }
+        Expr::Paren(paren) => pin_selectors(&mut paren.expr, at, unsafe_function),
+        Expr::NumberLiteral(_) | Expr::StringLiteral(_) | Expr::Extension(_) => {}
+    }
+}
+
+/// promqltest's range-mode check: the instant query, evaluated as a range
+/// query from t-1m to t+1m at a 1m step, must give the same result at t.
+fn rerun_as_range_query(
+    storage: &Storage,
+    expr: &Expr,
+    time: i64,
+    expectation: &Expectation,
+    options: &EvalOptions,
+) -> Option<String> {
+    const MINUTE: i64 = 60_000;
+    let mut evaluator = Evaluator::new(storage, options, time - MINUTE, time + MINUTE);
+    let matrix = match evaluator.eval_range(expr, time - MINUTE, time + MINUTE, MINUTE) {
+        Ok(matrix) => matrix,
+        Err(error) => return Some(format!("as a range query: unexpected error: {error}")),
+    };
+    let at_time: Vec<Sample> = matrix
+        .iter()
+        .filter_map(|series| {
+            let position = series.timestamps.iter().position(|&t| t == time)?;
+            Some(Sample {
+                labels: series.labels.clone(),
+                value: series.values[position],
+            })
+        })
+        .collect();
+    let value = if expectation.scalar.is_some() {
+        match at_time.as_slice() {
+            [only] if only.labels.is_empty() => Value::Scalar(only.value),
+            _ => Value::Vector(at_time),
+        }
+    } else {
+        Value::Vector(at_time)
+    };
+    match compare_instant(value, expectation, false) {
+        Outcome::Fail(reason) => Some(format!("as a range query: {reason}")),
+        _ => None,
+    }
+}
+
+/// Whether the query reads the query bounds (`start()`, `end()`, `range()`,
+/// `step()`), which differ between instant and range mode.
+fn mentions_query_bounds(query: &str) -> bool {
+    ["start()", "end()", "range()", "step()"]
+        .iter()
+        .any(|call| query.contains(call))
 }
