@@ -13,7 +13,9 @@ const V3_PASS_FLOOR: usize = 0;
 /// Runs every `.test` file of `folder`, prints a per-file table and the
 /// failures, and returns (file, results) pairs.
 fn run_folder(folder: &str, semantics: Semantics) -> Vec<(String, Vec<CaseResult>)> {
-    let directory = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/promqltest").join(folder);
+    let directory = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data/promqltest")
+        .join(folder);
     let mut names: Vec<String> = std::fs::read_dir(&directory)
         .expect("the conformance folder exists")
         .filter_map(|entry| entry.ok())
@@ -23,14 +25,26 @@ fn run_folder(folder: &str, semantics: Semantics) -> Vec<(String, Vec<CaseResult
     names.sort();
     let mut all = Vec::new();
     println!("{folder} ({semantics:?})");
-    println!("{:<24} {:>6} {:>6} {:>6} {:>12}", "file", "cases", "pass", "fail", "unsupported");
+    println!(
+        "{:<24} {:>6} {:>6} {:>6} {:>12}",
+        "file", "cases", "pass", "fail", "unsupported"
+    );
     for name in names {
         let text = std::fs::read_to_string(directory.join(&name)).expect("test file is readable");
         let results = run_file(&text, semantics);
-        let pass = results.iter().filter(|r| r.outcome == Outcome::Pass).count();
-        let fail = results.iter().filter(|r| matches!(r.outcome, Outcome::Fail(_))).count();
+        let pass = results
+            .iter()
+            .filter(|r| r.outcome == Outcome::Pass)
+            .count();
+        let fail = results
+            .iter()
+            .filter(|r| matches!(r.outcome, Outcome::Fail(_)))
+            .count();
         let unsupported = results.len() - pass - fail;
-        println!("{name:<24} {:>6} {pass:>6} {fail:>6} {unsupported:>12}", results.len());
+        println!(
+            "{name:<24} {:>6} {pass:>6} {fail:>6} {unsupported:>12}",
+            results.len()
+        );
         all.push((name, results));
     }
     for (name, results) in &all {
@@ -38,10 +52,16 @@ fn run_folder(folder: &str, semantics: Semantics) -> Vec<(String, Vec<CaseResult
             match &result.outcome {
                 Outcome::Pass => {}
                 Outcome::Fail(reason) => {
-                    println!("FAIL {name}:{} {}\n     {reason}", result.line, result.query)
+                    println!(
+                        "FAIL {name}:{} {}\n     {reason}",
+                        result.line, result.query
+                    )
                 }
                 Outcome::Unsupported(reason) => {
-                    println!("UNSUPPORTED {name}:{} {} ({reason})", result.line, result.query)
+                    println!(
+                        "UNSUPPORTED {name}:{} {} ({reason})",
+                        result.line, result.query
+                    )
                 }
             }
         }
@@ -61,7 +81,12 @@ fn v2_42_float_cases_all_pass() {
             })
         })
         .collect();
-    assert!(failures.is_empty(), "{} failing cases:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} failing cases:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 #[test]
@@ -73,5 +98,8 @@ fn v3_14_pass_count_does_not_regress() {
         .sum();
     let total: usize = results.iter().map(|(_, cases)| cases.len()).sum();
     println!("v3.14.0: {pass}/{total} pass");
-    assert!(pass >= V3_PASS_FLOOR, "v3.14.0 pass count {pass} fell below the floor {V3_PASS_FLOOR}");
+    assert!(
+        pass >= V3_PASS_FLOOR,
+        "v3.14.0 pass count {pass} fell below the floor {V3_PASS_FLOOR}"
+    );
 }

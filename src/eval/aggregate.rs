@@ -41,17 +41,15 @@ impl Evaluator<'_> {
     ) -> Result<Value, EvalError> {
         let op = aggregate.op.id();
         let parameter = match &aggregate.param {
-            Some(param) if op == token::T_COUNT_VALUES => {
-                match self.eval(param, time)? {
-                    Value::String(text) => Some(Param::Label(text)),
-                    other => {
-                        return Err(EvalError::Type(format!(
-                            "expected type string in aggregation parameter, got {}",
-                            other.type_name()
-                        )))
-                    }
+            Some(param) if op == token::T_COUNT_VALUES => match self.eval(param, time)? {
+                Value::String(text) => Some(Param::Label(text)),
+                other => {
+                    return Err(EvalError::Type(format!(
+                        "expected type string in aggregation parameter, got {}",
+                        other.type_name()
+                    )))
                 }
-            }
+            },
             Some(param) => Some(Param::Number(self.eval_scalar(param, time)?)),
             None => None,
         };
@@ -67,7 +65,9 @@ impl Evaluator<'_> {
 
         if op == token::T_COUNT_VALUES {
             let Some(Param::Label(label)) = parameter else {
-                return Err(EvalError::Type("count_values needs a label name".to_string()));
+                return Err(EvalError::Type(
+                    "count_values needs a label name".to_string(),
+                ));
             };
             if !is_valid_label_name(&label, semantics) {
                 return Err(EvalError::InvalidArgument(format!(
@@ -158,9 +158,13 @@ impl Evaluator<'_> {
                 token::T_TOPK | token::T_BOTTOMK | token::T_LIMITK => {
                     let k = clamp_k(number, group.samples.len());
                     if op == token::T_TOPK {
-                        group.samples.sort_by(|a, b| compare_nan_last(a.value, b.value, true));
+                        group
+                            .samples
+                            .sort_by(|a, b| compare_nan_last(a.value, b.value, true));
                     } else if op == token::T_BOTTOMK {
-                        group.samples.sort_by(|a, b| compare_nan_last(a.value, b.value, false));
+                        group
+                            .samples
+                            .sort_by(|a, b| compare_nan_last(a.value, b.value, false));
                     }
                     output.extend(group.samples.drain(..).take(k));
                     continue;

@@ -205,11 +205,9 @@ fn vector_or(left: Vector, right: Vector, on: bool, matching_labels: &[String]) 
         .map(|sample| signature(&sample.labels, on, matching_labels))
         .collect();
     let mut output = left;
-    output.extend(
-        right
-            .into_iter()
-            .filter(|sample| !left_signatures.contains(&signature(&sample.labels, on, matching_labels))),
-    );
+    output.extend(right.into_iter().filter(|sample| {
+        !left_signatures.contains(&signature(&sample.labels, on, matching_labels))
+    }));
     output
 }
 
@@ -219,7 +217,9 @@ fn vector_unless(left: Vector, right: Vector, on: bool, matching_labels: &[Strin
         .map(|sample| signature(&sample.labels, on, matching_labels))
         .collect();
     left.into_iter()
-        .filter(|sample| !right_signatures.contains(&signature(&sample.labels, on, matching_labels)))
+        .filter(|sample| {
+            !right_signatures.contains(&signature(&sample.labels, on, matching_labels))
+        })
         .collect()
 }
 

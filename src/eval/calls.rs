@@ -19,9 +19,33 @@ use super::value::{Labels, Sample, Value, Vector, METRIC_NAME};
 
 /// Functions applied to each sample on its own, computed in `functions.rs`.
 const ELEMENTWISE: &[&str] = &[
-    "abs", "ceil", "floor", "exp", "ln", "log2", "log10", "sqrt", "round", "clamp", "clamp_min",
-    "clamp_max", "sgn", "acos", "acosh", "asin", "asinh", "atan", "atanh", "cos", "cosh", "sin",
-    "sinh", "tan", "tanh", "deg", "rad",
+    "abs",
+    "ceil",
+    "floor",
+    "exp",
+    "ln",
+    "log2",
+    "log10",
+    "sqrt",
+    "round",
+    "clamp",
+    "clamp_min",
+    "clamp_max",
+    "sgn",
+    "acos",
+    "acosh",
+    "asin",
+    "asinh",
+    "atan",
+    "atanh",
+    "cos",
+    "cosh",
+    "sin",
+    "sinh",
+    "tan",
+    "tanh",
+    "deg",
+    "rad",
 ];
 
 /// Date functions: over the argument's values, or over the evaluation time.

@@ -357,12 +357,14 @@ impl<'a> Evaluator<'a> {
         for (position, &id) in cache.series_ids.iter().enumerate() {
             let series = storage.series(id);
             let lower = reference - range;
-            let start = advance_cursor(&series.timestamps, &mut cache.start_cursors[position], |t| {
-                match semantics {
+            let start = advance_cursor(
+                &series.timestamps,
+                &mut cache.start_cursors[position],
+                |t| match semantics {
                     Semantics::V2 => t < lower,
                     Semantics::V3 => t <= lower,
-                }
-            });
+                },
+            );
             let end = advance_cursor(&series.timestamps, &mut cache.end_cursors[position], |t| {
                 t <= reference
             });
@@ -512,8 +514,10 @@ impl<'a> Evaluator<'a> {
         let matrix_arg = unwrap_parens(&args[matrix_position]);
         match matrix_arg {
             Expr::MatrixSelector(selector) => {
-                let single_name =
-                    self.for_each_selector_window(selector, time, |labels, nameless, window, context| {
+                let single_name = self.for_each_selector_window(
+                    selector,
+                    time,
+                    |labels, nameless, window, context| {
                         if let Some(value) =
                             functions::range_function(name, window, context, &scalar_args)
                         {
@@ -524,7 +528,8 @@ impl<'a> Evaluator<'a> {
                             });
                         }
                         Ok(())
-                    })?;
+                    },
+                )?;
                 if !(single_name || keep_name) {
                     ensure_unique_labels(&output)?;
                 }

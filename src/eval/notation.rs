@@ -103,7 +103,9 @@ pub fn parse_labels_prefix(input: &str) -> Result<(Labels, &str), NotationError>
             }
         }
     } else if metric_name.is_empty() {
-        return Err(error(format!("expected a metric name or '{{' in {input:?}")));
+        return Err(error(format!(
+            "expected a metric name or '{{' in {input:?}"
+        )));
     }
     Ok((Labels::from_pairs(pairs), &input[cursor.position..]))
 }
@@ -179,7 +181,10 @@ fn expand_item(item: &str, out: &mut Vec<SequenceValue>) -> Result<(), NotationE
                 && item[position + 1..].bytes().all(|b| b.is_ascii_digit())
                 && !is_hex_literal(item) =>
         {
-            (&item[..position], Some(parse_times(&item[position + 1..], item)?))
+            (
+                &item[..position],
+                Some(parse_times(&item[position + 1..], item)?),
+            )
         }
         _ => (item, None),
     };
@@ -196,7 +201,10 @@ fn expand_item(item: &str, out: &mut Vec<SequenceValue>) -> Result<(), NotationE
     match (increment, times) {
         (None, None) => out.push(SequenceValue::Value(current)),
         (None, Some(times)) => {
-            out.extend(std::iter::repeat_n(SequenceValue::Value(current), times + 1));
+            out.extend(std::iter::repeat_n(
+                SequenceValue::Value(current),
+                times + 1,
+            ));
         }
         (Some(increment), Some(times)) => {
             out.push(SequenceValue::Value(current));
@@ -422,7 +430,8 @@ mod tests {
 
     #[test]
     fn series_line_with_labels() {
-        let line = parse_series_line(r#"http_requests{job="api", path='/x\"'} 1 2"#).expect("valid");
+        let line =
+            parse_series_line(r#"http_requests{job="api", path='/x\"'} 1 2"#).expect("valid");
         assert_eq!(line.labels.metric_name(), "http_requests");
         assert_eq!(line.labels.get("job"), "api");
         assert_eq!(line.labels.get("path"), "/x\\\"");

@@ -176,7 +176,12 @@ fn run_eval(storage: &Storage, line: &str, body: &[&str], options: &EvalOptions)
             let (end, range) = split_word(range);
             let range = range.strip_prefix("step")?.trim_start();
             let (step, query) = split_word(range);
-            Some((parse_time(start)?, parse_time(end)?, parse_time(step)?, query))
+            Some((
+                parse_time(start)?,
+                parse_time(end)?,
+                parse_time(step)?,
+                query,
+            ))
         })();
         let Some((start, end, step, query)) = parsed else {
             return Outcome::Fail(format!("invalid range eval {line:?}"));
@@ -194,7 +199,11 @@ fn read_expected_line(line: &str, expectation: &mut Expectation) -> Result<(), S
         match kind {
             "fail" => {
                 expectation.fail = true;
-                read_message(rest, &mut expectation.fail_message, &mut expectation.fail_regex);
+                read_message(
+                    rest,
+                    &mut expectation.fail_message,
+                    &mut expectation.fail_regex,
+                );
             }
             "ordered" => expectation.ordered = true,
             "warn" | "info" => {
@@ -271,9 +280,7 @@ fn check_failure(error: &EvalError, expectation: &Expectation) -> Outcome {
     if let Some(pattern) = &expectation.fail_regex {
         match regex::Regex::new(pattern) {
             Ok(regex) if regex.is_match(&text) => {}
-            Ok(_) => {
-                return Outcome::Fail(format!("error {text:?} does not match /{pattern}/"))
-            }
+            Ok(_) => return Outcome::Fail(format!("error {text:?} does not match /{pattern}/")),
             Err(_) => return Outcome::Fail(format!("invalid expectation regex {pattern:?}")),
         }
     }
@@ -355,7 +362,10 @@ fn run_instant(
                     .filter(|labels| !vector.iter().any(|s| &s.labels == **labels))
                     .map(|labels| labels.to_string())
                     .collect();
-                return Outcome::Fail(format!("expected metrics not found: {}", missing.join(", ")));
+                return Outcome::Fail(format!(
+                    "expected metrics not found: {}",
+                    missing.join(", ")
+                ));
             }
             Outcome::Pass
         }
@@ -478,7 +488,11 @@ fn parse_time(text: &str) -> Option<i64> {
     } else {
         parse_duration_ms(text)?
     };
-    Some(if negative { -milliseconds } else { milliseconds })
+    Some(if negative {
+        -milliseconds
+    } else {
+        milliseconds
+    })
 }
 
 /// A Prometheus duration (`1h30m`, `0s`, `100ms`) in milliseconds; unlike
@@ -519,6 +533,5 @@ fn parse_duration_ms(text: &str) -> Option<i64> {
 /// command may follow without a blank line).
 fn is_command(line: &str) -> bool {
     let first = line.split_whitespace().next().unwrap_or("");
-    matches!(first, "load" | "load_with_nhcb" | "clear")
-        || first.starts_with("eval")
+    matches!(first, "load" | "load_with_nhcb" | "clear") || first.starts_with("eval")
 }

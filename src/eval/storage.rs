@@ -203,8 +203,14 @@ mod tests {
     #[test]
     fn regexes_are_fully_anchored() {
         let storage = store();
-        assert_eq!(selected_jobs(&storage, r#"{job=~"pi"}"#), Vec::<String>::new());
-        assert_eq!(selected_jobs(&storage, r#"{job=~"a.*"}"#), vec!["apiary", "api"]);
+        assert_eq!(
+            selected_jobs(&storage, r#"{job=~"pi"}"#),
+            Vec::<String>::new()
+        );
+        assert_eq!(
+            selected_jobs(&storage, r#"{job=~"a.*"}"#),
+            vec!["apiary", "api"]
+        );
     }
 
     #[test]
