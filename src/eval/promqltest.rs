@@ -3,9 +3,12 @@
 //! one result per eval case so callers can print and assert pass tables.
 //!
 //! Invariants: nothing is skipped silently: a case is `Pass`, `Fail(reason)`
-//! or `Unsupported(reason)`, and native histograms and annotations
-//! (`expect warn`/`expect info`) are reported as unsupported. Values compare
-//! with Prometheus' relative epsilon 1e-6, NaN equal to NaN (test.go).
+//! or `Unsupported(reason)` (native histograms, `anchored`/`smoothed`,
+//! `expect range vector`). Values compare with Prometheus' relative epsilon
+//! 1e-6, NaN equal to NaN (test.go). Annotations are checked by message;
+//! their source positions (`(1:15)`) are not modelled and are stripped from
+//! the expectations. As test.go does, every passing unordered instant case is
+//! re-run with `@` pinned (at five other times) and as a range query.
 
 use std::collections::HashMap;
 
