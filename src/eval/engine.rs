@@ -173,14 +173,14 @@ impl<'a> Evaluator<'a> {
         step: i64,
     ) -> Result<Matrix, EvalError> {
         self.query_step = step;
-        let mut output: BTreeMap<Labels, Series> = BTreeMap::new();
+        let mut output = SeriesCollector::default();
         let mut time = start;
         while time <= end {
             match self.eval(expr, time)? {
-                Value::Scalar(value) => push_point(&mut output, &Labels::empty(), time, value),
+                Value::Scalar(value) => output.push(&Labels::empty(), time, value),
                 Value::Vector(vector) => {
                     for sample in vector {
-                        push_point(&mut output, &sample.labels, time, sample.value);
+                        output.push(&sample.labels, time, sample.value);
                     }
                 }
                 other => {
@@ -192,7 +192,7 @@ impl<'a> Evaluator<'a> {
             }
             time += step;
         }
-        Ok(output.into_values().collect())
+        Ok(output.into_matrix())
     }
 
     /// Evaluates `expr` at `time` (milliseconds).
@@ -703,6 +703,51 @@ pub(crate) fn ensure_unique_labels(vector: &Vector) -> Result<(), EvalError> {
         }
     }
     Ok(())
+}
+
+/// Gathers a range query's points into series. Samples that share one label
+/// set allocation (the engine reuses them across steps) are found by
+/// pointer first, so the per-step cost avoids hashing label strings.
+#[derive(Default)]
+struct SeriesCollector {
+    series: Vec<Series>,
+    by_identity: HashMap<usize, usize>,
+    by_labels: HashMap<Labels, usize>,
+}
+
+impl SeriesCollector {
+    fn push(&mut self, labels: &Labels, time: i64, value: f64) {
+        let index = match self.by_identity.get(&labels.identity()) {
+            Some(&index) => index,
+            None => {
+                let index = match self.by_labels.get(labels) {
+                    Some(&index) => index,
+                    None => {
+                        self.series.push(Series {
+                            labels: labels.clone(),
+                            ..Series::default()
+                        });
+                        self.by_labels.insert(labels.clone(), self.series.len() - 1);
+                        self.series.len() - 1
+                    }
+                };
+                // Keep the allocation alive through the stored series so the
+                // identity cannot be reused by another label set.
+                if self.series[index].labels.identity() == labels.identity() {
+                    self.by_identity.insert(labels.identity(), index);
+                }
+                index
+            }
+        };
+        let series = &mut self.series[index];
+        series.timestamps.push(time);
+        series.values.push(value);
+    }
+
+    fn into_matrix(mut self) -> Matrix {
+        self.series.sort_by(|a, b| a.labels.cmp(&b.labels));
+        self.series
+    }
 }
 
 fn push_point(output: &mut BTreeMap<Labels, Series>, labels: &Labels, time: i64, value: f64) {
