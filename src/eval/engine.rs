@@ -275,7 +275,7 @@ impl<'a> Evaluator<'a> {
             let series_ids = storage.select(selector.name.as_deref(), &selector.matchers);
             let labels_without_name: Vec<Labels> = series_ids
                 .iter()
-                .map(|&id| storage.series(id).labels.without_metric_name())
+                .map(|&id| storage.series(id).labels_without_name.clone())
                 .collect();
             let mut names = series_ids
                 .iter()
@@ -315,9 +315,12 @@ impl<'a> Evaluator<'a> {
         let mut output = Vec::with_capacity(cache.series_ids.len());
         for (position, &id) in cache.series_ids.iter().enumerate() {
             let series = storage.series(id);
-            let end = advance_cursor(&series.timestamps, &mut cache.end_cursors[position], |t| {
-                t <= reference
-            });
+            let end = advance_cursor(
+                &series.timestamps,
+                &mut cache.end_cursors[position],
+                reference,
+                |t| t <= reference,
+            );
             if end == 0 {
                 continue;
             }
@@ -370,14 +373,18 @@ impl<'a> Evaluator<'a> {
             let start = advance_cursor(
                 &series.timestamps,
                 &mut cache.start_cursors[position],
+                lower,
                 |t| match semantics {
                     Semantics::V2 => t < lower,
                     Semantics::V3 => t <= lower,
                 },
             );
-            let end = advance_cursor(&series.timestamps, &mut cache.end_cursors[position], |t| {
-                t <= reference
-            });
+            let end = advance_cursor(
+                &series.timestamps,
+                &mut cache.end_cursors[position],
+                reference,
+                |t| t <= reference,
+            );
             if start >= end {
                 continue;
             }
@@ -669,26 +676,83 @@ pub(crate) fn absent_labels(expr: &Expr) -> Labels {
 }
 
 /// Advances `cursor` to the first index whose timestamp fails `before`
-/// (timestamps ascending, `before` monotone), returning it. Moves forward
-/// from the previous position when possible; searches afresh otherwise.
-fn advance_cursor(timestamps: &[i64], cursor: &mut usize, before: impl Fn(i64) -> bool) -> usize {
+/// (timestamps ascending, `before` monotone, `target` the time where it
+/// flips), returning it. Moves forward from the previous position when the
+/// window moved a little (the range-query case); otherwise searches from an
+/// interpolated guess, which touches few cache lines on regular samples.
+fn advance_cursor(
+    timestamps: &[i64],
+    cursor: &mut usize,
+    target: i64,
+    before: impl Fn(i64) -> bool,
+) -> usize {
     let mut index = (*cursor).min(timestamps.len());
     if index > 0 && !before(timestamps[index - 1]) {
-        index = timestamps.partition_point(|&t| before(t));
+        index = guided_search(timestamps, target, &before);
     } else {
-        // Gallop a few steps; fall back to binary search on long jumps.
         let mut steps = 0;
         while index < timestamps.len() && before(timestamps[index]) {
             index += 1;
             steps += 1;
-            if steps == 16 {
-                index += timestamps[index..].partition_point(|&t| before(t));
+            if steps == 8 {
+                index = guided_search(timestamps, target, &before);
                 break;
             }
         }
     }
     *cursor = index;
     index
+}
+
+/// The first index whose timestamp fails `before`: interpolation guess,
+/// exponential bracketing, then binary search inside the bracket.
+fn guided_search(timestamps: &[i64], target: i64, before: &impl Fn(i64) -> bool) -> usize {
+    let length = timestamps.len();
+    if length == 0 || !before(timestamps[0]) {
+        return 0;
+    }
+    if before(timestamps[length - 1]) {
+        return length;
+    }
+    let (first, last) = (timestamps[0], timestamps[length - 1]);
+    let fraction = (target.saturating_sub(first)) as f64 / (last - first).max(1) as f64;
+    let guess = ((fraction.clamp(0.0, 1.0) * (length - 1) as f64) as usize).min(length - 1);
+    // Invariant: before(timestamps[low]) holds and before(timestamps[high]) fails.
+    let (mut low, mut high);
+    if before(timestamps[guess]) {
+        low = guess;
+        let mut step = 1;
+        loop {
+            let probe = low + step;
+            if probe >= length - 1 {
+                high = length - 1;
+                break;
+            }
+            if !before(timestamps[probe]) {
+                high = probe;
+                break;
+            }
+            low = probe;
+            step *= 2;
+        }
+    } else {
+        high = guess;
+        let mut step = 1;
+        loop {
+            if high < step {
+                low = 0;
+                break;
+            }
+            let probe = high - step;
+            if before(timestamps[probe]) {
+                low = probe;
+                break;
+            }
+            high = probe;
+            step *= 2;
+        }
+    }
+    low + 1 + timestamps[low + 1..high].partition_point(|&t| before(t))
 }
 
 /// Fails with Prometheus' error when two samples share one label set.
@@ -863,6 +927,35 @@ impl Evaluator<'_> {
                 "PromQL warning: quantile value should be between 0 and 1, got {}",
                 super::aggregate::format_go_float(quantile).trim_start_matches('+')
             ));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursor_search_agrees_with_partition_point() {
+        let timestamps: Vec<i64> = (0..500).map(|i| i * 15_000 + (i % 7) * 1_000).collect();
+        let targets = [
+            -100_000, 0, 1, 14_999, 15_000, 3_000_000, 7_500_000, 8_000_000,
+        ];
+        for &target in &targets {
+            let expected = timestamps.partition_point(|&t| t <= target);
+            assert_eq!(
+                guided_search(&timestamps, target, &|t| t <= target),
+                expected,
+                "target {target}"
+            );
+            for start in [0, 3, 250, 499, 500] {
+                let mut cursor = start;
+                assert_eq!(
+                    advance_cursor(&timestamps, &mut cursor, target, |t| t <= target),
+                    expected,
+                    "target {target} from cursor {start}"
+                );
+            }
         }
     }
 }

@@ -16,6 +16,9 @@ use super::value::{is_stale_nan, Labels, METRIC_NAME};
 #[derive(Clone, Debug, Default)]
 pub struct StoredSeries {
     pub labels: Labels,
+    /// `labels` without `__name__`, built once: functions and arithmetic
+    /// drop the name at every step.
+    pub labels_without_name: Labels,
     pub timestamps: Vec<i64>,
     pub values: Vec<f64>,
     /// How many values are stale markers.
@@ -50,6 +53,7 @@ impl Storage {
         let id = self.series.len();
         self.series.push(StoredSeries {
             labels: labels.clone(),
+            labels_without_name: labels.without_metric_name(),
             ..StoredSeries::default()
         });
         self.index_by_labels.insert(labels.clone(), id);
