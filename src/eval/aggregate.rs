@@ -95,12 +95,13 @@ impl Evaluator<'_> {
             Some(Param::Number(number)) => number,
             _ => 0.0,
         };
-        if matches!(op, token::T_TOPK | token::T_BOTTOMK | token::T_LIMITK) {
-            if number.is_nan() && semantics == Semantics::V3 {
-                return Err(EvalError::InvalidArgument(
-                    "Parameter value is NaN".to_string(),
-                ));
-            }
+        if matches!(op, token::T_TOPK | token::T_BOTTOMK | token::T_LIMITK)
+            && number.is_nan()
+            && semantics == Semantics::V3
+        {
+            return Err(EvalError::InvalidArgument(
+                "Parameter value is NaN".to_string(),
+            ));
         }
         if op == token::T_LIMIT_RATIO {
             return Err(EvalError::Unsupported(
@@ -181,6 +182,9 @@ impl Evaluator<'_> {
                 value,
             });
         }
+        if op == token::T_QUANTILE {
+            self.check_quantile(number);
+        }
         Ok(Value::Vector(output))
     }
 }
@@ -199,7 +203,7 @@ fn accumulate(op: token::TokenId, group: &mut Group, sample: Sample, semantics: 
             Semantics::V2 => group.value += value,
             Semantics::V3 => {
                 (group.value, group.compensation) =
-                    functions::kahan_sum_inc(value, group.value, group.compensation);
+                    functions::kahan_sum_inc_v3(value, group.value, group.compensation);
             }
         },
         token::T_AVG => match semantics {
@@ -225,7 +229,7 @@ fn accumulate(op: token::TokenId, group: &mut Group, sample: Sample, semantics: 
                 }
                 if !group.incremental_mean {
                     let (sum, compensation) =
-                        functions::kahan_sum_inc(value, group.value, group.compensation);
+                        functions::kahan_sum_inc_v3(value, group.value, group.compensation);
                     if !sum.is_infinite() {
                         group.value = sum;
                         group.compensation = compensation;
@@ -236,25 +240,23 @@ fn accumulate(op: token::TokenId, group: &mut Group, sample: Sample, semantics: 
                     group.compensation /= group.count - 1.0;
                 }
                 let q = (group.count - 1.0) / group.count;
-                (group.mean, group.compensation) = functions::kahan_sum_inc(
+                (group.mean, group.compensation) = functions::kahan_sum_inc_v3(
                     value / group.count,
                     q * group.mean,
                     q * group.compensation,
                 );
             }
         },
-        token::T_MIN => {
-            if first || group.value > value || group.value.is_nan() {
-                group.value = value;
-            }
+        token::T_MIN if first || group.value > value || group.value.is_nan() => {
+            group.value = value;
         }
-        token::T_MAX => {
-            if first || group.value < value || group.value.is_nan() {
-                group.value = value;
-            }
+        token::T_MAX if first || group.value < value || group.value.is_nan() => {
+            group.value = value;
         }
         token::T_STDDEV | token::T_STDVAR => {
-            if first {
+            // 2.42 seeds the mean with the first value, so a lone NaN gives
+            // 0; 3.x runs the first value through the update, giving NaN.
+            if first && semantics == Semantics::V2 {
                 group.mean = value;
                 group.value = 0.0;
                 return;

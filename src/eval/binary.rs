@@ -17,6 +17,7 @@ use promql_parser::parser::token::{self, TokenId};
 use super::engine::{ensure_unique_labels, Evaluator};
 use super::error::EvalError;
 use super::value::{Labels, Sample, Value, Vector, METRIC_NAME};
+use super::Semantics;
 
 impl Evaluator<'_> {
     pub(crate) fn eval_binary(
@@ -31,6 +32,7 @@ impl Evaluator<'_> {
             }
         }
         let return_bool = binary.return_bool();
+        let semantics = self.options.semantics;
         let lhs = self.eval(&binary.lhs, time)?;
         let rhs = self.eval(&binary.rhs, time)?;
         match (lhs, rhs) {
@@ -43,10 +45,10 @@ impl Evaluator<'_> {
                 }
             }
             (Value::Vector(vector), Value::Scalar(scalar)) => Ok(Value::Vector(
-                vector_scalar(op, vector, scalar, false, return_bool)?,
+                vector_scalar(op, vector, scalar, false, return_bool, semantics)?,
             )),
             (Value::Scalar(scalar), Value::Vector(vector)) => Ok(Value::Vector(
-                vector_scalar(op, vector, scalar, true, return_bool)?,
+                vector_scalar(op, vector, scalar, true, return_bool, semantics)?,
             )),
             (Value::Vector(left), Value::Vector(right)) => {
                 let (card, on, matching_labels) = matching(binary);
@@ -54,7 +56,16 @@ impl Evaluator<'_> {
                     token::T_LAND => vector_and(left, right, on, &matching_labels),
                     token::T_LOR => vector_or(left, right, on, &matching_labels),
                     token::T_LUNLESS => vector_unless(left, right, on, &matching_labels),
-                    _ => vector_binop(op, left, right, card, on, &matching_labels, return_bool)?,
+                    _ => vector_binop(
+                        op,
+                        left,
+                        right,
+                        card,
+                        on,
+                        &matching_labels,
+                        return_bool,
+                        semantics,
+                    )?,
                 };
                 Ok(Value::Vector(output))
             }
@@ -89,18 +100,16 @@ fn is_comparison(op: TokenId) -> bool {
     )
 }
 
-/// Prometheus' `shouldDropMetricName`: arithmetic drops the name.
-fn drops_metric_name(op: TokenId) -> bool {
-    matches!(
-        op,
-        token::T_ADD
-            | token::T_SUB
-            | token::T_MUL
-            | token::T_DIV
-            | token::T_MOD
-            | token::T_POW
-            | token::T_ATAN2
-    )
+/// Prometheus' `shouldDropMetricName`: arithmetic drops the name; `atan2`
+/// joined the list in 3.x.
+fn drops_metric_name(op: TokenId, semantics: Semantics) -> bool {
+    match op {
+        token::T_ADD | token::T_SUB | token::T_MUL | token::T_DIV | token::T_MOD | token::T_POW => {
+            true
+        }
+        token::T_ATAN2 => semantics == Semantics::V3,
+        _ => false,
+    }
 }
 
 /// Prometheus' `vectorElemBinop`: the value, and whether a comparison holds.
@@ -137,8 +146,9 @@ fn vector_scalar(
     scalar: f64,
     scalar_on_left: bool,
     return_bool: bool,
+    semantics: Semantics,
 ) -> Result<Vector, EvalError> {
-    let drop_name = drops_metric_name(op) || return_bool;
+    let drop_name = drops_metric_name(op, semantics) || return_bool;
     let mut output = Vector::with_capacity(vector.len());
     for sample in vector {
         let (left, right) = if scalar_on_left {
@@ -223,6 +233,8 @@ fn vector_unless(left: Vector, right: Vector, on: bool, matching_labels: &[Strin
         .collect()
 }
 
+// The arguments are the parts of one `VectorMatching`; a struct would only rename them.
+#[allow(clippy::too_many_arguments)]
 fn vector_binop(
     op: TokenId,
     left: Vector,
@@ -231,6 +243,7 @@ fn vector_binop(
     on: bool,
     matching_labels: &[String],
     return_bool: bool,
+    semantics: Semantics,
 ) -> Result<Vector, EvalError> {
     let one_to_many = matches!(card, VectorMatchCardinality::OneToMany(_));
     let include: Vec<String> = card.labels().map(|l| l.labels.clone()).unwrap_or_default();
@@ -255,8 +268,8 @@ fn vector_binop(
             return Err(EvalError::DuplicateMatchGroup {
                 match_group: match_group.to_string(),
                 side: if one_to_many { "left" } else { "right" },
-                first: sample.labels.to_string(),
-                second: one[previous].labels.to_string(),
+                first: one[previous].labels.to_string(),
+                second: sample.labels.to_string(),
             });
         }
         one_by_signature.insert(sig, index);
@@ -276,10 +289,13 @@ fn vector_binop(
             (sample.value, one_sample.value)
         };
         let (mut value, keep) = element_binop(op, left_value, right_value);
+        // 2.42 checks cardinality only for samples that survive a filtering
+        // comparison; 3.x checks every matched pair.
+        if !return_bool && !keep && semantics == Semantics::V2 {
+            continue;
+        }
         if return_bool {
             value = if keep { 1.0 } else { 0.0 };
-        } else if !keep {
-            continue;
         }
         let mut labels = result_labels(
             &sample.labels,
@@ -289,12 +305,12 @@ fn vector_binop(
             on,
             matching_labels,
             &include,
+            semantics,
         );
         if return_bool {
             labels = labels.without_metric_name();
         }
-        let entry = matched.entry(sig);
-        match entry {
+        match matched.entry(sig) {
             std::collections::hash_map::Entry::Occupied(mut existing) => {
                 if one_to_one {
                     return Err(EvalError::ManyToOneNotExplicit);
@@ -311,6 +327,9 @@ fn vector_binop(
                 vacant.insert(set);
             }
         }
+        if !return_bool && !keep {
+            continue;
+        }
         // A filtering comparison keeps the left-hand side's value, which in
         // group_right is the "one" side.
         if !return_bool && is_comparison(op) {
@@ -322,6 +341,7 @@ fn vector_binop(
 }
 
 /// Prometheus' `resultMetric`.
+#[allow(clippy::too_many_arguments)]
 fn result_labels(
     many: &Labels,
     one: &Labels,
@@ -330,8 +350,9 @@ fn result_labels(
     on: bool,
     matching_labels: &[String],
     include: &[String],
+    semantics: Semantics,
 ) -> Labels {
-    let mut labels = if drops_metric_name(op) {
+    let mut labels = if drops_metric_name(op, semantics) {
         many.without_metric_name()
     } else {
         many.clone()

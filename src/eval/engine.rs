@@ -12,7 +12,7 @@
 //! - Stale markers never leave this module: an instant selection that lands
 //!   on one yields nothing, and range windows skip them.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Once;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -111,14 +111,20 @@ pub fn range_query_expr(
 pub struct Evaluator<'a> {
     storage: &'a Storage,
     pub(crate) options: EvalOptions,
-    query_start: i64,
-    query_end: i64,
+    pub(crate) query_start: i64,
+    pub(crate) query_end: i64,
+    /// The range query's step (0 for an instant query), for `step()`.
+    pub(crate) query_step: i64,
     selector_caches: HashMap<usize, SelectorCache>,
     subquery_caches: HashMap<(usize, i64), Value>,
     window_timestamps: Vec<i64>,
     window_values: Vec<f64>,
     /// Set when a selector matched a series that had native histogram samples.
     pub touched_native_histograms: bool,
+    /// Prometheus' info annotations ("PromQL info: ..."), without positions.
+    pub infos: BTreeSet<String>,
+    /// Prometheus' warning annotations ("PromQL warning: ..."), without positions.
+    pub warnings: BTreeSet<String>,
 }
 
 /// What a selector node remembers across the steps of one query.
@@ -146,11 +152,14 @@ impl<'a> Evaluator<'a> {
             options: *options,
             query_start,
             query_end,
+            query_step: 0,
             selector_caches: HashMap::new(),
             subquery_caches: HashMap::new(),
             window_timestamps: Vec::new(),
             window_values: Vec::new(),
             touched_native_histograms: false,
+            infos: BTreeSet::new(),
+            warnings: BTreeSet::new(),
         }
     }
 
@@ -163,6 +172,7 @@ impl<'a> Evaluator<'a> {
         end: i64,
         step: i64,
     ) -> Result<Matrix, EvalError> {
+        self.query_step = step;
         let mut output: BTreeMap<Labels, Series> = BTreeMap::new();
         let mut time = start;
         while time <= end {
@@ -509,15 +519,25 @@ impl<'a> Evaluator<'a> {
                 scalar_args.push(self.eval_scalar(arg, time)?);
             }
         }
+        functions::validate_range_function_args(name, &scalar_args)
+            .map_err(EvalError::InvalidArgument)?;
+        if name == "quantile_over_time" {
+            self.check_quantile(scalar_args[0]);
+        }
         let keep_name = matches!(name, "last_over_time" | "first_over_time");
         let mut output = Vector::new();
         let matrix_arg = unwrap_parens(&args[matrix_position]);
         match matrix_arg {
             Expr::MatrixSelector(selector) => {
+                let counter_check = matches!(name, "rate" | "increase");
+                let mut non_counters: Vec<String> = Vec::new();
                 let single_name = self.for_each_selector_window(
                     selector,
                     time,
                     |labels, nameless, window, context| {
+                        if counter_check && !looks_like_counter(labels.metric_name()) {
+                            non_counters.push(labels.metric_name().to_string());
+                        }
                         if let Some(value) =
                             functions::range_function(name, window, context, &scalar_args)
                         {
@@ -530,6 +550,9 @@ impl<'a> Evaluator<'a> {
                         Ok(())
                     },
                 )?;
+                for metric_name in non_counters {
+                    self.infos.insert(non_counter_info(&metric_name));
+                }
                 if !(single_name || keep_name) {
                     ensure_unique_labels(&output)?;
                 }
@@ -548,6 +571,12 @@ impl<'a> Evaluator<'a> {
                 for series in &matrix {
                     if series.timestamps.is_empty() {
                         continue;
+                    }
+                    if matches!(name, "rate" | "increase")
+                        && !looks_like_counter(series.labels.metric_name())
+                    {
+                        self.infos
+                            .insert(non_counter_info(series.labels.metric_name()));
                     }
                     let window = Window {
                         timestamps: &series.timestamps,
@@ -765,5 +794,30 @@ fn calls_function(expr: &Expr, name: &str) -> bool {
         Expr::Paren(paren) => calls_function(&paren.expr, name),
         Expr::Subquery(subquery) => calls_function(&subquery.expr, name),
         _ => false,
+    }
+}
+
+/// Whether a metric name ends like a counter's (Prometheus 3's
+/// `PossibleNonCounterInfo` check); a missing name is not reported.
+fn looks_like_counter(metric_name: &str) -> bool {
+    metric_name.is_empty()
+        || ["_total", "_sum", "_count", "_bucket"]
+            .iter()
+            .any(|suffix| metric_name.ends_with(suffix))
+}
+
+fn non_counter_info(metric_name: &str) -> String {
+    format!("PromQL info: metric might not be a counter, name does not end in _total/_sum/_count/_bucket: \"{metric_name}\"")
+}
+
+impl Evaluator<'_> {
+    /// Records Prometheus' warning for a quantile outside [0, 1].
+    pub(crate) fn check_quantile(&mut self, quantile: f64) {
+        if quantile.is_nan() || !(0.0..=1.0).contains(&quantile) {
+            self.warnings.insert(format!(
+                "PromQL warning: quantile value should be between 0 and 1, got {}",
+                super::aggregate::format_go_float(quantile).trim_start_matches('+')
+            ));
+        }
     }
 }

@@ -178,8 +178,7 @@ fn expand_item(item: &str, out: &mut Vec<SequenceValue>) -> Result<(), NotationE
         Some(position)
             if position > 0
                 && !item[position + 1..].is_empty()
-                && item[position + 1..].bytes().all(|b| b.is_ascii_digit())
-                && !is_hex_literal(item) =>
+                && item[position + 1..].bytes().all(|b| b.is_ascii_digit()) =>
         {
             (
                 &item[..position],
@@ -239,11 +238,6 @@ fn split_increment(head: &str) -> (&str, Option<&str>) {
         // approximates well enough because `e` ends no other literal.
     }
     (head, None)
-}
-
-fn is_hex_literal(item: &str) -> bool {
-    let unsigned = item.trim_start_matches(['-', '+']);
-    unsigned.starts_with("0x") || unsigned.starts_with("0X")
 }
 
 fn parse_times(text: &str, item: &str) -> Result<usize, NotationError> {
@@ -403,7 +397,7 @@ mod tests {
 
     #[test]
     fn stale_infinities_nan_and_exponents() {
-        let values = floats("stale Inf -Inf NaN 1e3 1e-3+1e-3x1 0x10");
+        let values = floats("stale Inf -Inf NaN 1e3 1e-3+1e-3x1 0x2");
         assert!(is_stale_nan(values[0].expect("stale is a value")));
         assert_eq!(values[1], Some(f64::INFINITY));
         assert_eq!(values[2], Some(f64::NEG_INFINITY));
@@ -411,7 +405,8 @@ mod tests {
         assert_eq!(values[4], Some(1000.0));
         assert_eq!(values[5], Some(0.001));
         assert_eq!(values[6], Some(0.002));
-        assert_eq!(values[7], Some(16.0));
+        // In series notation `0x2` is zero repeated, never hexadecimal.
+        assert_eq!(values[7..], [Some(0.0); 3]);
     }
 
     #[test]
@@ -431,10 +426,10 @@ mod tests {
     #[test]
     fn series_line_with_labels() {
         let line =
-            parse_series_line(r#"http_requests{job="api", path='/x\"'} 1 2"#).expect("valid");
+            parse_series_line(r#"http_requests{job="api", path="/x\"y"} 1 2"#).expect("valid");
         assert_eq!(line.labels.metric_name(), "http_requests");
         assert_eq!(line.labels.get("job"), "api");
-        assert_eq!(line.labels.get("path"), "/x\\\"");
+        assert_eq!(line.labels.get("path"), "/x\"y");
         assert_eq!(line.values.len(), 2);
     }
 

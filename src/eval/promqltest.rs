@@ -9,11 +9,16 @@
 
 use std::collections::HashMap;
 
+use std::time::{Duration, UNIX_EPOCH};
+
+use promql_parser::parser::ast::AtModifier;
+use promql_parser::parser::Expr;
+
 use super::engine::{parse_query, EvalOptions, Evaluator};
 use super::error::EvalError;
 use super::notation::{self, SequenceValue};
 use super::storage::Storage;
-use super::value::{Labels, Value, METRIC_NAME};
+use super::value::{Labels, Sample, Value, METRIC_NAME};
 use super::Semantics;
 
 /// What happened to one eval case.
@@ -132,6 +137,17 @@ struct Expectation {
     scalar: Option<f64>,
     series: Vec<(Labels, Vec<SequenceValue>)>,
     unsupported: Option<String>,
+    annotations: AnnotationExpectation,
+}
+
+/// The `expect warn|info|no_warn|no_info` lines of one case.
+#[derive(Default)]
+struct AnnotationExpectation {
+    /// `(kind, message, regex)` for each `expect warn`/`expect info` line;
+    /// a line without a matcher only asks for at least one annotation.
+    lines: Vec<(&'static str, Option<String>, Option<String>)>,
+    no_warn: bool,
+    no_info: bool,
 }
 
 fn run_eval(storage: &Storage, line: &str, body: &[&str], options: &EvalOptions) -> Outcome {
@@ -143,9 +159,8 @@ fn run_eval(storage: &Storage, line: &str, body: &[&str], options: &EvalOptions)
         "eval" => {}
         "eval_fail" => expectation.fail = true,
         "eval_ordered" => expectation.ordered = true,
-        "eval_warn" | "eval_info" => {
-            expectation.unsupported = Some("annotations (eval_warn/eval_info)".to_string())
-        }
+        "eval_warn" => expectation.annotations.lines.push(("warn", None, None)),
+        "eval_info" => expectation.annotations.lines.push(("info", None, None)),
         other => return Outcome::Fail(format!("unknown eval command {other}")),
     }
     for expected_line in body {
@@ -207,10 +222,13 @@ fn read_expected_line(line: &str, expectation: &mut Expectation) -> Result<(), S
             }
             "ordered" => expectation.ordered = true,
             "warn" | "info" => {
-                expectation.unsupported = Some(format!("annotations (expect {kind})"));
+                let (mut message, mut regex) = (None, None);
+                read_message(rest, &mut message, &mut regex);
+                let kind = if kind == "warn" { "warn" } else { "info" };
+                expectation.annotations.lines.push((kind, message, regex));
             }
-            // This engine records no annotations, so it never produces one.
-            "no_warn" | "no_info" => {}
+            "no_warn" => expectation.annotations.no_warn = true,
+            "no_info" => expectation.annotations.no_info = true,
             "string" => {
                 let text = rest.trim();
                 let unquoted = if text.len() >= 2 {
@@ -296,6 +314,12 @@ fn run_instant(
 ) -> Outcome {
     let expr = match parse_query(query, options.semantics) {
         Ok(expr) => expr,
+        Err(_) if is_extended_range_selector(query) => {
+            return Outcome::Unsupported(
+                "anchored/smoothed range selectors (promql-parser 0.11 cannot parse them)"
+                    .to_string(),
+            )
+        }
         Err(error) if expectation.fail => return check_failure(&error, expectation),
         Err(error) => return Outcome::Fail(format!("parse error: {error}")),
     };
@@ -311,6 +335,30 @@ fn run_instant(
         Ok(_) if expectation.fail => return Outcome::Fail("expected an error".to_string()),
         Ok(value) => value,
     };
+    if let Some(reason) = check_annotations(&expectation.annotations, &evaluator) {
+        return Outcome::Fail(reason);
+    }
+    let outcome = compare_instant(value, expectation, expectation.ordered);
+    // The harness extras apply to vectors and scalars whose value does not
+    // depend on the query bounds, as in promqltest.
+    if outcome != Outcome::Pass
+        || expectation.ordered
+        || expectation.string.is_some()
+        || mentions_query_bounds(query)
+    {
+        return outcome;
+    }
+    if let Some(reason) = rerun_with_at_modifier(storage, &expr, time, expectation, options) {
+        return Outcome::Fail(reason);
+    }
+    if let Some(reason) = rerun_as_range_query(storage, &expr, time, expectation, options) {
+        return Outcome::Fail(reason);
+    }
+    Outcome::Pass
+}
+
+/// Compares an instant query's value with the expected lines.
+fn compare_instant(value: Value, expectation: &Expectation, ordered: bool) -> Outcome {
     match value {
         Value::Scalar(value) => match expectation.scalar {
             Some(expected) if almost_equal(expected, value) => Outcome::Pass,
@@ -341,7 +389,7 @@ fn run_instant(
                         sample.labels, sample.value
                     ));
                 };
-                if expectation.ordered && expected_position != position {
+                if ordered && expected_position != position {
                     return Outcome::Fail(format!(
                         "expected metric {} at position {}, got it at {}",
                         sample.labels,
@@ -383,6 +431,12 @@ fn run_range(
 ) -> Outcome {
     let expr = match parse_query(query, options.semantics) {
         Ok(expr) => expr,
+        Err(_) if is_extended_range_selector(query) => {
+            return Outcome::Unsupported(
+                "anchored/smoothed range selectors (promql-parser 0.11 cannot parse them)"
+                    .to_string(),
+            )
+        }
         Err(error) if expectation.fail => return check_failure(&error, expectation),
         Err(error) => return Outcome::Fail(format!("parse error: {error}")),
     };
@@ -405,6 +459,9 @@ fn run_range(
         Ok(_) if expectation.fail => return Outcome::Fail("expected an error".to_string()),
         Ok(matrix) => matrix,
     };
+    if let Some(reason) = check_annotations(&expectation.annotations, &evaluator) {
+        return Outcome::Fail(reason);
+    }
     let mut expected: HashMap<&Labels, Vec<(i64, f64)>> = HashMap::new();
     for (labels, values) in &expectation.series {
         let points = values
@@ -534,4 +591,237 @@ fn parse_duration_ms(text: &str) -> Option<i64> {
 fn is_command(line: &str) -> bool {
     let first = line.split_whitespace().next().unwrap_or("");
     matches!(first, "load" | "load_with_nhcb" | "clear") || first.starts_with("eval")
+}
+
+/// Whether a query uses 3.x's experimental `anchored`/`smoothed` modifiers.
+fn is_extended_range_selector(query: &str) -> bool {
+    query
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .any(|word| word == "anchored" || word == "smoothed")
+}
+
+/// Checks annotations as promqltest does: each `expect warn|info` line must
+/// match an annotation of its kind, and when such lines exist every
+/// annotation of that kind must match one. Positions (`(1:15)`) are not
+/// modelled: they are stripped from expected messages and regexes.
+fn check_annotations(expected: &AnnotationExpectation, evaluator: &Evaluator) -> Option<String> {
+    if expected.no_warn && !evaluator.warnings.is_empty() {
+        return Some(format!("unexpected warnings: {:?}", evaluator.warnings));
+    }
+    if expected.no_info && !evaluator.infos.is_empty() {
+        return Some(format!("unexpected infos: {:?}", evaluator.infos));
+    }
+    for kind in ["warn", "info"] {
+        let actual = if kind == "warn" {
+            &evaluator.warnings
+        } else {
+            &evaluator.infos
+        };
+        let lines: Vec<&(&str, Option<String>, Option<String>)> = expected
+            .lines
+            .iter()
+            .filter(|line| line.0 == kind)
+            .collect();
+        if lines.is_empty() {
+            continue;
+        }
+        let matches = |line: &(&str, Option<String>, Option<String>), annotation: &str| -> bool {
+            match (&line.1, &line.2) {
+                (Some(message), _) => strip_position(message) == annotation,
+                (None, Some(pattern)) => regex::Regex::new(&strip_position_regex(pattern))
+                    .map(|regex| regex.is_match(annotation))
+                    .unwrap_or(false),
+                (None, None) => true,
+            }
+        };
+        for line in &lines {
+            if !actual.iter().any(|annotation| matches(line, annotation)) {
+                return Some(format!(
+                    "expected {kind} annotation {:?} not found in {actual:?}",
+                    line.1.as_ref().or(line.2.as_ref())
+                ));
+            }
+        }
+        for annotation in actual {
+            if !lines.iter().any(|line| matches(line, annotation)) {
+                return Some(format!("unexpected {kind} annotation {annotation:?}"));
+            }
+        }
+    }
+    None
+}
+
+/// `msg (1:15)` without its position suffix.
+fn strip_position(message: &str) -> &str {
+    let trimmed = message.trim_end();
+    if let Some(open) = trimmed.rfind(" (") {
+        let inner = &trimmed[open + 2..];
+        if let Some(inner) = inner.strip_suffix(')') {
+            if inner.contains(':') && inner.chars().all(|c| c.is_ascii_digit() || c == ':') {
+                return &trimmed[..open];
+            }
+        }
+    }
+    trimmed
+}
+
+/// A regex without its trailing position part (`\(1:21\)`, `\([0-9]+:[0-9]+\)`).
+fn strip_position_regex(pattern: &str) -> String {
+    let trimmed = pattern.trim_end();
+    if trimmed.ends_with("\\)") {
+        if let Some(open) = trimmed.rfind("\\(") {
+            return trimmed[..open].trim_end().to_string();
+        }
+    }
+    trimmed.to_string()
+}
+
+/// Functions whose result depends on the evaluation time even when their
+/// arguments are pinned with `@` (Prometheus' `AtModifierUnsafeFunctions`).
+const AT_MODIFIER_UNSAFE_FUNCTIONS: &[&str] = &[
+    "days_in_month",
+    "day_of_month",
+    "day_of_week",
+    "day_of_year",
+    "hour",
+    "minute",
+    "month",
+    "year",
+    "predict_linear",
+    "time",
+    "timestamp",
+];
+
+/// promqltest's step-invariance check (`atModifierTestCases`): pin every
+/// selector and subquery outside an `@` subquery to the eval time, then
+/// evaluate at other times; the result must not change.
+fn rerun_with_at_modifier(
+    storage: &Storage,
+    expr: &Expr,
+    time: i64,
+    expectation: &Expectation,
+    options: &EvalOptions,
+) -> Option<String> {
+    let mut pinned = expr.clone();
+    let mut unsafe_function = false;
+    pin_selectors(&mut pinned, &at_modifier(time), &mut unsafe_function);
+    if unsafe_function {
+        return None;
+    }
+    let other_times: Vec<i64> = if time == 0 {
+        vec![-1000, 0, 1000]
+    } else {
+        vec![-10 * time, 0, time / 5, time, 10 * time]
+    };
+    for other_time in other_times {
+        let mut evaluator = Evaluator::new(storage, options, other_time, other_time);
+        let outcome = match evaluator.eval(&pinned, other_time) {
+            Ok(value) => compare_instant(value, expectation, false),
+            Err(error) => Outcome::Fail(format!("unexpected error: {error}")),
+        };
+        if let Outcome::Fail(reason) = outcome {
+            return Some(format!(
+                "with @ {time}ms evaluated at {other_time}ms: {reason}"
+            ));
+        }
+    }
+    None
+}
+
+fn at_modifier(time: i64) -> AtModifier {
+    let offset = Duration::from_millis(time.unsigned_abs());
+    let system_time = if time >= 0 {
+        UNIX_EPOCH + offset
+    } else {
+        UNIX_EPOCH - offset
+    };
+    AtModifier::At(system_time)
+}
+
+fn pin_selectors(expr: &mut Expr, at: &AtModifier, unsafe_function: &mut bool) {
+    match expr {
+        Expr::VectorSelector(selector) => {
+            if selector.at.is_none() {
+                selector.at = Some(at.clone());
+            }
+        }
+        Expr::MatrixSelector(selector) => {
+            if selector.vs.at.is_none() {
+                selector.vs.at = Some(at.clone());
+            }
+        }
+        Expr::Subquery(subquery) => {
+            if subquery.at.is_none() {
+                subquery.at = Some(at.clone());
+            }
+        }
+        Expr::Call(call) => {
+            if AT_MODIFIER_UNSAFE_FUNCTIONS.contains(&call.func.name) {
+                *unsafe_function = true;
+            }
+            for arg in &mut call.args.args {
+                pin_selectors(arg, at, unsafe_function);
+            }
+        }
+        Expr::Aggregate(aggregate) => {
+            pin_selectors(&mut aggregate.expr, at, unsafe_function);
+            if let Some(param) = &mut aggregate.param {
+                pin_selectors(param, at, unsafe_function);
+            }
+        }
+        Expr::Unary(unary) => pin_selectors(&mut unary.expr, at, unsafe_function),
+        Expr::Binary(binary) => {
+            pin_selectors(&mut binary.lhs, at, unsafe_function);
+            pin_selectors(&mut binary.rhs, at, unsafe_function);
+        }
+        Expr::Paren(paren) => pin_selectors(&mut paren.expr, at, unsafe_function),
+        Expr::NumberLiteral(_) | Expr::StringLiteral(_) | Expr::Extension(_) => {}
+    }
+}
+
+/// promqltest's range-mode check: the instant query, evaluated as a range
+/// query from t-1m to t+1m at a 1m step, must give the same result at t.
+fn rerun_as_range_query(
+    storage: &Storage,
+    expr: &Expr,
+    time: i64,
+    expectation: &Expectation,
+    options: &EvalOptions,
+) -> Option<String> {
+    const MINUTE: i64 = 60_000;
+    let mut evaluator = Evaluator::new(storage, options, time - MINUTE, time + MINUTE);
+    let matrix = match evaluator.eval_range(expr, time - MINUTE, time + MINUTE, MINUTE) {
+        Ok(matrix) => matrix,
+        Err(error) => return Some(format!("as a range query: unexpected error: {error}")),
+    };
+    let at_time: Vec<Sample> = matrix
+        .iter()
+        .filter_map(|series| {
+            let position = series.timestamps.iter().position(|&t| t == time)?;
+            Some(Sample {
+                labels: series.labels.clone(),
+                value: series.values[position],
+            })
+        })
+        .collect();
+    let value = if expectation.scalar.is_some() {
+        match at_time.as_slice() {
+            [only] if only.labels.is_empty() => Value::Scalar(only.value),
+            _ => Value::Vector(at_time),
+        }
+    } else {
+        Value::Vector(at_time)
+    };
+    match compare_instant(value, expectation, false) {
+        Outcome::Fail(reason) => Some(format!("as a range query: {reason}")),
+        _ => None,
+    }
+}
+
+/// Whether the query reads the query bounds (`start()`, `end()`, `range()`,
+/// `step()`), which differ between instant and range mode.
+fn mentions_query_bounds(query: &str) -> bool {
+    ["start()", "end()", "range()", "step()"]
+        .iter()
+        .any(|call| query.contains(call))
 }

@@ -197,7 +197,7 @@ mod tests {
         assert_eq!(selected_jobs(&storage, r#"up{job="api"}"#), vec!["api"]);
         assert_eq!(selected_jobs(&storage, r#"up{job!="api"}"#), vec!["db"]);
         assert_eq!(selected_jobs(&storage, r#"{job=~"api"}"#), vec!["api"]);
-        assert_eq!(selected_jobs(&storage, r#"{job!~"api.*"}"#), vec!["db"]);
+        assert_eq!(selected_jobs(&storage, r#"up{job!~"api.*"}"#), vec!["db"]);
     }
 
     #[test]
