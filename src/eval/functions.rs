@@ -358,6 +358,19 @@ fn instant_value(window: Window<'_>, is_rate: bool) -> Option<f64> {
 /// sums; `x` is seconds relative to `intercept_time`, and the returned
 /// intercept is the fitted value at `intercept_time`.
 fn linear_regression(window: Window<'_>, intercept_time: i64, semantics: Semantics) -> (f64, f64) {
+    // Choosing the Kahan step once keeps the version test out of the loop,
+    // which `predict_linear` runs over every sample of every window.
+    match semantics {
+        Semantics::V2 => linear_regression_with(window, intercept_time, kahan_sum_inc),
+        Semantics::V3 => linear_regression_with(window, intercept_time, kahan_sum_inc_v3),
+    }
+}
+
+fn linear_regression_with(
+    window: Window<'_>,
+    intercept_time: i64,
+    kahan_step: impl Fn(f64, f64, f64) -> (f64, f64),
+) -> (f64, f64) {
     let mut n = 0.0;
     let (mut sum_x, mut c_x) = (0.0, 0.0);
     let (mut sum_y, mut c_y) = (0.0, 0.0);
@@ -371,10 +384,10 @@ fn linear_regression(window: Window<'_>, intercept_time: i64, semantics: Semanti
         }
         n += 1.0;
         let x = (time - intercept_time) as f64 / 1e3;
-        (sum_x, c_x) = kahan_sum_inc_for(semantics, x, sum_x, c_x);
-        (sum_y, c_y) = kahan_sum_inc_for(semantics, value, sum_y, c_y);
-        (sum_xy, c_xy) = kahan_sum_inc_for(semantics, x * value, sum_xy, c_xy);
-        (sum_x2, c_x2) = kahan_sum_inc_for(semantics, x * x, sum_x2, c_x2);
+        (sum_x, c_x) = kahan_step(x, sum_x, c_x);
+        (sum_y, c_y) = kahan_step(value, sum_y, c_y);
+        (sum_xy, c_xy) = kahan_step(x * value, sum_xy, c_xy);
+        (sum_x2, c_x2) = kahan_step(x * x, sum_x2, c_x2);
     }
     if constant_y {
         if initial_y.is_infinite() {
