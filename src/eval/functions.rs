@@ -1373,10 +1373,8 @@ mod tests {
             Some(f64::NEG_INFINITY)
         );
         assert!(elementwise_function("log2", -1.0, &[]).is_some_and(f64::is_nan));
-        assert_eq!(
-            elementwise_function("log10", 1000.0, &[]),
-            Some(2.9999999999999996)
-        );
+        // promtool 2.42 gives exactly 3 for log10(1000).
+        assert_eq!(elementwise_function("log10", 1000.0, &[]), Some(3.0));
         assert_eq!(
             elementwise_function("deg", std::f64::consts::PI, &[]),
             Some(180.0)
