@@ -16,3 +16,4 @@ pub mod diagnostic;
 pub mod eval;
 pub mod ir;
 pub mod syntax;
+pub mod template;
