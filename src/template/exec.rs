@@ -163,10 +163,7 @@ impl<'t> State<'t, '_> {
             Some(nl) => pos - (nl + 1),
             None => pos,
         };
-        let mut context = at.context();
-        if context.len() > 20 {
-            context = format!("{}...", context.chars().take(20).collect::<String>());
-        }
+        let context = at.context();
         Err(Flow::Error(format!(
             "template: {}:{}:{}: executing {} at <{}>: {}",
             self.trees.name,
