@@ -266,6 +266,65 @@ fn deep_nesting_is_an_error_not_a_crash() {
     assert!(err.contains("exceeded"), "{err}");
 }
 
+#[test]
+fn deepest_accepted_nesting_fits_a_small_thread_stack() {
+    // 199 nested parentheses inside templates recursing until the execution limit: the
+    // deepest native recursion any template can reach.
+    let parens = 63;
+    let text = format!(
+        "{{{{ define \"r\" }}}}{{{{ print {}1{} }}}}{{{{ template \"r\" . }}}}{{{{ end }}}}{{{{ template \"r\" }}}}",
+        "(print ".repeat(parens),
+        ")".repeat(parens)
+    );
+    let handle = std::thread::Builder::new()
+        .stack_size(1 << 20)
+        .spawn(move || {
+            let env = Env {
+                query: None,
+                external_url: String::new(),
+            };
+            expand("t", &text, &Value::NoValue, &env)
+        })
+        .expect("spawn");
+    let result = handle.join().expect("no stack overflow");
+    let err = result.expect_err("recursion hits the depth limit");
+    assert!(err.contains("exceeded maximum template depth"), "{err}");
+    let ifs = 63;
+    let text = format!(
+        "{{{{ define \"r\" }}}}{}{{{{ template \"r\" . }}}}{}{{{{ end }}}}{{{{ template \"r\" }}}}",
+        "{{ if 1 }}".repeat(ifs),
+        "{{ end }}".repeat(ifs)
+    );
+    let handle = std::thread::Builder::new()
+        .stack_size(1 << 20)
+        .spawn(move || {
+            let env = Env {
+                query: None,
+                external_url: String::new(),
+            };
+            expand("t", &text, &Value::NoValue, &env)
+        })
+        .expect("spawn");
+    let err = handle
+        .join()
+        .expect("no stack overflow")
+        .expect_err("depth limit");
+    assert!(err.contains("exceeded maximum template depth"), "{err}");
+    let nested = format!(
+        "{{{{ print {}1{} }}}}",
+        "(print ".repeat(parens),
+        ")".repeat(parens)
+    );
+    let env = Env {
+        query: None,
+        external_url: String::new(),
+    };
+    assert_eq!(
+        expand("t", &nested, &Value::NoValue, &env),
+        Ok("1".to_string())
+    );
+}
+
 fn template_fragment() -> impl Strategy<Value = String> {
     prop::sample::select(vec![
         "{{",

@@ -10,7 +10,10 @@ use super::funcs::{self, Env, ParamType, Signature};
 use super::parse::{Arg, Branch, Command, List, Node, Number, Pipe, Trees};
 use super::value::{StructValue, Value};
 
-/// Deepest `{{template}}` nesting. Go allows 100000; each level costs native stack here.
+/// Deepest nesting of `{{template}}` calls and parenthesised pipelines together. Go
+/// allows 100000 template calls; each level costs native stack here, and this bound
+/// keeps a debug build within a 1 MiB thread stack (see the `deepest_accepted_nesting`
+/// test), half of Rust's default thread stack.
 pub const MAX_EXEC_DEPTH: usize = 100;
 /// Upper bound on visited nodes per execution, so exponential template recursion ends.
 pub const MAX_STEPS: usize = 1_000_000;
@@ -210,9 +213,17 @@ impl<'t> State<'t, '_> {
                 }
                 Ok(())
             }
-            Node::If(b) => self.walk_if_or_with(false, dot, b),
-            Node::With(b) => self.walk_if_or_with(true, dot, b),
-            Node::Range(b) => self.walk_range(dot, node, b),
+            Node::If(b) | Node::With(b) | Node::Range(b) => {
+                // Control blocks count towards the nesting bound like pipelines do.
+                self.enter()?;
+                let result = match node {
+                    Node::Range(_) => self.walk_range(dot, node, b),
+                    Node::With(_) => self.walk_if_or_with(true, dot, b),
+                    _ => self.walk_if_or_with(false, dot, b),
+                };
+                self.depth -= 1;
+                result
+            }
             Node::Template { name, pipe, .. } => self.walk_template(dot, name, pipe.as_ref()),
             Node::Break { .. } => Err(Flow::Break),
             Node::Continue { .. } => Err(Flow::Continue),
@@ -335,11 +346,6 @@ impl<'t> State<'t, '_> {
                 super::format::quote_string(name)
             ));
         };
-        if self.depth >= MAX_EXEC_DEPTH {
-            return self.error(format!(
-                "exceeded maximum template depth ({MAX_EXEC_DEPTH})"
-            ));
-        }
         let new_dot = match pipe {
             Some(p) => self.eval_pipeline(dot, p)?,
             None => Value::NoValue,
@@ -347,7 +353,11 @@ impl<'t> State<'t, '_> {
         let saved_vars =
             std::mem::replace(&mut self.vars, vec![("$".to_string(), new_dot.clone())]);
         let saved_name = std::mem::replace(&mut self.name, name.to_string());
-        self.depth += 1;
+        if let Err(e) = self.enter() {
+            self.name = saved_name;
+            self.vars = saved_vars;
+            return Err(e);
+        }
         let result = self.walk_list(&new_dot, tree);
         self.depth -= 1;
         self.name = saved_name;
@@ -356,6 +366,23 @@ impl<'t> State<'t, '_> {
     }
 
     fn eval_pipeline(&mut self, dot: &Value, pipe: &'t Pipe) -> R<Value> {
+        self.enter()?;
+        let result = self.eval_pipeline_inner(dot, pipe);
+        self.depth -= 1;
+        result
+    }
+
+    fn enter(&mut self) -> R<()> {
+        if self.depth >= MAX_EXEC_DEPTH {
+            return self.error(format!(
+                "exceeded maximum template depth ({MAX_EXEC_DEPTH})"
+            ));
+        }
+        self.depth += 1;
+        Ok(())
+    }
+
+    fn eval_pipeline_inner(&mut self, dot: &Value, pipe: &'t Pipe) -> R<Value> {
         self.at(At::Pipe(pipe));
         let mut value: Option<Value> = None;
         for cmd in &pipe.cmds {

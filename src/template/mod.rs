@@ -70,6 +70,38 @@ pub fn alert_template_name(alert_name: &str) -> String {
     format!("__alert_{alert_name}")
 }
 
+/// An alert label or annotation template parsed once, for expanding it for many
+/// alerts (Prometheus re-parses on every expansion; the result is the same).
+#[derive(Clone, Debug, PartialEq)]
+pub struct AlertTemplate {
+    name: String,
+    parsed: Result<Trees, String>,
+}
+
+impl AlertTemplate {
+    pub fn new(alert_name: &str, text: &str) -> AlertTemplate {
+        let name = alert_template_name(alert_name);
+        let full = format!("{ALERT_PREAMBLE}{text}");
+        let parsed = parse_template(&name, &full)
+            .map_err(|e| format!("error parsing template {name}: {}", e.message));
+        AlertTemplate { name, parsed }
+    }
+
+    /// The expansion, or Prometheus' error text (without the `<error expanding ...>`).
+    pub fn try_expand(&self, data: &AlertData, env: &Env<'_>) -> Result<String, String> {
+        let trees = self.parsed.as_ref().map_err(Clone::clone)?;
+        exec::execute(trees, &data.to_value(), env)
+            .map_err(|e| format!("error executing template {}: {e}", self.name))
+    }
+
+    /// The expansion, or `<error expanding template: ...>` as Prometheus writes it into
+    /// the label or annotation.
+    pub fn expand(&self, data: &AlertData, env: &Env<'_>) -> String {
+        self.try_expand(data, env)
+            .unwrap_or_else(|e| format!("<error expanding template: {e}>"))
+    }
+}
+
 /// Expands one alert label or annotation template, returning the error as `Err`.
 pub fn try_expand_alert(
     alert_name: &str,
@@ -77,20 +109,13 @@ pub fn try_expand_alert(
     data: &AlertData,
     env: &Env<'_>,
 ) -> Result<String, String> {
-    let full = format!("{ALERT_PREAMBLE}{text}");
-    expand(
-        &alert_template_name(alert_name),
-        &full,
-        &data.to_value(),
-        env,
-    )
+    AlertTemplate::new(alert_name, text).try_expand(data, env)
 }
 
 /// Expands one alert label or annotation template exactly as Prometheus does: an error
 /// becomes the text `<error expanding template: ...>`.
 pub fn expand_alert(alert_name: &str, text: &str, data: &AlertData, env: &Env<'_>) -> String {
-    try_expand_alert(alert_name, text, data, env)
-        .unwrap_or_else(|e| format!("<error expanding template: {e}>"))
+    AlertTemplate::new(alert_name, text).expand(data, env)
 }
 
 /// A template problem found without executing it, for the linter.

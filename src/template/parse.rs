@@ -11,9 +11,10 @@ use std::collections::BTreeMap;
 use super::format::quote_string;
 use super::lexer::{lex, Kind, Token};
 
-/// Deepest nesting of parentheses and control blocks accepted. Go allows 10000; we stop
-/// earlier because each level costs several native stack frames.
-pub const MAX_DEPTH: usize = 200;
+/// Deepest nesting of parentheses and control blocks accepted, with Go's message
+/// `max expression depth exceeded`. Go allows 10000; we stop earlier because each level
+/// costs several native stack frames when executed (see `exec::MAX_EXEC_DEPTH`).
+pub const MAX_DEPTH: usize = 64;
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct List {
