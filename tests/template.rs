@@ -165,6 +165,32 @@ fn go_text_template_table() {
 }
 
 #[test]
+fn go_parse_error_table() {
+    let path = format!(
+        "{}/tests/data/template/go_parse_errors.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let table: Json = serde_json::from_str(&std::fs::read_to_string(path).expect("table exists"))
+        .expect("table is JSON");
+    let cases = table["cases"].as_array().expect("cases array");
+    let mut failures = Vec::new();
+    for case in cases {
+        let name = case["name"].as_str().expect("name");
+        let text = case["text"].as_str().expect("text");
+        let want = case["contains"].as_str().expect("contains");
+        match mlslo::template::parse_template(name, text) {
+            Ok(_) => failures.push(format!("{name}: parsed, want error containing {want:?}")),
+            Err(e) if !e.message.contains(want) => {
+                failures.push(format!("{name}: {:?} lacks {want:?}", e.message))
+            }
+            Err(_) => {}
+        }
+    }
+    assert!(cases.len() >= 32, "table shrank");
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
 fn promtool_check_rules_message_for_unclosed_action() {
     // PROMTOOLING.md 1.2: `annotation "summary": template: __alert_BadTemplate:1: unclosed action`.
     let report = validate_alert_template("BadTemplate", "{{ $value ");

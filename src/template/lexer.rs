@@ -376,11 +376,11 @@ impl<'a> Lexer<'a> {
                 self.paren_depth += 1;
             }
             Some(')') => {
-                self.emit(Kind::RightParen);
                 self.paren_depth -= 1;
                 if self.paren_depth < 0 {
                     return self.error("unexpected right paren".to_string());
                 }
+                self.emit(Kind::RightParen);
             }
             Some(c) if c.is_ascii() && !c.is_ascii_control() => self.emit(Kind::Char),
             Some(c) => {

@@ -1049,9 +1049,16 @@ fn new_number(pos: usize, text: &str, kind: Kind) -> Result<Number, String> {
         n.float = value as f64;
         return Ok(n);
     }
-    if kind == Kind::Complex || text.ends_with('i') {
+    if kind == Kind::Complex {
         n.is_complex = true;
         return Ok(n);
+    }
+    // An imaginary literal is complex only when what precedes the `i` is a number.
+    if let Some(imaginary) = text.strip_suffix('i') {
+        if parse_go_int(imaginary).is_some() || imaginary.replace('_', "").parse::<f64>().is_ok() {
+            n.is_complex = true;
+            return Ok(n);
+        }
     }
     if let Some(i) = parse_go_int(text) {
         n.is_int = true;
