@@ -526,8 +526,93 @@ fn strip_domain(host_port: &str) -> String {
     }
 }
 
+/// Rewrites Go RE2 syntax where Rust's `regex` reads it differently: Go's Perl classes
+/// (`\d \w \s \b`) are ASCII-only, and Go reads `[`, `&&`, `~~` inside a bracket class
+/// literally where Rust would nest or combine sets.
+fn go_regex_to_rust(pattern: &str) -> String {
+    let mut out = String::with_capacity(pattern.len() + 16);
+    let chars: Vec<char> = pattern.chars().collect();
+    let mut i = 0;
+    let mut in_class = false;
+    let mut class_start = 0usize;
+    while i < chars.len() {
+        let c = chars[i];
+        if c == '\\' {
+            let Some(&e) = chars.get(i + 1) else {
+                out.push(c);
+                break;
+            };
+            let replacement = match (in_class, e) {
+                (false, 'd') => Some("(?-u:\\d)"),
+                (false, 'D') => Some("(?-u:\\D)"),
+                (false, 'w') => Some("(?-u:\\w)"),
+                (false, 'W') => Some("(?-u:\\W)"),
+                (false, 's') => Some("[\\t\\n\\f\\r ]"),
+                (false, 'S') => Some("[^\\t\\n\\f\\r ]"),
+                (false, 'b') => Some("(?-u:\\b)"),
+                (false, 'B') => Some("(?-u:\\B)"),
+                (true, 'd') => Some("0-9"),
+                (true, 'w') => Some("0-9A-Za-z_"),
+                (true, 's') => Some("\\t\\n\\f\\r "),
+                _ => None,
+            };
+            match replacement {
+                Some(r) => out.push_str(r),
+                None => {
+                    out.push(c);
+                    out.push(e);
+                }
+            }
+            i += 2;
+            continue;
+        }
+        if !in_class {
+            if c == '[' {
+                in_class = true;
+                out.push(c);
+                i += 1;
+                if chars.get(i) == Some(&'^') {
+                    out.push('^');
+                    i += 1;
+                }
+                class_start = i;
+                continue;
+            }
+            out.push(c);
+            i += 1;
+            continue;
+        }
+        match c {
+            ']' if i > class_start => {
+                in_class = false;
+                out.push(c);
+            }
+            '[' if chars.get(i + 1) == Some(&':') => {
+                // A POSIX class like [:alpha:], copied through its closing ":]".
+                let rest: String = chars[i..].iter().collect();
+                match rest.find(":]") {
+                    Some(end) => {
+                        out.push_str(&rest[..end + 2]);
+                        i += rest[..end + 2].chars().count();
+                        continue;
+                    }
+                    None => out.push_str("\\["),
+                }
+            }
+            '[' | '&' | '~' => {
+                out.push('\\');
+                out.push(c);
+            }
+            '-' if chars.get(i + 1) == Some(&'-') => out.push_str("\\-"),
+            _ => out.push(c),
+        }
+        i += 1;
+    }
+    out
+}
+
 fn compile_regex(pattern: &str) -> Result<regex::Regex, String> {
-    regex::Regex::new(pattern).map_err(|e| {
+    regex::Regex::new(&go_regex_to_rust(pattern)).map_err(|e| {
         let detail = e.to_string();
         let last = detail
             .lines()
@@ -946,6 +1031,22 @@ mod tests {
         assert!(split_host_port("2001:0DB8::1").is_err());
         assert_eq!(strip_domain("foo.example.com:12345"), "foo:12345");
         assert_eq!(strip_domain("192.0.2.1:12345"), "192.0.2.1:12345");
+    }
+
+    #[test]
+    fn regexes_follow_go_re2_semantics() {
+        let m = |p: &str, t: &str| compile_regex(p).map(|r| r.is_match(t));
+        assert_eq!(m(r"^\d+$", "١٢"), Ok(false));
+        assert_eq!(m(r"^\d+$", "12"), Ok(true));
+        assert_eq!(m(r"^\w+$", "é"), Ok(false));
+        assert_eq!(m(r"^[\w.]+$", "a_b.c"), Ok(true));
+        assert_eq!(m(r"^[a[]+$", "a[a"), Ok(true));
+        assert_eq!(m(r"^[&~]+$", "&~"), Ok(true));
+        assert_eq!(m(r"^[[:alpha:]]+$", "abc"), Ok(true));
+        assert_eq!(m(r"^[]a]+$", "]a"), Ok(true));
+        assert_eq!(m(r"\bfoo\b", "a foo b"), Ok(true));
+        assert_eq!(m(r"^\s$", "\u{b}"), Ok(false));
+        assert!(compile_regex("(").is_err());
     }
 
     #[test]
