@@ -105,7 +105,7 @@ fn run_table(file: &str, external_url: &str) -> (usize, Vec<String>) {
         let query = FixedQuery(query_result(case));
         let env = Env {
             query: Some(&query),
-            external_url: external_url.to_string(),
+            external_url: Some(external_url.to_string()),
         };
         let got = if case.get("alert").is_some() {
             try_expand_alert("HighLoad", template, &alert_data(), &env)
@@ -160,6 +160,80 @@ fn go_text_template_table() {
         failures.is_empty(),
         "{} of {count} failed:\n{}",
         failures.len(),
+        failures.join("\n")
+    );
+}
+
+/// The recorded output of promtool 2.42 itself (see `promtool/generate.py`).
+#[test]
+fn promtool_oracle() {
+    let path = format!(
+        "{}/tests/data/template/promtool_oracle.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let table: Json = serde_json::from_str(&std::fs::read_to_string(path).expect("oracle exists"))
+        .expect("oracle is JSON");
+    let sample_labels: BTreeMap<String, String> = [
+        ("__name__", "up"),
+        ("instance", "host:9100"),
+        ("job", "node"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    let query = FixedQuery(vec![Sample {
+        labels: sample_labels.clone(),
+        value: 1234567.5,
+    }]);
+    struct EmptyFor<'a>(&'a FixedQuery);
+    impl QueryFn for EmptyFor<'_> {
+        fn query(&self, expr: &str) -> Result<Vec<Sample>, String> {
+            if expr == "nothing" {
+                Ok(Vec::new())
+            } else {
+                self.0.query(expr)
+            }
+        }
+    }
+    let query = EmptyFor(&query);
+    let env = Env {
+        query: Some(&query),
+        external_url: None,
+    };
+    let data = AlertData {
+        labels: sample_labels,
+        external_labels: BTreeMap::new(),
+        external_url: String::new(),
+        value: 1234567.5,
+    };
+    let mut failures = Vec::new();
+    let expansions = table["expansions"].as_array().expect("expansions");
+    for case in expansions {
+        let text = case["text"].as_str().expect("text");
+        let want = case["output"].as_str().expect("output");
+        let got = expand_alert("A", text, &data, &env);
+        if got != want {
+            failures.push(format!("{text}\n    want: {want}\n    got:  {got}"));
+        }
+    }
+    let parse_errors = table["parse_errors"].as_array().expect("parse_errors");
+    for case in parse_errors {
+        let text = case["text"].as_str().expect("text");
+        let want = case["error"].as_str().expect("error");
+        let got = validate_alert_template("A", text).error.map(|e| e.message);
+        if got.as_deref() != Some(want) {
+            failures.push(format!("{text}\n    want: {want}\n    got:  {got:?}"));
+        }
+    }
+    assert!(
+        expansions.len() >= 100 && parse_errors.len() >= 15,
+        "oracle shrank"
+    );
+    assert!(
+        failures.is_empty(),
+        "{} of {} differ from promtool:\n{}",
+        failures.len(),
+        expansions.len() + parse_errors.len(),
         failures.join("\n")
     );
 }
@@ -236,7 +310,7 @@ fn validation_positions_are_in_the_user_text() {
 fn expansion_errors_become_the_prometheus_placeholder() {
     let env = Env {
         query: None,
-        external_url: String::new(),
+        external_url: None,
     };
     let out = expand_alert("A", "{{ query \"up\" | first }}", &alert_data(), &env);
     assert_eq!(
@@ -263,7 +337,7 @@ fn query_results_flow_through_pipelines() {
     ]);
     let env = Env {
         query: Some(&query),
-        external_url: String::new(),
+        external_url: None,
     };
     let text = "{{ range $i, $s := query \"x\" | sortByLabel \"instance\" }}{{ $i }}:{{ $s.Labels.instance }}={{ $s.Value | humanize }} {{ end }}{{ len (query \"x\") }} {{ with query \"x\" }}{{ (index . 1).Value }}{{ end }} {{ query \"x\" | first }}";
     assert_eq!(
@@ -277,7 +351,7 @@ fn deep_nesting_is_an_error_not_a_crash() {
     let deep = format!("{{{{ {}1{} }}}}", "(".repeat(5000), ")".repeat(5000));
     let env = Env {
         query: None,
-        external_url: String::new(),
+        external_url: None,
     };
     let err = expand("t", &deep, &Value::NoValue, &env).expect_err("too deep");
     assert_eq!(
@@ -307,7 +381,7 @@ fn deepest_accepted_nesting_fits_a_small_thread_stack() {
         .spawn(move || {
             let env = Env {
                 query: None,
-                external_url: String::new(),
+                external_url: None,
             };
             expand("t", &text, &Value::NoValue, &env)
         })
@@ -326,7 +400,7 @@ fn deepest_accepted_nesting_fits_a_small_thread_stack() {
         .spawn(move || {
             let env = Env {
                 query: None,
-                external_url: String::new(),
+                external_url: None,
             };
             expand("t", &text, &Value::NoValue, &env)
         })
@@ -343,7 +417,7 @@ fn deepest_accepted_nesting_fits_a_small_thread_stack() {
     );
     let env = Env {
         query: None,
-        external_url: String::new(),
+        external_url: None,
     };
     assert_eq!(
         expand("t", &nested, &Value::NoValue, &env),
@@ -429,7 +503,7 @@ proptest! {
     #[test]
     fn arbitrary_strings_never_panic(text in any::<String>()) {
         let query = FixedQuery(Vec::new());
-        let env = Env { query: Some(&query), external_url: String::new() };
+        let env = Env { query: Some(&query), external_url: None };
         let _ = expand_alert("P", &text, &alert_data(), &env);
         let _ = validate_alert_template("P", &text);
     }
@@ -438,7 +512,7 @@ proptest! {
     fn arbitrary_templates_never_panic(parts in prop::collection::vec(template_fragment(), 0..40)) {
         let text = parts.concat();
         let query = FixedQuery(vec![Sample { labels: BTreeMap::new(), value: 1.0 }]);
-        let env = Env { query: Some(&query), external_url: "http://x/y".to_string() };
+        let env = Env { query: Some(&query), external_url: Some("http://x/y".to_string()) };
         let _ = expand_alert("P", &text, &alert_data(), &env);
         let _ = expand("P", &text, &Value::List(vec![Value::Int(1), Value::Float(2.5)]), &env);
         let _ = validate_alert_template("P", &text);

@@ -461,8 +461,94 @@ fn format_string_verb(s: &str, verb: char, flags: &Flags) -> Option<String> {
     }
 }
 
+/// Go's `%#v`: the value in Go syntax.
+fn go_syntax(arg: &Value) -> String {
+    match arg {
+        Value::String(s) => quote_string(s),
+        Value::Html(s) => format!("\"{}\"", &quote_string(s)[1..quote_string(s).len() - 1]),
+        Value::NoValue | Value::Nil => "<nil>".to_string(),
+        Value::StringMap(m) => {
+            let parts: Vec<String> = m
+                .iter()
+                .map(|(k, v)| format!("{}:{}", quote_string(k), quote_string(v)))
+                .collect();
+            format!("map[string]string{{{}}}", parts.join(", "))
+        }
+        Value::Map(m) => {
+            let parts: Vec<String> = m
+                .iter()
+                .map(|(k, v)| format!("{}:{}", quote_string(k), go_syntax_nested(v)))
+                .collect();
+            format!("map[string]interface {{}}{{{}}}", parts.join(", "))
+        }
+        Value::List(items) => {
+            let parts: Vec<String> = items.iter().map(go_syntax_nested).collect();
+            format!("[]interface {{}}{{{}}}", parts.join(", "))
+        }
+        other => sprint_value(other),
+    }
+}
+
+fn go_syntax_nested(v: &Value) -> String {
+    match v {
+        Value::NoValue | Value::Nil => "interface {}(nil)".to_string(),
+        other => go_syntax(other),
+    }
+}
+
+/// Containers under a verb other than `%v`/`%s` format element by element, as Go does.
+fn format_elementwise(verb: char, flags: &Flags, arg: &Value) -> Option<String> {
+    let plain = Flags {
+        width: flags.width,
+        precision: flags.precision,
+        ..flags.clone()
+    };
+    let item = |v: &Value| match v {
+        Value::NoValue | Value::Nil => format!("%!{verb}(<nil>)"),
+        other => format_arg(verb, &plain, other),
+    };
+    match arg {
+        Value::StringMap(m) => {
+            let parts: Vec<String> = m
+                .iter()
+                .map(|(k, v)| {
+                    format!(
+                        "{}:{}",
+                        item(&Value::String(k.clone())),
+                        item(&Value::String(v.clone()))
+                    )
+                })
+                .collect();
+            Some(format!("map[{}]", parts.join(" ")))
+        }
+        Value::Map(m) => {
+            let parts: Vec<String> = m
+                .iter()
+                .map(|(k, v)| format!("{}:{}", item(&Value::String(k.clone())), item(v)))
+                .collect();
+            Some(format!("map[{}]", parts.join(" ")))
+        }
+        Value::List(items) => {
+            let parts: Vec<String> = items.iter().map(item).collect();
+            Some(format!("[{}]", parts.join(" ")))
+        }
+        _ => None,
+    }
+}
+
 /// One operand under one verb.
 fn format_arg(verb: char, flags: &Flags, arg: &Value) -> String {
+    if verb == 'T' {
+        return pad(&arg.type_name(), flags);
+    }
+    if verb == 'v' && flags.sharp {
+        return pad(&go_syntax(arg), flags);
+    }
+    if verb != 'v' && verb != 's' {
+        if let Some(text) = format_elementwise(verb, flags, arg) {
+            return text;
+        }
+    }
     let formatted = match arg {
         Value::Bool(b) => match verb {
             'v' | 't' => Some(pad(&b.to_string(), flags)),
@@ -666,5 +752,10 @@ mod tests {
         assert_eq!(f("%.0f", &[Value::Float(0.5)]), "0");
         assert_eq!(f("%.0f", &[Value::Float(1.5)]), "2");
         assert_eq!(f("%", &[]), "%!(NOVERB)");
+        assert_eq!(
+            f("%T|%T", &[Value::Int(1), Value::Float(1.0)]),
+            "int|float64"
+        );
+        assert_eq!(f("%#v", &[Value::String("a".into())]), "\"a\"");
     }
 }

@@ -115,8 +115,9 @@ pub trait QueryFn {
 /// What the template functions may read besides their arguments.
 pub struct Env<'a> {
     pub query: Option<&'a dyn QueryFn>,
-    /// The `--web.external-url` (promtool's unit tests use `http://localhost:9090`).
-    pub external_url: String,
+    /// The `--web.external-url`; `None` where Prometheus passes a nil URL (promtool's
+    /// rule unit tests), which makes `externalURL` and `pathPrefix` fail as in Go.
+    pub external_url: Option<String>,
 }
 
 const NIL_DEREFERENCE: &str = "runtime error: invalid memory address or nil pointer dereference";
@@ -144,11 +145,7 @@ pub fn call(name: &str, args: &[Value], env: &Env<'_>) -> Result<Value, String> 
         "not" => Ok(Value::Bool(!arg(0).is_true())),
         "call" => match arg(0) {
             Value::NoValue | Value::Nil => Err("call of nil".to_string()),
-            other => Err(format!(
-                "non-function {} of type {}",
-                sprint_value(other),
-                other.type_name()
-            )),
+            other => Err(format!("non-function of type {}", other.type_name())),
         },
         "html" => Ok(Value::String(html_escape(&eval_args(args)))),
         "js" => Ok(Value::String(js_escape(&eval_args(args)))),
@@ -264,8 +261,14 @@ pub fn call(name: &str, args: &[Value], env: &Env<'_>) -> Result<Value, String> 
             let v = convert_to_float(arg(0))?;
             Ok(Value::Time(Time::from_float_seconds(v)?))
         }
-        "pathPrefix" => Ok(Value::String(url_path(&env.external_url))),
-        "externalURL" => Ok(Value::String(env.external_url.clone())),
+        "pathPrefix" => match &env.external_url {
+            Some(url) => Ok(Value::String(url_path(url))),
+            None => Err(NIL_DEREFERENCE.to_string()),
+        },
+        "externalURL" => match &env.external_url {
+            Some(url) => Ok(Value::String(url.clone())),
+            None => Err(NIL_DEREFERENCE.to_string()),
+        },
         "parseDuration" => parse_duration(as_str(arg(0))).map(Value::Float),
         other => Err(format!(
             "{} is not a defined function",
@@ -619,11 +622,23 @@ fn compile_regex(pattern: &str) -> Result<regex::Regex, String> {
             .rev()
             .find(|l| !l.trim().is_empty())
             .unwrap_or("");
-        format!(
-            "error parsing regexp: {}: {}",
-            last.trim().trim_start_matches("error: "),
-            go_backquote(pattern)
-        )
+        let rust = last.trim().trim_start_matches("error: ");
+        // Go's regexp/syntax wording for the errors Rust's parser names differently.
+        let go = match rust {
+            "unclosed group" => "missing closing )",
+            "unopened group" => "unexpected )",
+            "unclosed character class" => "missing closing ]",
+            "repetition operator missing expression" => "missing argument to repetition operator",
+            "invalid character class range, the start must be <= the end" => {
+                "invalid character class range"
+            }
+            "incomplete escape sequence, reached end of pattern prematurely" => {
+                "trailing backslash at end of expression"
+            }
+            other if other.starts_with("unrecognized escape sequence") => "invalid escape sequence",
+            other => other,
+        };
+        format!("error parsing regexp: {go}: {}", go_backquote(pattern))
     })
 }
 

@@ -376,11 +376,13 @@ impl<'a> Lexer<'a> {
                 self.paren_depth += 1;
             }
             Some(')') => {
+                // Go 1.19/1.20 (promtool 2.42) emit the paren before checking the depth, so
+                // the parser usually reports `unexpected ")"` first.
+                self.emit(Kind::RightParen);
                 self.paren_depth -= 1;
                 if self.paren_depth < 0 {
-                    return self.error("unexpected right paren".to_string());
+                    return self.error("unexpected right paren U+0029 ')'".to_string());
                 }
-                self.emit(Kind::RightParen);
             }
             Some(c) if c.is_ascii() && !c.is_ascii_control() => self.emit(Kind::Char),
             Some(c) => {
@@ -622,7 +624,7 @@ mod tests {
             "comment ends before closing delimiter"
         );
         assert_eq!(last("{{ 3x }}"), "bad number syntax: \"3x\"");
-        assert_eq!(last("{{ ) }}"), "unexpected right paren");
+        assert_eq!(last("{{ ) }}"), "unexpected right paren U+0029 ')'");
         assert_eq!(last("{{ ( }}"), "unclosed left paren");
     }
 }

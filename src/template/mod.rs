@@ -229,7 +229,7 @@ mod tests {
     fn env() -> Env<'static> {
         Env {
             query: None,
-            external_url: "http://localhost:9090".to_string(),
+            external_url: Some("http://localhost:9090".to_string()),
         }
     }
 

@@ -537,7 +537,7 @@ impl Parser<'_> {
         }
         self.backup();
         let pos = self.peek_non_space().pos;
-        let pipe = self.pipeline("command")?;
+        let pipe = self.pipeline("command", Kind::RightDelim)?;
         Ok(Item::Node(Node::Action { pos, pipe }))
     }
 
@@ -558,7 +558,8 @@ impl Parser<'_> {
 
     fn else_control(&mut self) -> PResult<Item> {
         let peek = self.peek_non_space();
-        if peek.kind == Kind::If || peek.kind == Kind::With {
+        // Go 1.19/1.20 (promtool 2.42) only know `else if`; `else with` came in Go 1.23.
+        if peek.kind == Kind::If {
             return Ok(Item::Else { pos: peek.pos });
         }
         let token = self.expect(Kind::RightDelim, "else")?;
@@ -595,7 +596,7 @@ impl Parser<'_> {
     }
 
     fn parse_control(&mut self, context: &str) -> PResult<Branch> {
-        let pipe = self.pipeline(context)?;
+        let pipe = self.pipeline(context, Kind::RightDelim)?;
         let (list, next) = self.item_list()?;
         let mut else_list = None;
         match next {
@@ -603,7 +604,6 @@ impl Parser<'_> {
             Item::Else { pos } => {
                 let chained = match context {
                     "if" if self.peek().kind == Kind::If => Some("if"),
-                    "with" if self.peek().kind == Kind::With => Some("with"),
                     _ => None,
                 };
                 if let Some(word) = chained {
@@ -648,7 +648,7 @@ impl Parser<'_> {
         let mut pipe = None;
         if self.next_non_space().kind != Kind::RightDelim {
             self.backup();
-            pipe = Some(self.pipeline(context)?);
+            pipe = Some(self.pipeline(context, Kind::RightDelim)?);
         }
         Ok(Node::Template {
             pos: token.pos,
@@ -661,7 +661,7 @@ impl Parser<'_> {
         let context = "block clause";
         let token = self.next_non_space();
         let name = self.parse_template_name(&token, context)?;
-        let pipe = self.pipeline(context)?;
+        let pipe = self.pipeline(context, Kind::RightDelim)?;
         let saved_vars = std::mem::replace(&mut self.vars, vec!["$".to_string()]);
         let saved_range = std::mem::replace(&mut self.range_depth, 0);
         let result = self.item_list();
@@ -682,7 +682,8 @@ impl Parser<'_> {
         })
     }
 
-    fn pipeline(&mut self, context: &str) -> PResult<Pipe> {
+    /// `end` is the token that closes this pipeline: `}}` or, inside parentheses, `)`.
+    fn pipeline(&mut self, context: &str, end: Kind) -> PResult<Pipe> {
         let start = self.peek_non_space();
         let mut pipe = Pipe {
             pos: start.pos,
@@ -732,11 +733,8 @@ impl Parser<'_> {
         loop {
             let token = self.next_non_space();
             match token.kind {
-                Kind::RightDelim | Kind::RightParen => {
+                k if k == end => {
                     self.check_pipeline(&pipe, context, token.pos)?;
-                    if token.kind == Kind::RightParen {
-                        self.backup();
-                    }
                     return Ok(pipe);
                 }
                 Kind::Bool
@@ -899,14 +897,9 @@ impl Parser<'_> {
             }
             Kind::LeftParen => {
                 self.enter(pos)?;
-                let pipe = self.pipeline("parenthesized pipeline");
+                let pipe = self.pipeline("parenthesized pipeline", Kind::RightParen);
                 self.depth -= 1;
-                let pipe = pipe?;
-                let t = self.next();
-                if t.kind != Kind::RightParen {
-                    return self.errorf(t.pos, format!("unclosed right paren: unexpected {t}"));
-                }
-                Arg::Pipe(Box::new(pipe))
+                Arg::Pipe(Box::new(pipe?))
             }
             Kind::String | Kind::RawString => {
                 let text = self.unquote(&token)?;
