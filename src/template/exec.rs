@@ -456,7 +456,7 @@ impl<'t> State<'t, '_> {
     fn ideal_constant(&mut self, arg: &'t Arg, n: &Number) -> R<Value> {
         self.at(At::Arg(arg));
         if n.is_complex {
-            return self.error(format!("complex constant {} is not supported", n.text));
+            return Ok(Value::Complex(n.float, n.imag));
         }
         let text = &n.text;
         let is_hex_int = text.len() > 2

@@ -388,6 +388,26 @@ pub fn sprint_value(v: &Value) -> String {
             format!("{{{}}}", parts.join(" "))
         }
         Value::Time(t) => t.go_string(),
+        Value::Complex(re, im) => {
+            let plus = Flags {
+                plus: true,
+                ..Flags::default()
+            };
+            format!(
+                "({}{}i)",
+                format_float_shortest(*re),
+                format_float_verb(*im, 'g', None, &plus)
+            )
+        }
+    }
+}
+
+/// `%v` as the fmt functions print one operand: unlike a template action, which
+/// dereferences a pointer first, fmt prints a pointer to a struct as `&{...}`.
+pub fn fmt_value(v: &Value) -> String {
+    match v {
+        Value::Sample(_) => format!("&{}", sprint_value(v)),
+        other => sprint_value(other),
     }
 }
 
@@ -411,14 +431,14 @@ pub fn sprint(args: &[Value]) -> String {
                 out.push(' ');
             }
         }
-        out.push_str(&sprint_value(arg));
+        out.push_str(&fmt_value(arg));
     }
     out
 }
 
 /// `fmt.Sprintln(args...)`: always spaces, and a final newline.
 pub fn sprintln(args: &[Value]) -> String {
-    let parts: Vec<String> = args.iter().map(sprint_value).collect();
+    let parts: Vec<String> = args.iter().map(fmt_value).collect();
     format!("{}\n", parts.join(" "))
 }
 
@@ -569,7 +589,7 @@ fn format_arg(verb: char, flags: &Flags, arg: &Value) -> String {
         },
         Value::Time(t) => format_string_verb(&t.go_string(), verb, flags),
         other => match verb {
-            'v' | 's' => Some(pad(&sprint_value(other), flags)),
+            'v' | 's' => Some(pad(&fmt_value(other), flags)),
             _ => None,
         },
     };
@@ -580,6 +600,8 @@ fn format_arg(verb: char, flags: &Flags, arg: &Value) -> String {
 pub fn sprintf(format: &str, args: &[Value]) -> String {
     let mut out = String::new();
     let mut arg_index = 0usize;
+    // Go reports unused operands only when no explicit index was used.
+    let mut reordered = false;
     let chars: Vec<char> = format.chars().collect();
     let mut i = 0usize;
     while i < chars.len() {
@@ -601,6 +623,33 @@ pub fn sprintf(format: &str, args: &[Value]) -> String {
                 _ => break,
             }
             i += 1;
+        }
+        // An explicit argument index, `%[2]d`.
+        if i < chars.len() && chars[i] == '[' {
+            let close = chars[i..].iter().position(|c| *c == ']').map(|p| p + i);
+            let index = close.and_then(|close| {
+                chars[i + 1..close]
+                    .iter()
+                    .collect::<String>()
+                    .parse::<usize>()
+                    .ok()
+            });
+            match (close, index) {
+                (Some(close), Some(n)) if n >= 1 && n <= args.len() => {
+                    arg_index = n - 1;
+                    reordered = true;
+                    i = close + 1;
+                }
+                (Some(close), _) => {
+                    out.push_str("%!(BADINDEX)");
+                    i = close + 1;
+                    continue;
+                }
+                (None, _) => {
+                    out.push_str("%!(BADINDEX)");
+                    break;
+                }
+            }
         }
         // Width.
         if i < chars.len() && chars[i] == '*' {
@@ -663,7 +712,7 @@ pub fn sprintf(format: &str, args: &[Value]) -> String {
         }
         arg_index += 1;
     }
-    if arg_index < args.len() {
+    if !reordered && arg_index < args.len() {
         let extra: Vec<String> = args[arg_index..]
             .iter()
             .map(|a| match a {

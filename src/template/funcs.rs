@@ -308,16 +308,17 @@ pub fn parse_float(s: &str) -> Result<f64, String> {
         }
         return s.parse::<f64>().map_err(|_| syntax());
     }
-    // Rust accepts forms Go rejects ("1."? both accept); reject what Go's grammar lacks.
+    // Accept only Go's decimal float grammar; underscores only between digits.
     if body.is_empty()
         || !body
             .chars()
-            .all(|c| c.is_ascii_digit() || matches!(c, '.' | 'e' | 'E' | '+' | '-'))
+            .all(|c| c.is_ascii_digit() || matches!(c, '.' | 'e' | 'E' | '+' | '-' | '_'))
         || s.len() - body.len() > 1
+        || (body.contains('_') && !underscore_ok(body))
     {
         return Err(syntax());
     }
-    let v: f64 = s.parse().map_err(|_| syntax())?;
+    let v: f64 = s.replace('_', "").parse().map_err(|_| syntax())?;
     if v.is_infinite() {
         return Err(format!(
             "strconv.ParseFloat: parsing {}: value out of range",
@@ -325,6 +326,27 @@ pub fn parse_float(s: &str) -> Result<f64, String> {
         ));
     }
     Ok(v)
+}
+
+/// Go's `underscoreOK` for a decimal number: each `_` sits between two digits.
+fn underscore_ok(s: &str) -> bool {
+    let mut saw = '^';
+    for c in s.chars() {
+        if c.is_ascii_digit() {
+            saw = '0';
+        } else if c == '_' {
+            if saw != '0' {
+                return false;
+            }
+            saw = '_';
+        } else {
+            if saw == '_' {
+                return false;
+            }
+            saw = '!';
+        }
+    }
+    saw != '_'
 }
 
 pub fn humanize(v: f64) -> String {
@@ -614,7 +636,78 @@ fn go_regex_to_rust(pattern: &str) -> String {
     out
 }
 
+/// Go rejects a repetition operator applied to another (`a**`, `a+?*`); Rust accepts it.
+fn nested_repetition(pattern: &str) -> Option<String> {
+    let chars: Vec<char> = pattern.chars().collect();
+    let mut i = 0;
+    let mut in_class = false;
+    let mut class_start = 0;
+    // Start of the repetition operator that ended just before `i`, if any.
+    let mut last_repeat: Option<usize> = None;
+    while i < chars.len() {
+        let c = chars[i];
+        if c == '\\' {
+            i += 2;
+            last_repeat = None;
+            continue;
+        }
+        if in_class {
+            if c == ']' && i > class_start {
+                in_class = false;
+            }
+            i += 1;
+            continue;
+        }
+        let op_len = match c {
+            '*' | '+' | '?' => 1,
+            '{' => {
+                let close = chars[i..].iter().position(|c| *c == '}');
+                match close {
+                    Some(len)
+                        if chars[i + 1..i + len]
+                            .iter()
+                            .all(|c| c.is_ascii_digit() || *c == ',')
+                            && len > 1 =>
+                    {
+                        len + 1
+                    }
+                    _ => 0,
+                }
+            }
+            _ => 0,
+        };
+        if op_len == 0 {
+            if c == '[' {
+                in_class = true;
+                class_start = i + 1;
+                if chars.get(i + 1) == Some(&'^') {
+                    class_start += 1;
+                }
+            }
+            last_repeat = None;
+            i += 1;
+            continue;
+        }
+        let mut end = i + op_len;
+        if chars.get(end) == Some(&'?') {
+            end += 1;
+        }
+        if let Some(start) = last_repeat {
+            return Some(chars[start..end].iter().collect());
+        }
+        last_repeat = Some(i);
+        i = end;
+    }
+    None
+}
+
 fn compile_regex(pattern: &str) -> Result<regex::Regex, String> {
+    if let Some(fragment) = nested_repetition(pattern) {
+        return Err(format!(
+            "error parsing regexp: invalid nested repetition operator: {}",
+            go_backquote(&fragment)
+        ));
+    }
     regex::Regex::new(&go_regex_to_rust(pattern)).map_err(|e| {
         let detail = e.to_string();
         let last = detail
@@ -636,6 +729,7 @@ fn compile_regex(pattern: &str) -> Result<regex::Regex, String> {
                 "trailing backslash at end of expression"
             }
             other if other.starts_with("unrecognized escape sequence") => "invalid escape sequence",
+            "backreferences are not supported" => "invalid escape sequence",
             other => other,
         };
         format!("error parsing regexp: {go}: {}", go_backquote(pattern))
@@ -666,13 +760,24 @@ fn title(s: &str) -> String {
     let mut out = String::new();
     for c in s.chars() {
         if is_separator(prev) {
-            out.push(single_rune_case(c, true));
+            out.push(title_case(c));
         } else {
             out.push(c);
         }
         prev = c;
     }
     out
+}
+
+/// Unicode title case: differs from upper case only for the Latin digraphs.
+fn title_case(c: char) -> char {
+    match c {
+        '\u{1C4}'..='\u{1C6}' => '\u{1C5}',
+        '\u{1C7}'..='\u{1C9}' => '\u{1C8}',
+        '\u{1CA}'..='\u{1CC}' => '\u{1CB}',
+        '\u{1F1}'..='\u{1F3}' => '\u{1F2}',
+        other => single_rune_case(other, true),
+    }
 }
 
 fn single_rune_case(c: char, upper: bool) -> char {
@@ -701,7 +806,7 @@ fn eval_args(args: &[Value]) -> String {
     let printable: Vec<Value> = args
         .iter()
         .map(|a| match a {
-            Value::NoValue => Value::String("<no value>".to_string()),
+            Value::NoValue | Value::Nil => Value::String("<no value>".to_string()),
             other => other.clone(),
         })
         .collect();
@@ -899,6 +1004,7 @@ fn slice(item: &Value, indexes: &[Value]) -> Result<Value, String> {
 enum BasicKind {
     Invalid,
     Bool,
+    Complex,
     Int,
     Float,
     String,
@@ -909,6 +1015,7 @@ fn basic_kind(v: &Value) -> BasicKind {
     match v {
         Value::NoValue | Value::Nil => BasicKind::Invalid,
         Value::Bool(_) => BasicKind::Bool,
+        Value::Complex(..) => BasicKind::Complex,
         Value::Int(_) => BasicKind::Int,
         Value::Float(_) => BasicKind::Float,
         Value::String(_) | Value::Html(_) => BasicKind::String,
@@ -937,6 +1044,7 @@ fn eq(arg1: &Value, others: &[Value]) -> Result<bool, String> {
                 (Value::Bool(a), Value::Bool(b)) => a == b,
                 (Value::Int(a), Value::Int(b)) => a == b,
                 (Value::Float(a), Value::Float(b)) => a == b,
+                (Value::Complex(a, b), Value::Complex(c, d)) => a == c && b == d,
                 (Value::String(a) | Value::Html(a), Value::String(b) | Value::Html(b)) => a == b,
                 (a, b) if k1 == BasicKind::Invalid => {
                     matches!(a, Value::NoValue | Value::Nil)

@@ -80,7 +80,10 @@ pub struct Number {
     pub is_float: bool,
     pub is_complex: bool,
     pub int: i64,
+    /// The value, or the real part of a complex constant.
     pub float: f64,
+    /// The imaginary part of a complex constant.
+    pub imag: f64,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -1016,6 +1019,7 @@ fn new_number(pos: usize, text: &str, kind: Kind) -> Result<Number, String> {
         is_complex: false,
         int: 0,
         float: 0.0,
+        imag: 0.0,
     };
     if kind == Kind::CharConstant {
         let body = &text[1..];
@@ -1042,14 +1046,29 @@ fn new_number(pos: usize, text: &str, kind: Kind) -> Result<Number, String> {
         n.float = value as f64;
         return Ok(n);
     }
+    let illegal = || format!("illegal number syntax: {}", quote_string(text));
     if kind == Kind::Complex {
+        // "1+2i": the sign that splits the parts is not one that starts an exponent.
+        let bytes = text.as_bytes();
+        let split = (1..bytes.len())
+            .rev()
+            .find(|&k| {
+                matches!(bytes[k], b'+' | b'-')
+                    && !matches!(bytes[k - 1], b'e' | b'E' | b'p' | b'P')
+            })
+            .ok_or_else(illegal)?;
+        let real = parse_go_float(&text[..split]).ok_or_else(illegal)?;
+        let imag = parse_go_float(&text[split..text.len() - 1]).ok_or_else(illegal)?;
         n.is_complex = true;
+        n.float = real;
+        n.imag = imag;
         return Ok(n);
     }
     // An imaginary literal is complex only when what precedes the `i` is a number.
     if let Some(imaginary) = text.strip_suffix('i') {
-        if parse_go_int(imaginary).is_some() || imaginary.replace('_', "").parse::<f64>().is_ok() {
+        if let Some(f) = parse_go_float(imaginary) {
             n.is_complex = true;
+            n.imag = f;
             return Ok(n);
         }
     }
@@ -1060,30 +1079,61 @@ fn new_number(pos: usize, text: &str, kind: Kind) -> Result<Number, String> {
         n.float = i as f64;
         return Ok(n);
     }
-    let cleaned = text.replace('_', "");
-    let is_hex = cleaned
-        .trim_start_matches(['+', '-'])
-        .to_ascii_lowercase()
-        .starts_with("0x");
-    if !is_hex {
-        if let Ok(f) = cleaned.parse::<f64>() {
-            if !text.contains(['.', 'e', 'E', 'p', 'P']) {
-                // Too large for int64 (Go also accepts up to uint64 here; we have no uint).
-                return Err(format!("integer overflow: {}", quote_string(text)));
-            }
-            n.is_float = true;
-            n.float = f;
-            if f.fract() == 0.0 && (-TWO_POW_63..TWO_POW_63).contains(&f) {
-                n.is_int = true;
-                n.int = f as i64;
-            }
-            return Ok(n);
+    if let Some(f) = parse_go_float(text) {
+        if !text.contains(['.', 'e', 'E', 'p', 'P']) {
+            // Too large for int64 (Go also accepts up to uint64 here; we have no uint).
+            return Err(format!("integer overflow: {}", quote_string(text)));
         }
+        n.is_float = true;
+        n.float = f;
+        if f.fract() == 0.0 && (-TWO_POW_63..TWO_POW_63).contains(&f) {
+            n.is_int = true;
+            n.int = f as i64;
+        }
+        return Ok(n);
     }
     Err(format!("illegal number syntax: {}", quote_string(text)))
 }
 
 const TWO_POW_63: f64 = 9_223_372_036_854_775_808.0;
+
+/// `strconv.ParseFloat(text, 64)` for Go number literals: decimal or hexadecimal
+/// (`0x1p4`), underscores between digits; out of range is a failure, as in Go.
+fn parse_go_float(text: &str) -> Option<f64> {
+    let (negative, body) = match text.as_bytes().first() {
+        Some(b'-') => (true, &text[1..]),
+        Some(b'+') => (false, &text[1..]),
+        _ => (false, text),
+    };
+    let body = body.replace('_', "");
+    let lower = body.to_ascii_lowercase();
+    let magnitude = if let Some(hex) = lower.strip_prefix("0x") {
+        let (mantissa, exponent) = hex.split_once('p')?;
+        let exponent: i32 = exponent.parse().ok()?;
+        let (int_part, frac_part) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+        if int_part.is_empty() && frac_part.is_empty() {
+            return None;
+        }
+        let mut value = 0f64;
+        for c in int_part.chars().chain(frac_part.chars()) {
+            value = value * 16.0 + f64::from(c.to_digit(16)?);
+        }
+        let scale = exponent.checked_sub(4 * i32::try_from(frac_part.len()).ok()?)?;
+        value * 2f64.powi(scale)
+    } else {
+        if !lower
+            .chars()
+            .all(|c| c.is_ascii_digit() || matches!(c, '.' | 'e' | '+' | '-'))
+        {
+            return None;
+        }
+        lower.parse::<f64>().ok()?
+    };
+    if magnitude.is_infinite() || magnitude.is_nan() {
+        return None;
+    }
+    Some(if negative { -magnitude } else { magnitude })
+}
 
 /// `strconv.ParseInt(text, 0, 64)`.
 fn parse_go_int(text: &str) -> Option<i64> {

@@ -56,6 +56,8 @@ pub enum Value {
     Struct(StructValue),
     /// `*time.Time`.
     Time(Time),
+    /// Go `complex128` (real, imaginary), from literals like `1i` or `1+2i`.
+    Complex(f64, f64),
 }
 
 impl Value {
@@ -75,6 +77,7 @@ impl Value {
             Value::Sample(_) => "*template.sample".to_string(),
             Value::Struct(s) => s.type_name.clone(),
             Value::Time(_) => "*time.Time".to_string(),
+            Value::Complex(..) => "complex128".to_string(),
         }
     }
 
@@ -91,6 +94,7 @@ impl Value {
             Value::List(l) => !l.is_empty(),
             Value::Samples(s) => !s.is_empty(),
             Value::Sample(_) | Value::Struct(_) | Value::Time(_) => true,
+            Value::Complex(re, im) => *re != 0.0 || *im != 0.0,
         }
     }
 
