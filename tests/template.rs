@@ -238,6 +238,51 @@ fn promtool_oracle() {
     );
 }
 
+/// promtool 2.42's printing and humanizing of 64 sample values (see
+/// `promtool/generate_values.py`).
+#[test]
+fn promtool_value_oracle() {
+    let path = format!(
+        "{}/tests/data/template/promtool_values.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let table: Json = serde_json::from_str(&std::fs::read_to_string(path).expect("oracle exists"))
+        .expect("oracle is JSON");
+    let env = Env {
+        query: None,
+        external_url: None,
+    };
+    let cases = table["cases"].as_array().expect("cases");
+    let mut failures = Vec::new();
+    for case in cases {
+        let raw = case["value"].as_str().expect("value");
+        let value = match raw {
+            "Inf" => f64::INFINITY,
+            "-Inf" => f64::NEG_INFINITY,
+            "NaN" => f64::NAN,
+            other => other.parse().expect("float"),
+        };
+        let text = case["text"].as_str().expect("text");
+        let want = case["output"].as_str().expect("output");
+        let data = AlertData {
+            value,
+            ..AlertData::default()
+        };
+        let got = expand_alert("A", text, &data, &env);
+        if got != want {
+            failures.push(format!("{raw} {text}\n    want: {want}\n    got:  {got}"));
+        }
+    }
+    assert!(cases.len() >= 640, "oracle shrank");
+    assert!(
+        failures.is_empty(),
+        "{} of {} differ from promtool:\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n")
+    );
+}
+
 #[test]
 fn go_parse_error_table() {
     let path = format!(

@@ -392,6 +392,16 @@ pub fn humanize1024(v: f64) -> String {
     format!("{}{prefix}", g4(v))
 }
 
+/// Go's `int64(v)` on amd64 (where promtool runs): truncation toward zero, and the
+/// "integer indefinite" value `math.MinInt64` for NaN and out-of-range inputs.
+fn go_int64(v: f64) -> i64 {
+    const TWO_POW_63: f64 = 9_223_372_036_854_775_808.0;
+    if v.is_nan() || !(-TWO_POW_63..TWO_POW_63).contains(&v) {
+        return i64::MIN;
+    }
+    v as i64
+}
+
 pub fn humanize_duration(v: f64) -> String {
     if v.is_nan() || v.is_infinite() {
         return g4(v);
@@ -406,8 +416,7 @@ pub fn humanize_duration(v: f64) -> String {
             sign = "-";
             v = -v;
         }
-        // Go's int64(v) truncates toward zero; `as` does too and saturates.
-        let duration = v as i64;
+        let duration = go_int64(v);
         let seconds = duration % 60;
         let minutes = (duration / 60) % 60;
         let hours = (duration / 60 / 60) % 24;
