@@ -188,10 +188,28 @@ fn promtool_oracle() {
     struct EmptyFor<'a>(&'a FixedQuery);
     impl QueryFn for EmptyFor<'_> {
         fn query(&self, expr: &str) -> Result<Vec<Sample>, String> {
-            if expr == "nothing" {
-                Ok(Vec::new())
-            } else {
-                self.0.query(expr)
+            let m = |k: &str, x: Option<&str>, value: f64| {
+                let mut labels: BTreeMap<String, String> = [
+                    ("__name__".to_string(), "m".to_string()),
+                    ("k".to_string(), k.to_string()),
+                ]
+                .into_iter()
+                .collect();
+                if let Some(x) = x {
+                    labels.insert("x".to_string(), x.to_string());
+                }
+                Sample { labels, value }
+            };
+            match expr {
+                "nothing" => Ok(Vec::new()),
+                // promtool returns a selector's series in the order the test file
+                // created them, not sorted.
+                "m" => Ok(vec![
+                    m("b", None, 2.0),
+                    m("a", None, 1.0),
+                    m("c", Some("1"), 3.0),
+                ]),
+                _ => self.0.query(expr),
             }
         }
     }

@@ -552,6 +552,30 @@ fn format_elementwise(verb: char, flags: &Flags, arg: &Value) -> Option<String> 
             let parts: Vec<String> = items.iter().map(item).collect();
             Some(format!("[{}]", parts.join(" ")))
         }
+        Value::Samples(samples) => {
+            // Nested pointers: Go prints addresses for %v and a bad verb otherwise.
+            let parts: Vec<String> = samples
+                .iter()
+                .enumerate()
+                .map(|(i, s)| match verb {
+                    'v' | 'p' => format!("0xc{:09x}", i * 0x40),
+                    _ => format!(
+                        "%!{verb}(*template.sample={})",
+                        fmt_value(&Value::Sample(s.clone()))
+                    ),
+                })
+                .collect();
+            Some(format!("[{}]", parts.join(" ")))
+        }
+        Value::Sample(s) if verb != 'v' => {
+            // A pointer to a struct at top level prints as &{fields}, each field under
+            // the same verb.
+            Some(format!(
+                "&{{{} {}}}",
+                format_arg(verb, &plain, &Value::StringMap(s.labels.clone())),
+                format_arg(verb, &plain, &Value::Float(s.value))
+            ))
+        }
         _ => None,
     }
 }
@@ -564,7 +588,9 @@ fn format_arg(verb: char, flags: &Flags, arg: &Value) -> String {
     if verb == 'v' && flags.sharp {
         return pad(&go_syntax(arg), flags);
     }
-    if verb != 'v' && verb != 's' {
+    let elementwise = verb != 'v' && verb != 's'
+        || matches!(arg, Value::Samples(_) | Value::Sample(_)) && verb == 's';
+    if elementwise {
         if let Some(text) = format_elementwise(verb, flags, arg) {
             return text;
         }

@@ -7,6 +7,7 @@
 //! error (or panics and `safeCall` recovers), never panics itself.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use super::format::{format_float_shortest, sprint, sprint_value, sprintf, sprintln};
 use super::value::{Sample, Time, Value};
@@ -131,7 +132,7 @@ fn as_str(v: &Value) -> &str {
 
 fn as_sample(v: &Value) -> Result<&Sample, String> {
     match v {
-        Value::Sample(s) => Ok(s),
+        Value::Sample(s) => Ok(s.as_ref()),
         _ => Err(NIL_DEREFERENCE.to_string()),
     }
 }
@@ -166,7 +167,9 @@ pub fn call(name: &str, args: &[Value], env: &Env<'_>) -> Result<Value, String> 
         "gt" => le(arg(0), arg(1)).map(|b| Value::Bool(!b)),
         "ge" => lt(arg(0), arg(1)).map(|b| Value::Bool(!b)),
         "query" => match env.query {
-            Some(q) => q.query(as_str(arg(0))).map(Value::Samples),
+            Some(q) => q
+                .query(as_str(arg(0)))
+                .map(|v| Value::Samples(v.into_iter().map(Arc::new).collect())),
             None => Err(NIL_DEREFERENCE.to_string()),
         },
         "first" => match arg(0) {
@@ -1059,13 +1062,13 @@ fn eq(arg1: &Value, others: &[Value]) -> Result<bool, String> {
                     matches!(a, Value::NoValue | Value::Nil)
                         && matches!(b, Value::NoValue | Value::Nil)
                 }
-                (Value::Sample(a), Value::Sample(b)) => a == b,
+                (Value::Sample(a), Value::Sample(b)) => Arc::ptr_eq(a, b),
                 (Value::Time(a), Value::Time(b)) => a == b,
                 (Value::Struct(a), Value::Struct(b)) if a.type_name == b.type_name => {
                     // Structs holding maps are not comparable in Go.
                     return Err(format!(
                         "non-comparable type {}: {}",
-                        sprint_value(arg),
+                        sprintf("%s", std::slice::from_ref(arg)),
                         b.type_name
                     ));
                 }
@@ -1081,7 +1084,7 @@ fn eq(arg1: &Value, others: &[Value]) -> Result<bool, String> {
                 (_, b) => {
                     return Err(format!(
                         "non-comparable type {}: {}",
-                        sprint_value(b),
+                        sprintf("%s", std::slice::from_ref(b)),
                         b.type_name()
                     ))
                 }

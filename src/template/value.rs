@@ -5,6 +5,7 @@
 //! order exactly as Go's `range` and `fmt` print maps.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 /// One element of a query result: Prometheus' `template.sample`.
 #[derive(Clone, Debug, PartialEq)]
@@ -49,10 +50,11 @@ pub enum Value {
     Map(BTreeMap<String, Value>),
     /// `[]interface {}`.
     List(Vec<Value>),
-    /// `template.queryResult`, what `query` returns.
-    Samples(Vec<Sample>),
+    /// `template.queryResult`, what `query` returns: pointers, so identity is kept
+    /// (Go's `eq` compares two samples by address).
+    Samples(Vec<Arc<Sample>>),
     /// `*template.sample`, what `first` returns.
-    Sample(Sample),
+    Sample(Arc<Sample>),
     Struct(StructValue),
     /// `*time.Time`.
     Time(Time),

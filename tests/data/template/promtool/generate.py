@@ -2,7 +2,8 @@
 """Records what promtool 2.42 (Go text/template + Prometheus' template functions)
 makes of every template in templates.txt, as the oracle for tests/template.rs.
 
-Each template is first checked alone with `promtool check rules`; the ones that fail
+Besides the alert's series, m{k="b"}=2, m{k="a"}=1 and m{k="c",x="1"}=3 exist for
+`query "m"`. Each template is first checked alone with `promtool check rules`; the ones that fail
 to parse are recorded with promtool's message. The rest become annotations of one
 alert in a `promtool test rules` file whose expectation is empty, so promtool prints
 the expanded annotations (or `<error expanding template: ...>`) it got.
@@ -68,6 +69,9 @@ def go_unquote_map(body):
 def main():
     with open(os.path.join(HERE, "templates.txt"), encoding="utf-8") as f:
         templates = [line.rstrip("\n") for line in f if line.strip()]
+    # Templates with newlines, which a line-per-template file cannot hold.
+    with open(os.path.join(HERE, "templates_multiline.json"), encoding="utf-8") as f:
+        templates += json.load(f)
     parse_errors = []
     valid = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -90,6 +94,9 @@ def main():
         with open(os.path.join(tmp, "test.yml"), "w", encoding="utf-8") as f:
             f.write("rule_files: [rules.yml]\nevaluation_interval: 1m\ntests:\n- interval: 1m\n"
                     f"  input_series:\n  - series: '{SERIES}'\n    values: '{VALUE}'\n"
+                    "  - series: 'm{k=\"b\"}'\n    values: '2'\n"
+                    "  - series: 'm{k=\"a\"}'\n    values: '1'\n"
+                    "  - series: 'm{k=\"c\", x=\"1\"}'\n    values: '3'\n"
                     "  alert_rule_test:\n  - eval_time: 0m\n    alertname: A\n    exp_alerts: []\n")
         res = subprocess.run(["promtool", "test", "rules", "test.yml"], capture_output=True, text=True, cwd=tmp)
         out = res.stdout + res.stderr
