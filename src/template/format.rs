@@ -779,6 +779,22 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        #[test]
+        fn shortest_float_round_trips(bits in proptest::prelude::any::<u64>()) {
+            let v = f64::from_bits(bits);
+            let text = format_float_shortest(v);
+            if v.is_finite() {
+                let back: f64 = text.parse().expect("Go's float text parses");
+                proptest::prop_assert_eq!(back.to_bits(), v.to_bits());
+                // strconv's shortest %g uses exponent form outside [1e-4, 1e6).
+                let exp_form = text.contains('e');
+                let abs = v.abs();
+                proptest::prop_assert_eq!(exp_form, abs != 0.0 && !(1e-4..1e6).contains(&abs));
+            }
+        }
+    }
+
     #[test]
     fn precision_g_matches_go() {
         let p4 = |v: f64| format_float_verb(v, 'g', Some(4), &Flags::default());
