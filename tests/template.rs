@@ -410,6 +410,37 @@ fn query_results_flow_through_pipelines() {
 }
 
 #[test]
+fn closures_serve_as_query_functions() {
+    let engine = |expr: &str| -> Result<Vec<Sample>, String> {
+        if expr == "up" {
+            Ok(vec![Sample {
+                labels: BTreeMap::new(),
+                value: 0.25,
+            }])
+        } else {
+            Err(format!("1:1: parse error: unknown metric {expr}"))
+        }
+    };
+    let env = Env {
+        query: Some(&engine),
+        external_url: None,
+    };
+    assert_eq!(
+        expand_alert(
+            "A",
+            "{{ query \"up\" | first | value | humanizePercentage }}",
+            &alert_data(),
+            &env
+        ),
+        "25%"
+    );
+    assert_eq!(
+        expand_alert("A", "{{ query \"x\" }}", &alert_data(), &env),
+        "<error expanding template: error executing template __alert_A: template: __alert_A:1:115: executing \"__alert_A\" at <query \"x\">: error calling query: 1:1: parse error: unknown metric x>"
+    );
+}
+
+#[test]
 fn deep_nesting_is_an_error_not_a_crash() {
     let deep = format!("{{{{ {}1{} }}}}", "(".repeat(5000), ")".repeat(5000));
     let env = Env {

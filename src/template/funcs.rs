@@ -113,6 +113,13 @@ pub trait QueryFn {
     fn query(&self, expr: &str) -> Result<Vec<Sample>, String>;
 }
 
+/// A closure works as a query function: `&|expr: &str| engine.instant(expr, t)`.
+impl<F: Fn(&str) -> Result<Vec<Sample>, String>> QueryFn for F {
+    fn query(&self, expr: &str) -> Result<Vec<Sample>, String> {
+        self(expr)
+    }
+}
+
 /// What the template functions may read besides their arguments.
 pub struct Env<'a> {
     pub query: Option<&'a dyn QueryFn>,
