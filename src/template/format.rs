@@ -421,6 +421,22 @@ fn sprint_nested(v: &Value) -> String {
     }
 }
 
+/// `fmt.Sprint` over operands that text/template's `evalArgs` made printable first,
+/// which dereferences pointers (`{...}`, not `&{...}`).
+pub fn sprint_printable(args: &[Value]) -> String {
+    let mut out = String::new();
+    for (i, arg) in args.iter().enumerate() {
+        if i > 0 {
+            let is_string = |v: &Value| matches!(v, Value::String(_) | Value::Html(_));
+            if !is_string(arg) && !is_string(&args[i - 1]) {
+                out.push(' ');
+            }
+        }
+        out.push_str(&sprint_value(arg));
+    }
+    out
+}
+
 /// `fmt.Sprint(args...)`: a space between operands when neither side is a string.
 pub fn sprint(args: &[Value]) -> String {
     let mut out = String::new();
@@ -442,10 +458,16 @@ pub fn sprintln(args: &[Value]) -> String {
     format!("{}\n", parts.join(" "))
 }
 
-fn bad_verb(verb: char, arg: &Value) -> String {
+/// Go's `badVerb`: the operand is printed with `%v` under the directive's own flags,
+/// width and precision (so `%5.1f` of "abc" gives `%!f(string=    a)`).
+fn bad_verb(verb: char, arg: &Value, flags: &Flags) -> String {
     match arg {
         Value::Nil | Value::NoValue => format!("%!{verb}(<nil>)"),
-        other => format!("%!{verb}({}={})", other.type_name(), sprint_value(other)),
+        other => format!(
+            "%!{verb}({}={})",
+            other.type_name(),
+            format_arg('v', flags, other)
+        ),
     }
 }
 
@@ -524,6 +546,7 @@ fn format_elementwise(verb: char, flags: &Flags, arg: &Value) -> Option<String> 
         ..flags.clone()
     };
     let item = |v: &Value| match v {
+        Value::NoValue | Value::Nil if verb == 'v' => pad("<nil>", &plain),
         Value::NoValue | Value::Nil => format!("%!{verb}(<nil>)"),
         other => format_arg(verb, &plain, other),
     };
@@ -588,8 +611,13 @@ fn format_arg(verb: char, flags: &Flags, arg: &Value) -> String {
     if verb == 'v' && flags.sharp {
         return pad(&go_syntax(arg), flags);
     }
-    let elementwise = verb != 'v' && verb != 's'
-        || matches!(arg, Value::Samples(_) | Value::Sample(_)) && verb == 's';
+    // Go prints containers element by element under the directive's verb and flags;
+    // for a bare %v or %s that equals the plain rendering.
+    let elementwise = match arg {
+        Value::StringMap(_) | Value::Map(_) | Value::List(_) => true,
+        Value::Samples(_) | Value::Sample(_) => verb != 'v',
+        _ => false,
+    };
     if elementwise {
         if let Some(text) = format_elementwise(verb, flags, arg) {
             return text;
@@ -619,7 +647,7 @@ fn format_arg(verb: char, flags: &Flags, arg: &Value) -> String {
             _ => None,
         },
     };
-    formatted.unwrap_or_else(|| bad_verb(verb, arg))
+    formatted.unwrap_or_else(|| bad_verb(verb, arg, flags))
 }
 
 /// Go's `fmt.Sprintf` for the verbs templates use.
@@ -743,7 +771,7 @@ pub fn sprintf(format: &str, args: &[Value]) -> String {
             .iter()
             .map(|a| match a {
                 Value::Nil | Value::NoValue => "<nil>".to_string(),
-                other => format!("{}={}", other.type_name(), sprint_value(other)),
+                other => format!("{}={}", other.type_name(), fmt_value(other)),
             })
             .collect();
         out.push_str(&format!("%!(EXTRA {})", extra.join(", ")));

@@ -829,7 +829,7 @@ fn eval_args(args: &[Value]) -> String {
             other => other.clone(),
         })
         .collect();
-    sprint(&printable)
+    super::format::sprint_printable(&printable)
 }
 
 /// Go's `template.HTMLEscapeString`.
