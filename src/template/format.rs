@@ -463,11 +463,17 @@ pub fn sprintln(args: &[Value]) -> String {
 fn bad_verb(verb: char, arg: &Value, flags: &Flags) -> String {
     match arg {
         Value::Nil | Value::NoValue => format!("%!{verb}(<nil>)"),
-        other => format!(
-            "%!{verb}({}={})",
-            other.type_name(),
-            format_arg('v', flags, other)
-        ),
+        other => {
+            let v_flags = Flags {
+                sharp: false,
+                ..flags.clone()
+            };
+            format!(
+                "%!{verb}({}={})",
+                other.type_name(),
+                format_arg('v', &v_flags, other)
+            )
+        }
     }
 }
 
@@ -538,6 +544,47 @@ fn go_syntax_nested(v: &Value) -> String {
     }
 }
 
+fn sample_fields(s: &super::value::Sample) -> Vec<(String, Value)> {
+    vec![
+        ("Labels".to_string(), Value::StringMap(s.labels.clone())),
+        ("Value".to_string(), Value::Float(s.value)),
+    ]
+}
+
+/// `{f1 f2}` (or `{Name:f1 Name:f2}` under `%+v`), each field under the verb.
+fn struct_fields(verb: char, flags: &Flags, fields: &[(String, Value)]) -> String {
+    let parts: Vec<String> = fields
+        .iter()
+        .map(|(name, v)| {
+            let text = format_arg(verb, flags, v);
+            if verb == 'v' && flags.plus {
+                format!("{name}:{text}")
+            } else {
+                text
+            }
+        })
+        .collect();
+    format!("{{{}}}", parts.join(" "))
+}
+
+/// A `*template.sample` inside a container: Go prints the address for `%v` (we print a
+/// stand-in) and a bad verb holding `&{...}` for any other verb.
+fn nested_sample(verb: char, flags: &Flags, s: &super::value::Sample) -> String {
+    match verb {
+        'v' | 'p' => "0xc000000000".to_string(),
+        _ => {
+            let v_flags = Flags {
+                sharp: false,
+                ..flags.clone()
+            };
+            format!(
+                "%!{verb}(*template.sample=&{})",
+                struct_fields('v', &v_flags, &sample_fields(s))
+            )
+        }
+    }
+}
+
 /// Containers under a verb other than `%v`/`%s` format element by element, as Go does.
 fn format_elementwise(verb: char, flags: &Flags, arg: &Value) -> Option<String> {
     let plain = Flags {
@@ -548,6 +595,7 @@ fn format_elementwise(verb: char, flags: &Flags, arg: &Value) -> Option<String> 
     let item = |v: &Value| match v {
         Value::NoValue | Value::Nil if verb == 'v' => pad("<nil>", &plain),
         Value::NoValue | Value::Nil => format!("%!{verb}(<nil>)"),
+        Value::Sample(s) => nested_sample(verb, &plain, s),
         other => format_arg(verb, &plain, other),
     };
     match arg {
@@ -576,29 +624,21 @@ fn format_elementwise(verb: char, flags: &Flags, arg: &Value) -> Option<String> 
             Some(format!("[{}]", parts.join(" ")))
         }
         Value::Samples(samples) => {
-            // Nested pointers: Go prints addresses for %v and a bad verb otherwise.
             let parts: Vec<String> = samples
                 .iter()
-                .enumerate()
-                .map(|(i, s)| match verb {
-                    'v' | 'p' => format!("0xc{:09x}", i * 0x40),
-                    _ => format!(
-                        "%!{verb}(*template.sample={})",
-                        fmt_value(&Value::Sample(s.clone()))
-                    ),
-                })
+                .map(|s| nested_sample(verb, &plain, s))
                 .collect();
             Some(format!("[{}]", parts.join(" ")))
         }
-        Value::Sample(s) if verb != 'v' => {
+        Value::Sample(s) if verb != 'v' || flags.plus => {
             // A pointer to a struct at top level prints as &{fields}, each field under
-            // the same verb.
+            // the same verb (`%+v` names the fields).
             Some(format!(
-                "&{{{} {}}}",
-                format_arg(verb, &plain, &Value::StringMap(s.labels.clone())),
-                format_arg(verb, &plain, &Value::Float(s.value))
+                "&{}",
+                struct_fields(verb, &plain, &sample_fields(s))
             ))
         }
+        Value::Struct(st) => Some(struct_fields(verb, &plain, &st.fields)),
         _ => None,
     }
 }
@@ -611,11 +651,22 @@ fn format_arg(verb: char, flags: &Flags, arg: &Value) -> String {
     if verb == 'v' && flags.sharp {
         return pad(&go_syntax(arg), flags);
     }
+    // `%+v` only names struct fields; it puts no sign on numbers.
+    let flags = &if verb == 'v' && flags.plus && !matches!(arg, Value::Struct(_) | Value::Sample(_))
+    {
+        Flags {
+            plus: false,
+            ..flags.clone()
+        }
+    } else {
+        flags.clone()
+    };
     // Go prints containers element by element under the directive's verb and flags;
     // for a bare %v or %s that equals the plain rendering.
     let elementwise = match arg {
-        Value::StringMap(_) | Value::Map(_) | Value::List(_) => true,
-        Value::Samples(_) | Value::Sample(_) => verb != 'v',
+        Value::StringMap(_) | Value::Map(_) | Value::List(_) | Value::Struct(_) => true,
+        Value::Samples(_) => verb != 'v',
+        Value::Sample(_) => verb != 'v' || flags.plus,
         _ => false,
     };
     if elementwise {
@@ -667,6 +718,7 @@ pub fn sprintf(format: &str, args: &[Value]) -> String {
         }
         i += 1;
         let mut flags = Flags::default();
+        let mut bad_index = false;
         while i < chars.len() {
             match chars[i] {
                 '+' => flags.plus = true,
@@ -695,13 +747,12 @@ pub fn sprintf(format: &str, args: &[Value]) -> String {
                     i = close + 1;
                 }
                 (Some(close), _) => {
-                    out.push_str("%!(BADINDEX)");
+                    bad_index = true;
                     i = close + 1;
-                    continue;
                 }
                 (None, _) => {
-                    out.push_str("%!(BADINDEX)");
-                    break;
+                    bad_index = true;
+                    i = chars.len().saturating_sub(1).max(i + 1);
                 }
             }
         }
@@ -758,6 +809,10 @@ pub fn sprintf(format: &str, args: &[Value]) -> String {
         i += 1;
         if verb == '%' {
             out.push('%');
+            continue;
+        }
+        if bad_index {
+            out.push_str(&format!("%!{verb}(BADINDEX)"));
             continue;
         }
         match args.get(arg_index) {

@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use super::format::{format_float_shortest, sprint, sprint_value, sprintf, sprintln};
+use super::format::{format_float_shortest, sprint, sprintf, sprintln};
 use super::value::{Sample, Time, Value};
 
 /// Go's parameter types, as far as they change argument handling.
@@ -1082,10 +1082,10 @@ fn eq(arg1: &Value, others: &[Value]) -> Result<bool, String> {
                 (a, b) if a.type_name() != b.type_name() => {
                     return Err(format!(
                         "non-comparable types {}: {}, {}: {}",
-                        sprint_value(a),
+                        sprintf("%s", std::slice::from_ref(a)),
                         a.type_name(),
                         b.type_name(),
-                        sprint_value(b)
+                        sprintf("%v", std::slice::from_ref(b))
                     ))
                 }
                 (_, b) => {
