@@ -258,6 +258,7 @@ fn promtool_random_oracle() {
 #[test]
 fn promtool_random_structural_oracle() {
     check_random_oracle("promtool_random2.json", 590);
+    check_random_oracle("promtool_random3.json", 580);
 }
 
 /// The recorded output of promtool 2.42 itself (see `promtool/generate.py`).

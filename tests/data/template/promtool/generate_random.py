@@ -4,7 +4,8 @@ promtool 2.42, recorded with what promtool printed (expansion, expansion error o
 parse error). Same alert and series as generate.py.
 
 Run from this directory: python3 generate_random.py [SEED COUNT] > ../promtool_random.json
-(the recorded file: seed 20261122, 400 templates; promtool_random2.json: seed 7, 600).
+(recorded: promtool_random.json seed 20261122 x 400; promtool_random2.json seed 7 x 600;
+promtool_random3.json seed 99 x 600).
 """
 import json
 import os
