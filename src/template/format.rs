@@ -170,7 +170,93 @@ fn pad_number(sign: &str, digits: &str, flags: &Flags) -> String {
     pad(&format!("{sign}{digits}"), &plain)
 }
 
-/// One float under a verb among `v g G e E f F`, with Go's sign and padding rules.
+/// Go's `%x` of a float (strconv 'x', shortest): `0x1.e848p+19`.
+fn hex_float(abs: f64, upper: bool) -> String {
+    let text = if abs == 0.0 {
+        "0x0p+00".to_string()
+    } else {
+        let bits = abs.to_bits();
+        let mut exponent = ((bits >> 52) & 0x7ff) as i64;
+        let mut mantissa = bits & ((1u64 << 52) - 1);
+        if exponent == 0 {
+            // Subnormal: normalise so the leading bit is the implicit 1.
+            exponent = 1;
+            while mantissa & (1u64 << 52) == 0 {
+                mantissa <<= 1;
+                exponent -= 1;
+            }
+            mantissa &= (1u64 << 52) - 1;
+        }
+        let exponent = exponent - 1023;
+        let mut frac = format!("{mantissa:013x}");
+        while frac.ends_with('0') {
+            frac.pop();
+        }
+        let sign = if exponent < 0 { '-' } else { '+' };
+        let dot = if frac.is_empty() { "" } else { "." };
+        format!("0x1{dot}{frac}p{sign}{:02}", exponent.abs())
+    };
+    if upper {
+        text.to_uppercase()
+    } else {
+        text
+    }
+}
+
+/// Go's `#` flag on floats: always a decimal point, and for `%g`/`%v` trailing zeros up
+/// to the precision (6 when none is given).
+fn sharp_float(num: &str, verb: char, prec: Option<usize>) -> String {
+    let mut digits: i64 = match verb {
+        'v' | 'g' | 'G' | 'x' => prec.map_or(6, |p| p as i64),
+        _ => 0,
+    };
+    let mut body = String::new();
+    let mut tail = String::new();
+    let mut has_point = false;
+    let mut saw_nonzero = false;
+    let chars: Vec<char> = num.chars().collect();
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        match c {
+            '.' => {
+                has_point = true;
+                body.push(c);
+            }
+            'p' | 'P' => {
+                tail = chars[i..].iter().collect();
+                break;
+            }
+            'e' | 'E' if verb != 'x' && verb != 'X' => {
+                tail = chars[i..].iter().collect();
+                break;
+            }
+            _ => {
+                if c != '0' && c.is_ascii_hexdigit() {
+                    saw_nonzero = true;
+                }
+                if saw_nonzero && c.is_ascii_hexdigit() {
+                    digits -= 1;
+                }
+                body.push(c);
+            }
+        }
+        i += 1;
+    }
+    if !has_point {
+        if body == "0" {
+            digits -= 1;
+        }
+        body.push('.');
+    }
+    while digits > 0 {
+        body.push('0');
+        digits -= 1;
+    }
+    body + &tail
+}
+
+/// One float under a verb among `v g G e E f F x X`, with Go's sign and padding rules.
 pub fn format_float_verb(v: f64, verb: char, prec: Option<usize>, flags: &Flags) -> String {
     if v.is_nan() || v.is_infinite() {
         let body = if v.is_nan() {
@@ -197,7 +283,8 @@ pub fn format_float_verb(v: f64, verb: char, prec: Option<usize>, flags: &Flags)
         return pad(body, &no_zero);
     }
     let abs = v.abs();
-    let digits = match verb {
+    let mut digits = match verb {
+        'x' | 'X' => hex_float(abs, verb == 'X'),
         'e' | 'E' => {
             let p = prec.unwrap_or(6).min(800);
             let d = significant_digits(abs, p + 1);
@@ -207,6 +294,9 @@ pub fn format_float_verb(v: f64, verb: char, prec: Option<usize>, flags: &Flags)
         'G' => format_g_abs(abs, prec, 'E'),
         _ => format_g_abs(abs, prec, 'e'),
     };
+    if flags.sharp {
+        digits = sharp_float(&digits, verb, prec);
+    }
     let negative = v.is_sign_negative();
     let sign = if negative {
         "-"
@@ -465,14 +555,16 @@ fn bad_verb(verb: char, arg: &Value, flags: &Flags) -> String {
         Value::Nil | Value::NoValue => format!("%!{verb}(<nil>)"),
         other => {
             let v_flags = Flags {
-                sharp: false,
+                sharp: flags.sharp && matches!(other, Value::Float(_)),
                 ..flags.clone()
             };
-            format!(
-                "%!{verb}({}={})",
-                other.type_name(),
-                format_arg('v', &v_flags, other)
-            )
+            let text = match other {
+                // Floats honour `#` under %v (fmtFloat reads f.sharp); nothing else does,
+                // because the bad verb prints with %v, not %#v.
+                Value::Float(f) => format_float_verb(*f, 'g', v_flags.precision, &v_flags),
+                _ => format_arg('v', &v_flags, other),
+            };
+            format!("%!{verb}({}={text})", other.type_name())
         }
     }
 }
@@ -681,7 +773,7 @@ fn format_arg(verb: char, flags: &Flags, arg: &Value) -> String {
         },
         Value::Int(i) => format_int_verb(*i, verb, flags),
         Value::Float(f) => match verb {
-            'v' | 'g' | 'G' | 'e' | 'E' | 'f' | 'F' => {
+            'v' | 'g' | 'G' | 'e' | 'E' | 'f' | 'F' | 'x' | 'X' => {
                 let verb = if verb == 'v' { 'g' } else { verb };
                 Some(format_float_verb(*f, verb, flags.precision, flags))
             }
@@ -931,5 +1023,24 @@ mod tests {
             "int|float64"
         );
         assert_eq!(f("%#v", &[Value::String("a".into())]), "\"a\"");
+        assert_eq!(
+            f(
+                "%x|%X|%x",
+                &[Value::Float(1e6), Value::Float(-1.5), Value::Float(0.0)]
+            ),
+            "0x1.e848p+19|-0X1.8P+00|0x0p+00"
+        );
+        assert_eq!(
+            f(
+                "%#g|%#.3g|%#e|%#v",
+                &[
+                    Value::Float(1e6),
+                    Value::Float(1.0),
+                    Value::Float(2.0),
+                    Value::Float(0.5)
+                ]
+            ),
+            "1.00000e+06|1.00|2.000000e+00|0.5"
+        );
     }
 }
