@@ -19,7 +19,7 @@
 //! `define`/`template`/`block`; every builtin (`and or not len index slice print
 //! printf println html js urlquery eq ne lt le gt ge call`) and every Prometheus 2.42
 //! function plus the later `toTime` and `stripDomain`. `fmt` verbs `v s q d x X o b c
-//! U e E f F g G t T p %` (`x` of floats as hex floats), flags `+ - # 0 space`, width,
+//! U e E f F g G t T %` (`x` of floats as hex floats), flags `+ - # 0 space`, width,
 //! precision, `*` and `[n]`, with Go's `%!verb(type=value)` for mismatches.
 //!
 //! Deliberate differences, each an error rather than a wrong answer: nesting deeper
