@@ -242,3 +242,4 @@ mod tests {
         assert!(program.is_some());
     }
 }
+pub mod template;
