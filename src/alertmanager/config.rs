@@ -190,21 +190,26 @@ impl GoDuration {
 }
 
 impl fmt::Display for GoDuration {
-    /// `model.Duration.String()`: `30s`, `5m`, `4h`, `1d12h`, `0s`.
+    /// `model.Duration.String()`: `30s`, `5m`, `1d`, `1d12h`, `0s`; years and
+    /// weeks only when they divide the whole duration (`90d`, not `12w6d`).
     fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.milliseconds == 0 {
             return formatter.write_str("0s");
         }
-        let mut remaining = self.milliseconds;
-        for (unit, factor) in [
-            ("y", 365 * 24 * 3_600_000u64),
-            ("w", 7 * 24 * 3_600_000),
-            ("d", 24 * 3_600_000),
-            ("h", 3_600_000),
-            ("m", 60_000),
-            ("s", 1000),
-            ("ms", 1),
+        let whole = self.milliseconds;
+        let mut remaining = whole;
+        for (unit, factor, exact) in [
+            ("y", 365 * 24 * 3_600_000u64, true),
+            ("w", 7 * 24 * 3_600_000, true),
+            ("d", 24 * 3_600_000, false),
+            ("h", 3_600_000, false),
+            ("m", 60_000, false),
+            ("s", 1000, false),
+            ("ms", 1, false),
         ] {
+            if exact && remaining % factor != 0 {
+                continue;
+            }
             let count = remaining / factor;
             if count > 0 {
                 write!(formatter, "{count}{unit}")?;
@@ -1715,8 +1720,11 @@ pub fn legacy_and_new_matchers(
         }
     }
     for (name, pattern) in match_regex {
+        // Go builds these from the compiled regexp's String(), which is the
+        // anchored pattern; that text is what route keys and `routes show` print.
+        let anchored = format!("^(?:{pattern})$");
         // The decoder compiled each pattern already.
-        if let Ok(matcher) = Matcher::new(MatchType::Regexp, name, pattern) {
+        if let Ok(matcher) = Matcher::new(MatchType::Regexp, name, &anchored) {
             all.push(matcher);
         }
     }
@@ -1746,6 +1754,9 @@ mod tests {
         assert!(GoDuration::parse("1h1h").is_err());
         assert_eq!(GoDuration::parse("").unwrap_err(), "empty duration string");
         assert_eq!(GoDuration::from_seconds(14400).to_string(), "4h");
+        assert_eq!(GoDuration::from_seconds(86400).to_string(), "1d");
+        assert_eq!(GoDuration::from_seconds(90 * 86400).to_string(), "90d");
+        assert_eq!(GoDuration::from_seconds(14 * 86400).to_string(), "2w");
         assert_eq!(GoDuration::from_seconds(5400).to_string(), "1h30m");
         assert_eq!(GoDuration::default().to_string(), "0s");
     }

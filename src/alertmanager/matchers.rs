@@ -407,11 +407,11 @@ fn translate_go_regex(anchored: &str) -> Result<String, String> {
                         .iter()
                         .collect();
                     let named_group = flags.starts_with("P<");
-                    if !named_group && !flags.chars().all(|flag| "imsU-".contains(flag)) {
-                        let fragment: String = characters
-                            [index..(flag_end + 1).min(characters.len())]
-                            .iter()
-                            .collect();
+                    let bad_flag = flags.chars().position(|flag| !"imsU-".contains(flag));
+                    if let (false, Some(bad_flag)) = (named_group, bad_flag) {
+                        // Go quotes the text up to and including the bad flag.
+                        let fragment: String =
+                            characters[index..index + 3 + bad_flag].iter().collect();
                         return Err(go_error("invalid or unsupported Perl syntax", &fragment));
                     }
                     if characters.get(flag_end) == Some(&')') && !named_group {

@@ -288,7 +288,8 @@ fn slug(node: &RouteNode, show_continue: bool, show_receiver: bool) -> String {
     text
 }
 
-/// xlab/treeprint v1.1.0's layout for one branch and its children.
+/// xlab/treeprint v1.1.0's layout for one branch and its children; its
+/// continuation indent really is `│`, two no-break spaces and a space.
 fn print_branch(
     output: &mut String,
     indent: &str,
@@ -301,7 +302,10 @@ fn print_branch(
     output.push_str(if is_last { "└── " } else { "├── " });
     output.push_str(&label(node));
     output.push('\n');
-    let child_indent = format!("{indent}{}", if is_last { "    " } else { "│   " });
+    let child_indent = format!(
+        "{indent}{}",
+        if is_last { "    " } else { "│\u{a0}\u{a0} " }
+    );
     let kids = children(node);
     let count = kids.len();
     for (index, child) in kids.into_iter().enumerate() {
