@@ -84,12 +84,33 @@ fn check_config_agrees_with_amtool_on_every_file() {
         "the check corpus shrank: {}",
         files.len()
     );
+    let known_differences: Vec<String> = read(&data_dir("check").join("KNOWN-MESSAGE-DIFFERENCES"))
+        .lines()
+        .filter(|line| !line.starts_with('#') && !line.trim().is_empty())
+        .map(|line| line.split(" # ").next().unwrap_or("").trim().to_string())
+        .collect();
     for path in &files {
         let ours = our_verdict(&read(path));
         let recorded = read(&path.with_extension("expected"))
             .trim_end()
             .to_string();
-        if ours != recorded {
+        let file_name = path
+            .file_name()
+            .and_then(|name| name.to_str())
+            .unwrap_or("");
+        if known_differences.iter().any(|known| known == file_name) {
+            let verdict = |text: &str| text.starts_with("SUCCESS");
+            if verdict(&ours) != verdict(&recorded) {
+                mismatches.push(format!(
+                    "{}: verdicts differ: ours {ours}, recorded {recorded}",
+                    path.display()
+                ));
+            } else if ours == recorded {
+                mismatches.push(format!(
+                    "{file_name} now matches amtool: remove it from KNOWN-MESSAGE-DIFFERENCES"
+                ));
+            }
+        } else if ours != recorded {
             mismatches.push(format!(
                 "{}\n  ours:     {ours}\n  recorded: {recorded}",
                 path.display()
@@ -548,4 +569,235 @@ fn secrets_from_files_are_distinguished_from_inline_ones() {
         pagerduty.integrations[0].secrets[0].source,
         SecretSource::Inline
     );
+}
+
+/// Matcher texts whose parsing the classic parser makes subtle.
+const MATCHER_CORPUS: [&str; 48] = [
+    r#"a="b""#,
+    r#"a = "b""#,
+    r#"  a=b  "#,
+    "a=b,c=d",
+    "{a=b}",
+    "{a=b",
+    "a=b}",
+    "{a=b,}",
+    "{a=b, }",
+    "a=b,,c=d",
+    "a=",
+    r#"a="""#,
+    "a!=",
+    "a=~",
+    "a!~.+",
+    "a=b c",
+    "a=b=c",
+    "a=~b|c",
+    r#"a="b,c""#,
+    r#"a="b\"c""#,
+    r#"a="b\\c""#,
+    r#"a="b\nc""#,
+    r#"a="b\tc""#,
+    r#"a="b\qc""#,
+    r"a=b\",
+    r#"a="b\""#,
+    r#"a=b"c"#,
+    r#"a="b"c""#,
+    r#"a="b"#,
+    r#"a=b""#,
+    "a:b=c",
+    ":a=b",
+    "_a=b",
+    "1a=b",
+    "a-b=c",
+    "a==b",
+    "a=!b",
+    "a~=b",
+    "a=~(b",
+    "a=~b)",
+    "a=~[b",
+    r"a=~\d{2}",
+    "a=~x{1001}",
+    "a=~(?i)B",
+    "a=~(?x)b",
+    "a=~[[:alpha:]]+",
+    "é=b",
+    "a=é",
+];
+
+fn temporary_config(stem: &str, text: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("mlslo-am-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temporary directory");
+    let path = dir.join(format!("{stem}.yml"));
+    std::fs::write(&path, text).expect("temporary config written");
+    path
+}
+
+/// One config per matcher text: amtool's check-config verdict and, for valid
+/// ones, its `routes show` (which prints the parsed matchers) must equal ours.
+#[test]
+fn matcher_parsing_agrees_with_amtool_on_a_tricky_corpus() {
+    if !amtool_available() {
+        return;
+    }
+    let mut mismatches = Vec::new();
+    for (index, matcher_text) in MATCHER_CORPUS.iter().enumerate() {
+        let yaml_string = serde_json::to_string(matcher_text).expect("json string");
+        let text = format!(
+            "route:\n  receiver: r\n  routes:\n    - receiver: r\n      matchers: [{yaml_string}]\nreceivers:\n  - name: r\n"
+        );
+        let path = temporary_config(&format!("matcher-{index}"), &text);
+        let amtool = amtool_verdict(&path);
+        let ours = our_verdict(&text);
+        if amtool != ours {
+            mismatches.push(format!("{matcher_text:?}: ours {ours}, amtool {amtool}"));
+            continue;
+        }
+        if ours == "SUCCESS" {
+            let config = config::load(&text).expect("valid");
+            let ours = format!("Routing tree:\n{}\n", RoutingTree::new(&config).show());
+            let output = Command::new(AMTOOL)
+                .args(["config", "routes", "show"])
+                .arg(format!("--config.file={}", path.display()))
+                .output()
+                .expect("amtool runs");
+            let amtool = String::from_utf8_lossy(&output.stdout).to_string();
+            if amtool != ours {
+                mismatches.push(format!("{matcher_text:?}: ours\n{ours}amtool\n{amtool}"));
+            }
+        }
+    }
+    assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));
+}
+
+/// Regex patterns whose Go and Rust readings could differ, each on its own
+/// `continue` route, so that one `routes test` call tests them all.
+const REGEX_CORPUS: [&str; 20] = [
+    r"\d+",
+    r"\D+",
+    r"\w+",
+    r"\W+",
+    r"\s",
+    r"\S+",
+    r".*\bx\b.*",
+    "[[:digit:]]+",
+    "[[:^alpha:]]+",
+    "(?i)abc",
+    "(?s).+",
+    ".+",
+    "[^a]+",
+    "[a-c]+",
+    "x*?y",
+    r"\pL+",
+    r"\p{Greek}+",
+    "[[]+",
+    "a{",
+    "[&~]+",
+];
+
+const REGEX_VALUES: [&str; 22] = [
+    "42", "٤٢", "abc", "ABC", "AbC", "é", "x y", "a x b", "ax", "\t", "\u{a0}", "\u{b}", "\n",
+    "a\nb", "αβγ", "[[", "a{", "&~", "yy", "xxy", "", "-",
+];
+
+#[test]
+fn regex_matching_agrees_with_amtool() {
+    if !amtool_available() {
+        return;
+    }
+    let mut text = String::from("route:\n  receiver: none\n  routes:\n");
+    let mut receivers = String::from("receivers:\n  - name: none\n");
+    for (index, pattern) in REGEX_CORPUS.iter().enumerate() {
+        let matcher =
+            mlslo::alertmanager::matchers::quote_matcher("v", "=~", pattern).expect("quotable");
+        let yaml_string = serde_json::to_string(&matcher).expect("json string");
+        text.push_str(&format!(
+            "    - receiver: r{index}\n      matchers: [{yaml_string}]\n      continue: true\n"
+        ));
+        receivers.push_str(&format!("  - name: r{index}\n"));
+    }
+    text.push_str(&receivers);
+    let path = temporary_config("regexes", &text);
+    assert_eq!(amtool_verdict(&path), "SUCCESS");
+    let config = config::load(&text).expect("valid config");
+    let tree = RoutingTree::new(&config);
+    let mut mismatches = Vec::new();
+    for value in REGEX_VALUES {
+        let labels = label_set(&[("v", value), ("k", "x")]);
+        let ours = tree.receivers(&labels).join(",");
+        // amtool parses each argument with the classic matcher parser.
+        let argument = format!(
+            "v=\"{}\"",
+            mlslo::alertmanager::matchers::open_metrics_escape(value)
+        );
+        let output = Command::new(AMTOOL)
+            .args(["config", "routes", "test"])
+            .arg(format!("--config.file={}", path.display()))
+            .args([argument.as_str(), "k=x"])
+            .output()
+            .expect("amtool runs");
+        let amtool = String::from_utf8_lossy(&output.stdout).trim().to_string();
+        if amtool != ours {
+            mismatches.push(format!("{value:?}: ours {ours}, amtool {amtool}"));
+        }
+    }
+    assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));
+}
+
+/// Values that need escaping: `quote_matcher` output must read back, in
+/// amtool, as exactly the value (printed by `routes show` and matched by
+/// `routes test`).
+#[test]
+fn quoted_matchers_are_read_back_by_amtool() {
+    if !amtool_available() {
+        return;
+    }
+    let values = [
+        "plain",
+        "with \"quotes\"",
+        "back\\slash",
+        "trailing\\",
+        "new\nline",
+        "a,b",
+        "{braces}",
+        "x=y",
+        "tab\there",
+        "\\n",
+        "ünï",
+        "'single'",
+        "",
+    ];
+    for (index, value) in values.iter().enumerate() {
+        let matcher =
+            mlslo::alertmanager::matchers::quote_matcher("label", "=", value).expect("quotable");
+        let yaml_string = serde_json::to_string(&matcher).expect("json string");
+        let text = format!(
+            "route:\n  receiver: none\n  routes:\n    - receiver: hit\n      matchers: [{yaml_string}]\nreceivers:\n  - name: none\n  - name: hit\n"
+        );
+        let path = temporary_config(&format!("quoted-{index}"), &text);
+        assert_eq!(amtool_verdict(&path), "SUCCESS", "{value:?}");
+        let output = Command::new(AMTOOL)
+            .args(["config", "routes", "show"])
+            .arg(format!("--config.file={}", path.display()))
+            .output()
+            .expect("amtool runs");
+        let shown = String::from_utf8_lossy(&output.stdout).to_string();
+        assert!(
+            shown.contains(&format!("{{{matcher}}}  receiver: hit")),
+            "{value:?}: {shown}"
+        );
+        let argument = format!(
+            "label=\"{}\"",
+            mlslo::alertmanager::matchers::open_metrics_escape(value)
+        );
+        let output = Command::new(AMTOOL)
+            .args(["config", "routes", "test"])
+            .arg(format!("--config.file={}", path.display()))
+            .args([argument.as_str(), "other=x"])
+            .output()
+            .expect("amtool runs");
+        assert_eq!(
+            String::from_utf8_lossy(&output.stdout).trim(),
+            "hit",
+            "{value:?}"
+        );
+    }
 }

@@ -226,7 +226,7 @@ pub fn load(text: &str) -> Result<Config, String> {
     let mut document: Value = if text.trim().is_empty() {
         Value::Null
     } else {
-        yaml_serde::from_str(text).map_err(|error| format!("yaml: {error}"))?
+        yaml_serde::from_str(text).map_err(|error| go_yaml_syntax_error(&error))?
     };
     document
         .apply_merge()
@@ -836,6 +836,18 @@ impl Decoder {
         }
     }
 
+    /// A Go `uint64` field: a non-negative integer (or null).
+    fn unsigned(&mut self, value: &Value) {
+        match untag(value) {
+            Value::Null => {}
+            Value::Number(number) if number.is_u64() => {}
+            other => {
+                let message = cannot_unmarshal(other, "uint64");
+                self.type_error(false, message);
+            }
+        }
+    }
+
     fn string_list(&mut self, value: &Value) -> Vec<String> {
         match untag(value) {
             Value::Null => Vec::new(),
@@ -1243,6 +1255,8 @@ impl Decoder {
         let present = self.struct_fields(value, known, |decoder, key, child| {
             if key == "send_resolved" {
                 decoder.boolean(child);
+            } else if (kind, key) == ("webhook_configs", "max_alerts") {
+                decoder.unsigned(child);
             } else if INTEGRATION_URL_FIELDS.contains(&(kind, key)) {
                 let secret = matches!(
                     (kind, key),
@@ -1467,6 +1481,29 @@ fn value_text(value: &Value) -> String {
     }
 }
 
+/// A YAML syntax error in yaml.v2's words: `yaml: line N: <problem>`, where
+/// N is 1-based for scanner errors and, as yaml.v2 forgets to add one, the
+/// 0-based line for parser errors (those libyaml reports "while parsing").
+fn go_yaml_syntax_error(error: &yaml_serde::Error) -> String {
+    let message = error.to_string();
+    let Some(location) = error.location() else {
+        return format!("yaml: {message}");
+    };
+    let Some((problem, rest)) = message.split_once(" at line ") else {
+        return format!("yaml: {message}");
+    };
+    if problem.starts_with("duplicate entry") || problem.contains(": duplicate entry") {
+        return format!("yaml: {message}");
+    }
+    let parser_error = rest.contains(", while parsing");
+    let line = if parser_error {
+        location.line().saturating_sub(1)
+    } else {
+        location.line()
+    };
+    format!("yaml: line {line}: {problem}")
+}
+
 /// yaml.v2's `cannot unmarshal !!tag `value` into type` message.
 fn cannot_unmarshal(value: &Value, go_type: &str) -> String {
     let (tag, shown) = match value {
@@ -1479,6 +1516,17 @@ fn cannot_unmarshal(value: &Value, go_type: &str) -> String {
         Value::Mapping(_) | Value::Tagged(_) => ("!!map", None),
     };
     match shown {
+        // yaml.v2 shortens values longer than 10 bytes to their first 7.
+        Some(text) if text.len() > 10 => {
+            let mut cut = 7;
+            while !text.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            format!(
+                "cannot unmarshal {tag} `{}...` into {go_type}",
+                &text[..cut]
+            )
+        }
         Some(text) => format!("cannot unmarshal {tag} `{text}` into {go_type}"),
         None => format!("cannot unmarshal {tag} into {go_type}"),
     }

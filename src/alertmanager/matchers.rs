@@ -385,6 +385,11 @@ fn translate_go_regex(anchored: &str) -> Result<String, String> {
                     index = (literal_end + 2).min(characters.len());
                     continue;
                 }
+                if let Some(end) = braced_escape_end(&characters, index) {
+                    output.extend(&characters[index..end]);
+                    index = end;
+                    continue;
+                }
                 output.push_str(&translate_escape(next, false));
                 index += 2;
             }
@@ -467,6 +472,17 @@ fn translate_go_regex(anchored: &str) -> Result<String, String> {
     Ok(output)
 }
 
+/// The end of `\p{..}`, `\P{..}` or `\x{..}` starting at `start`, copied as is.
+fn braced_escape_end(characters: &[char], start: usize) -> Option<usize> {
+    if !matches!(characters.get(start + 1), Some('p' | 'P' | 'x'))
+        || characters.get(start + 2) != Some(&'{')
+    {
+        return None;
+    }
+    let close = (start + 3..characters.len()).find(|&position| characters[position] == '}')?;
+    Some(close + 1)
+}
+
 /// One escape `\x` outside or inside a class, with Go's ASCII classes.
 fn translate_escape(escaped: char, inside_class: bool) -> String {
     let (positive, negated) = match escaped {
@@ -510,6 +526,11 @@ fn translate_class(characters: &[char], start: usize) -> Option<(String, usize)>
             }
             '\\' => {
                 let next = *characters.get(index + 1)?;
+                if let Some(end) = braced_escape_end(characters, index) {
+                    output.extend(&characters[index..end]);
+                    index = end;
+                    continue;
+                }
                 output.push_str(&translate_escape(next, true));
                 index += 2;
             }
