@@ -148,7 +148,7 @@ fn recorded_routes(name: &str) -> Vec<(Vec<(String, String)>, String)> {
         .collect()
 }
 
-const ROUTING_CONFIGS: [&str; 3] = ["ml-platform", "teams", "nested"];
+const ROUTING_CONFIGS: [&str; 4] = ["ml-platform", "teams", "nested", "scalars"];
 
 #[test]
 fn routes_test_receivers_agree_with_amtool() {

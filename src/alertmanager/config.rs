@@ -20,8 +20,9 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use yaml_serde::Value;
+
+use super::yaml::{self, Node, PathStep, ScalarKind};
 
 use super::matchers::{self, is_valid_label_name, MatchType, Matcher};
 
@@ -223,14 +224,7 @@ impl fmt::Display for GoDuration {
 /// Parses and validates an `alertmanager.yml` text as Alertmanager 0.25's
 /// `config.Load` does. The error is amtool's message for the file.
 pub fn load(text: &str) -> Result<Config, String> {
-    let mut document: Value = if text.trim().is_empty() {
-        Value::Null
-    } else {
-        yaml_serde::from_str(text).map_err(|error| go_yaml_syntax_error(&error))?
-    };
-    document
-        .apply_merge()
-        .map_err(|error| format!("yaml: {error}"))?;
+    let document = yaml::parse(text).map_err(|error| go_yaml_syntax_error(&error))?;
     if document.is_null() {
         return Err("no route provided in config".to_string());
     }
@@ -454,12 +448,6 @@ fn check_time_intervals(
 
 // ---------------------------------------------------------------------------
 // The strict decoder.
-
-#[derive(Clone, Debug, PartialEq, Eq)]
-enum PathStep {
-    Key(String),
-    Index(usize),
-}
 
 /// A yaml.v2 "type error": reported with the line of a key or of a value.
 #[derive(Clone, Debug)]
@@ -758,21 +746,31 @@ impl Decoder {
         self.type_errors.len()
     }
 
-    /// A mapping's entries in file order; `None` for null (Go keeps the zero
-    /// value) and for a wrong node kind (a type error).
-    fn entries<'value>(
+    /// A mapping's entries in file order with each key's occurrence number;
+    /// `None` for null (Go keeps the zero value) and for a wrong node kind
+    /// (a type error).
+    fn entries<'node>(
         &mut self,
-        value: &'value Value,
+        node: &'node Node,
         go_type: &str,
-    ) -> Option<Vec<(String, &'value Value)>> {
-        match untag(value) {
-            Value::Null => None,
-            Value::Mapping(mapping) => Some(
-                mapping
-                    .iter()
-                    .map(|(key, value)| (value_text(key), value))
-                    .collect(),
-            ),
+    ) -> Option<Vec<(String, usize, &'node Node)>> {
+        match node {
+            Node::Null => None,
+            Node::Mapping(mapping) => {
+                let mut seen: BTreeMap<String, usize> = BTreeMap::new();
+                Some(
+                    mapping
+                        .iter()
+                        .map(|(key, value)| {
+                            let key = key.text();
+                            let occurrence = seen.entry(key.clone()).or_insert(0);
+                            let entry = (key, *occurrence, value);
+                            *occurrence += 1;
+                            entry
+                        })
+                        .collect(),
+                )
+            }
             other => {
                 self.type_error(false, cannot_unmarshal(other, go_type));
                 None
@@ -780,50 +778,56 @@ impl Decoder {
         }
     }
 
-    /// Walks a struct mapping: known keys go to `field`, unknown keys are type errors.
-    fn struct_fields<'value>(
+    /// Walks a struct mapping: known keys go to `field` (a repeated key is a
+    /// type error and skipped), unknown keys are type errors.
+    fn struct_fields<'node>(
         &mut self,
-        value: &'value Value,
+        node: &'node Node,
         known: &[&str],
-        mut field: impl FnMut(&mut Decoder, &str, &'value Value) -> Result<(), Hard>,
+        mut field: impl FnMut(&mut Decoder, &str, &'node Node) -> Result<(), Hard>,
     ) -> Result<bool, Hard> {
-        let Some(entries) = self.entries(value, PLAIN) else {
+        let Some(entries) = self.entries(node, PLAIN) else {
             return Ok(false);
         };
-        for (key, child) in entries {
-            self.path.push(PathStep::Key(key.clone()));
-            if known.contains(&key.as_str()) {
-                field(self, &key, child)?;
-            } else {
+        for (key, occurrence, child) in entries {
+            self.path.push(PathStep::Key {
+                name: key.clone(),
+                occurrence,
+            });
+            if !known.contains(&key.as_str()) {
                 self.type_error(true, format!("field {key} not found in type {PLAIN}"));
+            } else if occurrence > 0 {
+                self.type_error(true, format!("field {key} already set in type {PLAIN}"));
+            } else {
+                field(self, &key, child)?;
             }
             self.path.pop();
         }
         Ok(true)
     }
 
-    fn string(&mut self, value: &Value) -> Option<String> {
-        match untag(value) {
-            Value::Null => None,
-            Value::Mapping(_) | Value::Sequence(_) => {
-                let message = cannot_unmarshal(untag(value), "string");
+    fn string(&mut self, node: &Node) -> Option<String> {
+        match node {
+            Node::Null => None,
+            Node::Mapping(_) | Node::Sequence(_) => {
+                let message = cannot_unmarshal(node, "string");
                 self.type_error(false, message);
                 None
             }
-            scalar => Some(value_text(scalar)),
+            Node::Scalar(scalar) => Some(scalar.text.clone()),
         }
     }
 
-    fn boolean(&mut self, value: &Value) -> bool {
-        match untag(value) {
-            Value::Null => false,
-            Value::Bool(flag) => *flag,
-            Value::String(text) => match text.as_str() {
+    fn boolean(&mut self, node: &Node) -> bool {
+        match node {
+            Node::Null => false,
+            Node::Scalar(scalar) => match (scalar.kind, scalar.text.as_str()) {
+                (ScalarKind::Bool(flag), _) => flag,
                 // YAML 1.1 booleans, which yaml.v2 resolves and yaml_serde does not.
-                "y" | "Y" | "yes" | "Yes" | "YES" | "on" | "On" | "ON" => true,
-                "n" | "N" | "no" | "No" | "NO" | "off" | "Off" | "OFF" => false,
+                (ScalarKind::Str, "y" | "Y" | "yes" | "Yes" | "YES" | "on" | "On" | "ON") => true,
+                (ScalarKind::Str, "n" | "N" | "no" | "No" | "NO" | "off" | "Off" | "OFF") => false,
                 _ => {
-                    let message = cannot_unmarshal(untag(value), "bool");
+                    let message = cannot_unmarshal(node, "bool");
                     self.type_error(false, message);
                     false
                 }
@@ -837,10 +841,11 @@ impl Decoder {
     }
 
     /// A Go `uint64` field: a non-negative integer (or null).
-    fn unsigned(&mut self, value: &Value) {
-        match untag(value) {
-            Value::Null => {}
-            Value::Number(number) if number.is_u64() => {}
+    fn unsigned(&mut self, node: &Node) {
+        match node {
+            Node::Null => {}
+            Node::Scalar(scalar)
+                if scalar.kind == ScalarKind::Int && !scalar.text.starts_with('-') => {}
             other => {
                 let message = cannot_unmarshal(other, "uint64");
                 self.type_error(false, message);
@@ -848,16 +853,16 @@ impl Decoder {
         }
     }
 
-    fn string_list(&mut self, value: &Value) -> Vec<String> {
-        match untag(value) {
-            Value::Null => Vec::new(),
-            Value::Sequence(items) => {
+    fn string_list(&mut self, node: &Node) -> Vec<String> {
+        match node {
+            Node::Null => Vec::new(),
+            Node::Sequence(items) => {
                 let mut strings = Vec::new();
                 for (index, item) in items.iter().enumerate() {
                     self.path.push(PathStep::Index(index));
                     if let Some(text) = self.string(item) {
                         strings.push(text);
-                    } else if untag(item).is_null() {
+                    } else if item.is_null() {
                         strings.push(String::new());
                     }
                     self.path.pop();
@@ -871,21 +876,29 @@ impl Decoder {
         }
     }
 
-    fn string_map(&mut self, value: &Value) -> Vec<(String, String)> {
-        let Some(entries) = self.entries(value, "map[string]string") else {
+    /// A Go `map[string]string`; a repeated key is a type error (yaml.v2 strict).
+    fn string_map(&mut self, node: &Node) -> Vec<(String, String)> {
+        let Some(entries) = self.entries(node, "map[string]string") else {
             return Vec::new();
         };
-        let mut pairs = Vec::new();
-        for (key, child) in entries {
-            self.path.push(PathStep::Key(key.clone()));
+        let mut pairs: Vec<(String, String)> = Vec::new();
+        for (key, occurrence, child) in entries {
+            self.path.push(PathStep::Key {
+                name: key.clone(),
+                occurrence,
+            });
             let text = self.string(child).unwrap_or_default();
-            pairs.push((key, text));
+            if occurrence > 0 {
+                self.type_error(false, format!("key {key:?} already set in map"));
+            } else {
+                pairs.push((key, text));
+            }
             self.path.pop();
         }
         pairs
     }
 
-    fn duration(&mut self, value: &Value) -> Result<Option<GoDuration>, Hard> {
+    fn duration(&mut self, value: &Node) -> Result<Option<GoDuration>, Hard> {
         match self.string(value) {
             // yaml.v2 skips the unmarshaler of a null node: the field stays unset.
             None => Ok(None),
@@ -894,7 +907,7 @@ impl Decoder {
     }
 
     /// `config.Matchers.UnmarshalYAML`: a list of strings, each a matcher list.
-    fn matcher_list(&mut self, value: &Value) -> Result<Vec<Matcher>, Hard> {
+    fn matcher_list(&mut self, value: &Node) -> Result<Vec<Matcher>, Hard> {
         let before = self.type_error_count();
         let lines = self.string_list(value);
         if self.type_error_count() > before {
@@ -908,21 +921,28 @@ impl Decoder {
     }
 
     /// `config.MatchRegexps`: each value compiles as an anchored regex.
-    fn regex_map(&mut self, value: &Value) -> Result<Vec<(String, String)>, Hard> {
-        let Some(entries) = self.entries(value, "config.plain") else {
+    fn regex_map(&mut self, node: &Node) -> Result<Vec<(String, String)>, Hard> {
+        let Some(entries) = self.entries(node, "config.plain") else {
             return Ok(Vec::new());
         };
         let before = self.type_error_count();
-        let mut pairs = Vec::new();
+        let mut pairs: Vec<(String, String)> = Vec::new();
         let mut null_value = None;
-        for (key, child) in entries {
-            self.path.push(PathStep::Key(key.clone()));
+        for (key, occurrence, child) in entries {
+            self.path.push(PathStep::Key {
+                name: key.clone(),
+                occurrence,
+            });
             match self.string(child) {
                 Some(pattern) => {
                     matchers::compile_anchored_regex(&pattern)?;
-                    pairs.push((key, pattern));
+                    if occurrence > 0 {
+                        self.type_error(false, format!("key {key:?} already set in map"));
+                    } else {
+                        pairs.push((key, pattern));
+                    }
                 }
-                None if untag(child).is_null() => null_value = Some(key),
+                None if child.is_null() => null_value = Some(key),
                 None => {}
             }
             self.path.pop();
@@ -943,7 +963,7 @@ impl Decoder {
     }
 
     /// `model.LabelNames`, each checked by `LabelName.UnmarshalYAML`.
-    fn label_names(&mut self, value: &Value) -> Result<Vec<String>, Hard> {
+    fn label_names(&mut self, value: &Node) -> Result<Vec<String>, Hard> {
         let names = self.string_list(value);
         if let Some(bad) = names.iter().find(|name| !is_valid_label_name(name)) {
             return Err(format!("{bad:?} is not a valid label name"));
@@ -951,7 +971,7 @@ impl Decoder {
         Ok(names)
     }
 
-    fn url(&mut self, value: &Value, secret: bool) -> Result<Option<String>, Hard> {
+    fn url(&mut self, value: &Node, secret: bool) -> Result<Option<String>, Hard> {
         let Some(text) = self.string(value) else {
             return Ok(None);
         };
@@ -962,7 +982,7 @@ impl Decoder {
         Ok(Some(text))
     }
 
-    fn config(&mut self, document: &Value) -> Result<Option<Config>, Hard> {
+    fn config(&mut self, document: &Node) -> Result<Option<Config>, Hard> {
         let mut global = GlobalConfig {
             resolve_timeout: GoDuration::from_seconds(300),
             settings: default_global_settings(),
@@ -1032,13 +1052,13 @@ impl Decoder {
 
     fn list<T>(
         &mut self,
-        value: &Value,
+        node: &Node,
         go_type: &str,
-        mut item: impl FnMut(&mut Decoder, &Value) -> Result<T, Hard>,
+        mut item: impl FnMut(&mut Decoder, &Node) -> Result<T, Hard>,
     ) -> Result<Vec<T>, Hard> {
-        match untag(value) {
-            Value::Null => Ok(Vec::new()),
-            Value::Sequence(items) => {
+        match node {
+            Node::Null => Ok(Vec::new()),
+            Node::Sequence(items) => {
                 let mut decoded = Vec::new();
                 for (index, child) in items.iter().enumerate() {
                     self.path.push(PathStep::Index(index));
@@ -1054,7 +1074,7 @@ impl Decoder {
         }
     }
 
-    fn global(&mut self, value: &Value) -> Result<Option<GlobalConfig>, Hard> {
+    fn global(&mut self, value: &Node) -> Result<Option<GlobalConfig>, Hard> {
         let mut global = GlobalConfig {
             resolve_timeout: GoDuration::from_seconds(300),
             settings: default_global_settings(),
@@ -1084,13 +1104,13 @@ impl Decoder {
                     decoder.string(child);
                 }
             }
-            global.settings.insert(key.to_string(), child.clone());
+            global.settings.insert(key.to_string(), child.to_value());
             Ok(())
         })?;
         Ok(present.then_some(global))
     }
 
-    fn route(&mut self, value: &Value) -> Result<Option<Route>, Hard> {
+    fn route(&mut self, value: &Node) -> Result<Option<Route>, Hard> {
         let before = self.type_error_count();
         let mut route = Route::default();
         let mut group_by_strings: Option<Vec<String>> = None;
@@ -1183,7 +1203,7 @@ impl Decoder {
         Ok(Some(route))
     }
 
-    fn inhibit_rule(&mut self, value: &Value) -> Result<Option<InhibitRule>, Hard> {
+    fn inhibit_rule(&mut self, value: &Node) -> Result<Option<InhibitRule>, Hard> {
         let before = self.type_error_count();
         let mut rule = InhibitRule::default();
         let known = [
@@ -1218,7 +1238,7 @@ impl Decoder {
         Ok(Some(rule))
     }
 
-    fn receiver(&mut self, value: &Value) -> Result<Option<Receiver>, Hard> {
+    fn receiver(&mut self, value: &Node) -> Result<Option<Receiver>, Hard> {
         let before = self.type_error_count();
         let mut name = String::new();
         let mut integrations = Vec::new();
@@ -1244,7 +1264,7 @@ impl Decoder {
         Ok(Some(Receiver { name, integrations }))
     }
 
-    fn integration(&mut self, kind: &str, value: &Value) -> Result<Option<Integration>, Hard> {
+    fn integration(&mut self, kind: &str, value: &Node) -> Result<Option<Integration>, Hard> {
         let before = self.type_error_count();
         let known = INTEGRATIONS
             .iter()
@@ -1264,7 +1284,7 @@ impl Decoder {
                 );
                 decoder.url(child, secret)?;
             }
-            settings.insert(key.to_string(), child.clone());
+            settings.insert(key.to_string(), child.to_value());
             Ok(())
         })?;
         if !present || self.type_error_count() > before {
@@ -1367,7 +1387,7 @@ impl Decoder {
 
     fn time_interval(
         &mut self,
-        value: &Value,
+        value: &Node,
         missing_name: &str,
     ) -> Result<Option<TimeInterval>, Hard> {
         let before = self.type_error_count();
@@ -1382,7 +1402,7 @@ impl Decoder {
                 specifications =
                     decoder.list(child, "[]timeinterval.TimeInterval", |decoder, item| {
                         decoder.time_interval_specification(item)?;
-                        Ok(item.clone())
+                        Ok(item.to_value())
                     })?;
                 Ok(())
             })?;
@@ -1400,8 +1420,8 @@ impl Decoder {
 
     /// Key-level strictness of `timeinterval.TimeInterval`; the values are
     /// not checked (see the module docs of `alertmanager`).
-    fn time_interval_specification(&mut self, value: &Value) -> Result<(), Hard> {
-        let Some(entries) = self.entries(value, "timeinterval.TimeInterval") else {
+    fn time_interval_specification(&mut self, node: &Node) -> Result<(), Hard> {
+        let Some(entries) = self.entries(node, "timeinterval.TimeInterval") else {
             return Ok(());
         };
         let known = [
@@ -1412,22 +1432,28 @@ impl Decoder {
             "years",
             "location",
         ];
-        for (key, child) in entries {
-            self.path.push(PathStep::Key(key.clone()));
+        for (key, occurrence, child) in entries {
+            self.path.push(PathStep::Key {
+                name: key.clone(),
+                occurrence,
+            });
             if !known.contains(&key.as_str()) {
                 self.type_error(
                     true,
                     format!("field {key} not found in type timeinterval.TimeInterval"),
                 );
             } else if key == "times" {
-                if let Value::Sequence(items) = untag(child) {
+                if let Node::Sequence(items) = child {
                     for (index, item) in items.iter().enumerate() {
                         self.path.push(PathStep::Index(index));
                         if let Some(time_entries) = self.entries(item, "timeinterval.yamlTimeRange")
                         {
-                            for (time_key, _) in time_entries {
+                            for (time_key, time_occurrence, _) in time_entries {
                                 if time_key != "start_time" && time_key != "end_time" {
-                                    self.path.push(PathStep::Key(time_key.clone()));
+                                    self.path.push(PathStep::Key {
+                                        name: time_key.clone(),
+                                        occurrence: time_occurrence,
+                                    });
                                     self.type_error(true, format!("field {time_key} not found in type timeinterval.yamlTimeRange"));
                                     self.path.pop();
                                 }
@@ -1463,21 +1489,13 @@ fn default_global_settings() -> BTreeMap<String, Value> {
     settings
 }
 
-fn untag(value: &Value) -> &Value {
-    match value {
-        Value::Tagged(tagged) => untag(&tagged.value),
-        other => other,
-    }
-}
-
-/// The text Go's yaml.v2 puts into a string field for a scalar node.
+/// The text of an opaque setting ("" for null and collections).
 fn value_text(value: &Value) -> String {
-    match untag(value) {
-        Value::Null => String::new(),
+    match value {
         Value::Bool(flag) => flag.to_string(),
         Value::Number(number) => number.to_string(),
         Value::String(text) => text.clone(),
-        Value::Sequence(_) | Value::Mapping(_) | Value::Tagged(_) => String::new(),
+        Value::Null | Value::Sequence(_) | Value::Mapping(_) | Value::Tagged(_) => String::new(),
     }
 }
 
@@ -1505,15 +1523,17 @@ fn go_yaml_syntax_error(error: &yaml_serde::Error) -> String {
 }
 
 /// yaml.v2's `cannot unmarshal !!tag `value` into type` message.
-fn cannot_unmarshal(value: &Value, go_type: &str) -> String {
-    let (tag, shown) = match value {
-        Value::Null => ("!!null", Some(String::new())),
-        Value::Bool(flag) => ("!!bool", Some(flag.to_string())),
-        Value::Number(number) if number.is_f64() => ("!!float", Some(number.to_string())),
-        Value::Number(number) => ("!!int", Some(number.to_string())),
-        Value::String(text) => ("!!str", Some(text.clone())),
-        Value::Sequence(_) => ("!!seq", None),
-        Value::Mapping(_) | Value::Tagged(_) => ("!!map", None),
+fn cannot_unmarshal(node: &Node, go_type: &str) -> String {
+    let (tag, shown) = match node {
+        Node::Null => ("!!null", Some(String::new())),
+        Node::Scalar(scalar) => match scalar.kind {
+            ScalarKind::Bool(_) => ("!!bool", Some(scalar.text.clone())),
+            ScalarKind::Int => ("!!int", Some(scalar.text.clone())),
+            ScalarKind::Float => ("!!float", Some(scalar.text.clone())),
+            ScalarKind::Str => ("!!str", Some(scalar.text.clone())),
+        },
+        Node::Sequence(_) => ("!!seq", None),
+        Node::Mapping(_) => ("!!map", None),
     };
     match shown {
         // yaml.v2 shortens values longer than 10 bytes to their first 7.
@@ -1586,172 +1606,12 @@ fn parse_host_port(text: &str) -> Result<(), String> {
 fn render_type_errors(text: &str, type_errors: &[TypeError]) -> String {
     let mut message = String::from("yaml: unmarshal errors:");
     for error in type_errors {
-        match locate_line(text, &error.path, error.at_key) {
+        match yaml::line_of(text, &error.path, error.at_key) {
             Some(line) => message.push_str(&format!("\n  line {line}: {}", error.message)),
             None => message.push_str(&format!("\n  {}", error.message)),
         }
     }
     message
-}
-
-/// The 1-based line of the node at `path` (its key when `at_key`): the
-/// deserializer is driven down the path and stopped there with an error,
-/// which yaml_serde marks with the position of the current event.
-fn locate_line(text: &str, path: &[PathStep], at_key: bool) -> Option<usize> {
-    let deserializer = yaml_serde::Deserializer::from_str(text);
-    let error = Probe { path, at_key }.deserialize(deserializer).err()?;
-    if error.to_string().contains(PROBE_FOUND) {
-        error.location().map(|location| location.line())
-    } else {
-        None
-    }
-}
-
-const PROBE_FOUND: &str = "probe reached its target";
-
-struct Probe<'path> {
-    path: &'path [PathStep],
-    at_key: bool,
-}
-
-impl<'de> DeserializeSeed<'de> for Probe<'_> {
-    type Value = ();
-
-    fn deserialize<D: de::Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
-        deserializer.deserialize_any(self)
-    }
-}
-
-impl<'de> Visitor<'de> for Probe<'_> {
-    type Value = ();
-
-    fn expecting(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-        formatter.write_str("any YAML node")
-    }
-
-    fn visit_bool<E: de::Error>(self, _: bool) -> Result<(), E> {
-        self.scalar()
-    }
-    fn visit_i64<E: de::Error>(self, _: i64) -> Result<(), E> {
-        self.scalar()
-    }
-    fn visit_u64<E: de::Error>(self, _: u64) -> Result<(), E> {
-        self.scalar()
-    }
-    fn visit_f64<E: de::Error>(self, _: f64) -> Result<(), E> {
-        self.scalar()
-    }
-    fn visit_str<E: de::Error>(self, _: &str) -> Result<(), E> {
-        self.scalar()
-    }
-    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
-        self.scalar()
-    }
-    fn visit_none<E: de::Error>(self) -> Result<(), E> {
-        self.scalar()
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut sequence: A) -> Result<(), A::Error> {
-        let Some((first, rest)) = self.path.split_first() else {
-            return Err(de::Error::custom(PROBE_FOUND));
-        };
-        let PathStep::Index(wanted) = first else {
-            return Err(de::Error::custom("probe path mismatch"));
-        };
-        let mut index = 0;
-        loop {
-            if index == *wanted {
-                let probe = Probe {
-                    path: rest,
-                    at_key: self.at_key,
-                };
-                sequence.next_element_seed(probe)?;
-                return Err(de::Error::custom("probe path mismatch"));
-            }
-            if sequence.next_element::<IgnoredAny>()?.is_none() {
-                return Err(de::Error::custom("probe path mismatch"));
-            }
-            index += 1;
-        }
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        let Some((first, rest)) = self.path.split_first() else {
-            return Err(de::Error::custom(PROBE_FOUND));
-        };
-        let PathStep::Key(wanted) = first else {
-            return Err(de::Error::custom("probe path mismatch"));
-        };
-        let stop_at_key = self.at_key && rest.is_empty();
-        while let Some(key) = map.next_key_seed(KeyProbe {
-            wanted,
-            stop: stop_at_key,
-        })? {
-            if key == *wanted {
-                let probe = Probe {
-                    path: rest,
-                    at_key: self.at_key,
-                };
-                map.next_value_seed(probe)?;
-                return Err(de::Error::custom("probe path mismatch"));
-            }
-            map.next_value::<IgnoredAny>()?;
-        }
-        Err(de::Error::custom("probe path mismatch"))
-    }
-}
-
-impl Probe<'_> {
-    fn scalar<E: de::Error>(&self) -> Result<(), E> {
-        if self.path.is_empty() {
-            Err(E::custom(PROBE_FOUND))
-        } else {
-            Err(E::custom("probe path mismatch"))
-        }
-    }
-}
-
-struct KeyProbe<'wanted> {
-    wanted: &'wanted str,
-    stop: bool,
-}
-
-impl<'de> DeserializeSeed<'de> for KeyProbe<'_> {
-    type Value = String;
-
-    fn deserialize<D: de::Deserializer<'de>>(self, deserializer: D) -> Result<String, D::Error> {
-        deserializer.deserialize_any(self)
-    }
-}
-
-impl<'de> Visitor<'de> for KeyProbe<'_> {
-    type Value = String;
-
-    fn expecting(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-        formatter.write_str("a scalar key")
-    }
-
-    fn visit_str<E: de::Error>(self, key: &str) -> Result<String, E> {
-        if self.stop && key == self.wanted {
-            return Err(E::custom(PROBE_FOUND));
-        }
-        Ok(key.to_string())
-    }
-    fn visit_bool<E: de::Error>(self, key: bool) -> Result<String, E> {
-        self.visit_str(&key.to_string())
-    }
-    fn visit_i64<E: de::Error>(self, key: i64) -> Result<String, E> {
-        self.visit_str(&key.to_string())
-    }
-    fn visit_u64<E: de::Error>(self, key: u64) -> Result<String, E> {
-        self.visit_str(&key.to_string())
-    }
-    fn visit_f64<E: de::Error>(self, key: f64) -> Result<String, E> {
-        self.visit_str(&key.to_string())
-    }
-    fn visit_unit<E: de::Error>(self) -> Result<String, E> {
-        self.visit_str("")
-    }
 }
 
 /// The matchers of a route or rule side, legacy ones first, as Go builds them.

@@ -22,6 +22,7 @@ pub mod config;
 pub mod inhibit;
 pub mod matchers;
 pub mod route;
+pub mod yaml;
 
 use serde::{Deserialize, Serialize};
 

@@ -1,5 +1,6 @@
 import itertools, subprocess, sys
 vocab = {
+ "scalars": [("v",["500","0500","1.10","1.1","true","True","0x1F","31","1e3","1000","-1",".inf","yes","0o17","1_000","+5"])],
  "ml-platform": [("team",["ml-platform","search"]),("severity",["page","ticket","info"]),("model",["ranker-v3","ranker-","fraud"]),("alertname",["SLOBurnFast"])],
  "teams": [("severity",["page","ticket","warning","info"]),("team",["payments","search","ranking","infra"]),("alertname",["NightlyBatchLate","ClusterDown"])],
  "nested": [("env",["prod","dev","staging"]),("service",["checkout","payments","ranker-v3","search"]),("severity",["page","ticket","info"]),("team",["ml-platform","ml-","payments"])],
