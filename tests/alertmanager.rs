@@ -801,3 +801,73 @@ fn quoted_matchers_are_read_back_by_amtool() {
         );
     }
 }
+
+/// Patterns where Go's `regexp/syntax` accepts, rejects, or words its error
+/// differently from the regex crate; check-config must agree with amtool.
+const REGEX_ERROR_CORPUS: [&str; 40] = [
+    "a**",
+    "a++",
+    "a*?*",
+    "(?P<n>a)",
+    "(?<n>a)",
+    r"\Q.*\E",
+    "x{2,1}",
+    r"\8",
+    r"\1",
+    r"\12",
+    "[z-a]",
+    r"\C",
+    "(?U)a+",
+    r"\z",
+    r"\A",
+    "a{,3}",
+    r"\pN",
+    r"[\d-z]",
+    "(*)",
+    "a|*",
+    r"\x{41}",
+    r"\x4",
+    "[[:foo:]]",
+    r"\p{Foo}",
+    "a{1000}",
+    "a{1001}",
+    "(?i:a)",
+    "(?-i)a",
+    "(?m)^a$",
+    "a{2}{3}",
+    r"\b",
+    "[a&&b]",
+    r"\e",
+    r"\/",
+    r"\_",
+    r"\<",
+    "[]a]",
+    "[^]a]",
+    "[a-]",
+    "(?x)a",
+];
+
+#[test]
+fn regex_errors_agree_with_amtool() {
+    if !amtool_available() {
+        return;
+    }
+    let mut mismatches = Vec::new();
+    for (index, pattern) in REGEX_ERROR_CORPUS.iter().enumerate() {
+        let matcher = format!(
+            "x=~\"{}\"",
+            mlslo::alertmanager::matchers::open_metrics_escape(pattern)
+        );
+        let yaml_string = serde_json::to_string(&matcher).expect("json string");
+        let text = format!(
+            "route:\n  receiver: r\n  routes:\n    - receiver: r\n      matchers: [{yaml_string}]\nreceivers:\n  - name: r\n"
+        );
+        let path = temporary_config(&format!("regex-error-{index}"), &text);
+        let amtool = amtool_verdict(&path);
+        let ours = our_verdict(&text);
+        if amtool != ours {
+            mismatches.push(format!("{pattern:?}: ours {ours}, amtool {amtool}"));
+        }
+    }
+    assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));
+}

@@ -356,88 +356,94 @@ fn split_matcher(input: &str) -> Option<(&str, &str, &str)> {
     Some((name, operator, &input[position..value_end]))
 }
 
+/// What Go's parser has on top of its stack, for its repetition checks.
+#[derive(Clone, Copy)]
+enum Previous {
+    /// Start of a group or an alternative: a repetition has no argument.
+    Nothing,
+    Atom,
+    /// A repetition operator that started at this index.
+    Repeat(usize),
+}
+
 /// Rewrites a Go RE2 pattern into an equivalent `regex`-crate pattern, and
-/// reports the structural errors Go reports, with Go's wording.
+/// reports the errors Go's `regexp/syntax` reports, with Go's wording.
 fn translate_go_regex(anchored: &str) -> Result<String, String> {
     let characters: Vec<char> = anchored.chars().collect();
     let mut output = String::with_capacity(anchored.len() + 16);
     let mut open_groups = 0usize;
+    let mut previous = Previous::Nothing;
     let mut index = 0;
-    let go_error =
-        |code: &str, fragment: &str| format!("error parsing regexp: {code}: `{fragment}`");
     while index < characters.len() {
         let character = characters[index];
         match character {
             '\\' => {
-                let Some(&next) = characters.get(index + 1) else {
-                    return Err(go_error("trailing backslash at end of expression", ""));
-                };
-                if next == 'Q' {
-                    let mut literal_end = index + 2;
-                    while literal_end < characters.len()
-                        && !(characters[literal_end] == '\\'
-                            && characters.get(literal_end + 1) == Some(&'E'))
-                    {
-                        literal_end += 1;
-                    }
-                    let literal: String = characters[index + 2..literal_end].iter().collect();
-                    output.push_str(&regex::escape(&literal));
-                    index = (literal_end + 2).min(characters.len());
-                    continue;
-                }
-                if let Some(end) = braced_escape_end(&characters, index) {
-                    output.extend(&characters[index..end]);
-                    index = end;
-                    continue;
-                }
-                output.push_str(&translate_escape(next, false));
-                index += 2;
+                let (translated, next_index) = translate_go_escape(&characters, index)?;
+                output.push_str(&translated);
+                index = next_index;
+                previous = Previous::Atom;
             }
             '[' => {
-                let (class, next_index) = translate_class(&characters, index).ok_or_else(|| {
-                    let fragment: String = characters[index..].iter().collect();
-                    go_error("missing closing ]", &fragment)
-                })?;
+                let (class, next_index) = translate_class(&characters, index)?;
                 output.push_str(&class);
                 index = next_index;
+                previous = Previous::Atom;
             }
             '(' => {
-                if characters.get(index + 1) == Some(&'?') {
-                    let mut flag_end = index + 2;
-                    while flag_end < characters.len() && !matches!(characters[flag_end], ')' | ':')
-                    {
-                        flag_end += 1;
-                    }
-                    let flags: String = characters[index + 2..flag_end.min(characters.len())]
-                        .iter()
-                        .collect();
-                    let named_group = flags.starts_with("P<");
-                    let bad_flag = flags.chars().position(|flag| !"imsU-".contains(flag));
-                    if let (false, Some(bad_flag)) = (named_group, bad_flag) {
+                if characters.get(index + 1) != Some(&'?') {
+                    open_groups += 1;
+                    output.push('(');
+                    index += 1;
+                    previous = Previous::Nothing;
+                    continue;
+                }
+                let named_group = characters.get(index + 2) == Some(&'P');
+                let prefix_end = if named_group {
+                    (index + 3..characters.len()).find(|&position| characters[position] == '>')
+                } else {
+                    (index + 2..characters.len())
+                        .find(|&position| matches!(characters[position], ')' | ':'))
+                };
+                let Some(prefix_end) = prefix_end else {
+                    return Err(go_regex_error("missing closing )", anchored));
+                };
+                if !named_group {
+                    let flags = &characters[index + 2..prefix_end];
+                    if let Some(bad_flag) = flags.iter().position(|flag| !"imsU-".contains(*flag)) {
                         // Go quotes the text up to and including the bad flag.
                         let fragment: String =
                             characters[index..index + 3 + bad_flag].iter().collect();
-                        return Err(go_error("invalid or unsupported Perl syntax", &fragment));
-                    }
-                    if characters.get(flag_end) == Some(&')') && !named_group {
-                        // A bare flag group such as `(?i)` opens no group.
-                        let copied: String = characters[index..=flag_end].iter().collect();
-                        output.push_str(&copied);
-                        index = flag_end + 1;
-                        continue;
+                        return Err(go_regex_error(
+                            "invalid or unsupported Perl syntax",
+                            &fragment,
+                        ));
                     }
                 }
-                open_groups += 1;
-                output.push('(');
-                index += 1;
+                output.extend(&characters[index..=prefix_end]);
+                index = prefix_end + 1;
+                if characters[prefix_end] != ')' {
+                    open_groups += 1;
+                    previous = Previous::Nothing;
+                }
             }
             ')' => {
                 if open_groups == 0 {
-                    return Err(go_error("unexpected )", anchored));
+                    return Err(go_regex_error("unexpected )", anchored));
                 }
                 open_groups -= 1;
                 output.push(')');
                 index += 1;
+                previous = Previous::Atom;
+            }
+            '|' => {
+                output.push('|');
+                index += 1;
+                previous = Previous::Nothing;
+            }
+            '*' | '+' | '?' => {
+                let start = index;
+                index = repetition(&characters, index, index + 1, previous, &mut output)?;
+                previous = Previous::Repeat(start);
             }
             '{' => match parse_go_repeat(&characters, index) {
                 Some((minimum, maximum, next_index)) => {
@@ -445,56 +451,120 @@ fn translate_go_regex(anchored: &str) -> Result<String, String> {
                         || maximum.is_some_and(|maximum| maximum > 1000 || maximum < minimum)
                     {
                         let fragment: String = characters[index..next_index].iter().collect();
-                        return Err(go_error("invalid repeat count", &fragment));
+                        return Err(go_regex_error("invalid repeat count", &fragment));
                     }
-                    let copied: String = characters[index..next_index].iter().collect();
-                    output.push_str(&copied);
-                    index = next_index;
+                    let start = index;
+                    index = repetition(&characters, index, next_index, previous, &mut output)?;
+                    previous = Previous::Repeat(start);
                 }
                 None => {
                     output.push_str("\\{");
                     index += 1;
+                    previous = Previous::Atom;
                 }
             },
             '}' => {
                 output.push_str("\\}");
                 index += 1;
+                previous = Previous::Atom;
             }
             _ => {
                 output.push(character);
                 index += 1;
+                previous = Previous::Atom;
             }
         }
     }
     if open_groups > 0 {
-        return Err(go_error("missing closing )", anchored));
+        return Err(go_regex_error("missing closing )", anchored));
     }
     Ok(output)
 }
 
-/// The end of `\p{..}`, `\P{..}` or `\x{..}` starting at `start`, copied as is.
-fn braced_escape_end(characters: &[char], start: usize) -> Option<usize> {
-    if !matches!(characters.get(start + 1), Some('p' | 'P' | 'x'))
-        || characters.get(start + 2) != Some(&'{')
-    {
-        return None;
-    }
-    let close = (start + 3..characters.len()).find(|&position| characters[position] == '}')?;
-    Some(close + 1)
+fn go_regex_error(code: &str, fragment: &str) -> String {
+    format!("error parsing regexp: {code}: `{fragment}`")
 }
 
-/// One escape `\x` outside or inside a class, with Go's ASCII classes.
-fn translate_escape(escaped: char, inside_class: bool) -> String {
+/// Copies a repetition operator `characters[start..end]` (and a lazy `?`),
+/// after Go's checks: no stacked repetitions, and something to repeat.
+fn repetition(
+    characters: &[char],
+    start: usize,
+    end: usize,
+    previous: Previous,
+    output: &mut String,
+) -> Result<usize, String> {
+    let mut end = end;
+    if characters.get(end) == Some(&'?') {
+        end += 1;
+    }
+    match previous {
+        Previous::Repeat(previous_start) => {
+            let fragment: String = characters[previous_start..end].iter().collect();
+            Err(go_regex_error(
+                "invalid nested repetition operator",
+                &fragment,
+            ))
+        }
+        Previous::Nothing => {
+            let fragment: String = characters[start..end].iter().collect();
+            Err(go_regex_error(
+                "missing argument to repetition operator",
+                &fragment,
+            ))
+        }
+        Previous::Atom => {
+            output.extend(&characters[start..end]);
+            Ok(end)
+        }
+    }
+}
+
+/// An escape outside a class: Go's accepted escapes, rewritten for the regex crate.
+fn translate_go_escape(characters: &[char], start: usize) -> Result<(String, usize), String> {
+    let Some(&escaped) = characters.get(start + 1) else {
+        return Err(go_regex_error(
+            "trailing backslash at end of expression",
+            "",
+        ));
+    };
+    match escaped {
+        'A' => Ok(("\\A".to_string(), start + 2)),
+        'z' => Ok(("\\z".to_string(), start + 2)),
+        'b' => Ok(("(?-u:\\b)".to_string(), start + 2)),
+        'B' => Ok(("(?-u:\\B)".to_string(), start + 2)),
+        'Q' => {
+            let mut literal_end = start + 2;
+            while literal_end < characters.len()
+                && !(characters[literal_end] == '\\'
+                    && characters.get(literal_end + 1) == Some(&'E'))
+            {
+                literal_end += 1;
+            }
+            let literal: String = characters[start + 2..literal_end].iter().collect();
+            Ok((
+                regex::escape(&literal),
+                (literal_end + 2).min(characters.len()),
+            ))
+        }
+        'd' | 'D' | 's' | 'S' | 'w' | 'W' => Ok((perl_class(escaped, false), start + 2)),
+        'p' | 'P' => unicode_class(characters, start),
+        _ => {
+            let (value, next_index) = escaped_character(characters, start)?;
+            Ok((format!("\\x{{{:x}}}", value as u32), next_index))
+        }
+    }
+}
+
+/// Go's `\d \s \w` and negations: ASCII only, unlike the regex crate's.
+fn perl_class(escaped: char, inside_class: bool) -> String {
     let (positive, negated) = match escaped {
         'd' => ("0-9", false),
         'D' => ("0-9", true),
         's' => ("\\t\\n\\x0C\\r ", false),
         'S' => ("\\t\\n\\x0C\\r ", true),
         'w' => ("0-9A-Za-z_", false),
-        'W' => ("0-9A-Za-z_", true),
-        'b' if !inside_class => return "(?-u:\\b)".to_string(),
-        'B' if !inside_class => return "(?-u:\\B)".to_string(),
-        _ => return format!("\\{escaped}"),
+        _ => ("0-9A-Za-z_", true),
     };
     match (inside_class, negated) {
         (true, false) => positive.to_string(),
@@ -503,70 +573,184 @@ fn translate_escape(escaped: char, inside_class: bool) -> String {
     }
 }
 
+/// `\pL`, `\PL`, `\p{Greek}`: accepted when the regex crate knows the class.
+fn unicode_class(characters: &[char], start: usize) -> Result<(String, usize), String> {
+    let end = match characters.get(start + 2) {
+        Some('{') => (start + 3..characters.len())
+            .find(|&position| characters[position] == '}')
+            .map(|close| close + 1),
+        Some(_) => Some(start + 3),
+        None => None,
+    };
+    let Some(end) = end else {
+        let fragment: String = characters[start..].iter().collect();
+        return Err(go_regex_error("invalid character class range", &fragment));
+    };
+    let text: String = characters[start..end].iter().collect();
+    if Regex::new(&text).is_err() {
+        return Err(go_regex_error("invalid character class range", &text));
+    }
+    Ok((text, end))
+}
+
+/// A single-character escape (Go's `parseEscape`): octal, hex, `\a\f\n\r\t\v`,
+/// or escaped ASCII punctuation; anything else is an invalid escape.
+fn escaped_character(characters: &[char], start: usize) -> Result<(char, usize), String> {
+    let invalid = |end: usize| {
+        let fragment: String = characters[start..end.min(characters.len())]
+            .iter()
+            .collect();
+        Err(go_regex_error("invalid escape sequence", &fragment))
+    };
+    let Some(&escaped) = characters.get(start + 1) else {
+        return Err(go_regex_error(
+            "trailing backslash at end of expression",
+            "",
+        ));
+    };
+    let is_octal = |position: usize| {
+        characters
+            .get(position)
+            .is_some_and(|digit| ('0'..='7').contains(digit))
+    };
+    match escaped {
+        '1'..='7' if !is_octal(start + 2) => invalid(start + 2),
+        '0'..='7' => {
+            let mut end = start + 2;
+            while end < start + 4 && is_octal(end) {
+                end += 1;
+            }
+            let digits: String = characters[start + 1..end].iter().collect();
+            let value = u32::from_str_radix(&digits, 8).unwrap_or(0);
+            Ok((char::from_u32(value).unwrap_or('\0'), end))
+        }
+        'x' => {
+            if characters.get(start + 2) == Some(&'{') {
+                let close =
+                    (start + 3..characters.len()).find(|&position| characters[position] == '}');
+                let Some(close) = close else {
+                    return invalid(characters.len());
+                };
+                let digits: String = characters[start + 3..close].iter().collect();
+                match u32::from_str_radix(&digits, 16)
+                    .ok()
+                    .and_then(char::from_u32)
+                {
+                    Some(value) if !digits.is_empty() => Ok((value, close + 1)),
+                    _ => invalid(close + 1),
+                }
+            } else {
+                let digits: String = characters
+                    .get(start + 2..start + 4)
+                    .map(|pair| pair.iter().collect())
+                    .unwrap_or_default();
+                match u32::from_str_radix(&digits, 16)
+                    .ok()
+                    .and_then(char::from_u32)
+                {
+                    Some(value) if digits.len() == 2 => Ok((value, start + 4)),
+                    _ => invalid(start + 4),
+                }
+            }
+        }
+        'a' => Ok(('\u{7}', start + 2)),
+        'f' => Ok(('\u{c}', start + 2)),
+        'n' => Ok(('\n', start + 2)),
+        'r' => Ok(('\r', start + 2)),
+        't' => Ok(('\t', start + 2)),
+        'v' => Ok(('\u{b}', start + 2)),
+        punctuation if punctuation.is_ascii() && !punctuation.is_ascii_alphanumeric() => {
+            Ok((punctuation, start + 2))
+        }
+        _ => invalid(start + 2),
+    }
+}
+
+const POSIX_CLASSES: [&str; 14] = [
+    "alnum", "alpha", "ascii", "blank", "cntrl", "digit", "graph", "lower", "print", "punct",
+    "space", "upper", "word", "xdigit",
+];
+
 /// A Go character class starting at `start` (`[`), rewritten for the regex
-/// crate; `None` when it is not closed.
-fn translate_class(characters: &[char], start: usize) -> Option<(String, usize)> {
+/// crate: `[`, `&&`, `--` and `~~` are literals in Go.
+fn translate_class(characters: &[char], start: usize) -> Result<(String, usize), String> {
+    let unclosed = || {
+        let fragment: String = characters[start..].iter().collect();
+        Err(go_regex_error("missing closing ]", &fragment))
+    };
     let mut output = String::from("[");
     let mut index = start + 1;
     if characters.get(index) == Some(&'^') {
         output.push('^');
         index += 1;
     }
-    // A `]` right after `[` or `[^` is a literal in both dialects.
-    if characters.get(index) == Some(&']') {
-        output.push_str("\\]");
-        index += 1;
-    }
-    while index < characters.len() {
-        let character = characters[index];
-        match character {
-            ']' => {
-                output.push(']');
-                return Some((output, index + 1));
-            }
-            '\\' => {
-                let next = *characters.get(index + 1)?;
-                if let Some(end) = braced_escape_end(characters, index) {
-                    output.extend(&characters[index..end]);
-                    index = end;
-                    continue;
+    let mut first = true;
+    loop {
+        let Some(&character) = characters.get(index) else {
+            return unclosed();
+        };
+        if character == ']' && !first {
+            output.push(']');
+            return Ok((output, index + 1));
+        }
+        first = false;
+        if character == '[' && characters.get(index + 1) == Some(&':') {
+            let close = (index + 2..characters.len().saturating_sub(1))
+                .find(|&position| characters[position] == ':' && characters[position + 1] == ']');
+            if let Some(close) = close {
+                let name: String = characters[index + 2..close].iter().collect();
+                let text: String = characters[index..close + 2].iter().collect();
+                if !POSIX_CLASSES.contains(&name.strip_prefix('^').unwrap_or(&name)) {
+                    return Err(go_regex_error("invalid character class range", &text));
                 }
-                output.push_str(&translate_escape(next, true));
-                index += 2;
-            }
-            '[' if characters.get(index + 1) == Some(&':') => {
-                let close = (index + 2..characters.len().saturating_sub(1)).find(|&position| {
-                    characters[position] == ':' && characters[position + 1] == ']'
-                });
-                match close {
-                    Some(position) => {
-                        let copied: String = characters[index..position + 2].iter().collect();
-                        output.push_str(&copied);
-                        index = position + 2;
-                    }
-                    None => {
-                        output.push_str("\\[");
-                        index += 1;
-                    }
-                }
-            }
-            // Literal in Go, nesting or set operators in the regex crate.
-            '[' | '&' | '~' => {
-                output.push('\\');
-                output.push(character);
-                index += 1;
-            }
-            '-' if characters.get(index + 1) == Some(&'-') => {
-                output.push_str("\\-");
-                index += 1;
-            }
-            _ => {
-                output.push(character);
-                index += 1;
+                output.push_str(&text);
+                index = close + 2;
+                continue;
             }
         }
+        if character == '\\' {
+            match characters.get(index + 1) {
+                Some(&escaped @ ('d' | 'D' | 's' | 'S' | 'w' | 'W')) => {
+                    output.push_str(&perl_class(escaped, true));
+                    index += 2;
+                    continue;
+                }
+                Some('p' | 'P') => {
+                    let (class, next_index) = unicode_class(characters, index)?;
+                    output.push_str(&class);
+                    index = next_index;
+                    continue;
+                }
+                None => return unclosed(),
+                Some(_) => {}
+            }
+        }
+        let range_start = index;
+        let (low, next_index) = class_character(characters, index)?;
+        index = next_index;
+        if characters.get(index) == Some(&'-')
+            && characters.get(index + 1).is_some_and(|next| *next != ']')
+        {
+            let (high, next_index) = class_character(characters, index + 1)?;
+            if high < low {
+                let fragment: String = characters[range_start..next_index].iter().collect();
+                return Err(go_regex_error("invalid character class range", &fragment));
+            }
+            output.push_str(&format!("\\x{{{:x}}}-\\x{{{:x}}}", low as u32, high as u32));
+            index = next_index;
+        } else {
+            output.push_str(&format!("\\x{{{:x}}}", low as u32));
+        }
     }
-    None
+}
+
+/// One character of a class, literal or escaped.
+fn class_character(characters: &[char], index: usize) -> Result<(char, usize), String> {
+    match characters.get(index) {
+        Some('\\') => escaped_character(characters, index),
+        Some(&character) => Ok((character, index + 1)),
+        None => Err(go_regex_error("missing closing ]", "")),
+    }
 }
 
 /// Go's repeat syntax `{n}`, `{n,}`, `{n,m}` at `start`; `None` when the
