@@ -871,3 +871,62 @@ fn regex_errors_agree_with_amtool() {
     }
     assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));
 }
+
+#[test]
+fn an_inhibited_alert_still_inhibits_others() {
+    // As in Go, the source cache holds every active alert, muted or not.
+    let config = r#"
+route:
+  receiver: r
+inhibit_rules:
+  - source_matchers: ['level="1"']
+    target_matchers: ['level="2"']
+  - source_matchers: ['level="2"']
+    target_matchers: ['level="3"']
+receivers:
+  - name: r
+"#;
+    let first = label_set(&[("level", "1")]);
+    let second = label_set(&[("level", "2")]);
+    let third = label_set(&[("level", "3")]);
+    let alerts = [(&first, true), (&second, true), (&third, true)];
+    assert_eq!(mutes(config, &second, &alerts), Some((0, vec![0])));
+    assert_eq!(mutes(config, &third, &alerts), Some((1, vec![1])));
+}
+
+#[test]
+fn time_intervals_mute_routes_at_the_evaluation_time() {
+    let config =
+        config::load(&read(&data_dir("check").join("ti-all-ok.yml"))).expect("valid config");
+    let alerts = parse_alerts(r#"[{"labels": {"alertname": "X"}}]"#).expect("valid alerts");
+    let at = |time: &str| {
+        let now = parse_rfc3339_milliseconds(time).expect("valid time");
+        route_alerts(&config, &alerts, now)[0].routes[0].muted_by_time_intervals
+    };
+    // `w` (UTC): weekends, days 1-7/15/last 7, Jan-Mar and Dec, 2020-2030.
+    // `o` has no location, so it is UTC too: Monday to Friday.
+    assert_eq!(
+        at("2024-03-02T12:00:00Z"),
+        Some(true),
+        "Saturday 2 March: inside w"
+    );
+    assert_eq!(
+        at("2024-03-04T12:00:00Z"),
+        Some(false),
+        "Monday 4 March: outside w, inside o"
+    );
+    assert_eq!(
+        at("2024-03-09T12:00:00Z"),
+        Some(true),
+        "Saturday 9 March: outside w and o"
+    );
+    assert_eq!(at("2024-06-03T12:00:00Z"), Some(false), "Monday in June");
+    let berlin =
+        config::load(&read(&data_dir("routing").join("ml-platform.yml"))).expect("valid config");
+    let page = parse_alerts(r#"[{"labels": {"team": "ml-platform", "severity": "page"}}]"#)
+        .expect("valid");
+    let routed = route_alerts(&berlin, &page, 0);
+    // maintenance-window has no location (UTC), business-hours is Europe/Berlin.
+    assert_eq!(routed[0].routes[0].muted_by_time_intervals, Some(false));
+    assert_eq!(routed[0].routes[1].muted_by_time_intervals, None);
+}

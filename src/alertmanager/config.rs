@@ -22,6 +22,7 @@ use std::fmt;
 
 use yaml_serde::Value;
 
+use super::timeinterval::{self, TimeIntervalSpec};
 use super::yaml::{self, Node, PathStep, ScalarKind};
 
 use super::matchers::{self, is_valid_label_name, MatchType, Matcher};
@@ -114,11 +115,11 @@ pub enum SecretSource {
     File(String),
 }
 
-/// A named time interval; the interval specifications stay opaque.
+/// A named time interval.
 #[derive(Clone, Debug)]
 pub struct TimeInterval {
     pub name: String,
-    pub time_intervals: Vec<Value>,
+    pub time_intervals: Vec<TimeIntervalSpec>,
 }
 
 /// Prometheus' `model.Duration`, in milliseconds.
@@ -1401,8 +1402,7 @@ impl Decoder {
                 }
                 specifications =
                     decoder.list(child, "[]timeinterval.TimeInterval", |decoder, item| {
-                        decoder.time_interval_specification(item)?;
-                        Ok(item.to_value())
+                        decoder.time_interval_specification(item)
                     })?;
                 Ok(())
             })?;
@@ -1418,54 +1418,122 @@ impl Decoder {
         }))
     }
 
-    /// Key-level strictness of `timeinterval.TimeInterval`; the values are
-    /// not checked (see the module docs of `alertmanager`).
-    fn time_interval_specification(&mut self, node: &Node) -> Result<(), Hard> {
+    /// `timeinterval.TimeInterval`: each field decoded in file order, each
+    /// value checked by its Go `UnmarshalYAML` (failures abort decoding).
+    fn time_interval_specification(&mut self, node: &Node) -> Result<TimeIntervalSpec, Hard> {
+        let mut specification = TimeIntervalSpec::default();
         let Some(entries) = self.entries(node, "timeinterval.TimeInterval") else {
-            return Ok(());
+            return Ok(specification);
         };
-        let known = [
-            "times",
-            "weekdays",
-            "days_of_month",
-            "months",
-            "years",
-            "location",
-        ];
         for (key, occurrence, child) in entries {
             self.path.push(PathStep::Key {
                 name: key.clone(),
                 occurrence,
             });
-            if !known.contains(&key.as_str()) {
-                self.type_error(
+            let known = [
+                "times",
+                "weekdays",
+                "days_of_month",
+                "months",
+                "years",
+                "location",
+            ];
+            if child.is_null() && known.contains(&key.as_str()) {
+                // yaml.v2 leaves a field unset for null: no constraint.
+                self.path.pop();
+                continue;
+            }
+            match key.as_str() {
+                "times" => {
+                    let ranges =
+                        self.list(child, "[]timeinterval.TimeRange", Decoder::time_range)?;
+                    specification.times = Some(ranges.into_iter().flatten().collect());
+                }
+                "weekdays" => {
+                    specification.weekdays = Some(self.range_list(
+                        child,
+                        "timeinterval.WeekdayRange",
+                        timeinterval::parse_weekday_range,
+                    )?)
+                }
+                "days_of_month" => {
+                    specification.days_of_month = Some(self.range_list(
+                        child,
+                        "timeinterval.DayOfMonthRange",
+                        timeinterval::parse_day_of_month_range,
+                    )?)
+                }
+                "months" => {
+                    specification.months = Some(self.range_list(
+                        child,
+                        "timeinterval.MonthRange",
+                        timeinterval::parse_month_range,
+                    )?)
+                }
+                "years" => {
+                    specification.years = Some(self.range_list(
+                        child,
+                        "timeinterval.YearRange",
+                        timeinterval::parse_year_range,
+                    )?)
+                }
+                "location" => specification.location = self.string(child),
+                _ => self.type_error(
                     true,
                     format!("field {key} not found in type timeinterval.TimeInterval"),
-                );
-            } else if key == "times" {
-                if let Node::Sequence(items) = child {
-                    for (index, item) in items.iter().enumerate() {
-                        self.path.push(PathStep::Index(index));
-                        if let Some(time_entries) = self.entries(item, "timeinterval.yamlTimeRange")
-                        {
-                            for (time_key, time_occurrence, _) in time_entries {
-                                if time_key != "start_time" && time_key != "end_time" {
-                                    self.path.push(PathStep::Key {
-                                        name: time_key.clone(),
-                                        occurrence: time_occurrence,
-                                    });
-                                    self.type_error(true, format!("field {time_key} not found in type timeinterval.yamlTimeRange"));
-                                    self.path.pop();
-                                }
-                            }
-                        }
-                        self.path.pop();
-                    }
-                }
+                ),
             }
             self.path.pop();
         }
-        Ok(())
+        Ok(specification)
+    }
+
+    /// One `times` entry: strict `start_time`/`end_time`, then Go's checks.
+    fn time_range(&mut self, node: &Node) -> Result<Option<(u32, u32)>, Hard> {
+        let before = self.type_error_count();
+        let mut start_time = String::new();
+        let mut end_time = String::new();
+        let Some(entries) = self.entries(node, "timeinterval.yamlTimeRange") else {
+            return Ok(None);
+        };
+        for (key, occurrence, child) in entries {
+            self.path.push(PathStep::Key {
+                name: key.clone(),
+                occurrence,
+            });
+            match key.as_str() {
+                "start_time" => start_time = self.string(child).unwrap_or_default(),
+                "end_time" => end_time = self.string(child).unwrap_or_default(),
+                _ => self.type_error(
+                    true,
+                    format!("field {key} not found in type timeinterval.yamlTimeRange"),
+                ),
+            }
+            self.path.pop();
+        }
+        if self.type_error_count() > before {
+            return Ok(None);
+        }
+        timeinterval::parse_time_range(&start_time, &end_time).map(Some)
+    }
+
+    /// A list of range strings, each parsed by `parse` (Go's `UnmarshalYAML`).
+    fn range_list(
+        &mut self,
+        node: &Node,
+        go_type: &str,
+        parse: fn(&str) -> Result<(i64, i64), String>,
+    ) -> Result<Vec<(i64, i64)>, Hard> {
+        let ranges = self.list(node, &format!("[]{go_type}"), |decoder, item| match item {
+            Node::Null => Ok(None),
+            Node::Scalar(scalar) => parse(&scalar.text).map(Some),
+            other => {
+                let message = cannot_unmarshal(other, "string");
+                decoder.type_error(false, message);
+                Ok(None)
+            }
+        })?;
+        Ok(ranges.into_iter().flatten().collect())
     }
 }
 

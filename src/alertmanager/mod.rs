@@ -3,25 +3,54 @@
 //! `alertmanager.yml`.
 //!
 //! ```text
-//! alertmanager.yml ──config::load──▶ Config ──▶ route::RoutingTree  (receivers, group keys)
-//!                                          └──▶ inhibit::Inhibitor  (who mutes whom)
+//! alertmanager.yml ──yaml::parse──▶ yaml::Node ──config::load──▶ config::Config
+//!   Config ──▶ route::RoutingTree   receivers, group keys, timers, tree printouts
+//!   Config ──▶ inhibit::Inhibitor   which active alert mutes which
 //! alerts JSON (API v2) ──parse_alerts──▶ [PostableAlert] ──route_alerts──▶ [AlertRouting]
 //! ```
 //!
 //! Invariants: pure (no IO; the caller supplies the text and the evaluation
 //! time); deterministic (output in input order, candidates in input order).
+//! Each submodule cites the Alertmanager source it mirrors, and
+//! `tests/alertmanager.rs` checks it against amtool 0.25.
 //!
-//! Not modelled: time intervals (`mute_time_intervals`/`active_time_intervals`
-//! are kept and checked for existence, but their specifications are neither
-//! validated nor evaluated, so muting by time is not simulated); templates
+//! Not modelled: time intervals in zones other than UTC (validated, but their
+//! effect is reported as unknown: the time zone database is IO); templates
 //! (not loaded); `http_config` and the integrations' nested settings (opaque);
-//! silences; the timing of notifications (`group_wait` and friends are reported,
-//! not simulated); merging of repeated alerts with the same labels.
+//! silences; the timing of notifications (`group_wait` and friends are
+//! reported, not simulated); merging of repeated alerts with the same labels.
+//!
+//! ```
+//! use mlslo::alertmanager::{config, parse_alerts, route_alerts};
+//!
+//! let config = config::load(r#"
+//! route:
+//!   receiver: tickets
+//!   group_by: [alertname, slo]
+//!   routes:
+//!     - matchers: ['severity="page"']
+//!       receiver: pager
+//! inhibit_rules:
+//!   - source_matchers: ['severity="page"']
+//!     target_matchers: ['severity="ticket"']
+//!     equal: [slo]
+//! receivers: [{name: pager}, {name: tickets}]
+//! "#).expect("valid configuration");
+//! let alerts = parse_alerts(r#"[
+//!   {"labels": {"alertname": "Burn", "slo": "a", "severity": "page"}},
+//!   {"labels": {"alertname": "Burn", "slo": "a", "severity": "ticket"}}
+//! ]"#).expect("valid alerts");
+//! let routed = route_alerts(&config, &alerts, 0);
+//! assert_eq!(routed[0].receivers, ["pager"]);
+//! assert_eq!(routed[0].routes[0].group_key, r#"{}/{severity="page"}:{alertname="Burn", slo="a"}"#);
+//! assert_eq!(routed[1].inhibited_by.as_ref().map(|inhibition| inhibition.alert), Some(0));
+//! ```
 
 pub mod config;
 pub mod inhibit;
 pub mod matchers;
 pub mod route;
+pub mod timeinterval;
 pub mod yaml;
 
 use serde::{Deserialize, Serialize};
@@ -86,6 +115,10 @@ pub struct RoutedTo {
     pub mute_time_intervals: Vec<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub active_time_intervals: Vec<String>,
+    /// Whether the route's notifications are muted at the evaluation time by
+    /// its mute or active time intervals; `None` when an interval involved
+    /// uses a time zone other than UTC (not evaluated here).
+    pub muted_by_time_intervals: Option<bool>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -172,6 +205,12 @@ pub fn route_alerts(
                     repeat_interval: node.options.repeat_interval.to_string(),
                     mute_time_intervals: node.options.mute_time_intervals.clone(),
                     active_time_intervals: node.options.active_time_intervals.clone(),
+                    muted_by_time_intervals: muted_by_time_intervals(
+                        config,
+                        &node.options.mute_time_intervals,
+                        &node.options.active_time_intervals,
+                        now_unix_milliseconds,
+                    ),
                 });
             }
             routing.inhibited_by = inhibitor.mutes(labels, &candidates).and_then(|inhibition| {
@@ -186,6 +225,48 @@ pub fn route_alerts(
             routing
         })
         .collect()
+}
+
+/// Alertmanager 0.25's `TimeMuteStage` then `TimeActiveStage` for one route:
+/// muted inside any mute interval, or outside all active intervals (if any).
+fn muted_by_time_intervals(
+    config: &Config,
+    mute: &[String],
+    active: &[String],
+    now: i64,
+) -> Option<bool> {
+    let contains = |names: &[String]| -> Option<bool> {
+        let mut unknown = false;
+        for name in names {
+            let specifications = config
+                .mute_time_intervals
+                .iter()
+                .chain(&config.time_intervals)
+                .filter(|interval| interval.name == *name)
+                .flat_map(|interval| interval.time_intervals.iter());
+            for specification in specifications {
+                match specification.contains(now) {
+                    Some(true) => return Some(true),
+                    Some(false) => {}
+                    None => unknown = true,
+                }
+            }
+        }
+        if unknown {
+            None
+        } else {
+            Some(false)
+        }
+    };
+    match contains(mute) {
+        Some(true) => return Some(true),
+        None => return None,
+        Some(false) => {}
+    }
+    if active.is_empty() {
+        return Some(false);
+    }
+    contains(active).map(|inside| !inside)
 }
 
 /// Alertmanager's checks of a posted alert (`model.Alert.Validate`, after the
