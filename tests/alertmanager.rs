@@ -930,3 +930,113 @@ fn time_intervals_mute_routes_at_the_evaluation_time() {
     assert_eq!(routed[0].routes[0].muted_by_time_intervals, Some(false));
     assert_eq!(routed[0].routes[1].muted_by_time_intervals, None);
 }
+
+mod never_panics {
+    use super::*;
+    use proptest::prelude::*;
+
+    const FRAGMENTS: [&str; 24] = [
+        "route:\n",
+        "  receiver: r\n",
+        "  routes:\n",
+        "    - matchers: ['a=~\"",
+        "(",
+        "[",
+        "\\",
+        "\"']\n",
+        "      continue: yes\n",
+        "receivers:\n",
+        "  - name: r\n",
+        "inhibit_rules:\n",
+        "  - equal: [",
+        "]\n",
+        "time_intervals:\n",
+        "  - name: w\n    time_intervals:\n      - weekdays: ['",
+        "monday:",
+        "']\n",
+        "      times: [{start_time: '",
+        "24:00",
+        "'}]\n",
+        "&a ",
+        "*a\n",
+        "<<: {}\n",
+    ];
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 400, ..ProptestConfig::default() })]
+
+        #[test]
+        fn matchers_and_regexes_never_panic(text in "\\PC{0,40}") {
+            let _ = mlslo::alertmanager::matchers::parse_matchers(&text);
+            let _ = mlslo::alertmanager::matchers::compile_anchored_regex(&text);
+            let _ = parse_rfc3339_milliseconds(&text);
+        }
+
+        #[test]
+        fn configs_of_arbitrary_fragments_never_panic(picks in proptest::collection::vec(0..FRAGMENTS.len(), 0..30)) {
+            let text: String = picks.iter().map(|pick| FRAGMENTS[*pick]).collect();
+            if let Ok(config) = config::load(&text) {
+                let alerts = parse_alerts(r#"[{"labels": {"a": "b"}}]"#).expect("valid alerts");
+                let _ = route_alerts(&config, &alerts, 0);
+                let _ = RoutingTree::new(&config).show();
+            }
+        }
+
+        #[test]
+        fn rfc3339_parses_what_it_should(seconds in 0i64..4_102_444_800, offset_minutes in -900i64..900) {
+            // Round trip through a formatted date-time with an offset.
+            let shifted = seconds + offset_minutes * 60;
+            let days = shifted.div_euclid(86_400);
+            let (year, month, day) = civil(days);
+            let second_of_day = shifted.rem_euclid(86_400);
+            let sign = if offset_minutes < 0 { '-' } else { '+' };
+            let text = format!(
+                "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.250{sign}{:02}:{:02}",
+                second_of_day / 3600, second_of_day / 60 % 60, second_of_day % 60,
+                offset_minutes.abs() / 60, offset_minutes.abs() % 60,
+            );
+            prop_assert_eq!(parse_rfc3339_milliseconds(&text), Some(seconds * 1000 + 250));
+        }
+    }
+
+    /// Days since 1970-01-01 to a civil date, by walking years and months.
+    fn civil(mut days: i64) -> (i64, i64, i64) {
+        let mut year = 1970;
+        loop {
+            let length = if (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 {
+                366
+            } else {
+                365
+            };
+            if days < length {
+                break;
+            }
+            days -= length;
+            year += 1;
+        }
+        let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+        let lengths = [
+            31,
+            if leap { 29 } else { 28 },
+            31,
+            30,
+            31,
+            30,
+            31,
+            31,
+            30,
+            31,
+            30,
+            31,
+        ];
+        let mut month = 1;
+        for length in lengths {
+            if days < length {
+                break;
+            }
+            days -= length;
+            month += 1;
+        }
+        (year, month, days + 1)
+    }
+}

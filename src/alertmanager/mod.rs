@@ -355,7 +355,7 @@ pub fn parse_rfc3339_milliseconds(text: &str) -> Option<i64> {
         "Z" | "z" => 0,
         zone if zone.len() == 6
             && (zone.starts_with('+') || zone.starts_with('-'))
-            && &zone[3..4] == ":" =>
+            && zone.as_bytes()[3] == b':' =>
         {
             let hours = number(position + 1..position + 3)?;
             let minutes = number(position + 4..position + 6)?;
