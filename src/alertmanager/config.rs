@@ -241,8 +241,9 @@ pub fn load(text: &str) -> Result<Config, String> {
         }
         Ok(config) => config,
     };
-    let config = config.ok_or_else(|| "no route provided in config".to_string())?;
-    validate(&config)?;
+    let (config, route_present) =
+        config.ok_or_else(|| "no route provided in config".to_string())?;
+    validate(&config, route_present)?;
     if config.route.continue_matching {
         return Err("cannot have continue in root route".to_string());
     }
@@ -277,7 +278,7 @@ const GLOBAL_EXCLUSIVE_SECRETS: [(&str, &str, &str); 4] = [
 
 // One arm per integration kind mirrors Go's loop; guards would hide the order.
 #[allow(clippy::collapsible_match)]
-fn validate(config: &Config) -> Result<(), String> {
+fn validate(config: &Config, route_present: bool) -> Result<(), String> {
     let global = &config.global.settings;
     let global_set = |key: &str| {
         global
@@ -380,6 +381,9 @@ fn validate(config: &Config) -> Result<(), String> {
             }
         }
         receiver_names.insert(receiver.name.clone());
+    }
+    if !route_present {
+        return Err("no routes provided".to_string());
     }
     let root = &config.route;
     if root.receiver.as_deref().unwrap_or("").is_empty() {
@@ -983,7 +987,8 @@ impl Decoder {
         Ok(Some(text))
     }
 
-    fn config(&mut self, document: &Node) -> Result<Option<Config>, Hard> {
+    /// The decoded file and whether it had a `route` (checked later, as Go does).
+    fn config(&mut self, document: &Node) -> Result<Option<(Config, bool)>, Hard> {
         let mut global = GlobalConfig {
             resolve_timeout: GoDuration::from_seconds(300),
             settings: default_global_settings(),
@@ -1037,18 +1042,19 @@ impl Decoder {
         if self.type_error_count() > 0 {
             return Ok(None);
         }
-        let Some(route) = route else {
-            return Err("no routes provided".to_string());
-        };
-        Ok(Some(Config {
-            global,
-            route,
-            inhibit_rules: inhibit_rules.into_iter().flatten().collect(),
-            receivers: receivers.into_iter().flatten().collect(),
-            templates,
-            mute_time_intervals: mute_time_intervals.into_iter().flatten().collect(),
-            time_intervals: time_intervals.into_iter().flatten().collect(),
-        }))
+        let route_present = route.is_some();
+        Ok(Some((
+            Config {
+                global,
+                route: route.unwrap_or_default(),
+                inhibit_rules: inhibit_rules.into_iter().flatten().collect(),
+                receivers: receivers.into_iter().flatten().collect(),
+                templates,
+                mute_time_intervals: mute_time_intervals.into_iter().flatten().collect(),
+                time_intervals: time_intervals.into_iter().flatten().collect(),
+            },
+            route_present,
+        )))
     }
 
     fn list<T>(
