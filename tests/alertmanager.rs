@@ -624,7 +624,8 @@ const MATCHER_CORPUS: [&str; 48] = [
 ];
 
 fn temporary_config(stem: &str, text: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("mlslo-am-{}", std::process::id()));
+    // Cargo's scratch directory for integration tests, inside target/.
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("alertmanager");
     std::fs::create_dir_all(&dir).expect("temporary directory");
     let path = dir.join(format!("{stem}.yml"));
     std::fs::write(&path, text).expect("temporary config written");
@@ -1039,4 +1040,141 @@ mod never_panics {
         }
         (year, month, days + 1)
     }
+}
+
+/// A small deterministic generator (64-bit LCG), so random trees are the
+/// same on every run.
+struct Lcg(u64);
+
+impl Lcg {
+    fn below(&mut self, bound: u64) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        (self.0 >> 33) % bound
+    }
+}
+
+fn random_route(random: &mut Lcg, depth: usize, indent: &str, receivers: &mut usize) -> String {
+    const MATCHERS: [&str; 10] = [
+        "a=\"x\"",
+        "a!=\"x\"",
+        "b=~\"x|y\"",
+        "b!~\"y\"",
+        "c=\"\"",
+        "c!=\"\"",
+        "a=~\"x.*\"",
+        "{b=\"z\",c=\"x\"}",
+        "c=y",
+        "a!~\"\"",
+    ];
+    let mut text = String::new();
+    let count = random.below(3);
+    if count > 0 {
+        let picked: Vec<String> = (0..count)
+            .map(|_| {
+                serde_json::to_string(MATCHERS[random.below(MATCHERS.len() as u64) as usize])
+                    .expect("json")
+            })
+            .collect();
+        text.push_str(&format!("{indent}matchers: [{}]\n", picked.join(", ")));
+    }
+    match random.below(4) {
+        0 => text.push_str(&format!("{indent}match: {{a: y}}\n")),
+        1 => text.push_str(&format!("{indent}match_re: {{c: 'x|z'}}\n")),
+        _ => {}
+    }
+    if random.below(3) == 0 {
+        text.push_str(&format!("{indent}continue: true\n"));
+    }
+    if random.below(3) > 0 {
+        *receivers += 1;
+        text.push_str(&format!("{indent}receiver: r{}\n", *receivers % 6));
+    }
+    if depth < 3 {
+        let children = random.below(4);
+        if children > 0 {
+            text.push_str(&format!("{indent}routes:\n"));
+            for _ in 0..children {
+                let child = random_route(random, depth + 1, &format!("{indent}    "), receivers);
+                text.push_str(&format!("{indent}  - {}", child.trim_start()));
+            }
+        }
+    }
+    if text.is_empty() {
+        text.push_str(&format!("{indent}group_by: [a]\n"));
+    }
+    text
+}
+
+/// Random trees and label sets: receivers and `routes show` against amtool.
+#[test]
+fn random_trees_route_like_amtool() {
+    if !amtool_available() {
+        return;
+    }
+    let mut random = Lcg(20_240_501);
+    let mut mismatches = Vec::new();
+    let mut label_sets_checked = 0;
+    for tree_index in 0..15 {
+        let mut receivers = 0;
+        let mut routes = String::new();
+        for _ in 0..1 + random.below(4) {
+            let child = random_route(&mut random, 1, "      ", &mut receivers);
+            routes.push_str(&format!("    - {}", child.trim_start()));
+        }
+        let text = format!(
+            "route:\n  receiver: root\n  routes:\n{routes}receivers:\n  - name: root\n{}",
+            (0..6)
+                .map(|index| format!("  - name: r{index}\n"))
+                .collect::<String>()
+        );
+        let path = temporary_config(&format!("random-{tree_index}"), &text);
+        let verdict = amtool_verdict(&path);
+        assert_eq!(verdict, our_verdict(&text), "{text}");
+        if verdict != "SUCCESS" {
+            continue;
+        }
+        let config = config::load(&text).expect("valid config");
+        let tree = RoutingTree::new(&config);
+        let output = Command::new(AMTOOL)
+            .args(["config", "routes", "show"])
+            .arg(format!("--config.file={}", path.display()))
+            .output()
+            .expect("amtool runs");
+        let shown = String::from_utf8_lossy(&output.stdout).to_string();
+        if shown != format!("Routing tree:\n{}\n", tree.show()) {
+            mismatches.push(format!("tree {tree_index} shows differently:\n{text}"));
+        }
+        for _ in 0..20 {
+            let mut pairs = Vec::new();
+            for name in ["a", "b", "c"] {
+                let value = ["", "x", "y", "z"][random.below(4) as usize];
+                if !value.is_empty() {
+                    pairs.push((name, value));
+                }
+            }
+            let labels = label_set(&pairs);
+            let ours = tree.receivers(&labels).join(",");
+            let output = Command::new(AMTOOL)
+                .args(["config", "routes", "test"])
+                .arg(format!("--config.file={}", path.display()))
+                .args(pairs.iter().map(|(name, value)| format!("{name}={value}")))
+                .output()
+                .expect("amtool runs");
+            let amtool = String::from_utf8_lossy(&output.stdout).trim().to_string();
+            if amtool != ours {
+                mismatches.push(format!(
+                    "tree {tree_index} {pairs:?}: ours {ours}, amtool {amtool}\n{text}"
+                ));
+            }
+            label_sets_checked += 1;
+        }
+    }
+    assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));
+    assert!(
+        label_sets_checked >= 200,
+        "only {label_sets_checked} label sets checked"
+    );
 }
