@@ -1178,3 +1178,341 @@ fn random_trees_route_like_amtool() {
         "only {label_sets_checked} label sets checked"
     );
 }
+
+/// The real Alertmanager 0.25 (Debian's `prometheus-alertmanager`), started
+/// on 127.0.0.1 for one test and killed when dropped.
+struct RunningAlertmanager {
+    child: std::process::Child,
+    port: u16,
+}
+
+impl Drop for RunningAlertmanager {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+const ALERTMANAGER: &str = "/usr/bin/prometheus-alertmanager";
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .map(|address| address.port())
+        .expect("a free local port")
+}
+
+/// A minimal HTTP/1.0 exchange (no chunking): status code and body.
+fn http(port: u16, method: &str, path: &str, body: &str) -> Option<(u16, String)> {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(5)))
+        .ok()?;
+    let request = format!(
+        "{method} {path} HTTP/1.0\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).ok()?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).ok()?;
+    let (head, body) = response.split_once("\r\n\r\n")?;
+    let status = head.split_whitespace().nth(1)?.parse().ok()?;
+    Some((status, body.to_string()))
+}
+
+/// Accepts webhook posts forever, keeping each request body.
+fn collect_webhooks(
+    listener: std::net::TcpListener,
+) -> std::sync::Arc<std::sync::Mutex<Vec<String>>> {
+    use std::io::{Read, Write};
+    let bodies = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let shared = bodies.clone();
+    std::thread::spawn(move || {
+        for mut stream in listener.incoming().flatten() {
+            let _ = stream.set_read_timeout(Some(std::time::Duration::from_secs(2)));
+            let mut received = Vec::new();
+            let mut buffer = [0u8; 8192];
+            let body = loop {
+                let Ok(count) = stream.read(&mut buffer) else {
+                    break None;
+                };
+                if count == 0 {
+                    break None;
+                }
+                received.extend_from_slice(&buffer[..count]);
+                let text = String::from_utf8_lossy(&received).to_string();
+                if let Some((head, body)) = text.split_once("\r\n\r\n") {
+                    let length = head
+                        .lines()
+                        .find_map(|line| {
+                            let (name, value) = line.split_once(':')?;
+                            name.eq_ignore_ascii_case("content-length")
+                                .then(|| value.trim().parse::<usize>().ok())?
+                        })
+                        .unwrap_or(0);
+                    if body.len() >= length {
+                        break Some(body[..length].to_string());
+                    }
+                }
+            };
+            let _ = stream
+                .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+            if let Some(body) = body {
+                shared.lock().expect("webhook list lock").push(body);
+            }
+        }
+    });
+    bodies
+}
+
+#[test]
+fn a_real_alertmanager_agrees_on_receivers_inhibition_and_group_keys() {
+    if !Path::new(ALERTMANAGER).exists() {
+        if std::env::var_os("CI").is_some() {
+            panic!("{ALERTMANAGER} is missing but CI is set: install prometheus-alertmanager");
+        }
+        return;
+    }
+    let hook_listener = std::net::TcpListener::bind("127.0.0.1:0").expect("webhook listener");
+    let hook_port = hook_listener.local_addr().expect("local address").port();
+    let webhooks = collect_webhooks(hook_listener);
+    let receivers = ["default", "pager", "tickets", "ml"]
+        .iter()
+        .map(|name| format!("  - name: {name}\n    webhook_configs:\n      - url: 'http://127.0.0.1:{hook_port}/{name}'\n"))
+        .collect::<String>();
+    let config_text = format!(
+        r#"route:
+  receiver: default
+  group_by: [alertname, service]
+  group_wait: 0s
+  group_interval: 1m
+  routes:
+    - matchers: ['severity="page"']
+      receiver: pager
+      group_by: [slo]
+      continue: true
+    - matchers: ['severity=~"page|ticket"']
+      receiver: tickets
+      group_by: ['...']
+    - match_re: {{team: 'ml-.*'}}
+      receiver: ml
+inhibit_rules:
+  - source_matchers: ['severity="page"']
+    target_matchers: ['severity="ticket"']
+    equal: [slo, service]
+  - source_matchers: ['alertname="ServingDown"']
+    target_matchers: ['kind=~"accuracy|drift"']
+    equal: [service]
+  - source_matchers: ['severity=~"critical|ticket"']
+    target_matchers: ['severity=~"critical|warning"']
+    equal: [service]
+receivers:
+{receivers}"#
+    );
+    let config = config::load(&config_text).expect("valid config");
+    let config_path = temporary_config("real-alertmanager", &config_text);
+    let storage = Path::new(env!("CARGO_TARGET_TMPDIR")).join("alertmanager-storage");
+    let _ = std::fs::remove_dir_all(&storage);
+    let port = free_port();
+    let child = Command::new(ALERTMANAGER)
+        .arg(format!("--config.file={}", config_path.display()))
+        .arg(format!("--storage.path={}", storage.display()))
+        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+        .arg("--cluster.listen-address=")
+        .arg("--log.level=error")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("alertmanager starts");
+    let alertmanager = RunningAlertmanager { child, port };
+    let ready = (0..100).any(|_| {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        matches!(
+            http(alertmanager.port, "GET", "/-/ready", ""),
+            Some((200, _))
+        )
+    });
+    assert!(ready, "alertmanager did not become ready");
+
+    let past_start = "2020-01-01T00:00:00Z";
+    let past_end = "2020-01-01T01:00:00Z";
+    let alerts_json = format!(
+        r#"[
+      {{"labels": {{"alertname": "Burn", "severity": "page", "slo": "a", "service": "s1"}}}},
+      {{"labels": {{"alertname": "Burn", "severity": "ticket", "slo": "a", "service": "s1"}}}},
+      {{"labels": {{"alertname": "Burn", "severity": "ticket", "slo": "b", "service": "s1"}}}},
+      {{"labels": {{"alertname": "ServingDown", "service": "s2"}}}},
+      {{"labels": {{"alertname": "Drift", "kind": "drift", "service": "s2", "team": "ml-x"}}}},
+      {{"labels": {{"alertname": "Acc", "kind": "accuracy", "service": "s3", "team": "ml-y"}}}},
+      {{"labels": {{"alertname": "C1", "severity": "critical", "service": "s4"}}}},
+      {{"labels": {{"alertname": "C2", "severity": "critical", "service": "s4"}}}},
+      {{"labels": {{"alertname": "W", "severity": "warning", "service": "s4"}}}},
+      {{"labels": {{"alertname": "T", "severity": "ticket", "service": "s5"}}}},
+      {{"labels": {{"alertname": "W2", "severity": "warning", "service": "s5"}}}},
+      {{"labels": {{"alertname": "Old", "severity": "page", "slo": "c", "service": "s6"}}, "startsAt": "{past_start}", "endsAt": "{past_end}"}},
+      {{"labels": {{"alertname": "Burn", "severity": "ticket", "slo": "c", "service": "s6"}}}},
+      {{"labels": {{"alertname": "Burn2", "severity": "page", "service": "s7"}}}},
+      {{"labels": {{"alertname": "T7", "severity": "ticket", "service": "s7", "slo": ""}}}},
+      {{"labels": {{"alertname": "Plain", "severity": "ticket", "version": "1.10", "a1": "x", "a": "y"}}}}
+    ]"#
+    );
+    let posted = http(alertmanager.port, "POST", "/api/v2/alerts", &alerts_json);
+    assert_eq!(
+        posted.as_ref().map(|(status, _)| *status),
+        Some(200),
+        "{posted:?}"
+    );
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|duration| duration.as_millis() as i64)
+        .expect("clock after 1970");
+    let ours = route_alerts(
+        &config,
+        &parse_alerts(&alerts_json).expect("valid alerts"),
+        now,
+    );
+
+    // The inhibitor's cache fills asynchronously: read until two reads agree.
+    let mut previous = String::new();
+    let mut listed = serde_json::Value::Null;
+    for _ in 0..50 {
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        let Some((200, body)) = http(alertmanager.port, "GET", "/api/v2/alerts", "") else {
+            continue;
+        };
+        let parsed: serde_json::Value = serde_json::from_str(&body).expect("alerts JSON");
+        let mut summary: Vec<String> = parsed
+            .as_array()
+            .map(|alerts| {
+                alerts
+                    .iter()
+                    .map(|alert| format!("{}{}", alert["fingerprint"], alert["status"]))
+                    .collect()
+            })
+            .unwrap_or_default();
+        summary.sort();
+        let summary = summary.join(";");
+        if summary == previous && parsed.as_array().is_some_and(|alerts| alerts.len() == 15) {
+            listed = parsed;
+            break;
+        }
+        previous = summary;
+    }
+    let listed = listed
+        .as_array()
+        .expect("alertmanager listed the 15 active alerts")
+        .clone();
+    let mut mismatches = Vec::new();
+    for alert in &ours {
+        if alert.status != "firing" {
+            continue;
+        }
+        let Some(theirs) = listed
+            .iter()
+            .find(|listed| listed["fingerprint"] == alert.fingerprint.as_str())
+        else {
+            mismatches.push(format!(
+                "alert {} ({}) not listed by alertmanager",
+                alert.index, alert.fingerprint
+            ));
+            continue;
+        };
+        let their_receivers: Vec<String> = theirs["receivers"]
+            .as_array()
+            .map(|receivers| {
+                receivers
+                    .iter()
+                    .filter_map(|receiver| receiver["name"].as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default();
+        if their_receivers != alert.receivers {
+            mismatches.push(format!(
+                "alert {}: receivers ours {:?}, alertmanager {their_receivers:?}",
+                alert.index, alert.receivers
+            ));
+        }
+        let their_inhibitors: Vec<String> = theirs["status"]["inhibitedBy"]
+            .as_array()
+            .map(|fingerprints| {
+                fingerprints
+                    .iter()
+                    .filter_map(|fingerprint| fingerprint.as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let our_candidates: Vec<String> = alert
+            .inhibited_by
+            .as_ref()
+            .map(|inhibited| {
+                inhibited
+                    .candidates
+                    .iter()
+                    .map(|index| ours[*index].fingerprint.clone())
+                    .collect()
+            })
+            .unwrap_or_default();
+        let agrees = match their_inhibitors.as_slice() {
+            [] => our_candidates.is_empty(),
+            [one] => our_candidates.contains(one),
+            _ => false,
+        };
+        if !agrees {
+            mismatches.push(format!(
+                "alert {}: inhibited by ours {our_candidates:?}, alertmanager {their_inhibitors:?}",
+                alert.index
+            ));
+        }
+    }
+
+    // Notifications: every (receiver, group key, alert) Alertmanager sends is
+    // one of ours, and every route of every firing, uninhibited alert is sent.
+    let mut expected: std::collections::BTreeSet<(String, String, String)> =
+        std::collections::BTreeSet::new();
+    for alert in &ours {
+        if alert.status == "firing" && alert.inhibited_by.is_none() {
+            for route in &alert.routes {
+                expected.insert((
+                    route.receiver.clone(),
+                    route.group_key.clone(),
+                    alert.fingerprint.clone(),
+                ));
+            }
+        }
+    }
+    let mut sent = std::collections::BTreeSet::new();
+    for _ in 0..40 {
+        std::thread::sleep(std::time::Duration::from_millis(250));
+        sent.clear();
+        for body in webhooks.lock().expect("webhook list lock").iter() {
+            let message: serde_json::Value = serde_json::from_str(body).expect("webhook JSON");
+            for alert in message["alerts"].as_array().cloned().unwrap_or_default() {
+                if alert["status"] == "firing" {
+                    sent.insert((
+                        message["receiver"].as_str().unwrap_or("").to_string(),
+                        message["groupKey"].as_str().unwrap_or("").to_string(),
+                        alert["fingerprint"].as_str().unwrap_or("").to_string(),
+                    ));
+                }
+            }
+        }
+        if expected.is_subset(&sent) {
+            break;
+        }
+    }
+    for missing in expected.difference(&sent) {
+        mismatches.push(format!("not notified by alertmanager: {missing:?}"));
+    }
+    for extra in sent.difference(&expected) {
+        mismatches.push(format!(
+            "notified by alertmanager but not expected: {extra:?}"
+        ));
+    }
+    assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));
+    assert!(
+        expected.len() >= 12,
+        "too few notifications compared: {}",
+        expected.len()
+    );
+}
