@@ -1,11 +1,13 @@
-//! The Alertmanager model against amtool 0.25: `check-config` verdicts and
-//! messages, `config routes test` receivers, `config routes show` trees, plus
-//! inhibition and the `mlslo routes` batch function on hand-checked cases.
+//! The Alertmanager model against the real tools: amtool 0.25's
+//! `check-config` verdicts and messages, `config routes test` receivers and
+//! `config routes show` trees (recorded corpora, tricky matchers and regexes,
+//! random trees), and a real Alertmanager 0.25 on 127.0.0.1 for receivers,
+//! inhibition and group keys; plus hand-checked inhibition cases.
 //!
-//! Every amtool comparison runs twice: against the outputs recorded in
+//! Every recorded amtool comparison runs twice: against the outputs stored in
 //! `tests/data/alertmanager/` (always), and against a live `/usr/bin/amtool`
 //! when it exists, which also proves the recordings current. With `CI` set, a
-//! missing amtool fails the test.
+//! missing amtool or Alertmanager fails the test.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
