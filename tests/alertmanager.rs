@@ -976,6 +976,14 @@ mod never_panics {
         }
 
         #[test]
+        fn quoted_matchers_read_alike_in_both_parsers(value in "(\\PC|[\\n\\t\\\\\"{},=~!])*", operator in prop_oneof![Just("="), Just("!=")]) {
+            let text = mlslo::alertmanager::matchers::quote_matcher("label_name", operator, &value).expect("quotable");
+            prop_assert!(mlslo::alertmanager::matchers::parsers_agree(&text), "{}", text);
+            let parsed = mlslo::alertmanager::matchers::parse_matchers(&text).expect("classic parse");
+            prop_assert_eq!(&parsed[0].value, &value);
+        }
+
+        #[test]
         fn configs_of_arbitrary_fragments_never_panic(picks in proptest::collection::vec(0..FRAGMENTS.len(), 0..30)) {
             let text: String = picks.iter().map(|pick| FRAGMENTS[*pick]).collect();
             if let Ok(config) = config::load(&text) {

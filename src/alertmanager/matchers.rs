@@ -13,20 +13,23 @@
 //! - `Display` of a matcher is Go's `Matcher.String()`: `name op "escaped"`
 //!   with OpenMetrics escaping (`\\`, `\n`, `\"`).
 //!
-//! Where Alertmanager 0.27+'s UTF-8 matcher parser reads the same text
-//! differently (it is the default, in "fallback" mode, from 0.27 on):
-//! - unquoted values stop at whitespace and at any of `{}!=~,\"'` and the
-//!   backtick, where the classic parser takes the rest of the string lazily
-//!   (`foo=bar baz` is the value `bar baz` for 0.25, an error for 0.27);
-//! - inside quotes the new parser applies Go's `strconv.Unquote`, so `\t`
-//!   becomes a tab and an unknown escape such as `\q` is an error, where the
-//!   classic parser keeps both as literal backslash sequences;
-//! - braces must balance for the new parser (`{foo="bar"` is accepted by 0.25);
-//! - label names may be any UTF-8 (quoted) for the new parser only.
+//! Alertmanager 0.27 added a UTF-8 matcher parser ([`parse_matchers_utf8`]
+//! ports it). In 0.27's default "fallback" mode the classic reading still wins
+//! whenever the two disagree (with a warning); in `utf8-strict-mode`, and once
+//! the classic parser is gone, the new reading applies. They differ on:
+//! - unquoted values, which stop at whitespace and at any of `{}!=~,\"'` and
+//!   the backtick, where the classic parser takes the rest of the string
+//!   lazily (`foo=bar baz` is the value `bar baz` for 0.25, an error for 0.27);
+//! - quoted values, which go through Go's `strconv.Unquote`, so `\t` becomes
+//!   a tab and an unknown escape such as `\q` is an error, where the classic
+//!   parser keeps both as literal backslash sequences;
+//! - braces, which must balance (`{foo="bar"` is accepted by 0.25), and a
+//!   missing value (`foo=`), which only 0.25 accepts;
+//! - label names, which may be any quoted UTF-8 for the new parser only.
 //!
-//! [`quote_matcher`] renders text on which both parsers agree: a classic
-//! label name, the operator, and a double-quoted value in which only `\`, `"`
-//! and line feed are escaped.
+//! [`quote_matcher`] renders text on which both parsers agree (checked by
+//! [`parsers_agree`]): a classic label name, the operator, and a double-quoted
+//! value in which only `\`, `"` and line feed are escaped.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -238,6 +241,222 @@ pub fn parse_matcher(input: &str) -> Result<Matcher, String> {
         ));
     }
     Matcher::new(match_type, name, &value)
+}
+
+/// A matcher as (name, operator, value), compared across the two parsers.
+pub type MatcherTriple = (String, MatchType, String);
+
+/// Alertmanager 0.27+'s UTF-8 matcher parser (`matchers/parse`), without
+/// building regexes: `{`? matcher (`,` matcher)* `,`? `}`?, where names and
+/// values are either unquoted runs of non-reserved characters or Go string
+/// literals. Errors are short descriptions, not Go's exact messages.
+pub fn parse_matchers_utf8(input: &str) -> Result<Vec<MatcherTriple>, String> {
+    let tokens = utf8_tokens(input)?;
+    let mut position = 0;
+    let has_open_brace = tokens.first() == Some(&Utf8Token::OpenBrace);
+    if has_open_brace {
+        position += 1;
+    }
+    let mut matchers = Vec::new();
+    loop {
+        match tokens.get(position) {
+            None | Some(Utf8Token::CloseBrace) => break,
+            Some(Utf8Token::Text { .. }) => {}
+            Some(other) => return Err(format!("expected label name, found {other:?}")),
+        }
+        let name = utf8_unquote(&tokens[position])?;
+        let match_type = match tokens.get(position + 1) {
+            Some(Utf8Token::Operator(match_type)) => *match_type,
+            other => return Err(format!("expected an operator, found {other:?}")),
+        };
+        let value = match tokens.get(position + 2) {
+            Some(token @ Utf8Token::Text { .. }) => utf8_unquote(token)?,
+            other => return Err(format!("expected label value, found {other:?}")),
+        };
+        matchers.push((name, match_type, value));
+        position += 3;
+        match tokens.get(position) {
+            Some(Utf8Token::Comma) => position += 1,
+            None | Some(Utf8Token::CloseBrace) => break,
+            Some(other) => return Err(format!("expected a comma or close brace, found {other:?}")),
+        }
+    }
+    match (has_open_brace, tokens.get(position)) {
+        (true, Some(Utf8Token::CloseBrace)) => position += 1,
+        (true, _) => return Err("expected close brace".to_string()),
+        (false, Some(Utf8Token::CloseBrace)) => return Err("expected opening brace".to_string()),
+        (false, _) => {}
+    }
+    if position != tokens.len() {
+        return Err("expected end of input".to_string());
+    }
+    Ok(matchers)
+}
+
+/// True when Alertmanager 0.25's classic parser and 0.27+'s UTF-8 parser both
+/// accept `input` and read the same matchers from it (0.27's fallback mode
+/// then logs nothing, and `utf8-strict-mode` reads it the same way).
+pub fn parsers_agree(input: &str) -> bool {
+    let Ok(classic) = parse_matchers(input) else {
+        return false;
+    };
+    let Ok(utf8) = parse_matchers_utf8(input) else {
+        return false;
+    };
+    let classic: Vec<MatcherTriple> = classic
+        .into_iter()
+        .map(|matcher| (matcher.name, matcher.match_type, matcher.value))
+        .collect();
+    classic == utf8
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Utf8Token {
+    OpenBrace,
+    CloseBrace,
+    Comma,
+    Operator(MatchType),
+    Text { text: String, quoted: bool },
+}
+
+/// The 0.27 lexer: reserved are whitespace and `{}!=~,\"'` and the backtick.
+fn utf8_tokens(input: &str) -> Result<Vec<Utf8Token>, String> {
+    let is_reserved =
+        |character: char| character.is_whitespace() || "{}!=~,\\\"'`".contains(character);
+    let characters: Vec<char> = input.chars().collect();
+    let mut tokens = Vec::new();
+    let mut index = 0;
+    while index < characters.len() {
+        let character = characters[index];
+        match character {
+            '{' => tokens.push(Utf8Token::OpenBrace),
+            '}' => tokens.push(Utf8Token::CloseBrace),
+            ',' => tokens.push(Utf8Token::Comma),
+            '=' | '!' => {
+                let next = characters.get(index + 1).copied();
+                let (match_type, length) = match (character, next) {
+                    ('=', Some('~')) => (MatchType::Regexp, 2),
+                    ('=', _) => (MatchType::Equal, 1),
+                    ('!', Some('=')) => (MatchType::NotEqual, 2),
+                    ('!', Some('~')) => (MatchType::NotRegexp, 2),
+                    _ => return Err(format!("expected one of '=~' after '!' at {index}")),
+                };
+                tokens.push(Utf8Token::Operator(match_type));
+                index += length;
+                continue;
+            }
+            '"' => {
+                let mut end = index + 1;
+                let mut escaped = false;
+                while end < characters.len() {
+                    let current = characters[end];
+                    if escaped {
+                        escaped = false;
+                    } else if current == '\\' {
+                        escaped = true;
+                    } else if current == '"' {
+                        break;
+                    }
+                    end += 1;
+                }
+                if end >= characters.len() {
+                    return Err(format!("unterminated quoted string at {index}"));
+                }
+                tokens.push(Utf8Token::Text {
+                    text: characters[index..=end].iter().collect(),
+                    quoted: true,
+                });
+                index = end + 1;
+                continue;
+            }
+            _ if character.is_whitespace() => {}
+            _ if !is_reserved(character) => {
+                let mut end = index;
+                while end < characters.len() && !is_reserved(characters[end]) {
+                    end += 1;
+                }
+                tokens.push(Utf8Token::Text {
+                    text: characters[index..end].iter().collect(),
+                    quoted: false,
+                });
+                index = end;
+                continue;
+            }
+            _ => return Err(format!("invalid input {character:?} at {index}")),
+        }
+        index += 1;
+    }
+    Ok(tokens)
+}
+
+/// An unquoted token as is; a quoted one through Go's `strconv.Unquote`.
+fn utf8_unquote(token: &Utf8Token) -> Result<String, String> {
+    let Utf8Token::Text { text, quoted } = token else {
+        return Err("expected text".to_string());
+    };
+    if !quoted {
+        return Ok(text.clone());
+    }
+    go_unquote(text).ok_or_else(|| format!("{text}: invalid input"))
+}
+
+/// Go's `strconv.Unquote` for a double-quoted string literal.
+fn go_unquote(quoted: &str) -> Option<String> {
+    let inner = quoted.strip_prefix('"')?.strip_suffix('"')?;
+    if inner.contains('\n') {
+        return None;
+    }
+    let characters: Vec<char> = inner.chars().collect();
+    let mut output = String::new();
+    let mut index = 0;
+    while index < characters.len() {
+        let character = characters[index];
+        if character == '"' {
+            return None;
+        }
+        if character != '\\' {
+            output.push(character);
+            index += 1;
+            continue;
+        }
+        let escaped = *characters.get(index + 1)?;
+        let hex = |start: usize, length: usize| -> Option<char> {
+            let digits: String = characters.get(start..start + length)?.iter().collect();
+            if !digits.chars().all(|digit| digit.is_ascii_hexdigit()) {
+                return None;
+            }
+            char::from_u32(u32::from_str_radix(&digits, 16).ok()?)
+        };
+        let (value, length) = match escaped {
+            'a' => ('\u{7}', 2),
+            'b' => ('\u{8}', 2),
+            'f' => ('\u{c}', 2),
+            'n' => ('\n', 2),
+            'r' => ('\r', 2),
+            't' => ('\t', 2),
+            'v' => ('\u{b}', 2),
+            '\\' => ('\\', 2),
+            '"' => ('"', 2),
+            'x' => (hex(index + 2, 2)?, 4),
+            'u' => (hex(index + 2, 4)?, 6),
+            'U' => (hex(index + 2, 8)?, 10),
+            '0'..='7' => {
+                let digits: String = characters.get(index + 1..index + 4)?.iter().collect();
+                if !digits.chars().all(|digit| ('0'..='7').contains(&digit)) {
+                    return None;
+                }
+                let value = u32::from_str_radix(&digits, 8).ok()?;
+                if value > 255 {
+                    return None;
+                }
+                (char::from_u32(value)?, 4)
+            }
+            _ => return None,
+        };
+        output.push(value);
+        index += length;
+    }
+    Some(output)
 }
 
 /// Renders a matcher that Alertmanager 0.25's classic parser and 0.27+'s
@@ -862,6 +1081,42 @@ mod tests {
     }
 
     #[test]
+    fn the_utf8_parser_reads_some_classic_inputs_differently() {
+        let agree = [
+            "a=\"b\"",
+            "{a=\"b\", c!~\"d|e\"}",
+            "a=b",
+            "{a=b,}",
+            "a:b=\"x\"",
+            "a=\"x\\\\y\"",
+        ];
+        for text in agree {
+            assert!(parsers_agree(text), "{text}");
+        }
+        // Rejected by the UTF-8 parser, or read with another value.
+        let differ = [
+            "a=bar baz",
+            "a=b=c",
+            "a=",
+            "{a=\"b\"",
+            "a=\"x\\qy\"",
+            "a=\"x\\ty\"",
+            "a=~\\d+",
+            "a=b}",
+        ];
+        for text in differ {
+            assert!(!parsers_agree(text), "{text}");
+        }
+        assert_eq!(
+            parse_matchers_utf8("{\"ünï code\"=~\"x\", b=c,}"),
+            Ok(vec![
+                ("ünï code".to_string(), MatchType::Regexp, "x".to_string()),
+                ("b".to_string(), MatchType::Equal, "c".to_string()),
+            ])
+        );
+    }
+
+    #[test]
     fn regexes_are_anchored_and_use_go_ascii_classes() {
         let matcher = parse_matcher(r#"a=~"b|c""#).expect("valid");
         assert!(matcher.matches_value("b"));
@@ -893,6 +1148,22 @@ mod tests {
             assert_eq!(matcher.value, value, "{text}");
         }
         assert!(quote_matcher("bad-name", "=", "x").is_err());
+        for value in [
+            "plain",
+            "with \"quotes\"",
+            "back\\slash",
+            "new\nline",
+            "a,b}",
+            "\\q",
+            "tab\there",
+            "ünï",
+            "",
+            "{x}",
+        ] {
+            let text = quote_matcher("label", "=~", value)
+                .unwrap_or_else(|_| quote_matcher("label", "=", value).expect("quotable"));
+            assert!(parsers_agree(&text), "{text}");
+        }
         assert_eq!(
             quote_matcher("severity", "=", "page").as_deref(),
             Ok(r#"severity="page""#)
