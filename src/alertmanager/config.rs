@@ -13,19 +13,24 @@
 //!   node's `UnmarshalYAML`) aborts at once and wins over collected type
 //!   errors. A node's own checks run only when its subtree had no type error,
 //!   and the whole-file checks only when the file had none.
-//! - Integration settings stay opaque YAML values; only their keys, their
-//!   required fields, their URLs and the inline-versus-`*_file` secrets are
-//!   checked.
+//! - Decoding reads the raw tree of `super::yaml`, so a scalar reaches a
+//!   string field as written (`1.10` stays `1.10`), as in Go.
+//! - Integration settings stay opaque YAML values; only their top-level keys,
+//!   their required fields, their URLs and the inline-versus-`*_file` secrets
+//!   are checked (nested settings and `http_config` are not).
+//!
+//! The types are filled by this hand-written decoder rather than by serde
+//! derives: yaml.v2's error order and wording (collected type errors, lines,
+//! hard errors winning) cannot be had from serde's first-error-aborts model.
 
 use std::collections::BTreeMap;
 use std::fmt;
 
 use yaml_serde::Value;
 
+use super::matchers::{self, is_valid_label_name, MatchType, Matcher};
 use super::timeinterval::{self, TimeIntervalSpec};
 use super::yaml::{self, Node, PathStep, ScalarKind};
-
-use super::matchers::{self, is_valid_label_name, MatchType, Matcher};
 
 /// A parsed configuration. Field order and list order follow the file.
 #[derive(Clone, Debug)]
