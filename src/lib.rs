@@ -14,6 +14,7 @@ pub mod alertmanager;
 pub mod check;
 pub mod cli;
 pub mod diagnostic;
+pub mod emit;
 pub mod eval;
 pub mod ir;
 pub mod render;

@@ -4,6 +4,7 @@
 //! environment, stdout/stderr and exit codes. Exit status: 0 clean, 1 the input has
 //! errors (or warnings under `--deny-warnings`), 2 a usage or I/O problem.
 
+mod build;
 mod check;
 mod explain;
 mod input;
@@ -36,6 +37,8 @@ enum Command {
     Check(CheckArgs),
     /// Print the long explanation of a diagnostic code, such as E0101.
     Explain(ExplainArgs),
+    /// Compile .slo files into generated rule files (or check that they are fresh).
+    Build(build::BuildArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -90,6 +93,7 @@ fn run_with_args(args: impl IntoIterator<Item = OsString>) -> ExitCode {
     let status = match cli.command {
         Command::Check(args) => check::run(&args.paths, args.format, args.deny_warnings),
         Command::Explain(args) => explain::run(args.code.as_deref(), args.list),
+        Command::Build(args) => build::run(&args),
     };
     ExitCode::from(status)
 }

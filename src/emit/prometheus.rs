@@ -1,0 +1,706 @@
+//! Prometheus rules from the typed model: SLI recording rules at every window the
+//! alerts use, the objective-window ratio, metadata and budget rules,
+//! multi-window multi-burn-rate alerts, threshold and forecast alerts, and an
+//! absent-metrics alert per objective.
+//!
+//! Invariants:
+//! - every expression is built from [`crate::ir::Selector::to_promql`] (escaped
+//!   PromQL strings) and exact [`Decimal`] text, so `99.9%` is `0.001` and a label
+//!   value can never end a string early;
+//! - recorded series carry only the identity labels `service` and `slo`; alerts
+//!   carry `service`, `slo`, `kind`, `team`, `severity` plus the service's and the
+//!   objective's labels (the identity labels win; the checker refuses user labels
+//!   with those names anyway);
+//! - error ratios are traffic-weighted: at an alert window `W` they are
+//!   `errors over W / events over W` from the raw counters, and over the objective
+//!   window a ratio of sums of the recorded 5-minute rates, never a mean of ratios;
+//! - the model holds user strings unescaped; escaping for Go templates (alert labels
+//!   and annotations) happens only in [`rule_groups_node`], so the promtool test
+//!   generator can compare with the unescaped values Prometheus will produce.
+//!
+//! Accuracy objectives are a time-slice budget: `slo:slice_bad:bool<slice>` is 1
+//! while any sample of the slice ending now is on the wrong side of the bound
+//! (`min_over_time(m[slice]) < bool min`), worst series first. One dip keeps it
+//! at 1 for one slice length, so its mean over a window is the fraction of the
+//! window's time covered by bad slices: the fraction of bad slices.
+
+use std::collections::BTreeMap;
+
+use crate::emit::naming;
+use crate::emit::yaml::Node;
+use crate::ir::{
+    AvailabilityEvents, Bound, Budget, BurnWindow, Decimal, Duration, LabelMatcher, MatchOp,
+    Objective, ObjectiveKind, Selector, Service, Tier,
+};
+
+/// How long an objective's metrics must be missing before the absent alert fires:
+/// long enough to ride out a rollout or a scrape hiccup.
+pub const ABSENT_FOR: Duration = Duration::minutes(10);
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct RuleGroup {
+    pub name: String,
+    pub rules: Vec<Rule>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Rule {
+    Recording {
+        record: String,
+        expr: String,
+        labels: BTreeMap<String, String>,
+    },
+    Alerting(AlertRule),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct AlertRule {
+    pub alert: String,
+    pub expr: String,
+    pub for_: Duration,
+    /// Unescaped; escaped for Go templates when written.
+    pub labels: BTreeMap<String, String>,
+    /// Unescaped, in writing order (summary, description, runbook, dashboard).
+    pub annotations: Vec<(String, String)>,
+}
+
+/// Every rule group of one service, objectives in declaration order.
+pub fn service_rule_groups(service: &Service) -> Vec<RuleGroup> {
+    let mut groups = Vec::new();
+    for objective in &service.objectives {
+        emit_objective(service, objective, &mut groups);
+    }
+    groups
+}
+
+/// The identity labels of recorded series.
+pub fn identity_labels(service: &Service, objective: &Objective) -> BTreeMap<String, String> {
+    BTreeMap::from([
+        (naming::LABEL_SERVICE.to_owned(), service.name.clone()),
+        (naming::LABEL_SLO.to_owned(), objective.name.clone()),
+    ])
+}
+
+/// The labels of every alert of an objective at a severity.
+pub fn alert_labels(
+    service: &Service,
+    objective: &Objective,
+    severity: &str,
+) -> BTreeMap<String, String> {
+    let mut labels = service.labels.clone();
+    labels.extend(objective.labels.clone());
+    labels.extend(identity_labels(service, objective));
+    labels.insert(
+        naming::LABEL_KIND.to_owned(),
+        objective.kind.name().as_str().to_owned(),
+    );
+    labels.insert(naming::LABEL_TEAM.to_owned(), service.team.clone());
+    labels.insert(naming::LABEL_SEVERITY.to_owned(), severity.to_owned());
+    labels
+}
+
+/// `metric{service="s",slo="o"}`: a recorded series of one objective.
+pub fn recorded(record: &str, service: &Service, objective: &Objective) -> String {
+    Selector {
+        metric: record.to_owned(),
+        matchers: identity_labels(service, objective)
+            .into_iter()
+            .map(|(label, value)| LabelMatcher {
+                label,
+                op: MatchOp::Equal,
+                value,
+            })
+            .collect(),
+        span: objective.name_span,
+    }
+    .to_promql()
+}
+
+/// The windows at which the SLI is recorded: 5m (for the current burn rate) and
+/// every long and short window of every burn window, sorted.
+pub fn sli_windows(budget: &Budget) -> Vec<Duration> {
+    let mut windows = vec![naming::CHAINED_RATE_WINDOW];
+    for (_, burn) in budget.burn_windows() {
+        windows.push(burn.long);
+        windows.push(burn.short);
+    }
+    windows.sort();
+    windows.dedup();
+    windows
+}
+
+/// `le` matcher for a latency threshold. Integer seconds match both `1` (Go
+/// clients, Prometheus 2) and `1.0` (Python and Java clients, Prometheus 3's
+/// normalisation), as Pyrra's migration mode does.
+pub fn le_matcher(threshold: Duration) -> LabelMatcher {
+    let seconds = threshold.as_seconds();
+    if seconds.is_integer() {
+        LabelMatcher {
+            label: "le".into(),
+            op: MatchOp::Regex,
+            value: format!("{seconds}(\\.0)?"),
+        }
+    } else {
+        LabelMatcher {
+            label: "le".into(),
+            op: MatchOp::Equal,
+            value: seconds.to_string(),
+        }
+    }
+}
+
+fn le_infinity() -> LabelMatcher {
+    LabelMatcher {
+        label: "le".into(),
+        op: MatchOp::Equal,
+        value: "+Inf".into(),
+    }
+}
+
+/// The selector whose increase counts all events (for `min_traffic` and absence).
+pub fn total_selector(kind: &ObjectiveKind) -> Option<String> {
+    match kind {
+        ObjectiveKind::Availability { total, .. } => Some(total.to_promql()),
+        ObjectiveKind::Latency { histogram, .. } => {
+            Some(histogram.to_promql_with(&[le_infinity()]))
+        }
+        _ => None,
+    }
+}
+
+/// `sum(rate(x[W]))` of bad events and of all events, for the counter kinds.
+fn counter_rates(kind: &ObjectiveKind, window: Duration) -> Option<(String, String)> {
+    let rate = |selector: String| format!("sum(rate({selector}[{window}]))");
+    match kind {
+        ObjectiveKind::Availability { events, total, .. } => {
+            let total_rate = rate(total.to_promql());
+            let errors = match events {
+                AvailabilityEvents::Errors(errors) => {
+                    format!("({} or vector(0))", rate(errors.to_promql()))
+                }
+                AvailabilityEvents::Good(good) => {
+                    format!("({total_rate} - ({} or vector(0)))", rate(good.to_promql()))
+                }
+            };
+            Some((errors, total_rate))
+        }
+        ObjectiveKind::Latency {
+            histogram,
+            threshold,
+            ..
+        } => {
+            let total_rate = rate(histogram.to_promql_with(&[le_infinity()]));
+            let good = rate(histogram.to_promql_with(&[le_matcher(*threshold)]));
+            Some((format!("({total_rate} - ({good} or vector(0)))"), total_rate))
+        }
+        _ => None,
+    }
+}
+
+/// The error ratio of an objective over `window`.
+fn error_ratio_expr(service: &Service, objective: &Objective, window: Duration) -> String {
+    match &objective.kind {
+        ObjectiveKind::Accuracy { slice, .. } => format!(
+            "avg_over_time({}[{window}])",
+            recorded(&naming::slice_bad(*slice), service, objective)
+        ),
+        kind => match counter_rates(kind, window) {
+            Some((errors, total)) => format!("{errors}\n/\n{total}"),
+            None => String::new(),
+        },
+    }
+}
+
+fn percent(fraction: Decimal) -> String {
+    fraction
+        .scaled_by_power_of_ten(2)
+        .map_or_else(|| fraction.to_string(), |value| format!("{value}%"))
+}
+
+fn emit_objective(service: &Service, objective: &Objective, groups: &mut Vec<RuleGroup>) {
+    let identity = identity_labels(service, objective);
+    let mut alerts = Vec::new();
+    match &objective.kind {
+        ObjectiveKind::Latency { budget, .. }
+        | ObjectiveKind::Availability { budget, .. }
+        | ObjectiveKind::Accuracy { budget, .. } => {
+            let mut sli = Vec::new();
+            let mut budget_rules = Vec::new();
+            let record = |record: String, expr: String| Rule::Recording {
+                record,
+                expr,
+                labels: identity.clone(),
+            };
+            if let ObjectiveKind::Accuracy {
+                metric,
+                bound,
+                slice,
+                ..
+            } = &objective.kind
+            {
+                let expr = match bound {
+                    Bound::Min(min) => format!(
+                        "max(min_over_time({}[{slice}]) < bool {min})",
+                        metric.to_promql()
+                    ),
+                    Bound::Max(max) => format!(
+                        "max(max_over_time({}[{slice}]) > bool {max})",
+                        metric.to_promql()
+                    ),
+                };
+                sli.push(record(naming::slice_bad(*slice), expr));
+            }
+            for window in sli_windows(budget) {
+                sli.push(record(
+                    naming::sli_error_ratio(window),
+                    error_ratio_expr(service, objective, window),
+                ));
+            }
+            // The objective window: a ratio of sums of recorded 5m rates (cheap and
+            // traffic-weighted), or the mean of the slice indicator for accuracy.
+            let period = budget.window;
+            let period_expr = match counter_rates(&objective.kind, naming::CHAINED_RATE_WINDOW) {
+                Some((errors, total)) => {
+                    let errors_record = naming::sli_errors_rate(naming::CHAINED_RATE_WINDOW);
+                    let total_record = naming::sli_total_rate(naming::CHAINED_RATE_WINDOW);
+                    sli.push(record(errors_record.clone(), errors));
+                    sli.push(record(total_record.clone(), total));
+                    format!(
+                        "sum_over_time({}[{period}])\n/\nsum_over_time({}[{period}])",
+                        recorded(&errors_record, service, objective),
+                        recorded(&total_record, service, objective)
+                    )
+                }
+                None => error_ratio_expr(service, objective, period),
+            };
+            budget_rules.push(record(naming::sli_error_ratio(period), period_expr));
+            budget_rules.push(record(
+                naming::SLO_OBJECTIVE.to_owned(),
+                format!("vector({})", budget.objective),
+            ));
+            budget_rules.push(record(
+                naming::SLO_ERROR_BUDGET.to_owned(),
+                format!("vector({})", budget.error_budget),
+            ));
+            let days = Decimal::from_integer(period.millis)
+                .div_rounded(Decimal::from_integer(crate::ir::duration::DAY))
+                .map_or(Decimal::ZERO, |(days, _)| days);
+            budget_rules.push(record(
+                naming::SLO_TIME_PERIOD_DAYS.to_owned(),
+                format!("vector({days})"),
+            ));
+            budget_rules.push(record(
+                naming::SLO_CURRENT_BURN_RATE.to_owned(),
+                format!(
+                    "{}\n/ {}",
+                    recorded(
+                        &naming::sli_error_ratio(naming::CHAINED_RATE_WINDOW),
+                        service,
+                        objective
+                    ),
+                    budget.error_budget
+                ),
+            ));
+            budget_rules.push(record(
+                naming::SLO_PERIOD_BURN_RATE.to_owned(),
+                format!(
+                    "{}\n/ {}",
+                    recorded(&naming::sli_error_ratio(period), service, objective),
+                    budget.error_budget
+                ),
+            ));
+            budget_rules.push(record(
+                naming::SLO_PERIOD_BUDGET_REMAINING.to_owned(),
+                format!(
+                    "1 - {}",
+                    recorded(naming::SLO_PERIOD_BURN_RATE, service, objective)
+                ),
+            ));
+            let mut info = service.labels.clone();
+            info.extend(objective.labels.clone());
+            info.extend(identity.clone());
+            info.insert(
+                naming::LABEL_KIND.into(),
+                objective.kind.name().as_str().into(),
+            );
+            info.insert(naming::LABEL_TEAM.into(), service.team.clone());
+            info.insert("slo_objective".into(), budget.objective.to_string());
+            info.insert("slo_window".into(), budget.window.to_string());
+            budget_rules.push(Rule::Recording {
+                record: naming::SLO_INFO.to_owned(),
+                expr: "vector(1)".to_owned(),
+                labels: info,
+            });
+            groups.push(RuleGroup {
+                name: naming::group_sli(&service.name, &objective.name),
+                rules: sli,
+            });
+            groups.push(RuleGroup {
+                name: naming::group_budget(&service.name, &objective.name),
+                rules: budget_rules,
+            });
+            if budget.alerts_enabled {
+                for tier in [Tier::Page, Tier::Ticket] {
+                    burn_alerts(service, objective, budget, tier, &mut alerts);
+                }
+            }
+        }
+        ObjectiveKind::Drift {
+            score,
+            max,
+            for_,
+            forecast,
+        } => {
+            let score = score.to_promql();
+            alerts.push(threshold_alert(
+                service,
+                objective,
+                naming::ALERT_DRIFT_HIGH,
+                format!("{score} > {max}"),
+                *for_,
+                Tier::Ticket,
+                format!("Drift score of {}/{} is above {max}", service.name, objective.name),
+                format!("{score} has been above {max} for {for_}."),
+            ));
+            if let Some(forecast) = forecast {
+                let horizon = forecast.horizon.as_seconds();
+                alerts.push(threshold_alert(
+                    service,
+                    objective,
+                    naming::ALERT_DRIFT_FORECAST,
+                    format!(
+                        "predict_linear({score}[{}], {horizon}) > {max}\nunless\n{score} > {max}",
+                        forecast.lookback
+                    ),
+                    *for_,
+                    Tier::Ticket,
+                    format!(
+                        "Drift score of {}/{} is forecast to exceed {max} within {}",
+                        service.name, objective.name, forecast.horizon
+                    ),
+                    format!(
+                        "A linear fit of {score} over the last {} crosses {max} within {}; it is still below {max} now.",
+                        forecast.lookback, forecast.horizon
+                    ),
+                ));
+            }
+        }
+        ObjectiveKind::Gpu {
+            utilization,
+            max_utilization,
+            memory,
+            for_,
+            exhaustion,
+        } => {
+            let utilization = utilization.to_promql();
+            alerts.push(threshold_alert(
+                service,
+                objective,
+                naming::ALERT_GPU_UTILIZATION_HIGH,
+                format!("{utilization} > {max_utilization}"),
+                *for_,
+                Tier::Ticket,
+                format!(
+                    "GPU utilization of {}/{} is above {max_utilization}%",
+                    service.name, objective.name
+                ),
+                format!("{utilization} has been above {max_utilization}% for {for_}."),
+            ));
+            if let (Some(memory), Some(forecast)) = (memory, exhaustion) {
+                let used = memory.used.to_promql();
+                let free = memory.free.to_promql();
+                alerts.push(threshold_alert(
+                    service,
+                    objective,
+                    naming::ALERT_GPU_MEMORY_EXHAUSTION,
+                    format!(
+                        "predict_linear({used}[{}], {})\n>\n({used} + {free})",
+                        forecast.lookback,
+                        forecast.horizon.as_seconds()
+                    ),
+                    *for_,
+                    Tier::Page,
+                    format!(
+                        "GPU memory of {}/{} is forecast to run out within {}",
+                        service.name, objective.name, forecast.horizon
+                    ),
+                    format!(
+                        "A linear fit of {used} over the last {} exceeds the GPU's memory (used + free) within {}.",
+                        forecast.lookback, forecast.horizon
+                    ),
+                ));
+            }
+        }
+        ObjectiveKind::Freshness {
+            last_success,
+            max_age,
+            for_,
+            ..
+        } => {
+            let last_success = last_success.to_promql();
+            alerts.push(threshold_alert(
+                service,
+                objective,
+                naming::ALERT_FRESHNESS_STALE,
+                format!("time() - {last_success} > {}", max_age.as_seconds()),
+                *for_,
+                Tier::Ticket,
+                format!(
+                    "Data of {}/{} is older than {max_age}",
+                    service.name, objective.name
+                ),
+                format!("The last success recorded by {last_success} is more than {max_age} old."),
+            ));
+        }
+        ObjectiveKind::Logs { .. } => return,
+    }
+    let absent_selectors = absent_selectors(&objective.kind);
+    if !absent_selectors.is_empty() {
+        let expr = absent_selectors
+            .iter()
+            .map(|selector| format!("absent({selector})"))
+            .collect::<Vec<_>>()
+            .join("\nor\n");
+        alerts.push(threshold_alert(
+            service,
+            objective,
+            naming::ALERT_METRIC_ABSENT,
+            expr,
+            ABSENT_FOR,
+            Tier::Ticket,
+            format!("Metrics of {}/{} are missing", service.name, objective.name),
+            format!(
+                "No series matches {} for {ABSENT_FOR}: the objective's other alerts cannot fire.",
+                absent_selectors.join(" or ")
+            ),
+        ));
+    }
+    groups.push(RuleGroup {
+        name: naming::group_alerts(&service.name, &objective.name),
+        rules: alerts.into_iter().map(Rule::Alerting).collect(),
+    });
+}
+
+/// The selectors whose absence blinds an objective (the error selector of an
+/// availability objective may rightly be absent while nothing fails).
+pub fn absent_selectors(kind: &ObjectiveKind) -> Vec<String> {
+    match kind {
+        ObjectiveKind::Latency { histogram, .. } => vec![histogram.to_promql()],
+        ObjectiveKind::Availability { total, .. } => vec![total.to_promql()],
+        ObjectiveKind::Accuracy { metric, .. } => vec![metric.to_promql()],
+        ObjectiveKind::Drift { score, .. } => vec![score.to_promql()],
+        ObjectiveKind::Gpu {
+            utilization,
+            memory,
+            ..
+        } => {
+            let mut selectors = vec![utilization.to_promql()];
+            if let Some(memory) = memory {
+                selectors.push(memory.used.to_promql());
+                selectors.push(memory.free.to_promql());
+            }
+            selectors
+        }
+        ObjectiveKind::Freshness { last_success, .. } => vec![last_success.to_promql()],
+        ObjectiveKind::Logs { .. } => Vec::new(),
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn threshold_alert(
+    service: &Service,
+    objective: &Objective,
+    alert: &str,
+    expr: String,
+    for_: Duration,
+    tier: Tier,
+    summary: String,
+    description: String,
+) -> AlertRule {
+    AlertRule {
+        alert: alert.to_owned(),
+        expr,
+        for_,
+        labels: alert_labels(service, objective, naming::severity(tier)),
+        annotations: annotations(service, objective, summary, description),
+    }
+}
+
+fn annotations(
+    service: &Service,
+    objective: &Objective,
+    summary: String,
+    generated: String,
+) -> Vec<(String, String)> {
+    let description = match &objective.description {
+        Some(text) => format!("{text}\n{generated}"),
+        None => generated,
+    };
+    let mut annotations = vec![
+        (naming::ANNOTATION_SUMMARY.to_owned(), summary),
+        (naming::ANNOTATION_DESCRIPTION.to_owned(), description),
+    ];
+    if let Some(runbook) = &service.runbook {
+        annotations.push((naming::ANNOTATION_RUNBOOK.to_owned(), runbook.clone()));
+    }
+    if let Some(dashboard) = &service.dashboard {
+        annotations.push((naming::ANNOTATION_DASHBOARD.to_owned(), dashboard.clone()));
+    }
+    annotations
+}
+
+/// `(14.4 * 0.001)`: the factor and the budget exactly as in the model.
+pub fn burn_threshold(burn: &BurnWindow, budget: &Budget) -> String {
+    format!("({} * {})", burn.factor, budget.error_budget)
+}
+
+/// The rules of one tier: windows with the same `for` share one rule.
+fn burn_alerts(
+    service: &Service,
+    objective: &Objective,
+    budget: &Budget,
+    tier: Tier,
+    alerts: &mut Vec<AlertRule>,
+) {
+    let windows: Vec<&BurnWindow> = match tier {
+        Tier::Page => budget.page.iter().collect(),
+        Tier::Ticket => budget.ticket.iter().collect(),
+    };
+    let mut by_for: BTreeMap<Duration, Vec<&BurnWindow>> = BTreeMap::new();
+    for burn in &windows {
+        by_for.entry(burn.for_).or_default().push(burn);
+    }
+    let split = by_for.len() > 1;
+    for (for_, burns) in by_for {
+        let branches: Vec<String> = burns
+            .iter()
+            .map(|burn| {
+                let threshold = burn_threshold(burn, budget);
+                format!(
+                    "(\n  {} > {threshold}\n  and\n  {} > {threshold}\n)",
+                    recorded(&naming::sli_error_ratio(burn.short), service, objective),
+                    recorded(&naming::sli_error_ratio(burn.long), service, objective),
+                )
+            })
+            .collect();
+        let mut expr = branches.join("\nor\n");
+        let guard = match (&budget.min_traffic, tier, total_selector(&objective.kind)) {
+            (Some(min_traffic), Tier::Page, Some(total)) => Some(format!(
+                "(sum(increase({total}[{}])) >= {})",
+                min_traffic.window, min_traffic.count
+            )),
+            _ => None,
+        };
+        if let Some(guard) = guard {
+            if branches.len() > 1 {
+                expr = format!("(\n{expr}\n)");
+            }
+            expr = format!("{expr}\nand on ()\n{guard}");
+        }
+        let mut labels = alert_labels(service, objective, naming::severity(tier));
+        if split {
+            let longs: Vec<String> = burns.iter().map(|burn| burn.long.to_string()).collect();
+            labels.insert(naming::LABEL_LONG_WINDOWS.to_owned(), longs.join(","));
+        }
+        let how = burns
+            .iter()
+            .map(|burn| {
+                format!(
+                    "{}× the {} budget over {} and {}",
+                    burn.factor,
+                    percent(budget.error_budget),
+                    burn.long,
+                    burn.short
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(", or ");
+        let speed = match tier {
+            Tier::Page => "fast",
+            Tier::Ticket => "steadily",
+        };
+        let summary = format!(
+            "Error budget of {}/{} is burning {speed}",
+            service.name, objective.name
+        );
+        let description = format!(
+            "The {} objective of {} over {} has an error ratio above {how}.",
+            objective.kind.name().as_str(),
+            percent(budget.objective),
+            budget.window
+        );
+        alerts.push(AlertRule {
+            alert: naming::ALERT_BUDGET_BURN.to_owned(),
+            expr,
+            for_,
+            labels,
+            annotations: annotations(service, objective, summary, description),
+        });
+    }
+}
+
+/// Escapes text for Prometheus' Go-template expansion of alert labels and
+/// annotations: every `{{` becomes `{{ "{{" }}`, which expands back to `{{`.
+pub fn escape_go_template(text: &str) -> String {
+    text.replace("{{", "{{ \"{{\" }}")
+}
+
+/// The `groups:` list of a rule file or a `PrometheusRule` spec.
+pub fn rule_groups_node(groups: &[RuleGroup]) -> Node {
+    Node::Seq(
+        groups
+            .iter()
+            .map(|group| {
+                Node::map([
+                    ("name", Node::str(&group.name)),
+                    (
+                        "rules",
+                        Node::Seq(group.rules.iter().map(rule_node).collect()),
+                    ),
+                ])
+            })
+            .collect(),
+    )
+}
+
+fn rule_node(rule: &Rule) -> Node {
+    match rule {
+        Rule::Recording {
+            record,
+            expr,
+            labels,
+        } => Node::map([
+            ("record", Node::str(record)),
+            ("expr", Node::Text(expr.clone())),
+            ("labels", Node::string_map(labels)),
+        ]),
+        Rule::Alerting(alert) => {
+            let mut pairs = vec![
+                ("alert".to_owned(), Node::str(&alert.alert)),
+                ("expr".to_owned(), Node::Text(alert.expr.clone())),
+            ];
+            if !alert.for_.is_zero() {
+                pairs.push(("for".to_owned(), Node::str(alert.for_.to_string())));
+            }
+            pairs.push((
+                "labels".to_owned(),
+                Node::map(
+                    alert
+                        .labels
+                        .iter()
+                        .map(|(key, value)| (key.clone(), Node::str(escape_go_template(value)))),
+                ),
+            ));
+            pairs.push((
+                "annotations".to_owned(),
+                Node::map(
+                    alert
+                        .annotations
+                        .iter()
+                        .map(|(key, value)| (key.clone(), Node::str(escape_go_template(value)))),
+                ),
+            ));
+            Node::Map(pairs)
+        }
+    }
+}

@@ -1,0 +1,307 @@
+//! A small, deterministic YAML writer over a tiny tree: ordered mappings,
+//! sequences, strings and numbers. Written here rather than taken from a crate so
+//! that the quoting rules are ours and visible in one function.
+//!
+//! Invariants: the output is a pure function of the tree (mapping keys keep the
+//! order they were inserted in; callers insert sorted or fixed orders); a string is
+//! written plain only when it is obviously safe in YAML 1.1 and 1.2 alike
+//! ([`is_plain_safe`]), as a `|-` block scalar when it is multi-line text that a
+//! block scalar keeps byte for byte ([`is_block_safe`]), and double-quoted with
+//! escapes otherwise, so every string reads back as exactly the same string.
+
+use std::fmt::Write as _;
+
+/// One node of the tree.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Node {
+    /// Keys in the order they should be written.
+    Map(Vec<(String, Node)>),
+    Seq(Vec<Node>),
+    /// A string, written plain, block or double-quoted by [`write_scalar`].
+    Str(String),
+    /// A string that should be a `|-` block scalar whenever that is safe (PromQL).
+    Text(String),
+    /// A number already in canonical text (digits, optional `-` and `.`).
+    Number(String),
+}
+
+impl Node {
+    pub fn str(text: impl Into<String>) -> Node {
+        Node::Str(text.into())
+    }
+
+    /// A mapping from pairs, in the given order.
+    pub fn map<K: Into<String>>(pairs: impl IntoIterator<Item = (K, Node)>) -> Node {
+        Node::Map(pairs.into_iter().map(|(key, value)| (key.into(), value)).collect())
+    }
+
+    /// A mapping of strings, in the map's (sorted) order.
+    pub fn string_map<'a>(pairs: impl IntoIterator<Item = (&'a String, &'a String)>) -> Node {
+        Node::Map(
+            pairs
+                .into_iter()
+                .map(|(key, value)| (key.clone(), Node::Str(value.clone())))
+                .collect(),
+        )
+    }
+}
+
+/// The document text: `header` lines as `# ` comments, then the tree.
+pub fn to_string(header: &[String], root: &Node) -> String {
+    let mut out = String::new();
+    for line in header {
+        // Header lines come from file names; keep each on its own comment line.
+        for part in line.split(['\n', '\r']) {
+            out.push_str("# ");
+            out.push_str(part);
+            out.push('\n');
+        }
+    }
+    write_node(&mut out, root, 0, Context::Document);
+    if !out.ends_with('\n') {
+        out.push('\n');
+    }
+    out
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Context {
+    Document,
+    /// After `key:` (a nested block starts on the next line).
+    MapValue,
+    /// After `- ` (a mapping continues on the same line).
+    SeqItem,
+}
+
+fn write_node(out: &mut String, node: &Node, indent: usize, context: Context) {
+    match node {
+        Node::Map(pairs) if pairs.is_empty() => {
+            inline_prefix(out, context);
+            out.push_str("{}\n");
+        }
+        Node::Seq(items) if items.is_empty() => {
+            inline_prefix(out, context);
+            out.push_str("[]\n");
+        }
+        Node::Map(pairs) => {
+            if context == Context::MapValue {
+                out.push('\n');
+            }
+            for (index, (key, value)) in pairs.iter().enumerate() {
+                // The first key of a sequence item sits on the `- ` line.
+                if !(context == Context::SeqItem && index == 0) {
+                    push_indent(out, indent);
+                }
+                write_scalar(out, key, false, indent);
+                out.push(':');
+                write_node(out, value, indent + 2, Context::MapValue);
+            }
+        }
+        Node::Seq(items) => {
+            if context == Context::MapValue {
+                out.push('\n');
+            }
+            // Sequences inside a mapping sit at the key's indentation (kubectl style).
+            let item_indent = if context == Context::MapValue {
+                indent - 2
+            } else {
+                indent
+            };
+            for item in items {
+                push_indent(out, item_indent);
+                out.push('-');
+                match item {
+                    Node::Map(pairs) if !pairs.is_empty() => {
+                        out.push(' ');
+                        write_node(out, item, item_indent + 2, Context::SeqItem);
+                    }
+                    Node::Seq(inner) if !inner.is_empty() => {
+                        out.push('\n');
+                        write_node(out, item, item_indent + 2, Context::Document);
+                    }
+                    _ => write_node(out, item, item_indent + 2, Context::MapValue),
+                }
+            }
+        }
+        Node::Str(text) => {
+            inline_prefix(out, context);
+            write_scalar(out, text, false, indent);
+            out.push('\n');
+        }
+        Node::Text(text) => {
+            inline_prefix(out, context);
+            write_scalar(out, text, true, indent);
+            out.push('\n');
+        }
+        Node::Number(text) => {
+            inline_prefix(out, context);
+            out.push_str(text);
+            out.push('\n');
+        }
+    }
+}
+
+fn inline_prefix(out: &mut String, context: Context) {
+    if context == Context::MapValue {
+        out.push(' ');
+    }
+}
+
+fn push_indent(out: &mut String, indent: usize) {
+    for _ in 0..indent {
+        out.push(' ');
+    }
+}
+
+/// Writes one string: plain, block (multi-line, or `prefer_block`) or double-quoted.
+fn write_scalar(out: &mut String, text: &str, prefer_block: bool, indent: usize) {
+    if (prefer_block || text.contains('\n')) && is_block_safe(text) {
+        out.push_str("|-");
+        for line in text.split('\n') {
+            out.push('\n');
+            if !line.is_empty() {
+                push_indent(out, indent);
+                out.push_str(line);
+            }
+        }
+    } else if is_plain_safe(text) {
+        out.push_str(text);
+    } else {
+        out.push_str(&double_quoted(text));
+    }
+}
+
+/// True when `text` can be written as a plain scalar and read back as the same
+/// string by YAML 1.1 and 1.2 parsers: printable ASCII from a conservative set,
+/// no indicator at the start, no `: ` or ` #`, no `{{`, and nothing a parser would
+/// resolve to a boolean, null or number (`yes`, `on`, `~`, `=`, `1e3`, `0x1f`,
+/// `.inf`, `2024-01-01`, ...).
+pub fn is_plain_safe(text: &str) -> bool {
+    if text.is_empty() || text.trim() != text {
+        return false;
+    }
+    let allowed = |character: char| {
+        character.is_ascii_alphanumeric() || " _./-()+*,<>=:$'".contains(character)
+    };
+    if !text.chars().all(allowed) {
+        return false;
+    }
+    let first = text.chars().next().unwrap_or(' ');
+    if !(first.is_ascii_alphanumeric() || first == '_' || first == '/' || first == '(') {
+        return false;
+    }
+    if text.contains(": ") || text.ends_with(':') || text.contains("{{") {
+        return false;
+    }
+    let lower = text.to_ascii_lowercase();
+    const SPECIAL: [&str; 13] = [
+        "y", "n", "yes", "no", "on", "off", "true", "false", "null", "~", "=", "<<", "nan",
+    ];
+    if SPECIAL.contains(&lower.as_str()) {
+        return false;
+    }
+    // Anything starting like a number is quoted unless it has a letter that no
+    // YAML number, date or time can contain (`5m`, `1h30m` stay plain).
+    if first.is_ascii_digit() {
+        if lower.starts_with("0x") || lower.starts_with("0o") || lower.starts_with("0b") {
+            return false;
+        }
+        let only_number_letters = lower
+            .chars()
+            .filter(char::is_ascii_alphabetic)
+            .all(|letter| letter == 'e' || letter == 't' || letter == 'z');
+        if only_number_letters {
+            return false;
+        }
+    }
+    true
+}
+
+/// True when a `|-` literal block keeps `text` byte for byte: no control
+/// characters but newlines, no `\r`, no trailing newline (the `-` chomping drops
+/// it), no line with trailing spaces or starting with a tab, a first line that
+/// does not start with a space (it would set the indentation), and not empty.
+pub fn is_block_safe(text: &str) -> bool {
+    !text.is_empty()
+        && !text.ends_with('\n')
+        && text
+            .chars()
+            .all(|character| character == '\n' || !needs_escape(character))
+        && !text.starts_with([' ', '\t'])
+        && text
+            .split('\n')
+            .all(|line| line.trim_end() == line && !line.starts_with('\t'))
+}
+
+/// A YAML double-quoted scalar: `\`, `"` and every non-printable character escaped.
+pub fn double_quoted(text: &str) -> String {
+    let mut quoted = String::with_capacity(text.len() + 2);
+    quoted.push('"');
+    for character in text.chars() {
+        match character {
+            '\\' => quoted.push_str("\\\\"),
+            '"' => quoted.push_str("\\\""),
+            '\n' => quoted.push_str("\\n"),
+            '\r' => quoted.push_str("\\r"),
+            '\t' => quoted.push_str("\\t"),
+            other if needs_escape(other) => {
+                let code = u32::from(other);
+                if code <= 0xff {
+                    let _ = write!(quoted, "\\x{code:02x}");
+                } else {
+                    let _ = write!(quoted, "\\u{code:04x}");
+                }
+            }
+            other => quoted.push(other),
+        }
+    }
+    quoted.push('"');
+    quoted
+}
+
+/// Characters YAML does not allow raw in a scalar (or that parsers treat as
+/// line breaks or byte-order marks).
+fn needs_escape(character: char) -> bool {
+    character.is_control()
+        || matches!(character, '\u{2028}' | '\u{2029}' | '\u{feff}' | '\u{85}')
+        || character == '\u{fffe}'
+        || character == '\u{ffff}'
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn risky_scalars_are_quoted() {
+        for risky in [
+            "=", "on", "yes", "no", "null", "~", "true", "1", "0.001", "1e3", "0x1f", ".inf",
+            "2024-01-01", " x", "x ", "a: b", "a #b", "{x}", "[x]", "*x", "&x", "!x", "%x",
+            "@x", "`x", "{{ x }}", "a\nb\r", "tab\t", "", "#x", "x:", "-x", "'x", "\"x",
+        ] {
+            assert!(!is_plain_safe(risky), "{risky:?} should be quoted");
+        }
+        for safe in ["5m", "1h30m", "page", "fraud-detector", "slo:sli_error:ratio_rate5m"] {
+            assert!(is_plain_safe(safe), "{safe:?} should be plain");
+        }
+    }
+
+    #[test]
+    fn writes_block_and_nested_structures() {
+        let tree = Node::map([(
+            "groups",
+            Node::Seq(vec![Node::map([
+                ("name", Node::str("a/b")),
+                ("rules", Node::Seq(vec![Node::map([
+                    ("expr", Node::Text("x\n/\ny".into())),
+                    ("labels", Node::map([("v", Node::str("on"))])),
+                    ("empty", Node::Map(vec![])),
+                ])])),
+            ])]),
+        )]);
+        assert_eq!(
+            to_string(&["h".into()], &tree),
+            "# h\ngroups:\n- name: a/b\n  rules:\n  - expr: |-\n      x\n      /\n      y\n    labels:\n      v: \"on\"\n    empty: {}\n"
+        );
+    }
+}
