@@ -10,6 +10,7 @@
 //! Architecture invariant: only `cli` touches the filesystem, the environment,
 //! stdout/stderr or exit codes; every other module is pure.
 
+pub mod alertmanager;
 pub mod check;
 pub mod cli;
 pub mod diagnostic;
