@@ -516,9 +516,15 @@ impl Checker {
                         "the labels {} are set from the service and objective",
                         RESERVED_ALERT_LABELS.join(", ")
                     ))
-                    .with_help(format!(
-                        "choose another name, for example `{name}_override` or `owner_{name}`"
-                    )),
+                    .with_help(match name {
+                        "team" => "set the team with the service's `team` field".to_owned(),
+                        "severity" => {
+                            "the severity is the alert tier (page or ticket); use another \
+                                       name such as `priority`"
+                                .to_owned()
+                        }
+                        _ => format!("choose another label name than `{name}`"),
+                    }),
                 );
                 all_good = false;
                 continue;

@@ -426,13 +426,19 @@ impl Checker {
             buckets.dedup();
             if let Some((threshold, Some(threshold_span))) = threshold {
                 if !buckets.is_empty() && !buckets.contains(&threshold) {
-                    let listed: Vec<String> = buckets.iter().map(ToString::to_string).collect();
+                    let listed: Vec<String> = buckets
+                        .iter()
+                        .map(|bucket| bucket.to_plain_string())
+                        .collect();
                     self.push(
                         Diagnostic::warning(
                             "W0003",
                             "threshold is not a bucket boundary",
                             threshold_span,
-                            format!("{threshold} is not one of the declared buckets"),
+                            format!(
+                                "{} is not one of the declared buckets",
+                                threshold.to_plain_string()
+                            ),
                         )
                         .with_secondary(value.span, "the declared buckets")
                         .with_note(format!(
@@ -577,7 +583,11 @@ impl Checker {
                     "E0405",
                     "slice not shorter than the window",
                     slice_span.unwrap_or(fields.owner_span),
-                    format!("a {slice} slice does not fit in the {} window", budget.window),
+                    format!(
+                        "a {} slice does not fit in the {} window",
+                        slice.to_plain_string(),
+                        budget.window.to_plain_string()
+                    ),
                 )
                 .with_help("the budget counts slices inside the window: make the slice much shorter, such as 5m");
                 if let Some(window) = fields.value("window") {
@@ -1134,7 +1144,10 @@ impl Checker {
                             span,
                             format!(
                                 "the {} alert over {}/{} needs an error ratio above {threshold} ({}× a {error_budget} budget)",
-                                tier.as_str(), burn.long, burn.short, burn.factor
+                                tier.as_str(),
+                                burn.long.to_plain_string(),
+                                burn.short.to_plain_string(),
+                                burn.factor
                             ),
                         )
                         .with_note("an error ratio cannot exceed 1 (every event failing)")
@@ -1204,7 +1217,11 @@ impl Checker {
                         "E0402",
                         "short window not shorter than long window",
                         short_span.unwrap_or(block.kind.span),
-                        format!("the short window {short} is not shorter than the long window {long}"),
+                        format!(
+                            "the short window {} is not shorter than the long window {}",
+                            short.to_plain_string(),
+                            long.to_plain_string()
+                        ),
                     )
                     .with_secondary(long_span.unwrap_or(block.kind.span), "the long window")
                     .with_help("the short window confirms the burn is still going on: make it about 1/12 of the long window, such as 1h/5m"),
@@ -1217,13 +1234,17 @@ impl Checker {
                     "burn window not shorter than the objective window",
                     long_span.unwrap_or(block.kind.span),
                     format!(
-                        "the long window {long} is not shorter than the objective window {window}"
+                        "the long window {} is not shorter than the objective window {}",
+                        long.to_plain_string(),
+                        window.to_plain_string()
                     ),
                 );
                 diagnostic = match window_span {
                     Some(span) => diagnostic.with_secondary(span, "the objective window"),
-                    None => diagnostic
-                        .with_note(format!("the objective window is the default {window}")),
+                    None => diagnostic.with_note(format!(
+                        "the objective window is the default {}",
+                        window.to_plain_string()
+                    )),
                 };
                 self.push(diagnostic.with_help("alert windows must be shorter than the objective window; the defaults are 1h/5m and 6h/30m for pages"));
                 all_good = false;
@@ -1249,7 +1270,7 @@ impl Checker {
                             "E0210",
                             "missing required field",
                             block.kind.span,
-                            format!("a burn window over {long} needs `factor`"),
+                            format!("a burn window over {} needs `factor`", long.to_plain_string()),
                         )
                         .with_note("the factor is computed only for the workbook's long windows 1h, 6h, 1d and 3d")
                         .with_help("add `factor = ...`: the budget fraction to spend in the long window × window / long window"),
