@@ -1,0 +1,371 @@
+//! Binary operators: arithmetic, comparison (filtering or `bool`), and the
+//! set operators, between scalars and vectors, with `on`/`ignoring` and
+//! `group_left`/`group_right` vector matching (Prometheus' `VectorBinop`,
+//! `VectorscalarBinop`, `VectorAnd/Or/Unless`).
+//!
+//! Invariants: arithmetic and `bool` comparisons drop `__name__`, filtering
+//! comparisons keep the left sample's labels and value; a filtering
+//! comparison with the scalar on the left keeps the vector's value; matching
+//! signatures never include `__name__` under `ignoring`.
+
+use std::collections::{HashMap, HashSet};
+use std::hash::{DefaultHasher, Hash, Hasher};
+
+use promql_parser::parser::ast::{BinaryExpr, LabelModifier, VectorMatchCardinality};
+use promql_parser::parser::token::{self, TokenId};
+
+use super::engine::{ensure_unique_labels, Evaluator};
+use super::error::EvalError;
+use super::value::{Labels, Sample, Value, Vector, METRIC_NAME};
+use super::Semantics;
+
+impl Evaluator<'_> {
+    pub(crate) fn eval_binary(
+        &mut self,
+        binary: &BinaryExpr,
+        time: i64,
+    ) -> Result<Value, EvalError> {
+        let op = binary.op.id();
+        if let Some(modifier) = &binary.modifier {
+            if modifier.fill_values.lhs.is_some() || modifier.fill_values.rhs.is_some() {
+                return Err(EvalError::Unsupported("fill modifiers".to_string()));
+            }
+        }
+        let return_bool = binary.return_bool();
+        let semantics = self.options.semantics;
+        let lhs = self.eval(&binary.lhs, time)?;
+        let rhs = self.eval(&binary.rhs, time)?;
+        match (lhs, rhs) {
+            (Value::Scalar(left), Value::Scalar(right)) => {
+                let (value, keep) = element_binop(op, left, right);
+                if is_comparison(op) {
+                    Ok(Value::Scalar(if keep { 1.0 } else { 0.0 }))
+                } else {
+                    Ok(Value::Scalar(value))
+                }
+            }
+            (Value::Vector(vector), Value::Scalar(scalar)) => Ok(Value::Vector(
+                vector_scalar(op, vector, scalar, false, return_bool, semantics)?,
+            )),
+            (Value::Scalar(scalar), Value::Vector(vector)) => Ok(Value::Vector(
+                vector_scalar(op, vector, scalar, true, return_bool, semantics)?,
+            )),
+            (Value::Vector(left), Value::Vector(right)) => {
+                let (card, on, matching_labels) = matching(binary);
+                let output = match op {
+                    token::T_LAND => vector_and(left, right, on, &matching_labels),
+                    token::T_LOR => vector_or(left, right, on, &matching_labels),
+                    token::T_LUNLESS => vector_unless(left, right, on, &matching_labels),
+                    _ => vector_binop(
+                        op,
+                        left,
+                        right,
+                        card,
+                        on,
+                        &matching_labels,
+                        return_bool,
+                        semantics,
+                    )?,
+                };
+                Ok(Value::Vector(output))
+            }
+            (left, right) => Err(EvalError::Type(format!(
+                "binary expression must contain only scalar and instant vector types, got {} and {}",
+                left.type_name(),
+                right.type_name()
+            ))),
+        }
+    }
+}
+
+/// Cardinality, whether matching is `on`, and the matching labels.
+fn matching(binary: &BinaryExpr) -> (VectorMatchCardinality, bool, Vec<String>) {
+    match &binary.modifier {
+        None => (VectorMatchCardinality::OneToOne, false, Vec::new()),
+        Some(modifier) => {
+            let (on, labels) = match &modifier.matching {
+                Some(LabelModifier::Include(labels)) => (true, labels.labels.clone()),
+                Some(LabelModifier::Exclude(labels)) => (false, labels.labels.clone()),
+                None => (false, Vec::new()),
+            };
+            (modifier.card.clone(), on, labels)
+        }
+    }
+}
+
+fn is_comparison(op: TokenId) -> bool {
+    matches!(
+        op,
+        token::T_EQLC | token::T_NEQ | token::T_GTR | token::T_LSS | token::T_GTE | token::T_LTE
+    )
+}
+
+/// Prometheus' `shouldDropMetricName`: arithmetic drops the name; `atan2`
+/// joined the list in 3.x.
+fn drops_metric_name(op: TokenId, semantics: Semantics) -> bool {
+    match op {
+        token::T_ADD | token::T_SUB | token::T_MUL | token::T_DIV | token::T_MOD | token::T_POW => {
+            true
+        }
+        token::T_ATAN2 => semantics == Semantics::V3,
+        _ => false,
+    }
+}
+
+/// Prometheus' `vectorElemBinop`: the value, and whether a comparison holds.
+fn element_binop(op: TokenId, left: f64, right: f64) -> (f64, bool) {
+    match op {
+        token::T_ADD => (left + right, true),
+        token::T_SUB => (left - right, true),
+        token::T_MUL => (left * right, true),
+        token::T_DIV => (left / right, true),
+        token::T_POW => (go_pow(left, right), true),
+        token::T_MOD => (left % right, true),
+        token::T_ATAN2 => (left.atan2(right), true),
+        token::T_EQLC => (left, left == right),
+        token::T_NEQ => (left, left != right),
+        token::T_GTR => (left, left > right),
+        token::T_LSS => (left, left < right),
+        token::T_GTE => (left, left >= right),
+        token::T_LTE => (left, left <= right),
+        _ => (f64::NAN, false),
+    }
+}
+
+/// Go's `math.Pow`, which differs from C's `pow` only at `(-1, ±Inf)`.
+fn go_pow(base: f64, exponent: f64) -> f64 {
+    if base == -1.0 && exponent.is_infinite() {
+        return 1.0;
+    }
+    base.powf(exponent)
+}
+
+fn vector_scalar(
+    op: TokenId,
+    vector: Vector,
+    scalar: f64,
+    scalar_on_left: bool,
+    return_bool: bool,
+    semantics: Semantics,
+) -> Result<Vector, EvalError> {
+    let drop_name = drops_metric_name(op, semantics) || return_bool;
+    let mut output = Vector::with_capacity(vector.len());
+    for sample in vector {
+        let (left, right) = if scalar_on_left {
+            (scalar, sample.value)
+        } else {
+            (sample.value, scalar)
+        };
+        let (mut value, mut keep) = element_binop(op, left, right);
+        if is_comparison(op) && scalar_on_left {
+            value = right;
+        }
+        if return_bool {
+            value = if keep { 1.0 } else { 0.0 };
+            keep = true;
+        }
+        if keep {
+            output.push(Sample {
+                labels: if drop_name {
+                    sample.labels.without_metric_name()
+                } else {
+                    sample.labels
+                },
+                value,
+            });
+        }
+    }
+    if drop_name {
+        ensure_unique_labels(&output)?;
+    }
+    Ok(output)
+}
+
+/// A hash of the labels vector matching compares.
+fn signature(labels: &Labels, on: bool, matching_labels: &[String]) -> u64 {
+    let mut hasher = DefaultHasher::new();
+    for (name, value) in labels.pairs() {
+        let listed = matching_labels.iter().any(|m| m == name);
+        let used = if on {
+            listed
+        } else {
+            !listed && name != METRIC_NAME
+        };
+        if used {
+            name.hash(&mut hasher);
+            value.hash(&mut hasher);
+        }
+    }
+    hasher.finish()
+}
+
+fn vector_and(left: Vector, right: Vector, on: bool, matching_labels: &[String]) -> Vector {
+    let right_signatures: HashSet<u64> = right
+        .iter()
+        .map(|sample| signature(&sample.labels, on, matching_labels))
+        .collect();
+    left.into_iter()
+        .filter(|sample| right_signatures.contains(&signature(&sample.labels, on, matching_labels)))
+        .collect()
+}
+
+fn vector_or(left: Vector, right: Vector, on: bool, matching_labels: &[String]) -> Vector {
+    let left_signatures: HashSet<u64> = left
+        .iter()
+        .map(|sample| signature(&sample.labels, on, matching_labels))
+        .collect();
+    let mut output = left;
+    output.extend(right.into_iter().filter(|sample| {
+        !left_signatures.contains(&signature(&sample.labels, on, matching_labels))
+    }));
+    output
+}
+
+fn vector_unless(left: Vector, right: Vector, on: bool, matching_labels: &[String]) -> Vector {
+    let right_signatures: HashSet<u64> = right
+        .iter()
+        .map(|sample| signature(&sample.labels, on, matching_labels))
+        .collect();
+    left.into_iter()
+        .filter(|sample| {
+            !right_signatures.contains(&signature(&sample.labels, on, matching_labels))
+        })
+        .collect()
+}
+
+// The arguments are the parts of one `VectorMatching`; a struct would only rename them.
+#[allow(clippy::too_many_arguments)]
+fn vector_binop(
+    op: TokenId,
+    left: Vector,
+    right: Vector,
+    card: VectorMatchCardinality,
+    on: bool,
+    matching_labels: &[String],
+    return_bool: bool,
+    semantics: Semantics,
+) -> Result<Vector, EvalError> {
+    let one_to_many = matches!(card, VectorMatchCardinality::OneToMany(_));
+    let include: Vec<String> = card.labels().map(|l| l.labels.clone()).unwrap_or_default();
+    let (many, one) = if one_to_many {
+        (right, left)
+    } else {
+        (left, right)
+    };
+    let mut one_by_signature: HashMap<u64, usize> = HashMap::with_capacity(one.len());
+    for (index, sample) in one.iter().enumerate() {
+        let sig = signature(&sample.labels, on, matching_labels);
+        if let Some(&previous) = one_by_signature.get(&sig) {
+            let match_group = if on {
+                sample
+                    .labels
+                    .filtered(|name| matching_labels.iter().any(|m| m == name))
+            } else {
+                sample.labels.filtered(|name| {
+                    name != METRIC_NAME && !matching_labels.iter().any(|m| m == name)
+                })
+            };
+            return Err(EvalError::DuplicateMatchGroup {
+                match_group: match_group.to_string(),
+                side: if one_to_many { "left" } else { "right" },
+                first: one[previous].labels.to_string(),
+                second: sample.labels.to_string(),
+            });
+        }
+        one_by_signature.insert(sig, index);
+    }
+    let one_to_one = matches!(card, VectorMatchCardinality::OneToOne);
+    let mut matched: HashMap<u64, HashSet<Labels>> = HashMap::new();
+    let mut output = Vector::new();
+    for sample in many {
+        let sig = signature(&sample.labels, on, matching_labels);
+        let Some(&one_index) = one_by_signature.get(&sig) else {
+            continue;
+        };
+        let one_sample = &one[one_index];
+        let (left_value, right_value) = if one_to_many {
+            (one_sample.value, sample.value)
+        } else {
+            (sample.value, one_sample.value)
+        };
+        let (mut value, keep) = element_binop(op, left_value, right_value);
+        // 2.42 checks cardinality only for samples that survive a filtering
+        // comparison; 3.x checks every matched pair.
+        if !return_bool && !keep && semantics == Semantics::V2 {
+            continue;
+        }
+        if return_bool {
+            value = if keep { 1.0 } else { 0.0 };
+        }
+        let mut labels = result_labels(
+            &sample.labels,
+            &one_sample.labels,
+            op,
+            one_to_one,
+            on,
+            matching_labels,
+            &include,
+            semantics,
+        );
+        if return_bool {
+            labels = labels.without_metric_name();
+        }
+        match matched.entry(sig) {
+            std::collections::hash_map::Entry::Occupied(mut existing) => {
+                if one_to_one {
+                    return Err(EvalError::ManyToOneNotExplicit);
+                }
+                if !existing.get_mut().insert(labels.clone()) {
+                    return Err(EvalError::GroupingNotUnique);
+                }
+            }
+            std::collections::hash_map::Entry::Vacant(vacant) => {
+                let mut set = HashSet::new();
+                if !one_to_one {
+                    set.insert(labels.clone());
+                }
+                vacant.insert(set);
+            }
+        }
+        if !return_bool && !keep {
+            continue;
+        }
+        // A filtering comparison keeps the left-hand side's value, which in
+        // group_right is the "one" side.
+        if !return_bool && is_comparison(op) {
+            value = left_value;
+        }
+        output.push(Sample { labels, value });
+    }
+    Ok(output)
+}
+
+/// Prometheus' `resultMetric`.
+#[allow(clippy::too_many_arguments)]
+fn result_labels(
+    many: &Labels,
+    one: &Labels,
+    op: TokenId,
+    one_to_one: bool,
+    on: bool,
+    matching_labels: &[String],
+    include: &[String],
+    semantics: Semantics,
+) -> Labels {
+    let mut labels = if drops_metric_name(op, semantics) {
+        many.without_metric_name()
+    } else {
+        many.clone()
+    };
+    if one_to_one {
+        labels = if on {
+            labels.filtered(|name| matching_labels.iter().any(|m| m == name))
+        } else {
+            labels.filtered(|name| !matching_labels.iter().any(|m| m == name))
+        };
+    }
+    for name in include {
+        labels = labels.with(name, one.get(name));
+    }
+    labels
+}

@@ -1,0 +1,105 @@
+//! Prometheus' own PromQL conformance files, run through `eval::promqltest`:
+//! every v2.42.0 float case must pass under V2; the v3.14.0 files run under V3
+//! and their pass count must not fall below the recorded floor.
+
+use std::path::Path;
+
+use mlslo::eval::promqltest::{run_file, CaseResult, Outcome};
+use mlslo::eval::Semantics;
+
+/// v3.14.0 cases known to pass; raise it when the engine improves, never lower it.
+const V3_PASS_FLOOR: usize = 907;
+
+/// Runs every `.test` file of `folder`, prints a per-file table and the
+/// failures, and returns (file, results) pairs.
+fn run_folder(folder: &str, semantics: Semantics) -> Vec<(String, Vec<CaseResult>)> {
+    let directory = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data/promqltest")
+        .join(folder);
+    let mut names: Vec<String> = std::fs::read_dir(&directory)
+        .expect("the conformance folder exists")
+        .filter_map(|entry| entry.ok())
+        .map(|entry| entry.file_name().to_string_lossy().into_owned())
+        .filter(|name| name.ends_with(".test"))
+        .collect();
+    names.sort();
+    let mut all = Vec::new();
+    println!("{folder} ({semantics:?})");
+    println!(
+        "{:<24} {:>6} {:>6} {:>6} {:>12}",
+        "file", "cases", "pass", "fail", "unsupported"
+    );
+    for name in names {
+        let text = std::fs::read_to_string(directory.join(&name)).expect("test file is readable");
+        let results = run_file(&text, semantics);
+        let pass = results
+            .iter()
+            .filter(|r| r.outcome == Outcome::Pass)
+            .count();
+        let fail = results
+            .iter()
+            .filter(|r| matches!(r.outcome, Outcome::Fail(_)))
+            .count();
+        let unsupported = results.len() - pass - fail;
+        println!(
+            "{name:<24} {:>6} {pass:>6} {fail:>6} {unsupported:>12}",
+            results.len()
+        );
+        all.push((name, results));
+    }
+    for (name, results) in &all {
+        for result in results {
+            match &result.outcome {
+                Outcome::Pass => {}
+                Outcome::Fail(reason) => {
+                    println!(
+                        "FAIL {name}:{} {}\n     {reason}",
+                        result.line, result.query
+                    )
+                }
+                Outcome::Unsupported(reason) => {
+                    println!(
+                        "UNSUPPORTED {name}:{} {} ({reason})",
+                        result.line, result.query
+                    )
+                }
+            }
+        }
+    }
+    all
+}
+
+#[test]
+fn v2_42_float_cases_all_pass() {
+    let results = run_folder("v2.42.0", Semantics::V2);
+    let failures: Vec<String> = results
+        .iter()
+        .flat_map(|(name, cases)| {
+            cases.iter().filter_map(move |case| match &case.outcome {
+                Outcome::Fail(reason) => Some(format!("{name}:{} {reason}", case.line)),
+                _ => None,
+            })
+        })
+        .collect();
+    assert!(
+        failures.is_empty(),
+        "{} failing cases:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+#[test]
+fn v3_14_pass_count_does_not_regress() {
+    let results = run_folder("v3.14.0", Semantics::V3);
+    let pass: usize = results
+        .iter()
+        .map(|(_, cases)| cases.iter().filter(|c| c.outcome == Outcome::Pass).count())
+        .sum();
+    let total: usize = results.iter().map(|(_, cases)| cases.len()).sum();
+    println!("v3.14.0: {pass}/{total} pass");
+    assert!(
+        pass >= V3_PASS_FLOOR,
+        "v3.14.0 pass count {pass} fell below the floor {V3_PASS_FLOOR}"
+    );
+}
