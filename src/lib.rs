@@ -17,6 +17,7 @@ pub mod eval;
 pub mod ir;
 pub mod render;
 pub mod syntax;
+pub mod template;
 
 use diagnostic::{Diagnostic, SourceMap};
 

@@ -1,0 +1,880 @@
+//! Go's `fmt` and `strconv` number and string formatting, as far as templates reach it.
+//!
+//! Invariants: float digits come from Rust's exact formatter (`{:e}` for the shortest
+//! round-trip digits, `{:.N e}` / `{:.N}` for fixed precision), which rounds the exact
+//! binary value half-to-even just as Go's `strconv` does; the layout rules on top of
+//! those digits (`%g` exponent thresholds, two-digit exponents, `+Inf`, `NaN`) are
+//! Go's. Nothing here panics on any input.
+
+use super::value::Value;
+
+/// Decimal digits of a finite float without trailing zeros: value = 0.d1d2... × 10^dp.
+struct Digits {
+    digits: Vec<u8>,
+    dp: i32,
+}
+
+fn parse_exp_form(text: &str) -> Digits {
+    // text is like "1.2345e6" or "0e0" (from Rust's `{:e}`), never negative here.
+    let (mantissa, exp) = text.split_once('e').unwrap_or((text, "0"));
+    let exp: i32 = exp.parse().unwrap_or(0);
+    let mut digits: Vec<u8> = mantissa.bytes().filter(u8::is_ascii_digit).collect();
+    while digits.last() == Some(&b'0') {
+        digits.pop();
+    }
+    if digits.is_empty() {
+        return Digits { digits, dp: 0 };
+    }
+    Digits {
+        digits,
+        dp: exp + 1,
+    }
+}
+
+fn shortest_digits(v: f64) -> Digits {
+    parse_exp_form(&format!("{:e}", v.abs()))
+}
+
+fn significant_digits(v: f64, significant: usize) -> Digits {
+    let significant = significant.clamp(1, 800);
+    parse_exp_form(&format!("{:.*e}", significant - 1, v.abs()))
+}
+
+fn format_e(d: &Digits, prec: usize, e_char: char) -> String {
+    let mut out = String::new();
+    out.push(if d.digits.is_empty() {
+        '0'
+    } else {
+        d.digits[0] as char
+    });
+    if prec > 0 {
+        out.push('.');
+        for i in 1..=prec {
+            out.push(d.digits.get(i).map_or('0', |b| *b as char));
+        }
+    }
+    out.push(e_char);
+    let exp = if d.digits.is_empty() { 0 } else { d.dp - 1 };
+    out.push(if exp < 0 { '-' } else { '+' });
+    let abs = exp.unsigned_abs();
+    if abs < 10 {
+        out.push('0');
+    }
+    out.push_str(&abs.to_string());
+    out
+}
+
+fn format_f(d: &Digits, prec: usize) -> String {
+    let mut out = String::new();
+    if d.dp > 0 {
+        for i in 0..d.dp as usize {
+            out.push(d.digits.get(i).map_or('0', |b| *b as char));
+        }
+    } else {
+        out.push('0');
+    }
+    if prec > 0 {
+        out.push('.');
+        for i in 1..=prec as i64 {
+            let j = d.dp as i64 + i - 1;
+            let ch = if j >= 0 && (j as usize) < d.digits.len() {
+                d.digits[j as usize] as char
+            } else {
+                '0'
+            };
+            out.push(ch);
+        }
+    }
+    out
+}
+
+/// Go's `strconv.FormatFloat(v, 'g', prec, 64)` for the magnitude of a finite v
+/// (no sign). `prec` None is the shortest representation.
+fn format_g_abs(v: f64, prec: Option<usize>, e_char: char) -> String {
+    let (d, shortest, mut prec) = match prec {
+        None => {
+            let d = shortest_digits(v);
+            let p = d.digits.len();
+            (d, true, p)
+        }
+        Some(p) => {
+            let p = p.max(1);
+            (significant_digits(v, p), false, p)
+        }
+    };
+    let nd = d.digits.len() as i64;
+    let mut eprec = prec as i64;
+    if eprec > nd && nd >= d.dp as i64 {
+        eprec = nd;
+    }
+    if shortest {
+        eprec = 6;
+    }
+    let exp = d.dp as i64 - 1;
+    if exp < -4 || exp >= eprec {
+        if prec as i64 > nd {
+            prec = nd as usize;
+        }
+        return format_e(&d, prec.saturating_sub(1), e_char);
+    }
+    if prec as i64 > d.dp as i64 {
+        prec = nd as usize;
+    }
+    format_f(&d, (prec as i64 - d.dp as i64).max(0) as usize)
+}
+
+/// Go's `strconv.FormatFloat(v, 'g', -1, 64)`: what `%v` and `{{ $value }}` print.
+pub fn format_float_shortest(v: f64) -> String {
+    format_float_verb(v, 'g', None, &Flags::default())
+}
+
+/// Formatting flags of one `%` directive.
+#[derive(Clone, Debug, Default)]
+pub struct Flags {
+    pub plus: bool,
+    pub minus: bool,
+    pub space: bool,
+    pub zero: bool,
+    pub sharp: bool,
+    pub width: Option<usize>,
+    pub precision: Option<usize>,
+}
+
+fn pad(body: &str, flags: &Flags) -> String {
+    let width = flags.width.unwrap_or(0);
+    let len = body.chars().count();
+    if len >= width {
+        return body.to_string();
+    }
+    let fill = width - len;
+    if flags.minus {
+        format!("{body}{}", " ".repeat(fill))
+    } else if flags.zero {
+        format!("{}{body}", "0".repeat(fill))
+    } else {
+        format!("{}{body}", " ".repeat(fill))
+    }
+}
+
+/// Pads a signed number, putting zero padding between the sign and the digits as Go does.
+fn pad_number(sign: &str, digits: &str, flags: &Flags) -> String {
+    let width = flags.width.unwrap_or(0);
+    let len = sign.len() + digits.chars().count();
+    if flags.zero && !flags.minus && width > len {
+        return format!("{sign}{}{digits}", "0".repeat(width - len));
+    }
+    let plain = Flags {
+        zero: false,
+        ..flags.clone()
+    };
+    pad(&format!("{sign}{digits}"), &plain)
+}
+
+/// One float under a verb among `v g G e E f F`, with Go's sign and padding rules.
+pub fn format_float_verb(v: f64, verb: char, prec: Option<usize>, flags: &Flags) -> String {
+    if v.is_nan() || v.is_infinite() {
+        let body = if v.is_nan() {
+            if flags.plus {
+                "+NaN"
+            } else if flags.space {
+                " NaN"
+            } else {
+                "NaN"
+            }
+        } else if v > 0.0 {
+            if flags.space && !flags.plus {
+                " Inf"
+            } else {
+                "+Inf"
+            }
+        } else {
+            "-Inf"
+        };
+        let no_zero = Flags {
+            zero: false,
+            ..flags.clone()
+        };
+        return pad(body, &no_zero);
+    }
+    let abs = v.abs();
+    let digits = match verb {
+        'e' | 'E' => {
+            let p = prec.unwrap_or(6).min(800);
+            let d = significant_digits(abs, p + 1);
+            format_e(&d, p, verb)
+        }
+        'f' | 'F' => format!("{:.*}", prec.unwrap_or(6).min(800), abs),
+        'G' => format_g_abs(abs, prec, 'E'),
+        _ => format_g_abs(abs, prec, 'e'),
+    };
+    let negative = v.is_sign_negative();
+    let sign = if negative {
+        "-"
+    } else if flags.plus {
+        "+"
+    } else if flags.space {
+        " "
+    } else {
+        ""
+    };
+    pad_number(sign, &digits, flags)
+}
+
+fn format_int_verb(v: i64, verb: char, flags: &Flags) -> Option<String> {
+    let negative = v < 0;
+    let abs = v.unsigned_abs();
+    let mut digits = match verb {
+        'd' | 'v' => abs.to_string(),
+        'b' => format!("{abs:b}"),
+        'o' | 'O' => format!("{abs:o}"),
+        'x' => format!("{abs:x}"),
+        'X' => format!("{abs:X}"),
+        'c' => {
+            let ch = u32::try_from(v)
+                .ok()
+                .and_then(char::from_u32)
+                .unwrap_or('\u{FFFD}');
+            return Some(pad(&ch.to_string(), flags));
+        }
+        'q' => {
+            let ch = u32::try_from(v)
+                .ok()
+                .and_then(char::from_u32)
+                .unwrap_or('\u{FFFD}');
+            return Some(pad(&quote_rune(ch), flags));
+        }
+        'U' => {
+            return Some(pad(&format!("U+{abs:04X}"), flags));
+        }
+        'e' | 'E' | 'f' | 'F' | 'g' | 'G' => return None,
+        _ => return None,
+    };
+    if let Some(p) = flags.precision {
+        if p == 0 && v == 0 {
+            digits = String::new();
+        }
+        while digits.len() < p {
+            digits.insert(0, '0');
+        }
+    }
+    let prefix = match (flags.sharp, verb) {
+        (true, 'x') => "0x",
+        (true, 'X') => "0X",
+        (true, 'o') => "0",
+        (true, 'b') => "0b",
+        (_, 'O') => "0o",
+        _ => "",
+    };
+    let sign = if negative {
+        "-"
+    } else if flags.plus {
+        "+"
+    } else if flags.space {
+        " "
+    } else {
+        ""
+    };
+    let sign = format!("{sign}{prefix}");
+    // Zero padding is ignored when a precision is given, as in Go.
+    let flags = if flags.precision.is_some() {
+        Flags {
+            zero: false,
+            ..flags.clone()
+        }
+    } else {
+        flags.clone()
+    };
+    Some(pad_number(&sign, &digits, &flags))
+}
+
+/// Go's `strconv.Quote`.
+pub fn quote_string(s: &str) -> String {
+    let mut out = String::from("\"");
+    for ch in s.chars() {
+        push_escaped(&mut out, ch, '"');
+    }
+    out.push('"');
+    out
+}
+
+fn quote_rune(ch: char) -> String {
+    let mut out = String::from("'");
+    push_escaped(&mut out, ch, '\'');
+    out.push('\'');
+    out
+}
+
+/// Approximates Go's `strconv.IsPrint` (Unicode graphic characters plus ASCII space).
+pub fn is_print(ch: char) -> bool {
+    if ch == ' ' {
+        return true;
+    }
+    if ch.is_control() || ch.is_whitespace() {
+        return false;
+    }
+    !matches!(
+        ch as u32,
+        0xAD | 0x600..=0x605 | 0x61C | 0x6DD | 0x70F | 0x180E | 0x200B..=0x200F | 0x202A..=0x202E
+            | 0x2060..=0x206F | 0xFEFF | 0xFFF9..=0xFFFB | 0xE000..=0xF8FF | 0xFFFE | 0xFFFF
+    )
+}
+
+fn push_escaped(out: &mut String, ch: char, quote: char) {
+    if ch == quote || ch == '\\' {
+        out.push('\\');
+        out.push(ch);
+        return;
+    }
+    if is_print(ch) {
+        out.push(ch);
+        return;
+    }
+    match ch {
+        '\u{7}' => out.push_str("\\a"),
+        '\u{8}' => out.push_str("\\b"),
+        '\u{c}' => out.push_str("\\f"),
+        '\n' => out.push_str("\\n"),
+        '\r' => out.push_str("\\r"),
+        '\t' => out.push_str("\\t"),
+        '\u{b}' => out.push_str("\\v"),
+        c if (c as u32) < 0x20 || c as u32 == 0x7f => out.push_str(&format!("\\x{:02x}", c as u32)),
+        c if (c as u32) < 0x10000 => out.push_str(&format!("\\u{:04x}", c as u32)),
+        c => out.push_str(&format!("\\U{:08x}", c as u32)),
+    }
+}
+
+/// `%v` of a value, as `fmt.Sprint` prints one operand.
+pub fn sprint_value(v: &Value) -> String {
+    match v {
+        Value::NoValue => "<no value>".to_string(),
+        Value::Nil => "<nil>".to_string(),
+        Value::Bool(b) => b.to_string(),
+        Value::Int(i) => i.to_string(),
+        Value::Float(f) => format_float_shortest(*f),
+        Value::String(s) | Value::Html(s) => s.clone(),
+        Value::StringMap(m) => {
+            let parts: Vec<String> = m.iter().map(|(k, v)| format!("{k}:{v}")).collect();
+            format!("map[{}]", parts.join(" "))
+        }
+        Value::Map(m) => {
+            let parts: Vec<String> = m
+                .iter()
+                .map(|(k, v)| format!("{k}:{}", sprint_nested(v)))
+                .collect();
+            format!("map[{}]", parts.join(" "))
+        }
+        Value::List(items) => {
+            let parts: Vec<String> = items.iter().map(sprint_nested).collect();
+            format!("[{}]", parts.join(" "))
+        }
+        Value::Samples(samples) => {
+            // Go prints the *sample pointers of a queryResult as addresses, which are
+            // not deterministic; we print a stable stand-in of the same shape.
+            let parts: Vec<String> = (0..samples.len())
+                .map(|i| format!("0xc{:09x}", i * 0x40))
+                .collect();
+            format!("[{}]", parts.join(" "))
+        }
+        Value::Sample(s) => {
+            let labels = Value::StringMap(s.labels.clone());
+            format!(
+                "{{{} {}}}",
+                sprint_value(&labels),
+                format_float_shortest(s.value)
+            )
+        }
+        Value::Struct(st) => {
+            let parts: Vec<String> = st.fields.iter().map(|(_, v)| sprint_nested(v)).collect();
+            format!("{{{}}}", parts.join(" "))
+        }
+        Value::Time(t) => t.go_string(),
+        Value::Complex(re, im) => {
+            let plus = Flags {
+                plus: true,
+                ..Flags::default()
+            };
+            format!(
+                "({}{}i)",
+                format_float_shortest(*re),
+                format_float_verb(*im, 'g', None, &plus)
+            )
+        }
+    }
+}
+
+/// `%v` as the fmt functions print one operand: unlike a template action, which
+/// dereferences a pointer first, fmt prints a pointer to a struct as `&{...}`.
+pub fn fmt_value(v: &Value) -> String {
+    match v {
+        Value::Sample(_) => format!("&{}", sprint_value(v)),
+        other => sprint_value(other),
+    }
+}
+
+/// Operands nested in a container: interface nil prints `<nil>`, pointers print as
+/// addresses in Go (we print a stable stand-in).
+fn sprint_nested(v: &Value) -> String {
+    match v {
+        Value::NoValue | Value::Nil => "<nil>".to_string(),
+        Value::Sample(_) => "0xc000000000".to_string(),
+        other => sprint_value(other),
+    }
+}
+
+/// `fmt.Sprint` over operands that text/template's `evalArgs` made printable first,
+/// which dereferences pointers (`{...}`, not `&{...}`).
+pub fn sprint_printable(args: &[Value]) -> String {
+    let mut out = String::new();
+    for (i, arg) in args.iter().enumerate() {
+        if i > 0 {
+            let is_string = |v: &Value| matches!(v, Value::String(_) | Value::Html(_));
+            if !is_string(arg) && !is_string(&args[i - 1]) {
+                out.push(' ');
+            }
+        }
+        out.push_str(&sprint_value(arg));
+    }
+    out
+}
+
+/// `fmt.Sprint(args...)`: a space between operands when neither side is a string.
+pub fn sprint(args: &[Value]) -> String {
+    let mut out = String::new();
+    for (i, arg) in args.iter().enumerate() {
+        if i > 0 {
+            let is_string = |v: &Value| matches!(v, Value::String(_) | Value::Html(_));
+            if !is_string(arg) && !is_string(&args[i - 1]) {
+                out.push(' ');
+            }
+        }
+        out.push_str(&fmt_value(arg));
+    }
+    out
+}
+
+/// `fmt.Sprintln(args...)`: always spaces, and a final newline.
+pub fn sprintln(args: &[Value]) -> String {
+    let parts: Vec<String> = args.iter().map(fmt_value).collect();
+    format!("{}\n", parts.join(" "))
+}
+
+/// Go's `badVerb`: the operand is printed with `%v` under the directive's own flags,
+/// width and precision (so `%5.1f` of "abc" gives `%!f(string=    a)`).
+fn bad_verb(verb: char, arg: &Value, flags: &Flags) -> String {
+    match arg {
+        Value::Nil | Value::NoValue => format!("%!{verb}(<nil>)"),
+        other => format!(
+            "%!{verb}({}={})",
+            other.type_name(),
+            format_arg('v', flags, other)
+        ),
+    }
+}
+
+fn format_string_verb(s: &str, verb: char, flags: &Flags) -> Option<String> {
+    let truncated: String = match flags.precision {
+        Some(p) => s.chars().take(p).collect(),
+        None => s.to_string(),
+    };
+    match verb {
+        'v' | 's' => Some(pad(&truncated, flags)),
+        'q' => {
+            if flags.sharp && !truncated.contains('`') {
+                Some(pad(&format!("`{truncated}`"), flags))
+            } else {
+                Some(pad(&quote_string(&truncated), flags))
+            }
+        }
+        'x' | 'X' => {
+            let mut out = String::new();
+            for (i, b) in truncated.bytes().enumerate() {
+                if flags.space && i > 0 {
+                    out.push(' ');
+                }
+                if verb == 'x' {
+                    out.push_str(&format!("{b:02x}"));
+                } else {
+                    out.push_str(&format!("{b:02X}"));
+                }
+            }
+            Some(pad(&out, flags))
+        }
+        _ => None,
+    }
+}
+
+/// Go's `%#v`: the value in Go syntax.
+fn go_syntax(arg: &Value) -> String {
+    match arg {
+        Value::String(s) => quote_string(s),
+        Value::Html(s) => format!("\"{}\"", &quote_string(s)[1..quote_string(s).len() - 1]),
+        Value::NoValue | Value::Nil => "<nil>".to_string(),
+        Value::StringMap(m) => {
+            let parts: Vec<String> = m
+                .iter()
+                .map(|(k, v)| format!("{}:{}", quote_string(k), quote_string(v)))
+                .collect();
+            format!("map[string]string{{{}}}", parts.join(", "))
+        }
+        Value::Map(m) => {
+            let parts: Vec<String> = m
+                .iter()
+                .map(|(k, v)| format!("{}:{}", quote_string(k), go_syntax_nested(v)))
+                .collect();
+            format!("map[string]interface {{}}{{{}}}", parts.join(", "))
+        }
+        Value::List(items) => {
+            let parts: Vec<String> = items.iter().map(go_syntax_nested).collect();
+            format!("[]interface {{}}{{{}}}", parts.join(", "))
+        }
+        other => sprint_value(other),
+    }
+}
+
+fn go_syntax_nested(v: &Value) -> String {
+    match v {
+        Value::NoValue | Value::Nil => "interface {}(nil)".to_string(),
+        other => go_syntax(other),
+    }
+}
+
+/// Containers under a verb other than `%v`/`%s` format element by element, as Go does.
+fn format_elementwise(verb: char, flags: &Flags, arg: &Value) -> Option<String> {
+    let plain = Flags {
+        width: flags.width,
+        precision: flags.precision,
+        ..flags.clone()
+    };
+    let item = |v: &Value| match v {
+        Value::NoValue | Value::Nil if verb == 'v' => pad("<nil>", &plain),
+        Value::NoValue | Value::Nil => format!("%!{verb}(<nil>)"),
+        other => format_arg(verb, &plain, other),
+    };
+    match arg {
+        Value::StringMap(m) => {
+            let parts: Vec<String> = m
+                .iter()
+                .map(|(k, v)| {
+                    format!(
+                        "{}:{}",
+                        item(&Value::String(k.clone())),
+                        item(&Value::String(v.clone()))
+                    )
+                })
+                .collect();
+            Some(format!("map[{}]", parts.join(" ")))
+        }
+        Value::Map(m) => {
+            let parts: Vec<String> = m
+                .iter()
+                .map(|(k, v)| format!("{}:{}", item(&Value::String(k.clone())), item(v)))
+                .collect();
+            Some(format!("map[{}]", parts.join(" ")))
+        }
+        Value::List(items) => {
+            let parts: Vec<String> = items.iter().map(item).collect();
+            Some(format!("[{}]", parts.join(" ")))
+        }
+        Value::Samples(samples) => {
+            // Nested pointers: Go prints addresses for %v and a bad verb otherwise.
+            let parts: Vec<String> = samples
+                .iter()
+                .enumerate()
+                .map(|(i, s)| match verb {
+                    'v' | 'p' => format!("0xc{:09x}", i * 0x40),
+                    _ => format!(
+                        "%!{verb}(*template.sample={})",
+                        fmt_value(&Value::Sample(s.clone()))
+                    ),
+                })
+                .collect();
+            Some(format!("[{}]", parts.join(" ")))
+        }
+        Value::Sample(s) if verb != 'v' => {
+            // A pointer to a struct at top level prints as &{fields}, each field under
+            // the same verb.
+            Some(format!(
+                "&{{{} {}}}",
+                format_arg(verb, &plain, &Value::StringMap(s.labels.clone())),
+                format_arg(verb, &plain, &Value::Float(s.value))
+            ))
+        }
+        _ => None,
+    }
+}
+
+/// One operand under one verb.
+fn format_arg(verb: char, flags: &Flags, arg: &Value) -> String {
+    if verb == 'T' {
+        return pad(&arg.type_name(), flags);
+    }
+    if verb == 'v' && flags.sharp {
+        return pad(&go_syntax(arg), flags);
+    }
+    // Go prints containers element by element under the directive's verb and flags;
+    // for a bare %v or %s that equals the plain rendering.
+    let elementwise = match arg {
+        Value::StringMap(_) | Value::Map(_) | Value::List(_) => true,
+        Value::Samples(_) | Value::Sample(_) => verb != 'v',
+        _ => false,
+    };
+    if elementwise {
+        if let Some(text) = format_elementwise(verb, flags, arg) {
+            return text;
+        }
+    }
+    let formatted = match arg {
+        Value::Bool(b) => match verb {
+            'v' | 't' => Some(pad(&b.to_string(), flags)),
+            _ => None,
+        },
+        Value::Int(i) => format_int_verb(*i, verb, flags),
+        Value::Float(f) => match verb {
+            'v' | 'g' | 'G' | 'e' | 'E' | 'f' | 'F' => {
+                let verb = if verb == 'v' { 'g' } else { verb };
+                Some(format_float_verb(*f, verb, flags.precision, flags))
+            }
+            _ => None,
+        },
+        Value::String(s) | Value::Html(s) => format_string_verb(s, verb, flags),
+        Value::Nil | Value::NoValue => match verb {
+            'v' => Some(pad("<nil>", flags)),
+            _ => None,
+        },
+        Value::Time(t) => format_string_verb(&t.go_string(), verb, flags),
+        other => match verb {
+            'v' | 's' => Some(pad(&fmt_value(other), flags)),
+            _ => None,
+        },
+    };
+    formatted.unwrap_or_else(|| bad_verb(verb, arg, flags))
+}
+
+/// Go's `fmt.Sprintf` for the verbs templates use.
+pub fn sprintf(format: &str, args: &[Value]) -> String {
+    let mut out = String::new();
+    let mut arg_index = 0usize;
+    // Go reports unused operands only when no explicit index was used.
+    let mut reordered = false;
+    let chars: Vec<char> = format.chars().collect();
+    let mut i = 0usize;
+    while i < chars.len() {
+        let c = chars[i];
+        if c != '%' {
+            out.push(c);
+            i += 1;
+            continue;
+        }
+        i += 1;
+        let mut flags = Flags::default();
+        while i < chars.len() {
+            match chars[i] {
+                '+' => flags.plus = true,
+                '-' => flags.minus = true,
+                ' ' => flags.space = true,
+                '0' => flags.zero = !flags.minus,
+                '#' => flags.sharp = true,
+                _ => break,
+            }
+            i += 1;
+        }
+        // An explicit argument index, `%[2]d`.
+        if i < chars.len() && chars[i] == '[' {
+            let close = chars[i..].iter().position(|c| *c == ']').map(|p| p + i);
+            let index = close.and_then(|close| {
+                chars[i + 1..close]
+                    .iter()
+                    .collect::<String>()
+                    .parse::<usize>()
+                    .ok()
+            });
+            match (close, index) {
+                (Some(close), Some(n)) if n >= 1 && n <= args.len() => {
+                    arg_index = n - 1;
+                    reordered = true;
+                    i = close + 1;
+                }
+                (Some(close), _) => {
+                    out.push_str("%!(BADINDEX)");
+                    i = close + 1;
+                    continue;
+                }
+                (None, _) => {
+                    out.push_str("%!(BADINDEX)");
+                    break;
+                }
+            }
+        }
+        // Width.
+        if i < chars.len() && chars[i] == '*' {
+            i += 1;
+            match args.get(arg_index) {
+                Some(Value::Int(w)) => {
+                    if *w < 0 {
+                        flags.minus = true;
+                        flags.zero = false;
+                    }
+                    flags.width = Some(w.unsigned_abs().min(1_000_000) as usize);
+                }
+                _ => out.push_str("%!(BADWIDTH)"),
+            }
+            arg_index += 1;
+        } else {
+            let start = i;
+            while i < chars.len() && chars[i].is_ascii_digit() {
+                i += 1;
+            }
+            if i > start {
+                let text: String = chars[start..i].iter().collect();
+                flags.width = Some(text.parse::<usize>().unwrap_or(0).min(1_000_000));
+            }
+        }
+        // Precision.
+        if i < chars.len() && chars[i] == '.' {
+            i += 1;
+            if i < chars.len() && chars[i] == '*' {
+                i += 1;
+                match args.get(arg_index) {
+                    Some(Value::Int(p)) if *p >= 0 => {
+                        flags.precision = Some((*p as usize).min(1_000_000))
+                    }
+                    _ => out.push_str("%!(BADPREC)"),
+                }
+                arg_index += 1;
+            } else {
+                let start = i;
+                while i < chars.len() && chars[i].is_ascii_digit() {
+                    i += 1;
+                }
+                let text: String = chars[start..i].iter().collect();
+                flags.precision = Some(text.parse::<usize>().unwrap_or(0).min(1_000_000));
+            }
+        }
+        if i >= chars.len() {
+            out.push_str("%!(NOVERB)");
+            break;
+        }
+        let verb = chars[i];
+        i += 1;
+        if verb == '%' {
+            out.push('%');
+            continue;
+        }
+        match args.get(arg_index) {
+            None => out.push_str(&format!("%!{verb}(MISSING)")),
+            Some(arg) => out.push_str(&format_arg(verb, &flags, arg)),
+        }
+        arg_index += 1;
+    }
+    if !reordered && arg_index < args.len() {
+        let extra: Vec<String> = args[arg_index..]
+            .iter()
+            .map(|a| match a {
+                Value::Nil | Value::NoValue => "<nil>".to_string(),
+                other => format!("{}={}", other.type_name(), fmt_value(other)),
+            })
+            .collect();
+        out.push_str(&format!("%!(EXTRA {})", extra.join(", ")));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shortest_float_matches_go_strconv() {
+        let cases = [
+            (0.0, "0"),
+            (1.0, "1"),
+            (1.5, "1.5"),
+            (1234567.0, "1.234567e+06"),
+            (123456.0, "123456"),
+            (1e6, "1e+06"),
+            (0.0001, "0.0001"),
+            (0.00001, "1e-05"),
+            (-2.5, "-2.5"),
+            (1e21, "1e+21"),
+            (1e100, "1e+100"),
+            (0.1 + 0.2, "0.30000000000000004"),
+            (f64::INFINITY, "+Inf"),
+            (f64::NEG_INFINITY, "-Inf"),
+            (f64::NAN, "NaN"),
+        ];
+        for (v, want) in cases {
+            assert_eq!(format_float_shortest(v), want, "{v}");
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn shortest_float_round_trips(bits in proptest::prelude::any::<u64>()) {
+            let v = f64::from_bits(bits);
+            let text = format_float_shortest(v);
+            if v.is_finite() {
+                let back: f64 = text.parse().expect("Go's float text parses");
+                proptest::prop_assert_eq!(back.to_bits(), v.to_bits());
+                // strconv's shortest %g uses exponent form outside [1e-4, 1e6).
+                let exp_form = text.contains('e');
+                let abs = v.abs();
+                proptest::prop_assert_eq!(exp_form, abs != 0.0 && !(1e-4..1e6).contains(&abs));
+            }
+        }
+    }
+
+    #[test]
+    fn precision_g_matches_go() {
+        let p4 = |v: f64| format_float_verb(v, 'g', Some(4), &Flags::default());
+        assert_eq!(p4(1.234567), "1.235");
+        assert_eq!(p4(120.0), "120");
+        assert_eq!(p4(0.0), "0");
+        assert_eq!(p4(123456700.0), "1.235e+08");
+        assert_eq!(p4(1.0), "1");
+        assert_eq!(p4(100000.0), "1e+05");
+        assert_eq!(p4(-22.222), "-22.22");
+        assert_eq!(p4(0.00012345), "0.0001234");
+    }
+
+    #[test]
+    fn sprintf_verbs_match_go() {
+        let f = |fmt: &str, args: &[Value]| sprintf(fmt, args);
+        assert_eq!(f("%.2f", &[Value::Float(2.345678)]), "2.35");
+        assert_eq!(f("%d", &[Value::Int(42)]), "42");
+        assert_eq!(
+            f(
+                "%5d|%-5d|%05d",
+                &[Value::Int(42), Value::Int(42), Value::Int(-42)]
+            ),
+            "   42|42   |-0042"
+        );
+        assert_eq!(f("%f", &[Value::Int(1)]), "%!f(int=1)");
+        assert_eq!(f("%d", &[]), "%!d(MISSING)");
+        assert_eq!(
+            f("%d", &[Value::Int(1), Value::String("x".into())]),
+            "1%!(EXTRA string=x)"
+        );
+        assert_eq!(f("%q", &[Value::String("a\"b\n".into())]), "\"a\\\"b\\n\"");
+        assert_eq!(f("%x", &[Value::Int(255)]), "ff");
+        assert_eq!(f("%x", &[Value::String("hi".into())]), "6869");
+        assert_eq!(f("%e", &[Value::Float(1234.5678)]), "1.234568e+03");
+        assert_eq!(f("%g", &[Value::Float(1e-7)]), "1e-07");
+        assert_eq!(
+            f("%v %t", &[Value::Bool(true), Value::Bool(false)]),
+            "true false"
+        );
+        assert_eq!(f("%+.1f%%", &[Value::Float(12.34)]), "+12.3%");
+        assert_eq!(f("% d", &[Value::Int(5)]), " 5");
+        assert_eq!(f("%s", &[Value::Nil]), "%!s(<nil>)");
+        assert_eq!(f("%08.3f", &[Value::Float(-2.345678)]), "-002.346");
+        assert_eq!(f("%6.2f|", &[Value::Float(f64::INFINITY)]), "  +Inf|");
+        assert_eq!(f("%.0f", &[Value::Float(0.5)]), "0");
+        assert_eq!(f("%.0f", &[Value::Float(1.5)]), "2");
+        assert_eq!(f("%", &[]), "%!(NOVERB)");
+        assert_eq!(
+            f("%T|%T", &[Value::Int(1), Value::Float(1.0)]),
+            "int|float64"
+        );
+        assert_eq!(f("%#v", &[Value::String("a".into())]), "\"a\"");
+    }
+}

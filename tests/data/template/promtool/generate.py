@@ -1,0 +1,118 @@
+#!/usr/bin/env python3
+"""Records what promtool 2.42 (Go text/template + Prometheus' template functions)
+makes of every template in templates.txt, as the oracle for tests/template.rs.
+
+Besides the alert's series, m{k="b"}=2, m{k="a"}=1 and m{k="c",x="1"}=3 exist for
+`query "m"`. Each template is first checked alone with `promtool check rules`; the ones that fail
+to parse are recorded with promtool's message. The rest become annotations of one
+alert in a `promtool test rules` file whose expectation is empty, so promtool prints
+the expanded annotations (or `<error expanding template: ...>`) it got.
+
+Run from this directory: python3 generate.py > ../promtool_oracle.json
+"""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SERIES = 'up{instance="host:9100", job="node"}'
+VALUE = "1234567.5"
+
+
+def rule_file(annotations):
+    lines = ["groups:", "- name: g", "  rules:", "  - alert: A", "    expr: up",
+             "    labels:", "      severity: page", "    annotations:"]
+    for key, text in annotations:
+        lines.append(f"      {key}: {json.dumps(text)}")
+    return "\n".join(lines) + "\n"
+
+
+def go_unquote_map(body):
+    """Parses `k="v", k2="v2"` with Go string escapes."""
+    out = {}
+    i = 0
+    while i < len(body):
+        eq = body.index("=", i)
+        key = body[i:eq].strip().lstrip(",").strip()
+        j = eq + 2  # past ="
+        chars = []
+        while body[j] != '"':
+            if body[j] == "\\":
+                j += 1
+                c = body[j]
+                simple = {"n": "\n", "t": "\t", "r": "\r", '"': '"', "\\": "\\",
+                          "a": "\a", "b": "\b", "f": "\f", "v": "\v"}
+                if c in simple:
+                    chars.append(simple[c])
+                    j += 1
+                elif c == "x":
+                    chars.append(chr(int(body[j + 1:j + 3], 16)))
+                    j += 3
+                elif c == "u":
+                    chars.append(chr(int(body[j + 1:j + 5], 16)))
+                    j += 5
+                elif c == "U":
+                    chars.append(chr(int(body[j + 1:j + 9], 16)))
+                    j += 9
+                else:
+                    raise ValueError(f"escape {c}")
+            else:
+                chars.append(body[j])
+                j += 1
+        out[key] = "".join(chars)
+        i = j + 1
+    return out
+
+
+def main():
+    with open(os.path.join(HERE, "templates.txt"), encoding="utf-8") as f:
+        templates = [line.rstrip("\n") for line in f if line.strip()]
+    # Templates with newlines, which a line-per-template file cannot hold.
+    with open(os.path.join(HERE, "templates_multiline.json"), encoding="utf-8") as f:
+        templates += json.load(f)
+    parse_errors = []
+    valid = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for text in templates:
+            path = os.path.join(tmp, "one.yml")
+            with open(path, "w", encoding="utf-8") as f:
+                f.write(rule_file([("t", text)]))
+            res = subprocess.run(["promtool", "check", "rules", path], capture_output=True, text=True)
+            if res.returncode == 0:
+                valid.append(text)
+                continue
+            marker = 'annotation "t": '
+            line = next((l for l in (res.stdout + res.stderr).splitlines() if marker in l), None)
+            if line is None:
+                sys.exit(f"unexpected promtool output for {text!r}: {res.stdout}{res.stderr}")
+            parse_errors.append({"text": text, "error": line.split(marker, 1)[1]})
+        keys = [(f"t{i:03}", text) for i, text in enumerate(valid)]
+        with open(os.path.join(tmp, "rules.yml"), "w", encoding="utf-8") as f:
+            f.write(rule_file(keys))
+        with open(os.path.join(tmp, "test.yml"), "w", encoding="utf-8") as f:
+            f.write("rule_files: [rules.yml]\nevaluation_interval: 1m\ntests:\n- interval: 1m\n"
+                    f"  input_series:\n  - series: '{SERIES}'\n    values: '{VALUE}'\n"
+                    "  - series: 'm{k=\"b\"}'\n    values: '2'\n"
+                    "  - series: 'm{k=\"a\"}'\n    values: '1'\n"
+                    "  - series: 'm{k=\"c\", x=\"1\"}'\n    values: '3'\n"
+                    "  alert_rule_test:\n  - eval_time: 0m\n    alertname: A\n    exp_alerts: []\n")
+        res = subprocess.run(["promtool", "test", "rules", "test.yml"], capture_output=True, text=True, cwd=tmp)
+        out = res.stdout + res.stderr
+        start = out.index("Annotations:{") + len("Annotations:{")
+        end = out.rindex("}")
+        got = go_unquote_map(out[start:end])
+    expansions = [{"text": text, "output": got[key]} for key, text in keys]
+    version = subprocess.run(["promtool", "--version"], capture_output=True, text=True)
+    json.dump({
+        "source": "promtool " + (version.stdout + version.stderr).splitlines()[0]
+                  + f"; alert A over {SERIES} = {VALUE} at t=0, generated by promtool/generate.py",
+        "expansions": expansions,
+        "parse_errors": parse_errors,
+    }, sys.stdout, indent=1, ensure_ascii=False)
+    sys.stdout.write("\n")
+
+
+if __name__ == "__main__":
+    main()
