@@ -16,6 +16,7 @@ pub mod diagnostic;
 pub mod eval;
 pub mod ir;
 pub mod render;
+pub mod rules;
 pub mod syntax;
 pub mod template;
 
