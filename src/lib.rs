@@ -19,6 +19,7 @@ pub mod render;
 pub mod rules;
 pub mod syntax;
 pub mod template;
+pub mod unittest;
 
 use diagnostic::{Diagnostic, SourceMap};
 

@@ -7,6 +7,7 @@
 mod check;
 mod explain;
 mod input;
+mod test;
 
 pub use input::{CODES, MAX_FILE_BYTES};
 
@@ -36,6 +37,15 @@ enum Command {
     Check(CheckArgs),
     /// Print the long explanation of a diagnostic code, such as E0101.
     Explain(ExplainArgs),
+    /// Run promtool rule unit-test files (`promtool test rules` format).
+    Test(TestArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct TestArgs {
+    /// The unit-test files.
+    #[arg(value_name = "FILES", required = true)]
+    files: Vec<PathBuf>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -90,6 +100,7 @@ fn run_with_args(args: impl IntoIterator<Item = OsString>) -> ExitCode {
     let status = match cli.command {
         Command::Check(args) => check::run(&args.paths, args.format, args.deny_warnings),
         Command::Explain(args) => explain::run(args.code.as_deref(), args.list),
+        Command::Test(args) => test::run(&args.files),
     };
     ExitCode::from(status)
 }
