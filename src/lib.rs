@@ -18,7 +18,10 @@ pub mod emit;
 pub mod eval;
 pub mod ir;
 pub mod render;
+pub mod rules;
 pub mod syntax;
+pub mod template;
+pub mod unittest;
 
 use diagnostic::{Diagnostic, SourceMap};
 

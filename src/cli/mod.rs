@@ -8,6 +8,7 @@ mod build;
 mod check;
 mod explain;
 mod input;
+mod test;
 
 pub use input::{CODES, MAX_FILE_BYTES};
 
@@ -39,6 +40,15 @@ enum Command {
     Explain(ExplainArgs),
     /// Compile .slo files into generated rule files (or check that they are fresh).
     Build(build::BuildArgs),
+    /// Run promtool rule unit-test files (`promtool test rules` format).
+    Test(TestArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct TestArgs {
+    /// The unit-test files.
+    #[arg(value_name = "FILES", required = true)]
+    files: Vec<PathBuf>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -94,6 +104,7 @@ fn run_with_args(args: impl IntoIterator<Item = OsString>) -> ExitCode {
         Command::Check(args) => check::run(&args.paths, args.format, args.deny_warnings),
         Command::Explain(args) => explain::run(args.code.as_deref(), args.list),
         Command::Build(args) => build::run(&args),
+        Command::Test(args) => test::run(&args.files),
     };
     ExitCode::from(status)
 }

@@ -1,0 +1,268 @@
+//! `mlslo test FILE...`: promtool's rule unit tests, files run in parallel, output
+//! printed in argument order.
+//!
+//! Invariants: exit 0 only when every test of every file passes, 1 when a test failed,
+//! 2 when a file (or a rule file it names) is unreadable or invalid; globbing follows
+//! Go's `filepath.Glob` (`*`, `?`, `[...]` within one path element, sorted matches).
+
+use std::path::{Path, PathBuf};
+
+use super::{write_stderr, write_stdout, EXIT_CLEAN, EXIT_INVALID_INPUT, EXIT_USAGE_OR_IO};
+use crate::unittest::{run_test_file, FileAccess, FileReport, Stream, Verdict};
+
+struct Filesystem;
+
+impl FileAccess for Filesystem {
+    fn glob(&self, pattern: &str) -> Result<Vec<String>, String> {
+        glob(pattern)
+    }
+
+    fn read(&self, path: &str) -> Result<String, String> {
+        std::fs::read_to_string(path).map_err(|e| format!("open {path}: {}", io_text(&e)))
+    }
+
+    fn join(&self, base: &str, path: &str) -> String {
+        if Path::new(path).is_absolute() {
+            return path.to_string();
+        }
+        let joined = Path::new(base).join(path);
+        clean(&joined)
+    }
+}
+
+/// Go's `os` error wording for the common cases.
+fn io_text(error: &std::io::Error) -> String {
+    match error.kind() {
+        std::io::ErrorKind::NotFound => "no such file or directory".to_string(),
+        std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
+        _ => error.to_string(),
+    }
+}
+
+/// Go's `filepath.Clean` for the joins we make (drops `.` elements and folds `..`).
+fn clean(path: &Path) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let absolute = path.is_absolute();
+    for component in path.components() {
+        match component {
+            std::path::Component::CurDir | std::path::Component::RootDir => {}
+            std::path::Component::ParentDir => {
+                if parts.last().is_some_and(|p| p != "..") {
+                    parts.pop();
+                } else if !absolute {
+                    parts.push("..".to_string());
+                }
+            }
+            other => parts.push(other.as_os_str().to_string_lossy().into_owned()),
+        }
+    }
+    let body = parts.join("/");
+    match (absolute, body.is_empty()) {
+        (true, _) => format!("/{body}"),
+        (false, true) => ".".to_string(),
+        (false, false) => body,
+    }
+}
+
+fn has_meta(text: &str) -> bool {
+    text.contains(['*', '?', '['])
+}
+
+/// Go's `filepath.Glob`.
+fn glob(pattern: &str) -> Result<Vec<String>, String> {
+    if !has_meta(pattern) {
+        return Ok(if std::fs::symlink_metadata(pattern).is_ok() {
+            vec![pattern.to_string()]
+        } else {
+            Vec::new()
+        });
+    }
+    let (dir, file) = match pattern.rfind('/') {
+        Some(0) => ("/", &pattern[1..]),
+        Some(i) => (&pattern[..i], &pattern[i + 1..]),
+        None => (".", pattern),
+    };
+    // Validate the pattern as Go does (ErrBadPattern).
+    match_pattern(file, "").map_err(|_| "syntax error in pattern".to_string())?;
+    let dirs = if has_meta(dir) {
+        glob(dir)?
+    } else {
+        vec![dir.to_string()]
+    };
+    let mut matches = Vec::new();
+    for dir in dirs {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        let mut names: Vec<String> = entries
+            .filter_map(Result::ok)
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        for name in names {
+            if match_pattern(file, &name).unwrap_or(false) {
+                let full = if pattern.contains('/') {
+                    if dir == "/" {
+                        format!("/{name}")
+                    } else {
+                        format!("{dir}/{name}")
+                    }
+                } else {
+                    name
+                };
+                matches.push(full);
+            }
+        }
+    }
+    Ok(matches)
+}
+
+/// Go's `filepath.Match` for one path element: `*`, `?`, `[...]` with ranges and `^`,
+/// `\` escapes. `Err` for a malformed pattern.
+fn match_pattern(pattern: &str, name: &str) -> Result<bool, ()> {
+    let pattern: Vec<char> = pattern.chars().collect();
+    let name: Vec<char> = name.chars().collect();
+    fn class(pattern: &[char], mut i: usize, ch: char) -> Result<(bool, usize), ()> {
+        // i points after '['.
+        let negated = pattern.get(i) == Some(&'^');
+        if negated {
+            i += 1;
+        }
+        let mut matched = false;
+        let mut first = true;
+        loop {
+            let c = *pattern.get(i).ok_or(())?;
+            if c == ']' && !first {
+                return Ok((matched != negated, i + 1));
+            }
+            first = false;
+            let (lo, next) = escaped(pattern, i)?;
+            i = next;
+            let hi = if pattern.get(i) == Some(&'-') && pattern.get(i + 1) != Some(&']') {
+                let (hi, next) = escaped(pattern, i + 1)?;
+                i = next;
+                hi
+            } else {
+                lo
+            };
+            if lo <= ch && ch <= hi {
+                matched = true;
+            }
+        }
+    }
+    fn escaped(pattern: &[char], i: usize) -> Result<(char, usize), ()> {
+        match pattern.get(i) {
+            Some('\\') => pattern.get(i + 1).map(|&c| (c, i + 2)).ok_or(()),
+            Some(&c) if c != ']' && c != '-' => Ok((c, i + 1)),
+            _ => Err(()),
+        }
+    }
+    fn go(pattern: &[char], p: usize, name: &[char], n: usize) -> Result<bool, ()> {
+        if p == pattern.len() {
+            return Ok(n == name.len());
+        }
+        match pattern[p] {
+            '*' => {
+                let mut k = n;
+                loop {
+                    if go(pattern, p + 1, name, k)? {
+                        return Ok(true);
+                    }
+                    if k == name.len() || name[k] == '/' {
+                        return Ok(false);
+                    }
+                    k += 1;
+                }
+            }
+            '?' => Ok(n < name.len() && name[n] != '/' && go(pattern, p + 1, name, n + 1)?),
+            '[' => {
+                let Some(&ch) = name.get(n) else {
+                    // Still validate the class.
+                    class(pattern, p + 1, '\0')?;
+                    return Ok(false);
+                };
+                let (ok, next) = class(pattern, p + 1, ch)?;
+                Ok(ok && go(pattern, next, name, n + 1)?)
+            }
+            '\\' => {
+                let c = *pattern.get(p + 1).ok_or(())?;
+                Ok(name.get(n) == Some(&c) && go(pattern, p + 2, name, n + 1)?)
+            }
+            c => Ok(name.get(n) == Some(&c) && go(pattern, p + 1, name, n + 1)?),
+        }
+    }
+    go(&pattern, 0, &name, 0)
+}
+
+/// Runs the test files, printing promtool's output; returns the exit status.
+pub fn run(paths: &[PathBuf]) -> u8 {
+    let names: Vec<String> = paths
+        .iter()
+        .map(|p| p.to_string_lossy().into_owned())
+        .collect();
+    let reports: Vec<FileReport> = std::thread::scope(|scope| {
+        let handles: Vec<_> = names
+            .iter()
+            .map(|name| {
+                scope.spawn(move || {
+                    let base = Path::new(name)
+                        .parent()
+                        .map(|p| p.to_string_lossy().into_owned())
+                        .filter(|p| !p.is_empty())
+                        .unwrap_or_else(|| ".".to_string());
+                    run_test_file(name, &base, &Filesystem)
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .zip(&names)
+            .map(|(handle, name)| {
+                handle.join().unwrap_or_else(|_| FileReport {
+                    verdict: Verdict::Bad,
+                    output: vec![(
+                        Stream::Stderr,
+                        format!("Unit Testing:  {name}\n  FAILED:\ninternal error: the runner panicked\n\n"),
+                    )],
+                })
+            })
+            .collect()
+    });
+    let mut status = EXIT_CLEAN;
+    for report in reports {
+        for (stream, text) in &report.output {
+            match stream {
+                Stream::Stdout => write_stdout(text),
+                Stream::Stderr => write_stderr(text),
+            }
+        }
+        status = match report.verdict {
+            Verdict::Bad => EXIT_USAGE_OR_IO,
+            Verdict::Failed if status == EXIT_CLEAN => EXIT_INVALID_INPUT,
+            _ => status,
+        };
+    }
+    status
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn glob_patterns_match_like_go() {
+        assert_eq!(match_pattern("*.yml", "rules.yml"), Ok(true));
+        assert_eq!(match_pattern("*.yml", "rules.yaml"), Ok(false));
+        assert_eq!(match_pattern("r?les.yml", "rules.yml"), Ok(true));
+        assert_eq!(match_pattern("[a-r]ules.yml", "rules.yml"), Ok(true));
+        assert_eq!(match_pattern("[^a-r]ules.yml", "rules.yml"), Ok(false));
+        assert_eq!(match_pattern("[", "x"), Err(()));
+    }
+
+    #[test]
+    fn joins_are_cleaned() {
+        assert_eq!(Filesystem.join("a/b", "../c.yml"), "a/c.yml");
+        assert_eq!(Filesystem.join(".", "c.yml"), "c.yml");
+        assert_eq!(Filesystem.join("a", "/abs.yml"), "/abs.yml");
+    }
+}
