@@ -247,4 +247,3 @@ mod tests {
         assert!(program.is_some());
     }
 }
-pub mod template;
