@@ -320,8 +320,25 @@ fn attribute<'a>(cx: &Cx, input: &'a str, depth: usize) -> PResult<'a, Attribute
     let (rest, key) = identifier(cx, input)?;
     let rest = trivia(rest);
     let equals = cx.span_len(rest, 1);
-    let (rest, _) = char('=').parse(rest)?;
-    let rest = trivia(rest);
+    let (after_equals, _) = char('=').parse(rest)?;
+    let rest = trivia(after_equals);
+    // `objective =` with the value forgotten, and the next line starting a
+    // block or a route: the word there is not a value.
+    let skipped = &after_equals[..after_equals.len() - rest.len()];
+    if skipped.contains('\n') {
+        if let Ok((after_word, word)) = identifier_text(rest) {
+            let next = trivia(after_word);
+            let starts_block = next.starts_with(['"', '\''])
+                || (next.starts_with('{') && !after_word.starts_with('{'));
+            if starts_block || word == "route" || word == "inhibit" {
+                return fail(ParseError::MissingValue {
+                    equals,
+                    at: cx.span(rest, after_word),
+                    found: format!("`{word}`, which starts the next item"),
+                });
+            }
+        }
+    }
     let (rest, parsed_value) = value(cx, rest, depth, Some(equals))?;
     let span = key.span.to(parsed_value.span);
     Ok((
