@@ -41,6 +41,8 @@ const DEFAULT_TIMESTAMP_FIELD: &str = "@timestamp";
 /// What every objective of a service can see of it.
 struct ServiceContext<'a> {
     selector: &'a BTreeMap<String, String>,
+    /// Where each service selector label is written, for W0006.
+    selector_spans: BTreeMap<String, Span>,
     /// Objective names declared in the service, with their kind and name span.
     declared: &'a BTreeMap<String, (KindName, Span)>,
 }
@@ -103,7 +105,12 @@ impl Checker {
                 );
                 all_good = false;
             }
-            match self.check_routing(first) {
+            let any_feeds = services.values().any(|service| {
+                service.objectives.iter().any(|objective| {
+                    matches!(&objective.kind, ir::ObjectiveKind::Freshness { feeds, .. } if !feeds.is_empty())
+                })
+            });
+            match self.check_routing(first, any_feeds) {
                 Some(checked) => routing = Some(checked),
                 None => all_good = false,
             }
@@ -164,8 +171,19 @@ impl Checker {
             unique_blocks.push((kind, objective_block, objective_name));
         }
 
+        let mut selector_spans = BTreeMap::new();
+        if let Some(selector_block) = fields.block("selector") {
+            for item in &selector_block.items {
+                if let ast::Item::Attribute(attribute) = item {
+                    selector_spans
+                        .entry(attribute.key.node.clone())
+                        .or_insert(attribute.span);
+                }
+            }
+        }
         let context = ServiceContext {
             selector: &selector,
+            selector_spans,
             declared: &declared,
         };
         let mut objectives = Vec::new();
@@ -342,9 +360,16 @@ impl Checker {
             *all_good &= !required;
             return None;
         };
-        let selector = self
-            .read_selector_text(name, value)
-            .and_then(|text| self.read_selector(name, text, value.span, role, context.selector));
+        let selector = self.read_selector_text(name, value).and_then(|text| {
+            self.read_selector(
+                name,
+                text,
+                value.span,
+                role,
+                context.selector,
+                &context.selector_spans,
+            )
+        });
         if selector.is_none() {
             *all_good = false;
         }
@@ -993,12 +1018,18 @@ impl Checker {
                                 format!("`{other}` is not a severity"),
                             )
                             .with_note("the severities are \"page\" and \"ticket\"");
-                            if let Some(suggestion) =
-                                crate::check::suggest::did_you_mean(other, ["page", "ticket"])
-                            {
-                                diagnostic =
-                                    diagnostic.with_help(format!("did you mean \"{suggestion}\"?"));
-                            }
+                            diagnostic = match crate::check::suggest::did_you_mean(
+                                other,
+                                ["page", "ticket"],
+                            ) {
+                                Some(suggestion) => {
+                                    diagnostic.with_help(format!("did you mean \"{suggestion}\"?"))
+                                }
+                                None => diagnostic.with_help(
+                                    "write `severity = \"page\"` to wake someone up, or \
+                                     `severity = \"ticket\"`",
+                                ),
+                            };
                             self.push(diagnostic);
                             None
                         }
@@ -1122,6 +1153,24 @@ impl Checker {
                     }
                 }
             }
+        }
+        if alerts_enabled && all_good && page.is_empty() && ticket.is_empty() {
+            self.push(
+                Diagnostic::warning(
+                    "W0008",
+                    "no burn-rate window fits the objective window",
+                    window_span.unwrap_or(fields.owner_span),
+                    format!(
+                        "every default burn window is at least as long as the {} window",
+                        window.to_plain_string()
+                    ),
+                )
+                .with_note("the shortest default window is 1h (page); this objective gets no burn-rate alert")
+                .with_help(
+                    "lengthen the window, give a tier its own `burn { long = ..., short = ..., factor = ... }`, \
+                     or write `alerts = false` to say that no alert is wanted",
+                ),
+            );
         }
         if alerts_enabled {
             for (tier, burn) in page

@@ -65,7 +65,7 @@ pub enum ParseError {
         spaced: bool,
     },
     /// `window = 1.5h` (fractional), `30m1h` (order), `-5m` (negative), `5m3`
-    /// (missing unit), `9999999999999y` (overflow).
+    /// (missing unit), `1h 30m` (space inside), `9999999999999y` (overflow).
     InvalidDuration {
         span: Span,
         /// Lowercase message: "duration with a fractional number".
@@ -74,7 +74,8 @@ pub enum ParseError {
         label: String,
         help: Option<String>,
     },
-    /// `objective =` followed by the end of the block.
+    /// `objective =` followed by the end of the block, by `window = 28d`, or by
+    /// `labels {` on the next line.
     MissingValue {
         /// The `=` sign that wants a value.
         equals: Span,

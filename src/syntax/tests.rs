@@ -604,6 +604,25 @@ fn huge_exponents_in_durations_are_quick_errors() {
 }
 
 #[test]
+fn a_forgotten_value_before_a_block_or_route_is_a_missing_value() {
+    check(
+        "x =\nlabels { a = \"b\" }",
+        "E0109 missing value @2:1: expected a value here, found `labels`, which starts the next item | help: write a value after `=`, such as `\"text\"`, `5m`, `99.9%` or a metric name",
+    );
+    check(
+        "x =\nroute {} -> \"r\"",
+        "E0109 missing value @2:1: expected a value here, found `route`, which starts the next item | help: write a value after `=`, such as `\"text\"`, `5m`, `99.9%` or a metric name",
+    );
+    check(
+        "x =\nlatency \"p99\" {}",
+        "E0109 missing value @2:1: expected a value here, found `latency`, which starts the next item | help: write a value after `=`, such as `\"text\"`, `5m`, `99.9%` or a metric name",
+    );
+    // A value on the next line is still a value.
+    check("x =\n  metric_name\ny = 1", "x = metric_name\ny = 1");
+    check("x =\n  m{a=\"b\"}", "x = m{a=\"b\"}");
+}
+
+#[test]
 fn printer_writes_canonical_text() {
     check("x = 90m", "x = 1h30m");
     check("x = 1w", "x = 7d");
