@@ -934,6 +934,72 @@ impl Evaluator<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::eval::value::stale_nan;
+
+    fn storage_with(points: &[(i64, f64)]) -> Storage {
+        let mut storage = Storage::new();
+        let labels = Labels::from_pairs([(METRIC_NAME, "x")]);
+        for &(time, value) in points {
+            storage.append(&labels, time, value);
+        }
+        storage
+    }
+
+    fn instant(storage: &Storage, query: &str, time: i64, options: &EvalOptions) -> Vec<f64> {
+        let expr = parse_query(query, options.semantics).expect("test query parses");
+        match instant_query_expr(storage, &expr, time, options).expect("test query evaluates") {
+            Value::Vector(vector) => vector.into_iter().map(|s| s.value).collect(),
+            Value::Scalar(value) => vec![value],
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn lookback_delta_is_configurable_and_its_edge_follows_semantics() {
+        let storage = storage_with(&[(0, 1.0)]);
+        let mut options = EvalOptions::default();
+        assert_eq!(instant(&storage, "x", 300_000, &options), vec![1.0]);
+        options.semantics = Semantics::V3;
+        assert!(instant(&storage, "x", 300_000, &options).is_empty());
+        options.lookback_delta_ms = 60_000;
+        assert!(instant(&storage, "x", 120_000, &options).is_empty());
+        assert_eq!(instant(&storage, "x", 59_000, &options), vec![1.0]);
+    }
+
+    #[test]
+    fn stale_marker_hides_the_series_until_the_next_sample() {
+        let storage = storage_with(&[(0, 1.0), (60_000, stale_nan()), (120_000, 3.0)]);
+        let options = EvalOptions::default();
+        assert_eq!(instant(&storage, "x", 30_000, &options), vec![1.0]);
+        assert!(instant(&storage, "x", 90_000, &options).is_empty());
+        assert_eq!(
+            instant(&storage, "count_over_time(x[5m])", 150_000, &options),
+            vec![2.0]
+        );
+        let expr = parse_query("x", Semantics::V2).expect("parses");
+        let matrix =
+            range_query_expr(&storage, &expr, 0, 180_000, 30_000, &options).expect("evaluates");
+        assert_eq!(
+            matrix[0].timestamps,
+            vec![0, 30_000, 120_000, 150_000, 180_000]
+        );
+    }
+
+    #[test]
+    fn holt_winters_is_v2_only_and_double_exponential_smoothing_v3_only() {
+        assert!(parse_query("holt_winters(x[5m], 0.5, 0.5)", Semantics::V2).is_ok());
+        assert!(parse_query("holt_winters(x[5m], 0.5, 0.5)", Semantics::V3).is_err());
+        assert!(parse_query(
+            "double_exponential_smoothing(x[5m], 0.5, 0.5)",
+            Semantics::V3
+        )
+        .is_ok());
+        assert!(parse_query(
+            "double_exponential_smoothing(x[5m], 0.5, 0.5)",
+            Semantics::V2
+        )
+        .is_err());
+    }
 
     #[test]
     fn cursor_search_agrees_with_partition_point() {
