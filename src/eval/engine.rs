@@ -24,6 +24,7 @@ use promql_parser::parser::value::ValueType;
 
 use super::error::EvalError;
 use super::functions::{self, RangeContext, Window};
+use super::regression::SlidingRegression;
 use super::storage::Storage;
 use super::value::{is_stale_nan, Labels, Matrix, Sample, Series, Value, Vector, METRIC_NAME};
 use super::Semantics;
@@ -116,6 +117,9 @@ pub struct Evaluator<'a> {
     /// The range query's step (0 for an instant query), for `step()`.
     pub(crate) query_step: i64,
     selector_caches: HashMap<usize, SelectorCache>,
+    /// Per `deriv`/`predict_linear` matrix selector of a range query (keyed
+    /// like `selector_caches`), per matched series: sliding regression sums.
+    sliding_regressions: HashMap<usize, Vec<SlidingRegression>>,
     subquery_caches: HashMap<(usize, i64), Value>,
     window_timestamps: Vec<i64>,
     window_values: Vec<f64>,
@@ -125,6 +129,18 @@ pub struct Evaluator<'a> {
     pub infos: BTreeSet<String>,
     /// Prometheus' warning annotations ("PromQL warning: ..."), without positions.
     pub warnings: BTreeSet<String>,
+}
+
+/// One stale-free series' window as indices into its stored samples, for
+/// state that slides across the steps of a range query.
+#[derive(Clone, Copy)]
+struct SeriesSpan<'a> {
+    /// The series' position in its selector's cache.
+    position: usize,
+    start: usize,
+    end: usize,
+    timestamps: &'a [i64],
+    values: &'a [f64],
 }
 
 /// What a selector node remembers across the steps of one query.
@@ -154,6 +170,7 @@ impl<'a> Evaluator<'a> {
             query_end,
             query_step: 0,
             selector_caches: HashMap::new(),
+            sliding_regressions: HashMap::new(),
             subquery_caches: HashMap::new(),
             window_timestamps: Vec::new(),
             window_values: Vec::new(),
@@ -348,7 +365,13 @@ impl<'a> Evaluator<'a> {
         &mut self,
         selector: &MatrixSelector,
         time: i64,
-        mut visit: impl FnMut(&Labels, &Labels, Window<'_>, &RangeContext) -> Result<(), EvalError>,
+        mut visit: impl FnMut(
+            &Labels,
+            &Labels,
+            Window<'_>,
+            &RangeContext,
+            Option<SeriesSpan<'_>>,
+        ) -> Result<(), EvalError>,
     ) -> Result<bool, EvalError> {
         let vector_selector = &selector.vs;
         let range = duration_ms(&selector.range);
@@ -388,6 +411,13 @@ impl<'a> Evaluator<'a> {
             if start >= end {
                 continue;
             }
+            let span = (series.stale_count == 0).then_some(SeriesSpan {
+                position,
+                start,
+                end,
+                timestamps: &series.timestamps,
+                values: &series.values,
+            });
             let window = if series.stale_count == 0 {
                 Window {
                     timestamps: &series.timestamps[start..end],
@@ -415,6 +445,7 @@ impl<'a> Evaluator<'a> {
                 &cache.labels_without_name[position],
                 window,
                 &context,
+                span,
             ) {
                 result = Err(error);
                 break;
@@ -431,7 +462,7 @@ impl<'a> Evaluator<'a> {
         time: i64,
     ) -> Result<Value, EvalError> {
         let mut matrix = Vec::new();
-        self.for_each_selector_window(selector, time, |labels, _, window, _| {
+        self.for_each_selector_window(selector, time, |labels, _, window, _, _| {
             matrix.push(Series {
                 labels: labels.clone(),
                 timestamps: window.timestamps.to_vec(),
@@ -538,16 +569,57 @@ impl<'a> Evaluator<'a> {
             Expr::MatrixSelector(selector) => {
                 let counter_check = matches!(name, "rate" | "increase");
                 let mut non_counters: Vec<String> = Vec::new();
+                let regression_key = &selector.vs as *const VectorSelector as usize;
+                let mut sliding = if matches!(name, "deriv" | "predict_linear") {
+                    Some(
+                        self.sliding_regressions
+                            .remove(&regression_key)
+                            .unwrap_or_default(),
+                    )
+                } else {
+                    None
+                };
+                let semantics = self.options.semantics;
                 let single_name = self.for_each_selector_window(
                     selector,
                     time,
-                    |labels, nameless, window, context| {
+                    |labels, nameless, window, context, span| {
                         if counter_check && !looks_like_counter(labels.metric_name()) {
                             non_counters.push(labels.metric_name().to_string());
                         }
-                        if let Some(value) =
-                            functions::range_function(name, window, context, &scalar_args)
-                        {
+                        let value = match (sliding.as_mut(), span) {
+                            (Some(states), Some(span)) => {
+                                if states.len() <= span.position {
+                                    states.resize(span.position + 1, SlidingRegression::default());
+                                }
+                                let state = &mut states[span.position];
+                                functions::regression_function(
+                                    name,
+                                    window,
+                                    context,
+                                    &scalar_args,
+                                    |intercept_time| {
+                                        state
+                                            .regression(
+                                                span.timestamps,
+                                                span.values,
+                                                span.start,
+                                                span.end,
+                                                intercept_time,
+                                            )
+                                            .unwrap_or_else(|| {
+                                                functions::kahan_linear_regression(
+                                                    window,
+                                                    intercept_time,
+                                                    semantics,
+                                                )
+                                            })
+                                    },
+                                )
+                            }
+                            _ => functions::range_function(name, window, context, &scalar_args),
+                        };
+                        if let Some(value) = value {
                             let labels = if keep_name { labels } else { nameless };
                             output.push(Sample {
                                 labels: labels.clone(),
@@ -557,6 +629,9 @@ impl<'a> Evaluator<'a> {
                         Ok(())
                     },
                 )?;
+                if let Some(states) = sliding {
+                    self.sliding_regressions.insert(regression_key, states);
+                }
                 for metric_name in non_counters {
                     self.infos.insert(non_counter_info(&metric_name));
                 }
@@ -617,7 +692,7 @@ impl<'a> Evaluator<'a> {
         let any_sample = match arg {
             Expr::MatrixSelector(selector) => {
                 let mut any = false;
-                self.for_each_selector_window(selector, time, |_, _, _, _| {
+                self.for_each_selector_window(selector, time, |_, _, _, _, _| {
                     any = true;
                     Ok(())
                 })?;
