@@ -34,7 +34,9 @@ const EXACT_INTEGER_LIMIT: i128 = 1 << 53;
 
 /// The integer value of `value` when it is a whole number within ±2^53.
 fn exact_integer(value: f64) -> Option<i64> {
-    if value.is_finite() && value == value.trunc() && value.abs() <= EXACT_INTEGER_LIMIT as f64 {
+    // Within ±2^53 the cast to i64 is exact for whole numbers and truncates
+    // others, so the round trip tells them apart (NaN fails the range test).
+    if value.abs() <= EXACT_INTEGER_LIMIT as f64 && (value as i64) as f64 == value {
         Some(value as i64)
     } else {
         None
@@ -64,12 +66,15 @@ fn sums_are_exact(count: i128, max_abs_x: i128, sum_abs_y: i128) -> bool {
 /// The four exact sums relative to the intercept time, as `f64`, once their
 /// exactness is checked; `(slope, intercept)` as Prometheus computes it.
 fn finish_exact(count: i128, sum_x: i128, sum_y: i128, sum_xy: i128, sum_x2: i128) -> (f64, f64) {
+    // Each sum is within ±2^53 (checked by the caller), so it fits an i64,
+    // whose conversion is exact and avoids the slow i128 one.
+    let exact = |sum: i128| sum as i64 as f64;
     finish_regression(
-        count as f64,
-        sum_x as f64,
-        sum_y as f64,
-        sum_xy as f64,
-        sum_x2 as f64,
+        count as i64 as f64,
+        exact(sum_x),
+        exact(sum_y),
+        exact(sum_xy),
+        exact(sum_x2),
     )
 }
 
