@@ -570,7 +570,10 @@ impl<'a> Evaluator<'a> {
                 let counter_check = matches!(name, "rate" | "increase");
                 let mut non_counters: Vec<String> = Vec::new();
                 let regression_key = &selector.vs as *const VectorSelector as usize;
-                let mut sliding = if matches!(name, "deriv" | "predict_linear") {
+                // Sliding sums pay off only when the windows move step by step;
+                // an instant query's single window takes the one-pass path.
+                let range_query = self.query_start < self.query_end;
+                let mut sliding = if range_query && matches!(name, "deriv" | "predict_linear") {
                     Some(
                         self.sliding_regressions
                             .remove(&regression_key)

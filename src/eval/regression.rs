@@ -226,3 +226,203 @@ impl SlidingRegression {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! The exact paths against the Kahan path of `functions.rs` (which the
+    //! promqltest files and promtool check), bit for bit.
+
+    use super::*;
+    use crate::eval::functions::kahan_linear_regression;
+    use crate::eval::Semantics;
+    use proptest::prelude::*;
+
+    fn kahan(timestamps: &[i64], values: &[f64], intercept_time: i64) -> [(f64, f64); 2] {
+        let window = Window { timestamps, values };
+        [Semantics::V2, Semantics::V3]
+            .map(|semantics| kahan_linear_regression(window, intercept_time, semantics))
+    }
+
+    fn same_bits(left: (f64, f64), right: (f64, f64)) -> bool {
+        left.0.to_bits() == right.0.to_bits() && left.1.to_bits() == right.1.to_bits()
+    }
+
+    /// Sorted whole-second timestamps from gaps in seconds (gaps model
+    /// missed scrapes), values from integer steps (negative steps are resets).
+    fn series(start_seconds: i64, gaps: &[i64], steps: &[i64], first: i64) -> (Vec<i64>, Vec<f64>) {
+        let mut time = start_seconds * 1000;
+        let mut value = first;
+        let mut timestamps = Vec::new();
+        let mut values = Vec::new();
+        for (gap, step) in gaps.iter().zip(steps) {
+            time += gap * 1000;
+            value += step;
+            timestamps.push(time);
+            values.push(value as f64);
+        }
+        (timestamps, values)
+    }
+
+    proptest! {
+        #[test]
+        fn one_pass_integer_sums_match_kahan_bit_for_bit(
+            start in -100_000i64..100_000,
+            gaps in prop::collection::vec(1i64..600, 2..80),
+            steps in prop::collection::vec(-1_000_000i64..1_000_000, 80),
+            first in -1_000_000_000i64..1_000_000_000,
+            eval_offset in 0i64..7_200,
+        ) {
+            let (timestamps, values) = series(start, &gaps, &steps, first);
+            let window = Window { timestamps: &timestamps, values: &values };
+            for intercept_time in [timestamps[0], timestamps[timestamps.len() - 1] + eval_offset * 1000] {
+                let fast = integer_linear_regression(window, intercept_time);
+                // These windows are far from 2^53, so the fast path must apply.
+                prop_assert!(fast.is_some());
+                for expected in kahan(&timestamps, &values, intercept_time) {
+                    prop_assert!(same_bits(fast.unwrap(), expected), "{fast:?} vs {expected:?}");
+                }
+            }
+        }
+
+        #[test]
+        fn sliding_sums_match_kahan_bit_for_bit(
+            gaps in prop::collection::vec(1i64..120, 2..300),
+            steps in prop::collection::vec(-50_000i64..50_000, 300),
+            moves in prop::collection::vec((0usize..40, 1usize..60, -3i64..3), 1..60),
+        ) {
+            let (timestamps, values) = series(1_700_000_000, &gaps, &steps, 0);
+            let mut sliding = SlidingRegression::default();
+            let mut start = 0;
+            for (advance, length, intercept_offset) in moves {
+                // Mostly forward moves; wrapping around models a new query.
+                start = (start + advance) % timestamps.len();
+                let end = (start + length).min(timestamps.len());
+                let intercept_time = timestamps[end - 1] + intercept_offset * 1000;
+                let fast = sliding.regression(&timestamps, &values, start, end, intercept_time);
+                prop_assert!(fast.is_some());
+                let window = (&timestamps[start..end], &values[start..end]);
+                for expected in kahan(window.0, window.1, intercept_time) {
+                    prop_assert!(same_bits(fast.unwrap(), expected), "{fast:?} vs {expected:?}");
+                }
+            }
+        }
+
+        #[test]
+        fn large_values_fall_back_or_match(
+            gaps in prop::collection::vec(1i64..3_600, 2..20),
+            magnitudes in prop::collection::vec(0i64..(1 << 53), 20),
+            negative in prop::collection::vec(any::<bool>(), 20),
+        ) {
+            let timestamps: Vec<i64> = gaps.iter().scan(0, |time, gap| { *time += gap * 1000; Some(*time) }).collect();
+            let values: Vec<f64> = magnitudes.iter().zip(&negative).take(timestamps.len())
+                .map(|(&m, &n)| if n { -(m as f64) } else { m as f64 }).collect();
+            let window = Window { timestamps: &timestamps, values: &values };
+            let intercept_time = timestamps[0];
+            let mut sliding = SlidingRegression::default();
+            let slid = sliding.regression(&timestamps, &values, 0, timestamps.len(), intercept_time);
+            let fast = integer_linear_regression(window, intercept_time);
+            prop_assert!(fast.is_some() == slid.is_some());
+            if let (Some(fast), Some(slid)) = (fast, slid) {
+                prop_assert!(same_bits(fast, slid));
+                for expected in kahan(&timestamps, &values, intercept_time) {
+                    prop_assert!(same_bits(fast, expected), "{fast:?} vs {expected:?}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn sums_at_the_2_pow_53_boundary() {
+        let timestamps = [0, 1000];
+        let half = (1i64 << 52) as f64;
+        // Σ|y| = 2^53 - 1: exact, and equal to the Kahan result.
+        let below = [half, half - 1.0];
+        let window = Window {
+            timestamps: &timestamps,
+            values: &below,
+        };
+        let fast = integer_linear_regression(window, 0).expect("within 2^53");
+        for expected in kahan(&timestamps, &below, 0) {
+            assert!(same_bits(fast, expected), "{fast:?} vs {expected:?}");
+        }
+        // Σ|y| = 2^53 + 1: a partial sum could round, so fall back.
+        let above = [half, half + 1.0];
+        let window = Window {
+            timestamps: &timestamps,
+            values: &above,
+        };
+        assert_eq!(integer_linear_regression(window, 0), None);
+        let mut sliding = SlidingRegression::default();
+        assert_eq!(sliding.regression(&timestamps, &above, 0, 2, 0), None);
+        // Σ|x·y| beyond 2^53 through a large x.
+        let far = [0, 2_000_000_000_000];
+        let values = [1.0, (1i64 << 40) as f64];
+        let window = Window {
+            timestamps: &far,
+            values: &values,
+        };
+        assert_eq!(integer_linear_regression(window, 0), None);
+    }
+
+    #[test]
+    fn inexact_windows_fall_back() {
+        let timestamps = [0, 1000, 2000];
+        for values in [
+            [1.0, 2.5, 3.0],
+            [1.0, f64::NAN, 3.0],
+            [1.0, f64::INFINITY, 3.0],
+        ] {
+            let window = Window {
+                timestamps: &timestamps,
+                values: &values,
+            };
+            assert_eq!(integer_linear_regression(window, 0), None);
+            let mut sliding = SlidingRegression::default();
+            assert_eq!(sliding.regression(&timestamps, &values, 0, 3, 0), None);
+        }
+        let values = [1.0, 2.0, 3.0];
+        let window = Window {
+            timestamps: &timestamps,
+            values: &values,
+        };
+        // Intercept time off the whole seconds of the samples.
+        assert_eq!(integer_linear_regression(window, 500), None);
+        let fractional = [0, 1500, 3000];
+        let window = Window {
+            timestamps: &fractional,
+            values: &values,
+        };
+        assert_eq!(integer_linear_regression(window, 0), None);
+        // Once the inexact sample leaves the window, the sliding sums apply again.
+        let values = [0.5, 2.0, 3.0, 7.0];
+        let timestamps = [0, 1000, 2000, 3000];
+        let mut sliding = SlidingRegression::default();
+        assert_eq!(sliding.regression(&timestamps, &values, 0, 3, 3000), None);
+        let fast = sliding
+            .regression(&timestamps, &values, 1, 4, 3000)
+            .expect("exact");
+        for expected in kahan(&timestamps[1..], &values[1..], 3000) {
+            assert!(same_bits(fast, expected));
+        }
+    }
+
+    #[test]
+    fn constant_values_keep_their_sign_of_zero() {
+        let timestamps = [0, 1000, 2000];
+        let values = [-0.0, 0.0, -0.0];
+        let window = Window {
+            timestamps: &timestamps,
+            values: &values,
+        };
+        let fast = integer_linear_regression(window, 0).expect("exact");
+        assert!(same_bits(fast, (0.0, -0.0)));
+        for expected in kahan(&timestamps, &values, 0) {
+            assert!(same_bits(fast, expected));
+        }
+        let mut sliding = SlidingRegression::default();
+        let slid = sliding
+            .regression(&timestamps, &values, 0, 3, 0)
+            .expect("exact");
+        assert!(same_bits(slid, (0.0, -0.0)));
+    }
+}
