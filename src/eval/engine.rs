@@ -1032,6 +1032,80 @@ mod tests {
         }
     }
 
+    /// Range queries slide integer regression sums across steps; each step
+    /// must equal the instant query at that time bit for bit, including
+    /// series that leave the exact case (fractions, half seconds, stale
+    /// markers, values beyond 2^53) for part of the range.
+    #[test]
+    fn sliding_regression_in_range_queries_matches_instant_queries() {
+        let mut storage = Storage::new();
+        let mut append = |kind: &str, time: i64, value: f64| {
+            let labels =
+                Labels::from_pairs([(METRIC_NAME, "x".to_string()), ("k", kind.to_string())]);
+            storage.append(&labels, time, value);
+        };
+        for index in 0..200i64 {
+            let time = index * 15_000;
+            let counter = (index % 70) * 13 - 40;
+            if index % 17 != 5 {
+                append("counter", time, counter as f64);
+            }
+            let fraction = if index == 60 { 0.5 } else { 0.0 };
+            append("fraction", time, index as f64 * 3.0 + fraction);
+            append("half_second", time + 500, (index * index) as f64);
+            let stale = if index == 90 {
+                stale_nan()
+            } else {
+                (index % 9) as f64
+            };
+            append("stale", time, stale);
+            let huge = if (80..100).contains(&index) {
+                1e16
+            } else {
+                -(index as f64)
+            };
+            append("huge", time, huge);
+            append("constant", time, if index < 150 { -0.0 } else { 4.0 });
+        }
+        for semantics in [Semantics::V2, Semantics::V3] {
+            let options = EvalOptions::with_semantics(semantics);
+            for query in [
+                "deriv(x[10m])",
+                "predict_linear(x[10m], 600)",
+                "predict_linear(x[3m] offset 1m, 60)",
+            ] {
+                let expr = parse_query(query, semantics).expect("test query parses");
+                for step in [15_000, 60_000, 7_500] {
+                    let matrix = range_query_expr(&storage, &expr, 0, 3_000_000, step, &options)
+                        .expect("test query evaluates");
+                    let mut compared = 0;
+                    for series in &matrix {
+                        for (&time, &value) in series.timestamps.iter().zip(&series.values) {
+                            let Value::Vector(vector) =
+                                instant_query_expr(&storage, &expr, time, &options)
+                                    .expect("test query evaluates")
+                            else {
+                                panic!("{query} is a vector");
+                            };
+                            let expected = vector
+                                .iter()
+                                .find(|sample| sample.labels == series.labels)
+                                .expect("the instant query has the series");
+                            assert_eq!(
+                                value.to_bits(),
+                                expected.value.to_bits(),
+                                "{query} at {time} step {step} for {:?}",
+                                series.labels
+                            );
+                            compared += 1;
+                        }
+                    }
+                    assert!(compared > 250, "{query}: only {compared} samples");
+                }
+            }
+        }
+    }
+
     #[test]
     fn lookback_delta_is_configurable_and_its_edge_follows_semantics() {
         let storage = storage_with(&[(0, 1.0)]);
