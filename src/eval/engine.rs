@@ -24,6 +24,7 @@ use promql_parser::parser::value::ValueType;
 
 use super::error::EvalError;
 use super::functions::{self, RangeContext, Window};
+use super::regression::SlidingRegression;
 use super::storage::Storage;
 use super::value::{is_stale_nan, Labels, Matrix, Sample, Series, Value, Vector, METRIC_NAME};
 use super::Semantics;
@@ -116,6 +117,9 @@ pub struct Evaluator<'a> {
     /// The range query's step (0 for an instant query), for `step()`.
     pub(crate) query_step: i64,
     selector_caches: HashMap<usize, SelectorCache>,
+    /// Per `deriv`/`predict_linear` matrix selector of a range query (keyed
+    /// like `selector_caches`), per matched series: sliding regression sums.
+    sliding_regressions: HashMap<usize, Vec<SlidingRegression>>,
     subquery_caches: HashMap<(usize, i64), Value>,
     window_timestamps: Vec<i64>,
     window_values: Vec<f64>,
@@ -125,6 +129,18 @@ pub struct Evaluator<'a> {
     pub infos: BTreeSet<String>,
     /// Prometheus' warning annotations ("PromQL warning: ..."), without positions.
     pub warnings: BTreeSet<String>,
+}
+
+/// One stale-free series' window as indices into its stored samples, for
+/// state that slides across the steps of a range query.
+#[derive(Clone, Copy)]
+struct SeriesSpan<'a> {
+    /// The series' position in its selector's cache.
+    position: usize,
+    start: usize,
+    end: usize,
+    timestamps: &'a [i64],
+    values: &'a [f64],
 }
 
 /// What a selector node remembers across the steps of one query.
@@ -154,6 +170,7 @@ impl<'a> Evaluator<'a> {
             query_end,
             query_step: 0,
             selector_caches: HashMap::new(),
+            sliding_regressions: HashMap::new(),
             subquery_caches: HashMap::new(),
             window_timestamps: Vec::new(),
             window_values: Vec::new(),
@@ -348,7 +365,13 @@ impl<'a> Evaluator<'a> {
         &mut self,
         selector: &MatrixSelector,
         time: i64,
-        mut visit: impl FnMut(&Labels, &Labels, Window<'_>, &RangeContext) -> Result<(), EvalError>,
+        mut visit: impl FnMut(
+            &Labels,
+            &Labels,
+            Window<'_>,
+            &RangeContext,
+            Option<SeriesSpan<'_>>,
+        ) -> Result<(), EvalError>,
     ) -> Result<bool, EvalError> {
         let vector_selector = &selector.vs;
         let range = duration_ms(&selector.range);
@@ -388,6 +411,13 @@ impl<'a> Evaluator<'a> {
             if start >= end {
                 continue;
             }
+            let span = (series.stale_count == 0).then_some(SeriesSpan {
+                position,
+                start,
+                end,
+                timestamps: &series.timestamps,
+                values: &series.values,
+            });
             let window = if series.stale_count == 0 {
                 Window {
                     timestamps: &series.timestamps[start..end],
@@ -415,6 +445,7 @@ impl<'a> Evaluator<'a> {
                 &cache.labels_without_name[position],
                 window,
                 &context,
+                span,
             ) {
                 result = Err(error);
                 break;
@@ -431,7 +462,7 @@ impl<'a> Evaluator<'a> {
         time: i64,
     ) -> Result<Value, EvalError> {
         let mut matrix = Vec::new();
-        self.for_each_selector_window(selector, time, |labels, _, window, _| {
+        self.for_each_selector_window(selector, time, |labels, _, window, _, _| {
             matrix.push(Series {
                 labels: labels.clone(),
                 timestamps: window.timestamps.to_vec(),
@@ -538,16 +569,60 @@ impl<'a> Evaluator<'a> {
             Expr::MatrixSelector(selector) => {
                 let counter_check = matches!(name, "rate" | "increase");
                 let mut non_counters: Vec<String> = Vec::new();
+                let regression_key = &selector.vs as *const VectorSelector as usize;
+                // Sliding sums pay off only when the windows move step by step;
+                // an instant query's single window takes the one-pass path.
+                let range_query = self.query_start < self.query_end;
+                let mut sliding = if range_query && matches!(name, "deriv" | "predict_linear") {
+                    Some(
+                        self.sliding_regressions
+                            .remove(&regression_key)
+                            .unwrap_or_default(),
+                    )
+                } else {
+                    None
+                };
+                let semantics = self.options.semantics;
                 let single_name = self.for_each_selector_window(
                     selector,
                     time,
-                    |labels, nameless, window, context| {
+                    |labels, nameless, window, context, span| {
                         if counter_check && !looks_like_counter(labels.metric_name()) {
                             non_counters.push(labels.metric_name().to_string());
                         }
-                        if let Some(value) =
-                            functions::range_function(name, window, context, &scalar_args)
-                        {
+                        let value = match (sliding.as_mut(), span) {
+                            (Some(states), Some(span)) => {
+                                if states.len() <= span.position {
+                                    states.resize(span.position + 1, SlidingRegression::default());
+                                }
+                                let state = &mut states[span.position];
+                                functions::regression_function(
+                                    name,
+                                    window,
+                                    context,
+                                    &scalar_args,
+                                    |intercept_time| {
+                                        state
+                                            .regression(
+                                                span.timestamps,
+                                                span.values,
+                                                span.start,
+                                                span.end,
+                                                intercept_time,
+                                            )
+                                            .unwrap_or_else(|| {
+                                                functions::kahan_linear_regression(
+                                                    window,
+                                                    intercept_time,
+                                                    semantics,
+                                                )
+                                            })
+                                    },
+                                )
+                            }
+                            _ => functions::range_function(name, window, context, &scalar_args),
+                        };
+                        if let Some(value) = value {
                             let labels = if keep_name { labels } else { nameless };
                             output.push(Sample {
                                 labels: labels.clone(),
@@ -557,6 +632,9 @@ impl<'a> Evaluator<'a> {
                         Ok(())
                     },
                 )?;
+                if let Some(states) = sliding {
+                    self.sliding_regressions.insert(regression_key, states);
+                }
                 for metric_name in non_counters {
                     self.infos.insert(non_counter_info(&metric_name));
                 }
@@ -617,7 +695,7 @@ impl<'a> Evaluator<'a> {
         let any_sample = match arg {
             Expr::MatrixSelector(selector) => {
                 let mut any = false;
-                self.for_each_selector_window(selector, time, |_, _, _, _| {
+                self.for_each_selector_window(selector, time, |_, _, _, _, _| {
                     any = true;
                     Ok(())
                 })?;
@@ -951,6 +1029,80 @@ mod tests {
             Value::Vector(vector) => vector.into_iter().map(|s| s.value).collect(),
             Value::Scalar(value) => vec![value],
             other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    /// Range queries slide integer regression sums across steps; each step
+    /// must equal the instant query at that time bit for bit, including
+    /// series that leave the exact case (fractions, half seconds, stale
+    /// markers, values beyond 2^53) for part of the range.
+    #[test]
+    fn sliding_regression_in_range_queries_matches_instant_queries() {
+        let mut storage = Storage::new();
+        let mut append = |kind: &str, time: i64, value: f64| {
+            let labels =
+                Labels::from_pairs([(METRIC_NAME, "x".to_string()), ("k", kind.to_string())]);
+            storage.append(&labels, time, value);
+        };
+        for index in 0..200i64 {
+            let time = index * 15_000;
+            let counter = (index % 70) * 13 - 40;
+            if index % 17 != 5 {
+                append("counter", time, counter as f64);
+            }
+            let fraction = if index == 60 { 0.5 } else { 0.0 };
+            append("fraction", time, index as f64 * 3.0 + fraction);
+            append("half_second", time + 500, (index * index) as f64);
+            let stale = if index == 90 {
+                stale_nan()
+            } else {
+                (index % 9) as f64
+            };
+            append("stale", time, stale);
+            let huge = if (80..100).contains(&index) {
+                1e16
+            } else {
+                -(index as f64)
+            };
+            append("huge", time, huge);
+            append("constant", time, if index < 150 { -0.0 } else { 4.0 });
+        }
+        for semantics in [Semantics::V2, Semantics::V3] {
+            let options = EvalOptions::with_semantics(semantics);
+            for query in [
+                "deriv(x[10m])",
+                "predict_linear(x[10m], 600)",
+                "predict_linear(x[3m] offset 1m, 60)",
+            ] {
+                let expr = parse_query(query, semantics).expect("test query parses");
+                for step in [15_000, 60_000, 7_500] {
+                    let matrix = range_query_expr(&storage, &expr, 0, 3_000_000, step, &options)
+                        .expect("test query evaluates");
+                    let mut compared = 0;
+                    for series in &matrix {
+                        for (&time, &value) in series.timestamps.iter().zip(&series.values) {
+                            let Value::Vector(vector) =
+                                instant_query_expr(&storage, &expr, time, &options)
+                                    .expect("test query evaluates")
+                            else {
+                                panic!("{query} is a vector");
+                            };
+                            let expected = vector
+                                .iter()
+                                .find(|sample| sample.labels == series.labels)
+                                .expect("the instant query has the series");
+                            assert_eq!(
+                                value.to_bits(),
+                                expected.value.to_bits(),
+                                "{query} at {time} step {step} for {:?}",
+                                series.labels
+                            );
+                            compared += 1;
+                        }
+                    }
+                    assert!(compared > 250, "{query}: only {compared} samples");
+                }
+            }
         }
     }
 

@@ -103,24 +103,10 @@ pub fn range_function(
         // funcIrate / funcIdelta -> instantValue(isRate).
         "irate" => instant_value(window, true),
         "idelta" => instant_value(window, false),
-        "deriv" => {
-            // funcDeriv: the intercept time is the first sample's, for accuracy
-            // (prometheus issue #2674); only the slope is used.
-            if values.len() < 2 {
-                return None;
-            }
-            let (slope, _) = linear_regression(window, timestamps[0], semantics);
-            Some(slope)
-        }
-        "predict_linear" => {
-            // funcPredictLinear: the intercept is the fitted value at the
-            // evaluation time (enh.Ts), not at the last sample.
-            let duration = *scalar_args.first()?;
-            if values.len() < 2 {
-                return None;
-            }
-            let (slope, intercept) = linear_regression(window, context.eval_time, semantics);
-            Some(slope * duration + intercept)
+        "deriv" | "predict_linear" => {
+            regression_function(name, window, context, scalar_args, |intercept_time| {
+                linear_regression(window, intercept_time, semantics)
+            })
         }
         "holt_winters" | "double_exponential_smoothing" => {
             let smoothing_factor = *scalar_args.first()?;
@@ -354,10 +340,59 @@ fn instant_value(window: Window<'_>, is_rate: bool) -> Option<f64> {
     Some(result)
 }
 
+/// funcDeriv / funcPredictLinear on a window of at least one sample, given
+/// the window's `linearRegression` for an intercept time (computed by the
+/// caller, who may have it from sliding sums).
+pub(crate) fn regression_function(
+    name: &str,
+    window: Window<'_>,
+    context: &RangeContext,
+    scalar_args: &[f64],
+    regression: impl FnOnce(i64) -> (f64, f64),
+) -> Option<f64> {
+    if window.values.len() < 2 {
+        return None;
+    }
+    match name {
+        "deriv" => {
+            // funcDeriv: the intercept time is the first sample's, for accuracy
+            // (prometheus issue #2674); only the slope is used.
+            let (slope, _) = regression(*window.timestamps.first()?);
+            Some(slope)
+        }
+        "predict_linear" => {
+            // funcPredictLinear: the intercept is the fitted value at the
+            // evaluation time (enh.Ts), not at the last sample.
+            let duration = *scalar_args.first()?;
+            let (slope, intercept) = regression(context.eval_time);
+            Some(slope * duration + intercept)
+        }
+        _ => None,
+    }
+}
+
 /// linearRegression (functions.go): least squares with Kahan-compensated
 /// sums; `x` is seconds relative to `intercept_time`, and the returned
-/// intercept is the fitted value at `intercept_time`.
-fn linear_regression(window: Window<'_>, intercept_time: i64, semantics: Semantics) -> (f64, f64) {
+/// intercept is the fitted value at `intercept_time`. Windows of whole
+/// numbers at whole seconds take the exact integer path of
+/// [`super::regression`], which gives the same bits.
+pub(crate) fn linear_regression(
+    window: Window<'_>,
+    intercept_time: i64,
+    semantics: Semantics,
+) -> (f64, f64) {
+    if let Some(regression) = super::regression::integer_linear_regression(window, intercept_time) {
+        return regression;
+    }
+    kahan_linear_regression(window, intercept_time, semantics)
+}
+
+/// [`linear_regression`] always by Kahan sums, as Prometheus computes it.
+pub(crate) fn kahan_linear_regression(
+    window: Window<'_>,
+    intercept_time: i64,
+    semantics: Semantics,
+) -> (f64, f64) {
     // Choosing the Kahan step once keeps the version test out of the loop,
     // which `predict_linear` runs over every sample of every window.
     match semantics {
@@ -395,10 +430,19 @@ fn linear_regression_with(
         }
         return (0.0, initial_y);
     }
-    let sum_x = sum_x + c_x;
-    let sum_y = sum_y + c_y;
-    let sum_xy = sum_xy + c_xy;
-    let sum_x2 = sum_x2 + c_x2;
+    finish_regression(n, sum_x + c_x, sum_y + c_y, sum_xy + c_xy, sum_x2 + c_x2)
+}
+
+/// The float operations of linearRegression after its sums (compensations
+/// already added), shared by the Kahan and the exact integer paths so both
+/// compute identically.
+pub(crate) fn finish_regression(
+    n: f64,
+    sum_x: f64,
+    sum_y: f64,
+    sum_xy: f64,
+    sum_x2: f64,
+) -> (f64, f64) {
     let covariance_xy = sum_xy - sum_x * sum_y / n;
     let variance_x = sum_x2 - sum_x * sum_x / n;
     let slope = covariance_xy / variance_x;
