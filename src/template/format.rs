@@ -466,7 +466,7 @@ pub fn sprint_value(v: &Value) -> String {
             format!("[{}]", parts.join(" "))
         }
         Value::Sample(s) => {
-            let labels = Value::StringMap(s.labels.clone());
+            let labels = Value::StringMap(std::sync::Arc::new(s.labels.clone()));
             format!(
                 "{{{} {}}}",
                 sprint_value(&labels),
@@ -638,7 +638,10 @@ fn go_syntax_nested(v: &Value) -> String {
 
 fn sample_fields(s: &super::value::Sample) -> Vec<(String, Value)> {
     vec![
-        ("Labels".to_string(), Value::StringMap(s.labels.clone())),
+        (
+            "Labels".to_string(),
+            Value::StringMap(std::sync::Arc::new(s.labels.clone())),
+        ),
         ("Value".to_string(), Value::Float(s.value)),
     ]
 }

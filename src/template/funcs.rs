@@ -204,7 +204,7 @@ pub fn call(name: &str, args: &[Value], env: &Env<'_>) -> Result<Value, String> 
                 .enumerate()
                 .map(|(i, v)| (format!("arg{i}"), v.clone()))
                 .collect();
-            Ok(Value::Map(map))
+            Ok(Value::Map(Arc::new(map)))
         }
         "reReplaceAll" => {
             let pattern = as_str(arg(0));

@@ -40,6 +40,7 @@ pub mod parse;
 pub mod value;
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 pub use funcs::{Env, QueryFn};
 pub use parse::{ParseError, Trees};
@@ -75,15 +76,18 @@ pub struct AlertData {
 impl AlertData {
     /// The Go struct value, field for field.
     pub fn to_value(&self) -> Value {
-        Value::Struct(StructValue {
+        Value::Struct(Arc::new(StructValue {
             type_name: "struct { Labels map[string]string; ExternalLabels map[string]string; ExternalURL string; Value float64 }".to_string(),
             fields: vec![
-                ("Labels".to_string(), Value::StringMap(self.labels.clone())),
-                ("ExternalLabels".to_string(), Value::StringMap(self.external_labels.clone())),
+                ("Labels".to_string(), Value::StringMap(Arc::new(self.labels.clone()))),
+                (
+                    "ExternalLabels".to_string(),
+                    Value::StringMap(Arc::new(self.external_labels.clone())),
+                ),
                 ("ExternalURL".to_string(), Value::String(self.external_url.clone())),
                 ("Value".to_string(), Value::Float(self.value)),
             ],
-        })
+        }))
     }
 }
 
