@@ -538,6 +538,11 @@ fn check_promql(
     let mut expected = Vec::new();
     for sample in &case.exp_samples {
         let text = sample.labels.as_deref().unwrap_or("");
+        if text.trim().is_empty() {
+            // promtool accepts a missing `labels` as the empty label set.
+            expected.push((Labels::empty(), sample.value));
+            continue;
+        }
         match parse_labels_prefix(text) {
             Ok((labels, rest)) if rest.trim().is_empty() => expected.push((labels, sample.value)),
             Ok((_, rest)) => {
