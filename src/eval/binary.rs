@@ -268,8 +268,17 @@ fn vector_binop(
             return Err(EvalError::DuplicateMatchGroup {
                 match_group: match_group.to_string(),
                 side: if one_to_many { "left" } else { "right" },
-                first: one[previous].labels.to_string(),
-                second: sample.labels.to_string(),
+                // 2.42 names the later series first; 3.x the earlier one.
+                first: if semantics == Semantics::V2 {
+                    sample.labels.to_string()
+                } else {
+                    one[previous].labels.to_string()
+                },
+                second: if semantics == Semantics::V2 {
+                    one[previous].labels.to_string()
+                } else {
+                    sample.labels.to_string()
+                },
             });
         }
         one_by_signature.insert(sig, index);

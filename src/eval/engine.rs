@@ -173,14 +173,14 @@ impl<'a> Evaluator<'a> {
         step: i64,
     ) -> Result<Matrix, EvalError> {
         self.query_step = step;
-        let mut output: BTreeMap<Labels, Series> = BTreeMap::new();
+        let mut output = SeriesCollector::default();
         let mut time = start;
         while time <= end {
             match self.eval(expr, time)? {
-                Value::Scalar(value) => push_point(&mut output, &Labels::empty(), time, value),
+                Value::Scalar(value) => output.push(&Labels::empty(), time, value),
                 Value::Vector(vector) => {
                     for sample in vector {
-                        push_point(&mut output, &sample.labels, time, sample.value);
+                        output.push(&sample.labels, time, sample.value);
                     }
                 }
                 other => {
@@ -192,7 +192,7 @@ impl<'a> Evaluator<'a> {
             }
             time += step;
         }
-        Ok(output.into_values().collect())
+        Ok(output.into_matrix())
     }
 
     /// Evaluates `expr` at `time` (milliseconds).
@@ -275,7 +275,7 @@ impl<'a> Evaluator<'a> {
             let series_ids = storage.select(selector.name.as_deref(), &selector.matchers);
             let labels_without_name: Vec<Labels> = series_ids
                 .iter()
-                .map(|&id| storage.series(id).labels.without_metric_name())
+                .map(|&id| storage.series(id).labels_without_name.clone())
                 .collect();
             let mut names = series_ids
                 .iter()
@@ -315,9 +315,12 @@ impl<'a> Evaluator<'a> {
         let mut output = Vec::with_capacity(cache.series_ids.len());
         for (position, &id) in cache.series_ids.iter().enumerate() {
             let series = storage.series(id);
-            let end = advance_cursor(&series.timestamps, &mut cache.end_cursors[position], |t| {
-                t <= reference
-            });
+            let end = advance_cursor(
+                &series.timestamps,
+                &mut cache.end_cursors[position],
+                reference,
+                |t| t <= reference,
+            );
             if end == 0 {
                 continue;
             }
@@ -370,14 +373,18 @@ impl<'a> Evaluator<'a> {
             let start = advance_cursor(
                 &series.timestamps,
                 &mut cache.start_cursors[position],
+                lower,
                 |t| match semantics {
                     Semantics::V2 => t < lower,
                     Semantics::V3 => t <= lower,
                 },
             );
-            let end = advance_cursor(&series.timestamps, &mut cache.end_cursors[position], |t| {
-                t <= reference
-            });
+            let end = advance_cursor(
+                &series.timestamps,
+                &mut cache.end_cursors[position],
+                reference,
+                |t| t <= reference,
+            );
             if start >= end {
                 continue;
             }
@@ -669,26 +676,83 @@ pub(crate) fn absent_labels(expr: &Expr) -> Labels {
 }
 
 /// Advances `cursor` to the first index whose timestamp fails `before`
-/// (timestamps ascending, `before` monotone), returning it. Moves forward
-/// from the previous position when possible; searches afresh otherwise.
-fn advance_cursor(timestamps: &[i64], cursor: &mut usize, before: impl Fn(i64) -> bool) -> usize {
+/// (timestamps ascending, `before` monotone, `target` the time where it
+/// flips), returning it. Moves forward from the previous position when the
+/// window moved a little (the range-query case); otherwise searches from an
+/// interpolated guess, which touches few cache lines on regular samples.
+fn advance_cursor(
+    timestamps: &[i64],
+    cursor: &mut usize,
+    target: i64,
+    before: impl Fn(i64) -> bool,
+) -> usize {
     let mut index = (*cursor).min(timestamps.len());
     if index > 0 && !before(timestamps[index - 1]) {
-        index = timestamps.partition_point(|&t| before(t));
+        index = guided_search(timestamps, target, &before);
     } else {
-        // Gallop a few steps; fall back to binary search on long jumps.
         let mut steps = 0;
         while index < timestamps.len() && before(timestamps[index]) {
             index += 1;
             steps += 1;
-            if steps == 16 {
-                index += timestamps[index..].partition_point(|&t| before(t));
+            if steps == 8 {
+                index = guided_search(timestamps, target, &before);
                 break;
             }
         }
     }
     *cursor = index;
     index
+}
+
+/// The first index whose timestamp fails `before`: interpolation guess,
+/// exponential bracketing, then binary search inside the bracket.
+fn guided_search(timestamps: &[i64], target: i64, before: &impl Fn(i64) -> bool) -> usize {
+    let length = timestamps.len();
+    if length == 0 || !before(timestamps[0]) {
+        return 0;
+    }
+    if before(timestamps[length - 1]) {
+        return length;
+    }
+    let (first, last) = (timestamps[0], timestamps[length - 1]);
+    let fraction = (target.saturating_sub(first)) as f64 / (last - first).max(1) as f64;
+    let guess = ((fraction.clamp(0.0, 1.0) * (length - 1) as f64) as usize).min(length - 1);
+    // Invariant: before(timestamps[low]) holds and before(timestamps[high]) fails.
+    let (mut low, mut high);
+    if before(timestamps[guess]) {
+        low = guess;
+        let mut step = 1;
+        loop {
+            let probe = low + step;
+            if probe >= length - 1 {
+                high = length - 1;
+                break;
+            }
+            if !before(timestamps[probe]) {
+                high = probe;
+                break;
+            }
+            low = probe;
+            step *= 2;
+        }
+    } else {
+        high = guess;
+        let mut step = 1;
+        loop {
+            if high < step {
+                low = 0;
+                break;
+            }
+            let probe = high - step;
+            if before(timestamps[probe]) {
+                low = probe;
+                break;
+            }
+            high = probe;
+            step *= 2;
+        }
+    }
+    low + 1 + timestamps[low + 1..high].partition_point(|&t| before(t))
 }
 
 /// Fails with Prometheus' error when two samples share one label set.
@@ -703,6 +767,51 @@ pub(crate) fn ensure_unique_labels(vector: &Vector) -> Result<(), EvalError> {
         }
     }
     Ok(())
+}
+
+/// Gathers a range query's points into series. Samples that share one label
+/// set allocation (the engine reuses them across steps) are found by
+/// pointer first, so the per-step cost avoids hashing label strings.
+#[derive(Default)]
+struct SeriesCollector {
+    series: Vec<Series>,
+    by_identity: HashMap<usize, usize>,
+    by_labels: HashMap<Labels, usize>,
+}
+
+impl SeriesCollector {
+    fn push(&mut self, labels: &Labels, time: i64, value: f64) {
+        let index = match self.by_identity.get(&labels.identity()) {
+            Some(&index) => index,
+            None => {
+                let index = match self.by_labels.get(labels) {
+                    Some(&index) => index,
+                    None => {
+                        self.series.push(Series {
+                            labels: labels.clone(),
+                            ..Series::default()
+                        });
+                        self.by_labels.insert(labels.clone(), self.series.len() - 1);
+                        self.series.len() - 1
+                    }
+                };
+                // Keep the allocation alive through the stored series so the
+                // identity cannot be reused by another label set.
+                if self.series[index].labels.identity() == labels.identity() {
+                    self.by_identity.insert(labels.identity(), index);
+                }
+                index
+            }
+        };
+        let series = &mut self.series[index];
+        series.timestamps.push(time);
+        series.values.push(value);
+    }
+
+    fn into_matrix(mut self) -> Matrix {
+        self.series.sort_by(|a, b| a.labels.cmp(&b.labels));
+        self.series
+    }
 }
 
 fn push_point(output: &mut BTreeMap<Labels, Series>, labels: &Labels, time: i64, value: f64) {
@@ -818,6 +927,101 @@ impl Evaluator<'_> {
                 "PromQL warning: quantile value should be between 0 and 1, got {}",
                 super::aggregate::format_go_float(quantile).trim_start_matches('+')
             ));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::eval::value::stale_nan;
+
+    fn storage_with(points: &[(i64, f64)]) -> Storage {
+        let mut storage = Storage::new();
+        let labels = Labels::from_pairs([(METRIC_NAME, "x")]);
+        for &(time, value) in points {
+            storage.append(&labels, time, value);
+        }
+        storage
+    }
+
+    fn instant(storage: &Storage, query: &str, time: i64, options: &EvalOptions) -> Vec<f64> {
+        let expr = parse_query(query, options.semantics).expect("test query parses");
+        match instant_query_expr(storage, &expr, time, options).expect("test query evaluates") {
+            Value::Vector(vector) => vector.into_iter().map(|s| s.value).collect(),
+            Value::Scalar(value) => vec![value],
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn lookback_delta_is_configurable_and_its_edge_follows_semantics() {
+        let storage = storage_with(&[(0, 1.0)]);
+        let mut options = EvalOptions::default();
+        assert_eq!(instant(&storage, "x", 300_000, &options), vec![1.0]);
+        options.semantics = Semantics::V3;
+        assert!(instant(&storage, "x", 300_000, &options).is_empty());
+        options.lookback_delta_ms = 60_000;
+        assert!(instant(&storage, "x", 120_000, &options).is_empty());
+        assert_eq!(instant(&storage, "x", 59_000, &options), vec![1.0]);
+    }
+
+    #[test]
+    fn stale_marker_hides_the_series_until_the_next_sample() {
+        let storage = storage_with(&[(0, 1.0), (60_000, stale_nan()), (120_000, 3.0)]);
+        let options = EvalOptions::default();
+        assert_eq!(instant(&storage, "x", 30_000, &options), vec![1.0]);
+        assert!(instant(&storage, "x", 90_000, &options).is_empty());
+        assert_eq!(
+            instant(&storage, "count_over_time(x[5m])", 150_000, &options),
+            vec![2.0]
+        );
+        let expr = parse_query("x", Semantics::V2).expect("parses");
+        let matrix =
+            range_query_expr(&storage, &expr, 0, 180_000, 30_000, &options).expect("evaluates");
+        assert_eq!(
+            matrix[0].timestamps,
+            vec![0, 30_000, 120_000, 150_000, 180_000]
+        );
+    }
+
+    #[test]
+    fn holt_winters_is_v2_only_and_double_exponential_smoothing_v3_only() {
+        assert!(parse_query("holt_winters(x[5m], 0.5, 0.5)", Semantics::V2).is_ok());
+        assert!(parse_query("holt_winters(x[5m], 0.5, 0.5)", Semantics::V3).is_err());
+        assert!(parse_query(
+            "double_exponential_smoothing(x[5m], 0.5, 0.5)",
+            Semantics::V3
+        )
+        .is_ok());
+        assert!(parse_query(
+            "double_exponential_smoothing(x[5m], 0.5, 0.5)",
+            Semantics::V2
+        )
+        .is_err());
+    }
+
+    #[test]
+    fn cursor_search_agrees_with_partition_point() {
+        let timestamps: Vec<i64> = (0..500).map(|i| i * 15_000 + (i % 7) * 1_000).collect();
+        let targets = [
+            -100_000, 0, 1, 14_999, 15_000, 3_000_000, 7_500_000, 8_000_000,
+        ];
+        for &target in &targets {
+            let expected = timestamps.partition_point(|&t| t <= target);
+            assert_eq!(
+                guided_search(&timestamps, target, &|t| t <= target),
+                expected,
+                "target {target}"
+            );
+            for start in [0, 3, 250, 499, 500] {
+                let mut cursor = start;
+                assert_eq!(
+                    advance_cursor(&timestamps, &mut cursor, target, |t| t <= target),
+                    expected,
+                    "target {target} from cursor {start}"
+                );
+            }
         }
     }
 }

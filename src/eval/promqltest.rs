@@ -3,8 +3,7 @@
 //! one result per eval case so callers can print and assert pass tables.
 //!
 //! Invariants: nothing is skipped silently: a case is `Pass`, `Fail(reason)`
-//! or `Unsupported(reason)` (native histograms, `anchored`/`smoothed`,
-//! `expect range vector`). Values compare with Prometheus' relative epsilon
+//! or `Unsupported(reason)` (native histograms, `anchored`/`smoothed`). Values compare with Prometheus' relative epsilon
 //! 1e-6, NaN equal to NaN (test.go). Annotations are checked by message;
 //! their source positions (`(1:15)`) are not modelled and are stripped from
 //! the expectations. As test.go does, every passing unordered instant case is
@@ -21,7 +20,7 @@ use super::engine::{parse_query, EvalOptions, Evaluator};
 use super::error::EvalError;
 use super::notation::{self, SequenceValue};
 use super::storage::Storage;
-use super::value::{Labels, Sample, Value, METRIC_NAME};
+use super::value::{Labels, Sample, Series, Value, METRIC_NAME};
 use super::Semantics;
 
 /// What happened to one eval case.
@@ -141,6 +140,8 @@ struct Expectation {
     series: Vec<(Labels, Vec<SequenceValue>)>,
     unsupported: Option<String>,
     annotations: AnnotationExpectation,
+    /// `expect range vector`: the first expected point's time and the step.
+    range_vector: Option<(i64, i64)>,
 }
 
 /// The `expect warn|info|no_warn|no_info` lines of one case.
@@ -242,7 +243,18 @@ fn read_expected_line(line: &str, expectation: &mut Expectation) -> Result<(), S
                 expectation.string = Some(unquoted.to_string());
             }
             "range" => {
-                expectation.unsupported = Some("expect range vector".to_string());
+                // `expect range vector from <start> to <end> step <step>`.
+                let words: Vec<&str> = rest.split_whitespace().collect();
+                match words.as_slice() {
+                    ["vector", "from", start, "to", _end, "step", step] => {
+                        let (Some(start), Some(step)) = (parse_time(start), parse_time(step))
+                        else {
+                            return Err(format!("invalid range vector expectation {rest:?}"));
+                        };
+                        expectation.range_vector = Some((start, step));
+                    }
+                    _ => return Err(format!("invalid range vector expectation {rest:?}")),
+                }
             }
             other => return Err(format!("unknown expectation {other:?}")),
         }
@@ -346,6 +358,7 @@ fn run_instant(
     // depend on the query bounds, as in promqltest.
     if outcome != Outcome::Pass
         || expectation.ordered
+        || expectation.range_vector.is_some()
         || expectation.string.is_some()
         || mentions_query_bounds(query)
     {
@@ -372,7 +385,10 @@ fn compare_instant(value: Value, expectation: &Expectation, ordered: bool) -> Ou
             Some(expected) if *expected == text => Outcome::Pass,
             other => Outcome::Fail(format!("got string {text:?}, expected {other:?}")),
         },
-        Value::Matrix(_) => Outcome::Fail("got a range vector from an instant query".to_string()),
+        Value::Matrix(matrix) => match expectation.range_vector {
+            Some((start, step)) => compare_matrix(&matrix, expectation, start, step),
+            None => Outcome::Fail("got a range vector from an instant query".to_string()),
+        },
         Value::Vector(vector) => {
             if expectation.scalar.is_some() {
                 return Outcome::Fail("expected a scalar, got a vector".to_string());
@@ -465,6 +481,12 @@ fn run_range(
     if let Some(reason) = check_annotations(&expectation.annotations, &evaluator) {
         return Outcome::Fail(reason);
     }
+    compare_matrix(&matrix, expectation, start, step)
+}
+
+/// Compares series of points with expected lines whose n-th value sits at
+/// `start + n * step` (`_` marks no point).
+fn compare_matrix(matrix: &[Series], expectation: &Expectation, start: i64, step: i64) -> Outcome {
     let mut expected: HashMap<&Labels, Vec<(i64, f64)>> = HashMap::new();
     for (labels, values) in &expectation.series {
         let points = values
@@ -477,7 +499,7 @@ fn run_range(
             .collect();
         expected.insert(labels, points);
     }
-    for series in &matrix {
+    for series in matrix {
         let Some(points) = expected.get(&series.labels) else {
             return Outcome::Fail(format!("unexpected series {} in result", series.labels));
         };

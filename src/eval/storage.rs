@@ -16,6 +16,9 @@ use super::value::{is_stale_nan, Labels, METRIC_NAME};
 #[derive(Clone, Debug, Default)]
 pub struct StoredSeries {
     pub labels: Labels,
+    /// `labels` without `__name__`, built once: functions and arithmetic
+    /// drop the name at every step.
+    pub labels_without_name: Labels,
     pub timestamps: Vec<i64>,
     pub values: Vec<f64>,
     /// How many values are stale markers.
@@ -30,6 +33,11 @@ pub struct StoredSeries {
 pub struct Storage {
     series: Vec<StoredSeries>,
     index_by_labels: HashMap<Labels, usize>,
+    /// Series ids per metric name, each list sorted by labels, so selection
+    /// needs neither a full scan for named selectors nor a sort.
+    ids_by_metric_name: HashMap<String, Vec<usize>>,
+    /// All series ids, sorted by labels.
+    sorted_ids: Vec<usize>,
 }
 
 impl Storage {
@@ -45,9 +53,21 @@ impl Storage {
         let id = self.series.len();
         self.series.push(StoredSeries {
             labels: labels.clone(),
+            labels_without_name: labels.without_metric_name(),
             ..StoredSeries::default()
         });
         self.index_by_labels.insert(labels.clone(), id);
+        let series = &self.series;
+        let position = self
+            .sorted_ids
+            .partition_point(|&other| series[other].labels < *labels);
+        self.sorted_ids.insert(position, id);
+        let same_name = self
+            .ids_by_metric_name
+            .entry(labels.metric_name().to_string())
+            .or_default();
+        let position = same_name.partition_point(|&other| series[other].labels < *labels);
+        same_name.insert(position, id);
         id
     }
 
@@ -94,6 +114,8 @@ impl Storage {
     pub fn clear(&mut self) {
         self.series.clear();
         self.index_by_labels.clear();
+        self.ids_by_metric_name.clear();
+        self.sorted_ids.clear();
     }
 
     pub fn series(&self, id: usize) -> &StoredSeries {
@@ -113,7 +135,24 @@ impl Storage {
     /// name (`foo` in `foo{a="b"}`), which promql-parser keeps apart from the
     /// matchers.
     pub fn select(&self, metric_name: Option<&str>, matchers: &Matchers) -> Vec<usize> {
-        let mut ids: Vec<usize> = (0..self.series.len())
+        let name_equality = metric_name.or_else(|| {
+            matchers
+                .matchers
+                .iter()
+                .find(|m| m.name == METRIC_NAME && matches!(m.op, MatchOp::Equal))
+                .map(|m| m.value.as_str())
+        });
+        let candidates: &[usize] = match name_equality {
+            Some(name) => self
+                .ids_by_metric_name
+                .get(name)
+                .map(Vec::as_slice)
+                .unwrap_or(&[]),
+            None => &self.sorted_ids,
+        };
+        candidates
+            .iter()
+            .copied()
             .filter(|&id| {
                 let labels = &self.series[id].labels;
                 if let Some(name) = metric_name {
@@ -130,9 +169,7 @@ impl Storage {
                         .iter()
                         .any(|group| group.iter().all(|m| matches(m, labels)))
             })
-            .collect();
-        ids.sort_by(|&a, &b| self.series[a].labels.cmp(&self.series[b].labels));
-        ids
+            .collect()
     }
 }
 

@@ -54,6 +54,12 @@ impl Labels {
         Labels(Arc::new(collected))
     }
 
+    /// An identity for this shared label set: equal identities mean equal
+    /// labels (the converse need not hold). Valid while the set is alive.
+    pub fn identity(&self) -> usize {
+        Arc::as_ptr(&self.0) as usize
+    }
+
     /// The empty label set.
     pub fn empty() -> Labels {
         Labels::default()
