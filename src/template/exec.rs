@@ -8,7 +8,8 @@
 
 use super::funcs::{self, Env, ParamType, Signature};
 use super::parse::{Arg, Branch, Command, List, Node, Number, Pipe, Trees};
-use super::value::{StructValue, Value};
+use super::value::Value;
+use std::sync::Arc;
 
 /// Deepest nesting of `{{template}}` calls and parenthesised pipelines together. Go
 /// allows 100000 template calls; each level costs native stack here, and this bound
@@ -576,7 +577,8 @@ impl<'t> State<'t, '_> {
                     return self.eval_call(dot, callee, At::Arg(node), name, args, final_value);
                 }
             }
-            Value::Struct(StructValue { fields, .. }) => {
+            Value::Struct(st) => {
+                let fields = &st.fields;
                 if let Some((_, v)) = fields.iter().find(|(f, _)| f == name) {
                     if has_args {
                         return self.error(format!(
@@ -588,7 +590,7 @@ impl<'t> State<'t, '_> {
             }
             Value::Sample(sample) => {
                 let field = match name {
-                    "Labels" => Some(Value::StringMap(sample.labels.clone())),
+                    "Labels" => Some(Value::StringMap(Arc::new(sample.labels.clone()))),
                     "Value" => Some(Value::Float(sample.value)),
                     _ => None,
                 };

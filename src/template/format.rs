@@ -170,7 +170,93 @@ fn pad_number(sign: &str, digits: &str, flags: &Flags) -> String {
     pad(&format!("{sign}{digits}"), &plain)
 }
 
-/// One float under a verb among `v g G e E f F`, with Go's sign and padding rules.
+/// Go's `%x` of a float (strconv 'x', shortest): `0x1.e848p+19`.
+fn hex_float(abs: f64, upper: bool) -> String {
+    let text = if abs == 0.0 {
+        "0x0p+00".to_string()
+    } else {
+        let bits = abs.to_bits();
+        let mut exponent = ((bits >> 52) & 0x7ff) as i64;
+        let mut mantissa = bits & ((1u64 << 52) - 1);
+        if exponent == 0 {
+            // Subnormal: normalise so the leading bit is the implicit 1.
+            exponent = 1;
+            while mantissa & (1u64 << 52) == 0 {
+                mantissa <<= 1;
+                exponent -= 1;
+            }
+            mantissa &= (1u64 << 52) - 1;
+        }
+        let exponent = exponent - 1023;
+        let mut frac = format!("{mantissa:013x}");
+        while frac.ends_with('0') {
+            frac.pop();
+        }
+        let sign = if exponent < 0 { '-' } else { '+' };
+        let dot = if frac.is_empty() { "" } else { "." };
+        format!("0x1{dot}{frac}p{sign}{:02}", exponent.abs())
+    };
+    if upper {
+        text.to_uppercase()
+    } else {
+        text
+    }
+}
+
+/// Go's `#` flag on floats: always a decimal point, and for `%g`/`%v` trailing zeros up
+/// to the precision (6 when none is given).
+fn sharp_float(num: &str, verb: char, prec: Option<usize>) -> String {
+    let mut digits: i64 = match verb {
+        'v' | 'g' | 'G' | 'x' => prec.map_or(6, |p| p as i64),
+        _ => 0,
+    };
+    let mut body = String::new();
+    let mut tail = String::new();
+    let mut has_point = false;
+    let mut saw_nonzero = false;
+    let chars: Vec<char> = num.chars().collect();
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        match c {
+            '.' => {
+                has_point = true;
+                body.push(c);
+            }
+            'p' | 'P' => {
+                tail = chars[i..].iter().collect();
+                break;
+            }
+            'e' | 'E' if verb != 'x' && verb != 'X' => {
+                tail = chars[i..].iter().collect();
+                break;
+            }
+            _ => {
+                if c != '0' && c.is_ascii_hexdigit() {
+                    saw_nonzero = true;
+                }
+                if saw_nonzero && c.is_ascii_hexdigit() {
+                    digits -= 1;
+                }
+                body.push(c);
+            }
+        }
+        i += 1;
+    }
+    if !has_point {
+        if body == "0" {
+            digits -= 1;
+        }
+        body.push('.');
+    }
+    while digits > 0 {
+        body.push('0');
+        digits -= 1;
+    }
+    body + &tail
+}
+
+/// One float under a verb among `v g G e E f F x X`, with Go's sign and padding rules.
 pub fn format_float_verb(v: f64, verb: char, prec: Option<usize>, flags: &Flags) -> String {
     if v.is_nan() || v.is_infinite() {
         let body = if v.is_nan() {
@@ -197,7 +283,8 @@ pub fn format_float_verb(v: f64, verb: char, prec: Option<usize>, flags: &Flags)
         return pad(body, &no_zero);
     }
     let abs = v.abs();
-    let digits = match verb {
+    let mut digits = match verb {
+        'x' | 'X' => hex_float(abs, verb == 'X'),
         'e' | 'E' => {
             let p = prec.unwrap_or(6).min(800);
             let d = significant_digits(abs, p + 1);
@@ -207,6 +294,9 @@ pub fn format_float_verb(v: f64, verb: char, prec: Option<usize>, flags: &Flags)
         'G' => format_g_abs(abs, prec, 'E'),
         _ => format_g_abs(abs, prec, 'e'),
     };
+    if flags.sharp {
+        digits = sharp_float(&digits, verb, prec);
+    }
     let negative = v.is_sign_negative();
     let sign = if negative {
         "-"
@@ -376,7 +466,7 @@ pub fn sprint_value(v: &Value) -> String {
             format!("[{}]", parts.join(" "))
         }
         Value::Sample(s) => {
-            let labels = Value::StringMap(s.labels.clone());
+            let labels = Value::StringMap(std::sync::Arc::new(s.labels.clone()));
             format!(
                 "{{{} {}}}",
                 sprint_value(&labels),
@@ -463,11 +553,19 @@ pub fn sprintln(args: &[Value]) -> String {
 fn bad_verb(verb: char, arg: &Value, flags: &Flags) -> String {
     match arg {
         Value::Nil | Value::NoValue => format!("%!{verb}(<nil>)"),
-        other => format!(
-            "%!{verb}({}={})",
-            other.type_name(),
-            format_arg('v', flags, other)
-        ),
+        other => {
+            let v_flags = Flags {
+                sharp: flags.sharp && matches!(other, Value::Float(_)),
+                ..flags.clone()
+            };
+            let text = match other {
+                // Floats honour `#` under %v (fmtFloat reads f.sharp); nothing else does,
+                // because the bad verb prints with %v, not %#v.
+                Value::Float(f) => format_float_verb(*f, 'g', v_flags.precision, &v_flags),
+                _ => format_arg('v', &v_flags, other),
+            };
+            format!("%!{verb}({}={text})", other.type_name())
+        }
     }
 }
 
@@ -538,6 +636,50 @@ fn go_syntax_nested(v: &Value) -> String {
     }
 }
 
+fn sample_fields(s: &super::value::Sample) -> Vec<(String, Value)> {
+    vec![
+        (
+            "Labels".to_string(),
+            Value::StringMap(std::sync::Arc::new(s.labels.clone())),
+        ),
+        ("Value".to_string(), Value::Float(s.value)),
+    ]
+}
+
+/// `{f1 f2}` (or `{Name:f1 Name:f2}` under `%+v`), each field under the verb.
+fn struct_fields(verb: char, flags: &Flags, fields: &[(String, Value)]) -> String {
+    let parts: Vec<String> = fields
+        .iter()
+        .map(|(name, v)| {
+            let text = format_arg(verb, flags, v);
+            if verb == 'v' && flags.plus {
+                format!("{name}:{text}")
+            } else {
+                text
+            }
+        })
+        .collect();
+    format!("{{{}}}", parts.join(" "))
+}
+
+/// A `*template.sample` inside a container: Go prints the address for `%v` (we print a
+/// stand-in) and a bad verb holding `&{...}` for any other verb.
+fn nested_sample(verb: char, flags: &Flags, s: &super::value::Sample) -> String {
+    match verb {
+        'v' | 'p' => "0xc000000000".to_string(),
+        _ => {
+            let v_flags = Flags {
+                sharp: false,
+                ..flags.clone()
+            };
+            format!(
+                "%!{verb}(*template.sample=&{})",
+                struct_fields('v', &v_flags, &sample_fields(s))
+            )
+        }
+    }
+}
+
 /// Containers under a verb other than `%v`/`%s` format element by element, as Go does.
 fn format_elementwise(verb: char, flags: &Flags, arg: &Value) -> Option<String> {
     let plain = Flags {
@@ -548,6 +690,7 @@ fn format_elementwise(verb: char, flags: &Flags, arg: &Value) -> Option<String> 
     let item = |v: &Value| match v {
         Value::NoValue | Value::Nil if verb == 'v' => pad("<nil>", &plain),
         Value::NoValue | Value::Nil => format!("%!{verb}(<nil>)"),
+        Value::Sample(s) => nested_sample(verb, &plain, s),
         other => format_arg(verb, &plain, other),
     };
     match arg {
@@ -576,29 +719,21 @@ fn format_elementwise(verb: char, flags: &Flags, arg: &Value) -> Option<String> 
             Some(format!("[{}]", parts.join(" ")))
         }
         Value::Samples(samples) => {
-            // Nested pointers: Go prints addresses for %v and a bad verb otherwise.
             let parts: Vec<String> = samples
                 .iter()
-                .enumerate()
-                .map(|(i, s)| match verb {
-                    'v' | 'p' => format!("0xc{:09x}", i * 0x40),
-                    _ => format!(
-                        "%!{verb}(*template.sample={})",
-                        fmt_value(&Value::Sample(s.clone()))
-                    ),
-                })
+                .map(|s| nested_sample(verb, &plain, s))
                 .collect();
             Some(format!("[{}]", parts.join(" ")))
         }
-        Value::Sample(s) if verb != 'v' => {
+        Value::Sample(s) if verb != 'v' || flags.plus => {
             // A pointer to a struct at top level prints as &{fields}, each field under
-            // the same verb.
+            // the same verb (`%+v` names the fields).
             Some(format!(
-                "&{{{} {}}}",
-                format_arg(verb, &plain, &Value::StringMap(s.labels.clone())),
-                format_arg(verb, &plain, &Value::Float(s.value))
+                "&{}",
+                struct_fields(verb, &plain, &sample_fields(s))
             ))
         }
+        Value::Struct(st) => Some(struct_fields(verb, &plain, &st.fields)),
         _ => None,
     }
 }
@@ -611,11 +746,22 @@ fn format_arg(verb: char, flags: &Flags, arg: &Value) -> String {
     if verb == 'v' && flags.sharp {
         return pad(&go_syntax(arg), flags);
     }
+    // `%+v` only names struct fields; it puts no sign on numbers.
+    let flags = &if verb == 'v' && flags.plus && !matches!(arg, Value::Struct(_) | Value::Sample(_))
+    {
+        Flags {
+            plus: false,
+            ..flags.clone()
+        }
+    } else {
+        flags.clone()
+    };
     // Go prints containers element by element under the directive's verb and flags;
     // for a bare %v or %s that equals the plain rendering.
     let elementwise = match arg {
-        Value::StringMap(_) | Value::Map(_) | Value::List(_) => true,
-        Value::Samples(_) | Value::Sample(_) => verb != 'v',
+        Value::StringMap(_) | Value::Map(_) | Value::List(_) | Value::Struct(_) => true,
+        Value::Samples(_) => verb != 'v',
+        Value::Sample(_) => verb != 'v' || flags.plus,
         _ => false,
     };
     if elementwise {
@@ -630,7 +776,7 @@ fn format_arg(verb: char, flags: &Flags, arg: &Value) -> String {
         },
         Value::Int(i) => format_int_verb(*i, verb, flags),
         Value::Float(f) => match verb {
-            'v' | 'g' | 'G' | 'e' | 'E' | 'f' | 'F' => {
+            'v' | 'g' | 'G' | 'e' | 'E' | 'f' | 'F' | 'x' | 'X' => {
                 let verb = if verb == 'v' { 'g' } else { verb };
                 Some(format_float_verb(*f, verb, flags.precision, flags))
             }
@@ -667,6 +813,7 @@ pub fn sprintf(format: &str, args: &[Value]) -> String {
         }
         i += 1;
         let mut flags = Flags::default();
+        let mut bad_index = false;
         while i < chars.len() {
             match chars[i] {
                 '+' => flags.plus = true,
@@ -695,13 +842,12 @@ pub fn sprintf(format: &str, args: &[Value]) -> String {
                     i = close + 1;
                 }
                 (Some(close), _) => {
-                    out.push_str("%!(BADINDEX)");
+                    bad_index = true;
                     i = close + 1;
-                    continue;
                 }
                 (None, _) => {
-                    out.push_str("%!(BADINDEX)");
-                    break;
+                    bad_index = true;
+                    i = chars.len().saturating_sub(1).max(i + 1);
                 }
             }
         }
@@ -758,6 +904,10 @@ pub fn sprintf(format: &str, args: &[Value]) -> String {
         i += 1;
         if verb == '%' {
             out.push('%');
+            continue;
+        }
+        if bad_index {
+            out.push_str(&format!("%!{verb}(BADINDEX)"));
             continue;
         }
         match args.get(arg_index) {
@@ -876,5 +1026,24 @@ mod tests {
             "int|float64"
         );
         assert_eq!(f("%#v", &[Value::String("a".into())]), "\"a\"");
+        assert_eq!(
+            f(
+                "%x|%X|%x",
+                &[Value::Float(1e6), Value::Float(-1.5), Value::Float(0.0)]
+            ),
+            "0x1.e848p+19|-0X1.8P+00|0x0p+00"
+        );
+        assert_eq!(
+            f(
+                "%#g|%#.3g|%#e|%#v",
+                &[
+                    Value::Float(1e6),
+                    Value::Float(1.0),
+                    Value::Float(2.0),
+                    Value::Float(0.5)
+                ]
+            ),
+            "1.00000e+06|1.00|2.000000e+00|0.5"
+        );
     }
 }

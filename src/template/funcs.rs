@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use super::format::{format_float_shortest, sprint, sprint_value, sprintf, sprintln};
+use super::format::{format_float_shortest, sprint, sprintf, sprintln};
 use super::value::{Sample, Time, Value};
 
 /// Go's parameter types, as far as they change argument handling.
@@ -204,7 +204,7 @@ pub fn call(name: &str, args: &[Value], env: &Env<'_>) -> Result<Value, String> 
                 .enumerate()
                 .map(|(i, v)| (format!("arg{i}"), v.clone()))
                 .collect();
-            Ok(Value::Map(map))
+            Ok(Value::Map(Arc::new(map)))
         }
         "reReplaceAll" => {
             let pattern = as_str(arg(0));
@@ -1082,10 +1082,10 @@ fn eq(arg1: &Value, others: &[Value]) -> Result<bool, String> {
                 (a, b) if a.type_name() != b.type_name() => {
                     return Err(format!(
                         "non-comparable types {}: {}, {}: {}",
-                        sprint_value(a),
+                        sprintf("%s", std::slice::from_ref(a)),
                         a.type_name(),
                         b.type_name(),
-                        sprint_value(b)
+                        sprintf("%v", std::slice::from_ref(b))
                     ))
                 }
                 (_, b) => {

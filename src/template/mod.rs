@@ -6,9 +6,10 @@
 //! ```
 //!
 //! The reference is promtool 2.42 (Go 1.19/1.20 text/template): `tests/template.rs`
-//! replays 198 recorded promtool expansions and parse errors plus 640 value
-//! formattings (`tests/data/template/promtool/`), Prometheus' own template test table
-//! and Go's parser error table.
+//! replays 2,400 recorded promtool results (hand-written and random templates,
+//! expansions, expansion errors and parse errors, 640 value formattings; generators in
+//! `tests/data/template/promtool/`), Prometheus' own template test table and Go's
+//! parser error table.
 //!
 //! Supported: text, actions, `{{-`/`-}}` trimming, comments, pipelines, variables
 //! (`:=`, `=`, `$`), fields and chains on structs/maps/samples, every literal form
@@ -18,14 +19,15 @@
 //! `define`/`template`/`block`; every builtin (`and or not len index slice print
 //! printf println html js urlquery eq ne lt le gt ge call`) and every Prometheus 2.42
 //! function plus the later `toTime` and `stripDomain`. `fmt` verbs `v s q d x X o b c
-//! U e E f F g G t T %`, flags `+ - # 0 space`, width, precision, `*` and `[n]`.
+//! U e E f F g G t T %` (`x` of floats as hex floats), flags `+ - # 0 space`, width,
+//! precision, `*` and `[n]`, with Go's `%!verb(type=value)` for mismatches.
 //!
 //! Deliberate differences, each an error rather than a wrong answer: nesting deeper
 //! than 64 parentheses/blocks (`max expression depth exceeded`, Go: 10000) or 100
 //! template calls plus pipelines (`exceeded maximum template depth (100)`, Go:
 //! 100000); `{{ else with }}` is rejected as Go before 1.23 does. Not reproduced:
-//! pointer addresses (`{{ query "x" }}` prints stand-ins like `[0xc000000000]`),
-//! `%x` of floats, unsigned integers (none reach templates), `ExpandHTML`.
+//! pointer addresses (`{{ query "x" }}` prints stand-ins like `[0xc000000000]`; Go's
+//! differ on every run), unsigned integers (none reach templates), `ExpandHTML`.
 //!
 //! Invariants: pure (no IO; `query` goes through the caller's `QueryFn`); never panics
 //! on any template text or data; every error message is the one Go/Prometheus print.
@@ -38,6 +40,7 @@ pub mod parse;
 pub mod value;
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 pub use funcs::{Env, QueryFn};
 pub use parse::{ParseError, Trees};
@@ -73,15 +76,18 @@ pub struct AlertData {
 impl AlertData {
     /// The Go struct value, field for field.
     pub fn to_value(&self) -> Value {
-        Value::Struct(StructValue {
+        Value::Struct(Arc::new(StructValue {
             type_name: "struct { Labels map[string]string; ExternalLabels map[string]string; ExternalURL string; Value float64 }".to_string(),
             fields: vec![
-                ("Labels".to_string(), Value::StringMap(self.labels.clone())),
-                ("ExternalLabels".to_string(), Value::StringMap(self.external_labels.clone())),
+                ("Labels".to_string(), Value::StringMap(Arc::new(self.labels.clone()))),
+                (
+                    "ExternalLabels".to_string(),
+                    Value::StringMap(Arc::new(self.external_labels.clone())),
+                ),
                 ("ExternalURL".to_string(), Value::String(self.external_url.clone())),
                 ("Value".to_string(), Value::Float(self.value)),
             ],
-        })
+        }))
     }
 }
 

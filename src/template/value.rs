@@ -44,10 +44,11 @@ pub enum Value {
     String(String),
     /// `html/template.HTML`, what `safeHtml` returns.
     Html(String),
-    /// `map[string]string`: a missing key reads as "" under `missingkey=zero`.
-    StringMap(BTreeMap<String, String>),
+    /// `map[string]string`: a missing key reads as "" under `missingkey=zero`. Shared,
+    /// because templates pass `$labels` around constantly and clones must be cheap.
+    StringMap(Arc<BTreeMap<String, String>>),
     /// `map[string]interface {}`: a missing key reads as `<no value>`.
-    Map(BTreeMap<String, Value>),
+    Map(Arc<BTreeMap<String, Value>>),
     /// `[]interface {}`.
     List(Vec<Value>),
     /// `template.queryResult`, what `query` returns: pointers, so identity is kept
@@ -55,7 +56,7 @@ pub enum Value {
     Samples(Vec<Arc<Sample>>),
     /// `*template.sample`, what `first` returns.
     Sample(Arc<Sample>),
-    Struct(StructValue),
+    Struct(Arc<StructValue>),
     /// `*time.Time`.
     Time(Time),
     /// Go `complex128` (real, imaginary), from literals like `1i` or `1+2i`.

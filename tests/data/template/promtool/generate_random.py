@@ -3,7 +3,9 @@
 promtool 2.42, recorded with what promtool printed (expansion, expansion error or
 parse error). Same alert and series as generate.py.
 
-Run from this directory: python3 generate_random.py > ../promtool_random.json
+Run from this directory: python3 generate_random.py [SEED COUNT] > ../promtool_random.json
+(recorded: promtool_random.json seed 20261122 x 400; promtool_random2.json seed 7 x 600;
+promtool_random3.json seed 99 x 600).
 """
 import json
 import os
@@ -30,7 +32,9 @@ FUNCS = {
     'args': [0, 1, 2], 'parseDuration': [1], 'strvalue': [1], 'sortByLabel': [2],
 }
 FORMATS = ['"%v"', '"%d"', '"%s"', '"%.2f"', '"%5.1f"', '"%q"', '"%x"', '"%g"', '"%e"', '"%t"',
-           '"%03d"', '"%-4s|"', '"%v %v"', '"%T"', '"%.3s"', '"%+d"', '"%8.3e"']
+           '"%03d"', '"%-4s|"', '"%v %v"', '"%T"', '"%.3s"', '"%+d"', '"%8.3e"', '"%#x"', '"%o"',
+           '"%c"', '"%U"', '"% d"', '"%6.2v"', '"%-8q|"', '"%X"', '"%#o"', '"%b"', '"%G"', '"%E"',
+           '"%.0f%%"', '"%[2]v %[1]v"', '"%!"', '"%05.1f"', '"%+v"', '"%#v"', '"%10.3g|"']
 
 
 def expr(rng, depth):
@@ -50,7 +54,30 @@ def expr(rng, depth):
     return f'({name}{"".join(" " + a for a in args)})'
 
 
+def structural(rng):
+    """Control flow, variables, definitions and trimming around simple expressions."""
+    e = expr(rng, 1)[1:-1] if rng.random() < 0.5 else rng.choice(TERMS)
+    f = rng.choice(TERMS)
+    shapes = [
+        f'{{{{ $x := {e} }}}}{{{{ if $x }}}}[{{{{ $x }}}}]{{{{ end }}}}',
+        f'{{{{ $x := {f} }}}}{{{{ $x = {e} }}}}{{{{ $x }}}}',
+        f'{{{{ range $i, $e := args {f} {e} 3 }}}}{{{{ if eq $i "arg1" }}}}{{{{ continue }}}}{{{{ end }}}}{{{{ $i }}}}={{{{ $e }}}};{{{{ end }}}}',
+        f'{{{{ range $k, $v := $labels }}}}{{{{ if eq $k "job" }}}}{{{{ break }}}}{{{{ end }}}}{{{{ $k }}}}{{{{ end }}}}|{{{{ {e} }}}}',
+        f'{{{{ define "d" }}}}<{{{{ . }}}}|{{{{ $ }}}}>{{{{ end }}}}{{{{ template "d" {e} }}}}',
+        f'{{{{ block "b" {f} }}}}({{{{ . }}}}){{{{ end }}}}|{{{{ with {e} }}}}{{{{ . }}}}{{{{ end }}}}',
+        f'a  {{{{- {e} -}}}}  b\n{{{{- /* c */ -}}}}\n c',
+        f'{{{{ if and {f} {e} }}}}A{{{{ else if or {e} {f} }}}}B{{{{ else }}}}C{{{{ end }}}}',
+        f'{{{{ with $y := {e} }}}}{{{{ $y }}}}{{{{ else }}}}none:{{{{ $ | len }}}}{{{{ end }}}}',
+        f'line1\n{{{{ {e} }}}}\nline3 {{{{ {f} }}}}',
+        f'{{{{ ({e}) }}}}|{{{{ print ({f}) ({e}) }}}}',
+        f'{{{{ not {e} }}}}|{{{{ len (print {e}) }}}}|{{{{ printf "%T" {e} }}}}',
+    ]
+    return rng.choice(shapes)
+
+
 def template(rng):
+    if rng.random() < 0.4:
+        return structural(rng)
     e = expr(rng, 0)
     inner = e[1:-1] if e.startswith('(') and e.endswith(')') else e
     shape = rng.random()
@@ -64,10 +91,12 @@ def template(rng):
 
 
 def main():
-    rng = random.Random(20261122)
+    seed = int(sys.argv[1]) if len(sys.argv) > 1 else 20261122
+    count = int(sys.argv[2]) if len(sys.argv) > 2 else 400
+    rng = random.Random(seed)
     templates = []
     seen = set()
-    while len(templates) < 400:
+    while len(templates) < count:
         t = template(rng)
         if t not in seen:
             seen.add(t)
@@ -96,17 +125,19 @@ def main():
                     "  - series: 'm{k=\"a\"}'\n    values: '1'\n"
                     "  - series: 'm{k=\"c\", x=\"1\"}'\n    values: '3'\n"
                     "  alert_rule_test:\n  - eval_time: 0m\n    alertname: A\n    exp_alerts: []\n")
-        res = subprocess.run(["promtool", "test", "rules", "test.yml"], capture_output=True, text=True, cwd=tmp)
-        out = res.stdout + res.stderr
-        start = out.index("Annotations:{") + len("Annotations:{")
-        end = out.rindex("}")
-        got = go_unquote_map(out[start:end])
+        runs = []
+        for _ in range(2):
+            res = subprocess.run(["promtool", "test", "rules", "test.yml"], capture_output=True, text=True, cwd=tmp)
+            out = res.stdout + res.stderr
+            start = out.index("Annotations:{") + len("Annotations:{")
+            end = out.rindex("}")
+            runs.append(go_unquote_map(out[start:end]))
     for key, text in keys:
-        # Pointer addresses differ from run to run; such cases say nothing.
-        if re.search(r"0xc[0-9a-f]{9}", got[key]):
+        # Pointer addresses (in any base) differ from run to run; such cases say nothing.
+        if runs[0][key] != runs[1][key] or re.search(r"0xc[0-9a-f]{9}", runs[0][key]):
             continue
-        results.append({"text": text, "output": got[key]})
-    json.dump({"source": "promtool 2.42; random templates (seed 20261122) from promtool/generate_random.py",
+        results.append({"text": text, "output": runs[0][key]})
+    json.dump({"source": f"promtool 2.42; {count} random templates (seed {seed}) from promtool/generate_random.py",
                "cases": results}, sys.stdout, indent=1, ensure_ascii=False)
     sys.stdout.write("\n")
 
