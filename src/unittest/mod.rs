@@ -19,7 +19,7 @@
 
 pub mod format;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Deserialize;
 
@@ -368,6 +368,20 @@ fn run_test_group(
     };
     let mut evaluators: Vec<GroupEvaluator> =
         groups.iter().cloned().map(GroupEvaluator::new).collect();
+    let mut written: BTreeSet<String> = ["ALERTS", "ALERTS_FOR_STATE"]
+        .into_iter()
+        .map(String::from)
+        .collect();
+    for group in groups {
+        for rule in &group.rules {
+            if let RuleKind::Recording { name } = &rule.kind {
+                written.insert(name.clone());
+            }
+        }
+    }
+    for evaluator in &mut evaluators {
+        evaluator.plan_range_evaluation(&written, eval_interval, max_time);
+    }
     let mut alert_times: Vec<i64> = alert_tests.iter().map(|(t, _)| *t).collect();
     alert_times.sort_unstable();
     alert_times.dedup();
