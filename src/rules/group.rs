@@ -30,6 +30,8 @@ pub struct EvalContext {
     pub external_labels: BTreeMap<String, String>,
     /// `None` as promtool 2.42's unit tests pass a nil URL.
     pub external_url: Option<String>,
+    /// How many range queries may run at once (0 or 1: no extra threads).
+    pub threads: usize,
 }
 
 /// A rule that failed at one evaluation, as `rule.LastError()`.
@@ -86,6 +88,9 @@ pub struct GroupEvaluator {
 /// steps of one rule's output.
 const RANGE_CHUNK_STEPS: i64 = 256;
 
+/// A rule's query result at one step.
+type StepOutput = Vec<(Labels, f64)>;
+
 /// A rule's results for a run of steps, computed as one range query.
 #[derive(Clone, Debug)]
 struct RangePlan {
@@ -112,19 +117,50 @@ impl RangePlan {
         let in_chunk = ts >= self.chunk_start_ms
             && ts < self.chunk_start_ms + self.chunk.len() as i64 * self.step_ms;
         if !in_chunk {
-            let end = (ts + (RANGE_CHUNK_STEPS - 1) * self.step_ms).min(self.end_ms);
-            let matrix =
-                range_query_expr(storage, &rule.expr, ts, end, self.step_ms, &context.options)
-                    .ok()?;
-            let steps = ((end - ts) / self.step_ms + 1) as usize;
-            let mut chunk = vec![Vec::new(); steps];
-            for series in matrix {
-                for (t, v) in series.timestamps.iter().zip(&series.values) {
-                    let index = ((t - ts) / self.step_ms) as usize;
-                    if let Some(step) = chunk.get_mut(index) {
-                        step.push((series.labels.clone(), *v));
+            // One range query per worker, each over RANGE_CHUNK_STEPS steps.
+            let workers = context.threads.max(1) as i64;
+            let span = RANGE_CHUNK_STEPS * self.step_ms;
+            let ranges: Vec<(i64, i64)> = (0..workers)
+                .map(|w| ts + w * span)
+                .filter(|&start| start <= self.end_ms)
+                .map(|start| (start, (start + span - self.step_ms).min(self.end_ms)))
+                .collect();
+            let step_ms = self.step_ms;
+            let compute = |(start, end): (i64, i64)| -> Option<Vec<StepOutput>> {
+                let matrix =
+                    range_query_expr(storage, &rule.expr, start, end, step_ms, &context.options)
+                        .ok()?;
+                let steps = ((end - start) / step_ms + 1) as usize;
+                let mut chunk = vec![Vec::new(); steps];
+                for series in matrix {
+                    for (t, v) in series.timestamps.iter().zip(&series.values) {
+                        let index = ((t - start) / step_ms) as usize;
+                        if let Some(step) = chunk.get_mut(index) {
+                            step.push((series.labels.clone(), *v));
+                        }
                     }
                 }
+                Some(chunk)
+            };
+            let parts: Vec<Option<Vec<StepOutput>>> = if ranges.len() == 1 {
+                ranges.into_iter().map(compute).collect()
+            } else {
+                std::thread::scope(|scope| {
+                    let handles: Vec<_> = ranges
+                        .into_iter()
+                        .map(|range| scope.spawn(move || compute(range)))
+                        .collect();
+                    // A worker that panicked counts as a failed query: the caller
+                    // falls back to instant queries.
+                    handles
+                        .into_iter()
+                        .map(|h| h.join().ok().flatten())
+                        .collect()
+                })
+            };
+            let mut chunk = Vec::new();
+            for part in parts {
+                chunk.extend(part?);
             }
             self.chunk_start_ms = ts;
             self.chunk = chunk;
@@ -582,5 +618,49 @@ mod tests {
         let value = crate::eval::instant_query(&storage, "z", 60_000, &EvalOptions::default())
             .expect("query");
         assert!(matches!(value, Value::Vector(v) if v[0].value == 5.0));
+    }
+
+    #[test]
+    fn range_plans_record_exactly_what_instant_queries_record() {
+        let rules = "groups:\n  - name: g\n    rules:\n      - record: r\n        expr: sum by (job) (rate(x[3m]))\n      - record: p\n        expr: predict_linear(x[4m], 60) > 3\n      - alert: A\n        expr: x > 4\n        for: 1m\n      - record: s\n        expr: scalar(sum(x))\n";
+        let series: [(&str, &[f64]); 2] = [
+            (
+                r#"x{job="a",i="1"}"#,
+                &[1.0, 2.0, 4.0, f64::NAN, 7.0, 9.0, 9.0, 1.0, 2.0, 3.0],
+            ),
+            (
+                r#"x{job="a",i="2"}"#,
+                &[5.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0],
+            ),
+        ];
+        let (mut plain, _) = run(rules, &series, 10);
+        let mut groups = load_rule_file("r.yml", rules, Semantics::V2).expect("valid rules");
+        let mut storage = Storage::new();
+        for (text, values) in series {
+            let (labels, _) = crate::eval::notation::parse_labels_prefix(text).expect("labels");
+            for (i, v) in values.iter().enumerate() {
+                storage.append(&labels, i as i64 * 60_000, *v);
+            }
+        }
+        let mut evaluator = GroupEvaluator::new(groups.remove(0));
+        let written = ["r", "p", "s", "ALERTS", "ALERTS_FOR_STATE"]
+            .map(String::from)
+            .into();
+        evaluator.plan_range_evaluation(&written, 60_000, 9 * 60_000);
+        assert!(evaluator.range_plans.iter().all(Option::is_some));
+        for step in 0..10 {
+            assert!(evaluator
+                .evaluate(&mut storage, step * 60_000, &EvalContext::default())
+                .is_empty());
+        }
+        assert_eq!(plain.len(), storage.len());
+        for id in 0..storage.len() {
+            let ours = storage.series(id);
+            let theirs_id = plain.series_id(&ours.labels.clone());
+            let theirs = plain.series(theirs_id);
+            assert_eq!(ours.timestamps, theirs.timestamps, "{}", ours.labels);
+            let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&ours.values), bits(&theirs.values), "{}", ours.labels);
+        }
     }
 }

@@ -156,11 +156,16 @@ fn duration_or_zero(text: &Option<String>) -> Result<i64, String> {
 
 /// Runs one test file. `name` is how the user named it (printed), `base_dir` the
 /// directory rule file paths are relative to.
-pub fn run_test_file(name: &str, base_dir: &str, files: &dyn FileAccess) -> FileReport {
+pub fn run_test_file(
+    name: &str,
+    base_dir: &str,
+    files: &dyn FileAccess,
+    threads: usize,
+) -> FileReport {
     let mut output = vec![(Stream::Stdout, format!("Unit Testing:  {name}\n"))];
     let (verdict, errors) = match files.read(name) {
         Err(e) => (Verdict::Bad, vec![e]),
-        Ok(text) => run_test_text(&text, base_dir, files, &mut output),
+        Ok(text) => run_test_text(&text, base_dir, files, threads, &mut output),
     };
     if errors.is_empty() {
         output.push((Stream::Stdout, "  SUCCESS\n".to_string()));
@@ -179,6 +184,7 @@ fn run_test_text(
     text: &str,
     base_dir: &str,
     files: &dyn FileAccess,
+    threads: usize,
     output: &mut Vec<(Stream, String)>,
 ) -> (Verdict, Vec<String>) {
     let bad = |e: String| (Verdict::Bad, vec![e]);
@@ -254,14 +260,14 @@ fn run_test_text(
     let mut errors = Vec::new();
     let mut verdict = Verdict::Success;
     for (index, test) in file.tests.iter().enumerate() {
-        let result = run_test_group(test, eval_interval, &options, &in_file_order);
+        let result = run_test_group(test, eval_interval, &options, threads, &in_file_order);
         let (group_verdict, group_errors) = match result {
             Ok(failures) if failures.is_empty() => (Verdict::Success, failures),
             Ok(failures) => (Verdict::Failed, failures),
             Err(bad_errors) => (Verdict::Bad, bad_errors),
         };
         if !ambiguous.is_empty() && group_verdict != Verdict::Bad {
-            let other = run_test_group(test, eval_interval, &options, &reversed);
+            let other = run_test_group(test, eval_interval, &options, threads, &reversed);
             let other_passes = matches!(&other, Ok(f) if f.is_empty());
             if other_passes != (group_verdict == Verdict::Success) {
                 let label = test
@@ -326,6 +332,7 @@ fn run_test_group(
     test: &TestGroup,
     eval_interval: i64,
     options: &EvalOptions,
+    threads: usize,
     groups: &[RuleGroup],
 ) -> Result<Vec<String>, Vec<String>> {
     let one = |e: String| vec![e];
@@ -365,6 +372,7 @@ fn run_test_group(
         options: *options,
         external_labels: test.external_labels.clone(),
         external_url: test.external_url.clone(),
+        threads,
     };
     let mut evaluators: Vec<GroupEvaluator> =
         groups.iter().cloned().map(GroupEvaluator::new).collect();
