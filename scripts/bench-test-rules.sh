@@ -7,6 +7,10 @@
 # usage: scripts/bench-test-rules.sh [SERIES...]     (default: 100 1000)
 #   PROMTOOL_MAX_SERIES=100  run promtool only up to this many series (promtool needs
 #                            about 173 s and 600 MiB for 1000 series; default 100)
+#
+# Measured 2026-11-22 08:28 UTC (2 shared vCPUs, load average 1.3 while running):
+#   perf_rules_100x10000.yml    mlslo 0.37 s  26 MiB   promtool 10.5 s 145 MiB (same run)  28.4x  0.18
+#   perf_rules_1000x10000.yml   mlslo 3.13 s 171 MiB   promtool 173.3 s 597 MiB (recorded) 55.4x  0.29
 set -euo pipefail
 cd "$(dirname "$0")/.."
 series_counts=("${@:-100 1000}")
