@@ -200,6 +200,9 @@ pub fn run(paths: &[PathBuf]) -> u8 {
         .iter()
         .map(|p| p.to_string_lossy().into_owned())
         .collect();
+    // Cores left over by the file-level parallelism go to range queries within a file.
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    let threads = (cores / names.len().max(1)).max(1);
     let reports: Vec<FileReport> = std::thread::scope(|scope| {
         let handles: Vec<_> = names
             .iter()
@@ -210,7 +213,7 @@ pub fn run(paths: &[PathBuf]) -> u8 {
                         .map(|p| p.to_string_lossy().into_owned())
                         .filter(|p| !p.is_empty())
                         .unwrap_or_else(|| ".".to_string());
-                    run_test_file(name, &base, &Filesystem)
+                    run_test_file(name, &base, &Filesystem, threads)
                 })
             })
             .collect();

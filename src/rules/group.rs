@@ -13,8 +13,12 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::file::{Rule, RuleGroup, RuleKind};
 use crate::eval::value::{stale_nan, METRIC_NAME};
-use crate::eval::{instant_query_expr, parse_query, EvalOptions, Labels, Storage, Value};
+use crate::eval::{
+    instant_query_expr, parse_query, range_query_expr, EvalOptions, Expr, Labels, Storage, Value,
+};
 use crate::template::{self, AlertData, AlertTemplate, Env};
+use promql_parser::label::MatchOp;
+use promql_parser::parser::VectorSelector;
 
 /// How long a resolved alert stays in the active map (Prometheus' `resolvedRetention`).
 const RESOLVED_RETENTION_MS: i64 = 15 * 60 * 1000;
@@ -26,6 +30,8 @@ pub struct EvalContext {
     pub external_labels: BTreeMap<String, String>,
     /// `None` as promtool 2.42's unit tests pass a nil URL.
     pub external_url: Option<String>,
+    /// How many range queries may run at once (0 or 1: no extra threads).
+    pub threads: usize,
 }
 
 /// A rule that failed at one evaluation, as `rule.LastError()`.
@@ -73,6 +79,135 @@ pub struct GroupEvaluator {
     series_in_previous_eval: Vec<BTreeSet<Labels>>,
     /// Per rule (empty for recording rules).
     active_alerts: Vec<BTreeMap<Labels, Alert>>,
+    /// Per rule: results precomputed by range queries, when the rule reads no series
+    /// that rules write (see [`GroupEvaluator::plan_range_evaluation`]).
+    range_plans: Vec<Option<RangePlan>>,
+}
+
+/// How many evaluation steps one range query covers: bounds memory to this many
+/// steps of one rule's output.
+const RANGE_CHUNK_STEPS: i64 = 256;
+
+/// A rule's query result at one step.
+type StepOutput = Vec<(Labels, f64)>;
+
+/// A rule's results for a run of steps, computed as one range query.
+#[derive(Clone, Debug)]
+struct RangePlan {
+    step_ms: i64,
+    end_ms: i64,
+    chunk_start_ms: i64,
+    chunk: Vec<Vec<(Labels, f64)>>,
+}
+
+impl RangePlan {
+    /// The rule's output at `ts`, computing the next chunk when needed. `None` when
+    /// `ts` is off the plan's grid or the range query failed (the caller then runs
+    /// the instant query, which reports the error as Prometheus does).
+    fn take(
+        &mut self,
+        storage: &Storage,
+        rule: &Rule,
+        ts: i64,
+        context: &EvalContext,
+    ) -> Option<Vec<(Labels, f64)>> {
+        if ts < 0 || ts > self.end_ms || ts % self.step_ms != 0 {
+            return None;
+        }
+        let in_chunk = ts >= self.chunk_start_ms
+            && ts < self.chunk_start_ms + self.chunk.len() as i64 * self.step_ms;
+        if !in_chunk {
+            // One range query per worker, each over RANGE_CHUNK_STEPS steps.
+            let workers = context.threads.max(1) as i64;
+            let span = RANGE_CHUNK_STEPS * self.step_ms;
+            let ranges: Vec<(i64, i64)> = (0..workers)
+                .map(|w| ts + w * span)
+                .filter(|&start| start <= self.end_ms)
+                .map(|start| (start, (start + span - self.step_ms).min(self.end_ms)))
+                .collect();
+            let step_ms = self.step_ms;
+            let compute = |(start, end): (i64, i64)| -> Option<Vec<StepOutput>> {
+                let matrix =
+                    range_query_expr(storage, &rule.expr, start, end, step_ms, &context.options)
+                        .ok()?;
+                let steps = ((end - start) / step_ms + 1) as usize;
+                let mut chunk = vec![Vec::new(); steps];
+                for series in matrix {
+                    for (t, v) in series.timestamps.iter().zip(&series.values) {
+                        let index = ((t - start) / step_ms) as usize;
+                        if let Some(step) = chunk.get_mut(index) {
+                            step.push((series.labels.clone(), *v));
+                        }
+                    }
+                }
+                Some(chunk)
+            };
+            let parts: Vec<Option<Vec<StepOutput>>> = if ranges.len() == 1 {
+                ranges.into_iter().map(compute).collect()
+            } else {
+                std::thread::scope(|scope| {
+                    let handles: Vec<_> = ranges
+                        .into_iter()
+                        .map(|range| scope.spawn(move || compute(range)))
+                        .collect();
+                    // A worker that panicked counts as a failed query: the caller
+                    // falls back to instant queries.
+                    handles
+                        .into_iter()
+                        .map(|h| h.join().ok().flatten())
+                        .collect()
+                })
+            };
+            let mut chunk = Vec::new();
+            for part in parts {
+                chunk.extend(part?);
+            }
+            self.chunk_start_ms = ts;
+            self.chunk = chunk;
+        }
+        let index = ((ts - self.chunk_start_ms) / self.step_ms) as usize;
+        self.chunk.get_mut(index).map(std::mem::take)
+    }
+}
+
+/// Whether a query may read a series named in `written` (or any series, for a
+/// selector without a fixed metric name).
+fn reads_written_series(expr: &Expr, written: &BTreeSet<String>) -> bool {
+    let selector_reads = |selector: &VectorSelector| {
+        let name = selector.name.clone().or_else(|| {
+            selector
+                .matchers
+                .matchers
+                .iter()
+                .find(|m| m.name == METRIC_NAME && matches!(m.op, MatchOp::Equal))
+                .map(|m| m.value.clone())
+        });
+        !selector.matchers.or_matchers.is_empty() || name.is_none_or(|n| written.contains(&n))
+    };
+    match expr {
+        Expr::VectorSelector(selector) => selector_reads(selector),
+        Expr::MatrixSelector(matrix) => selector_reads(&matrix.vs),
+        Expr::Call(call) => call
+            .args
+            .args
+            .iter()
+            .any(|a| reads_written_series(a, written)),
+        Expr::Aggregate(aggregate) => {
+            reads_written_series(&aggregate.expr, written)
+                || aggregate
+                    .param
+                    .as_ref()
+                    .is_some_and(|p| reads_written_series(p, written))
+        }
+        Expr::Unary(unary) => reads_written_series(&unary.expr, written),
+        Expr::Binary(binary) => {
+            reads_written_series(&binary.lhs, written) || reads_written_series(&binary.rhs, written)
+        }
+        Expr::Paren(paren) => reads_written_series(&paren.expr, written),
+        Expr::Subquery(subquery) => reads_written_series(&subquery.expr, written),
+        Expr::NumberLiteral(_) | Expr::StringLiteral(_) => false,
+        _ => true,
+    }
 }
 
 impl GroupEvaluator {
@@ -82,6 +217,29 @@ impl GroupEvaluator {
             group,
             series_in_previous_eval: vec![BTreeSet::new(); count],
             active_alerts: vec![BTreeMap::new(); count],
+            range_plans: vec![None; count],
+        }
+    }
+
+    /// Lets rules that read none of the series named in `written` (every recorded
+    /// name plus `ALERTS` and `ALERTS_FOR_STATE` of the whole run) be evaluated as
+    /// range queries over `0..=end_ms` at `step_ms`, in chunks: the same results as
+    /// one instant query per step (Prometheus evaluates a range query step by step),
+    /// far faster. Rules using `@` are left alone, as `start()`/`end()` differ.
+    pub fn plan_range_evaluation(&mut self, written: &BTreeSet<String>, step_ms: i64, end_ms: i64) {
+        if step_ms <= 0 {
+            return;
+        }
+        for (rule, plan) in self.group.rules.iter().zip(&mut self.range_plans) {
+            if rule.expr_text.contains('@') || reads_written_series(&rule.expr, written) {
+                continue;
+            }
+            *plan = Some(RangePlan {
+                step_ms,
+                end_ms,
+                chunk_start_ms: 0,
+                chunk: Vec::new(),
+            });
         }
     }
 
@@ -105,12 +263,20 @@ impl GroupEvaluator {
         let eval_ts = ts_ms - self.group.query_offset_ms;
         for index in 0..self.group.rules.len() {
             let rule = &self.group.rules[index];
-            let result = match &rule.kind {
+            let planned = self.range_plans[index]
+                .as_mut()
+                .and_then(|plan| plan.take(storage, rule, eval_ts, context));
+            let vector = match planned {
+                Some(vector) => Ok(vector),
+                None => query_vector(storage, rule, eval_ts, context),
+            };
+            let result = vector.and_then(|vector| match &rule.kind {
                 RuleKind::Recording { name } => {
-                    eval_recording(rule, name, storage, eval_ts, self.group.limit, context)
+                    eval_recording(rule, name, vector, self.group.limit)
                 }
                 RuleKind::Alerting { .. } => eval_alerting(
                     rule,
+                    vector,
                     &mut self.active_alerts[index],
                     storage,
                     eval_ts,
@@ -118,7 +284,7 @@ impl GroupEvaluator {
                     self.group.limit,
                     context,
                 ),
-            };
+            });
             let output = match result {
                 Ok(output) => output,
                 Err(message) => {
@@ -195,12 +361,9 @@ fn set_labels(labels: &Labels, changes: &[(String, String)]) -> Labels {
 fn eval_recording(
     rule: &Rule,
     name: &str,
-    storage: &Storage,
-    ts: i64,
+    vector: Vec<(Labels, f64)>,
     limit: usize,
-    context: &EvalContext,
 ) -> Result<Vec<(Labels, f64)>, String> {
-    let vector = query_vector(storage, rule, ts, context)?;
     let mut changes = vec![(METRIC_NAME.to_string(), name.to_string())];
     changes.extend(rule.labels.iter().map(|(k, v)| (k.clone(), v.clone())));
     let mut seen = BTreeSet::new();
@@ -254,6 +417,7 @@ fn template_query(
 #[allow(clippy::too_many_arguments)]
 fn eval_alerting(
     rule: &Rule,
+    vector: Vec<(Labels, f64)>,
     active: &mut BTreeMap<Labels, Alert>,
     storage: &Storage,
     eval_ts: i64,
@@ -272,7 +436,6 @@ fn eval_alerting(
     else {
         return Err("not an alerting rule".to_string());
     };
-    let vector = query_vector(storage, rule, eval_ts, context)?;
     let query_fn = |query: &str| template_query(storage, query, eval_ts, context);
     let env = Env {
         query: Some(&query_fn),
@@ -455,5 +618,49 @@ mod tests {
         let value = crate::eval::instant_query(&storage, "z", 60_000, &EvalOptions::default())
             .expect("query");
         assert!(matches!(value, Value::Vector(v) if v[0].value == 5.0));
+    }
+
+    #[test]
+    fn range_plans_record_exactly_what_instant_queries_record() {
+        let rules = "groups:\n  - name: g\n    rules:\n      - record: r\n        expr: sum by (job) (rate(x[3m]))\n      - record: p\n        expr: predict_linear(x[4m], 60) > 3\n      - alert: A\n        expr: x > 4\n        for: 1m\n      - record: s\n        expr: scalar(sum(x))\n";
+        let series: [(&str, &[f64]); 2] = [
+            (
+                r#"x{job="a",i="1"}"#,
+                &[1.0, 2.0, 4.0, f64::NAN, 7.0, 9.0, 9.0, 1.0, 2.0, 3.0],
+            ),
+            (
+                r#"x{job="a",i="2"}"#,
+                &[5.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0],
+            ),
+        ];
+        let (mut plain, _) = run(rules, &series, 10);
+        let mut groups = load_rule_file("r.yml", rules, Semantics::V2).expect("valid rules");
+        let mut storage = Storage::new();
+        for (text, values) in series {
+            let (labels, _) = crate::eval::notation::parse_labels_prefix(text).expect("labels");
+            for (i, v) in values.iter().enumerate() {
+                storage.append(&labels, i as i64 * 60_000, *v);
+            }
+        }
+        let mut evaluator = GroupEvaluator::new(groups.remove(0));
+        let written = ["r", "p", "s", "ALERTS", "ALERTS_FOR_STATE"]
+            .map(String::from)
+            .into();
+        evaluator.plan_range_evaluation(&written, 60_000, 9 * 60_000);
+        assert!(evaluator.range_plans.iter().all(Option::is_some));
+        for step in 0..10 {
+            assert!(evaluator
+                .evaluate(&mut storage, step * 60_000, &EvalContext::default())
+                .is_empty());
+        }
+        assert_eq!(plain.len(), storage.len());
+        for id in 0..storage.len() {
+            let ours = storage.series(id);
+            let theirs_id = plain.series_id(&ours.labels.clone());
+            let theirs = plain.series(theirs_id);
+            assert_eq!(ours.timestamps, theirs.timestamps, "{}", ours.labels);
+            let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&ours.values), bits(&theirs.values), "{}", ours.labels);
+        }
     }
 }

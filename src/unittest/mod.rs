@@ -19,7 +19,7 @@
 
 pub mod format;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Deserialize;
 
@@ -156,11 +156,16 @@ fn duration_or_zero(text: &Option<String>) -> Result<i64, String> {
 
 /// Runs one test file. `name` is how the user named it (printed), `base_dir` the
 /// directory rule file paths are relative to.
-pub fn run_test_file(name: &str, base_dir: &str, files: &dyn FileAccess) -> FileReport {
+pub fn run_test_file(
+    name: &str,
+    base_dir: &str,
+    files: &dyn FileAccess,
+    threads: usize,
+) -> FileReport {
     let mut output = vec![(Stream::Stdout, format!("Unit Testing:  {name}\n"))];
     let (verdict, errors) = match files.read(name) {
         Err(e) => (Verdict::Bad, vec![e]),
-        Ok(text) => run_test_text(&text, base_dir, files, &mut output),
+        Ok(text) => run_test_text(&text, base_dir, files, threads, &mut output),
     };
     if errors.is_empty() {
         output.push((Stream::Stdout, "  SUCCESS\n".to_string()));
@@ -179,6 +184,7 @@ fn run_test_text(
     text: &str,
     base_dir: &str,
     files: &dyn FileAccess,
+    threads: usize,
     output: &mut Vec<(Stream, String)>,
 ) -> (Verdict, Vec<String>) {
     let bad = |e: String| (Verdict::Bad, vec![e]);
@@ -254,14 +260,14 @@ fn run_test_text(
     let mut errors = Vec::new();
     let mut verdict = Verdict::Success;
     for (index, test) in file.tests.iter().enumerate() {
-        let result = run_test_group(test, eval_interval, &options, &in_file_order);
+        let result = run_test_group(test, eval_interval, &options, threads, &in_file_order);
         let (group_verdict, group_errors) = match result {
             Ok(failures) if failures.is_empty() => (Verdict::Success, failures),
             Ok(failures) => (Verdict::Failed, failures),
             Err(bad_errors) => (Verdict::Bad, bad_errors),
         };
         if !ambiguous.is_empty() && group_verdict != Verdict::Bad {
-            let other = run_test_group(test, eval_interval, &options, &reversed);
+            let other = run_test_group(test, eval_interval, &options, threads, &reversed);
             let other_passes = matches!(&other, Ok(f) if f.is_empty());
             if other_passes != (group_verdict == Verdict::Success) {
                 let label = test
@@ -326,6 +332,7 @@ fn run_test_group(
     test: &TestGroup,
     eval_interval: i64,
     options: &EvalOptions,
+    threads: usize,
     groups: &[RuleGroup],
 ) -> Result<Vec<String>, Vec<String>> {
     let one = |e: String| vec![e];
@@ -365,9 +372,24 @@ fn run_test_group(
         options: *options,
         external_labels: test.external_labels.clone(),
         external_url: test.external_url.clone(),
+        threads,
     };
     let mut evaluators: Vec<GroupEvaluator> =
         groups.iter().cloned().map(GroupEvaluator::new).collect();
+    let mut written: BTreeSet<String> = ["ALERTS", "ALERTS_FOR_STATE"]
+        .into_iter()
+        .map(String::from)
+        .collect();
+    for group in groups {
+        for rule in &group.rules {
+            if let RuleKind::Recording { name } = &rule.kind {
+                written.insert(name.clone());
+            }
+        }
+    }
+    for evaluator in &mut evaluators {
+        evaluator.plan_range_evaluation(&written, eval_interval, max_time);
+    }
     let mut alert_times: Vec<i64> = alert_tests.iter().map(|(t, _)| *t).collect();
     alert_times.sort_unstable();
     alert_times.dedup();
@@ -538,6 +560,11 @@ fn check_promql(
     let mut expected = Vec::new();
     for sample in &case.exp_samples {
         let text = sample.labels.as_deref().unwrap_or("");
+        if text.trim().is_empty() {
+            // promtool accepts a missing `labels` as the empty label set.
+            expected.push((Labels::empty(), sample.value));
+            continue;
+        }
         match parse_labels_prefix(text) {
             Ok((labels, rest)) if rest.trim().is_empty() => expected.push((labels, sample.value)),
             Ok((_, rest)) => {
