@@ -641,4 +641,22 @@ alerts to it. Often a route names another receiver by mistake.
 Fix: add a route to it, such as `route { team = \"ml\" } -> \"archive\"`, or remove
 it.",
     },
+    CodeInfo {
+        code: "W0008",
+        title: "no burn-rate window fits the objective window",
+        explanation: "\
+An objective with an error budget gets burn-rate alerts only from windows
+shorter than its objective window. When the window is 1h or less, none of the
+SRE workbook's default windows (1h, 6h, 1d, 3d) fits, and the objective would
+silently get no alert at all.
+
+    availability \"api\" {
+      objective = 99.9%
+      window    = 1h          // warning: no default burn window is shorter
+    }
+
+Fix: use a realistic objective window (days or weeks), give a tier explicit
+windows such as `page { burn { long = 10m, short = 1m, factor = 6 } }`, or
+write `alerts = false` when only the recording rules are wanted.",
+    },
 ];

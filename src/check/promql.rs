@@ -50,10 +50,19 @@ impl Checker {
         span: Span,
         role: MetricRole,
         service_selector: &BTreeMap<String, String>,
+        service_selector_spans: &BTreeMap<String, Span>,
     ) -> Option<ir::Selector> {
-        let expression = match promql_parser::parser::parse(text) {
-            Ok(expression) => expression,
-            Err(message) => {
+        let parsed = match self.selector_cache.get(text) {
+            Some(cached) => cached.clone(),
+            None => {
+                let parsed = parse_plain_selector(text);
+                self.selector_cache.insert(text.to_owned(), parsed.clone());
+                parsed
+            }
+        };
+        let parsed = match parsed {
+            Ok(parsed) => parsed,
+            Err(SelectorFailure::Syntax(message)) => {
                 self.push(
                     Diagnostic::error(
                         "E0302",
@@ -69,17 +78,7 @@ impl Checker {
                 );
                 return None;
             }
-        };
-        let vector = match expression {
-            Expr::VectorSelector(vector)
-                if vector.offset.is_none()
-                    && vector.at.is_none()
-                    && vector.matchers.or_matchers.is_empty() =>
-            {
-                vector
-            }
-            other => {
-                let what = describe_expression(&other);
+            Err(SelectorFailure::NotPlain(what)) => {
                 self.push(
                     Diagnostic::error(
                         "E0303",
@@ -97,47 +96,26 @@ impl Checker {
                 return None;
             }
         };
-        let Some(mut metric) = vector.name.clone() else {
-            self.push(
-                Diagnostic::error(
-                    "E0303",
-                    "expected a plain metric selector",
-                    span,
-                    "this selector has no metric name",
-                )
-                .with_help("start the selector with the metric name"),
-            );
-            return None;
-        };
+        let mut metric = parsed.metric;
 
         let mut all_good = true;
         let mut matchers = Vec::new();
-        for matcher in &vector.matchers.matchers {
-            if matcher.name == "__name__"
-                && matcher.op == ParsedOp::Equal
+        for matcher in parsed.matchers {
+            if matcher.label == "__name__"
+                && matcher.op == ir::MatchOp::Equal
                 && matcher.value == metric
             {
                 continue;
             }
-            if !self.check_label_name(&matcher.name, span) {
+            if !self.check_label_name(&matcher.label, span) {
                 all_good = false;
                 continue;
             }
-            let op = match &matcher.op {
-                ParsedOp::Equal => ir::MatchOp::Equal,
-                ParsedOp::NotEqual => ir::MatchOp::NotEqual,
-                ParsedOp::Re(_) => ir::MatchOp::Regex,
-                ParsedOp::NotRe(_) => ir::MatchOp::NotRegex,
-            };
             if !self.check_control_characters(&matcher.value, span, false) {
                 all_good = false;
                 continue;
             }
-            matchers.push(ir::LabelMatcher {
-                label: matcher.name.clone(),
-                op,
-                value: matcher.value.clone(),
-            });
+            matchers.push(matcher);
         }
         if !all_good {
             return None;
@@ -231,6 +209,10 @@ impl Checker {
                                  `{label}=\"{value}\"` is not added"
                             ),
                         )
+                        .with_secondary(
+                            service_selector_spans.get(label).copied().unwrap_or(span),
+                            "the service selector sets it here",
+                        )
                         .with_help(format!(
                             "remove `{label}` from this selector to use the service's value, or \
                              remove it from the service `selector {{}}`"
@@ -252,6 +234,60 @@ impl Checker {
             span,
         })
     }
+}
+
+/// A selector as promql-parser read it, before the mlslo rules.
+#[derive(Clone, Debug)]
+pub(crate) struct ParsedSelector {
+    metric: String,
+    matchers: Vec<ir::LabelMatcher>,
+}
+
+#[derive(Clone, Debug)]
+pub(crate) enum SelectorFailure {
+    /// promql-parser's message.
+    Syntax(String),
+    /// What the text is instead of a plain selector.
+    NotPlain(&'static str),
+}
+
+/// Parsing is cached per run by text: promql-parser compiles every regex
+/// matcher (about 100 µs each), and the same selector text recurs across the
+/// objectives of large, templated files.
+pub(crate) type SelectorCache =
+    std::collections::HashMap<String, Result<ParsedSelector, SelectorFailure>>;
+
+fn parse_plain_selector(text: &str) -> Result<ParsedSelector, SelectorFailure> {
+    let expression = promql_parser::parser::parse(text).map_err(SelectorFailure::Syntax)?;
+    let vector = match expression {
+        Expr::VectorSelector(vector)
+            if vector.offset.is_none()
+                && vector.at.is_none()
+                && vector.matchers.or_matchers.is_empty() =>
+        {
+            vector
+        }
+        other => return Err(SelectorFailure::NotPlain(describe_expression(&other))),
+    };
+    let metric = vector.name.clone().ok_or(SelectorFailure::NotPlain(
+        "a selector without a metric name",
+    ))?;
+    let matchers = vector
+        .matchers
+        .matchers
+        .iter()
+        .map(|matcher| ir::LabelMatcher {
+            label: matcher.name.clone(),
+            op: match &matcher.op {
+                ParsedOp::Equal => ir::MatchOp::Equal,
+                ParsedOp::NotEqual => ir::MatchOp::NotEqual,
+                ParsedOp::Re(_) => ir::MatchOp::Regex,
+                ParsedOp::NotRe(_) => ir::MatchOp::NotRegex,
+            },
+            value: matcher.value.clone(),
+        })
+        .collect();
+    Ok(ParsedSelector { metric, matchers })
 }
 
 fn describe_expression(expression: &Expr) -> &'static str {
@@ -286,7 +322,8 @@ mod tests {
             .iter()
             .map(|(label, value)| (label.to_string(), value.to_string()))
             .collect();
-        let parsed = checker.read_selector("metric", text, Span::default(), role, &service);
+        let spans = BTreeMap::new();
+        let parsed = checker.read_selector("metric", text, Span::default(), role, &service, &spans);
         (
             parsed.map(|selector| selector.to_promql()),
             checker

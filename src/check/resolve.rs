@@ -361,7 +361,11 @@ impl Checker {
             block.kind.span,
             format!("{} has no `{kind}` block", schema.what),
         );
+        let is_objective_kind = ir::KindName::from_keyword(kind).is_some();
         diagnostic = match did_you_mean(kind, candidates) {
+            _ if is_objective_kind => diagnostic.with_help(format!(
+                "objectives belong inside a service: `service \"name\" {{ team = \"...\" {kind} \"name\" {{ ... }} }}`"
+            )),
             Some(suggestion) => diagnostic.with_help(format!("did you mean `{suggestion}`?")),
             None => diagnostic.with_note(format!(
                 "the blocks of {} are: {}",
@@ -516,9 +520,15 @@ impl Checker {
                         "the labels {} are set from the service and objective",
                         RESERVED_ALERT_LABELS.join(", ")
                     ))
-                    .with_help(format!(
-                        "choose another name, for example `{name}_override` or `owner_{name}`"
-                    )),
+                    .with_help(match name {
+                        "team" => "set the team with the service's `team` field".to_owned(),
+                        "severity" => {
+                            "the severity is the alert tier (page or ticket); use another \
+                                       name such as `priority`"
+                                .to_owned()
+                        }
+                        _ => format!("choose another label name than `{name}`"),
+                    }),
                 );
                 all_good = false;
                 continue;
@@ -540,7 +550,9 @@ impl Checker {
     }
 
     /// Receivers, routes and inhibit rules of the (single) routing block.
-    pub fn check_routing(&mut self, block: &ast::Block) -> Option<ir::Routing> {
+    /// `any_feeds`: whether some freshness objective declares `feeds`, which
+    /// enables the derived freshness-over-drift inhibition.
+    pub fn check_routing(&mut self, block: &ast::Block, any_feeds: bool) -> Option<ir::Routing> {
         let fields = self.collect(&block.items, &ROUTING_SCHEMA, block.kind.span);
         let mut all_good = true;
 
@@ -636,7 +648,7 @@ impl Checker {
                 None => all_good = false,
             }
         }
-        if !self.check_inhibit_cycles(&fields.inhibits) {
+        if !self.check_inhibit_cycles(&fields.inhibits, any_feeds) {
             all_good = false;
         }
 
@@ -1068,10 +1080,12 @@ impl Checker {
 
     /// E0215 for each cycle among `label=value` nodes (an alert that mutes an alert
     /// that mutes it back silences both). Returns false when there is a cycle.
-    fn check_inhibit_cycles(&mut self, inhibits: &[&ast::Inhibit]) -> bool {
-        let mut graph: DiGraph<(String, String), Span> = DiGraph::new();
+    fn check_inhibit_cycles(&mut self, inhibits: &[&ast::Inhibit], any_feeds: bool) -> bool {
+        // Edge weights: the user's rule (source and target text), or `None` for
+        // one of mlslo's derived inhibitions.
+        let mut graph: InhibitGraph = DiGraph::new();
         let mut nodes: BTreeMap<(String, String), NodeIndex> = BTreeMap::new();
-        let mut node = |graph: &mut DiGraph<(String, String), Span>, label: &str, value: &str| {
+        let mut node = |graph: &mut InhibitGraph, label: &str, value: &str| {
             let key = (label.to_owned(), value.to_owned());
             *nodes
                 .entry(key.clone())
@@ -1081,7 +1095,21 @@ impl Checker {
             let source = node(&mut graph, &inhibit.label.node, &inhibit.source.node);
             for target in &inhibit.targets {
                 let target_node = node(&mut graph, &inhibit.label.node, &target.node);
-                graph.add_edge(source, target_node, target.span.to(inhibit.source.span));
+                graph.add_edge(
+                    source,
+                    target_node,
+                    Some(target.span.to(inhibit.source.span)),
+                );
+            }
+        }
+        for builtin in ir::BUILTIN_INHIBITIONS {
+            if builtin.needs_feeds && !any_feeds {
+                continue;
+            }
+            let source = node(&mut graph, builtin.label, builtin.source);
+            for target in builtin.targets {
+                let target_node = node(&mut graph, builtin.label, target);
+                graph.add_edge(source, target_node, None);
             }
         }
         let mut acyclic = true;
@@ -1091,45 +1119,62 @@ impl Checker {
             if !is_cycle {
                 continue;
             }
-            acyclic = false;
             let members: BTreeSet<NodeIndex> = component.iter().copied().collect();
             let cycle = find_cycle(&graph, &members);
             let names: Vec<String> = cycle
                 .iter()
-                .map(|edge| {
-                    let (from, _) = graph
-                        .edge_endpoints(*edge)
-                        .unwrap_or((members_first(&members), members_first(&members)));
+                .filter_map(|edge| graph.edge_endpoints(*edge))
+                .map(|(from, _)| {
                     let (label, value) = &graph[from];
                     format!("{label}=\"{value}\"")
                 })
                 .collect();
-            let mut edge_spans: Vec<Span> = cycle.iter().map(|edge| graph[*edge]).collect();
-            edge_spans.sort();
-            let Some(primary) = edge_spans.first().copied() else {
+            let mut user_spans: Vec<Span> = cycle.iter().filter_map(|edge| graph[*edge]).collect();
+            user_spans.sort();
+            let builtin_edges: Vec<String> = cycle
+                .iter()
+                .filter(|edge| graph[**edge].is_none())
+                .filter_map(|edge| graph.edge_endpoints(*edge))
+                .map(|(from, to)| {
+                    let (label, source) = &graph[from];
+                    let (_, target) = &graph[to];
+                    format!("{label}=\"{source}\" mutes {label}=\"{target}\"")
+                })
+                .collect();
+            // The derived inhibitions alone are acyclic; a cycle always has a user rule.
+            let Some(primary) = user_spans.first().copied() else {
                 continue;
             };
+            acyclic = false;
             let mut diagnostic = Diagnostic::error(
                 "E0215",
                 "inhibition cycle",
                 primary,
                 "this inhibition is part of a cycle",
             );
-            for span in edge_spans.iter().skip(1) {
+            for span in user_spans.iter().skip(1) {
                 diagnostic = diagnostic.with_secondary(*span, "and this one");
             }
             let mut path = names.join(" mutes ");
             if let Some(first) = names.first() {
                 path = format!("{path} mutes {first}");
             }
-            diagnostic = diagnostic
-                .with_note(format!("{path}: while both fire, each silences the other"))
-                .with_help("remove one direction of the inhibition");
-            self.push(diagnostic);
+            diagnostic = diagnostic.with_note(format!(
+                "{path}: while these alerts fire together, they silence each other"
+            ));
+            if !builtin_edges.is_empty() {
+                diagnostic = diagnostic.with_note(format!(
+                    "mlslo derives this inhibition from the objectives itself: {}",
+                    builtin_edges.join(", ")
+                ));
+            }
+            self.push(diagnostic.with_help("remove one direction of the inhibition"));
         }
         acyclic
     }
 }
+
+type InhibitGraph = DiGraph<(String, String), Option<Span>>;
 
 fn members_first(members: &BTreeSet<NodeIndex>) -> NodeIndex {
     members.iter().next().copied().unwrap_or_default()
@@ -1138,7 +1183,7 @@ fn members_first(members: &BTreeSet<NodeIndex>) -> NodeIndex {
 /// The edges of one cycle inside a strongly connected component, in order,
 /// starting from its smallest node (so the report is deterministic).
 fn find_cycle(
-    graph: &DiGraph<(String, String), Span>,
+    graph: &InhibitGraph,
     members: &BTreeSet<NodeIndex>,
 ) -> Vec<petgraph::graph::EdgeIndex> {
     use petgraph::visit::EdgeRef;

@@ -41,6 +41,8 @@ const DEFAULT_TIMESTAMP_FIELD: &str = "@timestamp";
 /// What every objective of a service can see of it.
 struct ServiceContext<'a> {
     selector: &'a BTreeMap<String, String>,
+    /// Where each service selector label is written, for W0006.
+    selector_spans: BTreeMap<String, Span>,
     /// Objective names declared in the service, with their kind and name span.
     declared: &'a BTreeMap<String, (KindName, Span)>,
 }
@@ -103,7 +105,12 @@ impl Checker {
                 );
                 all_good = false;
             }
-            match self.check_routing(first) {
+            let any_feeds = services.values().any(|service| {
+                service.objectives.iter().any(|objective| {
+                    matches!(&objective.kind, ir::ObjectiveKind::Freshness { feeds, .. } if !feeds.is_empty())
+                })
+            });
+            match self.check_routing(first, any_feeds) {
                 Some(checked) => routing = Some(checked),
                 None => all_good = false,
             }
@@ -164,8 +171,19 @@ impl Checker {
             unique_blocks.push((kind, objective_block, objective_name));
         }
 
+        let mut selector_spans = BTreeMap::new();
+        if let Some(selector_block) = fields.block("selector") {
+            for item in &selector_block.items {
+                if let ast::Item::Attribute(attribute) = item {
+                    selector_spans
+                        .entry(attribute.key.node.clone())
+                        .or_insert(attribute.span);
+                }
+            }
+        }
         let context = ServiceContext {
             selector: &selector,
+            selector_spans,
             declared: &declared,
         };
         let mut objectives = Vec::new();
@@ -342,9 +360,16 @@ impl Checker {
             *all_good &= !required;
             return None;
         };
-        let selector = self
-            .read_selector_text(name, value)
-            .and_then(|text| self.read_selector(name, text, value.span, role, context.selector));
+        let selector = self.read_selector_text(name, value).and_then(|text| {
+            self.read_selector(
+                name,
+                text,
+                value.span,
+                role,
+                context.selector,
+                &context.selector_spans,
+            )
+        });
         if selector.is_none() {
             *all_good = false;
         }
@@ -426,13 +451,19 @@ impl Checker {
             buckets.dedup();
             if let Some((threshold, Some(threshold_span))) = threshold {
                 if !buckets.is_empty() && !buckets.contains(&threshold) {
-                    let listed: Vec<String> = buckets.iter().map(ToString::to_string).collect();
+                    let listed: Vec<String> = buckets
+                        .iter()
+                        .map(|bucket| bucket.to_plain_string())
+                        .collect();
                     self.push(
                         Diagnostic::warning(
                             "W0003",
                             "threshold is not a bucket boundary",
                             threshold_span,
-                            format!("{threshold} is not one of the declared buckets"),
+                            format!(
+                                "{} is not one of the declared buckets",
+                                threshold.to_plain_string()
+                            ),
                         )
                         .with_secondary(value.span, "the declared buckets")
                         .with_note(format!(
@@ -577,7 +608,11 @@ impl Checker {
                     "E0405",
                     "slice not shorter than the window",
                     slice_span.unwrap_or(fields.owner_span),
-                    format!("a {slice} slice does not fit in the {} window", budget.window),
+                    format!(
+                        "a {} slice does not fit in the {} window",
+                        slice.to_plain_string(),
+                        budget.window.to_plain_string()
+                    ),
                 )
                 .with_help("the budget counts slices inside the window: make the slice much shorter, such as 5m");
                 if let Some(window) = fields.value("window") {
@@ -983,12 +1018,18 @@ impl Checker {
                                 format!("`{other}` is not a severity"),
                             )
                             .with_note("the severities are \"page\" and \"ticket\"");
-                            if let Some(suggestion) =
-                                crate::check::suggest::did_you_mean(other, ["page", "ticket"])
-                            {
-                                diagnostic =
-                                    diagnostic.with_help(format!("did you mean \"{suggestion}\"?"));
-                            }
+                            diagnostic = match crate::check::suggest::did_you_mean(
+                                other,
+                                ["page", "ticket"],
+                            ) {
+                                Some(suggestion) => {
+                                    diagnostic.with_help(format!("did you mean \"{suggestion}\"?"))
+                                }
+                                None => diagnostic.with_help(
+                                    "write `severity = \"page\"` to wake someone up, or \
+                                     `severity = \"ticket\"`",
+                                ),
+                            };
                             self.push(diagnostic);
                             None
                         }
@@ -1113,6 +1154,24 @@ impl Checker {
                 }
             }
         }
+        if alerts_enabled && all_good && page.is_empty() && ticket.is_empty() {
+            self.push(
+                Diagnostic::warning(
+                    "W0008",
+                    "no burn-rate window fits the objective window",
+                    window_span.unwrap_or(fields.owner_span),
+                    format!(
+                        "every default burn window is at least as long as the {} window",
+                        window.to_plain_string()
+                    ),
+                )
+                .with_note("the shortest default window is 1h (page); this objective gets no burn-rate alert")
+                .with_help(
+                    "lengthen the window, give a tier its own `burn { long = ..., short = ..., factor = ... }`, \
+                     or write `alerts = false` to say that no alert is wanted",
+                ),
+            );
+        }
         if alerts_enabled {
             for (tier, burn) in page
                 .iter()
@@ -1134,7 +1193,10 @@ impl Checker {
                             span,
                             format!(
                                 "the {} alert over {}/{} needs an error ratio above {threshold} ({}× a {error_budget} budget)",
-                                tier.as_str(), burn.long, burn.short, burn.factor
+                                tier.as_str(),
+                                burn.long.to_plain_string(),
+                                burn.short.to_plain_string(),
+                                burn.factor
                             ),
                         )
                         .with_note("an error ratio cannot exceed 1 (every event failing)")
@@ -1204,7 +1266,11 @@ impl Checker {
                         "E0402",
                         "short window not shorter than long window",
                         short_span.unwrap_or(block.kind.span),
-                        format!("the short window {short} is not shorter than the long window {long}"),
+                        format!(
+                            "the short window {} is not shorter than the long window {}",
+                            short.to_plain_string(),
+                            long.to_plain_string()
+                        ),
                     )
                     .with_secondary(long_span.unwrap_or(block.kind.span), "the long window")
                     .with_help("the short window confirms the burn is still going on: make it about 1/12 of the long window, such as 1h/5m"),
@@ -1217,13 +1283,17 @@ impl Checker {
                     "burn window not shorter than the objective window",
                     long_span.unwrap_or(block.kind.span),
                     format!(
-                        "the long window {long} is not shorter than the objective window {window}"
+                        "the long window {} is not shorter than the objective window {}",
+                        long.to_plain_string(),
+                        window.to_plain_string()
                     ),
                 );
                 diagnostic = match window_span {
                     Some(span) => diagnostic.with_secondary(span, "the objective window"),
-                    None => diagnostic
-                        .with_note(format!("the objective window is the default {window}")),
+                    None => diagnostic.with_note(format!(
+                        "the objective window is the default {}",
+                        window.to_plain_string()
+                    )),
                 };
                 self.push(diagnostic.with_help("alert windows must be shorter than the objective window; the defaults are 1h/5m and 6h/30m for pages"));
                 all_good = false;
@@ -1249,7 +1319,7 @@ impl Checker {
                             "E0210",
                             "missing required field",
                             block.kind.span,
-                            format!("a burn window over {long} needs `factor`"),
+                            format!("a burn window over {} needs `factor`", long.to_plain_string()),
                         )
                         .with_note("the factor is computed only for the workbook's long windows 1h, 6h, 1d and 3d")
                         .with_help("add `factor = ...`: the budget fraction to spend in the long window × window / long window"),

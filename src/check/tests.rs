@@ -1066,7 +1066,7 @@ fn each_code_has_a_minimal_invalid_example_that_triggers_exactly_it() {
         "E0211", "E0212", "E0213", "E0214", "E0215", "E0216", "E0217", "E0218", "E0301", "E0302",
         "E0303", "E0304", "E0305", "E0306", "E0307", "E0308", "E0309", "E0310", "E0311", "E0312",
         "E0401", "E0402", "E0403", "E0404", "E0405", "E0406", "E0407", "E0408", "E0409", "W0001",
-        "W0002", "W0003", "W0004", "W0005", "W0006", "W0007",
+        "W0002", "W0003", "W0004", "W0005", "W0006", "W0007", "W0008",
     ];
     let listed: Vec<&str> = examples.iter().map(|(code, _)| *code).collect();
     let registered: Vec<&str> = CODES.iter().map(|info| info.code).collect();
@@ -1240,4 +1240,59 @@ mod random_documents {
             }
         }
     }
+}
+
+#[test]
+fn user_inhibitions_that_reverse_a_derived_one_are_cycles() {
+    let header =
+        "routing { default_receiver = \"a\"\n receiver \"a\" { webhook { url_file = \"/f\" } }\n";
+    let diagnostic = first(
+        &format!("{header} inhibit severity \"ticket\" over \"page\" on [slo] }}"),
+        "E0215",
+    );
+    assert_eq!(
+        diagnostic.notes[1],
+        "mlslo derives this inhibition from the objectives itself: severity=\"page\" mutes severity=\"ticket\""
+    );
+    assert_eq!(
+        codes(&format!(
+            "{header} inhibit kind \"drift\" over \"gpu\" on [service] }}"
+        )),
+        ["E0215"]
+    );
+    // The freshness-over-drift inhibition exists only where `feeds` is declared.
+    assert_eq!(
+        codes(&format!(
+            "{header} inhibit kind \"drift\" over \"freshness\" on [service] }}"
+        )),
+        Vec::<&str>::new()
+    );
+}
+
+#[test]
+fn objectives_outside_a_service_say_where_they_belong() {
+    let diagnostic = first("latency \"p99\" { }", "E0201");
+    assert!(
+        diagnostic.help[0].starts_with("objectives belong inside a service"),
+        "{:?}",
+        diagnostic.help
+    );
+}
+
+#[test]
+fn an_objective_window_too_short_for_any_default_burn_window_is_warned() {
+    let body = |extra: &str| {
+        objective(
+            "availability",
+            &format!("errors = e_total\n total = t_total\n objective = 99%\n window = 1h\n{extra}"),
+        )
+    };
+    assert_eq!(codes(&body("")), ["W0008"]);
+    assert_eq!(codes(&body("alerts = false")), Vec::<&str>::new());
+    assert_eq!(
+        codes(&body(
+            "page { burn { long = 10m, short = 1m, factor = 6 } }"
+        )),
+        Vec::<&str>::new()
+    );
 }

@@ -21,6 +21,8 @@ use crate::syntax::ast::{self, Value};
 #[derive(Debug, Default)]
 pub(crate) struct Checker {
     pub diagnostics: Vec<Diagnostic>,
+    /// promql-parser results by selector text (see `promql::SelectorCache`).
+    pub selector_cache: crate::check::promql::SelectorCache,
 }
 
 /// What a field expects, for messages: `a duration like 5m`.
@@ -328,8 +330,8 @@ impl Checker {
                     "`{{` here would start a Prometheus or Alertmanager template",
                 )
                 .with_help(
-                    "mlslo keeps this text literal: it is escaped so that it reaches the alert \
-                     unchanged; remove the braces if you meant a template, templates are not \
+                    "mlslo keeps this text literal (emitters escape it), so the braces reach the \
+                     alert as written; remove them if you meant a template: templates are not \
                      supported here",
                 ),
             );

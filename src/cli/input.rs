@@ -2,7 +2,7 @@
 //!
 //! Invariants: every file is read once, into the one [`SourceMap`] of the run; the
 //! order of files is deterministic (arguments in order, each folder's files sorted by
-//! path, duplicates dropped); a file that cannot be treated as text becomes an `E000x`
+//! path, duplicates dropped); a file that is empty or cannot be treated as text becomes an `E000x`
 //! diagnostic (exit 1), while a path that cannot be read at all is an I/O problem
 //! (exit 2). Nothing here panics on any file content.
 
@@ -46,6 +46,20 @@ Nothing in the file is checked.
 
 Fix: split the objectives over several files (each file may hold any number of
 services), or point `mlslo check` at the right folder.",
+    },
+    CodeInfo {
+        code: "E0003",
+        title: "empty file",
+        explanation: "\
+The file has no content at all: it is zero bytes long, or holds only whitespace
+(and perhaps a UTF-8 byte order mark). An empty .slo file is usually the result
+of a failed save, a truncated checkout or a generator that wrote nothing, so
+mlslo reports it instead of silently checking nothing.
+
+A file that holds only comments is accepted: it was written on purpose.
+
+Fix: add a `service \"name\" { ... }` or `routing { ... }` block, or delete the
+file.",
     },
 ];
 
@@ -158,8 +172,17 @@ fn read_one(path: &Path, inputs: &mut Inputs, total_bytes: &mut u64) {
     *total_bytes += size;
     match String::from_utf8(bytes) {
         Ok(text) => {
+            let is_empty = text.trim_start_matches('\u{feff}').trim().is_empty();
             let index = inputs.map.add(name, text);
-            inputs.parseable.push(index);
+            if is_empty {
+                let base = inputs.map.files()[index].base as usize;
+                inputs.diagnostics.push(
+                    Diagnostic::error("E0003", "empty file", Span::new(base, base), "this file has no content")
+                        .with_help("add a `service \"name\" { ... }` or `routing { ... }` block, or delete the file"),
+                );
+            } else {
+                inputs.parseable.push(index);
+            }
         }
         Err(error) => {
             let valid_up_to = error.utf8_error().valid_up_to();

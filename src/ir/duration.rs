@@ -54,6 +54,30 @@ impl Duration {
         self.millis == 0
     }
 
+    /// The form for messages to people: like `Display` but without weeks and
+    /// years, so a `7d` the user wrote reads back as `7d`, not `1w`.
+    pub fn to_plain_string(self) -> String {
+        if self.millis <= 0 {
+            return self.to_string();
+        }
+        let mut remaining = self.millis;
+        let mut text = String::new();
+        for (unit, size) in [
+            ("d", DAY),
+            ("h", HOUR),
+            ("m", MINUTE),
+            ("s", SECOND),
+            ("ms", MILLISECOND),
+        ] {
+            let count = remaining / size;
+            if count > 0 {
+                text.push_str(&format!("{count}{unit}"));
+                remaining -= count * size;
+            }
+        }
+        text
+    }
+
     /// Exact seconds, as Prometheus writes `le` bucket boundaries: `250ms` is `0.25`.
     pub fn as_seconds(self) -> Decimal {
         Decimal::new(i128::from(self.millis), 3).unwrap_or(Decimal::ZERO)
@@ -124,6 +148,17 @@ mod tests {
         assert_eq!(text(365 * DAY), "1y");
         assert_eq!(text(26 * HOUR), "1d2h");
         assert_eq!(text(SECOND + 5), "1s5ms");
+    }
+
+    #[test]
+    fn plain_strings_avoid_weeks_and_years() {
+        assert_eq!(Duration::days(7).to_plain_string(), "7d");
+        assert_eq!(Duration::days(365).to_plain_string(), "365d");
+        assert_eq!(
+            Duration::from_millis(90 * MINUTE + 5).to_plain_string(),
+            "1h30m5ms"
+        );
+        assert_eq!(Duration::ZERO.to_plain_string(), "0s");
     }
 
     #[test]

@@ -507,6 +507,55 @@ pub struct InhibitRule {
     pub span: Span,
 }
 
+/// An inhibition mlslo derives from the objectives' structure rather than from
+/// a user's `inhibit` rule (issue 4): the Alertmanager emitter generates these,
+/// and the checker includes them when it looks for inhibition cycles, so a user
+/// rule such as `inhibit severity "ticket" over "page"` is reported as a cycle.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BuiltinInhibition {
+    pub label: &'static str,
+    pub source: &'static str,
+    pub targets: &'static [&'static str],
+    pub equal: &'static [&'static str],
+    /// Only when some freshness objective declares `feeds`.
+    pub needs_feeds: bool,
+}
+
+/// The derived inhibitions, in the order the emitter writes them.
+pub const BUILTIN_INHIBITIONS: &[BuiltinInhibition] = &[
+    // A page mutes the ticket of the same objective.
+    BuiltinInhibition {
+        label: "severity",
+        source: "page",
+        targets: &["ticket"],
+        equal: &["service", "slo"],
+        needs_feeds: false,
+    },
+    // When serving is down or out of capacity, quality alerts are noise.
+    BuiltinInhibition {
+        label: "kind",
+        source: "availability",
+        targets: &["accuracy", "drift", "latency"],
+        equal: &["service"],
+        needs_feeds: false,
+    },
+    BuiltinInhibition {
+        label: "kind",
+        source: "gpu",
+        targets: &["accuracy", "drift", "latency"],
+        equal: &["service"],
+        needs_feeds: false,
+    },
+    // A stale batch pipeline mutes the drift alerts of the features it feeds.
+    BuiltinInhibition {
+        label: "kind",
+        source: "freshness",
+        targets: &["drift"],
+        equal: &["service"],
+        needs_feeds: true,
+    },
+];
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -545,5 +594,52 @@ mod tests {
             span: Span::default(),
         };
         assert_eq!(selector.to_promql(), "up");
+    }
+
+    mod round_trip {
+        use super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            /// Whatever the value, the rendered selector parses back (with
+            /// promql-parser) to the same metric and the same unescaped values.
+            #[test]
+            fn rendered_selectors_parse_back_to_the_same_matchers(
+                values in proptest::collection::vec(any::<String>(), 1..4),
+            ) {
+                let matchers: Vec<LabelMatcher> = values
+                    .iter()
+                    .enumerate()
+                    .map(|(index, value)| LabelMatcher {
+                        label: format!("label_{index}"),
+                        op: if index % 2 == 0 { MatchOp::Equal } else { MatchOp::NotEqual },
+                        value: value.clone(),
+                    })
+                    .collect();
+                let selector = Selector {
+                    metric: "metric_total".into(),
+                    matchers: matchers.clone(),
+                    span: Span::default(),
+                };
+                let text = selector.to_promql();
+                let parsed = promql_parser::parser::parse(&text);
+                prop_assert!(parsed.is_ok(), "{text}: {parsed:?}");
+                let Ok(promql_parser::parser::Expr::VectorSelector(vector)) = parsed else {
+                    return Err(TestCaseError::fail(format!("{text} is not a vector selector")));
+                };
+                let read_back: Vec<(String, String)> = vector
+                    .matchers
+                    .matchers
+                    .iter()
+                    .filter(|matcher| matcher.name != "__name__")
+                    .map(|matcher| (matcher.name.clone(), matcher.value.clone()))
+                    .collect();
+                let expected: Vec<(String, String)> = matchers
+                    .iter()
+                    .map(|matcher| (matcher.label.clone(), matcher.value.clone()))
+                    .collect();
+                prop_assert_eq!(read_back, expected);
+            }
+        }
     }
 }

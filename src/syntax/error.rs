@@ -278,6 +278,8 @@ impl ParseError {
                 );
                 if character.is_whitespace() {
                     diagnostic.with_help("replace it with an ordinary space")
+                } else if is_invisible(character) {
+                    diagnostic.with_help("delete it: this character is invisible in most editors")
                 } else {
                     diagnostic.with_help("put text inside quotes: \"...\"")
                 }
@@ -286,9 +288,19 @@ impl ParseError {
     }
 }
 
+/// Zero-width spaces and joiners, and a byte order mark in the middle of a file.
+fn is_invisible(character: char) -> bool {
+    matches!(character, '\u{200b}'..='\u{200f}' | '\u{2060}' | '\u{feff}')
+}
+
 /// A character as it is shown in messages: printable ones quoted, others by code point.
 pub(crate) fn describe_char(character: char) -> String {
-    if character.is_control() || (character.is_whitespace() && character != ' ') {
+    // Invisible characters (zero-width spaces and joiners, a byte order mark
+    // in the middle of a file) are shown by code point so the reader sees them.
+    if character.is_control()
+        || is_invisible(character)
+        || (character.is_whitespace() && character != ' ')
+    {
         format!("U+{:04X}", character as u32)
     } else {
         format!("`{character}`")

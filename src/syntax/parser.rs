@@ -191,7 +191,11 @@ fn item<'a>(cx: &Cx, input: &'a str, depth: usize) -> PResult<'a, Item> {
         } else if input.starts_with('{') {
             Some("a block needs a kind before `{`, as in `labels { ... }`".to_string())
         } else {
-            None
+            input
+                .chars()
+                .next()
+                .filter(|c| *c == ',' || *c == ';')
+                .map(|separator| format!("remove the extra `{separator}`"))
         };
         return Err(failure(unexpected_error(
             cx,
@@ -226,6 +230,10 @@ fn item<'a>(cx: &Cx, input: &'a str, depth: usize) -> PResult<'a, Item> {
                     "fields are written `{} = value`, with `=` rather than `:`",
                     word.node
                 ))
+            } else if next.starts_with(|c: char| c.is_ascii_digit() || c == '[' || c == '-') {
+                let line = next.lines().next().unwrap_or("").trim_end();
+                let shown: String = line.chars().take(40).collect();
+                Some(format!("add `=`: `{} = {shown}`", word.node))
             } else if let Ok((after_name, name)) = identifier(cx, next) {
                 if trivia(after_name).starts_with('{') {
                     Some(format!(
@@ -268,12 +276,18 @@ fn block<'a>(cx: &Cx, input: &'a str, depth: usize) -> PResult<'a, Block> {
             Some(name) => format!("{:?}", name.node),
             None => kind.node.clone(),
         };
+        let help = name.as_ref().map(|name| {
+            format!(
+                "if `{}` is a field, write `{} = {:?}`",
+                kind.node, kind.node, name.node
+            )
+        });
         return Err(failure(unexpected_error(
             cx,
             rest,
             "`{`",
             Some(&after),
-            None,
+            help,
         )));
     }
     let open = cx.span_len(rest, 1);
@@ -1543,8 +1557,11 @@ fn non_integer_duration(cx: &Cx, input: &str, number_text: &str) -> ParseError {
         };
     }
     let help = exact_millis(number_text, unit_millis)
-        .filter(|millis| *millis > 0)
+        .filter(|millis| *millis >= 0)
         .and_then(|millis| {
+            if millis == 0 {
+                return Some("write `0s`".to_string());
+            }
             DURATION_UNITS
                 .iter()
                 .find(|(_, length)| millis % i128::from(*length) == 0)
@@ -1579,17 +1596,22 @@ fn exact_millis(number_text: &str, unit_millis: i64) -> Option<i128> {
     if digits_text.len() > 30 {
         return None;
     }
-    let mut numerator = digits_text
+    let numerator = digits_text
         .parse::<i128>()
         .ok()?
         .checked_mul(i128::from(unit_millis))?;
-    let mut scale = i32::try_from(fraction.len()).ok()? - exponent;
-    while scale < 0 {
-        numerator = numerator.checked_mul(10)?;
-        scale += 1;
+    if numerator == 0 {
+        return Some(0);
     }
-    let denominator = 10i128.checked_pow(u32::try_from(scale).ok()?)?;
-    (numerator % denominator == 0).then_some(numerator / denominator)
+    // Powers of ten are taken with checked_pow, never by a loop, and in i64 so
+    // that no exponent can overflow: the exponent comes from the input
+    // (`0e1111111111s` once made a loop of a billion steps).
+    let scale = i64::try_from(fraction.len()).ok()? - i64::from(exponent);
+    let power = 10i128.checked_pow(u32::try_from(scale.unsigned_abs()).ok()?)?;
+    if scale < 0 {
+        return numerator.checked_mul(power);
+    }
+    (numerator % power == 0).then_some(numerator / power)
 }
 
 /// A quoted string where the grammar wants one (matcher values, receiver

@@ -58,7 +58,7 @@ fn layout_comments_separators_and_bom() {
     check("a = 1, b = 2; c = 3", "a = 1\nb = 2\nc = 3");
     check(
         "a = 1,, b = 2",
-        "E0101 expected a field or block name @1:7: found `,` here",
+        "E0101 expected a field or block name @1:7: found `,` here | help: remove the extra `,`",
     );
 }
 
@@ -302,7 +302,7 @@ fn malformed_items_and_values() {
     );
     check(
         r#"latency "p99" x"#,
-        r#"E0101 expected `{` after `"p99"` @1:15: found `x` here"#,
+        r#"E0101 expected `{` after `"p99"` @1:15: found `x` here | help: if `latency` is a field, write `latency = "p99"`"#,
     );
     check(
         r#"service "a" {
@@ -540,6 +540,67 @@ fn fractions_and_spaces_inside_compound_durations() {
         "x = 1h 30m",
         "E0108 space inside a duration @1:8: the duration continues after a space | help: write `1h30m` with no space",
     );
+}
+
+#[test]
+fn a_forgotten_equals_sign_gets_a_hint() {
+    check(
+        "objective 99.5%",
+        "E0101 expected `=` or `{` after `objective` @1:11: found `99.5` here | help: add `=`: `objective = 99.5%`",
+    );
+    check(
+        "team \"risk-ml\"\nwindow = 5m",
+        "E0101 expected `{` after `\"risk-ml\"` @2:1: found `window` here | help: if `team` is a field, write `team = \"risk-ml\"`",
+    );
+}
+
+#[test]
+fn keywords_are_keywords_only_where_the_grammar_puts_them() {
+    check(
+        "route {} -> \"r\"\ncontinue = 5",
+        "route {} -> \"r\"\ncontinue = 5",
+    );
+    check(
+        "route {} -> \"r\" continue\ncontinue {}",
+        "route {} -> \"r\" continue\n\ncontinue {}",
+    );
+    check("x = 5\nper = 3", "x = 5\nper = 3");
+    check("over = on", "over = on");
+    check("x = true{a=\"b\"}", "x = true{a=\"b\"}");
+    check("x = [true, false, true_]", "x = [true, false, true_]");
+    check("x = 5 # five\ny = 6 // six", "x = 5\ny = 6");
+}
+
+#[test]
+fn invisible_characters_are_named_by_code_point() {
+    check(
+        "a = 1\n\u{feff}b = 2",
+        "E0111 unexpected character U+FEFF @2:1: this character cannot appear outside a string | help: delete it: this character is invisible in most editors",
+    );
+    check(
+        "a\u{200b} = 1",
+        "E0111 unexpected character U+200B @1:2: this character cannot appear outside a string | help: delete it: this character is invisible in most editors",
+    );
+}
+
+#[test]
+fn huge_exponents_in_durations_are_quick_errors() {
+    // Found by cargo-fuzz as a timeout: the suggestion for `0e1111111111s`
+    // multiplied by ten a billion times.
+    let started = std::time::Instant::now();
+    check(
+        "le=0e1111111111s",
+        "E0108 duration with a fractional number @1:4: a duration takes a whole number of each unit, not `0e1111111111s` | help: write `0s`",
+    );
+    check(
+        "x = 1e-2147483648h",
+        "E0108 duration with a fractional number @1:5: a duration takes a whole number of each unit, not `1e-2147483648h` | help: durations have millisecond precision; write a whole number of a smaller unit",
+    );
+    check(
+        "x = 2e2s",
+        "E0108 duration with a fractional number @1:5: a duration takes a whole number of each unit, not `2e2s` | help: write `200s`",
+    );
+    assert!(started.elapsed().as_secs() < 2);
 }
 
 #[test]
