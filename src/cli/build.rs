@@ -60,7 +60,11 @@ pub(super) fn run(args: &BuildArgs) -> u8 {
         diagnostics.extend(outputs.diagnostics.iter().cloned());
     }
     diagnostics.sort_by_key(|diagnostic| diagnostic.primary.span.start);
-    write_stderr(&render::render_human(&inputs.map, &diagnostics, use_color()));
+    write_stderr(&render::render_human(
+        &inputs.map,
+        &diagnostics,
+        use_color(),
+    ));
     if let Some(summary) = render::summary(&diagnostics) {
         write_stderr(&format!("{summary}\n"));
     }
@@ -81,7 +85,11 @@ pub(super) fn run(args: &BuildArgs) -> u8 {
         let diff = folder_diff(&args.output, &outputs.files, &existing);
         if diff.is_empty() {
             write_stderr(&format!("{} is fresh\n", args.output.display()));
-            return if warnings_denied { EXIT_INVALID_INPUT } else { EXIT_CLEAN };
+            return if warnings_denied {
+                EXIT_INVALID_INPUT
+            } else {
+                EXIT_CLEAN
+            };
         }
         write_stdout(&diff);
         write_stderr(&format!(
@@ -127,13 +135,15 @@ fn owned_files(output: &Path) -> Result<BTreeMap<String, Existing>, String> {
             Err(error) => return Err(format!("cannot read `{}`: {error}", directory.display())),
         };
         for entry in entries {
-            let entry = entry.map_err(|error| format!("cannot read `{}`: {error}", directory.display()))?;
+            let entry =
+                entry.map_err(|error| format!("cannot read `{}`: {error}", directory.display()))?;
             let path = entry.path();
             if !path.is_file() {
                 continue;
             }
             let name = entry.file_name().to_string_lossy().into_owned();
-            let bytes = fs::read(&path).map_err(|error| format!("cannot read `{}`: {error}", path.display()))?;
+            let bytes = fs::read(&path)
+                .map_err(|error| format!("cannot read `{}`: {error}", path.display()))?;
             let content = String::from_utf8_lossy(&bytes).into_owned();
             let generated = is_generated(&content);
             found.insert(format!("{folder}/{name}"), Existing { content, generated });
@@ -160,6 +170,8 @@ fn folder_diff(
             .join(relative)
             .to_string_lossy()
             .replace('\\', "/")
+            .trim_start_matches('/')
+            .to_owned()
     };
     let mut diff = String::new();
     for (relative, content) in wanted {
@@ -209,13 +221,17 @@ fn write_atomically(
     }
     fs::create_dir_all(output)
         .map_err(|error| format!("cannot create `{}`: {error}", output.display()))?;
-    let folder_name = output
-        .file_name()
-        .map_or_else(|| "generated".to_owned(), |name| name.to_string_lossy().into_owned());
+    let folder_name = output.file_name().map_or_else(
+        || "generated".to_owned(),
+        |name| name.to_string_lossy().into_owned(),
+    );
     let staging = output
         .parent()
         .unwrap_or_else(|| Path::new("."))
-        .join(format!(".{folder_name}.mlslo-staging-{}", std::process::id()));
+        .join(format!(
+            ".{folder_name}.mlslo-staging-{}",
+            std::process::id()
+        ));
     let result = stage_and_swap(output, &staging, wanted, existing);
     // The staging folder holds only our copies and the replaced folders.
     let _ = fs::remove_dir_all(&staging);
@@ -234,7 +250,8 @@ fn stage_and_swap(
             fs::create_dir_all(parent)
                 .map_err(|error| format!("cannot create `{}`: {error}", parent.display()))?;
         }
-        fs::write(&path, content).map_err(|error| format!("cannot write `{}`: {error}", path.display()))
+        fs::write(&path, content)
+            .map_err(|error| format!("cannot write `{}`: {error}", path.display()))
     };
     let _ = fs::remove_dir_all(staging);
     fs::create_dir_all(staging)
@@ -272,7 +289,10 @@ fn stage_and_swap(
                 if had_target {
                     let _ = fs::rename(&backup, &target);
                 }
-                return Err(format!("cannot move `{}` into place: {error}", target.display()));
+                return Err(format!(
+                    "cannot move `{}` into place: {error}",
+                    target.display()
+                ));
             }
         }
     }
@@ -289,8 +309,16 @@ fn use_color() -> bool {
 /// A unified diff of two texts with three lines of context (one hunk per changed
 /// region; the middle of a large change is shown as removed then added).
 pub(crate) fn unified_diff(old_name: &str, new_name: &str, old: &str, new: &str) -> String {
-    let old_lines: Vec<&str> = if old.is_empty() { Vec::new() } else { old.lines().collect() };
-    let new_lines: Vec<&str> = if new.is_empty() { Vec::new() } else { new.lines().collect() };
+    let old_lines: Vec<&str> = if old.is_empty() {
+        Vec::new()
+    } else {
+        old.lines().collect()
+    };
+    let new_lines: Vec<&str> = if new.is_empty() {
+        Vec::new()
+    } else {
+        new.lines().collect()
+    };
     let edits = line_edits(&old_lines, &new_lines);
     let mut out = format!("--- {old_name}\n+++ {new_name}\n");
     // Group edits into hunks with 3 lines of context.
@@ -314,11 +342,15 @@ pub(crate) fn unified_diff(old_name: &str, new_name: &str, old: &str, new: &str)
         }
         let end = (last_change + 1 + CONTEXT).min(edits.len());
         let hunk = &edits[start..end];
-        let (old_start, new_start) = hunk
-            .first()
-            .map_or((0, 0), |edit| edit.positions());
-        let old_count = hunk.iter().filter(|edit| !matches!(edit, Edit::Added(..))).count();
-        let new_count = hunk.iter().filter(|edit| !matches!(edit, Edit::Removed(..))).count();
+        let (old_start, new_start) = hunk.first().map_or((0, 0), |edit| edit.positions());
+        let old_count = hunk
+            .iter()
+            .filter(|edit| !matches!(edit, Edit::Added(..)))
+            .count();
+        let new_count = hunk
+            .iter()
+            .filter(|edit| !matches!(edit, Edit::Removed(..)))
+            .count();
         let range = |start: usize, count: usize| {
             if count == 0 {
                 format!("{start},0")
@@ -373,8 +405,8 @@ fn line_edits<'a>(old: &[&'a str], new: &[&'a str]) -> Vec<Edit<'a>> {
     let old_middle = &old[prefix..old.len() - suffix];
     let new_middle = &new[prefix..new.len() - suffix];
     let mut edits = Vec::new();
-    for index in 0..prefix {
-        edits.push(Edit::Same(index, index, old[index]));
+    for (index, line) in old.iter().enumerate().take(prefix) {
+        edits.push(Edit::Same(index, index, line));
     }
     let (n, m) = (old_middle.len(), new_middle.len());
     if n.saturating_mul(m) <= 4_000_000 {
@@ -395,12 +427,12 @@ fn line_edits<'a>(old: &[&'a str], new: &[&'a str]) -> Vec<Edit<'a>> {
                 edits.push(Edit::Same(prefix + i, prefix + j, old_middle[i]));
                 i += 1;
                 j += 1;
-            } else if j < m && (i == n || lcs[i][j + 1] >= lcs[i + 1][j]) {
-                edits.push(Edit::Added(prefix + i, prefix + j, new_middle[j]));
-                j += 1;
-            } else {
+            } else if i < n && (j == m || lcs[i + 1][j] >= lcs[i][j + 1]) {
                 edits.push(Edit::Removed(prefix + i, prefix + j, old_middle[i]));
                 i += 1;
+            } else {
+                edits.push(Edit::Added(prefix + i, prefix + j, new_middle[j]));
+                j += 1;
             }
         }
     } else {

@@ -69,9 +69,10 @@ pub fn emit(program: &Program, sources: &SourceMap) -> Outputs {
         let (tests, test_diagnostics) = promtool_tests::service_tests(service, &groups, &mut cache);
         outputs.diagnostics.extend(test_diagnostics);
         if let Some(tests) = tests {
-            outputs
-                .files
-                .insert(naming::test_file(&service.name), yaml::to_string(&header, &tests));
+            outputs.files.insert(
+                naming::test_file(&service.name),
+                yaml::to_string(&header, &tests),
+            );
         }
     }
     outputs.diagnostics.extend(warnings::check(program));

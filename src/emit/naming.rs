@@ -71,17 +71,16 @@ pub fn slice_bad(slice: Duration) -> String {
 /// The window the cheap, chained per-5m rates are recorded at.
 pub const CHAINED_RATE_WINDOW: Duration = Duration::minutes(5);
 
-/// Rule groups of one objective, unique within a service file.
-pub fn group_sli(service: &str, objective: &str) -> String {
-    format!("{service}/{objective}/sli")
+/// Rule groups of one objective, unique within a service file. The first holds the
+/// SLI recording rules and then the alerts that read them: rules of one group run
+/// in order at one timestamp, so an alert never sees the previous cycle's SLI.
+pub fn group_objective(service: &str, objective: &str) -> String {
+    format!("{service}/{objective}")
 }
 
+/// The objective-window, metadata and budget rules (not needed by any alert).
 pub fn group_budget(service: &str, objective: &str) -> String {
     format!("{service}/{objective}/budget")
-}
-
-pub fn group_alerts(service: &str, objective: &str) -> String {
-    format!("{service}/{objective}/alerts")
 }
 
 /// Output files, relative to the output folder.
@@ -155,7 +154,10 @@ mod tests {
             sli_error_ratio(Duration::minutes(5)),
             "slo:sli_error:ratio_rate5m"
         );
-        assert_eq!(sli_error_ratio(Duration::days(28)), "slo:sli_error:ratio_rate4w");
+        assert_eq!(
+            sli_error_ratio(Duration::days(28)),
+            "slo:sli_error:ratio_rate4w"
+        );
         assert_eq!(slice_bad(Duration::minutes(5)), "slo:slice_bad:bool5m");
     }
 
@@ -163,7 +165,10 @@ mod tests {
     fn kubernetes_names_are_dns_subdomains() {
         assert_eq!(kubernetes_name("fraud-detector"), "fraud-detector-slo");
         assert_eq!(kubernetes_name("a_b."), "a-b-slo");
-        assert_eq!(kubernetes_label_value("fraud_detector").as_deref(), Some("fraud_detector"));
+        assert_eq!(
+            kubernetes_label_value("fraud_detector").as_deref(),
+            Some("fraud_detector")
+        );
         assert_eq!(kubernetes_label_value("x."), None);
     }
 }

@@ -191,7 +191,10 @@ fn counter_rates(kind: &ObjectiveKind, window: Duration) -> Option<(String, Stri
         } => {
             let total_rate = rate(histogram.to_promql_with(&[le_infinity()]));
             let good = rate(histogram.to_promql_with(&[le_matcher(*threshold)]));
-            Some((format!("({total_rate} - ({good} or vector(0)))"), total_rate))
+            Some((
+                format!("({total_rate} - ({good} or vector(0)))"),
+                total_rate,
+            ))
         }
         _ => None,
     }
@@ -220,6 +223,8 @@ fn percent(fraction: Decimal) -> String {
 fn emit_objective(service: &Service, objective: &Objective, groups: &mut Vec<RuleGroup>) {
     let identity = identity_labels(service, objective);
     let mut alerts = Vec::new();
+    let mut sli_rules = Vec::new();
+    let mut budget_group = None;
     match &objective.kind {
         ObjectiveKind::Latency { budget, .. }
         | ObjectiveKind::Availability { budget, .. }
@@ -331,11 +336,8 @@ fn emit_objective(service: &Service, objective: &Objective, groups: &mut Vec<Rul
                 expr: "vector(1)".to_owned(),
                 labels: info,
             });
-            groups.push(RuleGroup {
-                name: naming::group_sli(&service.name, &objective.name),
-                rules: sli,
-            });
-            groups.push(RuleGroup {
+            sli_rules = sli;
+            budget_group = Some(RuleGroup {
                 name: naming::group_budget(&service.name, &objective.name),
                 rules: budget_rules,
             });
@@ -359,7 +361,10 @@ fn emit_objective(service: &Service, objective: &Objective, groups: &mut Vec<Rul
                 format!("{score} > {max}"),
                 *for_,
                 Tier::Ticket,
-                format!("Drift score of {}/{} is above {max}", service.name, objective.name),
+                format!(
+                    "Drift score of {}/{} is above {max}",
+                    service.name, objective.name
+                ),
                 format!("{score} has been above {max} for {for_}."),
             ));
             if let Some(forecast) = forecast {
@@ -475,10 +480,12 @@ fn emit_objective(service: &Service, objective: &Objective, groups: &mut Vec<Rul
             ),
         ));
     }
+    sli_rules.extend(alerts.into_iter().map(Rule::Alerting));
     groups.push(RuleGroup {
-        name: naming::group_alerts(&service.name, &objective.name),
-        rules: alerts.into_iter().map(Rule::Alerting).collect(),
+        name: naming::group_objective(&service.name, &objective.name),
+        rules: sli_rules,
     });
+    groups.extend(budget_group);
 }
 
 /// The selectors whose absence blinds an objective (the error selector of an

@@ -27,9 +27,7 @@ use regex_syntax::hir::{Class, Hir, HirKind};
 
 use crate::diagnostic::Diagnostic;
 use crate::emit::naming;
-use crate::emit::prometheus::{
-    absent_selectors, AlertRule, Rule, RuleGroup, ABSENT_FOR,
-};
+use crate::emit::prometheus::{absent_selectors, AlertRule, Rule, RuleGroup, ABSENT_FOR};
 use crate::emit::yaml::Node;
 use crate::ir::{
     AvailabilityEvents, Bound, Budget, BurnWindow, Decimal, Duration, LabelMatcher, MatchOp,
@@ -237,7 +235,7 @@ fn objective_alerts<'a>(
     objective: &Objective,
     groups: &'a [RuleGroup],
 ) -> Vec<&'a AlertRule> {
-    let name = naming::group_alerts(&service.name, &objective.name);
+    let name = naming::group_objective(&service.name, &objective.name);
     groups
         .iter()
         .filter(|group| group.name == name)
@@ -344,9 +342,7 @@ impl Generator<'_> {
                 self.budget_cases(budget, cache)
             }
             ObjectiveKind::Accuracy { budget, .. } => self.accuracy_cases(budget, cache),
-            ObjectiveKind::Drift { .. } | ObjectiveKind::Gpu { .. } => {
-                self.threshold_cases(cache)
-            }
+            ObjectiveKind::Drift { .. } | ObjectiveKind::Gpu { .. } => self.threshold_cases(cache),
             ObjectiveKind::Freshness { .. } => self.freshness_cases(cache),
             ObjectiveKind::Logs { .. } => Some(Vec::new()),
         }
@@ -400,7 +396,9 @@ impl Generator<'_> {
         let long = self.seconds(window.long.millis);
         let high = |length| Self::ratio(burn.t0 - delta, burn.level, length, t);
         let low = |length| Self::ratio(burn.t0 + delta, burn.level, length, t);
-        if high(short) < threshold * (1.0 - RATIO_MARGIN) || high(long) < threshold * (1.0 - RATIO_MARGIN) {
+        if high(short) < threshold * (1.0 - RATIO_MARGIN)
+            || high(long) < threshold * (1.0 - RATIO_MARGIN)
+        {
             State::Quiet
         } else if t >= 3.0 * self.seconds(self.interval)
             && low(short) > threshold * (1.0 + RATIO_MARGIN)
@@ -419,7 +417,8 @@ impl Generator<'_> {
         let full = guard.rate * guard.window;
         if full * 2.0 < guard.count {
             State::Quiet
-        } else if t >= guard.window + 2.0 * self.seconds(self.interval) && full * 0.5 > guard.count {
+        } else if t >= guard.window + 2.0 * self.seconds(self.interval) && full * 0.5 > guard.count
+        {
             State::Firing
         } else {
             State::Unknown
@@ -451,7 +450,8 @@ impl Generator<'_> {
                 .collect()
         };
         let guard_now = self.guard_state(guard, quiet_at);
-        if guard_now == State::Quiet || states(quiet_at).iter().all(|state| *state == State::Quiet) {
+        if guard_now == State::Quiet || states(quiet_at).iter().all(|state| *state == State::Quiet)
+        {
             return State::Quiet;
         }
         if self.guard_state(guard, firing_from) == State::Firing
@@ -541,11 +541,17 @@ impl Generator<'_> {
             // Every page window has a full window of healthy data before the burn.
             let t0_steps = longest_page / self.interval + 2;
             let t0 = t0_steps * self.interval;
-            let label = format!("page {}/{} at {}×", window.long, window.short, window.factor);
+            let label = format!(
+                "page {}/{} at {}×",
+                window.long, window.short, window.factor
+            );
             // Fires above the factor.
             let mut level = threshold.checked_mul(decimal(FIRE_MULTIPLIER))?;
             if level >= Decimal::ONE {
-                level = threshold.checked_add(Decimal::ONE)?.div_rounded(Decimal::from_integer(2))?.0;
+                level = threshold
+                    .checked_add(Decimal::ONE)?
+                    .div_rounded(Decimal::from_integer(2))?
+                    .0;
             }
             let burn = Burn {
                 t0: self.seconds(t0),
@@ -553,12 +559,11 @@ impl Generator<'_> {
             };
             let limit = t0 + 3 * window.long.millis + window.for_.millis + 10 * self.interval;
             let own_rule = |states: &[(&BurnRule<'_>, State)]| {
-                states.iter().any(|(rule, state)| {
-                    *state == State::Firing && rule.windows.contains(window)
-                })
+                states
+                    .iter()
+                    .any(|(rule, state)| *state == State::Firing && rule.windows.contains(window))
             };
-            if let Some(check) =
-                self.find_check(budget, burn, guard(traffic), t0, limit, own_rule)
+            if let Some(check) = self.find_check(budget, burn, guard(traffic), t0, limit, own_rule)
             {
                 let steps = check.eval_time / self.interval + 1;
                 let series = self.counter_series(t0_steps, steps, traffic, level, cache)?;
@@ -583,9 +588,14 @@ impl Generator<'_> {
                     .iter()
                     .all(|(rule, state)| rule.tier != Tier::Page || *state == State::Quiet)
             };
-            if let Some(check) =
-                self.find_check(budget, burn, guard(traffic), start, start + 10 * self.interval, pages_quiet)
-            {
+            if let Some(check) = self.find_check(
+                budget,
+                burn,
+                guard(traffic),
+                start,
+                start + 10 * self.interval,
+                pages_quiet,
+            ) {
                 let steps = check.eval_time / self.interval + 1;
                 let series = self.counter_series(t0_steps, steps, traffic, level, cache)?;
                 cases.push(TestCase {
@@ -619,12 +629,16 @@ impl Generator<'_> {
                         .iter()
                         .all(|(rule, state)| rule.tier != Tier::Page || *state == State::Quiet)
                 };
-                if let Some(check) =
-                    self.find_check(budget, burn, guard(thin), start, start + 10 * self.interval, pages_quiet)
-                {
+                if let Some(check) = self.find_check(
+                    budget,
+                    burn,
+                    guard(thin),
+                    start,
+                    start + 10 * self.interval,
+                    pages_quiet,
+                ) {
                     let steps = check.eval_time / self.interval + 1;
-                    let series =
-                        self.counter_series(t0_steps, steps, thin, Decimal::ONE, cache)?;
+                    let series = self.counter_series(t0_steps, steps, thin, Decimal::ONE, cache)?;
                     cases.push(TestCase {
                         name: format!(
                             "{}/{}: no page below min_traffic even at 100% errors",
@@ -664,8 +678,14 @@ impl Generator<'_> {
             return Some(Vec::new());
         };
         let (good, bad) = match bound {
-            Bound::Min(min) => (min.checked_add(Decimal::ONE)?, min.checked_sub(Decimal::ONE)?),
-            Bound::Max(max) => (max.checked_sub(Decimal::ONE)?, max.checked_add(Decimal::ONE)?),
+            Bound::Min(min) => (
+                min.checked_add(Decimal::ONE)?,
+                min.checked_sub(Decimal::ONE)?,
+            ),
+            Bound::Max(max) => (
+                max.checked_sub(Decimal::ONE)?,
+                max.checked_add(Decimal::ONE)?,
+            ),
         };
         let steps = check.eval_time / self.interval + 1;
         let values = format!("{good}x{} {bad}x{}", t0_steps - 1, steps - t0_steps);
@@ -695,7 +715,8 @@ impl Generator<'_> {
         let after = (steps - t0_steps).max(1);
         let bad = traffic.checked_mul(level)?;
         let good = traffic.checked_sub(bad)?;
-        let counter = |first: Decimal, second: Decimal| counter_values(&[(before, first), (after, second)]);
+        let counter =
+            |first: Decimal, second: Decimal| counter_values(&[(before, first), (after, second)]);
         let series = match &self.objective.kind {
             ObjectiveKind::Latency {
                 histogram,
@@ -708,8 +729,14 @@ impl Generator<'_> {
                 let mut all = labels;
                 all.insert("le".into(), "+Inf".into());
                 vec![
-                    (series_text(&histogram.metric, &fast), counter(traffic, good)),
-                    (series_text(&histogram.metric, &all), counter(traffic, traffic)),
+                    (
+                        series_text(&histogram.metric, &fast),
+                        counter(traffic, good),
+                    ),
+                    (
+                        series_text(&histogram.metric, &all),
+                        counter(traffic, traffic),
+                    ),
                 ]
             }
             ObjectiveKind::Availability { events, total, .. } => {
@@ -747,7 +774,10 @@ impl Generator<'_> {
                             series_text(&inner.metric, &inner_labels),
                             counter(inner_before, inner_after),
                         ),
-                        (series_text(&total.metric, &total_labels), counter(traffic, traffic)),
+                        (
+                            series_text(&total.metric, &total_labels),
+                            counter(traffic, traffic),
+                        ),
                     ]
                 }
             }
@@ -758,7 +788,12 @@ impl Generator<'_> {
 
     fn threshold_cases(&self, cache: &mut RegexCache) -> Option<Vec<TestCase>> {
         let mut cases = Vec::new();
-        let find = |name: &str| self.alerts.iter().find(|alert| alert.alert == name).copied();
+        let find = |name: &str| {
+            self.alerts
+                .iter()
+                .find(|alert| alert.alert == name)
+                .copied()
+        };
         match &self.objective.kind {
             ObjectiveKind::Drift {
                 score,
@@ -790,9 +825,12 @@ impl Generator<'_> {
                 }
                 cases.push(case);
                 if let (Some(forecast), Some(alert)) = (forecast, forecast_alert) {
-                    if let Some((values, check_time)) =
-                        self.ramp(max.checked_sub(Decimal::ONE)?, *max, forecast.horizon, *for_)
-                    {
+                    if let Some((values, check_time)) = self.ramp(
+                        max.checked_sub(Decimal::ONE)?,
+                        *max,
+                        forecast.horizon,
+                        *for_,
+                    ) {
                         cases.push(TestCase {
                             name: format!(
                                 "{}/{}: a rising drift score is forecast before it crosses {max}",
@@ -837,9 +875,11 @@ impl Generator<'_> {
                         checks: vec![self.expect(high, &labels, eval)],
                     });
                 }
-                if let (Some(memory), Some(forecast), Some(alert)) =
-                    (memory, exhaustion, find(naming::ALERT_GPU_MEMORY_EXHAUSTION))
-                {
+                if let (Some(memory), Some(forecast), Some(alert)) = (
+                    memory,
+                    exhaustion,
+                    find(naming::ALERT_GPU_MEMORY_EXHAUSTION),
+                ) {
                     let memory_labels = self.solve(&[&memory.used, &memory.free], cache)?;
                     let capacity = Decimal::from_integer(81920);
                     let start = Decimal::from_integer(40960);
@@ -848,15 +888,19 @@ impl Generator<'_> {
                     {
                         let steps = check_time / self.interval;
                         // free = capacity - used: the same ramp going down.
-                        let slope = ramp_slope(start, capacity, forecast.horizon, *for_, self.interval)?;
-                        let free_values = format!(
-                            "{}-{}x{steps}",
-                            capacity.checked_sub(start)?,
-                            slope
-                        );
+                        let slope =
+                            ramp_slope(start, capacity, forecast.horizon, *for_, self.interval)?;
+                        let free_values =
+                            format!("{}-{}x{steps}", capacity.checked_sub(start)?, slope);
                         let series = vec![
-                            (series_text(&memory.used.metric, &memory_labels), used_values),
-                            (series_text(&memory.free.metric, &memory_labels), free_values),
+                            (
+                                series_text(&memory.used.metric, &memory_labels),
+                                used_values,
+                            ),
+                            (
+                                series_text(&memory.free.metric, &memory_labels),
+                                free_values,
+                            ),
                         ];
                         if self.isolated(&series, cache) {
                             cases.push(TestCase {
@@ -934,13 +978,18 @@ impl Generator<'_> {
         if room < 3 * self.interval {
             return None;
         }
-        let check = (for_.millis + 4 * self.interval + room / 2).div_euclid(self.interval)
-            * self.interval;
+        let check =
+            (for_.millis + 4 * self.interval + room / 2).div_euclid(self.interval) * self.interval;
         let slope = ramp_slope(start, limit, horizon, for_, self.interval)?;
         Some((format!("{start}+{slope}x{}", check / self.interval), check))
     }
 
-    fn expect(&self, alert: &AlertRule, series_labels: &BTreeMap<String, String>, at: i64) -> Check {
+    fn expect(
+        &self,
+        alert: &AlertRule,
+        series_labels: &BTreeMap<String, String>,
+        at: i64,
+    ) -> Check {
         let mut labels = series_labels.clone();
         labels.extend(alert.labels.clone());
         Check {
@@ -1125,7 +1174,10 @@ fn solve_matchers(
     let mut labels = BTreeMap::new();
     for (label, constraints) in by_label {
         let mut candidates: Vec<String> = Vec::new();
-        for matcher in constraints.iter().chain(violated.iter().filter(|m| m.label == label)) {
+        for matcher in constraints
+            .iter()
+            .chain(violated.iter().filter(|m| m.label == label))
+        {
             match matcher.op {
                 MatchOp::Equal => candidates.push(matcher.value.clone()),
                 MatchOp::Regex => {
@@ -1218,7 +1270,7 @@ mod unit_tests {
             value: "(5..|429)".into(),
         };
         let solved = solve_matchers(&[], Some(&status), &mut cache).unwrap();
-        assert!(solved.get("code").is_none(), "absent label violates 5..");
+        assert!(!solved.contains_key("code"), "absent label violates 5..");
     }
 
     #[test]

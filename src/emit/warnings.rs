@@ -151,12 +151,10 @@ pub fn check(program: &Program) -> Vec<Diagnostic> {
                     }
                 }
                 ObjectiveKind::Drift {
-                    for_, forecast, ..
-                } => {
-                    if let Some(forecast) = forecast {
-                        forecast_lead(forecast.horizon, *for_, forecast.span, &mut found);
-                    }
-                }
+                    for_,
+                    forecast: Some(forecast),
+                    ..
+                } => forecast_lead(forecast.horizon, *for_, forecast.span, &mut found),
                 ObjectiveKind::Gpu {
                     max_utilization,
                     for_,
@@ -169,7 +167,9 @@ pub fn check(program: &Program) -> Vec<Diagnostic> {
                                 "W0505",
                                 "utilization ceiling can never be exceeded",
                                 span,
-                                format!("utilization is at most 100%, never above {max_utilization}%"),
+                                format!(
+                                    "utilization is at most 100%, never above {max_utilization}%"
+                                ),
                             )
                             .with_help("use a ceiling below 100%, such as 90%"),
                         );

@@ -32,7 +32,12 @@ impl Node {
 
     /// A mapping from pairs, in the given order.
     pub fn map<K: Into<String>>(pairs: impl IntoIterator<Item = (K, Node)>) -> Node {
-        Node::Map(pairs.into_iter().map(|(key, value)| (key.into(), value)).collect())
+        Node::Map(
+            pairs
+                .into_iter()
+                .map(|(key, value)| (key.into(), value))
+                .collect(),
+        )
     }
 
     /// A mapping of strings, in the map's (sorted) order.
@@ -275,13 +280,50 @@ mod tests {
     #[test]
     fn risky_scalars_are_quoted() {
         for risky in [
-            "=", "on", "yes", "no", "null", "~", "true", "1", "0.001", "1e3", "0x1f", ".inf",
-            "2024-01-01", " x", "x ", "a: b", "a #b", "{x}", "[x]", "*x", "&x", "!x", "%x",
-            "@x", "`x", "{{ x }}", "a\nb\r", "tab\t", "", "#x", "x:", "-x", "'x", "\"x",
+            "=",
+            "on",
+            "yes",
+            "no",
+            "null",
+            "~",
+            "true",
+            "1",
+            "0.001",
+            "1e3",
+            "0x1f",
+            ".inf",
+            "2024-01-01",
+            " x",
+            "x ",
+            "a: b",
+            "a #b",
+            "{x}",
+            "[x]",
+            "*x",
+            "&x",
+            "!x",
+            "%x",
+            "@x",
+            "`x",
+            "{{ x }}",
+            "a\nb\r",
+            "tab\t",
+            "",
+            "#x",
+            "x:",
+            "-x",
+            "'x",
+            "\"x",
         ] {
             assert!(!is_plain_safe(risky), "{risky:?} should be quoted");
         }
-        for safe in ["5m", "1h30m", "page", "fraud-detector", "slo:sli_error:ratio_rate5m"] {
+        for safe in [
+            "5m",
+            "1h30m",
+            "page",
+            "fraud-detector",
+            "slo:sli_error:ratio_rate5m",
+        ] {
             assert!(is_plain_safe(safe), "{safe:?} should be plain");
         }
     }
@@ -292,11 +334,14 @@ mod tests {
             "groups",
             Node::Seq(vec![Node::map([
                 ("name", Node::str("a/b")),
-                ("rules", Node::Seq(vec![Node::map([
-                    ("expr", Node::Text("x\n/\ny".into())),
-                    ("labels", Node::map([("v", Node::str("on"))])),
-                    ("empty", Node::Map(vec![])),
-                ])])),
+                (
+                    "rules",
+                    Node::Seq(vec![Node::map([
+                        ("expr", Node::Text("x\n/\ny".into())),
+                        ("labels", Node::map([("v", Node::str("on"))])),
+                        ("empty", Node::Map(vec![])),
+                    ])]),
+                ),
             ])]),
         )]);
         assert_eq!(
