@@ -161,6 +161,7 @@ pub fn all_codes() -> Vec<&'static CodeInfo> {
         .iter()
         .chain(crate::syntax::CODES.iter())
         .chain(crate::check::CODES.iter())
+        .chain(crate::emit::CODES.iter())
         .collect();
     codes.sort_by_key(|info| info.code);
     codes
