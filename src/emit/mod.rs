@@ -13,11 +13,13 @@
 //! generates the unit tests, `yaml` writes text, `warnings` finds the problems no
 //! peer reports.
 
+pub mod alertmanager;
 pub mod kubernetes;
 pub mod naming;
 pub mod prometheus;
 pub mod promtool_tests;
 pub mod warnings;
+pub mod watcher;
 pub mod yaml;
 
 #[cfg(test)]
@@ -77,6 +79,7 @@ pub fn emit(program: &Program, sources: &SourceMap) -> Outputs {
             );
         }
     }
+    alertmanager_files(program, sources, &mut outputs);
     outputs
         .diagnostics
         .sort_by_key(|diagnostic| (diagnostic.primary.span.start, diagnostic.code));
@@ -101,4 +104,39 @@ fn header(service: &crate::ir::Service, sources: &SourceMap) -> Vec<String> {
         format!("{GENERATED_MARKER} {}; DO NOT EDIT.", names.join(", ")),
         format!("Service {:?}; regenerate with `mlslo build`.", service.name),
     ]
+}
+
+/// The Alertmanager configuration, its `AlertmanagerConfig` manifest and the
+/// Watcher watches (issue 4), for Alertmanager 0.25 by default.
+fn alertmanager_files(program: &Program, sources: &SourceMap, outputs: &mut Outputs) {
+    let options = alertmanager::AlertmanagerOptions::default();
+    let names = all_source_names(program, sources);
+    for (path, text) in alertmanager::files(program, &names, &options) {
+        outputs.files.insert(path, text);
+    }
+    for (path, text) in watcher::files(program, &options) {
+        outputs.files.insert(path, text);
+    }
+}
+
+fn all_source_names(program: &Program, sources: &SourceMap) -> Vec<String> {
+    let mut names = BTreeSet::new();
+    let spans = program
+        .services
+        .iter()
+        .flat_map(|service| {
+            std::iter::once(service.span)
+                .chain(service.objectives.iter().map(|objective| objective.span))
+        })
+        .chain(program.routing.iter().map(|routing| routing.span));
+    for span in spans {
+        if let Some(file) = sources
+            .file_of(span)
+            .and_then(|index| sources.files().get(index))
+        {
+            let name = file.name.replace('\\', "/");
+            names.insert(name.strip_prefix("./").unwrap_or(&name).to_owned());
+        }
+    }
+    names.into_iter().collect()
 }
