@@ -103,7 +103,13 @@ pub fn rule_file_from_tests(service: &str) -> String {
 
 /// The folders mlslo owns inside the output folder: a build removes stale files
 /// there (only files with mlslo's header), and nothing elsewhere.
-pub const OWNED_FOLDERS: [&str; 5] = ["prometheus", "kubernetes", "tests", "alertmanager", "watcher"];
+pub const OWNED_FOLDERS: [&str; 5] = [
+    "prometheus",
+    "kubernetes",
+    "tests",
+    "alertmanager",
+    "watcher",
+];
 
 /// The `metadata.name` of a service's `PrometheusRule`: a DNS-1123 subdomain
 /// (lowercase alphanumerics, `-` and `.`, alphanumeric at both ends, at most 253).
