@@ -152,7 +152,15 @@ fn owned_files(output: &Path) -> Result<BTreeMap<String, Existing>, String> {
     Ok(found)
 }
 
+/// YAML files carry the marker in their first comment line; JSON has no comments,
+/// so a watch is mlslo's when its `metadata` says so (the same mark the GitOps
+/// deploy uses to tell its watches from a user's).
 fn is_generated(content: &str) -> bool {
+    if content.starts_with('{') {
+        return serde_json::from_str::<serde_json::Value>(content).is_ok_and(|watch| {
+            watch["metadata"][emit::watcher::OWNED_MARKER] == serde_json::Value::Bool(true)
+        });
+    }
     content
         .lines()
         .next()
