@@ -151,7 +151,7 @@ impl TimeIntervalSpec {
         let seconds = unix_milliseconds.div_euclid(1000);
         let days = seconds.div_euclid(86_400);
         let minute_of_day = (seconds.rem_euclid(86_400) / 60) as u32;
-        let (year, month, day) = civil_from_days(days);
+        let (year, month, day) = crate::calendar::civil_from_days(days);
         // 1970-01-01 was a Thursday.
         let weekday = (days + 4).rem_euclid(7);
         let within = |ranges: &Option<Vec<(i64, i64)>>, value: i64| {
@@ -170,7 +170,7 @@ impl TimeIntervalSpec {
             }
         }
         if let Some(days_of_month) = &self.days_of_month {
-            let days_in_month = days_in_month(year, month);
+            let days_in_month = crate::calendar::days_in_month(year, month);
             let in_range = days_of_month.iter().any(|(begin, end)| {
                 let begin = if *begin < 0 {
                     days_in_month + begin + 1
@@ -246,34 +246,6 @@ fn parse_minutes(text: &str) -> Result<u32, String> {
     let hours: u32 = text[..2].parse().unwrap_or(0);
     let minutes: u32 = text[3..].parse().unwrap_or(0);
     Ok(hours * 60 + minutes)
-}
-
-/// (year, month 1-12, day 1-31) of days since 1970-01-01 (H. Hinnant).
-fn civil_from_days(days: i64) -> (i64, i64, i64) {
-    let shifted = days + 719_468;
-    let era = shifted.div_euclid(146_097);
-    let day_of_era = shifted.rem_euclid(146_097);
-    let year_of_era =
-        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let month_index = (5 * day_of_year + 2) / 153;
-    let day = day_of_year - (153 * month_index + 2) / 5 + 1;
-    let month = if month_index < 10 {
-        month_index + 3
-    } else {
-        month_index - 9
-    };
-    let year = year_of_era + era * 400 + i64::from(month <= 2);
-    (year, month, day)
-}
-
-fn days_in_month(year: i64, month: i64) -> i64 {
-    match month {
-        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
-        4 | 6 | 9 | 11 => 30,
-        _ if (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 => 29,
-        _ => 28,
-    }
 }
 
 #[cfg(test)]

@@ -713,8 +713,8 @@ fn date_function(name: &str, value: f64) -> Option<f64> {
     let seconds = value as i64;
     let days = seconds.div_euclid(86_400);
     let seconds_of_day = seconds.rem_euclid(86_400);
-    let (year, month, day) = civil_from_days(days);
-    let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+    let (year, month, day) = crate::calendar::civil_from_days(days);
+    let leap = crate::calendar::is_leap_year(year);
     const DAYS_BEFORE_MONTH: [i64; 12] = [0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334];
     let month_index = (month - 1) as usize;
     let result = match name {
@@ -727,37 +727,12 @@ fn date_function(name: &str, value: f64) -> Option<f64> {
             let leap_day = i64::from(leap && month > 2);
             (DAYS_BEFORE_MONTH[month_index] + day + leap_day) as f64
         }
-        "days_in_month" => match month {
-            2 if leap => 29.0,
-            2 => 28.0,
-            4 | 6 | 9 | 11 => 30.0,
-            _ => 31.0,
-        },
+        "days_in_month" => crate::calendar::days_in_month(year, month) as f64,
         "hour" => (seconds_of_day / 3600) as f64,
         "minute" => (seconds_of_day % 3600 / 60) as f64,
         _ => return None,
     };
     Some(result)
-}
-
-/// The proleptic Gregorian (year, month, day) of a day count since
-/// 1970-01-01 (H. Hinnant's `civil_from_days`).
-fn civil_from_days(days: i64) -> (i64, i64, i64) {
-    let shifted = days + 719_468;
-    let era = shifted.div_euclid(146_097);
-    let day_of_era = shifted.rem_euclid(146_097);
-    let year_of_era =
-        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let month_from_march = (5 * day_of_year + 2) / 153;
-    let day = day_of_year - (153 * month_from_march + 2) / 5 + 1;
-    let month = if month_from_march < 10 {
-        month_from_march + 3
-    } else {
-        month_from_march - 9
-    };
-    let year = year_of_era + era * 400 + i64::from(month <= 2);
-    (year, month, day)
 }
 
 /// `histogram_quantile` over one group of classic buckets: `(le, cumulative

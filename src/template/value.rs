@@ -142,16 +142,8 @@ impl Time {
     fn civil(&self) -> (i64, u32, u32, u32, u32, u32) {
         let days = self.seconds.div_euclid(86_400);
         let secs_of_day = self.seconds.rem_euclid(86_400);
-        // Howard Hinnant's days-to-civil algorithm.
-        let z = days + 719_468;
-        let era = z.div_euclid(146_097);
-        let doe = z.rem_euclid(146_097);
-        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-        let mp = (5 * doy + 2) / 153;
-        let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
-        let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-        let year = yoe + era * 400 + i64::from(month <= 2);
+        let (year, month, day) = crate::calendar::civil_from_days(days);
+        let (month, day) = (month as u32, day as u32);
         (
             year,
             month,
@@ -274,7 +266,7 @@ impl Time {
                 "MST" => "UTC".to_string(),
                 "002" => {
                     let (y, _, _, _, _, _) = self.civil();
-                    let jan1 = days_from_civil(y, 1, 1);
+                    let jan1 = crate::calendar::days_from_civil(y, 1, 1);
                     format!("{:03}", self.seconds.div_euclid(86_400) - jan1 + 1)
                 }
                 "01" => format!("{month:02}"),
@@ -317,16 +309,6 @@ fn fraction_element(rest: &str) -> Option<(usize, usize, bool)> {
         return None;
     }
     Some((1 + count, count, digit == b'9'))
-}
-
-fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let yoe = y.rem_euclid(400);
-    let mp = (month + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
 }
 
 #[cfg(test)]
