@@ -17,6 +17,7 @@ pub mod cli;
 pub mod diagnostic;
 pub mod emit;
 pub mod eval;
+pub mod http;
 pub mod ir;
 pub mod render;
 pub mod rules;

@@ -6,6 +6,7 @@
 
 mod build;
 mod check;
+pub mod connection;
 mod explain;
 mod input;
 mod test;
