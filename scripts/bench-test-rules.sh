@@ -11,6 +11,9 @@
 # Measured 2026-11-22 08:28 UTC (2 shared vCPUs, load average 1.3 while running):
 #   perf_rules_100x10000.yml    mlslo 0.37 s  26 MiB   promtool 10.5 s 145 MiB (same run)  28.4x  0.18
 #   perf_rules_1000x10000.yml   mlslo 3.13 s 171 MiB   promtool 173.3 s 597 MiB (recorded) 55.4x  0.29
+# Measured 2026-11-22 09:44 UTC, both tools in one run (PROMTOOL_MAX_SERIES=1000 ... 1000,
+# load average 1.3-1.5 from other work on the machine):
+#   perf_rules_1000x10000.yml   mlslo 1.94 s 172 MiB   promtool 106.9 s 596 MiB (same run)    55.1x  0.29
 set -euo pipefail
 cd "$(dirname "$0")/.."
 series_counts=("${@:-100 1000}")
