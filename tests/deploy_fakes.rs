@@ -183,7 +183,7 @@ fn mimir_ruler_create_update_delete_only_in_owned_namespaces() {
         assert_eq!(diff.status.code(), Some(1), "{field}: {}", stdout(&diff));
         let shown = stdout(&diff);
         assert!(
-            shown.starts_with(&format!("~ change group {name} in namespace slo\n")),
+            shown.starts_with(&format!("~ change group {name} in namespace slo")),
             "{field}: {shown}"
         );
         assert!(

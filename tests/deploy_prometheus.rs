@@ -191,9 +191,19 @@ fn prometheus_deploy_diff_change_noop_and_rejection() {
         .filter(|line| line.starts_with(['-', '+', '~']))
         .collect();
     assert_eq!(changed.len(), 3, "{shown}");
-    assert!(
-        changed[0].starts_with("~ change group feature-pipeline/"),
+    assert_eq!(
+        changed[0],
+        "~ change group feature-pipeline/nightly-build in feature-pipeline.rules.yml (rule SLOMetricAbsent)",
         "{shown}"
+    );
+    // The README shows this very session.
+    let readme = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md"))
+        .expect("README.md");
+    assert!(
+        readme.contains(&format!(
+            "$ mlslo diff --target prod\n{shown}$ echo $?\n1\n"
+        )),
+        "update the README's diff session to:\n{shown}"
     );
     assert_eq!(&changed[1..], ["-  for: 10m", "+  for: 17m"], "{shown}");
     assert!(

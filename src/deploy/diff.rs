@@ -7,6 +7,18 @@
 /// Hunks of the line diff of `before` and `after`, with `context` unchanged lines around each
 /// change; every line ends with a newline. Empty when the texts are equal.
 pub fn unified(before: &str, after: &str, context: usize) -> String {
+    unified_with_headings(before, after, context, |_| false)
+}
+
+/// Like [`unified`]; each hunk header also shows the last line before the hunk for which
+/// `is_heading` holds (as `git diff` shows the enclosing function), such as the rule a
+/// changed line belongs to.
+pub fn unified_with_headings(
+    before: &str,
+    after: &str,
+    context: usize,
+    is_heading: impl Fn(&str) -> bool,
+) -> String {
     let old: Vec<&str> = before.lines().collect();
     let new: Vec<&str> = after.lines().collect();
     // lcs[i][j]: length of the longest common subsequence of old[i..] and new[j..].
@@ -66,8 +78,14 @@ pub fn unified(before: &str, after: &str, context: usize) -> String {
                 format!("{},{count}", start + 1)
             }
         };
+        let heading = old[..old_start.min(old.len())]
+            .iter()
+            .rev()
+            .find(|line| is_heading(line))
+            .map(|line| format!(" {line}"))
+            .unwrap_or_default();
         out.push_str(&format!(
-            "@@ -{} +{} @@\n",
+            "@@ -{} +{} @@{heading}\n",
             position(old_start, old_count),
             position(new_start, new_count)
         ));
@@ -102,6 +120,16 @@ mod tests {
         assert_eq!(
             unified(before, after, 2),
             "@@ -3,5 +3,5 @@\n 3\n 4\n-5\n+five\n 6\n 7\n"
+        );
+    }
+
+    #[test]
+    fn hunk_headers_name_the_enclosing_heading() {
+        let before = "- alert: A\n  x: 1\n  y: 2\n  z: 3\n  w: 4\n- alert: B\n  x: 1\n";
+        let after = before.replace("  w: 4", "  w: 5");
+        assert_eq!(
+            unified_with_headings(before, &after, 1, |line| line.starts_with("- ")),
+            "@@ -4,3 +4,3 @@ - alert: A\n   z: 3\n-  w: 4\n+  w: 5\n - alert: B\n"
         );
     }
 

@@ -100,7 +100,12 @@ impl Plan {
                 ChangeKind::Remove => "remove",
             };
             out.push_str(&format!("{sign} {word} {}\n", change.subject));
-            out.push_str(&diff::unified(&change.before, &change.after, 3));
+            out.push_str(&diff::unified_with_headings(
+                &change.before,
+                &change.after,
+                3,
+                |line| line.starts_with("- ") || line.starts_with("  - "),
+            ));
         }
         for note in &self.notes {
             out.push_str(&format!("note: {note}\n"));
@@ -319,13 +324,57 @@ fn push_group_changes(
             }
             _ => continue,
         };
+        let rules = match (before.get(name), after.get(name)) {
+            (Some(old), Some(new)) => changed_rule_names(old, new),
+            _ => Vec::new(),
+        };
+        let rules = match rules.len() {
+            0 => String::new(),
+            1 => format!(" (rule {})", rules[0]),
+            _ => format!(" (rules {})", rules.join(", ")),
+        };
         plan.changes.push(Change {
             kind,
-            subject: format!("group {name} {place}"),
+            subject: format!("group {name} {place}{rules}"),
             before: old,
             after: new,
         });
     }
+}
+
+/// Names of the rules that differ between two versions of a group: pairwise when the count
+/// is the same, otherwise the rules found in only one version.
+fn changed_rule_names(old: &Value, new: &Value) -> Vec<String> {
+    let rules = |group: &Value| -> Vec<Value> {
+        group
+            .get("rules")
+            .and_then(Value::as_sequence)
+            .cloned()
+            .unwrap_or_default()
+    };
+    let name = |rule: &Value| {
+        rule.get("alert")
+            .or_else(|| rule.get("record"))
+            .and_then(Value::as_str)
+            .unwrap_or("?")
+            .to_string()
+    };
+    let (old, new) = (rules(old), rules(new));
+    let mut names: Vec<String> = if old.len() == new.len() {
+        old.iter()
+            .zip(&new)
+            .filter(|(a, b)| a != b)
+            .map(|(_, b)| name(b))
+            .collect()
+    } else {
+        old.iter()
+            .filter(|rule| !new.contains(rule))
+            .chain(new.iter().filter(|rule| !old.contains(rule)))
+            .map(name)
+            .collect()
+    };
+    names.dedup();
+    names
 }
 
 /// Plans an Alertmanager deploy of the whole configuration file. `present` is the current

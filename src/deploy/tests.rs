@@ -44,7 +44,7 @@ fn one_changed_rule_shows_only_that_rule_and_equal_files_are_no_change() {
     let plan = plan_rule_files(&files(&[("a.rules.yml", &after)]), &present).expect("plan");
     let rendered = plan.render();
     assert!(
-        rendered.contains("~ change group a/x in a.rules.yml\n"),
+        rendered.contains("~ change group a/x in a.rules.yml (rule Hi)\n@@ -2,6 +2,6 @@\n"),
         "{rendered}"
     );
     assert!(rendered.contains("-  for: 5m\n+  for: 10m\n"), "{rendered}");
