@@ -70,6 +70,20 @@ fn mimir(state: Arc<Mutex<Namespaces>>) -> FakeServer {
                     Ok(group) => group,
                     Err(error) => return (400, "text/plain", format!("{error}\n")),
                 };
+                // Mimir validates with Prometheus' rulefmt; mlslo's strict loader stands in.
+                let file = format!(
+                    "groups:\n- {}",
+                    request.body.trim_end().replace('\n', "\n  ")
+                );
+                if let Err(errors) =
+                    mlslo::rules::file::load_rule_file("group", &file, mlslo::eval::Semantics::V2)
+                {
+                    return (
+                        400,
+                        "text/plain",
+                        format!("invalid rules config: {}\n", errors.join("; ")),
+                    );
+                }
                 let Some(name) = group.get("name").and_then(|n| n.as_str()) else {
                     return (
                         400,
@@ -193,6 +207,23 @@ fn mimir_ruler_create_update_delete_only_in_owned_namespaces() {
         assert_eq!(run("deploy").status.code(), Some(0));
         assert_eq!(run("diff").status.code(), Some(0), "{field} restored");
     }
+
+    // A group Mimir refuses: its message, and how far the deploy got.
+    let file = source.join("prometheus/ranking.rules.yml");
+    let text = std::fs::read_to_string(&file).expect("read");
+    let bad = text.replacen("    expr: |-\n", "    expr: |-\n      sum(\n", 1);
+    assert_ne!(bad, text);
+    std::fs::write(&file, bad).expect("write");
+    let refused = run("deploy");
+    assert_eq!(refused.status.code(), Some(2));
+    let message = stderr(&refused);
+    assert!(
+        message.contains("HTTP 400 Bad Request: invalid rules config:")
+            && message.contains("0 of 1 changes were applied before this one"),
+        "{message}"
+    );
+    std::fs::write(&file, text).expect("write");
+    assert_eq!(run("diff").status.code(), Some(0));
 
     // Without the tenant, Mimir's own message comes back.
     let output = mlslo(
@@ -477,4 +508,28 @@ fn a_refused_token_shows_the_servers_message_but_never_the_token() {
             "{message}"
         );
     }
+}
+
+#[test]
+fn the_readme_target_examples_are_valid_configuration() {
+    let readme =
+        std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md"))
+            .expect("README.md");
+    let start = readme
+        .find("```toml\n[deploy.targets.")
+        .expect("the README shows a [deploy] example")
+        + "```toml\n".len();
+    let end = start + readme[start..].find("```").expect("closed block");
+    let targets = mlslo::deploy::config::parse_targets("README.md", &readme[start..end])
+        .expect("the README example parses");
+    let kinds: Vec<&str> = targets
+        .iter()
+        .map(|(name, config)| {
+            mlslo::deploy::config::resolve(name, config.clone())
+                .expect("every README target is complete")
+                .kind
+                .as_str()
+        })
+        .collect();
+    assert_eq!(kinds, ["alertmanager", "watcher", "mimir", "prometheus"]);
 }

@@ -146,6 +146,13 @@ fn prepare(args: &TargetArgs) -> Result<(Target, HttpClient), String> {
         })?,
         None => TargetConfig::default(),
     };
+    // Paths in the file are relative to the file's folder, paths in flags to the current one.
+    let from_file = match config_path.as_ref().and_then(|path| path.parent()) {
+        Some(folder) if !folder.as_os_str().is_empty() => {
+            deploy::config::rebase_paths(from_file, &folder.display().to_string())
+        }
+        _ => from_file,
+    };
     let connection = &args.connection;
     let path_text = |path: &Option<PathBuf>| path.as_ref().map(|p| p.display().to_string());
     let flags = TargetConfig {
@@ -391,7 +398,7 @@ async fn apply(target: &Target, client: &HttpClient, plan: &Plan) -> Result<(), 
             apply_files(Path::new(""), plan, target, client).await
         }
         TargetKind::Mimir | TargetKind::Cortex | TargetKind::Loki => {
-            for action in &plan.actions {
+            for (done, action) in plan.actions.iter().enumerate() {
                 let request = match action {
                     Action::PostGroup {
                         namespace, yaml, ..
@@ -409,15 +416,12 @@ async fn apply(target: &Target, client: &HttpClient, plan: &Plan) -> Result<(), 
                     )),
                     other => return Err(format!("unexpected action for a ruler: {other:?}")),
                 };
-                client
-                    .send_ok(&request)
-                    .await
-                    .map_err(|error| error.to_string())?;
+                send_step(client, &request, done, plan).await?;
             }
-            Ok(())
+            verify_replan(target, client).await
         }
         TargetKind::Watcher => {
-            for action in &plan.actions {
+            for (done, action) in plan.actions.iter().enumerate() {
                 let request = match action {
                     Action::PutWatch { id, body } => Request::put(format!(
                         "{}/_watcher/watch/{}",
@@ -432,14 +436,40 @@ async fn apply(target: &Target, client: &HttpClient, plan: &Plan) -> Result<(), 
                     )),
                     other => return Err(format!("unexpected action for Watcher: {other:?}")),
                 };
-                client
-                    .send_ok(&request)
-                    .await
-                    .map_err(|error| error.to_string())?;
+                send_step(client, &request, done, plan).await?;
             }
-            Ok(())
+            verify_replan(target, client).await
         }
     }
+}
+
+/// One request of an API deploy; an error says how far the deploy got, as APIs have no
+/// transaction to roll back (running `deploy` again completes it).
+async fn send_step(
+    client: &HttpClient,
+    request: &Request,
+    done: usize,
+    plan: &Plan,
+) -> Result<(), String> {
+    client.send_ok(request).await.map(|_| ()).map_err(|error| {
+        format!(
+            "{error}; {done} of {} changes were applied before this one: run deploy again \
+             once the cause is fixed",
+            plan.actions.len()
+        )
+    })
+}
+
+/// Asks the server again: after an API deploy nothing may be left to change.
+async fn verify_replan(target: &Target, client: &HttpClient) -> Result<(), String> {
+    let left = plan(target, client).await?;
+    if left.is_empty() {
+        return Ok(());
+    }
+    Err(format!(
+        "the server accepted every change but still differs:\n{}",
+        left.render()
+    ))
 }
 
 /// Writes or removes the plan's files under `dir`, reloads, verifies; on any failure

@@ -101,6 +101,29 @@ pub fn parse_targets(file: &str, text: &str) -> Result<BTreeMap<String, TargetCo
     Ok(parsed.deploy.targets)
 }
 
+/// `config` with its relative paths (rules_dir, config_file, source, credential and CA
+/// files) taken relative to `folder`, the configuration file's folder.
+pub fn rebase_paths(config: TargetConfig, folder: &str) -> TargetConfig {
+    let rebase = |path: Option<String>| {
+        path.map(|path| {
+            if path.starts_with('/') {
+                path
+            } else {
+                format!("{}/{path}", folder.trim_end_matches('/'))
+            }
+        })
+    };
+    TargetConfig {
+        rules_dir: rebase(config.rules_dir),
+        config_file: rebase(config.config_file),
+        source: rebase(config.source),
+        bearer_token_file: rebase(config.bearer_token_file),
+        basic_auth_password_file: rebase(config.basic_auth_password_file),
+        ca_file: rebase(config.ca_file),
+        ..config
+    }
+}
+
 /// A target with everything its kind needs.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Target {
@@ -173,6 +196,20 @@ rules_dir = "/etc/prometheus/rules"
         let error =
             parse_targets(".mlslo.toml", "[deploy]\ntarget = 1\n").expect_err("unknown key");
         assert!(error.contains("target"), "{error}");
+    }
+
+    #[test]
+    fn relative_paths_of_the_file_follow_the_file() {
+        let config = TargetConfig {
+            rules_dir: Some("rules".to_string()),
+            ca_file: Some("/etc/ca.pem".to_string()),
+            url: Some("http://x".to_string()),
+            ..TargetConfig::default()
+        };
+        let rebased = rebase_paths(config, "deploy/");
+        assert_eq!(rebased.rules_dir.as_deref(), Some("deploy/rules"));
+        assert_eq!(rebased.ca_file.as_deref(), Some("/etc/ca.pem"));
+        assert_eq!(rebased.url.as_deref(), Some("http://x"));
     }
 
     #[test]
