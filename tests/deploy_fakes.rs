@@ -533,3 +533,52 @@ fn the_readme_target_examples_are_valid_configuration() {
         .collect();
     assert_eq!(kinds, ["alertmanager", "watcher", "mimir", "prometheus"]);
 }
+
+#[test]
+fn configuration_mistakes_are_named_with_their_line() {
+    let dir = TempDir::new("deploy-config");
+    let config = dir.path().join(".mlslo.toml");
+    std::fs::write(
+        &config,
+        "[lint]\nwhatever = 1\n\n[deploy.targets.prod]\nkind = \"prometheus\"\nurl = \"http://127.0.0.1:1\"\nrules-dir = \"r\"\n",
+    )
+    .expect("write config");
+    // The file in the current folder is found without --config.
+    let output = mlslo(dir.path(), &["diff", "--target", "prod"], &[]);
+    assert_eq!(output.status.code(), Some(2));
+    let message = stderr(&output);
+    assert!(
+        message.contains(".mlslo.toml: TOML parse error at line 7")
+            && message.contains("unknown field `rules-dir`"),
+        "{message}"
+    );
+    let output = mlslo(dir.path(), &["deploy", "--target", "staging"], &[]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(stderr(&output).contains("TOML parse error"));
+    std::fs::write(
+        &config,
+        "[deploy.targets.prod]\nkind = \"prometheus\"\nurl = \"http://127.0.0.1:1\"\n",
+    )
+    .expect("write config");
+    let output = mlslo(dir.path(), &["diff", "--target", "staging"], &[]);
+    assert!(
+        stderr(&output).contains("no target `staging` in .mlslo.toml (known: prod)"),
+        "{}",
+        stderr(&output)
+    );
+    let output = mlslo(dir.path(), &["diff", "--target", "prod"], &[]);
+    assert!(
+        stderr(&output)
+            .contains("target `prod` of kind prometheus needs `rules_dir` (or --rules-dir)"),
+        "{}",
+        stderr(&output)
+    );
+    let output = mlslo(dir.path(), &["diff"], &[]);
+    assert!(
+        stderr(&output).contains("no target: give --target NAME")
+            && stderr(&output).contains("known: prod"),
+        "{}",
+        stderr(&output)
+    );
+    assert_eq!(output.status.code(), Some(2));
+}

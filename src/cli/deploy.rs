@@ -128,6 +128,17 @@ fn prepare(args: &TargetArgs) -> Result<(Target, HttpClient), String> {
         }
         None => BTreeMap::new(),
     };
+    if args.target.is_none() && args.kind.is_none() {
+        let known: Vec<&str> = targets.keys().map(String::as_str).collect();
+        return Err(format!(
+            "no target: give --target NAME (a [deploy.targets.NAME] table{}) or --kind and --url",
+            if known.is_empty() {
+                String::new()
+            } else {
+                format!("; known: {}", known.join(", "))
+            }
+        ));
+    }
     let from_file = match &args.target {
         Some(name) => targets.get(name).cloned().ok_or_else(|| {
             let known: Vec<&str> = targets.keys().map(String::as_str).collect();
