@@ -582,3 +582,55 @@ fn configuration_mistakes_are_named_with_their_line() {
     );
     assert_eq!(output.status.code(), Some(2));
 }
+
+#[test]
+fn a_reload_that_never_answers_times_out_and_restores() {
+    let dir = TempDir::new("deploy-slow-reload");
+    let rules = dir.path().join("rules");
+    std::fs::create_dir_all(&rules).expect("rules folder");
+    let server = FakeServer::start(|request| match request.path.as_str() {
+        "/api/v1/rules" => (
+            200,
+            "application/json",
+            r#"{"status":"success","data":{"groups":[]}}"#.to_string(),
+        ),
+        _ => {
+            // Far beyond the client's timeout; the fake's only thread is busy meanwhile,
+            // so the reload after restoring times out too.
+            std::thread::sleep(std::time::Duration::from_secs(3));
+            (200, "text/plain", String::new())
+        }
+    });
+    let output = mlslo(
+        dir.path(),
+        &[
+            "deploy",
+            "--kind",
+            "prometheus",
+            "--url",
+            &server.url(),
+            "--rules-dir",
+            &rules.display().to_string(),
+            "--source",
+            &generated().display().to_string(),
+            "--timeout",
+            "300ms",
+            "--retries",
+            "0",
+        ],
+        &[],
+    );
+    assert_eq!(output.status.code(), Some(2));
+    let message = stderr(&output);
+    assert!(
+        message.contains("reload failed: POST")
+            && message.contains("no response within 300ms")
+            && message.contains("the previous files were restored, but reloading them failed"),
+        "{message}"
+    );
+    assert_eq!(
+        std::fs::read_dir(&rules).expect("read").count(),
+        0,
+        "the new files were removed again"
+    );
+}

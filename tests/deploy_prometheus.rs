@@ -249,6 +249,19 @@ fn prometheus_deploy_diff_change_noop_and_rejection() {
     );
     let diff = run(&["diff"]);
     assert_eq!(diff.status.code(), Some(1), "the change is still pending");
+
+    // A second deploy while one holds the folder is refused and writes nothing.
+    let lock = rules.join(".mlslo-deploy.lock");
+    std::fs::write(&lock, "").expect("write lock");
+    let locked = run(&["deploy"]);
+    assert_eq!(locked.status.code(), Some(2));
+    assert!(
+        stderr(&locked).contains("another deploy holds"),
+        "{}",
+        stderr(&locked)
+    );
+    std::fs::remove_file(&lock).expect("remove lock");
+    assert_eq!(snapshot(&rules), before);
 }
 
 #[test]

@@ -89,6 +89,11 @@ pub fn run_diff(args: &DiffArgs) -> u8 {
 
 pub fn run_deploy(args: &DeployArgs) -> u8 {
     let outcome = prepare(&args.target).and_then(|(target, client)| {
+        let _lock = if args.dry_run {
+            None
+        } else {
+            lock_files(&target)?
+        };
         block_on(async {
             let plan = plan(&target, &client).await?;
             write_stdout(&plan.render());
@@ -106,6 +111,47 @@ pub fn run_deploy(args: &DeployArgs) -> u8 {
         }
         Ok(false) => EXIT_CLEAN,
         Err(message) => fail(&message),
+    }
+}
+
+/// A lock file that keeps two deploys from writing the same folder at once; removed on drop.
+struct DeployLock(PathBuf);
+
+impl Drop for DeployLock {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+/// Takes the lock of a file target (rules folder or the Alertmanager file's folder) before
+/// planning, so the plan stays true until it is applied.
+fn lock_files(target: &Target) -> Result<Option<DeployLock>, String> {
+    let path = match target.kind {
+        TargetKind::Prometheus | TargetKind::ThanosRuler => {
+            Path::new(target.config.rules_dir.as_deref().unwrap_or_default())
+                .join(".mlslo-deploy.lock")
+        }
+        TargetKind::Alertmanager => {
+            let file = Path::new(target.config.config_file.as_deref().unwrap_or_default());
+            let name = file
+                .file_name()
+                .map(|name| name.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            file.with_file_name(format!(".{name}.mlslo-deploy.lock"))
+        }
+        _ => return Ok(None),
+    };
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&path)
+    {
+        Ok(_) => Ok(Some(DeployLock(path))),
+        Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => Err(format!(
+            "another deploy holds {}: wait for it, or remove the file if no deploy is running",
+            path.display()
+        )),
+        Err(error) => Err(format!("cannot create {}: {error}", path.display())),
     }
 }
 
