@@ -302,7 +302,21 @@ fn watcher(state: Arc<Mutex<Watches>>) -> FakeServer {
                 None => json(404, serde_json::json!({"found": false, "_id": id})),
             },
             "PUT" => match serde_json::from_str::<serde_json::Value>(&request.body) {
-                Ok(watch) if watch.get("trigger").is_some() => {
+                Ok(mut watch) if watch.get("trigger").is_some() => {
+                    // Elasticsearch keeps the parsed watch and answers GETs with it
+                    // re-serialised: the human throttle period becomes milliseconds.
+                    if let Some(object) = watch.as_object_mut() {
+                        if let Some(period) = object.remove("throttle_period") {
+                            let millis = mlslo::rules::duration::parse_model_duration(
+                                period.as_str().unwrap_or_default(),
+                            )
+                            .unwrap_or_default();
+                            object.insert(
+                                "throttle_period_in_millis".to_string(),
+                                serde_json::json!(millis),
+                            );
+                        }
+                    }
                     let created = state.insert(id.clone(), watch).is_none();
                     json(
                         if created { 201 } else { 200 },
@@ -384,7 +398,17 @@ fn watcher_touches_only_owned_watches() {
                     .expect("read"),
             )
             .expect("JSON");
-            assert_eq!(state[id], on_disk);
+            let mut stored = state[id].clone();
+            assert!(stored["metadata"]["mlslo_hash"].is_string(), "{stored}");
+            let metadata = stored["metadata"].as_object_mut().expect("metadata");
+            metadata.remove("mlslo_hash");
+            assert_eq!(stored["trigger"], on_disk["trigger"]);
+            assert_eq!(stored["actions"], on_disk["actions"]);
+            assert_eq!(stored["metadata"], on_disk["metadata"]);
+            assert!(
+                stored["throttle_period_in_millis"].is_number(),
+                "rewritten: {stored}"
+            );
         }
     }
     assert_eq!(stdout(&run("deploy", &source)), "nothing to change\n");

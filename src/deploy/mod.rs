@@ -512,6 +512,48 @@ pub fn watch_is_owned(watch: &serde_json::Value) -> bool {
         == Some(true)
 }
 
+/// Metadata key holding a hash of the generated watch. Elasticsearch answers a GET with the
+/// watch re-serialised from its parsed form (`throttle_period` becomes
+/// `throttle_period_in_millis`, defaults appear, secrets are redacted), so comparing the
+/// stored text with the generated one would show a change forever; metadata comes back
+/// verbatim, so the hash of what was sent tells whether the watch is current.
+pub const WATCH_HASH_KEY: &str = "mlslo_hash";
+
+/// The watch with `metadata.mlslo_hash` set to the FNV-1a hash of its canonical JSON
+/// (sorted keys) without that key.
+pub fn with_content_hash(watch: &serde_json::Value) -> serde_json::Value {
+    let mut without = watch.clone();
+    if let Some(metadata) = without
+        .get_mut("metadata")
+        .and_then(serde_json::Value::as_object_mut)
+    {
+        metadata.remove(WATCH_HASH_KEY);
+    }
+    let text = serde_json::to_string(&without).unwrap_or_default();
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in text.bytes() {
+        hash ^= u64::from(byte);
+        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    if let Some(metadata) = without
+        .get_mut("metadata")
+        .and_then(serde_json::Value::as_object_mut)
+    {
+        metadata.insert(
+            WATCH_HASH_KEY.to_string(),
+            serde_json::Value::from(format!("{hash:016x}")),
+        );
+    }
+    without
+}
+
+fn content_hash_of(watch: &serde_json::Value) -> Option<&str> {
+    watch
+        .get("metadata")
+        .and_then(|metadata| metadata.get(WATCH_HASH_KEY))
+        .and_then(serde_json::Value::as_str)
+}
+
 /// Plans a Watcher deploy. `desired` maps watch id -> generated watch; `present` maps id ->
 /// the stored watch for every desired id that exists plus every owned watch on the cluster.
 pub fn plan_watches(
@@ -526,7 +568,11 @@ pub fn plan_watches(
             ));
         }
     }
-    let ids: BTreeSet<&String> = desired.keys().chain(present.keys()).collect();
+    let desired: BTreeMap<&String, serde_json::Value> = desired
+        .iter()
+        .map(|(id, watch)| (id, with_content_hash(watch)))
+        .collect();
+    let ids: BTreeSet<&String> = desired.keys().copied().chain(present.keys()).collect();
     for id in ids {
         let pretty =
             |v: &serde_json::Value| serde_json::to_string_pretty(v).unwrap_or_default() + "\n";
@@ -537,7 +583,7 @@ pub fn plan_watches(
                      (no metadata.{WATCH_OWNERSHIP_KEY}): refusing to replace it"
                 ))
             }
-            (Some(old), Some(new)) if old == new => {}
+            (Some(old), Some(new)) if content_hash_of(old) == content_hash_of(new) => {}
             (old, Some(new)) => {
                 plan.changes.push(Change {
                     kind: if old.is_some() {
@@ -550,7 +596,7 @@ pub fn plan_watches(
                     after: pretty(new),
                 });
                 plan.actions.push(Action::PutWatch {
-                    id: id.clone(),
+                    id: (*id).clone(),
                     body: serde_json::to_string(new).unwrap_or_default(),
                 });
             }
@@ -561,7 +607,7 @@ pub fn plan_watches(
                     before: pretty(old),
                     after: String::new(),
                 });
-                plan.actions.push(Action::DeleteWatch { id: id.clone() });
+                plan.actions.push(Action::DeleteWatch { id: (*id).clone() });
             }
             (None, None) => {}
         }

@@ -148,7 +148,10 @@ fn watches_of_others_are_refused_and_owned_leftovers_deleted() {
     let error = plan_watches(&desired, &BTreeMap::from([("w".to_string(), foreign)]))
         .expect_err("foreign watch in the way");
     assert!(error.contains("not created by mlslo"), "{error}");
-    let present = BTreeMap::from([("old".to_string(), owned.clone()), ("w".to_string(), owned)]);
+    let present = BTreeMap::from([
+        ("old".to_string(), owned.clone()),
+        ("w".to_string(), with_content_hash(&owned)),
+    ]);
     let plan = plan_watches(&desired, &present).expect("plan");
     assert_eq!(
         plan.actions,
@@ -173,4 +176,36 @@ fn alertmanager_files_without_the_header_are_not_replaced() {
             .expect("yaml");
     assert_eq!(root.as_deref(), Some("a"));
     assert_eq!(receivers.len(), 2);
+}
+
+#[test]
+fn watches_compare_by_the_hash_of_what_was_sent_not_by_the_servers_rewrite() {
+    let generated = serde_json::json!({"metadata": {"mlslo_owned": true}, "throttle_period": "15m", "trigger": {}});
+    let desired = BTreeMap::from([("w".to_string(), generated.clone())]);
+    let plan = plan_watches(&desired, &BTreeMap::new()).expect("plan");
+    let Action::PutWatch { body, .. } = &plan.actions[0] else {
+        panic!("a PUT: {plan:?}");
+    };
+    let mut stored: serde_json::Value = serde_json::from_str(body).expect("JSON");
+    assert!(stored["metadata"]["mlslo_hash"].is_string());
+    // Elasticsearch's rewrite of the same watch is no change.
+    let object = stored.as_object_mut().expect("object");
+    object.remove("throttle_period");
+    object.insert(
+        "throttle_period_in_millis".to_string(),
+        serde_json::json!(900000),
+    );
+    let present = BTreeMap::from([("w".to_string(), stored.clone())]);
+    assert!(plan_watches(&desired, &present).expect("plan").is_empty());
+    // A changed generated watch is.
+    let mut changed = generated;
+    changed["throttle_period"] = serde_json::json!("30m");
+    let desired = BTreeMap::from([("w".to_string(), changed)]);
+    assert_eq!(
+        plan_watches(&desired, &present)
+            .expect("plan")
+            .actions
+            .len(),
+        1
+    );
 }
