@@ -658,3 +658,44 @@ fn a_reload_that_never_answers_times_out_and_restores() {
         "the new files were removed again"
     );
 }
+
+#[test]
+fn basic_auth_and_the_ca_file_come_from_the_target_configuration() {
+    let dir = TempDir::new("deploy-basic");
+    std::fs::write(dir.path().join("password"), "pw-9d2e-never-printed\n").expect("write");
+    std::fs::write(dir.path().join("ca.pem"), "not a certificate\n").expect("write");
+    // "ops:pw-9d2e-never-printed" in base64.
+    let expected = "Basic b3BzOnB3LTlkMmUtbmV2ZXItcHJpbnRlZA==";
+    let server = FakeServer::start(move |request| {
+        if request.headers.get("authorization").map(String::as_str) == Some(expected) {
+            (404, "text/plain", "no rule groups found\n".to_string())
+        } else {
+            (401, "text/plain", "unauthorized\n".to_string())
+        }
+    });
+    let source = generated().display().to_string();
+    let write_config = |extra: &str| {
+        std::fs::write(
+            dir.path().join(".mlslo.toml"),
+            format!(
+                "[deploy.targets.m]\nkind = \"mimir\"\nurl = \"{}\"\ntenant = \"ml\"\nnamespace = \"slo\"\nsource = \"{source}\"\nbasic_auth_user = \"ops\"\nbasic_auth_password_file = \"password\"\n{extra}",
+                server.url()
+            ),
+        )
+        .expect("write config")
+    };
+    write_config("");
+    let output = mlslo(dir.path(), &["diff", "--target", "m"], &[]);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    assert!(stdout(&output).contains("+ add group "));
+    assert!(!stdout(&output).contains("pw-9d2e") && !stderr(&output).contains("pw-9d2e"));
+    write_config("ca_file = \"ca.pem\"\n");
+    let output = mlslo(dir.path(), &["diff", "--target", "m"], &[]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr(&output).contains("the CA file holds no certificate")
+            || stderr(&output).contains("the CA file is not PEM"),
+        "{}",
+        stderr(&output)
+    );
+}
