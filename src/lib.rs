@@ -14,6 +14,7 @@ pub mod alertmanager;
 pub mod calendar;
 pub mod check;
 pub mod cli;
+pub mod deploy;
 pub mod diagnostic;
 pub mod emit;
 pub mod eval;

@@ -7,6 +7,7 @@
 mod build;
 mod check;
 pub mod connection;
+mod deploy;
 mod explain;
 mod input;
 mod test;
@@ -43,6 +44,10 @@ enum Command {
     Build(build::BuildArgs),
     /// Run promtool rule unit-test files (`promtool test rules` format).
     Test(TestArgs),
+    /// Show what `deploy` would change on a target (exit 1 when something would).
+    Diff(deploy::DiffArgs),
+    /// Apply the generated configuration to a target: exactly the plan `diff` shows.
+    Deploy(deploy::DeployArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -106,6 +111,8 @@ fn run_with_args(args: impl IntoIterator<Item = OsString>) -> ExitCode {
         Command::Explain(args) => explain::run(args.code.as_deref(), args.list),
         Command::Build(args) => build::run(&args),
         Command::Test(args) => test::run(&args.files),
+        Command::Diff(args) => deploy::run_diff(&args),
+        Command::Deploy(args) => deploy::run_deploy(&args),
     };
     ExitCode::from(status)
 }
