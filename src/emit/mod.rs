@@ -52,38 +52,89 @@ pub struct Outputs {
 /// into (for the headers); names are used as given, with `\` turned into `/`.
 pub fn emit(program: &Program, sources: &SourceMap) -> Outputs {
     let mut outputs = Outputs::default();
-    let mut cache = promtool_tests::RegexCache::default();
-    for service in &program.services {
-        let groups = prometheus::service_rule_groups(service);
-        if groups.is_empty() {
-            continue;
-        }
-        let header = header(service, sources);
-        outputs.files.insert(
-            naming::prometheus_file(&service.name),
-            yaml::to_string(
-                &header,
-                &yaml::Node::map([("groups", prometheus::rule_groups_node(&groups))]),
-            ),
-        );
-        outputs.files.insert(
-            naming::kubernetes_file(&service.name),
-            yaml::to_string(&header, &kubernetes::prometheus_rule(service, &groups)),
-        );
-        let (tests, test_diagnostics) = promtool_tests::service_tests(service, &groups, &mut cache);
-        outputs.diagnostics.extend(test_diagnostics);
-        if let Some(tests) = tests {
-            outputs.files.insert(
-                naming::test_file(&service.name),
-                yaml::to_string(&header, &tests),
-            );
-        }
+    for (files, diagnostics) in each_service_in_parallel(&program.services, sources) {
+        outputs.files.extend(files);
+        outputs.diagnostics.extend(diagnostics);
     }
     alertmanager_files(program, sources, &mut outputs);
     outputs
         .diagnostics
         .sort_by_key(|diagnostic| (diagnostic.primary.span.start, diagnostic.code));
     outputs
+}
+
+type ServiceOutputs = (Vec<(String, String)>, Vec<Diagnostic>);
+
+/// Services are independent, so contiguous chunks of them are generated on all cores;
+/// results come back in service order, so the output does not depend on the threads.
+fn each_service_in_parallel(
+    services: &[crate::ir::Service],
+    sources: &SourceMap,
+) -> Vec<ServiceOutputs> {
+    // Below this many services a thread costs more than it saves.
+    const SERVICES_PER_THREAD_AT_LEAST: usize = 16;
+    let threads = std::thread::available_parallelism()
+        .map_or(1, usize::from)
+        .min(services.len() / SERVICES_PER_THREAD_AT_LEAST)
+        .max(1);
+    let generate_chunk = |chunk: &[crate::ir::Service]| -> Vec<ServiceOutputs> {
+        let mut cache = promtool_tests::RegexCache::default();
+        chunk
+            .iter()
+            .map(|service| service_outputs(service, sources, &mut cache))
+            .collect()
+    };
+    if threads == 1 {
+        return generate_chunk(services);
+    }
+    let chunk_size = services.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = services
+            .chunks(chunk_size)
+            .map(|chunk| scope.spawn(move || generate_chunk(chunk)))
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|worker| match worker.join() {
+                Ok(outputs) => outputs,
+                // A panic in a worker is a bug; re-raise it with its own message.
+                Err(payload) => std::panic::resume_unwind(payload),
+            })
+            .collect()
+    })
+}
+
+/// The rule file, `PrometheusRule` manifest and promtool test file of one service.
+fn service_outputs(
+    service: &crate::ir::Service,
+    sources: &SourceMap,
+    cache: &mut promtool_tests::RegexCache,
+) -> ServiceOutputs {
+    let mut files = Vec::new();
+    let groups = prometheus::service_rule_groups(service);
+    if groups.is_empty() {
+        return (files, Vec::new());
+    }
+    let header = header(service, sources);
+    files.push((
+        naming::prometheus_file(&service.name),
+        yaml::to_string(
+            &header,
+            &yaml::Node::map([("groups", prometheus::rule_groups_node(&groups))]),
+        ),
+    ));
+    files.push((
+        naming::kubernetes_file(&service.name),
+        yaml::to_string(&header, &kubernetes::prometheus_rule(service, &groups)),
+    ));
+    let (tests, diagnostics) = promtool_tests::service_tests(service, &groups, cache);
+    if let Some(tests) = tests {
+        files.push((
+            naming::test_file(&service.name),
+            yaml::to_string(&header, &tests),
+        ));
+    }
+    (files, diagnostics)
 }
 
 fn header(service: &crate::ir::Service, sources: &SourceMap) -> Vec<String> {

@@ -441,21 +441,17 @@ impl Generator<'_> {
             return State::Unknown;
         }
         let budget_fraction = budget.error_budget.to_f64();
-        let states = |at: f64| -> Vec<State> {
-            rule.windows
-                .iter()
-                .map(|window| {
-                    self.window_state(burn, window, window.factor.to_f64() * budget_fraction, at)
-                })
-                .collect()
+        let states = |at: f64| {
+            rule.windows.iter().map(move |window| {
+                self.window_state(burn, window, window.factor.to_f64() * budget_fraction, at)
+            })
         };
         let guard_now = self.guard_state(guard, quiet_at);
-        if guard_now == State::Quiet || states(quiet_at).iter().all(|state| *state == State::Quiet)
-        {
+        if guard_now == State::Quiet || states(quiet_at).all(|state| state == State::Quiet) {
             return State::Quiet;
         }
         if self.guard_state(guard, firing_from) == State::Firing
-            && states(firing_from).contains(&State::Firing)
+            && states(firing_from).any(|state| state == State::Firing)
         {
             return State::Firing;
         }

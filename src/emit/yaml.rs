@@ -185,36 +185,38 @@ pub fn is_plain_safe(text: &str) -> bool {
     if text.is_empty() || text.trim() != text {
         return false;
     }
-    let allowed = |character: char| {
-        character.is_ascii_alphanumeric() || " _./-()+*,<>=:$'".contains(character)
-    };
-    if !text.chars().all(allowed) {
+    let allowed = |byte: u8| byte.is_ascii_alphanumeric() || b" _./-()+*,<>=:$'".contains(&byte);
+    if !text.bytes().all(allowed) {
         return false;
     }
-    let first = text.chars().next().unwrap_or(' ');
+    // Only ASCII is left, so the first byte is the first character.
+    let first = char::from(text.as_bytes()[0]);
     if !(first.is_ascii_alphanumeric() || first == '_' || first == '/' || first == '(') {
         return false;
     }
     if text.contains(": ") || text.ends_with(':') || text.contains("{{") {
         return false;
     }
-    let lower = text.to_ascii_lowercase();
     const SPECIAL: [&str; 13] = [
         "y", "n", "yes", "no", "on", "off", "true", "false", "null", "~", "=", "<<", "nan",
     ];
-    if SPECIAL.contains(&lower.as_str()) {
+    if SPECIAL
+        .iter()
+        .any(|special| special.eq_ignore_ascii_case(text))
+    {
         return false;
     }
     // Anything starting like a number is quoted unless it has a letter that no
     // YAML number, date or time can contain (`5m`, `1h30m` stay plain).
     if first.is_ascii_digit() {
-        if lower.starts_with("0x") || lower.starts_with("0o") || lower.starts_with("0b") {
+        let radix_prefix = text.get(..2).map(str::to_ascii_lowercase);
+        if matches!(radix_prefix.as_deref(), Some("0x" | "0o" | "0b")) {
             return false;
         }
-        let only_number_letters = lower
-            .chars()
-            .filter(char::is_ascii_alphabetic)
-            .all(|letter| letter == 'e' || letter == 't' || letter == 'z');
+        let only_number_letters = text
+            .bytes()
+            .filter(u8::is_ascii_alphabetic)
+            .all(|letter| matches!(letter.to_ascii_lowercase(), b'e' | b't' | b'z'));
         if only_number_letters {
             return false;
         }

@@ -138,7 +138,14 @@ impl Decimal {
 
     /// Nearest `f64`, for comparisons and for the evaluator; never used for output text.
     pub fn to_f64(self) -> f64 {
-        // Parsing our own exact text gives the correctly rounded f64.
+        // Clinger's fast path: a mantissa below 2^53 and a power of ten up to 10^22 are
+        // both exact doubles, so one IEEE division rounds the quotient correctly.
+        const EXACT_MANTISSA_LIMIT: i128 = 1 << 53;
+        const EXACT_POWERS_OF_TEN: u32 = 22;
+        if self.mantissa.abs() < EXACT_MANTISSA_LIMIT && self.scale <= EXACT_POWERS_OF_TEN {
+            return self.mantissa as f64 / 10f64.powi(self.scale as i32);
+        }
+        // Otherwise parsing our own exact text gives the correctly rounded f64.
         self.to_string().parse().unwrap_or(f64::NAN)
     }
 
@@ -360,5 +367,26 @@ mod tests {
     fn to_f64_is_the_correctly_rounded_value() {
         assert_eq!(decimal("0.001").to_f64(), 0.001);
         assert_eq!(decimal("14.4").to_f64(), 14.4);
+    }
+
+    #[test]
+    fn the_fast_path_agrees_with_parsing_the_exact_text() {
+        // A deterministic spread of mantissas and scales on both sides of the fast path's
+        // limits (2^53, 10^22).
+        let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+        for _ in 0..200_000 {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            let digits = (state % 19) as u32;
+            let mantissa = (state >> 8) as i128 % 10i128.pow(digits.max(1));
+            let mantissa = if state & 1 == 0 { mantissa } else { -mantissa };
+            let scale = ((state >> 40) % 26) as u32;
+            let Some(value) = Decimal::new(mantissa, scale) else {
+                continue;
+            };
+            let parsed: f64 = value.to_string().parse().expect("our text parses");
+            assert_eq!(value.to_f64().to_bits(), parsed.to_bits(), "{value}");
+        }
     }
 }
