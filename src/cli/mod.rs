@@ -8,6 +8,7 @@ mod build;
 mod check;
 mod explain;
 mod input;
+mod routes;
 mod test;
 
 pub use input::{CODES, MAX_FILE_BYTES};
@@ -42,6 +43,8 @@ enum Command {
     Build(build::BuildArgs),
     /// Run promtool rule unit-test files (`promtool test rules` format).
     Test(TestArgs),
+    /// Show where firing alerts go in an Alertmanager configuration and which alert inhibits which.
+    Routes(routes::RoutesArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -105,6 +108,7 @@ fn run_with_args(args: impl IntoIterator<Item = OsString>) -> ExitCode {
         Command::Explain(args) => explain::run(args.code.as_deref(), args.list),
         Command::Build(args) => build::run(&args),
         Command::Test(args) => test::run(&args.files),
+        Command::Routes(args) => routes::run(&args),
     };
     ExitCode::from(status)
 }
