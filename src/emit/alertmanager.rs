@@ -200,6 +200,142 @@ pub fn flat_routes(routing: &Routing) -> Vec<FlatRoute> {
     routes
 }
 
+/// The labels the route tree branches on, outermost first: team, then severity.
+pub const ROUTE_TREE_LEVELS: &[&str] = &[naming::LABEL_TEAM, naming::LABEL_SEVERITY];
+
+/// One node of the generated route tree under the root.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RouteTreeNode {
+    pub matchers: Vec<(String, String, String)>,
+    /// `None`: inherited from the parent (the default receiver).
+    pub receiver: Option<String>,
+    pub continue_matching: bool,
+    pub routes: Vec<RouteTreeNode>,
+}
+
+/// The user's routes as a tree that branches on `team`, then `severity`
+/// ([`ROUTE_TREE_LEVELS`]), with exactly the receivers of the flat list.
+///
+/// Why it is exact: an alert with `team="X"` can only match routes that say
+/// `team="X"` or say nothing about `team` by equality. The node `{team="X"}`
+/// holds exactly that sequence, in written order (the `team` matcher
+/// removed), so inside it the first-match and `continue` rules see the same
+/// routes as in the flat list; the node itself has no receiver and no
+/// `continue`, so an alert no child takes gets the default receiver, as in
+/// the flat list, and no later sibling could have matched it. Alerts with no
+/// such team fall past every team node to the remaining routes, in order.
+/// The same holds one level down for `severity`. Routes after a catch-all
+/// without `continue` are unreachable and dropped; a node whose only child is
+/// a catch-all takes that child's receiver directly.
+pub fn route_tree(routing: &Routing) -> Vec<RouteTreeNode> {
+    nest_routes(flat_routes(routing), ROUTE_TREE_LEVELS)
+}
+
+fn nest_routes(routes: Vec<FlatRoute>, levels: &[&str]) -> Vec<RouteTreeNode> {
+    let routes = drop_unreachable(routes);
+    let Some((label, deeper)) = levels.split_first() else {
+        return routes
+            .into_iter()
+            .map(|route| RouteTreeNode {
+                matchers: route.matchers,
+                receiver: Some(route.receiver),
+                continue_matching: route.continue_matching,
+                routes: Vec::new(),
+            })
+            .collect();
+    };
+    let key_of = |route: &FlatRoute| -> Option<String> {
+        route
+            .matchers
+            .iter()
+            .find(|(name, operator, _)| name == label && operator == "=")
+            .map(|(_, _, value)| value.clone())
+    };
+    let mut values: Vec<String> = Vec::new();
+    for route in &routes {
+        if let Some(value) = key_of(route) {
+            if !values.contains(&value) {
+                values.push(value);
+            }
+        }
+    }
+    let mut nodes = Vec::new();
+    for value in values {
+        let restricted: Vec<FlatRoute> = routes
+            .iter()
+            .filter(|route| key_of(route).is_none_or(|key| key == value))
+            .map(|route| {
+                let mut route = route.clone();
+                if let Some(position) = route.matchers.iter().position(|(name, operator, text)| {
+                    name == label && operator == "=" && *text == value
+                }) {
+                    route.matchers.remove(position);
+                }
+                route
+            })
+            .collect();
+        let mut children = nest_routes(restricted, deeper);
+        let key_matcher = vec![triple(label, "=", &value)];
+        let single_catch_all =
+            children.len() == 1 && children[0].matchers.is_empty() && children[0].routes.is_empty();
+        if single_catch_all {
+            let only = children.remove(0);
+            nodes.push(RouteTreeNode {
+                matchers: key_matcher,
+                receiver: only.receiver,
+                continue_matching: only.continue_matching,
+                routes: Vec::new(),
+            });
+        } else {
+            nodes.push(RouteTreeNode {
+                matchers: key_matcher,
+                receiver: None,
+                continue_matching: false,
+                routes: children,
+            });
+        }
+    }
+    let unkeyed: Vec<FlatRoute> = routes
+        .into_iter()
+        .filter(|route| key_of(route).is_none())
+        .collect();
+    nodes.extend(nest_routes(unkeyed, deeper));
+    nodes
+}
+
+/// Routes after the first catch-all without `continue` never see an alert.
+fn drop_unreachable(mut routes: Vec<FlatRoute>) -> Vec<FlatRoute> {
+    if let Some(position) = routes
+        .iter()
+        .position(|route| route.matchers.is_empty() && !route.continue_matching)
+    {
+        routes.truncate(position + 1);
+    }
+    routes
+}
+
+fn route_node(node: &RouteTreeNode) -> Result<Node, String> {
+    let mut pairs = Vec::new();
+    if let Some(receiver) = &node.receiver {
+        pairs.push(("receiver".to_owned(), Node::str(receiver)));
+    }
+    if !node.matchers.is_empty() {
+        pairs.push(("matchers".to_owned(), matcher_list(&node.matchers)?));
+    }
+    if node.continue_matching {
+        pairs.push(("continue".to_owned(), boolean(true)));
+    }
+    if !node.routes.is_empty() {
+        let children = node
+            .routes
+            .iter()
+            .map(route_node)
+            .collect::<Result<Vec<_>, _>>()?;
+        pairs.push(("routes".to_owned(), Node::Seq(children)));
+    }
+    Ok(Node::Map(pairs))
+}
+
 fn matcher_list(matchers: &[(String, String, String)]) -> Result<Node, String> {
     let mut items = Vec::new();
     for (label, operator, value) in matchers {
@@ -252,19 +388,10 @@ pub fn alertmanager_config(program: &Program, options: &AlertmanagerOptions) -> 
     ));
     if let Some(routing) = routing {
         let mut children = Vec::new();
-        for route in flat_routes(routing) {
-            match matcher_list(&route.matchers) {
-                Ok(matchers) => {
-                    let mut pairs = vec![
-                        ("receiver".to_owned(), Node::str(&route.receiver)),
-                        ("matchers".to_owned(), matchers),
-                    ];
-                    if route.continue_matching {
-                        pairs.push(("continue".to_owned(), boolean(true)));
-                    }
-                    children.push(Node::Map(pairs));
-                }
-                Err(error) => notes.push(format!("route to {} left out: {error}", route.receiver)),
+        for node in route_tree(routing) {
+            match route_node(&node) {
+                Ok(node) => children.push(node),
+                Err(error) => notes.push(format!("route left out: {error}")),
             }
         }
         if !children.is_empty() {
