@@ -483,3 +483,105 @@ fn the_users_own_inhibit_rules_apply() {
     ]);
     assert_eq!(inhibitors(&[stale, drift]), [None, Some(0)]);
 }
+
+/// A small deterministic generator (the tests must not depend on a seed file).
+struct Lcg(u64);
+
+impl Lcg {
+    fn below(&mut self, bound: u64) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        (self.0 >> 33) % bound
+    }
+
+    fn pick<'a>(&mut self, choices: &[&'a str]) -> &'a str {
+        choices[self.below(choices.len() as u64) as usize]
+    }
+}
+
+const TEAMS: &[&str] = &["a", "b", "c"];
+const SEVERITIES: &[&str] = &["page", "ticket"];
+const ENVS: &[&str] = &["prod", "dev"];
+
+fn random_routing_block(random: &mut Lcg) -> String {
+    let mut text = String::from("routing {\n  default_receiver = \"r0\"\n");
+    for receiver in 0..4 {
+        text.push_str(&format!(
+            "  receiver \"r{receiver}\" {{ webhook {{ url = \"https://hooks.example.com/{receiver}\" }} }}\n"
+        ));
+    }
+    for _ in 0..random.below(7) {
+        let mut matchers = Vec::new();
+        for (label, values) in [("team", TEAMS), ("severity", SEVERITIES), ("env", ENVS)] {
+            match random.below(5) {
+                0 | 1 => matchers.push(format!("{label} = \"{}\"", random.pick(values))),
+                2 => matchers.push(format!("{label} != \"{}\"", random.pick(values))),
+                3 if label != "team" => {
+                    matchers.push(format!("{label} =~ \"{}|x\"", random.pick(values)));
+                }
+                _ => {}
+            }
+        }
+        let receivers: Vec<String> = (0..1 + random.below(2))
+            .map(|_| format!("\"r{}\"", random.below(4)))
+            .collect();
+        let continue_matching = if random.below(3) == 0 {
+            " continue"
+        } else {
+            ""
+        };
+        text.push_str(&format!(
+            "  route {{ {} }} -> [{}]{continue_matching}\n",
+            matchers.join(", "),
+            receivers.join(", ")
+        ));
+    }
+    text.push_str("}\n");
+    text
+}
+
+#[test]
+fn the_nested_route_tree_routes_exactly_like_the_flat_route_list() {
+    let mut random = Lcg(20_261_122);
+    let mut checked = 0;
+    for case in 0..300 {
+        let block = random_routing_block(&mut random);
+        let mut map = SourceMap::new();
+        map.add("routing.slo", block.clone());
+        let (program, diagnostics) = mlslo::check_sources(&map);
+        let Some(program) = program else {
+            panic!("case {case}: the generated block is valid:\n{block}{diagnostics:?}");
+        };
+        let routing = program.routing.as_ref().expect("a routing block");
+        let files = mlslo::emit::alertmanager::files(
+            &program,
+            &["routing.slo".to_string()],
+            &mlslo::emit::alertmanager::AlertmanagerOptions::default(),
+        );
+        let config = alertmanager::config::load(&files[0].1)
+            .unwrap_or_else(|error| panic!("case {case}: {error}\n{}", files[0].1));
+        for team in ["", "a", "b", "c"] {
+            for severity in ["", "page", "ticket"] {
+                for env in ["", "prod", "dev"] {
+                    let labels: Labels = [("team", team), ("severity", severity), ("env", env)]
+                        .into_iter()
+                        .filter(|(_, value)| !value.is_empty())
+                        .map(|(name, value)| (name.to_string(), value.to_string()))
+                        .chain([("alertname".to_string(), "A".to_string())])
+                        .collect();
+                    let routed = alertmanager::route_alerts(&config, &[postable(&labels)], 0);
+                    assert_eq!(
+                        routed[0].receivers,
+                        intended_receivers(routing, &labels),
+                        "case {case}, {labels:?}\n{block}\n{}",
+                        files[0].1
+                    );
+                    checked += 1;
+                }
+            }
+        }
+    }
+    assert_eq!(checked, 300 * 36);
+}

@@ -130,3 +130,130 @@ fn generated_watches_validate_against_the_watch_schema() {
         assert_eq!(watch["metadata"]["mlslo_owned"], true, "{}", path.display());
     }
 }
+
+/// Closes every object schema that lists its properties, so that a
+/// misspelled key fails (the CRD leaves objects open; the API server prunes).
+fn close_objects(schema: &mut serde_json::Value) {
+    match schema {
+        serde_json::Value::Object(map) => {
+            let open = map.contains_key("x-kubernetes-preserve-unknown-fields");
+            if map.contains_key("properties") && !open {
+                map.entry("additionalProperties")
+                    .or_insert(serde_json::Value::Bool(false));
+            }
+            for value in map.values_mut() {
+                close_objects(value);
+            }
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(close_objects),
+        _ => {}
+    }
+}
+
+fn validate_routes(
+    route_validator: &jsonschema::Validator,
+    route: &serde_json::Value,
+    path: &str,
+    count: &mut usize,
+) {
+    let errors: Vec<String> = route_validator
+        .iter_errors(route)
+        .map(|error| format!("{path}: {error}"))
+        .collect();
+    assert!(errors.is_empty(), "{errors:?}");
+    *count += 1;
+    if let Some(children) = route["routes"].as_array() {
+        for (index, child) in children.iter().enumerate() {
+            validate_routes(
+                route_validator,
+                child,
+                &format!("{path}.routes[{index}]"),
+                count,
+            );
+        }
+    }
+}
+
+#[test]
+fn the_alertmanager_config_manifest_validates_and_matches_the_plain_configuration() {
+    let mut schema = json(Path::new(
+        "tests/data/schemas/alertmanagerconfig-v1alpha1.schema.json",
+    ));
+    close_objects(&mut schema);
+    let validator = jsonschema::validator_for(&schema).expect("the CRD schema compiles");
+    let route_validator =
+        jsonschema::validator_for(&schema["properties"]["spec"]["properties"]["route"])
+            .expect("the route schema compiles");
+    // The closed schema rejects a misspelled key and a bare matcher string.
+    let misspelled = serde_json::json!({"spec": {"route": {"reciever": "x"}}});
+    assert!(!validator.is_valid(&misspelled));
+    let bare = serde_json::json!({"receiver": "x", "matchers": ["team=\"a\""]});
+    assert!(!route_validator.is_valid(&bare));
+
+    let path = "generated/kubernetes/routing.alertmanagerconfig.yaml";
+    let text = read(path);
+    let manifest: serde_json::Value = yaml_serde::from_str(&text).expect("manifest is YAML");
+    let errors: Vec<String> = validator
+        .iter_errors(&manifest)
+        .map(|error| error.to_string())
+        .collect();
+    assert!(errors.is_empty(), "{path}: {errors:?}");
+    let mut n_routes = 0;
+    validate_routes(
+        &route_validator,
+        &manifest["spec"]["route"],
+        "route",
+        &mut n_routes,
+    );
+    assert_eq!(manifest["kind"], "AlertmanagerConfig");
+    assert_eq!(manifest["apiVersion"], "monitoring.coreos.com/v1alpha1");
+    assert!(
+        text.contains("matchType: \"=\"\n"),
+        "`=` is quoted for YAML 1.1 readers"
+    );
+
+    // Same tree, receivers and inhibit rules as alertmanager.yml.
+    let plain: serde_json::Value =
+        yaml_serde::from_str(&read(GENERATED_CONFIG)).expect("alertmanager.yml is YAML");
+    fn count_routes(route: &serde_json::Value) -> usize {
+        1 + route["routes"]
+            .as_array()
+            .map(|children| children.iter().map(count_routes).sum())
+            .unwrap_or(0)
+    }
+    assert_eq!(n_routes, count_routes(&plain["route"]));
+    assert_eq!(
+        manifest["spec"]["inhibitRules"].as_array().map(Vec::len),
+        plain["inhibit_rules"].as_array().map(Vec::len)
+    );
+    let names = |list: &serde_json::Value| -> Vec<String> {
+        list.as_array()
+            .expect("receivers")
+            .iter()
+            .map(|receiver| receiver["name"].as_str().expect("name").to_string())
+            .collect()
+    };
+    assert_eq!(
+        names(&manifest["spec"]["receivers"]),
+        names(&plain["receivers"])
+    );
+    // No secret is inline: every secret field is a Secret key reference.
+    for receiver in manifest["spec"]["receivers"].as_array().expect("receivers") {
+        for (field, list) in [
+            ("routingKey", "pagerdutyConfigs"),
+            ("apiURL", "slackConfigs"),
+            ("authPassword", "emailConfigs"),
+        ] {
+            for config in receiver[list].as_array().into_iter().flatten() {
+                if let Some(reference) = config.get(field) {
+                    assert_eq!(reference["name"], "mlslo-alertmanager", "{receiver}");
+                    assert!(reference["key"].is_string(), "{receiver}");
+                }
+            }
+        }
+    }
+    assert!(
+        !text.contains("_file"),
+        "file paths appear only in the header"
+    );
+}

@@ -14,6 +14,7 @@
 //! peer reports.
 
 pub mod alertmanager;
+pub mod alertmanager_config;
 pub mod kubernetes;
 pub mod naming;
 pub mod prometheus;
@@ -112,6 +113,9 @@ fn alertmanager_files(program: &Program, sources: &SourceMap, outputs: &mut Outp
     let options = alertmanager::AlertmanagerOptions::default();
     let names = all_source_names(program, sources);
     for (path, text) in alertmanager::files(program, &names, &options) {
+        outputs.files.insert(path, text);
+    }
+    for (path, text) in alertmanager_config::files(program, &names) {
         outputs.files.insert(path, text);
     }
     for (path, text) in watcher::files(program, &options) {
