@@ -608,6 +608,23 @@ fn the_readme_shows_real_output() {
 }
 
 #[test]
+fn the_readme_shows_a_real_routes_session() {
+    let command = "$ mlslo routes rules/examples/firing-alerts.json\n";
+    let session = readme_code_blocks()
+        .into_iter()
+        .find_map(|block| block.strip_prefix(command).map(str::to_owned))
+        .expect("the README shows a routes session");
+    // Runs on a fresh clone: the example alerts and the committed generated/.
+    let output = mlslo(&["routes", "rules/examples/firing-alerts.json"]);
+    assert_eq!(status(&output), 0, "{}", stderr(&output));
+    assert_eq!(
+        stdout(&output),
+        session,
+        "update the README's routes session"
+    );
+}
+
+#[test]
 fn a_100_megabyte_file_gets_its_diagnostic_at_the_right_line() {
     let folder = scratch("hundred_megabytes");
     let comment_line = format!("# {}\n", "x".repeat(97));
