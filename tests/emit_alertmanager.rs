@@ -257,3 +257,91 @@ fn the_alertmanager_config_manifest_validates_and_matches_the_plain_configuratio
         "file paths appear only in the header"
     );
 }
+
+fn build(source: &str, name: &str) -> (std::process::Output, PathBuf) {
+    let folder = std::env::temp_dir().join(format!(
+        "mlslo-emit-alertmanager-{}-{name}",
+        std::process::id()
+    ));
+    let _ = std::fs::remove_dir_all(&folder);
+    std::fs::create_dir_all(&folder).expect("scratch folder");
+    let input = folder.join("input.slo");
+    std::fs::write(&input, source).expect("write input");
+    let output = Command::new(env!("CARGO_BIN_EXE_mlslo"))
+        .args([
+            "build",
+            input.to_str().expect("UTF-8 temp path"),
+            "-o",
+            folder.join("out").to_str().expect("UTF-8 temp path"),
+        ])
+        .output()
+        .expect("mlslo runs");
+    (output, folder)
+}
+
+#[test]
+fn a_webhook_url_file_needs_an_explicit_alertmanager_version() {
+    let source = read("tests/data/build-warnings/W0507.slo");
+    // Under the default 0.25 the webhook is left out, with a warning and a header note.
+    let (output, folder) = build(&source, "w0507");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "a warning does not fail the build: {stderr}"
+    );
+    assert!(
+        stderr.contains("warning[W0507]: webhook url_file needs a newer alertmanager"),
+        "{stderr}"
+    );
+    let config = std::fs::read_to_string(folder.join("out/alertmanager/alertmanager.yml"))
+        .expect("config written");
+    assert!(!config.contains("webhook_configs"), "{config}");
+    assert!(
+        config.contains("# Note: receiver tickets: webhook url_file"),
+        "{config}"
+    );
+    if Path::new(AMTOOL).exists() {
+        let checked = Command::new(AMTOOL)
+            .arg("check-config")
+            .arg(folder.join("out/alertmanager/alertmanager.yml"))
+            .output()
+            .expect("amtool runs");
+        assert!(
+            checked.status.success(),
+            "{}",
+            String::from_utf8_lossy(&checked.stdout)
+        );
+    }
+    // With the release declared, the key is written and nothing is reported.
+    let declared = source.replace(
+        "  default_receiver = \"tickets\"\n",
+        "  default_receiver = \"tickets\"\n  alertmanager_version = \"0.26\"\n",
+    );
+    let (output, folder) = build(&declared, "w0507-declared");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(!stderr.contains("W0507"), "{stderr}");
+    let config = std::fs::read_to_string(folder.join("out/alertmanager/alertmanager.yml"))
+        .expect("config written");
+    assert!(
+        config.contains("Alertmanager 0.26 configuration"),
+        "{config}"
+    );
+    assert!(
+        config.contains("url_file: /etc/alertmanager/secrets/hook-url"),
+        "{config}"
+    );
+    // An unknown release is an error.
+    let unknown = source.replace(
+        "  default_receiver = \"tickets\"\n",
+        "  default_receiver = \"tickets\"\n  alertmanager_version = \"1.0\"\n",
+    );
+    let (output, _) = build(&unknown, "w0507-unknown");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("error[E0311]: invalid choice"), "{stderr}");
+    assert!(
+        stderr.contains("`1.0` is not an Alertmanager version"),
+        "{stderr}"
+    );
+}

@@ -7,9 +7,10 @@
 //!   parser and 0.27+'s UTF-8 parser read it alike; a value that cannot be quoted
 //!   (impossible for checked label names) drops the rule and is reported in
 //!   [`AlertmanagerFile::notes`] rather than written wrong;
-//! - only keys the target [`AlertmanagerVersion`] knows are written (0.25 by
-//!   default): a webhook `url_file` needs 0.26, so under 0.25 that integration is
-//!   left out and named in the file header;
+//! - only keys the target [`AlertmanagerVersion`] knows are written (0.25 unless
+//!   the routing block sets `alertmanager_version`): a webhook `url_file` needs
+//!   0.26, so under 0.25 that integration is left out, named in the file header
+//!   and reported as W0507 by [`diagnostics`];
 //! - the output is a pure function of the program and the options; user routes
 //!   keep their written order (Alertmanager tries them in order), and a route to
 //!   several receivers becomes sibling routes chained with `continue: true`;
@@ -18,6 +19,7 @@
 //!   stale pipelines over the drift alerts they feed, then the user's rules.
 
 use crate::alertmanager::matchers::quote_matcher;
+use crate::diagnostic::Diagnostic;
 use crate::emit::naming;
 use crate::emit::yaml::Node;
 use crate::ir::{Duration, InhibitRule, Integration, ObjectiveKind, Program, Routing, WebhookUrl};
@@ -34,22 +36,98 @@ pub const DEFAULT_GROUP_WAIT: Duration = Duration::from_millis(30_000);
 pub const DEFAULT_GROUP_INTERVAL: Duration = Duration::minutes(5);
 pub const DEFAULT_REPEAT_INTERVAL: Duration = Duration::hours(4);
 
-/// Which Alertmanager release the configuration must load in.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
-pub enum AlertmanagerVersion {
+/// Which Alertmanager release the configuration must load in (`0.<minor>`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct AlertmanagerVersion {
+    pub minor: u32,
+}
+
+impl AlertmanagerVersion {
     /// Debian bookworm's; `amtool check-config` 0.25 is the oracle.
-    #[default]
-    V0_25,
+    pub const V0_25: AlertmanagerVersion = AlertmanagerVersion { minor: 25 };
     /// Adds webhook `url_file`.
-    V0_26,
-    /// Adds inhibit rule `name` (0.30 really; kept at the newest level).
-    V0_30,
+    pub const V0_26: AlertmanagerVersion = AlertmanagerVersion { minor: 26 };
+
+    /// Reads one of `ir::ALERTMANAGER_VERSIONS` (`"0.26"`); 0.25 otherwise.
+    pub fn parse(text: &str) -> AlertmanagerVersion {
+        text.strip_prefix("0.")
+            .and_then(|minor| minor.parse().ok())
+            .map(|minor| AlertmanagerVersion { minor })
+            .unwrap_or_default()
+    }
+
+    pub fn as_string(self) -> String {
+        format!("0.{}", self.minor)
+    }
+}
+
+impl Default for AlertmanagerVersion {
+    fn default() -> AlertmanagerVersion {
+        AlertmanagerVersion::V0_25
+    }
 }
 
 /// Options of the Alertmanager emitters.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct AlertmanagerOptions {
     pub version: AlertmanagerVersion,
+}
+
+impl AlertmanagerOptions {
+    /// The options the routing block asks for (`alertmanager_version`).
+    pub fn for_program(program: &Program) -> AlertmanagerOptions {
+        AlertmanagerOptions {
+            version: program
+                .routing
+                .as_ref()
+                .and_then(|routing| routing.alertmanager_version.as_deref())
+                .map(AlertmanagerVersion::parse)
+                .unwrap_or_default(),
+        }
+    }
+}
+
+/// Codes W05xx found while generating the configuration: W0507, a webhook
+/// `url_file` the target release cannot read (the integration is left out).
+pub fn diagnostics(program: &Program, options: &AlertmanagerOptions) -> Vec<Diagnostic> {
+    let mut found = Vec::new();
+    if options.version >= AlertmanagerVersion::V0_26 {
+        return found;
+    }
+    for receiver in program
+        .routing
+        .iter()
+        .flat_map(|routing| &routing.receivers)
+    {
+        let reads_url_from_file = receiver.integrations.iter().any(|integration| {
+            matches!(
+                integration,
+                Integration::Webhook {
+                    url: WebhookUrl::File(_),
+                    ..
+                }
+            )
+        });
+        if reads_url_from_file {
+            found.push(
+                Diagnostic::warning(
+                    "W0507",
+                    "webhook url_file needs a newer alertmanager",
+                    receiver.span,
+                    format!(
+                        "receiver `{}` reads its webhook URL from a file, which Alertmanager {} cannot do; the webhook is left out",
+                        receiver.name,
+                        options.version.as_string()
+                    ),
+                )
+                .with_help(
+                    "set `alertmanager_version = \"0.26\"` (or newer) in the routing block, \
+                     or write `url = \"https://...\"` without credentials",
+                ),
+            );
+        }
+    }
+    found
 }
 
 /// The generated configuration and what had to be left out of it.
@@ -485,8 +563,9 @@ fn receiver_node(
                     WebhookUrl::File(file) => {
                         if options.version < AlertmanagerVersion::V0_26 {
                             notes.push(format!(
-                                "receiver {}: webhook url_file {file} needs Alertmanager 0.26+; left out for 0.25",
-                                receiver.name
+                                "receiver {}: webhook url_file {file} needs Alertmanager 0.26+; left out for {} (W0507)",
+                                receiver.name,
+                                options.version.as_string()
                             ));
                             continue;
                         }
@@ -563,7 +642,7 @@ pub fn files(
         ),
         format!(
             "Alertmanager {} configuration; regenerate with `mlslo build`.",
-            options.version.as_str()
+            options.version.as_string()
         ),
     ];
     header.extend(file.notes.iter().map(|note| format!("Note: {note}")));
@@ -571,14 +650,4 @@ pub fn files(
         ALERTMANAGER_FILE.to_owned(),
         crate::emit::yaml::to_string(&header, &file.root),
     )]
-}
-
-impl AlertmanagerVersion {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            AlertmanagerVersion::V0_25 => "0.25",
-            AlertmanagerVersion::V0_26 => "0.26",
-            AlertmanagerVersion::V0_30 => "0.30",
-        }
-    }
 }

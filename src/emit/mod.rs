@@ -110,7 +110,10 @@ fn header(service: &crate::ir::Service, sources: &SourceMap) -> Vec<String> {
 /// The Alertmanager configuration, its `AlertmanagerConfig` manifest and the
 /// Watcher watches (issue 4), for Alertmanager 0.25 by default.
 fn alertmanager_files(program: &Program, sources: &SourceMap, outputs: &mut Outputs) {
-    let options = alertmanager::AlertmanagerOptions::default();
+    let options = alertmanager::AlertmanagerOptions::for_program(program);
+    outputs
+        .diagnostics
+        .extend(alertmanager::diagnostics(program, &options));
     let names = all_source_names(program, sources);
     for (path, text) in alertmanager::files(program, &names, &options) {
         outputs.files.insert(path, text);
