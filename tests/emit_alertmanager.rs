@@ -345,3 +345,170 @@ fn a_webhook_url_file_needs_an_explicit_alertmanager_version() {
         "{stderr}"
     );
 }
+
+/// A Mustache subset as Watcher renders a webhook body (no escaping for a
+/// text body): `{{dotted.name}}` variables and `{{=<% %>=}}` delimiter changes.
+fn render_mustache(template: &str, context: &serde_json::Value) -> String {
+    let (mut open, mut close) = ("{{".to_string(), "}}".to_string());
+    let mut output = String::new();
+    let mut rest = template;
+    while let Some(start) = rest.find(open.as_str()) {
+        output.push_str(&rest[..start]);
+        let after_open = &rest[start + open.len()..];
+        let end = after_open
+            .find(close.as_str())
+            .unwrap_or_else(|| panic!("unclosed tag in {template}"));
+        let tag = after_open[..end].trim();
+        rest = &after_open[end + close.len()..];
+        if let Some(delimiters) = tag.strip_prefix('=').and_then(|tag| tag.strip_suffix('=')) {
+            let mut parts = delimiters.split_whitespace();
+            open = parts.next().expect("new open delimiter").to_string();
+            close = parts.next().expect("new close delimiter").to_string();
+            continue;
+        }
+        let mut value = context;
+        for step in tag.split('.') {
+            value = &value[step];
+        }
+        match value {
+            serde_json::Value::String(text) => output.push_str(text),
+            serde_json::Value::Null => {}
+            other => output.push_str(&other.to_string()),
+        }
+    }
+    output.push_str(rest);
+    output
+}
+
+fn execution_context(execution_time: &str, ends_at: &str) -> serde_json::Value {
+    serde_json::json!({"ctx": {
+        "execution_time": execution_time,
+        "payload": {
+            "ends_at": ends_at,
+            "hits": {"total": 42},
+            "aggregations": {"ratio": {"buckets": {
+                "matching": {"doc_count": 7},
+                "total": {"doc_count": 100}
+            }}}
+        }
+    }})
+}
+
+#[test]
+fn watches_post_alerts_that_route_like_metric_alerts_and_resolve() {
+    let config = alertmanager::config::load(&read(GENERATED_CONFIG)).expect("valid config");
+    let mut paths: Vec<PathBuf> = std::fs::read_dir("generated/watcher")
+        .expect("generated/watcher exists")
+        .map(|entry| entry.expect("readable entry").path())
+        .collect();
+    paths.sort();
+    for path in paths {
+        let watch = json(&path);
+        let action = &watch["actions"]["notify_alertmanager"];
+        let webhook = &action["webhook"];
+        assert_eq!(webhook["method"], "post", "{}", path.display());
+        assert_eq!(webhook["path"], "/api/v2/alerts", "{}", path.display());
+        assert_eq!(
+            (webhook["host"].as_str(), webhook["port"].as_u64()),
+            (Some("alertmanager"), Some(9093))
+        );
+        // Posted on every execution whose condition holds, ending three
+        // schedule intervals later.
+        let interval = watch["trigger"]["schedule"]["interval"]
+            .as_str()
+            .expect("interval");
+        let interval_seconds: u64 = match interval.split_at(interval.len() - 1) {
+            (number, "m") => number.parse::<u64>().expect("minutes") * 60,
+            (number, "s") => number.parse().expect("seconds"),
+            (number, "h") => number.parse::<u64>().expect("hours") * 3600,
+            other => panic!("unexpected interval {other:?}"),
+        };
+        let params = &action["transform"]["script"]["params"];
+        assert_eq!(
+            params["resolve_after_seconds"].as_u64(),
+            Some(3 * interval_seconds)
+        );
+        let body = webhook["body"].as_str().expect("body");
+        let rendered = render_mustache(
+            body,
+            &execution_context(
+                "2026-05-04T10:00:00.123456789Z",
+                "2026-05-04T10:15:00.123456789Z",
+            ),
+        );
+        let alerts = alertmanager::parse_alerts(&rendered)
+            .unwrap_or_else(|error| panic!("{}: {error}\n{rendered}", path.display()));
+        let at = |text: &str| alertmanager::parse_rfc3339_milliseconds(text).expect("time");
+        let firing = alertmanager::route_alerts(&config, &alerts, at("2026-05-04T10:05:00Z"));
+        assert_eq!(firing[0].status, "firing", "{}: {firing:?}", path.display());
+        assert_eq!(firing[0].receivers, ["data-tickets"], "{}", path.display());
+        let later = alertmanager::route_alerts(&config, &alerts, at("2026-05-04T10:16:00Z"));
+        assert_eq!(later[0].status, "resolved", "{}", path.display());
+        let annotations = &alerts[0].annotations;
+        assert!(
+            annotations["description"].contains(" 42 matching log events")
+                || annotations["description"].contains("7 of 100 log events"),
+            "{annotations:?}"
+        );
+    }
+}
+
+#[test]
+fn user_text_with_mustache_tags_reaches_the_posted_alert_as_text() {
+    let mut map = mlslo::diagnostic::SourceMap::new();
+    map.add(
+        "logs.slo",
+        r#"service "search" {
+  team = "{{team}}"
+  runbook = "https://runbooks.example.com/{{ctx.metadata}}"
+  labels { note = "a {{ctx.payload}} b }} c {{" }
+  logs "errors" {
+    description = "Go {{ .Labels.x }} and Mustache {{ctx.watch_id}} {{=<% %>=}} stay text"
+    index     = "logs-*"
+    query     = 'level:ERROR AND msg:"{{x}}"'
+    max_count = 10 per 5m
+  }
+}
+routing {
+  default_receiver = "chat"
+  alertmanager_url = "https://am.example.com:9443/prefix/"
+  receiver "chat" { webhook { url = "https://hooks.example.com/x" } }
+  route { team = "{{team}}" } -> "chat"
+}
+"#,
+    );
+    let (program, diagnostics) = mlslo::check_sources(&map);
+    let program = program.unwrap_or_else(|| panic!("{diagnostics:?}"));
+    let options = mlslo::emit::alertmanager::AlertmanagerOptions::for_program(&program);
+    let files = mlslo::emit::watcher::files(&program, &options);
+    assert_eq!(files.len(), 1);
+    let watch: serde_json::Value = serde_json::from_str(&files[0].1).expect("watch JSON");
+    let webhook = &watch["actions"]["notify_alertmanager"]["webhook"];
+    assert_eq!(webhook["scheme"], "https");
+    assert_eq!(webhook["host"], "am.example.com");
+    assert_eq!(webhook["port"], 9443);
+    assert_eq!(webhook["path"], "/prefix/api/v2/alerts");
+    let rendered = render_mustache(
+        webhook["body"].as_str().expect("body"),
+        &execution_context("2026-05-04T10:00:00Z", "2026-05-04T10:15:00Z"),
+    );
+    let alerts = alertmanager::parse_alerts(&rendered).expect("the rendered body is alerts JSON");
+    let alert = &alerts[0];
+    assert_eq!(alert.labels["team"], "{{team}}");
+    assert_eq!(alert.labels["note"], "a {{ctx.payload}} b }} c {{");
+    assert_eq!(
+        alert.annotations["runbook_url"],
+        "https://runbooks.example.com/{{ctx.metadata}}"
+    );
+    assert!(
+        alert.annotations["description"].starts_with(
+            "Go {{ .Labels.x }} and Mustache {{ctx.watch_id}} {{=<% %>=}} stay text: 42 matching"
+        ),
+        "{:?}",
+        alert.annotations
+    );
+    let config_text = mlslo::emit::alertmanager::files(&program, &["logs.slo".into()], &options);
+    let config = alertmanager::config::load(&config_text[0].1).expect("config loads");
+    let routed = alertmanager::route_alerts(&config, &alerts, 0);
+    assert_eq!(routed[0].receivers, ["chat"]);
+}
