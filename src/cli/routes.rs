@@ -16,6 +16,8 @@ use crate::alertmanager::{self, report};
 use std::io::Read;
 use std::path::PathBuf;
 
+const DEFAULT_CONFIG: &str = "generated/alertmanager/alertmanager.yml";
+
 #[derive(Debug, clap::Args)]
 pub(super) struct RoutesArgs {
     /// Alerts as JSON, the body of Alertmanager's `POST /api/v2/alerts`
@@ -26,11 +28,7 @@ pub(super) struct RoutesArgs {
     #[arg(long = "alert", value_name = "LABELS")]
     alert: Vec<String>,
     /// The Alertmanager configuration.
-    #[arg(
-        long,
-        value_name = "FILE",
-        default_value = "generated/alertmanager/alertmanager.yml"
-    )]
+    #[arg(long, value_name = "FILE", default_value = DEFAULT_CONFIG)]
     config: PathBuf,
     /// Evaluation time for `endsAt` and time intervals: RFC 3339 or Unix seconds (default: now).
     #[arg(long, value_name = "TIME")]
@@ -58,8 +56,13 @@ pub(super) fn run(args: &RoutesArgs) -> u8 {
     let config_text = match std::fs::read_to_string(&args.config) {
         Ok(text) => text,
         Err(error) => {
+            let hint = if args.config.as_os_str() == DEFAULT_CONFIG {
+                " (run `mlslo build` first, or give `--config FILE`)"
+            } else {
+                ""
+            };
             write_stderr(&format!(
-                "error: cannot read {}: {error}\n",
+                "error: cannot read {}: {error}{hint}\n",
                 args.config.display()
             ));
             return EXIT_USAGE_OR_IO;
