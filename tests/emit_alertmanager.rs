@@ -190,7 +190,7 @@ fn the_alertmanager_config_manifest_validates_and_matches_the_plain_configuratio
     let bare = serde_json::json!({"receiver": "x", "matchers": ["team=\"a\""]});
     assert!(!route_validator.is_valid(&bare));
 
-    let path = "generated/kubernetes/routing.alertmanagerconfig.yaml";
+    let path = "generated/alertmanager/alertmanagerconfig.yaml";
     let text = read(path);
     let manifest: serde_json::Value = yaml_serde::from_str(&text).expect("manifest is YAML");
     let errors: Vec<String> = validator

@@ -1,4 +1,4 @@
-//! `kubernetes/routing.alertmanagerconfig.yaml`: the same route tree,
+//! `alertmanager/alertmanagerconfig.yaml`: the same route tree,
 //! receivers and inhibit rules as `alertmanager/alertmanager.yml`, as a
 //! prometheus-operator `AlertmanagerConfig` (`monitoring.coreos.com/v1alpha1`).
 //!
@@ -10,6 +10,8 @@
 //!   `SecretKeySelector` into the one Secret [`SECRET_NAME`], whose key is the
 //!   file's base name (the full path, made a valid key, when two files share a
 //!   base name), so mounting that Secret at the files' folder serves both forms;
+//! - the file lives beside `alertmanager.yml`, not in `kubernetes/` (which holds
+//!   one `PrometheusRule` per service and nothing else);
 //! - no namespace is written (`kubectl apply -n` decides), and the header says
 //!   that the operator adds a `namespace` matcher to the route and to every
 //!   inhibit rule;
@@ -26,7 +28,7 @@ use crate::emit::yaml::Node;
 use crate::ir::{Integration, Program, Receiver, WebhookUrl};
 
 /// Path of the manifest under the output folder.
-pub const ALERTMANAGER_CONFIG_FILE: &str = "kubernetes/routing.alertmanagerconfig.yaml";
+pub const ALERTMANAGER_CONFIG_FILE: &str = "alertmanager/alertmanagerconfig.yaml";
 
 /// `metadata.name` of the manifest.
 pub const MANIFEST_NAME: &str = "mlslo-routing";
