@@ -169,6 +169,7 @@ pub fn route_alerts(
             active: matches!(active, Ok(true)),
         })
         .collect();
+    let sources = inhibitor.index(&candidates);
     prepared
         .iter()
         .enumerate()
@@ -215,7 +216,7 @@ pub fn route_alerts(
                     ),
                 });
             }
-            routing.inhibited_by = inhibitor.mutes(labels, &candidates).and_then(|inhibition| {
+            routing.inhibited_by = sources.mutes(labels).and_then(|inhibition| {
                 let first = *inhibition.source_indexes.first()?;
                 Some(InhibitedBy {
                     rule: inhibition.rule_index,
