@@ -111,6 +111,9 @@ fn example_rules_use_every_objective_kind_and_a_routing_block() {
     let mut text = String::new();
     for entry in std::fs::read_dir("rules").expect("rules/ exists") {
         let path = entry.expect("rules/ is readable").path();
+        if path.extension().is_none_or(|extension| extension != "slo") {
+            continue; // rules/examples/ holds sample alerts, not rules.
+        }
         text.push_str(&std::fs::read_to_string(path).expect("rule files are UTF-8"));
     }
     for kind in [
@@ -601,6 +604,23 @@ fn the_readme_shows_real_output() {
         stderr(&output).ends_with("no problems found\n"),
         "{}",
         stderr(&output)
+    );
+}
+
+#[test]
+fn the_readme_shows_a_real_routes_session() {
+    let command = "$ mlslo routes rules/examples/firing-alerts.json\n";
+    let session = readme_code_blocks()
+        .into_iter()
+        .find_map(|block| block.strip_prefix(command).map(str::to_owned))
+        .expect("the README shows a routes session");
+    // Runs on a fresh clone: the example alerts and the committed generated/.
+    let output = mlslo(&["routes", "rules/examples/firing-alerts.json"]);
+    assert_eq!(status(&output), 0, "{}", stderr(&output));
+    assert_eq!(
+        stdout(&output),
+        session,
+        "update the README's routes session"
     );
 }
 

@@ -16,6 +16,10 @@ const CODES_TESTED_ELSEWHERE: &[(&str, &str)] = &[
         "W0506",
         "only `mlslo build` finds it; tests/emit_generated.rs builds tests/data/build-warnings/",
     ),
+    (
+        "W0507",
+        "only `mlslo build` finds it; tests/emit_alertmanager.rs builds tests/data/build-warnings/",
+    ),
 ];
 
 /// Runs `mlslo check` on one file (by a path relative to the crate, so snapshots do

@@ -16,7 +16,7 @@
 //!   arbitrary; here every qualifying source of the deciding rule is kept,
 //!   in input order, and the first one is the reported one.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::config::{legacy_and_new_matchers, Config};
 use super::matchers::{all_match, LabelSet, Matcher};
@@ -104,6 +104,87 @@ impl Inhibitor {
     }
 }
 
+/// The qualifying sources of every rule among one fixed set of alerts,
+/// grouped by their values of the rule's `equal` labels: the same answers as
+/// [`Inhibitor::mutes`] (tested below), in O(rules) lookups per target rather
+/// than a scan of every alert, for batches of thousands of alerts.
+#[derive(Clone, Debug)]
+pub struct SourceIndex<'inhibitor, 'labels> {
+    rules: &'inhibitor [InhibitionRule],
+    alerts: Vec<ActiveAlert<'labels>>,
+    /// Per rule: `equal` values (in the rule's sorted label order) to the
+    /// input indexes of the active alerts matching its source side, ascending.
+    sources: Vec<BTreeMap<Vec<&'labels str>, Vec<usize>>>,
+}
+
+impl Inhibitor {
+    /// Indexes the sources among `alerts` once, for many [`SourceIndex::mutes`] calls.
+    pub fn index<'inhibitor, 'labels>(
+        &'inhibitor self,
+        alerts: &[ActiveAlert<'labels>],
+    ) -> SourceIndex<'inhibitor, 'labels> {
+        let sources = self
+            .rules
+            .iter()
+            .map(|rule| {
+                let mut by_values: BTreeMap<Vec<&'labels str>, Vec<usize>> = BTreeMap::new();
+                for (index, alert) in alerts.iter().enumerate() {
+                    if alert.active && all_match(&rule.source_matchers, alert.labels) {
+                        let labels: &'labels LabelSet = alert.labels;
+                        let values = rule
+                            .equal
+                            .iter()
+                            .map(|name| label_value(labels, name))
+                            .collect();
+                        by_values.entry(values).or_default().push(index);
+                    }
+                }
+                by_values
+            })
+            .collect();
+        SourceIndex {
+            rules: &self.rules,
+            alerts: alerts.to_vec(),
+            sources,
+        }
+    }
+}
+
+impl SourceIndex<'_, '_> {
+    /// [`Inhibitor::mutes`] against the indexed alerts.
+    pub fn mutes(&self, target: &LabelSet) -> Option<Inhibition> {
+        for (rule_index, rule) in self.rules.iter().enumerate() {
+            if !all_match(&rule.target_matchers, target) {
+                continue;
+            }
+            let values: Vec<&str> = rule
+                .equal
+                .iter()
+                .map(|name| label_value(target, name))
+                .collect();
+            let Some(candidates) = self.sources[rule_index].get(&values) else {
+                continue;
+            };
+            let exclude_two_sided = all_match(&rule.source_matchers, target);
+            let source_indexes: Vec<usize> = candidates
+                .iter()
+                .copied()
+                .filter(|&index| {
+                    !(exclude_two_sided
+                        && all_match(&rule.target_matchers, self.alerts[index].labels))
+                })
+                .collect();
+            if !source_indexes.is_empty() {
+                return Some(Inhibition {
+                    rule_index,
+                    source_indexes,
+                });
+            }
+        }
+        None
+    }
+}
+
 fn label_value<'labels>(labels: &'labels LabelSet, name: &str) -> &'labels str {
     labels.get(name).map(String::as_str).unwrap_or("")
 }
@@ -128,4 +209,77 @@ pub fn fingerprint(labels: &LabelSet) -> String {
         add(&[255]);
     }
     format!("{hash:016x}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The index gives exactly the answers of the plain scan, on random
+    /// alerts under rules with two-sided matchers and missing equal labels.
+    #[test]
+    fn the_source_index_agrees_with_the_plain_scan() {
+        let config = crate::alertmanager::config::load(
+            r#"
+route: {receiver: r}
+receivers: [{name: r}]
+inhibit_rules:
+  - source_matchers: ['severity="page"']
+    target_matchers: ['severity="ticket"']
+    equal: [service, slo]
+  - source_matchers: ['kind=~"availability|gpu"']
+    target_matchers: ['kind=~"drift|gpu"']
+    equal: [service]
+  - source_matchers: ['severity=~"page|ticket"']
+    target_matchers: ['severity=~"ticket|info"']
+    equal: []
+"#,
+        )
+        .expect("valid configuration");
+        let inhibitor = Inhibitor::new(&config);
+        let mut state: u64 = 7;
+        let mut next = |bound: u64| {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            (state >> 33) % bound
+        };
+        let choices: [(&str, &[&str]); 4] = [
+            ("severity", &["page", "ticket", "info"]),
+            ("kind", &["availability", "gpu", "drift"]),
+            ("service", &["a", "b"]),
+            ("slo", &["x", "y"]),
+        ];
+        for _ in 0..200 {
+            let n_alerts = next(12) as usize;
+            let label_sets: Vec<LabelSet> = (0..n_alerts)
+                .map(|_| {
+                    choices
+                        .iter()
+                        .filter_map(|(name, values)| {
+                            let pick = next(values.len() as u64 + 1) as usize;
+                            values
+                                .get(pick)
+                                .map(|value| (name.to_string(), value.to_string()))
+                        })
+                        .collect()
+                })
+                .collect();
+            let alerts: Vec<ActiveAlert<'_>> = label_sets
+                .iter()
+                .map(|labels| ActiveAlert {
+                    labels,
+                    active: next(4) != 0,
+                })
+                .collect();
+            let index = inhibitor.index(&alerts);
+            for labels in &label_sets {
+                assert_eq!(
+                    index.mutes(labels),
+                    inhibitor.mutes(labels, &alerts),
+                    "{labels:?}"
+                );
+            }
+        }
+    }
 }

@@ -7,6 +7,7 @@
 //!   Config ──▶ route::RoutingTree   receivers, group keys, timers, tree printouts
 //!   Config ──▶ inhibit::Inhibitor   which active alert mutes which
 //! alerts JSON (API v2) ──parse_alerts──▶ [PostableAlert] ──route_alerts──▶ [AlertRouting]
+//!   [AlertRouting] ──report──▶ `mlslo routes` text and JSON
 //! ```
 //!
 //! Invariants: pure (no IO; the caller supplies the text and the evaluation
@@ -49,6 +50,7 @@
 pub mod config;
 pub mod inhibit;
 pub mod matchers;
+pub mod report;
 pub mod route;
 pub mod timeinterval;
 pub mod yaml;
@@ -167,6 +169,7 @@ pub fn route_alerts(
             active: matches!(active, Ok(true)),
         })
         .collect();
+    let sources = inhibitor.index(&candidates);
     prepared
         .iter()
         .enumerate()
@@ -213,7 +216,7 @@ pub fn route_alerts(
                     ),
                 });
             }
-            routing.inhibited_by = inhibitor.mutes(labels, &candidates).and_then(|inhibition| {
+            routing.inhibited_by = sources.mutes(labels).and_then(|inhibition| {
                 let first = *inhibition.source_indexes.first()?;
                 Some(InhibitedBy {
                     rule: inhibition.rule_index,
@@ -364,18 +367,7 @@ pub fn parse_rfc3339_milliseconds(text: &str) -> Option<i64> {
         }
         _ => return None,
     };
-    let days = days_from_civil(year, month, day);
+    let days = crate::calendar::days_from_civil(year, month, day);
     let seconds = days * 86_400 + hour * 3600 + minute * 60 + second - offset_minutes * 60;
     Some(seconds * 1000 + milliseconds)
-}
-
-/// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm).
-fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
-    let year = if month <= 2 { year - 1 } else { year };
-    let era = if year >= 0 { year } else { year - 399 } / 400;
-    let year_of_era = year - era * 400;
-    let month_index = (month + 9) % 12;
-    let day_of_year = (153 * month_index + 2) / 5 + day - 1;
-    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
-    era * 146_097 + day_of_era - 719_468
 }

@@ -405,7 +405,8 @@ Fix: `runbook = \"https://wiki.example.com/checkout\"`,
         title: "invalid choice",
         explanation: "\
 A field that takes one of a fixed set of words has another value. A logs
-objective's `severity` is \"page\" or \"ticket\", the two alert tiers.
+objective's `severity` is \"page\" or \"ticket\", the two alert tiers; the
+routing block's `alertmanager_version` is a release from \"0.25\" to \"0.34\".
 
     severity = \"critical\"     // error
 

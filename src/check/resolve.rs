@@ -641,6 +641,46 @@ impl Checker {
             }
         }
 
+        let alertmanager_version = match fields.value("alertmanager_version") {
+            Some(value) => match self.read_string("alertmanager_version", value) {
+                Some(version) if ir::ALERTMANAGER_VERSIONS.contains(&version.as_str()) => {
+                    Some(version)
+                }
+                Some(version) => {
+                    self.push(
+                        Diagnostic::error(
+                            "E0311",
+                            "invalid choice",
+                            value.span,
+                            format!("`{version}` is not an Alertmanager version mlslo knows"),
+                        )
+                        .with_note(format!(
+                            "the versions are {}",
+                            ir::ALERTMANAGER_VERSIONS.join(", ")
+                        ))
+                        .with_help("write the release as major.minor, such as \"0.26\""),
+                    );
+                    all_good = false;
+                    None
+                }
+                None => {
+                    all_good = false;
+                    None
+                }
+            },
+            None => None,
+        };
+        let alertmanager_url = match fields.value("alertmanager_url") {
+            Some(value) => match self.read_nonempty_string("alertmanager_url", value) {
+                Some(url) if self.check_webhook_url(&url, value.span) => Some(url),
+                _ => {
+                    all_good = false;
+                    None
+                }
+            },
+            None => None,
+        };
+
         let mut inhibits = Vec::new();
         for inhibit in &fields.inhibits {
             match self.check_inhibit(inhibit) {
@@ -680,6 +720,8 @@ impl Checker {
             receivers: receivers.into_values().collect(),
             routes,
             inhibits,
+            alertmanager_version,
+            alertmanager_url,
             span: block.span,
         })
     }
@@ -1318,6 +1360,11 @@ static ROUTING_SCHEMA: Schema = Schema {
         attribute("group_interval", "group_interval = 5m"),
         attribute("repeat_interval", "repeat_interval = 4h"),
         attribute("default_receiver", "default_receiver = \"team-chat\""),
+        attribute("alertmanager_version", "alertmanager_version = \"0.26\""),
+        attribute(
+            "alertmanager_url",
+            "alertmanager_url = \"http://alertmanager.monitoring:9093\"",
+        ),
         block("receiver", true, true),
     ],
     allows_routes: true,

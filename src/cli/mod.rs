@@ -10,6 +10,7 @@ pub mod connection;
 mod deploy;
 mod explain;
 mod input;
+mod routes;
 mod test;
 
 pub use input::{CODES, MAX_FILE_BYTES};
@@ -48,6 +49,8 @@ enum Command {
     Diff(deploy::DiffArgs),
     /// Apply the generated configuration to a target: exactly the plan `diff` shows.
     Deploy(deploy::DeployArgs),
+    /// Show where firing alerts go in an Alertmanager configuration and which alert inhibits which.
+    Routes(routes::RoutesArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -113,6 +116,7 @@ fn run_with_args(args: impl IntoIterator<Item = OsString>) -> ExitCode {
         Command::Test(args) => test::run(&args.files),
         Command::Diff(args) => deploy::run_diff(&args),
         Command::Deploy(args) => deploy::run_deploy(&args),
+        Command::Routes(args) => routes::run(&args),
     };
     ExitCode::from(status)
 }

@@ -7,9 +7,10 @@
 //!   parser and 0.27+'s UTF-8 parser read it alike; a value that cannot be quoted
 //!   (impossible for checked label names) drops the rule and is reported in
 //!   [`AlertmanagerFile::notes`] rather than written wrong;
-//! - only keys the target [`AlertmanagerVersion`] knows are written (0.25 by
-//!   default): a webhook `url_file` needs 0.26, so under 0.25 that integration is
-//!   left out and named in the file header;
+//! - only keys the target [`AlertmanagerVersion`] knows are written (0.25 unless
+//!   the routing block sets `alertmanager_version`): a webhook `url_file` needs
+//!   0.26, so under 0.25 that integration is left out, named in the file header
+//!   and reported as W0507 by [`diagnostics`];
 //! - the output is a pure function of the program and the options; user routes
 //!   keep their written order (Alertmanager tries them in order), and a route to
 //!   several receivers becomes sibling routes chained with `continue: true`;
@@ -18,6 +19,7 @@
 //!   stale pipelines over the drift alerts they feed, then the user's rules.
 
 use crate::alertmanager::matchers::quote_matcher;
+use crate::diagnostic::Diagnostic;
 use crate::emit::naming;
 use crate::emit::yaml::Node;
 use crate::ir::{Duration, InhibitRule, Integration, ObjectiveKind, Program, Routing, WebhookUrl};
@@ -34,22 +36,98 @@ pub const DEFAULT_GROUP_WAIT: Duration = Duration::from_millis(30_000);
 pub const DEFAULT_GROUP_INTERVAL: Duration = Duration::minutes(5);
 pub const DEFAULT_REPEAT_INTERVAL: Duration = Duration::hours(4);
 
-/// Which Alertmanager release the configuration must load in.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
-pub enum AlertmanagerVersion {
+/// Which Alertmanager release the configuration must load in (`0.<minor>`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct AlertmanagerVersion {
+    pub minor: u32,
+}
+
+impl AlertmanagerVersion {
     /// Debian bookworm's; `amtool check-config` 0.25 is the oracle.
-    #[default]
-    V0_25,
+    pub const V0_25: AlertmanagerVersion = AlertmanagerVersion { minor: 25 };
     /// Adds webhook `url_file`.
-    V0_26,
-    /// Adds inhibit rule `name` (0.30 really; kept at the newest level).
-    V0_30,
+    pub const V0_26: AlertmanagerVersion = AlertmanagerVersion { minor: 26 };
+
+    /// Reads one of `ir::ALERTMANAGER_VERSIONS` (`"0.26"`); 0.25 otherwise.
+    pub fn parse(text: &str) -> AlertmanagerVersion {
+        text.strip_prefix("0.")
+            .and_then(|minor| minor.parse().ok())
+            .map(|minor| AlertmanagerVersion { minor })
+            .unwrap_or_default()
+    }
+
+    pub fn as_string(self) -> String {
+        format!("0.{}", self.minor)
+    }
+}
+
+impl Default for AlertmanagerVersion {
+    fn default() -> AlertmanagerVersion {
+        AlertmanagerVersion::V0_25
+    }
 }
 
 /// Options of the Alertmanager emitters.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct AlertmanagerOptions {
     pub version: AlertmanagerVersion,
+}
+
+impl AlertmanagerOptions {
+    /// The options the routing block asks for (`alertmanager_version`).
+    pub fn for_program(program: &Program) -> AlertmanagerOptions {
+        AlertmanagerOptions {
+            version: program
+                .routing
+                .as_ref()
+                .and_then(|routing| routing.alertmanager_version.as_deref())
+                .map(AlertmanagerVersion::parse)
+                .unwrap_or_default(),
+        }
+    }
+}
+
+/// Codes W05xx found while generating the configuration: W0507, a webhook
+/// `url_file` the target release cannot read (the integration is left out).
+pub fn diagnostics(program: &Program, options: &AlertmanagerOptions) -> Vec<Diagnostic> {
+    let mut found = Vec::new();
+    if options.version >= AlertmanagerVersion::V0_26 {
+        return found;
+    }
+    for receiver in program
+        .routing
+        .iter()
+        .flat_map(|routing| &routing.receivers)
+    {
+        let reads_url_from_file = receiver.integrations.iter().any(|integration| {
+            matches!(
+                integration,
+                Integration::Webhook {
+                    url: WebhookUrl::File(_),
+                    ..
+                }
+            )
+        });
+        if reads_url_from_file {
+            found.push(
+                Diagnostic::warning(
+                    "W0507",
+                    "webhook url_file needs a newer alertmanager",
+                    receiver.span,
+                    format!(
+                        "receiver `{}` reads its webhook URL from a file, which Alertmanager {} cannot do; the webhook is left out",
+                        receiver.name,
+                        options.version.as_string()
+                    ),
+                )
+                .with_help(
+                    "set `alertmanager_version = \"0.26\"` (or newer) in the routing block, \
+                     or write `url = \"https://...\"` without credentials",
+                ),
+            );
+        }
+    }
+    found
 }
 
 /// The generated configuration and what had to be left out of it.
@@ -200,6 +278,142 @@ pub fn flat_routes(routing: &Routing) -> Vec<FlatRoute> {
     routes
 }
 
+/// The labels the route tree branches on, outermost first: team, then severity.
+pub const ROUTE_TREE_LEVELS: &[&str] = &[naming::LABEL_TEAM, naming::LABEL_SEVERITY];
+
+/// One node of the generated route tree under the root.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RouteTreeNode {
+    pub matchers: Vec<(String, String, String)>,
+    /// `None`: inherited from the parent (the default receiver).
+    pub receiver: Option<String>,
+    pub continue_matching: bool,
+    pub routes: Vec<RouteTreeNode>,
+}
+
+/// The user's routes as a tree that branches on `team`, then `severity`
+/// ([`ROUTE_TREE_LEVELS`]), with exactly the receivers of the flat list.
+///
+/// Why it is exact: an alert with `team="X"` can only match routes that say
+/// `team="X"` or say nothing about `team` by equality. The node `{team="X"}`
+/// holds exactly that sequence, in written order (the `team` matcher
+/// removed), so inside it the first-match and `continue` rules see the same
+/// routes as in the flat list; the node itself has no receiver and no
+/// `continue`, so an alert no child takes gets the default receiver, as in
+/// the flat list, and no later sibling could have matched it. Alerts with no
+/// such team fall past every team node to the remaining routes, in order.
+/// The same holds one level down for `severity`. Routes after a catch-all
+/// without `continue` are unreachable and dropped; a node whose only child is
+/// a catch-all takes that child's receiver directly.
+pub fn route_tree(routing: &Routing) -> Vec<RouteTreeNode> {
+    nest_routes(flat_routes(routing), ROUTE_TREE_LEVELS)
+}
+
+fn nest_routes(routes: Vec<FlatRoute>, levels: &[&str]) -> Vec<RouteTreeNode> {
+    let routes = drop_unreachable(routes);
+    let Some((label, deeper)) = levels.split_first() else {
+        return routes
+            .into_iter()
+            .map(|route| RouteTreeNode {
+                matchers: route.matchers,
+                receiver: Some(route.receiver),
+                continue_matching: route.continue_matching,
+                routes: Vec::new(),
+            })
+            .collect();
+    };
+    let key_of = |route: &FlatRoute| -> Option<String> {
+        route
+            .matchers
+            .iter()
+            .find(|(name, operator, _)| name == label && operator == "=")
+            .map(|(_, _, value)| value.clone())
+    };
+    let mut values: Vec<String> = Vec::new();
+    for route in &routes {
+        if let Some(value) = key_of(route) {
+            if !values.contains(&value) {
+                values.push(value);
+            }
+        }
+    }
+    let mut nodes = Vec::new();
+    for value in values {
+        let restricted: Vec<FlatRoute> = routes
+            .iter()
+            .filter(|route| key_of(route).is_none_or(|key| key == value))
+            .map(|route| {
+                let mut route = route.clone();
+                if let Some(position) = route.matchers.iter().position(|(name, operator, text)| {
+                    name == label && operator == "=" && *text == value
+                }) {
+                    route.matchers.remove(position);
+                }
+                route
+            })
+            .collect();
+        let mut children = nest_routes(restricted, deeper);
+        let key_matcher = vec![triple(label, "=", &value)];
+        let single_catch_all =
+            children.len() == 1 && children[0].matchers.is_empty() && children[0].routes.is_empty();
+        if single_catch_all {
+            let only = children.remove(0);
+            nodes.push(RouteTreeNode {
+                matchers: key_matcher,
+                receiver: only.receiver,
+                continue_matching: only.continue_matching,
+                routes: Vec::new(),
+            });
+        } else {
+            nodes.push(RouteTreeNode {
+                matchers: key_matcher,
+                receiver: None,
+                continue_matching: false,
+                routes: children,
+            });
+        }
+    }
+    let unkeyed: Vec<FlatRoute> = routes
+        .into_iter()
+        .filter(|route| key_of(route).is_none())
+        .collect();
+    nodes.extend(nest_routes(unkeyed, deeper));
+    nodes
+}
+
+/// Routes after the first catch-all without `continue` never see an alert.
+fn drop_unreachable(mut routes: Vec<FlatRoute>) -> Vec<FlatRoute> {
+    if let Some(position) = routes
+        .iter()
+        .position(|route| route.matchers.is_empty() && !route.continue_matching)
+    {
+        routes.truncate(position + 1);
+    }
+    routes
+}
+
+fn route_node(node: &RouteTreeNode) -> Result<Node, String> {
+    let mut pairs = Vec::new();
+    if let Some(receiver) = &node.receiver {
+        pairs.push(("receiver".to_owned(), Node::str(receiver)));
+    }
+    if !node.matchers.is_empty() {
+        pairs.push(("matchers".to_owned(), matcher_list(&node.matchers)?));
+    }
+    if node.continue_matching {
+        pairs.push(("continue".to_owned(), boolean(true)));
+    }
+    if !node.routes.is_empty() {
+        let children = node
+            .routes
+            .iter()
+            .map(route_node)
+            .collect::<Result<Vec<_>, _>>()?;
+        pairs.push(("routes".to_owned(), Node::Seq(children)));
+    }
+    Ok(Node::Map(pairs))
+}
+
 fn matcher_list(matchers: &[(String, String, String)]) -> Result<Node, String> {
     let mut items = Vec::new();
     for (label, operator, value) in matchers {
@@ -252,19 +466,10 @@ pub fn alertmanager_config(program: &Program, options: &AlertmanagerOptions) -> 
     ));
     if let Some(routing) = routing {
         let mut children = Vec::new();
-        for route in flat_routes(routing) {
-            match matcher_list(&route.matchers) {
-                Ok(matchers) => {
-                    let mut pairs = vec![
-                        ("receiver".to_owned(), Node::str(&route.receiver)),
-                        ("matchers".to_owned(), matchers),
-                    ];
-                    if route.continue_matching {
-                        pairs.push(("continue".to_owned(), boolean(true)));
-                    }
-                    children.push(Node::Map(pairs));
-                }
-                Err(error) => notes.push(format!("route to {} left out: {error}", route.receiver)),
+        for node in route_tree(routing) {
+            match route_node(&node) {
+                Ok(node) => children.push(node),
+                Err(error) => notes.push(format!("route left out: {error}")),
             }
         }
         if !children.is_empty() {
@@ -358,8 +563,9 @@ fn receiver_node(
                     WebhookUrl::File(file) => {
                         if options.version < AlertmanagerVersion::V0_26 {
                             notes.push(format!(
-                                "receiver {}: webhook url_file {file} needs Alertmanager 0.26+; left out for 0.25",
-                                receiver.name
+                                "receiver {}: webhook url_file {file} needs Alertmanager 0.26+; left out for {} (W0507)",
+                                receiver.name,
+                                options.version.as_string()
                             ));
                             continue;
                         }
@@ -436,7 +642,7 @@ pub fn files(
         ),
         format!(
             "Alertmanager {} configuration; regenerate with `mlslo build`.",
-            options.version.as_str()
+            options.version.as_string()
         ),
     ];
     header.extend(file.notes.iter().map(|note| format!("Note: {note}")));
@@ -444,14 +650,4 @@ pub fn files(
         ALERTMANAGER_FILE.to_owned(),
         crate::emit::yaml::to_string(&header, &file.root),
     )]
-}
-
-impl AlertmanagerVersion {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            AlertmanagerVersion::V0_25 => "0.25",
-            AlertmanagerVersion::V0_26 => "0.26",
-            AlertmanagerVersion::V0_30 => "0.30",
-        }
-    }
 }

@@ -14,6 +14,7 @@
 //! peer reports.
 
 pub mod alertmanager;
+pub mod alertmanager_config;
 pub mod kubernetes;
 pub mod naming;
 pub mod prometheus;
@@ -160,9 +161,15 @@ fn header(service: &crate::ir::Service, sources: &SourceMap) -> Vec<String> {
 /// The Alertmanager configuration, its `AlertmanagerConfig` manifest and the
 /// Watcher watches (issue 4), for Alertmanager 0.25 by default.
 fn alertmanager_files(program: &Program, sources: &SourceMap, outputs: &mut Outputs) {
-    let options = alertmanager::AlertmanagerOptions::default();
+    let options = alertmanager::AlertmanagerOptions::for_program(program);
+    outputs
+        .diagnostics
+        .extend(alertmanager::diagnostics(program, &options));
     let names = all_source_names(program, sources);
     for (path, text) in alertmanager::files(program, &names, &options) {
+        outputs.files.insert(path, text);
+    }
+    for (path, text) in alertmanager_config::files(program, &names) {
         outputs.files.insert(path, text);
     }
     for (path, text) in watcher::files(program, &options) {

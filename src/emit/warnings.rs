@@ -99,6 +99,23 @@ still generated.
 Fix: nothing is required; simpler matchers (`=`, or regexes with a literal
 alternative) let mlslo test the alerts.",
     },
+    CodeInfo {
+        code: "W0507",
+        title: "webhook url_file needs a newer alertmanager",
+        explanation: "\
+A receiver's webhook reads its URL from a file (`url_file`), a key Alertmanager
+added in 0.26. The generated configuration targets Alertmanager 0.25 (Debian
+bookworm) unless the routing block says otherwise, and 0.25 refuses unknown
+keys, so the webhook is left out of `alertmanager.yml` (and named in its header).
+
+Example:
+
+    receiver \"tickets\" { webhook { url_file = \"/etc/alertmanager/hook-url\" } }
+
+Fix: declare the release you run, `alertmanager_version = \"0.26\"` (or newer),
+in the routing block; or, for 0.25, write `url = \"https://...\"` with no
+credentials in it.",
+    },
 ];
 
 /// Every emit-time warning of the program, not sorted.

@@ -5,6 +5,13 @@
 //!   labels a Prometheus alert of the objective carries (`alertname`, `service`,
 //!   `slo`, `kind`, `team`, `severity` plus the service's and objective's labels),
 //!   so log alerts route and inhibit exactly like metric alerts;
+//! - the alert resolves by itself: the post action runs on every execution whose
+//!   condition holds (its own throttle is half the schedule interval, not the
+//!   watch's `throttle_period`, which keeps throttling the log action) and sets
+//!   `endsAt` to [`RESOLVE_AFTER_SCHEDULES`] schedule intervals after the
+//!   execution, computed by a script transform that keeps the search payload;
+//! - the Alertmanager address is the routing block's `alertmanager_url`, else
+//!   `http://alertmanager:9093`;
 //! - the only Mustache tags in the output are the ones written here
 //!   (`{{ctx.payload...}}`, `{{ctx.execution_time}}`); every user string placed in
 //!   a Mustache template goes through [`escape_mustache`], which writes `{{` with
@@ -29,6 +36,69 @@ pub const ALERTMANAGER_HOST: &str = "alertmanager";
 pub const ALERTMANAGER_PORT: u16 = 9093;
 pub const ALERTMANAGER_ALERTS_PATH: &str = "/api/v2/alerts";
 
+/// How many schedule intervals after an execution its posted alert ends, so
+/// that one missed or slow execution does not resolve a firing alert.
+pub const RESOLVE_AFTER_SCHEDULES: i64 = 3;
+
+/// Where a watch posts alerts: scheme, host, port and path.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AlertmanagerAddress {
+    pub scheme: String,
+    pub host: String,
+    pub port: u16,
+    pub path: String,
+}
+
+impl AlertmanagerAddress {
+    /// Splits a checked `http(s)://host[:port][/prefix]` URL; the query and
+    /// fragment are not used, and `/api/v2/alerts` is appended to the prefix.
+    pub fn from_url(url: &str) -> AlertmanagerAddress {
+        let (scheme, rest, default_port) = match url.strip_prefix("https://") {
+            Some(rest) => ("https", rest, 443),
+            None => ("http", url.strip_prefix("http://").unwrap_or(url), 80),
+        };
+        let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+        let (authority, tail) = rest.split_at(end);
+        let path_prefix = tail.split(['?', '#']).next().unwrap_or("");
+        let (host, port) = match authority.rsplit_once(':') {
+            // An IPv6 literal (`[::1]`) has colons of its own.
+            Some((host, port)) if !port.contains(']') => {
+                (host, port.parse().unwrap_or(default_port))
+            }
+            _ => (authority, default_port),
+        };
+        AlertmanagerAddress {
+            scheme: scheme.to_owned(),
+            host: host
+                .trim_start_matches('[')
+                .trim_end_matches(']')
+                .to_owned(),
+            port,
+            path: format!(
+                "{}{ALERTMANAGER_ALERTS_PATH}",
+                path_prefix.trim_end_matches('/')
+            ),
+        }
+    }
+
+    /// The address the routing block names, or the in-cluster default.
+    pub fn for_program(program: &Program) -> AlertmanagerAddress {
+        match program
+            .routing
+            .as_ref()
+            .and_then(|routing| routing.alertmanager_url.as_deref())
+        {
+            Some(url) => AlertmanagerAddress::from_url(url),
+            None => AlertmanagerAddress {
+                scheme: "http".to_owned(),
+                host: ALERTMANAGER_HOST.to_owned(),
+                port: ALERTMANAGER_PORT,
+                path: ALERTMANAGER_ALERTS_PATH.to_owned(),
+            },
+        }
+    }
+}
+
 /// The `metadata` marker a GitOps sync uses to tell mlslo's watches apart.
 pub const OWNED_MARKER: &str = "mlslo_owned";
 
@@ -40,9 +110,10 @@ pub fn watch_file(service: &str, objective: &str) -> String {
 /// Every watch of the program, by path.
 pub fn files(program: &Program, _options: &AlertmanagerOptions) -> Vec<(String, String)> {
     let mut files = Vec::new();
+    let address = AlertmanagerAddress::for_program(program);
     for service in &program.services {
         for objective in &service.objectives {
-            if let Some(watch) = watch(service, objective) {
+            if let Some(watch) = watch(service, objective, &address) {
                 files.push((
                     watch_file(&service.name, &objective.name),
                     to_json_text(&watch),
@@ -92,7 +163,11 @@ fn decimal_number(text: &str) -> Value {
 }
 
 /// The watch of a `logs` objective; `None` for other kinds.
-pub fn watch(service: &Service, objective: &Objective) -> Option<Value> {
+pub fn watch(
+    service: &Service,
+    objective: &Objective,
+    address: &AlertmanagerAddress,
+) -> Option<Value> {
     let ObjectiveKind::Logs {
         index,
         query,
@@ -196,8 +271,11 @@ pub fn watch(service: &Service, objective: &Objective) -> Option<Value> {
     let alerts_body = json!([{
         "labels": escaped_labels,
         "annotations": annotations,
-        "startsAt": "{{ctx.execution_time}}"
+        "startsAt": "{{ctx.execution_time}}",
+        "endsAt": "{{ctx.payload.ends_at}}"
     }]);
+    let resolve_after_seconds = (schedule.millis * RESOLVE_AFTER_SCHEDULES + 999) / 1000;
+    let post_throttle = Duration::from_millis((schedule.millis / 2).max(1000));
     let alerts_body = serde_json::to_string(&alerts_body).unwrap_or_default();
     let mut metadata = Map::new();
     metadata.insert(OWNED_MARKER.to_owned(), Value::Bool(true));
@@ -224,15 +302,23 @@ pub fn watch(service: &Service, objective: &Objective) -> Option<Value> {
                 "level": "warn",
                 "text": format!("[{}] {}: {measured}", escape_mustache(alert_name), escape_mustache(&summary))
             } },
-            "notify_alertmanager": { "webhook": {
-                "scheme": "http",
-                "host": ALERTMANAGER_HOST,
-                "port": ALERTMANAGER_PORT,
-                "method": "post",
-                "path": ALERTMANAGER_ALERTS_PATH,
-                "headers": { "Content-Type": "application/json" },
-                "body": alerts_body
-            } }
+            "notify_alertmanager": {
+                "throttle_period": es_time(post_throttle),
+                "transform": { "script": {
+                    "lang": "painless",
+                    "source": "Map payload = new HashMap(ctx.payload); payload.put('ends_at', ctx.execution_time.plusSeconds(params.resolve_after_seconds).toString()); return payload;",
+                    "params": { "resolve_after_seconds": resolve_after_seconds }
+                } },
+                "webhook": {
+                    "scheme": address.scheme,
+                    "host": address.host,
+                    "port": address.port,
+                    "method": "post",
+                    "path": address.path,
+                    "headers": { "Content-Type": "application/json" },
+                    "body": alerts_body
+                }
+            }
         }
     }))
 }

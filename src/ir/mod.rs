@@ -433,8 +433,20 @@ pub struct Routing {
     pub routes: Vec<Route>,
     /// In written order.
     pub inhibits: Vec<InhibitRule>,
+    /// `alertmanager_version`: the release the generated configuration must
+    /// load in, one of [`ALERTMANAGER_VERSIONS`]; `None` means 0.25.
+    pub alertmanager_version: Option<String>,
+    /// `alertmanager_url`: where watches post their alerts, an http(s) URL
+    /// without credentials (`/api/v2/alerts` is appended to its path).
+    pub alertmanager_url: Option<String>,
     pub span: Span,
 }
+
+/// The Alertmanager releases `alertmanager_version` accepts: 0.25 (Debian
+/// bookworm, the default) up to the newest one whose configuration keys were read.
+pub const ALERTMANAGER_VERSIONS: &[&str] = &[
+    "0.25", "0.26", "0.27", "0.28", "0.29", "0.30", "0.31", "0.32", "0.33", "0.34",
+];
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Receiver {
