@@ -1,17 +1,22 @@
 //! prometheus-operator `PrometheusRule` manifests (`monitoring.coreos.com/v1`):
 //! the same rule groups as the plain rule file, wrapped with metadata.
 //!
+//! The `spec` is the plain rule file's `groups:` text indented by two spaces rather than
+//! a second serialisation of the same tree: YAML indentation is relative (block scalars
+//! included), so the result is the same document, and writing it costs a copy.
+//!
 //! Invariants: `metadata.name` is a DNS-1123 subdomain and every metadata label
 //! value a valid Kubernetes label value ([`naming::kubernetes_name`]); no
 //! namespace is written, so `kubectl apply -n` decides; the manifest validates
 //! against the CRD's `openAPIV3Schema` (tested in `tests/emit_prometheus.rs`).
 
 use crate::emit::naming;
-use crate::emit::prometheus::{rule_groups_node, RuleGroup};
-use crate::emit::yaml::Node;
+use crate::emit::yaml::{self, Node};
 use crate::ir::Service;
 
-pub fn prometheus_rule(service: &Service, groups: &[RuleGroup]) -> Node {
+/// The manifest text: `header` comment lines, metadata, then `groups_text` (the plain
+/// rule file's body, starting with `groups:`) as the `spec`.
+pub fn prometheus_rule(header: &[String], service: &Service, groups_text: &str) -> String {
     let mut labels = vec![
         (
             "app.kubernetes.io/managed-by".to_owned(),
@@ -25,7 +30,7 @@ pub fn prometheus_rule(service: &Service, groups: &[RuleGroup]) -> Node {
     if let Some(value) = naming::kubernetes_label_value(&service.team) {
         labels.push(("mlslo.dev/team".to_owned(), Node::str(value)));
     }
-    Node::map([
+    let metadata = Node::map([
         ("apiVersion", Node::str("monitoring.coreos.com/v1")),
         ("kind", Node::str("PrometheusRule")),
         (
@@ -35,6 +40,17 @@ pub fn prometheus_rule(service: &Service, groups: &[RuleGroup]) -> Node {
                 ("labels", Node::Map(labels)),
             ]),
         ),
-        ("spec", Node::map([("groups", rule_groups_node(groups))])),
-    ])
+    ]);
+    let mut text = yaml::to_string(header, &metadata);
+    text.reserve(groups_text.len() + groups_text.len() / 8);
+    text.push_str("spec:\n");
+    for line in groups_text.split_inclusive('\n') {
+        // Empty lines (inside block scalars) stay empty: indenting them would add
+        // trailing spaces, which a literal block keeps.
+        if line != "\n" {
+            text.push_str("  ");
+        }
+        text.push_str(line);
+    }
+    text
 }

@@ -117,17 +117,17 @@ fn service_outputs(
         return (files, Vec::new());
     }
     let header = header(service, sources);
-    files.push((
-        naming::prometheus_file(&service.name),
-        yaml::to_string(
-            &header,
-            &yaml::Node::map([("groups", prometheus::rule_groups_node(&groups))]),
-        ),
-    ));
+    let groups_text = yaml::to_string(
+        &[],
+        &yaml::Node::map([("groups", prometheus::rule_groups_node(&groups))]),
+    );
     files.push((
         naming::kubernetes_file(&service.name),
-        yaml::to_string(&header, &kubernetes::prometheus_rule(service, &groups)),
+        kubernetes::prometheus_rule(&header, service, &groups_text),
     ));
+    let mut rules_text = yaml::comment_lines(&header);
+    rules_text.push_str(&groups_text);
+    files.push((naming::prometheus_file(&service.name), rules_text));
     let (tests, diagnostics) = promtool_tests::service_tests(service, &groups, cache);
     if let Some(tests) = tests {
         files.push((

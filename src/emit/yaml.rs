@@ -53,18 +53,24 @@ impl Node {
 
 /// The document text: `header` lines as `# ` comments, then the tree.
 pub fn to_string(header: &[String], root: &Node) -> String {
+    let mut out = comment_lines(header);
+    write_node(&mut out, root, 0, Context::Document);
+    if !out.ends_with('\n') {
+        out.push('\n');
+    }
+    out
+}
+
+/// `header` as `# ` comment lines. Header lines come from file names; a line break
+/// inside one starts a new comment line, so no header text can end the comment.
+pub fn comment_lines(header: &[String]) -> String {
     let mut out = String::new();
     for line in header {
-        // Header lines come from file names; keep each on its own comment line.
         for part in line.split(['\n', '\r']) {
             out.push_str("# ");
             out.push_str(part);
             out.push('\n');
         }
-    }
-    write_node(&mut out, root, 0, Context::Document);
-    if !out.ends_with('\n') {
-        out.push('\n');
     }
     out
 }
@@ -181,12 +187,29 @@ fn write_scalar(out: &mut String, text: &str, prefer_block: bool, indent: usize)
 /// no indicator at the start, no `: ` or ` #`, no `{{`, and nothing a parser would
 /// resolve to a boolean, null or number (`yes`, `on`, `~`, `=`, `1e3`, `0x1f`,
 /// `.inf`, `2024-01-01`, ...).
+/// The bytes a plain scalar may hold: ASCII letters and digits and a few punctuation
+/// marks; a table because every scalar of every generated file goes through it.
+const PLAIN_SAFE_BYTES: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut byte = 0;
+    while byte < 256 {
+        table[byte] = (byte as u8).is_ascii_alphanumeric();
+        byte += 1;
+    }
+    let punctuation = b" _./-()+*,<>=:$'";
+    let mut index = 0;
+    while index < punctuation.len() {
+        table[punctuation[index] as usize] = true;
+        index += 1;
+    }
+    table
+};
+
 pub fn is_plain_safe(text: &str) -> bool {
     if text.is_empty() || text.trim() != text {
         return false;
     }
-    let allowed = |byte: u8| byte.is_ascii_alphanumeric() || b" _./-()+*,<>=:$'".contains(&byte);
-    if !text.bytes().all(allowed) {
+    if !text.bytes().all(|byte| PLAIN_SAFE_BYTES[usize::from(byte)]) {
         return false;
     }
     // Only ASCII is left, so the first byte is the first character.
@@ -200,9 +223,10 @@ pub fn is_plain_safe(text: &str) -> bool {
     const SPECIAL: [&str; 13] = [
         "y", "n", "yes", "no", "on", "off", "true", "false", "null", "~", "=", "<<", "nan",
     ];
-    if SPECIAL
-        .iter()
-        .any(|special| special.eq_ignore_ascii_case(text))
+    if text.len() <= 5
+        && SPECIAL
+            .iter()
+            .any(|special| special.eq_ignore_ascii_case(text))
     {
         return false;
     }
