@@ -4,6 +4,7 @@
 //! environment, stdout/stderr and exit codes. Exit status: 0 clean, 1 the input has
 //! errors (or warnings under `--deny-warnings`), 2 a usage or I/O problem.
 
+mod backtest;
 mod build;
 mod check;
 pub mod connection;
@@ -43,6 +44,8 @@ enum Command {
     Build(build::BuildArgs),
     /// Run promtool rule unit-test files (`promtool test rules` format).
     Test(TestArgs),
+    /// Evaluate rules over recorded data: when each alert would have fired and who was paged.
+    Backtest(backtest::BacktestArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -106,6 +109,7 @@ fn run_with_args(args: impl IntoIterator<Item = OsString>) -> ExitCode {
         Command::Explain(args) => explain::run(args.code.as_deref(), args.list),
         Command::Build(args) => build::run(&args),
         Command::Test(args) => test::run(&args.files),
+        Command::Backtest(args) => backtest::run(&args),
     };
     ExitCode::from(status)
 }
