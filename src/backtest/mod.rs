@@ -63,6 +63,37 @@ pub struct AlertHistory {
     pub pages: Vec<Page>,
 }
 
+/// The error budget of one objective, from the `slo:period_error_budget_remaining:ratio`
+/// series the generated rules record.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Budget {
+    pub service: String,
+    pub slo: String,
+    /// `100 * (1 - remaining)` at the last evaluation: the share of the objective
+    /// window's budget spent by the errors seen in the range (data before the range
+    /// counts as none).
+    pub spent_percent: f64,
+    /// (timestamp ms, spent %) at each evaluation, for charts.
+    #[serde(skip)]
+    pub points: Vec<(i64, f64)>,
+}
+
+/// How one firing of a forecast alert turned out against its threshold alert.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ForecastOutcome {
+    pub forecast: String,
+    pub threshold: String,
+    pub service: String,
+    pub slo: String,
+    /// `lead`: the threshold alert fired `lead_ms` after the forecast did;
+    /// `false_alarm`: it did not fire before the next forecast or the end;
+    /// `missed`: the threshold alert fired with no forecast ahead of it.
+    pub outcome: String,
+    pub at_ms: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lead_ms: Option<i64>,
+}
+
 /// The result of one backtest.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Report {
@@ -70,6 +101,8 @@ pub struct Report {
     pub end_ms: i64,
     pub evaluations: usize,
     pub alerts: Vec<AlertHistory>,
+    pub budgets: Vec<Budget>,
+    pub forecasts: Vec<ForecastOutcome>,
     /// `rule: message` per failed rule evaluation (first 20).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub rule_errors: Vec<String>,
@@ -163,13 +196,106 @@ pub fn run(
     if let Some(config) = alertmanager {
         attach_pages(&mut alerts, config);
     }
+    let budgets = budgets(&storage, options.end_ms);
+    let forecasts = forecast_outcomes(&alerts);
     Report {
         start_ms: options.start_ms,
         end_ms: options.end_ms,
         evaluations,
         alerts,
+        budgets,
+        forecasts,
         rule_errors,
     }
+}
+
+/// The recorded name whose last value is the budget left (see `emit::prometheus`).
+pub const BUDGET_REMAINING: &str = "slo:period_error_budget_remaining:ratio";
+
+fn budgets(storage: &crate::eval::Storage, end_ms: i64) -> Vec<Budget> {
+    let mut budgets = Vec::new();
+    for id in 0..storage.len() {
+        let series = storage.series(id);
+        if series.labels.metric_name() != BUDGET_REMAINING {
+            continue;
+        }
+        let points: Vec<(i64, f64)> = series
+            .timestamps
+            .iter()
+            .zip(&series.values)
+            .filter(|(ts, value)| **ts <= end_ms && value.is_finite())
+            .map(|(ts, value)| (*ts, 100.0 * (1.0 - value)))
+            .collect();
+        let Some(&(_, spent_percent)) = points.last() else {
+            continue;
+        };
+        budgets.push(Budget {
+            service: series.labels.get("service").to_string(),
+            slo: series.labels.get("slo").to_string(),
+            spent_percent,
+            points,
+        });
+    }
+    budgets.sort_by(|a, b| (&a.service, &a.slo).cmp(&(&b.service, &b.slo)));
+    budgets
+}
+
+/// Pairs each `...Forecast` alert with the other alerts of its `service` and `slo`
+/// (the threshold alerts the compiler generates next to it, `SLOMetricAbsent` aside).
+fn forecast_outcomes(alerts: &[AlertHistory]) -> Vec<ForecastOutcome> {
+    let key = |alert: &AlertHistory| {
+        (
+            alert.labels.get("service").cloned().unwrap_or_default(),
+            alert.labels.get("slo").cloned().unwrap_or_default(),
+        )
+    };
+    let mut outcomes = Vec::new();
+    for forecast in alerts.iter().filter(|a| a.alertname.ends_with("Forecast")) {
+        let (service, slo) = key(forecast);
+        for threshold in alerts.iter().filter(|a| {
+            !a.alertname.ends_with("Forecast")
+                && a.alertname != "SLOMetricAbsent"
+                && key(a) == (service.clone(), slo.clone())
+        }) {
+            let outcome = |kind: &str, at_ms: i64, lead_ms: Option<i64>| ForecastOutcome {
+                forecast: forecast.alertname.clone(),
+                threshold: threshold.alertname.clone(),
+                service: service.clone(),
+                slo: slo.clone(),
+                outcome: kind.to_string(),
+                at_ms,
+                lead_ms,
+            };
+            let starts: Vec<i64> = forecast.firing.iter().map(|s| s.start_ms).collect();
+            let breaches: Vec<i64> = threshold.firing.iter().map(|s| s.start_ms).collect();
+            let mut explained = vec![false; breaches.len()];
+            for (index, &start) in starts.iter().enumerate() {
+                let next = starts.get(index + 1).copied().unwrap_or(i64::MAX);
+                match breaches.iter().position(|&b| b >= start && b < next) {
+                    Some(position) => {
+                        explained[position] = true;
+                        let breach = breaches[position];
+                        outcomes.push(outcome("lead", start, Some(breach - start)));
+                    }
+                    None => outcomes.push(outcome("false_alarm", start, None)),
+                }
+            }
+            for (breach, explained) in breaches.iter().zip(explained) {
+                if !explained {
+                    outcomes.push(outcome("missed", *breach, None));
+                }
+            }
+        }
+    }
+    outcomes.sort_by(|a, b| {
+        (&a.service, &a.slo, &a.threshold, a.at_ms).cmp(&(
+            &b.service,
+            &b.slo,
+            &b.threshold,
+            b.at_ms,
+        ))
+    });
+    outcomes
 }
 
 fn gcd(a: i64, b: i64) -> i64 {
@@ -360,6 +486,40 @@ pub fn render_table(report: &Report) -> String {
             }
         }
     }
+    if !report.budgets.is_empty() {
+        out.push_str("\nerror budget spent (objective window, errors in the range)\n");
+        for budget in &report.budgets {
+            out.push_str(&format!(
+                "  {}/{}  {:.1}%\n",
+                budget.service, budget.slo, budget.spent_percent
+            ));
+        }
+    }
+    if !report.forecasts.is_empty() {
+        out.push_str("\nforecasts\n");
+        for f in &report.forecasts {
+            let what = match (f.outcome.as_str(), f.lead_ms) {
+                ("lead", Some(lead)) => format!(
+                    "{} fired {} before {}",
+                    f.forecast,
+                    format_duration(lead),
+                    f.threshold
+                ),
+                ("false_alarm", _) => format!(
+                    "{} fired, {} did not follow (false alarm)",
+                    f.forecast, f.threshold
+                ),
+                _ => format!("{} fired with no forecast ahead (missed)", f.threshold),
+            };
+            out.push_str(&format!(
+                "  {}/{}  {}  {}\n",
+                f.service,
+                f.slo,
+                format_time(f.at_ms),
+                what
+            ));
+        }
+    }
     for error in &report.rule_errors {
         out.push_str(&format!("rule error: {error}\n"));
     }
@@ -498,5 +658,56 @@ receivers:
         assert_eq!(r.alerts[0].pages[0].receivers, vec!["pager"]);
         assert_eq!(r.alerts[1].alertname, "Slow");
         assert_eq!(r.alerts[1].pages[0].inhibited_by.as_deref(), Some("Down"));
+    }
+}
+
+#[cfg(test)]
+mod forecast_tests {
+    use super::*;
+
+    fn alert(name: &str, starts: &[i64]) -> AlertHistory {
+        AlertHistory {
+            alertname: name.into(),
+            labels: [("service", "s"), ("slo", "d"), ("alertname", name)]
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            firings: starts.len(),
+            firing_ms: 0,
+            pending: Vec::new(),
+            firing: starts
+                .iter()
+                .map(|&s| Span {
+                    start_ms: s,
+                    end_ms: s + 10,
+                    open: false,
+                })
+                .collect(),
+            pages: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn lead_missed_and_false_alarm() {
+        // Forecast at 100 then 500; threshold at 300 (lead 200) and 900 (after the
+        // second forecast: lead 400); a third forecast at 1000 never followed.
+        let alerts = [
+            alert("DriftScoreForecast", &[100, 500, 1000]),
+            alert("DriftScoreHigh", &[50, 300, 900]),
+        ];
+        let outcomes = forecast_outcomes(&alerts);
+        let summary: Vec<(&str, i64, Option<i64>)> = outcomes
+            .iter()
+            .map(|o| (o.outcome.as_str(), o.at_ms, o.lead_ms))
+            .collect();
+        assert_eq!(
+            summary,
+            vec![
+                ("missed", 50, None),
+                ("lead", 100, Some(200)),
+                ("lead", 500, Some(400)),
+                ("false_alarm", 1000, None),
+            ]
+        );
     }
 }
