@@ -418,16 +418,32 @@ pub fn render_table(report: &Report) -> String {
     if report.alerts.is_empty() {
         out.push_str("no alert was pending or firing\n");
     } else {
-        let rows: Vec<[String; 5]> = report
+        let rows: Vec<[String; 6]> = report
             .alerts
             .iter()
             .map(|alert| {
-                let labels: Vec<String> = alert
+                let service = alert.labels.get("service").map_or("", String::as_str);
+                let slo = alert.labels.get("slo").map_or("", String::as_str);
+                // Labels that tell this alert from its namesakes of the same objective.
+                let distinguishing: Vec<String> = alert
                     .labels
                     .iter()
-                    .filter(|(k, _)| *k != "alertname")
+                    .filter(|(k, v)| {
+                        !matches!(k.as_str(), "alertname" | "service" | "slo")
+                            && report.alerts.iter().any(|other| {
+                                other.alertname == alert.alertname
+                                    && other.labels.get("service") == alert.labels.get("service")
+                                    && other.labels.get("slo") == alert.labels.get("slo")
+                                    && other.labels.get(k.as_str()) != Some(v)
+                            })
+                    })
                     .map(|(k, v)| format!("{k}={v}"))
                     .collect();
+                let name = if distinguishing.is_empty() {
+                    alert.alertname.clone()
+                } else {
+                    format!("{}{{{}}}", alert.alertname, distinguishing.join(","))
+                };
                 let pages: Vec<String> = alert
                     .pages
                     .iter()
@@ -438,26 +454,30 @@ pub fn render_table(report: &Report) -> String {
                     })
                     .collect();
                 [
-                    alert.alertname.clone(),
+                    format!("{service}/{slo}"),
+                    name,
                     alert.firings.to_string(),
                     format_duration(alert.firing_ms),
                     alert.pending.len().to_string(),
-                    if pages.is_empty() {
-                        labels.join(",")
-                    } else {
-                        format!("{}  -> {}", labels.join(","), pages.join(", "))
-                    },
+                    pages.join(", "),
                 ]
             })
             .collect();
-        let header = ["ALERT", "FIRINGS", "FIRING", "PENDING", "LABELS / PAGED"];
+        let header = [
+            "OBJECTIVE",
+            "ALERT",
+            "FIRINGS",
+            "FIRING",
+            "PENDING",
+            "PAGED",
+        ];
         let mut widths = header.map(str::len);
         for row in &rows {
             for (width, cell) in widths.iter_mut().zip(row) {
                 *width = (*width).max(cell.len());
             }
         }
-        let line = |cells: [&str; 5]| {
+        let line = |cells: [&str; 6]| {
             let mut text = String::new();
             for (i, cell) in cells.iter().enumerate() {
                 if i + 1 == cells.len() {
@@ -470,13 +490,17 @@ pub fn render_table(report: &Report) -> String {
         };
         out.push_str(&line(header));
         for row in &rows {
-            out.push_str(&line([&row[0], &row[1], &row[2], &row[3], &row[4]]));
+            out.push_str(&line([
+                &row[0], &row[1], &row[2], &row[3], &row[4], &row[5],
+            ]));
         }
         out.push('\n');
         for alert in &report.alerts {
             for span in &alert.firing {
                 out.push_str(&format!(
-                    "{}  firing {} .. {}{} ({})\n",
+                    "{}/{} {}  firing {} .. {}{} ({})\n",
+                    alert.labels.get("service").map_or("", String::as_str),
+                    alert.labels.get("slo").map_or("", String::as_str),
                     alert.alertname,
                     format_time(span.start_ms),
                     format_time(span.end_ms),
