@@ -310,3 +310,38 @@ fn promtool_agrees_on_when_alerts_fire() {
         text(&output.stderr)
     );
 }
+
+#[test]
+fn the_html_report_is_self_contained_and_deterministic() {
+    let folder = scratch("html");
+    let rules = write(&folder, "rules.yml", RULES);
+    let series = write(&folder, "data.series", SERIES);
+    let mut pages = Vec::new();
+    for name in ["a.html", "b.html"] {
+        let path = folder.join(name).display().to_string();
+        let output = mlslo(&["backtest", &rules, "--data", &series, "--report", &path]);
+        assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+        pages.push(std::fs::read_to_string(&path).expect("report written"));
+    }
+    assert_eq!(pages[0], pages[1], "same input, same bytes");
+    let page = &pages[0];
+    assert!(page.starts_with("<!DOCTYPE html>"));
+    assert!(!page.contains("<script"));
+    // One timeline per objective with alerts, with a firing span for ErrorsHigh.
+    assert!(
+        page.contains("<h2>/</h2>"),
+        "rules without service/slo labels group together"
+    );
+    assert!(
+        page.contains("<title>firing 1970-01-01T00:16:00Z"),
+        "{page}"
+    );
+    assert_eq!(page.matches("<svg").count(), page.matches("</svg>").count());
+    // No stray temporary file is left next to the report.
+    let leftovers: Vec<_> = std::fs::read_dir(&folder)
+        .expect("folder")
+        .filter_map(Result::ok)
+        .filter(|entry| entry.file_name().to_string_lossy().contains(".tmp"))
+        .collect();
+    assert!(leftovers.is_empty());
+}

@@ -9,6 +9,9 @@
 //! the table and JSON are byte-for-byte stable.
 
 pub mod data;
+pub mod html;
+
+pub use html::render_html;
 
 use std::collections::BTreeMap;
 
@@ -78,6 +81,13 @@ pub struct Budget {
     pub points: Vec<(i64, f64)>,
 }
 
+/// One objective's 5m error ratio over the range and its error budget ratio.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ErrorRatio {
+    pub points: Vec<(i64, f64)>,
+    pub budget: Option<f64>,
+}
+
 /// How one firing of a forecast alert turned out against its threshold alert.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct ForecastOutcome {
@@ -103,6 +113,9 @@ pub struct Report {
     pub alerts: Vec<AlertHistory>,
     pub budgets: Vec<Budget>,
     pub forecasts: Vec<ForecastOutcome>,
+    /// Per (service, slo): the recorded `slo:sli_error:ratio_rate5m`, for charts.
+    #[serde(skip)]
+    pub error_ratios: BTreeMap<(String, String), ErrorRatio>,
     /// `rule: message` per failed rule evaluation (first 20).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub rule_errors: Vec<String>,
@@ -198,7 +211,9 @@ pub fn run(
     }
     let budgets = budgets(&storage, options.end_ms);
     let forecasts = forecast_outcomes(&alerts);
+    let error_ratios = error_ratios(&storage, options.start_ms, options.end_ms);
     Report {
+        error_ratios,
         start_ms: options.start_ms,
         end_ms: options.end_ms,
         evaluations,
@@ -238,6 +253,36 @@ fn budgets(storage: &crate::eval::Storage, end_ms: i64) -> Vec<Budget> {
     }
     budgets.sort_by(|a, b| (&a.service, &a.slo).cmp(&(&b.service, &b.slo)));
     budgets
+}
+
+fn error_ratios(
+    storage: &crate::eval::Storage,
+    start_ms: i64,
+    end_ms: i64,
+) -> BTreeMap<(String, String), ErrorRatio> {
+    let mut ratios: BTreeMap<(String, String), ErrorRatio> = BTreeMap::new();
+    for id in 0..storage.len() {
+        let series = storage.series(id);
+        let name = series.labels.metric_name();
+        let key = (
+            series.labels.get("service").to_string(),
+            series.labels.get("slo").to_string(),
+        );
+        if name == "slo:sli_error:ratio_rate5m" {
+            ratios.entry(key).or_default().points = series
+                .timestamps
+                .iter()
+                .zip(&series.values)
+                .filter(|(ts, v)| (start_ms..=end_ms).contains(*ts) && v.is_finite())
+                .map(|(ts, v)| (*ts, *v))
+                .collect();
+        } else if name == "slo:error_budget:ratio" {
+            ratios.entry(key).or_default().budget =
+                series.values.iter().rev().copied().find(|v| v.is_finite());
+        }
+    }
+    ratios.retain(|_, ratio| !ratio.points.is_empty());
+    ratios
 }
 
 /// Pairs each `...Forecast` alert with the other alerts of its `service` and `slo`
