@@ -59,12 +59,13 @@ fn json(output: &Output) -> serde_json::Value {
 }
 
 #[test]
-fn openmetrics_and_series_notation_give_the_same_report() {
+fn openmetrics_series_notation_and_matrix_json_give_the_same_report() {
     let folder = scratch("formats");
     let rules = write(&folder, "rules.yml", RULES);
     let series = write(&folder, "data.series", SERIES);
     // The same samples as OpenMetrics with float-second timestamps.
     let mut om = String::from("# TYPE errors_total counter\n");
+    let mut matrix = Vec::new();
     for (job, pieces) in [
         (
             "api",
@@ -82,8 +83,13 @@ fn openmetrics_and_series_notation_give_the_same_report() {
         ),
     ] {
         let mut minute = 0;
+        let mut points = Vec::new();
         for (start, delta, count) in pieces {
             for step in 0..=count {
+                points.push(serde_json::json!([
+                    (minute + step) * 60,
+                    format!("{}", start + delta * step as f64)
+                ]));
                 om.push_str(&format!(
                     "errors_total{{job=\"{job}\"}} {} {}.0\n",
                     start + delta * step as f64,
@@ -92,7 +98,16 @@ fn openmetrics_and_series_notation_give_the_same_report() {
             }
             minute += count + 1;
         }
+        matrix.push(serde_json::json!({
+            "metric": {"__name__": "errors_total", "job": job},
+            "values": points,
+        }));
     }
+    let matrix = serde_json::json!({
+        "status": "success",
+        "data": {"resultType": "matrix", "result": matrix},
+    });
+    let matrix = write(&folder, "data.json", &matrix.to_string());
     om.push_str("# EOF\n");
     let om = write(&folder, "data.om", &om);
     let a = json(&mlslo(&[

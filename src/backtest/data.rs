@@ -1,6 +1,7 @@
 //! Recorded series for a backtest, read from text: OpenMetrics / Prometheus text
 //! exposition with timestamps (what `promtool tsdb create-blocks-from openmetrics`
-//! takes) and promtool's series notation with a `start`/`interval` header.
+//! takes), promtool's series notation with a `start`/`interval` header, and
+//! Prometheus API matrix JSON (`query_range`).
 //!
 //! Invariants: pure; every error names the file and the 1-based line; timestamps are
 //! milliseconds since the Unix epoch; samples of one series are kept sorted by time
@@ -209,6 +210,73 @@ pub fn parse_series_notation(file: &str, text: &str) -> Result<Dataset, String> 
     Ok(dataset)
 }
 
+/// Reads a Prometheus HTTP API answer holding a matrix (`/api/v1/query_range`, or
+/// `/api/v1/query` of a range selector): `{"status":"success","data":{"resultType":
+/// "matrix","result":[{"metric":{...},"values":[[<seconds>,"<value>"],...]}]}}`.
+pub fn parse_matrix_json(file: &str, text: &str) -> Result<Dataset, String> {
+    let at_line = |error: &serde_json::Error| format!("{file}:{}:{}", error.line(), error.column());
+    let root: serde_json::Value =
+        serde_json::from_str(text).map_err(|e| format!("{}: invalid JSON: {e}", at_line(&e)))?;
+    if let Some(status) = root.get("status").and_then(|s| s.as_str()) {
+        if status != "success" {
+            let error = root.get("error").and_then(|e| e.as_str()).unwrap_or("");
+            return Err(format!("{file}: the API answered {status:?}: {error}"));
+        }
+    }
+    let data = root.get("data").unwrap_or(&root);
+    match data.get("resultType").and_then(|t| t.as_str()) {
+        Some("matrix") => {}
+        other => {
+            return Err(format!(
+                "{file}: expected resultType \"matrix\", found {}",
+                other.map_or("none".to_string(), |t| format!("{t:?}"))
+            ))
+        }
+    }
+    let result = data
+        .get("result")
+        .and_then(|r| r.as_array())
+        .ok_or_else(|| format!("{file}: data.result is not a list"))?;
+    let mut dataset = Dataset::default();
+    for (index, series) in result.iter().enumerate() {
+        let at = |message: &str| format!("{file}: data.result[{index}]: {message}");
+        let metric = series
+            .get("metric")
+            .and_then(|m| m.as_object())
+            .ok_or_else(|| at("no \"metric\" object"))?;
+        let mut pairs = Vec::new();
+        for (name, value) in metric {
+            let value = value
+                .as_str()
+                .ok_or_else(|| at(&format!("label {name} is not a string")))?;
+            pairs.push((name.clone(), value.to_string()));
+        }
+        let labels = Labels::from_pairs(pairs);
+        let values = series
+            .get("values")
+            .and_then(|v| v.as_array())
+            .ok_or_else(|| at("no \"values\" list (histograms are not supported)"))?;
+        let mut samples = Vec::with_capacity(values.len());
+        for point in values {
+            let pair = point.as_array().filter(|p| p.len() == 2);
+            let seconds = pair.and_then(|p| p[0].as_f64());
+            let value = pair
+                .and_then(|p| p[1].as_str())
+                .and_then(|v| parse_number(v).ok());
+            match (seconds, value) {
+                (Some(seconds), Some(value)) => {
+                    samples.push(((seconds * 1000.0).round() as i64, value))
+                }
+                _ => return Err(at(&format!("bad point {point}"))),
+            }
+        }
+        let mut single = Dataset::default();
+        single.series.insert(labels, samples);
+        dataset.merge(single, file)?;
+    }
+    Ok(dataset)
+}
+
 /// A time given as unix seconds (`1700000000`, `1700000000.5`) or RFC 3339.
 pub fn parse_time_ms(text: &str) -> Result<i64, String> {
     if let Ok(seconds) = text.parse::<f64>() {
@@ -255,6 +323,34 @@ mod tests {
         ];
         for (text, expected) in cases {
             let error = parse_openmetrics("d.om", text).unwrap_err();
+            assert!(error.starts_with(expected), "{text:?}: {error}");
+        }
+    }
+
+    #[test]
+    fn matrix_json() {
+        let text = r#"{"status":"success","data":{"resultType":"matrix","result":[
+            {"metric":{"__name__":"up","job":"a"},"values":[[100,"1"],[160.5,"0"]]}]}}"#;
+        let data = parse_matrix_json("q.json", text).unwrap();
+        let labels = Labels::from_pairs([("__name__", "up"), ("job", "a")]);
+        assert_eq!(data.series[&labels], vec![(100_000, 1.0), (160_500, 0.0)]);
+        let cases = [
+            ("{\n  \"status\": ", "q.json:2:"),
+            (
+                r#"{"status":"error","error":"bad query"}"#,
+                "q.json: the API answered \"error\": bad query",
+            ),
+            (
+                r#"{"data":{"resultType":"vector","result":[]}}"#,
+                "q.json: expected resultType \"matrix\"",
+            ),
+            (
+                r#"{"data":{"resultType":"matrix","result":[{"metric":{},"values":[[1]]}]}}"#,
+                "q.json: data.result[0]: bad point",
+            ),
+        ];
+        for (text, expected) in cases {
+            let error = parse_matrix_json("q.json", text).unwrap_err();
             assert!(error.starts_with(expected), "{text:?}: {error}");
         }
     }

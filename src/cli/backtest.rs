@@ -21,7 +21,8 @@ pub struct BacktestArgs {
     #[arg(value_name = "RULES", required = true)]
     pub rules: Vec<PathBuf>,
     /// Recorded data: OpenMetrics/Prometheus text with timestamps in seconds
-    /// (.om, .prom, .txt) or promtool series notation with a start/interval header (.series).
+    /// (.om, .prom, .txt), promtool series notation with a start/interval header (.series),
+    /// or Prometheus API matrix JSON from query_range (.json).
     #[arg(long = "data", value_name = "FILE", required = true)]
     pub data: Vec<PathBuf>,
     /// First evaluation: RFC 3339 or unix seconds (default: the data's first sample).
@@ -71,6 +72,8 @@ fn prepare_and_run(args: &BacktestArgs) -> Result<String, String> {
         let text = read(path)?;
         let parsed = if path.extension().is_some_and(|e| e == "series") {
             parse_series_notation(&name, &text)?
+        } else if path.extension().is_some_and(|e| e == "json") {
+            crate::backtest::data::parse_matrix_json(&name, &text)?
         } else {
             parse_openmetrics(&name, &text)?
         };
