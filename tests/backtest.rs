@@ -116,7 +116,11 @@ fn openmetrics_series_notation_and_matrix_json_give_the_same_report() {
     let b = json(&mlslo(&[
         "backtest", &rules, "--data", &om, "--format", "json",
     ]));
+    let c = json(&mlslo(&[
+        "backtest", &rules, "--data", &matrix, "--format", "json",
+    ]));
     assert_eq!(a, b);
+    assert_eq!(a, c);
     assert!(
         a["alerts"]
             .as_array()
