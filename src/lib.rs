@@ -11,6 +11,7 @@
 //! stdout/stderr or exit codes; every other module is pure.
 
 pub mod alertmanager;
+pub mod backtest;
 pub mod calendar;
 pub mod check;
 pub mod cli;

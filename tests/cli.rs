@@ -625,6 +625,28 @@ fn the_readme_shows_a_real_routes_session() {
 }
 
 #[test]
+fn the_readme_shows_a_real_backtest() {
+    let command = "$ mlslo backtest rules/fraud-detector.slo rules/routing.slo --data tests/data/backtest/fraud-detector.series\n";
+    let shown = readme_code_blocks()
+        .into_iter()
+        .find_map(|block| block.strip_prefix(command).map(str::to_string))
+        .expect("the README shows a backtest session");
+    let output = mlslo(&[
+        "backtest",
+        "rules/fraud-detector.slo",
+        "rules/routing.slo",
+        "--data",
+        "tests/data/backtest/fraud-detector.series",
+    ]);
+    assert_eq!(status(&output), 0, "{}", stderr(&output));
+    assert_eq!(
+        stdout(&output),
+        shown,
+        "update the README's backtest session"
+    );
+}
+
+#[test]
 fn a_100_megabyte_file_gets_its_diagnostic_at_the_right_line() {
     let folder = scratch("hundred_megabytes");
     let comment_line = format!("# {}\n", "x".repeat(97));

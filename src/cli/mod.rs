@@ -4,6 +4,7 @@
 //! environment, stdout/stderr and exit codes. Exit status: 0 clean, 1 the input has
 //! errors (or warnings under `--deny-warnings`), 2 a usage or I/O problem.
 
+mod backtest;
 mod build;
 mod check;
 pub mod connection;
@@ -51,6 +52,8 @@ enum Command {
     Deploy(deploy::DeployArgs),
     /// Show where firing alerts go in an Alertmanager configuration and which alert inhibits which.
     Routes(routes::RoutesArgs),
+    /// Evaluate rules over recorded data: when each alert would have fired and who was paged.
+    Backtest(backtest::BacktestArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -117,6 +120,7 @@ fn run_with_args(args: impl IntoIterator<Item = OsString>) -> ExitCode {
         Command::Diff(args) => deploy::run_diff(&args),
         Command::Deploy(args) => deploy::run_deploy(&args),
         Command::Routes(args) => routes::run(&args),
+        Command::Backtest(args) => backtest::run(&args),
     };
     ExitCode::from(status)
 }
