@@ -9,6 +9,7 @@ mod check;
 pub mod connection;
 mod explain;
 mod input;
+mod lint;
 mod test;
 
 pub use input::{CODES, MAX_FILE_BYTES};
@@ -43,6 +44,8 @@ enum Command {
     Build(build::BuildArgs),
     /// Run promtool rule unit-test files (`promtool test rules` format).
     Test(TestArgs),
+    /// Lint Prometheus rule files, PrometheusRule manifests and .slo files.
+    Lint(lint::LintArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -106,6 +109,7 @@ fn run_with_args(args: impl IntoIterator<Item = OsString>) -> ExitCode {
         Command::Explain(args) => explain::run(args.code.as_deref(), args.list),
         Command::Build(args) => build::run(&args),
         Command::Test(args) => test::run(&args.files),
+        Command::Lint(args) => lint::run(&args),
     };
     ExitCode::from(status)
 }

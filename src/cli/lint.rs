@@ -1,0 +1,204 @@
+//! `mlslo lint PATHS...`: read rule files, PrometheusRule manifests and .slo files, lint
+//! them, apply `.mlslo.toml` and suppression comments, and report.
+//!
+//! Invariants: human output goes to stderr, json/sarif/github to stdout; the exit status
+//! is 2 for a usage or I/O problem, else 1 when a finding is at or above `--fail-on`
+//! (default `error`, or the config's `fail_on`), else 0. A .slo file is linted as its
+//! check diagnostics plus the lint of the Prometheus rules it compiles to.
+
+use super::{write_stderr, write_stdout};
+use super::{EXIT_CLEAN, EXIT_INVALID_INPUT, EXIT_USAGE_OR_IO};
+use crate::diagnostic::{Severity, SourceMap};
+use crate::lint::{self, LintConfig};
+use crate::render;
+use clap::ValueEnum;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, clap::Args)]
+pub struct LintArgs {
+    /// Rule files, PrometheusRule manifests, .slo files or folders (searched for
+    /// *.yml, *.yaml and *.slo).
+    #[arg(value_name = "PATHS", required = true)]
+    paths: Vec<PathBuf>,
+    /// Output: human (stderr), json, sarif (SARIF 2.1.0) or github (workflow commands).
+    #[arg(long, value_enum, default_value_t = LintFormat::Human)]
+    format: LintFormat,
+    /// Lowest severity that makes the exit status 1 (default: the config's, else error).
+    #[arg(long, value_enum)]
+    fail_on: Option<FailOn>,
+    /// The config file (default: .mlslo.toml in the current folder, if present).
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum LintFormat {
+    Human,
+    Json,
+    Sarif,
+    Github,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum FailOn {
+    Error,
+    Warning,
+    Info,
+}
+
+pub(super) fn run(args: &LintArgs) -> u8 {
+    let config = match load_config(args.config.as_deref()) {
+        Ok(config) => config,
+        Err(message) => {
+            write_stderr(&format!("error: {message}\n"));
+            return EXIT_USAGE_OR_IO;
+        }
+    };
+    let mut io_errors = Vec::new();
+    let mut files = Vec::new();
+    for path in &args.paths {
+        collect(path, &mut files, &mut io_errors);
+    }
+    let mut map = SourceMap::new();
+    let mut rule_files = Vec::new();
+    let mut slo_files = Vec::new();
+    for file in &files {
+        match std::fs::metadata(file).map(|m| m.len()) {
+            Ok(size) if size > super::MAX_FILE_BYTES => {
+                io_errors.push(format!(
+                    "`{}` is larger than {} bytes",
+                    file.display(),
+                    super::MAX_FILE_BYTES
+                ));
+                continue;
+            }
+            _ => {}
+        }
+        match std::fs::read_to_string(file) {
+            Ok(text) => {
+                let index = map.add(file.display().to_string().replace('\\', "/"), text);
+                if file.extension().is_some_and(|e| e == "slo") {
+                    slo_files.push(index);
+                } else {
+                    rule_files.push(index);
+                }
+            }
+            Err(error) => io_errors.push(format!("cannot read `{}`: {error}", file.display())),
+        }
+    }
+    let mut diagnostics = Vec::new();
+    if !slo_files.is_empty() {
+        let (program, found) = crate::check_files(&map, &slo_files);
+        let has_errors = found.iter().any(|d| d.is_error());
+        diagnostics.extend(found);
+        if let (Some(program), false) = (program, has_errors) {
+            let outputs = crate::emit::emit(&program, &map);
+            for (name, text) in outputs.files {
+                if name.starts_with("prometheus/") && name.ends_with(".yml") {
+                    rule_files.push(map.add(format!("<generated>/{name}"), text));
+                }
+            }
+        }
+    }
+    let report = lint::lint_files(&map, &rule_files, &config);
+    diagnostics.extend(report.diagnostics);
+    let diagnostics = lint::apply_policy(&map, &config, diagnostics);
+
+    match args.format {
+        LintFormat::Human => write_stderr(&render::render_human(&map, &diagnostics, use_color())),
+        LintFormat::Json => write_stdout(&render::render_json(&map, &diagnostics)),
+        LintFormat::Sarif => write_stdout(&lint::output::render_sarif(&map, &diagnostics)),
+        LintFormat::Github => write_stdout(&lint::output::render_github(&map, &diagnostics)),
+    }
+    for problem in &io_errors {
+        write_stderr(&format!("error: {problem}\n"));
+    }
+    match render::summary(&diagnostics) {
+        Some(summary) => write_stderr(&format!("{summary}\n")),
+        None if io_errors.is_empty() => {
+            let n = map.files().len();
+            let noun = if n == 1 { "file" } else { "files" };
+            write_stderr(&format!("linted {n} {noun}: no problems found\n"));
+        }
+        None => {}
+    }
+    let fail_on = args.fail_on.unwrap_or(match config.fail_on.as_deref() {
+        Some("warning") => FailOn::Warning,
+        Some("info") => FailOn::Info,
+        _ => FailOn::Error,
+    });
+    let failing = diagnostics.iter().any(|d| match fail_on {
+        FailOn::Error => d.severity == Severity::Error,
+        FailOn::Warning | FailOn::Info => true,
+    });
+    if !io_errors.is_empty() {
+        EXIT_USAGE_OR_IO
+    } else if failing {
+        EXIT_INVALID_INPUT
+    } else {
+        EXIT_CLEAN
+    }
+}
+
+fn load_config(path: Option<&Path>) -> Result<LintConfig, String> {
+    let (path, required) = match path {
+        Some(path) => (path.to_path_buf(), true),
+        None => (PathBuf::from(".mlslo.toml"), false),
+    };
+    match std::fs::read_to_string(&path) {
+        Ok(text) => LintConfig::from_toml(&text).map_err(|e| format!("{}: {e}", path.display())),
+        Err(_) if !required => Ok(LintConfig::default()),
+        Err(error) => Err(format!("cannot read `{}`: {error}", path.display())),
+    }
+}
+
+/// A path, or the *.yml, *.yaml and *.slo files under a folder (sorted, links to
+/// folders not followed).
+fn collect(path: &Path, files: &mut Vec<PathBuf>, io_errors: &mut Vec<String>) {
+    let metadata = match std::fs::metadata(path) {
+        Ok(metadata) => metadata,
+        Err(error) => {
+            io_errors.push(format!("cannot read `{}`: {error}", path.display()));
+            return;
+        }
+    };
+    if !metadata.is_dir() {
+        files.push(path.to_path_buf());
+        return;
+    }
+    let mut found = Vec::new();
+    let mut stack = vec![path.to_path_buf()];
+    while let Some(folder) = stack.pop() {
+        let entries = match std::fs::read_dir(&folder) {
+            Ok(entries) => entries,
+            Err(error) => {
+                io_errors.push(format!("cannot read `{}`: {error}", folder.display()));
+                continue;
+            }
+        };
+        for entry in entries.flatten() {
+            let entry_path = entry.path();
+            match entry.file_type() {
+                Ok(kind) if kind.is_dir() => stack.push(entry_path),
+                Ok(kind)
+                    if kind.is_file()
+                        && entry_path
+                            .extension()
+                            .is_some_and(|e| e == "yml" || e == "yaml" || e == "slo") =>
+                {
+                    found.push(entry_path)
+                }
+                _ => {}
+            }
+        }
+    }
+    found.sort();
+    files.extend(found);
+}
+
+fn use_color() -> bool {
+    std::io::stderr().is_terminal()
+        && std::env::var_os("NO_COLOR").is_none_or(|value| value.is_empty())
+        && std::env::var_os("TERM").is_none_or(|term| term != "dumb")
+}
