@@ -60,6 +60,7 @@ pub(super) fn run(args: &LintArgs) -> u8 {
     for path in &args.paths {
         collect(path, &mut files, &mut io_errors);
     }
+    let named: Vec<&Path> = args.paths.iter().map(PathBuf::as_path).collect();
     let mut map = SourceMap::new();
     let mut rule_files = Vec::new();
     let mut slo_files = Vec::new();
@@ -77,6 +78,11 @@ pub(super) fn run(args: &LintArgs) -> u8 {
         }
         match std::fs::read_to_string(file) {
             Ok(text) => {
+                let from_folder = !named.contains(&file.as_path());
+                let is_slo = file.extension().is_some_and(|e| e == "slo");
+                if from_folder && !is_slo && !lint::looks_like_rule_file(&text) {
+                    continue;
+                }
                 let index = map.add(file.display().to_string().replace('\\', "/"), text);
                 if file.extension().is_some_and(|e| e == "slo") {
                     slo_files.push(index);
@@ -96,7 +102,7 @@ pub(super) fn run(args: &LintArgs) -> u8 {
             let outputs = crate::emit::emit(&program, &map);
             for (name, text) in outputs.files {
                 if name.starts_with("prometheus/") && name.ends_with(".yml") {
-                    rule_files.push(map.add(format!("<generated>/{name}"), text));
+                    rule_files.push(map.add(format!("{}{name}", lint::GENERATED_PREFIX), text));
                 }
             }
         }

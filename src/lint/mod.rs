@@ -46,7 +46,7 @@ codes! {
     "L0404", "recording rule name does not follow `level:metric:operations`", "Prometheus' naming convention for recorded series is `level:metric:operations`, such as `job:http_requests:rate5m`. A name without colons reads like a raw metric and hides where it came from.";
     "L0405", "aggregation keeps a high-cardinality label", "Aggregating `by` a label such as `user_id`, `request_id` or `trace_id` keeps one series per value and can explode the number of series. Aggregate it away; the list is `high_cardinality_labels` in .mlslo.toml.";
     "L0501", "comparison that is always or never true", "A comparison between two numbers, or of a non-negative function (`count`, `rate`, `absent`...) against a negative number or zero with `>=`/`<`, has a fixed result, so the alert never fires or always fires.";
-    "L0502", "`absent` over a selector with a regex", "`absent(x{a=~\"b|c\"})` cannot tell which value is missing and stays silent while any one of them is present. Use one `absent` per value.";
+    "L0502", "`absent` over a selector with a regex", "`absent(x{a=~\"b|c\"})` cannot tell which value is missing and stays silent while any one of them is present. Use one `absent` per value. A pattern without alternation (`host=~\"gpu-.*\"`) is not reported: there `absent` rightly means that none is left.";
     "L0503", "`on`/`ignoring` names a label no side has", "Both sides of the binary operation are aggregations whose `by` lists do not contain the label named in `on(...)`/`ignoring(...)`, so the matching cannot use it. Fix the label name.";
     "L0504", "burn-rate threshold above 1", "An SLO burn-rate alert compares an error ratio (a value between 0 and 1) with `burn rate * (1 - objective)`; a threshold above 1 can never be reached. Check the objective and the burn-rate factor.";
     "L0601", "series not found in Prometheus", "With --prometheus-url, a selector of the rule matches no series in that Prometheus, so the rule records nothing or never fires. Check the metric and label values.";
@@ -55,6 +55,10 @@ codes! {
 
 const APPROXIMATE_NOTE: &str =
     "this expression is a folded or escaped YAML string, so the position points at its start";
+
+/// The name prefix of the rule files compiled from .slo inputs (added to the source map
+/// by the CLI, so that findings can point into them).
+pub const GENERATED_PREFIX: &str = "<generated>/";
 
 /// The default severity of a code.
 pub fn default_severity(code: &str) -> Severity {
@@ -124,6 +128,11 @@ struct RawRule {
 #[derive(Clone, Debug)]
 pub struct LintedRule {
     pub file_index: usize,
+    /// Where the rule comes from: 0 a rule file, 1 a PrometheusRule manifest, 2 the
+    /// compiled output of a .slo file. Duplicates are looked for within one source
+    /// only, as one Prometheus loads either the manifests (operator) or the files, and
+    /// the compiled output of a .slo duplicates its generated files by construction.
+    pub source: u8,
     pub group: String,
     pub name: String,
     pub is_alert: bool,
@@ -176,7 +185,8 @@ fn lint_one_file(map: &SourceMap, file_index: usize, config: &LintConfig, report
     }
     let mut search_from = 0;
     for value in documents {
-        let spec = if value.get("kind").and_then(|k| k.as_str()) == Some("PrometheusRule") {
+        let manifest = value.get("kind").and_then(|k| k.as_str()) == Some("PrometheusRule");
+        let spec = if manifest {
             value
                 .get("spec")
                 .cloned()
@@ -309,6 +319,11 @@ fn lint_one_file(map: &SourceMap, file_index: usize, config: &LintConfig, report
                     base,
                     location: location.as_ref(),
                     name_span,
+                    source: if file.name.starts_with(GENERATED_PREFIX) {
+                        2
+                    } else {
+                        u8::from(manifest)
+                    },
                 };
                 lint_rule(
                     &context,
@@ -330,6 +345,7 @@ struct RuleContext<'a> {
     base: usize,
     location: Option<&'a locate::RuleLocation>,
     name_span: Span,
+    source: u8,
 }
 
 impl RuleContext<'_> {
@@ -582,6 +598,7 @@ fn lint_rule(
     );
     report.rules.push(LintedRule {
         file_index,
+        source: context.source,
         group: group.name.clone(),
         name,
         is_alert,
@@ -625,11 +642,16 @@ fn template_span(
 
 fn cross_file_checks(report: &mut LintReport) {
     let mut series: BTreeMap<(String, Vec<(String, String)>), Span> = BTreeMap::new();
-    let mut alert_for: BTreeMap<&str, (i64, Span)> = BTreeMap::new();
+    let mut alert_for: BTreeMap<(u8, &str), (i64, Span)> = BTreeMap::new();
     let mut found = Vec::new();
     for rule in &report.rules {
         let key = (
-            format!("{}{}", if rule.is_alert { "ALERT " } else { "" }, rule.name),
+            format!(
+                "{} {}{}",
+                rule.source,
+                if rule.is_alert { "ALERT " } else { "" },
+                rule.name
+            ),
             rule.labels
                 .iter()
                 .map(|(k, v)| (k.clone(), v.clone()))
@@ -653,7 +675,7 @@ fn cross_file_checks(report: &mut LintReport) {
             }
         }
         if rule.is_alert {
-            match alert_for.get(rule.name.as_str()) {
+            match alert_for.get(&(rule.source, rule.name.as_str())) {
                 Some(&(for_ms, first)) if for_ms != rule.for_ms => found.push(
                     finding(
                         "L0202",
@@ -672,7 +694,7 @@ fn cross_file_checks(report: &mut LintReport) {
                 ),
                 Some(_) => {}
                 None => {
-                    alert_for.insert(&rule.name, (rule.for_ms, rule.name_span));
+                    alert_for.insert((rule.source, &rule.name), (rule.for_ms, rule.name_span));
                 }
             }
         }
@@ -719,6 +741,26 @@ fn is_metric_name(name: &str) -> bool {
     let mut chars = name.chars();
     matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_' || c == ':')
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':')
+}
+
+/// Whether a YAML file found by walking a folder is meant for lint: a rule file
+/// (`groups:` at the top) or PrometheusRule manifests. Alertmanager configurations,
+/// unit-test files and other YAML in the same folders are skipped.
+pub fn looks_like_rule_file(text: &str) -> bool {
+    let mut any = false;
+    for document in yaml_serde::Deserializer::from_str(text) {
+        let Ok(value) = yaml_serde::Value::deserialize(document) else {
+            // Broken YAML is reported rather than skipped.
+            return true;
+        };
+        if value.get("groups").is_some()
+            || value.get("kind").and_then(|k| k.as_str()) == Some("PrometheusRule")
+        {
+            return true;
+        }
+        any |= !value.is_null();
+    }
+    !any
 }
 
 /// Applies suppression comments, the config's disabled codes and severity overrides.

@@ -113,7 +113,10 @@ impl Walker<'_> {
                             .matchers
                             .matchers
                             .iter()
-                            .any(|m| matches!(m.op, MatchOp::Re(_) | MatchOp::NotRe(_)))
+                            // A pattern such as `gpu-.*` asks "is there none?", which
+                            // `absent` answers; an alternation of values asks "is each
+                            // one there?", which it cannot.
+                            .any(|m| matches!(m.op, MatchOp::Re(_)) && m.value.contains('|'))
                         {
                             self.push(
                                 "L0502",
