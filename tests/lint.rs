@@ -238,3 +238,29 @@ fn lint_rejects_whatever_promtool_rejects() {
         "the differential test should see several rejected files, saw {rejected}"
     );
 }
+
+#[test]
+fn corpus_lints_without_crash_and_matches_the_reviewed_report() {
+    let (status, stdout, stderr) = mlslo(&["lint", "--format", "github", "corpus"]);
+    assert_eq!(
+        status, 0,
+        "warnings only, so exit 0 under the default --fail-on error: {stderr}"
+    );
+    assert!(!stdout.contains("::error"), "{stdout}");
+    insta::assert_snapshot!("lint_corpus", stdout);
+}
+
+/// The repository's own rules and generated files, as `.ci/run` lints them.
+#[test]
+fn the_repository_rules_and_generated_files_lint_clean() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let output = Command::new(env!("CARGO_BIN_EXE_mlslo"))
+        .args(["lint", "rules/", "generated/"])
+        .current_dir(root)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("the mlslo binary runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("no problems found"), "{stderr}");
+}

@@ -32,6 +32,8 @@ pub fn lines(text: &str) -> Vec<Line<'_>> {
 pub struct RuleLocation {
     /// Byte range of the rule's name value (`record:`/`alert:`), file-relative.
     pub name: (usize, usize),
+    /// The line index of the name key (the next rule's name comes after it).
+    pub name_line: usize,
     /// Column (bytes) at which the rule's keys start.
     pub key_column: usize,
     /// Line indexes `[first, end)` of the rule's mapping.
@@ -72,6 +74,7 @@ pub fn find_rule(all: &[Line<'_>], from: usize, key: &str, name: &str) -> Option
         let start = line.start + value_start;
         return Some(RuleLocation {
             name: (start, start + value.len()),
+            name_line: index,
             key_column: column,
             first_line: first,
             end_line: end,

@@ -215,9 +215,14 @@ fn lint_one_file(map: &SourceMap, file_index: usize, config: &LintConfig, report
         };
         let mut group_names: BTreeMap<&str, Span> = BTreeMap::new();
         for group in &raw.groups {
-            let group_span = find_rule(&all, search_from, "name", &group.name)
+            let group_location = find_rule(&all, search_from, "name", &group.name);
+            let group_span = group_location
+                .as_ref()
                 .map(|loc| Span::new(base + loc.name.0, base + loc.name.1))
                 .unwrap_or_else(|| at(0));
+            if let Some(loc) = &group_location {
+                search_from = loc.name_line + 1;
+            }
             if let Some(previous) = group_names.get(group.name.as_str()) {
                 report.diagnostics.push(
                     finding(
@@ -263,7 +268,8 @@ fn lint_one_file(map: &SourceMap, file_index: usize, config: &LintConfig, report
                 ("query_offset", group.query_offset.is_some()),
             ] {
                 if present {
-                    let span = find_rule(&all, search_from, "name", &group.name)
+                    let span = group_location
+                        .as_ref()
                         .and_then(|loc| {
                             find_key(&all, &loc, field)
                                 .map(|(_, key, _)| Span::new(base + key, base + key + field.len()))
@@ -308,7 +314,7 @@ fn lint_one_file(map: &SourceMap, file_index: usize, config: &LintConfig, report
                 };
                 let name_span = match &location {
                     Some(loc) => {
-                        search_from = loc.first_line + 1;
+                        search_from = loc.name_line + 1;
                         Span::new(base + loc.name.0, base + loc.name.1)
                     }
                     None => group_span,
