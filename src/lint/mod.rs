@@ -271,7 +271,7 @@ fn lint_one_file(map: &SourceMap, file_index: usize, config: &LintConfig, report
                     let span = group_location
                         .as_ref()
                         .and_then(|loc| {
-                            find_key(&all, &loc, field)
+                            find_key(&all, loc, field)
                                 .map(|(_, key, _)| Span::new(base + key, base + key + field.len()))
                         })
                         .unwrap_or(group_span);
