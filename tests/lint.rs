@@ -264,3 +264,27 @@ fn the_repository_rules_and_generated_files_lint_clean() {
     assert_eq!(output.status.code(), Some(0), "{stderr}");
     assert!(stderr.contains("no problems found"), "{stderr}");
 }
+
+/// The README's lint session is real output.
+#[test]
+fn the_readme_lint_session_is_real() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let readme = std::fs::read_to_string(root.join("README.md")).expect("README.md exists");
+    let start = readme
+        .find("$ mlslo lint tests/data/lint/L0302/bad.yml\n")
+        .expect("the README shows a lint session");
+    let after = &readme[start..];
+    let shown = &after["$ mlslo lint tests/data/lint/L0302/bad.yml\n".len()
+        ..after.find("```").expect("the block ends")];
+    let output = Command::new(env!("CARGO_BIN_EXE_mlslo"))
+        .args(["lint", "tests/data/lint/L0302/bad.yml"])
+        .current_dir(root)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("the mlslo binary runs");
+    assert_eq!(
+        String::from_utf8_lossy(&output.stderr),
+        shown,
+        "update the README's lint session"
+    );
+}

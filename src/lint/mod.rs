@@ -782,7 +782,9 @@ pub fn apply_policy(
     for file in map.files() {
         let found = config::Suppressions::parse(&file.text);
         for (offset, code) in &found.mentioned {
-            if !known.contains(code.as_str()) {
+            if !known.contains(code.to_ascii_uppercase().as_str())
+                && !code.eq_ignore_ascii_case("all")
+            {
                 let start = file.base as usize + offset;
                 extra.push(finding(
                     "L0701",
