@@ -288,3 +288,66 @@ fn the_readme_lint_session_is_real() {
         "update the README's lint session"
     );
 }
+
+/// `--diff-base REV` reports only the rules added or changed since REV.
+#[test]
+fn diff_base_reports_only_changed_rules() {
+    let folder = std::env::temp_dir().join(format!("mlslo-lint-diff-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&folder);
+    std::fs::create_dir_all(&folder).expect("temp folder");
+    let git = |args: &[&str]| {
+        let output = Command::new("git")
+            .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
+            .args(args)
+            .current_dir(&folder)
+            .output()
+            .expect("git runs");
+        assert!(
+            output.status.success(),
+            "git {args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    };
+    let before = "groups:\n  - name: g\n    rules:\n      - alert: Old\n        expr: up == 0\n      - alert: Changed\n        expr: up == 0\n";
+    let after = "groups:\n  - name: g\n    rules:\n      - alert: Old\n        expr: up == 0\n      - alert: Changed\n        expr: up == 1\n      - alert: Added\n        expr: up == 2\n";
+    std::fs::write(folder.join("rules.yml"), before).expect("write");
+    git(&["init", "-q"]);
+    git(&["add", "rules.yml"]);
+    git(&["commit", "-q", "-m", "base"]);
+    std::fs::write(folder.join("rules.yml"), after).expect("write");
+    let output = Command::new(env!("CARGO_BIN_EXE_mlslo"))
+        .args([
+            "lint",
+            "--format",
+            "github",
+            "--diff-base",
+            "HEAD",
+            "rules.yml",
+        ])
+        .current_dir(&folder)
+        .output()
+        .expect("mlslo runs");
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    let all = Command::new(env!("CARGO_BIN_EXE_mlslo"))
+        .args(["lint", "--format", "github", "rules.yml"])
+        .current_dir(&folder)
+        .output()
+        .expect("mlslo runs");
+    let bad_rev = Command::new(env!("CARGO_BIN_EXE_mlslo"))
+        .args(["lint", "--diff-base", "no-such-rev", "rules.yml"])
+        .current_dir(&folder)
+        .output()
+        .expect("mlslo runs");
+    let _ = std::fs::remove_dir_all(&folder);
+    assert_eq!(
+        String::from_utf8_lossy(&all.stdout).lines().count(),
+        3,
+        "every alert lacks severity"
+    );
+    assert_eq!(
+        stdout,
+        "::warning file=rules.yml,line=6,col=16,endLine=6,endColumn=23,title=L0401 alert without a `severity` label::this alert has no `severity` label\n\
+         ::warning file=rules.yml,line=8,col=16,endLine=8,endColumn=21,title=L0401 alert without a `severity` label::this alert has no `severity` label\n"
+    );
+    assert_eq!(bad_rev.status.code(), Some(2));
+}

@@ -30,6 +30,9 @@ pub struct LintArgs {
     /// The config file (default: .mlslo.toml in the current folder, if present).
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
+    /// Report only rules added or changed since this git revision (pull-request mode).
+    #[arg(long, value_name = "REV")]
+    diff_base: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -108,8 +111,25 @@ pub(super) fn run(args: &LintArgs) -> u8 {
         }
     }
     let report = lint::lint_files(&map, &rule_files, &config);
-    diagnostics.extend(report.diagnostics);
-    let diagnostics = lint::apply_policy(&map, &config, diagnostics);
+    diagnostics.extend(report.diagnostics.iter().cloned());
+    let mut diagnostics = lint::apply_policy(&map, &config, diagnostics);
+    if let Some(base) = &args.diff_base {
+        let mut old_map = SourceMap::new();
+        let mut old_files = Vec::new();
+        for &index in &rule_files {
+            let name = &map.files()[index].name;
+            match git_show(base, Path::new(name)) {
+                Ok(Some(text)) => old_files.push(old_map.add(name.clone(), text)),
+                Ok(None) => {}
+                Err(message) => {
+                    write_stderr(&format!("error: --diff-base {base}: {message}\n"));
+                    return EXIT_USAGE_OR_IO;
+                }
+            }
+        }
+        let old_report = lint::lint_files(&old_map, &old_files, &config);
+        diagnostics = lint::keep_changed(&map, &report, &old_map, &old_report, diagnostics);
+    }
 
     match args.format {
         LintFormat::Human => write_stderr(&render::render_human(&map, &diagnostics, use_color())),
@@ -144,6 +164,50 @@ pub(super) fn run(args: &LintArgs) -> u8 {
         EXIT_INVALID_INPUT
     } else {
         EXIT_CLEAN
+    }
+}
+
+/// The text of `path` at git revision `base`; `None` when the file did not exist
+/// there. An unknown revision or a path outside a repository is an error.
+fn git_show(base: &str, path: &Path) -> Result<Option<String>, String> {
+    if path.to_string_lossy().starts_with(lint::GENERATED_PREFIX) {
+        return Ok(None);
+    }
+    let folder = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let file_name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let verify = std::process::Command::new("git")
+        .arg("-C")
+        .arg(folder)
+        .args([
+            "rev-parse",
+            "--verify",
+            "--quiet",
+            &format!("{base}^{{commit}}"),
+        ])
+        .output()
+        .map_err(|e| format!("cannot run git: {e}"))?;
+    if !verify.status.success() {
+        return Err(format!(
+            "`{base}` is not a commit of the repository holding `{}`",
+            path.display()
+        ));
+    }
+    let output = std::process::Command::new("git")
+        .arg("-C")
+        .arg(folder)
+        .args(["show", &format!("{base}:./{file_name}")])
+        .output()
+        .map_err(|e| format!("cannot run git: {e}"))?;
+    if output.status.success() {
+        Ok(Some(String::from_utf8_lossy(&output.stdout).into_owned()))
+    } else {
+        Ok(None)
     }
 }
 

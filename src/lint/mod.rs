@@ -140,6 +140,8 @@ pub struct LintedRule {
     pub labels: BTreeMap<String, String>,
     pub for_ms: i64,
     pub name_span: Span,
+    /// The rule's whole YAML item (its lines), or the name span when not located.
+    pub extent: Span,
     /// A fingerprint of the rule's content (name, expr, labels, for, annotations).
     pub content: String,
     /// Selectors the expression reads, as PromQL text, for the live checks.
@@ -612,6 +614,17 @@ fn lint_rule(
         labels,
         for_ms,
         name_span,
+        extent: context
+            .location
+            .map(|loc| {
+                let start = context.all.get(loc.first_line).map_or(0, |line| line.start);
+                let end = context
+                    .all
+                    .get(loc.end_line)
+                    .map_or(context.text.len(), |line| line.start);
+                Span::new(context.base + start, context.base + end)
+            })
+            .unwrap_or(name_span),
         content,
         selectors,
     });
@@ -747,6 +760,64 @@ fn is_metric_name(name: &str) -> bool {
     let mut chars = name.chars();
     matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_' || c == ':')
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':')
+}
+
+/// Pull-request mode: keeps the findings of rules that are new or changed compared
+/// with `old` (the same files at the base revision, linted into `old_report`; a file
+/// missing there is new). A rule is the same when its file name, group, name and
+/// content (expr, labels, `for`, annotations) are. Findings outside every rule (YAML
+/// errors, group problems) are kept when the file's text changed.
+pub fn keep_changed(
+    map: &SourceMap,
+    report: &LintReport,
+    old_map: &SourceMap,
+    old_report: &LintReport,
+    diagnostics: Vec<Diagnostic>,
+) -> Vec<Diagnostic> {
+    let old_rules: BTreeSet<(&str, &str, &str)> = old_report
+        .rules
+        .iter()
+        .map(|rule| {
+            (
+                old_map.files()[rule.file_index].name.as_str(),
+                rule.group.as_str(),
+                rule.content.as_str(),
+            )
+        })
+        .collect();
+    let old_texts: BTreeMap<&str, &str> = old_map
+        .files()
+        .iter()
+        .map(|file| (file.name.as_str(), file.text.as_str()))
+        .collect();
+    let changed_rule = |rule: &LintedRule| {
+        let name = map.files()[rule.file_index].name.as_str();
+        !old_rules.contains(&(name, rule.group.as_str(), rule.content.as_str()))
+    };
+    diagnostics
+        .into_iter()
+        .filter(|diagnostic| {
+            let span = diagnostic.primary.span;
+            let inside: Vec<&LintedRule> = report
+                .rules
+                .iter()
+                .filter(|rule| {
+                    rule.extent.start <= span.start
+                        && span.start < rule.extent.end.max(rule.extent.start + 1)
+                })
+                .collect();
+            if !inside.is_empty() {
+                return inside.into_iter().any(changed_rule);
+            }
+            match map.file_of(span) {
+                Some(index) => {
+                    let file = &map.files()[index];
+                    old_texts.get(file.name.as_str()) != Some(&file.text.as_str())
+                }
+                None => true,
+            }
+        })
+        .collect()
 }
 
 /// Whether a YAML file found by walking a folder is meant for lint: a rule file
