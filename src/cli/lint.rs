@@ -33,6 +33,12 @@ pub struct LintArgs {
     /// Report only rules added or changed since this git revision (pull-request mode).
     #[arg(long, value_name = "REV")]
     diff_base: Option<String>,
+    /// Check against this Prometheus that the series the rules read exist (L0601), and
+    /// take the scrape interval for L0302 from its configuration.
+    #[arg(long, value_name = "URL")]
+    prometheus_url: Option<String>,
+    #[command(flatten)]
+    connection: super::connection::ConnectionArgs,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -51,11 +57,39 @@ enum FailOn {
 }
 
 pub(super) fn run(args: &LintArgs) -> u8 {
-    let config = match load_config(args.config.as_deref()) {
+    let mut config = match load_config(args.config.as_deref()) {
         Ok(config) => config,
         Err(message) => {
             write_stderr(&format!("error: {message}\n"));
             return EXIT_USAGE_OR_IO;
+        }
+    };
+    let client = match &args.prometheus_url {
+        None => None,
+        Some(url) => {
+            let client = args
+                .connection
+                .client_options(&super::connection::ProcessEnvironment)
+                .and_then(|options| {
+                    crate::http::HttpClient::new(options).map_err(|e| e.to_string())
+                });
+            let interval = client.as_ref().map_err(Clone::clone).and_then(|client| {
+                super::connection::block_on(lint::live::scrape_interval_ms(client, url))
+                    .and_then(|r| r)
+            });
+            match (client, interval) {
+                (Ok(client), Ok(interval)) => {
+                    config.scrape_interval_ms = interval;
+                    Some((client, url.clone()))
+                }
+                (Err(message), _) | (_, Err(message)) => {
+                    write_stderr(&format!(
+                        "error: --prometheus-url {}: {message}\n",
+                        crate::http::redact_user_info(url)
+                    ));
+                    return EXIT_USAGE_OR_IO;
+                }
+            }
         }
     };
     let mut io_errors = Vec::new();
@@ -112,6 +146,33 @@ pub(super) fn run(args: &LintArgs) -> u8 {
     }
     let report = lint::lint_files(&map, &rule_files, &config);
     diagnostics.extend(report.diagnostics.iter().cloned());
+    if let Some((client, url)) = &client {
+        let recorded: std::collections::BTreeSet<String> = report
+            .rules
+            .iter()
+            .filter(|r| !r.is_alert)
+            .map(|r| r.name.clone())
+            .collect();
+        let selectors: Vec<(String, String, crate::diagnostic::Span)> = report
+            .rules
+            .iter()
+            .flat_map(|rule| rule.selectors.iter().cloned())
+            .collect();
+        match super::connection::block_on(lint::live::missing_series(
+            client, url, &selectors, &recorded,
+        ))
+        .and_then(|r| r)
+        {
+            Ok(found) => diagnostics.extend(found),
+            Err(message) => {
+                write_stderr(&format!(
+                    "error: --prometheus-url {}: {message}\n",
+                    crate::http::redact_user_info(url)
+                ));
+                return EXIT_USAGE_OR_IO;
+            }
+        }
+    }
     let mut diagnostics = lint::apply_policy(&map, &config, diagnostics);
     if let Some(base) = &args.diff_base {
         let mut old_map = SourceMap::new();

@@ -8,6 +8,7 @@
 //! overrides are applied last, by [`apply_policy`].
 
 pub mod config;
+pub mod live;
 pub mod locate;
 pub mod output;
 mod promql;
@@ -144,8 +145,9 @@ pub struct LintedRule {
     pub extent: Span,
     /// A fingerprint of the rule's content (name, expr, labels, for, annotations).
     pub content: String,
-    /// Selectors the expression reads, as PromQL text, for the live checks.
-    pub selectors: Vec<(String, Span)>,
+    /// Selectors the expression reads: metric name, PromQL text and where, for the
+    /// live checks.
+    pub selectors: Vec<(String, String, Span)>,
 }
 
 /// The result of linting some files.
@@ -594,8 +596,8 @@ fn lint_rule(
                     }
                     report.diagnostics.push(diagnostic);
                 }
-                for (selector, (start, end)) in promql::selectors(&expr, &expr_text) {
-                    selectors.push((selector, expr_span(start, end)));
+                for (metric, selector, (start, end)) in promql::selectors(&expr, &expr_text) {
+                    selectors.push((metric, selector, expr_span(start, end)));
                 }
             }
         }

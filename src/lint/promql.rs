@@ -371,7 +371,7 @@ pub fn check_expr(expr: &Expr, text: &str, config: &LintConfig, is_alert: bool) 
 }
 
 /// Every vector selector of the expression as PromQL text, with where its metric name is.
-pub fn selectors(expr: &Expr, text: &str) -> Vec<(String, (usize, usize))> {
+pub fn selectors(expr: &Expr, text: &str) -> Vec<(String, String, (usize, usize))> {
     fn collect(expr: &Expr, out: &mut Vec<promql_parser::parser::VectorSelector>) {
         match expr {
             Expr::VectorSelector(selector) => out.push(selector.clone()),
@@ -408,10 +408,8 @@ pub fn selectors(expr: &Expr, text: &str) -> Vec<(String, (usize, usize))> {
                 .and_then(|rest| rest.find(&name))
                 .map_or(0, |i| i + from);
             cursor.insert(name.clone(), start + name.len());
-            (
-                selector.to_string(),
-                (start, (start + name.len()).min(text.len())),
-            )
+            let end = (start + name.len()).min(text.len());
+            (name, selector.to_string(), (start, end))
         })
         .collect()
 }
