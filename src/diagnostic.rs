@@ -162,6 +162,7 @@ pub fn all_codes() -> Vec<&'static CodeInfo> {
         .chain(crate::syntax::CODES.iter())
         .chain(crate::check::CODES.iter())
         .chain(crate::emit::CODES.iter())
+        .chain(crate::lint::CODES.iter())
         .collect();
     codes.sort_by_key(|info| info.code);
     codes

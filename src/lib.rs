@@ -21,6 +21,7 @@ pub mod emit;
 pub mod eval;
 pub mod http;
 pub mod ir;
+pub mod lint;
 pub mod render;
 pub mod rules;
 pub mod syntax;

@@ -12,6 +12,7 @@ mod deploy;
 mod explain;
 mod input;
 mod routes;
+mod lint;
 mod test;
 
 pub use input::{CODES, MAX_FILE_BYTES};
@@ -54,6 +55,8 @@ enum Command {
     Routes(routes::RoutesArgs),
     /// Evaluate rules over recorded data: when each alert would have fired and who was paged.
     Backtest(backtest::BacktestArgs),
+    /// Lint Prometheus rule files, PrometheusRule manifests and .slo files.
+    Lint(lint::LintArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -121,6 +124,7 @@ fn run_with_args(args: impl IntoIterator<Item = OsString>) -> ExitCode {
         Command::Deploy(args) => deploy::run_deploy(&args),
         Command::Routes(args) => routes::run(&args),
         Command::Backtest(args) => backtest::run(&args),
+        Command::Lint(args) => lint::run(&args),
     };
     ExitCode::from(status)
 }

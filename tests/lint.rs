@@ -1,0 +1,353 @@
+//! `mlslo lint` end to end: every code has a file that triggers it and one that does
+//! not (tests/data/lint/<CODE>/bad.yml, good.yml), human reports are snapshots, the
+//! machine formats keep their shape, and every file promtool rejects lint rejects too.
+//!
+//! promtool is optional locally; when `CI` is set and it is missing, the promtool test
+//! fails instead of returning early.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn data() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/lint")
+}
+
+/// Runs mlslo in the data folder (so paths in reports are short and stable).
+fn mlslo(args: &[&str]) -> (i32, String, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_mlslo"))
+        .args(args)
+        .current_dir(data())
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("the mlslo binary runs");
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+fn code_dirs() -> Vec<String> {
+    let mut codes: Vec<String> = std::fs::read_dir(data())
+        .expect("tests/data/lint exists")
+        .filter_map(|entry| entry.ok())
+        .map(|entry| entry.file_name().to_string_lossy().into_owned())
+        .filter(|name| name.starts_with('L'))
+        .collect();
+    codes.sort();
+    codes
+}
+
+fn codes_in_json(json: &str) -> Vec<String> {
+    let value: serde_json::Value =
+        serde_json::from_str(json).expect("lint --format json prints JSON");
+    value
+        .as_array()
+        .expect("an array of diagnostics")
+        .iter()
+        .map(|d| d["code"].as_str().unwrap_or_default().to_string())
+        .collect()
+}
+
+#[test]
+fn every_lint_code_has_a_bad_and_a_good_file() {
+    let dirs = code_dirs();
+    for info in mlslo::lint::CODES {
+        // L0601 needs a live Prometheus: tests/lint_live.rs.
+        if info.code != "L0601" {
+            assert!(
+                dirs.iter().any(|d| d == info.code),
+                "no tests/data/lint/{} folder",
+                info.code
+            );
+        }
+    }
+    for code in dirs {
+        let bad = format!("{code}/bad.yml");
+        let good = format!("{code}/good.yml");
+        let (_, json, _) = mlslo(&["lint", "--format", "json", &bad]);
+        assert!(
+            codes_in_json(&json).contains(&code),
+            "{bad} does not trigger {code}: {json}"
+        );
+        let (status, json, stderr) = mlslo(&["lint", "--format", "json", &good]);
+        assert_eq!(
+            codes_in_json(&json),
+            Vec::<String>::new(),
+            "{good} is not clean: {stderr}"
+        );
+        assert_eq!(status, 0, "{good}");
+        let (status, _, human) = mlslo(&["lint", &bad]);
+        let expected_status = if codes_in_json(&json).is_empty()
+            && mlslo::lint::default_severity(&code) == mlslo::diagnostic::Severity::Warning
+        {
+            0
+        } else {
+            1
+        };
+        assert_eq!(status, expected_status, "{bad}: {human}");
+        insta::assert_snapshot!(format!("lint_{code}"), human);
+    }
+}
+
+#[test]
+fn fail_on_warning_turns_warnings_into_exit_1() {
+    let (status, _, _) = mlslo(&["lint", "L0401/bad.yml"]);
+    assert_eq!(status, 0);
+    let (status, _, _) = mlslo(&["lint", "--fail-on", "warning", "L0401/bad.yml"]);
+    assert_eq!(status, 1);
+    let (status, _, stderr) = mlslo(&["lint", "no-such-file.yml"]);
+    assert_eq!(status, 2, "{stderr}");
+}
+
+#[test]
+fn github_format_is_one_workflow_command_per_finding() {
+    let (_, stdout, _) = mlslo(&["lint", "--format", "github", "L0302/bad.yml"]);
+    assert_eq!(
+        stdout,
+        "::warning file=L0302/bad.yml,line=5,col=53,endLine=5,endColumn=57,title=L0302 range window shorter than 4 scrape intervals::`[1m]` holds fewer than 4 samples at a 1m scrape interval\n"
+    );
+}
+
+#[test]
+fn sarif_output_is_valid_sarif_2_1_0() {
+    let (_, stdout, _) = mlslo(&[
+        "lint",
+        "--format",
+        "sarif",
+        "L0302/bad.yml",
+        "L0103/bad.yml",
+        "L0401/bad.yml",
+    ]);
+    let log: serde_json::Value = serde_json::from_str(&stdout).expect("SARIF is JSON");
+    let schema: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(data().join("sarif-2.1.0.schema.json"))
+            .expect("schema copy exists"),
+    )
+    .expect("schema is JSON");
+    let validator = jsonschema::validator_for(&schema).expect("schema compiles");
+    let errors: Vec<String> = validator
+        .iter_errors(&log)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect();
+    assert!(errors.is_empty(), "{errors:#?}");
+    assert_eq!(log["version"], "2.1.0");
+    let results = log["runs"][0]["results"].as_array().expect("results");
+    assert_eq!(results.len(), 3);
+    let rules = log["runs"][0]["tool"]["driver"]["rules"]
+        .as_array()
+        .expect("rules");
+    for result in results {
+        let index = result["ruleIndex"].as_u64().expect("ruleIndex") as usize;
+        assert_eq!(rules[index]["id"], result["ruleId"]);
+        let region = &result["locations"][0]["physicalLocation"]["region"];
+        assert!(region["startLine"].as_u64().expect("startLine") >= 1);
+    }
+}
+
+#[test]
+fn expr_positions_are_exact_inside_literal_blocks_and_quotes() {
+    let (_, stdout, _) = mlslo(&["lint", "--format", "github", "positions.yml"]);
+    insta::assert_snapshot!("lint_positions", stdout);
+}
+
+#[test]
+fn suppression_comments_and_config() {
+    let (status, _, stderr) = mlslo(&["lint", "suppress.yml"]);
+    assert_eq!(status, 0, "{stderr}");
+    insta::assert_snapshot!("lint_suppress", stderr);
+    let (status, _, stderr) = mlslo(&[
+        "lint",
+        "--config",
+        "config/strict.toml",
+        "L0401/bad.yml",
+        "L0404/bad.yml",
+    ]);
+    assert_eq!(status, 1, "{stderr}");
+    insta::assert_snapshot!("lint_config", stderr);
+    let (status, _, stderr) = mlslo(&[
+        "lint",
+        "--config",
+        "config/unknown-key.toml",
+        "L0401/bad.yml",
+    ]);
+    assert_eq!(status, 2);
+    assert!(
+        stderr.contains("unknown field `scrape_intervall`"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn prometheus_rule_manifests_are_linted() {
+    let (_, stdout, _) = mlslo(&["lint", "--format", "github", "manifest.yaml"]);
+    insta::assert_snapshot!("lint_manifest", stdout);
+}
+
+fn promtool() -> Option<PathBuf> {
+    let path = PathBuf::from("/usr/bin/promtool");
+    if path.exists() {
+        return Some(path);
+    }
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "promtool is required in CI (apt package `prometheus`)"
+    );
+    None
+}
+
+/// Every file promtool rejects, lint reports at least one error for.
+#[test]
+fn lint_rejects_whatever_promtool_rejects() {
+    let Some(promtool) = promtool() else { return };
+    let mut files = Vec::new();
+    for code in code_dirs() {
+        files.push(format!("{code}/bad.yml"));
+        files.push(format!("{code}/good.yml"));
+    }
+    files.extend(["positions.yml", "suppress.yml", "manifest.yaml"].map(String::from));
+    let mut rejected = 0;
+    for file in files {
+        if file == "manifest.yaml" {
+            continue; // promtool does not read PrometheusRule manifests.
+        }
+        let output = Command::new(&promtool)
+            .args(["check", "rules", &file])
+            .current_dir(data())
+            .output()
+            .expect("promtool runs");
+        let (_, json, _) = mlslo(&["lint", "--format", "json", &file]);
+        let value: serde_json::Value = serde_json::from_str(&json).expect("JSON");
+        let lint_errors = value
+            .as_array()
+            .expect("array")
+            .iter()
+            .filter(|d| d["severity"] == "error")
+            .count();
+        if !output.status.success() {
+            rejected += 1;
+            assert!(
+                lint_errors > 0,
+                "promtool rejects {file} but lint has no error:\n{}",
+                String::from_utf8_lossy(&output.stdout)
+            );
+        }
+    }
+    assert!(
+        rejected >= 6,
+        "the differential test should see several rejected files, saw {rejected}"
+    );
+}
+
+#[test]
+fn corpus_lints_without_crash_and_matches_the_reviewed_report() {
+    let (status, stdout, stderr) = mlslo(&["lint", "--format", "github", "corpus"]);
+    assert_eq!(
+        status, 0,
+        "warnings only, so exit 0 under the default --fail-on error: {stderr}"
+    );
+    assert!(!stdout.contains("::error"), "{stdout}");
+    insta::assert_snapshot!("lint_corpus", stdout);
+}
+
+/// The repository's own rules and generated files, as `.ci/run` lints them.
+#[test]
+fn the_repository_rules_and_generated_files_lint_clean() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let output = Command::new(env!("CARGO_BIN_EXE_mlslo"))
+        .args(["lint", "rules/", "generated/"])
+        .current_dir(root)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("the mlslo binary runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("no problems found"), "{stderr}");
+}
+
+/// The README's lint session is real output.
+#[test]
+fn the_readme_lint_session_is_real() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let readme = std::fs::read_to_string(root.join("README.md")).expect("README.md exists");
+    let start = readme
+        .find("$ mlslo lint tests/data/lint/L0302/bad.yml\n")
+        .expect("the README shows a lint session");
+    let after = &readme[start..];
+    let shown = &after["$ mlslo lint tests/data/lint/L0302/bad.yml\n".len()
+        ..after.find("```").expect("the block ends")];
+    let output = Command::new(env!("CARGO_BIN_EXE_mlslo"))
+        .args(["lint", "tests/data/lint/L0302/bad.yml"])
+        .current_dir(root)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("the mlslo binary runs");
+    assert_eq!(
+        String::from_utf8_lossy(&output.stderr),
+        shown,
+        "update the README's lint session"
+    );
+}
+
+/// `--diff-base REV` reports only the rules added or changed since REV.
+#[test]
+fn diff_base_reports_only_changed_rules() {
+    let folder = std::env::temp_dir().join(format!("mlslo-lint-diff-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&folder);
+    std::fs::create_dir_all(&folder).expect("temp folder");
+    let git = |args: &[&str]| {
+        let output = Command::new("git")
+            .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
+            .args(args)
+            .current_dir(&folder)
+            .output()
+            .expect("git runs");
+        assert!(
+            output.status.success(),
+            "git {args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    };
+    let before = "groups:\n  - name: g\n    rules:\n      - alert: Old\n        expr: up == 0\n      - alert: Changed\n        expr: up == 0\n";
+    let after = "groups:\n  - name: g\n    rules:\n      - alert: Old\n        expr: up == 0\n      - alert: Changed\n        expr: up == 1\n      - alert: Added\n        expr: up == 2\n";
+    std::fs::write(folder.join("rules.yml"), before).expect("write");
+    git(&["init", "-q"]);
+    git(&["add", "rules.yml"]);
+    git(&["commit", "-q", "-m", "base"]);
+    std::fs::write(folder.join("rules.yml"), after).expect("write");
+    let output = Command::new(env!("CARGO_BIN_EXE_mlslo"))
+        .args([
+            "lint",
+            "--format",
+            "github",
+            "--diff-base",
+            "HEAD",
+            "rules.yml",
+        ])
+        .current_dir(&folder)
+        .output()
+        .expect("mlslo runs");
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    let all = Command::new(env!("CARGO_BIN_EXE_mlslo"))
+        .args(["lint", "--format", "github", "rules.yml"])
+        .current_dir(&folder)
+        .output()
+        .expect("mlslo runs");
+    let bad_rev = Command::new(env!("CARGO_BIN_EXE_mlslo"))
+        .args(["lint", "--diff-base", "no-such-rev", "rules.yml"])
+        .current_dir(&folder)
+        .output()
+        .expect("mlslo runs");
+    let _ = std::fs::remove_dir_all(&folder);
+    assert_eq!(
+        String::from_utf8_lossy(&all.stdout).lines().count(),
+        3,
+        "every alert lacks severity"
+    );
+    assert_eq!(
+        stdout,
+        "::warning file=rules.yml,line=6,col=16,endLine=6,endColumn=23,title=L0401 alert without a `severity` label::this alert has no `severity` label\n\
+         ::warning file=rules.yml,line=8,col=16,endLine=8,endColumn=21,title=L0401 alert without a `severity` label::this alert has no `severity` label\n"
+    );
+    assert_eq!(bad_rev.status.code(), Some(2));
+}
