@@ -11,8 +11,8 @@ pub mod connection;
 mod deploy;
 mod explain;
 mod input;
-mod routes;
 mod lint;
+mod routes;
 mod test;
 
 pub use input::{CODES, MAX_FILE_BYTES};
