@@ -490,7 +490,9 @@ fn excerpt(text: &str) -> String {
     kept
 }
 
-fn percent_encode(text: &str) -> String {
+/// Percent-encodes everything but RFC 3986's unreserved characters: right for a form
+/// value and for one URL path segment (rule group names hold `/`).
+pub fn percent_encode(text: &str) -> String {
     let mut encoded = String::with_capacity(text.len());
     for byte in text.bytes() {
         match byte {

@@ -351,7 +351,7 @@ async fn plan_ruler(target: &Target, client: &HttpClient) -> Result<Plan, String
         let url = format!(
             "{}/{}",
             ruler_base(target),
-            deploy::encode_path_segment(namespace)
+            crate::http::percent_encode(namespace)
         );
         let response = client
             .send(&Request::get(url.clone()))
@@ -419,7 +419,7 @@ async fn plan_watcher(target: &Target, client: &HttpClient) -> Result<Plan, Stri
         let url = format!(
             "{}/_watcher/watch/{}",
             target.url,
-            deploy::encode_path_segment(id)
+            crate::http::percent_encode(id)
         );
         let response = client
             .send(&Request::get(url.clone()))
@@ -462,14 +462,14 @@ async fn apply(target: &Target, client: &HttpClient, plan: &Plan) -> Result<(), 
                     } => Request::post(format!(
                         "{}/{}",
                         ruler_base(target),
-                        deploy::encode_path_segment(namespace)
+                        crate::http::percent_encode(namespace)
                     ))
                     .body("application/yaml", yaml.clone()),
                     Action::DeleteGroup { namespace, group } => Request::delete(format!(
                         "{}/{}/{}",
                         ruler_base(target),
-                        deploy::encode_path_segment(namespace),
-                        deploy::encode_path_segment(group)
+                        crate::http::percent_encode(namespace),
+                        crate::http::percent_encode(group)
                     )),
                     other => return Err(format!("unexpected action for a ruler: {other:?}")),
                 };
@@ -483,13 +483,13 @@ async fn apply(target: &Target, client: &HttpClient, plan: &Plan) -> Result<(), 
                     Action::PutWatch { id, body } => Request::put(format!(
                         "{}/_watcher/watch/{}",
                         target.url,
-                        deploy::encode_path_segment(id)
+                        crate::http::percent_encode(id)
                     ))
                     .body("application/json", body.clone()),
                     Action::DeleteWatch { id } => Request::delete(format!(
                         "{}/_watcher/watch/{}",
                         target.url,
-                        deploy::encode_path_segment(id)
+                        crate::http::percent_encode(id)
                     )),
                     other => return Err(format!("unexpected action for Watcher: {other:?}")),
                 };

@@ -615,20 +615,6 @@ pub fn plan_watches(
     Ok(plan)
 }
 
-/// Percent-encodes one URL path segment (group names hold `/`).
-pub fn encode_path_segment(text: &str) -> String {
-    let mut encoded = String::with_capacity(text.len());
-    for byte in text.bytes() {
-        match byte {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                encoded.push(byte as char)
-            }
-            _ => encoded.push_str(&format!("%{byte:02X}")),
-        }
-    }
-    encoded
-}
-
 /// One page of `_watcher/_query/watches`: the total count and `(id, watch source)` pairs.
 #[derive(Clone, Debug, PartialEq)]
 pub struct WatchesPage {
