@@ -2,10 +2,12 @@
 # Benchmark of `mlslo build` for 1k / 10k / 100k objectives (synthetic services of
 # 10 availability objectives each). Prints wall time and peak memory (GNU time).
 # Usage: benches/build.sh [target/release/mlslo]
-# Figures on the shared 2-core machine (2026-11-22, release build):
-#   1k: 0.58 s, 27 MiB; 10k: 7.0 s, 217 MiB; 100k: 93 s, 2.1 GiB (linear growth).
-#   FIXME: 10k is over the 1 s target; the promtool test generator (model scans
-#   per burn window) is the suspected cost and is not profiled yet.
+# Figures on the shared 2-core machine (release build, load average ~1.8):
+#   2026-11-22 09:00: 1k 0.58 s, 27 MiB; 10k 7.0 s, 217 MiB; 100k 93 s, 2.1 GiB.
+#   2026-11-22 11:45: 1k 0.31 s, 32 MiB; 10k 3.22 s (4.75 s CPU), 233 MiB;
+#                     100k 31.8 s (40.5 s CPU), 2.2 GiB - linear.
+#   After: Decimal::to_f64 fast path (was 45% of instructions), services on all cores,
+#   one YAML serialisation for rule file and manifest. The 1 s target for 10k is not met.
 set -eu
 binary=${1:-target/release/mlslo}
 work=$(mktemp -d)
