@@ -147,35 +147,12 @@ fn prepare_and_run(args: &BacktestArgs) -> Result<String, String> {
         bar.finish_and_clear();
     }
     if let Some(path) = &args.report {
-        write_atomically(path, &crate::backtest::render_html(&report))?;
+        super::atomic_write::write_file_atomically(path, &crate::backtest::render_html(&report))?;
     }
     Ok(match args.format {
         super::Format::Human => render_table(&report),
         super::Format::Json => render_json(&report),
     })
-}
-
-/// Writes through a temporary file in the same folder and a rename, so a reader
-/// never sees half a report.
-fn write_atomically(path: &Path, text: &str) -> Result<(), String> {
-    let folder = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .ok_or_else(|| format!("{}: not a file name", path.display()))?;
-    let temporary = folder.join(format!(
-        ".{}.tmp{}",
-        name.to_string_lossy(),
-        std::process::id()
-    ));
-    std::fs::write(&temporary, text)
-        .and_then(|()| std::fs::rename(&temporary, path))
-        .map_err(|e| {
-            let _ = std::fs::remove_file(&temporary);
-            format!("{}: {e}", path.display())
-        })
 }
 
 /// Rule groups from rule files, plus (for .slo input) the generated Alertmanager

@@ -562,7 +562,7 @@ async fn apply_files(
     let mut restore_errors = Vec::new();
     for (path, before) in &previous {
         let restored = match before {
-            Some(text) => write_atomically(path, text),
+            Some(text) => super::atomic_write::write_file_atomically(path, text),
             None => match std::fs::remove_file(path) {
                 Err(error) if error.kind() != std::io::ErrorKind::NotFound => {
                     Err(format!("cannot remove {}: {error}", path.display()))
@@ -592,7 +592,9 @@ async fn apply_files(
 fn write_actions(dir: &Path, plan: &Plan) -> Result<(), String> {
     for action in &plan.actions {
         match action {
-            Action::WriteFile { name, contents } => write_atomically(&dir.join(name), contents)?,
+            Action::WriteFile { name, contents } => {
+                super::atomic_write::write_file_atomically(&dir.join(name), contents)?
+            }
             Action::RemoveFile { name } => {
                 let path = dir.join(name);
                 std::fs::remove_file(&path)
@@ -602,22 +604,6 @@ fn write_actions(dir: &Path, plan: &Plan) -> Result<(), String> {
         }
     }
     Ok(())
-}
-
-/// A temporary file in the same folder (a name no rule_files glob of `*.yml` matches), then
-/// a rename, so the server never reads half a file.
-fn write_atomically(path: &Path, contents: &str) -> Result<(), String> {
-    let file_name = path
-        .file_name()
-        .map(|name| name.to_string_lossy().into_owned())
-        .ok_or_else(|| format!("{} is not a file name", path.display()))?;
-    let temporary = path.with_file_name(format!(".{file_name}.mlslo-tmp"));
-    std::fs::write(&temporary, contents)
-        .map_err(|error| format!("cannot write {}: {error}", temporary.display()))?;
-    std::fs::rename(&temporary, path).map_err(|error| {
-        let _ = std::fs::remove_file(&temporary);
-        format!("cannot replace {}: {error}", path.display())
-    })
 }
 
 /// `POST /-/reload` once: a rejected configuration will not be accepted by asking again.

@@ -4,6 +4,7 @@
 //! environment, stdout/stderr and exit codes. Exit status: 0 clean, 1 the input has
 //! errors (or warnings under `--deny-warnings`), 2 a usage or I/O problem.
 
+mod atomic_write;
 mod backtest;
 mod build;
 mod check;
