@@ -187,19 +187,13 @@ fn load_rules(paths: &[PathBuf]) -> Result<(Vec<RuleGroup>, Option<String>), Str
                 crate::render::render_human(&inputs.map, &diagnostics, false)
             ));
         };
-        let outputs = crate::emit::emit(&program, &inputs.map);
-        for (name, text) in &outputs.files {
-            if name.starts_with("prometheus/") {
-                groups.extend(
-                    load_rule_file(name, text, Semantics::default())
-                        .map_err(|errors| errors.join("\n"))?,
-                );
-            }
+        for (name, text) in &crate::emit::rule_files(&program, &inputs.map) {
+            groups.extend(
+                load_rule_file(name, text, Semantics::default())
+                    .map_err(|errors| errors.join("\n"))?,
+            );
         }
-        alertmanager = outputs
-            .files
-            .get(crate::emit::alertmanager::ALERTMANAGER_FILE)
-            .cloned();
+        alertmanager = crate::emit::alertmanager_configuration(&program, &inputs.map);
     }
     if groups.is_empty() {
         return Err("no rule groups in the given rules".into());

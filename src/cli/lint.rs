@@ -136,11 +136,8 @@ pub(super) fn run(args: &LintArgs) -> u8 {
         let has_errors = found.iter().any(|d| d.is_error());
         diagnostics.extend(found);
         if let (Some(program), false) = (program, has_errors) {
-            let outputs = crate::emit::emit(&program, &map);
-            for (name, text) in outputs.files {
-                if name.starts_with("prometheus/") && name.ends_with(".yml") {
-                    rule_files.push(map.add(format!("{}{name}", lint::GENERATED_PREFIX), text));
-                }
+            for (name, text) in crate::emit::rule_files(&program, &map) {
+                rule_files.push(map.add(format!("{}{name}", lint::GENERATED_PREFIX), text));
             }
         }
     }

@@ -117,17 +117,15 @@ fn service_outputs(
         return (files, Vec::new());
     }
     let header = header(service, sources);
-    let groups_text = yaml::to_string(
-        &[],
-        &yaml::Node::map([("groups", prometheus::rule_groups_node(&groups))]),
-    );
+    let groups_text = groups_text(&groups);
     files.push((
         naming::kubernetes_file(&service.name),
         kubernetes::prometheus_rule(&header, service, &groups_text),
     ));
-    let mut rules_text = yaml::comment_lines(&header);
-    rules_text.push_str(&groups_text);
-    files.push((naming::prometheus_file(&service.name), rules_text));
+    files.push((
+        naming::prometheus_file(&service.name),
+        rule_file_text(&header, &groups_text),
+    ));
     let (tests, diagnostics) = promtool_tests::service_tests(service, &groups, cache);
     if let Some(tests) = tests {
         files.push((
@@ -136,6 +134,47 @@ fn service_outputs(
         ));
     }
     (files, diagnostics)
+}
+
+/// Only the Prometheus rule files (`prometheus/<service>.rules.yml`), exactly as [`emit`]
+/// writes them, for commands that evaluate or lint the rules and need nothing else (the
+/// generated tests, manifests and watches are most of the cost of [`emit`]).
+pub fn rule_files(program: &Program, sources: &SourceMap) -> BTreeMap<String, String> {
+    program
+        .services
+        .iter()
+        .filter_map(|service| {
+            let groups = prometheus::service_rule_groups(service);
+            if groups.is_empty() {
+                return None;
+            }
+            let text = rule_file_text(&header(service, sources), &groups_text(&groups));
+            Some((naming::prometheus_file(&service.name), text))
+        })
+        .collect()
+}
+
+/// The generated Alertmanager configuration alone, as [`emit`] writes it.
+pub fn alertmanager_configuration(program: &Program, sources: &SourceMap) -> Option<String> {
+    let options = alertmanager::AlertmanagerOptions::for_program(program);
+    alertmanager::files(program, &all_source_names(program, sources), &options)
+        .into_iter()
+        .find(|(path, _)| path == alertmanager::ALERTMANAGER_FILE)
+        .map(|(_, text)| text)
+}
+
+/// The `groups:` document of a service's rules, shared by its rule file and its manifest.
+fn groups_text(groups: &[prometheus::RuleGroup]) -> String {
+    yaml::to_string(
+        &[],
+        &yaml::Node::map([("groups", prometheus::rule_groups_node(groups))]),
+    )
+}
+
+fn rule_file_text(header: &[String], groups_text: &str) -> String {
+    let mut text = yaml::comment_lines(header);
+    text.push_str(groups_text);
+    text
 }
 
 fn header(service: &crate::ir::Service, sources: &SourceMap) -> Vec<String> {

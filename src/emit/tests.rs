@@ -99,3 +99,36 @@ fn a_page_that_can_never_fire_is_not_tested_as_firing() {
     assert!(!tests.contains("page 1h/5m at 14.4× fires"), "{tests}");
     assert!(tests.contains("page 6h/30m at 6× fires"), "{tests}");
 }
+
+#[test]
+fn rule_files_and_the_alertmanager_configuration_alone_match_the_full_build() {
+    let mut map = SourceMap::new();
+    map.add(
+        "rules/fraud-detector.slo",
+        include_str!("../../rules/fraud-detector.slo"),
+    );
+    map.add(
+        "rules/llm-assistant.slo",
+        include_str!("../../rules/llm-assistant.slo"),
+    );
+    map.add(
+        "rules/feature-pipeline.slo",
+        include_str!("../../rules/feature-pipeline.slo"),
+    );
+    map.add("rules/routing.slo", include_str!("../../rules/routing.slo"));
+    let (program, diagnostics) = crate::check_sources(&map);
+    let program = program.unwrap_or_else(|| panic!("examples have errors: {diagnostics:?}"));
+    let full = emit(&program, &map);
+    let rule_files: std::collections::BTreeMap<String, String> = full
+        .files
+        .iter()
+        .filter(|(path, _)| path.starts_with("prometheus/"))
+        .map(|(path, text)| (path.clone(), text.clone()))
+        .collect();
+    assert!(!rule_files.is_empty());
+    assert_eq!(crate::emit::rule_files(&program, &map), rule_files);
+    assert_eq!(
+        crate::emit::alertmanager_configuration(&program, &map).as_ref(),
+        full.files.get(crate::emit::alertmanager::ALERTMANAGER_FILE)
+    );
+}
