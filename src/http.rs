@@ -439,21 +439,13 @@ fn error_chain(error: &reqwest::Error) -> String {
         deepest = Some(cause.to_string());
         source = cause.source();
     }
-    deepest.unwrap_or_else(|| error.without_url_text())
-}
-
-trait WithoutUrlText {
-    fn without_url_text(&self) -> String;
-}
-
-impl WithoutUrlText for reqwest::Error {
-    fn without_url_text(&self) -> String {
-        let mut text = self.to_string();
-        if let Some(url) = self.url() {
-            text = text.replace(url.as_str(), &redact_user_info(url.as_str()));
+    deepest.unwrap_or_else(|| {
+        let text = error.to_string();
+        match error.url() {
+            Some(url) => text.replace(url.as_str(), &redact_user_info(url.as_str())),
+            None => text,
         }
-        text
-    }
+    })
 }
 
 /// The wait before retry number `attempt` (1-based): doubling from `initial`, capped.
