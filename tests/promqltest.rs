@@ -103,3 +103,56 @@ fn v3_14_pass_count_does_not_regress() {
         "v3.14.0 pass count {pass} fell below the floor {V3_PASS_FLOOR}"
     );
 }
+
+/// The query of a conformance `eval` line: after `instant at T` or
+/// `range from A to B step S`.
+fn eval_line_query(line: &str) -> Option<&str> {
+    let mut words = line.split_whitespace();
+    if !words.next()?.starts_with("eval") {
+        return None;
+    }
+    let skip = match words.next()? {
+        "instant" => 2,
+        "range" => 6,
+        _ => return None,
+    };
+    let mut rest = line;
+    for _ in 0..skip + 2 {
+        rest = rest.trim_start();
+        rest = &rest[rest.find(char::is_whitespace)?..];
+    }
+    Some(rest.trim())
+}
+
+#[test]
+fn regex_cached_parse_equals_promql_parser_on_every_conformance_query() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/promqltest");
+    let mut queries = 0;
+    let mut with_regex = 0;
+    for folder in ["v2.42.0", "v3.14.0"] {
+        let mut paths: Vec<_> = std::fs::read_dir(root.join(folder))
+            .expect("the conformance folder exists")
+            .filter_map(|entry| entry.ok().map(|e| e.path()))
+            .filter(|path| path.extension().is_some_and(|e| e == "test"))
+            .collect();
+        paths.sort();
+        for path in paths {
+            let text = std::fs::read_to_string(&path).expect("test file is readable");
+            for query in text.lines().filter_map(eval_line_query) {
+                queries += 1;
+                with_regex += usize::from(query.contains("=~") || query.contains("!~"));
+                assert_eq!(
+                    mlslo::eval::regex_matchers::parse_with_cached_regexes(query),
+                    promql_parser::parser::parse(query),
+                    "{}: {query}",
+                    path.display()
+                );
+            }
+        }
+    }
+    println!("{queries} queries, {with_regex} with regex matchers");
+    assert!(
+        queries > 1500 && with_regex > 50,
+        "{queries} / {with_regex}"
+    );
+}

@@ -64,7 +64,7 @@ impl EvalOptions {
 /// is known and `double_exponential_smoothing` is not; under V3 the reverse.
 pub fn parse_query(query: &str, semantics: Semantics) -> Result<Expr, EvalError> {
     register_holt_winters();
-    let expr = promql_parser::parser::parse(query).map_err(EvalError::Parse)?;
+    let expr = super::regex_matchers::parse_with_cached_regexes(query).map_err(EvalError::Parse)?;
     let unknown = match semantics {
         Semantics::V2 => "double_exponential_smoothing",
         Semantics::V3 => "holt_winters",

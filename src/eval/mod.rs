@@ -33,6 +33,7 @@ pub mod error;
 pub mod functions;
 pub mod notation;
 pub mod promqltest;
+pub mod regex_matchers;
 mod regression;
 pub mod storage;
 pub mod value;

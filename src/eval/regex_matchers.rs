@@ -1,0 +1,326 @@
+//! PromQL parsing that compiles each distinct regex matcher once per thread:
+//! promql-parser builds a fresh `Regex` for every `=~`/`!~` it meets, which was a
+//! third of `mlslo lint`'s time on a large rule file where the same few patterns
+//! (`code=~"5.."`) recur in every rule.
+//!
+//! How: every `=~`/`!~` followed by a string literal without escapes is rewritten to
+//! `=`/`!=` with a value marked by [`SITE_MARK`] and the site's number; after the
+//! parse, each marked matcher gets its regex back from the cache.
+//!
+//! Invariants: the result equals `promql_parser::parser::parse` of the original text
+//! (tested on every query of the conformance files): whenever anything does not add
+//! up (a parse error, a site not found exactly once, a changed value, `__name__`, a
+//! pattern that does not compile, a selector that now matches everything), the
+//! original text is parsed the plain way, so errors are promql-parser's own.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+
+use promql_parser::label::{MatchOp, Matcher, Matchers};
+use promql_parser::parser::token::T_EQL_REGEX;
+use promql_parser::parser::{Expr, VectorSelector};
+
+/// Marks a rewritten matcher's value; a query that already contains it is parsed
+/// the plain way, so a marked value can only come from the rewrite.
+const SITE_MARK: char = '\u{7f}';
+
+/// Patterns already compiled by this thread, by pattern text; the compiled form is
+/// the one promql-parser builds (anchored, with its fallback for `{` repeats).
+type RegexCache = HashMap<String, Option<regex::Regex>>;
+
+thread_local! {
+    static COMPILED_PATTERNS: RefCell<RegexCache> = RefCell::new(HashMap::new());
+}
+
+/// A regex matcher in the query text: its operator and its literal's content.
+struct RegexSite {
+    negated: bool,
+    pattern: String,
+}
+
+/// Parses `query` as `promql_parser::parser::parse` does, compiling each regex
+/// pattern once per thread.
+pub fn parse_with_cached_regexes(query: &str) -> Result<Expr, String> {
+    match rewrite_regex_sites(query) {
+        Some((rewritten, sites)) => promql_parser::parser::parse(&rewritten)
+            .ok()
+            .and_then(|mut expr| restore_regex_matchers(&mut expr, &sites).then_some(expr))
+            .map_or_else(|| promql_parser::parser::parse(query), Ok),
+        None => promql_parser::parser::parse(query),
+    }
+}
+
+/// The query with its regex matchers turned into marked equality matchers, or
+/// `None` when there is nothing to rewrite.
+fn rewrite_regex_sites(query: &str) -> Option<(String, Vec<RegexSite>)> {
+    if query.contains(SITE_MARK) || !(query.contains("=~") || query.contains("!~")) {
+        return None;
+    }
+    let bytes = query.as_bytes();
+    let mut rewritten = String::with_capacity(query.len() + 16);
+    let mut sites = Vec::new();
+    let mut copied_up_to = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'"' | b'\'' | b'`' => i = string_literal_end(bytes, i)?,
+            b'#' => {
+                i = bytes[i..]
+                    .iter()
+                    .position(|b| *b == b'\n')
+                    .map_or(bytes.len(), |n| i + n);
+            }
+            b'=' | b'!' if bytes.get(i + 1) == Some(&b'~') => {
+                let operator_start = i;
+                let literal_start = i + 2 + leading_whitespace(&bytes[i + 2..]);
+                i += 2;
+                if !matches!(bytes.get(literal_start), Some(b'"' | b'\'' | b'`')) {
+                    continue;
+                }
+                let literal_end = string_literal_end(bytes, literal_start)?;
+                i = literal_end;
+                let content = &query[literal_start + 1..literal_end - 1];
+                if content.contains('\\') {
+                    continue;
+                }
+                let negated = bytes[operator_start] == b'!';
+                rewritten.push_str(&query[copied_up_to..operator_start]);
+                rewritten.push_str(if negated { "!=" } else { "=" });
+                rewritten.push_str(&query[operator_start + 2..literal_end - 1]);
+                rewritten.push(SITE_MARK);
+                rewritten.push_str(&sites.len().to_string());
+                rewritten.push_str(&query[literal_end - 1..literal_end]);
+                copied_up_to = literal_end;
+                sites.push(RegexSite {
+                    negated,
+                    pattern: content.to_string(),
+                });
+            }
+            _ => i += 1,
+        }
+    }
+    if sites.is_empty() {
+        return None;
+    }
+    rewritten.push_str(&query[copied_up_to..]);
+    Some((rewritten, sites))
+}
+
+/// The index just past the string literal opening at `start`, as promql-parser's
+/// lexer reads it (a backslash escapes the next character in every quote style);
+/// `None` when it does not end.
+fn string_literal_end(bytes: &[u8], start: usize) -> Option<usize> {
+    let quote = bytes[start];
+    let mut i = start + 1;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\\' => i += 2,
+            byte if byte == quote => return Some(i + 1),
+            _ => i += 1,
+        }
+    }
+    None
+}
+
+fn leading_whitespace(bytes: &[u8]) -> usize {
+    bytes.iter().take_while(|b| b.is_ascii_whitespace()).count()
+}
+
+/// Gives every marked matcher its regex back; false when the parse cannot be
+/// trusted to equal the plain one (see the module invariants).
+fn restore_regex_matchers(expr: &mut Expr, sites: &[RegexSite]) -> bool {
+    let mut restored = vec![false; sites.len()];
+    let mut trusted = true;
+    visit_selectors(expr, &mut |selector| {
+        trusted &= restore_in_selector(selector, sites, &mut restored);
+    });
+    trusted && restored.iter().all(|found| *found)
+}
+
+fn restore_in_selector(
+    selector: &mut VectorSelector,
+    sites: &[RegexSite],
+    restored: &mut [bool],
+) -> bool {
+    let Matchers {
+        matchers,
+        or_matchers,
+    } = &mut selector.matchers;
+    let mut touched = false;
+    for matcher in matchers.iter_mut().chain(or_matchers.iter_mut().flatten()) {
+        let Some((pattern, index)) = matcher.value.rsplit_once(SITE_MARK) else {
+            continue;
+        };
+        let Some(site_index) = index.parse::<usize>().ok().filter(|n| *n < sites.len()) else {
+            return false;
+        };
+        let site = &sites[site_index];
+        let expected_op = matches!(
+            (&matcher.op, site.negated),
+            (MatchOp::Equal, false) | (MatchOp::NotEqual, true)
+        );
+        if !expected_op
+            || restored[site_index]
+            || pattern != site.pattern
+            || matcher.name == promql_parser::label::METRIC_NAME
+        {
+            return false;
+        }
+        let Some(op) = compiled_match_op(&site.pattern, site.negated) else {
+            return false;
+        };
+        matcher.op = op;
+        matcher.value = site.pattern.clone();
+        restored[site_index] = true;
+        touched = true;
+    }
+    // promql-parser rejects a name-less selector whose matchers all match the empty
+    // string; with `=` in place of `=~` that check could not see the pattern.
+    !(touched && selector.name.is_none() && selector.matchers.is_empty_matchers())
+}
+
+/// The operator promql-parser builds for `=~ pattern` (or `!~`), from the cache.
+fn compiled_match_op(pattern: &str, negated: bool) -> Option<MatchOp> {
+    let regex = COMPILED_PATTERNS.with(|cache| {
+        cache
+            .borrow_mut()
+            .entry(pattern.to_string())
+            .or_insert_with(|| {
+                Matcher::new_matcher(T_EQL_REGEX, String::new(), pattern.to_string())
+                    .ok()
+                    .and_then(|matcher| match matcher.op {
+                        MatchOp::Re(regex) => Some(regex),
+                        _ => None,
+                    })
+            })
+            .clone()
+    })?;
+    Some(if negated {
+        MatchOp::NotRe(regex)
+    } else {
+        MatchOp::Re(regex)
+    })
+}
+
+fn visit_selectors(expr: &mut Expr, visit: &mut dyn FnMut(&mut VectorSelector)) {
+    match expr {
+        Expr::VectorSelector(selector) => visit(selector),
+        Expr::MatrixSelector(matrix) => visit(&mut matrix.vs),
+        Expr::Aggregate(aggregate) => {
+            if let Some(param) = &mut aggregate.param {
+                visit_selectors(param, visit);
+            }
+            visit_selectors(&mut aggregate.expr, visit);
+        }
+        Expr::Unary(unary) => visit_selectors(&mut unary.expr, visit),
+        Expr::Binary(binary) => {
+            visit_selectors(&mut binary.lhs, visit);
+            visit_selectors(&mut binary.rhs, visit);
+        }
+        Expr::Paren(paren) => visit_selectors(&mut paren.expr, visit),
+        Expr::Subquery(subquery) => visit_selectors(&mut subquery.expr, visit),
+        Expr::Call(call) => {
+            for arg in &mut call.args.args {
+                visit_selectors(arg, visit);
+            }
+        }
+        Expr::NumberLiteral(_) | Expr::StringLiteral(_) | Expr::Extension(_) => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn assert_same_as_plain_parse(query: &str) {
+        assert_eq!(
+            parse_with_cached_regexes(query),
+            promql_parser::parser::parse(query),
+            "{query}"
+        );
+    }
+
+    #[test]
+    fn equals_the_plain_parse_on_tricky_queries() {
+        for query in [
+            r#"sum by (job) (rate(http_requests_total{code=~"5..", job!~'api|web'}[5m]))"#,
+            r#"a{x=~"1"} + b{x="1"} / c{x!~"1"} - d{x!="1"}"#,
+            "foo{a=~`raw.*`}",
+            "foo{a =~ \n \"spaced\"}",
+            r#"foo{a=~"with \\d escape"}"#,
+            r#"foo{a=~"x", b=~"x"} or bar{a=~"x"}"#,
+            r#"{a=~".*"}"#,
+            r#"{a=~".*", b=~".+"}"#,
+            r#"{a=~".*" or b=~""}"#,
+            r#"{a=~"x" or b=~"y"}"#,
+            r#"{__name__=~"job:.*"}"#,
+            r#"foo{__name__=~"x"}"#,
+            r#"foo{a=~"x("}"#,
+            r#"foo{a=~"x{2,"}"#,
+            "foo{a=~\"x\" # =~ \"y\"\n}",
+            r#"label_replace(up{a=~"x"}, "b", "=~", "c", "(.*)")"#,
+            r#"foo{a=~"unterminated}"#,
+            r#"foo =~ "x""#,
+            r#"topk(scalar(x{a=~"1"}), y{a=~"2"})"#,
+            r#"max_over_time(rate(x{a=~"1"}[5m])[1h:1m]) @ 100 offset 5m"#,
+            "foo{a=~\"x\u{7f}0\"}",
+            "foo{a=~\"é.*\"}",
+            r#"-x{a!~""}"#,
+        ] {
+            assert_same_as_plain_parse(query);
+        }
+    }
+
+    fn takes_the_cached_path(query: &str) -> bool {
+        let Some((rewritten, sites)) = rewrite_regex_sites(query) else {
+            return false;
+        };
+        promql_parser::parser::parse(&rewritten)
+            .is_ok_and(|mut expr| restore_regex_matchers(&mut expr, &sites))
+    }
+
+    #[test]
+    fn takes_the_cached_path_only_where_it_is_safe() {
+        for query in [
+            r#"sum by (job) (rate(http_requests_total{code=~"5..", job!~'api|web'}[5m]))"#,
+            r#"a{x=~"1"} + b{x="1"} / c{x!~"1"} - d{x!="1"}"#,
+            "foo{a =~ \n \"spaced\"}",
+            r#"{a=~"x" or b=~"y"}"#,
+            r#"topk(scalar(x{a=~"1"}), y{a=~"2"})"#,
+            "foo{a=~\"x\" # =~ \"y\"\n}",
+        ] {
+            assert!(takes_the_cached_path(query), "{query}");
+        }
+        for query in [
+            r#"{a=~".*"}"#,
+            r#"{__name__=~"job:.*"}"#,
+            r#"foo{a=~"x("}"#,
+            r#"foo{a=~"with \\d escape"}"#,
+            r#"foo =~ "x""#,
+            "foo{a=~\"x\u{7f}0\"}",
+            "up",
+        ] {
+            assert!(!takes_the_cached_path(query), "{query}");
+        }
+    }
+
+    #[test]
+    fn each_pattern_is_compiled_once_per_thread() {
+        let pattern = "cache-test-.*";
+        let query = format!(r#"x{{a=~"{pattern}"}} + y{{b!~"{pattern}"}}"#);
+        assert_same_as_plain_parse(&query);
+        let Ok(Expr::Binary(binary)) = parse_with_cached_regexes(&query) else {
+            panic!("a binary expression");
+        };
+        let regex_of = |expr: &Expr| match expr {
+            Expr::VectorSelector(selector) => match &selector.matchers.matchers[0].op {
+                MatchOp::Re(regex) | MatchOp::NotRe(regex) => regex.clone(),
+                other => panic!("a regex matcher, got {other}"),
+            },
+            other => panic!("a selector, got {other}"),
+        };
+        let (left, right) = (regex_of(&binary.lhs), regex_of(&binary.rhs));
+        assert_eq!(left.as_str(), right.as_str());
+        assert!(COMPILED_PATTERNS.with(|cache| cache.borrow().contains_key(pattern)));
+    }
+}
