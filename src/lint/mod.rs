@@ -520,20 +520,16 @@ fn lint_rule(
     if is_alert {
         for (key, templates) in [("labels", &rule.labels), ("annotations", &rule.annotations)] {
             for (name_of_template, template_text) in templates {
-                let full = format!("{}{}", crate::template::ALERT_PREAMBLE, template_text);
-                if let Err(error) = crate::template::parse_template(
+                // Text without an action is always a valid template.
+                if !template_text.contains("{{") {
+                    continue;
+                }
+                if let Err(error) = crate::template::parse_alert_template(
                     &crate::template::alert_template_name(&name),
-                    &full,
+                    template_text,
                 ) {
-                    let span = template_span(
-                        context,
-                        key,
-                        name_of_template,
-                        template_text,
-                        error
-                            .offset
-                            .saturating_sub(crate::template::ALERT_PREAMBLE.len()),
-                    );
+                    let span =
+                        template_span(context, key, name_of_template, template_text, error.offset);
                     let code = if error.detail.starts_with("function ")
                         && error.detail.ends_with("not defined")
                     {

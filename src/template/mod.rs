@@ -50,6 +50,22 @@ pub use value::{Sample, StructValue, Time, Value};
 /// template (`rules/alerting.go`).
 pub const ALERT_PREAMBLE: &str = "{{$labels := .Labels}}{{$externalLabels := .ExternalLabels}}{{$externalURL := .ExternalURL}}{{$value := .Value}}";
 
+/// The variables [`ALERT_PREAMBLE`] declares.
+pub const ALERT_PREAMBLE_VARIABLES: [&str; 4] =
+    ["$labels", "$externalLabels", "$externalURL", "$value"];
+
+/// Parses an alert label or annotation template as Prometheus does (after its
+/// preamble) without lexing the preamble again for every template: its variables
+/// are declared up front. Error offsets are into `text`.
+pub fn parse_alert_template(name: &str, text: &str) -> Result<Trees, ParseError> {
+    parse::parse_with_variables(
+        name,
+        text,
+        &|f: &str| funcs::lookup(f).is_some(),
+        &ALERT_PREAMBLE_VARIABLES,
+    )
+}
+
 /// Parses a template with Prometheus' function map.
 pub fn parse_template(name: &str, text: &str) -> Result<Trees, ParseError> {
     parse::parse(name, text, &|f: &str| funcs::lookup(f).is_some())
@@ -174,11 +190,12 @@ pub struct TemplateReport {
 /// Parses an alert label or annotation template as `promtool check rules` does (with
 /// the preamble and the `__alert_NAME` name) and reports what a linter needs.
 pub fn validate_alert_template(alert_name: &str, text: &str) -> TemplateReport {
-    let full = format!("{ALERT_PREAMBLE}{text}");
     let name = alert_template_name(alert_name);
     let mut report = TemplateReport::default();
     // A permissive parse collects every identifier even past the first unknown one.
-    if let Ok(trees) = parse::parse(&name, &full, &|_| true) {
+    if let Ok(trees) =
+        parse::parse_with_variables(&name, text, &|_| true, &ALERT_PREAMBLE_VARIABLES)
+    {
         for list in trees.trees.values() {
             collect_functions_in_list(list, &mut report.functions);
         }
@@ -189,11 +206,8 @@ pub fn validate_alert_template(alert_name: &str, text: &str) -> TemplateReport {
         .filter(|f| funcs::lookup(f).is_none())
         .cloned()
         .collect();
-    if let Err(e) = parse_template(&name, &full) {
-        let offset = e
-            .offset
-            .saturating_sub(ALERT_PREAMBLE.len())
-            .min(text.len());
+    if let Err(e) = parse_alert_template(&name, text) {
+        let offset = e.offset.min(text.len());
         let offset = (0..=offset)
             .rev()
             .find(|i| text.is_char_boundary(*i))
@@ -319,5 +333,29 @@ mod tests {
         let report = validate_alert_template("X", "{{ $labels.a | toUpper }}");
         assert!(report.error.is_none());
         assert!(report.functions.contains("toUpper"));
+    }
+
+    #[test]
+    fn declared_preamble_variables_parse_like_the_preamble() {
+        for text in [
+            "{{ $labels.job }} at {{ $value | humanizePercentage }}",
+            "{{ $externalLabels.cluster }} {{ $externalURL }}",
+            "{{ $other }}",
+            "{{ range $k, $v := $labels }}{{ $k }}{{ end }}{{ $k }}",
+            "{{ define \"x\" }}{{ $labels }}{{ end }}",
+            "line\n{{ $value | nosuch }}",
+            "{{ if }}",
+            "{{",
+            "plain",
+            "{{ $value := 1 }}{{ $value }}",
+        ] {
+            let with_preamble = parse_template("__alert_X", &format!("{ALERT_PREAMBLE}{text}"))
+                .map(|_| ())
+                .map_err(|e| (e.message, e.detail, e.offset - ALERT_PREAMBLE.len()));
+            let declared = parse_alert_template("__alert_X", text)
+                .map(|_| ())
+                .map_err(|e| (e.message, e.detail, e.offset));
+            assert_eq!(declared, with_preamble, "{text}");
+        }
     }
 }

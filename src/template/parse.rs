@@ -307,12 +307,25 @@ struct Parser<'a> {
 /// Parses `text` as the template `name`; `is_function` says which identifiers are
 /// defined functions.
 pub fn parse(name: &str, text: &str, is_function: &dyn Fn(&str) -> bool) -> PResult<Trees> {
+    parse_with_variables(name, text, is_function, &[])
+}
+
+/// [`parse`] with `variables` already declared at the top level, as if the text
+/// began with actions declaring them.
+pub fn parse_with_variables(
+    name: &str,
+    text: &str,
+    is_function: &dyn Fn(&str) -> bool,
+    variables: &[&str],
+) -> PResult<Trees> {
+    let mut vars = vec!["$".to_string()];
+    vars.extend(variables.iter().map(|v| v.to_string()));
     let mut parser = Parser {
         name,
         tokens: lex(text),
         index: 0,
         high_water: 0,
-        vars: vec!["$".to_string()],
+        vars,
         action_line: 0,
         range_depth: 0,
         depth: 0,
