@@ -188,32 +188,47 @@ fn lint_one_file(map: &SourceMap, file_index: usize, config: &LintConfig, report
         }
     }
     let mut search_from = 0;
-    for value in documents {
-        let manifest = value.get("kind").and_then(|k| k.as_str()) == Some("PrometheusRule");
-        let spec = if manifest {
-            value
-                .get("spec")
-                .cloned()
-                .unwrap_or(yaml_serde::Value::Null)
-        } else {
-            value
-        };
-        if spec.is_null() {
-            continue;
-        }
-        let raw: RawFile = match yaml_serde::from_value(spec) {
-            Ok(raw) => raw,
-            Err(error) => {
-                let message = error.to_string();
-                let (code, title) = if message.contains("unknown field") {
-                    ("L0102", "unknown field")
-                } else {
-                    ("L0101", "invalid rule file")
-                };
-                let span = unknown_field_span(&message, &all, base).unwrap_or_else(|| at(0));
-                report
-                    .diagnostics
-                    .push(finding(code, title, span, first_line(&message)));
+    // Everything found before rule checks run, in the order a sequential pass
+    // reports it: diagnostics go to `pending` and travel with the next rule.
+    let mut pending = Vec::new();
+    let mut work = Vec::new();
+    let parsed_documents: Vec<Result<(bool, RawFile), Diagnostic>> = documents
+        .into_iter()
+        .filter_map(|value| {
+            let manifest = value.get("kind").and_then(|k| k.as_str()) == Some("PrometheusRule");
+            let spec = if manifest {
+                value
+                    .get("spec")
+                    .cloned()
+                    .unwrap_or(yaml_serde::Value::Null)
+            } else {
+                value
+            };
+            if spec.is_null() {
+                return None;
+            }
+            Some(
+                yaml_serde::from_value::<RawFile>(spec)
+                    .map(|raw| (manifest, raw))
+                    .map_err(|error| {
+                        let message = error.to_string();
+                        let (code, title) = if message.contains("unknown field") {
+                            ("L0102", "unknown field")
+                        } else {
+                            ("L0101", "invalid rule file")
+                        };
+                        let span =
+                            unknown_field_span(&message, &all, base).unwrap_or_else(|| at(0));
+                        finding(code, title, span, first_line(&message))
+                    }),
+            )
+        })
+        .collect();
+    for parsed in &parsed_documents {
+        let (manifest, raw) = match parsed {
+            Ok((manifest, raw)) => (*manifest, raw),
+            Err(diagnostic) => {
+                pending.push(diagnostic.clone());
                 continue;
             }
         };
@@ -228,7 +243,7 @@ fn lint_one_file(map: &SourceMap, file_index: usize, config: &LintConfig, report
                 search_from = loc.name_line + 1;
             }
             if let Some(previous) = group_names.get(group.name.as_str()) {
-                report.diagnostics.push(
+                pending.push(
                     finding(
                         "L0105",
                         "duplicate group name",
@@ -241,7 +256,7 @@ fn lint_one_file(map: &SourceMap, file_index: usize, config: &LintConfig, report
                 group_names.insert(&group.name, group_span);
             }
             if group.name.is_empty() {
-                report.diagnostics.push(finding(
+                pending.push(finding(
                     "L0104",
                     "invalid rule",
                     group_span,
@@ -257,7 +272,7 @@ fn lint_one_file(map: &SourceMap, file_index: usize, config: &LintConfig, report
                     match parse_model_duration(value) {
                         Ok(ms) if what == "interval" => interval_ms = ms.max(1),
                         Ok(_) => {}
-                        Err(e) => report.diagnostics.push(finding(
+                        Err(e) => pending.push(finding(
                             "L0104",
                             "invalid rule",
                             group_span,
@@ -279,7 +294,7 @@ fn lint_one_file(map: &SourceMap, file_index: usize, config: &LintConfig, report
                                 .map(|(_, key, _)| Span::new(base + key, base + key + field.len()))
                         })
                         .unwrap_or(group_span);
-                    report.diagnostics.push(
+                    pending.push(
                         finding(
                             "L0106",
                             "group field needs a newer Prometheus",
@@ -296,7 +311,7 @@ fn lint_one_file(map: &SourceMap, file_index: usize, config: &LintConfig, report
             }
             for name in group.labels.keys() {
                 if !is_label_name(name) {
-                    report.diagnostics.push(finding(
+                    pending.push(finding(
                         "L0104",
                         "invalid rule",
                         group_span,
@@ -323,30 +338,98 @@ fn lint_one_file(map: &SourceMap, file_index: usize, config: &LintConfig, report
                     }
                     None => group_span,
                 };
-                let context = RuleContext {
-                    text,
-                    all: &all,
-                    base,
-                    location: location.as_ref(),
+                work.push(RuleWork {
+                    diagnostics_before: std::mem::take(&mut pending),
+                    location,
                     name_span,
                     source: if file.name.starts_with(GENERATED_PREFIX) {
                         2
                     } else {
                         u8::from(manifest)
                     },
+                    group,
+                    interval_ms,
+                    rule,
+                });
+            }
+        }
+    }
+    let check_rules = |items: &[RuleWork<'_>]| -> Vec<LintReport> {
+        items
+            .iter()
+            .map(|item| {
+                let mut own = LintReport::default();
+                let context = RuleContext {
+                    text,
+                    all: &all,
+                    base,
+                    location: item.location.as_ref(),
+                    name_span: item.name_span,
+                    source: item.source,
                 };
                 lint_rule(
                     &context,
                     file_index,
-                    group,
-                    interval_ms,
-                    rule,
+                    item.group,
+                    item.interval_ms,
+                    item.rule,
                     config,
-                    report,
+                    &mut own,
                 );
-            }
-        }
+                own
+            })
+            .collect()
+    };
+    let results = in_parallel_chunks(&work, check_rules);
+    for (item, result) in work.into_iter().zip(results) {
+        report.diagnostics.extend(item.diagnostics_before);
+        report.diagnostics.extend(result.diagnostics);
+        report.rules.extend(result.rules);
     }
+    report.diagnostics.extend(pending);
+}
+
+/// One rule to check, with what its file reported before it.
+struct RuleWork<'a> {
+    diagnostics_before: Vec<Diagnostic>,
+    location: Option<locate::RuleLocation>,
+    name_span: Span,
+    source: u8,
+    group: &'a RawGroup,
+    interval_ms: i64,
+    rule: &'a RawRule,
+}
+
+/// `check` over chunks of `items` on all cores; results in item order, so the
+/// report does not depend on the threads.
+fn in_parallel_chunks<T: Sync, R: Send>(
+    items: &[T],
+    check: impl Fn(&[T]) -> Vec<R> + Sync,
+) -> Vec<R> {
+    // Below this many rules a thread costs more than it saves.
+    const ITEMS_PER_THREAD_AT_LEAST: usize = 256;
+    let threads = std::thread::available_parallelism()
+        .map_or(1, usize::from)
+        .min(items.len() / ITEMS_PER_THREAD_AT_LEAST)
+        .max(1);
+    if threads == 1 {
+        return check(items);
+    }
+    let check = &check;
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = items
+            .chunks(items.len().div_ceil(threads))
+            .map(|chunk| scope.spawn(move || check(chunk)))
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|worker| match worker.join() {
+                Ok(results) => results,
+                // A panic in a worker is a bug; re-raise it with its own message.
+                Err(payload) => std::panic::resume_unwind(payload),
+            })
+            .collect()
+    })
 }
 
 struct RuleContext<'a> {
@@ -886,4 +969,21 @@ pub fn apply_policy(
         .collect();
     kept.sort_by_key(|d| (d.primary.span.start, d.code));
     kept
+}
+
+#[cfg(test)]
+mod tests {
+    use super::in_parallel_chunks;
+
+    #[test]
+    fn parallel_chunks_keep_item_order() {
+        let items: Vec<usize> = (0..5000).collect();
+        let doubled = in_parallel_chunks(&items, |chunk: &[usize]| {
+            chunk.iter().map(|item| item * 2).collect()
+        });
+        assert_eq!(
+            doubled,
+            items.iter().map(|item| item * 2).collect::<Vec<_>>()
+        );
+    }
 }
