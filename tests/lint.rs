@@ -351,3 +351,28 @@ fn diff_base_reports_only_changed_rules() {
     );
     assert_eq!(bad_rev.status.code(), Some(2));
 }
+
+/// YAML details where lint and promtool must give the same verdict: merge keys and
+/// numbers or booleans as label values are accepted, a key given twice is not.
+#[test]
+fn yaml_edge_cases_get_promtools_verdict() {
+    let cases = [
+        ("yaml/merge-keys.yml", true),
+        ("yaml/scalar-label-values.yml", true),
+        ("yaml/duplicate-label.yml", false),
+        ("yaml/duplicate-field.yml", false),
+    ];
+    let promtool = promtool();
+    for (file, valid) in cases {
+        let (code, stdout, stderr) = mlslo(&["lint", file]);
+        assert_eq!(code == 0, valid, "{file}:\n{stdout}{stderr}");
+        if let Some(promtool) = &promtool {
+            let output = Command::new(promtool)
+                .args(["check", "rules", file])
+                .current_dir(data())
+                .output()
+                .expect("promtool runs");
+            assert_eq!(output.status.success(), valid, "promtool on {file}");
+        }
+    }
+}

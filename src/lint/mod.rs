@@ -100,7 +100,7 @@ struct RawGroup {
     query_offset: Option<String>,
     #[serde(default)]
     limit: Option<u64>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "map_with_unique_keys")]
     labels: BTreeMap<String, String>,
     #[serde(default)]
     rules: Vec<RawRule>,
@@ -119,10 +119,44 @@ struct RawRule {
     for_: Option<String>,
     #[serde(default)]
     keep_firing_for: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "map_with_unique_keys")]
     labels: BTreeMap<String, String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "map_with_unique_keys")]
     annotations: BTreeMap<String, String>,
+}
+
+/// A string map that rejects a key given twice, as Prometheus' YAML reader does
+/// (`mapping key "x" already defined`); a plain map would keep the last value.
+fn map_with_unique_keys<'de, D>(deserializer: D) -> Result<BTreeMap<String, String>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    struct UniqueKeys;
+    impl<'de> serde::de::Visitor<'de> for UniqueKeys {
+        type Value = BTreeMap<String, String>;
+        fn expecting(&self, formatter: &mut std::fmt::Formatter) -> std::fmt::Result {
+            formatter.write_str("a map of strings")
+        }
+        fn visit_map<A: serde::de::MapAccess<'de>>(
+            self,
+            mut map: A,
+        ) -> Result<Self::Value, A::Error> {
+            let mut out = BTreeMap::new();
+            while let Some((key, value)) = map.next_entry::<String, String>()? {
+                if out.contains_key(&key) {
+                    return Err(serde::de::Error::custom(format!(
+                        "duplicate entry with key \"{key}\""
+                    )));
+                }
+                out.insert(key, value);
+            }
+            Ok(out)
+        }
+        fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+            Ok(BTreeMap::new())
+        }
+    }
+    deserializer.deserialize_map(UniqueKeys)
 }
 
 /// A rule as lint saw it, kept for checks across files and for `--diff-base`.
@@ -177,58 +211,23 @@ fn lint_one_file(map: &SourceMap, file_index: usize, config: &LintConfig, report
     let text = file.text.as_str();
     let at = |offset: usize| Span::new(base + offset, base + offset);
     let all = lines(text);
-    let mut documents = Vec::new();
-    for document in yaml_serde::Deserializer::from_str(text) {
-        match yaml_serde::Value::deserialize(document) {
-            Ok(value) => documents.push(value),
-            Err(error) => {
-                report.diagnostics.push(yaml_error(text, base, &error));
-                return;
-            }
+    let parsed_documents = match parse_documents(text, &all, base) {
+        Ok(parsed) => parsed,
+        Err(syntax_error) => {
+            report.diagnostics.push(*syntax_error);
+            return;
         }
-    }
+    };
     let mut search_from = 0;
     // Everything found before rule checks run, in the order a sequential pass
     // reports it: diagnostics go to `pending` and travel with the next rule.
     let mut pending = Vec::new();
     let mut work = Vec::new();
-    let parsed_documents: Vec<Result<(bool, RawFile), Diagnostic>> = documents
-        .into_iter()
-        .filter_map(|value| {
-            let manifest = value.get("kind").and_then(|k| k.as_str()) == Some("PrometheusRule");
-            let spec = if manifest {
-                value
-                    .get("spec")
-                    .cloned()
-                    .unwrap_or(yaml_serde::Value::Null)
-            } else {
-                value
-            };
-            if spec.is_null() {
-                return None;
-            }
-            Some(
-                yaml_serde::from_value::<RawFile>(spec)
-                    .map(|raw| (manifest, raw))
-                    .map_err(|error| {
-                        let message = error.to_string();
-                        let (code, title) = if message.contains("unknown field") {
-                            ("L0102", "unknown field")
-                        } else {
-                            ("L0101", "invalid rule file")
-                        };
-                        let span =
-                            unknown_field_span(&message, &all, base).unwrap_or_else(|| at(0));
-                        finding(code, title, span, first_line(&message))
-                    }),
-            )
-        })
-        .collect();
     for parsed in &parsed_documents {
         let (manifest, raw) = match parsed {
             Ok((manifest, raw)) => (*manifest, raw),
             Err(diagnostic) => {
-                pending.push(diagnostic.clone());
+                pending.push((**diagnostic).clone());
                 continue;
             }
         };
@@ -387,6 +386,77 @@ fn lint_one_file(map: &SourceMap, file_index: usize, config: &LintConfig, report
         report.rules.extend(result.rules);
     }
     report.diagnostics.extend(pending);
+}
+
+/// Every YAML document of a rule file or manifest file as the rule groups it holds
+/// (`true` for a `PrometheusRule` manifest's spec), or why a document is not rule
+/// groups; `Err` for a YAML syntax error, which stops the file.
+type ParsedDocuments = Vec<Result<(bool, RawFile), Box<Diagnostic>>>;
+
+fn parse_documents(
+    text: &str,
+    all: &[Line<'_>],
+    base: usize,
+) -> Result<ParsedDocuments, Box<Diagnostic>> {
+    // The common case in one pass: a plain rule file whose documents all read.
+    if !text.contains("PrometheusRule") {
+        let direct: Result<Vec<Option<RawFile>>, _> = yaml_serde::Deserializer::from_str(text)
+            .map(Option::<RawFile>::deserialize)
+            .collect();
+        if let Ok(documents) = direct {
+            return Ok(documents
+                .into_iter()
+                .flatten()
+                .map(|raw| Ok((false, raw)))
+                .collect());
+        }
+    }
+    // Otherwise through `Value`, which tells manifests from rule files and syntax
+    // errors (reported first, for the whole file) from schema errors.
+    let at = |offset: usize| Span::new(base + offset, base + offset);
+    let mut documents = Vec::new();
+    for document in yaml_serde::Deserializer::from_str(text) {
+        match yaml_serde::Value::deserialize(document) {
+            Ok(value) => documents.push(value),
+            Err(error) => {
+                return Err(Box::new(yaml_error(text, base, &error)));
+            }
+        }
+    }
+    Ok(documents
+        .into_iter()
+        .filter_map(|mut value| {
+            // `<<: *anchor` merge keys, which Prometheus' YAML reader applies; a
+            // broken merge is left for the schema error below.
+            let _ = value.apply_merge();
+            let manifest = value.get("kind").and_then(|k| k.as_str()) == Some("PrometheusRule");
+            let spec = if manifest {
+                value
+                    .get("spec")
+                    .cloned()
+                    .unwrap_or(yaml_serde::Value::Null)
+            } else {
+                value
+            };
+            if spec.is_null() {
+                return None;
+            }
+            Some(
+                yaml_serde::from_value::<RawFile>(spec)
+                    .map(|raw| (manifest, raw))
+                    .map_err(|error| {
+                        let message = error.to_string();
+                        let (code, title) = if message.contains("unknown field") {
+                            ("L0102", "unknown field")
+                        } else {
+                            ("L0101", "invalid rule file")
+                        };
+                        let span = unknown_field_span(&message, all, base).unwrap_or_else(|| at(0));
+                        Box::new(finding(code, title, span, first_line(&message)))
+                    }),
+            )
+        })
+        .collect())
 }
 
 /// One rule to check, with what its file reported before it.
