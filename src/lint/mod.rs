@@ -8,9 +8,11 @@
 //! overrides are applied last, by [`apply_policy`].
 
 pub mod config;
+mod documents;
 pub mod live;
 pub mod locate;
 pub mod output;
+mod parallel;
 mod promql;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -211,7 +213,7 @@ fn lint_one_file(map: &SourceMap, file_index: usize, config: &LintConfig, report
     let text = file.text.as_str();
     let at = |offset: usize| Span::new(base + offset, base + offset);
     let all = lines(text);
-    let parsed_documents = match parse_documents(text, &all, base) {
+    let parsed_documents = match documents::parse_documents(text, &all, base) {
         Ok(parsed) => parsed,
         Err(syntax_error) => {
             report.diagnostics.push(*syntax_error);
@@ -379,84 +381,14 @@ fn lint_one_file(map: &SourceMap, file_index: usize, config: &LintConfig, report
             })
             .collect()
     };
-    let results = in_parallel_chunks(&work, check_rules);
+    // Below this many rules a thread costs more than it saves.
+    let results = parallel::in_parallel_chunks(&work, 256, check_rules);
     for (item, result) in work.into_iter().zip(results) {
         report.diagnostics.extend(item.diagnostics_before);
         report.diagnostics.extend(result.diagnostics);
         report.rules.extend(result.rules);
     }
     report.diagnostics.extend(pending);
-}
-
-/// Every YAML document of a rule file or manifest file as the rule groups it holds
-/// (`true` for a `PrometheusRule` manifest's spec), or why a document is not rule
-/// groups; `Err` for a YAML syntax error, which stops the file.
-type ParsedDocuments = Vec<Result<(bool, RawFile), Box<Diagnostic>>>;
-
-fn parse_documents(
-    text: &str,
-    all: &[Line<'_>],
-    base: usize,
-) -> Result<ParsedDocuments, Box<Diagnostic>> {
-    // The common case in one pass: a plain rule file whose documents all read.
-    if !text.contains("PrometheusRule") {
-        let direct: Result<Vec<Option<RawFile>>, _> = yaml_serde::Deserializer::from_str(text)
-            .map(Option::<RawFile>::deserialize)
-            .collect();
-        if let Ok(documents) = direct {
-            return Ok(documents
-                .into_iter()
-                .flatten()
-                .map(|raw| Ok((false, raw)))
-                .collect());
-        }
-    }
-    // Otherwise through `Value`, which tells manifests from rule files and syntax
-    // errors (reported first, for the whole file) from schema errors.
-    let at = |offset: usize| Span::new(base + offset, base + offset);
-    let mut documents = Vec::new();
-    for document in yaml_serde::Deserializer::from_str(text) {
-        match yaml_serde::Value::deserialize(document) {
-            Ok(value) => documents.push(value),
-            Err(error) => {
-                return Err(Box::new(yaml_error(text, base, &error)));
-            }
-        }
-    }
-    Ok(documents
-        .into_iter()
-        .filter_map(|mut value| {
-            // `<<: *anchor` merge keys, which Prometheus' YAML reader applies; a
-            // broken merge is left for the schema error below.
-            let _ = value.apply_merge();
-            let manifest = value.get("kind").and_then(|k| k.as_str()) == Some("PrometheusRule");
-            let spec = if manifest {
-                value
-                    .get("spec")
-                    .cloned()
-                    .unwrap_or(yaml_serde::Value::Null)
-            } else {
-                value
-            };
-            if spec.is_null() {
-                return None;
-            }
-            Some(
-                yaml_serde::from_value::<RawFile>(spec)
-                    .map(|raw| (manifest, raw))
-                    .map_err(|error| {
-                        let message = error.to_string();
-                        let (code, title) = if message.contains("unknown field") {
-                            ("L0102", "unknown field")
-                        } else {
-                            ("L0101", "invalid rule file")
-                        };
-                        let span = unknown_field_span(&message, all, base).unwrap_or_else(|| at(0));
-                        Box::new(finding(code, title, span, first_line(&message)))
-                    }),
-            )
-        })
-        .collect())
 }
 
 /// One rule to check, with what its file reported before it.
@@ -468,38 +400,6 @@ struct RuleWork<'a> {
     group: &'a RawGroup,
     interval_ms: i64,
     rule: &'a RawRule,
-}
-
-/// `check` over chunks of `items` on all cores; results in item order, so the
-/// report does not depend on the threads.
-fn in_parallel_chunks<T: Sync, R: Send>(
-    items: &[T],
-    check: impl Fn(&[T]) -> Vec<R> + Sync,
-) -> Vec<R> {
-    // Below this many rules a thread costs more than it saves.
-    const ITEMS_PER_THREAD_AT_LEAST: usize = 256;
-    let threads = std::thread::available_parallelism()
-        .map_or(1, usize::from)
-        .min(items.len() / ITEMS_PER_THREAD_AT_LEAST)
-        .max(1);
-    if threads == 1 {
-        return check(items);
-    }
-    let check = &check;
-    std::thread::scope(|scope| {
-        let workers: Vec<_> = items
-            .chunks(items.len().div_ceil(threads))
-            .map(|chunk| scope.spawn(move || check(chunk)))
-            .collect();
-        workers
-            .into_iter()
-            .flat_map(|worker| match worker.join() {
-                Ok(results) => results,
-                // A panic in a worker is a bug; re-raise it with its own message.
-                Err(payload) => std::panic::resume_unwind(payload),
-            })
-            .collect()
-    })
 }
 
 struct RuleContext<'a> {
@@ -1039,21 +939,4 @@ pub fn apply_policy(
         .collect();
     kept.sort_by_key(|d| (d.primary.span.start, d.code));
     kept
-}
-
-#[cfg(test)]
-mod tests {
-    use super::in_parallel_chunks;
-
-    #[test]
-    fn parallel_chunks_keep_item_order() {
-        let items: Vec<usize> = (0..5000).collect();
-        let doubled = in_parallel_chunks(&items, |chunk: &[usize]| {
-            chunk.iter().map(|item| item * 2).collect()
-        });
-        assert_eq!(
-            doubled,
-            items.iter().map(|item| item * 2).collect::<Vec<_>>()
-        );
-    }
 }
