@@ -9,6 +9,7 @@
 //! the table and JSON are byte-for-byte stable.
 
 pub mod data;
+pub mod fetch;
 pub mod html;
 
 pub use html::render_html;

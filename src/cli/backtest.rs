@@ -23,8 +23,25 @@ pub struct BacktestArgs {
     /// Recorded data: OpenMetrics/Prometheus text with timestamps in seconds
     /// (.om, .prom, .txt), promtool series notation with a start/interval header (.series),
     /// or Prometheus API matrix JSON from query_range (.json).
-    #[arg(long = "data", value_name = "FILE", required = true)]
+    #[arg(
+        long = "data",
+        value_name = "FILE",
+        required_unless_present = "prometheus_url"
+    )]
     pub data: Vec<PathBuf>,
+    /// Pull the history of the series the rules read from this Prometheus-compatible
+    /// API (Prometheus, Thanos, Mimir's prometheus prefix); needs --start and --end.
+    #[arg(long, value_name = "URL", requires_all = ["start", "end"])]
+    pub prometheus_url: Option<String>,
+    /// Time span of one request with --prometheus-url (smaller if the server refuses
+    /// to load that many samples).
+    #[arg(long, value_name = "DURATION", default_value = "2h")]
+    pub chunk: String,
+    /// Requests in flight at once with --prometheus-url.
+    #[arg(long, value_name = "N", default_value_t = 4)]
+    pub concurrency: usize,
+    #[command(flatten)]
+    pub connection: super::connection::ConnectionArgs,
     /// First evaluation: RFC 3339 or unix seconds (default: the data's first sample).
     #[arg(long)]
     pub start: Option<String>,
@@ -79,22 +96,29 @@ fn prepare_and_run(args: &BacktestArgs) -> Result<String, String> {
         };
         dataset.merge(parsed, &name)?;
     }
-    let extent = dataset.extent_ms();
-    let start_ms = match &args.start {
-        Some(text) => parse_time_ms(text).map_err(|e| format!("--start: {e}"))?,
-        None => {
-            extent
-                .ok_or("the data has no samples; give --start and --end")?
-                .0
-        }
+    let time_flag = |flag: &str, text: &Option<String>| -> Result<Option<i64>, String> {
+        text.as_deref()
+            .map(|text| parse_time_ms(text).map_err(|e| format!("{flag}: {e}")))
+            .transpose()
     };
-    let end_ms = match &args.end {
-        Some(text) => parse_time_ms(text).map_err(|e| format!("--end: {e}"))?,
-        None => {
-            extent
-                .ok_or("the data has no samples; give --start and --end")?
-                .1
-        }
+    let (start_flag, end_flag) = (
+        time_flag("--start", &args.start)?,
+        time_flag("--end", &args.end)?,
+    );
+    if let (Some(url), Some(start_ms), Some(end_ms)) = (&args.prometheus_url, start_flag, end_flag)
+    {
+        let fetched = fetch_history(args, url, &groups, start_ms, end_ms)?;
+        dataset.merge(fetched, url)?;
+    }
+    let extent = dataset.extent_ms();
+    let no_samples = "the data has no samples; give --start and --end";
+    let start_ms = match start_flag {
+        Some(ms) => ms,
+        None => extent.ok_or(no_samples)?.0,
+    };
+    let end_ms = match end_flag {
+        Some(ms) => ms,
+        None => extent.ok_or(no_samples)?.1,
     };
     if end_ms < start_ms {
         return Err("--end is before --start".into());
@@ -153,6 +177,55 @@ fn prepare_and_run(args: &BacktestArgs) -> Result<String, String> {
         super::Format::Human => render_table(&report),
         super::Format::Json => render_json(&report),
     })
+}
+
+/// The history the rules need from `--prometheus-url`.
+fn fetch_history(
+    args: &BacktestArgs,
+    url: &str,
+    groups: &[RuleGroup],
+    start_ms: i64,
+    end_ms: i64,
+) -> Result<Dataset, String> {
+    let chunk_ms = parse_model_duration(&args.chunk)
+        .ok()
+        .filter(|ms| *ms > 0)
+        .ok_or_else(|| format!("--chunk: bad duration {:?}", args.chunk))?;
+    if args.concurrency == 0 {
+        return Err("--concurrency must be at least 1".into());
+    }
+    let options = args
+        .connection
+        .client_options(&super::connection::ProcessEnvironment)?;
+    let client = crate::http::HttpClient::new(options).map_err(|e| e.to_string())?;
+    let plan = crate::backtest::fetch::plan_fetch(groups, start_ms, end_ms, chunk_ms);
+    if plan.selectors.is_empty() {
+        return Ok(Dataset::default());
+    }
+    let bar = std::io::stderr().is_terminal().then(|| {
+        let bar = indicatif::ProgressBar::new(plan.requests().len() as u64);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("fetch {bar:40} {pos}/{len} requests {eta}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        bar
+    });
+    let mut progress = |done: usize, _total: usize| {
+        if let Some(bar) = &bar {
+            bar.set_position(done as u64);
+        }
+    };
+    let fetched = super::connection::block_on(crate::backtest::fetch::fetch(
+        std::sync::Arc::new(client),
+        url,
+        &plan,
+        args.concurrency,
+        &mut progress,
+    ))??;
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    Ok(fetched)
 }
 
 /// Rule groups from rule files, plus (for .slo input) the generated Alertmanager

@@ -1,4 +1,4 @@
-//! Helpers shared by the deploy tests: temporary folders, free ports, servers that are
+//! Helpers shared by the network tests (deploy, backtest --prometheus-url): temporary folders, free ports, servers that are
 //! killed when the test ends (also when it fails), a tiny HTTP client and a tiny HTTP
 //! server for the fakes, and running the `mlslo` binary.
 
