@@ -258,7 +258,8 @@ pub(crate) type SelectorCache =
     std::collections::HashMap<String, Result<ParsedSelector, SelectorFailure>>;
 
 fn parse_plain_selector(text: &str) -> Result<ParsedSelector, SelectorFailure> {
-    let expression = promql_parser::parser::parse(text).map_err(SelectorFailure::Syntax)?;
+    let expression = crate::eval::regex_matchers::parse_with_cached_regexes(text)
+        .map_err(SelectorFailure::Syntax)?;
     let vector = match expression {
         Expr::VectorSelector(vector)
             if vector.offset.is_none()

@@ -428,7 +428,7 @@ impl Generator<'_> {
     fn rule_state(
         &self,
         rule: &BurnRule<'_>,
-        budget: &Budget,
+        thresholds: &[f64],
         burn: Burn,
         guard: Option<Guard>,
         t: i64,
@@ -440,11 +440,11 @@ impl Generator<'_> {
         if firing_from < 0.0 {
             return State::Unknown;
         }
-        let budget_fraction = budget.error_budget.to_f64();
         let states = |at: f64| {
-            rule.windows.iter().map(move |window| {
-                self.window_state(burn, window, window.factor.to_f64() * budget_fraction, at)
-            })
+            rule.windows
+                .iter()
+                .zip(thresholds)
+                .map(move |(window, threshold)| self.window_state(burn, window, *threshold, at))
         };
         let guard_now = self.guard_state(guard, quiet_at);
         if guard_now == State::Quiet || states(quiet_at).all(|state| state == State::Quiet) {
@@ -470,11 +470,23 @@ impl Generator<'_> {
         accept: impl Fn(&[(&BurnRule<'_>, State)]) -> bool,
     ) -> Option<Check> {
         let rules = self.burn_rules(budget);
+        // Each window's error-ratio threshold, converted once rather than at every step.
+        let budget_fraction = budget.error_budget.to_f64();
+        let thresholds: Vec<Vec<f64>> = rules
+            .iter()
+            .map(|rule| {
+                rule.windows
+                    .iter()
+                    .map(|window| window.factor.to_f64() * budget_fraction)
+                    .collect()
+            })
+            .collect();
         let mut t = start.div_euclid(self.interval) * self.interval;
         while t <= limit {
             let states: Vec<(&BurnRule<'_>, State)> = rules
                 .iter()
-                .map(|rule| (rule, self.rule_state(rule, budget, burn, guard, t)))
+                .zip(&thresholds)
+                .map(|(rule, thresholds)| (rule, self.rule_state(rule, thresholds, burn, guard, t)))
                 .collect();
             if states.iter().all(|(_, state)| *state != State::Unknown) && accept(&states) {
                 let mut expected: Vec<ExpectedAlert> = states
