@@ -20,6 +20,7 @@
 //! the service is left out (W0506), so one objective's test never depends on
 //! another's rules.
 
+use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
 
 use regex::Regex;
@@ -101,6 +102,7 @@ pub fn service_tests(
             alerts: &alerts,
             interval: interval.millis,
             others,
+            memo: RefCell::default(),
         };
         match generator.cases(cache) {
             Some(found) => cases.extend(found),
@@ -299,6 +301,24 @@ struct Generator<'a> {
     alerts: &'a [&'a AlertRule],
     interval: i64,
     others: Vec<&'a Selector>,
+    /// The label solutions and isolation verdicts already found for this objective:
+    /// every test case of it asks the same questions with other sample values.
+    memo: RefCell<GeneratorMemo>,
+}
+
+/// Keyed by the addresses of the selectors asked about (they live as long as the
+/// generator) or by a series' text.
+#[derive(Default)]
+struct GeneratorMemo {
+    solutions: HashMap<SolveQuestion, Option<BTreeMap<String, String>>>,
+    isolated: HashMap<String, bool>,
+}
+
+/// Whether the solution must violate the second selector, and the selectors.
+type SolveQuestion = (bool, Vec<usize>);
+
+fn selector_address(selector: &Selector) -> usize {
+    selector as *const Selector as usize
 }
 
 /// A step burn: the bad fraction is `level` from `t0` on (seconds), 0 before.
@@ -1020,15 +1040,22 @@ impl Generator<'_> {
 
     /// True when no series matches a selector of another objective.
     fn isolated(&self, series: &[(String, String)], cache: &mut RegexCache) -> bool {
-        // Series texts are rebuilt from (metric, labels) to check them.
         series.iter().all(|(text, _)| {
-            let Some((metric, labels)) = parse_series_text(text) else {
-                return false;
-            };
-            !self
-                .others
-                .iter()
-                .any(|selector| self.matches_selector(selector, &metric, &labels, cache))
+            if let Some(known) = self.memo.borrow().isolated.get(text) {
+                return *known;
+            }
+            // Series texts are rebuilt from (metric, labels) to check them.
+            let verdict = parse_series_text(text).is_some_and(|(metric, labels)| {
+                !self
+                    .others
+                    .iter()
+                    .any(|selector| self.matches_selector(selector, &metric, &labels, cache))
+            });
+            self.memo
+                .borrow_mut()
+                .isolated
+                .insert(text.clone(), verdict);
+            verdict
         })
     }
 
@@ -1052,11 +1079,23 @@ impl Generator<'_> {
         selectors: &[&Selector],
         cache: &mut RegexCache,
     ) -> Option<BTreeMap<String, String>> {
+        let key = (
+            false,
+            selectors.iter().map(|s| selector_address(s)).collect(),
+        );
+        if let Some(known) = self.memo.borrow().solutions.get(&key) {
+            return known.clone();
+        }
         let matchers: Vec<&LabelMatcher> = selectors
             .iter()
             .flat_map(|selector| selector.matchers.iter())
             .collect();
-        solve_matchers(&matchers, None, cache)
+        let solution = solve_matchers(&matchers, None, cache);
+        self.memo
+            .borrow_mut()
+            .solutions
+            .insert(key, solution.clone());
+        solution
     }
 
     /// Label values satisfying `total` but not `inner`.
@@ -1066,11 +1105,20 @@ impl Generator<'_> {
         inner: &Selector,
         cache: &mut RegexCache,
     ) -> Option<BTreeMap<String, String>> {
+        let key = (true, vec![selector_address(total), selector_address(inner)]);
+        if let Some(known) = self.memo.borrow().solutions.get(&key) {
+            return known.clone();
+        }
         let matchers: Vec<&LabelMatcher> = total.matchers.iter().collect();
-        inner
+        let solution = inner
             .matchers
             .iter()
-            .find_map(|violated| solve_matchers(&matchers, Some(violated), cache))
+            .find_map(|violated| solve_matchers(&matchers, Some(violated), cache));
+        self.memo
+            .borrow_mut()
+            .solutions
+            .insert(key, solution.clone());
+        solution
     }
 }
 
