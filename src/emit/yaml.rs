@@ -206,18 +206,28 @@ const PLAIN_SAFE_BYTES: [bool; 256] = {
 };
 
 pub fn is_plain_safe(text: &str) -> bool {
-    if text.is_empty() || text.trim() != text {
+    let bytes = text.as_bytes();
+    let (Some(first), Some(last)) = (bytes.first(), bytes.last()) else {
+        return false;
+    };
+    if first.is_ascii_whitespace() || last.is_ascii_whitespace() || *last == b':' {
         return false;
     }
-    if !text.bytes().all(|byte| PLAIN_SAFE_BYTES[usize::from(byte)]) {
-        return false;
+    // One pass for the allowed bytes and the pairs that would start a mapping value
+    // or a template (`: `, `{{`): this runs for every scalar of every output file.
+    let mut previous = 0u8;
+    for &byte in bytes {
+        if !PLAIN_SAFE_BYTES[usize::from(byte)]
+            || (previous == b':' && byte == b' ')
+            || (previous == b'{' && byte == b'{')
+        {
+            return false;
+        }
+        previous = byte;
     }
     // Only ASCII is left, so the first byte is the first character.
     let first = char::from(text.as_bytes()[0]);
     if !(first.is_ascii_alphanumeric() || first == '_' || first == '/' || first == '(') {
-        return false;
-    }
-    if text.contains(": ") || text.ends_with(':') || text.contains("{{") {
         return false;
     }
     const SPECIAL: [&str; 13] = [
