@@ -411,7 +411,7 @@ fn route_node(node: &RouteTreeNode) -> Result<Node, String> {
             .collect::<Result<Vec<_>, _>>()?;
         pairs.push(("routes".to_owned(), Node::Seq(children)));
     }
-    Ok(Node::Map(pairs))
+    Ok(Node::owned_map(pairs))
 }
 
 fn matcher_list(matchers: &[(String, String, String)]) -> Result<Node, String> {
@@ -501,13 +501,13 @@ pub fn alertmanager_config(program: &Program, options: &AlertmanagerOptions) -> 
         }
         None => receiver_nodes.push(Node::map([("name", Node::str(FALLBACK_RECEIVER))])),
     }
-    let mut top = vec![("route".to_owned(), Node::Map(root_route))];
+    let mut top = vec![("route".to_owned(), Node::owned_map(root_route))];
     if !inhibit_nodes.is_empty() {
         top.push(("inhibit_rules".to_owned(), Node::Seq(inhibit_nodes)));
     }
     top.push(("receivers".to_owned(), Node::Seq(receiver_nodes)));
     AlertmanagerFile {
-        root: Node::Map(top),
+        root: Node::owned_map(top),
         notes,
     }
 }
@@ -538,7 +538,7 @@ fn receiver_node(
                     pairs.push(("severity".into(), Node::str(severity)));
                 }
                 send_resolved(&mut pairs);
-                pagerduty.push(Node::Map(pairs));
+                pagerduty.push(Node::owned_map(pairs));
             }
             Integration::Slack {
                 api_url_file,
@@ -555,7 +555,7 @@ fn receiver_node(
                     pairs.push(("text".into(), Node::str(text)));
                 }
                 send_resolved(&mut pairs);
-                slack.push(Node::Map(pairs));
+                slack.push(Node::owned_map(pairs));
             }
             Integration::Webhook { url, max_alerts } => {
                 match url {
@@ -576,7 +576,7 @@ fn receiver_node(
                     pairs.push(("max_alerts".into(), Node::Number(max_alerts.to_string())));
                 }
                 send_resolved(&mut pairs);
-                webhook.push(Node::Map(pairs));
+                webhook.push(Node::owned_map(pairs));
             }
             Integration::Email {
                 to,
@@ -599,7 +599,7 @@ fn receiver_node(
                     pairs.push(("require_tls".into(), boolean(*require_tls)));
                 }
                 send_resolved(&mut pairs);
-                email.push(Node::Map(pairs));
+                email.push(Node::owned_map(pairs));
             }
         }
     }
@@ -614,7 +614,7 @@ fn receiver_node(
             pairs.push((key.to_owned(), Node::Seq(configs)));
         }
     }
-    Node::Map(pairs)
+    Node::owned_map(pairs)
 }
 
 /// A YAML boolean: `Node::Number` is written verbatim, and `true`/`false` are

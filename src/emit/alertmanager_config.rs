@@ -138,7 +138,7 @@ pub fn alertmanager_config(program: &Program, secrets: &BTreeMap<String, String>
             .collect(),
         None => vec![Node::map([("name", Node::str(FALLBACK_RECEIVER))])],
     };
-    let mut spec = vec![("route".to_owned(), Node::Map(route))];
+    let mut spec = vec![("route".to_owned(), Node::owned_map(route))];
     spec.push(("receivers".to_owned(), Node::Seq(receivers)));
     if !inhibit.is_empty() {
         spec.push(("inhibitRules".to_owned(), Node::Seq(inhibit)));
@@ -159,7 +159,7 @@ pub fn alertmanager_config(program: &Program, secrets: &BTreeMap<String, String>
                 ),
             ]),
         ),
-        ("spec", Node::Map(spec)),
+        ("spec", Node::owned_map(spec)),
     ])
 }
 
@@ -245,7 +245,7 @@ fn route_node(node: &RouteTreeNode) -> Node {
             Node::Seq(node.routes.iter().map(route_node).collect()),
         ));
     }
-    Node::Map(pairs)
+    Node::owned_map(pairs)
 }
 
 fn matchers_node(matchers: &[(String, String, String)]) -> Node {
@@ -350,13 +350,13 @@ fn receiver_node(receiver: &Receiver, secrets: &BTreeMap<String, String>) -> Nod
             }
         };
         send_resolved(&mut pairs);
-        lists.entry(list).or_default().push(Node::Map(pairs));
+        lists.entry(list).or_default().push(Node::owned_map(pairs));
     }
     let mut pairs = vec![("name".to_owned(), Node::str(&receiver.name))];
     for (key, configs) in lists {
         pairs.push((key.to_owned(), Node::Seq(configs)));
     }
-    Node::Map(pairs)
+    Node::owned_map(pairs)
 }
 
 #[cfg(test)]

@@ -37,7 +37,7 @@ pub fn prometheus_rule(header: &[String], service: &Service, groups_text: &str) 
             "metadata",
             Node::map([
                 ("name", Node::str(naming::kubernetes_name(&service.name))),
-                ("labels", Node::Map(labels)),
+                ("labels", Node::owned_map(labels)),
             ]),
         ),
     ]);

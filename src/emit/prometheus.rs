@@ -682,15 +682,15 @@ fn rule_node(rule: &Rule) -> Node {
             ("labels", Node::string_map(labels)),
         ]),
         Rule::Alerting(alert) => {
-            let mut pairs = vec![
-                ("alert".to_owned(), Node::str(&alert.alert)),
-                ("expr".to_owned(), Node::Text(alert.expr.clone())),
+            let mut pairs: Vec<(std::borrow::Cow<'static, str>, Node)> = vec![
+                ("alert".into(), Node::str(&alert.alert)),
+                ("expr".into(), Node::Text(alert.expr.clone())),
             ];
             if !alert.for_.is_zero() {
-                pairs.push(("for".to_owned(), Node::str(alert.for_.to_string())));
+                pairs.push(("for".into(), Node::str(alert.for_.to_string())));
             }
             pairs.push((
-                "labels".to_owned(),
+                "labels".into(),
                 Node::map(
                     alert
                         .labels
@@ -699,7 +699,7 @@ fn rule_node(rule: &Rule) -> Node {
                 ),
             ));
             pairs.push((
-                "annotations".to_owned(),
+                "annotations".into(),
                 Node::map(
                     alert
                         .annotations

@@ -9,13 +9,15 @@
 //! block scalar keeps byte for byte ([`is_block_safe`]), and double-quoted with
 //! escapes otherwise, so every string reads back as exactly the same string.
 
+use std::borrow::Cow;
 use std::fmt::Write as _;
 
 /// One node of the tree.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Node {
     /// Keys in the order they should be written.
-    Map(Vec<(String, Node)>),
+    /// Keys are mostly fixed words (`record`, `expr`): borrowed, not allocated.
+    Map(Vec<(Cow<'static, str>, Node)>),
     Seq(Vec<Node>),
     /// A string, written plain, block or double-quoted by [`write_scalar`].
     Str(String),
@@ -30,8 +32,18 @@ impl Node {
         Node::Str(text.into())
     }
 
+    /// A mapping from pairs with owned keys, in the given order.
+    pub fn owned_map(pairs: Vec<(String, Node)>) -> Node {
+        Node::Map(
+            pairs
+                .into_iter()
+                .map(|(key, value)| (Cow::Owned(key), value))
+                .collect(),
+        )
+    }
+
     /// A mapping from pairs, in the given order.
-    pub fn map<K: Into<String>>(pairs: impl IntoIterator<Item = (K, Node)>) -> Node {
+    pub fn map<K: Into<Cow<'static, str>>>(pairs: impl IntoIterator<Item = (K, Node)>) -> Node {
         Node::Map(
             pairs
                 .into_iter()
@@ -45,7 +57,7 @@ impl Node {
         Node::Map(
             pairs
                 .into_iter()
-                .map(|(key, value)| (key.clone(), Node::Str(value.clone())))
+                .map(|(key, value)| (Cow::Owned(key.clone()), Node::Str(value.clone())))
                 .collect(),
         )
     }
