@@ -7,7 +7,14 @@
 #   2026-11-22 11:45: 1k 0.31 s, 32 MiB; 10k 3.22 s (4.75 s CPU), 233 MiB;
 #                     100k 31.8 s (40.5 s CPU), 2.2 GiB - linear.
 #   After: Decimal::to_f64 fast path (was 45% of instructions), services on all cores,
-#   one YAML serialisation for rule file and manifest. The 1 s target for 10k is not met.
+#   one YAML serialisation for rule file and manifest.
+#   2026-11-22 16:05: 1k 0.22 s, 32 MiB; 10k 1.44 s (2.13 s CPU), 227 MiB;
+#                     100k 21.5 s (21.6 s CPU), 2.1 GiB - linear.
+#   After: regex matchers compiled once per pattern in the check, test thresholds
+#   converted once per search, label solutions memoised per objective, one-pass
+#   plain-scalar check, borrowed mapping keys (callgrind, 1k: 3.01 G -> 1.81 G
+#   instructions). The 1 s target for 10k is not met: malloc/free are a third of the
+#   rest (a YAML tree per file), and the kernel side of writing 3,000 files is ~1 s.
 set -eu
 binary=${1:-target/release/mlslo}
 work=$(mktemp -d)
