@@ -22,6 +22,7 @@ pub mod eval;
 pub mod http;
 pub mod ir;
 pub mod lint;
+pub mod parallel;
 pub mod render;
 pub mod rules;
 pub mod syntax;

@@ -74,35 +74,17 @@ fn each_service_in_parallel(
 ) -> Vec<ServiceOutputs> {
     // Below this many services a thread costs more than it saves.
     const SERVICES_PER_THREAD_AT_LEAST: usize = 16;
-    let threads = std::thread::available_parallelism()
-        .map_or(1, usize::from)
-        .min(services.len() / SERVICES_PER_THREAD_AT_LEAST)
-        .max(1);
-    let generate_chunk = |chunk: &[crate::ir::Service]| -> Vec<ServiceOutputs> {
-        let mut cache = promtool_tests::RegexCache::default();
-        chunk
-            .iter()
-            .map(|service| service_outputs(service, sources, &mut cache))
-            .collect()
-    };
-    if threads == 1 {
-        return generate_chunk(services);
-    }
-    let chunk_size = services.len().div_ceil(threads);
-    std::thread::scope(|scope| {
-        let workers: Vec<_> = services
-            .chunks(chunk_size)
-            .map(|chunk| scope.spawn(move || generate_chunk(chunk)))
-            .collect();
-        workers
-            .into_iter()
-            .flat_map(|worker| match worker.join() {
-                Ok(outputs) => outputs,
-                // A panic in a worker is a bug; re-raise it with its own message.
-                Err(payload) => std::panic::resume_unwind(payload),
-            })
-            .collect()
-    })
+    crate::parallel::in_parallel_chunks(
+        services,
+        SERVICES_PER_THREAD_AT_LEAST,
+        |chunk: &[crate::ir::Service]| {
+            let mut cache = promtool_tests::RegexCache::default();
+            chunk
+                .iter()
+                .map(|service| service_outputs(service, sources, &mut cache))
+                .collect()
+        },
+    )
 }
 
 /// The rule file, `PrometheusRule` manifest and promtool test file of one service.

@@ -9,8 +9,9 @@
 use serde::Deserialize;
 
 use super::locate::Line;
-use super::{finding, first_line, parallel, unknown_field_span, yaml_error, RawFile};
+use super::{finding, first_line, unknown_field_span, yaml_error, RawFile};
 use crate::diagnostic::{Diagnostic, Span};
+use crate::parallel;
 
 /// Below this size one parse is cheaper than threads and the splitting.
 const PIECES_WORTH_IT_FROM_BYTES: usize = 256 * 1024;

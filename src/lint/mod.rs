@@ -12,7 +12,6 @@ mod documents;
 pub mod live;
 pub mod locate;
 pub mod output;
-mod parallel;
 mod promql;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -382,7 +381,7 @@ fn lint_one_file(map: &SourceMap, file_index: usize, config: &LintConfig, report
             .collect()
     };
     // Below this many rules a thread costs more than it saves.
-    let results = parallel::in_parallel_chunks(&work, 256, check_rules);
+    let results = crate::parallel::in_parallel_chunks(&work, 256, check_rules);
     for (item, result) in work.into_iter().zip(results) {
         report.diagnostics.extend(item.diagnostics_before);
         report.diagnostics.extend(result.diagnostics);

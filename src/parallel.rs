@@ -1,8 +1,9 @@
-//! Work over a slice on all cores with results in input order, so lint's report
-//! never depends on the threads.
+//! Work over a slice on all cores with results in input order, so outputs (the
+//! build's files, lint's report) never depend on the threads.
 
-/// `check` over chunks of `items` on all cores; results in item order, so the
-/// report does not depend on the threads.
+/// `check` over chunks of `items` on all cores, with at least
+/// `min_items_per_thread` items per thread (below that a thread costs more than it
+/// saves); results in item order.
 pub fn in_parallel_chunks<T: Sync, R: Send>(
     items: &[T],
     min_items_per_thread: usize,
