@@ -16,7 +16,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-use promql_parser::label::{MatchOp, METRIC_NAME};
+use promql_parser::label::METRIC_NAME;
 use promql_parser::parser::{Expr, VectorSelector};
 
 use super::data::{parse_matrix_json, Dataset};
@@ -64,7 +64,7 @@ pub fn plan_fetch(groups: &[RuleGroup], start_ms: i64, end_ms: i64, chunk_ms: i6
     for group in groups {
         for rule in &group.rules {
             collect_selectors(&rule.expr, Reach::default(), &mut |selector, needs| {
-                let name = metric_name(selector);
+                let name = crate::rules::group::fixed_metric_name(selector);
                 if name.is_some_and(|name| recorded.contains(&name)) {
                     return;
                 }
@@ -162,17 +162,6 @@ fn collect_selectors(expr: &Expr, outer: Reach, found: &mut dyn FnMut(&VectorSel
         }
         Expr::NumberLiteral(_) | Expr::StringLiteral(_) | Expr::Extension(_) => {}
     }
-}
-
-fn metric_name(selector: &VectorSelector) -> Option<String> {
-    selector.name.clone().or_else(|| {
-        selector
-            .matchers
-            .matchers
-            .iter()
-            .find(|m| m.name == METRIC_NAME && matches!(m.op, MatchOp::Equal))
-            .map(|m| m.value.clone())
-    })
 }
 
 /// Runs `plan` against the API at `base_url` with at most `concurrency` requests in

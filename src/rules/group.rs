@@ -170,19 +170,25 @@ impl RangePlan {
     }
 }
 
+/// The one metric name a selector can match: its name, or a `__name__="..."`
+/// matcher; `None` when it may match several.
+pub(crate) fn fixed_metric_name(selector: &VectorSelector) -> Option<String> {
+    selector.name.clone().or_else(|| {
+        selector
+            .matchers
+            .matchers
+            .iter()
+            .find(|m| m.name == METRIC_NAME && matches!(m.op, MatchOp::Equal))
+            .map(|m| m.value.clone())
+    })
+}
+
 /// Whether a query may read a series named in `written` (or any series, for a
 /// selector without a fixed metric name).
 fn reads_written_series(expr: &Expr, written: &BTreeSet<String>) -> bool {
     let selector_reads = |selector: &VectorSelector| {
-        let name = selector.name.clone().or_else(|| {
-            selector
-                .matchers
-                .matchers
-                .iter()
-                .find(|m| m.name == METRIC_NAME && matches!(m.op, MatchOp::Equal))
-                .map(|m| m.value.clone())
-        });
-        !selector.matchers.or_matchers.is_empty() || name.is_none_or(|n| written.contains(&n))
+        !selector.matchers.or_matchers.is_empty()
+            || fixed_metric_name(selector).is_none_or(|n| written.contains(&n))
     };
     match expr {
         Expr::VectorSelector(selector) => selector_reads(selector),
