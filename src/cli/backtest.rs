@@ -148,14 +148,7 @@ fn prepare_and_run(args: &BacktestArgs) -> Result<String, String> {
         default_interval_ms: 60_000,
         step_override_ms,
     };
-    let bar = std::io::stderr().is_terminal().then(|| {
-        let bar = indicatif::ProgressBar::new(0);
-        bar.set_style(
-            indicatif::ProgressStyle::with_template("backtest {bar:40} {pos}/{len} steps {eta}")
-                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-        );
-        bar
-    });
+    let bar = progress_bar("backtest {bar:40} {pos}/{len} steps {eta}");
     let mut progress = |done: u64, total: u64| {
         if let Some(bar) = &bar {
             if done == 1 {
@@ -176,6 +169,18 @@ fn prepare_and_run(args: &BacktestArgs) -> Result<String, String> {
     Ok(match args.format {
         super::Format::Human => render_table(&report),
         super::Format::Json => render_json(&report),
+    })
+}
+
+/// A progress bar on stderr when it is a terminal; the length is set by the caller.
+fn progress_bar(template: &str) -> Option<indicatif::ProgressBar> {
+    std::io::stderr().is_terminal().then(|| {
+        let bar = indicatif::ProgressBar::new(0);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(template)
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        bar
     })
 }
 
@@ -202,16 +207,10 @@ fn fetch_history(
     if plan.selectors.is_empty() {
         return Ok(Dataset::default());
     }
-    let bar = std::io::stderr().is_terminal().then(|| {
-        let bar = indicatif::ProgressBar::new(plan.requests().len() as u64);
-        bar.set_style(
-            indicatif::ProgressStyle::with_template("fetch {bar:40} {pos}/{len} requests {eta}")
-                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-        );
-        bar
-    });
-    let mut progress = |done: usize, _total: usize| {
+    let bar = progress_bar("fetch {bar:40} {pos}/{len} requests {eta}");
+    let mut progress = |done: usize, total: usize| {
         if let Some(bar) = &bar {
+            bar.set_length(total as u64);
             bar.set_position(done as u64);
         }
     };
