@@ -19,7 +19,7 @@ set -eu
 binary=${1:-target/release/mlslo}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-for objectives in 1000 10000 100000; do
+for objectives in ${OBJECTIVES:-1000 10000 100000}; do
     services=$((objectives / 10))
     mkdir -p "$work/$objectives"
     awk -v services="$services" 'BEGIN {

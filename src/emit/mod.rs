@@ -99,7 +99,7 @@ fn service_outputs(
         return (files, Vec::new());
     }
     let header = header(service, sources);
-    let groups_text = groups_text(&groups);
+    let groups_text = prometheus::groups_text(&groups);
     files.push((
         naming::kubernetes_file(&service.name),
         kubernetes::prometheus_rule(&header, service, &groups_text),
@@ -110,10 +110,9 @@ fn service_outputs(
     ));
     let (tests, diagnostics) = promtool_tests::service_tests(service, &groups, cache);
     if let Some(tests) = tests {
-        files.push((
-            naming::test_file(&service.name),
-            yaml::to_string(&header, &tests),
-        ));
+        let mut text = yaml::comment_lines(&header);
+        text.push_str(&tests);
+        files.push((naming::test_file(&service.name), text));
     }
     (files, diagnostics)
 }
@@ -130,7 +129,7 @@ pub fn rule_files(program: &Program, sources: &SourceMap) -> BTreeMap<String, St
             if groups.is_empty() {
                 return None;
             }
-            let text = rule_file_text(&header(service, sources), &groups_text(&groups));
+            let text = rule_file_text(&header(service, sources), &prometheus::groups_text(&groups));
             Some((naming::prometheus_file(&service.name), text))
         })
         .collect()
@@ -143,14 +142,6 @@ pub fn alertmanager_configuration(program: &Program, sources: &SourceMap) -> Opt
         .into_iter()
         .find(|(path, _)| path == alertmanager::ALERTMANAGER_FILE)
         .map(|(_, text)| text)
-}
-
-/// The `groups:` document of a service's rules, shared by its rule file and its manifest.
-fn groups_text(groups: &[prometheus::RuleGroup]) -> String {
-    yaml::to_string(
-        &[],
-        &yaml::Node::map([("groups", prometheus::rule_groups_node(groups))]),
-    )
 }
 
 fn rule_file_text(header: &[String], groups_text: &str) -> String {

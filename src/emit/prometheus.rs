@@ -15,7 +15,7 @@
 //!   `errors over W / events over W` from the raw counters, and over the objective
 //!   window a ratio of sums of the recorded 5-minute rates, never a mean of ratios;
 //! - the model holds user strings unescaped; escaping for Go templates (alert labels
-//!   and annotations) happens only in [`rule_groups_node`], so the promtool test
+//!   and annotations) happens only in [`groups_text`], so the promtool test
 //!   generator can compare with the unescaped values Prometheus will produce.
 //!
 //! Accuracy objectives are a time-slice budget: `slo:slice_bad:bool<slice>` is 1
@@ -27,11 +27,12 @@
 use std::collections::BTreeMap;
 
 use crate::emit::naming;
-use crate::emit::yaml::Node;
+use crate::emit::yaml::direct;
 use crate::ir::{
     AvailabilityEvents, Bound, Budget, BurnWindow, Decimal, Duration, LabelMatcher, MatchOp,
     Objective, ObjectiveKind, Selector, Service, Tier,
 };
+use std::borrow::Cow;
 
 /// How long an objective's metrics must be missing before the absent alert fires:
 /// long enough to ride out a rollout or a scrape hiccup.
@@ -648,66 +649,212 @@ fn burn_alerts(
 
 /// Escapes text for Prometheus' Go-template expansion of alert labels and
 /// annotations: every `{{` becomes `{{ "{{" }}`, which expands back to `{{`.
-pub fn escape_go_template(text: &str) -> String {
-    text.replace("{{", "{{ \"{{\" }}")
+pub fn escape_go_template(text: &str) -> Cow<'_, str> {
+    if text.contains("{{") {
+        Cow::Owned(text.replace("{{", "{{ \"{{\" }}"))
+    } else {
+        Cow::Borrowed(text)
+    }
 }
 
-/// The `groups:` list of a rule file or a `PrometheusRule` spec.
-pub fn rule_groups_node(groups: &[RuleGroup]) -> Node {
-    Node::Seq(
-        groups
-            .iter()
-            .map(|group| {
-                Node::map([
-                    ("name", Node::str(&group.name)),
-                    (
-                        "rules",
-                        Node::Seq(group.rules.iter().map(rule_node).collect()),
-                    ),
-                ])
-            })
-            .collect(),
-    )
+/// The `groups:` document of a rule file, also the `spec` of a `PrometheusRule`.
+pub fn groups_text(groups: &[RuleGroup]) -> String {
+    let mut out =
+        String::with_capacity(groups.iter().map(|group| group.rules.len()).sum::<usize>() * 512);
+    direct::key(&mut out, 0, "groups", false);
+    if direct::seq_value(&mut out, groups.is_empty()) {
+        for group in groups {
+            direct::key(&mut out, 2, "name", true);
+            direct::str_value(&mut out, 2, &group.name);
+            direct::key(&mut out, 2, "rules", false);
+            if direct::seq_value(&mut out, group.rules.is_empty()) {
+                for rule in &group.rules {
+                    write_rule(&mut out, 4, rule);
+                }
+            }
+        }
+    }
+    out
 }
 
-fn rule_node(rule: &Rule) -> Node {
+/// One rule as a sequence item whose keys sit at `indent`.
+fn write_rule(out: &mut String, indent: usize, rule: &Rule) {
     match rule {
         Rule::Recording {
             record,
             expr,
             labels,
-        } => Node::map([
-            ("record", Node::str(record)),
-            ("expr", Node::Text(expr.clone())),
-            ("labels", Node::string_map(labels)),
-        ]),
+        } => {
+            direct::key(out, indent, "record", true);
+            direct::str_value(out, indent, record);
+            direct::key(out, indent, "expr", false);
+            direct::text_value(out, indent, expr);
+            direct::key(out, indent, "labels", false);
+            direct::string_map_value(out, indent, labels.iter());
+        }
         Rule::Alerting(alert) => {
-            let mut pairs: Vec<(std::borrow::Cow<'static, str>, Node)> = vec![
-                ("alert".into(), Node::str(&alert.alert)),
-                ("expr".into(), Node::Text(alert.expr.clone())),
-            ];
+            direct::key(out, indent, "alert", true);
+            direct::str_value(out, indent, &alert.alert);
+            direct::key(out, indent, "expr", false);
+            direct::text_value(out, indent, &alert.expr);
             if !alert.for_.is_zero() {
-                pairs.push(("for".into(), Node::str(alert.for_.to_string())));
+                direct::key(out, indent, "for", false);
+                direct::str_value(out, indent, &alert.for_.to_string());
             }
-            pairs.push((
-                "labels".into(),
-                Node::map(
-                    alert
-                        .labels
-                        .iter()
-                        .map(|(key, value)| (key.clone(), Node::str(escape_go_template(value)))),
-                ),
-            ));
-            pairs.push((
-                "annotations".into(),
-                Node::map(
-                    alert
-                        .annotations
-                        .iter()
-                        .map(|(key, value)| (key.clone(), Node::str(escape_go_template(value)))),
-                ),
-            ));
-            Node::Map(pairs)
+            direct::key(out, indent, "labels", false);
+            direct::string_map_value(
+                out,
+                indent,
+                alert
+                    .labels
+                    .iter()
+                    .map(|(key, value)| (key, escape_go_template(value))),
+            );
+            direct::key(out, indent, "annotations", false);
+            direct::string_map_value(
+                out,
+                indent,
+                alert
+                    .annotations
+                    .iter()
+                    .map(|(key, value)| (key, escape_go_template(value))),
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::emit::yaml::{self, Node};
+
+    /// The rule groups as a tree, written by the tree writer: the oracle for the
+    /// direct writer's layout and quoting.
+    fn groups_node(groups: &[RuleGroup]) -> Node {
+        let rule_node = |rule: &Rule| match rule {
+            Rule::Recording {
+                record,
+                expr,
+                labels,
+            } => Node::map([
+                ("record", Node::str(record)),
+                ("expr", Node::Text(expr.clone())),
+                ("labels", Node::string_map(labels)),
+            ]),
+            Rule::Alerting(alert) => {
+                let mut pairs = vec![
+                    ("alert", Node::str(&alert.alert)),
+                    ("expr", Node::Text(alert.expr.clone())),
+                ];
+                if !alert.for_.is_zero() {
+                    pairs.push(("for", Node::str(alert.for_.to_string())));
+                }
+                let escaped = |pairs: Vec<(&String, &String)>| {
+                    Node::owned_map(
+                        pairs
+                            .into_iter()
+                            .map(|(key, value)| (key.clone(), Node::str(escape_go_template(value))))
+                            .collect(),
+                    )
+                };
+                pairs.push(("labels", escaped(alert.labels.iter().collect())));
+                pairs.push((
+                    "annotations",
+                    escaped(alert.annotations.iter().map(|(k, v)| (k, v)).collect()),
+                ));
+                Node::map(pairs)
+            }
+        };
+        Node::map([(
+            "groups",
+            Node::Seq(
+                groups
+                    .iter()
+                    .map(|group| {
+                        Node::map([
+                            ("name", Node::str(&group.name)),
+                            (
+                                "rules",
+                                Node::Seq(group.rules.iter().map(rule_node).collect()),
+                            ),
+                        ])
+                    })
+                    .collect(),
+            ),
+        )])
+    }
+
+    fn alert(expr: &str, for_: Duration, labels: &[(&str, &str)], notes: &[(&str, &str)]) -> Rule {
+        Rule::Alerting(AlertRule {
+            alert: "A: {{x}}".into(),
+            expr: expr.into(),
+            for_,
+            labels: labels
+                .iter()
+                .map(|(key, value)| ((*key).to_owned(), (*value).to_owned()))
+                .collect(),
+            annotations: notes
+                .iter()
+                .map(|(key, value)| ((*key).to_owned(), (*value).to_owned()))
+                .collect(),
+        })
+    }
+
+    #[test]
+    fn direct_writer_equals_the_tree_writer() {
+        let awkward = [
+            "",
+            "on",
+            "0.001",
+            "a: b",
+            "{{ $value }}",
+            "x\ny",
+            "line\n  indented\n",
+            " lead",
+            "tab\tin",
+            "quote\"back\\slash",
+            "é ünïcode",
+            "\u{2028}",
+            "- dash",
+            "#",
+            "1h",
+        ];
+        let mut cases = vec![
+            Vec::new(),
+            vec![RuleGroup {
+                name: "empty".into(),
+                rules: Vec::new(),
+            }],
+        ];
+        for text in awkward {
+            cases.push(vec![RuleGroup {
+                name: text.into(),
+                rules: vec![
+                    Rule::Recording {
+                        record: text.into(),
+                        expr: text.into(),
+                        labels: BTreeMap::from([(text.to_owned(), text.to_owned())]),
+                    },
+                    Rule::Recording {
+                        record: "r".into(),
+                        expr: format!("sum(rate(x[5m]))\n/\n{text}"),
+                        labels: BTreeMap::new(),
+                    },
+                    alert(text, Duration::minutes(5), &[(text, text), ("k", "v")], &[]),
+                    alert(
+                        "up == 0",
+                        Duration::ZERO,
+                        &[],
+                        &[("summary", text), (text, "{{")],
+                    ),
+                ],
+            }]);
+        }
+        for groups in cases {
+            assert_eq!(
+                groups_text(&groups),
+                yaml::to_string(&[], &groups_node(&groups))
+            );
         }
     }
 }

@@ -29,7 +29,7 @@ use regex_syntax::hir::{Class, Hir, HirKind};
 use crate::diagnostic::Diagnostic;
 use crate::emit::naming;
 use crate::emit::prometheus::{absent_selectors, AlertRule, Rule, RuleGroup, ABSENT_FOR};
-use crate::emit::yaml::Node;
+use crate::emit::yaml::direct;
 use crate::ir::{
     AvailabilityEvents, Bound, Budget, BurnWindow, Decimal, Duration, LabelMatcher, MatchOp,
     Objective, ObjectiveKind, Selector, Service, Tier,
@@ -47,15 +47,27 @@ const BASE_TRAFFIC: i64 = 1000;
 #[derive(Default)]
 pub struct RegexCache {
     compiled: HashMap<String, Option<Regex>>,
+    /// [`shortest_match`] of each pattern: services repeat the same few patterns.
+    shortest: HashMap<String, Option<String>>,
 }
 
 impl RegexCache {
     fn full_match(&mut self, pattern: &str, value: &str) -> Option<bool> {
-        let regex = self
-            .compiled
-            .entry(pattern.to_owned())
-            .or_insert_with(|| Regex::new(&format!("^(?:{pattern})$")).ok());
-        regex.as_ref().map(|regex| regex.is_match(value))
+        if !self.compiled.contains_key(pattern) {
+            let regex = Regex::new(&format!("^(?:{pattern})$")).ok();
+            self.compiled.insert(pattern.to_owned(), regex);
+        }
+        let regex = self.compiled.get(pattern)?.as_ref()?;
+        Some(regex.is_match(value))
+    }
+
+    fn shortest_match(&mut self, pattern: &str) -> Option<String> {
+        if let Some(known) = self.shortest.get(pattern) {
+            return known.clone();
+        }
+        let found = shortest_match(pattern);
+        self.shortest.insert(pattern.to_owned(), found.clone());
+        found
     }
 }
 
@@ -83,7 +95,7 @@ pub fn service_tests(
     service: &Service,
     groups: &[RuleGroup],
     cache: &mut RegexCache,
-) -> (Option<Node>, Vec<Diagnostic>) {
+) -> (Option<String>, Vec<Diagnostic>) {
     let interval = sample_interval(service);
     let mut cases = Vec::new();
     let mut diagnostics = Vec::new();
@@ -123,66 +135,71 @@ pub fn service_tests(
     if cases.is_empty() {
         return (None, diagnostics);
     }
+    let text = tests_text(
+        &naming::rule_file_from_tests(&service.name),
+        interval,
+        &cases,
+    );
+    (Some(text), diagnostics)
+}
+
+/// The test file's document (after its header comments).
+fn tests_text(rule_file: &str, interval: Duration, cases: &[TestCase]) -> String {
     let interval_text = interval.to_string();
-    let tests = cases
-        .into_iter()
-        .map(|case| {
-            let series = case
-                .series
-                .into_iter()
-                .map(|(series, values)| {
-                    Node::map([("series", Node::str(series)), ("values", Node::str(values))])
-                })
-                .collect();
-            let checks = case
-                .checks
-                .into_iter()
-                .map(|check| {
-                    let alerts = check
-                        .expected
-                        .into_iter()
-                        .map(|alert| {
-                            Node::map([
-                                ("exp_labels", Node::string_map(&alert.labels)),
-                                (
-                                    "exp_annotations",
-                                    Node::map(
-                                        alert
-                                            .annotations
-                                            .into_iter()
-                                            .map(|(key, value)| (key, Node::Str(value))),
-                                    ),
-                                ),
-                            ])
-                        })
-                        .collect();
-                    Node::map([
-                        (
-                            "eval_time",
-                            Node::str(Duration::from_millis(check.eval_time).to_string()),
-                        ),
-                        ("alertname", Node::str(check.alertname)),
-                        ("exp_alerts", Node::Seq(alerts)),
-                    ])
-                })
-                .collect();
-            Node::map([
-                ("name", Node::str(case.name)),
-                ("interval", Node::str(interval_text.clone())),
-                ("input_series", Node::Seq(series)),
-                ("alert_rule_test", Node::Seq(checks)),
-            ])
-        })
-        .collect();
-    let root = Node::map([
-        (
-            "rule_files",
-            Node::Seq(vec![Node::str(naming::rule_file_from_tests(&service.name))]),
-        ),
-        ("evaluation_interval", Node::str(interval_text)),
-        ("tests", Node::Seq(tests)),
-    ]);
-    (Some(root), diagnostics)
+    let mut out = String::with_capacity(cases.len() * 2048);
+    direct::key(&mut out, 0, "rule_files", false);
+    direct::seq_value(&mut out, false);
+    direct::str_item(&mut out, 0, rule_file);
+    direct::key(&mut out, 0, "evaluation_interval", false);
+    direct::str_value(&mut out, 0, &interval_text);
+    direct::key(&mut out, 0, "tests", false);
+    if !direct::seq_value(&mut out, cases.is_empty()) {
+        return out;
+    }
+    for case in cases {
+        direct::key(&mut out, 2, "name", true);
+        direct::str_value(&mut out, 2, &case.name);
+        direct::key(&mut out, 2, "interval", false);
+        direct::str_value(&mut out, 2, &interval_text);
+        direct::key(&mut out, 2, "input_series", false);
+        if direct::seq_value(&mut out, case.series.is_empty()) {
+            for (series, values) in &case.series {
+                direct::key(&mut out, 4, "series", true);
+                direct::str_value(&mut out, 4, series);
+                direct::key(&mut out, 4, "values", false);
+                direct::str_value(&mut out, 4, values);
+            }
+        }
+        direct::key(&mut out, 2, "alert_rule_test", false);
+        if !direct::seq_value(&mut out, case.checks.is_empty()) {
+            continue;
+        }
+        for check in &case.checks {
+            direct::key(&mut out, 4, "eval_time", true);
+            direct::str_value(
+                &mut out,
+                4,
+                &Duration::from_millis(check.eval_time).to_string(),
+            );
+            direct::key(&mut out, 4, "alertname", false);
+            direct::str_value(&mut out, 4, &check.alertname);
+            direct::key(&mut out, 4, "exp_alerts", false);
+            if !direct::seq_value(&mut out, check.expected.is_empty()) {
+                continue;
+            }
+            for alert in &check.expected {
+                direct::key(&mut out, 6, "exp_labels", true);
+                direct::string_map_value(&mut out, 6, alert.labels.iter());
+                direct::key(&mut out, 6, "exp_annotations", false);
+                direct::string_map_value(
+                    &mut out,
+                    6,
+                    alert.annotations.iter().map(|(key, value)| (key, value)),
+                );
+            }
+        }
+    }
+    out
 }
 
 /// One minute, or a fifth of the shortest window any rule of the service uses.
@@ -312,6 +329,8 @@ struct Generator<'a> {
 struct GeneratorMemo {
     solutions: HashMap<SolveQuestion, Option<BTreeMap<String, String>>>,
     isolated: HashMap<String, bool>,
+    /// [`Generator::counter_series_names`], once found.
+    counter_series: Option<Option<[String; 2]>>,
 }
 
 /// Whether the solution must violate the second selector, and the selectors.
@@ -502,13 +521,18 @@ impl Generator<'_> {
             })
             .collect();
         let mut t = start.div_euclid(self.interval) * self.interval;
+        // One buffer for every step: this loop runs hundreds of times per scenario.
+        let mut states: Vec<(&BurnRule<'_>, State)> = Vec::with_capacity(rules.len());
         while t <= limit {
-            let states: Vec<(&BurnRule<'_>, State)> = rules
-                .iter()
-                .zip(&thresholds)
-                .map(|(rule, thresholds)| (rule, self.rule_state(rule, thresholds, burn, guard, t)))
-                .collect();
-            if states.iter().all(|(_, state)| *state != State::Unknown) && accept(&states) {
+            states.clear();
+            for (rule, thresholds) in rules.iter().zip(&thresholds) {
+                let state = self.rule_state(rule, thresholds, burn, guard, t);
+                if state == State::Unknown {
+                    break;
+                }
+                states.push((rule, state));
+            }
+            if states.len() == rules.len() && accept(&states) {
                 let mut expected: Vec<ExpectedAlert> = states
                     .iter()
                     .filter(|(_, state)| *state == State::Firing)
@@ -745,28 +769,9 @@ impl Generator<'_> {
         let good = traffic.checked_sub(bad)?;
         let counter =
             |first: Decimal, second: Decimal| counter_values(&[(before, first), (after, second)]);
-        let series = match &self.objective.kind {
-            ObjectiveKind::Latency {
-                histogram,
-                threshold,
-                ..
-            } => {
-                let labels = self.solve(&[histogram], cache)?;
-                let mut fast = labels.clone();
-                fast.insert("le".into(), threshold.as_seconds().to_string());
-                let mut all = labels;
-                all.insert("le".into(), "+Inf".into());
-                vec![
-                    (
-                        series_text(&histogram.metric, &fast),
-                        counter(traffic, good),
-                    ),
-                    (
-                        series_text(&histogram.metric, &all),
-                        counter(traffic, traffic),
-                    ),
-                ]
-            }
+        let [first_series, second_series] = self.counter_series_names(cache)?;
+        let (first, second) = match &self.objective.kind {
+            ObjectiveKind::Latency { .. } => (counter(traffic, good), counter(traffic, traffic)),
             ObjectiveKind::Availability { events, total, .. } => {
                 let (inner, inner_is_errors) = match events {
                     AvailabilityEvents::Errors(errors) => (errors, true),
@@ -778,18 +783,58 @@ impl Generator<'_> {
                     (traffic, good, Decimal::ZERO, bad)
                 };
                 if inner.metric == total.metric {
+                    (
+                        counter(inner_before, inner_after),
+                        counter(other_before, other_after),
+                    )
+                } else {
+                    (
+                        counter(inner_before, inner_after),
+                        counter(traffic, traffic),
+                    )
+                }
+            }
+            _ => return None,
+        };
+        Some(vec![(first_series, first), (second_series, second)])
+    }
+
+    /// The two input series of a counter objective, the same in every scenario: for
+    /// latency the threshold bucket and `+Inf`; for availability the inner (errors or
+    /// good) series, then the total (or, on one metric, the series that is total but
+    /// not inner). `None` when no such series exist or one would also match another
+    /// objective of the service.
+    fn counter_series_names(&self, cache: &mut RegexCache) -> Option<[String; 2]> {
+        if let Some(known) = &self.memo.borrow().counter_series {
+            return known.clone();
+        }
+        let names = self.find_counter_series_names(cache);
+        self.memo.borrow_mut().counter_series = Some(names.clone());
+        names
+    }
+
+    fn find_counter_series_names(&self, cache: &mut RegexCache) -> Option<[String; 2]> {
+        let [(first_metric, first), (second_metric, second)] = match &self.objective.kind {
+            ObjectiveKind::Latency {
+                histogram,
+                threshold,
+                ..
+            } => {
+                let labels = self.solve(&[histogram], cache)?;
+                let mut fast = labels.clone();
+                fast.insert("le".into(), threshold.as_seconds().to_string());
+                let mut all = labels;
+                all.insert("le".into(), "+Inf".into());
+                [(&histogram.metric, fast), (&histogram.metric, all)]
+            }
+            ObjectiveKind::Availability { events, total, .. } => {
+                let inner = match events {
+                    AvailabilityEvents::Errors(inner) | AvailabilityEvents::Good(inner) => inner,
+                };
+                if inner.metric == total.metric {
                     let inner_labels = self.solve(&[inner, total], cache)?;
                     let other_labels = self.solve_violating(total, inner, cache)?;
-                    vec![
-                        (
-                            series_text(&inner.metric, &inner_labels),
-                            counter(inner_before, inner_after),
-                        ),
-                        (
-                            series_text(&total.metric, &other_labels),
-                            counter(other_before, other_after),
-                        ),
-                    ]
+                    [(&inner.metric, inner_labels), (&total.metric, other_labels)]
                 } else {
                     let inner_labels = self.solve(&[inner], cache)?;
                     let total_labels = self.solve(&[total], cache)?;
@@ -797,21 +842,19 @@ impl Generator<'_> {
                     if self.matches_selector(inner, &total.metric, &total_labels, cache) {
                         return None;
                     }
-                    vec![
-                        (
-                            series_text(&inner.metric, &inner_labels),
-                            counter(inner_before, inner_after),
-                        ),
-                        (
-                            series_text(&total.metric, &total_labels),
-                            counter(traffic, traffic),
-                        ),
-                    ]
+                    [(&inner.metric, inner_labels), (&total.metric, total_labels)]
                 }
             }
             _ => return None,
         };
-        self.isolated(&series, cache).then_some(series)
+        let isolated = self.matches_no_other(first_metric, &first, cache)
+            && self.matches_no_other(second_metric, &second, cache);
+        isolated.then(|| {
+            [
+                series_text(first_metric, &first),
+                series_text(second_metric, &second),
+            ]
+        })
     }
 
     fn threshold_cases(&self, cache: &mut RegexCache) -> Option<Vec<TestCase>> {
@@ -1045,18 +1088,27 @@ impl Generator<'_> {
                 return *known;
             }
             // Series texts are rebuilt from (metric, labels) to check them.
-            let verdict = parse_series_text(text).is_some_and(|(metric, labels)| {
-                !self
-                    .others
-                    .iter()
-                    .any(|selector| self.matches_selector(selector, &metric, &labels, cache))
-            });
+            let verdict = parse_series_text(text)
+                .is_some_and(|(metric, labels)| self.matches_no_other(&metric, &labels, cache));
             self.memo
                 .borrow_mut()
                 .isolated
                 .insert(text.clone(), verdict);
             verdict
         })
+    }
+
+    /// True when the series matches no selector of another objective.
+    fn matches_no_other(
+        &self,
+        metric: &str,
+        labels: &BTreeMap<String, String>,
+        cache: &mut RegexCache,
+    ) -> bool {
+        !self
+            .others
+            .iter()
+            .any(|selector| self.matches_selector(selector, metric, labels, cache))
     }
 
     fn matches_selector(
@@ -1237,7 +1289,7 @@ fn solve_matchers(
             match matcher.op {
                 MatchOp::Equal => candidates.push(matcher.value.clone()),
                 MatchOp::Regex => {
-                    if let Some(value) = shortest_match(&matcher.value) {
+                    if let Some(value) = cache.shortest_match(&matcher.value) {
                         candidates.push(value);
                     }
                 }
@@ -1313,6 +1365,127 @@ fn generate(hir: &Hir, out: &mut String, depth: usize) -> Option<()> {
 #[cfg(test)]
 mod unit_tests {
     use super::*;
+    use crate::emit::yaml::{self, Node};
+
+    /// The test file as a tree, written by the tree writer: the oracle for the
+    /// direct writer's layout and quoting.
+    fn tests_node(rule_file: &str, interval: Duration, cases: &[TestCase]) -> Node {
+        let interval_text = interval.to_string();
+        let tests = cases
+            .iter()
+            .map(|case| {
+                let series = case
+                    .series
+                    .iter()
+                    .map(|(series, values)| {
+                        Node::map([("series", Node::str(series)), ("values", Node::str(values))])
+                    })
+                    .collect();
+                let checks = case
+                    .checks
+                    .iter()
+                    .map(|check| {
+                        let alerts = check
+                            .expected
+                            .iter()
+                            .map(|alert| {
+                                Node::map([
+                                    ("exp_labels", Node::string_map(&alert.labels)),
+                                    (
+                                        "exp_annotations",
+                                        Node::owned_map(
+                                            alert
+                                                .annotations
+                                                .iter()
+                                                .map(|(key, value)| (key.clone(), Node::str(value)))
+                                                .collect(),
+                                        ),
+                                    ),
+                                ])
+                            })
+                            .collect();
+                        Node::map([
+                            (
+                                "eval_time",
+                                Node::str(Duration::from_millis(check.eval_time).to_string()),
+                            ),
+                            ("alertname", Node::str(&check.alertname)),
+                            ("exp_alerts", Node::Seq(alerts)),
+                        ])
+                    })
+                    .collect();
+                Node::map([
+                    ("name", Node::str(&case.name)),
+                    ("interval", Node::str(&interval_text)),
+                    ("input_series", Node::Seq(series)),
+                    ("alert_rule_test", Node::Seq(checks)),
+                ])
+            })
+            .collect();
+        Node::map([
+            ("rule_files", Node::Seq(vec![Node::str(rule_file)])),
+            ("evaluation_interval", Node::str(interval_text)),
+            ("tests", Node::Seq(tests)),
+        ])
+    }
+
+    #[test]
+    fn direct_writer_equals_the_tree_writer() {
+        let awkward = [
+            "",
+            "on",
+            "a: b",
+            "{{ $labels.x }}",
+            "x\ny",
+            "q\"b\\s",
+            "é",
+            "- d",
+            "1",
+        ];
+        let mut cases = Vec::new();
+        for text in awkward {
+            cases.push(TestCase {
+                name: text.into(),
+                series: vec![(format!("m{{l=\"{text}\"}}"), "0+1x3".into())],
+                checks: vec![
+                    Check {
+                        eval_time: 61_000,
+                        alertname: text.into(),
+                        expected: Vec::new(),
+                    },
+                    Check {
+                        eval_time: 0,
+                        alertname: "A".into(),
+                        expected: vec![
+                            ExpectedAlert {
+                                labels: BTreeMap::from([(text.to_owned(), text.to_owned())]),
+                                annotations: vec![(text.to_owned(), text.to_owned())],
+                            },
+                            ExpectedAlert {
+                                labels: BTreeMap::new(),
+                                annotations: Vec::new(),
+                            },
+                        ],
+                    },
+                ],
+            });
+        }
+        cases.push(TestCase {
+            name: "no series, no checks".into(),
+            series: Vec::new(),
+            checks: Vec::new(),
+        });
+        for file in ["../prometheus/a.rules.yml", "../prometheus/on: {{.yml"] {
+            for interval in [Duration::minutes(1), Duration::from_millis(30_000)] {
+                for cases in [&cases[..], &cases[..1], &[]] {
+                    assert_eq!(
+                        tests_text(file, interval, cases),
+                        yaml::to_string(&[], &tests_node(file, interval, cases))
+                    );
+                }
+            }
+        }
+    }
 
     #[test]
     fn regex_values_are_generated_and_checked() {

@@ -164,6 +164,80 @@ fn write_node(out: &mut String, node: &Node, indent: usize, context: Context) {
     }
 }
 
+/// Block YAML written straight into text, for the per-service rule and test files:
+/// the same layout and quoting as [`to_string`] of the equivalent [`Node`] tree,
+/// without building the tree (building and freeing those trees was a third of a
+/// build). `indent` is always the column of the mapping's keys; a value's block
+/// scalar lines sit two columns further in, as [`write_node`] puts them.
+pub mod direct {
+    use super::{push_indent, write_scalar};
+
+    /// `key:` of a mapping whose keys sit at `indent`. The first key of a mapping
+    /// that is a sequence item follows the item's `- ` (at `indent - 2`).
+    pub fn key(out: &mut String, indent: usize, key: &str, starts_item: bool) {
+        if starts_item {
+            push_indent(out, indent.saturating_sub(2));
+            out.push_str("- ");
+        } else {
+            push_indent(out, indent);
+        }
+        write_scalar(out, key, false, indent);
+        out.push(':');
+    }
+
+    /// A string after `key:` at `indent`.
+    pub fn str_value(out: &mut String, indent: usize, text: &str) {
+        out.push(' ');
+        write_scalar(out, text, false, indent + 2);
+        out.push('\n');
+    }
+
+    /// A string after `key:` at `indent`, as a `|-` block whenever that is safe.
+    pub fn text_value(out: &mut String, indent: usize, text: &str) {
+        out.push(' ');
+        write_scalar(out, text, true, indent + 2);
+        out.push('\n');
+    }
+
+    /// After `key:`, the start of a non-empty nested mapping or sequence, or `[]`
+    /// for an empty sequence; returns whether items follow.
+    pub fn seq_value(out: &mut String, is_empty: bool) -> bool {
+        out.push_str(if is_empty { " []\n" } else { "\n" });
+        !is_empty
+    }
+
+    /// After `key:`, the start of a non-empty nested mapping, or `{}`; returns
+    /// whether entries follow.
+    pub fn map_value(out: &mut String, is_empty: bool) -> bool {
+        out.push_str(if is_empty { " {}\n" } else { "\n" });
+        !is_empty
+    }
+
+    /// A mapping of strings after `key:` at `indent`, in the given order.
+    pub fn string_map_value<'a, K, V>(
+        out: &mut String,
+        indent: usize,
+        pairs: impl ExactSizeIterator<Item = (K, V)>,
+    ) where
+        K: AsRef<str> + 'a,
+        V: AsRef<str> + 'a,
+    {
+        if map_value(out, pairs.len() == 0) {
+            for (name, value) in pairs {
+                key(out, indent + 2, name.as_ref(), false);
+                str_value(out, indent + 2, value.as_ref());
+            }
+        }
+    }
+
+    /// One string item of a sequence that is the value of a key at `indent`.
+    pub fn str_item(out: &mut String, indent: usize, text: &str) {
+        push_indent(out, indent);
+        out.push('-');
+        str_value(out, indent, text);
+    }
+}
+
 fn inline_prefix(out: &mut String, context: Context) {
     if context == Context::MapValue {
         out.push(' ');
