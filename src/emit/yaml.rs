@@ -264,7 +264,7 @@ fn write_scalar(out: &mut String, text: &str, prefer_block: bool, indent: usize)
     } else if is_plain_safe(text) {
         out.push_str(text);
     } else {
-        out.push_str(&double_quoted(text));
+        push_double_quoted(out, text);
     }
 }
 
@@ -349,6 +349,31 @@ pub fn is_plain_safe(text: &str) -> bool {
 /// it), no line with trailing spaces or starting with a tab, a first line that
 /// does not start with a space (it would set the indentation), and not empty.
 pub fn is_block_safe(text: &str) -> bool {
+    if !text.is_ascii() {
+        return is_block_safe_unicode(text);
+    }
+    // ASCII: every control but `\n` is refused (tabs and `\r` included), so the only
+    // whitespace left to look for is a space at the start or the end of a line.
+    let bytes = text.as_bytes();
+    let (Some(&first), Some(&last)) = (bytes.first(), bytes.last()) else {
+        return false;
+    };
+    if first == b' ' || last == b' ' || last == b'\n' {
+        return false;
+    }
+    let mut previous = 0u8;
+    for &byte in bytes {
+        let control = (byte < 0x20 && byte != b'\n') || byte == 0x7f;
+        if control || (byte == b'\n' && previous == b' ') {
+            return false;
+        }
+        previous = byte;
+    }
+    true
+}
+
+/// [`is_block_safe`] for text with non-ASCII characters, whose whitespace is Unicode's.
+fn is_block_safe_unicode(text: &str) -> bool {
     !text.is_empty()
         && !text.ends_with('\n')
         && text
@@ -360,29 +385,42 @@ pub fn is_block_safe(text: &str) -> bool {
             .all(|line| line.trim_end() == line && !line.starts_with('\t'))
 }
 
-/// A YAML double-quoted scalar: `\`, `"` and every non-printable character escaped.
-pub fn double_quoted(text: &str) -> String {
-    let mut quoted = String::with_capacity(text.len() + 2);
-    quoted.push('"');
-    for character in text.chars() {
+/// Appends `text` as a YAML double-quoted scalar: `\`, `"` and every non-printable
+/// character escaped; runs of other characters are copied whole.
+fn push_double_quoted(out: &mut String, text: &str) {
+    out.reserve(text.len() + 2);
+    out.push('"');
+    let mut unwritten = 0;
+    for (index, character) in text.char_indices() {
+        if !matches!(character, '\\' | '"') && !needs_escape(character) {
+            continue;
+        }
+        out.push_str(&text[unwritten..index]);
+        unwritten = index + character.len_utf8();
         match character {
-            '\\' => quoted.push_str("\\\\"),
-            '"' => quoted.push_str("\\\""),
-            '\n' => quoted.push_str("\\n"),
-            '\r' => quoted.push_str("\\r"),
-            '\t' => quoted.push_str("\\t"),
-            other if needs_escape(other) => {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            other => {
                 let code = u32::from(other);
                 if code <= 0xff {
-                    let _ = write!(quoted, "\\x{code:02x}");
+                    let _ = write!(out, "\\x{code:02x}");
                 } else {
-                    let _ = write!(quoted, "\\u{code:04x}");
+                    let _ = write!(out, "\\u{code:04x}");
                 }
             }
-            other => quoted.push(other),
         }
     }
-    quoted.push('"');
+    out.push_str(&text[unwritten..]);
+    out.push('"');
+}
+
+/// A YAML double-quoted scalar (see [`push_double_quoted`]).
+pub fn double_quoted(text: &str) -> String {
+    let mut quoted = String::new();
+    push_double_quoted(&mut quoted, text);
     quoted
 }
 
@@ -448,6 +486,40 @@ mod tests {
         ] {
             assert!(is_plain_safe(safe), "{safe:?} should be plain");
         }
+    }
+
+    #[test]
+    fn ascii_block_check_agrees_with_the_unicode_one() {
+        let pieces = [
+            "a", " ", "\n", "\t", "\r", "x y", "\u{7f}", "\u{1}", "", "b ",
+        ];
+        let mut texts = vec![String::new()];
+        for _ in 0..4 {
+            texts = texts
+                .iter()
+                .flat_map(|text| pieces.iter().map(move |piece| format!("{text}{piece}")))
+                .collect();
+            for text in &texts {
+                assert_eq!(is_block_safe(text), is_block_safe_unicode(text), "{text:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn double_quoting_escapes_and_reads_back() {
+        for text in [
+            "",
+            "plain",
+            "a\"b\\c",
+            "line\nnext\r\t",
+            "\u{1}\u{7f}\u{85}é\u{2028}x",
+            "{{ x }}",
+        ] {
+            let quoted = double_quoted(text);
+            let read: String = yaml_serde::from_str(&quoted).unwrap();
+            assert_eq!(read, text);
+        }
+        assert_eq!(double_quoted("a\"\u{1}\u{2028}"), "\"a\\\"\\x01\\u2028\"");
     }
 
     #[test]
