@@ -249,10 +249,24 @@ fn build_check_reports_stale_files_and_builds_are_atomic() {
     let (status, _, _) = mlslo(&["build", broken.to_str().expect("utf-8"), "-o", out_text]);
     assert_eq!(status, 1);
     assert!(out.join("prometheus/old.rules.yml").exists());
-    // A good build repairs the edit, removes the stale file and keeps the foreign one.
+    // A good build repairs the edit, removes the stale file and keeps the foreign one;
+    // a file it would write unchanged is the same file as before (hard-linked).
+    let manifest = out.join("kubernetes/myservice.prometheusrule.yaml");
+    let manifest_before = std::fs::read_to_string(&manifest).expect("manifest");
+    #[cfg(unix)]
+    let inode =
+        |path: &Path| std::os::unix::fs::MetadataExt::ino(&std::fs::metadata(path).expect("stat"));
+    #[cfg(unix)]
+    let manifest_inode = inode(&manifest);
     let (status, _, _) = mlslo(&["build", "tests/data/sloth", "-o", out_text]);
     assert_eq!(status, 0);
     assert_eq!(std::fs::read_to_string(&rules).expect("rules"), original);
+    assert_eq!(
+        std::fs::read_to_string(&manifest).expect("manifest"),
+        manifest_before
+    );
+    #[cfg(unix)]
+    assert_eq!(inode(&manifest), manifest_inode);
     assert!(!out.join("prometheus/old.rules.yml").exists());
     assert!(out.join("prometheus/mine.yml").exists());
     let leftovers: Vec<_> = files_in(&dir)

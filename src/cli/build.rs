@@ -15,7 +15,7 @@ use super::{write_stderr, write_stdout};
 use super::{EXIT_CLEAN, EXIT_INVALID_INPUT, EXIT_USAGE_OR_IO};
 use crate::emit::{self, naming, GENERATED_MARKER};
 use crate::render;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -122,6 +122,8 @@ pub(super) fn run(args: &BuildArgs) -> u8 {
 struct Existing {
     content: String,
     generated: bool,
+    /// The file was valid UTF-8, so `content` is its bytes exactly.
+    exact: bool,
 }
 
 /// Every file in the owned folders of `output`, by path relative to `output`.
@@ -144,9 +146,22 @@ fn owned_files(output: &Path) -> Result<BTreeMap<String, Existing>, String> {
             let name = entry.file_name().to_string_lossy().into_owned();
             let bytes = fs::read(&path)
                 .map_err(|error| format!("cannot read `{}`: {error}", path.display()))?;
-            let content = String::from_utf8_lossy(&bytes).into_owned();
+            let (content, exact) = match String::from_utf8(bytes) {
+                Ok(content) => (content, true),
+                Err(error) => (
+                    String::from_utf8_lossy(error.as_bytes()).into_owned(),
+                    false,
+                ),
+            };
             let generated = is_generated(&content);
-            found.insert(format!("{folder}/{name}"), Existing { content, generated });
+            found.insert(
+                format!("{folder}/{name}"),
+                Existing {
+                    content,
+                    generated,
+                    exact,
+                },
+            );
         }
     }
     Ok(found)
@@ -252,21 +267,35 @@ fn stage_and_swap(
     wanted: &BTreeMap<String, String>,
     existing: &BTreeMap<String, Existing>,
 ) -> Result<(), String> {
-    let write = |relative: &str, content: &str| -> Result<(), String> {
-        let path = staging.join(relative);
-        if let Some(parent) = path.parent() {
-            fs::create_dir_all(parent)
-                .map_err(|error| format!("cannot create `{}`: {error}", parent.display()))?;
-        }
-        fs::write(&path, content)
-            .map_err(|error| format!("cannot write `{}`: {error}", path.display()))
-    };
     let _ = fs::remove_dir_all(staging);
     fs::create_dir_all(staging)
         .map_err(|error| format!("cannot create `{}`: {error}", staging.display()))?;
-    for (relative, content) in wanted {
-        write(relative, content)?;
+    let folders: BTreeSet<&Path> = wanted
+        .keys()
+        .filter_map(|relative| Path::new(relative).parent())
+        .collect();
+    for folder in folders {
+        let path = staging.join(folder);
+        fs::create_dir_all(&path)
+            .map_err(|error| format!("cannot create `{}`: {error}", path.display()))?;
     }
+    let files: Vec<(&String, &String)> = wanted.iter().collect();
+    // Thousands of files at 10k objectives: creating and filling them is kernel work
+    // that runs on all cores; the first error in file order is the one reported.
+    const FILES_PER_THREAD_AT_LEAST: usize = 64;
+    let results = crate::parallel::in_parallel_chunks(
+        &files,
+        FILES_PER_THREAD_AT_LEAST,
+        |chunk: &[(&String, &String)]| {
+            chunk
+                .iter()
+                .map(|(relative, content)| {
+                    stage_file(output, staging, relative, content, existing.get(*relative))
+                })
+                .collect()
+        },
+    );
+    results.into_iter().collect::<Result<(), String>>()?;
     for (relative, old) in existing {
         if !old.generated {
             // Carried over byte for byte (read as text; non-UTF-8 files are copied).
@@ -305,6 +334,26 @@ fn stage_and_swap(
         }
     }
     Ok(())
+}
+
+/// Puts one wanted file into the staging folder. A file whose generated copy is
+/// already in the output with the same content is hard-linked rather than written:
+/// a rebuild that changes little then creates almost no new files, and creating
+/// files, not reading them, is the costly part of writing thousands of them.
+fn stage_file(
+    output: &Path,
+    staging: &Path,
+    relative: &str,
+    content: &str,
+    existing: Option<&Existing>,
+) -> Result<(), String> {
+    let path = staging.join(relative);
+    let unchanged =
+        existing.is_some_and(|old| old.generated && old.exact && old.content == content);
+    if unchanged && fs::hard_link(output.join(relative), &path).is_ok() {
+        return Ok(());
+    }
+    fs::write(&path, content).map_err(|error| format!("cannot write `{}`: {error}", path.display()))
 }
 
 /// Colour only for a terminal, and never when the user asked for none.
