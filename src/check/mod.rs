@@ -51,7 +51,10 @@ impl CheckResult {
 /// Resolves and type-checks parsed files (spans are global offsets from one
 /// `SourceMap`, so a duplicate in another file can be pointed at).
 pub fn check(files: &[ast::File]) -> CheckResult {
-    let mut checker = types::Checker::default();
+    let mut checker = types::Checker {
+        selector_cache: promql::parse_selectors_in_parallel(files),
+        ..types::Checker::default()
+    };
     let program = checker.check_program(files);
     let mut diagnostics = checker.diagnostics;
     diagnostics.sort_by(|left, right| {

@@ -16,7 +16,7 @@
 //! objective over a counter (W0002): exporters do not always follow the
 //! conventions, and the user may know better.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 use promql_parser::label::MatchOp as ParsedOp;
 use promql_parser::parser::Expr;
@@ -24,6 +24,7 @@ use promql_parser::parser::Expr;
 use crate::check::types::Checker;
 use crate::diagnostic::{Diagnostic, Span};
 use crate::ir;
+use crate::syntax::ast;
 
 /// What the objective does with the series, which decides the kind rules.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -256,6 +257,52 @@ pub(crate) enum SelectorFailure {
 /// objectives of large, templated files.
 pub(crate) type SelectorCache =
     std::collections::HashMap<String, Result<ParsedSelector, SelectorFailure>>;
+
+/// Every selector text in `files`, parsed on all cores. The checker reads
+/// objectives one after another and would parse each selector on one core: at
+/// ~40k instructions a parse, that was most of the serial part of a large build.
+pub(crate) fn parse_selectors_in_parallel(files: &[ast::File]) -> SelectorCache {
+    fn collect<'a>(items: &'a [ast::Item], texts: &mut HashSet<&'a str>) {
+        for item in items {
+            match item {
+                ast::Item::Attribute(attribute) => collect_value(&attribute.value.node, texts),
+                ast::Item::Block(block) => collect(&block.items, texts),
+                ast::Item::Route(_) | ast::Item::Inhibit(_) => {}
+            }
+        }
+    }
+    fn collect_value<'a>(value: &'a ast::Value, texts: &mut HashSet<&'a str>) {
+        match value {
+            ast::Value::Selector(text) => {
+                texts.insert(text);
+            }
+            ast::Value::List(elements) => {
+                for element in elements {
+                    collect_value(&element.node, texts);
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut texts = HashSet::new();
+    for file in files {
+        collect(&file.items, &mut texts);
+    }
+    let texts: Vec<&str> = texts.into_iter().collect();
+    // Below this many selectors a thread costs more than it saves.
+    const SELECTORS_PER_THREAD_AT_LEAST: usize = 256;
+    let parsed = crate::parallel::in_parallel_chunks(
+        &texts,
+        SELECTORS_PER_THREAD_AT_LEAST,
+        |chunk: &[&str]| {
+            chunk
+                .iter()
+                .map(|text| parse_plain_selector(text))
+                .collect()
+        },
+    );
+    texts.into_iter().map(str::to_owned).zip(parsed).collect()
+}
 
 fn parse_plain_selector(text: &str) -> Result<ParsedSelector, SelectorFailure> {
     let expression = crate::eval::regex_matchers::parse_with_cached_regexes(text)
