@@ -37,6 +37,10 @@ pub(super) struct BuildArgs {
 }
 
 pub(super) fn run(args: &BuildArgs) -> u8 {
+    // The output folder as it is, read while the input is checked and compiled
+    // (at 10k objectives that is thousands of files, and checking uses one core).
+    let output = args.output.clone();
+    let reading_existing = std::thread::spawn(move || owned_files(&output));
     let inputs = input::load(&args.paths);
     for problem in &inputs.io_errors {
         write_stderr(&format!("error: {problem}\n"));
@@ -74,7 +78,10 @@ pub(super) fn run(args: &BuildArgs) -> u8 {
     };
     let n_warnings = diagnostics.len();
     let warnings_denied = args.deny_warnings && n_warnings > 0;
-    let existing = match owned_files(&args.output) {
+    let read = reading_existing
+        .join()
+        .unwrap_or_else(|payload| std::panic::resume_unwind(payload));
+    let existing = match read {
         Ok(existing) => existing,
         Err(message) => {
             write_stderr(&format!("error: {message}\n"));
@@ -256,7 +263,15 @@ fn write_atomically(
             std::process::id()
         ));
     let result = stage_and_swap(output, &staging, wanted, existing);
-    // The staging folder holds only our copies and the replaced folders.
+    // The staging folder holds only our copies and the replaced folders; the
+    // replaced folders (thousands of files at 10k objectives) go on all cores.
+    let replaced = staging.join(".replaced");
+    std::thread::scope(|scope| {
+        for folder in naming::OWNED_FOLDERS {
+            let path = replaced.join(folder);
+            scope.spawn(move || fs::remove_dir_all(path));
+        }
+    });
     let _ = fs::remove_dir_all(&staging);
     result
 }
