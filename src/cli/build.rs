@@ -298,7 +298,7 @@ fn stage_and_swap(
     // Thousands of files at 10k objectives: creating and filling them is kernel work
     // that runs on all cores; the first error in file order is the one reported.
     const FILES_PER_THREAD_AT_LEAST: usize = 64;
-    let results = crate::parallel::in_parallel_chunks(
+    let results = crate::parallel::in_parallel_balanced(
         &files,
         FILES_PER_THREAD_AT_LEAST,
         |chunk: &[(&String, &String)]| {

@@ -74,7 +74,7 @@ fn each_service_in_parallel(
 ) -> Vec<ServiceOutputs> {
     // Below this many services a thread costs more than it saves.
     const SERVICES_PER_THREAD_AT_LEAST: usize = 16;
-    crate::parallel::in_parallel_chunks(
+    crate::parallel::in_parallel_balanced(
         services,
         SERVICES_PER_THREAD_AT_LEAST,
         |chunk: &[crate::ir::Service]| {
