@@ -237,8 +237,17 @@ fn build_check_reports_stale_files_and_builds_are_atomic() {
     )
     .expect("stale");
     std::fs::write(out.join("prometheus/mine.yml"), "groups: []\n").expect("foreign");
+    // An edit that keeps the size: told apart by content, not by length.
+    let tests = out.join("tests/myservice.test.yml");
+    let tests_original = std::fs::read_to_string(&tests).expect("tests");
+    let tests_edited =
+        tests_original.replacen("evaluation_interval: 1m", "evaluation_interval: 2m", 1);
+    assert_eq!(tests_edited.len(), tests_original.len());
+    assert_ne!(tests_edited, tests_original);
+    std::fs::write(&tests, &tests_edited).expect("same-size edit");
     let (status, stdout, _) = mlslo(&["build", "tests/data/sloth", "-o", out_text, "--check"]);
     assert_eq!(status, 1);
+    assert!(stdout.contains("-evaluation_interval: 2m"), "{stdout}");
     assert!(stdout.contains("-        slo:sli_error:ratio_rate5m{service=\"myservice\",slo=\"requests-availability\"} > (14 * 0.001)"), "{stdout}");
     assert!(stdout.contains("+        slo:sli_error:ratio_rate5m{service=\"myservice\",slo=\"requests-availability\"} > (14.4 * 0.001)"), "{stdout}");
     assert!(stdout.contains("+++ /dev/null"), "{stdout}");
@@ -261,6 +270,10 @@ fn build_check_reports_stale_files_and_builds_are_atomic() {
     let (status, _, _) = mlslo(&["build", "tests/data/sloth", "-o", out_text]);
     assert_eq!(status, 0);
     assert_eq!(std::fs::read_to_string(&rules).expect("rules"), original);
+    assert_eq!(
+        std::fs::read_to_string(&tests).expect("tests"),
+        tests_original
+    );
     assert_eq!(
         std::fs::read_to_string(&manifest).expect("manifest"),
         manifest_before

@@ -37,8 +37,8 @@ pub(super) struct BuildArgs {
 }
 
 pub(super) fn run(args: &BuildArgs) -> u8 {
-    // The output folder as it is, read while the input is checked and compiled
-    // (at 10k objectives that is thousands of files, and checking uses one core).
+    // The output folder's files and whose they are, listed while the input is
+    // checked and compiled (at 10k objectives that is thousands of files to open).
     let output = args.output.clone();
     let reading_existing = std::thread::spawn(move || owned_files(&output));
     let inputs = input::load(&args.paths);
@@ -89,7 +89,13 @@ pub(super) fn run(args: &BuildArgs) -> u8 {
         }
     };
     if args.check {
-        let diff = folder_diff(&args.output, &outputs.files, &existing);
+        let diff = match folder_diff(&args.output, &outputs.files, &existing) {
+            Ok(diff) => diff,
+            Err(message) => {
+                write_stderr(&format!("error: {message}\n"));
+                return EXIT_USAGE_OR_IO;
+            }
+        };
         if diff.is_empty() {
             write_stderr(&format!("{} is fresh\n", args.output.display()));
             return if warnings_denied {
@@ -125,12 +131,13 @@ pub(super) fn run(args: &BuildArgs) -> u8 {
     }
 }
 
-/// A file found in an owned folder: its content and whether mlslo generated it.
+/// A file found in an owned folder: whether mlslo generated it, and its size.
+/// Contents are read only where they are compared (a rebuild at 10k objectives
+/// finds 170 MB of old output, and holding all of it at once costs more than
+/// comparing one file at a time).
 struct Existing {
-    content: String,
     generated: bool,
-    /// The file was valid UTF-8, so `content` is its bytes exactly.
-    exact: bool,
+    size: u64,
 }
 
 /// Every file in the owned folders of `output`, by path relative to `output`.
@@ -147,26 +154,20 @@ fn owned_files(output: &Path) -> Result<BTreeMap<String, Existing>, String> {
             let entry =
                 entry.map_err(|error| format!("cannot read `{}`: {error}", directory.display()))?;
             let path = entry.path();
-            if !path.is_file() {
+            let Ok(metadata) = fs::metadata(&path) else {
+                continue;
+            };
+            if !metadata.is_file() {
                 continue;
             }
             let name = entry.file_name().to_string_lossy().into_owned();
-            let bytes = fs::read(&path)
+            let generated = is_generated(&path)
                 .map_err(|error| format!("cannot read `{}`: {error}", path.display()))?;
-            let (content, exact) = match String::from_utf8(bytes) {
-                Ok(content) => (content, true),
-                Err(error) => (
-                    String::from_utf8_lossy(error.as_bytes()).into_owned(),
-                    false,
-                ),
-            };
-            let generated = is_generated(&content);
             found.insert(
                 format!("{folder}/{name}"),
                 Existing {
-                    content,
                     generated,
-                    exact,
+                    size: metadata.len(),
                 },
             );
         }
@@ -177,16 +178,43 @@ fn owned_files(output: &Path) -> Result<BTreeMap<String, Existing>, String> {
 /// YAML files carry the marker in their first comment line; JSON has no comments,
 /// so a watch is mlslo's when its `metadata` says so (the same mark the GitOps
 /// deploy uses to tell its watches from a user's).
-fn is_generated(content: &str) -> bool {
-    if content.starts_with('{') {
-        return serde_json::from_str::<serde_json::Value>(content).is_ok_and(|watch| {
-            watch["metadata"][emit::watcher::OWNED_MARKER] == serde_json::Value::Bool(true)
-        });
+fn is_generated(path: &Path) -> std::io::Result<bool> {
+    use std::io::Read;
+    let marker = format!("# {GENERATED_MARKER}");
+    let mut head = Vec::with_capacity(marker.len());
+    fs::File::open(path)?
+        .take(marker.len() as u64)
+        .read_to_end(&mut head)?;
+    if head.first() == Some(&b'{') {
+        let content = read_text(path)?;
+        return Ok(
+            serde_json::from_str::<serde_json::Value>(&content).is_ok_and(|watch| {
+                watch["metadata"][emit::watcher::OWNED_MARKER] == serde_json::Value::Bool(true)
+            }),
+        );
     }
-    content
-        .lines()
-        .next()
-        .is_some_and(|line| line.starts_with(&format!("# {GENERATED_MARKER}")))
+    Ok(head == marker.as_bytes())
+}
+
+/// A file's text; bytes that are not UTF-8 become U+FFFD (only shown in diffs).
+fn read_text(path: &Path) -> std::io::Result<String> {
+    let bytes = fs::read(path)?;
+    Ok(match String::from_utf8(bytes) {
+        Ok(text) => text,
+        Err(error) => String::from_utf8_lossy(error.as_bytes()).into_owned(),
+    })
+}
+
+/// Whether the file at `path` holds exactly `wanted`, read into `buffer` (reused
+/// from file to file). A size that differs answers without reading.
+fn holds_exactly(path: &Path, old: &Existing, wanted: &str, buffer: &mut Vec<u8>) -> bool {
+    use std::io::Read;
+    if old.size != wanted.len() as u64 {
+        return false;
+    }
+    buffer.clear();
+    let read = fs::File::open(path).and_then(|mut file| file.read_to_end(buffer));
+    read.is_ok() && buffer.as_slice() == wanted.as_bytes()
 }
 
 /// A unified diff from the folder as it is to the folder as a build would leave it.
@@ -194,7 +222,7 @@ fn folder_diff(
     output: &Path,
     wanted: &BTreeMap<String, String>,
     existing: &BTreeMap<String, Existing>,
-) -> String {
+) -> Result<String, String> {
     let shown = |relative: &str| {
         output
             .join(relative)
@@ -203,14 +231,19 @@ fn folder_diff(
             .trim_start_matches('/')
             .to_owned()
     };
+    let old_text = |relative: &str| {
+        let path = output.join(relative);
+        read_text(&path).map_err(|error| format!("cannot read `{}`: {error}", path.display()))
+    };
+    let mut buffer = Vec::new();
     let mut diff = String::new();
     for (relative, content) in wanted {
         match existing.get(relative) {
-            Some(old) if old.content == *content => {}
-            Some(old) => diff.push_str(&unified_diff(
+            Some(old) if holds_exactly(&output.join(relative), old, content, &mut buffer) => {}
+            Some(_) => diff.push_str(&unified_diff(
                 &format!("a/{}", shown(relative)),
                 &format!("b/{}", shown(relative)),
-                &old.content,
+                &old_text(relative)?,
                 content,
             )),
             None => diff.push_str(&unified_diff(
@@ -226,12 +259,12 @@ fn folder_diff(
             diff.push_str(&unified_diff(
                 &format!("a/{}", shown(relative)),
                 "/dev/null",
-                &old.content,
+                &old_text(relative)?,
                 "",
             ));
         }
     }
-    diff
+    Ok(diff)
 }
 
 /// Writes `wanted` into a staging folder beside `output`, then swaps each owned
@@ -302,10 +335,12 @@ fn stage_and_swap(
         &files,
         FILES_PER_THREAD_AT_LEAST,
         |chunk: &[(&String, &String)]| {
+            let mut buffer = Vec::new();
             chunk
                 .iter()
                 .map(|(relative, content)| {
-                    stage_file(output, staging, relative, content, existing.get(*relative))
+                    let old = existing.get(*relative);
+                    stage_file(output, staging, relative, content, old, &mut buffer)
                 })
                 .collect()
         },
@@ -361,11 +396,13 @@ fn stage_file(
     relative: &str,
     content: &str,
     existing: Option<&Existing>,
+    buffer: &mut Vec<u8>,
 ) -> Result<(), String> {
     let path = staging.join(relative);
+    let old_path = output.join(relative);
     let unchanged =
-        existing.is_some_and(|old| old.generated && old.exact && old.content == content);
-    if unchanged && fs::hard_link(output.join(relative), &path).is_ok() {
+        existing.is_some_and(|old| old.generated && holds_exactly(&old_path, old, content, buffer));
+    if unchanged && fs::hard_link(&old_path, &path).is_ok() {
         return Ok(());
     }
     fs::write(&path, content).map_err(|error| format!("cannot write `{}`: {error}", path.display()))
