@@ -449,6 +449,36 @@ impl Generator<'_> {
         }
     }
 
+    /// A time (seconds) before which [`Self::window_state`] is never `Firing` for
+    /// this burn: a window's ratio is at most `level * (x - t0') / min(x, long)`,
+    /// so it clears the margin only once `x - t0'` is a share of the window, and
+    /// never when the margin is above `level`.
+    fn window_firing_bound(&self, burn: Burn, window: &BurnWindow, threshold: f64) -> f64 {
+        let interval = self.seconds(self.interval);
+        if threshold * (1.0 + RATIO_MARGIN) >= burn.level {
+            return f64::INFINITY;
+        }
+        let burn_start = burn.t0 + 2.0 * interval;
+        let longest = self.seconds(window.short.millis.max(window.long.millis));
+        let needed =
+            threshold * (1.0 + RATIO_MARGIN) * longest.min(burn_start.max(0.0)) / burn.level;
+        (burn_start + needed).max(3.0 * interval)
+    }
+
+    /// A step (milliseconds) before which `rule` is never `Firing` for this burn.
+    fn rule_firing_bound(&self, rule: &BurnRule<'_>, thresholds: &[f64], burn: Burn) -> i64 {
+        let earliest = rule
+            .windows
+            .iter()
+            .zip(thresholds)
+            .map(|(window, threshold)| self.window_firing_bound(burn, window, *threshold))
+            .fold(f64::INFINITY, f64::min);
+        if !earliest.is_finite() {
+            return i64::MAX;
+        }
+        (earliest * 1000.0) as i64 + rule.for_.millis + self.interval
+    }
+
     fn guard_state(&self, guard: Option<Guard>, t: f64) -> State {
         let Some(guard) = guard else {
             return State::Firing;
@@ -499,13 +529,15 @@ impl Generator<'_> {
 
     /// The first time from `start` (stepping by the interval, up to `limit`) where
     /// every burn rule is predictable and `accept` holds; with the firing alerts.
+    /// When `accept` needs one of the rules `must_fire` picks to be firing, the
+    /// steps before any of them can fire are skipped (most of a slow window's wait).
     fn find_check(
         &self,
         budget: &Budget,
         burn: Burn,
         guard: Option<Guard>,
-        start: i64,
-        limit: i64,
+        (start, limit): (i64, i64),
+        must_fire: Option<&dyn Fn(&BurnRule<'_>) -> bool>,
         accept: impl Fn(&[(&BurnRule<'_>, State)]) -> bool,
     ) -> Option<Check> {
         let rules = self.burn_rules(budget);
@@ -520,6 +552,18 @@ impl Generator<'_> {
                     .collect()
             })
             .collect();
+        let mut start = start;
+        if let Some(must_fire) = must_fire {
+            let earliest = rules
+                .iter()
+                .zip(&thresholds)
+                .filter(|(rule, _)| must_fire(rule))
+                .map(|(rule, thresholds)| self.rule_firing_bound(rule, thresholds, burn))
+                .min()
+                .unwrap_or(i64::MAX);
+            // One interval early, so float rounding in the bound cannot skip a step.
+            start = start.max(earliest.saturating_sub(self.interval));
+        }
         let mut t = start.div_euclid(self.interval) * self.interval;
         // One buffer for every step: this loop runs hundreds of times per scenario.
         let mut states: Vec<(&BurnRule<'_>, State)> = Vec::with_capacity(rules.len());
@@ -615,8 +659,15 @@ impl Generator<'_> {
                     .iter()
                     .any(|(rule, state)| *state == State::Firing && rule.windows.contains(window))
             };
-            if let Some(check) = self.find_check(budget, burn, guard(traffic), t0, limit, own_rule)
-            {
+            let covers_window = |rule: &BurnRule<'_>| rule.windows.contains(window);
+            if let Some(check) = self.find_check(
+                budget,
+                burn,
+                guard(traffic),
+                (t0, limit),
+                Some(&covers_window),
+                own_rule,
+            ) {
                 let steps = check.eval_time / self.interval + 1;
                 let series = self.counter_series(t0_steps, steps, traffic, level, cache)?;
                 cases.push(TestCase {
@@ -644,8 +695,8 @@ impl Generator<'_> {
                 budget,
                 burn,
                 guard(traffic),
-                start,
-                start + 10 * self.interval,
+                (start, start + 10 * self.interval),
+                None,
                 pages_quiet,
             ) {
                 let steps = check.eval_time / self.interval + 1;
@@ -685,8 +736,8 @@ impl Generator<'_> {
                     budget,
                     burn,
                     guard(thin),
-                    start,
-                    start + 10 * self.interval,
+                    (start, start + 10 * self.interval),
+                    None,
                     pages_quiet,
                 ) {
                     let steps = check.eval_time / self.interval + 1;
@@ -726,7 +777,10 @@ impl Generator<'_> {
                 .iter()
                 .any(|(rule, state)| rule.tier == Tier::Page && *state == State::Firing)
         };
-        let Some(check) = self.find_check(budget, burn, None, t0, limit, page_fires) else {
+        let is_page = |rule: &BurnRule<'_>| rule.tier == Tier::Page;
+        let Some(check) =
+            self.find_check(budget, burn, None, (t0, limit), Some(&is_page), page_fires)
+        else {
             return Some(Vec::new());
         };
         let (good, bad) = match bound {
@@ -1500,6 +1554,91 @@ mod unit_tests {
         };
         let solved = solve_matchers(&[], Some(&status), &mut cache).unwrap();
         assert!(!solved.contains_key("code"), "absent label violates 5..");
+    }
+
+    /// The steps `find_check` skips: no window may fire before its bound, for burns
+    /// from below the threshold to a total outage, long and short windows, and
+    /// windows longer than the healthy lead-in.
+    #[test]
+    fn no_window_fires_before_its_firing_bound() {
+        let source = r#"
+service "s" {
+  team = "t"
+  availability "a" {
+    errors = x_total{code="5"}
+    total = x_total
+    objective = 99.9%
+    window = 90d
+    page {
+      burn { long = 1h, short = 5m, factor = 14.4, for = 2m }
+      burn { long = 6h, short = 30m, factor = 6 }
+      burn { long = 2d, short = 4h, factor = 2 }
+    }
+    ticket { burn { long = 3d, short = 6h, factor = 1 } }
+  }
+}
+"#;
+        let mut map = crate::diagnostic::SourceMap::new();
+        map.add("bound.slo", source);
+        let (program, diagnostics) = crate::check_sources(&map);
+        let program = program.unwrap_or_else(|| panic!("{diagnostics:?}"));
+        let service = &program.services[0];
+        let objective = &service.objectives[0];
+        let groups = crate::emit::prometheus::service_rule_groups(service);
+        let alerts = objective_alerts(service, objective, &groups);
+        let ObjectiveKind::Availability { budget, .. } = &objective.kind else {
+            panic!("availability expected");
+        };
+        let generator = Generator {
+            service,
+            objective,
+            alerts: &alerts,
+            interval: 60_000,
+            others: Vec::new(),
+            memo: RefCell::default(),
+        };
+        let budget_fraction = budget.error_budget.to_f64();
+        let mut checked = 0;
+        for rule in generator.burn_rules(budget) {
+            for window in &rule.windows {
+                let threshold = window.factor.to_f64() * budget_fraction;
+                for level in [0.5, 0.97, 1.04, 1.25, 2.0, 10.0, 1000.0] {
+                    for t0_minutes in [0.0, 30.0, 362.0, 2882.0] {
+                        let burn = Burn {
+                            t0: t0_minutes * 60.0,
+                            level: (threshold * level).min(1.0),
+                        };
+                        let bound = generator.window_firing_bound(burn, window, threshold);
+                        let last = if bound.is_finite() {
+                            bound
+                        } else {
+                            10.0 * 86_400.0
+                        };
+                        // Every 10 s up to the bound: never firing there.
+                        let mut x = 0.0;
+                        while x < last {
+                            let state = generator.window_state(burn, window, threshold, x);
+                            assert_ne!(
+                                state,
+                                State::Firing,
+                                "{window:?} {level} {t0_minutes} at {x} (bound {bound})"
+                            );
+                            x += 10.0;
+                            checked += 1;
+                        }
+                        // A burn well above the threshold fires within a window of the bound.
+                        if level >= 1.25 && burn.level < 1.0 {
+                            let soon = bound + generator.seconds(window.long.millis) + 600.0;
+                            assert_eq!(
+                                generator.window_state(burn, window, threshold, soon),
+                                State::Firing
+                            );
+                        }
+                    }
+                }
+            }
+        }
+        assert!(checked > 100_000, "{checked}");
     }
 
     #[test]
