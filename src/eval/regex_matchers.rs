@@ -179,6 +179,11 @@ fn restore_in_selector(
     !(touched && selector.name.is_none() && selector.matchers.is_empty_matchers())
 }
 
+/// Whether promql-parser accepts `pattern` in a regex matcher (cached per thread).
+pub fn pattern_compiles(pattern: &str) -> bool {
+    compiled_match_op(pattern, false).is_some()
+}
+
 /// The operator promql-parser builds for `=~ pattern` (or `!~`), from the cache.
 fn compiled_match_op(pattern: &str, negated: bool) -> Option<MatchOp> {
     let regex = COMPILED_PATTERNS.with(|cache| {
