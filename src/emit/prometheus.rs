@@ -30,7 +30,7 @@ use crate::emit::naming;
 use crate::emit::yaml::direct;
 use crate::ir::{
     AvailabilityEvents, Bound, Budget, BurnWindow, Decimal, Duration, LabelMatcher, MatchOp,
-    Objective, ObjectiveKind, Selector, Service, Tier,
+    Objective, ObjectiveKind, Service, Tier,
 };
 use std::borrow::Cow;
 
@@ -100,21 +100,22 @@ pub fn alert_labels(
     labels
 }
 
-/// `metric{service="s",slo="o"}`: a recorded series of one objective.
+/// `metric{service="s",slo="o"}`: a recorded series of one objective (the
+/// matchers of [`identity_labels`], in its order).
 pub fn recorded(record: &str, service: &Service, objective: &Objective) -> String {
-    Selector {
-        metric: record.to_owned(),
-        matchers: identity_labels(service, objective)
-            .into_iter()
-            .map(|(label, value)| LabelMatcher {
-                label,
-                op: MatchOp::Equal,
-                value,
-            })
-            .collect(),
-        span: objective.name_span,
-    }
-    .to_promql()
+    let mut text =
+        String::with_capacity(record.len() + service.name.len() + objective.name.len() + 20);
+    text.push_str(record);
+    text.push('{');
+    text.push_str(naming::LABEL_SERVICE);
+    text.push('=');
+    crate::ir::push_promql_string(&mut text, &service.name);
+    text.push(',');
+    text.push_str(naming::LABEL_SLO);
+    text.push('=');
+    crate::ir::push_promql_string(&mut text, &objective.name);
+    text.push('}');
+    text
 }
 
 /// The windows at which the SLI is recorded: 5m (for the current burn rate) and
@@ -169,49 +170,76 @@ pub fn total_selector(kind: &ObjectiveKind) -> Option<String> {
     }
 }
 
-/// `sum(rate(x[W]))` of bad events and of all events, for the counter kinds.
-fn counter_rates(kind: &ObjectiveKind, window: Duration) -> Option<(String, String)> {
-    let rate = |selector: String| format!("sum(rate({selector}[{window}]))");
-    match kind {
-        ObjectiveKind::Availability { events, total, .. } => {
-            let total_rate = rate(total.to_promql());
-            let errors = match events {
-                AvailabilityEvents::Errors(errors) => {
-                    format!("({} or vector(0))", rate(errors.to_promql()))
-                }
-                AvailabilityEvents::Good(good) => {
-                    format!("({total_rate} - ({} or vector(0)))", rate(good.to_promql()))
-                }
-            };
-            Some((errors, total_rate))
+/// The selectors a counter objective's rates are built from, rendered once per
+/// objective rather than once per window.
+enum CounterSelectors {
+    /// `errors / total`.
+    Errors { errors: String, total: String },
+    /// `(total - good) / total`: availability from good events, and latency (the
+    /// buckets under the threshold are the good events).
+    Good { good: String, total: String },
+}
+
+impl CounterSelectors {
+    fn of(kind: &ObjectiveKind) -> Option<Self> {
+        match kind {
+            ObjectiveKind::Availability { events, total, .. } => Some(match events {
+                AvailabilityEvents::Errors(errors) => Self::Errors {
+                    errors: errors.to_promql(),
+                    total: total.to_promql(),
+                },
+                AvailabilityEvents::Good(good) => Self::Good {
+                    good: good.to_promql(),
+                    total: total.to_promql(),
+                },
+            }),
+            ObjectiveKind::Latency {
+                histogram,
+                threshold,
+                ..
+            } => Some(Self::Good {
+                good: histogram.to_promql_with(&[le_matcher(*threshold)]),
+                total: histogram.to_promql_with(&[le_infinity()]),
+            }),
+            _ => None,
         }
-        ObjectiveKind::Latency {
-            histogram,
-            threshold,
-            ..
-        } => {
-            let total_rate = rate(histogram.to_promql_with(&[le_infinity()]));
-            let good = rate(histogram.to_promql_with(&[le_matcher(*threshold)]));
-            Some((
-                format!("({total_rate} - ({good} or vector(0)))"),
-                total_rate,
-            ))
+    }
+
+    /// `sum(rate(x[W]))` of bad events and of all events.
+    fn rates(&self, window: Duration) -> (String, String) {
+        let rate = |selector: &str| format!("sum(rate({selector}[{window}]))");
+        match self {
+            Self::Errors { errors, total } => {
+                (format!("({} or vector(0))", rate(errors)), rate(total))
+            }
+            Self::Good { good, total } => {
+                let total_rate = rate(total);
+                (
+                    format!("({total_rate} - ({} or vector(0)))", rate(good)),
+                    total_rate,
+                )
+            }
         }
-        _ => None,
     }
 }
 
 /// The error ratio of an objective over `window`.
-fn error_ratio_expr(service: &Service, objective: &Objective, window: Duration) -> String {
-    match &objective.kind {
-        ObjectiveKind::Accuracy { slice, .. } => format!(
+fn error_ratio_expr(
+    service: &Service,
+    objective: &Objective,
+    counters: Option<&CounterSelectors>,
+    window: Duration,
+) -> String {
+    match (&objective.kind, counters) {
+        (ObjectiveKind::Accuracy { slice, .. }, _) => format!(
             "avg_over_time({}[{window}])",
             recorded(&naming::slice_bad(*slice), service, objective)
         ),
-        kind => match counter_rates(kind, window) {
-            Some((errors, total)) => format!("{errors}\n/\n{total}"),
-            None => String::new(),
-        },
+        (_, Some(counters)) => {
+            let (errors, total) = counters.rates(window);
+            format!("{errors}\n/\n{total}")
+        }
+        (_, None) => String::new(),
     }
 }
 
@@ -256,16 +284,20 @@ fn emit_objective(service: &Service, objective: &Objective, groups: &mut Vec<Rul
                 };
                 sli.push(record(naming::slice_bad(*slice), expr));
             }
+            let counters = CounterSelectors::of(&objective.kind);
             for window in sli_windows(budget) {
                 sli.push(record(
                     naming::sli_error_ratio(window),
-                    error_ratio_expr(service, objective, window),
+                    error_ratio_expr(service, objective, counters.as_ref(), window),
                 ));
             }
             // The objective window: a ratio of sums of recorded 5m rates (cheap and
             // traffic-weighted), or the mean of the slice indicator for accuracy.
             let period = budget.window;
-            let period_expr = match counter_rates(&objective.kind, naming::CHAINED_RATE_WINDOW) {
+            let chained = counters
+                .as_ref()
+                .map(|counters| counters.rates(naming::CHAINED_RATE_WINDOW));
+            let period_expr = match chained {
                 Some((errors, total)) => {
                     let errors_record = naming::sli_errors_rate(naming::CHAINED_RATE_WINDOW);
                     let total_record = naming::sli_total_rate(naming::CHAINED_RATE_WINDOW);
@@ -277,7 +309,7 @@ fn emit_objective(service: &Service, objective: &Objective, groups: &mut Vec<Rul
                         recorded(&total_record, service, objective)
                     )
                 }
-                None => error_ratio_expr(service, objective, period),
+                None => error_ratio_expr(service, objective, None, period),
             };
             budget_rules.push(record(naming::sli_error_ratio(period), period_expr));
             budget_rules.push(record(
