@@ -7,7 +7,8 @@
 //! `tests/`) is swapped into place by renames, so a failed build leaves the output
 //! as it was; only files that start with mlslo's header are ever replaced or
 //! removed (a foreign file in an owned folder is kept, and a build that would
-//! overwrite one fails). Exit status: 0 done or fresh, 1 input errors (or a stale
+//! overwrite one fails). Each file is staged (or, under `--check`, compared) by
+//! the thread that generated it, so a build never holds all of its output. Exit status: 0 done or fresh, 1 input errors (or a stale
 //! folder under `--check`, or warnings under `--deny-warnings`), 2 an I/O problem.
 
 use super::input;
@@ -40,7 +41,7 @@ pub(super) fn run(args: &BuildArgs) -> u8 {
     // The output folder's files and whose they are, listed while the input is
     // checked and compiled (at 10k objectives that is thousands of files to open).
     let output = args.output.clone();
-    let reading_existing = std::thread::spawn(move || owned_files(&output));
+    let listing_existing = std::thread::spawn(move || owned_files(&output));
     let inputs = input::load(&args.paths);
     for problem in &inputs.io_errors {
         write_stderr(&format!("error: {problem}\n"));
@@ -56,40 +57,38 @@ pub(super) fn run(args: &BuildArgs) -> u8 {
         program = checked;
     }
     let has_errors = diagnostics.iter().any(|diagnostic| diagnostic.is_error());
-    let outputs = match (&program, has_errors) {
-        (Some(program), false) => Some(emit::emit(program, &inputs.map)),
-        _ => None,
-    };
-    if let Some(outputs) = &outputs {
-        diagnostics.extend(outputs.diagnostics.iter().cloned());
-    }
-    diagnostics.sort_by_key(|diagnostic| diagnostic.primary.span.start);
-    write_stderr(&render::render_human(
-        &inputs.map,
-        &diagnostics,
-        use_color(),
-    ));
-    if let Some(summary) = render::summary(&diagnostics) {
-        write_stderr(&format!("{summary}\n"));
-    }
-    let Some(outputs) = outputs else {
+    let program = program.filter(|_| !has_errors);
+    let listed = listing_existing
+        .join()
+        .unwrap_or_else(|payload| std::panic::resume_unwind(payload));
+    let Some(program) = program else {
+        report(&inputs.map, &mut diagnostics);
         write_stderr("error: nothing was written because the input has errors\n");
         return EXIT_INVALID_INPUT;
     };
-    let n_warnings = diagnostics.len();
-    let warnings_denied = args.deny_warnings && n_warnings > 0;
-    let read = reading_existing
-        .join()
-        .unwrap_or_else(|payload| std::panic::resume_unwind(payload));
-    let existing = match read {
+    let existing = match listed {
         Ok(existing) => existing,
         Err(message) => {
+            report(&inputs.map, &mut diagnostics);
             write_stderr(&format!("error: {message}\n"));
             return EXIT_USAGE_OR_IO;
         }
     };
+    let exit_when_done = |diagnostics: &[crate::diagnostic::Diagnostic]| {
+        if args.deny_warnings && !diagnostics.is_empty() {
+            EXIT_INVALID_INPUT
+        } else {
+            EXIT_CLEAN
+        }
+    };
     if args.check {
-        let diff = match folder_diff(&args.output, &outputs.files, &existing) {
+        // Each file is compared as it is generated; only the differences are kept.
+        let (diffs, found) = emit::emit_each(&program, &inputs.map, |relative, content| {
+            file_diff(&args.output, relative, &content, existing.get(relative))
+        });
+        diagnostics.extend(found);
+        report(&inputs.map, &mut diagnostics);
+        let diff = match folder_diff(&args.output, diffs, &existing) {
             Ok(diff) => diff,
             Err(message) => {
                 write_stderr(&format!("error: {message}\n"));
@@ -98,11 +97,7 @@ pub(super) fn run(args: &BuildArgs) -> u8 {
         };
         if diff.is_empty() {
             write_stderr(&format!("{} is fresh\n", args.output.display()));
-            return if warnings_denied {
-                EXIT_INVALID_INPUT
-            } else {
-                EXIT_CLEAN
-            };
+            return exit_when_done(&diagnostics);
         }
         write_stdout(&diff);
         write_stderr(&format!(
@@ -111,23 +106,51 @@ pub(super) fn run(args: &BuildArgs) -> u8 {
         ));
         return EXIT_INVALID_INPUT;
     }
-    match write_atomically(&args.output, &outputs.files, &existing) {
+    let staging = match Staging::create(&args.output, &existing) {
+        Ok(staging) => staging,
+        Err(message) => {
+            report(&inputs.map, &mut diagnostics);
+            write_stderr(&format!("error: {message}\n"));
+            return EXIT_USAGE_OR_IO;
+        }
+    };
+    // Each file is staged as it is generated, so no build holds all of its output.
+    let (staged, found) = emit::emit_each(&program, &inputs.map, |relative, content| {
+        staging.stage_file(relative, &content)
+    });
+    diagnostics.extend(found);
+    report(&inputs.map, &mut diagnostics);
+    let written = staged.len();
+    // The first failure in the order of generation is the one reported.
+    let result = match staged.iter().find_map(|(_, staged)| staged.as_ref().err()) {
+        Some(message) => Err(message.clone()),
+        None => {
+            let wanted: BTreeSet<&str> = staged.iter().map(|(path, _)| path.as_str()).collect();
+            staging.swap_in(&wanted)
+        }
+    };
+    drop(staging);
+    match result {
         Ok(()) => {
             write_stderr(&format!(
-                "wrote {} files to {}\n",
-                outputs.files.len(),
+                "wrote {written} files to {}\n",
                 args.output.display()
             ));
-            if warnings_denied {
-                EXIT_INVALID_INPUT
-            } else {
-                EXIT_CLEAN
-            }
+            exit_when_done(&diagnostics)
         }
         Err(message) => {
             write_stderr(&format!("error: {message}\n"));
             EXIT_USAGE_OR_IO
         }
+    }
+}
+
+/// Prints the diagnostics in source order, with their summary line.
+fn report(map: &crate::diagnostic::SourceMap, diagnostics: &mut [crate::diagnostic::Diagnostic]) {
+    diagnostics.sort_by_key(|diagnostic| diagnostic.primary.span.start);
+    write_stderr(&render::render_human(map, diagnostics, use_color()));
+    if let Some(summary) = render::summary(diagnostics) {
+        write_stderr(&format!("{summary}\n"));
     }
 }
 
@@ -205,61 +228,92 @@ fn read_text(path: &Path) -> std::io::Result<String> {
     })
 }
 
-/// Whether the file at `path` holds exactly `wanted`, read into `buffer` (reused
-/// from file to file). A size that differs answers without reading.
-fn holds_exactly(path: &Path, old: &Existing, wanted: &str, buffer: &mut Vec<u8>) -> bool {
+thread_local! {
+    /// The old file being compared, reused from file to file on each thread.
+    static OLD_CONTENT: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Whether the file at `path` holds exactly `wanted`. A size that differs answers
+/// without reading.
+fn holds_exactly(path: &Path, old: &Existing, wanted: &str) -> bool {
     use std::io::Read;
     if old.size != wanted.len() as u64 {
         return false;
     }
-    buffer.clear();
-    let read = fs::File::open(path).and_then(|mut file| file.read_to_end(buffer));
-    read.is_ok() && buffer.as_slice() == wanted.as_bytes()
+    OLD_CONTENT.with(|buffer| {
+        let mut buffer = buffer.borrow_mut();
+        buffer.clear();
+        let read = fs::File::open(path).and_then(|mut file| file.read_to_end(&mut buffer));
+        read.is_ok() && buffer.as_slice() == wanted.as_bytes()
+    })
 }
 
-/// A unified diff from the folder as it is to the folder as a build would leave it.
+/// How one wanted file differs from its copy in `output`: a unified diff, empty
+/// when they are the same.
+fn file_diff(
+    output: &Path,
+    relative: &str,
+    content: &str,
+    existing: Option<&Existing>,
+) -> Result<String, String> {
+    let path = output.join(relative);
+    let shown = shown_path(output, relative);
+    match existing {
+        Some(old) if holds_exactly(&path, old, content) => Ok(String::new()),
+        Some(_) => {
+            let old_text = read_text(&path)
+                .map_err(|error| format!("cannot read `{}`: {error}", path.display()))?;
+            Ok(unified_diff(
+                &format!("a/{shown}"),
+                &format!("b/{shown}"),
+                &old_text,
+                content,
+            ))
+        }
+        None => Ok(unified_diff(
+            "/dev/null",
+            &format!("b/{shown}"),
+            "",
+            content,
+        )),
+    }
+}
+
+/// `output/relative` as diffs name it: forward slashes, no leading `/`.
+fn shown_path(output: &Path, relative: &str) -> String {
+    output
+        .join(relative)
+        .to_string_lossy()
+        .replace('\\', "/")
+        .trim_start_matches('/')
+        .to_owned()
+}
+
+/// A unified diff from the folder as it is to the folder as a build would leave
+/// it: the wanted files' diffs in path order, then the generated files a build
+/// would remove.
 fn folder_diff(
     output: &Path,
-    wanted: &BTreeMap<String, String>,
+    mut wanted: Vec<(String, Result<String, String>)>,
     existing: &BTreeMap<String, Existing>,
 ) -> Result<String, String> {
-    let shown = |relative: &str| {
-        output
-            .join(relative)
-            .to_string_lossy()
-            .replace('\\', "/")
-            .trim_start_matches('/')
-            .to_owned()
-    };
-    let old_text = |relative: &str| {
-        let path = output.join(relative);
-        read_text(&path).map_err(|error| format!("cannot read `{}`: {error}", path.display()))
-    };
-    let mut buffer = Vec::new();
+    wanted.sort_by(|left, right| left.0.cmp(&right.0));
     let mut diff = String::new();
-    for (relative, content) in wanted {
-        match existing.get(relative) {
-            Some(old) if holds_exactly(&output.join(relative), old, content, &mut buffer) => {}
-            Some(_) => diff.push_str(&unified_diff(
-                &format!("a/{}", shown(relative)),
-                &format!("b/{}", shown(relative)),
-                &old_text(relative)?,
-                content,
-            )),
-            None => diff.push_str(&unified_diff(
-                "/dev/null",
-                &format!("b/{}", shown(relative)),
-                "",
-                content,
-            )),
-        }
+    for (_, file_diff) in &wanted {
+        diff.push_str(file_diff.as_ref().map_err(String::clone)?);
     }
     for (relative, old) in existing {
-        if old.generated && !wanted.contains_key(relative) {
+        let still_wanted = wanted
+            .binary_search_by(|(path, _)| path.as_str().cmp(relative))
+            .is_ok();
+        if old.generated && !still_wanted {
+            let path = output.join(relative);
+            let old_text = read_text(&path)
+                .map_err(|error| format!("cannot read `{}`: {error}", path.display()))?;
             diff.push_str(&unified_diff(
-                &format!("a/{}", shown(relative)),
+                &format!("a/{}", shown_path(output, relative)),
                 "/dev/null",
-                &old_text(relative)?,
+                &old_text,
                 "",
             ));
         }
@@ -267,145 +321,131 @@ fn folder_diff(
     Ok(diff)
 }
 
-/// Writes `wanted` into a staging folder beside `output`, then swaps each owned
-/// folder into place. Foreign files of owned folders are carried over.
-fn write_atomically(
-    output: &Path,
-    wanted: &BTreeMap<String, String>,
-    existing: &BTreeMap<String, Existing>,
-) -> Result<(), String> {
-    for (relative, old) in existing {
-        if !old.generated && wanted.contains_key(relative) {
+/// The staging folder beside the output: files are written into it, then each
+/// owned folder is swapped into place by renames. Dropping it removes it and the
+/// folders it replaced.
+struct Staging<'a> {
+    output: &'a Path,
+    path: PathBuf,
+    existing: &'a BTreeMap<String, Existing>,
+}
+
+impl<'a> Staging<'a> {
+    fn create(output: &'a Path, existing: &'a BTreeMap<String, Existing>) -> Result<Self, String> {
+        fs::create_dir_all(output)
+            .map_err(|error| format!("cannot create `{}`: {error}", output.display()))?;
+        let folder_name = output.file_name().map_or_else(
+            || "generated".to_owned(),
+            |name| name.to_string_lossy().into_owned(),
+        );
+        let path = output
+            .parent()
+            .unwrap_or_else(|| Path::new("."))
+            .join(format!(
+                ".{folder_name}.mlslo-staging-{}",
+                std::process::id()
+            ));
+        let _ = fs::remove_dir_all(&path);
+        let staging = Staging {
+            output,
+            path,
+            existing,
+        };
+        for folder in naming::OWNED_FOLDERS {
+            let folder = staging.path.join(folder);
+            fs::create_dir_all(&folder)
+                .map_err(|error| format!("cannot create `{}`: {error}", folder.display()))?;
+        }
+        Ok(staging)
+    }
+
+    /// Puts one wanted file into the staging folder. A file whose generated copy is
+    /// already in the output with the same content is hard-linked rather than
+    /// written: a rebuild that changes little then creates almost no new files, and
+    /// creating files, not reading them, is the costly part of writing thousands.
+    fn stage_file(&self, relative: &str, content: &str) -> Result<(), String> {
+        let old_path = self.output.join(relative);
+        let old = self.existing.get(relative);
+        if old.is_some_and(|old| !old.generated) {
             return Err(format!(
                 "refusing to overwrite `{}`: it was not generated by mlslo",
-                output.join(relative).display()
+                old_path.display()
             ));
         }
+        let path = self.path.join(relative);
+        let unchanged = old.is_some_and(|old| holds_exactly(&old_path, old, content));
+        if unchanged && fs::hard_link(&old_path, &path).is_ok() {
+            return Ok(());
+        }
+        let mut written = fs::write(&path, content);
+        if written
+            .as_ref()
+            .is_err_and(|error| error.kind() == std::io::ErrorKind::NotFound)
+        {
+            if let Some(parent) = path.parent() {
+                let _ = fs::create_dir_all(parent);
+            }
+            written = fs::write(&path, content);
+        }
+        written.map_err(|error| format!("cannot write `{}`: {error}", path.display()))
     }
-    fs::create_dir_all(output)
-        .map_err(|error| format!("cannot create `{}`: {error}", output.display()))?;
-    let folder_name = output.file_name().map_or_else(
-        || "generated".to_owned(),
-        |name| name.to_string_lossy().into_owned(),
-    );
-    let staging = output
-        .parent()
-        .unwrap_or_else(|| Path::new("."))
-        .join(format!(
-            ".{folder_name}.mlslo-staging-{}",
-            std::process::id()
-        ));
-    let result = stage_and_swap(output, &staging, wanted, existing);
-    // The staging folder holds only our copies and the replaced folders; the
-    // replaced folders (thousands of files at 10k objectives) go on all cores.
-    let replaced = staging.join(".replaced");
-    std::thread::scope(|scope| {
+
+    /// Carries the foreign files of owned folders over, then swaps each owned
+    /// folder into place (a folder left with no file is removed from the output).
+    fn swap_in(&self, wanted: &BTreeSet<&str>) -> Result<(), String> {
+        for (relative, old) in self.existing {
+            if !old.generated && !wanted.contains(relative.as_str()) {
+                // Carried over byte for byte.
+                let from = self.output.join(relative);
+                let to = self.path.join(relative);
+                fs::copy(&from, &to)
+                    .map_err(|error| format!("cannot copy `{}`: {error}", from.display()))?;
+            }
+        }
+        let old_folders = self.path.join(".replaced");
+        fs::create_dir_all(&old_folders)
+            .map_err(|error| format!("cannot create `{}`: {error}", old_folders.display()))?;
         for folder in naming::OWNED_FOLDERS {
-            let path = replaced.join(folder);
-            scope.spawn(move || fs::remove_dir_all(path));
-        }
-    });
-    let _ = fs::remove_dir_all(&staging);
-    result
-}
-
-fn stage_and_swap(
-    output: &Path,
-    staging: &Path,
-    wanted: &BTreeMap<String, String>,
-    existing: &BTreeMap<String, Existing>,
-) -> Result<(), String> {
-    let _ = fs::remove_dir_all(staging);
-    fs::create_dir_all(staging)
-        .map_err(|error| format!("cannot create `{}`: {error}", staging.display()))?;
-    let folders: BTreeSet<&Path> = wanted
-        .keys()
-        .filter_map(|relative| Path::new(relative).parent())
-        .collect();
-    for folder in folders {
-        let path = staging.join(folder);
-        fs::create_dir_all(&path)
-            .map_err(|error| format!("cannot create `{}`: {error}", path.display()))?;
-    }
-    let files: Vec<(&String, &String)> = wanted.iter().collect();
-    // Thousands of files at 10k objectives: creating and filling them is kernel work
-    // that runs on all cores; the first error in file order is the one reported.
-    const FILES_PER_THREAD_AT_LEAST: usize = 64;
-    let results = crate::parallel::in_parallel_balanced(
-        &files,
-        FILES_PER_THREAD_AT_LEAST,
-        |chunk: &[(&String, &String)]| {
-            let mut buffer = Vec::new();
-            chunk
-                .iter()
-                .map(|(relative, content)| {
-                    let old = existing.get(*relative);
-                    stage_file(output, staging, relative, content, old, &mut buffer)
-                })
-                .collect()
-        },
-    );
-    results.into_iter().collect::<Result<(), String>>()?;
-    for (relative, old) in existing {
-        if !old.generated {
-            // Carried over byte for byte (read as text; non-UTF-8 files are copied).
-            let from = output.join(relative);
-            let to = staging.join(relative);
-            if let Some(parent) = to.parent() {
-                fs::create_dir_all(parent)
-                    .map_err(|error| format!("cannot create `{}`: {error}", parent.display()))?;
+            let target = self.output.join(folder);
+            let fresh = self.path.join(folder);
+            let backup = old_folders.join(folder);
+            // Fails, as it should, when the folder has files.
+            let _ = fs::remove_dir(&fresh);
+            let had_target = target.exists();
+            if had_target {
+                fs::rename(&target, &backup).map_err(|error| {
+                    format!("cannot move `{}` aside: {error}", target.display())
+                })?;
             }
-            fs::copy(&from, &to)
-                .map_err(|error| format!("cannot copy `{}`: {error}", from.display()))?;
-        }
-    }
-    let old_folders = staging.join(".replaced");
-    fs::create_dir_all(&old_folders)
-        .map_err(|error| format!("cannot create `{}`: {error}", old_folders.display()))?;
-    for folder in naming::OWNED_FOLDERS {
-        let target = output.join(folder);
-        let fresh = staging.join(folder);
-        let backup = old_folders.join(folder);
-        let had_target = target.exists();
-        if had_target {
-            fs::rename(&target, &backup)
-                .map_err(|error| format!("cannot move `{}` aside: {error}", target.display()))?;
-        }
-        if fresh.exists() {
-            if let Err(error) = fs::rename(&fresh, &target) {
-                if had_target {
-                    let _ = fs::rename(&backup, &target);
+            if fresh.exists() {
+                if let Err(error) = fs::rename(&fresh, &target) {
+                    if had_target {
+                        let _ = fs::rename(&backup, &target);
+                    }
+                    return Err(format!(
+                        "cannot move `{}` into place: {error}",
+                        target.display()
+                    ));
                 }
-                return Err(format!(
-                    "cannot move `{}` into place: {error}",
-                    target.display()
-                ));
             }
         }
+        Ok(())
     }
-    Ok(())
 }
 
-/// Puts one wanted file into the staging folder. A file whose generated copy is
-/// already in the output with the same content is hard-linked rather than written:
-/// a rebuild that changes little then creates almost no new files, and creating
-/// files, not reading them, is the costly part of writing thousands of them.
-fn stage_file(
-    output: &Path,
-    staging: &Path,
-    relative: &str,
-    content: &str,
-    existing: Option<&Existing>,
-    buffer: &mut Vec<u8>,
-) -> Result<(), String> {
-    let path = staging.join(relative);
-    let old_path = output.join(relative);
-    let unchanged =
-        existing.is_some_and(|old| old.generated && holds_exactly(&old_path, old, content, buffer));
-    if unchanged && fs::hard_link(&old_path, &path).is_ok() {
-        return Ok(());
+impl Drop for Staging<'_> {
+    fn drop(&mut self) {
+        // The staging folder holds only our copies and the replaced folders; the
+        // replaced folders (thousands of files at 10k objectives) go on all cores.
+        let replaced = self.path.join(".replaced");
+        std::thread::scope(|scope| {
+            for folder in naming::OWNED_FOLDERS {
+                let path = replaced.join(folder);
+                scope.spawn(move || fs::remove_dir_all(path));
+            }
+        });
+        let _ = fs::remove_dir_all(&self.path);
     }
-    fs::write(&path, content).map_err(|error| format!("cannot write `{}`: {error}", path.display()))
 }
 
 /// Colour only for a terminal, and never when the user asked for none.
