@@ -63,6 +63,15 @@ fn files_in(dir: &Path) -> Vec<PathBuf> {
     files
 }
 
+/// A build removes its staging folder (beside the output) whether it succeeded or not.
+fn assert_no_staging_left(dir: &Path) {
+    let leftovers: Vec<_> = files_in(dir)
+        .into_iter()
+        .filter(|path| path.to_string_lossy().contains("staging"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
 /// Every file under `dir` with its bytes, in path order.
 fn tree_contents(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
     let mut found = Vec::new();
@@ -296,22 +305,15 @@ fn build_check_reports_stale_files_and_builds_are_atomic() {
     assert_eq!(inode(&manifest), manifest_inode);
     assert!(!out.join("prometheus/old.rules.yml").exists());
     assert!(out.join("prometheus/mine.yml").exists());
-    let leftovers: Vec<_> = files_in(&dir)
-        .into_iter()
-        .filter(|path| path.to_string_lossy().contains("staging"))
-        .collect();
-    assert!(leftovers.is_empty(), "{leftovers:?}");
+    assert_no_staging_left(&dir);
 }
 
 /// A file mlslo did not generate, at a path a build would write, stops the build:
 /// nothing in the output changes and no staging folder is left behind.
 #[test]
 fn a_build_never_overwrites_a_foreign_file() {
-    let dir = scratch("foreign");
-    let out = dir.join("generated");
+    let out = build("tests/data/sloth", "foreign");
     let out_text = out.to_str().expect("utf-8");
-    let (status, _, _) = mlslo(&["build", "tests/data/sloth", "-o", out_text]);
-    assert_eq!(status, 0);
     let rules = out.join("prometheus/myservice.rules.yml");
     std::fs::write(&rules, "groups: []\n").expect("foreign");
     let before = tree_contents(&out);
@@ -322,11 +324,7 @@ fn a_build_never_overwrites_a_foreign_file() {
         "{stderr}"
     );
     assert_eq!(before, tree_contents(&out));
-    let leftovers: Vec<_> = files_in(&dir)
-        .into_iter()
-        .filter(|path| path.to_string_lossy().contains("staging"))
-        .collect();
-    assert!(leftovers.is_empty(), "{leftovers:?}");
+    assert_no_staging_left(out.parent().expect("scratch folder"));
 }
 
 /// Sloth's getting-started SLO: Sloth's generated rules and ours, loaded into one

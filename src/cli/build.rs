@@ -8,8 +8,9 @@
 //! as it was; only files that start with mlslo's header are ever replaced or
 //! removed (a foreign file in an owned folder is kept, and a build that would
 //! overwrite one fails). Each file is staged (or, under `--check`, compared) by
-//! the thread that generated it, so a build never holds all of its output. Exit status: 0 done or fresh, 1 input errors (or a stale
-//! folder under `--check`, or warnings under `--deny-warnings`), 2 an I/O problem.
+//! the thread that generated it, so a build never holds all of its output.
+//! Exit status: 0 done or fresh, 1 input errors (or a stale folder under
+//! `--check`, or warnings under `--deny-warnings`), 2 an I/O problem.
 
 use super::input;
 use super::{write_stderr, write_stdout};
@@ -228,6 +229,11 @@ fn read_text(path: &Path) -> std::io::Result<String> {
     })
 }
 
+/// [`read_text`] of an old output file, for a diff; the error names the file.
+fn old_text(path: &Path) -> Result<String, String> {
+    read_text(path).map_err(|error| format!("cannot read `{}`: {error}", path.display()))
+}
+
 thread_local! {
     /// The old file being compared, reused from file to file on each thread.
     static OLD_CONTENT: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
@@ -260,16 +266,12 @@ fn file_diff(
     let shown = shown_path(output, relative);
     match existing {
         Some(old) if holds_exactly(&path, old, content) => Ok(String::new()),
-        Some(_) => {
-            let old_text = read_text(&path)
-                .map_err(|error| format!("cannot read `{}`: {error}", path.display()))?;
-            Ok(unified_diff(
-                &format!("a/{shown}"),
-                &format!("b/{shown}"),
-                &old_text,
-                content,
-            ))
-        }
+        Some(_) => Ok(unified_diff(
+            &format!("a/{shown}"),
+            &format!("b/{shown}"),
+            &old_text(&path)?,
+            content,
+        )),
         None => Ok(unified_diff(
             "/dev/null",
             &format!("b/{shown}"),
@@ -307,13 +309,10 @@ fn folder_diff(
             .binary_search_by(|(path, _)| path.as_str().cmp(relative))
             .is_ok();
         if old.generated && !still_wanted {
-            let path = output.join(relative);
-            let old_text = read_text(&path)
-                .map_err(|error| format!("cannot read `{}`: {error}", path.display()))?;
             diff.push_str(&unified_diff(
                 &format!("a/{}", shown_path(output, relative)),
                 "/dev/null",
-                &old_text,
+                &old_text(&output.join(relative))?,
                 "",
             ));
         }

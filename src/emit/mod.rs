@@ -50,7 +50,7 @@ pub struct Outputs {
 }
 
 /// Generates every file for `program`. `sources` names the files spans point
-/// into (for the headers); names are used as given, with `\\` turned into `/`.
+/// into (for the headers); names are used as given, with `\` turned into `/`.
 pub fn emit(program: &Program, sources: &SourceMap) -> Outputs {
     let (files, diagnostics) = emit_each(program, sources, |_, content| content);
     Outputs {
@@ -75,14 +75,7 @@ pub fn emit_each<K: Send>(
         outputs.diagnostics.extend(diagnostics);
     }
     alertmanager_files(program, sources, &mut outputs);
-    kept.extend(
-        std::mem::take(&mut outputs.files)
-            .into_iter()
-            .map(|(path, content)| {
-                let taken = take(&path, content);
-                (path, taken)
-            }),
-    );
+    kept.extend(take_each(std::mem::take(&mut outputs.files), &take));
     outputs
         .diagnostics
         .sort_by_key(|diagnostic| (diagnostic.primary.span.start, diagnostic.code));
@@ -109,18 +102,25 @@ fn each_service_in_parallel<K: Send>(
                 .iter()
                 .map(|service| {
                     let (files, diagnostics) = service_outputs(service, sources, &mut cache);
-                    let kept = files
-                        .into_iter()
-                        .map(|(path, content)| {
-                            let taken = take(&path, content);
-                            (path, taken)
-                        })
-                        .collect();
-                    (kept, diagnostics)
+                    (take_each(files, take), diagnostics)
                 })
                 .collect()
         },
     )
+}
+
+/// Each file handed to `take`, with its path.
+fn take_each<K>(
+    files: impl IntoIterator<Item = (String, String)>,
+    take: &impl Fn(&str, String) -> K,
+) -> Vec<(String, K)> {
+    files
+        .into_iter()
+        .map(|(path, content)| {
+            let taken = take(&path, content);
+            (path, taken)
+        })
+        .collect()
 }
 
 /// The rule file, `PrometheusRule` manifest and promtool test file of one service.

@@ -832,6 +832,29 @@ mod tests {
         })
     }
 
+    /// `recorded` writes the identity matchers by hand; they must stay the selector
+    /// `identity_labels` gives.
+    #[test]
+    fn recorded_series_match_the_identity_labels() {
+        let source = r#"service "fraud-detector" { team = "t" drift "v2.score_drift" { score = s max = 1 for = 5m } }"#;
+        let (program, _) = crate::emit::tests::checked(source);
+        let service = &program.services[0];
+        let objective = &service.objectives[0];
+        let selector = crate::ir::Selector {
+            metric: "slo:x".to_owned(),
+            matchers: identity_labels(service, objective)
+                .into_iter()
+                .map(|(label, value)| LabelMatcher {
+                    label,
+                    op: MatchOp::Equal,
+                    value,
+                })
+                .collect(),
+            span: objective.name_span,
+        };
+        assert_eq!(recorded("slo:x", service, objective), selector.to_promql());
+    }
+
     #[test]
     fn direct_writer_equals_the_tree_writer() {
         let awkward = [

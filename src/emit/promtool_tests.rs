@@ -1578,10 +1578,7 @@ service "s" {
   }
 }
 "#;
-        let mut map = crate::diagnostic::SourceMap::new();
-        map.add("bound.slo", source);
-        let (program, diagnostics) = crate::check_sources(&map);
-        let program = program.unwrap_or_else(|| panic!("{diagnostics:?}"));
+        let (program, _) = crate::emit::tests::checked(source);
         let service = &program.services[0];
         let objective = &service.objectives[0];
         let groups = crate::emit::prometheus::service_rule_groups(service);

@@ -4,11 +4,17 @@ use crate::diagnostic::SourceMap;
 use crate::emit::{emit, Outputs};
 
 pub(crate) fn build(source: &str) -> Outputs {
+    let (program, map) = checked(source);
+    emit(&program, &map)
+}
+
+/// The checked model of a test source (which must have no errors), and its map.
+pub(crate) fn checked(source: &str) -> (crate::ir::Program, SourceMap) {
     let mut map = SourceMap::new();
     map.add("test.slo", source);
     let (program, diagnostics) = crate::check_sources(&map);
     let program = program.unwrap_or_else(|| panic!("test source has errors: {diagnostics:?}"));
-    emit(&program, &map)
+    (program, map)
 }
 
 const AVAILABILITY: &str = r#"
