@@ -9,7 +9,7 @@
 
 use std::time::Instant;
 
-use mlslo::eval::{range_query, EvalOptions, Labels, Semantics, Storage};
+use mlslo::prometheus::promql::{range_query, EvalOptions, Labels, Semantics, Storage};
 
 const SERIES: usize = 1_000;
 const SAMPLES: i64 = 10_000;

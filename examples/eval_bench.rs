@@ -5,7 +5,7 @@
 
 use std::time::Instant;
 
-use mlslo::eval::{
+use mlslo::prometheus::promql::{
     instant_query_expr, parse_query, range_query_expr, EvalOptions, Labels, Semantics, Storage,
 };
 

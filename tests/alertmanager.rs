@@ -13,11 +13,11 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use mlslo::alertmanager::config::{self, SecretSource};
-use mlslo::alertmanager::inhibit::{fingerprint, ActiveAlert, Inhibitor};
-use mlslo::alertmanager::matchers::LabelSet;
-use mlslo::alertmanager::route::RoutingTree;
-use mlslo::alertmanager::{parse_alerts, parse_rfc3339_milliseconds, route_alerts};
+use mlslo::prometheus::alertmanager::config::{self, SecretSource};
+use mlslo::prometheus::alertmanager::inhibit::{fingerprint, ActiveAlert, Inhibitor};
+use mlslo::prometheus::alertmanager::matchers::LabelSet;
+use mlslo::prometheus::alertmanager::route::RoutingTree;
+use mlslo::prometheus::alertmanager::{parse_alerts, parse_rfc3339_milliseconds, route_alerts};
 
 const AMTOOL: &str = "/usr/bin/amtool";
 
@@ -709,8 +709,8 @@ fn regex_matching_agrees_with_amtool() {
     let mut text = String::from("route:\n  receiver: none\n  routes:\n");
     let mut receivers = String::from("receivers:\n  - name: none\n");
     for (index, pattern) in REGEX_CORPUS.iter().enumerate() {
-        let matcher =
-            mlslo::alertmanager::matchers::quote_matcher("v", "=~", pattern).expect("quotable");
+        let matcher = mlslo::prometheus::alertmanager::matchers::quote_matcher("v", "=~", pattern)
+            .expect("quotable");
         let yaml_string = serde_json::to_string(&matcher).expect("json string");
         text.push_str(&format!(
             "    - receiver: r{index}\n      matchers: [{yaml_string}]\n      continue: true\n"
@@ -729,7 +729,7 @@ fn regex_matching_agrees_with_amtool() {
         // amtool parses each argument with the classic matcher parser.
         let argument = format!(
             "v=\"{}\"",
-            mlslo::alertmanager::matchers::open_metrics_escape(value)
+            mlslo::prometheus::alertmanager::matchers::open_metrics_escape(value)
         );
         let output = Command::new(AMTOOL)
             .args(["config", "routes", "test"])
@@ -769,8 +769,8 @@ fn quoted_matchers_are_read_back_by_amtool() {
         "",
     ];
     for (index, value) in values.iter().enumerate() {
-        let matcher =
-            mlslo::alertmanager::matchers::quote_matcher("label", "=", value).expect("quotable");
+        let matcher = mlslo::prometheus::alertmanager::matchers::quote_matcher("label", "=", value)
+            .expect("quotable");
         let yaml_string = serde_json::to_string(&matcher).expect("json string");
         let text = format!(
             "route:\n  receiver: none\n  routes:\n    - receiver: hit\n      matchers: [{yaml_string}]\nreceivers:\n  - name: none\n  - name: hit\n"
@@ -789,7 +789,7 @@ fn quoted_matchers_are_read_back_by_amtool() {
         );
         let argument = format!(
             "label=\"{}\"",
-            mlslo::alertmanager::matchers::open_metrics_escape(value)
+            mlslo::prometheus::alertmanager::matchers::open_metrics_escape(value)
         );
         let output = Command::new(AMTOOL)
             .args(["config", "routes", "test"])
@@ -859,7 +859,7 @@ fn regex_errors_agree_with_amtool() {
     for (index, pattern) in REGEX_ERROR_CORPUS.iter().enumerate() {
         let matcher = format!(
             "x=~\"{}\"",
-            mlslo::alertmanager::matchers::open_metrics_escape(pattern)
+            mlslo::prometheus::alertmanager::matchers::open_metrics_escape(pattern)
         );
         let yaml_string = serde_json::to_string(&matcher).expect("json string");
         let text = format!(
@@ -970,16 +970,16 @@ mod never_panics {
 
         #[test]
         fn matchers_and_regexes_never_panic(text in "\\PC{0,40}") {
-            let _ = mlslo::alertmanager::matchers::parse_matchers(&text);
-            let _ = mlslo::alertmanager::matchers::compile_anchored_regex(&text);
+            let _ = mlslo::prometheus::alertmanager::matchers::parse_matchers(&text);
+            let _ = mlslo::prometheus::alertmanager::matchers::compile_anchored_regex(&text);
             let _ = parse_rfc3339_milliseconds(&text);
         }
 
         #[test]
         fn quoted_matchers_read_alike_in_both_parsers(value in "(\\PC|[\\n\\t\\\\\"{},=~!])*", operator in prop_oneof![Just("="), Just("!=")]) {
-            let text = mlslo::alertmanager::matchers::quote_matcher("label_name", operator, &value).expect("quotable");
-            prop_assert!(mlslo::alertmanager::matchers::parsers_agree(&text), "{}", text);
-            let parsed = mlslo::alertmanager::matchers::parse_matchers(&text).expect("classic parse");
+            let text = mlslo::prometheus::alertmanager::matchers::quote_matcher("label_name", operator, &value).expect("quotable");
+            prop_assert!(mlslo::prometheus::alertmanager::matchers::parsers_agree(&text), "{}", text);
+            let parsed = mlslo::prometheus::alertmanager::matchers::parse_matchers(&text).expect("classic parse");
             prop_assert_eq!(&parsed[0].value, &value);
         }
 
@@ -1343,8 +1343,8 @@ fn stable_alert_list(port: u16, expected: usize) -> Vec<serde_json::Value> {
 /// empty, or its one source is among our qualifying sources.
 fn inhibition_agrees(
     listed: &serde_json::Value,
-    ours: &mlslo::alertmanager::AlertRouting,
-    all: &[mlslo::alertmanager::AlertRouting],
+    ours: &mlslo::prometheus::alertmanager::AlertRouting,
+    all: &[mlslo::prometheus::alertmanager::AlertRouting],
 ) -> Result<(), String> {
     let theirs: Vec<String> = listed["status"]["inhibitedBy"]
         .as_array()

@@ -14,9 +14,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::process::Command;
 
-use mlslo::alertmanager::{self, PostableAlert};
-use mlslo::diagnostic::SourceMap;
-use mlslo::ir::{MatchOp, Program, Routing};
+use mlslo::base::diagnostic::SourceMap;
+use mlslo::compiler::ir::{MatchOp, Program, Routing};
+use mlslo::prometheus::alertmanager::{self, PostableAlert};
 
 const AMTOOL: &str = "/usr/bin/amtool";
 const GENERATED_CONFIG: &str = "generated/alertmanager/alertmanager.yml";
@@ -555,10 +555,10 @@ fn the_nested_route_tree_routes_exactly_like_the_flat_route_list() {
             panic!("case {case}: the generated block is valid:\n{block}{diagnostics:?}");
         };
         let routing = program.routing.as_ref().expect("a routing block");
-        let files = mlslo::emit::alertmanager::files(
+        let files = mlslo::compiler::emit::alertmanager::files(
             &program,
             &["routing.slo".to_string()],
-            &mlslo::emit::alertmanager::AlertmanagerOptions::default(),
+            &mlslo::compiler::emit::alertmanager::AlertmanagerOptions::default(),
         );
         let config = alertmanager::config::load(&files[0].1)
             .unwrap_or_else(|error| panic!("case {case}: {error}\n{}", files[0].1));

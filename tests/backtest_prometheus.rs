@@ -17,7 +17,7 @@ use std::sync::Arc;
 use deploy_common::{
     binary_available, free_port, mlslo, stderr, stdout, FakeServer, Server, SilentServer, TempDir,
 };
-use mlslo::backtest::data::parse_series_notation;
+use mlslo::tools::backtest::data::parse_series_notation;
 
 const HISTORY: &str = "tests/data/backtest/fraud-detector.series";
 const START: &str = "2026-11-01T00:00:00Z";

@@ -75,9 +75,11 @@ fn mimir(state: Arc<Mutex<Namespaces>>) -> FakeServer {
                     "groups:\n- {}",
                     request.body.trim_end().replace('\n', "\n  ")
                 );
-                if let Err(errors) =
-                    mlslo::rules::file::load_rule_file("group", &file, mlslo::eval::Semantics::V2)
-                {
+                if let Err(errors) = mlslo::prometheus::ruler::file::load_rule_file(
+                    "group",
+                    &file,
+                    mlslo::prometheus::promql::Semantics::V2,
+                ) {
                     return (
                         400,
                         "text/plain",
@@ -307,7 +309,7 @@ fn watcher(state: Arc<Mutex<Watches>>) -> FakeServer {
                     // re-serialised: the human throttle period becomes milliseconds.
                     if let Some(object) = watch.as_object_mut() {
                         if let Some(period) = object.remove("throttle_period") {
-                            let millis = mlslo::rules::duration::parse_model_duration(
+                            let millis = mlslo::prometheus::ruler::duration::parse_model_duration(
                                 period.as_str().unwrap_or_default(),
                             )
                             .unwrap_or_default();
@@ -544,12 +546,12 @@ fn the_readme_target_examples_are_valid_configuration() {
         .expect("the README shows a [deploy] example")
         + "```toml\n".len();
     let end = start + readme[start..].find("```").expect("closed block");
-    let targets = mlslo::deploy::config::parse_targets("README.md", &readme[start..end])
+    let targets = mlslo::tools::deploy::config::parse_targets("README.md", &readme[start..end])
         .expect("the README example parses");
     let kinds: Vec<&str> = targets
         .iter()
         .map(|(name, config)| {
-            mlslo::deploy::config::resolve(name, config.clone())
+            mlslo::tools::deploy::config::resolve(name, config.clone())
                 .expect("every README target is complete")
                 .kind
                 .as_str()

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use mlslo::alertmanager::{self, PostableAlert};
+use mlslo::prometheus::alertmanager::{self, PostableAlert};
 
 const AMTOOL: &str = "/usr/bin/amtool";
 const GENERATED_CONFIG: &str = "generated/alertmanager/alertmanager.yml";
@@ -455,7 +455,7 @@ fn watches_post_alerts_that_route_like_metric_alerts_and_resolve() {
 
 #[test]
 fn user_text_with_mustache_tags_reaches_the_posted_alert_as_text() {
-    let mut map = mlslo::diagnostic::SourceMap::new();
+    let mut map = mlslo::base::diagnostic::SourceMap::new();
     map.add(
         "logs.slo",
         r#"service "search" {
@@ -479,8 +479,8 @@ routing {
     );
     let (program, diagnostics) = mlslo::check_sources(&map);
     let program = program.unwrap_or_else(|| panic!("{diagnostics:?}"));
-    let options = mlslo::emit::alertmanager::AlertmanagerOptions::for_program(&program);
-    let files = mlslo::emit::watcher::files(&program, &options);
+    let options = mlslo::compiler::emit::alertmanager::AlertmanagerOptions::for_program(&program);
+    let files = mlslo::compiler::emit::watcher::files(&program, &options);
     assert_eq!(files.len(), 1);
     let watch: serde_json::Value = serde_json::from_str(&files[0].1).expect("watch JSON");
     let webhook = &watch["actions"]["notify_alertmanager"]["webhook"];
@@ -507,7 +507,8 @@ routing {
         "{:?}",
         alert.annotations
     );
-    let config_text = mlslo::emit::alertmanager::files(&program, &["logs.slo".into()], &options);
+    let config_text =
+        mlslo::compiler::emit::alertmanager::files(&program, &["logs.slo".into()], &options);
     let config = alertmanager::config::load(&config_text[0].1).expect("config loads");
     let routed = alertmanager::route_alerts(&config, &alerts, 0);
     assert_eq!(routed[0].receivers, ["chat"]);

@@ -1,4 +1,4 @@
-//! Keeps `grammar/mlslo.ebnf`, `grammar/README.md` and `src/syntax/parser.rs` in step.
+//! Keeps `grammar/mlslo.ebnf`, `grammar/README.md` and `src/compiler/syntax/parser.rs` in step.
 //!
 //! Checks: every EBNF production is quoted verbatim (up to whitespace) in the doc
 //! comment of the parser function of the same name, and no parser doc quotes a
@@ -120,7 +120,7 @@ fn parser_productions(source: &str) -> BTreeMap<String, String> {
 #[test]
 fn every_production_has_a_parser_function_quoting_it() {
     let grammar = ebnf_productions(&read("grammar/mlslo.ebnf"));
-    let parser = parser_productions(&read("src/syntax/parser.rs"));
+    let parser = parser_productions(&read("src/compiler/syntax/parser.rs"));
     assert!(
         grammar.len() >= 30,
         "suspiciously few productions: {}",
@@ -209,7 +209,7 @@ fn every_readme_snippet_parses() {
                 format!("\u{feff}{body}"),
                 body.replace('\n', "\r\n"),
             ] {
-                if let Err(diagnostic) = mlslo::syntax::parse(&source, 0) {
+                if let Err(diagnostic) = mlslo::compiler::syntax::parse(&source, 0) {
                     problems.push(format!(
                         "snippet does not parse ({} {} at {:?}):\n{source}",
                         diagnostic.code, diagnostic.message, diagnostic.primary.span
@@ -218,7 +218,7 @@ fn every_readme_snippet_parses() {
             }
         } else if let Some(code) = info.strip_prefix("slo-error ") {
             invalid += 1;
-            match mlslo::syntax::parse(body, 0) {
+            match mlslo::compiler::syntax::parse(body, 0) {
                 Ok(_) => problems.push(format!("snippet should fail with {code}:\n{body}")),
                 Err(diagnostic) if diagnostic.code != code.trim() => problems.push(format!(
                     "snippet fails with {} ({}), not {code}:\n{body}",

@@ -52,7 +52,7 @@ fn codes_in_json(json: &str) -> Vec<String> {
 #[test]
 fn every_lint_code_has_a_bad_and_a_good_file() {
     let dirs = code_dirs();
-    for info in mlslo::lint::CODES {
+    for info in mlslo::tools::lint::CODES {
         // L0601 needs a live Prometheus: tests/lint_live.rs.
         if info.code != "L0601" {
             assert!(
@@ -79,7 +79,8 @@ fn every_lint_code_has_a_bad_and_a_good_file() {
         assert_eq!(status, 0, "{good}");
         let (status, _, human) = mlslo(&["lint", &bad]);
         let expected_status = if codes_in_json(&json).is_empty()
-            && mlslo::lint::default_severity(&code) == mlslo::diagnostic::Severity::Warning
+            && mlslo::tools::lint::default_severity(&code)
+                == mlslo::base::diagnostic::Severity::Warning
         {
             0
         } else {

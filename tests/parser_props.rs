@@ -5,12 +5,12 @@
 //! The case count follows proptest's `PROPTEST_CASES` (default 256 per property),
 //! so a long run is `PROPTEST_CASES=1000000 cargo test --release --test parser_props`.
 
-use mlslo::diagnostic::{Span, Spanned};
-use mlslo::syntax::ast::{
+use mlslo::base::diagnostic::{Span, Spanned};
+use mlslo::compiler::syntax::ast::{
     Attribute, Block, ByteUnit, Bytes, Duration, File, Inhibit, Item, MatchOp, Matcher, Number,
     Route, Value,
 };
-use mlslo::syntax::{parse, print};
+use mlslo::compiler::syntax::{parse, print};
 use proptest::prelude::*;
 
 /// Tokens of the language and near misses, glued or spaced at random.

@@ -4,8 +4,8 @@
 
 use std::path::Path;
 
-use mlslo::eval::promqltest::{run_file, CaseResult, Outcome};
-use mlslo::eval::Semantics;
+use mlslo::prometheus::promql::promqltest::{run_file, CaseResult, Outcome};
+use mlslo::prometheus::promql::Semantics;
 
 /// v3.14.0 cases known to pass; raise it when the engine improves, never lower it.
 const V3_PASS_FLOOR: usize = 910;
@@ -142,7 +142,7 @@ fn regex_cached_parse_equals_promql_parser_on_every_conformance_query() {
                 queries += 1;
                 with_regex += usize::from(query.contains("=~") || query.contains("!~"));
                 assert_eq!(
-                    mlslo::eval::regex_matchers::parse_with_cached_regexes(query),
+                    mlslo::prometheus::promql::regex_matchers::parse_with_cached_regexes(query),
                     promql_parser::parser::parse(query),
                     "{}: {query}",
                     path.display()

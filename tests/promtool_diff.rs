@@ -17,10 +17,10 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use mlslo::eval::functions::{
+use mlslo::prometheus::promql::functions::{
     bucket_quantile, elementwise_function, range_function, RangeContext, Window,
 };
-use mlslo::eval::Semantics;
+use mlslo::prometheus::promql::Semantics;
 
 const PROMTOOL: &str = "/usr/bin/promtool";
 const MINUTE: i64 = 60_000;
@@ -363,7 +363,7 @@ const ELEMENTWISE_FUNCTIONS: &[&str] = &[
 
 /// Functions computed with Rust's `f64` methods (the platform libm), which
 /// differ from Go's `math` package in the last bit for some inputs (a known
-/// deviation, see `src/eval/functions.rs`). promtool checks these within
+/// deviation, see `src/prometheus/promql/functions.rs`). promtool checks these within
 /// 2 ulps instead of exactly.
 const GO_MATH_WITHIN_ULPS: &[&str] = &[
     "exp", "ln", "log2", "log10", "sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh",
@@ -413,7 +413,7 @@ const DATE_FUNCTIONS: &[&str] = &[
 ];
 
 /// Function-level cases: the test selects the windows itself (V2 rules), so
-/// these check `src/eval/functions.rs` independently of the engine.
+/// these check `src/prometheus/promql/functions.rs` independently of the engine.
 fn function_cases(
     rng: &mut Rng,
     all_series: &[GeneratedSeries],
@@ -921,7 +921,7 @@ fn vector_expr(rng: &mut Rng, depth: u32) -> String {
 }
 
 /// Prometheus' label-set notation, `name{a="b"}`, for promtool's parser.
-fn labels_text(labels: &mlslo::eval::Labels) -> String {
+fn labels_text(labels: &mlslo::prometheus::promql::Labels) -> String {
     let mut name = "";
     let mut pairs = Vec::new();
     for (label, value) in labels.pairs() {
@@ -935,14 +935,14 @@ fn labels_text(labels: &mlslo::eval::Labels) -> String {
     format!("{name}{{{}}}", pairs.join(", "))
 }
 
-fn load_storage(all_series: &[GeneratedSeries]) -> mlslo::eval::Storage {
-    let mut storage = mlslo::eval::Storage::new();
+fn load_storage(all_series: &[GeneratedSeries]) -> mlslo::prometheus::promql::Storage {
+    let mut storage = mlslo::prometheus::promql::Storage::new();
     for series in all_series {
         let mut pairs = vec![("__name__".to_owned(), series.metric.clone())];
         pairs.extend(series.labels.iter().cloned());
-        let labels = mlslo::eval::Labels::from_pairs(pairs);
+        let labels = mlslo::prometheus::promql::Labels::from_pairs(pairs);
         for (time, value) in series.samples() {
-            let value = value.unwrap_or_else(mlslo::eval::value::stale_nan);
+            let value = value.unwrap_or_else(mlslo::prometheus::promql::value::stale_nan);
             storage.append(&labels, time, value);
         }
     }
@@ -952,16 +952,16 @@ fn load_storage(all_series: &[GeneratedSeries]) -> mlslo::eval::Storage {
 /// Our engine's samples for `expr` at `time`, or `None` when we reject it
 /// (promtool tests cannot expect an error) or the result holds a NaN.
 fn engine_samples(
-    storage: &mlslo::eval::Storage,
+    storage: &mlslo::prometheus::promql::Storage,
     expr: &str,
     time: i64,
 ) -> Option<Vec<(String, f64)>> {
-    let options = mlslo::eval::EvalOptions::with_semantics(Semantics::V2);
-    match mlslo::eval::instant_query(storage, expr, time, &options).ok()? {
-        mlslo::eval::Value::Scalar(value) => {
+    let options = mlslo::prometheus::promql::EvalOptions::with_semantics(Semantics::V2);
+    match mlslo::prometheus::promql::instant_query(storage, expr, time, &options).ok()? {
+        mlslo::prometheus::promql::Value::Scalar(value) => {
             (!value.is_nan()).then(|| vec![("{}".to_owned(), value)])
         }
-        mlslo::eval::Value::Vector(vector) => {
+        mlslo::prometheus::promql::Value::Vector(vector) => {
             if vector.iter().any(|sample| sample.value.is_nan()) {
                 return None;
             }
@@ -1023,7 +1023,7 @@ fn is_reproducible(expr: &str) -> bool {
 
 /// Splits `name{a="b", c="d"}` (our [`labels_text`]) into its label pairs
 /// without the metric name.
-fn label_pairs(labels: &mlslo::eval::Labels) -> Vec<(String, String)> {
+fn label_pairs(labels: &mlslo::prometheus::promql::Labels) -> Vec<(String, String)> {
     labels
         .pairs()
         .iter()
@@ -1044,13 +1044,13 @@ fn label_filter(pairs: &[(String, String)]) -> String {
 
 /// Our engine's vector for `expr` at `time`, or `None` when we reject it.
 fn engine_vector(
-    storage: &mlslo::eval::Storage,
+    storage: &mlslo::prometheus::promql::Storage,
     expr: &str,
     time: i64,
-) -> Option<mlslo::eval::Vector> {
-    let options = mlslo::eval::EvalOptions::with_semantics(Semantics::V2);
-    match mlslo::eval::instant_query(storage, expr, time, &options).ok()? {
-        mlslo::eval::Value::Vector(vector) => Some(vector),
+) -> Option<mlslo::prometheus::promql::Vector> {
+    let options = mlslo::prometheus::promql::EvalOptions::with_semantics(Semantics::V2);
+    match mlslo::prometheus::promql::instant_query(storage, expr, time, &options).ok()? {
+        mlslo::prometheus::promql::Value::Vector(vector) => Some(vector),
         _ => None,
     }
 }
@@ -1060,7 +1060,7 @@ fn engine_vector(
 /// with 1e-9 relative. Infinite values are compared exactly.
 fn push_tolerance_checks(
     cases: &mut Vec<PromtoolCase>,
-    storage: &mlslo::eval::Storage,
+    storage: &mlslo::prometheus::promql::Storage,
     expr: &str,
     eval_time: i64,
 ) -> bool {
@@ -1111,7 +1111,11 @@ fn push_tolerance_checks(
 /// Whether `inner` evaluates at `eval_time` to distinct, non-NaN values:
 /// otherwise promtool's choice among ties in `topk`/`bottomk` depends on its
 /// random series order.
-fn values_are_distinct(storage: &mlslo::eval::Storage, inner: &str, eval_time: i64) -> bool {
+fn values_are_distinct(
+    storage: &mlslo::prometheus::promql::Storage,
+    inner: &str,
+    eval_time: i64,
+) -> bool {
     let Some(values) = engine_vector(storage, inner, eval_time) else {
         return false;
     };

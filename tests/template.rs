@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use mlslo::template::{
+use mlslo::prometheus::gotemplate::{
     expand, expand_alert, try_expand_alert, validate_alert_template, AlertData, Env, QueryFn,
     Sample, Value,
 };
@@ -366,7 +366,7 @@ fn go_parse_error_table() {
         let name = case["name"].as_str().expect("name");
         let text = case["text"].as_str().expect("text");
         let want = case["contains"].as_str().expect("contains");
-        match mlslo::template::parse_template(name, text) {
+        match mlslo::prometheus::gotemplate::parse_template(name, text) {
             Ok(_) => failures.push(format!("{name}: parsed, want error containing {want:?}")),
             Err(e) if !e.message.contains(want) => {
                 failures.push(format!("{name}: {:?} lacks {want:?}", e.message))

@@ -46,8 +46,8 @@ enum Expect {
 }
 
 fn add_minute(text: &str) -> String {
-    let ms = mlslo::rules::parse_model_duration(text).unwrap_or(0);
-    mlslo::rules::format_model_duration(ms + 60_000)
+    let ms = mlslo::prometheus::ruler::parse_model_duration(text).unwrap_or(0);
+    mlslo::prometheus::ruler::format_model_duration(ms + 60_000)
 }
 
 /// Every single-point mutation of a test file, with what it must do.

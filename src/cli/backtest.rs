@@ -1,5 +1,5 @@
 //! `mlslo backtest`: reads rules (`.slo` compiled in memory, or Prometheus rule
-//! files) and recorded data, runs [`crate::backtest::run`] and prints the table or
+//! files) and recorded data, runs [`crate::tools::backtest::run`] and prints the table or
 //! JSON.
 //!
 //! Invariants: exit 0 after a completed backtest, 2 on any unreadable or invalid
@@ -10,10 +10,12 @@ use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
 use super::{write_stderr, write_stdout, EXIT_CLEAN, EXIT_USAGE_OR_IO};
-use crate::backtest::data::{parse_openmetrics, parse_series_notation, parse_time_ms, Dataset};
-use crate::backtest::{render_json, render_table, run as run_backtest, BacktestOptions};
-use crate::eval::Semantics;
-use crate::rules::{load_rule_file, parse_model_duration, RuleGroup};
+use crate::prometheus::promql::Semantics;
+use crate::prometheus::ruler::{load_rule_file, parse_model_duration, RuleGroup};
+use crate::tools::backtest::data::{
+    parse_openmetrics, parse_series_notation, parse_time_ms, Dataset,
+};
+use crate::tools::backtest::{render_json, render_table, run as run_backtest, BacktestOptions};
 
 #[derive(Debug, clap::Args)]
 pub struct BacktestArgs {
@@ -90,7 +92,7 @@ fn prepare_and_run(args: &BacktestArgs) -> Result<String, String> {
         let parsed = if path.extension().is_some_and(|e| e == "series") {
             parse_series_notation(&name, &text)?
         } else if path.extension().is_some_and(|e| e == "json") {
-            crate::backtest::data::parse_matrix_json(&name, &text)?
+            crate::tools::backtest::data::parse_matrix_json(&name, &text)?
         } else {
             parse_openmetrics(&name, &text)?
         };
@@ -137,9 +139,10 @@ fn prepare_and_run(args: &BacktestArgs) -> Result<String, String> {
         None => generated_alertmanager.map(|text| ("generated alertmanager.yml".to_string(), text)),
     };
     let config = match alertmanager_text {
-        Some((name, text)) => {
-            Some(crate::alertmanager::config::load(&text).map_err(|e| format!("{name}: {e}"))?)
-        }
+        Some((name, text)) => Some(
+            crate::prometheus::alertmanager::config::load(&text)
+                .map_err(|e| format!("{name}: {e}"))?,
+        ),
         None => None,
     };
     let options = BacktestOptions {
@@ -164,7 +167,10 @@ fn prepare_and_run(args: &BacktestArgs) -> Result<String, String> {
         bar.finish_and_clear();
     }
     if let Some(path) = &args.report {
-        super::atomic_write::write_file_atomically(path, &crate::backtest::render_html(&report))?;
+        super::atomic_write::write_file_atomically(
+            path,
+            &crate::tools::backtest::render_html(&report),
+        )?;
     }
     Ok(match args.format {
         super::Format::Human => render_table(&report),
@@ -202,8 +208,8 @@ fn fetch_history(
     let options = args
         .connection
         .client_options(&super::connection::ProcessEnvironment)?;
-    let client = crate::http::HttpClient::new(options).map_err(|e| e.to_string())?;
-    let plan = crate::backtest::fetch::plan_fetch(groups, start_ms, end_ms, chunk_ms);
+    let client = crate::cli::http::HttpClient::new(options).map_err(|e| e.to_string())?;
+    let plan = crate::tools::backtest::fetch::plan_fetch(groups, start_ms, end_ms, chunk_ms);
     if plan.selectors.is_empty() {
         return Ok(Dataset::default());
     }
@@ -214,7 +220,7 @@ fn fetch_history(
             bar.set_position(done as u64);
         }
     };
-    let fetched = super::connection::block_on(crate::backtest::fetch::fetch(
+    let fetched = super::connection::block_on(crate::tools::backtest::fetch::fetch(
         std::sync::Arc::new(client),
         url,
         &plan,
@@ -251,21 +257,22 @@ fn load_rules(paths: &[PathBuf]) -> Result<(Vec<RuleGroup>, Option<String>), Str
         if !inputs.io_errors.is_empty() {
             return Err(inputs.io_errors.join("\n"));
         }
-        let (program, mut diagnostics) = crate::check_files(&inputs.map, &inputs.parseable);
+        let (program, mut diagnostics) =
+            crate::compiler::check_files(&inputs.map, &inputs.parseable);
         diagnostics.extend(inputs.diagnostics);
         let Some(program) = program else {
             return Err(format!(
                 "the .slo files have errors:\n{}",
-                crate::render::render_human(&inputs.map, &diagnostics, false)
+                crate::base::render::render_human(&inputs.map, &diagnostics, false)
             ));
         };
-        for (name, text) in &crate::emit::rule_files(&program, &inputs.map) {
+        for (name, text) in &crate::compiler::emit::rule_files(&program, &inputs.map) {
             groups.extend(
                 load_rule_file(name, text, Semantics::default())
                     .map_err(|errors| errors.join("\n"))?,
             );
         }
-        alertmanager = crate::emit::alertmanager_configuration(&program, &inputs.map);
+        alertmanager = crate::compiler::emit::alertmanager_configuration(&program, &inputs.map);
     }
     if groups.is_empty() {
         return Err("no rule groups in the given rules".into());

@@ -15,8 +15,8 @@
 use super::input;
 use super::{write_stderr, write_stdout};
 use super::{EXIT_CLEAN, EXIT_INVALID_INPUT, EXIT_USAGE_OR_IO};
-use crate::emit::{self, naming, GENERATED_MARKER};
-use crate::render;
+use crate::base::render;
+use crate::compiler::emit::{self, naming, GENERATED_MARKER};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::io::IsTerminal;
@@ -53,7 +53,7 @@ pub(super) fn run(args: &BuildArgs) -> u8 {
     let mut diagnostics = inputs.diagnostics;
     let mut program = None;
     if !inputs.parseable.is_empty() {
-        let (checked, found) = crate::check_files(&inputs.map, &inputs.parseable);
+        let (checked, found) = crate::compiler::check_files(&inputs.map, &inputs.parseable);
         diagnostics.extend(found);
         program = checked;
     }
@@ -75,7 +75,7 @@ pub(super) fn run(args: &BuildArgs) -> u8 {
             return EXIT_USAGE_OR_IO;
         }
     };
-    let exit_when_done = |diagnostics: &[crate::diagnostic::Diagnostic]| {
+    let exit_when_done = |diagnostics: &[crate::base::diagnostic::Diagnostic]| {
         if args.deny_warnings && !diagnostics.is_empty() {
             EXIT_INVALID_INPUT
         } else {
@@ -147,7 +147,10 @@ pub(super) fn run(args: &BuildArgs) -> u8 {
 }
 
 /// Prints the diagnostics in source order, with their summary line.
-fn report(map: &crate::diagnostic::SourceMap, diagnostics: &mut [crate::diagnostic::Diagnostic]) {
+fn report(
+    map: &crate::base::diagnostic::SourceMap,
+    diagnostics: &mut [crate::base::diagnostic::Diagnostic],
+) {
     diagnostics.sort_by_key(|diagnostic| diagnostic.primary.span.start);
     write_stderr(&render::render_human(map, diagnostics, use_color()));
     if let Some(summary) = render::summary(diagnostics) {

@@ -8,7 +8,7 @@
 use super::input;
 use super::{write_stderr, write_stdout, Format};
 use super::{EXIT_CLEAN, EXIT_INVALID_INPUT, EXIT_USAGE_OR_IO};
-use crate::render;
+use crate::base::render;
 use std::io::IsTerminal;
 use std::path::PathBuf;
 
@@ -19,7 +19,7 @@ pub(super) fn run(paths: &[PathBuf], format: Format, deny_warnings: bool) -> u8 
     }
     let mut diagnostics = inputs.diagnostics;
     if !inputs.parseable.is_empty() {
-        let (_program, found) = crate::check_files(&inputs.map, &inputs.parseable);
+        let (_program, found) = crate::compiler::check_files(&inputs.map, &inputs.parseable);
         diagnostics.extend(found);
     }
     // Spans live in one offset space laid out in file order, so this is source order.

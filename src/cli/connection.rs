@@ -4,7 +4,7 @@
 //! Invariants: secrets come from files or the environment, never from a flag's value (a flag
 //! shows in `ps` and in shell history); flags win over the environment.
 
-use crate::http::{Auth, ClientOptions, Secret};
+use crate::cli::http::{Auth, ClientOptions, Secret};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -122,7 +122,7 @@ fn read_secret_file(path: &std::path::Path, what: &str) -> Result<Secret, String
 }
 
 fn parse_timeout(text: &str) -> Result<Duration, String> {
-    let milliseconds = crate::rules::duration::parse_model_duration(text)?;
+    let milliseconds = crate::prometheus::ruler::duration::parse_model_duration(text)?;
     if milliseconds <= 0 {
         return Err("the timeout must be positive".to_string());
     }

@@ -19,9 +19,9 @@ use serde_json::Value as Json;
 
 use super::connection::{block_on, ConnectionArgs, ProcessEnvironment};
 use super::{write_stderr, write_stdout, EXIT_CLEAN, EXIT_INVALID_INPUT, EXIT_USAGE_OR_IO};
-use crate::deploy::config::{parse_targets, resolve, Target, TargetConfig, TargetKind};
-use crate::deploy::{self, Action, Plan};
-use crate::http::{ClientOptions, HttpClient, HttpError, HttpErrorKind, Request};
+use crate::cli::http::{ClientOptions, HttpClient, HttpError, HttpErrorKind, Request};
+use crate::tools::deploy::config::{parse_targets, resolve, Target, TargetConfig, TargetKind};
+use crate::tools::deploy::{self, Action, Plan};
 
 /// Where a target comes from: the configuration file, flags, or both (flags win).
 #[derive(Debug, clap::Args)]
@@ -351,7 +351,7 @@ async fn plan_ruler(target: &Target, client: &HttpClient) -> Result<Plan, String
         let url = format!(
             "{}/{}",
             ruler_base(target),
-            crate::http::percent_encode(namespace)
+            crate::cli::http::percent_encode(namespace)
         );
         let response = client
             .send(&Request::get(url.clone()))
@@ -419,7 +419,7 @@ async fn plan_watcher(target: &Target, client: &HttpClient) -> Result<Plan, Stri
         let url = format!(
             "{}/_watcher/watch/{}",
             target.url,
-            crate::http::percent_encode(id)
+            crate::cli::http::percent_encode(id)
         );
         let response = client
             .send(&Request::get(url.clone()))
@@ -462,14 +462,14 @@ async fn apply(target: &Target, client: &HttpClient, plan: &Plan) -> Result<(), 
                     } => Request::post(format!(
                         "{}/{}",
                         ruler_base(target),
-                        crate::http::percent_encode(namespace)
+                        crate::cli::http::percent_encode(namespace)
                     ))
                     .body("application/yaml", yaml.clone()),
                     Action::DeleteGroup { namespace, group } => Request::delete(format!(
                         "{}/{}/{}",
                         ruler_base(target),
-                        crate::http::percent_encode(namespace),
-                        crate::http::percent_encode(group)
+                        crate::cli::http::percent_encode(namespace),
+                        crate::cli::http::percent_encode(group)
                     )),
                     other => return Err(format!("unexpected action for a ruler: {other:?}")),
                 };
@@ -483,13 +483,13 @@ async fn apply(target: &Target, client: &HttpClient, plan: &Plan) -> Result<(), 
                     Action::PutWatch { id, body } => Request::put(format!(
                         "{}/_watcher/watch/{}",
                         target.url,
-                        crate::http::percent_encode(id)
+                        crate::cli::http::percent_encode(id)
                     ))
                     .body("application/json", body.clone()),
                     Action::DeleteWatch { id } => Request::delete(format!(
                         "{}/_watcher/watch/{}",
                         target.url,
-                        crate::http::percent_encode(id)
+                        crate::cli::http::percent_encode(id)
                     )),
                     other => return Err(format!("unexpected action for Watcher: {other:?}")),
                 };

@@ -4,7 +4,7 @@
 //! codes as suggestions, never an empty explanation.
 
 use super::{write_stderr, write_stdout, EXIT_CLEAN, EXIT_USAGE_OR_IO};
-use crate::diagnostic::{all_codes, lookup_code};
+use crate::base::diagnostic::{all_codes, lookup_code};
 
 /// Codes at most this many edits away from what was typed are suggested.
 const SUGGESTION_MAX_EDIT_DISTANCE: usize = 2;

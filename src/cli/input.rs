@@ -6,7 +6,7 @@
 //! diagnostic (exit 1), while a path that cannot be read at all is an I/O problem
 //! (exit 2). Nothing here panics on any file content.
 
-use crate::diagnostic::{CodeInfo, Diagnostic, SourceMap, Span};
+use crate::base::diagnostic::{CodeInfo, Diagnostic, SourceMap, Span};
 use std::collections::BTreeSet;
 use std::fs;
 use std::io::Read;

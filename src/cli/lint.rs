@@ -8,9 +8,9 @@
 
 use super::{write_stderr, write_stdout};
 use super::{EXIT_CLEAN, EXIT_INVALID_INPUT, EXIT_USAGE_OR_IO};
-use crate::diagnostic::{Severity, SourceMap};
-use crate::lint::{self, LintConfig};
-use crate::render;
+use crate::base::diagnostic::{Severity, SourceMap};
+use crate::base::render;
+use crate::tools::lint::{self, LintConfig};
 use clap::ValueEnum;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -71,7 +71,7 @@ pub(super) fn run(args: &LintArgs) -> u8 {
                 .connection
                 .client_options(&super::connection::ProcessEnvironment)
                 .and_then(|options| {
-                    crate::http::HttpClient::new(options).map_err(|e| e.to_string())
+                    crate::cli::http::HttpClient::new(options).map_err(|e| e.to_string())
                 });
             let interval = client.as_ref().map_err(Clone::clone).and_then(|client| {
                 super::connection::block_on(lint::live::scrape_interval_ms(client, url))
@@ -85,7 +85,7 @@ pub(super) fn run(args: &LintArgs) -> u8 {
                 (Err(message), _) | (_, Err(message)) => {
                     write_stderr(&format!(
                         "error: --prometheus-url {}: {message}\n",
-                        crate::http::redact_user_info(url)
+                        crate::cli::http::redact_user_info(url)
                     ));
                     return EXIT_USAGE_OR_IO;
                 }
@@ -132,11 +132,11 @@ pub(super) fn run(args: &LintArgs) -> u8 {
     }
     let mut diagnostics = Vec::new();
     if !slo_files.is_empty() {
-        let (program, found) = crate::check_files(&map, &slo_files);
+        let (program, found) = crate::compiler::check_files(&map, &slo_files);
         let has_errors = found.iter().any(|d| d.is_error());
         diagnostics.extend(found);
         if let (Some(program), false) = (program, has_errors) {
-            for (name, text) in crate::emit::rule_files(&program, &map) {
+            for (name, text) in crate::compiler::emit::rule_files(&program, &map) {
                 rule_files.push(map.add(format!("{}{name}", lint::GENERATED_PREFIX), text));
             }
         }
@@ -150,7 +150,7 @@ pub(super) fn run(args: &LintArgs) -> u8 {
             .filter(|r| !r.is_alert)
             .map(|r| r.name.clone())
             .collect();
-        let selectors: Vec<(String, String, crate::diagnostic::Span)> = report
+        let selectors: Vec<(String, String, crate::base::diagnostic::Span)> = report
             .rules
             .iter()
             .flat_map(|rule| rule.selectors.iter().cloned())
@@ -164,7 +164,7 @@ pub(super) fn run(args: &LintArgs) -> u8 {
             Err(message) => {
                 write_stderr(&format!(
                     "error: --prometheus-url {}: {message}\n",
-                    crate::http::redact_user_info(url)
+                    crate::cli::http::redact_user_info(url)
                 ));
                 return EXIT_USAGE_OR_IO;
             }

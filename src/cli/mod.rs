@@ -11,6 +11,7 @@ mod check;
 pub mod connection;
 mod deploy;
 mod explain;
+pub mod http;
 mod input;
 mod lint;
 mod routes;

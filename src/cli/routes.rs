@@ -12,7 +12,8 @@
 
 use super::{write_stderr, write_stdout, Format};
 use super::{EXIT_CLEAN, EXIT_INVALID_INPUT, EXIT_USAGE_OR_IO};
-use crate::alertmanager::{self, report};
+use crate::prometheus::alertmanager;
+use crate::tools::routes;
 use std::io::Read;
 use std::path::PathBuf;
 
@@ -44,7 +45,7 @@ pub(super) fn run(args: &RoutesArgs) -> u8 {
         return EXIT_USAGE_OR_IO;
     }
     let now = match &args.at {
-        Some(text) => match report::parse_evaluation_time(text) {
+        Some(text) => match routes::parse_evaluation_time(text) {
             Ok(milliseconds) => milliseconds,
             Err(message) => {
                 write_stderr(&format!("error: --at: {message}\n"));
@@ -96,7 +97,7 @@ pub(super) fn run(args: &RoutesArgs) -> u8 {
         }
     }
     for labels in &args.alert {
-        match report::parse_label_pairs(labels) {
+        match routes::parse_label_pairs(labels) {
             Ok(alert) => alerts.push(alert),
             Err(message) => {
                 write_stderr(&format!("error: --alert: {message}\n"));
@@ -104,10 +105,10 @@ pub(super) fn run(args: &RoutesArgs) -> u8 {
             }
         }
     }
-    let routes = report::routes_report(&config, &alerts, now);
+    let routes = routes::routes_report(&config, &alerts, now);
     match args.format {
-        Format::Human => write_stdout(&report::render_routes_text(&routes)),
-        Format::Json => write_stdout(&report::render_routes_json(&routes)),
+        Format::Human => write_stdout(&routes::render_routes_text(&routes)),
+        Format::Json => write_stdout(&routes::render_routes_json(&routes)),
     }
     if routes.summary.invalid > 0 {
         write_stderr(&format!(

@@ -8,7 +8,7 @@
 use std::path::{Path, PathBuf};
 
 use super::{write_stderr, write_stdout, EXIT_CLEAN, EXIT_INVALID_INPUT, EXIT_USAGE_OR_IO};
-use crate::unittest::{run_test_file, FileAccess, FileReport, Stream, Verdict};
+use crate::prometheus::promtool_test::{run_test_file, FileAccess, FileReport, Stream, Verdict};
 
 struct Filesystem;
 

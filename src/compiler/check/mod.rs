@@ -1,0 +1,76 @@
+//! Everything that can reject a syntactically valid file: names, types, units,
+//! ranges, PromQL. Produces the typed model [`crate::compiler::ir::Program`].
+//!
+//! Invariants: [`check`] never panics and never stops at the first problem: it
+//! reports every error and warning of every file at once, sorted by span, and it
+//! returns a program only when there is no error (warnings do not block; whether
+//! they fail a run is the CLI's `--deny-warnings`). Every code it can emit is in
+//! [`CODES`] with a long explanation, and has an example under
+//! `tests/data/invalid/<CODE>.slo`.
+//!
+//! Layout: `resolve` reads blocks against the schema (unknown and duplicate
+//! fields, names, receivers, inhibition cycles), `types` reads values as units,
+//! `promql` parses metric selectors, `semantics` builds each objective with its
+//! ranges and burn windows, `suggest` finds "did you mean" candidates.
+
+mod codes;
+mod promql;
+mod resolve;
+mod semantics;
+mod suggest;
+mod types;
+
+#[cfg(test)]
+mod tests;
+
+use crate::base::diagnostic::{CodeInfo, Diagnostic};
+use crate::compiler::ir;
+use crate::compiler::syntax::ast;
+
+pub use suggest::{did_you_mean, SIMILARITY_THRESHOLD};
+
+/// Codes E02xx (names), E03xx (types and units), E04xx (SLO semantics) and
+/// W0xxx (warnings), with the text `mlslo explain CODE` prints.
+pub static CODES: &[CodeInfo] = codes::ALL;
+
+/// The outcome of checking a set of files.
+#[derive(Clone, Debug)]
+pub struct CheckResult {
+    /// `Some` exactly when `diagnostics` holds no error.
+    pub program: Option<ir::Program>,
+    /// Every error and warning of every file, sorted by primary span.
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl CheckResult {
+    pub fn has_errors(&self) -> bool {
+        self.diagnostics.iter().any(Diagnostic::is_error)
+    }
+}
+
+/// Resolves and type-checks parsed files (spans are global offsets from one
+/// `SourceMap`, so a duplicate in another file can be pointed at).
+pub fn check(files: &[ast::File]) -> CheckResult {
+    let mut checker = types::Checker {
+        selector_cache: promql::parse_selectors_in_parallel(files),
+        ..types::Checker::default()
+    };
+    let program = checker.check_program(files);
+    let mut diagnostics = checker.diagnostics;
+    diagnostics.sort_by(|left, right| {
+        (left.primary.span.start, left.primary.span.end, left.code).cmp(&(
+            right.primary.span.start,
+            right.primary.span.end,
+            right.code,
+        ))
+    });
+    let program = if diagnostics.iter().any(Diagnostic::is_error) {
+        None
+    } else {
+        program
+    };
+    CheckResult {
+        program,
+        diagnostics,
+    }
+}

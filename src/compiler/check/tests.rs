@@ -1,0 +1,1298 @@
+//! Checker tests: one-line helpers over inline `.slo` snippets.
+//!
+//! `codes(src)` lists the codes of every diagnostic, sorted by span;
+//! `program(src)` asserts a clean check and returns the IR; `first(src, code)`
+//! returns the first diagnostic with that code for message-level assertions.
+
+use crate::base::diagnostic::{Diagnostic, Severity, SourceMap};
+use crate::compiler::check::{check, CODES};
+use crate::compiler::ir::{self, Decimal, Duration};
+use crate::compiler::syntax;
+
+fn run_files(sources: &[&str]) -> crate::compiler::check::CheckResult {
+    let mut map = SourceMap::new();
+    let mut files = Vec::new();
+    for (index, source) in sources.iter().enumerate() {
+        let file_index = map.add(format!("f{index}.slo"), *source);
+        let base = map.files()[file_index].base;
+        files.push(syntax::parse(source, base).expect("test source parses"));
+    }
+    check(&files)
+}
+
+fn codes(source: &str) -> Vec<&'static str> {
+    run_files(&[source])
+        .diagnostics
+        .iter()
+        .map(|diagnostic| diagnostic.code)
+        .collect()
+}
+
+fn program(source: &str) -> ir::Program {
+    let result = run_files(&[source]);
+    let errors: Vec<&Diagnostic> = result.diagnostics.iter().collect();
+    assert!(errors.is_empty(), "unexpected diagnostics: {errors:#?}");
+    result.program.expect("no diagnostics means a program")
+}
+
+fn first(source: &str, code: &str) -> Diagnostic {
+    run_files(&[source])
+        .diagnostics
+        .into_iter()
+        .find(|diagnostic| diagnostic.code == code)
+        .unwrap_or_else(|| panic!("no {code} in {:#?}", codes(source)))
+}
+
+/// A service with one objective body of the given kind.
+fn objective(kind: &str, body: &str) -> String {
+    format!("service \"svc\" {{\n team = \"t\"\n {kind} \"o\" {{\n{body}\n }}\n}}\n")
+}
+
+fn decimal(text: &str) -> Decimal {
+    Decimal::parse(text).expect("test decimal")
+}
+
+const EXAMPLE: &str = r##"
+service "fraud-detector" {
+  team      = "risk-ml"
+  runbook   = "https://runbooks.example.com/fraud-detector"
+  dashboard = "https://grafana.example.com/d/fraud"
+  labels   { env = "prod" }
+  selector { model = "fraud_detection" }
+
+  latency "inference-p99" {
+    histogram = model_inference_latency_seconds
+    threshold = 250ms
+    objective = 99.5%
+    window    = 28d
+  }
+  availability "predict-api" {
+    errors    = http_requests_total{path="/predict", status=~"5.."}
+    total     = http_requests_total{path="/predict"}
+    objective = 99.9%
+    window    = 30d
+    min_traffic = 10 per 5m
+  }
+  accuracy "online-precision" {
+    metric    = model_precision
+    min       = 0.92
+    objective = 95%
+    slice     = 5m
+    window    = 7d
+  }
+  drift "transaction-amount" {
+    score    = feature_drift_score{feature="transaction_amount"}
+    max      = 0.3
+    for      = 30m
+    forecast { lookback = 6h, horizon = 12h }
+  }
+  gpu "inference-pool" {
+    utilization     = DCGM_FI_DEV_GPU_UTIL
+    memory_used     = DCGM_FI_DEV_FB_USED
+    memory_free     = DCGM_FI_DEV_FB_FREE
+    max_utilization = 90%
+    for             = 15m
+    exhaustion { lookback = 6h, horizon = 4h }
+  }
+  freshness "nightly-features" {
+    last_success = batch_job_last_success_timestamp_seconds{job="feature-build"}
+    max_age      = 26h
+    feeds        = ["transaction-amount"]
+  }
+  logs "prediction-errors" {
+    index     = "ml-predictions-*"
+    query     = 'model_name:"fraud_detection" AND error_type:*'
+    max_count = 100 per 5m
+  }
+}
+
+routing {
+  group_by        = [alertname, service, slo]
+  group_wait      = 30s
+  group_interval  = 5m
+  repeat_interval = 4h
+  default_receiver = "risk-chat"
+  receiver "risk-pager" { pagerduty { routing_key_file = "/etc/alertmanager/pd-key" } }
+  receiver "risk-chat"  { slack { api_url_file = "/etc/alertmanager/slack-url", channel = "#risk-ml" } }
+  receiver "ml-hooks"   { webhook { url_file = "/etc/alertmanager/hook-url" } }
+  receiver "ml-mail"    { email { to = "ml-oncall@example.com", from = "am@example.com", smarthost = "smtp.example.com:587", auth_username = "am", auth_password_file = "/etc/alertmanager/smtp-pass" } }
+  route { team = "risk-ml", severity = "page" }   -> "risk-pager" continue
+  route { team = "risk-ml", severity = "ticket" } -> ["risk-chat", "ml-mail", "ml-hooks"]
+  inhibit severity "page" over "ticket" on [service, slo]
+  inhibit kind "availability" over ["accuracy", "drift"] on [service]
+}
+"##;
+
+#[test]
+fn the_language_reference_example_checks_clean() {
+    let program = program(EXAMPLE);
+    assert_eq!(program.services.len(), 1);
+    let service = &program.services[0];
+    assert_eq!(service.objectives.len(), 7);
+    assert_eq!(service.labels["env"], "prod");
+    let routing = program.routing.expect("routing block");
+    assert_eq!(routing.default_receiver, "risk-chat");
+    assert_eq!(
+        routing
+            .receivers
+            .iter()
+            .map(|r| r.name.as_str())
+            .collect::<Vec<_>>(),
+        ["ml-hooks", "ml-mail", "risk-chat", "risk-pager"]
+    );
+    assert!(routing.routes[0].continue_matching);
+    assert_eq!(routing.group_by, ["alertname", "service", "slo"]);
+}
+
+#[test]
+fn selectors_get_the_service_selector_and_the_bucket_suffix() {
+    let program = program(EXAMPLE);
+    let objectives = &program.services[0].objectives;
+    let ir::ObjectiveKind::Latency {
+        histogram,
+        threshold,
+        budget,
+        ..
+    } = &objectives[0].kind
+    else {
+        panic!("first objective is latency");
+    };
+    assert_eq!(
+        histogram.to_promql(),
+        r#"model_inference_latency_seconds_bucket{model="fraud_detection"}"#
+    );
+    assert_eq!(threshold.as_seconds().to_string(), "0.25");
+    assert_eq!(budget.objective.to_string(), "0.995");
+    assert_eq!(budget.error_budget.to_string(), "0.005");
+    assert_eq!(budget.window, Duration::days(28));
+    let ir::ObjectiveKind::Availability {
+        events: ir::AvailabilityEvents::Errors(errors),
+        total,
+        budget,
+    } = &objectives[1].kind
+    else {
+        panic!("second objective is availability with errors");
+    };
+    assert_eq!(
+        errors.to_promql(),
+        r#"http_requests_total{path="/predict",status=~"5..",model="fraud_detection"}"#
+    );
+    assert_eq!(
+        total.to_promql(),
+        r#"http_requests_total{path="/predict",model="fraud_detection"}"#
+    );
+    assert_eq!(budget.error_budget.to_string(), "0.001");
+    assert_eq!(
+        budget.min_traffic.map(|m| (m.count.to_string(), m.window)),
+        Some(("10".into(), Duration::minutes(5)))
+    );
+}
+
+#[test]
+fn default_burn_windows_scale_with_the_objective_window() {
+    let program = program(EXAMPLE);
+    let objectives = &program.services[0].objectives;
+    let factors = |index: usize| -> Vec<String> {
+        let budget = objectives[index].kind.budget().expect("budgeted");
+        budget
+            .burn_windows()
+            .map(|(tier, w)| format!("{}:{}/{}:{}", tier.as_str(), w.long, w.short, w.factor))
+            .collect()
+    };
+    assert_eq!(
+        factors(1),
+        [
+            "page:1h/5m:14.4",
+            "page:6h/30m:6",
+            "ticket:1d/2h:3",
+            "ticket:3d/6h:1"
+        ]
+    );
+    assert_eq!(
+        factors(0),
+        [
+            "page:1h/5m:13.44",
+            "page:6h/30m:5.6",
+            "ticket:1d/2h:2.8",
+            "ticket:3d/6h:0.933333333333"
+        ]
+    );
+    // 7d keeps every default window (3d < 7d).
+    assert_eq!(
+        factors(2),
+        [
+            "page:1h/5m:3.36",
+            "page:6h/30m:1.4",
+            "ticket:1d/2h:0.7",
+            "ticket:3d/6h:0.233333333333"
+        ]
+    );
+}
+
+#[test]
+fn threshold_kinds_get_their_defaults_and_values() {
+    let program = program(EXAMPLE);
+    let objectives = &program.services[0].objectives;
+    let ir::ObjectiveKind::Drift {
+        max,
+        for_,
+        forecast,
+        ..
+    } = &objectives[3].kind
+    else {
+        panic!("drift")
+    };
+    assert_eq!(
+        (max.to_string(), *for_),
+        ("0.3".into(), Duration::minutes(30))
+    );
+    assert_eq!(
+        forecast.map(|f| (f.lookback, f.horizon)),
+        Some((Duration::hours(6), Duration::hours(12)))
+    );
+    let ir::ObjectiveKind::Gpu {
+        max_utilization,
+        memory,
+        exhaustion,
+        ..
+    } = &objectives[4].kind
+    else {
+        panic!("gpu")
+    };
+    assert_eq!(max_utilization.to_string(), "90");
+    assert!(memory.is_some() && exhaustion.is_some());
+    let ir::ObjectiveKind::Freshness {
+        max_age,
+        for_,
+        feeds,
+        ..
+    } = &objectives[5].kind
+    else {
+        panic!("freshness")
+    };
+    assert_eq!((*max_age, *for_), (Duration::hours(26), Duration::ZERO));
+    assert_eq!(feeds[0].name, "transaction-amount");
+    let ir::ObjectiveKind::Logs {
+        condition,
+        timestamp_field,
+        schedule,
+        throttle,
+        severity,
+        ..
+    } = &objectives[6].kind
+    else {
+        panic!("logs")
+    };
+    assert_eq!(
+        *condition,
+        ir::LogsCondition::MaxCount {
+            count: 100,
+            window: Duration::minutes(5)
+        }
+    );
+    assert_eq!(timestamp_field, "@timestamp");
+    assert_eq!(
+        (*schedule, *throttle, *severity),
+        (
+            Duration::minutes(1),
+            Duration::minutes(30),
+            ir::Tier::Ticket
+        )
+    );
+}
+
+#[test]
+fn services_are_sorted_by_name_whatever_the_file_order() {
+    let a = "service \"b-svc\" { team = \"t\" }";
+    let b = "service \"a-svc\" { team = \"t\" }";
+    let result = run_files(&[a, b]);
+    let names: Vec<String> = result
+        .program
+        .expect("clean")
+        .services
+        .into_iter()
+        .map(|s| s.name)
+        .collect();
+    assert_eq!(names, ["a-svc", "b-svc"]);
+}
+
+#[test]
+fn duplicate_service_across_files_points_at_both() {
+    let result = run_files(&[
+        "service \"x\" { team = \"t\" }",
+        "service \"x\" { team = \"u\" }",
+    ]);
+    assert!(result.program.is_none());
+    let diagnostic = &result.diagnostics[0];
+    assert_eq!(diagnostic.code, "E0204");
+    assert!(diagnostic.primary.span.start > diagnostic.secondary[0].span.start);
+}
+
+// ---- E02xx names ----
+
+#[test]
+fn unknown_block_kind_suggests_the_closest() {
+    let diagnostic = first("service \"s\" { team = \"t\"\n latncy \"x\" { } }", "E0201");
+    assert_eq!(diagnostic.help, ["did you mean `latency`?"]);
+    assert_eq!(codes("servce \"s\" { }"), ["E0201"]);
+}
+
+#[test]
+fn unknown_field_suggests_the_closest() {
+    let diagnostic = first(
+        &objective("latency", "histogram = h\n threshold = 1s\n objectve = 99%"),
+        "E0202",
+    );
+    assert_eq!(diagnostic.help, ["did you mean `objective`?"]);
+    // Also reports the objective as missing; both at once.
+    assert_eq!(
+        codes(&objective(
+            "latency",
+            "histogram = h\n threshold = 1s\n objectve = 99%"
+        )),
+        ["E0210", "E0202"]
+    );
+}
+
+#[test]
+fn duplicate_fields_and_blocks_are_rejected() {
+    assert_eq!(
+        codes(&objective(
+            "latency",
+            "histogram = h\n threshold = 1s\n objective = 99%\n objective = 98%"
+        )),
+        ["E0203"]
+    );
+    assert_eq!(
+        codes("service \"s\" { team = \"t\"\n labels { a = \"1\" }\n labels { b = \"2\" } }"),
+        ["E0203"]
+    );
+    assert_eq!(
+        codes("service \"s\" { team = \"t\"\n labels { a = \"1\", a = \"2\" } }"),
+        ["E0203"]
+    );
+}
+
+#[test]
+fn duplicate_objectives_and_receivers_are_rejected() {
+    assert_eq!(
+        codes("service \"s\" { team = \"t\"\n drift \"d\" { score = s, max = 1 }\n gpu \"d\" { utilization = u, max_utilization = 90% } }"),
+        ["E0205"]
+    );
+    let routing = "routing { default_receiver = \"a\"\n receiver \"a\" { webhook { url_file = \"/f\" } }\n receiver \"a\" { webhook { url_file = \"/g\" } } }";
+    assert_eq!(codes(routing), ["E0206"]);
+}
+
+#[test]
+fn routes_must_name_existing_receivers() {
+    let source = "routing { default_receiver = \"risk-pager\"\n receiver \"risk-pager\" { webhook { url_file = \"/f\" } }\n route { team = \"x\" } -> \"risk-pagr\" }";
+    let diagnostic = first(source, "E0207");
+    assert_eq!(diagnostic.help, ["did you mean `risk-pager`?"]);
+    assert_eq!(
+        codes("routing { default_receiver = \"nobody\" }"),
+        ["E0207"]
+    );
+}
+
+#[test]
+fn feeds_must_name_drift_objectives_of_the_service() {
+    let base = "service \"s\" { team = \"t\"\n drift \"amount\" { score = s, max = 1 }\n latency \"lat\" { histogram = h, threshold = 1s, objective = 99% }\n freshness \"f\" { last_success = ts, max_age = 1h, feeds = [FEEDS] } }";
+    assert_eq!(
+        codes(&base.replace("FEEDS", "\"amount\"")),
+        Vec::<&str>::new()
+    );
+    let diagnostic = first(&base.replace("FEEDS", "\"amout\""), "E0208");
+    assert_eq!(diagnostic.help, ["did you mean `amount`?"]);
+    assert_eq!(codes(&base.replace("FEEDS", "\"lat\"")), ["E0208"]);
+}
+
+#[test]
+fn only_one_routing_block_across_files() {
+    let routing =
+        "routing { default_receiver = \"a\"\n receiver \"a\" { webhook { url_file = \"/f\" } } }";
+    let result = run_files(&[routing, routing]);
+    assert_eq!(
+        result
+            .diagnostics
+            .iter()
+            .map(|d| d.code)
+            .collect::<Vec<_>>(),
+        ["E0209"]
+    );
+}
+
+#[test]
+fn missing_required_fields_point_at_the_block_name() {
+    let source = "service \"s\" { }";
+    let diagnostic = first(source, "E0210");
+    assert_eq!(diagnostic.primary.span.range(), 8..11);
+    assert_eq!(
+        diagnostic.help,
+        ["add `team = \"risk-ml\"` inside this block"]
+    );
+    assert_eq!(
+        codes(&objective(
+            "availability",
+            "total = t_total\n objective = 99%"
+        )),
+        ["E0210"]
+    );
+    assert_eq!(
+        codes(&objective("accuracy", "metric = m\n objective = 99%")),
+        ["E0210"]
+    );
+    assert_eq!(
+        codes(&objective("logs", "index = \"i\"\n query = \"q\"")),
+        ["E0210"]
+    );
+}
+
+#[test]
+fn label_names_follow_the_prometheus_rule() {
+    assert_eq!(
+        codes("service \"s\" { team = \"t\"\n labels { __env = \"x\" } }"),
+        ["E0211"]
+    );
+    assert_eq!(codes("routing { default_receiver = \"a\", group_by = [\"bad-label\"]\n receiver \"a\" { webhook { url_file = \"/f\" } } }"), ["E0211"]);
+    assert_eq!(codes("routing { default_receiver = \"a\"\n receiver \"a\" { webhook { url_file = \"/f\" } }\n inhibit severity \"page\" over \"ticket\" on [__x] }"), ["E0211"]);
+    assert_eq!(
+        codes(&objective("drift", "score = s{__x=\"1\"}\n max = 1")),
+        ["E0211"]
+    );
+}
+
+#[test]
+fn object_names_are_lowercase_slugs() {
+    let diagnostic = first("service \"Fraud Detector\" { team = \"t\" }", "E0212");
+    assert_eq!(diagnostic.help, ["write \"fraud-detector\""]);
+}
+
+#[test]
+fn block_names_are_required_or_forbidden_by_kind() {
+    assert_eq!(codes("service { team = \"t\" }"), ["E0213"]);
+    assert_eq!(
+        codes(&objective(
+            "drift",
+            "score = s\n max = 1\n forecast \"f\" { lookback = 1h, horizon = 1h }"
+        )),
+        ["E0214"]
+    );
+}
+
+#[test]
+fn inhibition_cycles_are_found_through_chains() {
+    let header =
+        "routing { default_receiver = \"a\"\n receiver \"a\" { webhook { url_file = \"/f\" } }\n";
+    assert_eq!(codes(&format!("{header} inhibit severity \"page\" over \"ticket\" on [slo]\n inhibit severity \"ticket\" over \"page\" on [slo] }}")), ["E0215"]);
+    let chain = format!("{header} inhibit kind \"a\" over \"b\" on [slo]\n inhibit kind \"b\" over \"c\" on [slo]\n inhibit kind \"c\" over \"a\" on [slo] }}");
+    let diagnostic = first(&chain, "E0215");
+    assert_eq!(diagnostic.secondary.len(), 2);
+    assert_eq!(codes(&format!("{header} inhibit kind \"a\" over \"b\" on [slo]\n inhibit kind \"b\" over \"c\" on [slo] }}")), Vec::<&str>::new());
+    // Different labels never form a cycle.
+    assert_eq!(codes(&format!("{header} inhibit kind \"a\" over \"b\" on [slo]\n inhibit severity \"b\" over \"a\" on [slo] }}")), Vec::<&str>::new());
+    assert_eq!(
+        codes(&format!(
+            "{header} inhibit kind \"a\" over \"a\" on [slo] }}"
+        )),
+        ["E0215"]
+    );
+}
+
+#[test]
+fn fields_and_blocks_are_not_interchangeable() {
+    assert_eq!(
+        codes("service \"s\" { team = \"t\"\n labels = \"x\" }"),
+        ["E0216"]
+    );
+    assert_eq!(codes("service \"s\" { team { } }"), ["E0210", "E0216"]);
+}
+
+#[test]
+fn routes_outside_routing_are_rejected() {
+    assert_eq!(codes("route { a = \"b\" } -> \"x\""), ["E0217"]);
+}
+
+#[test]
+fn reserved_alert_labels_are_rejected() {
+    assert_eq!(
+        codes("service \"s\" { team = \"t\"\n labels { severity = \"critical\" } }"),
+        ["E0218"]
+    );
+    // Metric selectors may match on any label.
+    assert_eq!(
+        codes("service \"s\" { team = \"t\"\n selector { service = \"x\" } }"),
+        Vec::<&str>::new()
+    );
+}
+
+// ---- E03xx types and units ----
+
+#[test]
+fn a_percentage_where_a_duration_is_due_names_the_expected_unit() {
+    let diagnostic = first(
+        &objective(
+            "latency",
+            "histogram = h\n threshold = 1s\n objective = 99%\n window = 30%",
+        ),
+        "E0301",
+    );
+    assert_eq!(
+        diagnostic.primary.message,
+        "expected a duration like 5m, found a percentage"
+    );
+}
+
+#[test]
+fn unit_mismatches_suggest_the_intended_spelling() {
+    let diagnostic = first(
+        &objective(
+            "latency",
+            "histogram = h\n threshold = 1s\n objective = 0.999",
+        ),
+        "E0301",
+    );
+    assert_eq!(
+        diagnostic.help,
+        ["percentages are written with `%`: write `99.9%` for the ratio 0.999"]
+    );
+    let diagnostic = first(&objective("drift", "score = s\n max = 30%"), "E0301");
+    assert_eq!(
+        diagnostic.help,
+        ["this field is a plain number (a ratio, not a percentage): write `0.3`"]
+    );
+    let diagnostic = first(&objective("drift", "score = \"s\"\n max = 1"), "E0301");
+    assert_eq!(
+        diagnostic.help,
+        ["metric selectors are written without quotes: `s`"]
+    );
+    let diagnostic = first("service \"s\" { team = risk }", "E0301");
+    assert_eq!(diagnostic.help, ["strings are quoted: `\"risk\"`"]);
+    assert_eq!(
+        codes(&objective("drift", "score = s\n max = 1\n for = 5")),
+        ["E0301"]
+    );
+    assert_eq!(
+        codes(&objective(
+            "latency",
+            "histogram = h\n threshold = 1s\n objective = 99%\n buckets = 1s"
+        )),
+        ["E0301"]
+    );
+    assert_eq!(
+        codes(&objective(
+            "latency",
+            "histogram = h\n threshold = 1s\n objective = 99%\n buckets = [1s, 5%]"
+        )),
+        ["E0301"]
+    );
+    assert_eq!(
+        codes(&objective(
+            "gpu",
+            "utilization = u\n max_utilization = 10GiB"
+        )),
+        ["E0301"]
+    );
+}
+
+#[test]
+fn selectors_are_parsed_as_promql() {
+    let diagnostic = first(
+        &objective("drift", "score = s{a=~\"(\"}\n max = 1"),
+        "E0302",
+    );
+    assert!(
+        diagnostic.notes[0].starts_with("promql-parser: "),
+        "{:?}",
+        diagnostic.notes
+    );
+    assert_eq!(
+        codes(&objective(
+            "drift",
+            "score = s{a=\"1\" or b=\"2\"}\n max = 1"
+        )),
+        ["E0303"]
+    );
+}
+
+#[test]
+fn control_characters_are_rejected_in_label_values() {
+    assert_eq!(
+        codes("service \"s\" { team = \"t\"\n labels { a = \"x\\ny\" } }"),
+        ["E0304"]
+    );
+    assert_eq!(
+        codes("service \"s\" { team = \"t\"\n labels { a = \"x\\ty\" } }"),
+        Vec::<&str>::new()
+    );
+    // Descriptions may span lines.
+    assert_eq!(
+        codes("service \"s\" { team = \"t\"\n description = \"a\\nb\" }"),
+        Vec::<&str>::new()
+    );
+}
+
+#[test]
+fn counts_are_whole_numbers() {
+    assert_eq!(
+        codes(&objective(
+            "logs",
+            "index = \"i\"\n query = \"q\"\n max_count = 1.5 per 5m"
+        )),
+        ["E0305"]
+    );
+    assert_eq!(codes("routing { default_receiver = \"a\"\n receiver \"a\" { webhook { url_file = \"/f\", max_alerts = -1 } } }"), ["E0305"]);
+}
+
+#[test]
+fn numbers_beyond_exact_precision_are_rejected() {
+    assert_eq!(
+        codes(&objective("drift", "score = s\n max = 1e-40")),
+        ["E0306"]
+    );
+}
+
+#[test]
+fn secrets_must_be_read_from_files() {
+    let diagnostic = first("routing { default_receiver = \"a\"\n receiver \"a\" { pagerduty { routing_key = \"abc\" } } }", "E0307");
+    assert!(
+        diagnostic.help[0].contains("`routing_key_file = "),
+        "{:?}",
+        diagnostic.help
+    );
+    assert_eq!(codes("routing { default_receiver = \"a\"\n receiver \"a\" { slack { api_url = \"https://x\", channel = \"#c\" } } }"), ["E0307"]);
+    assert_eq!(codes("routing { default_receiver = \"a\"\n receiver \"a\" { email { to = \"a@b\", from = \"c@d\", smarthost = \"h:25\", auth_password = \"p\" } } }"), ["E0307"]);
+}
+
+#[test]
+fn webhook_urls_hold_no_credentials() {
+    assert_eq!(codes("routing { default_receiver = \"a\"\n receiver \"a\" { webhook { url = \"https://user:pw@example.com/x\" } } }"), ["E0308"]);
+    assert_eq!(codes("routing { default_receiver = \"a\"\n receiver \"a\" { webhook { url = \"https://example.com/x@y\" } } }"), Vec::<&str>::new());
+}
+
+#[test]
+fn empty_strings_urls_and_choices_are_checked() {
+    assert_eq!(codes("service \"s\" { team = \"\" }"), ["E0309"]);
+    assert_eq!(
+        codes("service \"s\" { team = \"t\", runbook = \"runbooks/x\" }"),
+        ["E0310"]
+    );
+    assert_eq!(codes("routing { default_receiver = \"a\"\n receiver \"a\" { email { to = \"a@b\", from = \"c@d\", smarthost = \"smtp.example.com\" } } }"), ["E0310"]);
+    let diagnostic = first(
+        &objective(
+            "logs",
+            "index = \"i\"\n query = \"q\"\n max_count = 1 per 5m\n severity = \"pag\"",
+        ),
+        "E0311",
+    );
+    assert_eq!(diagnostic.help, ["did you mean \"page\"?"]);
+}
+
+#[test]
+fn route_regexes_must_compile() {
+    assert_eq!(codes("routing { default_receiver = \"a\"\n receiver \"a\" { webhook { url_file = \"/f\" } }\n route { team =~ \"(\" } -> \"a\" }"), ["E0312"]);
+    assert_eq!(codes("routing { default_receiver = \"a\"\n receiver \"a\" { webhook { url_file = \"/f\" } }\n route { team =~ \"risk-.*\" } -> \"a\" }"), Vec::<&str>::new());
+}
+
+// ---- E04xx semantics ----
+
+#[test]
+fn objectives_are_strictly_between_zero_and_one_hundred_percent() {
+    for bad in ["100%", "0%", "120%", "-5%"] {
+        assert_eq!(
+            codes(&objective(
+                "latency",
+                &format!("histogram = h\n threshold = 1s\n objective = {bad}")
+            )),
+            ["E0401"],
+            "{bad}"
+        );
+    }
+}
+
+#[test]
+fn burn_windows_are_ordered() {
+    let burn = |b: &str| {
+        objective("availability", &format!("errors = e_total\n total = t_total\n objective = 99.9%\n page {{ burn {{ {b} }} }}"))
+    };
+    assert_eq!(codes(&burn("long = 1h, short = 1h")), ["E0402"]);
+    assert_eq!(
+        codes(&burn("long = 30d, short = 1h, factor = 1")),
+        ["E0403"]
+    );
+    assert_eq!(codes(&burn("long = 2h, short = 5m")), ["E0210"]);
+    assert_eq!(codes(&burn("long = 2h, short = 5m, factor = 0")), ["E0406"]);
+    let checked = program(&burn("long = 2h, short = 10m, factor = 7.2, for = 2m"));
+    let budget = checked.services[0].objectives[0]
+        .kind
+        .budget()
+        .cloned()
+        .expect("budget");
+    assert_eq!(budget.page.len(), 1);
+    assert_eq!(
+        (budget.page[0].factor, budget.page[0].for_),
+        (decimal("7.2"), Duration::minutes(2))
+    );
+    assert_eq!(budget.ticket.len(), 2, "the ticket tier keeps its defaults");
+    let checked = program(&burn("long = 6h, short = 30m"));
+    let budget = checked.services[0].objectives[0]
+        .kind
+        .budget()
+        .cloned()
+        .expect("budget");
+    assert_eq!(budget.page[0].factor, decimal("6"));
+}
+
+#[test]
+fn durations_that_measure_something_are_positive() {
+    assert_eq!(
+        codes(&objective(
+            "latency",
+            "histogram = h\n threshold = 0s\n objective = 99%"
+        )),
+        ["E0404"]
+    );
+    assert_eq!(
+        codes(&objective(
+            "drift",
+            "score = s\n max = 1\n forecast { lookback = 0s, horizon = 1h }"
+        )),
+        ["E0404"]
+    );
+    assert_eq!(
+        codes(&objective(
+            "freshness",
+            "last_success = ts\n max_age = 1h\n for = 0s"
+        )),
+        Vec::<&str>::new()
+    );
+}
+
+#[test]
+fn accuracy_slices_fit_in_the_window() {
+    assert_eq!(
+        codes(&objective(
+            "accuracy",
+            "metric = m\n min = 0.9\n objective = 95%\n window = 7d\n slice = 7d"
+        )),
+        ["E0405"]
+    );
+}
+
+#[test]
+fn bounded_values_are_in_range() {
+    assert_eq!(
+        codes(&objective(
+            "gpu",
+            "utilization = u\n max_utilization = 120%"
+        )),
+        ["E0406"]
+    );
+    assert_eq!(
+        codes(&objective(
+            "logs",
+            "index = \"i\"\n query = \"q\"\n total_query = \"*\"\n max_ratio = 100%\n window = 5m"
+        )),
+        ["E0406"]
+    );
+    assert_eq!(
+        codes(&objective(
+            "availability",
+            "errors = e_total\n total = t_total\n objective = 99%\n min_traffic = -1 per 5m"
+        )),
+        ["E0406"]
+    );
+}
+
+#[test]
+fn latency_needs_a_histogram() {
+    let diagnostic = first(
+        &objective(
+            "latency",
+            "histogram = request_duration_seconds_count\n threshold = 1s\n objective = 99%",
+        ),
+        "E0407",
+    );
+    assert_eq!(
+        diagnostic.help,
+        ["name the histogram itself: `request_duration_seconds` (mlslo appends `_bucket`)"]
+    );
+}
+
+#[test]
+fn exclusive_and_dependent_fields() {
+    assert_eq!(
+        codes(&objective(
+            "availability",
+            "errors = e_total\n good = g_total\n total = t_total\n objective = 99%"
+        )),
+        ["E0408"]
+    );
+    assert_eq!(
+        codes(&objective(
+            "accuracy",
+            "metric = m\n min = 0.9\n max = 0.95\n objective = 95%"
+        )),
+        ["E0408"]
+    );
+    assert_eq!(
+        codes(&objective(
+            "logs",
+            "index = \"i\"\n query = \"q\"\n max_count = 1 per 5m\n max_ratio = 5%"
+        )),
+        ["E0408"]
+    );
+    assert_eq!(
+        codes(&objective(
+            "gpu",
+            "utilization = u\n max_utilization = 90%\n memory_used = m"
+        )),
+        ["E0409"]
+    );
+    assert_eq!(
+        codes(&objective(
+            "gpu",
+            "utilization = u\n max_utilization = 90%\n exhaustion { lookback = 1h, horizon = 1h }"
+        )),
+        ["E0409"]
+    );
+    assert_eq!(
+        codes(&objective(
+            "logs",
+            "index = \"i\"\n query = \"q\"\n max_ratio = 5%\n window = 5m"
+        )),
+        ["E0409"]
+    );
+    let program = program(&objective("logs", "index = \"i\"\n query = \"q\"\n total_query = \"*\"\n max_ratio = 5%\n window = 15m\n severity = \"page\""));
+    let ir::ObjectiveKind::Logs {
+        condition,
+        severity,
+        ..
+    } = &program.services[0].objectives[0].kind
+    else {
+        panic!("logs")
+    };
+    assert_eq!(
+        *condition,
+        ir::LogsCondition::MaxRatio {
+            total_query: "*".into(),
+            ratio: decimal("0.05"),
+            window: Duration::minutes(15)
+        }
+    );
+    assert_eq!(*severity, ir::Tier::Page);
+}
+
+// ---- warnings ----
+
+#[test]
+fn warnings_do_not_block_the_program() {
+    let result = run_files(&[&objective(
+        "availability",
+        "errors = errors\n total = t_total\n objective = 99%",
+    )]);
+    assert_eq!(
+        result
+            .diagnostics
+            .iter()
+            .map(|d| (d.code, d.severity))
+            .collect::<Vec<_>>(),
+        [("W0001", Severity::Warning)]
+    );
+    assert!(result.program.is_some());
+}
+
+#[test]
+fn counters_used_as_gauges_are_warned() {
+    assert_eq!(
+        codes(&objective("drift", "score = drift_total\n max = 1")),
+        ["W0002"]
+    );
+}
+
+#[test]
+fn thresholds_off_the_declared_buckets_are_warned() {
+    assert_eq!(
+        codes(&objective(
+            "latency",
+            "histogram = h\n threshold = 300ms\n buckets = [100ms, 250ms, 500ms]\n objective = 99%"
+        )),
+        ["W0003"]
+    );
+    assert_eq!(
+        codes(&objective(
+            "latency",
+            "histogram = h\n threshold = 250ms\n buckets = [100ms, 250ms, 500ms]\n objective = 99%"
+        )),
+        Vec::<&str>::new()
+    );
+}
+
+#[test]
+fn template_delimiters_are_warned() {
+    assert_eq!(
+        codes("service \"s\" { team = \"t\"\n labels { a = \"{{ $value }}\" } }"),
+        ["W0004"]
+    );
+    assert_eq!(
+        codes("service \"s\" { team = \"t\", description = \"{{x}}\" }"),
+        ["W0004"]
+    );
+}
+
+#[test]
+fn alerts_that_can_never_fire_are_warned() {
+    // 90% objective: the 14.4x page needs a 144% error ratio; 6x needs 60% (fine).
+    let diagnostics = run_files(&[&objective(
+        "availability",
+        "errors = e_total\n total = t_total\n objective = 90%",
+    )])
+    .diagnostics;
+    assert_eq!(
+        diagnostics.iter().map(|d| d.code).collect::<Vec<_>>(),
+        ["W0005"]
+    );
+    assert!(
+        diagnostics[0].primary.message.contains("above 1.44"),
+        "{}",
+        diagnostics[0].primary.message
+    );
+    assert_eq!(
+        codes(&objective(
+            "availability",
+            "errors = e_total\n total = t_total\n objective = 90%\n alerts = false"
+        )),
+        Vec::<&str>::new()
+    );
+}
+
+#[test]
+fn overriding_the_service_selector_is_warned() {
+    assert_eq!(codes("service \"s\" { team = \"t\"\n selector { model = \"a\" }\n drift \"d\" { score = s{model=\"b\"}, max = 1 } }"), ["W0006"]);
+}
+
+#[test]
+fn unused_receivers_are_warned() {
+    assert_eq!(codes("routing { default_receiver = \"a\"\n receiver \"a\" { webhook { url_file = \"/f\" } }\n receiver \"b\" { webhook { url_file = \"/f\" } } }"), ["W0007"]);
+}
+
+// ---- whole-run properties ----
+
+#[test]
+fn all_errors_of_all_files_are_reported_at_once_sorted_by_span() {
+    let result = run_files(&[
+        "service \"a\" { team = \"t\", runbok = \"x\" }",
+        "service \"b\" { }\nrouting { default_receiver = \"x\" }",
+    ]);
+    let found: Vec<&str> = result.diagnostics.iter().map(|d| d.code).collect();
+    assert_eq!(found, ["E0202", "E0210", "E0207"]);
+    let starts: Vec<u32> = result
+        .diagnostics
+        .iter()
+        .map(|d| d.primary.span.start)
+        .collect();
+    let mut sorted = starts.clone();
+    sorted.sort();
+    assert_eq!(starts, sorted);
+}
+
+#[test]
+fn empty_input_is_a_clean_empty_program() {
+    let result = run_files(&[""]);
+    assert!(result.diagnostics.is_empty());
+    assert_eq!(result.program.map(|p| p.services.len()), Some(0));
+}
+
+#[test]
+fn every_emitted_code_is_registered_with_an_explanation() {
+    let sources = [
+        include_str!("mod.rs"),
+        include_str!("resolve.rs"),
+        include_str!("semantics.rs"),
+        include_str!("types.rs"),
+        include_str!("promql.rs"),
+    ];
+    for source in sources {
+        for (index, _) in source
+            .match_indices("\"E0")
+            .chain(source.match_indices("\"W0"))
+        {
+            let code = &source[index + 1..index + 6];
+            assert!(
+                CODES.iter().any(|info| info.code == code),
+                "{code} is emitted but not registered"
+            );
+        }
+    }
+    for info in CODES {
+        assert!(
+            info.code.len() == 5 && (info.code.starts_with("E0") || info.code.starts_with('W')),
+            "{}",
+            info.code
+        );
+        assert!(
+            !info.title.is_empty() && !info.title.ends_with('.'),
+            "{}",
+            info.code
+        );
+        assert!(
+            info.title.starts_with(|c: char| c.is_ascii_lowercase()),
+            "{}",
+            info.code
+        );
+        assert!(
+            info.explanation.len() > 200,
+            "{} needs a longer explanation",
+            info.code
+        );
+    }
+    let mut sorted: Vec<&str> = CODES.iter().map(|info| info.code).collect();
+    sorted.sort();
+    sorted.dedup();
+    assert_eq!(sorted.len(), CODES.len(), "codes are unique");
+}
+
+macro_rules! invalid_examples {
+    ($($code:literal),* $(,)?) => {
+        &[$(($code, include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/invalid/", $code, ".slo")))),*]
+    };
+}
+
+/// Each registered code has `tests/data/invalid/<CODE>.slo`, which triggers that
+/// code and no other error (include_str! fails the build when a file is missing).
+#[test]
+fn each_code_has_a_minimal_invalid_example_that_triggers_exactly_it() {
+    let examples: &[(&str, &str)] = invalid_examples![
+        "E0201", "E0202", "E0203", "E0204", "E0205", "E0206", "E0207", "E0208", "E0209", "E0210",
+        "E0211", "E0212", "E0213", "E0214", "E0215", "E0216", "E0217", "E0218", "E0301", "E0302",
+        "E0303", "E0304", "E0305", "E0306", "E0307", "E0308", "E0309", "E0310", "E0311", "E0312",
+        "E0401", "E0402", "E0403", "E0404", "E0405", "E0406", "E0407", "E0408", "E0409", "W0001",
+        "W0002", "W0003", "W0004", "W0005", "W0006", "W0007", "W0008",
+    ];
+    let listed: Vec<&str> = examples.iter().map(|(code, _)| *code).collect();
+    let registered: Vec<&str> = CODES.iter().map(|info| info.code).collect();
+    assert_eq!(listed, registered);
+    for (code, source) in examples {
+        let result = run_files(&[source]);
+        let found: Vec<&str> = result.diagnostics.iter().map(|d| d.code).collect();
+        assert!(
+            !found.is_empty() && found.iter().all(|found_code| found_code == code),
+            "{code}.slo gives {found:?}"
+        );
+    }
+}
+
+// ---- never panic: random documents built from the language's own pieces ----
+
+mod random_documents {
+    use super::*;
+    use proptest::prelude::*;
+
+    const KEYS: &[&str] = &[
+        "team",
+        "runbook",
+        "description",
+        "histogram",
+        "threshold",
+        "buckets",
+        "objective",
+        "window",
+        "errors",
+        "good",
+        "total",
+        "metric",
+        "min",
+        "max",
+        "slice",
+        "score",
+        "for",
+        "utilization",
+        "max_utilization",
+        "memory_used",
+        "memory_free",
+        "last_success",
+        "max_age",
+        "feeds",
+        "index",
+        "query",
+        "max_count",
+        "total_query",
+        "max_ratio",
+        "severity",
+        "min_traffic",
+        "alerts",
+        "long",
+        "short",
+        "factor",
+        "lookback",
+        "horizon",
+        "group_by",
+        "default_receiver",
+        "routing_key",
+        "routing_key_file",
+        "url",
+        "url_file",
+        "smarthost",
+        "to",
+        "from",
+        "channel",
+        "api_url_file",
+        "objectve",
+        "labels",
+        "env",
+    ];
+    const VALUES: &[&str] = &[
+        "99.9%",
+        "0%",
+        "100%",
+        "90%",
+        "5m",
+        "0s",
+        "30d",
+        "1h",
+        "3d",
+        "0.3",
+        "-1",
+        "1e-40",
+        "\"x\"",
+        "\"\"",
+        "\"d\"",
+        "true",
+        "false",
+        "metric_total",
+        "m{a=\"1\"}",
+        "m{a=~\"(\"}",
+        "h_count",
+        "[1s, 2s]",
+        "[\"d\", \"x\"]",
+        "[a, b]",
+        "10 per 5m",
+        "1.5 per 0s",
+        "10GiB",
+        "\"https://u:p@h/x\"",
+        "\"h:25\"",
+        "\"{{x}}\"",
+        "\"a\\nb\"",
+    ];
+    const KINDS: &[&str] = &[
+        "service \"s\"",
+        "service \"d\"",
+        "service",
+        "routing",
+        "latency \"l\"",
+        "availability \"a\"",
+        "accuracy \"c\"",
+        "drift \"d\"",
+        "gpu \"g\"",
+        "freshness \"f\"",
+        "logs \"x\"",
+        "labels",
+        "selector",
+        "forecast",
+        "exhaustion",
+        "page",
+        "ticket",
+        "burn",
+        "receiver \"x\"",
+        "receiver \"d\"",
+        "pagerduty",
+        "slack",
+        "webhook",
+        "email",
+        "latncy \"l\"",
+    ];
+    const ROUTING_ITEMS: &[&str] = &[
+        "route { team = \"t\" } -> \"x\"",
+        "route { team =~ \"(\" } -> [\"x\", \"y\"] continue",
+        "inhibit severity \"page\" over \"ticket\" on [slo]",
+        "inhibit severity \"ticket\" over \"page\" on [slo, __x]",
+    ];
+
+    fn item() -> impl Strategy<Value = String> {
+        let leaf = prop_oneof![
+            (0..KEYS.len(), 0..VALUES.len())
+                .prop_map(|(k, v)| format!("{} = {}", KEYS[k], VALUES[v])),
+            (0..ROUTING_ITEMS.len()).prop_map(|i| ROUTING_ITEMS[i].to_owned()),
+        ];
+        leaf.prop_recursive(4, 64, 8, |inner| {
+            (0..KINDS.len(), proptest::collection::vec(inner, 0..8))
+                .prop_map(|(kind, items)| format!("{} {{\n{}\n}}", KINDS[kind], items.join("\n")))
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+        #[test]
+        fn check_never_panics_and_keeps_its_invariants(items in proptest::collection::vec(item(), 0..6)) {
+            let source = items.join("\n");
+            let Ok(file) = syntax::parse(&source, 0) else {
+                return Ok(());
+            };
+            let result = check(&[file]);
+            let has_errors = result.diagnostics.iter().any(Diagnostic::is_error);
+            prop_assert_eq!(result.program.is_some(), !has_errors);
+            let starts: Vec<u32> = result.diagnostics.iter().map(|d| d.primary.span.start).collect();
+            let mut sorted = starts.clone();
+            sorted.sort();
+            prop_assert_eq!(starts, sorted);
+            for diagnostic in &result.diagnostics {
+                prop_assert!(CODES.iter().any(|info| info.code == diagnostic.code));
+                prop_assert!(diagnostic.primary.span.end as usize <= source.len());
+            }
+        }
+    }
+}
+
+#[test]
+fn user_inhibitions_that_reverse_a_derived_one_are_cycles() {
+    let header =
+        "routing { default_receiver = \"a\"\n receiver \"a\" { webhook { url_file = \"/f\" } }\n";
+    let diagnostic = first(
+        &format!("{header} inhibit severity \"ticket\" over \"page\" on [slo] }}"),
+        "E0215",
+    );
+    assert_eq!(
+        diagnostic.notes[1],
+        "mlslo derives this inhibition from the objectives itself: severity=\"page\" mutes severity=\"ticket\""
+    );
+    assert_eq!(
+        codes(&format!(
+            "{header} inhibit kind \"drift\" over \"gpu\" on [service] }}"
+        )),
+        ["E0215"]
+    );
+    // The freshness-over-drift inhibition exists only where `feeds` is declared.
+    assert_eq!(
+        codes(&format!(
+            "{header} inhibit kind \"drift\" over \"freshness\" on [service] }}"
+        )),
+        Vec::<&str>::new()
+    );
+}
+
+#[test]
+fn objectives_outside_a_service_say_where_they_belong() {
+    let diagnostic = first("latency \"p99\" { }", "E0201");
+    assert!(
+        diagnostic.help[0].starts_with("objectives belong inside a service"),
+        "{:?}",
+        diagnostic.help
+    );
+}
+
+#[test]
+fn an_objective_window_too_short_for_any_default_burn_window_is_warned() {
+    let body = |extra: &str| {
+        objective(
+            "availability",
+            &format!("errors = e_total\n total = t_total\n objective = 99%\n window = 1h\n{extra}"),
+        )
+    };
+    assert_eq!(codes(&body("")), ["W0008"]);
+    assert_eq!(codes(&body("alerts = false")), Vec::<&str>::new());
+    assert_eq!(
+        codes(&body(
+            "page { burn { long = 10m, short = 1m, factor = 6 } }"
+        )),
+        Vec::<&str>::new()
+    );
+}

@@ -1,0 +1,56 @@
+//! prometheus-operator `PrometheusRule` manifests (`monitoring.coreos.com/v1`):
+//! the same rule groups as the plain rule file, wrapped with metadata.
+//!
+//! The `spec` is the plain rule file's `groups:` text indented by two spaces rather than
+//! a second serialisation of the same tree: YAML indentation is relative (block scalars
+//! included), so the result is the same document, and writing it costs a copy.
+//!
+//! Invariants: `metadata.name` is a DNS-1123 subdomain and every metadata label
+//! value a valid Kubernetes label value ([`naming::kubernetes_name`]); no
+//! namespace is written, so `kubectl apply -n` decides; the manifest validates
+//! against the CRD's `openAPIV3Schema` (tested in `tests/emit_prometheus.rs`).
+
+use crate::compiler::emit::naming;
+use crate::compiler::emit::yaml::{self, Node};
+use crate::compiler::ir::Service;
+
+/// The manifest text: `header` comment lines, metadata, then `groups_text` (the plain
+/// rule file's body, starting with `groups:`) as the `spec`.
+pub fn prometheus_rule(header: &[String], service: &Service, groups_text: &str) -> String {
+    let mut labels = vec![
+        (
+            "app.kubernetes.io/managed-by".to_owned(),
+            Node::str("mlslo"),
+        ),
+        ("app.kubernetes.io/component".to_owned(), Node::str("slo")),
+    ];
+    if let Some(value) = naming::kubernetes_label_value(&service.name) {
+        labels.push(("mlslo.dev/service".to_owned(), Node::str(value)));
+    }
+    if let Some(value) = naming::kubernetes_label_value(&service.team) {
+        labels.push(("mlslo.dev/team".to_owned(), Node::str(value)));
+    }
+    let metadata = Node::map([
+        ("apiVersion", Node::str("monitoring.coreos.com/v1")),
+        ("kind", Node::str("PrometheusRule")),
+        (
+            "metadata",
+            Node::map([
+                ("name", Node::str(naming::kubernetes_name(&service.name))),
+                ("labels", Node::owned_map(labels)),
+            ]),
+        ),
+    ]);
+    let mut text = yaml::to_string(header, &metadata);
+    text.reserve(groups_text.len() + groups_text.len() / 8);
+    text.push_str("spec:\n");
+    for line in groups_text.split_inclusive('\n') {
+        // Empty lines (inside block scalars) stay empty: indenting them would add
+        // trailing spaces, which a literal block keeps.
+        if line != "\n" {
+            text.push_str("  ");
+        }
+        text.push_str(line);
+    }
+    text
+}

@@ -1,0 +1,180 @@
+//! Every Prometheus name mlslo generates, in one place: recording rules, alerts,
+//! labels, rule groups and output files (as Sloth keeps them in `conventions.go`).
+//!
+//! Invariants: recording-rule names follow Prometheus' `level:metric:operations`
+//! convention and match `[a-zA-Z_:][a-zA-Z0-9_:]*`; the window in a name is the
+//! Prometheus spelling of the duration (`5m`, `1h`, `4w`), so a name is stable for a
+//! given window; alert names are CamelCase and never depend on user text.
+
+use crate::compiler::ir::{Duration, Tier};
+
+/// Labels that identify an objective on every recorded series and alert. Only these
+/// two sit on recorded series: mutable metadata (team, objective, service labels)
+/// lives on alerts and on [`SLO_INFO`], so editing it never breaks a long-window rule
+/// (Sloth issue #311: "vector contains metrics with the same labelset").
+pub const LABEL_SERVICE: &str = "service";
+pub const LABEL_SLO: &str = "slo";
+/// Alert labels added beside the identity labels.
+pub const LABEL_KIND: &str = "kind";
+pub const LABEL_TEAM: &str = "team";
+pub const LABEL_SEVERITY: &str = "severity";
+/// Set only when one tier is split into several rules because its burn windows
+/// have different `for` durations, so that the rules' alerts stay distinct.
+pub const LABEL_LONG_WINDOWS: &str = "long_windows";
+
+/// Annotation keys.
+pub const ANNOTATION_SUMMARY: &str = "summary";
+pub const ANNOTATION_DESCRIPTION: &str = "description";
+pub const ANNOTATION_RUNBOOK: &str = "runbook_url";
+pub const ANNOTATION_DASHBOARD: &str = "dashboard_url";
+
+/// Alert names.
+pub const ALERT_BUDGET_BURN: &str = "ErrorBudgetBurn";
+pub const ALERT_METRIC_ABSENT: &str = "SLOMetricAbsent";
+pub const ALERT_DRIFT_HIGH: &str = "DriftScoreHigh";
+pub const ALERT_DRIFT_FORECAST: &str = "DriftScoreForecast";
+pub const ALERT_GPU_UTILIZATION_HIGH: &str = "GPUUtilizationHigh";
+pub const ALERT_GPU_MEMORY_EXHAUSTION: &str = "GPUMemoryExhaustionForecast";
+pub const ALERT_FRESHNESS_STALE: &str = "DataFreshnessStale";
+
+/// Metadata recording rules (Sloth's names, so its dashboards read them).
+pub const SLO_OBJECTIVE: &str = "slo:objective:ratio";
+pub const SLO_ERROR_BUDGET: &str = "slo:error_budget:ratio";
+pub const SLO_TIME_PERIOD_DAYS: &str = "slo:time_period:days";
+pub const SLO_CURRENT_BURN_RATE: &str = "slo:current_burn_rate:ratio";
+pub const SLO_PERIOD_BURN_RATE: &str = "slo:period_burn_rate:ratio";
+pub const SLO_PERIOD_BUDGET_REMAINING: &str = "slo:period_error_budget_remaining:ratio";
+/// `vector(1)` carrying the mutable metadata of an objective as labels.
+pub const SLO_INFO: &str = "slo:info:labels";
+
+/// The error ratio over `window`: `slo:sli_error:ratio_rate5m`, for every kind with a
+/// budget (for accuracy it is the fraction of bad slices).
+pub fn sli_error_ratio(window: Duration) -> String {
+    format!("slo:sli_error:ratio_rate{window}")
+}
+
+/// Bad events per second over the last 5 minutes, summed over all series.
+pub fn sli_errors_rate(window: Duration) -> String {
+    format!("slo:sli_errors:rate{window}")
+}
+
+/// All events per second over the last 5 minutes, summed over all series.
+pub fn sli_total_rate(window: Duration) -> String {
+    format!("slo:sli_total:rate{window}")
+}
+
+/// Accuracy: 1 while the slice ending now is bad, else 0.
+pub fn slice_bad(slice: Duration) -> String {
+    format!("slo:slice_bad:bool{slice}")
+}
+
+/// The window the cheap, chained per-5m rates are recorded at.
+pub const CHAINED_RATE_WINDOW: Duration = Duration::minutes(5);
+
+/// Rule groups of one objective, unique within a service file. The first holds the
+/// SLI recording rules and then the alerts that read them: rules of one group run
+/// in order at one timestamp, so an alert never sees the previous cycle's SLI.
+pub fn group_objective(service: &str, objective: &str) -> String {
+    format!("{service}/{objective}")
+}
+
+/// The objective-window, metadata and budget rules (not needed by any alert).
+pub fn group_budget(service: &str, objective: &str) -> String {
+    format!("{service}/{objective}/budget")
+}
+
+/// Output files, relative to the output folder.
+pub fn prometheus_file(service: &str) -> String {
+    format!("prometheus/{service}.rules.yml")
+}
+
+pub fn kubernetes_file(service: &str) -> String {
+    format!("kubernetes/{service}.prometheusrule.yaml")
+}
+
+pub fn test_file(service: &str) -> String {
+    format!("tests/{service}.test.yml")
+}
+
+/// The rule file as a test file names it (`rule_files` are relative to the test file).
+pub fn rule_file_from_tests(service: &str) -> String {
+    format!("../prometheus/{service}.rules.yml")
+}
+
+/// The folders mlslo owns inside the output folder: a build removes stale files
+/// there (only files with mlslo's header), and nothing elsewhere.
+pub const OWNED_FOLDERS: [&str; 5] = [
+    "prometheus",
+    "kubernetes",
+    "tests",
+    "alertmanager",
+    "watcher",
+];
+
+/// The `metadata.name` of a service's `PrometheusRule`: a DNS-1123 subdomain
+/// (lowercase alphanumerics, `-` and `.`, alphanumeric at both ends, at most 253).
+/// Service names already match `[a-z0-9][a-z0-9_.-]*`; `_` becomes `-`.
+pub fn kubernetes_name(service: &str) -> String {
+    let mut name: String = service
+        .chars()
+        .map(|character| match character {
+            'a'..='z' | '0'..='9' | '-' | '.' => character,
+            'A'..='Z' => character.to_ascii_lowercase(),
+            _ => '-',
+        })
+        .collect();
+    name.truncate(240);
+    let trimmed = name.trim_matches(|character: char| !character.is_ascii_alphanumeric());
+    if trimmed.is_empty() {
+        "mlslo-slo".to_owned()
+    } else {
+        format!("{trimmed}-slo")
+    }
+}
+
+/// A Kubernetes label value (at most 63 characters of `[A-Za-z0-9_.-]`, alphanumeric
+/// at both ends), or `None` when the name cannot be one without changing it.
+pub fn kubernetes_label_value(value: &str) -> Option<String> {
+    let valid = !value.is_empty()
+        && value.len() <= 63
+        && value
+            .chars()
+            .all(|character| character.is_ascii_alphanumeric() || "_.-".contains(character))
+        && value.starts_with(|character: char| character.is_ascii_alphanumeric())
+        && value.ends_with(|character: char| character.is_ascii_alphanumeric());
+    valid.then(|| value.to_owned())
+}
+
+/// The severity label value of a tier.
+pub fn severity(tier: Tier) -> &'static str {
+    tier.as_str()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recording_names_follow_level_metric_operations() {
+        assert_eq!(
+            sli_error_ratio(Duration::minutes(5)),
+            "slo:sli_error:ratio_rate5m"
+        );
+        assert_eq!(
+            sli_error_ratio(Duration::days(28)),
+            "slo:sli_error:ratio_rate4w"
+        );
+        assert_eq!(slice_bad(Duration::minutes(5)), "slo:slice_bad:bool5m");
+    }
+
+    #[test]
+    fn kubernetes_names_are_dns_subdomains() {
+        assert_eq!(kubernetes_name("fraud-detector"), "fraud-detector-slo");
+        assert_eq!(kubernetes_name("a_b."), "a-b-slo");
+        assert_eq!(
+            kubernetes_label_value("fraud_detector").as_deref(),
+            Some("fraud_detector")
+        );
+        assert_eq!(kubernetes_label_value("x."), None);
+    }
+}

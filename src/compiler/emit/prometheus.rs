@@ -1,0 +1,915 @@
+//! Prometheus rules from the typed model: SLI recording rules at every window the
+//! alerts use, the objective-window ratio, metadata and budget rules,
+//! multi-window multi-burn-rate alerts, threshold and forecast alerts, and an
+//! absent-metrics alert per objective.
+//!
+//! Invariants:
+//! - every expression is built from [`crate::compiler::ir::Selector::to_promql`] (escaped
+//!   PromQL strings) and exact [`Decimal`] text, so `99.9%` is `0.001` and a label
+//!   value can never end a string early;
+//! - recorded series carry only the identity labels `service` and `slo`; alerts
+//!   carry `service`, `slo`, `kind`, `team`, `severity` plus the service's and the
+//!   objective's labels (the identity labels win; the checker refuses user labels
+//!   with those names anyway);
+//! - error ratios are traffic-weighted: at an alert window `W` they are
+//!   `errors over W / events over W` from the raw counters, and over the objective
+//!   window a ratio of sums of the recorded 5-minute rates, never a mean of ratios;
+//! - the model holds user strings unescaped; escaping for Go templates (alert labels
+//!   and annotations) happens only in [`groups_text`], so the promtool test
+//!   generator can compare with the unescaped values Prometheus will produce.
+//!
+//! Accuracy objectives are a time-slice budget: `slo:slice_bad:bool<slice>` is 1
+//! while any sample of the slice ending now is on the wrong side of the bound
+//! (`min_over_time(m[slice]) < bool min`), worst series first. One dip keeps it
+//! at 1 for one slice length, so its mean over a window is the fraction of the
+//! window's time covered by bad slices: the fraction of bad slices.
+
+use std::collections::BTreeMap;
+
+use crate::compiler::emit::naming;
+use crate::compiler::emit::yaml::direct;
+use crate::compiler::ir::{
+    AvailabilityEvents, Bound, Budget, BurnWindow, Decimal, Duration, LabelMatcher, MatchOp,
+    Objective, ObjectiveKind, Service, Tier,
+};
+use std::borrow::Cow;
+
+/// How long an objective's metrics must be missing before the absent alert fires:
+/// long enough to ride out a rollout or a scrape hiccup.
+pub const ABSENT_FOR: Duration = Duration::minutes(10);
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct RuleGroup {
+    pub name: String,
+    pub rules: Vec<Rule>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Rule {
+    Recording {
+        record: String,
+        expr: String,
+        labels: BTreeMap<String, String>,
+    },
+    Alerting(AlertRule),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct AlertRule {
+    pub alert: String,
+    pub expr: String,
+    pub for_: Duration,
+    /// Unescaped; escaped for Go templates when written.
+    pub labels: BTreeMap<String, String>,
+    /// Unescaped, in writing order (summary, description, runbook, dashboard).
+    pub annotations: Vec<(String, String)>,
+}
+
+/// Every rule group of one service, objectives in declaration order.
+pub fn service_rule_groups(service: &Service) -> Vec<RuleGroup> {
+    let mut groups = Vec::new();
+    for objective in &service.objectives {
+        emit_objective(service, objective, &mut groups);
+    }
+    groups
+}
+
+/// The identity labels of recorded series.
+pub fn identity_labels(service: &Service, objective: &Objective) -> BTreeMap<String, String> {
+    BTreeMap::from([
+        (naming::LABEL_SERVICE.to_owned(), service.name.clone()),
+        (naming::LABEL_SLO.to_owned(), objective.name.clone()),
+    ])
+}
+
+/// The labels of every alert of an objective at a severity.
+pub fn alert_labels(
+    service: &Service,
+    objective: &Objective,
+    severity: &str,
+) -> BTreeMap<String, String> {
+    let mut labels = service.labels.clone();
+    labels.extend(objective.labels.clone());
+    labels.extend(identity_labels(service, objective));
+    labels.insert(
+        naming::LABEL_KIND.to_owned(),
+        objective.kind.name().as_str().to_owned(),
+    );
+    labels.insert(naming::LABEL_TEAM.to_owned(), service.team.clone());
+    labels.insert(naming::LABEL_SEVERITY.to_owned(), severity.to_owned());
+    labels
+}
+
+/// `metric{service="s",slo="o"}`: a recorded series of one objective (the
+/// matchers of [`identity_labels`], in its order).
+pub fn recorded(record: &str, service: &Service, objective: &Objective) -> String {
+    let mut text =
+        String::with_capacity(record.len() + service.name.len() + objective.name.len() + 20);
+    text.push_str(record);
+    text.push('{');
+    text.push_str(naming::LABEL_SERVICE);
+    text.push('=');
+    crate::compiler::ir::push_promql_string(&mut text, &service.name);
+    text.push(',');
+    text.push_str(naming::LABEL_SLO);
+    text.push('=');
+    crate::compiler::ir::push_promql_string(&mut text, &objective.name);
+    text.push('}');
+    text
+}
+
+/// The windows at which the SLI is recorded: 5m (for the current burn rate) and
+/// every long and short window of every burn window, sorted.
+pub fn sli_windows(budget: &Budget) -> Vec<Duration> {
+    let mut windows = vec![naming::CHAINED_RATE_WINDOW];
+    for (_, burn) in budget.burn_windows() {
+        windows.push(burn.long);
+        windows.push(burn.short);
+    }
+    windows.sort();
+    windows.dedup();
+    windows
+}
+
+/// `le` matcher for a latency threshold. Integer seconds match both `1` (Go
+/// clients, Prometheus 2) and `1.0` (Python and Java clients, Prometheus 3's
+/// normalisation), as Pyrra's migration mode does.
+pub fn le_matcher(threshold: Duration) -> LabelMatcher {
+    let seconds = threshold.as_seconds();
+    if seconds.is_integer() {
+        LabelMatcher {
+            label: "le".into(),
+            op: MatchOp::Regex,
+            value: format!("{seconds}(\\.0)?"),
+        }
+    } else {
+        LabelMatcher {
+            label: "le".into(),
+            op: MatchOp::Equal,
+            value: seconds.to_string(),
+        }
+    }
+}
+
+fn le_infinity() -> LabelMatcher {
+    LabelMatcher {
+        label: "le".into(),
+        op: MatchOp::Equal,
+        value: "+Inf".into(),
+    }
+}
+
+/// The selector whose increase counts all events (for `min_traffic` and absence).
+pub fn total_selector(kind: &ObjectiveKind) -> Option<String> {
+    match kind {
+        ObjectiveKind::Availability { total, .. } => Some(total.to_promql()),
+        ObjectiveKind::Latency { histogram, .. } => {
+            Some(histogram.to_promql_with(&[le_infinity()]))
+        }
+        _ => None,
+    }
+}
+
+/// The selectors a counter objective's rates are built from, rendered once per
+/// objective rather than once per window.
+enum CounterSelectors {
+    /// `errors / total`.
+    Errors { errors: String, total: String },
+    /// `(total - good) / total`: availability from good events, and latency (the
+    /// buckets under the threshold are the good events).
+    Good { good: String, total: String },
+}
+
+impl CounterSelectors {
+    fn of(kind: &ObjectiveKind) -> Option<Self> {
+        match kind {
+            ObjectiveKind::Availability { events, total, .. } => Some(match events {
+                AvailabilityEvents::Errors(errors) => Self::Errors {
+                    errors: errors.to_promql(),
+                    total: total.to_promql(),
+                },
+                AvailabilityEvents::Good(good) => Self::Good {
+                    good: good.to_promql(),
+                    total: total.to_promql(),
+                },
+            }),
+            ObjectiveKind::Latency {
+                histogram,
+                threshold,
+                ..
+            } => Some(Self::Good {
+                good: histogram.to_promql_with(&[le_matcher(*threshold)]),
+                total: histogram.to_promql_with(&[le_infinity()]),
+            }),
+            _ => None,
+        }
+    }
+
+    /// `sum(rate(x[W]))` of bad events and of all events.
+    fn rates(&self, window: Duration) -> (String, String) {
+        let rate = |selector: &str| format!("sum(rate({selector}[{window}]))");
+        match self {
+            Self::Errors { errors, total } => {
+                (format!("({} or vector(0))", rate(errors)), rate(total))
+            }
+            Self::Good { good, total } => {
+                let total_rate = rate(total);
+                (
+                    format!("({total_rate} - ({} or vector(0)))", rate(good)),
+                    total_rate,
+                )
+            }
+        }
+    }
+}
+
+/// The error ratio of an objective over `window`.
+fn error_ratio_expr(
+    service: &Service,
+    objective: &Objective,
+    counters: Option<&CounterSelectors>,
+    window: Duration,
+) -> String {
+    match (&objective.kind, counters) {
+        (ObjectiveKind::Accuracy { slice, .. }, _) => format!(
+            "avg_over_time({}[{window}])",
+            recorded(&naming::slice_bad(*slice), service, objective)
+        ),
+        (_, Some(counters)) => {
+            let (errors, total) = counters.rates(window);
+            format!("{errors}\n/\n{total}")
+        }
+        (_, None) => String::new(),
+    }
+}
+
+fn percent(fraction: Decimal) -> String {
+    fraction
+        .scaled_by_power_of_ten(2)
+        .map_or_else(|| fraction.to_string(), |value| format!("{value}%"))
+}
+
+fn emit_objective(service: &Service, objective: &Objective, groups: &mut Vec<RuleGroup>) {
+    let identity = identity_labels(service, objective);
+    let mut alerts = Vec::new();
+    let mut sli_rules = Vec::new();
+    let mut budget_group = None;
+    match &objective.kind {
+        ObjectiveKind::Latency { budget, .. }
+        | ObjectiveKind::Availability { budget, .. }
+        | ObjectiveKind::Accuracy { budget, .. } => {
+            let mut sli = Vec::new();
+            let mut budget_rules = Vec::new();
+            let record = |record: String, expr: String| Rule::Recording {
+                record,
+                expr,
+                labels: identity.clone(),
+            };
+            if let ObjectiveKind::Accuracy {
+                metric,
+                bound,
+                slice,
+                ..
+            } = &objective.kind
+            {
+                let expr = match bound {
+                    Bound::Min(min) => format!(
+                        "max(min_over_time({}[{slice}]) < bool {min})",
+                        metric.to_promql()
+                    ),
+                    Bound::Max(max) => format!(
+                        "max(max_over_time({}[{slice}]) > bool {max})",
+                        metric.to_promql()
+                    ),
+                };
+                sli.push(record(naming::slice_bad(*slice), expr));
+            }
+            let counters = CounterSelectors::of(&objective.kind);
+            for window in sli_windows(budget) {
+                sli.push(record(
+                    naming::sli_error_ratio(window),
+                    error_ratio_expr(service, objective, counters.as_ref(), window),
+                ));
+            }
+            // The objective window: a ratio of sums of recorded 5m rates (cheap and
+            // traffic-weighted), or the mean of the slice indicator for accuracy.
+            let period = budget.window;
+            let chained = counters
+                .as_ref()
+                .map(|counters| counters.rates(naming::CHAINED_RATE_WINDOW));
+            let period_expr = match chained {
+                Some((errors, total)) => {
+                    let errors_record = naming::sli_errors_rate(naming::CHAINED_RATE_WINDOW);
+                    let total_record = naming::sli_total_rate(naming::CHAINED_RATE_WINDOW);
+                    sli.push(record(errors_record.clone(), errors));
+                    sli.push(record(total_record.clone(), total));
+                    format!(
+                        "sum_over_time({}[{period}])\n/\nsum_over_time({}[{period}])",
+                        recorded(&errors_record, service, objective),
+                        recorded(&total_record, service, objective)
+                    )
+                }
+                None => error_ratio_expr(service, objective, None, period),
+            };
+            budget_rules.push(record(naming::sli_error_ratio(period), period_expr));
+            budget_rules.push(record(
+                naming::SLO_OBJECTIVE.to_owned(),
+                format!("vector({})", budget.objective),
+            ));
+            budget_rules.push(record(
+                naming::SLO_ERROR_BUDGET.to_owned(),
+                format!("vector({})", budget.error_budget),
+            ));
+            let days = Decimal::from_integer(period.millis)
+                .div_rounded(Decimal::from_integer(crate::compiler::ir::duration::DAY))
+                .map_or(Decimal::ZERO, |(days, _)| days);
+            budget_rules.push(record(
+                naming::SLO_TIME_PERIOD_DAYS.to_owned(),
+                format!("vector({days})"),
+            ));
+            budget_rules.push(record(
+                naming::SLO_CURRENT_BURN_RATE.to_owned(),
+                format!(
+                    "{}\n/ {}",
+                    recorded(
+                        &naming::sli_error_ratio(naming::CHAINED_RATE_WINDOW),
+                        service,
+                        objective
+                    ),
+                    budget.error_budget
+                ),
+            ));
+            budget_rules.push(record(
+                naming::SLO_PERIOD_BURN_RATE.to_owned(),
+                format!(
+                    "{}\n/ {}",
+                    recorded(&naming::sli_error_ratio(period), service, objective),
+                    budget.error_budget
+                ),
+            ));
+            budget_rules.push(record(
+                naming::SLO_PERIOD_BUDGET_REMAINING.to_owned(),
+                format!(
+                    "1 - {}",
+                    recorded(naming::SLO_PERIOD_BURN_RATE, service, objective)
+                ),
+            ));
+            let mut info = service.labels.clone();
+            info.extend(objective.labels.clone());
+            info.extend(identity.clone());
+            info.insert(
+                naming::LABEL_KIND.into(),
+                objective.kind.name().as_str().into(),
+            );
+            info.insert(naming::LABEL_TEAM.into(), service.team.clone());
+            info.insert("slo_objective".into(), budget.objective.to_string());
+            info.insert("slo_window".into(), budget.window.to_string());
+            budget_rules.push(Rule::Recording {
+                record: naming::SLO_INFO.to_owned(),
+                expr: "vector(1)".to_owned(),
+                labels: info,
+            });
+            sli_rules = sli;
+            budget_group = Some(RuleGroup {
+                name: naming::group_budget(&service.name, &objective.name),
+                rules: budget_rules,
+            });
+            if budget.alerts_enabled {
+                for tier in [Tier::Page, Tier::Ticket] {
+                    burn_alerts(service, objective, budget, tier, &mut alerts);
+                }
+            }
+        }
+        ObjectiveKind::Drift {
+            score,
+            max,
+            for_,
+            forecast,
+        } => {
+            let score = score.to_promql();
+            alerts.push(threshold_alert(
+                service,
+                objective,
+                naming::ALERT_DRIFT_HIGH,
+                format!("{score} > {max}"),
+                *for_,
+                Tier::Ticket,
+                format!(
+                    "Drift score of {}/{} is above {max}",
+                    service.name, objective.name
+                ),
+                format!("{score} has been above {max} for {for_}."),
+            ));
+            if let Some(forecast) = forecast {
+                let horizon = forecast.horizon.as_seconds();
+                alerts.push(threshold_alert(
+                    service,
+                    objective,
+                    naming::ALERT_DRIFT_FORECAST,
+                    format!(
+                        "predict_linear({score}[{}], {horizon}) > {max}\nunless\n{score} > {max}",
+                        forecast.lookback
+                    ),
+                    *for_,
+                    Tier::Ticket,
+                    format!(
+                        "Drift score of {}/{} is forecast to exceed {max} within {}",
+                        service.name, objective.name, forecast.horizon
+                    ),
+                    format!(
+                        "A linear fit of {score} over the last {} crosses {max} within {}; it is still below {max} now.",
+                        forecast.lookback, forecast.horizon
+                    ),
+                ));
+            }
+        }
+        ObjectiveKind::Gpu {
+            utilization,
+            max_utilization,
+            memory,
+            for_,
+            exhaustion,
+        } => {
+            let utilization = utilization.to_promql();
+            alerts.push(threshold_alert(
+                service,
+                objective,
+                naming::ALERT_GPU_UTILIZATION_HIGH,
+                format!("{utilization} > {max_utilization}"),
+                *for_,
+                Tier::Ticket,
+                format!(
+                    "GPU utilization of {}/{} is above {max_utilization}%",
+                    service.name, objective.name
+                ),
+                format!("{utilization} has been above {max_utilization}% for {for_}."),
+            ));
+            if let (Some(memory), Some(forecast)) = (memory, exhaustion) {
+                let used = memory.used.to_promql();
+                let free = memory.free.to_promql();
+                alerts.push(threshold_alert(
+                    service,
+                    objective,
+                    naming::ALERT_GPU_MEMORY_EXHAUSTION,
+                    format!(
+                        "predict_linear({used}[{}], {})\n>\n({used} + {free})",
+                        forecast.lookback,
+                        forecast.horizon.as_seconds()
+                    ),
+                    *for_,
+                    Tier::Page,
+                    format!(
+                        "GPU memory of {}/{} is forecast to run out within {}",
+                        service.name, objective.name, forecast.horizon
+                    ),
+                    format!(
+                        "A linear fit of {used} over the last {} exceeds the GPU's memory (used + free) within {}.",
+                        forecast.lookback, forecast.horizon
+                    ),
+                ));
+            }
+        }
+        ObjectiveKind::Freshness {
+            last_success,
+            max_age,
+            for_,
+            ..
+        } => {
+            let last_success = last_success.to_promql();
+            alerts.push(threshold_alert(
+                service,
+                objective,
+                naming::ALERT_FRESHNESS_STALE,
+                format!("time() - {last_success} > {}", max_age.as_seconds()),
+                *for_,
+                Tier::Ticket,
+                format!(
+                    "Data of {}/{} is older than {max_age}",
+                    service.name, objective.name
+                ),
+                format!("The last success recorded by {last_success} is more than {max_age} old."),
+            ));
+        }
+        ObjectiveKind::Logs { .. } => return,
+    }
+    let absent_selectors = absent_selectors(&objective.kind);
+    if !absent_selectors.is_empty() {
+        let expr = absent_selectors
+            .iter()
+            .map(|selector| format!("absent({selector})"))
+            .collect::<Vec<_>>()
+            .join("\nor\n");
+        alerts.push(threshold_alert(
+            service,
+            objective,
+            naming::ALERT_METRIC_ABSENT,
+            expr,
+            ABSENT_FOR,
+            Tier::Ticket,
+            format!("Metrics of {}/{} are missing", service.name, objective.name),
+            format!(
+                "No series matches {} for {ABSENT_FOR}: the objective's other alerts cannot fire.",
+                absent_selectors.join(" or ")
+            ),
+        ));
+    }
+    sli_rules.extend(alerts.into_iter().map(Rule::Alerting));
+    groups.push(RuleGroup {
+        name: naming::group_objective(&service.name, &objective.name),
+        rules: sli_rules,
+    });
+    groups.extend(budget_group);
+}
+
+/// The selectors whose absence blinds an objective (the error selector of an
+/// availability objective may rightly be absent while nothing fails).
+pub fn absent_selectors(kind: &ObjectiveKind) -> Vec<String> {
+    match kind {
+        ObjectiveKind::Latency { histogram, .. } => vec![histogram.to_promql()],
+        ObjectiveKind::Availability { total, .. } => vec![total.to_promql()],
+        ObjectiveKind::Accuracy { metric, .. } => vec![metric.to_promql()],
+        ObjectiveKind::Drift { score, .. } => vec![score.to_promql()],
+        ObjectiveKind::Gpu {
+            utilization,
+            memory,
+            ..
+        } => {
+            let mut selectors = vec![utilization.to_promql()];
+            if let Some(memory) = memory {
+                selectors.push(memory.used.to_promql());
+                selectors.push(memory.free.to_promql());
+            }
+            selectors
+        }
+        ObjectiveKind::Freshness { last_success, .. } => vec![last_success.to_promql()],
+        ObjectiveKind::Logs { .. } => Vec::new(),
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn threshold_alert(
+    service: &Service,
+    objective: &Objective,
+    alert: &str,
+    expr: String,
+    for_: Duration,
+    tier: Tier,
+    summary: String,
+    description: String,
+) -> AlertRule {
+    AlertRule {
+        alert: alert.to_owned(),
+        expr,
+        for_,
+        labels: alert_labels(service, objective, naming::severity(tier)),
+        annotations: annotations(service, objective, summary, description),
+    }
+}
+
+fn annotations(
+    service: &Service,
+    objective: &Objective,
+    summary: String,
+    generated: String,
+) -> Vec<(String, String)> {
+    let description = match &objective.description {
+        Some(text) => format!("{text}\n{generated}"),
+        None => generated,
+    };
+    let mut annotations = vec![
+        (naming::ANNOTATION_SUMMARY.to_owned(), summary),
+        (naming::ANNOTATION_DESCRIPTION.to_owned(), description),
+    ];
+    if let Some(runbook) = &service.runbook {
+        annotations.push((naming::ANNOTATION_RUNBOOK.to_owned(), runbook.clone()));
+    }
+    if let Some(dashboard) = &service.dashboard {
+        annotations.push((naming::ANNOTATION_DASHBOARD.to_owned(), dashboard.clone()));
+    }
+    annotations
+}
+
+/// `(14.4 * 0.001)`: the factor and the budget exactly as in the model.
+pub fn burn_threshold(burn: &BurnWindow, budget: &Budget) -> String {
+    format!("({} * {})", burn.factor, budget.error_budget)
+}
+
+/// The rules of one tier: windows with the same `for` share one rule.
+fn burn_alerts(
+    service: &Service,
+    objective: &Objective,
+    budget: &Budget,
+    tier: Tier,
+    alerts: &mut Vec<AlertRule>,
+) {
+    let windows: Vec<&BurnWindow> = match tier {
+        Tier::Page => budget.page.iter().collect(),
+        Tier::Ticket => budget.ticket.iter().collect(),
+    };
+    let mut by_for: BTreeMap<Duration, Vec<&BurnWindow>> = BTreeMap::new();
+    for burn in &windows {
+        by_for.entry(burn.for_).or_default().push(burn);
+    }
+    let split = by_for.len() > 1;
+    for (for_, burns) in by_for {
+        let branches: Vec<String> = burns
+            .iter()
+            .map(|burn| {
+                let threshold = burn_threshold(burn, budget);
+                format!(
+                    "(\n  {} > {threshold}\n  and\n  {} > {threshold}\n)",
+                    recorded(&naming::sli_error_ratio(burn.short), service, objective),
+                    recorded(&naming::sli_error_ratio(burn.long), service, objective),
+                )
+            })
+            .collect();
+        let mut expr = branches.join("\nor\n");
+        let guard = match (&budget.min_traffic, tier, total_selector(&objective.kind)) {
+            (Some(min_traffic), Tier::Page, Some(total)) => Some(format!(
+                "(sum(increase({total}[{}])) >= {})",
+                min_traffic.window, min_traffic.count
+            )),
+            _ => None,
+        };
+        if let Some(guard) = guard {
+            if branches.len() > 1 {
+                expr = format!("(\n{expr}\n)");
+            }
+            expr = format!("{expr}\nand on ()\n{guard}");
+        }
+        let mut labels = alert_labels(service, objective, naming::severity(tier));
+        if split {
+            let longs: Vec<String> = burns.iter().map(|burn| burn.long.to_string()).collect();
+            labels.insert(naming::LABEL_LONG_WINDOWS.to_owned(), longs.join(","));
+        }
+        let how = burns
+            .iter()
+            .map(|burn| {
+                format!(
+                    "{}× the {} budget over {} and {}",
+                    burn.factor,
+                    percent(budget.error_budget),
+                    burn.long,
+                    burn.short
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(", or ");
+        let speed = match tier {
+            Tier::Page => "fast",
+            Tier::Ticket => "steadily",
+        };
+        let summary = format!(
+            "Error budget of {}/{} is burning {speed}",
+            service.name, objective.name
+        );
+        let description = format!(
+            "The {} objective of {} over {} has an error ratio above {how}.",
+            objective.kind.name().as_str(),
+            percent(budget.objective),
+            budget.window
+        );
+        alerts.push(AlertRule {
+            alert: naming::ALERT_BUDGET_BURN.to_owned(),
+            expr,
+            for_,
+            labels,
+            annotations: annotations(service, objective, summary, description),
+        });
+    }
+}
+
+/// Escapes text for Prometheus' Go-template expansion of alert labels and
+/// annotations: every `{{` becomes `{{ "{{" }}`, which expands back to `{{`.
+pub fn escape_go_template(text: &str) -> Cow<'_, str> {
+    if text.contains("{{") {
+        Cow::Owned(text.replace("{{", "{{ \"{{\" }}"))
+    } else {
+        Cow::Borrowed(text)
+    }
+}
+
+/// The `groups:` document of a rule file, also the `spec` of a `PrometheusRule`.
+pub fn groups_text(groups: &[RuleGroup]) -> String {
+    let mut out =
+        String::with_capacity(groups.iter().map(|group| group.rules.len()).sum::<usize>() * 512);
+    direct::key(&mut out, 0, "groups", false);
+    if direct::seq_value(&mut out, groups.is_empty()) {
+        for group in groups {
+            direct::key(&mut out, 2, "name", true);
+            direct::str_value(&mut out, 2, &group.name);
+            direct::key(&mut out, 2, "rules", false);
+            if direct::seq_value(&mut out, group.rules.is_empty()) {
+                for rule in &group.rules {
+                    write_rule(&mut out, 4, rule);
+                }
+            }
+        }
+    }
+    out
+}
+
+/// One rule as a sequence item whose keys sit at `indent`.
+fn write_rule(out: &mut String, indent: usize, rule: &Rule) {
+    match rule {
+        Rule::Recording {
+            record,
+            expr,
+            labels,
+        } => {
+            direct::key(out, indent, "record", true);
+            direct::str_value(out, indent, record);
+            direct::key(out, indent, "expr", false);
+            direct::text_value(out, indent, expr);
+            direct::key(out, indent, "labels", false);
+            direct::string_map_value(out, indent, labels.iter());
+        }
+        Rule::Alerting(alert) => {
+            direct::key(out, indent, "alert", true);
+            direct::str_value(out, indent, &alert.alert);
+            direct::key(out, indent, "expr", false);
+            direct::text_value(out, indent, &alert.expr);
+            if !alert.for_.is_zero() {
+                direct::key(out, indent, "for", false);
+                direct::str_value(out, indent, &alert.for_.to_string());
+            }
+            direct::key(out, indent, "labels", false);
+            direct::string_map_value(
+                out,
+                indent,
+                alert
+                    .labels
+                    .iter()
+                    .map(|(key, value)| (key, escape_go_template(value))),
+            );
+            direct::key(out, indent, "annotations", false);
+            direct::string_map_value(
+                out,
+                indent,
+                alert
+                    .annotations
+                    .iter()
+                    .map(|(key, value)| (key, escape_go_template(value))),
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::compiler::emit::yaml::{self, Node};
+
+    /// The rule groups as a tree, written by the tree writer: the oracle for the
+    /// direct writer's layout and quoting.
+    fn groups_node(groups: &[RuleGroup]) -> Node {
+        let rule_node = |rule: &Rule| match rule {
+            Rule::Recording {
+                record,
+                expr,
+                labels,
+            } => Node::map([
+                ("record", Node::str(record)),
+                ("expr", Node::Text(expr.clone())),
+                ("labels", Node::string_map(labels)),
+            ]),
+            Rule::Alerting(alert) => {
+                let mut pairs = vec![
+                    ("alert", Node::str(&alert.alert)),
+                    ("expr", Node::Text(alert.expr.clone())),
+                ];
+                if !alert.for_.is_zero() {
+                    pairs.push(("for", Node::str(alert.for_.to_string())));
+                }
+                let escaped = |pairs: Vec<(&String, &String)>| {
+                    Node::owned_map(
+                        pairs
+                            .into_iter()
+                            .map(|(key, value)| (key.clone(), Node::str(escape_go_template(value))))
+                            .collect(),
+                    )
+                };
+                pairs.push(("labels", escaped(alert.labels.iter().collect())));
+                pairs.push((
+                    "annotations",
+                    escaped(alert.annotations.iter().map(|(k, v)| (k, v)).collect()),
+                ));
+                Node::map(pairs)
+            }
+        };
+        Node::map([(
+            "groups",
+            Node::Seq(
+                groups
+                    .iter()
+                    .map(|group| {
+                        Node::map([
+                            ("name", Node::str(&group.name)),
+                            (
+                                "rules",
+                                Node::Seq(group.rules.iter().map(rule_node).collect()),
+                            ),
+                        ])
+                    })
+                    .collect(),
+            ),
+        )])
+    }
+
+    fn alert(expr: &str, for_: Duration, labels: &[(&str, &str)], notes: &[(&str, &str)]) -> Rule {
+        Rule::Alerting(AlertRule {
+            alert: "A: {{x}}".into(),
+            expr: expr.into(),
+            for_,
+            labels: labels
+                .iter()
+                .map(|(key, value)| ((*key).to_owned(), (*value).to_owned()))
+                .collect(),
+            annotations: notes
+                .iter()
+                .map(|(key, value)| ((*key).to_owned(), (*value).to_owned()))
+                .collect(),
+        })
+    }
+
+    /// `recorded` writes the identity matchers by hand; they must stay the selector
+    /// `identity_labels` gives.
+    #[test]
+    fn recorded_series_match_the_identity_labels() {
+        let source = r#"service "fraud-detector" { team = "t" drift "v2.score_drift" { score = s max = 1 for = 5m } }"#;
+        let (program, _) = crate::compiler::emit::tests::checked(source);
+        let service = &program.services[0];
+        let objective = &service.objectives[0];
+        let selector = crate::compiler::ir::Selector {
+            metric: "slo:x".to_owned(),
+            matchers: identity_labels(service, objective)
+                .into_iter()
+                .map(|(label, value)| LabelMatcher {
+                    label,
+                    op: MatchOp::Equal,
+                    value,
+                })
+                .collect(),
+            span: objective.name_span,
+        };
+        assert_eq!(recorded("slo:x", service, objective), selector.to_promql());
+    }
+
+    #[test]
+    fn direct_writer_equals_the_tree_writer() {
+        let awkward = [
+            "",
+            "on",
+            "0.001",
+            "a: b",
+            "{{ $value }}",
+            "x\ny",
+            "line\n  indented\n",
+            " lead",
+            "tab\tin",
+            "quote\"back\\slash",
+            "é ünïcode",
+            "\u{2028}",
+            "- dash",
+            "#",
+            "1h",
+        ];
+        let mut cases = vec![
+            Vec::new(),
+            vec![RuleGroup {
+                name: "empty".into(),
+                rules: Vec::new(),
+            }],
+        ];
+        for text in awkward {
+            cases.push(vec![RuleGroup {
+                name: text.into(),
+                rules: vec![
+                    Rule::Recording {
+                        record: text.into(),
+                        expr: text.into(),
+                        labels: BTreeMap::from([(text.to_owned(), text.to_owned())]),
+                    },
+                    Rule::Recording {
+                        record: "r".into(),
+                        expr: format!("sum(rate(x[5m]))\n/\n{text}"),
+                        labels: BTreeMap::new(),
+                    },
+                    alert(text, Duration::minutes(5), &[(text, text), ("k", "v")], &[]),
+                    alert(
+                        "up == 0",
+                        Duration::ZERO,
+                        &[],
+                        &[("summary", text), (text, "{{")],
+                    ),
+                ],
+            }]);
+        }
+        for groups in cases {
+            assert_eq!(
+                groups_text(&groups),
+                yaml::to_string(&[], &groups_node(&groups))
+            );
+        }
+    }
+}

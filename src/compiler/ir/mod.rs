@@ -1,0 +1,699 @@
+//! The typed model every backend reads. No syntax and no output format leaks in.
+//!
+//! Built only by `crate::compiler::check::check`, and only when the sources have no error,
+//! so every invariant below holds for any `Program` a backend sees:
+//! - services are sorted by name and names are unique; objectives keep their
+//!   declaration order inside a service and their names are unique there;
+//! - every [`Selector`] parsed as a plain PromQL vector selector, has the service
+//!   `selector {}` labels merged in, and has valid label names;
+//! - numbers are exact [`Decimal`]s and durations exact [`Duration`]s; objectives
+//!   are fractions strictly between 0 and 1; burn windows satisfy
+//!   `short < long < objective window`;
+//! - every receiver named by a route or `default_receiver` exists, and the
+//!   inhibit rules have no cycle;
+//! - strings are data as the user wrote them: escaping for PromQL, YAML, JSON or
+//!   templates is each emitter's job ([`Selector::to_promql`] does it for PromQL).
+//!
+//! Every item keeps the span of its declaration so that emit-time and eval-time
+//! problems can still point at the source.
+
+pub mod burn_rate;
+pub mod decimal;
+pub mod duration;
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use serde::Serialize;
+
+use crate::base::diagnostic::Span;
+
+pub use decimal::Decimal;
+pub use duration::Duration;
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Program {
+    /// Sorted by name.
+    pub services: Vec<Service>,
+    pub routing: Option<Routing>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Service {
+    pub name: String,
+    pub team: String,
+    pub runbook: Option<String>,
+    pub dashboard: Option<String>,
+    pub description: Option<String>,
+    /// Added to every alert of the service (`labels { env = "prod" }`).
+    pub labels: BTreeMap<String, String>,
+    /// Already merged into every selector below; kept for metadata rules.
+    pub selector: BTreeMap<String, String>,
+    /// In declaration order.
+    pub objectives: Vec<Objective>,
+    /// The whole `service "x" { ... }` block.
+    pub span: Span,
+    pub name_span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Objective {
+    pub name: String,
+    pub kind: ObjectiveKind,
+    /// Extra alert labels of this objective (`labels {}` inside the objective).
+    pub labels: BTreeMap<String, String>,
+    pub description: Option<String>,
+    /// The whole objective block.
+    pub span: Span,
+    pub name_span: Span,
+}
+
+/// Which of the seven kinds, as the keyword written in the source; also the
+/// value of the `kind` alert label.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum KindName {
+    Latency,
+    Availability,
+    Accuracy,
+    Drift,
+    Gpu,
+    Freshness,
+    Logs,
+}
+
+impl KindName {
+    pub const ALL: [KindName; 7] = [
+        KindName::Latency,
+        KindName::Availability,
+        KindName::Accuracy,
+        KindName::Drift,
+        KindName::Gpu,
+        KindName::Freshness,
+        KindName::Logs,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KindName::Latency => "latency",
+            KindName::Availability => "availability",
+            KindName::Accuracy => "accuracy",
+            KindName::Drift => "drift",
+            KindName::Gpu => "gpu",
+            KindName::Freshness => "freshness",
+            KindName::Logs => "logs",
+        }
+    }
+
+    pub fn from_keyword(keyword: &str) -> Option<KindName> {
+        KindName::ALL
+            .into_iter()
+            .find(|kind| kind.as_str() == keyword)
+    }
+
+    /// Latency, availability and accuracy have an error budget and burn alerts.
+    pub fn has_budget(self) -> bool {
+        matches!(
+            self,
+            KindName::Latency | KindName::Availability | KindName::Accuracy
+        )
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub enum ObjectiveKind {
+    /// Good events are requests faster than `threshold`:
+    /// `histogram{le="<threshold seconds>"}` over `histogram{le="+Inf"}`.
+    Latency {
+        /// The `_bucket` series (the suffix is appended when the user left it out).
+        histogram: Selector,
+        threshold: Duration,
+        /// Declared bucket boundaries, sorted and deduplicated; empty when not declared.
+        buckets: Vec<Duration>,
+        budget: Budget,
+    },
+    /// Error ratio from counters: `errors / total`, or `1 - good / total`.
+    Availability {
+        events: AvailabilityEvents,
+        total: Selector,
+        budget: Budget,
+    },
+    /// A time-slice budget over a quality gauge: a `slice` is good when the gauge
+    /// is on the right side of `bound` throughout it.
+    Accuracy {
+        metric: Selector,
+        bound: Bound,
+        slice: Duration,
+        budget: Budget,
+    },
+    /// Alert when `score > max` for `for_`; with `forecast`, a `predict_linear`
+    /// early warning.
+    Drift {
+        score: Selector,
+        max: Decimal,
+        for_: Duration,
+        forecast: Option<Forecast>,
+    },
+    /// Utilization in percent (0 to 100, as DCGM reports it) above
+    /// `max_utilization` (also in percent) for `for_`; memory exhaustion forecast.
+    Gpu {
+        utilization: Selector,
+        max_utilization: Decimal,
+        memory: Option<GpuMemory>,
+        for_: Duration,
+        exhaustion: Option<Forecast>,
+    },
+    /// `time() - last_success > max_age` for `for_`.
+    Freshness {
+        last_success: Selector,
+        max_age: Duration,
+        for_: Duration,
+        /// Drift objectives of the same service fed by this job (for inhibition).
+        feeds: Vec<ObjectiveReference>,
+    },
+    /// An Elasticsearch Watcher over a Lucene query.
+    Logs {
+        index: String,
+        query: String,
+        condition: LogsCondition,
+        timestamp_field: String,
+        schedule: Duration,
+        throttle: Duration,
+        severity: Tier,
+    },
+}
+
+impl ObjectiveKind {
+    pub fn name(&self) -> KindName {
+        match self {
+            ObjectiveKind::Latency { .. } => KindName::Latency,
+            ObjectiveKind::Availability { .. } => KindName::Availability,
+            ObjectiveKind::Accuracy { .. } => KindName::Accuracy,
+            ObjectiveKind::Drift { .. } => KindName::Drift,
+            ObjectiveKind::Gpu { .. } => KindName::Gpu,
+            ObjectiveKind::Freshness { .. } => KindName::Freshness,
+            ObjectiveKind::Logs { .. } => KindName::Logs,
+        }
+    }
+
+    pub fn budget(&self) -> Option<&Budget> {
+        match self {
+            ObjectiveKind::Latency { budget, .. }
+            | ObjectiveKind::Availability { budget, .. }
+            | ObjectiveKind::Accuracy { budget, .. } => Some(budget),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub enum AvailabilityEvents {
+    Errors(Selector),
+    Good(Selector),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub enum Bound {
+    /// Good while `metric >= value`.
+    Min(Decimal),
+    /// Good while `metric <= value`.
+    Max(Decimal),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct Forecast {
+    /// How much history `predict_linear` fits over.
+    pub lookback: Duration,
+    /// How far ahead it predicts.
+    pub horizon: Duration,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct GpuMemory {
+    pub used: Selector,
+    pub free: Selector,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ObjectiveReference {
+    pub name: String,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub enum LogsCondition {
+    /// More than `count` hits of `query` in `window` (`max_count = 100 per 5m`).
+    MaxCount { count: u64, window: Duration },
+    /// Hits of `query` over hits of `total_query` in `window` above `ratio`
+    /// (a fraction: `max_ratio = 2%` is `0.02`).
+    MaxRatio {
+        total_query: String,
+        ratio: Decimal,
+        window: Duration,
+    },
+}
+
+/// The two alert tiers, and the `severity` label value of their alerts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Tier {
+    Page,
+    Ticket,
+}
+
+impl Tier {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Tier::Page => "page",
+            Tier::Ticket => "ticket",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Budget {
+    /// The objective as a fraction: `99.9%` is `0.999`.
+    pub objective: Decimal,
+    /// `1 - objective`, exact: `0.001`.
+    pub error_budget: Decimal,
+    pub window: Duration,
+    /// Page alerts stay quiet while fewer events than this happen in its window.
+    pub min_traffic: Option<MinTraffic>,
+    /// False with `alerts = false`: recording rules only, no burn alerts.
+    pub alerts_enabled: bool,
+    /// Page-tier burn windows (the workbook defaults unless overridden).
+    pub page: Vec<BurnWindow>,
+    /// Ticket-tier burn windows.
+    pub ticket: Vec<BurnWindow>,
+}
+
+impl Budget {
+    /// Page then ticket windows, each with its tier.
+    pub fn burn_windows(&self) -> impl Iterator<Item = (Tier, &BurnWindow)> {
+        self.page
+            .iter()
+            .map(|window| (Tier::Page, window))
+            .chain(self.ticket.iter().map(|window| (Tier::Ticket, window)))
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct MinTraffic {
+    pub count: Decimal,
+    pub window: Duration,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct BurnWindow {
+    pub long: Duration,
+    pub short: Duration,
+    /// Alert when both windows burn faster than `factor × error_budget`.
+    pub factor: Decimal,
+    /// False when `factor` was computed and rounded (a non-terminating quotient).
+    pub factor_exact: bool,
+    /// The budget fraction the factor was computed from, when it was computed
+    /// (`0.02` for the 1h page window); `None` when the user wrote `factor`.
+    pub budget_consumed: Option<Decimal>,
+    pub for_: Duration,
+    /// The `burn { ... }` block, or `None` for a workbook default.
+    pub span: Option<Span>,
+}
+
+/// A plain PromQL vector selector with the service selector merged in.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Selector {
+    pub metric: String,
+    /// The user's matchers in written order, then the service's `selector {}`
+    /// labels (by label name) that the user did not match on already.
+    pub matchers: Vec<LabelMatcher>,
+    /// The selector as written in the source.
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct LabelMatcher {
+    pub label: String,
+    pub op: MatchOp,
+    /// Unescaped: the value Prometheus compares with (a regex source for `=~`).
+    pub value: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub enum MatchOp {
+    Equal,
+    NotEqual,
+    Regex,
+    NotRegex,
+}
+
+impl MatchOp {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MatchOp::Equal => "=",
+            MatchOp::NotEqual => "!=",
+            MatchOp::Regex => "=~",
+            MatchOp::NotRegex => "!~",
+        }
+    }
+}
+
+impl Selector {
+    /// `metric{label="value",...}` with every value escaped as a PromQL
+    /// double-quoted string; just `metric` without matchers.
+    pub fn to_promql(&self) -> String {
+        self.to_promql_with(&[])
+    }
+
+    /// The selector with extra matchers appended (an emitter adds `le="0.25"`).
+    pub fn to_promql_with(&self, extra: &[LabelMatcher]) -> String {
+        let mut text = self.metric.clone();
+        if self.matchers.is_empty() && extra.is_empty() {
+            return text;
+        }
+        text.push('{');
+        for (index, matcher) in self.matchers.iter().chain(extra).enumerate() {
+            if index > 0 {
+                text.push(',');
+            }
+            text.push_str(&matcher.label);
+            text.push_str(matcher.op.as_str());
+            push_promql_string(&mut text, &matcher.value);
+        }
+        text.push('}');
+        text
+    }
+
+    /// The equality matchers, as a map: what a recording rule can keep as labels.
+    pub fn equality_labels(&self) -> BTreeMap<String, String> {
+        self.matchers
+            .iter()
+            .filter(|matcher| matcher.op == MatchOp::Equal)
+            .map(|matcher| (matcher.label.clone(), matcher.value.clone()))
+            .collect()
+    }
+}
+
+/// A PromQL double-quoted string literal (Go escaping rules, which PromQL uses):
+/// `\` and `"` are escaped, control characters written as escapes, so the text
+/// can never end the string or the selector early.
+pub fn quote_promql_string(value: &str) -> String {
+    let mut quoted = String::with_capacity(value.len() + 2);
+    push_promql_string(&mut quoted, value);
+    quoted
+}
+
+/// [`quote_promql_string`] written onto the end of `out`.
+pub fn push_promql_string(out: &mut String, value: &str) {
+    out.push('"');
+    // Most values (names, paths, status patterns) need no escape at all.
+    if !value
+        .bytes()
+        .any(|byte| byte == b'\\' || byte == b'"' || !(b' '..0x7f).contains(&byte))
+    {
+        out.push_str(value);
+        out.push('"');
+        return;
+    }
+    for character in value.chars() {
+        match character {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            control if control.is_control() => {
+                let _ = write!(out, "\\u{:04x}", u32::from(control));
+            }
+            other => out.push(other),
+        }
+    }
+    out.push('"');
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Routing {
+    /// Label names; `["..."]` means "every label" as in Alertmanager.
+    pub group_by: Vec<String>,
+    pub group_wait: Option<Duration>,
+    pub group_interval: Option<Duration>,
+    pub repeat_interval: Option<Duration>,
+    /// Always names an existing receiver.
+    pub default_receiver: String,
+    /// Sorted by name.
+    pub receivers: Vec<Receiver>,
+    /// In written order: Alertmanager tries routes in order.
+    pub routes: Vec<Route>,
+    /// In written order.
+    pub inhibits: Vec<InhibitRule>,
+    /// `alertmanager_version`: the release the generated configuration must
+    /// load in, one of [`ALERTMANAGER_VERSIONS`]; `None` means 0.25.
+    pub alertmanager_version: Option<String>,
+    /// `alertmanager_url`: where watches post their alerts, an http(s) URL
+    /// without credentials (`/api/v2/alerts` is appended to its path).
+    pub alertmanager_url: Option<String>,
+    pub span: Span,
+}
+
+/// The Alertmanager releases `alertmanager_version` accepts: 0.25 (Debian
+/// bookworm, the default) up to the newest one whose configuration keys were read.
+pub const ALERTMANAGER_VERSIONS: &[&str] = &[
+    "0.25", "0.26", "0.27", "0.28", "0.29", "0.30", "0.31", "0.32", "0.33", "0.34",
+];
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Receiver {
+    pub name: String,
+    /// In written order; at least one.
+    pub integrations: Vec<Integration>,
+    pub send_resolved: Option<bool>,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub enum Integration {
+    PagerDuty {
+        routing_key_file: String,
+        severity: Option<String>,
+    },
+    Slack {
+        api_url_file: String,
+        channel: String,
+        title: Option<String>,
+        text: Option<String>,
+    },
+    Webhook {
+        url: WebhookUrl,
+        max_alerts: Option<u64>,
+    },
+    Email {
+        to: String,
+        from: String,
+        smarthost: String,
+        auth_username: Option<String>,
+        auth_password_file: Option<String>,
+        require_tls: Option<bool>,
+    },
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub enum WebhookUrl {
+    /// `url_file`: the URL is read from this file by Alertmanager.
+    File(String),
+    /// `url`: an http(s) URL without credentials in it.
+    Inline(String),
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Route {
+    pub matchers: Vec<RouteMatcher>,
+    /// At least one; each exists.
+    pub receivers: Vec<String>,
+    pub continue_matching: bool,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct RouteMatcher {
+    pub label: String,
+    pub op: MatchOp,
+    /// Unescaped; a regex source (anchored by Alertmanager) for `=~` and `!~`.
+    pub value: String,
+}
+
+/// `inhibit severity "page" over "ticket" on [service, slo]`: alerts with
+/// `label=source` mute alerts with `label=target` when the `equal` labels match.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct InhibitRule {
+    pub label: String,
+    pub source: String,
+    pub targets: Vec<String>,
+    pub equal: Vec<String>,
+    pub span: Span,
+}
+
+/// An inhibition mlslo derives from the objectives' structure rather than from
+/// a user's `inhibit` rule (issue 4): the Alertmanager emitter generates these,
+/// and the checker includes them when it looks for inhibition cycles, so a user
+/// rule such as `inhibit severity "ticket" over "page"` is reported as a cycle.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BuiltinInhibition {
+    pub label: &'static str,
+    pub source: &'static str,
+    pub targets: &'static [&'static str],
+    pub equal: &'static [&'static str],
+    /// Only when some freshness objective declares `feeds`.
+    pub needs_feeds: bool,
+}
+
+/// The derived inhibitions, in the order the emitter writes them.
+pub const BUILTIN_INHIBITIONS: &[BuiltinInhibition] = &[
+    // A page mutes the ticket of the same objective.
+    BuiltinInhibition {
+        label: "severity",
+        source: "page",
+        targets: &["ticket"],
+        equal: &["service", "slo"],
+        needs_feeds: false,
+    },
+    // When serving is down or out of capacity, quality alerts are noise.
+    BuiltinInhibition {
+        label: "kind",
+        source: "availability",
+        targets: &["accuracy", "drift", "latency"],
+        equal: &["service"],
+        needs_feeds: false,
+    },
+    BuiltinInhibition {
+        label: "kind",
+        source: "gpu",
+        targets: &["accuracy", "drift", "latency"],
+        equal: &["service"],
+        needs_feeds: false,
+    },
+    // A stale batch pipeline mutes the drift alerts of the features it feeds.
+    BuiltinInhibition {
+        label: "kind",
+        source: "freshness",
+        targets: &["drift"],
+        equal: &["service"],
+        needs_feeds: true,
+    },
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// promql-parser reads every quoted value back unchanged, on the no-escape fast
+    /// path and on the escaping one.
+    #[test]
+    fn quoted_values_read_back_through_promql_parser() {
+        for value in [
+            "",
+            "plain/path-1.2",
+            "5..",
+            "q\"uote",
+            "back\\slash",
+            "new\nline",
+            "tab\t",
+            "\u{1}",
+            "\u{7f}",
+            "\u{85}",
+            "caf\u{e9}",
+            "{{ $labels.x }}",
+            "\r",
+        ] {
+            let quoted = quote_promql_string(value);
+            let parsed = promql_parser::parser::parse(&format!("x{{l={quoted}}}"))
+                .unwrap_or_else(|error| panic!("{value:?} as {quoted}: {error}"));
+            let promql_parser::parser::Expr::VectorSelector(selector) = parsed else {
+                panic!("{quoted}");
+            };
+            assert_eq!(selector.matchers.matchers[0].value, value, "{quoted}");
+        }
+    }
+
+    #[test]
+    fn selectors_render_with_escaped_values() {
+        let selector = Selector {
+            metric: "http_requests_total".into(),
+            matchers: vec![
+                LabelMatcher {
+                    label: "path".into(),
+                    op: MatchOp::Equal,
+                    value: "/a\"b\\c\nd".into(),
+                },
+                LabelMatcher {
+                    label: "status".into(),
+                    op: MatchOp::Regex,
+                    value: "5..".into(),
+                },
+            ],
+            span: Span::default(),
+        };
+        assert_eq!(
+            selector.to_promql(),
+            r#"http_requests_total{path="/a\"b\\c\nd",status=~"5.."}"#
+        );
+        let parsed = promql_parser::parser::parse(&selector.to_promql());
+        assert!(parsed.is_ok(), "{parsed:?}");
+    }
+
+    #[test]
+    fn a_selector_without_matchers_is_the_bare_name() {
+        let selector = Selector {
+            metric: "up".into(),
+            matchers: Vec::new(),
+            span: Span::default(),
+        };
+        assert_eq!(selector.to_promql(), "up");
+    }
+
+    mod round_trip {
+        use super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            /// Whatever the value, the rendered selector parses back (with
+            /// promql-parser) to the same metric and the same unescaped values.
+            #[test]
+            fn rendered_selectors_parse_back_to_the_same_matchers(
+                values in proptest::collection::vec(any::<String>(), 1..4),
+            ) {
+                let matchers: Vec<LabelMatcher> = values
+                    .iter()
+                    .enumerate()
+                    .map(|(index, value)| LabelMatcher {
+                        label: format!("label_{index}"),
+                        op: if index % 2 == 0 { MatchOp::Equal } else { MatchOp::NotEqual },
+                        value: value.clone(),
+                    })
+                    .collect();
+                let selector = Selector {
+                    metric: "metric_total".into(),
+                    matchers: matchers.clone(),
+                    span: Span::default(),
+                };
+                let text = selector.to_promql();
+                let parsed = promql_parser::parser::parse(&text);
+                prop_assert!(parsed.is_ok(), "{text}: {parsed:?}");
+                let Ok(promql_parser::parser::Expr::VectorSelector(vector)) = parsed else {
+                    return Err(TestCaseError::fail(format!("{text} is not a vector selector")));
+                };
+                let read_back: Vec<(String, String)> = vector
+                    .matchers
+                    .matchers
+                    .iter()
+                    .filter(|matcher| matcher.name != "__name__")
+                    .map(|matcher| (matcher.name.clone(), matcher.value.clone()))
+                    .collect();
+                let expected: Vec<(String, String)> = matchers
+                    .iter()
+                    .map(|matcher| (matcher.label.clone(), matcher.value.clone()))
+                    .collect();
+                prop_assert_eq!(read_back, expected);
+            }
+        }
+    }
+}

@@ -1,0 +1,600 @@
+//! promtool's rule unit tests (`promtool test rules`, 2.42): the test file format, the
+//! runner and promtool's output text.
+//!
+//! ```text
+//! test YAML ──parse──▶ TestFile ──rule_files via FileAccess──▶ RuleGroups
+//!   per test: input series ──▶ Storage; every group at every evaluation_interval
+//!   from 0 to the largest eval_time; alert tests checked at the tick they fall in;
+//!   PromQL tests after the last tick ──▶ FileReport (promtool's text)
+//! ```
+//!
+//! Invariants: pure (files come through [`FileAccess`]); groups run in file order
+//! (then stably sorted by `group_eval_order`), never in a random order; when that
+//! order is ambiguous (several groups not ordered by `group_eval_order`) each test is
+//! also run with those groups reversed and a differing verdict is reported as a
+//! warning. Known difference from promtool: input samples after the largest
+//! `eval_time` are dropped (as promtool never loads them) but samples after an
+//! evaluation tick are visible at it, which only a negative `offset` or a future `@`
+//! can observe.
+
+pub mod format;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::Deserialize;
+
+use crate::prometheus::promql::notation::{parse_labels_prefix, parse_series_line, SequenceValue};
+use crate::prometheus::promql::{instant_query, EvalOptions, Labels, Storage, Value};
+use crate::prometheus::ruler::file::{scalar_string, string_map};
+use crate::prometheus::ruler::{
+    format_go_duration, format_model_duration, load_rule_file, parse_model_duration, EvalContext,
+    GroupEvaluator, RuleGroup, RuleKind,
+};
+use format::{go_float_e, go_labels, go_map};
+
+/// How the runner reaches files: the CLI implements it over the filesystem.
+pub trait FileAccess {
+    /// Go's `filepath.Glob`: matching paths, sorted; a pattern without metacharacters
+    /// yields itself when the file exists.
+    fn glob(&self, pattern: &str) -> Result<Vec<String>, String>;
+    fn read(&self, path: &str) -> Result<String, String>;
+    /// Go's `filepath.Join(base, path)` for a relative `path`; `path` itself when absolute.
+    fn join(&self, base: &str, path: &str) -> String;
+}
+
+/// The verdict of one test file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    Success,
+    /// At least one test failed.
+    Failed,
+    /// The file (or a rule file it names) could not be read or is invalid.
+    Bad,
+}
+
+/// Where a piece of output goes, as promtool splits it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stream {
+    Stdout,
+    Stderr,
+}
+
+/// The outcome and promtool's output for one test file.
+#[derive(Clone, Debug)]
+pub struct FileReport {
+    pub verdict: Verdict,
+    pub output: Vec<(Stream, String)>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TestFile {
+    #[serde(default)]
+    rule_files: Vec<String>,
+    #[serde(default, deserialize_with = "scalar_string")]
+    evaluation_interval: Option<String>,
+    #[serde(default)]
+    group_eval_order: Vec<String>,
+    #[serde(default)]
+    tests: Vec<TestGroup>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TestGroup {
+    #[serde(default, deserialize_with = "scalar_string")]
+    interval: Option<String>,
+    #[serde(default)]
+    input_series: Vec<InputSeries>,
+    #[serde(default)]
+    alert_rule_test: Vec<AlertTest>,
+    #[serde(default)]
+    promql_expr_test: Vec<PromqlTest>,
+    #[serde(default, deserialize_with = "string_map")]
+    external_labels: BTreeMap<String, String>,
+    #[serde(default, deserialize_with = "scalar_string")]
+    external_url: Option<String>,
+    #[serde(default, deserialize_with = "scalar_string")]
+    name: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct InputSeries {
+    #[serde(default, deserialize_with = "scalar_string")]
+    series: Option<String>,
+    #[serde(default, deserialize_with = "scalar_string")]
+    values: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AlertTest {
+    #[serde(default, deserialize_with = "scalar_string")]
+    eval_time: Option<String>,
+    #[serde(default, deserialize_with = "scalar_string")]
+    alertname: Option<String>,
+    #[serde(default)]
+    exp_alerts: Vec<ExpAlert>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ExpAlert {
+    #[serde(default, deserialize_with = "string_map")]
+    exp_labels: BTreeMap<String, String>,
+    #[serde(default, deserialize_with = "string_map")]
+    exp_annotations: BTreeMap<String, String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PromqlTest {
+    #[serde(default, deserialize_with = "scalar_string")]
+    expr: Option<String>,
+    #[serde(default, deserialize_with = "scalar_string")]
+    eval_time: Option<String>,
+    #[serde(default)]
+    exp_samples: Vec<ExpSample>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ExpSample {
+    #[serde(default, deserialize_with = "scalar_string")]
+    labels: Option<String>,
+    #[serde(default)]
+    value: f64,
+}
+
+fn duration_or_zero(text: &Option<String>) -> Result<i64, String> {
+    match text {
+        None => Ok(0),
+        Some(text) => parse_model_duration(text),
+    }
+}
+
+/// Runs one test file. `name` is how the user named it (printed), `base_dir` the
+/// directory rule file paths are relative to.
+pub fn run_test_file(
+    name: &str,
+    base_dir: &str,
+    files: &dyn FileAccess,
+    threads: usize,
+) -> FileReport {
+    let mut output = vec![(Stream::Stdout, format!("Unit Testing:  {name}\n"))];
+    let (verdict, errors) = match files.read(name) {
+        Err(e) => (Verdict::Bad, vec![e]),
+        Ok(text) => run_test_text(&text, base_dir, files, threads, &mut output),
+    };
+    if errors.is_empty() {
+        output.push((Stream::Stdout, "  SUCCESS\n".to_string()));
+    } else {
+        output.push((Stream::Stderr, "  FAILED:\n".to_string()));
+        for error in errors {
+            output.push((Stream::Stderr, format!("{error}\n")));
+            output.push((Stream::Stdout, "\n".to_string()));
+        }
+    }
+    output.push((Stream::Stdout, "\n".to_string()));
+    FileReport { verdict, output }
+}
+
+fn run_test_text(
+    text: &str,
+    base_dir: &str,
+    files: &dyn FileAccess,
+    threads: usize,
+    output: &mut Vec<(Stream, String)>,
+) -> (Verdict, Vec<String>) {
+    let bad = |e: String| (Verdict::Bad, vec![e]);
+    let file: TestFile = match yaml_serde::from_str(text) {
+        Ok(file) => file,
+        Err(e) => return bad(e.to_string()),
+    };
+    let mut rule_paths = Vec::new();
+    for pattern in &file.rule_files {
+        let pattern = if pattern.is_empty() {
+            pattern.clone()
+        } else {
+            files.join(base_dir, pattern)
+        };
+        match files.glob(&pattern) {
+            Ok(found) if found.is_empty() => output.push((
+                Stream::Stderr,
+                format!("  WARNING: no file match pattern {pattern}\n"),
+            )),
+            Ok(found) => rule_paths.extend(found),
+            Err(e) => return bad(e),
+        }
+    }
+    let eval_interval = match duration_or_zero(&file.evaluation_interval) {
+        Ok(0) => 60_000,
+        Ok(ms) => ms,
+        Err(e) => return bad(e),
+    };
+    let mut order = BTreeMap::new();
+    for (index, name) in file.group_eval_order.iter().enumerate() {
+        if order.insert(name.clone(), index).is_some() {
+            return bad(format!("group name repeated in evaluation order: {name}"));
+        }
+    }
+    let options = EvalOptions {
+        default_subquery_step_ms: eval_interval,
+        ..EvalOptions::default()
+    };
+    let mut groups = Vec::new();
+    let mut load_errors = Vec::new();
+    for path in &rule_paths {
+        match files.read(path) {
+            Err(e) => load_errors.push(e),
+            Ok(text) => match load_rule_file(path, &text, options.semantics) {
+                Ok(loaded) => groups.extend(loaded),
+                Err(errors) => load_errors.extend(errors),
+            },
+        }
+    }
+    if !load_errors.is_empty() {
+        return (Verdict::Bad, load_errors);
+    }
+    let rank = |group: &RuleGroup| order.get(&group.name).copied().unwrap_or(0);
+    let mut in_file_order = groups.clone();
+    in_file_order.sort_by_key(rank);
+    let mut reversed = groups;
+    reversed.reverse();
+    reversed.sort_by_key(rank);
+    let ambiguous: Vec<&str> = {
+        let mut count_by_rank: BTreeMap<usize, Vec<&str>> = BTreeMap::new();
+        for group in &in_file_order {
+            count_by_rank
+                .entry(rank(group))
+                .or_default()
+                .push(&group.name);
+        }
+        count_by_rank
+            .into_values()
+            .filter(|names| names.len() > 1)
+            .flatten()
+            .collect()
+    };
+    let mut errors = Vec::new();
+    let mut verdict = Verdict::Success;
+    for (index, test) in file.tests.iter().enumerate() {
+        let result = run_test_group(test, eval_interval, &options, threads, &in_file_order);
+        let (group_verdict, group_errors) = match result {
+            Ok(failures) if failures.is_empty() => (Verdict::Success, failures),
+            Ok(failures) => (Verdict::Failed, failures),
+            Err(bad_errors) => (Verdict::Bad, bad_errors),
+        };
+        if !ambiguous.is_empty() && group_verdict != Verdict::Bad {
+            let other = run_test_group(test, eval_interval, &options, threads, &reversed);
+            let other_passes = matches!(&other, Ok(f) if f.is_empty());
+            if other_passes != (group_verdict == Verdict::Success) {
+                let label = test
+                    .name
+                    .as_deref()
+                    .map_or(format!("test {}", index + 1), |n| {
+                        format!("test {} ({n})", index + 1)
+                    });
+                let names: Vec<String> = ambiguous.iter().map(|n| format!("{n:?}")).collect();
+                output.push((
+                    Stream::Stderr,
+                    format!(
+                        "  WARNING: {label} {} only in file order: its verdict depends on the evaluation order of rule groups {}, which promtool picks at random; set group_eval_order\n",
+                        if group_verdict == Verdict::Success { "passes" } else { "fails" },
+                        names.join(", ")
+                    ),
+                ));
+            }
+        }
+        verdict = match (verdict, group_verdict) {
+            (Verdict::Bad, _) | (_, Verdict::Bad) => Verdict::Bad,
+            (Verdict::Failed, _) | (_, Verdict::Failed) => Verdict::Failed,
+            _ => Verdict::Success,
+        };
+        errors.extend(group_errors);
+    }
+    (verdict, errors)
+}
+
+/// One firing alert as promtool compares it.
+type LabelsAndAnnotations = (Labels, BTreeMap<String, String>);
+
+fn alerts_string(alerts: &[LabelsAndAnnotations]) -> String {
+    if alerts.is_empty() {
+        return "[]".to_string();
+    }
+    let mut s = String::from("[\n");
+    for (index, (labels, annotations)) in alerts.iter().enumerate() {
+        if index > 0 {
+            s.push_str(",\n");
+        }
+        s.push_str(&format!(
+            "{index}:\n  Labels:{}\n  Annotations:{}",
+            go_labels(labels),
+            go_map(annotations)
+        ));
+    }
+    s.push_str("\n]");
+    s
+}
+
+/// promtool's `indentLines`: every line after the first gets `indent`.
+fn indent_lines(text: &str, indent: &str) -> String {
+    text.split('\n')
+        .collect::<Vec<_>>()
+        .join(&format!("\n{indent}"))
+}
+
+/// Runs one test group; `Ok` holds the failures (empty when it passes), `Err` errors
+/// that make the file bad.
+fn run_test_group(
+    test: &TestGroup,
+    eval_interval: i64,
+    options: &EvalOptions,
+    threads: usize,
+    groups: &[RuleGroup],
+) -> Result<Vec<String>, Vec<String>> {
+    let one = |e: String| vec![e];
+    let input_interval = match duration_or_zero(&test.interval).map_err(one)? {
+        0 => eval_interval,
+        ms => ms,
+    };
+    let mut alert_tests: Vec<(i64, &AlertTest)> = Vec::new();
+    for alert in &test.alert_rule_test {
+        let eval_time = duration_or_zero(&alert.eval_time).map_err(one)?;
+        if alert.alertname.as_deref().unwrap_or("").is_empty() {
+            let in_group = test
+                .name
+                .as_deref()
+                .map_or(String::new(), |n| format!(" (in TestGroup {n})"));
+            return Err(one(format!(
+                "an item under alert_rule_test misses required attribute alertname at eval_time {}{in_group}",
+                format_model_duration(eval_time)
+            )));
+        }
+        alert_tests.push((eval_time, alert));
+    }
+    let mut promql_tests = Vec::new();
+    for promql in &test.promql_expr_test {
+        promql_tests.push((duration_or_zero(&promql.eval_time).map_err(one)?, promql));
+    }
+    let max_time = alert_tests
+        .iter()
+        .map(|(t, _)| *t)
+        .chain(promql_tests.iter().map(|(t, _)| *t))
+        .max()
+        .unwrap_or(0);
+
+    let storage = load_input(test, input_interval, max_time).map_err(one)?;
+    let mut storage = storage;
+    let context = EvalContext {
+        options: *options,
+        external_labels: test.external_labels.clone(),
+        external_url: test.external_url.clone(),
+        threads,
+    };
+    let mut evaluators: Vec<GroupEvaluator> =
+        groups.iter().cloned().map(GroupEvaluator::new).collect();
+    let mut written: BTreeSet<String> = ["ALERTS", "ALERTS_FOR_STATE"]
+        .into_iter()
+        .map(String::from)
+        .collect();
+    for group in groups {
+        for rule in &group.rules {
+            if let RuleKind::Recording { name } = &rule.kind {
+                written.insert(name.clone());
+            }
+        }
+    }
+    for evaluator in &mut evaluators {
+        evaluator.plan_range_evaluation(&written, eval_interval, max_time);
+    }
+    let mut alert_times: Vec<i64> = alert_tests.iter().map(|(t, _)| *t).collect();
+    alert_times.sort_unstable();
+    alert_times.dedup();
+    let mut next_alert_time = 0;
+    let mut failures = Vec::new();
+    let mut ts = 0i64;
+    while ts <= max_time {
+        let mut eval_errors = Vec::new();
+        for evaluator in &mut evaluators {
+            for error in evaluator.evaluate(&mut storage, ts, &context) {
+                eval_errors.push(format!(
+                    "    rule: {}, time: {}, err: {}",
+                    error.rule_name,
+                    format_go_duration(ts),
+                    error.message
+                ));
+            }
+        }
+        if !eval_errors.is_empty() {
+            failures.extend(eval_errors);
+            return Ok(failures);
+        }
+        while next_alert_time < alert_times.len()
+            && ts <= alert_times[next_alert_time]
+            && alert_times[next_alert_time] < ts + eval_interval
+        {
+            let time = alert_times[next_alert_time];
+            for (_, case) in alert_tests.iter().filter(|(t, _)| *t == time) {
+                if let Some(failure) = check_alert(test, case, time, &evaluators) {
+                    failures.push(failure);
+                }
+            }
+            next_alert_time += 1;
+        }
+        ts += eval_interval;
+    }
+    for (time, case) in promql_tests {
+        if let Some(failure) = check_promql(case, time, &storage, options) {
+            failures.push(failure);
+        }
+    }
+    Ok(failures)
+}
+
+/// Loads input series sorted by labels (so selections come out nearly sorted), with
+/// samples up to `max_time` only, as promtool's lazy loader never loads later ones.
+fn load_input(test: &TestGroup, interval: i64, max_time: i64) -> Result<Storage, String> {
+    let mut parsed = Vec::with_capacity(test.input_series.len());
+    for (index, input) in test.input_series.iter().enumerate() {
+        let series = input.series.as_deref().unwrap_or("");
+        // Parse only the labels now; values are expanded one series at a time below.
+        let (labels, rest) = parse_labels_prefix(series)
+            .map_err(|e| format!("error in input series {series:?}: {e}"))?;
+        if !rest.trim().is_empty() {
+            return Err(format!(
+                "error in input series {series:?}: unexpected {rest:?}"
+            ));
+        }
+        parsed.push((labels, index));
+    }
+    parsed.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut storage = Storage::new();
+    for (labels, index) in parsed {
+        let input = &test.input_series[index];
+        let line = format!(
+            "{} {}",
+            input.series.as_deref().unwrap_or(""),
+            input.values.as_deref().unwrap_or("")
+        );
+        let line =
+            parse_series_line(&line).map_err(|e| format!("error in input series {line:?}: {e}"))?;
+        let id = storage.series_id(&labels);
+        for (step, value) in line.values.iter().enumerate() {
+            let ts = (step as i64).saturating_mul(interval);
+            if ts > max_time {
+                break;
+            }
+            if let SequenceValue::Value(v) = value {
+                storage.append_to(id, ts, *v);
+            }
+        }
+    }
+    Ok(storage)
+}
+
+fn check_alert(
+    test: &TestGroup,
+    case: &AlertTest,
+    time: i64,
+    evaluators: &[GroupEvaluator],
+) -> Option<String> {
+    let alertname = case.alertname.as_deref().unwrap_or("");
+    let mut got: Vec<LabelsAndAnnotations> = Vec::new();
+    for evaluator in evaluators {
+        for (index, rule) in evaluator.group.rules.iter().enumerate() {
+            if !matches!(&rule.kind, RuleKind::Alerting { name, .. } if name == alertname) {
+                continue;
+            }
+            for alert in evaluator.alerts(index) {
+                if alert.state == crate::prometheus::ruler::group::AlertState::Firing {
+                    got.push((alert.labels.clone(), alert.annotations.clone()));
+                }
+            }
+        }
+    }
+    let mut expected: Vec<LabelsAndAnnotations> = case
+        .exp_alerts
+        .iter()
+        .map(|a| {
+            let mut labels = a.exp_labels.clone();
+            labels.insert("alertname".to_string(), alertname.to_string());
+            (Labels::from_pairs(labels), a.exp_annotations.clone())
+        })
+        .collect();
+    let order = |a: &LabelsAndAnnotations, b: &LabelsAndAnnotations| {
+        a.0.cmp(&b.0).then_with(|| {
+            let a: Vec<_> = a.1.iter().collect();
+            let b: Vec<_> = b.1.iter().collect();
+            a.cmp(&b)
+        })
+    };
+    got.sort_by(order);
+    expected.sort_by(order);
+    if got == expected {
+        return None;
+    }
+    let name = test
+        .name
+        .as_deref()
+        .filter(|n| !n.is_empty())
+        .map_or(String::new(), |n| format!("    name: {n},\n"));
+    let indent = "            ";
+    Some(format!(
+        "{name}    alertname: {alertname}, time: {}, \n        exp:{}, \n        got:{}",
+        format_model_duration(time),
+        indent_lines(&alerts_string(&expected), indent),
+        indent_lines(&alerts_string(&got), indent)
+    ))
+}
+
+fn samples_string(samples: &[(Labels, f64)]) -> String {
+    if samples.is_empty() {
+        return "nil".to_string();
+    }
+    samples
+        .iter()
+        .map(|(labels, value)| format!("{} {}", go_labels(labels), go_float_e(*value)))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn check_promql(
+    case: &PromqlTest,
+    time: i64,
+    storage: &Storage,
+    options: &EvalOptions,
+) -> Option<String> {
+    let expr = case.expr.as_deref().unwrap_or("");
+    let quoted = crate::prometheus::gotemplate::format::quote_string(expr);
+    let time_text = format_model_duration(time);
+    let fail = |e: String| Some(format!("    expr: {quoted}, time: {time_text}, err: {e}"));
+    let mut got: Vec<(Labels, f64)> = match instant_query(storage, expr, time, options) {
+        Ok(Value::Vector(vector)) => vector.into_iter().map(|s| (s.labels, s.value)).collect(),
+        Ok(Value::Scalar(value)) => vec![(Labels::empty(), value)],
+        Ok(_) => return fail("rule result is not a vector or scalar".to_string()),
+        Err(e) => return fail(e.to_string()),
+    };
+    let mut expected = Vec::new();
+    for sample in &case.exp_samples {
+        let text = sample.labels.as_deref().unwrap_or("");
+        if text.trim().is_empty() {
+            // promtool accepts a missing `labels` as the empty label set.
+            expected.push((Labels::empty(), sample.value));
+            continue;
+        }
+        match parse_labels_prefix(text) {
+            Ok((labels, rest)) if rest.trim().is_empty() => expected.push((labels, sample.value)),
+            Ok((_, rest)) => {
+                return fail(format!(
+                    "labels {}: unexpected {rest:?}",
+                    crate::prometheus::gotemplate::format::quote_string(text)
+                ))
+            }
+            Err(e) => {
+                return fail(format!(
+                    "labels {}: {e}",
+                    crate::prometheus::gotemplate::format::quote_string(text)
+                ))
+            }
+        }
+    }
+    expected.sort_by(|a, b| a.0.cmp(&b.0));
+    got.sort_by(|a, b| a.0.cmp(&b.0));
+    // reflect.DeepEqual compares floats with ==: NaN never matches, -0 matches 0.
+    let equal = expected.len() == got.len()
+        && expected
+            .iter()
+            .zip(&got)
+            .all(|(e, g)| e.0 == g.0 && e.1 == g.1);
+    if equal {
+        return None;
+    }
+    Some(format!(
+        "    expr: {quoted}, time: {time_text},\n        exp: {}\n        got: {}",
+        samples_string(&expected),
+        samples_string(&got)
+    ))
+}

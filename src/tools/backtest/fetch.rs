@@ -1,0 +1,319 @@
+//! `mlslo backtest --prometheus-url`: the raw history of exactly the series the
+//! rules read, pulled from a Prometheus-compatible query API (Prometheus, Thanos,
+//! Mimir) in time chunks with a bounded number of requests in flight.
+//!
+//! How: for each selector, `POST /api/v1/query` of `SELECTOR[CHUNK]` at the chunk's
+//! end returns the stored samples of the chunk, not resampled values as
+//! `query_range` would. Chunks tile the range; Prometheus 2 includes both window
+//! ends (3 only the right one), so a sample on a border can come twice and is kept
+//! once.
+//!
+//! Invariants: the plan ([`plan_fetch`]) is pure and deterministic; responses are
+//! merged in plan order whatever order they arrive in; series the rules record
+//! themselves (and `ALERTS`, `ALERTS_FOR_STATE`) are never fetched, as the backtest
+//! computes them; an error names the selector and the time range it was fetching.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use promql_parser::label::METRIC_NAME;
+use promql_parser::parser::{Expr, VectorSelector};
+
+use super::data::{parse_matrix_json, Dataset};
+use crate::cli::http::{HttpClient, HttpErrorKind, Request};
+use crate::prometheus::promql::Labels;
+use crate::prometheus::ruler::{RuleGroup, RuleKind};
+
+/// Prometheus' default lookback of an instant selector.
+const LOOKBACK_DELTA_MS: i64 = 5 * 60 * 1000;
+
+/// What to fetch: each selector over one time range, in chunks.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FetchPlan {
+    /// Selector texts without `offset`/`@`, sorted and distinct.
+    pub selectors: Vec<String>,
+    /// Metric names the rules compute; fetched series with these names are dropped.
+    pub recorded: BTreeSet<String>,
+    /// Chunk windows `(from_ms, to_ms]`, ascending, tiling the range exactly.
+    pub chunks: Vec<(i64, i64)>,
+}
+
+impl FetchPlan {
+    /// One request per selector and chunk, selector-major.
+    pub fn requests(&self) -> Vec<(usize, (i64, i64))> {
+        (0..self.selectors.len())
+            .flat_map(|selector| self.chunks.iter().map(move |chunk| (selector, *chunk)))
+            .collect()
+    }
+}
+
+/// The plan for evaluating `groups` from `start_ms` to `end_ms`: every selector the
+/// rules read, over the range widened by the longest history (range, offset,
+/// subquery, lookback) any expression needs, cut into chunks of `chunk_ms`.
+pub fn plan_fetch(groups: &[RuleGroup], start_ms: i64, end_ms: i64, chunk_ms: i64) -> FetchPlan {
+    let mut recorded = BTreeSet::from(["ALERTS".to_string(), "ALERTS_FOR_STATE".to_string()]);
+    for group in groups {
+        for rule in &group.rules {
+            if let RuleKind::Recording { name } = &rule.kind {
+                recorded.insert(name.clone());
+            }
+        }
+    }
+    let mut selectors = BTreeSet::new();
+    let mut reach = Reach::default();
+    for group in groups {
+        for rule in &group.rules {
+            collect_selectors(&rule.expr, Reach::default(), &mut |selector, needs| {
+                let name = crate::prometheus::ruler::group::fixed_metric_name(selector);
+                if name.is_some_and(|name| recorded.contains(&name)) {
+                    return;
+                }
+                let mut bare = selector.clone();
+                bare.offset = None;
+                bare.at = None;
+                selectors.insert(bare.to_string());
+                reach.before_ms = reach.before_ms.max(needs.before_ms);
+                reach.after_ms = reach.after_ms.max(needs.after_ms);
+            });
+        }
+    }
+    let from_ms = start_ms - reach.before_ms;
+    let to_ms = end_ms + reach.after_ms;
+    let chunk_ms = chunk_ms.max(1);
+    let mut chunks = Vec::new();
+    // The first window starts a millisecond early so that a sample exactly at
+    // `from_ms` is inside a left-open window too.
+    let mut chunk_from = from_ms - 1;
+    while chunk_from < to_ms {
+        let chunk_to = (chunk_from + chunk_ms).min(to_ms);
+        chunks.push((chunk_from, chunk_to));
+        chunk_from = chunk_to;
+    }
+    FetchPlan {
+        selectors: selectors.into_iter().collect(),
+        recorded,
+        chunks,
+    }
+}
+
+/// How far before and after the evaluation time a selector reads.
+#[derive(Clone, Copy, Debug, Default)]
+struct Reach {
+    before_ms: i64,
+    after_ms: i64,
+}
+
+impl Reach {
+    fn shifted(self, offset_ms: i64, window_ms: i64) -> Reach {
+        Reach {
+            before_ms: self.before_ms + offset_ms.max(0) + window_ms,
+            after_ms: self.after_ms + (-offset_ms).max(0),
+        }
+    }
+}
+
+fn offset_ms(offset: &Option<promql_parser::parser::Offset>) -> i64 {
+    match offset {
+        Some(promql_parser::parser::Offset::Pos(d)) => d.as_millis() as i64,
+        Some(promql_parser::parser::Offset::Neg(d)) => -(d.as_millis() as i64),
+        None => 0,
+    }
+}
+
+/// Calls `found` with every selector of `expr` and the reach it needs, given the
+/// reach `outer` of the subqueries around it.
+fn collect_selectors(expr: &Expr, outer: Reach, found: &mut dyn FnMut(&VectorSelector, Reach)) {
+    match expr {
+        Expr::VectorSelector(selector) => found(
+            selector,
+            outer.shifted(offset_ms(&selector.offset), LOOKBACK_DELTA_MS),
+        ),
+        Expr::MatrixSelector(matrix) => found(
+            &matrix.vs,
+            outer.shifted(
+                offset_ms(&matrix.vs.offset),
+                matrix.range.as_millis() as i64,
+            ),
+        ),
+        Expr::Subquery(subquery) => collect_selectors(
+            &subquery.expr,
+            outer.shifted(
+                offset_ms(&subquery.offset),
+                subquery.range.as_millis() as i64,
+            ),
+            found,
+        ),
+        Expr::Aggregate(aggregate) => {
+            if let Some(param) = &aggregate.param {
+                collect_selectors(param, outer, found);
+            }
+            collect_selectors(&aggregate.expr, outer, found);
+        }
+        Expr::Unary(unary) => collect_selectors(&unary.expr, outer, found),
+        Expr::Binary(binary) => {
+            collect_selectors(&binary.lhs, outer, found);
+            collect_selectors(&binary.rhs, outer, found);
+        }
+        Expr::Paren(paren) => collect_selectors(&paren.expr, outer, found),
+        Expr::Call(call) => {
+            for arg in &call.args.args {
+                collect_selectors(arg, outer, found);
+            }
+        }
+        Expr::NumberLiteral(_) | Expr::StringLiteral(_) | Expr::Extension(_) => {}
+    }
+}
+
+/// Runs `plan` against the API at `base_url` with at most `concurrency` requests in
+/// flight; `progress(done, total)` after each answer.
+pub async fn fetch(
+    client: Arc<HttpClient>,
+    base_url: &str,
+    plan: &FetchPlan,
+    concurrency: usize,
+    progress: &mut dyn FnMut(usize, usize),
+) -> Result<Dataset, String> {
+    let endpoint = format!("{}/api/v1/query", base_url.trim_end_matches('/'));
+    let requests = plan.requests();
+    let total = requests.len();
+    let mut answers: BTreeMap<usize, String> = BTreeMap::new();
+    let mut in_flight = tokio::task::JoinSet::new();
+    let mut next = 0;
+    while answers.len() < total {
+        while next < total && in_flight.len() < concurrency.max(1) {
+            let (selector_index, (from_ms, to_ms)) = requests[next];
+            let query = format!("{}[{}ms]", plan.selectors[selector_index], to_ms - from_ms);
+            let time = format_seconds(to_ms);
+            let request = Request::post(endpoint.clone())
+                .form(&[("query", query.as_str()), ("time", time.as_str())]);
+            let client = Arc::clone(&client);
+            let index = next;
+            in_flight.spawn(async move { (index, client.send_ok(&request).await) });
+            next += 1;
+        }
+        let Some(joined) = in_flight.join_next().await else {
+            break;
+        };
+        let (index, outcome) = joined.map_err(|e| format!("a fetch task failed: {e}"))?;
+        let (selector_index, chunk) = requests[index];
+        let describe = || {
+            format!(
+                "fetching `{}` for ({}, {}]",
+                plan.selectors[selector_index],
+                super::format_time(chunk.0),
+                super::format_time(chunk.1)
+            )
+        };
+        let response = outcome.map_err(|error| {
+            let hint = match &error.kind {
+                HttpErrorKind::Status { status: 422, body }
+                    if body.contains("too many samples") =>
+                {
+                    "\nhint: give a smaller --chunk"
+                }
+                _ => "",
+            };
+            format!("{}: {error}{hint}", describe())
+        })?;
+        answers.insert(index, response.text());
+        progress(answers.len(), total);
+    }
+    let mut samples: BTreeMap<Labels, BTreeMap<i64, f64>> = BTreeMap::new();
+    for (index, body) in &answers {
+        let (selector_index, chunk) = requests[*index];
+        let name = format!(
+            "`{}` at {}",
+            plan.selectors[selector_index],
+            super::format_time(chunk.1)
+        );
+        let dataset = parse_matrix_json(&name, body)?;
+        for (labels, points) in dataset.series {
+            if plan.recorded.contains(labels.get(METRIC_NAME)) {
+                continue;
+            }
+            let series = samples.entry(labels).or_default();
+            for (ts, value) in points {
+                series.insert(ts, value);
+            }
+        }
+    }
+    Ok(Dataset {
+        series: samples
+            .into_iter()
+            .map(|(labels, points)| (labels, points.into_iter().collect()))
+            .collect(),
+    })
+}
+
+/// Unix seconds with milliseconds, as the API takes a time.
+fn format_seconds(ms: i64) -> String {
+    let sign = if ms < 0 { "-" } else { "" };
+    let magnitude = ms.unsigned_abs();
+    format!("{sign}{}.{:03}", magnitude / 1000, magnitude % 1000)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::prometheus::promql::Semantics;
+    use crate::prometheus::ruler::load_rule_file;
+
+    fn groups(text: &str) -> Vec<RuleGroup> {
+        load_rule_file("rules.yml", text, Semantics::default()).expect("valid rules")
+    }
+
+    const RULES: &str = r#"
+groups:
+  - name: g
+    rules:
+      - record: job:errors:rate5m
+        expr: sum by (job) (rate(errors_total{code=~"5.."}[5m] offset 1m))
+      - alert: High
+        expr: job:errors:rate5m / on (job) sum by (job) (rate(requests_total[10m])) > 0.1
+      - alert: Forecast
+        expr: predict_linear(disk_free[1h:5m] offset 30m, 3600) < 0 and on () ALERTS{alertname="High"}
+      - alert: Up
+        expr: up{job="api"} == 0 or absent(up{job="api"} offset -2m)
+"#;
+
+    #[test]
+    fn plans_every_read_selector_but_recorded_ones_over_the_widest_history() {
+        let plan = plan_fetch(&groups(RULES), 10_000_000, 20_000_000, 3_600_000);
+        assert_eq!(
+            plan.selectors,
+            vec![
+                "disk_free",
+                r#"errors_total{code=~"5.."}"#,
+                "requests_total",
+                r#"up{job="api"}"#
+            ]
+        );
+        assert!(plan.recorded.contains("job:errors:rate5m") && plan.recorded.contains("ALERTS"));
+        // disk_free: subquery of 1h offset 30m, then the 5m lookback inside it.
+        let before = 3_600_000 + 1_800_000 + LOOKBACK_DELTA_MS;
+        // up offset -2m reads two minutes past the end.
+        let after = 120_000;
+        assert_eq!(
+            plan.chunks.first().map(|c| c.0),
+            Some(10_000_000 - before - 1)
+        );
+        assert_eq!(plan.chunks.last().map(|c| c.1), Some(20_000_000 + after));
+    }
+
+    #[test]
+    fn chunks_tile_the_range_without_gaps_or_overlaps() {
+        for chunk_ms in [1, 999, 3_600_000, 7_200_000, 100_000_000] {
+            let plan = plan_fetch(&groups(RULES), 0, 36_000_000, chunk_ms);
+            let chunks = &plan.chunks;
+            assert!(chunks.windows(2).all(|w| w[0].1 == w[1].0), "{chunk_ms}");
+            assert!(chunks.iter().all(|c| c.1 - c.0 <= chunk_ms && c.1 > c.0));
+            assert_eq!(plan.requests().len(), plan.selectors.len() * chunks.len());
+        }
+    }
+
+    #[test]
+    fn seconds_keep_milliseconds() {
+        assert_eq!(format_seconds(1_700_000_000_123), "1700000000.123");
+        assert_eq!(format_seconds(-1), "-0.001");
+    }
+}

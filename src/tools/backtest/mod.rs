@@ -1,0 +1,783 @@
+//! `mlslo backtest`: rule groups evaluated over recorded history with the same
+//! evaluator as `mlslo test` (no second state machine), summarised per alert as
+//! firings, firing time and pending spans, and per firing as the receivers an
+//! Alertmanager would page after inhibition.
+//!
+//! Invariants: pure (the CLI reads files and prints); every group is evaluated at
+//! each multiple of its own interval from the start, groups in input order at one
+//! timestamp, as `mlslo test` does; output is sorted (alert name, then labels) so
+//! the table and JSON are byte-for-byte stable.
+
+pub mod data;
+pub mod fetch;
+pub mod html;
+
+pub use html::render_html;
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::prometheus::alertmanager::{config::Config, route_alerts, PostableAlert};
+use crate::prometheus::promql::{EvalOptions, Labels};
+use crate::prometheus::ruler::group::AlertState;
+use crate::prometheus::ruler::{EvalContext, GroupEvaluator, RuleGroup, RuleKind};
+use data::Dataset;
+
+/// What to evaluate and how.
+#[derive(Clone, Debug)]
+pub struct BacktestOptions {
+    pub start_ms: i64,
+    pub end_ms: i64,
+    /// Evaluation interval for groups without their own `interval`.
+    pub default_interval_ms: i64,
+    /// When set, every group is evaluated at this interval (`--step`).
+    pub step_override_ms: Option<i64>,
+}
+
+/// One span of an alert in one state: `[start_ms, end_ms)`; `open` when it still
+/// lasted at the end of the range.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Span {
+    pub start_ms: i64,
+    pub end_ms: i64,
+    pub open: bool,
+}
+
+/// Where one firing would have been sent.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Page {
+    pub receivers: Vec<String>,
+    /// The `alertname` of the alert that inhibits this one, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub inhibited_by: Option<String>,
+}
+
+/// The history of one alert (one label set of one alerting rule).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct AlertHistory {
+    pub alertname: String,
+    pub labels: BTreeMap<String, String>,
+    pub firings: usize,
+    pub firing_ms: i64,
+    pub pending: Vec<Span>,
+    pub firing: Vec<Span>,
+    /// One per firing span, when an Alertmanager configuration was given.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub pages: Vec<Page>,
+}
+
+/// The error budget of one objective, from the `slo:period_error_budget_remaining:ratio`
+/// series the generated rules record.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Budget {
+    pub service: String,
+    pub slo: String,
+    /// `100 * (1 - remaining)` at the last evaluation: the share of the objective
+    /// window's budget spent by the errors seen in the range (data before the range
+    /// counts as none).
+    pub spent_percent: f64,
+    /// (timestamp ms, spent %) at each evaluation, for charts.
+    #[serde(skip)]
+    pub points: Vec<(i64, f64)>,
+}
+
+/// One objective's 5m error ratio over the range and its error budget ratio.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ErrorRatio {
+    pub points: Vec<(i64, f64)>,
+    pub budget: Option<f64>,
+}
+
+/// How one firing of a forecast alert turned out against its threshold alert.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ForecastOutcome {
+    pub forecast: String,
+    pub threshold: String,
+    pub service: String,
+    pub slo: String,
+    /// `lead`: the threshold alert fired `lead_ms` after the forecast did;
+    /// `false_alarm`: it did not fire before the next forecast or the end;
+    /// `missed`: the threshold alert fired with no forecast ahead of it.
+    pub outcome: String,
+    pub at_ms: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lead_ms: Option<i64>,
+}
+
+/// The result of one backtest.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Report {
+    pub start_ms: i64,
+    pub end_ms: i64,
+    pub evaluations: usize,
+    pub alerts: Vec<AlertHistory>,
+    pub budgets: Vec<Budget>,
+    pub forecasts: Vec<ForecastOutcome>,
+    /// Per (service, slo): the recorded `slo:sli_error:ratio_rate5m`, for charts.
+    #[serde(skip)]
+    pub error_ratios: BTreeMap<(String, String), ErrorRatio>,
+    /// `rule: message` per failed rule evaluation (first 20).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub rule_errors: Vec<String>,
+}
+
+/// Evaluates `groups` over `dataset` from `start_ms` to `end_ms` inclusive.
+/// `progress` is called with (done, total) evaluation timestamps.
+pub fn run(
+    groups: &[RuleGroup],
+    dataset: &Dataset,
+    options: &BacktestOptions,
+    alertmanager: Option<&Config>,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Report {
+    let mut storage = dataset.to_storage();
+    let context = EvalContext {
+        options: EvalOptions::default(),
+        ..EvalContext::default()
+    };
+    let mut evaluators: Vec<GroupEvaluator> =
+        groups.iter().cloned().map(GroupEvaluator::new).collect();
+    let intervals: Vec<i64> = groups
+        .iter()
+        .map(|group| {
+            options
+                .step_override_ms
+                .or(group.interval_ms.filter(|ms| *ms > 0))
+                .unwrap_or(options.default_interval_ms)
+                .max(1)
+        })
+        .collect();
+    let base = intervals.iter().copied().fold(0, gcd).max(1);
+    let total = ((options.end_ms - options.start_ms).max(0) / base + 1) as u64;
+    // (rule identity, alert labels) -> (state at the previous step, open span start).
+    let mut tracks: BTreeMap<(String, Labels), Track> = BTreeMap::new();
+    let mut rule_errors = Vec::new();
+    let mut evaluations = 0;
+    let mut ts = options.start_ms;
+    let mut done = 0u64;
+    while ts <= options.end_ms {
+        for (index, evaluator) in evaluators.iter_mut().enumerate() {
+            if (ts - options.start_ms) % intervals[index] != 0 {
+                continue;
+            }
+            evaluations += 1;
+            for error in evaluator.evaluate(&mut storage, ts, &context) {
+                if rule_errors.len() < 20 {
+                    rule_errors.push(format!("{}: {}", error.rule_name, error.message));
+                }
+            }
+            for (rule_index, rule) in evaluator.group.rules.iter().enumerate() {
+                if !matches!(rule.kind, RuleKind::Alerting { .. }) {
+                    continue;
+                }
+                let key_prefix = format!("{}/{}", evaluator.group.name, rule_index);
+                let mut seen = Vec::new();
+                for alert in evaluator.alerts(rule_index) {
+                    let key = (key_prefix.clone(), alert.labels.clone());
+                    seen.push(alert.labels.clone());
+                    tracks.entry(key).or_default().observe(alert.state, ts);
+                }
+                for ((prefix, labels), track) in tracks.iter_mut() {
+                    if *prefix == key_prefix && !seen.contains(labels) {
+                        track.observe(AlertState::Inactive, ts);
+                    }
+                }
+            }
+        }
+        done += 1;
+        progress(done, total);
+        ts += base;
+    }
+    let mut alerts: Vec<AlertHistory> = tracks
+        .into_iter()
+        .map(|((_, labels), mut track)| {
+            track.close(options.end_ms);
+            let labels_map: BTreeMap<String, String> = labels.pairs().iter().cloned().collect();
+            AlertHistory {
+                alertname: labels.get("alertname").to_string(),
+                firings: track.firing.len(),
+                firing_ms: track.firing.iter().map(|s| s.end_ms - s.start_ms).sum(),
+                labels: labels_map,
+                pending: track.pending,
+                firing: track.firing,
+                pages: Vec::new(),
+            }
+        })
+        .filter(|alert| !alert.pending.is_empty() || !alert.firing.is_empty())
+        .collect();
+    alerts.sort_by(|a, b| (&a.alertname, &a.labels).cmp(&(&b.alertname, &b.labels)));
+    if let Some(config) = alertmanager {
+        attach_pages(&mut alerts, config);
+    }
+    let budgets = budgets(&storage, options.end_ms);
+    let forecasts = forecast_outcomes(&alerts);
+    let error_ratios = error_ratios(&storage, options.start_ms, options.end_ms);
+    Report {
+        error_ratios,
+        start_ms: options.start_ms,
+        end_ms: options.end_ms,
+        evaluations,
+        alerts,
+        budgets,
+        forecasts,
+        rule_errors,
+    }
+}
+
+/// The recorded name whose last value is the budget left (see `emit::prometheus`).
+pub const BUDGET_REMAINING: &str = "slo:period_error_budget_remaining:ratio";
+
+fn budgets(storage: &crate::prometheus::promql::Storage, end_ms: i64) -> Vec<Budget> {
+    let mut budgets = Vec::new();
+    for id in 0..storage.len() {
+        let series = storage.series(id);
+        if series.labels.metric_name() != BUDGET_REMAINING {
+            continue;
+        }
+        let points: Vec<(i64, f64)> = series
+            .timestamps
+            .iter()
+            .zip(&series.values)
+            .filter(|(ts, value)| **ts <= end_ms && value.is_finite())
+            .map(|(ts, value)| (*ts, 100.0 * (1.0 - value)))
+            .collect();
+        let Some(&(_, spent_percent)) = points.last() else {
+            continue;
+        };
+        budgets.push(Budget {
+            service: series.labels.get("service").to_string(),
+            slo: series.labels.get("slo").to_string(),
+            spent_percent,
+            points,
+        });
+    }
+    budgets.sort_by(|a, b| (&a.service, &a.slo).cmp(&(&b.service, &b.slo)));
+    budgets
+}
+
+fn error_ratios(
+    storage: &crate::prometheus::promql::Storage,
+    start_ms: i64,
+    end_ms: i64,
+) -> BTreeMap<(String, String), ErrorRatio> {
+    let mut ratios: BTreeMap<(String, String), ErrorRatio> = BTreeMap::new();
+    for id in 0..storage.len() {
+        let series = storage.series(id);
+        let name = series.labels.metric_name();
+        let key = (
+            series.labels.get("service").to_string(),
+            series.labels.get("slo").to_string(),
+        );
+        if name == "slo:sli_error:ratio_rate5m" {
+            ratios.entry(key).or_default().points = series
+                .timestamps
+                .iter()
+                .zip(&series.values)
+                .filter(|(ts, v)| (start_ms..=end_ms).contains(*ts) && v.is_finite())
+                .map(|(ts, v)| (*ts, *v))
+                .collect();
+        } else if name == "slo:error_budget:ratio" {
+            ratios.entry(key).or_default().budget =
+                series.values.iter().rev().copied().find(|v| v.is_finite());
+        }
+    }
+    ratios.retain(|_, ratio| !ratio.points.is_empty());
+    ratios
+}
+
+/// Pairs each `...Forecast` alert with the other alerts of its `service` and `slo`
+/// (the threshold alerts the compiler generates next to it, `SLOMetricAbsent` aside).
+fn forecast_outcomes(alerts: &[AlertHistory]) -> Vec<ForecastOutcome> {
+    let key = |alert: &AlertHistory| {
+        (
+            alert.labels.get("service").cloned().unwrap_or_default(),
+            alert.labels.get("slo").cloned().unwrap_or_default(),
+        )
+    };
+    let mut outcomes = Vec::new();
+    for forecast in alerts.iter().filter(|a| a.alertname.ends_with("Forecast")) {
+        let (service, slo) = key(forecast);
+        for threshold in alerts.iter().filter(|a| {
+            !a.alertname.ends_with("Forecast")
+                && a.alertname != "SLOMetricAbsent"
+                && key(a) == (service.clone(), slo.clone())
+        }) {
+            let outcome = |kind: &str, at_ms: i64, lead_ms: Option<i64>| ForecastOutcome {
+                forecast: forecast.alertname.clone(),
+                threshold: threshold.alertname.clone(),
+                service: service.clone(),
+                slo: slo.clone(),
+                outcome: kind.to_string(),
+                at_ms,
+                lead_ms,
+            };
+            let starts: Vec<i64> = forecast.firing.iter().map(|s| s.start_ms).collect();
+            let breaches: Vec<i64> = threshold.firing.iter().map(|s| s.start_ms).collect();
+            let mut explained = vec![false; breaches.len()];
+            for (index, &start) in starts.iter().enumerate() {
+                let next = starts.get(index + 1).copied().unwrap_or(i64::MAX);
+                match breaches.iter().position(|&b| b >= start && b < next) {
+                    Some(position) => {
+                        explained[position] = true;
+                        let breach = breaches[position];
+                        outcomes.push(outcome("lead", start, Some(breach - start)));
+                    }
+                    None => outcomes.push(outcome("false_alarm", start, None)),
+                }
+            }
+            for (breach, explained) in breaches.iter().zip(explained) {
+                if !explained {
+                    outcomes.push(outcome("missed", *breach, None));
+                }
+            }
+        }
+    }
+    outcomes.sort_by(|a, b| {
+        (&a.service, &a.slo, &a.threshold, a.at_ms).cmp(&(
+            &b.service,
+            &b.slo,
+            &b.threshold,
+            b.at_ms,
+        ))
+    });
+    outcomes
+}
+
+fn gcd(a: i64, b: i64) -> i64 {
+    if b == 0 {
+        a
+    } else {
+        gcd(b, a % b)
+    }
+}
+
+#[derive(Debug, Default)]
+struct Track {
+    state: Option<AlertState>,
+    since_ms: i64,
+    pending: Vec<Span>,
+    firing: Vec<Span>,
+}
+
+impl Track {
+    fn observe(&mut self, state: AlertState, ts: i64) {
+        if self.state == Some(state) {
+            return;
+        }
+        self.finish(ts, false);
+        self.state = Some(state);
+        self.since_ms = ts;
+    }
+
+    fn finish(&mut self, ts: i64, open: bool) {
+        let span = Span {
+            start_ms: self.since_ms,
+            end_ms: ts,
+            open,
+        };
+        match self.state {
+            Some(AlertState::Pending) => self.pending.push(span),
+            Some(AlertState::Firing) => self.firing.push(span),
+            _ => {}
+        }
+    }
+
+    fn close(&mut self, end_ms: i64) {
+        self.finish(end_ms, true);
+        self.state = None;
+    }
+}
+
+/// Routes each firing as Alertmanager would at its start, with every alert firing
+/// at that moment posted alongside (so inhibition sees its sources).
+fn attach_pages(alerts: &mut [AlertHistory], config: &Config) {
+    let firing_at = |alerts: &[AlertHistory], ts: i64| -> Vec<usize> {
+        (0..alerts.len())
+            .filter(|&i| {
+                alerts[i]
+                    .firing
+                    .iter()
+                    .any(|s| s.start_ms <= ts && (ts < s.end_ms || (s.open && ts <= s.end_ms)))
+            })
+            .collect()
+    };
+    let mut pages: Vec<Vec<Page>> = vec![Vec::new(); alerts.len()];
+    for (index, alert) in alerts.iter().enumerate() {
+        for span in &alert.firing {
+            let active = firing_at(alerts, span.start_ms);
+            let postable: Vec<PostableAlert> = active
+                .iter()
+                .map(|&i| PostableAlert {
+                    labels: alerts[i].labels.clone(),
+                    ..PostableAlert::default()
+                })
+                .collect();
+            let routed = route_alerts(config, &postable, span.start_ms);
+            let Some(position) = active.iter().position(|&i| i == index) else {
+                continue;
+            };
+            let Some(routing) = routed.get(position) else {
+                continue;
+            };
+            pages[index].push(Page {
+                receivers: routing.receivers.clone(),
+                inhibited_by: routing
+                    .inhibited_by
+                    .as_ref()
+                    .and_then(|by| active.get(by.alert).map(|&i| alerts[i].alertname.clone())),
+            });
+        }
+    }
+    for (alert, pages) in alerts.iter_mut().zip(pages) {
+        alert.pages = pages;
+    }
+}
+
+/// `2026-11-22T10:00:00Z` for a millisecond timestamp.
+pub fn format_time(ms: i64) -> String {
+    let seconds = ms.div_euclid(1000);
+    let days = seconds.div_euclid(86_400);
+    let rest = seconds.rem_euclid(86_400);
+    let (year, month, day) = crate::base::calendar::civil_from_days(days);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        rest / 3600,
+        rest % 3600 / 60,
+        rest % 60
+    )
+}
+
+/// `1h30m` for a duration in milliseconds.
+pub fn format_duration(ms: i64) -> String {
+    crate::prometheus::ruler::format_model_duration(ms)
+}
+
+/// The human table.
+pub fn render_table(report: &Report) -> String {
+    let mut out = format!(
+        "backtest {} .. {} ({} group evaluations)\n\n",
+        format_time(report.start_ms),
+        format_time(report.end_ms),
+        report.evaluations
+    );
+    if report.alerts.is_empty() {
+        out.push_str("no alert was pending or firing\n");
+    } else {
+        let rows: Vec<[String; 6]> = report
+            .alerts
+            .iter()
+            .map(|alert| {
+                let service = alert.labels.get("service").map_or("", String::as_str);
+                let slo = alert.labels.get("slo").map_or("", String::as_str);
+                // Labels that tell this alert from its namesakes of the same objective.
+                let distinguishing: Vec<String> = alert
+                    .labels
+                    .iter()
+                    .filter(|(k, v)| {
+                        !matches!(k.as_str(), "alertname" | "service" | "slo")
+                            && report.alerts.iter().any(|other| {
+                                other.alertname == alert.alertname
+                                    && other.labels.get("service") == alert.labels.get("service")
+                                    && other.labels.get("slo") == alert.labels.get("slo")
+                                    && other.labels.get(k.as_str()) != Some(v)
+                            })
+                    })
+                    .map(|(k, v)| format!("{k}={v}"))
+                    .collect();
+                let name = if distinguishing.is_empty() {
+                    alert.alertname.clone()
+                } else {
+                    format!("{}{{{}}}", alert.alertname, distinguishing.join(","))
+                };
+                let pages: Vec<String> = alert
+                    .pages
+                    .iter()
+                    .map(|page| match &page.inhibited_by {
+                        Some(by) => format!("inhibited by {by}"),
+                        None if page.receivers.is_empty() => "nobody".to_string(),
+                        None => page.receivers.join("+"),
+                    })
+                    .collect();
+                [
+                    format!("{service}/{slo}"),
+                    name,
+                    alert.firings.to_string(),
+                    format_duration(alert.firing_ms),
+                    alert.pending.len().to_string(),
+                    pages.join(", "),
+                ]
+            })
+            .collect();
+        let header = [
+            "OBJECTIVE",
+            "ALERT",
+            "FIRINGS",
+            "FIRING",
+            "PENDING",
+            "PAGED",
+        ];
+        let mut widths = header.map(str::len);
+        for row in &rows {
+            for (width, cell) in widths.iter_mut().zip(row) {
+                *width = (*width).max(cell.len());
+            }
+        }
+        let line = |cells: [&str; 6]| {
+            let mut text = String::new();
+            for (i, cell) in cells.iter().enumerate() {
+                if i + 1 == cells.len() {
+                    text.push_str(cell);
+                } else {
+                    text.push_str(&format!("{cell:<width$}  ", width = widths[i]));
+                }
+            }
+            text.trim_end().to_string() + "\n"
+        };
+        out.push_str(&line(header));
+        for row in &rows {
+            out.push_str(&line([
+                &row[0], &row[1], &row[2], &row[3], &row[4], &row[5],
+            ]));
+        }
+        out.push('\n');
+        for alert in &report.alerts {
+            for span in &alert.firing {
+                out.push_str(&format!(
+                    "{}/{} {}  firing {} .. {}{} ({})\n",
+                    alert.labels.get("service").map_or("", String::as_str),
+                    alert.labels.get("slo").map_or("", String::as_str),
+                    alert.alertname,
+                    format_time(span.start_ms),
+                    format_time(span.end_ms),
+                    if span.open { " (still firing)" } else { "" },
+                    format_duration(span.end_ms - span.start_ms)
+                ));
+            }
+        }
+    }
+    if !report.budgets.is_empty() {
+        out.push_str("\nerror budget spent (objective window, errors in the range)\n");
+        for budget in &report.budgets {
+            out.push_str(&format!(
+                "  {}/{}  {:.1}%\n",
+                budget.service, budget.slo, budget.spent_percent
+            ));
+        }
+    }
+    if !report.forecasts.is_empty() {
+        out.push_str("\nforecasts\n");
+        for f in &report.forecasts {
+            let what = match (f.outcome.as_str(), f.lead_ms) {
+                ("lead", Some(lead)) => format!(
+                    "{} fired {} before {}",
+                    f.forecast,
+                    format_duration(lead),
+                    f.threshold
+                ),
+                ("false_alarm", _) => format!(
+                    "{} fired, {} did not follow (false alarm)",
+                    f.forecast, f.threshold
+                ),
+                _ => format!("{} fired with no forecast ahead (missed)", f.threshold),
+            };
+            out.push_str(&format!(
+                "  {}/{}  {}  {}\n",
+                f.service,
+                f.slo,
+                format_time(f.at_ms),
+                what
+            ));
+        }
+    }
+    for error in &report.rule_errors {
+        out.push_str(&format!("rule error: {error}\n"));
+    }
+    out
+}
+
+/// The JSON document (`--format json`): the [`Report`] fields, times in unix ms.
+pub fn render_json(report: &Report) -> String {
+    // Serialising plain structs of strings and integers cannot fail.
+    serde_json::to_string_pretty(report).expect("report serialises") + "\n"
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::prometheus::promql::Semantics;
+    use crate::prometheus::ruler::load_rule_file;
+
+    const RULES: &str = r#"
+groups:
+  - name: g
+    interval: 1m
+    rules:
+      - alert: Down
+        expr: up == 0
+        for: 2m
+        labels: {severity: page}
+"#;
+
+    fn report(series: &str, end_ms: i64) -> Report {
+        let groups = load_rule_file("r.yml", RULES, Semantics::default()).unwrap();
+        let data = data::parse_series_notation("d", series).unwrap();
+        let options = BacktestOptions {
+            start_ms: 0,
+            end_ms,
+            default_interval_ms: 60_000,
+            step_override_ms: None,
+        };
+        run(&groups, &data, &options, None, &mut |_, _| {})
+    }
+
+    #[test]
+    fn firing_spans_are_hand_computed() {
+        // up is 0 from minute 2 to minute 7 inclusive: pending at 2, firing at 4
+        // (for: 2m), inactive at 8 when up is 1 again.
+        let r = report("up{job=\"a\"} 1 1 0 0 0 0 0 0 1 1 1\n", 600_000);
+        assert_eq!(r.alerts.len(), 1);
+        let alert = &r.alerts[0];
+        assert_eq!(alert.alertname, "Down");
+        assert_eq!(
+            alert.pending,
+            vec![Span {
+                start_ms: 120_000,
+                end_ms: 240_000,
+                open: false
+            }]
+        );
+        assert_eq!(
+            alert.firing,
+            vec![Span {
+                start_ms: 240_000,
+                end_ms: 480_000,
+                open: false
+            }]
+        );
+        assert_eq!((alert.firings, alert.firing_ms), (1, 240_000));
+    }
+
+    #[test]
+    fn two_firings_and_an_open_one() {
+        let r = report("up 0 0 0 1 0 0 0 0\n", 420_000);
+        let alert = &r.alerts[0];
+        assert_eq!(alert.firings, 2);
+        assert_eq!(
+            alert.firing[0],
+            Span {
+                start_ms: 120_000,
+                end_ms: 180_000,
+                open: false
+            }
+        );
+        assert_eq!(
+            alert.firing[1],
+            Span {
+                start_ms: 360_000,
+                end_ms: 420_000,
+                open: true
+            }
+        );
+        assert_eq!(alert.firing_ms, 120_000);
+        let json = render_json(&r);
+        assert!(json.contains("\"firing_ms\": 120000"), "{json}");
+        let table = render_table(&r);
+        assert!(table.contains("Down   2        2m"), "{table}");
+    }
+
+    #[test]
+    fn pages_follow_routing_and_inhibition() {
+        let rules = r#"
+groups:
+  - name: g
+    rules:
+      - alert: Down
+        expr: up == 0
+        labels: {severity: page}
+      - alert: Slow
+        expr: up == 0
+        labels: {severity: ticket}
+"#;
+        let config = crate::prometheus::alertmanager::config::load(
+            r#"
+route:
+  receiver: tickets
+  routes:
+    - matchers: ['severity="page"']
+      receiver: pager
+inhibit_rules:
+  - source_matchers: ['severity="page"']
+    target_matchers: ['severity="ticket"']
+receivers:
+  - name: tickets
+  - name: pager
+"#,
+        )
+        .unwrap();
+        let groups = load_rule_file("r.yml", rules, Semantics::default()).unwrap();
+        let data = data::parse_series_notation("d", "up 1 0 0 1\n").unwrap();
+        let options = BacktestOptions {
+            start_ms: 0,
+            end_ms: 180_000,
+            default_interval_ms: 60_000,
+            step_override_ms: None,
+        };
+        let r = run(&groups, &data, &options, Some(&config), &mut |_, _| {});
+        assert_eq!(r.alerts[0].alertname, "Down");
+        assert_eq!(r.alerts[0].pages[0].receivers, vec!["pager"]);
+        assert_eq!(r.alerts[1].alertname, "Slow");
+        assert_eq!(r.alerts[1].pages[0].inhibited_by.as_deref(), Some("Down"));
+    }
+}
+
+#[cfg(test)]
+mod forecast_tests {
+    use super::*;
+
+    fn alert(name: &str, starts: &[i64]) -> AlertHistory {
+        AlertHistory {
+            alertname: name.into(),
+            labels: [("service", "s"), ("slo", "d"), ("alertname", name)]
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            firings: starts.len(),
+            firing_ms: 0,
+            pending: Vec::new(),
+            firing: starts
+                .iter()
+                .map(|&s| Span {
+                    start_ms: s,
+                    end_ms: s + 10,
+                    open: false,
+                })
+                .collect(),
+            pages: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn lead_missed_and_false_alarm() {
+        // Forecast at 100 then 500; threshold at 300 (lead 200) and 900 (after the
+        // second forecast: lead 400); a third forecast at 1000 never followed.
+        let alerts = [
+            alert("DriftScoreForecast", &[100, 500, 1000]),
+            alert("DriftScoreHigh", &[50, 300, 900]),
+        ];
+        let outcomes = forecast_outcomes(&alerts);
+        let summary: Vec<(&str, i64, Option<i64>)> = outcomes
+            .iter()
+            .map(|o| (o.outcome.as_str(), o.at_ms, o.lead_ms))
+            .collect();
+        assert_eq!(
+            summary,
+            vec![
+                ("missed", 50, None),
+                ("lead", 100, Some(200)),
+                ("lead", 500, Some(400)),
+                ("false_alarm", 1000, None),
+            ]
+        );
+    }
+}

@@ -1,0 +1,941 @@
+//! `mlslo lint`: checks for hand-written Prometheus rule files and PrometheusRule
+//! manifests, reported as [`Diagnostic`]s with `L` codes.
+//!
+//! Invariants: pure (the CLI reads files and talks to Prometheus); every finding has a
+//! code in [`CODES`]; diagnostics come out sorted by span, so in file order; spans point
+//! into the [`SourceMap`] the caller built, inside `expr` strings where the mapping is
+//! exact (see [`locate`]); suppressions and the config's disabled codes and severity
+//! overrides are applied last, by [`apply_policy`].
+
+pub mod config;
+mod documents;
+pub mod live;
+pub mod locate;
+pub mod output;
+mod promql;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::base::diagnostic::{CodeInfo, Diagnostic, Severity, SourceMap, Span};
+use crate::prometheus::promql::{parse_query, Semantics};
+use crate::prometheus::ruler::duration::{format_model_duration, parse_model_duration};
+pub use config::LintConfig;
+use locate::{find_key, find_rule, lines, map_expr, ExprMap, Line};
+use serde::Deserialize;
+
+macro_rules! codes {
+    ($($code:literal, $title:literal, $explanation:literal;)*) => {
+        /// Every lint code with its explanation, for `mlslo explain`.
+        pub static CODES: &[CodeInfo] = &[$(CodeInfo { code: $code, title: $title, explanation: $explanation }),*];
+    };
+}
+
+codes! {
+    "L0101", "invalid yaml", "The file is not valid YAML, or its shape is not a rule file (`groups:` of `name` and `rules`). Prometheus refuses to load it. Fix the YAML at the position shown.";
+    "L0102", "unknown field", "Prometheus reads rule files strictly: a key it does not know (a typo such as `anotations`) makes the whole file fail to load. Remove or correct the key.";
+    "L0103", "invalid promql", "The `expr` does not parse as PromQL. The caret points inside the expression where the mapping from the YAML string is exact; for folded or escaped strings it points at the start of the expression.";
+    "L0104", "invalid rule", "The rule breaks Prometheus' rule-file validation: both or neither of `record` and `alert`, an empty `expr`, a recording rule with `for` or `annotations`, an invalid metric or label name, or a bad duration. Prometheus refuses the file.";
+    "L0105", "duplicate group name", "Two groups in one file share a name; Prometheus refuses the file. Rename one.";
+    "L0106", "group field needs a newer Prometheus", "Group `labels` (Prometheus 3.0) and `query_offset` (2.53) are unknown fields to older servers and to promtool 2.42, which refuse the whole file. Move the labels onto each rule, or raise this code's severity policy in .mlslo.toml when every server is new enough.";
+    "L0201", "duplicate series", "Two recording rules write the same series (same name and same labels), so they overwrite each other's samples. Give them different labels or merge them.";
+    "L0202", "alerts with the same name and different `for`", "Alerts that share a name but wait different times before firing are usually a copy that was edited in one place only. Align the `for` durations or rename one alert.";
+    "L0301", "`rate`/`increase` over a series that is not a counter", "`rate`, `irate` and `increase` only make sense over counters, whose names end in `_total`, `_count`, `_sum` or `_bucket` by convention. Over a gauge they produce nonsense; use `deriv` or `delta`.";
+    "L0302", "range window shorter than 4 scrape intervals", "A range such as `[1m]` with a 30s scrape interval holds at most two samples; one missed scrape leaves `rate` empty. Use a window of at least `min_range_multiple` (default 4) scrape intervals (`scrape_interval` in .mlslo.toml, or from the targets with --prometheus-url).";
+    "L0303", "`for` shorter than the group interval", "An alert is evaluated once per group interval, so a `for` shorter than it behaves like the interval itself. Make `for` at least the group's `interval` (default 1m), or drop it.";
+    "L0401", "alert without a `severity` label", "Routing in Alertmanager usually matches on `severity`; an alert without it goes to the default receiver. Add `labels: {severity: ...}` to the rule or its group.";
+    "L0402", "invalid template", "A label or annotation is a Go template that does not parse; Prometheus refuses the file. Fix the template at the position shown.";
+    "L0403", "unknown template function", "A label or annotation template calls a function Prometheus does not define (for example `humanise` instead of `humanize`); the file fails to load.";
+    "L0404", "recording rule name does not follow `level:metric:operations`", "Prometheus' naming convention for recorded series is `level:metric:operations`, such as `job:http_requests:rate5m`. A name without colons reads like a raw metric and hides where it came from.";
+    "L0405", "aggregation keeps a high-cardinality label", "Aggregating `by` a label such as `user_id`, `request_id` or `trace_id` keeps one series per value and can explode the number of series. Aggregate it away; the list is `high_cardinality_labels` in .mlslo.toml.";
+    "L0501", "comparison that is always or never true", "A comparison between two numbers, or of a non-negative function (`count`, `rate`, `absent`...) against a negative number or zero with `>=`/`<`, has a fixed result, so the alert never fires or always fires.";
+    "L0502", "`absent` over a selector with a regex", "`absent(x{a=~\"b|c\"})` cannot tell which value is missing and stays silent while any one of them is present. Use one `absent` per value. A pattern without alternation (`host=~\"gpu-.*\"`) is not reported: there `absent` rightly means that none is left.";
+    "L0503", "`on`/`ignoring` names a label no side has", "Both sides of the binary operation are aggregations whose `by` lists do not contain the label named in `on(...)`/`ignoring(...)`, so the matching cannot use it. Fix the label name.";
+    "L0504", "burn-rate threshold above 1", "An SLO burn-rate alert compares an error ratio (a value between 0 and 1) with `burn rate * (1 - objective)`; a threshold above 1 can never be reached. Check the objective and the burn-rate factor.";
+    "L0601", "series not found in Prometheus", "With --prometheus-url, a selector of the rule matches no series in that Prometheus, so the rule records nothing or never fires. Check the metric and label values.";
+    "L0701", "suppression names an unknown code", "A `# mlslo: disable=CODE` comment or the config names a code that does not exist, so it suppresses nothing.";
+}
+
+const APPROXIMATE_NOTE: &str =
+    "this expression is a folded or escaped YAML string, so the position points at its start";
+
+/// The name prefix of the rule files compiled from .slo inputs (added to the source map
+/// by the CLI, so that findings can point into them).
+pub const GENERATED_PREFIX: &str = "<generated>/";
+
+/// The default severity of a code.
+pub fn default_severity(code: &str) -> Severity {
+    match code {
+        "L0101" | "L0102" | "L0103" | "L0104" | "L0105" | "L0106" | "L0402" | "L0403" => {
+            Severity::Error
+        }
+        _ => Severity::Warning,
+    }
+}
+
+fn finding(
+    code: &'static str,
+    message: impl Into<String>,
+    span: Span,
+    label: impl Into<String>,
+) -> Diagnostic {
+    match default_severity(code) {
+        Severity::Error => Diagnostic::error(code, message, span, label),
+        Severity::Warning => Diagnostic::warning(code, message, span, label),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFile {
+    #[serde(default)]
+    groups: Vec<RawGroup>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawGroup {
+    name: String,
+    #[serde(default)]
+    interval: Option<String>,
+    #[serde(default)]
+    query_offset: Option<String>,
+    #[serde(default)]
+    limit: Option<u64>,
+    #[serde(default, deserialize_with = "map_with_unique_keys")]
+    labels: BTreeMap<String, String>,
+    #[serde(default)]
+    rules: Vec<RawRule>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRule {
+    #[serde(default)]
+    record: Option<String>,
+    #[serde(default)]
+    alert: Option<String>,
+    #[serde(default)]
+    expr: Option<yaml_serde::Value>,
+    #[serde(default, rename = "for")]
+    for_: Option<String>,
+    #[serde(default)]
+    keep_firing_for: Option<String>,
+    #[serde(default, deserialize_with = "map_with_unique_keys")]
+    labels: BTreeMap<String, String>,
+    #[serde(default, deserialize_with = "map_with_unique_keys")]
+    annotations: BTreeMap<String, String>,
+}
+
+/// A string map that rejects a key given twice, as Prometheus' YAML reader does
+/// (`mapping key "x" already defined`); a plain map would keep the last value.
+fn map_with_unique_keys<'de, D>(deserializer: D) -> Result<BTreeMap<String, String>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    struct UniqueKeys;
+    impl<'de> serde::de::Visitor<'de> for UniqueKeys {
+        type Value = BTreeMap<String, String>;
+        fn expecting(&self, formatter: &mut std::fmt::Formatter) -> std::fmt::Result {
+            formatter.write_str("a map of strings")
+        }
+        fn visit_map<A: serde::de::MapAccess<'de>>(
+            self,
+            mut map: A,
+        ) -> Result<Self::Value, A::Error> {
+            let mut out = BTreeMap::new();
+            while let Some((key, value)) = map.next_entry::<String, String>()? {
+                if out.contains_key(&key) {
+                    return Err(serde::de::Error::custom(format!(
+                        "duplicate entry with key \"{key}\""
+                    )));
+                }
+                out.insert(key, value);
+            }
+            Ok(out)
+        }
+        fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+            Ok(BTreeMap::new())
+        }
+    }
+    deserializer.deserialize_map(UniqueKeys)
+}
+
+/// A rule as lint saw it, kept for checks across files and for `--diff-base`.
+#[derive(Clone, Debug)]
+pub struct LintedRule {
+    pub file_index: usize,
+    /// Where the rule comes from: 0 a rule file, 1 a PrometheusRule manifest, 2 the
+    /// compiled output of a .slo file. Duplicates are looked for within one source
+    /// only, as one Prometheus loads either the manifests (operator) or the files, and
+    /// the compiled output of a .slo duplicates its generated files by construction.
+    pub source: u8,
+    pub group: String,
+    pub name: String,
+    pub is_alert: bool,
+    pub expr: String,
+    pub labels: BTreeMap<String, String>,
+    pub for_ms: i64,
+    pub name_span: Span,
+    /// The rule's whole YAML item (its lines), or the name span when not located.
+    pub extent: Span,
+    /// A fingerprint of the rule's content (name, expr, labels, for, annotations).
+    pub content: String,
+    /// Selectors the expression reads: metric name, PromQL text and where, for the
+    /// live checks.
+    pub selectors: Vec<(String, String, Span)>,
+}
+
+/// The result of linting some files.
+#[derive(Debug, Default)]
+pub struct LintReport {
+    pub diagnostics: Vec<Diagnostic>,
+    pub rules: Vec<LintedRule>,
+}
+
+/// Lints every file of `map` (each a rule file or PrometheusRule manifests), then the
+/// checks across files. Policy (suppression, config) is not applied yet.
+pub fn lint_files(map: &SourceMap, files: &[usize], config: &LintConfig) -> LintReport {
+    let mut report = LintReport::default();
+    for &index in files {
+        lint_one_file(map, index, config, &mut report);
+    }
+    cross_file_checks(&mut report);
+    report
+        .diagnostics
+        .sort_by_key(|d| (d.primary.span.start, d.code));
+    report
+}
+
+fn lint_one_file(map: &SourceMap, file_index: usize, config: &LintConfig, report: &mut LintReport) {
+    let file = &map.files()[file_index];
+    let base = file.base as usize;
+    let text = file.text.as_str();
+    let at = |offset: usize| Span::new(base + offset, base + offset);
+    let all = lines(text);
+    let parsed_documents = match documents::parse_documents(text, &all, base) {
+        Ok(parsed) => parsed,
+        Err(syntax_error) => {
+            report.diagnostics.push(*syntax_error);
+            return;
+        }
+    };
+    let mut search_from = 0;
+    // Everything found before rule checks run, in the order a sequential pass
+    // reports it: diagnostics go to `pending` and travel with the next rule.
+    let mut pending = Vec::new();
+    let mut work = Vec::new();
+    for parsed in &parsed_documents {
+        let (manifest, raw) = match parsed {
+            Ok((manifest, raw)) => (*manifest, raw),
+            Err(diagnostic) => {
+                pending.push((**diagnostic).clone());
+                continue;
+            }
+        };
+        let mut group_names: BTreeMap<&str, Span> = BTreeMap::new();
+        for group in &raw.groups {
+            let group_location = find_rule(&all, search_from, "name", &group.name);
+            let group_span = group_location
+                .as_ref()
+                .map(|loc| Span::new(base + loc.name.0, base + loc.name.1))
+                .unwrap_or_else(|| at(0));
+            if let Some(loc) = &group_location {
+                search_from = loc.name_line + 1;
+            }
+            if let Some(previous) = group_names.get(group.name.as_str()) {
+                pending.push(
+                    finding(
+                        "L0105",
+                        "duplicate group name",
+                        group_span,
+                        format!("group `{}` is defined twice", group.name),
+                    )
+                    .with_secondary(*previous, "first defined here"),
+                );
+            } else {
+                group_names.insert(&group.name, group_span);
+            }
+            if group.name.is_empty() {
+                pending.push(finding(
+                    "L0104",
+                    "invalid rule",
+                    group_span,
+                    "group name must not be empty",
+                ));
+            }
+            let mut interval_ms = 60_000;
+            for (what, value) in [
+                ("interval", &group.interval),
+                ("query_offset", &group.query_offset),
+            ] {
+                if let Some(value) = value {
+                    match parse_model_duration(value) {
+                        Ok(ms) if what == "interval" => interval_ms = ms.max(1),
+                        Ok(_) => {}
+                        Err(e) => pending.push(finding(
+                            "L0104",
+                            "invalid rule",
+                            group_span,
+                            format!("{what}: {e}"),
+                        )),
+                    }
+                }
+            }
+            let _ = group.limit;
+            for (field, present) in [
+                ("labels", !group.labels.is_empty()),
+                ("query_offset", group.query_offset.is_some()),
+            ] {
+                if present {
+                    let span = group_location
+                        .as_ref()
+                        .and_then(|loc| {
+                            find_key(&all, loc, field)
+                                .map(|(_, key, _)| Span::new(base + key, base + key + field.len()))
+                        })
+                        .unwrap_or(group_span);
+                    pending.push(
+                        finding(
+                            "L0106",
+                            "group field needs a newer Prometheus",
+                            span,
+                            format!("promtool 2.42 does not know group `{field}`"),
+                        )
+                        .with_help(if field == "labels" {
+                            "Set the labels on each rule instead."
+                        } else {
+                            "Remove `query_offset`, or run Prometheus 2.53 or later."
+                        }),
+                    );
+                }
+            }
+            for name in group.labels.keys() {
+                if !is_label_name(name) {
+                    pending.push(finding(
+                        "L0104",
+                        "invalid rule",
+                        group_span,
+                        format!("invalid label name `{name}`"),
+                    ));
+                }
+            }
+            for rule in &group.rules {
+                let (key, name) = match (&rule.record, &rule.alert) {
+                    (Some(name), None) => ("record", name.as_str()),
+                    (None, Some(name)) => ("alert", name.as_str()),
+                    (Some(name), Some(_)) => ("record", name.as_str()),
+                    (None, None) => ("expr", ""),
+                };
+                let location = if key == "expr" {
+                    None
+                } else {
+                    find_rule(&all, search_from, key, name)
+                };
+                let name_span = match &location {
+                    Some(loc) => {
+                        search_from = loc.name_line + 1;
+                        Span::new(base + loc.name.0, base + loc.name.1)
+                    }
+                    None => group_span,
+                };
+                work.push(RuleWork {
+                    diagnostics_before: std::mem::take(&mut pending),
+                    location,
+                    name_span,
+                    source: if file.name.starts_with(GENERATED_PREFIX) {
+                        2
+                    } else {
+                        u8::from(manifest)
+                    },
+                    group,
+                    interval_ms,
+                    rule,
+                });
+            }
+        }
+    }
+    let check_rules = |items: &[RuleWork<'_>]| -> Vec<LintReport> {
+        items
+            .iter()
+            .map(|item| {
+                let mut own = LintReport::default();
+                let context = RuleContext {
+                    text,
+                    all: &all,
+                    base,
+                    location: item.location.as_ref(),
+                    name_span: item.name_span,
+                    source: item.source,
+                };
+                lint_rule(
+                    &context,
+                    file_index,
+                    item.group,
+                    item.interval_ms,
+                    item.rule,
+                    config,
+                    &mut own,
+                );
+                own
+            })
+            .collect()
+    };
+    // Below this many rules a thread costs more than it saves.
+    let results = crate::base::parallel::in_parallel_chunks(&work, 256, check_rules);
+    for (item, result) in work.into_iter().zip(results) {
+        report.diagnostics.extend(item.diagnostics_before);
+        report.diagnostics.extend(result.diagnostics);
+        report.rules.extend(result.rules);
+    }
+    report.diagnostics.extend(pending);
+}
+
+/// One rule to check, with what its file reported before it.
+struct RuleWork<'a> {
+    diagnostics_before: Vec<Diagnostic>,
+    location: Option<locate::RuleLocation>,
+    name_span: Span,
+    source: u8,
+    group: &'a RawGroup,
+    interval_ms: i64,
+    rule: &'a RawRule,
+}
+
+struct RuleContext<'a> {
+    text: &'a str,
+    all: &'a [Line<'a>],
+    base: usize,
+    location: Option<&'a locate::RuleLocation>,
+    name_span: Span,
+    source: u8,
+}
+
+impl RuleContext<'_> {
+    /// The span of key `key`'s value, or the rule name when it cannot be found.
+    fn key_span(&self, key: &str) -> Span {
+        self.location
+            .and_then(|loc| find_key(self.all, loc, key))
+            .map(|(_, _, value)| {
+                let end = self.text[value..]
+                    .find('\n')
+                    .map_or(self.text.len(), |n| value + n);
+                Span::new(self.base + value, self.base + end)
+            })
+            .unwrap_or(self.name_span)
+    }
+
+    fn expr_map(&self, expr: &str) -> ExprMap {
+        match self
+            .location
+            .and_then(|loc| find_key(self.all, loc, "expr").map(|found| (loc, found)))
+        {
+            Some((loc, (line, _, value))) => {
+                map_expr(self.text, self.all, line, loc.key_column, value, expr)
+            }
+            None => ExprMap::at(self.name_span.start as usize - self.base),
+        }
+    }
+}
+
+fn lint_rule(
+    context: &RuleContext<'_>,
+    file_index: usize,
+    group: &RawGroup,
+    interval_ms: i64,
+    rule: &RawRule,
+    config: &LintConfig,
+    report: &mut LintReport,
+) {
+    let name_span = context.name_span;
+    let mut invalid = |message: String, span: Span| {
+        report_push(
+            &mut report.diagnostics,
+            finding("L0104", "invalid rule", span, message),
+        )
+    };
+    let is_alert = rule.alert.is_some();
+    let name = rule
+        .record
+        .clone()
+        .or_else(|| rule.alert.clone())
+        .unwrap_or_default();
+    match (&rule.record, &rule.alert) {
+        (Some(_), Some(_)) => invalid(
+            "only one of `record` and `alert` must be set".into(),
+            name_span,
+        ),
+        (None, None) => invalid("one of `record` or `alert` must be set".into(), name_span),
+        _ => {}
+    }
+    if let Some(record) = &rule.record {
+        if !is_metric_name(record) {
+            invalid(format!("invalid recording rule name `{record}`"), name_span);
+        }
+        if rule.for_.is_some() {
+            invalid(
+                "invalid field `for` in recording rule".into(),
+                context.key_span("for"),
+            );
+        }
+        if rule.keep_firing_for.is_some() {
+            invalid(
+                "invalid field `keep_firing_for` in recording rule".into(),
+                context.key_span("keep_firing_for"),
+            );
+        }
+        if !rule.annotations.is_empty() {
+            invalid(
+                "invalid field `annotations` in recording rule".into(),
+                context.key_span("annotations"),
+            );
+        }
+    }
+    let mut for_ms = 0;
+    for (what, value) in [
+        ("for", &rule.for_),
+        ("keep_firing_for", &rule.keep_firing_for),
+    ] {
+        if let Some(value) = value {
+            match parse_model_duration(value) {
+                Ok(ms) if what == "for" => for_ms = ms,
+                Ok(_) => {}
+                Err(e) => invalid(format!("{what}: {e}"), context.key_span(what)),
+            }
+        }
+    }
+    for label in rule.labels.keys() {
+        if !is_label_name(label) {
+            invalid(
+                format!("invalid label name `{label}`"),
+                context.key_span("labels"),
+            );
+        }
+    }
+    for annotation in rule.annotations.keys() {
+        if !is_label_name(annotation) {
+            invalid(
+                format!("invalid annotation name `{annotation}`"),
+                context.key_span("annotations"),
+            );
+        }
+    }
+    let expr_text = match &rule.expr {
+        Some(yaml_serde::Value::String(text)) => text.clone(),
+        Some(yaml_serde::Value::Number(number)) => number.to_string(),
+        Some(yaml_serde::Value::Bool(flag)) => flag.to_string(),
+        _ => String::new(),
+    };
+    if expr_text.trim().is_empty() {
+        invalid("field `expr` must be set in rule".into(), name_span);
+    }
+
+    let mut labels = group.labels.clone();
+    labels.extend(rule.labels.iter().map(|(k, v)| (k.clone(), v.clone())));
+
+    if is_alert && for_ms > 0 && for_ms < interval_ms {
+        report.diagnostics.push(
+            finding(
+                "L0303",
+                "`for` shorter than the group interval",
+                context.key_span("for"),
+                format!(
+                    "`for` is {} but the group is evaluated every {}",
+                    format_model_duration(for_ms),
+                    format_model_duration(interval_ms)
+                ),
+            )
+            .with_help("Make `for` at least the group interval, or remove it."),
+        );
+    }
+    if is_alert && !labels.contains_key("severity") {
+        report.diagnostics.push(
+            finding(
+                "L0401",
+                "alert without a `severity` label",
+                name_span,
+                "this alert has no `severity` label",
+            )
+            .with_help("Add `severity: warning` or `severity: critical` under `labels:`."),
+        );
+    }
+    if let Some(record) = &rule.record {
+        if is_metric_name(record) && record.split(':').filter(|part| !part.is_empty()).count() < 3 {
+            report.diagnostics.push(finding(
+                "L0404",
+                "recording rule name does not follow `level:metric:operations`",
+                name_span,
+                "expected a name such as `job:http_requests:rate5m`",
+            ));
+        }
+    }
+    // Templates: labels and annotations of alerts.
+    if is_alert {
+        for (key, templates) in [("labels", &rule.labels), ("annotations", &rule.annotations)] {
+            for (name_of_template, template_text) in templates {
+                // Text without an action is always a valid template.
+                if !template_text.contains("{{") {
+                    continue;
+                }
+                if let Err(error) = crate::prometheus::gotemplate::parse_alert_template(
+                    &crate::prometheus::gotemplate::alert_template_name(&name),
+                    template_text,
+                ) {
+                    let span =
+                        template_span(context, key, name_of_template, template_text, error.offset);
+                    let code = if error.detail.starts_with("function ")
+                        && error.detail.ends_with("not defined")
+                    {
+                        "L0403"
+                    } else {
+                        "L0402"
+                    };
+                    let title = if code == "L0403" {
+                        "unknown template function"
+                    } else {
+                        "invalid template"
+                    };
+                    report
+                        .diagnostics
+                        .push(finding(code, title, span, error.detail.clone()));
+                }
+            }
+        }
+    }
+
+    let map = context.expr_map(&expr_text);
+    let expr_span = |start: usize, end: usize| {
+        let from = map.file_offset(start);
+        let to = if map.exact {
+            map.file_offset(end.max(start))
+        } else {
+            from + 1
+        };
+        Span::new(context.base + from, context.base + to.max(from))
+    };
+    let mut selectors = Vec::new();
+    if !expr_text.trim().is_empty() {
+        match parse_query(&expr_text, Semantics::V2) {
+            Err(error) => {
+                let message = error.to_string();
+                let position = promql::error_position(&message)
+                    .unwrap_or(0)
+                    .min(expr_text.len());
+                let mut diagnostic = finding(
+                    "L0103",
+                    "invalid promql",
+                    expr_span(position, position + 1),
+                    first_line(&message),
+                );
+                if !map.exact {
+                    diagnostic = diagnostic.with_note(APPROXIMATE_NOTE);
+                }
+                report.diagnostics.push(diagnostic);
+            }
+            Ok(expr) => {
+                let findings = promql::check_expr(&expr, &expr_text, config, is_alert);
+                for found in findings {
+                    let (start, end) = found.range;
+                    let mut diagnostic = found.help.into_iter().fold(
+                        finding(found.code, found.title, expr_span(start, end), found.label),
+                        |d, help| d.with_help(help),
+                    );
+                    if !map.exact {
+                        diagnostic = diagnostic.with_note(APPROXIMATE_NOTE);
+                    }
+                    report.diagnostics.push(diagnostic);
+                }
+                for (metric, selector, (start, end)) in promql::selectors(&expr, &expr_text) {
+                    selectors.push((metric, selector, expr_span(start, end)));
+                }
+            }
+        }
+    }
+    let content = format!(
+        "{name}\u{0}{expr_text}\u{0}{labels:?}\u{0}{for_ms}\u{0}{:?}",
+        rule.annotations
+    );
+    report.rules.push(LintedRule {
+        file_index,
+        source: context.source,
+        group: group.name.clone(),
+        name,
+        is_alert,
+        expr: expr_text,
+        labels,
+        for_ms,
+        name_span,
+        extent: context
+            .location
+            .map(|loc| {
+                let start = context.all.get(loc.first_line).map_or(0, |line| line.start);
+                let end = context
+                    .all
+                    .get(loc.end_line)
+                    .map_or(context.text.len(), |line| line.start);
+                Span::new(context.base + start, context.base + end)
+            })
+            .unwrap_or(name_span),
+        content,
+        selectors,
+    });
+}
+
+fn report_push(diagnostics: &mut Vec<Diagnostic>, diagnostic: Diagnostic) {
+    diagnostics.push(diagnostic);
+}
+
+fn template_span(
+    context: &RuleContext<'_>,
+    key: &str,
+    name: &str,
+    template: &str,
+    offset: usize,
+) -> Span {
+    // The template's value sits on the line `name: value` inside the `labels:`/`annotations:` block.
+    if let Some(loc) = context.location {
+        if let Some((line, _, _)) = find_key(context.all, loc, key) {
+            for candidate in context.all.iter().take(loc.end_line).skip(line + 1) {
+                if let Some((_, value_start)) = locate::key_on_line(candidate.text, name) {
+                    let value = &candidate.text[value_start..];
+                    let shift = usize::from(value.starts_with('"') || value.starts_with('\''));
+                    let exact = value.get(shift..shift + template.len()) == Some(template);
+                    let inner = if exact { offset.min(template.len()) } else { 0 };
+                    let start = candidate.start + value_start + shift + inner;
+                    return Span::new(context.base + start, context.base + start + 1);
+                }
+            }
+        }
+    }
+    context.name_span
+}
+
+fn cross_file_checks(report: &mut LintReport) {
+    let mut series: BTreeMap<(String, Vec<(String, String)>), Span> = BTreeMap::new();
+    let mut alert_for: BTreeMap<(u8, &str), (i64, Span)> = BTreeMap::new();
+    let mut found = Vec::new();
+    for rule in &report.rules {
+        let key = (
+            format!(
+                "{} {}{}",
+                rule.source,
+                if rule.is_alert { "ALERT " } else { "" },
+                rule.name
+            ),
+            rule.labels
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+        );
+        match series.get(&key) {
+            Some(first) => found.push(
+                finding(
+                    "L0201",
+                    "duplicate series",
+                    rule.name_span,
+                    format!(
+                        "`{}` with these labels is also defined elsewhere",
+                        rule.name
+                    ),
+                )
+                .with_secondary(*first, "first defined here"),
+            ),
+            None => {
+                series.insert(key, rule.name_span);
+            }
+        }
+        if rule.is_alert {
+            match alert_for.get(&(rule.source, rule.name.as_str())) {
+                Some(&(for_ms, first)) if for_ms != rule.for_ms => found.push(
+                    finding(
+                        "L0202",
+                        "alerts with the same name and different `for`",
+                        rule.name_span,
+                        format!(
+                            "this `{}` waits {}",
+                            rule.name,
+                            format_model_duration(rule.for_ms)
+                        ),
+                    )
+                    .with_secondary(
+                        first,
+                        format!("this one waits {}", format_model_duration(for_ms)),
+                    ),
+                ),
+                Some(_) => {}
+                None => {
+                    alert_for.insert((rule.source, &rule.name), (rule.for_ms, rule.name_span));
+                }
+            }
+        }
+    }
+    report.diagnostics.extend(found);
+}
+
+fn yaml_error(text: &str, base: usize, error: &yaml_serde::Error) -> Diagnostic {
+    let offset = error
+        .location()
+        .map_or(0, |location| location.index().min(text.len()));
+    finding(
+        "L0101",
+        "invalid yaml",
+        Span::new(base + offset, base + offset),
+        first_line(&error.to_string()),
+    )
+}
+
+/// yaml_serde's `from_value` loses positions; the unknown key is found by name instead.
+fn unknown_field_span(message: &str, all: &[Line<'_>], base: usize) -> Option<Span> {
+    let rest = message.split("unknown field `").nth(1)?;
+    let field = rest.split('`').next()?;
+    for line in all {
+        if let Some((column, _)) = locate::key_on_line(line.text, field) {
+            let start = base + line.start + column;
+            return Some(Span::new(start, start + field.len()));
+        }
+    }
+    None
+}
+
+fn first_line(message: &str) -> String {
+    message.lines().next().unwrap_or("").to_string()
+}
+
+fn is_label_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+fn is_metric_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_' || c == ':')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':')
+}
+
+/// Pull-request mode: keeps the findings of rules that are new or changed compared
+/// with `old` (the same files at the base revision, linted into `old_report`; a file
+/// missing there is new). A rule is the same when its file name, group, name and
+/// content (expr, labels, `for`, annotations) are. Findings outside every rule (YAML
+/// errors, group problems) are kept when the file's text changed.
+pub fn keep_changed(
+    map: &SourceMap,
+    report: &LintReport,
+    old_map: &SourceMap,
+    old_report: &LintReport,
+    diagnostics: Vec<Diagnostic>,
+) -> Vec<Diagnostic> {
+    let old_rules: BTreeSet<(&str, &str, &str)> = old_report
+        .rules
+        .iter()
+        .map(|rule| {
+            (
+                old_map.files()[rule.file_index].name.as_str(),
+                rule.group.as_str(),
+                rule.content.as_str(),
+            )
+        })
+        .collect();
+    let old_texts: BTreeMap<&str, &str> = old_map
+        .files()
+        .iter()
+        .map(|file| (file.name.as_str(), file.text.as_str()))
+        .collect();
+    let changed_rule = |rule: &LintedRule| {
+        let name = map.files()[rule.file_index].name.as_str();
+        !old_rules.contains(&(name, rule.group.as_str(), rule.content.as_str()))
+    };
+    diagnostics
+        .into_iter()
+        .filter(|diagnostic| {
+            let span = diagnostic.primary.span;
+            let inside: Vec<&LintedRule> = report
+                .rules
+                .iter()
+                .filter(|rule| {
+                    rule.extent.start <= span.start
+                        && span.start < rule.extent.end.max(rule.extent.start + 1)
+                })
+                .collect();
+            if !inside.is_empty() {
+                return inside.into_iter().any(changed_rule);
+            }
+            match map.file_of(span) {
+                Some(index) => {
+                    let file = &map.files()[index];
+                    old_texts.get(file.name.as_str()) != Some(&file.text.as_str())
+                }
+                None => true,
+            }
+        })
+        .collect()
+}
+
+/// Whether a YAML file found by walking a folder is meant for lint: a rule file
+/// (`groups:` at the top) or PrometheusRule manifests. Alertmanager configurations,
+/// unit-test files and other YAML in the same folders are skipped.
+pub fn looks_like_rule_file(text: &str) -> bool {
+    let mut any = false;
+    for document in yaml_serde::Deserializer::from_str(text) {
+        let Ok(value) = yaml_serde::Value::deserialize(document) else {
+            // Broken YAML is reported rather than skipped.
+            return true;
+        };
+        if value.get("groups").is_some()
+            || value.get("kind").and_then(|k| k.as_str()) == Some("PrometheusRule")
+        {
+            return true;
+        }
+        any |= !value.is_null();
+    }
+    !any
+}
+
+/// Applies suppression comments, the config's disabled codes and severity overrides.
+/// Unknown codes named by comments are reported as L0701.
+pub fn apply_policy(
+    map: &SourceMap,
+    config: &LintConfig,
+    diagnostics: Vec<Diagnostic>,
+) -> Vec<Diagnostic> {
+    let known: BTreeSet<&str> = CODES.iter().map(|info| info.code).collect();
+    let mut extra = Vec::new();
+    let mut suppressions: Vec<config::Suppressions> = Vec::new();
+    for file in map.files() {
+        let found = config::Suppressions::parse(&file.text);
+        for (offset, code) in &found.mentioned {
+            if !known.contains(code.to_ascii_uppercase().as_str())
+                && !code.eq_ignore_ascii_case("all")
+            {
+                let start = file.base as usize + offset;
+                extra.push(finding(
+                    "L0701",
+                    "suppression names an unknown code",
+                    Span::new(start, start + code.len()),
+                    format!("`{code}` is not a lint code"),
+                ));
+            }
+        }
+        suppressions.push(found);
+    }
+    let mut kept: Vec<Diagnostic> = diagnostics
+        .into_iter()
+        .chain(extra)
+        .filter(|diagnostic| !config.disabled.contains(diagnostic.code))
+        .filter(|diagnostic| {
+            let Some(index) = map.file_of(diagnostic.primary.span) else {
+                return true;
+            };
+            let file = &map.files()[index];
+            let local = (diagnostic.primary.span.start - file.base) as usize;
+            !suppressions[index].suppresses(&file.text, local, diagnostic.code)
+        })
+        .map(|mut diagnostic| {
+            if let Some(severity) = config.severity.get(diagnostic.code) {
+                diagnostic.severity = *severity;
+            }
+            diagnostic
+        })
+        .collect();
+    kept.sort_by_key(|d| (d.primary.span.start, d.code));
+    kept
+}
