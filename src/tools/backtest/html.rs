@@ -1,6 +1,6 @@
 //! The `--report` HTML page: one self-contained file, inline SVG drawn here (no
 //! scripts, no fetches at view time), one section per objective with its alert
-//! timeline (pending and firing spans), its 5m error ratio and its error budget
+//! timeline (pending and firing intervals), its 5m error ratio and its error budget
 //! burning down.
 //!
 //! Invariants: pure and deterministic (sorted inputs, fixed number formatting), so
@@ -182,20 +182,20 @@ table{border-collapse:collapse}td,th{padding:2px 10px;text-align:left}.legend sp
                     escape(&alert.alertname),
                     escape(&extra.join(","))
                 ));
-                for (spans, color, state) in [
+                for (intervals, color, state) in [
                     (&alert.pending, "#f5c242", "pending"),
                     (&alert.firing, "#d9534f", "firing"),
                 ] {
-                    for span in spans {
-                        let x = axis.x(span.start_ms);
-                        let width = (axis.x(span.end_ms) - x).max(1.0);
+                    for interval in intervals {
+                        let x = axis.x(interval.start_ms);
+                        let width = (axis.x(interval.end_ms) - x).max(1.0);
                         out.push_str(&format!(
                             "<rect x=\"{x:.1}\" y=\"{:.1}\" width=\"{width:.1}\" height=\"{:.1}\" fill=\"{color}\"><title>{state} {} – {} ({})</title></rect>",
                             top + 3.0,
                             row_height - 6.0,
-                            escape(&format_time(span.start_ms)),
-                            escape(&format_time(span.end_ms)),
-                            escape(&format_duration(span.end_ms - span.start_ms))
+                            escape(&format_time(interval.start_ms)),
+                            escape(&format_time(interval.end_ms)),
+                            escape(&format_duration(interval.end_ms - interval.start_ms))
                         ));
                     }
                 }

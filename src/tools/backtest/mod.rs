@@ -1,6 +1,6 @@
 //! `mlslo backtest`: rule groups evaluated over recorded history with the same
 //! evaluator as `mlslo test` (no second state machine), summarised per alert as
-//! firings, firing time and pending spans, and per firing as the receivers an
+//! firings, firing time and pending intervals, and per firing as the receivers an
 //! Alertmanager would page after inhibition.
 //!
 //! Invariants: pure (the CLI reads files and prints); every group is evaluated at
@@ -35,10 +35,10 @@ pub struct BacktestOptions {
     pub step_override_ms: Option<i64>,
 }
 
-/// One span of an alert in one state: `[start_ms, end_ms)`; `open` when it still
-/// lasted at the end of the range.
+/// The time interval `[start_ms, end_ms)` an alert spent in one state; `open` when
+/// the state still lasted at the end of the range.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct Span {
+pub struct Interval {
     pub start_ms: i64,
     pub end_ms: i64,
     pub open: bool,
@@ -60,9 +60,9 @@ pub struct AlertHistory {
     pub labels: BTreeMap<String, String>,
     pub firings: usize,
     pub firing_ms: i64,
-    pub pending: Vec<Span>,
-    pub firing: Vec<Span>,
-    /// One per firing span, when an Alertmanager configuration was given.
+    pub pending: Vec<Interval>,
+    pub firing: Vec<Interval>,
+    /// One per firing interval, when an Alertmanager configuration was given.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub pages: Vec<Page>,
 }
@@ -150,7 +150,7 @@ pub fn run(
         .collect();
     let base = intervals.iter().copied().fold(0, gcd).max(1);
     let total = ((options.end_ms - options.start_ms).max(0) / base + 1) as u64;
-    // (rule identity, alert labels) -> (state at the previous step, open span start).
+    // (rule identity, alert labels) -> (state at the previous step, open interval start).
     let mut tracks: BTreeMap<(String, Labels), Track> = BTreeMap::new();
     let mut rule_errors = Vec::new();
     let mut evaluations = 0;
@@ -356,8 +356,8 @@ fn gcd(a: i64, b: i64) -> i64 {
 struct Track {
     state: Option<AlertState>,
     since_ms: i64,
-    pending: Vec<Span>,
-    firing: Vec<Span>,
+    pending: Vec<Interval>,
+    firing: Vec<Interval>,
 }
 
 impl Track {
@@ -371,14 +371,14 @@ impl Track {
     }
 
     fn finish(&mut self, ts: i64, open: bool) {
-        let span = Span {
+        let interval = Interval {
             start_ms: self.since_ms,
             end_ms: ts,
             open,
         };
         match self.state {
-            Some(AlertState::Pending) => self.pending.push(span),
-            Some(AlertState::Firing) => self.firing.push(span),
+            Some(AlertState::Pending) => self.pending.push(interval),
+            Some(AlertState::Firing) => self.firing.push(interval),
             _ => {}
         }
     }
@@ -404,8 +404,8 @@ fn attach_pages(alerts: &mut [AlertHistory], config: &Config) {
     };
     let mut pages: Vec<Vec<Page>> = vec![Vec::new(); alerts.len()];
     for (index, alert) in alerts.iter().enumerate() {
-        for span in &alert.firing {
-            let active = firing_at(alerts, span.start_ms);
+        for interval in &alert.firing {
+            let active = firing_at(alerts, interval.start_ms);
             let postable: Vec<PostableAlert> = active
                 .iter()
                 .map(|&i| PostableAlert {
@@ -413,7 +413,7 @@ fn attach_pages(alerts: &mut [AlertHistory], config: &Config) {
                     ..PostableAlert::default()
                 })
                 .collect();
-            let routed = route_alerts(config, &postable, span.start_ms);
+            let routed = route_alerts(config, &postable, interval.start_ms);
             let Some(position) = active.iter().position(|&i| i == index) else {
                 continue;
             };
@@ -542,16 +542,16 @@ pub fn render_table(report: &Report) -> String {
         }
         out.push('\n');
         for alert in &report.alerts {
-            for span in &alert.firing {
+            for interval in &alert.firing {
                 out.push_str(&format!(
                     "{}/{} {}  firing {} .. {}{} ({})\n",
                     alert.labels.get("service").map_or("", String::as_str),
                     alert.labels.get("slo").map_or("", String::as_str),
                     alert.alertname,
-                    format_time(span.start_ms),
-                    format_time(span.end_ms),
-                    if span.open { " (still firing)" } else { "" },
-                    format_duration(span.end_ms - span.start_ms)
+                    format_time(interval.start_ms),
+                    format_time(interval.end_ms),
+                    if interval.open { " (still firing)" } else { "" },
+                    format_duration(interval.end_ms - interval.start_ms)
                 ));
             }
         }
@@ -632,7 +632,7 @@ groups:
     }
 
     #[test]
-    fn firing_spans_are_hand_computed() {
+    fn firing_intervals_are_hand_computed() {
         // up is 0 from minute 2 to minute 7 inclusive: pending at 2, firing at 4
         // (for: 2m), inactive at 8 when up is 1 again.
         let r = report("up{job=\"a\"} 1 1 0 0 0 0 0 0 1 1 1\n", 600_000);
@@ -641,7 +641,7 @@ groups:
         assert_eq!(alert.alertname, "Down");
         assert_eq!(
             alert.pending,
-            vec![Span {
+            vec![Interval {
                 start_ms: 120_000,
                 end_ms: 240_000,
                 open: false
@@ -649,7 +649,7 @@ groups:
         );
         assert_eq!(
             alert.firing,
-            vec![Span {
+            vec![Interval {
                 start_ms: 240_000,
                 end_ms: 480_000,
                 open: false
@@ -665,7 +665,7 @@ groups:
         assert_eq!(alert.firings, 2);
         assert_eq!(
             alert.firing[0],
-            Span {
+            Interval {
                 start_ms: 120_000,
                 end_ms: 180_000,
                 open: false
@@ -673,7 +673,7 @@ groups:
         );
         assert_eq!(
             alert.firing[1],
-            Span {
+            Interval {
                 start_ms: 360_000,
                 end_ms: 420_000,
                 open: true
@@ -747,7 +747,7 @@ mod forecast_tests {
             pending: Vec::new(),
             firing: starts
                 .iter()
-                .map(|&s| Span {
+                .map(|&s| Interval {
                     start_ms: s,
                     end_ms: s + 10,
                     open: false,
