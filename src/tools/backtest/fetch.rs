@@ -9,9 +9,9 @@
 //! once.
 //!
 //! Invariants: the plan ([`plan_fetch`]) is pure and deterministic; responses are
-//! merged in plan order whatever order they arrive in; series the rules record
-//! themselves (and `ALERTS`, `ALERTS_FOR_STATE`) are never fetched, as the backtest
-//! computes them; an error names the selector and the time range it was fetching.
+//! merged in plan order whatever order they arrive in; series the rules write
+//! themselves (recorded names, `ALERTS`, `ALERTS_FOR_STATE`) are never fetched, as
+//! the backtest computes them; an error names the selector and the time range it was fetching.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -22,7 +22,8 @@ use promql_parser::parser::{Expr, VectorSelector};
 use super::data::{parse_matrix_json, Dataset};
 use crate::cli::http::{HttpClient, HttpErrorKind, Request};
 use crate::prometheus::promql::Labels;
-use crate::prometheus::ruler::{RuleGroup, RuleKind};
+use crate::prometheus::ruler::group::{fixed_metric_name, written_metric_names};
+use crate::prometheus::ruler::RuleGroup;
 
 /// Prometheus' default lookback of an instant selector.
 const LOOKBACK_DELTA_MS: i64 = 5 * 60 * 1000;
@@ -32,8 +33,9 @@ const LOOKBACK_DELTA_MS: i64 = 5 * 60 * 1000;
 pub struct FetchPlan {
     /// Selector texts without `offset`/`@`, sorted and distinct.
     pub selectors: Vec<String>,
-    /// Metric names the rules compute; fetched series with these names are dropped.
-    pub recorded: BTreeSet<String>,
+    /// Metric names the rules write ([`written_metric_names`]); fetched series with
+    /// these names are dropped.
+    pub written: BTreeSet<String>,
     /// Chunk windows `(from_ms, to_ms]`, ascending, tiling the range exactly.
     pub chunks: Vec<(i64, i64)>,
 }
@@ -51,21 +53,14 @@ impl FetchPlan {
 /// rules read, over the range widened by the longest history (range, offset,
 /// subquery, lookback) any expression needs, cut into chunks of `chunk_ms`.
 pub fn plan_fetch(groups: &[RuleGroup], start_ms: i64, end_ms: i64, chunk_ms: i64) -> FetchPlan {
-    let mut recorded = BTreeSet::from(["ALERTS".to_string(), "ALERTS_FOR_STATE".to_string()]);
-    for group in groups {
-        for rule in &group.rules {
-            if let RuleKind::Recording { name } = &rule.kind {
-                recorded.insert(name.clone());
-            }
-        }
-    }
+    let written = written_metric_names(groups);
     let mut selectors = BTreeSet::new();
     let mut reach = Reach::default();
     for group in groups {
         for rule in &group.rules {
             collect_selectors(&rule.expr, Reach::default(), &mut |selector, needs| {
-                let name = crate::prometheus::ruler::group::fixed_metric_name(selector);
-                if name.is_some_and(|name| recorded.contains(&name)) {
+                let name = fixed_metric_name(selector);
+                if name.is_some_and(|name| written.contains(&name)) {
                     return;
                 }
                 let mut bare = selector.clone();
@@ -91,7 +86,7 @@ pub fn plan_fetch(groups: &[RuleGroup], start_ms: i64, end_ms: i64, chunk_ms: i6
     }
     FetchPlan {
         selectors: selectors.into_iter().collect(),
-        recorded,
+        written,
         chunks,
     }
 }
@@ -228,7 +223,7 @@ pub async fn fetch(
         );
         let dataset = parse_matrix_json(&name, body)?;
         for (labels, points) in dataset.series {
-            if plan.recorded.contains(labels.get(METRIC_NAME)) {
+            if plan.written.contains(labels.get(METRIC_NAME)) {
                 continue;
             }
             let series = samples.entry(labels).or_default();
@@ -256,6 +251,7 @@ fn format_seconds(ms: i64) -> String {
 mod tests {
     use super::*;
     use crate::prometheus::promql::Semantics;
+    use crate::prometheus::ruler::group::ALERTS_METRIC;
     use crate::prometheus::ruler::load_rule_file;
 
     fn groups(text: &str) -> Vec<RuleGroup> {
@@ -277,7 +273,7 @@ groups:
 "#;
 
     #[test]
-    fn plans_every_read_selector_but_recorded_ones_over_the_widest_history() {
+    fn plans_every_read_selector_but_written_ones_over_the_widest_history() {
         let plan = plan_fetch(&groups(RULES), 10_000_000, 20_000_000, 3_600_000);
         assert_eq!(
             plan.selectors,
@@ -288,7 +284,7 @@ groups:
                 r#"up{job="api"}"#
             ]
         );
-        assert!(plan.recorded.contains("job:errors:rate5m") && plan.recorded.contains("ALERTS"));
+        assert!(plan.written.contains("job:errors:rate5m") && plan.written.contains(ALERTS_METRIC));
         // disk_free: subquery of 1h offset 30m, then the 5m lookback inside it.
         let before = 3_600_000 + 1_800_000 + LOOKBACK_DELTA_MS;
         // up offset -2m reads two minutes past the end.

@@ -9,6 +9,7 @@
 use std::collections::BTreeMap;
 
 use super::{format_duration, format_time, Report};
+use crate::compiler::emit::naming::{LABEL_LONG_WINDOWS, LABEL_SERVICE, LABEL_SEVERITY, LABEL_SLO};
 
 const WIDTH: f64 = 900.0;
 const LEFT: f64 = 230.0;
@@ -136,7 +137,7 @@ pub fn render_html(report: &Report) -> String {
     for (index, alert) in report.alerts.iter().enumerate() {
         let label = |name: &str| alert.labels.get(name).cloned().unwrap_or_default();
         objectives
-            .entry((label("service"), label("slo")))
+            .entry((label(LABEL_SERVICE), label(LABEL_SLO)))
             .or_default()
             .push(index);
     }
@@ -172,7 +173,8 @@ table{border-collapse:collapse}td,th{padding:2px 10px;text-align:left}.legend sp
             for (row, &index) in alert_indexes.iter().enumerate() {
                 let alert = &report.alerts[index];
                 let top = row as f64 * row_height;
-                let extra: Vec<String> = ["severity", "long_windows", "feature"]
+                // `feature` is not generated: drift alerts keep it from the user's metric.
+                let extra: Vec<String> = [LABEL_SEVERITY, LABEL_LONG_WINDOWS, "feature"]
                     .iter()
                     .filter_map(|k| alert.labels.get(*k).map(|v| format!("{k}={v}")))
                     .collect();

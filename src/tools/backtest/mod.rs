@@ -18,6 +18,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use crate::compiler::emit::naming::{self, LABEL_SERVICE, LABEL_SLO};
 use crate::prometheus::alertmanager::{config::Config, route_alerts, PostableAlert};
 use crate::prometheus::promql::{EvalOptions, Labels};
 use crate::prometheus::ruler::group::AlertState;
@@ -67,7 +68,7 @@ pub struct AlertHistory {
     pub pages: Vec<Page>,
 }
 
-/// The error budget of one objective, from the `slo:period_error_budget_remaining:ratio`
+/// The error budget of one objective, from the [`naming::SLO_PERIOD_BUDGET_REMAINING`]
 /// series the generated rules record.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Budget {
@@ -82,7 +83,8 @@ pub struct Budget {
     pub points: Vec<(i64, f64)>,
 }
 
-/// One objective's 5m error ratio over the range and its error budget ratio.
+/// One objective's error ratio at [`naming::CHAINED_RATE_WINDOW`] over the range and
+/// its error budget ratio.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ErrorRatio {
     pub points: Vec<(i64, f64)>,
@@ -114,7 +116,8 @@ pub struct Report {
     pub alerts: Vec<AlertHistory>,
     pub budgets: Vec<Budget>,
     pub forecasts: Vec<ForecastOutcome>,
-    /// Per (service, slo): the recorded `slo:sli_error:ratio_rate5m`, for charts.
+    /// Per (service, slo): the recorded error ratio at [`naming::CHAINED_RATE_WINDOW`],
+    /// for charts.
     #[serde(skip)]
     pub error_ratios: BTreeMap<(String, String), ErrorRatio>,
     /// `rule: message` per failed rule evaluation (first 20).
@@ -225,14 +228,11 @@ pub fn run(
     }
 }
 
-/// The recorded name whose last value is the budget left (see `emit::prometheus`).
-pub const BUDGET_REMAINING: &str = "slo:period_error_budget_remaining:ratio";
-
 fn budgets(storage: &crate::prometheus::promql::Storage, end_ms: i64) -> Vec<Budget> {
     let mut budgets = Vec::new();
     for id in 0..storage.len() {
         let series = storage.series(id);
-        if series.labels.metric_name() != BUDGET_REMAINING {
+        if series.labels.metric_name() != naming::SLO_PERIOD_BUDGET_REMAINING {
             continue;
         }
         let points: Vec<(i64, f64)> = series
@@ -246,8 +246,8 @@ fn budgets(storage: &crate::prometheus::promql::Storage, end_ms: i64) -> Vec<Bud
             continue;
         };
         budgets.push(Budget {
-            service: series.labels.get("service").to_string(),
-            slo: series.labels.get("slo").to_string(),
+            service: series.labels.get(LABEL_SERVICE).to_string(),
+            slo: series.labels.get(LABEL_SLO).to_string(),
             spent_percent,
             points,
         });
@@ -261,15 +261,16 @@ fn error_ratios(
     start_ms: i64,
     end_ms: i64,
 ) -> BTreeMap<(String, String), ErrorRatio> {
+    let error_ratio = naming::sli_error_ratio(naming::CHAINED_RATE_WINDOW);
     let mut ratios: BTreeMap<(String, String), ErrorRatio> = BTreeMap::new();
     for id in 0..storage.len() {
         let series = storage.series(id);
         let name = series.labels.metric_name();
         let key = (
-            series.labels.get("service").to_string(),
-            series.labels.get("slo").to_string(),
+            series.labels.get(LABEL_SERVICE).to_string(),
+            series.labels.get(LABEL_SLO).to_string(),
         );
-        if name == "slo:sli_error:ratio_rate5m" {
+        if name == error_ratio {
             ratios.entry(key).or_default().points = series
                 .timestamps
                 .iter()
@@ -277,7 +278,7 @@ fn error_ratios(
                 .filter(|(ts, v)| (start_ms..=end_ms).contains(*ts) && v.is_finite())
                 .map(|(ts, v)| (*ts, *v))
                 .collect();
-        } else if name == "slo:error_budget:ratio" {
+        } else if name == naming::SLO_ERROR_BUDGET {
             ratios.entry(key).or_default().budget =
                 series.values.iter().rev().copied().find(|v| v.is_finite());
         }
@@ -286,21 +287,25 @@ fn error_ratios(
     ratios
 }
 
-/// Pairs each `...Forecast` alert with the other alerts of its `service` and `slo`
-/// (the threshold alerts the compiler generates next to it, `SLOMetricAbsent` aside).
+/// Pairs each forecast alert ([`naming::is_forecast_alert`]) with the other alerts of
+/// its objective (the threshold alerts the compiler generates next to it,
+/// [`naming::ALERT_METRIC_ABSENT`] aside).
 fn forecast_outcomes(alerts: &[AlertHistory]) -> Vec<ForecastOutcome> {
     let key = |alert: &AlertHistory| {
         (
-            alert.labels.get("service").cloned().unwrap_or_default(),
-            alert.labels.get("slo").cloned().unwrap_or_default(),
+            alert.labels.get(LABEL_SERVICE).cloned().unwrap_or_default(),
+            alert.labels.get(LABEL_SLO).cloned().unwrap_or_default(),
         )
     };
     let mut outcomes = Vec::new();
-    for forecast in alerts.iter().filter(|a| a.alertname.ends_with("Forecast")) {
+    for forecast in alerts
+        .iter()
+        .filter(|a| naming::is_forecast_alert(&a.alertname))
+    {
         let (service, slo) = key(forecast);
         for threshold in alerts.iter().filter(|a| {
-            !a.alertname.ends_with("Forecast")
-                && a.alertname != "SLOMetricAbsent"
+            !naming::is_forecast_alert(&a.alertname)
+                && a.alertname != naming::ALERT_METRIC_ABSENT
                 && key(a) == (service.clone(), slo.clone())
         }) {
             let outcome = |kind: &str, at_ms: i64, lead_ms: Option<i64>| ForecastOutcome {
@@ -468,18 +473,19 @@ pub fn render_table(report: &Report) -> String {
             .alerts
             .iter()
             .map(|alert| {
-                let service = alert.labels.get("service").map_or("", String::as_str);
-                let slo = alert.labels.get("slo").map_or("", String::as_str);
+                let service = alert.labels.get(LABEL_SERVICE).map_or("", String::as_str);
+                let slo = alert.labels.get(LABEL_SLO).map_or("", String::as_str);
                 // Labels that tell this alert from its namesakes of the same objective.
                 let distinguishing: Vec<String> = alert
                     .labels
                     .iter()
                     .filter(|(k, v)| {
-                        !matches!(k.as_str(), "alertname" | "service" | "slo")
+                        !matches!(k.as_str(), "alertname" | LABEL_SERVICE | LABEL_SLO)
                             && report.alerts.iter().any(|other| {
                                 other.alertname == alert.alertname
-                                    && other.labels.get("service") == alert.labels.get("service")
-                                    && other.labels.get("slo") == alert.labels.get("slo")
+                                    && other.labels.get(LABEL_SERVICE)
+                                        == alert.labels.get(LABEL_SERVICE)
+                                    && other.labels.get(LABEL_SLO) == alert.labels.get(LABEL_SLO)
                                     && other.labels.get(k.as_str()) != Some(v)
                             })
                     })
@@ -545,8 +551,8 @@ pub fn render_table(report: &Report) -> String {
             for interval in &alert.firing {
                 out.push_str(&format!(
                     "{}/{} {}  firing {} .. {}{} ({})\n",
-                    alert.labels.get("service").map_or("", String::as_str),
-                    alert.labels.get("slo").map_or("", String::as_str),
+                    alert.labels.get(LABEL_SERVICE).map_or("", String::as_str),
+                    alert.labels.get(LABEL_SLO).map_or("", String::as_str),
                     alert.alertname,
                     format_time(interval.start_ms),
                     format_time(interval.end_ms),
@@ -687,6 +693,62 @@ groups:
     }
 
     #[test]
+    fn budgets_and_error_ratios_come_from_the_series_the_compiler_records() {
+        let mut map = crate::base::diagnostic::SourceMap::new();
+        map.add(
+            "a.slo",
+            r#"
+service "shop" {
+  team = "t"
+  runbook = "https://runbooks.example.com/shop"
+  availability "checkout" {
+    errors    = requests_total{code="500"}
+    total     = requests_total
+    objective = 99%
+    window    = 1d
+  }
+}
+"#,
+        );
+        let (program, diagnostics) = crate::compiler::check_sources(&map);
+        let program = program.unwrap_or_else(|| panic!("valid objective: {diagnostics:?}"));
+        let mut groups = Vec::new();
+        for (name, text) in crate::compiler::emit::rule_files(&program, &map) {
+            groups.extend(load_rule_file(&name, &text, Semantics::default()).unwrap());
+        }
+        // One request in ten fails for two hours: ten times the budget's rate.
+        let data = data::parse_series_notation(
+            "d",
+            "requests_total{code=\"500\"} 0+1x120\nrequests_total{code=\"200\"} 0+9x120\n",
+        )
+        .unwrap();
+        let options = BacktestOptions {
+            start_ms: 0,
+            end_ms: 7_200_000,
+            default_interval_ms: 60_000,
+            step_override_ms: None,
+        };
+        let r = run(&groups, &data, &options, None, &mut |_, _| {});
+        assert_eq!(r.rule_errors, Vec::<String>::new());
+        let objective = ("shop".to_string(), "checkout".to_string());
+        let budget = r
+            .budgets
+            .iter()
+            .find(|b| (&b.service, &b.slo) == (&objective.0, &objective.1));
+        assert!(
+            budget.is_some_and(|b| b.spent_percent > 0.0),
+            "{:?}",
+            r.budgets
+        );
+        let ratio = &r.error_ratios[&objective];
+        assert_eq!(ratio.budget, Some(0.01));
+        assert!(
+            ratio.points.iter().any(|(_, v)| (v - 0.1).abs() < 1e-9),
+            "{ratio:?}"
+        );
+    }
+
+    #[test]
     fn pages_follow_routing_and_inhibition() {
         let rules = r#"
 groups:
@@ -738,7 +800,7 @@ mod forecast_tests {
     fn alert(name: &str, starts: &[i64]) -> AlertHistory {
         AlertHistory {
             alertname: name.into(),
-            labels: [("service", "s"), ("slo", "d"), ("alertname", name)]
+            labels: [(LABEL_SERVICE, "s"), (LABEL_SLO, "d"), ("alertname", name)]
                 .into_iter()
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect(),
@@ -762,8 +824,8 @@ mod forecast_tests {
         // Forecast at 100 then 500; threshold at 300 (lead 200) and 900 (after the
         // second forecast: lead 400); a third forecast at 1000 never followed.
         let alerts = [
-            alert("DriftScoreForecast", &[100, 500, 1000]),
-            alert("DriftScoreHigh", &[50, 300, 900]),
+            alert(naming::ALERT_DRIFT_FORECAST, &[100, 500, 1000]),
+            alert(naming::ALERT_DRIFT_HIGH, &[50, 300, 900]),
         ];
         let outcomes = forecast_outcomes(&alerts);
         let summary: Vec<(&str, i64, Option<i64>)> = outcomes
