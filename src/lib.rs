@@ -9,7 +9,7 @@
 //! compiler    .slo text ──syntax──▶ ast ──check──▶ ir ──emit──▶ rules, routes, watches
 //! prometheus  a faithful Prometheus/Alertmanager runtime: PromQL, rule groups,
 //!             Go templates, Alertmanager, promtool's unit tests; no SLO concept inside
-//! base        spans, diagnostics and their rendering, calendar, parallel work
+//! base        spans, diagnostics and their rendering, calendar, parallel work, text diffs
 //! ```
 //!
 //! Architecture invariant: only `cli` touches the filesystem, the environment,

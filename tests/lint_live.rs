@@ -2,7 +2,10 @@
 //! here with a temporary data folder and a configuration that scrapes itself every 1s.
 //!
 //! Without `/usr/bin/prometheus` the test returns early, unless `CI` is set: then it
-//! fails. The server is killed when the test ends, also on failure.
+//! fails. The server is killed when the test ends, also on failure. A local fake shows
+//! what goes on the wire and that credentials in the URL are never printed.
+
+mod deploy_common;
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -132,5 +135,52 @@ fn live_checks_against_a_real_prometheus() {
             .matches("L0302")
             .count(),
         2
+    );
+}
+
+#[test]
+fn credentials_in_the_url_never_reach_the_output() {
+    let server = deploy_common::FakeServer::start(|request| {
+        let body = if request.path == "/api/v1/status/config" {
+            r#"{"status":"success","data":{"yaml":"global:\n  scrape_interval: 1s\n"}}"#
+        } else {
+            r#"{"status":"success","data":{"resultType":"vector","result":[]}}"#
+        };
+        (200, "application/json", body.to_string())
+    });
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/lint");
+    let url = format!("http://ops:hunter2@127.0.0.1:{}/", server.port);
+    let output = deploy_common::mlslo(
+        &data,
+        &["lint", "--prometheus-url", &url, "live/rules.yml"],
+        &[],
+    );
+    let printed = format!(
+        "{}{}",
+        deploy_common::stdout(&output),
+        deploy_common::stderr(&output)
+    );
+    assert!(
+        printed.contains(&format!(
+            "checked with `count(no_such_metric_total)` at http://***@127.0.0.1:{}\n",
+            server.port
+        )) && !printed.contains("hunter2"),
+        "{printed}"
+    );
+    // The configuration, then one query per distinct selector not recorded by the file.
+    let requests: Vec<(String, String, String)> = server
+        .requests()
+        .into_iter()
+        .map(|request| (request.method, request.path, request.body))
+        .collect();
+    assert_eq!(requests.len(), 5, "{requests:?}");
+    assert_eq!(requests[0].1, "/api/v1/status/config");
+    assert!(
+        requests[1..]
+            .iter()
+            .all(|(method, path, body)| method == "POST"
+                && path == "/api/v1/query"
+                && body.starts_with("query=count%28")),
+        "{requests:?}"
     );
 }

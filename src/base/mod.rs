@@ -1,8 +1,9 @@
 //! The foundation every layer may use: spans and diagnostics, their rendering,
-//! calendar arithmetic and work spread over all cores. Knows nothing of SLOs or
-//! Prometheus.
+//! calendar arithmetic, work spread over all cores and unified text diffs. Knows
+//! nothing of SLOs or Prometheus.
 
 pub mod calendar;
 pub mod diagnostic;
 pub mod parallel;
 pub mod render;
+pub mod text_diff;

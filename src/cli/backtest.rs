@@ -9,6 +9,7 @@
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
+use super::prometheus_api::PrometheusServer;
 use super::{write_stderr, write_stdout, EXIT_CLEAN, EXIT_USAGE_OR_IO};
 use crate::prometheus::promql::Semantics;
 use crate::prometheus::ruler::{load_rule_file, parse_model_duration, RuleGroup};
@@ -205,10 +206,7 @@ fn fetch_history(
     if args.concurrency == 0 {
         return Err("--concurrency must be at least 1".into());
     }
-    let options = args
-        .connection
-        .client_options(&super::connection::ProcessEnvironment)?;
-    let client = crate::cli::http::HttpClient::new(options).map_err(|e| e.to_string())?;
+    let server = PrometheusServer::connect(&args.connection, url)?;
     let plan = crate::tools::backtest::fetch::plan_fetch(groups, start_ms, end_ms, chunk_ms);
     if plan.selectors.is_empty() {
         return Ok(Dataset::default());
@@ -221,8 +219,7 @@ fn fetch_history(
         }
     };
     let fetched = super::connection::block_on(crate::tools::backtest::fetch::fetch(
-        std::sync::Arc::new(client),
-        url,
+        &server,
         &plan,
         args.concurrency,
         &mut progress,

@@ -16,6 +16,7 @@ use super::input;
 use super::{write_stderr, write_stdout};
 use super::{EXIT_CLEAN, EXIT_INVALID_INPUT, EXIT_USAGE_OR_IO};
 use crate::base::render;
+use crate::base::text_diff::unified_diff;
 use crate::compiler::emit::{self, naming, GENERATED_MARKER};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
@@ -269,12 +270,17 @@ fn file_diff(
     let shown = shown_path(output, relative);
     match existing {
         Some(old) if holds_exactly(&path, old, content) => Ok(String::new()),
-        Some(_) => Ok(unified_diff(
-            &format!("a/{shown}"),
-            &format!("b/{shown}"),
-            &old_text(&path)?,
-            content,
-        )),
+        Some(_) => {
+            let (old_name, new_name) = (format!("a/{shown}"), format!("b/{shown}"));
+            let diff = unified_diff(&old_name, &new_name, &old_text(&path)?, content);
+            // Bytes that are not UTF-8 read as U+FFFD, so the texts can be equal where
+            // the bytes differ; the headers alone still show the file as stale.
+            Ok(if diff.is_empty() {
+                format!("--- {old_name}\n+++ {new_name}\n")
+            } else {
+                diff
+            })
+        }
         None => Ok(unified_diff(
             "/dev/null",
             &format!("b/{shown}"),
@@ -455,172 +461,4 @@ fn use_color() -> bool {
     std::io::stderr().is_terminal()
         && std::env::var_os("NO_COLOR").is_none_or(|value| value.is_empty())
         && std::env::var_os("TERM").is_none_or(|term| term != "dumb")
-}
-
-/// A unified diff of two texts with three lines of context (one hunk per changed
-/// region; the middle of a large change is shown as removed then added).
-pub(crate) fn unified_diff(old_name: &str, new_name: &str, old: &str, new: &str) -> String {
-    let old_lines: Vec<&str> = if old.is_empty() {
-        Vec::new()
-    } else {
-        old.lines().collect()
-    };
-    let new_lines: Vec<&str> = if new.is_empty() {
-        Vec::new()
-    } else {
-        new.lines().collect()
-    };
-    let edits = line_edits(&old_lines, &new_lines);
-    let mut out = format!("--- {old_name}\n+++ {new_name}\n");
-    // Group edits into hunks with 3 lines of context.
-    const CONTEXT: usize = 3;
-    let mut index = 0;
-    while index < edits.len() {
-        if matches!(edits[index], Edit::Same(..)) {
-            index += 1;
-            continue;
-        }
-        let start = index.saturating_sub(CONTEXT);
-        let mut last_change = index;
-        let mut cursor = index;
-        while cursor < edits.len() {
-            if !matches!(edits[cursor], Edit::Same(..)) {
-                last_change = cursor;
-            } else if cursor - last_change > 2 * CONTEXT {
-                break;
-            }
-            cursor += 1;
-        }
-        let end = (last_change + 1 + CONTEXT).min(edits.len());
-        let hunk = &edits[start..end];
-        let (old_start, new_start) = hunk.first().map_or((0, 0), |edit| edit.positions());
-        let old_count = hunk
-            .iter()
-            .filter(|edit| !matches!(edit, Edit::Added(..)))
-            .count();
-        let new_count = hunk
-            .iter()
-            .filter(|edit| !matches!(edit, Edit::Removed(..)))
-            .count();
-        let range = |start: usize, count: usize| {
-            if count == 0 {
-                format!("{start},0")
-            } else {
-                format!("{},{count}", start + 1)
-            }
-        };
-        out.push_str(&format!(
-            "@@ -{} +{} @@\n",
-            range(old_start, old_count),
-            range(new_start, new_count)
-        ));
-        for edit in hunk {
-            match edit {
-                Edit::Same(_, _, line) => out.push_str(&format!(" {line}\n")),
-                Edit::Removed(_, _, line) => out.push_str(&format!("-{line}\n")),
-                Edit::Added(_, _, line) => out.push_str(&format!("+{line}\n")),
-            }
-        }
-        index = end;
-    }
-    out
-}
-
-/// One line of a diff with its 0-based (old, new) positions.
-enum Edit<'a> {
-    Same(usize, usize, &'a str),
-    Removed(usize, usize, &'a str),
-    Added(usize, usize, &'a str),
-}
-
-impl Edit<'_> {
-    fn positions(&self) -> (usize, usize) {
-        match self {
-            Edit::Same(old, new, _) | Edit::Removed(old, new, _) | Edit::Added(old, new, _) => {
-                (*old, *new)
-            }
-        }
-    }
-}
-
-/// Common prefix and suffix, then a longest-common-subsequence table for the
-/// middle when it is small (at most 4 million cells), else removed-then-added.
-fn line_edits<'a>(old: &[&'a str], new: &[&'a str]) -> Vec<Edit<'a>> {
-    let prefix = old.iter().zip(new).take_while(|(a, b)| a == b).count();
-    let suffix = old[prefix..]
-        .iter()
-        .rev()
-        .zip(new[prefix..].iter().rev())
-        .take_while(|(a, b)| a == b)
-        .count();
-    let old_middle = &old[prefix..old.len() - suffix];
-    let new_middle = &new[prefix..new.len() - suffix];
-    let mut edits = Vec::new();
-    for (index, line) in old.iter().enumerate().take(prefix) {
-        edits.push(Edit::Same(index, index, line));
-    }
-    let (n, m) = (old_middle.len(), new_middle.len());
-    if n.saturating_mul(m) <= 4_000_000 {
-        // lcs[i][j]: LCS length of old_middle[i..] and new_middle[j..].
-        let mut lcs = vec![vec![0u32; m + 1]; n + 1];
-        for i in (0..n).rev() {
-            for j in (0..m).rev() {
-                lcs[i][j] = if old_middle[i] == new_middle[j] {
-                    lcs[i + 1][j + 1] + 1
-                } else {
-                    lcs[i + 1][j].max(lcs[i][j + 1])
-                };
-            }
-        }
-        let (mut i, mut j) = (0, 0);
-        while i < n || j < m {
-            if i < n && j < m && old_middle[i] == new_middle[j] {
-                edits.push(Edit::Same(prefix + i, prefix + j, old_middle[i]));
-                i += 1;
-                j += 1;
-            } else if i < n && (j == m || lcs[i + 1][j] >= lcs[i][j + 1]) {
-                edits.push(Edit::Removed(prefix + i, prefix + j, old_middle[i]));
-                i += 1;
-            } else {
-                edits.push(Edit::Added(prefix + i, prefix + j, new_middle[j]));
-                j += 1;
-            }
-        }
-    } else {
-        for (i, line) in old_middle.iter().enumerate() {
-            edits.push(Edit::Removed(prefix + i, prefix, line));
-        }
-        for (j, line) in new_middle.iter().enumerate() {
-            edits.push(Edit::Added(prefix + n, prefix + j, line));
-        }
-    }
-    for index in 0..suffix {
-        let old_index = old.len() - suffix + index;
-        let new_index = new.len() - suffix + index;
-        edits.push(Edit::Same(old_index, new_index, old[old_index]));
-    }
-    edits
-}
-
-#[cfg(test)]
-mod tests {
-    use super::unified_diff;
-
-    #[test]
-    fn a_changed_line_gives_one_hunk_with_context() {
-        let old = "a\nb\nc\nd\ne\nf\ng\n";
-        let new = "a\nb\nc\nD\ne\nf\ng\n";
-        assert_eq!(
-            unified_diff("a/x", "b/x", old, new),
-            "--- a/x\n+++ b/x\n@@ -1,7 +1,7 @@\n a\n b\n c\n-d\n+D\n e\n f\n g\n"
-        );
-    }
-
-    #[test]
-    fn a_new_file_is_all_added() {
-        assert_eq!(
-            unified_diff("/dev/null", "b/x", "", "a\nb\n"),
-            "--- /dev/null\n+++ b/x\n@@ -0,0 +1,2 @@\n+a\n+b\n"
-        );
-    }
 }

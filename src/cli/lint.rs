@@ -6,6 +6,8 @@
 //! (default `error`, or the config's `fail_on`), else 0. A .slo file is linted as its
 //! check diagnostics plus the lint of the Prometheus rules it compiles to.
 
+use super::http::redact_user_info;
+use super::prometheus_api::PrometheusServer;
 use super::{write_stderr, write_stdout};
 use super::{EXIT_CLEAN, EXIT_INVALID_INPUT, EXIT_USAGE_OR_IO};
 use crate::base::diagnostic::{Severity, SourceMap};
@@ -64,28 +66,23 @@ pub(super) fn run(args: &LintArgs) -> u8 {
             return EXIT_USAGE_OR_IO;
         }
     };
-    let client = match &args.prometheus_url {
+    let server = match &args.prometheus_url {
         None => None,
         Some(url) => {
-            let client = args
-                .connection
-                .client_options(&super::connection::ProcessEnvironment)
-                .and_then(|options| {
-                    crate::cli::http::HttpClient::new(options).map_err(|e| e.to_string())
-                });
-            let interval = client.as_ref().map_err(Clone::clone).and_then(|client| {
-                super::connection::block_on(lint::live::scrape_interval_ms(client, url))
-                    .and_then(|r| r)
+            let connected = PrometheusServer::connect(&args.connection, url).and_then(|server| {
+                let interval =
+                    super::connection::block_on(lint::live::scrape_interval_ms(&server))??;
+                Ok((server, interval))
             });
-            match (client, interval) {
-                (Ok(client), Ok(interval)) => {
+            match connected {
+                Ok((server, interval)) => {
                     config.scrape_interval_ms = interval;
-                    Some((client, url.clone()))
+                    Some((server, redact_user_info(url)))
                 }
-                (Err(message), _) | (_, Err(message)) => {
+                Err(message) => {
                     write_stderr(&format!(
                         "error: --prometheus-url {}: {message}\n",
-                        crate::cli::http::redact_user_info(url)
+                        redact_user_info(url)
                     ));
                     return EXIT_USAGE_OR_IO;
                 }
@@ -143,7 +140,7 @@ pub(super) fn run(args: &LintArgs) -> u8 {
     }
     let report = lint::lint_files(&map, &rule_files, &config);
     diagnostics.extend(report.diagnostics.iter().cloned());
-    if let Some((client, url)) = &client {
+    if let Some((server, url)) = &server {
         let recorded: std::collections::BTreeSet<String> = report
             .rules
             .iter()
@@ -156,16 +153,13 @@ pub(super) fn run(args: &LintArgs) -> u8 {
             .flat_map(|rule| rule.selectors.iter().cloned())
             .collect();
         match super::connection::block_on(lint::live::missing_series(
-            client, url, &selectors, &recorded,
+            server, url, &selectors, &recorded,
         ))
         .and_then(|r| r)
         {
             Ok(found) => diagnostics.extend(found),
             Err(message) => {
-                write_stderr(&format!(
-                    "error: --prometheus-url {}: {message}\n",
-                    crate::cli::http::redact_user_info(url)
-                ));
+                write_stderr(&format!("error: --prometheus-url {url}: {message}\n"));
                 return EXIT_USAGE_OR_IO;
             }
         }

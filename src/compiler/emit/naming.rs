@@ -37,6 +37,16 @@ pub const ALERT_GPU_UTILIZATION_HIGH: &str = "GPUUtilizationHigh";
 pub const ALERT_GPU_MEMORY_EXHAUSTION: &str = "GPUMemoryExhaustionForecast";
 pub const ALERT_FRESHNESS_STALE: &str = "DataFreshnessStale";
 
+/// The last word of every forecast alert's name (a `predict_linear` of what the
+/// objective's threshold alerts watch), so a backtest can pair each forecast with the
+/// alerts it forecasts.
+pub const FORECAST_ALERT_SUFFIX: &str = "Forecast";
+
+/// Whether `alertname` names a forecast alert.
+pub fn is_forecast_alert(alertname: &str) -> bool {
+    alertname.ends_with(FORECAST_ALERT_SUFFIX)
+}
+
 /// Metadata recording rules (Sloth's names, so its dashboards read them).
 pub const SLO_OBJECTIVE: &str = "slo:objective:ratio";
 pub const SLO_ERROR_BUDGET: &str = "slo:error_budget:ratio";
@@ -165,6 +175,22 @@ mod tests {
             "slo:sli_error:ratio_rate4w"
         );
         assert_eq!(slice_bad(Duration::minutes(5)), "slo:slice_bad:bool5m");
+    }
+
+    #[test]
+    fn forecast_alerts_and_only_they_end_in_the_forecast_suffix() {
+        for forecast in [ALERT_DRIFT_FORECAST, ALERT_GPU_MEMORY_EXHAUSTION] {
+            assert!(is_forecast_alert(forecast), "{forecast}");
+        }
+        for threshold in [
+            ALERT_BUDGET_BURN,
+            ALERT_METRIC_ABSENT,
+            ALERT_DRIFT_HIGH,
+            ALERT_GPU_UTILIZATION_HIGH,
+            ALERT_FRESHNESS_STALE,
+        ] {
+            assert!(!is_forecast_alert(threshold), "{threshold}");
+        }
     }
 
     #[test]

@@ -19,13 +19,14 @@
 
 pub mod format;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
 use crate::prometheus::promql::notation::{parse_labels_prefix, parse_series_line, SequenceValue};
 use crate::prometheus::promql::{instant_query, EvalOptions, Labels, Storage, Value};
 use crate::prometheus::ruler::file::{scalar_string, string_map};
+use crate::prometheus::ruler::group::written_metric_names;
 use crate::prometheus::ruler::{
     format_go_duration, format_model_duration, load_rule_file, parse_model_duration, EvalContext,
     GroupEvaluator, RuleGroup, RuleKind,
@@ -376,17 +377,7 @@ fn run_test_group(
     };
     let mut evaluators: Vec<GroupEvaluator> =
         groups.iter().cloned().map(GroupEvaluator::new).collect();
-    let mut written: BTreeSet<String> = ["ALERTS", "ALERTS_FOR_STATE"]
-        .into_iter()
-        .map(String::from)
-        .collect();
-    for group in groups {
-        for rule in &group.rules {
-            if let RuleKind::Recording { name } = &rule.kind {
-                written.insert(name.clone());
-            }
-        }
-    }
+    let written = written_metric_names(groups);
     for evaluator in &mut evaluators {
         evaluator.plan_range_evaluation(&written, eval_interval, max_time);
     }

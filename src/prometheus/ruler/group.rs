@@ -20,6 +20,28 @@ use crate::prometheus::promql::{
 use promql_parser::label::MatchOp;
 use promql_parser::parser::VectorSelector;
 
+/// The series every alerting rule writes (Prometheus' `alertMetricName` and
+/// `alertForStateMetricName`).
+pub const ALERTS_METRIC: &str = "ALERTS";
+pub const ALERTS_FOR_STATE_METRIC: &str = "ALERTS_FOR_STATE";
+
+/// Every metric name that evaluating `groups` writes: the recording rules' names plus
+/// [`ALERTS_METRIC`] and [`ALERTS_FOR_STATE_METRIC`].
+pub fn written_metric_names(groups: &[RuleGroup]) -> BTreeSet<String> {
+    let recorded = groups
+        .iter()
+        .flat_map(|group| &group.rules)
+        .filter_map(|rule| match &rule.kind {
+            RuleKind::Recording { name } => Some(name.clone()),
+            RuleKind::Alerting { .. } => None,
+        });
+    [ALERTS_METRIC, ALERTS_FOR_STATE_METRIC]
+        .into_iter()
+        .map(String::from)
+        .chain(recorded)
+        .collect()
+}
+
 /// How long a resolved alert stays in the active map (Prometheus' `resolvedRetention`).
 const RESOLVED_RETENTION_MS: i64 = 15 * 60 * 1000;
 
@@ -533,7 +555,7 @@ fn eval_alerting(
             set_labels(
                 &alert.labels,
                 &[
-                    (METRIC_NAME.to_string(), "ALERTS".to_string()),
+                    (METRIC_NAME.to_string(), ALERTS_METRIC.to_string()),
                     ("alertstate".to_string(), alert.state.as_str().to_string()),
                 ],
             ),
@@ -542,7 +564,7 @@ fn eval_alerting(
         output.push((
             set_labels(
                 &alert.labels,
-                &[(METRIC_NAME.to_string(), "ALERTS_FOR_STATE".to_string())],
+                &[(METRIC_NAME.to_string(), ALERTS_FOR_STATE_METRIC.to_string())],
             ),
             (alert.active_at_ms.div_euclid(1000)) as f64,
         ));

@@ -2,27 +2,32 @@
 //! rules read, pulled from a Prometheus-compatible query API (Prometheus, Thanos,
 //! Mimir) in time chunks with a bounded number of requests in flight.
 //!
-//! How: for each selector, `POST /api/v1/query` of `SELECTOR[CHUNK]` at the chunk's
-//! end returns the stored samples of the chunk, not resampled values as
-//! `query_range` would. Chunks tile the range; Prometheus 2 includes both window
+//! How: for each selector, the instant query `SELECTOR[CHUNK]` at the chunk's end
+//! returns the stored samples of the chunk, not resampled values as `query_range`
+//! would. Chunks tile the range; Prometheus 2 includes both window
 //! ends (3 only the right one), so a sample on a border can come twice and is kept
 //! once.
 //!
-//! Invariants: the plan ([`plan_fetch`]) is pure and deterministic; responses are
-//! merged in plan order whatever order they arrive in; series the rules record
-//! themselves (and `ALERTS`, `ALERTS_FOR_STATE`) are never fetched, as the backtest
-//! computes them; an error names the selector and the time range it was fetching.
+//! Invariants: the server is reached only through [`PrometheusApi`], which the CLI
+//! implements; the plan ([`plan_fetch`]) is pure and deterministic; at most the given
+//! number of requests are in flight; responses are merged in plan order whatever
+//! order they arrive in; series the rules write themselves (recorded names, `ALERTS`,
+//! `ALERTS_FOR_STATE`) are never fetched, as the backtest computes them; an error
+//! names the selector and the time range it was fetching.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::Arc;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::Poll;
 
 use promql_parser::label::METRIC_NAME;
 use promql_parser::parser::{Expr, VectorSelector};
 
 use super::data::{parse_matrix_json, Dataset};
-use crate::cli::http::{HttpClient, HttpErrorKind, Request};
+use crate::prometheus::http_api::PrometheusApi;
 use crate::prometheus::promql::Labels;
-use crate::prometheus::ruler::{RuleGroup, RuleKind};
+use crate::prometheus::ruler::group::{fixed_metric_name, written_metric_names};
+use crate::prometheus::ruler::RuleGroup;
 
 /// Prometheus' default lookback of an instant selector.
 const LOOKBACK_DELTA_MS: i64 = 5 * 60 * 1000;
@@ -32,8 +37,9 @@ const LOOKBACK_DELTA_MS: i64 = 5 * 60 * 1000;
 pub struct FetchPlan {
     /// Selector texts without `offset`/`@`, sorted and distinct.
     pub selectors: Vec<String>,
-    /// Metric names the rules compute; fetched series with these names are dropped.
-    pub recorded: BTreeSet<String>,
+    /// Metric names the rules write ([`written_metric_names`]); fetched series with
+    /// these names are dropped.
+    pub written: BTreeSet<String>,
     /// Chunk windows `(from_ms, to_ms]`, ascending, tiling the range exactly.
     pub chunks: Vec<(i64, i64)>,
 }
@@ -51,21 +57,14 @@ impl FetchPlan {
 /// rules read, over the range widened by the longest history (range, offset,
 /// subquery, lookback) any expression needs, cut into chunks of `chunk_ms`.
 pub fn plan_fetch(groups: &[RuleGroup], start_ms: i64, end_ms: i64, chunk_ms: i64) -> FetchPlan {
-    let mut recorded = BTreeSet::from(["ALERTS".to_string(), "ALERTS_FOR_STATE".to_string()]);
-    for group in groups {
-        for rule in &group.rules {
-            if let RuleKind::Recording { name } = &rule.kind {
-                recorded.insert(name.clone());
-            }
-        }
-    }
+    let written = written_metric_names(groups);
     let mut selectors = BTreeSet::new();
     let mut reach = Reach::default();
     for group in groups {
         for rule in &group.rules {
             collect_selectors(&rule.expr, Reach::default(), &mut |selector, needs| {
-                let name = crate::prometheus::ruler::group::fixed_metric_name(selector);
-                if name.is_some_and(|name| recorded.contains(&name)) {
+                let name = fixed_metric_name(selector);
+                if name.is_some_and(|name| written.contains(&name)) {
                     return;
                 }
                 let mut bare = selector.clone();
@@ -91,7 +90,7 @@ pub fn plan_fetch(groups: &[RuleGroup], start_ms: i64, end_ms: i64, chunk_ms: i6
     }
     FetchPlan {
         selectors: selectors.into_iter().collect(),
-        recorded,
+        written,
         chunks,
     }
 }
@@ -164,58 +163,44 @@ fn collect_selectors(expr: &Expr, outer: Reach, found: &mut dyn FnMut(&VectorSel
     }
 }
 
-/// Runs `plan` against the API at `base_url` with at most `concurrency` requests in
-/// flight; `progress(done, total)` after each answer.
+/// Runs `plan` against `api` with at most `concurrency` requests in flight;
+/// `progress(done, total)` after each answer. The first failure ends the fetch and
+/// drops the requests still in flight.
 pub async fn fetch(
-    client: Arc<HttpClient>,
-    base_url: &str,
+    api: &impl PrometheusApi,
     plan: &FetchPlan,
     concurrency: usize,
     progress: &mut dyn FnMut(usize, usize),
 ) -> Result<Dataset, String> {
-    let endpoint = format!("{}/api/v1/query", base_url.trim_end_matches('/'));
     let requests = plan.requests();
     let total = requests.len();
     let mut answers: BTreeMap<usize, String> = BTreeMap::new();
-    let mut in_flight = tokio::task::JoinSet::new();
+    let mut in_flight = Vec::new();
     let mut next = 0;
     while answers.len() < total {
         while next < total && in_flight.len() < concurrency.max(1) {
             let (selector_index, (from_ms, to_ms)) = requests[next];
             let query = format!("{}[{}ms]", plan.selectors[selector_index], to_ms - from_ms);
-            let time = format_seconds(to_ms);
-            let request = Request::post(endpoint.clone())
-                .form(&[("query", query.as_str()), ("time", time.as_str())]);
-            let client = Arc::clone(&client);
-            let index = next;
-            in_flight.spawn(async move { (index, client.send_ok(&request).await) });
+            in_flight.push((next, Box::pin(api.instant_query(query, Some(to_ms)))));
             next += 1;
         }
-        let Some(joined) = in_flight.join_next().await else {
-            break;
-        };
-        let (index, outcome) = joined.map_err(|e| format!("a fetch task failed: {e}"))?;
+        let (index, outcome) = first_finished(&mut in_flight).await;
         let (selector_index, chunk) = requests[index];
-        let describe = || {
-            format!(
-                "fetching `{}` for ({}, {}]",
-                plan.selectors[selector_index],
-                super::format_time(chunk.0),
-                super::format_time(chunk.1)
-            )
-        };
         let response = outcome.map_err(|error| {
-            let hint = match &error.kind {
-                HttpErrorKind::Status { status: 422, body }
-                    if body.contains("too many samples") =>
-                {
+            let hint = match &error.status {
+                Some((422, body)) if body.contains("too many samples") => {
                     "\nhint: give a smaller --chunk"
                 }
                 _ => "",
             };
-            format!("{}: {error}{hint}", describe())
+            format!(
+                "fetching `{}` for ({}, {}]: {error}{hint}",
+                plan.selectors[selector_index],
+                super::format_time(chunk.0),
+                super::format_time(chunk.1)
+            )
         })?;
-        answers.insert(index, response.text());
+        answers.insert(index, response);
         progress(answers.len(), total);
     }
     let mut samples: BTreeMap<Labels, BTreeMap<i64, f64>> = BTreeMap::new();
@@ -228,7 +213,7 @@ pub async fn fetch(
         );
         let dataset = parse_matrix_json(&name, body)?;
         for (labels, points) in dataset.series {
-            if plan.recorded.contains(labels.get(METRIC_NAME)) {
+            if plan.written.contains(labels.get(METRIC_NAME)) {
                 continue;
             }
             let series = samples.entry(labels).or_default();
@@ -245,17 +230,28 @@ pub async fn fetch(
     })
 }
 
-/// Unix seconds with milliseconds, as the API takes a time.
-fn format_seconds(ms: i64) -> String {
-    let sign = if ms < 0 { "-" } else { "" };
-    let magnitude = ms.unsigned_abs();
-    format!("{sign}{}.{:03}", magnitude / 1000, magnitude % 1000)
+/// Waits for the first of the requests in flight to finish and takes it out: its
+/// index in the plan's requests and its outcome. Every request is polled each time
+/// any of them wakes, which is cheap for the few a fetch keeps in flight.
+async fn first_finished<F: Future + Unpin>(in_flight: &mut Vec<(usize, F)>) -> (usize, F::Output) {
+    std::future::poll_fn(|context| {
+        for position in 0..in_flight.len() {
+            if let Poll::Ready(outcome) = Pin::new(&mut in_flight[position].1).poll(context) {
+                let (index, _) = in_flight.swap_remove(position);
+                return Poll::Ready((index, outcome));
+            }
+        }
+        Poll::Pending
+    })
+    .await
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::prometheus::http_api::fake::{block_on, status_error, Answer, FakeApi};
     use crate::prometheus::promql::Semantics;
+    use crate::prometheus::ruler::group::ALERTS_METRIC;
     use crate::prometheus::ruler::load_rule_file;
 
     fn groups(text: &str) -> Vec<RuleGroup> {
@@ -277,7 +273,7 @@ groups:
 "#;
 
     #[test]
-    fn plans_every_read_selector_but_recorded_ones_over_the_widest_history() {
+    fn plans_every_read_selector_but_written_ones_over_the_widest_history() {
         let plan = plan_fetch(&groups(RULES), 10_000_000, 20_000_000, 3_600_000);
         assert_eq!(
             plan.selectors,
@@ -288,7 +284,7 @@ groups:
                 r#"up{job="api"}"#
             ]
         );
-        assert!(plan.recorded.contains("job:errors:rate5m") && plan.recorded.contains("ALERTS"));
+        assert!(plan.written.contains("job:errors:rate5m") && plan.written.contains(ALERTS_METRIC));
         // disk_free: subquery of 1h offset 30m, then the 5m lookback inside it.
         let before = 3_600_000 + 1_800_000 + LOOKBACK_DELTA_MS;
         // up offset -2m reads two minutes past the end.
@@ -300,6 +296,125 @@ groups:
         assert_eq!(plan.chunks.last().map(|c| c.1), Some(20_000_000 + after));
     }
 
+    /// Two selectors over two one-minute chunks; the first chunk starts a millisecond
+    /// early, as [`plan_fetch`] makes it.
+    fn two_by_two() -> FetchPlan {
+        FetchPlan {
+            selectors: vec!["a".to_string(), "b".to_string()],
+            written: BTreeSet::from(["rec".to_string()]),
+            chunks: vec![(-1, 60_000), (60_000, 120_000)],
+        }
+    }
+
+    fn matrix(series: &[(&str, &[(i64, f64)])]) -> String {
+        let result: Vec<String> = series
+            .iter()
+            .map(|(name, points)| {
+                let values: Vec<String> = points
+                    .iter()
+                    .map(|(seconds, value)| format!("[{seconds},\"{value}\"]"))
+                    .collect();
+                format!(
+                    r#"{{"metric":{{"__name__":"{name}"}},"values":[{}]}}"#,
+                    values.join(",")
+                )
+            })
+            .collect();
+        format!(
+            r#"{{"status":"success","data":{{"resultType":"matrix","result":[{}]}}}}"#,
+            result.join(",")
+        )
+    }
+
+    /// Answers of [`two_by_two`]: the first chunk comes last, and both chunks hold
+    /// the sample at 60s with different values, so arrival order would show.
+    fn answer(query: &str, at_ms: Option<i64>) -> Answer {
+        let body = match (query, at_ms) {
+            ("a[60001ms]", Some(60_000)) => matrix(&[("a", &[(0, 1.0), (60, 2.0)])]),
+            ("a[60000ms]", Some(120_000)) => {
+                matrix(&[("a", &[(60, 20.0), (120, 3.0)]), ("rec", &[(120, 9.0)])])
+            }
+            ("b[60001ms]", Some(60_000)) => matrix(&[("b", &[(30, 5.0)])]),
+            ("b[60000ms]", Some(120_000)) => matrix(&[("b", &[(90, 6.0)])]),
+            other => panic!("unplanned request {other:?}"),
+        };
+        let polls = if at_ms == Some(60_000) { 5 } else { 0 };
+        (Ok(body), polls)
+    }
+
+    #[test]
+    fn answers_are_merged_in_plan_order_whatever_order_they_arrive_in() {
+        let api = FakeApi::new(answer);
+        let mut progress = Vec::new();
+        let dataset = block_on(fetch(&api, &two_by_two(), 4, &mut |done, total| {
+            progress.push((done, total))
+        }))
+        .expect("every answer parses");
+        let series: Vec<(String, Vec<(i64, f64)>)> = dataset
+            .series
+            .into_iter()
+            .map(|(labels, points)| (labels.metric_name().to_string(), points))
+            .collect();
+        assert_eq!(
+            series,
+            [
+                (
+                    "a".to_string(),
+                    vec![(0, 1.0), (60_000, 20.0), (120_000, 3.0)]
+                ),
+                ("b".to_string(), vec![(30_000, 5.0), (90_000, 6.0)]),
+            ]
+        );
+        assert_eq!(progress, [(1, 4), (2, 4), (3, 4), (4, 4)]);
+    }
+
+    #[test]
+    fn no_more_requests_are_in_flight_than_allowed() {
+        for (concurrency, most) in [(0, 1), (1, 1), (3, 3), (10, 4)] {
+            let api = FakeApi::new(answer);
+            block_on(fetch(&api, &two_by_two(), concurrency, &mut |_, _| {})).expect("answers");
+            assert_eq!(api.most_in_flight.get(), most, "concurrency {concurrency}");
+            assert_eq!(api.asked.borrow().len(), 4);
+        }
+    }
+
+    #[test]
+    fn a_failure_names_the_selector_and_chunk_and_hints_at_smaller_chunks() {
+        let fail_with = |status: u16, body: &'static str| {
+            FakeApi::new(move |query, at_ms| {
+                if query.starts_with('b') && at_ms == Some(120_000) {
+                    (Err(status_error(status, body)), 0)
+                } else {
+                    answer(query, at_ms)
+                }
+            })
+        };
+        let too_many = r#"{"status":"error","error":"query processing would load too many samples into memory"}"#;
+        let error = block_on(fetch(
+            &fail_with(422, too_many),
+            &two_by_two(),
+            2,
+            &mut |_, _| {},
+        ))
+        .expect_err("422");
+        assert_eq!(
+            error,
+            format!(
+                "fetching `b` for (1970-01-01T00:01:00Z, 1970-01-01T00:02:00Z]: \
+                 POST http://fake/api/v1/query: HTTP 422: {too_many}\n\
+                 hint: give a smaller --chunk"
+            )
+        );
+        let error = block_on(fetch(
+            &fail_with(503, "busy"),
+            &two_by_two(),
+            2,
+            &mut |_, _| {},
+        ))
+        .expect_err("503");
+        assert!(error.ends_with("HTTP 503: busy"), "{error}");
+    }
+
     #[test]
     fn chunks_tile_the_range_without_gaps_or_overlaps() {
         for chunk_ms in [1, 999, 3_600_000, 7_200_000, 100_000_000] {
@@ -309,11 +424,5 @@ groups:
             assert!(chunks.iter().all(|c| c.1 - c.0 <= chunk_ms && c.1 > c.0));
             assert_eq!(plan.requests().len(), plan.selectors.len() * chunks.len());
         }
-    }
-
-    #[test]
-    fn seconds_keep_milliseconds() {
-        assert_eq!(format_seconds(1_700_000_000_123), "1700000000.123");
-        assert_eq!(format_seconds(-1), "-0.001");
     }
 }

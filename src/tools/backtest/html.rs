@@ -1,6 +1,6 @@
 //! The `--report` HTML page: one self-contained file, inline SVG drawn here (no
 //! scripts, no fetches at view time), one section per objective with its alert
-//! timeline (pending and firing spans), its 5m error ratio and its error budget
+//! timeline (pending and firing intervals), its 5m error ratio and its error budget
 //! burning down.
 //!
 //! Invariants: pure and deterministic (sorted inputs, fixed number formatting), so
@@ -9,6 +9,7 @@
 use std::collections::BTreeMap;
 
 use super::{format_duration, format_time, Report};
+use crate::compiler::emit::naming::{LABEL_LONG_WINDOWS, LABEL_SERVICE, LABEL_SEVERITY, LABEL_SLO};
 
 const WIDTH: f64 = 900.0;
 const LEFT: f64 = 230.0;
@@ -136,7 +137,7 @@ pub fn render_html(report: &Report) -> String {
     for (index, alert) in report.alerts.iter().enumerate() {
         let label = |name: &str| alert.labels.get(name).cloned().unwrap_or_default();
         objectives
-            .entry((label("service"), label("slo")))
+            .entry((label(LABEL_SERVICE), label(LABEL_SLO)))
             .or_default()
             .push(index);
     }
@@ -172,7 +173,8 @@ table{border-collapse:collapse}td,th{padding:2px 10px;text-align:left}.legend sp
             for (row, &index) in alert_indexes.iter().enumerate() {
                 let alert = &report.alerts[index];
                 let top = row as f64 * row_height;
-                let extra: Vec<String> = ["severity", "long_windows", "feature"]
+                // `feature` is not generated: drift alerts keep it from the user's metric.
+                let extra: Vec<String> = [LABEL_SEVERITY, LABEL_LONG_WINDOWS, "feature"]
                     .iter()
                     .filter_map(|k| alert.labels.get(*k).map(|v| format!("{k}={v}")))
                     .collect();
@@ -182,20 +184,20 @@ table{border-collapse:collapse}td,th{padding:2px 10px;text-align:left}.legend sp
                     escape(&alert.alertname),
                     escape(&extra.join(","))
                 ));
-                for (spans, color, state) in [
+                for (intervals, color, state) in [
                     (&alert.pending, "#f5c242", "pending"),
                     (&alert.firing, "#d9534f", "firing"),
                 ] {
-                    for span in spans {
-                        let x = axis.x(span.start_ms);
-                        let width = (axis.x(span.end_ms) - x).max(1.0);
+                    for interval in intervals {
+                        let x = axis.x(interval.start_ms);
+                        let width = (axis.x(interval.end_ms) - x).max(1.0);
                         out.push_str(&format!(
                             "<rect x=\"{x:.1}\" y=\"{:.1}\" width=\"{width:.1}\" height=\"{:.1}\" fill=\"{color}\"><title>{state} {} – {} ({})</title></rect>",
                             top + 3.0,
                             row_height - 6.0,
-                            escape(&format_time(span.start_ms)),
-                            escape(&format_time(span.end_ms)),
-                            escape(&format_duration(span.end_ms - span.start_ms))
+                            escape(&format_time(interval.start_ms)),
+                            escape(&format_time(interval.end_ms)),
+                            escape(&format_duration(interval.end_ms - interval.start_ms))
                         ));
                     }
                 }

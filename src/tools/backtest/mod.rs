@@ -1,6 +1,6 @@
 //! `mlslo backtest`: rule groups evaluated over recorded history with the same
 //! evaluator as `mlslo test` (no second state machine), summarised per alert as
-//! firings, firing time and pending spans, and per firing as the receivers an
+//! firings, firing time and pending intervals, and per firing as the receivers an
 //! Alertmanager would page after inhibition.
 //!
 //! Invariants: pure (the CLI reads files and prints); every group is evaluated at
@@ -18,6 +18,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use crate::compiler::emit::naming::{self, LABEL_SERVICE, LABEL_SLO};
 use crate::prometheus::alertmanager::{config::Config, route_alerts, PostableAlert};
 use crate::prometheus::promql::{EvalOptions, Labels};
 use crate::prometheus::ruler::group::AlertState;
@@ -35,10 +36,10 @@ pub struct BacktestOptions {
     pub step_override_ms: Option<i64>,
 }
 
-/// One span of an alert in one state: `[start_ms, end_ms)`; `open` when it still
-/// lasted at the end of the range.
+/// The time interval `[start_ms, end_ms)` an alert spent in one state; `open` when
+/// the state still lasted at the end of the range.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct Span {
+pub struct Interval {
     pub start_ms: i64,
     pub end_ms: i64,
     pub open: bool,
@@ -60,14 +61,14 @@ pub struct AlertHistory {
     pub labels: BTreeMap<String, String>,
     pub firings: usize,
     pub firing_ms: i64,
-    pub pending: Vec<Span>,
-    pub firing: Vec<Span>,
-    /// One per firing span, when an Alertmanager configuration was given.
+    pub pending: Vec<Interval>,
+    pub firing: Vec<Interval>,
+    /// One per firing interval, when an Alertmanager configuration was given.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub pages: Vec<Page>,
 }
 
-/// The error budget of one objective, from the `slo:period_error_budget_remaining:ratio`
+/// The error budget of one objective, from the [`naming::SLO_PERIOD_BUDGET_REMAINING`]
 /// series the generated rules record.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Budget {
@@ -82,7 +83,8 @@ pub struct Budget {
     pub points: Vec<(i64, f64)>,
 }
 
-/// One objective's 5m error ratio over the range and its error budget ratio.
+/// One objective's error ratio at [`naming::CHAINED_RATE_WINDOW`] over the range and
+/// its error budget ratio.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ErrorRatio {
     pub points: Vec<(i64, f64)>,
@@ -114,7 +116,8 @@ pub struct Report {
     pub alerts: Vec<AlertHistory>,
     pub budgets: Vec<Budget>,
     pub forecasts: Vec<ForecastOutcome>,
-    /// Per (service, slo): the recorded `slo:sli_error:ratio_rate5m`, for charts.
+    /// Per (service, slo): the recorded error ratio at [`naming::CHAINED_RATE_WINDOW`],
+    /// for charts.
     #[serde(skip)]
     pub error_ratios: BTreeMap<(String, String), ErrorRatio>,
     /// `rule: message` per failed rule evaluation (first 20).
@@ -150,7 +153,7 @@ pub fn run(
         .collect();
     let base = intervals.iter().copied().fold(0, gcd).max(1);
     let total = ((options.end_ms - options.start_ms).max(0) / base + 1) as u64;
-    // (rule identity, alert labels) -> (state at the previous step, open span start).
+    // (rule identity, alert labels) -> (state at the previous step, open interval start).
     let mut tracks: BTreeMap<(String, Labels), Track> = BTreeMap::new();
     let mut rule_errors = Vec::new();
     let mut evaluations = 0;
@@ -225,14 +228,11 @@ pub fn run(
     }
 }
 
-/// The recorded name whose last value is the budget left (see `emit::prometheus`).
-pub const BUDGET_REMAINING: &str = "slo:period_error_budget_remaining:ratio";
-
 fn budgets(storage: &crate::prometheus::promql::Storage, end_ms: i64) -> Vec<Budget> {
     let mut budgets = Vec::new();
     for id in 0..storage.len() {
         let series = storage.series(id);
-        if series.labels.metric_name() != BUDGET_REMAINING {
+        if series.labels.metric_name() != naming::SLO_PERIOD_BUDGET_REMAINING {
             continue;
         }
         let points: Vec<(i64, f64)> = series
@@ -246,8 +246,8 @@ fn budgets(storage: &crate::prometheus::promql::Storage, end_ms: i64) -> Vec<Bud
             continue;
         };
         budgets.push(Budget {
-            service: series.labels.get("service").to_string(),
-            slo: series.labels.get("slo").to_string(),
+            service: series.labels.get(LABEL_SERVICE).to_string(),
+            slo: series.labels.get(LABEL_SLO).to_string(),
             spent_percent,
             points,
         });
@@ -261,15 +261,16 @@ fn error_ratios(
     start_ms: i64,
     end_ms: i64,
 ) -> BTreeMap<(String, String), ErrorRatio> {
+    let error_ratio = naming::sli_error_ratio(naming::CHAINED_RATE_WINDOW);
     let mut ratios: BTreeMap<(String, String), ErrorRatio> = BTreeMap::new();
     for id in 0..storage.len() {
         let series = storage.series(id);
         let name = series.labels.metric_name();
         let key = (
-            series.labels.get("service").to_string(),
-            series.labels.get("slo").to_string(),
+            series.labels.get(LABEL_SERVICE).to_string(),
+            series.labels.get(LABEL_SLO).to_string(),
         );
-        if name == "slo:sli_error:ratio_rate5m" {
+        if name == error_ratio {
             ratios.entry(key).or_default().points = series
                 .timestamps
                 .iter()
@@ -277,7 +278,7 @@ fn error_ratios(
                 .filter(|(ts, v)| (start_ms..=end_ms).contains(*ts) && v.is_finite())
                 .map(|(ts, v)| (*ts, *v))
                 .collect();
-        } else if name == "slo:error_budget:ratio" {
+        } else if name == naming::SLO_ERROR_BUDGET {
             ratios.entry(key).or_default().budget =
                 series.values.iter().rev().copied().find(|v| v.is_finite());
         }
@@ -286,21 +287,25 @@ fn error_ratios(
     ratios
 }
 
-/// Pairs each `...Forecast` alert with the other alerts of its `service` and `slo`
-/// (the threshold alerts the compiler generates next to it, `SLOMetricAbsent` aside).
+/// Pairs each forecast alert ([`naming::is_forecast_alert`]) with the other alerts of
+/// its objective (the threshold alerts the compiler generates next to it,
+/// [`naming::ALERT_METRIC_ABSENT`] aside).
 fn forecast_outcomes(alerts: &[AlertHistory]) -> Vec<ForecastOutcome> {
     let key = |alert: &AlertHistory| {
         (
-            alert.labels.get("service").cloned().unwrap_or_default(),
-            alert.labels.get("slo").cloned().unwrap_or_default(),
+            alert.labels.get(LABEL_SERVICE).cloned().unwrap_or_default(),
+            alert.labels.get(LABEL_SLO).cloned().unwrap_or_default(),
         )
     };
     let mut outcomes = Vec::new();
-    for forecast in alerts.iter().filter(|a| a.alertname.ends_with("Forecast")) {
+    for forecast in alerts
+        .iter()
+        .filter(|a| naming::is_forecast_alert(&a.alertname))
+    {
         let (service, slo) = key(forecast);
         for threshold in alerts.iter().filter(|a| {
-            !a.alertname.ends_with("Forecast")
-                && a.alertname != "SLOMetricAbsent"
+            !naming::is_forecast_alert(&a.alertname)
+                && a.alertname != naming::ALERT_METRIC_ABSENT
                 && key(a) == (service.clone(), slo.clone())
         }) {
             let outcome = |kind: &str, at_ms: i64, lead_ms: Option<i64>| ForecastOutcome {
@@ -356,8 +361,8 @@ fn gcd(a: i64, b: i64) -> i64 {
 struct Track {
     state: Option<AlertState>,
     since_ms: i64,
-    pending: Vec<Span>,
-    firing: Vec<Span>,
+    pending: Vec<Interval>,
+    firing: Vec<Interval>,
 }
 
 impl Track {
@@ -371,14 +376,14 @@ impl Track {
     }
 
     fn finish(&mut self, ts: i64, open: bool) {
-        let span = Span {
+        let interval = Interval {
             start_ms: self.since_ms,
             end_ms: ts,
             open,
         };
         match self.state {
-            Some(AlertState::Pending) => self.pending.push(span),
-            Some(AlertState::Firing) => self.firing.push(span),
+            Some(AlertState::Pending) => self.pending.push(interval),
+            Some(AlertState::Firing) => self.firing.push(interval),
             _ => {}
         }
     }
@@ -404,8 +409,8 @@ fn attach_pages(alerts: &mut [AlertHistory], config: &Config) {
     };
     let mut pages: Vec<Vec<Page>> = vec![Vec::new(); alerts.len()];
     for (index, alert) in alerts.iter().enumerate() {
-        for span in &alert.firing {
-            let active = firing_at(alerts, span.start_ms);
+        for interval in &alert.firing {
+            let active = firing_at(alerts, interval.start_ms);
             let postable: Vec<PostableAlert> = active
                 .iter()
                 .map(|&i| PostableAlert {
@@ -413,7 +418,7 @@ fn attach_pages(alerts: &mut [AlertHistory], config: &Config) {
                     ..PostableAlert::default()
                 })
                 .collect();
-            let routed = route_alerts(config, &postable, span.start_ms);
+            let routed = route_alerts(config, &postable, interval.start_ms);
             let Some(position) = active.iter().position(|&i| i == index) else {
                 continue;
             };
@@ -468,18 +473,19 @@ pub fn render_table(report: &Report) -> String {
             .alerts
             .iter()
             .map(|alert| {
-                let service = alert.labels.get("service").map_or("", String::as_str);
-                let slo = alert.labels.get("slo").map_or("", String::as_str);
+                let service = alert.labels.get(LABEL_SERVICE).map_or("", String::as_str);
+                let slo = alert.labels.get(LABEL_SLO).map_or("", String::as_str);
                 // Labels that tell this alert from its namesakes of the same objective.
                 let distinguishing: Vec<String> = alert
                     .labels
                     .iter()
                     .filter(|(k, v)| {
-                        !matches!(k.as_str(), "alertname" | "service" | "slo")
+                        !matches!(k.as_str(), "alertname" | LABEL_SERVICE | LABEL_SLO)
                             && report.alerts.iter().any(|other| {
                                 other.alertname == alert.alertname
-                                    && other.labels.get("service") == alert.labels.get("service")
-                                    && other.labels.get("slo") == alert.labels.get("slo")
+                                    && other.labels.get(LABEL_SERVICE)
+                                        == alert.labels.get(LABEL_SERVICE)
+                                    && other.labels.get(LABEL_SLO) == alert.labels.get(LABEL_SLO)
                                     && other.labels.get(k.as_str()) != Some(v)
                             })
                     })
@@ -542,16 +548,16 @@ pub fn render_table(report: &Report) -> String {
         }
         out.push('\n');
         for alert in &report.alerts {
-            for span in &alert.firing {
+            for interval in &alert.firing {
                 out.push_str(&format!(
                     "{}/{} {}  firing {} .. {}{} ({})\n",
-                    alert.labels.get("service").map_or("", String::as_str),
-                    alert.labels.get("slo").map_or("", String::as_str),
+                    alert.labels.get(LABEL_SERVICE).map_or("", String::as_str),
+                    alert.labels.get(LABEL_SLO).map_or("", String::as_str),
                     alert.alertname,
-                    format_time(span.start_ms),
-                    format_time(span.end_ms),
-                    if span.open { " (still firing)" } else { "" },
-                    format_duration(span.end_ms - span.start_ms)
+                    format_time(interval.start_ms),
+                    format_time(interval.end_ms),
+                    if interval.open { " (still firing)" } else { "" },
+                    format_duration(interval.end_ms - interval.start_ms)
                 ));
             }
         }
@@ -632,7 +638,7 @@ groups:
     }
 
     #[test]
-    fn firing_spans_are_hand_computed() {
+    fn firing_intervals_are_hand_computed() {
         // up is 0 from minute 2 to minute 7 inclusive: pending at 2, firing at 4
         // (for: 2m), inactive at 8 when up is 1 again.
         let r = report("up{job=\"a\"} 1 1 0 0 0 0 0 0 1 1 1\n", 600_000);
@@ -641,7 +647,7 @@ groups:
         assert_eq!(alert.alertname, "Down");
         assert_eq!(
             alert.pending,
-            vec![Span {
+            vec![Interval {
                 start_ms: 120_000,
                 end_ms: 240_000,
                 open: false
@@ -649,7 +655,7 @@ groups:
         );
         assert_eq!(
             alert.firing,
-            vec![Span {
+            vec![Interval {
                 start_ms: 240_000,
                 end_ms: 480_000,
                 open: false
@@ -665,7 +671,7 @@ groups:
         assert_eq!(alert.firings, 2);
         assert_eq!(
             alert.firing[0],
-            Span {
+            Interval {
                 start_ms: 120_000,
                 end_ms: 180_000,
                 open: false
@@ -673,7 +679,7 @@ groups:
         );
         assert_eq!(
             alert.firing[1],
-            Span {
+            Interval {
                 start_ms: 360_000,
                 end_ms: 420_000,
                 open: true
@@ -684,6 +690,62 @@ groups:
         assert!(json.contains("\"firing_ms\": 120000"), "{json}");
         let table = render_table(&r);
         assert!(table.contains("Down   2        2m"), "{table}");
+    }
+
+    #[test]
+    fn budgets_and_error_ratios_come_from_the_series_the_compiler_records() {
+        let mut map = crate::base::diagnostic::SourceMap::new();
+        map.add(
+            "a.slo",
+            r#"
+service "shop" {
+  team = "t"
+  runbook = "https://runbooks.example.com/shop"
+  availability "checkout" {
+    errors    = requests_total{code="500"}
+    total     = requests_total
+    objective = 99%
+    window    = 1d
+  }
+}
+"#,
+        );
+        let (program, diagnostics) = crate::compiler::check_sources(&map);
+        let program = program.unwrap_or_else(|| panic!("valid objective: {diagnostics:?}"));
+        let mut groups = Vec::new();
+        for (name, text) in crate::compiler::emit::rule_files(&program, &map) {
+            groups.extend(load_rule_file(&name, &text, Semantics::default()).unwrap());
+        }
+        // One request in ten fails for two hours: ten times the budget's rate.
+        let data = data::parse_series_notation(
+            "d",
+            "requests_total{code=\"500\"} 0+1x120\nrequests_total{code=\"200\"} 0+9x120\n",
+        )
+        .unwrap();
+        let options = BacktestOptions {
+            start_ms: 0,
+            end_ms: 7_200_000,
+            default_interval_ms: 60_000,
+            step_override_ms: None,
+        };
+        let r = run(&groups, &data, &options, None, &mut |_, _| {});
+        assert_eq!(r.rule_errors, Vec::<String>::new());
+        let objective = ("shop".to_string(), "checkout".to_string());
+        let budget = r
+            .budgets
+            .iter()
+            .find(|b| (&b.service, &b.slo) == (&objective.0, &objective.1));
+        assert!(
+            budget.is_some_and(|b| b.spent_percent > 0.0),
+            "{:?}",
+            r.budgets
+        );
+        let ratio = &r.error_ratios[&objective];
+        assert_eq!(ratio.budget, Some(0.01));
+        assert!(
+            ratio.points.iter().any(|(_, v)| (v - 0.1).abs() < 1e-9),
+            "{ratio:?}"
+        );
     }
 
     #[test]
@@ -738,7 +800,7 @@ mod forecast_tests {
     fn alert(name: &str, starts: &[i64]) -> AlertHistory {
         AlertHistory {
             alertname: name.into(),
-            labels: [("service", "s"), ("slo", "d"), ("alertname", name)]
+            labels: [(LABEL_SERVICE, "s"), (LABEL_SLO, "d"), ("alertname", name)]
                 .into_iter()
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect(),
@@ -747,7 +809,7 @@ mod forecast_tests {
             pending: Vec::new(),
             firing: starts
                 .iter()
-                .map(|&s| Span {
+                .map(|&s| Interval {
                     start_ms: s,
                     end_ms: s + 10,
                     open: false,
@@ -762,8 +824,8 @@ mod forecast_tests {
         // Forecast at 100 then 500; threshold at 300 (lead 200) and 900 (after the
         // second forecast: lead 400); a third forecast at 1000 never followed.
         let alerts = [
-            alert("DriftScoreForecast", &[100, 500, 1000]),
-            alert("DriftScoreHigh", &[50, 300, 900]),
+            alert(naming::ALERT_DRIFT_FORECAST, &[100, 500, 1000]),
+            alert(naming::ALERT_DRIFT_HIGH, &[50, 300, 900]),
         ];
         let outcomes = forecast_outcomes(&alerts);
         let summary: Vec<(&str, i64, Option<i64>)> = outcomes

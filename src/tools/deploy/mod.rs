@@ -12,12 +12,12 @@
 //! - Output is deterministic: everything is keyed by sorted maps.
 
 pub mod config;
-pub mod diff;
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use yaml_serde::{Mapping, Value};
 
+use crate::base::text_diff::{unified_hunks, DEFAULT_CONTEXT};
 use crate::compiler::emit::GENERATED_MARKER;
 use crate::prometheus::ruler::duration::{format_model_duration, parse_model_duration};
 
@@ -100,10 +100,10 @@ impl Plan {
                 ChangeKind::Remove => "remove",
             };
             out.push_str(&format!("{sign} {word} {}\n", change.subject));
-            out.push_str(&diff::unified_with_headings(
+            out.push_str(&unified_hunks(
                 &change.before,
                 &change.after,
-                3,
+                DEFAULT_CONTEXT,
                 |line| line.starts_with("- ") || line.starts_with("  - "),
             ));
         }
