@@ -167,19 +167,16 @@ impl fmt::Display for RuleProblem {
 /// Every problem of a decoded file, in file order.
 pub fn validate_file(source: &RuleFileSource, group_fields: GroupFields) -> Vec<SchemaError> {
     let mut errors = Vec::new();
-    let mut first_by_name: BTreeMap<&str, usize> = BTreeMap::new();
+    for (group, first) in repeated_group_names(&source.groups) {
+        errors.push(SchemaError::Group {
+            group,
+            problem: GroupProblem::RepeatedName {
+                name: source.groups[group].name.clone(),
+                first,
+            },
+        });
+    }
     for (group_index, group) in source.groups.iter().enumerate() {
-        if let Some(&first) = first_by_name.get(group.name.as_str()) {
-            errors.push(SchemaError::Group {
-                group: group_index,
-                problem: GroupProblem::RepeatedName {
-                    name: group.name.clone(),
-                    first,
-                },
-            });
-        } else {
-            first_by_name.insert(&group.name, group_index);
-        }
         errors.extend(
             validate_group(group, group_fields)
                 .into_iter()
@@ -202,6 +199,22 @@ pub fn validate_file(source: &RuleFileSource, group_fields: GroupFields) -> Vec<
     }
     errors.sort_by_key(SchemaError::place);
     errors
+}
+
+/// Each group whose name an earlier group of the file has, with that first group's
+/// index: `(group, first)`.
+pub fn repeated_group_names(groups: &[GroupSource]) -> Vec<(usize, usize)> {
+    let mut first_by_name: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut repeated = Vec::new();
+    for (index, group) in groups.iter().enumerate() {
+        match first_by_name.get(group.name.as_str()) {
+            Some(&first) => repeated.push((index, first)),
+            None => {
+                first_by_name.insert(&group.name, index);
+            }
+        }
+    }
+    repeated
 }
 
 /// The problems of one group's own fields (not its rules, not a repeated name).
