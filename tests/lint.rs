@@ -357,7 +357,8 @@ fn diff_base_reports_only_changed_rules() {
 /// read rule files) and promtool must give the same verdict: merge keys, scalars of any
 /// type as strings, null items and values, Go's int for `limit`, a zero `for` on a
 /// recording rule are accepted; a key given twice, a mistyped or unknown field, an empty
-/// duration, `__name__` as a label and an expression of spaces are not.
+/// duration, `__name__` as a label, an expression of spaces and an expression that is a
+/// mapping are not.
 #[test]
 fn yaml_edge_cases_get_promtools_verdict() {
     let cases = [
@@ -378,6 +379,7 @@ fn yaml_edge_cases_get_promtools_verdict() {
         ("yaml/name-label.yml", false),
         ("yaml/record-tilde.yml", false),
         ("yaml/expr-only-spaces.yml", false),
+        ("yaml/expr-mapping.yml", false),
     ];
     let promtool = promtool();
     for (file, valid) in cases {

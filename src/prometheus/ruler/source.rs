@@ -9,16 +9,20 @@
 //! - Decoding is as strict as yaml.v3 with `KnownFields(true)`: an unknown key, a key given
 //!   twice (in any mapping) or a value of the wrong type is a [`DecodeError`]; a null item
 //!   in `groups` or `rules` is skipped; a string field takes any scalar's text as written
-//!   (`1.50` stays `1.50`) and null as the empty string, except `record`, `alert` and
-//!   `expr`, which, as yaml.v3 nodes in Prometheus, keep even a null's spelling (`~`).
+//!   (`1.50` stays `1.50`) and null as the empty string. `record`, `alert` and `expr` are
+//!   yaml.v3 nodes in Prometheus, read as the node's text: `record` and `alert` keep even a
+//!   null's spelling (`~`), and an `expr` that is a mapping or sequence reads as empty.
 //! - Only the first YAML document counts, as in Prometheus; later ones are not read.
 //! - Merge keys (`<<: *anchor`) are applied, as yaml.v3 does. A document that needs them is
 //!   read through `yaml_serde::Value` and written back out first, so there plain scalars
 //!   come out in the YAML library's spelling (`1.50` as `1.5`).
 //!
-//! Known differences from yaml.v3, all in files nobody writes: an alias as `record`,
-//! `alert` or `expr` reads as the anchored value (Prometheus reads the anchor's name), and a
-//! mapping or sequence there is a type error (Prometheus reads it as empty).
+//! Known differences from Prometheus, all in files nobody writes: an alias as `record`,
+//! `alert` or `expr` reads as the anchored value (Prometheus reads the anchor's name); a
+//! mapping or sequence as `record` or `alert` is a type error (Prometheus reads it as
+//! empty); an `expr` written as a plain number, boolean or null reads in the YAML library's
+//! spelling (`1.5` for `1.50`, empty for `null`), because reading any node there means
+//! asking for its resolved value.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -87,7 +91,7 @@ pub struct RuleSource {
         skip_serializing_if = "String::is_empty"
     )]
     pub alert: String,
-    #[serde(default, deserialize_with = "node_text")]
+    #[serde(default, deserialize_with = "expr_text")]
     pub expr: String,
     #[serde(
         default,
@@ -229,6 +233,12 @@ fn node_text<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D::Er
     deserializer.deserialize_str(ScalarText)
 }
 
+/// `expr` as Prometheus reads its node: a string as written, another scalar in the YAML
+/// library's spelling, a mapping or sequence as empty (rulefmt then says it must be set).
+fn expr_text<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
+    deserializer.deserialize_any(AnyNodeText)
+}
+
 /// A sequence of structs as yaml.v3 fills a Go slice: null is empty and null items are
 /// skipped.
 fn go_list<'de, D, T>(deserializer: D) -> Result<Vec<T>, D::Error>
@@ -275,6 +285,65 @@ impl<'de> Visitor<'de> for ScalarText {
 
     fn visit_string<E: de::Error>(self, text: String) -> Result<String, E> {
         Ok(text)
+    }
+}
+
+struct AnyNodeText;
+
+impl<'de> Visitor<'de> for AnyNodeText {
+    type Value = String;
+
+    fn expecting(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str("a YAML node")
+    }
+
+    fn visit_str<E: de::Error>(self, text: &str) -> Result<String, E> {
+        Ok(text.to_string())
+    }
+
+    fn visit_string<E: de::Error>(self, text: String) -> Result<String, E> {
+        Ok(text)
+    }
+
+    fn visit_bool<E: de::Error>(self, value: bool) -> Result<String, E> {
+        Ok(value.to_string())
+    }
+
+    fn visit_i64<E: de::Error>(self, value: i64) -> Result<String, E> {
+        Ok(value.to_string())
+    }
+
+    fn visit_u64<E: de::Error>(self, value: u64) -> Result<String, E> {
+        Ok(value.to_string())
+    }
+
+    fn visit_f64<E: de::Error>(self, value: f64) -> Result<String, E> {
+        Ok(value.to_string())
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<String, E> {
+        Ok(String::new())
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<String, E> {
+        Ok(String::new())
+    }
+
+    fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<String, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+
+    fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<String, A::Error> {
+        while seq.next_element::<de::IgnoredAny>()?.is_some() {}
+        Ok(String::new())
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<String, A::Error> {
+        while map
+            .next_entry::<de::IgnoredAny, de::IgnoredAny>()?
+            .is_some()
+        {}
+        Ok(String::new())
     }
 }
 
@@ -404,7 +473,7 @@ mod tests {
     #[test]
     fn scalars_keep_their_spelling_and_null_is_empty() {
         let rule = first_rule(
-            "groups:\n- name: g\n  rules:\n  - alert: ~\n    expr: 1.50\n    labels: {a: 1.50, b: true, c: ~, ~: d}\n",
+            "groups:\n- name: g\n  rules:\n  - alert: ~\n    expr: '1.50'\n    labels: {a: 1.50, b: true, c: ~, ~: d}\n",
         );
         assert_eq!(rule.alert, "~");
         assert_eq!(rule.expr, "1.50");
@@ -418,6 +487,10 @@ mod tests {
         );
         let rule = first_rule("groups:\n- name: g\n  rules:\n  - record:\n    for: ~\n");
         assert_eq!((rule.record.as_str(), rule.for_), ("", None));
+        for (expr, text) in [("1.50", "1.5"), ("{a: [b]}", ""), ("[a]", ""), ("~", "")] {
+            let rule = first_rule(&format!("groups:\n- name: g\n  rules:\n  - expr: {expr}\n"));
+            assert_eq!(rule.expr, text, "{expr}");
+        }
     }
 
     #[test]
