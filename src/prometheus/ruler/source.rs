@@ -160,16 +160,21 @@ pub fn decode_rule_file(text: &str) -> Result<RuleFileSource, DecodeError> {
     match Option::<RuleFileSource>::deserialize(document) {
         Ok(source) => Ok(source.unwrap_or_default()),
         Err(error) if text.contains("<<") => {
-            // Perhaps merge keys, which only the `Value` path applies.
-            let merged = yaml_serde::Deserializer::from_str(text)
+            // Perhaps merge keys, which only the `Value` path applies. Without any, the
+            // direct error stands, as it has the position.
+            let value = yaml_serde::Deserializer::from_str(text)
                 .next()
                 .map(yaml_serde::Value::deserialize)
                 .transpose()
                 .map_err(|e| decode_error(&e))?;
-            match merged {
-                Some(value) => decode_value(value),
-                None => Err(decode_error(&error)),
+            let Some(mut merged) = value.clone() else {
+                return Err(decode_error(&error));
+            };
+            merged.apply_merge().map_err(|e| decode_error(&e))?;
+            if Some(&merged) == value.as_ref() {
+                return Err(decode_error(&error));
             }
+            decode_value(merged)
         }
         Err(error) => Err(decode_error(&error)),
     }
@@ -547,6 +552,9 @@ mod tests {
         assert!(error.message.contains("unknown field `bogus`"), "{error}");
         assert!(!error.message.contains(" at line "), "{error}");
         assert_eq!(error.offset, None);
+        let without_merge_keys = "groups:\n- name: g\n  bogus: '<<'\n";
+        let error = decode_rule_file(without_merge_keys).expect_err("unknown field");
+        assert!(error.message.contains("at line 3"), "{error}");
     }
 
     #[test]
