@@ -188,7 +188,7 @@ pub fn decode_value(mut value: yaml_serde::Value) -> Result<RuleFileSource, Deco
     if value.is_null() {
         return Ok(RuleFileSource::default());
     }
-    // Writing a `Value` with string keys cannot fail, and reading it back parses.
+    // A `Value` read from YAML writes back out as YAML that reads again.
     let text = yaml_serde::to_string(&value).map_err(|e| decode_error(&e))?;
     yaml_serde::from_str(&text).map_err(|error| {
         let message = error.to_string();
