@@ -75,10 +75,10 @@ fn mimir(state: Arc<Mutex<Namespaces>>) -> FakeServer {
                     "groups:\n- {}",
                     request.body.trim_end().replace('\n', "\n  ")
                 );
-                if let Err(errors) = mlslo::prometheus::ruler::file::load_rule_file(
+                if let Err(errors) = mlslo::prometheus::ruler::load_rule_file(
                     "group",
                     &file,
-                    mlslo::prometheus::promql::Semantics::V2,
+                    mlslo::prometheus::ruler::RuleFileOptions::default(),
                 ) {
                     return (
                         400,

@@ -353,20 +353,45 @@ fn diff_base_reports_only_changed_rules() {
     assert_eq!(bad_rev.status.code(), Some(2));
 }
 
-/// YAML details where lint and promtool must give the same verdict: merge keys and
-/// numbers or booleans as label values are accepted, a key given twice is not.
+/// Schema and YAML details where lint, the ruler's loader (as `mlslo test` and backtest
+/// read rule files) and promtool must give the same verdict: merge keys, scalars of any
+/// type as strings, null items and values, Go's int for `limit`, a zero `for` on a
+/// recording rule are accepted; a key given twice, a mistyped or unknown field, an empty
+/// duration, `__name__` as a label, an expression of spaces and an expression that is a
+/// mapping are not.
 #[test]
 fn yaml_edge_cases_get_promtools_verdict() {
     let cases = [
         ("yaml/merge-keys.yml", true),
+        ("yaml/merge-keys-on-a-rule.yml", true),
         ("yaml/scalar-label-values.yml", true),
+        ("yaml/expr-scalar.yml", true),
+        ("yaml/null-group-and-rule.yml", true),
+        ("yaml/null-durations-and-label-values.yml", true),
+        ("yaml/limit-negative-and-fractional.yml", true),
+        ("yaml/for-zero-in-recording-rule.yml", true),
         ("yaml/duplicate-label.yml", false),
         ("yaml/duplicate-field.yml", false),
+        ("yaml/limit-as-string.yml", false),
+        ("yaml/mapping-as-label-value.yml", false),
+        ("yaml/unknown-top-level-key.yml", false),
+        ("yaml/empty-duration.yml", false),
+        ("yaml/name-label.yml", false),
+        ("yaml/record-tilde.yml", false),
+        ("yaml/expr-only-spaces.yml", false),
+        ("yaml/expr-mapping.yml", false),
     ];
     let promtool = promtool();
     for (file, valid) in cases {
         let (code, stdout, stderr) = mlslo(&["lint", file]);
-        assert_eq!(code == 0, valid, "{file}:\n{stdout}{stderr}");
+        assert_eq!(code == 0, valid, "lint on {file}:\n{stdout}{stderr}");
+        let text = std::fs::read_to_string(data().join(file)).expect("case file");
+        let loaded = mlslo::prometheus::ruler::load_rule_file(
+            file,
+            &text,
+            mlslo::prometheus::ruler::RuleFileOptions::default(),
+        );
+        assert_eq!(loaded.is_ok(), valid, "the ruler on {file}: {loaded:?}");
         if let Some(promtool) = &promtool {
             let output = Command::new(promtool)
                 .args(["check", "rules", file])

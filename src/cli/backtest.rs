@@ -11,12 +11,13 @@ use std::path::{Path, PathBuf};
 
 use super::prometheus_api::PrometheusServer;
 use super::{write_stderr, write_stdout, EXIT_CLEAN, EXIT_USAGE_OR_IO};
-use crate::prometheus::promql::Semantics;
 use crate::prometheus::ruler::{load_rule_file, parse_model_duration, RuleGroup};
 use crate::tools::backtest::data::{
     parse_openmetrics, parse_series_notation, parse_time_ms, Dataset,
 };
-use crate::tools::backtest::{render_json, render_table, run as run_backtest, BacktestOptions};
+use crate::tools::backtest::{
+    render_json, render_table, run as run_backtest, BacktestOptions, RULE_FILE_OPTIONS,
+};
 
 #[derive(Debug, clap::Args)]
 pub struct BacktestArgs {
@@ -241,7 +242,7 @@ fn load_rules(paths: &[PathBuf]) -> Result<(Vec<RuleGroup>, Option<String>), Str
             let name = path.display().to_string();
             let text = read(path)?;
             groups.extend(
-                load_rule_file(&name, &text, Semantics::default())
+                load_rule_file(&name, &text, RULE_FILE_OPTIONS)
                     .map_err(|errors| errors.join("\n"))?,
             );
         } else {
@@ -265,7 +266,7 @@ fn load_rules(paths: &[PathBuf]) -> Result<(Vec<RuleGroup>, Option<String>), Str
         };
         for (name, text) in &crate::compiler::emit::rule_files(&program, &inputs.map) {
             groups.extend(
-                load_rule_file(name, text, Semantics::default())
+                load_rule_file(name, text, RULE_FILE_OPTIONS)
                     .map_err(|errors| errors.join("\n"))?,
             );
         }

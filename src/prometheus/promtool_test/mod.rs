@@ -25,11 +25,11 @@ use serde::Deserialize;
 
 use crate::prometheus::promql::notation::{parse_labels_prefix, parse_series_line, SequenceValue};
 use crate::prometheus::promql::{instant_query, EvalOptions, Labels, Storage, Value};
-use crate::prometheus::ruler::file::{scalar_string, string_map};
 use crate::prometheus::ruler::group::written_metric_names;
+use crate::prometheus::ruler::source::{go_optional_string, go_string_map};
 use crate::prometheus::ruler::{
     format_go_duration, format_model_duration, load_rule_file, parse_model_duration, EvalContext,
-    GroupEvaluator, RuleGroup, RuleKind,
+    GroupEvaluator, RuleFileOptions, RuleGroup, RuleKind,
 };
 use format::{go_float_e, go_labels, go_map};
 
@@ -72,7 +72,7 @@ pub struct FileReport {
 struct TestFile {
     #[serde(default)]
     rule_files: Vec<String>,
-    #[serde(default, deserialize_with = "scalar_string")]
+    #[serde(default, deserialize_with = "go_optional_string")]
     evaluation_interval: Option<String>,
     #[serde(default)]
     group_eval_order: Vec<String>,
@@ -83,7 +83,7 @@ struct TestFile {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct TestGroup {
-    #[serde(default, deserialize_with = "scalar_string")]
+    #[serde(default, deserialize_with = "go_optional_string")]
     interval: Option<String>,
     #[serde(default)]
     input_series: Vec<InputSeries>,
@@ -91,29 +91,29 @@ struct TestGroup {
     alert_rule_test: Vec<AlertTest>,
     #[serde(default)]
     promql_expr_test: Vec<PromqlTest>,
-    #[serde(default, deserialize_with = "string_map")]
+    #[serde(default, deserialize_with = "go_string_map")]
     external_labels: BTreeMap<String, String>,
-    #[serde(default, deserialize_with = "scalar_string")]
+    #[serde(default, deserialize_with = "go_optional_string")]
     external_url: Option<String>,
-    #[serde(default, deserialize_with = "scalar_string")]
+    #[serde(default, deserialize_with = "go_optional_string")]
     name: Option<String>,
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct InputSeries {
-    #[serde(default, deserialize_with = "scalar_string")]
+    #[serde(default, deserialize_with = "go_optional_string")]
     series: Option<String>,
-    #[serde(default, deserialize_with = "scalar_string")]
+    #[serde(default, deserialize_with = "go_optional_string")]
     values: Option<String>,
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct AlertTest {
-    #[serde(default, deserialize_with = "scalar_string")]
+    #[serde(default, deserialize_with = "go_optional_string")]
     eval_time: Option<String>,
-    #[serde(default, deserialize_with = "scalar_string")]
+    #[serde(default, deserialize_with = "go_optional_string")]
     alertname: Option<String>,
     #[serde(default)]
     exp_alerts: Vec<ExpAlert>,
@@ -122,18 +122,18 @@ struct AlertTest {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ExpAlert {
-    #[serde(default, deserialize_with = "string_map")]
+    #[serde(default, deserialize_with = "go_string_map")]
     exp_labels: BTreeMap<String, String>,
-    #[serde(default, deserialize_with = "string_map")]
+    #[serde(default, deserialize_with = "go_string_map")]
     exp_annotations: BTreeMap<String, String>,
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct PromqlTest {
-    #[serde(default, deserialize_with = "scalar_string")]
+    #[serde(default, deserialize_with = "go_optional_string")]
     expr: Option<String>,
-    #[serde(default, deserialize_with = "scalar_string")]
+    #[serde(default, deserialize_with = "go_optional_string")]
     eval_time: Option<String>,
     #[serde(default)]
     exp_samples: Vec<ExpSample>,
@@ -142,7 +142,7 @@ struct PromqlTest {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ExpSample {
-    #[serde(default, deserialize_with = "scalar_string")]
+    #[serde(default, deserialize_with = "go_optional_string")]
     labels: Option<String>,
     #[serde(default)]
     value: f64,
@@ -229,7 +229,14 @@ fn run_test_text(
     for path in &rule_paths {
         match files.read(path) {
             Err(e) => load_errors.push(e),
-            Ok(text) => match load_rule_file(path, &text, options.semantics) {
+            Ok(text) => match load_rule_file(
+                path,
+                &text,
+                RuleFileOptions {
+                    semantics: options.semantics,
+                    ..RuleFileOptions::default()
+                },
+            ) {
                 Ok(loaded) => groups.extend(loaded),
                 Err(errors) => load_errors.extend(errors),
             },

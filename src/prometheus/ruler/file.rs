@@ -1,17 +1,16 @@
-//! Loading one Prometheus rule file: YAML (`groups:` of recording and alerting rules)
-//! into checked [`RuleGroup`]s with parsed PromQL and parsed templates.
+//! Loading one Prometheus rule file into checked [`RuleGroup`]s with parsed PromQL and
+//! parsed templates: [`super::source`] decodes it, [`super::validate`] checks it, and
+//! this module compiles what is left.
 //!
-//! Invariants: strict like Prometheus (`yaml.UnmarshalStrict` plus `rulefmt`'s
-//! validation): unknown fields, repeated group names, a rule that is both or neither
-//! `record` and `alert`, recording rules with `for`/`annotations`, bad metric or label
-//! names and unparsable expressions are errors naming the file, and the line where the
-//! YAML parser knows it.
+//! Invariants: a file loads exactly when promtool 2.42 accepts it (with
+//! [`RuleFileOptions::default`]); every error names the file, and the line where the
+//! YAML parser knows it; errors come in file order, group by group and rule by rule.
 
-use std::collections::{BTreeMap, BTreeSet};
-
-use serde::Deserialize;
+use std::collections::BTreeMap;
 
 use super::duration::parse_model_duration;
+use super::source::{decode_rule_file, RuleFileSource, RuleSource};
+use super::validate::{validate_file, GroupFields};
 use crate::prometheus::gotemplate::AlertTemplate;
 use crate::prometheus::promql::{parse_query, Expr, Semantics};
 
@@ -62,171 +61,86 @@ impl Rule {
     }
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawFile {
-    #[serde(default)]
-    groups: Vec<RawGroup>,
+/// How a rule file is read: the PromQL dialect of its expressions and the group fields
+/// it may use. The default reads as promtool 2.42 does.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RuleFileOptions {
+    pub semantics: Semantics,
+    pub group_fields: GroupFields,
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawGroup {
-    #[serde(default)]
-    name: String,
-    #[serde(default, deserialize_with = "scalar_string")]
-    interval: Option<String>,
-    #[serde(default, deserialize_with = "scalar_string")]
-    query_offset: Option<String>,
-    #[serde(default)]
-    limit: usize,
-    #[serde(default, deserialize_with = "string_map")]
-    labels: BTreeMap<String, String>,
-    #[serde(default)]
-    rules: Vec<RawRule>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawRule {
-    #[serde(default, deserialize_with = "scalar_string")]
-    record: Option<String>,
-    #[serde(default, deserialize_with = "scalar_string")]
-    alert: Option<String>,
-    #[serde(default, deserialize_with = "scalar_string")]
-    expr: Option<String>,
-    #[serde(default, rename = "for", deserialize_with = "scalar_string")]
-    for_: Option<String>,
-    #[serde(default, deserialize_with = "scalar_string")]
-    keep_firing_for: Option<String>,
-    #[serde(default, deserialize_with = "string_map")]
-    labels: BTreeMap<String, String>,
-    #[serde(default, deserialize_with = "string_map")]
-    annotations: BTreeMap<String, String>,
-}
-
-/// The text of a YAML scalar, as Go's yaml decodes any scalar into a string field.
-pub(crate) fn scalar_text(value: &yaml_serde::Value) -> Option<String> {
-    match value {
-        yaml_serde::Value::String(s) => Some(s.clone()),
-        yaml_serde::Value::Number(n) => Some(n.to_string()),
-        yaml_serde::Value::Bool(b) => Some(b.to_string()),
-        yaml_serde::Value::Null => Some(String::new()),
-        _ => None,
+/// Decodes and validates one rule file without compiling its expressions or templates;
+/// `file` names it in errors. Every problem found is returned, as Prometheus reports them
+/// all.
+pub fn read_rule_file(
+    file: &str,
+    text: &str,
+    group_fields: GroupFields,
+) -> Result<RuleFileSource, Vec<String>> {
+    let source = decode_rule_file(text).map_err(|e| vec![format!("{file}: {e}")])?;
+    let errors: Vec<String> = validate_file(&source, group_fields)
+        .iter()
+        .map(|error| format!("{file}: {}", error.message(&source)))
+        .collect();
+    if errors.is_empty() {
+        Ok(source)
+    } else {
+        Err(errors)
     }
 }
 
-pub(crate) fn scalar_string<'de, D: serde::Deserializer<'de>>(
-    deserializer: D,
-) -> Result<Option<String>, D::Error> {
-    let value = yaml_serde::Value::deserialize(deserializer)?;
-    if value.is_null() {
-        return Ok(None);
-    }
-    scalar_text(&value)
-        .map(Some)
-        .ok_or_else(|| serde::de::Error::custom("expected a scalar value"))
-}
-
-pub(crate) fn string_map<'de, D: serde::Deserializer<'de>>(
-    deserializer: D,
-) -> Result<BTreeMap<String, String>, D::Error> {
-    let value = yaml_serde::Value::deserialize(deserializer)?;
-    let mut out = BTreeMap::new();
-    match value {
-        yaml_serde::Value::Null => {}
-        yaml_serde::Value::Mapping(mapping) => {
-            for (key, value) in mapping {
-                let key = scalar_text(&key)
-                    .ok_or_else(|| serde::de::Error::custom("expected a scalar key"))?;
-                let value = scalar_text(&value)
-                    .ok_or_else(|| serde::de::Error::custom("expected a scalar value"))?;
-                out.insert(key, value);
-            }
-        }
-        _ => return Err(serde::de::Error::custom("expected a mapping of strings")),
-    }
-    Ok(out)
-}
-
-fn is_metric_name(name: &str) -> bool {
-    let mut chars = name.chars();
-    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_' || c == ':')
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':')
-}
-
-fn is_label_name(name: &str) -> bool {
-    let mut chars = name.chars();
-    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
-}
-
-/// Parses and checks one rule file. `file` names it in errors. Every problem found is
-/// returned, as Prometheus reports them all.
+/// Parses and checks one rule file into groups ready to evaluate: the schema as
+/// [`read_rule_file`] checks it, then every expression and alert template. `file` names
+/// it in errors; every problem found is returned, in file order.
 pub fn load_rule_file(
     file: &str,
     text: &str,
-    semantics: Semantics,
+    options: RuleFileOptions,
 ) -> Result<Vec<RuleGroup>, Vec<String>> {
-    let raw: RawFile = yaml_serde::from_str(text).map_err(|e| vec![format!("{file}: {e}")])?;
+    let source = decode_rule_file(text).map_err(|e| vec![format!("{file}: {e}")])?;
+    let mut schema_errors: BTreeMap<(usize, usize), Vec<String>> = BTreeMap::new();
+    for error in validate_file(&source, options.group_fields) {
+        schema_errors
+            .entry(error.place())
+            .or_default()
+            .push(format!("{file}: {}", error.message(&source)));
+    }
     let mut errors = Vec::new();
     let mut groups = Vec::new();
-    let mut seen_names = BTreeSet::new();
-    for raw_group in raw.groups {
-        if raw_group.name.is_empty() {
-            errors.push(format!("{file}: Groupname must not be empty"));
-        }
-        if !seen_names.insert(raw_group.name.clone()) {
-            errors.push(format!(
-                "{file}: groupname: \"{}\" is repeated in the same file",
-                raw_group.name
-            ));
-        }
-        let group_name = raw_group.name.clone();
-        let duration = |text: &Option<String>, what: &str, errors: &mut Vec<String>| match text {
-            None => None,
-            Some(text) => match parse_model_duration(text) {
-                Ok(ms) => Some(ms),
-                Err(e) => {
-                    errors.push(format!("{file}: group {group_name:?}: {what}: {e}"));
-                    None
-                }
-            },
-        };
-        let interval_ms = duration(&raw_group.interval, "interval", &mut errors);
-        let query_offset_ms =
-            duration(&raw_group.query_offset, "query_offset", &mut errors).unwrap_or(0);
-        for name in raw_group.labels.keys() {
-            if !is_label_name(name) {
-                errors.push(format!(
-                    "{file}: group {group_name:?}: invalid label name: {name}"
-                ));
-            }
-        }
+    for (group_index, group) in source.groups.iter().enumerate() {
+        errors.extend(schema_errors.remove(&(group_index, 0)).unwrap_or_default());
+        let group_labels = group.labels.clone().unwrap_or_default();
         let mut rules = Vec::new();
-        for (index, raw_rule) in raw_group.rules.into_iter().enumerate() {
-            let rule_name = raw_rule
-                .record
-                .clone()
-                .or_else(|| raw_rule.alert.clone())
+        for (rule_index, rule) in group.rules.iter().enumerate() {
+            let schema = schema_errors
+                .remove(&(group_index, rule_index + 1))
                 .unwrap_or_default();
-            let context = format!(
-                "{file}: group {group_name:?}, rule {}, {rule_name:?}",
-                index + 1
-            );
-            match check_rule(raw_rule, &raw_group.labels, semantics) {
-                Ok(rule) => rules.push(rule),
+            let compiled = compile_rule(rule, &group_labels, options.semantics);
+            match compiled {
+                Ok(rule) if schema.is_empty() => rules.push(rule),
+                Ok(_) => errors.extend(schema),
                 Err(problems) => {
-                    errors.extend(problems.into_iter().map(|p| format!("{context}: {p}")))
+                    errors.extend(schema);
+                    let context = format!(
+                        "{file}: group {:?}, rule {}, {:?}",
+                        group.name,
+                        rule_index + 1,
+                        rule.name()
+                    );
+                    errors.extend(problems.into_iter().map(|p| format!("{context}: {p}")));
                 }
             }
         }
+        let duration = |text: &Option<String>| {
+            text.as_deref()
+                .and_then(|text| parse_model_duration(text).ok())
+        };
         groups.push(RuleGroup {
-            name: raw_group.name,
+            name: group.name.clone(),
             file: file.to_string(),
-            interval_ms,
-            query_offset_ms,
-            limit: raw_group.limit,
+            interval_ms: duration(&group.interval),
+            query_offset_ms: duration(&group.query_offset).unwrap_or(0),
+            limit: usize::try_from(group.limit).unwrap_or(0),
             rules,
         });
     }
@@ -237,27 +151,18 @@ pub fn load_rule_file(
     }
 }
 
-fn check_rule(
-    raw: RawRule,
+/// A rule's expression and alert templates parsed, for a rule whose schema problems are
+/// reported elsewhere: what fails here is only what parsing found.
+fn compile_rule(
+    raw: &RuleSource,
     group_labels: &BTreeMap<String, String>,
     semantics: Semantics,
 ) -> Result<Rule, Vec<String>> {
     let mut problems = Vec::new();
-    let record = raw.record.filter(|s| !s.is_empty());
-    let alert = raw.alert.filter(|s| !s.is_empty());
-    match (&record, &alert) {
-        (Some(_), Some(_)) => {
-            problems.push("only one of 'record' and 'alert' must be set".to_string())
-        }
-        (None, None) => problems.push("one of 'record' or 'alert' must be set".to_string()),
-        _ => {}
-    }
-    let expr_text = raw.expr.unwrap_or_default();
-    let expr = if expr_text.is_empty() {
-        problems.push("field 'expr' must be set in rule".to_string());
+    let expr = if raw.expr.is_empty() {
         None
     } else {
-        match parse_query(&expr_text, semantics) {
+        match parse_query(&raw.expr, semantics) {
             Ok(expr) => Some(expr),
             Err(e) => {
                 problems.push(format!("could not parse expression: {e}"));
@@ -266,37 +171,14 @@ fn check_rule(
         }
     };
     let mut labels = group_labels.clone();
-    for (name, value) in &raw.labels {
-        if !is_label_name(name) {
-            problems.push(format!("invalid label name: {name}"));
-        }
-        labels.insert(name.clone(), value.clone());
-    }
-    let duration = |text: &Option<String>, what: &str, problems: &mut Vec<String>| match text {
-        None => 0,
-        Some(text) => parse_model_duration(text).unwrap_or_else(|e| {
-            problems.push(format!("{what}: {e}"));
-            0
-        }),
+    labels.extend(raw.labels.iter().map(|(k, v)| (k.clone(), v.clone())));
+    let duration = |text: &Option<String>| {
+        text.as_deref()
+            .and_then(|text| parse_model_duration(text).ok())
+            .unwrap_or(0)
     };
-    let for_ms = duration(&raw.for_, "for", &mut problems);
-    let keep_firing_for_ms = duration(&raw.keep_firing_for, "keep_firing_for", &mut problems);
-    let kind = if let Some(name) = record {
-        if raw.for_.is_some() {
-            problems.push("invalid field 'for' in recording rule".to_string());
-        }
-        if raw.keep_firing_for.is_some() {
-            problems.push("invalid field 'keep_firing_for' in recording rule".to_string());
-        }
-        if !raw.annotations.is_empty() {
-            problems.push("invalid field 'annotations' in recording rule".to_string());
-        }
-        if !is_metric_name(&name) {
-            problems.push(format!("invalid recording rule name: {name}"));
-        }
-        RuleKind::Recording { name }
-    } else {
-        let name = alert.unwrap_or_default();
+    let kind = if raw.is_alert() {
+        let name = raw.alert.clone();
         let mut label_templates = BTreeMap::new();
         let mut annotation_templates = BTreeMap::new();
         for (what, source, target) in [
@@ -304,32 +186,30 @@ fn check_rule(
             ("annotation", &raw.annotations, &mut annotation_templates),
         ] {
             for (key, text) in source {
-                let template = AlertTemplate::new(&name, text);
                 let report = crate::prometheus::gotemplate::validate_alert_template(&name, text);
                 if let Some(error) = report.error {
                     problems.push(format!("{what} {key:?}: template: {}", error.message));
                 }
-                target.insert(key.clone(), template);
-            }
-        }
-        for name in raw.annotations.keys() {
-            if !is_label_name(name) {
-                problems.push(format!("invalid annotation name: {name}"));
+                target.insert(key.clone(), AlertTemplate::new(&name, text));
             }
         }
         RuleKind::Alerting {
             name,
-            for_ms,
-            keep_firing_for_ms,
-            annotations: raw.annotations,
+            for_ms: duration(&raw.for_),
+            keep_firing_for_ms: duration(&raw.keep_firing_for),
+            annotations: raw.annotations.clone(),
             label_templates,
             annotation_templates,
+        }
+    } else {
+        RuleKind::Recording {
+            name: raw.record.clone(),
         }
     };
     match expr {
         Some(expr) if problems.is_empty() => Ok(Rule {
             kind,
-            expr_text,
+            expr_text: raw.expr.clone(),
             expr,
             labels,
         }),
@@ -359,7 +239,11 @@ groups:
     interval: 30s
     rules: []
 "#;
-        let groups = load_rule_file("r.yml", text, Semantics::V2).expect("valid file");
+        let options = RuleFileOptions {
+            group_fields: GroupFields::Prometheus3,
+            ..RuleFileOptions::default()
+        };
+        let groups = load_rule_file("r.yml", text, options).expect("valid file");
         assert_eq!(groups.len(), 2);
         assert_eq!(groups[0].name, "b");
         assert_eq!(groups[1].interval_ms, Some(30_000));
@@ -392,7 +276,7 @@ groups:
             ("groups:\n  - name: g\n    rules:\n      - alert: A\n        expr: up\n        annotations: {s: '{{ '}\n", "annotation \"s\""),
         ];
         for (text, expected) in cases {
-            let errors = load_rule_file("r.yml", text, Semantics::V2).expect_err(text);
+            let errors = load_rule_file("r.yml", text, RuleFileOptions::default()).expect_err(text);
             assert!(
                 errors.iter().any(|e| e.contains(expected)),
                 "{text}: {errors:?}"
@@ -401,11 +285,32 @@ groups:
     }
 
     #[test]
+    fn group_labels_need_the_newer_group_fields() {
+        let text = "groups:\n- name: g\n  labels: {a: b}\n  rules: []\n";
+        let errors = load_rule_file("r.yml", text, RuleFileOptions::default())
+            .expect_err("2.42 has no group labels");
+        assert_eq!(
+            errors,
+            ["r.yml: group \"g\": field labels not found in type rulefmt.RuleGroup (a group field of Prometheus 3.0)"]
+        );
+    }
+
+    #[test]
+    fn errors_come_rule_by_rule_in_file_order() {
+        let text = "groups:\n- name: g\n  rules:\n  - {alert: a, expr: \"sum(\", for: x}\n  - {record: b-c, expr: up}\n";
+        let errors = load_rule_file("r.yml", text, RuleFileOptions::default()).expect_err("bad");
+        assert_eq!(errors.len(), 3, "{errors:?}");
+        assert!(errors[0].contains("rule 1, \"a\": for: not a valid duration"));
+        assert!(errors[1].contains("rule 1, \"a\": could not parse expression"));
+        assert!(errors[2].contains("rule 2, \"b-c\": invalid recording rule name"));
+    }
+
+    #[test]
     fn unknown_field_errors_carry_a_line() {
         let errors = load_rule_file(
             "r.yml",
             "groups:\n  - name: g\n    bogus: 1\n",
-            Semantics::V2,
+            RuleFileOptions::default(),
         )
         .expect_err("unknown field");
         assert!(errors[0].contains("line 3"), "{errors:?}");

@@ -584,11 +584,11 @@ fn eval_alerting(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::prometheus::promql::Semantics;
-    use crate::prometheus::ruler::load_rule_file;
+    use crate::prometheus::ruler::{load_rule_file, RuleFileOptions};
 
     fn run(rules: &str, series: &[(&str, &[f64])], steps: i64) -> (Storage, GroupEvaluator) {
-        let mut groups = load_rule_file("r.yml", rules, Semantics::V2).expect("valid rules");
+        let mut groups =
+            load_rule_file("r.yml", rules, RuleFileOptions::default()).expect("valid rules");
         let mut storage = Storage::new();
         for (text, values) in series {
             let (labels, _) =
@@ -670,7 +670,8 @@ mod tests {
             ),
         ];
         let (mut plain, _) = run(rules, &series, 10);
-        let mut groups = load_rule_file("r.yml", rules, Semantics::V2).expect("valid rules");
+        let mut groups =
+            load_rule_file("r.yml", rules, RuleFileOptions::default()).expect("valid rules");
         let mut storage = Storage::new();
         for (text, values) in series {
             let (labels, _) =

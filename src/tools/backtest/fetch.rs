@@ -250,12 +250,11 @@ async fn first_finished<F: Future + Unpin>(in_flight: &mut Vec<(usize, F)>) -> (
 mod tests {
     use super::*;
     use crate::prometheus::http_api::fake::{block_on, status_error, Answer, FakeApi};
-    use crate::prometheus::promql::Semantics;
     use crate::prometheus::ruler::group::ALERTS_METRIC;
     use crate::prometheus::ruler::load_rule_file;
 
     fn groups(text: &str) -> Vec<RuleGroup> {
-        load_rule_file("rules.yml", text, Semantics::default()).expect("valid rules")
+        load_rule_file("rules.yml", text, super::super::RULE_FILE_OPTIONS).expect("valid rules")
     }
 
     const RULES: &str = r#"

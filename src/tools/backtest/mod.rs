@@ -20,10 +20,20 @@ use serde::Serialize;
 
 use crate::compiler::emit::naming::{self, LABEL_SERVICE, LABEL_SLO};
 use crate::prometheus::alertmanager::{config::Config, route_alerts, PostableAlert};
-use crate::prometheus::promql::{EvalOptions, Labels};
+use crate::prometheus::promql::{EvalOptions, Labels, Semantics};
 use crate::prometheus::ruler::group::AlertState;
-use crate::prometheus::ruler::{EvalContext, GroupEvaluator, RuleGroup, RuleKind};
+use crate::prometheus::ruler::{
+    EvalContext, GroupEvaluator, GroupFields, RuleFileOptions, RuleGroup, RuleKind,
+};
 use data::Dataset;
+
+/// How backtest reads rule files: as promtool 2.42 does, except that the group fields of
+/// newer servers (`query_offset`, group `labels`) are accepted, since the rules replayed
+/// are often those of a production server that is newer than 2.42.
+pub const RULE_FILE_OPTIONS: RuleFileOptions = RuleFileOptions {
+    semantics: Semantics::V2,
+    group_fields: GroupFields::Prometheus3,
+};
 
 /// What to evaluate and how.
 #[derive(Clone, Debug)]
@@ -611,7 +621,6 @@ pub fn render_json(report: &Report) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::prometheus::promql::Semantics;
     use crate::prometheus::ruler::load_rule_file;
 
     const RULES: &str = r#"
@@ -626,7 +635,7 @@ groups:
 "#;
 
     fn report(series: &str, end_ms: i64) -> Report {
-        let groups = load_rule_file("r.yml", RULES, Semantics::default()).unwrap();
+        let groups = load_rule_file("r.yml", RULES, RULE_FILE_OPTIONS).unwrap();
         let data = data::parse_series_notation("d", series).unwrap();
         let options = BacktestOptions {
             start_ms: 0,
@@ -714,7 +723,7 @@ service "shop" {
         let program = program.unwrap_or_else(|| panic!("valid objective: {diagnostics:?}"));
         let mut groups = Vec::new();
         for (name, text) in crate::compiler::emit::rule_files(&program, &map) {
-            groups.extend(load_rule_file(&name, &text, Semantics::default()).unwrap());
+            groups.extend(load_rule_file(&name, &text, RULE_FILE_OPTIONS).unwrap());
         }
         // One request in ten fails for two hours: ten times the budget's rate.
         let data = data::parse_series_notation(
@@ -777,7 +786,7 @@ receivers:
 "#,
         )
         .unwrap();
-        let groups = load_rule_file("r.yml", rules, Semantics::default()).unwrap();
+        let groups = load_rule_file("r.yml", rules, RULE_FILE_OPTIONS).unwrap();
         let data = data::parse_series_notation("d", "up 1 0 0 1\n").unwrap();
         let options = BacktestOptions {
             start_ms: 0,

@@ -20,6 +20,7 @@ use yaml_serde::{Mapping, Value};
 use crate::base::text_diff::{unified_hunks, DEFAULT_CONTEXT};
 use crate::compiler::emit::GENERATED_MARKER;
 use crate::prometheus::ruler::duration::{format_model_duration, parse_model_duration};
+use crate::prometheus::ruler::{read_rule_file, GroupFields};
 
 /// Metadata key that marks a watch as created by mlslo.
 pub const WATCH_OWNERSHIP_KEY: &str = "mlslo_owned";
@@ -132,16 +133,23 @@ pub fn is_generated(text: &str) -> bool {
         .is_some_and(|line| line.starts_with("# ") && line.contains(GENERATED_MARKER))
 }
 
-/// Groups of a rule file in canonical form, keyed by name; `file` names it in errors.
+/// Groups of a rule file in canonical form, keyed by name; `file` names it in errors. The
+/// file is read as the ruler reads it (so a file Prometheus would refuse is an error),
+/// with the group fields of servers newer than 2.42, which a target may run.
 pub fn rule_file_groups(file: &str, text: &str) -> Result<BTreeMap<String, Value>, String> {
-    let parsed: Value =
-        yaml_serde::from_str(text).map_err(|error| format!("{file}: not a rule file: {error}"))?;
-    let groups = match parsed.get("groups") {
-        None | Some(Value::Null) => return Ok(BTreeMap::new()),
-        Some(Value::Sequence(groups)) => groups.clone(),
-        Some(_) => return Err(format!("{file}: `groups` is not a list")),
-    };
-    groups_by_name(file, &groups)
+    let source =
+        read_rule_file(file, text, GroupFields::Prometheus3).map_err(|errors| errors.join("\n"))?;
+    let mut by_name = BTreeMap::new();
+    for group in &source.groups {
+        // The model has string keys and plain values only, so it always converts.
+        let value = yaml_serde::to_value(group)
+            .map_err(|e| format!("{file}: group {}: {e}", group.name))?;
+        let canonical =
+            canonical_group(&value).map_err(|e| format!("{file}: group {}: {e}", group.name))?;
+        // Validation refused repeated group names.
+        by_name.insert(group.name.clone(), canonical);
+    }
+    Ok(by_name)
 }
 
 fn groups_by_name(file: &str, groups: &[Value]) -> Result<BTreeMap<String, Value>, String> {

@@ -99,6 +99,28 @@ fn durations_and_empty_defaults_compare_semantically_but_every_field_counts() {
 }
 
 #[test]
+fn rule_files_are_read_as_prometheus_reads_them() {
+    let groups = rule_file_groups(
+        "a.rules.yml",
+        "groups:\n- name: g\n  query_offset: 1m\n  rules:\n  - record: r\n    expr: up\n    labels: {n: 1.50}\n",
+    )
+    .expect("valid for a newer server");
+    assert_eq!(
+        to_yaml(&groups["g"]),
+        "name: g\nquery_offset: 1m\nrules:\n- record: r\n  expr: up\n  labels:\n    n: '1.50'\n"
+    );
+    let error = rule_file_groups(
+        "a.rules.yml",
+        "groups:\n- name: g\n  rules:\n  - record: r\n    expr: up\n    bogus: 1\n",
+    )
+    .expect_err("Prometheus refuses an unknown key");
+    assert!(
+        error.starts_with("a.rules.yml: ") && error.contains("unknown field `bogus`"),
+        "{error}"
+    );
+}
+
+#[test]
 fn ruler_deletes_only_in_owned_namespaces() {
     let group = |name: &str| {
         canonical_group(

@@ -1,17 +1,22 @@
-//! Reading a lint input's YAML into rule groups: plain rule files straight into
-//! [`RawFile`] (a large one split into pieces of whole groups, parsed on all
-//! cores), anything else (manifests, files with errors) through `yaml_serde::Value`,
-//! which keeps syntax errors apart from schema errors.
+//! Reading a lint input's YAML into the ruler's model of a rule file: plain rule files
+//! straight into [`RuleFileSource`] (a large one split into pieces of whole groups,
+//! parsed on all cores), anything else (manifests, files with errors) through
+//! `yaml_serde::Value`, which keeps syntax errors apart from schema errors.
 //!
-//! Invariants: every fast path gives exactly the groups the `Value` path gives, or
-//! gives up and leaves the file to it; errors only ever come from the `Value` path.
+//! Invariants: the ruler's decoder is the only one (so lint refuses what the ruler
+//! refuses); unlike Prometheus, every document of a plain rule file is read, since a
+//! document Prometheus skips is a mistake worth reporting; every fast path gives exactly
+//! the groups the `Value` path gives, or gives up and leaves the file to it; errors only
+//! ever come from the `Value` path.
 
 use serde::Deserialize;
 
 use super::locate::Line;
-use super::{finding, first_line, unknown_field_span, yaml_error, RawFile};
+use super::{finding, first_line, unknown_field_span, yaml_error};
 use crate::base::diagnostic::{Diagnostic, Span};
 use crate::base::parallel;
+use crate::prometheus::ruler::source::decode_value;
+use crate::prometheus::ruler::RuleFileSource;
 
 /// Below this size one parse is cheaper than threads and the splitting.
 const PIECES_WORTH_IT_FROM_BYTES: usize = 256 * 1024;
@@ -19,7 +24,7 @@ const PIECES_WORTH_IT_FROM_BYTES: usize = 256 * 1024;
 /// Every YAML document of a rule file or manifest file as the rule groups it holds
 /// (`true` for a `PrometheusRule` manifest's spec), or why a document is not rule
 /// groups; `Err` for a YAML syntax error, which stops the file.
-pub(super) type ParsedDocuments = Vec<Result<(bool, RawFile), Box<Diagnostic>>>;
+pub(super) type ParsedDocuments = Vec<Result<(bool, RuleFileSource), Box<Diagnostic>>>;
 
 pub(super) fn parse_documents(
     text: &str,
@@ -32,9 +37,10 @@ pub(super) fn parse_documents(
         if let Some(raw) = parse_group_pieces_in_parallel(text) {
             return Ok(vec![Ok((false, raw))]);
         }
-        let direct: Result<Vec<Option<RawFile>>, _> = yaml_serde::Deserializer::from_str(text)
-            .map(Option::<RawFile>::deserialize)
-            .collect();
+        let direct: Result<Vec<Option<RuleFileSource>>, _> =
+            yaml_serde::Deserializer::from_str(text)
+                .map(Option::<RuleFileSource>::deserialize)
+                .collect();
         if let Ok(documents) = direct {
             return Ok(documents
                 .into_iter()
@@ -74,10 +80,10 @@ pub(super) fn parse_documents(
                 return None;
             }
             Some(
-                yaml_serde::from_value::<RawFile>(spec)
+                decode_value(spec)
                     .map(|raw| (manifest, raw))
                     .map_err(|error| {
-                        let message = error.to_string();
+                        let message = error.message;
                         let (code, title) = if message.contains("unknown field") {
                             ("L0102", "unknown field")
                         } else {
@@ -101,7 +107,7 @@ pub(super) fn parse_documents(
 /// is not indented deeper than their parent, and a quoted scalar or flow collection
 /// cut at such a line would leave the piece before it unterminated, so that piece
 /// fails to read and the whole file goes the ordinary way.
-fn parse_group_pieces_in_parallel(text: &str) -> Option<RawFile> {
+fn parse_group_pieces_in_parallel(text: &str) -> Option<RuleFileSource> {
     if text.len() < PIECES_WORTH_IT_FROM_BYTES {
         return None;
     }
@@ -115,13 +121,13 @@ fn parse_group_pieces_in_parallel(text: &str) -> Option<RawFile> {
         let mut document = String::with_capacity(piece.len() + 8);
         document.push_str("groups:\n");
         document.push_str(piece);
-        vec![yaml_serde::from_str::<RawFile>(&document).ok()]
+        vec![yaml_serde::from_str::<RuleFileSource>(&document).ok()]
     });
     let mut groups = Vec::new();
     for piece in parsed {
         groups.extend(piece?.groups);
     }
-    Some(RawFile { groups })
+    Some(RuleFileSource { groups })
 }
 
 /// The byte ranges of the items of a file shaped `groups:` then a block sequence,
@@ -193,7 +199,7 @@ mod tests {
     fn pieces_give_the_groups_of_one_parse() {
         let text = rule_file(3000);
         assert!(text.len() > PIECES_WORTH_IT_FROM_BYTES);
-        let whole: RawFile = yaml_serde::from_str(&text).expect("valid");
+        let whole: RuleFileSource = yaml_serde::from_str(&text).expect("valid");
         let pieces = parse_group_pieces_in_parallel(&text).expect("pieces read");
         assert_eq!(format!("{pieces:?}"), format!("{whole:?}"));
     }

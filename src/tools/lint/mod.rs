@@ -19,6 +19,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use crate::base::diagnostic::{CodeInfo, Diagnostic, Severity, SourceMap, Span};
 use crate::prometheus::promql::{parse_query, Semantics};
 use crate::prometheus::ruler::duration::{format_model_duration, parse_model_duration};
+use crate::prometheus::ruler::validate::{
+    is_metric_name, repeated_group_names, validate_group, validate_rule, GroupFields, GroupProblem,
+    RuleProblem,
+};
+use crate::prometheus::ruler::{GroupSource, RuleSource};
 pub use config::LintConfig;
 use locate::{find_key, find_rule, lines, map_expr, ExprMap, Line};
 use serde::Deserialize;
@@ -82,82 +87,6 @@ fn finding(
         Severity::Error => Diagnostic::error(code, message, span, label),
         Severity::Warning => Diagnostic::warning(code, message, span, label),
     }
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawFile {
-    #[serde(default)]
-    groups: Vec<RawGroup>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawGroup {
-    name: String,
-    #[serde(default)]
-    interval: Option<String>,
-    #[serde(default)]
-    query_offset: Option<String>,
-    #[serde(default)]
-    limit: Option<u64>,
-    #[serde(default, deserialize_with = "map_with_unique_keys")]
-    labels: BTreeMap<String, String>,
-    #[serde(default)]
-    rules: Vec<RawRule>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawRule {
-    #[serde(default)]
-    record: Option<String>,
-    #[serde(default)]
-    alert: Option<String>,
-    #[serde(default)]
-    expr: Option<yaml_serde::Value>,
-    #[serde(default, rename = "for")]
-    for_: Option<String>,
-    #[serde(default)]
-    keep_firing_for: Option<String>,
-    #[serde(default, deserialize_with = "map_with_unique_keys")]
-    labels: BTreeMap<String, String>,
-    #[serde(default, deserialize_with = "map_with_unique_keys")]
-    annotations: BTreeMap<String, String>,
-}
-
-/// A string map that rejects a key given twice, as Prometheus' YAML reader does
-/// (`mapping key "x" already defined`); a plain map would keep the last value.
-fn map_with_unique_keys<'de, D>(deserializer: D) -> Result<BTreeMap<String, String>, D::Error>
-where
-    D: serde::Deserializer<'de>,
-{
-    struct UniqueKeys;
-    impl<'de> serde::de::Visitor<'de> for UniqueKeys {
-        type Value = BTreeMap<String, String>;
-        fn expecting(&self, formatter: &mut std::fmt::Formatter) -> std::fmt::Result {
-            formatter.write_str("a map of strings")
-        }
-        fn visit_map<A: serde::de::MapAccess<'de>>(
-            self,
-            mut map: A,
-        ) -> Result<Self::Value, A::Error> {
-            let mut out = BTreeMap::new();
-            while let Some((key, value)) = map.next_entry::<String, String>()? {
-                if out.contains_key(&key) {
-                    return Err(serde::de::Error::custom(format!(
-                        "duplicate entry with key \"{key}\""
-                    )));
-                }
-                out.insert(key, value);
-            }
-            Ok(out)
-        }
-        fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
-            Ok(BTreeMap::new())
-        }
-    }
-    deserializer.deserialize_map(UniqueKeys)
 }
 
 /// A rule as lint saw it, kept for checks across files and for `--diff-base`.
@@ -232,17 +161,20 @@ fn lint_one_file(map: &SourceMap, file_index: usize, config: &LintConfig, report
                 continue;
             }
         };
-        let mut group_names: BTreeMap<&str, Span> = BTreeMap::new();
-        for group in &raw.groups {
+        let repeated: BTreeMap<usize, usize> =
+            repeated_group_names(&raw.groups).into_iter().collect();
+        let mut group_spans = Vec::with_capacity(raw.groups.len());
+        for (group_index, group) in raw.groups.iter().enumerate() {
             let group_location = find_rule(&all, search_from, "name", &group.name);
             let group_span = group_location
                 .as_ref()
                 .map(|loc| Span::new(base + loc.name.0, base + loc.name.1))
                 .unwrap_or_else(|| at(0));
+            group_spans.push(group_span);
             if let Some(loc) = &group_location {
                 search_from = loc.name_line + 1;
             }
-            if let Some(previous) = group_names.get(group.name.as_str()) {
+            if let Some(&first) = repeated.get(&group_index) {
                 pending.push(
                     finding(
                         "L0105",
@@ -250,51 +182,37 @@ fn lint_one_file(map: &SourceMap, file_index: usize, config: &LintConfig, report
                         group_span,
                         format!("group `{}` is defined twice", group.name),
                     )
-                    .with_secondary(*previous, "first defined here"),
+                    .with_secondary(group_spans[first], "first defined here"),
                 );
-            } else {
-                group_names.insert(&group.name, group_span);
             }
-            if group.name.is_empty() {
-                pending.push(finding(
-                    "L0104",
-                    "invalid rule",
-                    group_span,
-                    "group name must not be empty",
-                ));
-            }
-            let mut interval_ms = 60_000;
-            for (what, value) in [
-                ("interval", &group.interval),
-                ("query_offset", &group.query_offset),
-            ] {
-                if let Some(value) = value {
-                    match parse_model_duration(value) {
-                        Ok(ms) if what == "interval" => interval_ms = ms.max(1),
-                        Ok(_) => {}
-                        Err(e) => pending.push(finding(
-                            "L0104",
-                            "invalid rule",
-                            group_span,
-                            format!("{what}: {e}"),
-                        )),
+            let interval_ms = group
+                .interval
+                .as_deref()
+                .and_then(|text| parse_model_duration(text).ok())
+                .map_or(60_000, |ms| ms.max(1));
+            // Read with 2.42's group fields: the newer ones come back as problems, which
+            // lint reports as L0106 (a policy may lower it) and reads on.
+            for problem in validate_group(group, GroupFields::Prometheus2_42) {
+                let invalid =
+                    |message: String| finding("L0104", "invalid rule", group_span, message);
+                pending.push(match problem {
+                    GroupProblem::EmptyName => invalid("group name must not be empty".into()),
+                    GroupProblem::RepeatedName { .. } => continue,
+                    GroupProblem::InvalidDuration { field, message } => {
+                        invalid(format!("{field}: {message}"))
                     }
-                }
-            }
-            let _ = group.limit;
-            for (field, present) in [
-                ("labels", !group.labels.is_empty()),
-                ("query_offset", group.query_offset.is_some()),
-            ] {
-                if present {
-                    let span = group_location
-                        .as_ref()
-                        .and_then(|loc| {
-                            find_key(&all, loc, field)
-                                .map(|(_, key, _)| Span::new(base + key, base + key + field.len()))
-                        })
-                        .unwrap_or(group_span);
-                    pending.push(
+                    GroupProblem::InvalidLabelName(name) => {
+                        invalid(format!("invalid label name `{name}`"))
+                    }
+                    GroupProblem::NewerField(field) => {
+                        let span = group_location
+                            .as_ref()
+                            .and_then(|loc| {
+                                find_key(&all, loc, field).map(|(_, key, _)| {
+                                    Span::new(base + key, base + key + field.len())
+                                })
+                            })
+                            .unwrap_or(group_span);
                         finding(
                             "L0106",
                             "group field needs a newer Prometheus",
@@ -305,26 +223,17 @@ fn lint_one_file(map: &SourceMap, file_index: usize, config: &LintConfig, report
                             "Set the labels on each rule instead."
                         } else {
                             "Remove `query_offset`, or run Prometheus 2.53 or later."
-                        }),
-                    );
-                }
-            }
-            for name in group.labels.keys() {
-                if !is_label_name(name) {
-                    pending.push(finding(
-                        "L0104",
-                        "invalid rule",
-                        group_span,
-                        format!("invalid label name `{name}`"),
-                    ));
-                }
+                        })
+                    }
+                });
             }
             for rule in &group.rules {
-                let (key, name) = match (&rule.record, &rule.alert) {
-                    (Some(name), None) => ("record", name.as_str()),
-                    (None, Some(name)) => ("alert", name.as_str()),
-                    (Some(name), Some(_)) => ("record", name.as_str()),
-                    (None, None) => ("expr", ""),
+                let (key, name) = if !rule.record.is_empty() {
+                    ("record", rule.record.as_str())
+                } else if !rule.alert.is_empty() {
+                    ("alert", rule.alert.as_str())
+                } else {
+                    ("expr", "")
                 };
                 let location = if key == "expr" {
                     None
@@ -396,9 +305,9 @@ struct RuleWork<'a> {
     location: Option<locate::RuleLocation>,
     name_span: Span,
     source: u8,
-    group: &'a RawGroup,
+    group: &'a GroupSource,
     interval_ms: i64,
-    rule: &'a RawRule,
+    rule: &'a RuleSource,
 }
 
 struct RuleContext<'a> {
@@ -440,96 +349,57 @@ impl RuleContext<'_> {
 fn lint_rule(
     context: &RuleContext<'_>,
     file_index: usize,
-    group: &RawGroup,
+    group: &GroupSource,
     interval_ms: i64,
-    rule: &RawRule,
+    rule: &RuleSource,
     config: &LintConfig,
     report: &mut LintReport,
 ) {
     let name_span = context.name_span;
-    let mut invalid = |message: String, span: Span| {
-        report_push(
-            &mut report.diagnostics,
-            finding("L0104", "invalid rule", span, message),
-        )
-    };
-    let is_alert = rule.alert.is_some();
-    let name = rule
-        .record
-        .clone()
-        .or_else(|| rule.alert.clone())
-        .unwrap_or_default();
-    match (&rule.record, &rule.alert) {
-        (Some(_), Some(_)) => invalid(
-            "only one of `record` and `alert` must be set".into(),
-            name_span,
-        ),
-        (None, None) => invalid("one of `record` or `alert` must be set".into(), name_span),
-        _ => {}
-    }
-    if let Some(record) = &rule.record {
-        if !is_metric_name(record) {
-            invalid(format!("invalid recording rule name `{record}`"), name_span);
-        }
-        if rule.for_.is_some() {
-            invalid(
-                "invalid field `for` in recording rule".into(),
-                context.key_span("for"),
-            );
-        }
-        if rule.keep_firing_for.is_some() {
-            invalid(
-                "invalid field `keep_firing_for` in recording rule".into(),
-                context.key_span("keep_firing_for"),
-            );
-        }
-        if !rule.annotations.is_empty() {
-            invalid(
-                "invalid field `annotations` in recording rule".into(),
-                context.key_span("annotations"),
-            );
-        }
-    }
-    let mut for_ms = 0;
-    for (what, value) in [
-        ("for", &rule.for_),
-        ("keep_firing_for", &rule.keep_firing_for),
-    ] {
-        if let Some(value) = value {
-            match parse_model_duration(value) {
-                Ok(ms) if what == "for" => for_ms = ms,
-                Ok(_) => {}
-                Err(e) => invalid(format!("{what}: {e}"), context.key_span(what)),
+    let is_alert = rule.is_alert();
+    let name = rule.name().to_string();
+    for problem in validate_rule(rule) {
+        let (message, span) = match problem {
+            RuleProblem::BothRecordAndAlert => (
+                "only one of `record` and `alert` must be set".to_string(),
+                name_span,
+            ),
+            RuleProblem::NeitherRecordNorAlert => (
+                "one of `record` or `alert` must be set".to_string(),
+                name_span,
+            ),
+            RuleProblem::MissingExpr => ("field `expr` must be set in rule".to_string(), name_span),
+            RuleProblem::FieldInRecordingRule(field) => (
+                format!("invalid field `{field}` in recording rule"),
+                context.key_span(field),
+            ),
+            RuleProblem::InvalidRecordName(record) => {
+                (format!("invalid recording rule name `{record}`"), name_span)
             }
-        }
-    }
-    for label in rule.labels.keys() {
-        if !is_label_name(label) {
-            invalid(
+            RuleProblem::InvalidDuration { field, message } => {
+                (format!("{field}: {message}"), context.key_span(field))
+            }
+            RuleProblem::InvalidLabelName(label) => (
                 format!("invalid label name `{label}`"),
                 context.key_span("labels"),
-            );
-        }
-    }
-    for annotation in rule.annotations.keys() {
-        if !is_label_name(annotation) {
-            invalid(
+            ),
+            RuleProblem::InvalidAnnotationName(annotation) => (
                 format!("invalid annotation name `{annotation}`"),
                 context.key_span("annotations"),
-            );
-        }
+            ),
+        };
+        report
+            .diagnostics
+            .push(finding("L0104", "invalid rule", span, message));
     }
-    let expr_text = match &rule.expr {
-        Some(yaml_serde::Value::String(text)) => text.clone(),
-        Some(yaml_serde::Value::Number(number)) => number.to_string(),
-        Some(yaml_serde::Value::Bool(flag)) => flag.to_string(),
-        _ => String::new(),
-    };
-    if expr_text.trim().is_empty() {
-        invalid("field `expr` must be set in rule".into(), name_span);
-    }
+    let for_ms = rule
+        .for_
+        .as_deref()
+        .and_then(|text| parse_model_duration(text).ok())
+        .unwrap_or(0);
+    let expr_text = rule.expr.clone();
 
-    let mut labels = group.labels.clone();
+    let mut labels = group.labels.clone().unwrap_or_default();
     labels.extend(rule.labels.iter().map(|(k, v)| (k.clone(), v.clone())));
 
     if is_alert && for_ms > 0 && for_ms < interval_ms {
@@ -558,7 +428,8 @@ fn lint_rule(
             .with_help("Add `severity: warning` or `severity: critical` under `labels:`."),
         );
     }
-    if let Some(record) = &rule.record {
+    if !rule.record.is_empty() {
+        let record = &rule.record;
         if is_metric_name(record) && record.split(':').filter(|part| !part.is_empty()).count() < 3 {
             report.diagnostics.push(finding(
                 "L0404",
@@ -613,7 +484,8 @@ fn lint_rule(
         Span::new(context.base + from, context.base + to.max(from))
     };
     let mut selectors = Vec::new();
-    if !expr_text.trim().is_empty() {
+    // An expression of only spaces is set, so it is PromQL's to refuse (as promtool does).
+    if !expr_text.is_empty() {
         match parse_query(&expr_text, Semantics::V2) {
             Err(error) => {
                 let message = error.to_string();
@@ -678,10 +550,6 @@ fn lint_rule(
         content,
         selectors,
     });
-}
-
-fn report_push(diagnostics: &mut Vec<Diagnostic>, diagnostic: Diagnostic) {
-    diagnostics.push(diagnostic);
 }
 
 fn template_span(
@@ -798,18 +666,6 @@ fn unknown_field_span(message: &str, all: &[Line<'_>], base: usize) -> Option<Sp
 
 fn first_line(message: &str) -> String {
     message.lines().next().unwrap_or("").to_string()
-}
-
-fn is_label_name(name: &str) -> bool {
-    let mut chars = name.chars();
-    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
-}
-
-fn is_metric_name(name: &str) -> bool {
-    let mut chars = name.chars();
-    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_' || c == ':')
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':')
 }
 
 /// Pull-request mode: keeps the findings of rules that are new or changed compared
