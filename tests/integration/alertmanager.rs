@@ -19,22 +19,10 @@ use mlslo::prometheus::alertmanager::matchers::LabelSet;
 use mlslo::prometheus::alertmanager::route::RoutingTree;
 use mlslo::prometheus::alertmanager::{parse_alerts, parse_rfc3339_milliseconds, route_alerts};
 
-const AMTOOL: &str = "/usr/bin/amtool";
-
-fn data_dir(sub: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/data/alertmanager")
-        .join(sub)
-}
-
-/// Whether the live oracle can run; fails under CI when it cannot.
-fn amtool_available() -> bool {
-    let present = Path::new(AMTOOL).exists();
-    if !present && std::env::var_os("CI").is_some() {
-        panic!("{AMTOOL} is missing but CI is set: install prometheus-alertmanager");
-    }
-    present
-}
+use crate::support::{
+    data, free_port, http, installed, read, scratch, write, FakeServer, Lcg, Server, ALERTMANAGER,
+    AMTOOL,
+};
 
 fn files_with_extension(dir: &Path, extension: &str) -> Vec<PathBuf> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
@@ -44,10 +32,6 @@ fn files_with_extension(dir: &Path, extension: &str) -> Vec<PathBuf> {
         .collect();
     files.sort();
     files
-}
-
-fn read(path: &Path) -> String {
-    std::fs::read_to_string(path).unwrap_or_else(|error| panic!("{}: {error}", path.display()))
 }
 
 /// `SUCCESS` or `FAILED: <message>`, as amtool prints after the file name.
@@ -78,19 +62,20 @@ fn amtool_verdict(path: &Path) -> String {
 
 #[test]
 fn check_config_agrees_with_amtool_on_every_file() {
-    let live = amtool_available();
+    let live = installed(AMTOOL).is_some();
     let mut mismatches = Vec::new();
-    let files = files_with_extension(&data_dir("check"), "yml");
+    let files = files_with_extension(&data("alertmanager/check"), "yml");
     assert!(
         files.len() >= 50,
         "the check corpus shrank: {}",
         files.len()
     );
-    let known_differences: Vec<String> = read(&data_dir("check").join("KNOWN-MESSAGE-DIFFERENCES"))
-        .lines()
-        .filter(|line| !line.starts_with('#') && !line.trim().is_empty())
-        .map(|line| line.split(" # ").next().unwrap_or("").trim().to_string())
-        .collect();
+    let known_differences: Vec<String> =
+        read(&data("alertmanager/check").join("KNOWN-MESSAGE-DIFFERENCES"))
+            .lines()
+            .filter(|line| !line.starts_with('#') && !line.trim().is_empty())
+            .map(|line| line.split(" # ").next().unwrap_or("").trim().to_string())
+            .collect();
     for path in &files {
         let ours = our_verdict(&read(path));
         let recorded = read(&path.with_extension("expected"))
@@ -133,7 +118,7 @@ fn check_config_agrees_with_amtool_on_every_file() {
 
 /// The recorded `label=value ... -> receivers` lines of one routing config.
 fn recorded_routes(name: &str) -> Vec<(Vec<(String, String)>, String)> {
-    read(&data_dir("routing").join(format!("{name}.receivers")))
+    read(&data("alertmanager/routing").join(format!("{name}.receivers")))
         .lines()
         .filter(|line| !line.starts_with('#') && !line.is_empty())
         .map(|line| {
@@ -154,11 +139,11 @@ const ROUTING_CONFIGS: [&str; 4] = ["ml-platform", "teams", "nested", "scalars"]
 
 #[test]
 fn routes_test_receivers_agree_with_amtool() {
-    let live = amtool_available();
+    let live = installed(AMTOOL).is_some();
     let mut checked = 0;
     let mut mismatches = Vec::new();
     for name in ROUTING_CONFIGS {
-        let path = data_dir("routing").join(format!("{name}.yml"));
+        let path = data("alertmanager/routing").join(format!("{name}.yml"));
         let config = config::load(&read(&path)).unwrap_or_else(|error| panic!("{name}: {error}"));
         let tree = RoutingTree::new(&config);
         for (pairs, recorded) in recorded_routes(name) {
@@ -190,14 +175,14 @@ fn routes_test_receivers_agree_with_amtool() {
 
 #[test]
 fn routes_show_prints_amtool_tree() {
-    let live = amtool_available();
+    let live = installed(AMTOOL).is_some();
     for name in ROUTING_CONFIGS {
-        let path = data_dir("routing").join(format!("{name}.yml"));
+        let path = data("alertmanager/routing").join(format!("{name}.yml"));
         let config = config::load(&read(&path)).expect("valid config");
         let ours = format!("Routing tree:\n{}\n", RoutingTree::new(&config).show());
         assert_eq!(
             ours,
-            read(&data_dir("routing").join(format!("{name}.tree"))),
+            read(&data("alertmanager/routing").join(format!("{name}.tree"))),
             "{name}"
         );
         if live {
@@ -213,7 +198,7 @@ fn routes_show_prints_amtool_tree() {
 
 #[test]
 fn routes_test_tree_prints_amtool_matching_tree() {
-    let path = data_dir("routing").join("teams.yml");
+    let path = data("alertmanager/routing").join("teams.yml");
     let config = config::load(&read(&path)).expect("valid config");
     let tree = RoutingTree::new(&config);
     let labels = label_set(&[
@@ -224,7 +209,7 @@ fn routes_test_tree_prints_amtool_matching_tree() {
     // Recorded in /work/shared/reference/amtool-examples/outputs.txt.
     let expected = ".\n└── default-route\n    ├── {severity=~\"ticket|warning\",team!=\"\"}  receiver: ticket-queue\n    └── {severity=~\"ticket|warning\"}  receiver: audit-log\n";
     assert_eq!(tree.show_matching(&labels), expected);
-    if amtool_available() {
+    if installed(AMTOOL).is_some() {
         let output = Command::new(AMTOOL)
             .args(["config", "routes", "test", "--tree"])
             .arg(format!("--config.file={}", path.display()))
@@ -429,7 +414,8 @@ type AlertSummary = (String, Vec<String>, Vec<String>, Option<usize>);
 
 #[test]
 fn route_alerts_reports_receivers_group_keys_and_inhibitors() {
-    let config = config::load(&read(&data_dir("routing").join("teams.yml"))).expect("valid config");
+    let config =
+        config::load(&read(&data("alertmanager/routing").join("teams.yml"))).expect("valid config");
     let alerts = parse_alerts(
         r#"[
           {"labels": {"alertname": "SLOBurnFast", "severity": "page", "team": "payments", "slo": "checkout-availability", "service": "checkout"},
@@ -526,8 +512,8 @@ fn route_alerts_reports_receivers_group_keys_and_inhibitors() {
 
 #[test]
 fn group_keys_follow_group_by_all_and_sorted_label_strings() {
-    let config =
-        config::load(&read(&data_dir("routing").join("nested.yml"))).expect("valid config");
+    let config = config::load(&read(&data("alertmanager/routing").join("nested.yml")))
+        .expect("valid config");
     let alerts =
         parse_alerts(r#"[{"labels": {"a": "1", "a1": "2", "env": "staging"}}]"#).expect("valid");
     let routed = route_alerts(&config, &alerts, 0);
@@ -542,8 +528,8 @@ fn group_keys_follow_group_by_all_and_sorted_label_strings() {
 
 #[test]
 fn secrets_from_files_are_distinguished_from_inline_ones() {
-    let config =
-        config::load(&read(&data_dir("check").join("slack-file-ok.yml"))).expect("valid config");
+    let config = config::load(&read(&data("alertmanager/check").join("slack-file-ok.yml")))
+        .expect("valid config");
     let sources: BTreeMap<String, SecretSource> = config.receivers[0]
         .integrations
         .iter()
@@ -560,8 +546,8 @@ fn secrets_from_files_are_distinguished_from_inline_ones() {
         sources.get("routing_key"),
         Some(&SecretSource::File("/etc/alertmanager/pd-key".to_string()))
     );
-    let inline =
-        config::load(&read(&data_dir("routing").join("ml-platform.yml"))).expect("valid config");
+    let inline = config::load(&read(&data("alertmanager/routing").join("ml-platform.yml")))
+        .expect("valid config");
     let pagerduty = inline
         .receivers
         .iter()
@@ -625,29 +611,25 @@ const MATCHER_CORPUS: [&str; 48] = [
     "a=é",
 ];
 
-fn temporary_config(stem: &str, text: &str) -> PathBuf {
-    // Cargo's scratch directory for integration tests, inside target/.
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("alertmanager");
-    std::fs::create_dir_all(&dir).expect("temporary directory");
-    let path = dir.join(format!("{stem}.yml"));
-    std::fs::write(&path, text).expect("temporary config written");
-    path
+fn temporary_config(folder: &Path, stem: &str, text: &str) -> PathBuf {
+    PathBuf::from(write(folder, &format!("{stem}.yml"), text))
 }
 
 /// One config per matcher text: amtool's check-config verdict and, for valid
 /// ones, its `routes show` (which prints the parsed matchers) must equal ours.
 #[test]
 fn matcher_parsing_agrees_with_amtool_on_a_tricky_corpus() {
-    if !amtool_available() {
+    if installed(AMTOOL).is_none() {
         return;
     }
+    let folder = scratch("amtool-matchers");
     let mut mismatches = Vec::new();
     for (index, matcher_text) in MATCHER_CORPUS.iter().enumerate() {
         let yaml_string = serde_json::to_string(matcher_text).expect("json string");
         let text = format!(
             "route:\n  receiver: r\n  routes:\n    - receiver: r\n      matchers: [{yaml_string}]\nreceivers:\n  - name: r\n"
         );
-        let path = temporary_config(&format!("matcher-{index}"), &text);
+        let path = temporary_config(&folder, &format!("matcher-{index}"), &text);
         let amtool = amtool_verdict(&path);
         let ours = our_verdict(&text);
         if amtool != ours {
@@ -703,9 +685,10 @@ const REGEX_VALUES: [&str; 22] = [
 
 #[test]
 fn regex_matching_agrees_with_amtool() {
-    if !amtool_available() {
+    if installed(AMTOOL).is_none() {
         return;
     }
+    let folder = scratch("amtool-regexes");
     let mut text = String::from("route:\n  receiver: none\n  routes:\n");
     let mut receivers = String::from("receivers:\n  - name: none\n");
     for (index, pattern) in REGEX_CORPUS.iter().enumerate() {
@@ -718,7 +701,7 @@ fn regex_matching_agrees_with_amtool() {
         receivers.push_str(&format!("  - name: r{index}\n"));
     }
     text.push_str(&receivers);
-    let path = temporary_config("regexes", &text);
+    let path = temporary_config(&folder, "regexes", &text);
     assert_eq!(amtool_verdict(&path), "SUCCESS");
     let config = config::load(&text).expect("valid config");
     let tree = RoutingTree::new(&config);
@@ -750,9 +733,10 @@ fn regex_matching_agrees_with_amtool() {
 /// `routes test`).
 #[test]
 fn quoted_matchers_are_read_back_by_amtool() {
-    if !amtool_available() {
+    if installed(AMTOOL).is_none() {
         return;
     }
+    let folder = scratch("amtool-quoted");
     let values = [
         "plain",
         "with \"quotes\"",
@@ -775,7 +759,7 @@ fn quoted_matchers_are_read_back_by_amtool() {
         let text = format!(
             "route:\n  receiver: none\n  routes:\n    - receiver: hit\n      matchers: [{yaml_string}]\nreceivers:\n  - name: none\n  - name: hit\n"
         );
-        let path = temporary_config(&format!("quoted-{index}"), &text);
+        let path = temporary_config(&folder, &format!("quoted-{index}"), &text);
         assert_eq!(amtool_verdict(&path), "SUCCESS", "{value:?}");
         let output = Command::new(AMTOOL)
             .args(["config", "routes", "show"])
@@ -852,9 +836,10 @@ const REGEX_ERROR_CORPUS: [&str; 40] = [
 
 #[test]
 fn regex_errors_agree_with_amtool() {
-    if !amtool_available() {
+    if installed(AMTOOL).is_none() {
         return;
     }
+    let folder = scratch("amtool-regex-errors");
     let mut mismatches = Vec::new();
     for (index, pattern) in REGEX_ERROR_CORPUS.iter().enumerate() {
         let matcher = format!(
@@ -865,7 +850,7 @@ fn regex_errors_agree_with_amtool() {
         let text = format!(
             "route:\n  receiver: r\n  routes:\n    - receiver: r\n      matchers: [{yaml_string}]\nreceivers:\n  - name: r\n"
         );
-        let path = temporary_config(&format!("regex-error-{index}"), &text);
+        let path = temporary_config(&folder, &format!("regex-error-{index}"), &text);
         let amtool = amtool_verdict(&path);
         let ours = our_verdict(&text);
         if amtool != ours {
@@ -899,8 +884,8 @@ receivers:
 
 #[test]
 fn time_intervals_mute_routes_at_the_evaluation_time() {
-    let config =
-        config::load(&read(&data_dir("check").join("ti-all-ok.yml"))).expect("valid config");
+    let config = config::load(&read(&data("alertmanager/check").join("ti-all-ok.yml")))
+        .expect("valid config");
     let alerts = parse_alerts(r#"[{"labels": {"alertname": "X"}}]"#).expect("valid alerts");
     let at = |time: &str| {
         let now = parse_rfc3339_milliseconds(time).expect("valid time");
@@ -924,8 +909,8 @@ fn time_intervals_mute_routes_at_the_evaluation_time() {
         "Saturday 9 March: outside w and o"
     );
     assert_eq!(at("2024-06-03T12:00:00Z"), Some(false), "Monday in June");
-    let berlin =
-        config::load(&read(&data_dir("routing").join("ml-platform.yml"))).expect("valid config");
+    let berlin = config::load(&read(&data("alertmanager/routing").join("ml-platform.yml")))
+        .expect("valid config");
     let page = parse_alerts(r#"[{"labels": {"team": "ml-platform", "severity": "page"}}]"#)
         .expect("valid");
     let routed = route_alerts(&berlin, &page, 0);
@@ -1052,20 +1037,6 @@ mod never_panics {
     }
 }
 
-/// A small deterministic generator (64-bit LCG), so random trees are the
-/// same on every run.
-struct Lcg(u64);
-
-impl Lcg {
-    fn below(&mut self, bound: u64) -> u64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6_364_136_223_846_793_005)
-            .wrapping_add(1_442_695_040_888_963_407);
-        (self.0 >> 33) % bound
-    }
-}
-
 fn random_route(random: &mut Lcg, depth: usize, indent: &str, receivers: &mut usize) -> String {
     const MATCHERS: [&str; 10] = [
         "a=\"x\"",
@@ -1121,9 +1092,10 @@ fn random_route(random: &mut Lcg, depth: usize, indent: &str, receivers: &mut us
 /// Random trees and label sets: receivers and `routes show` against amtool.
 #[test]
 fn random_trees_route_like_amtool() {
-    if !amtool_available() {
+    if installed(AMTOOL).is_none() {
         return;
     }
+    let folder = scratch("amtool-random-trees");
     let mut random = Lcg(20_240_501);
     let mut mismatches = Vec::new();
     let mut label_sets_checked = 0;
@@ -1140,7 +1112,7 @@ fn random_trees_route_like_amtool() {
                 .map(|index| format!("  - name: r{index}\n"))
                 .collect::<String>()
         );
-        let path = temporary_config(&format!("random-{tree_index}"), &text);
+        let path = temporary_config(&folder, &format!("random-{tree_index}"), &text);
         let verdict = amtool_verdict(&path);
         assert_eq!(verdict, our_verdict(&text), "{text}");
         if verdict != "SUCCESS" {
@@ -1189,119 +1161,32 @@ fn random_trees_route_like_amtool() {
     );
 }
 
-/// The real Alertmanager 0.25 (Debian's `prometheus-alertmanager`), started
-/// on 127.0.0.1 for one test and killed when dropped.
-struct RunningAlertmanager {
-    child: std::process::Child,
-    port: u16,
-}
-
-impl Drop for RunningAlertmanager {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-const ALERTMANAGER: &str = "/usr/bin/prometheus-alertmanager";
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .map(|address| address.port())
-        .expect("a free local port")
-}
-
-/// A minimal HTTP/1.0 exchange (no chunking): status code and body.
-fn http(port: u16, method: &str, path: &str, body: &str) -> Option<(u16, String)> {
-    use std::io::{Read, Write};
-    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
-    stream
-        .set_read_timeout(Some(std::time::Duration::from_secs(5)))
-        .ok()?;
-    let request = format!(
-        "{method} {path} HTTP/1.0\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
-    );
-    stream.write_all(request.as_bytes()).ok()?;
-    let mut response = String::new();
-    stream.read_to_string(&mut response).ok()?;
-    let (head, body) = response.split_once("\r\n\r\n")?;
-    let status = head.split_whitespace().nth(1)?.parse().ok()?;
-    Some((status, body.to_string()))
-}
-
-/// Accepts webhook posts forever, keeping each request body.
-fn collect_webhooks(
-    listener: std::net::TcpListener,
-) -> std::sync::Arc<std::sync::Mutex<Vec<String>>> {
-    use std::io::{Read, Write};
-    let bodies = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-    let shared = bodies.clone();
-    std::thread::spawn(move || {
-        for mut stream in listener.incoming().flatten() {
-            let _ = stream.set_read_timeout(Some(std::time::Duration::from_secs(2)));
-            let mut received = Vec::new();
-            let mut buffer = [0u8; 8192];
-            let body = loop {
-                let Ok(count) = stream.read(&mut buffer) else {
-                    break None;
-                };
-                if count == 0 {
-                    break None;
-                }
-                received.extend_from_slice(&buffer[..count]);
-                let text = String::from_utf8_lossy(&received).to_string();
-                if let Some((head, body)) = text.split_once("\r\n\r\n") {
-                    let length = head
-                        .lines()
-                        .find_map(|line| {
-                            let (name, value) = line.split_once(':')?;
-                            name.eq_ignore_ascii_case("content-length")
-                                .then(|| value.trim().parse::<usize>().ok())?
-                        })
-                        .unwrap_or(0);
-                    if body.len() >= length {
-                        break Some(body[..length].to_string());
-                    }
-                }
-            };
-            let _ = stream
-                .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
-            if let Some(body) = body {
-                shared.lock().expect("webhook list lock").push(body);
-            }
-        }
-    });
-    bodies
-}
-
-/// Starts Alertmanager on a free local port with clustering off.
-fn start_alertmanager(config_path: &Path, name: &str) -> RunningAlertmanager {
-    let storage =
-        Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("alertmanager-storage-{name}"));
-    let _ = std::fs::remove_dir_all(&storage);
+/// Starts the real Alertmanager 0.25 (Debian's `prometheus-alertmanager`) on a free port
+/// of 127.0.0.1 with clustering off, its storage and log in `folder`; it is killed when
+/// dropped.
+fn start_alertmanager(folder: &Path, config_path: &Path, name: &str) -> Server {
     let port = free_port();
-    let child = Command::new(ALERTMANAGER)
+    let mut command = Command::new(ALERTMANAGER);
+    command
         .arg(format!("--config.file={}", config_path.display()))
-        .arg(format!("--storage.path={}", storage.display()))
+        .arg(format!(
+            "--storage.path={}",
+            folder.join(format!("storage-{name}")).display()
+        ))
         .arg(format!("--web.listen-address=127.0.0.1:{port}"))
         .arg("--cluster.listen-address=")
-        .arg("--log.level=error")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("alertmanager starts");
-    let alertmanager = RunningAlertmanager { child, port };
-    let ready = (0..100).any(|_| {
-        std::thread::sleep(std::time::Duration::from_millis(100));
-        matches!(
-            http(alertmanager.port, "GET", "/-/ready", ""),
-            Some((200, _))
-        )
-    });
-    assert!(ready, "alertmanager did not become ready");
-    alertmanager
+        .arg("--log.level=error");
+    Server::start(
+        command,
+        port,
+        folder.join(format!("{name}.log")),
+        "/-/ready",
+    )
+}
+
+/// A local webhook receiver: every notification is kept (see `FakeServer::requests`).
+fn webhook_receiver() -> FakeServer {
+    FakeServer::start(|_| (200, "text/plain", String::new()))
 }
 
 /// `GET /api/v2/alerts` once `expected` alerts are listed and two reads agree
@@ -1310,7 +1195,7 @@ fn stable_alert_list(port: u16, expected: usize) -> Vec<serde_json::Value> {
     let mut previous = String::new();
     for _ in 0..50 {
         std::thread::sleep(std::time::Duration::from_millis(200));
-        let Some((200, body)) = http(port, "GET", "/api/v2/alerts", "") else {
+        let Ok((200, body)) = http(port, "GET", "/api/v2/alerts", "") else {
             continue;
         };
         let parsed: Vec<serde_json::Value> = serde_json::from_str(&body).expect("alerts JSON");
@@ -1383,15 +1268,11 @@ fn inhibition_agrees(
 
 #[test]
 fn a_real_alertmanager_agrees_on_receivers_inhibition_and_group_keys() {
-    if !Path::new(ALERTMANAGER).exists() {
-        if std::env::var_os("CI").is_some() {
-            panic!("{ALERTMANAGER} is missing but CI is set: install prometheus-alertmanager");
-        }
+    if installed(ALERTMANAGER).is_none() {
         return;
     }
-    let hook_listener = std::net::TcpListener::bind("127.0.0.1:0").expect("webhook listener");
-    let hook_port = hook_listener.local_addr().expect("local address").port();
-    let webhooks = collect_webhooks(hook_listener);
+    let webhooks = webhook_receiver();
+    let hook_port = webhooks.port;
     let receivers = ["default", "pager", "tickets", "ml"]
         .iter()
         .map(|name| format!("  - name: {name}\n    webhook_configs:\n      - url: 'http://127.0.0.1:{hook_port}/{name}'\n"))
@@ -1467,15 +1348,16 @@ fn compare_with_real_alertmanager(
     config_text: &str,
     alerts_json: &str,
     n_listed: usize,
-    webhooks: &std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    webhooks: &FakeServer,
 ) -> (Vec<String>, usize) {
     let config = config::load(config_text).expect("valid config");
-    let config_path = temporary_config(name, config_text);
-    let alertmanager = start_alertmanager(&config_path, name);
+    let folder = scratch(&format!("alertmanager-{name}"));
+    let config_path = temporary_config(&folder, name, config_text);
+    let alertmanager = start_alertmanager(&folder, &config_path, name);
 
     let posted = http(alertmanager.port, "POST", "/api/v2/alerts", alerts_json);
     assert_eq!(
-        posted.as_ref().map(|(status, _)| *status),
+        posted.as_ref().ok().map(|(status, _)| *status),
         Some(200),
         "{posted:?}"
     );
@@ -1544,8 +1426,9 @@ fn compare_with_real_alertmanager(
     for _ in 0..40 {
         std::thread::sleep(std::time::Duration::from_millis(250));
         sent.clear();
-        for body in webhooks.lock().expect("webhook list lock").iter() {
-            let message: serde_json::Value = serde_json::from_str(body).expect("webhook JSON");
+        for request in webhooks.requests() {
+            let message: serde_json::Value =
+                serde_json::from_str(&request.body).expect("webhook JSON");
             for alert in message["alerts"].as_array().cloned().unwrap_or_default() {
                 if alert["status"] == "firing" {
                     sent.insert((
@@ -1574,12 +1457,10 @@ fn compare_with_real_alertmanager(
 /// Random alerts under random inhibit rules, against a real Alertmanager.
 #[test]
 fn random_inhibitions_agree_with_a_real_alertmanager() {
-    if !Path::new(ALERTMANAGER).exists() {
-        if std::env::var_os("CI").is_some() {
-            panic!("{ALERTMANAGER} is missing but CI is set: install prometheus-alertmanager");
-        }
+    if installed(ALERTMANAGER).is_none() {
         return;
     }
+    let folder = scratch("alertmanager-random-inhibitions");
     const SIDES: [&str; 8] = [
         r#"a="x""#,
         r#"a=~"x|y""#,
@@ -1638,11 +1519,13 @@ fn random_inhibitions_agree_with_a_real_alertmanager() {
                 .collect::<Vec<_>>(),
         )
         .expect("json");
-        let config_path = temporary_config(&format!("random-inhibition-{seed}"), &config_text);
-        let alertmanager = start_alertmanager(&config_path, &format!("random-inhibition-{seed}"));
+        let config_path =
+            temporary_config(&folder, &format!("random-inhibition-{seed}"), &config_text);
+        let alertmanager =
+            start_alertmanager(&folder, &config_path, &format!("random-inhibition-{seed}"));
         let posted = http(alertmanager.port, "POST", "/api/v2/alerts", &alerts_json);
         assert_eq!(
-            posted.as_ref().map(|(status, _)| *status),
+            posted.as_ref().ok().map(|(status, _)| *status),
             Some(200),
             "{posted:?}"
         );
@@ -1686,10 +1569,7 @@ fn random_inhibitions_agree_with_a_real_alertmanager() {
 /// posted in the same request).
 #[test]
 fn a_real_alertmanager_routes_and_inhibits_the_example_alerts_like_mlslo_routes() {
-    if !Path::new(ALERTMANAGER).exists() {
-        if std::env::var_os("CI").is_some() {
-            panic!("{ALERTMANAGER} is missing but CI is set: install prometheus-alertmanager");
-        }
+    if installed(ALERTMANAGER).is_none() {
         return;
     }
     let generated = std::fs::read_to_string("generated/alertmanager/alertmanager.yml")
@@ -1702,9 +1582,8 @@ fn a_real_alertmanager_routes_and_inhibits_the_example_alerts_like_mlslo_routes(
         .filter_map(|line| line.strip_prefix("- name: "))
         .collect();
     assert!(names.len() >= 6, "{names:?}");
-    let hook_listener = std::net::TcpListener::bind("127.0.0.1:0").expect("webhook listener");
-    let hook_port = hook_listener.local_addr().expect("local address").port();
-    let webhooks = collect_webhooks(hook_listener);
+    let webhooks = webhook_receiver();
+    let hook_port = webhooks.port;
     let receivers: String = names
         .iter()
         .map(|name| {

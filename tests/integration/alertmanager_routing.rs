@@ -11,14 +11,13 @@
 //! notice, unless `CI` is set, where it fails.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
 use std::process::Command;
 
 use mlslo::base::diagnostic::SourceMap;
 use mlslo::compiler::ir::{MatchOp, Program, Routing};
 use mlslo::prometheus::alertmanager::{self, PostableAlert};
 
-const AMTOOL: &str = "/usr/bin/amtool";
+use crate::support::{installed, Lcg, AMTOOL};
 const GENERATED_CONFIG: &str = "generated/alertmanager/alertmanager.yml";
 
 type Labels = BTreeMap<String, String>;
@@ -157,18 +156,6 @@ fn label_variants(routing: &Routing, fixed: &Labels) -> Vec<Labels> {
     variants
 }
 
-fn amtool_available() -> bool {
-    let present = Path::new(AMTOOL).exists();
-    assert!(
-        present || std::env::var_os("CI").is_none(),
-        "{AMTOOL} is missing but CI is set: install prometheus-alertmanager"
-    );
-    if !present {
-        eprintln!("notice: {AMTOOL} not found; the amtool half of the routing test is skipped");
-    }
-    present
-}
-
 fn postable(labels: &Labels) -> PostableAlert {
     PostableAlert {
         labels: labels.clone(),
@@ -189,7 +176,7 @@ fn every_generated_alert_reaches_its_intended_receivers() {
     .expect("the generated configuration loads");
     let alerts = generated_alerts();
     assert!(alerts.len() > 40, "only {} generated alerts", alerts.len());
-    let use_amtool = amtool_available();
+    let use_amtool = installed(AMTOOL).is_some();
     let mut checked = 0;
     let mut receivers_seen = BTreeSet::new();
     for (origin, fixed) in &alerts {
@@ -482,23 +469,6 @@ fn the_users_own_inhibit_rules_apply() {
         ("severity", "ticket"),
     ]);
     assert_eq!(inhibitors(&[stale, drift]), [None, Some(0)]);
-}
-
-/// A small deterministic generator (the tests must not depend on a seed file).
-struct Lcg(u64);
-
-impl Lcg {
-    fn below(&mut self, bound: u64) -> u64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6_364_136_223_846_793_005)
-            .wrapping_add(1_442_695_040_888_963_407);
-        (self.0 >> 33) % bound
-    }
-
-    fn pick<'a>(&mut self, choices: &[&'a str]) -> &'a str {
-        choices[self.below(choices.len() as u64) as usize]
-    }
 }
 
 const TEAMS: &[&str] = &["a", "b", "c"];

@@ -3,34 +3,9 @@
 //! for when alerts fire (a promtool test file whose expectations are the backtest's
 //! firing spans must pass `promtool test rules`).
 
-use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-const PROMTOOL: &str = "/usr/bin/promtool";
-
-fn mlslo(arguments: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_mlslo"))
-        .args(arguments)
-        .output()
-        .expect("mlslo runs")
-}
-
-fn scratch(name: &str) -> PathBuf {
-    let folder = std::env::temp_dir().join(format!("mlslo-backtest-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&folder);
-    std::fs::create_dir_all(&folder).expect("scratch folder");
-    folder
-}
-
-fn write(folder: &Path, name: &str, text: &str) -> String {
-    let path = folder.join(name);
-    std::fs::write(&path, text).expect("write");
-    path.display().to_string()
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
+use crate::support::{installed, mlslo, scratch, stderr, stdout, write, PROMTOOL};
 
 const RULES: &str = r#"groups:
   - name: example
@@ -54,7 +29,7 @@ errors_total{job=\"api\"} 0+1x10 10+60x15 910+1x15 925+20x5 1025+1x14\n\
 errors_total{job=\"batch\"} 0+0x30 0+12x10 120+0x20\n";
 
 fn json(output: &Output) -> serde_json::Value {
-    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(output));
     serde_json::from_slice(&output.stdout).expect("JSON output")
 }
 
@@ -107,7 +82,7 @@ fn openmetrics_series_notation_and_matrix_json_give_the_same_report() {
         "status": "success",
         "data": {"resultType": "matrix", "result": matrix},
     });
-    let matrix = write(&folder, "data.json", &matrix.to_string());
+    let matrix = write(&folder, "data.json", matrix.to_string());
     om.push_str("# EOF\n");
     let om = write(&folder, "data.om", &om);
     let a = json(&mlslo(&[
@@ -155,9 +130,9 @@ fn bad_data_is_refused_with_file_and_line() {
         let output = mlslo(&["backtest", &rules, "--data", &path]);
         assert_eq!(output.status.code(), Some(2));
         assert!(
-            text(&output.stderr).contains(expected),
+            stderr(&output).contains(expected),
             "{name}: {}",
-            text(&output.stderr)
+            stderr(&output)
         );
         assert!(output.stdout.is_empty());
     }
@@ -171,9 +146,9 @@ fn bad_data_is_refused_with_file_and_line() {
     ]);
     assert_eq!(output.status.code(), Some(2));
     assert!(
-        text(&output.stderr).contains("--start: bad time \"noon\""),
+        stderr(&output).contains("--start: bad time \"noon\""),
         "{}",
-        text(&output.stderr)
+        stderr(&output)
     );
     let bad_rules = write(
         &folder,
@@ -187,11 +162,7 @@ fn bad_data_is_refused_with_file_and_line() {
         &write(&folder, "f.series", "up 1\n"),
     ]);
     assert_eq!(output.status.code(), Some(2));
-    assert!(
-        text(&output.stderr).contains("bad.yml"),
-        "{}",
-        text(&output.stderr)
-    );
+    assert!(stderr(&output).contains("bad.yml"), "{}", stderr(&output));
 }
 
 #[test]
@@ -238,18 +209,9 @@ receivers:\n  - name: tickets\n  - name: pager\n",
     assert!(some["pages"][0].get("inhibited_by").is_none());
 }
 
-/// Whether promtool can run; fails under CI when it cannot.
-fn promtool_available() -> bool {
-    let present = Path::new(PROMTOOL).exists();
-    if !present && std::env::var_os("CI").is_some() {
-        panic!("{PROMTOOL} is missing but CI is set: install prometheus");
-    }
-    present
-}
-
 #[test]
 fn promtool_agrees_on_when_alerts_fire() {
-    if !promtool_available() {
+    if installed(PROMTOOL).is_none() {
         return;
     }
     let folder = scratch("oracle");
@@ -325,8 +287,8 @@ fn promtool_agrees_on_when_alerts_fire() {
     assert!(
         output.status.success(),
         "promtool disagrees with the backtest:\n{}\n{}",
-        text(&output.stdout),
-        text(&output.stderr)
+        stdout(&output),
+        stderr(&output)
     );
 }
 
@@ -339,7 +301,7 @@ fn the_html_report_is_self_contained_and_deterministic() {
     for name in ["a.html", "b.html"] {
         let path = folder.join(name).display().to_string();
         let output = mlslo(&["backtest", &rules, "--data", &series, "--report", &path]);
-        assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+        assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
         pages.push(std::fs::read_to_string(&path).expect("report written"));
     }
     assert_eq!(pages[0], pages[1], "same input, same bytes");

@@ -12,18 +12,16 @@ use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use crate::deploy_common::{
-    binary_available, free_port, mlslo, stderr, stdout, FakeServer, Server, SilentServer, TempDir,
-};
 use mlslo::tools::backtest::data::parse_series_notation;
+
+use crate::support::{
+    free_port, installed, mlslo_in, repository, scratch, stderr, stdout, FakeServer, Server,
+    SilentServer, PROMETHEUS, PROMTOOL,
+};
 
 const HISTORY: &str = "tests/data/backtest/fraud-detector.series";
 const START: &str = "2026-11-01T00:00:00Z";
 const END: &str = "2026-11-02T23:59:00Z";
-
-fn repository() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
 
 /// The bundled history as OpenMetrics text, one family after the other.
 fn history_as_openmetrics() -> String {
@@ -67,21 +65,21 @@ fn backtest_json(folder: &Path, source: &[&str]) -> serde_json::Value {
         "json",
     ];
     args.extend_from_slice(source);
-    let output = mlslo(folder, &args, &[]);
+    let output = mlslo_in(folder, &args, &[]);
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     serde_json::from_str(&stdout(&output)).expect("JSON report")
 }
 
 #[test]
 fn history_pulled_from_prometheus_gives_the_report_of_the_file() {
-    if !binary_available("/usr/bin/promtool") || !binary_available("/usr/bin/prometheus") {
+    if installed(PROMTOOL).is_none() || installed(PROMETHEUS).is_none() {
         return;
     }
-    let scratch = TempDir::new("backtest-prometheus");
+    let scratch = scratch("backtest-prometheus");
     let openmetrics = scratch.path().join("history.om");
     std::fs::write(&openmetrics, history_as_openmetrics()).expect("write OpenMetrics");
     let tsdb = scratch.path().join("tsdb");
-    let created = Command::new("/usr/bin/promtool")
+    let created = Command::new(PROMTOOL)
         .args(["tsdb", "create-blocks-from", "openmetrics"])
         .arg(&openmetrics)
         .arg(&tsdb)
@@ -94,7 +92,7 @@ fn history_pulled_from_prometheus_gives_the_report_of_the_file() {
     );
     std::fs::write(scratch.path().join("prometheus.yml"), "global: {}\n").expect("config");
     let port = free_port();
-    let mut command = Command::new("/usr/bin/prometheus");
+    let mut command = Command::new(PROMETHEUS);
     command
         .arg(format!(
             "--config.file={}",
@@ -146,7 +144,7 @@ const RULES: &str =
 const MATRIX: &str = r#"{"status":"success","data":{"resultType":"matrix","result":[{"metric":{"__name__":"up","job":"api"},"values":[[1700000000,"1"],[1700000060,"0"],[1700000120,"0"]]}]}}"#;
 
 fn run_against(url: &str, extra: &[&str], environment: &[(&str, &str)]) -> std::process::Output {
-    let scratch = TempDir::new("backtest-fake");
+    let scratch = scratch("backtest-fake");
     std::fs::write(scratch.path().join("rules.yml"), RULES).expect("rules");
     let mut args = vec![
         "backtest",
@@ -163,7 +161,7 @@ fn run_against(url: &str, extra: &[&str], environment: &[(&str, &str)]) -> std::
         "json",
     ];
     args.extend_from_slice(extra);
-    mlslo(scratch.path(), &args, environment)
+    mlslo_in(scratch.path(), &args, environment)
 }
 
 #[test]
@@ -242,7 +240,7 @@ fn the_bearer_token_is_sent_and_never_printed() {
             (401, "text/plain", "unauthorized".to_string())
         }
     });
-    let scratch = TempDir::new("backtest-token");
+    let scratch = scratch("backtest-token");
     let token = scratch.path().join("token");
     std::fs::write(&token, "s3cr3t-t0ken\n").expect("token file");
     let token = token.display().to_string();

@@ -1,50 +1,9 @@
 //! Runs the built `mlslo` binary as a user would: exit codes, output streams, formats,
 //! and hostile input (binary, empty, deeply nested, very large files).
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
-fn mlslo(arguments: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_mlslo"))
-        .args(arguments)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env_remove("NO_COLOR")
-        .output()
-        .expect("the mlslo binary runs")
-}
-
-fn status(output: &Output) -> i32 {
-    output
-        .status
-        .code()
-        .expect("mlslo exits normally, not by a signal")
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8(output.stderr.clone()).expect("stderr is UTF-8")
-}
-
-fn stdout(output: &Output) -> String {
-    String::from_utf8(output.stdout.clone()).expect("stdout is UTF-8")
-}
-
-/// A fresh, empty folder for one test under cargo's per-target temporary folder.
-fn scratch(test_name: &str) -> PathBuf {
-    let folder = Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .join("cli-tests")
-        .join(test_name);
-    let _ = std::fs::remove_dir_all(&folder);
-    std::fs::create_dir_all(&folder).expect("temporary folder can be created");
-    folder
-}
-
-fn write(folder: &Path, name: &str, contents: impl AsRef<[u8]>) -> String {
-    let path = folder.join(name);
-    std::fs::write(&path, contents).expect("temporary file can be written");
-    path.to_str()
-        .expect("temporary paths are UTF-8")
-        .to_string()
-}
+use crate::support::{mlslo, mlslo_in, scratch, status, stderr, stdout, write};
 
 /// The panic message of a Rust binary; it must never appear.
 fn assert_no_panic(output: &Output) {
@@ -568,11 +527,7 @@ fn the_readme_shows_real_output() {
     let folder = scratch("readme");
     std::fs::create_dir_all(folder.join("rules")).expect("folder");
     write(&folder.join("rules"), "checkout.slo", &blocks[session - 1]);
-    let output = Command::new(env!("CARGO_BIN_EXE_mlslo"))
-        .args(["check", "rules/checkout.slo"])
-        .current_dir(&folder)
-        .output()
-        .expect("mlslo runs");
+    let output = mlslo_in(&folder, &["check", "rules/checkout.slo"], &[]);
     let shown = blocks[session].trim_start_matches("$ mlslo check rules/checkout.slo\n");
     assert_eq!(stderr(&output), shown, "update the README's check session");
     assert_eq!(status(&output), 1);

@@ -8,9 +8,10 @@
 //! verification must fail and restore), and a server refusing a bearer token (its message
 //! shown, the token never).
 
-use crate::deploy_common::*;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
+
+use crate::support::{copy_dir, generated, mlslo_in, read, scratch, stderr, stdout, FakeServer};
 
 type Namespaces = BTreeMap<String, BTreeMap<String, yaml_serde::Value>>;
 
@@ -114,7 +115,7 @@ fn group(yaml: &str) -> yaml_serde::Value {
 
 #[test]
 fn mimir_ruler_create_update_delete_only_in_owned_namespaces() {
-    let dir = TempDir::new("deploy-mimir");
+    let dir = scratch("deploy-mimir");
     let state = Arc::new(Mutex::new(Namespaces::new()));
     {
         let mut state = state.lock().expect("lock");
@@ -143,7 +144,7 @@ fn mimir_ruler_create_update_delete_only_in_owned_namespaces() {
     .expect("write config");
     let config = config.display().to_string();
     let run = |command: &str| {
-        mlslo(
+        mlslo_in(
             dir.path(),
             &[command, "--config", &config, "--target", "mimir"],
             &[],
@@ -226,7 +227,7 @@ fn mimir_ruler_create_update_delete_only_in_owned_namespaces() {
     assert_eq!(run("diff").status.code(), Some(0));
 
     // Without the tenant, Mimir's own message comes back.
-    let output = mlslo(
+    let output = mlslo_in(
         dir.path(),
         &[
             "diff",
@@ -339,7 +340,7 @@ fn watcher(state: Arc<Mutex<Watches>>) -> FakeServer {
 
 #[test]
 fn watcher_touches_only_owned_watches() {
-    let dir = TempDir::new("deploy-watcher");
+    let dir = scratch("deploy-watcher");
     let state = Arc::new(Mutex::new(Watches::new()));
     let theirs = serde_json::json!({"trigger": {"schedule": {"interval": "1m"}}, "metadata": {"team": "search"}});
     let stale = serde_json::json!({"trigger": {"schedule": {"interval": "1m"}}, "metadata": {"mlslo_owned": true}});
@@ -366,7 +367,7 @@ fn watcher_touches_only_owned_watches() {
     let run = |command: &'static str, source: &str| {
         let all = args(command, source);
         let all: Vec<&str> = all.iter().map(String::as_str).collect();
-        mlslo(dir.path(), &all, &[])
+        mlslo_in(dir.path(), &all, &[])
     };
     let source = generated().display().to_string();
     let diff = run("diff", &source);
@@ -433,7 +434,7 @@ fn watcher_touches_only_owned_watches() {
 
 #[test]
 fn rules_accepted_but_not_loaded_are_restored() {
-    let dir = TempDir::new("deploy-not-loaded");
+    let dir = scratch("deploy-not-loaded");
     let rules = dir.path().join("rules");
     std::fs::create_dir_all(&rules).expect("rules folder");
     // A stand-in that says yes to everything but loads nothing.
@@ -449,7 +450,7 @@ fn rules_accepted_but_not_loaded_are_restored() {
                 _ => (404, "text/plain", "not found".to_string()),
             },
         );
-    let output = mlslo(
+    let output = mlslo_in(
         dir.path(),
         &[
             "deploy",
@@ -490,7 +491,7 @@ fn rules_accepted_but_not_loaded_are_restored() {
 
 #[test]
 fn a_refused_token_shows_the_servers_message_but_never_the_token() {
-    let dir = TempDir::new("deploy-token");
+    let dir = scratch("deploy-token");
     let token = "tok-3b1f9c-never-printed";
     let token_file = dir.path().join("token");
     std::fs::write(&token_file, format!("{token}\n")).expect("write token");
@@ -520,7 +521,7 @@ fn a_refused_token_shows_the_servers_message_but_never_the_token() {
         } else {
             vec![]
         };
-        let output = mlslo(dir.path(), &args, &environment);
+        let output = mlslo_in(dir.path(), &args, &environment);
         assert_eq!(output.status.code(), Some(2));
         let message = stderr(&output);
         assert!(
@@ -536,9 +537,7 @@ fn a_refused_token_shows_the_servers_message_but_never_the_token() {
 
 #[test]
 fn the_readme_target_examples_are_valid_configuration() {
-    let readme =
-        std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md"))
-            .expect("README.md");
+    let readme = read("README.md");
     let start = readme
         .find("```toml\n[deploy.targets.")
         .expect("the README shows a [deploy] example")
@@ -560,7 +559,7 @@ fn the_readme_target_examples_are_valid_configuration() {
 
 #[test]
 fn configuration_mistakes_are_named_with_their_line() {
-    let dir = TempDir::new("deploy-config");
+    let dir = scratch("deploy-config");
     let config = dir.path().join(".mlslo.toml");
     std::fs::write(
         &config,
@@ -568,7 +567,7 @@ fn configuration_mistakes_are_named_with_their_line() {
     )
     .expect("write config");
     // The file in the current folder is found without --config.
-    let output = mlslo(dir.path(), &["diff", "--target", "prod"], &[]);
+    let output = mlslo_in(dir.path(), &["diff", "--target", "prod"], &[]);
     assert_eq!(output.status.code(), Some(2));
     let message = stderr(&output);
     assert!(
@@ -576,7 +575,7 @@ fn configuration_mistakes_are_named_with_their_line() {
             && message.contains("unknown field `rules-dir`"),
         "{message}"
     );
-    let output = mlslo(dir.path(), &["deploy", "--target", "staging"], &[]);
+    let output = mlslo_in(dir.path(), &["deploy", "--target", "staging"], &[]);
     assert_eq!(output.status.code(), Some(2));
     assert!(stderr(&output).contains("TOML parse error"));
     std::fs::write(
@@ -584,20 +583,20 @@ fn configuration_mistakes_are_named_with_their_line() {
         "[deploy.targets.prod]\nkind = \"prometheus\"\nurl = \"http://127.0.0.1:1\"\n",
     )
     .expect("write config");
-    let output = mlslo(dir.path(), &["diff", "--target", "staging"], &[]);
+    let output = mlslo_in(dir.path(), &["diff", "--target", "staging"], &[]);
     assert!(
         stderr(&output).contains("no target `staging` in .mlslo.toml (known: prod)"),
         "{}",
         stderr(&output)
     );
-    let output = mlslo(dir.path(), &["diff", "--target", "prod"], &[]);
+    let output = mlslo_in(dir.path(), &["diff", "--target", "prod"], &[]);
     assert!(
         stderr(&output)
             .contains("target `prod` of kind prometheus needs `rules_dir` (or --rules-dir)"),
         "{}",
         stderr(&output)
     );
-    let output = mlslo(dir.path(), &["diff"], &[]);
+    let output = mlslo_in(dir.path(), &["diff"], &[]);
     assert!(
         stderr(&output).contains("no target: give --target NAME")
             && stderr(&output).contains("known: prod"),
@@ -609,7 +608,7 @@ fn configuration_mistakes_are_named_with_their_line() {
 
 #[test]
 fn a_reload_that_never_answers_times_out_and_restores() {
-    let dir = TempDir::new("deploy-slow-reload");
+    let dir = scratch("deploy-slow-reload");
     let rules = dir.path().join("rules");
     std::fs::create_dir_all(&rules).expect("rules folder");
     let server = FakeServer::start(|request| match request.path.as_str() {
@@ -625,7 +624,7 @@ fn a_reload_that_never_answers_times_out_and_restores() {
             (200, "text/plain", String::new())
         }
     });
-    let output = mlslo(
+    let output = mlslo_in(
         dir.path(),
         &[
             "deploy",
@@ -661,7 +660,7 @@ fn a_reload_that_never_answers_times_out_and_restores() {
 
 #[test]
 fn basic_auth_and_the_ca_file_come_from_the_target_configuration() {
-    let dir = TempDir::new("deploy-basic");
+    let dir = scratch("deploy-basic");
     std::fs::write(dir.path().join("password"), "pw-9d2e-never-printed\n").expect("write");
     std::fs::write(dir.path().join("ca.pem"), "not a certificate\n").expect("write");
     // "ops:pw-9d2e-never-printed" in base64.
@@ -685,12 +684,12 @@ fn basic_auth_and_the_ca_file_come_from_the_target_configuration() {
         .expect("write config")
     };
     write_config("");
-    let output = mlslo(dir.path(), &["diff", "--target", "m"], &[]);
+    let output = mlslo_in(dir.path(), &["diff", "--target", "m"], &[]);
     assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
     assert!(stdout(&output).contains("+ add group "));
     assert!(!stdout(&output).contains("pw-9d2e") && !stderr(&output).contains("pw-9d2e"));
     write_config("ca_file = \"ca.pem\"\n");
-    let output = mlslo(dir.path(), &["diff", "--target", "m"], &[]);
+    let output = mlslo_in(dir.path(), &["diff", "--target", "m"], &[]);
     assert_eq!(output.status.code(), Some(2));
     assert!(
         stderr(&output).contains("the CA file holds no certificate")

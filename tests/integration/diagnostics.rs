@@ -4,40 +4,39 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::process::Command;
+
+use crate::support::{data, mlslo, repository, status, stderr};
 
 /// Codes that no file under `tests/data/invalid/` can trigger, with where they are tested.
 const CODES_TESTED_ELSEWHERE: &[(&str, &str)] = &[
     (
         "E0002",
-        "needs a file above 256 MiB; tests/cli.rs creates a sparse one",
+        "needs a file above 256 MiB; the cli module creates a sparse one",
     ),
     (
         "W0506",
-        "only `mlslo build` finds it; tests/emit_generated.rs builds tests/data/build-warnings/",
+        "only `mlslo build` finds it; the emit_generated module builds tests/data/build-warnings/",
     ),
     (
         "W0507",
-        "only `mlslo build` finds it; tests/emit_alertmanager.rs builds tests/data/build-warnings/",
+        "only `mlslo build` finds it; the emit_alertmanager module builds tests/data/build-warnings/",
     ),
 ];
 
 /// Runs `mlslo check` on one file (by a path relative to the crate, so snapshots do
 /// not depend on where the repository is) and returns the exit status and stderr.
 fn check_file(relative_path: &str) -> (i32, String) {
-    let output = Command::new(env!("CARGO_BIN_EXE_mlslo"))
-        .args(["check", relative_path])
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .expect("the mlslo binary runs");
-    let stderr = String::from_utf8(output.stderr).expect("diagnostics are UTF-8");
-    assert!(!stderr.contains("panicked"), "{relative_path}: {stderr}");
-    let status = output.status.code().expect("mlslo exits normally");
-    (status, stderr)
+    let output = mlslo(&["check", relative_path]);
+    let rendered = stderr(&output);
+    assert!(
+        !rendered.contains("panicked"),
+        "{relative_path}: {rendered}"
+    );
+    (status(&output), rendered)
 }
 
 fn relative_path(path: &Path) -> String {
-    path.strip_prefix(env!("CARGO_MANIFEST_DIR"))
+    path.strip_prefix(repository())
         .expect("test data lives in the crate")
         .to_str()
         .expect("test data paths are UTF-8")
@@ -82,7 +81,7 @@ fn rendered_diagnostics() {
 
 #[test]
 fn every_code_has_an_invalid_file_that_produces_it() {
-    let folder = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/invalid");
+    let folder = data("invalid");
     let mut produced: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let mut entries: Vec<_> = std::fs::read_dir(&folder)
         .expect("tests/data/invalid exists")
@@ -109,7 +108,7 @@ fn every_code_has_an_invalid_file_that_produces_it() {
     let missing: Vec<&str> = mlslo::base::diagnostic::all_codes()
         .iter()
         .map(|info| info.code)
-        // `L` codes are lint's: tests/lint.rs has a bad and a good file for each.
+        // `L` codes are lint's: the lint module has a bad and a good file for each.
         .filter(|code| !code.starts_with('L'))
         .filter(|code| !produced.contains_key(*code) && !exempt.contains(code))
         .collect();

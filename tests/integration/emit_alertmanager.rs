@@ -2,7 +2,7 @@
 //! checked by real oracles: `amtool check-config` 0.25 and our Alertmanager model
 //! accept the configuration, the generated inhibition mutes what it should, and every
 //! watch validates against the Elasticsearch specification's watch schema (which
-//! rejects a known-bad watch). `tests/emit_generated.rs` keeps `generated/` fresh,
+//! rejects a known-bad watch). The `emit_generated` module keeps `generated/` fresh,
 //! so these checks cover exactly what `mlslo build rules/` writes. Without amtool
 //! the amtool check prints a notice and returns, unless `CI` is set, where it fails.
 
@@ -12,12 +12,9 @@ use std::process::Command;
 
 use mlslo::prometheus::alertmanager::{self, PostableAlert};
 
-const AMTOOL: &str = "/usr/bin/amtool";
-const GENERATED_CONFIG: &str = "generated/alertmanager/alertmanager.yml";
+use crate::support::{installed, mlslo, read, scratch, Scratch, AMTOOL};
 
-fn read(path: &str) -> String {
-    std::fs::read_to_string(path).unwrap_or_else(|error| panic!("{path}: {error}"))
-}
+const GENERATED_CONFIG: &str = "generated/alertmanager/alertmanager.yml";
 
 fn json(path: &Path) -> serde_json::Value {
     let text =
@@ -38,12 +35,7 @@ fn alert(labels: &[(&str, &str)]) -> PostableAlert {
 
 #[test]
 fn amtool_accepts_the_generated_configuration() {
-    if !Path::new(AMTOOL).exists() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "amtool is required in CI (apt package `prometheus-alertmanager`)"
-        );
-        eprintln!("notice: {AMTOOL} not found; amtool check skipped");
+    if installed(AMTOOL).is_none() {
         return;
     }
     let output = Command::new(AMTOOL)
@@ -258,24 +250,16 @@ fn the_alertmanager_config_manifest_validates_and_matches_the_plain_configuratio
     );
 }
 
-fn build(source: &str, name: &str) -> (std::process::Output, PathBuf) {
-    let folder = std::env::temp_dir().join(format!(
-        "mlslo-emit-alertmanager-{}-{name}",
-        std::process::id()
-    ));
-    let _ = std::fs::remove_dir_all(&folder);
-    std::fs::create_dir_all(&folder).expect("scratch folder");
+fn build(source: &str, name: &str) -> (std::process::Output, Scratch) {
+    let folder = scratch(&format!("emit-alertmanager-{name}"));
     let input = folder.join("input.slo");
     std::fs::write(&input, source).expect("write input");
-    let output = Command::new(env!("CARGO_BIN_EXE_mlslo"))
-        .args([
-            "build",
-            input.to_str().expect("UTF-8 temp path"),
-            "-o",
-            folder.join("out").to_str().expect("UTF-8 temp path"),
-        ])
-        .output()
-        .expect("mlslo runs");
+    let output = mlslo(&[
+        "build",
+        input.to_str().expect("UTF-8 temp path"),
+        "-o",
+        folder.join("out").to_str().expect("UTF-8 temp path"),
+    ]);
     (output, folder)
 }
 
@@ -300,7 +284,7 @@ fn a_webhook_url_file_needs_an_explicit_alertmanager_version() {
         config.contains("# Note: receiver tickets: webhook url_file"),
         "{config}"
     );
-    if Path::new(AMTOOL).exists() {
+    if installed(AMTOOL).is_some() {
         let checked = Command::new(AMTOOL)
             .arg("check-config")
             .arg(folder.join("out/alertmanager/alertmanager.yml"))

@@ -1,14 +1,11 @@
 //! `generated/` is the committed build of `rules/`: `mlslo build --check` must
 //! find it fresh (run `mlslo build` and commit `generated/` when this fails).
 
-use std::process::Command;
+use crate::support::{mlslo, scratch};
 
 #[test]
 fn generated_folder_is_fresh() {
-    let output = Command::new(env!("CARGO_BIN_EXE_mlslo"))
-        .args(["build", "rules/", "-o", "generated/", "--check"])
-        .output()
-        .expect("run mlslo");
+    let output = mlslo(&["build", "rules/", "-o", "generated/", "--check"]);
     assert!(
         output.status.success(),
         "generated/ is stale: run `mlslo build` and commit generated/\n{}{}",
@@ -19,14 +16,11 @@ fn generated_folder_is_fresh() {
 
 #[test]
 fn a_second_build_into_the_same_folder_replaces_its_own_files() {
-    let output = std::env::temp_dir().join(format!("mlslo-rebuild-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&output);
+    let folder = scratch("rebuild");
+    let output = folder.join("generated");
     let output_arg = output.to_str().expect("temp paths are UTF-8");
     for attempt in ["first", "second"] {
-        let result = Command::new(env!("CARGO_BIN_EXE_mlslo"))
-            .args(["build", "rules/", "-o", output_arg])
-            .output()
-            .expect("run mlslo");
+        let result = mlslo(&["build", "rules/", "-o", output_arg]);
         assert!(
             result.status.success(),
             "{attempt} build failed:\n{}",
@@ -37,22 +31,18 @@ fn a_second_build_into_the_same_folder_replaces_its_own_files() {
         .expect("watches written")
         .count();
     assert!(watches > 0, "rules/ has logs objectives");
-    let _ = std::fs::remove_dir_all(&output);
 }
 
 #[test]
 fn an_objective_no_input_series_can_match_gets_no_generated_test_and_a_warning() {
-    let output = std::env::temp_dir().join(format!("mlslo-w0506-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&output);
-    let result = Command::new(env!("CARGO_BIN_EXE_mlslo"))
-        .args([
-            "build",
-            "tests/data/build-warnings/W0506.slo",
-            "-o",
-            output.to_str().expect("temp paths are UTF-8"),
-        ])
-        .output()
-        .expect("run mlslo");
+    let folder = scratch("w0506");
+    let output = folder.join("generated");
+    let result = mlslo(&[
+        "build",
+        "tests/data/build-warnings/W0506.slo",
+        "-o",
+        output.to_str().expect("temp paths are UTF-8"),
+    ]);
     let stderr = String::from_utf8_lossy(&result.stderr);
     assert!(
         result.status.success(),
@@ -60,5 +50,4 @@ fn an_objective_no_input_series_can_match_gets_no_generated_test_and_a_warning()
     );
     assert!(stderr.contains("warning[W0506]: "), "{stderr}");
     assert!(output.join("prometheus/fraud-detector.rules.yml").is_file());
-    let _ = std::fs::remove_dir_all(&output);
 }

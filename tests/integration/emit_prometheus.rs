@@ -9,44 +9,17 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-const PROMTOOL: &str = "/usr/bin/promtool";
+use crate::support::{installed, mlslo, outcome, scratch, PROMTOOL};
 
-fn promtool() -> Option<PathBuf> {
-    let path = PathBuf::from(PROMTOOL);
-    if path.exists() {
-        return Some(path);
-    }
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "promtool is required in CI (apt package `prometheus`)"
-    );
-    eprintln!("notice: {PROMTOOL} not found; promtool checks skipped");
-    None
-}
-
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("mlslo-emit-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    dir
-}
-
-/// Runs `mlslo build INPUT -o OUTPUT`; returns (status, stdout, stderr).
-fn mlslo(args: &[&str]) -> (i32, String, String) {
-    let output = Command::new(env!("CARGO_BIN_EXE_mlslo"))
-        .args(args)
-        .output()
-        .expect("run mlslo");
-    (
-        output.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&output.stdout).into_owned(),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    )
-}
-
-fn build(input: &str, name: &str) -> PathBuf {
-    let out = scratch(name).join("generated");
-    let (status, _, stderr) = mlslo(&["build", input, "-o", out.to_str().expect("utf-8 path")]);
+/// Runs `mlslo build INPUT -o FOLDER/generated` and returns the output folder.
+fn build(input: &str, folder: &Path) -> PathBuf {
+    let out = folder.join("generated");
+    let (status, _, stderr) = outcome(&mlslo(&[
+        "build",
+        input,
+        "-o",
+        out.to_str().expect("utf-8 path"),
+    ]));
     assert_eq!(status, 0, "{stderr}");
     out
 }
@@ -102,14 +75,17 @@ fn run_promtool(promtool: &Path, dir: &Path, args: &[&str]) {
 
 #[test]
 fn generated_rules_and_tests_pass_promtool() {
-    let Some(promtool) = promtool() else { return };
+    let Some(promtool) = installed(PROMTOOL) else {
+        return;
+    };
     for (input, name) in [("tests/data/emit", "kinds"), ("tests/data/sloth", "sloth")] {
-        let out = build(input, name);
+        let folder = scratch(name);
+        let out = build(input, &folder);
         let rules = files_in(&out.join("prometheus"));
         assert!(!rules.is_empty());
         for file in &rules {
             run_promtool(
-                &promtool,
+                promtool,
                 &out,
                 &["check", "rules", file.to_str().expect("utf-8")],
             );
@@ -118,7 +94,7 @@ fn generated_rules_and_tests_pass_promtool() {
         assert_eq!(tests.len(), rules.len(), "one test file per rule file");
         for file in &tests {
             run_promtool(
-                &promtool,
+                promtool,
                 &out.join("tests"),
                 &[
                     "test",
@@ -134,7 +110,8 @@ fn generated_rules_and_tests_pass_promtool() {
 
 #[test]
 fn prometheus_rules_validate_against_the_crd_schema() {
-    let out = build("tests/data/emit", "schema");
+    let folder = scratch("schema");
+    let out = build("tests/data/emit", &folder);
     let schema: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string("tests/data/schemas/prometheusrule-v1.schema.json")
             .expect("CRD schema"),
@@ -207,12 +184,12 @@ fn risky_strings_read_back_unchanged() {
     )
     .expect("write source");
     let out = dir.join("generated");
-    let (status, _, stderr) = mlslo(&[
+    let (status, _, stderr) = outcome(&mlslo(&[
         "build",
         source.to_str().expect("utf-8"),
         "-o",
         out.to_str().expect("utf-8"),
-    ]);
+    ]));
     assert_eq!(status, 0, "{stderr}");
     let text = std::fs::read_to_string(out.join("prometheus/svc.rules.yml")).expect("rules");
     let parsed: serde_json::Value = yaml_serde::from_str(&text).expect("YAML");
@@ -227,14 +204,14 @@ fn risky_strings_read_back_unchanged() {
         );
     }
     assert_eq!(alert["expr"], r#"s{f="{{x}}\""} > 0.3"#);
-    if let Some(promtool) = promtool() {
+    if let Some(promtool) = installed(PROMTOOL) {
         run_promtool(
-            &promtool,
+            promtool,
             &out,
             &["check", "rules", "prometheus/svc.rules.yml"],
         );
         run_promtool(
-            &promtool,
+            promtool,
             &out.join("tests"),
             &["test", "rules", "svc.test.yml"],
         );
@@ -246,9 +223,15 @@ fn build_check_reports_stale_files_and_builds_are_atomic() {
     let dir = scratch("check");
     let out = dir.join("generated");
     let out_text = out.to_str().expect("utf-8");
-    let (status, _, _) = mlslo(&["build", "tests/data/sloth", "-o", out_text]);
+    let (status, _, _) = outcome(&mlslo(&["build", "tests/data/sloth", "-o", out_text]));
     assert_eq!(status, 0);
-    let (status, stdout, _) = mlslo(&["build", "tests/data/sloth", "-o", out_text, "--check"]);
+    let (status, stdout, _) = outcome(&mlslo(&[
+        "build",
+        "tests/data/sloth",
+        "-o",
+        out_text,
+        "--check",
+    ]));
     assert_eq!((status, stdout.as_str()), (0, ""));
     // A hand edit, a stale generated file and a foreign file.
     let rules = out.join("prometheus/myservice.rules.yml");
@@ -268,7 +251,13 @@ fn build_check_reports_stale_files_and_builds_are_atomic() {
     assert_eq!(tests_edited.len(), tests_original.len());
     assert_ne!(tests_edited, tests_original);
     std::fs::write(&tests, &tests_edited).expect("same-size edit");
-    let (status, stdout, _) = mlslo(&["build", "tests/data/sloth", "-o", out_text, "--check"]);
+    let (status, stdout, _) = outcome(&mlslo(&[
+        "build",
+        "tests/data/sloth",
+        "-o",
+        out_text,
+        "--check",
+    ]));
     assert_eq!(status, 1);
     assert!(stdout.contains("-evaluation_interval: 2m"), "{stdout}");
     assert!(stdout.contains("-        slo:sli_error:ratio_rate5m{service=\"myservice\",slo=\"requests-availability\"} > (14 * 0.001)"), "{stdout}");
@@ -278,7 +267,12 @@ fn build_check_reports_stale_files_and_builds_are_atomic() {
     // A failed build changes nothing.
     let broken = dir.join("broken.slo");
     std::fs::write(&broken, "service \"x\" { team = 1 }").expect("write");
-    let (status, _, _) = mlslo(&["build", broken.to_str().expect("utf-8"), "-o", out_text]);
+    let (status, _, _) = outcome(&mlslo(&[
+        "build",
+        broken.to_str().expect("utf-8"),
+        "-o",
+        out_text,
+    ]));
     assert_eq!(status, 1);
     assert!(out.join("prometheus/old.rules.yml").exists());
     // A good build repairs the edit, removes the stale file and keeps the foreign one;
@@ -290,7 +284,7 @@ fn build_check_reports_stale_files_and_builds_are_atomic() {
         |path: &Path| std::os::unix::fs::MetadataExt::ino(&std::fs::metadata(path).expect("stat"));
     #[cfg(unix)]
     let manifest_inode = inode(&manifest);
-    let (status, _, _) = mlslo(&["build", "tests/data/sloth", "-o", out_text]);
+    let (status, _, _) = outcome(&mlslo(&["build", "tests/data/sloth", "-o", out_text]));
     assert_eq!(status, 0);
     assert_eq!(std::fs::read_to_string(&rules).expect("rules"), original);
     assert_eq!(
@@ -312,12 +306,13 @@ fn build_check_reports_stale_files_and_builds_are_atomic() {
 /// nothing in the output changes and no staging folder is left behind.
 #[test]
 fn a_build_never_overwrites_a_foreign_file() {
-    let out = build("tests/data/sloth", "foreign");
+    let folder = scratch("foreign");
+    let out = build("tests/data/sloth", &folder);
     let out_text = out.to_str().expect("utf-8");
     let rules = out.join("prometheus/myservice.rules.yml");
     std::fs::write(&rules, "groups: []\n").expect("foreign");
     let before = tree_contents(&out);
-    let (status, _, stderr) = mlslo(&["build", "tests/data/sloth", "-o", out_text]);
+    let (status, _, stderr) = outcome(&mlslo(&["build", "tests/data/sloth", "-o", out_text]));
     assert_eq!(status, 2, "{stderr}");
     assert!(
         stderr.contains("refusing to overwrite") && stderr.contains("myservice.rules.yml"),
@@ -332,8 +327,11 @@ fn a_build_never_overwrites_a_foreign_file() {
 /// fire page and ticket alerts at exactly the same evaluation steps.
 #[test]
 fn sloth_getting_started_alerts_fire_at_the_same_steps() {
-    let Some(promtool) = promtool() else { return };
-    let out = build("tests/data/sloth", "sloth-compare");
+    let Some(promtool) = installed(PROMTOOL) else {
+        return;
+    };
+    let folder = scratch("sloth-compare");
+    let out = build("tests/data/sloth", &folder);
     let dir = out.join("compare");
     std::fs::create_dir_all(&dir).expect("dir");
     std::fs::copy(
@@ -409,5 +407,5 @@ fn sloth_getting_started_alerts_fire_at_the_same_steps() {
         join(&bad)
     );
     std::fs::write(dir.join("compare.test.yml"), test).expect("write test");
-    run_promtool(&promtool, &dir, &["test", "rules", "compare.test.yml"]);
+    run_promtool(promtool, &dir, &["test", "rules", "compare.test.yml"]);
 }

@@ -7,12 +7,8 @@
 //! every ```slo-error CODE snippet fails with that code.
 
 use std::collections::BTreeMap;
-use std::path::Path;
 
-fn read(relative: &str) -> String {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(relative);
-    std::fs::read_to_string(&path).unwrap_or_else(|error| panic!("reading {relative}: {error}"))
-}
+use crate::support::read;
 
 fn normalize(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")

@@ -5,30 +5,18 @@
 //! promtool is optional locally; when `CI` is set and it is missing, the promtool test
 //! fails instead of returning early.
 
-use std::path::{Path, PathBuf};
 use std::process::Command;
 
-fn data() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/lint")
-}
+use crate::support::{data, installed, mlslo, mlslo_in, outcome, read, scratch, stderr, PROMTOOL};
 
-/// Runs mlslo in the data folder (so paths in reports are short and stable).
-fn mlslo(args: &[&str]) -> (i32, String, String) {
-    let output = Command::new(env!("CARGO_BIN_EXE_mlslo"))
-        .args(args)
-        .current_dir(data())
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("the mlslo binary runs");
-    (
-        output.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&output.stdout).into_owned(),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    )
+/// Runs mlslo in `tests/data/lint` (so paths in reports are short and stable): exit
+/// status, stdout, stderr.
+fn in_data_folder(args: &[&str]) -> (i32, String, String) {
+    outcome(&mlslo_in(&data("lint"), args, &[]))
 }
 
 fn code_dirs() -> Vec<String> {
-    let mut codes: Vec<String> = std::fs::read_dir(data())
+    let mut codes: Vec<String> = std::fs::read_dir(data("lint"))
         .expect("tests/data/lint exists")
         .filter_map(|entry| entry.ok())
         .map(|entry| entry.file_name().to_string_lossy().into_owned())
@@ -53,7 +41,7 @@ fn codes_in_json(json: &str) -> Vec<String> {
 fn every_lint_code_has_a_bad_and_a_good_file() {
     let dirs = code_dirs();
     for info in mlslo::tools::lint::CODES {
-        // L0601 needs a live Prometheus: tests/lint_live.rs.
+        // L0601 needs a live Prometheus: the lint_live module.
         if info.code != "L0601" {
             assert!(
                 dirs.iter().any(|d| d == info.code),
@@ -65,19 +53,19 @@ fn every_lint_code_has_a_bad_and_a_good_file() {
     for code in dirs {
         let bad = format!("{code}/bad.yml");
         let good = format!("{code}/good.yml");
-        let (_, json, _) = mlslo(&["lint", "--format", "json", &bad]);
+        let (_, json, _) = in_data_folder(&["lint", "--format", "json", &bad]);
         assert!(
             codes_in_json(&json).contains(&code),
             "{bad} does not trigger {code}: {json}"
         );
-        let (status, json, stderr) = mlslo(&["lint", "--format", "json", &good]);
+        let (status, json, stderr) = in_data_folder(&["lint", "--format", "json", &good]);
         assert_eq!(
             codes_in_json(&json),
             Vec::<String>::new(),
             "{good} is not clean: {stderr}"
         );
         assert_eq!(status, 0, "{good}");
-        let (status, _, human) = mlslo(&["lint", &bad]);
+        let (status, _, human) = in_data_folder(&["lint", &bad]);
         let expected_status = if codes_in_json(&json).is_empty()
             && mlslo::tools::lint::default_severity(&code)
                 == mlslo::base::diagnostic::Severity::Warning
@@ -93,17 +81,17 @@ fn every_lint_code_has_a_bad_and_a_good_file() {
 
 #[test]
 fn fail_on_warning_turns_warnings_into_exit_1() {
-    let (status, _, _) = mlslo(&["lint", "L0401/bad.yml"]);
+    let (status, _, _) = in_data_folder(&["lint", "L0401/bad.yml"]);
     assert_eq!(status, 0);
-    let (status, _, _) = mlslo(&["lint", "--fail-on", "warning", "L0401/bad.yml"]);
+    let (status, _, _) = in_data_folder(&["lint", "--fail-on", "warning", "L0401/bad.yml"]);
     assert_eq!(status, 1);
-    let (status, _, stderr) = mlslo(&["lint", "no-such-file.yml"]);
+    let (status, _, stderr) = in_data_folder(&["lint", "no-such-file.yml"]);
     assert_eq!(status, 2, "{stderr}");
 }
 
 #[test]
 fn github_format_is_one_workflow_command_per_finding() {
-    let (_, stdout, _) = mlslo(&["lint", "--format", "github", "L0302/bad.yml"]);
+    let (_, stdout, _) = in_data_folder(&["lint", "--format", "github", "L0302/bad.yml"]);
     assert_eq!(
         stdout,
         "::warning file=L0302/bad.yml,line=5,col=53,endLine=5,endColumn=57,title=L0302 range window shorter than 4 scrape intervals::`[1m]` holds fewer than 4 samples at a 1m scrape interval\n"
@@ -112,7 +100,7 @@ fn github_format_is_one_workflow_command_per_finding() {
 
 #[test]
 fn sarif_output_is_valid_sarif_2_1_0() {
-    let (_, stdout, _) = mlslo(&[
+    let (_, stdout, _) = in_data_folder(&[
         "lint",
         "--format",
         "sarif",
@@ -122,7 +110,7 @@ fn sarif_output_is_valid_sarif_2_1_0() {
     ]);
     let log: serde_json::Value = serde_json::from_str(&stdout).expect("SARIF is JSON");
     let schema: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(data().join("sarif-2.1.0.schema.json"))
+        &std::fs::read_to_string(data("lint").join("sarif-2.1.0.schema.json"))
             .expect("schema copy exists"),
     )
     .expect("schema is JSON");
@@ -148,16 +136,16 @@ fn sarif_output_is_valid_sarif_2_1_0() {
 
 #[test]
 fn expr_positions_are_exact_inside_literal_blocks_and_quotes() {
-    let (_, stdout, _) = mlslo(&["lint", "--format", "github", "positions.yml"]);
+    let (_, stdout, _) = in_data_folder(&["lint", "--format", "github", "positions.yml"]);
     insta::assert_snapshot!("lint_positions", stdout);
 }
 
 #[test]
 fn suppression_comments_and_config() {
-    let (status, _, stderr) = mlslo(&["lint", "suppress.yml"]);
+    let (status, _, stderr) = in_data_folder(&["lint", "suppress.yml"]);
     assert_eq!(status, 0, "{stderr}");
     insta::assert_snapshot!("lint_suppress", stderr);
-    let (status, _, stderr) = mlslo(&[
+    let (status, _, stderr) = in_data_folder(&[
         "lint",
         "--config",
         "config/strict.toml",
@@ -166,7 +154,7 @@ fn suppression_comments_and_config() {
     ]);
     assert_eq!(status, 1, "{stderr}");
     insta::assert_snapshot!("lint_config", stderr);
-    let (status, _, stderr) = mlslo(&[
+    let (status, _, stderr) = in_data_folder(&[
         "lint",
         "--config",
         "config/unknown-key.toml",
@@ -181,26 +169,16 @@ fn suppression_comments_and_config() {
 
 #[test]
 fn prometheus_rule_manifests_are_linted() {
-    let (_, stdout, _) = mlslo(&["lint", "--format", "github", "manifest.yaml"]);
+    let (_, stdout, _) = in_data_folder(&["lint", "--format", "github", "manifest.yaml"]);
     insta::assert_snapshot!("lint_manifest", stdout);
-}
-
-fn promtool() -> Option<PathBuf> {
-    let path = PathBuf::from("/usr/bin/promtool");
-    if path.exists() {
-        return Some(path);
-    }
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "promtool is required in CI (apt package `prometheus`)"
-    );
-    None
 }
 
 /// Every file promtool rejects, lint reports at least one error for.
 #[test]
 fn lint_rejects_whatever_promtool_rejects() {
-    let Some(promtool) = promtool() else { return };
+    let Some(promtool) = installed(PROMTOOL) else {
+        return;
+    };
     let mut files = Vec::new();
     for code in code_dirs() {
         files.push(format!("{code}/bad.yml"));
@@ -212,12 +190,12 @@ fn lint_rejects_whatever_promtool_rejects() {
         if file == "manifest.yaml" {
             continue; // promtool does not read PrometheusRule manifests.
         }
-        let output = Command::new(&promtool)
+        let output = Command::new(promtool)
             .args(["check", "rules", &file])
-            .current_dir(data())
+            .current_dir(data("lint"))
             .output()
             .expect("promtool runs");
-        let (_, json, _) = mlslo(&["lint", "--format", "json", &file]);
+        let (_, json, _) = in_data_folder(&["lint", "--format", "json", &file]);
         let value: serde_json::Value = serde_json::from_str(&json).expect("JSON");
         let lint_errors = value
             .as_array()
@@ -242,7 +220,7 @@ fn lint_rejects_whatever_promtool_rejects() {
 
 #[test]
 fn corpus_lints_without_crash_and_matches_the_reviewed_report() {
-    let (status, stdout, stderr) = mlslo(&["lint", "--format", "github", "corpus"]);
+    let (status, stdout, stderr) = in_data_folder(&["lint", "--format", "github", "corpus"]);
     assert_eq!(
         status, 0,
         "warnings only, so exit 0 under the default --fail-on error: {stderr}"
@@ -254,14 +232,8 @@ fn corpus_lints_without_crash_and_matches_the_reviewed_report() {
 /// The repository's own rules and generated files, as `.ci/run` lints them.
 #[test]
 fn the_repository_rules_and_generated_files_lint_clean() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let output = Command::new(env!("CARGO_BIN_EXE_mlslo"))
-        .args(["lint", "rules/", "generated/"])
-        .current_dir(root)
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("the mlslo binary runs");
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let output = mlslo(&["lint", "rules/", "generated/"]);
+    let stderr = stderr(&output);
     assert_eq!(output.status.code(), Some(0), "{stderr}");
     assert!(stderr.contains("no problems found"), "{stderr}");
 }
@@ -269,33 +241,21 @@ fn the_repository_rules_and_generated_files_lint_clean() {
 /// The README's lint session is real output.
 #[test]
 fn the_readme_lint_session_is_real() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let readme = std::fs::read_to_string(root.join("README.md")).expect("README.md exists");
+    let readme = read("README.md");
     let start = readme
         .find("$ mlslo lint tests/data/lint/L0302/bad.yml\n")
         .expect("the README shows a lint session");
     let after = &readme[start..];
     let shown = &after["$ mlslo lint tests/data/lint/L0302/bad.yml\n".len()
         ..after.find("```").expect("the block ends")];
-    let output = Command::new(env!("CARGO_BIN_EXE_mlslo"))
-        .args(["lint", "tests/data/lint/L0302/bad.yml"])
-        .current_dir(root)
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("the mlslo binary runs");
-    assert_eq!(
-        String::from_utf8_lossy(&output.stderr),
-        shown,
-        "update the README's lint session"
-    );
+    let output = mlslo(&["lint", "tests/data/lint/L0302/bad.yml"]);
+    assert_eq!(stderr(&output), shown, "update the README's lint session");
 }
 
 /// `--diff-base REV` reports only the rules added or changed since REV.
 #[test]
 fn diff_base_reports_only_changed_rules() {
-    let folder = std::env::temp_dir().join(format!("mlslo-lint-diff-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&folder);
-    std::fs::create_dir_all(&folder).expect("temp folder");
+    let folder = scratch("lint-diff-base");
     let git = |args: &[&str]| {
         let output = Command::new("git")
             .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
@@ -316,30 +276,24 @@ fn diff_base_reports_only_changed_rules() {
     git(&["add", "rules.yml"]);
     git(&["commit", "-q", "-m", "base"]);
     std::fs::write(folder.join("rules.yml"), after).expect("write");
-    let output = Command::new(env!("CARGO_BIN_EXE_mlslo"))
-        .args([
+    let (_, stdout, _) = outcome(&mlslo_in(
+        &folder,
+        &[
             "lint",
             "--format",
             "github",
             "--diff-base",
             "HEAD",
             "rules.yml",
-        ])
-        .current_dir(&folder)
-        .output()
-        .expect("mlslo runs");
-    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
-    let all = Command::new(env!("CARGO_BIN_EXE_mlslo"))
-        .args(["lint", "--format", "github", "rules.yml"])
-        .current_dir(&folder)
-        .output()
-        .expect("mlslo runs");
-    let bad_rev = Command::new(env!("CARGO_BIN_EXE_mlslo"))
-        .args(["lint", "--diff-base", "no-such-rev", "rules.yml"])
-        .current_dir(&folder)
-        .output()
-        .expect("mlslo runs");
-    let _ = std::fs::remove_dir_all(&folder);
+        ],
+        &[],
+    ));
+    let all = mlslo_in(&folder, &["lint", "--format", "github", "rules.yml"], &[]);
+    let bad_rev = mlslo_in(
+        &folder,
+        &["lint", "--diff-base", "no-such-rev", "rules.yml"],
+        &[],
+    );
     assert_eq!(
         String::from_utf8_lossy(&all.stdout).lines().count(),
         3,
@@ -363,14 +317,14 @@ fn yaml_edge_cases_get_promtools_verdict() {
         ("yaml/duplicate-label.yml", false),
         ("yaml/duplicate-field.yml", false),
     ];
-    let promtool = promtool();
+    let promtool = installed(PROMTOOL);
     for (file, valid) in cases {
-        let (code, stdout, stderr) = mlslo(&["lint", file]);
+        let (code, stdout, stderr) = in_data_folder(&["lint", file]);
         assert_eq!(code == 0, valid, "{file}:\n{stdout}{stderr}");
         if let Some(promtool) = &promtool {
             let output = Command::new(promtool)
                 .args(["check", "rules", file])
-                .current_dir(data())
+                .current_dir(data("lint"))
                 .output()
                 .expect("promtool runs");
             assert_eq!(output.status.success(), valid, "promtool on {file}");

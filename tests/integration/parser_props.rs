@@ -3,7 +3,7 @@
 //! (`parse(print(ast)) == ast` up to spans).
 //!
 //! The case count follows proptest's `PROPTEST_CASES` (default 256 per property),
-//! so a long run is `PROPTEST_CASES=1000000 cargo test --release --test parser_props`.
+//! so a long run is `PROPTEST_CASES=1000000 cargo test --release --test integration parser_props::`.
 
 use mlslo::base::diagnostic::{Span, Spanned};
 use mlslo::compiler::syntax::ast::{

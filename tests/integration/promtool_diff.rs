@@ -14,7 +14,7 @@
 //! notice; with `CI` set it fails the test.
 
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use mlslo::prometheus::promql::functions::{
@@ -22,7 +22,8 @@ use mlslo::prometheus::promql::functions::{
 };
 use mlslo::prometheus::promql::Semantics;
 
-const PROMTOOL: &str = "/usr/bin/promtool";
+use crate::support::{installed, scratch, Scratch, PROMTOOL};
+
 const MINUTE: i64 = 60_000;
 const LOOKBACK: i64 = 5 * MINUTE;
 
@@ -644,15 +645,13 @@ fn function_cases(
     cases
 }
 
-/// Writes the promtool files into a fresh directory and returns its path.
+/// Writes the promtool files into a fresh directory and returns it.
 fn write_promtool_files(
     name: &str,
     all_series: &[GeneratedSeries],
     cases: &[PromtoolCase],
-) -> PathBuf {
-    let directory =
-        std::env::temp_dir().join(format!("mlslo-promtool-diff-{name}-{}", std::process::id()));
-    std::fs::create_dir_all(&directory).expect("the temporary directory is writable");
+) -> Scratch {
+    let directory = scratch(&format!("promtool-diff-{name}"));
     std::fs::write(directory.join("empty_rules.yml"), "groups: []\n")
         .expect("temporary files are writable");
     let mut text = String::from("rule_files: [empty_rules.yml]\nevaluation_interval: 1m\ntests:\n  - interval: 1m\n    input_series:\n");
@@ -698,15 +697,8 @@ fn run_promtool(directory: &Path) -> Option<Result<(), String>> {
     // MLSLO_PROMTOOL points elsewhere (and lets the missing-promtool path be
     // exercised); the default is the Debian package's binary.
     let promtool = std::env::var("MLSLO_PROMTOOL").unwrap_or_else(|_| PROMTOOL.to_owned());
-    if !Path::new(&promtool).exists() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI is set but {promtool} is missing: the differential test cannot run"
-        );
-        eprintln!("notice: {promtool} not found; skipping the promtool differential test");
-        return None;
-    }
-    let output = Command::new(&promtool)
+    let promtool = installed(&promtool)?;
+    let output = Command::new(promtool)
         .arg("test")
         .arg("rules")
         .arg("tests.yml")
@@ -745,7 +737,6 @@ fn function_library_agrees_with_promtool() {
             directory.display()
         );
     }
-    std::fs::remove_dir_all(&directory).expect("the temporary directory can be removed");
 }
 
 /// Picks a random instant-vector selector over the generated metrics.
@@ -1230,5 +1221,4 @@ fn engine_agrees_with_promtool() {
             directory.display()
         );
     }
-    std::fs::remove_dir_all(&directory).expect("the temporary directory can be removed");
 }

@@ -3,41 +3,9 @@
 //! label sets, `--at` with time intervals, and the exit codes (0 routed, 1 an
 //! invalid configuration or alert, 2 a usage or I/O problem).
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use crate::support::{mlslo, mlslo_command, repository, scratch, stderr, stdout, write};
 
 const EXAMPLE_ALERTS: &str = "rules/examples/firing-alerts.json";
-
-fn mlslo(arguments: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_mlslo"))
-        .args(arguments)
-        .output()
-        .expect("mlslo runs")
-}
-
-fn stdout(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
-}
-
-fn scratch(test_name: &str) -> PathBuf {
-    let folder = std::env::temp_dir().join(format!(
-        "mlslo-routes-cli-{}-{test_name}",
-        std::process::id()
-    ));
-    let _ = std::fs::remove_dir_all(&folder);
-    std::fs::create_dir_all(&folder).expect("scratch folder");
-    folder
-}
-
-fn write(folder: &Path, name: &str, text: &str) -> String {
-    let path = folder.join(name);
-    std::fs::write(&path, text).expect("write scratch file");
-    path.display().to_string()
-}
 
 fn json_report(arguments: &[&str]) -> serde_json::Value {
     let output = mlslo(arguments);
@@ -276,7 +244,7 @@ fn exit_codes_separate_invalid_input_from_usage_problems() {
 #[test]
 fn alerts_can_come_from_stdin() {
     use std::io::Write;
-    let mut child = Command::new(env!("CARGO_BIN_EXE_mlslo"))
+    let mut child = mlslo_command(repository())
         .args(["routes", "-", "--format", "json"])
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())

@@ -3,6 +3,8 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::support::read;
+
 fn rust_files_under(folder: &str) -> Vec<PathBuf> {
     fn walk(folder: &Path, files: &mut Vec<PathBuf>) {
         let entries = std::fs::read_dir(folder)
@@ -23,11 +25,6 @@ fn rust_files_under(folder: &str) -> Vec<PathBuf> {
     }
     files.sort();
     files
-}
-
-fn read(path: &Path) -> String {
-    std::fs::read_to_string(path)
-        .unwrap_or_else(|error| panic!("cannot read {}: {error}", path.display()))
 }
 
 fn relative(path: &Path) -> String {

@@ -1,21 +1,13 @@
 //! `mlslo test` end to end: exit statuses, output order over several files, and the
 //! warning for tests whose verdict depends on the order of rule groups.
 
-use std::path::Path;
-use std::process::Command;
+use crate::support::{data, mlslo_in, scratch, stderr, stdout};
 
+/// Runs `mlslo test` in `tests/data/unittest`: exit code, stdout, stderr.
 fn mlslo_test(args: &[&str]) -> (Option<i32>, String, String) {
-    let output = Command::new(env!("CARGO_BIN_EXE_mlslo"))
-        .arg("test")
-        .args(args)
-        .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/unittest"))
-        .output()
-        .expect("mlslo runs");
-    (
-        output.status.code(),
-        String::from_utf8_lossy(&output.stdout).into_owned(),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    )
+    let arguments: Vec<&str> = ["test"].iter().chain(args).copied().collect();
+    let output = mlslo_in(&data("unittest"), &arguments, &[]);
+    (output.status.code(), stdout(&output), stderr(&output))
 }
 
 #[test]
@@ -41,8 +33,7 @@ fn a_failing_test_exits_one_and_files_keep_argument_order() {
 
 #[test]
 fn bad_files_exit_two() {
-    let dir = std::env::temp_dir().join(format!("mlslo-unittest-cli-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
+    let dir = scratch("unittest-cli-bad-files");
     let unknown_field = dir.join("unknown_field_test.yml");
     std::fs::write(&unknown_field, "rule_files: []\ntestz: []\n").expect("write");
     let bad_rules = dir.join("bad_rules.yml");
@@ -61,7 +52,6 @@ fn bad_files_exit_two() {
     let (code, _, stderr) = mlslo_test(&["no_such_file_test.yml"]);
     assert_eq!(code, Some(2));
     assert!(stderr.contains("no such file or directory"), "{stderr}");
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]

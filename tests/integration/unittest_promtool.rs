@@ -6,16 +6,12 @@
 //!
 //! Fails when `CI` is set and promtool is missing; elsewhere it says so and passes.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use yaml_serde::Value;
 
-const PROMTOOL: &str = "/usr/bin/promtool";
-
-fn data_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/unittest")
-}
+use crate::support::{data, installed, scratch, MLSLO, PROMTOOL};
 
 struct Run {
     passed: bool,
@@ -169,19 +165,12 @@ fn mutations(original: &Value) -> Vec<(String, Value, Expect)> {
 
 #[test]
 fn mlslo_test_agrees_with_promtool() {
-    if !Path::new(PROMTOOL).exists() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI is set but {PROMTOOL} is missing: the differential test cannot run"
-        );
-        eprintln!("skipping: {PROMTOOL} not found (set CI to make this an error)");
+    if installed(PROMTOOL).is_none() {
         return;
     }
-    let mlslo = env!("CARGO_BIN_EXE_mlslo");
-    let work = std::env::temp_dir().join(format!("mlslo-unittest-promtool-{}", std::process::id()));
-    std::fs::create_dir_all(&work).expect("temp dir");
+    let work = scratch("unittest-promtool");
     let mut test_files = Vec::new();
-    for entry in std::fs::read_dir(data_dir()).expect("data dir") {
+    for entry in std::fs::read_dir(data("unittest")).expect("data dir") {
         let path = entry.expect("entry").path();
         let name = path
             .file_name()
@@ -224,7 +213,7 @@ fn mlslo_test_agrees_with_promtool() {
     let (mut passing, mut failing) = (0, 0);
     for (file, what, expect) in &cases {
         let theirs = run(PROMTOOL, &["test", "rules", file], &work);
-        let ours = run(mlslo, &["test", file], &work);
+        let ours = run(MLSLO, &["test", file], &work);
         if theirs.passed != ours.passed || (*expect == Expect::MustFail && theirs.passed) {
             disagreements.push(format!(
                 "{what}: promtool {} (rc {:?}), mlslo {} (rc {:?}), expected {expect:?}\n--- promtool\n{}{}--- mlslo\n{}{}",
@@ -245,7 +234,6 @@ fn mlslo_test_agrees_with_promtool() {
             failing += 1;
         }
     }
-    let _ = std::fs::remove_dir_all(&work);
     eprintln!(
         "{} cases ({passing} pass, {failing} fail in promtool), {} verdict disagreements, {} text differences",
         cases.len(),
