@@ -57,7 +57,7 @@ pub fn installed(program: &str) -> Option<&Path> {
         "{program} is missing but CI is set: install it as .ci/run does \
          (apt-get install prometheus prometheus-alertmanager)"
     );
-    eprintln!("notice: {program} not found; the part of this test that needs it is skipped");
+    eprintln!("notice: {program} not found; what needs it is skipped (set CI to fail instead)");
     None
 }
 
