@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Records what promtool 2.42 (Go text/template + Prometheus' template functions)
-makes of every template in templates.txt, as the oracle for tests/template.rs.
+makes of every template in templates.txt, as the oracle for tests/integration/template.rs.
 
 Besides the alert's series, m{k="b"}=2, m{k="a"}=1 and m{k="c",x="1"}=3 exist for
 `query "m"`. Each template is first checked alone with `promtool check rules`; the ones that fail

@@ -1,0 +1,328 @@
+//! `mlslo backtest` end to end: each data format read and refused with file:line,
+//! routing through `--alertmanager-config`, stable JSON, and promtool as the oracle
+//! for when alerts fire (a promtool test file whose expectations are the backtest's
+//! firing spans must pass `promtool test rules`).
+
+use std::process::{Command, Output};
+
+use crate::support::{installed, mlslo, scratch, stderr, stdout, write, PROMTOOL};
+
+const RULES: &str = r#"groups:
+  - name: example
+    rules:
+      - record: job:errors:rate2m
+        expr: sum by (job) (rate(errors_total[2m]))
+      - alert: ErrorsHigh
+        expr: job:errors:rate2m > 0.5
+        for: 3m
+        labels:
+          severity: page
+      - alert: ErrorsSome
+        expr: job:errors:rate2m > 0.1
+        labels:
+          severity: ticket
+"#;
+
+/// One hour at 1m: quiet, a burst from minute 10 to 25 in `api`, smaller ones later.
+const SERIES: &str = "interval: 1m\n\
+errors_total{job=\"api\"} 0+1x10 10+60x15 910+1x15 925+20x5 1025+1x14\n\
+errors_total{job=\"batch\"} 0+0x30 0+12x10 120+0x20\n";
+
+fn json(output: &Output) -> serde_json::Value {
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(output));
+    serde_json::from_slice(&output.stdout).expect("JSON output")
+}
+
+#[test]
+fn openmetrics_series_notation_and_matrix_json_give_the_same_report() {
+    let folder = scratch("formats");
+    let rules = write(&folder, "rules.yml", RULES);
+    let series = write(&folder, "data.series", SERIES);
+    // The same samples as OpenMetrics with float-second timestamps.
+    let mut om = String::from("# TYPE errors_total counter\n");
+    let mut matrix = Vec::new();
+    for (job, pieces) in [
+        (
+            "api",
+            vec![
+                (0.0, 1.0, 10),
+                (10.0, 60.0, 15),
+                (910.0, 1.0, 15),
+                (925.0, 20.0, 5),
+                (1025.0, 1.0, 14),
+            ],
+        ),
+        (
+            "batch",
+            vec![(0.0, 0.0, 30), (0.0, 12.0, 10), (120.0, 0.0, 20)],
+        ),
+    ] {
+        let mut minute = 0;
+        let mut points = Vec::new();
+        for (start, delta, count) in pieces {
+            for step in 0..=count {
+                points.push(serde_json::json!([
+                    (minute + step) * 60,
+                    format!("{}", start + delta * step as f64)
+                ]));
+                om.push_str(&format!(
+                    "errors_total{{job=\"{job}\"}} {} {}.0\n",
+                    start + delta * step as f64,
+                    (minute + step) * 60
+                ));
+            }
+            minute += count + 1;
+        }
+        matrix.push(serde_json::json!({
+            "metric": {"__name__": "errors_total", "job": job},
+            "values": points,
+        }));
+    }
+    let matrix = serde_json::json!({
+        "status": "success",
+        "data": {"resultType": "matrix", "result": matrix},
+    });
+    let matrix = write(&folder, "data.json", matrix.to_string());
+    om.push_str("# EOF\n");
+    let om = write(&folder, "data.om", &om);
+    let a = json(&mlslo(&[
+        "backtest", &rules, "--data", &series, "--format", "json",
+    ]));
+    let b = json(&mlslo(&[
+        "backtest", &rules, "--data", &om, "--format", "json",
+    ]));
+    let c = json(&mlslo(&[
+        "backtest", &rules, "--data", &matrix, "--format", "json",
+    ]));
+    assert_eq!(a, b);
+    assert_eq!(a, c);
+    assert!(
+        a["alerts"]
+            .as_array()
+            .is_some_and(|alerts| !alerts.is_empty()),
+        "{a}"
+    );
+}
+
+#[test]
+fn bad_data_is_refused_with_file_and_line() {
+    let folder = scratch("bad");
+    let rules = write(&folder, "rules.yml", RULES);
+    for (name, data, expected) in [
+        (
+            "a.om",
+            "up 1 10\nup 1\n",
+            "a.om:2: a sample needs a timestamp",
+        ),
+        (
+            "b.om",
+            "up 1 10\n# EOF\nup 2 20\n",
+            "b.om:3: data after \"# EOF\"",
+        ),
+        (
+            "c.series",
+            "interval: 1m\nup 1+x\n",
+            "c.series:2: bad values",
+        ),
+        ("d.prom", "up{job=\"a\" 1 10\n", "d.prom:1: bad series"),
+    ] {
+        let path = write(&folder, name, data);
+        let output = mlslo(&["backtest", &rules, "--data", &path]);
+        assert_eq!(output.status.code(), Some(2));
+        assert!(
+            stderr(&output).contains(expected),
+            "{name}: {}",
+            stderr(&output)
+        );
+        assert!(output.stdout.is_empty());
+    }
+    let output = mlslo(&[
+        "backtest",
+        &rules,
+        "--data",
+        &write(&folder, "e.series", "up 1\n"),
+        "--start",
+        "noon",
+    ]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr(&output).contains("--start: bad time \"noon\""),
+        "{}",
+        stderr(&output)
+    );
+    let bad_rules = write(
+        &folder,
+        "bad.yml",
+        "groups:\n  - name: x\n    rules:\n      - alert: A\n        expr: sum(\n",
+    );
+    let output = mlslo(&[
+        "backtest",
+        &bad_rules,
+        "--data",
+        &write(&folder, "f.series", "up 1\n"),
+    ]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(stderr(&output).contains("bad.yml"), "{}", stderr(&output));
+}
+
+#[test]
+fn routing_with_an_alertmanager_config() {
+    let folder = scratch("routing");
+    let rules = write(&folder, "rules.yml", RULES);
+    let series = write(&folder, "data.series", SERIES);
+    let config = write(
+        &folder,
+        "am.yml",
+        "route:\n  receiver: tickets\n  routes:\n    - matchers: ['severity=\"page\"']\n      receiver: pager\n\
+inhibit_rules:\n  - source_matchers: ['severity=\"page\"']\n    target_matchers: ['severity=\"ticket\"']\n    equal: [job]\n\
+receivers:\n  - name: tickets\n  - name: pager\n",
+    );
+    let report = json(&mlslo(&[
+        "backtest",
+        &rules,
+        "--data",
+        &series,
+        "--alertmanager-config",
+        &config,
+        "--format",
+        "json",
+    ]));
+    let alerts = report["alerts"].as_array().expect("alerts");
+    let find = |name: &str, job: &str| {
+        alerts
+            .iter()
+            .find(|a| a["alertname"] == name && a["labels"]["job"] == job)
+            .unwrap_or_else(|| panic!("{name} {job} in {report}"))
+    };
+    // api: the counter is 10 at minutes 10 and 11, then +60/min. rate(errors_total[2m])
+    // (2.42: both ends of the window inclusive) is 60/120s = 0.5 at minute 12, so
+    // ErrorsSome (> 0.1) fires at 12; 1/s from minute 13, so ErrorsHigh (> 0.5, for 3m)
+    // is pending at 13 and fires at 16.
+    let high = find("ErrorsHigh", "api");
+    assert_eq!(high["pending"][0]["start_ms"], 13 * 60_000);
+    assert_eq!(high["firing"][0]["start_ms"], 16 * 60_000);
+    assert_eq!(high["pages"][0]["receivers"][0], "pager");
+    let some = find("ErrorsSome", "api");
+    assert_eq!(some["firing"][0]["start_ms"], 12 * 60_000);
+    // The ticket started before the page existed: routed to tickets, not inhibited.
+    assert_eq!(some["pages"][0]["receivers"][0], "tickets");
+    assert!(some["pages"][0].get("inhibited_by").is_none());
+}
+
+#[test]
+fn promtool_agrees_on_when_alerts_fire() {
+    if installed(PROMTOOL).is_none() {
+        return;
+    }
+    let folder = scratch("oracle");
+    let rules = write(&folder, "rules.yml", RULES);
+    let series = write(&folder, "data.series", SERIES);
+    let report = json(&mlslo(&[
+        "backtest", &rules, "--data", &series, "--format", "json",
+    ]));
+    let alerts = report["alerts"].as_array().expect("alerts");
+    // Expected firing alerts per minute and alert name, from the backtest's spans.
+    let mut tests = String::new();
+    let mut checked = 0;
+    for minute in 0..=59i64 {
+        let ts = minute * 60_000;
+        for name in ["ErrorsHigh", "ErrorsSome"] {
+            let mut expected = Vec::new();
+            for alert in alerts.iter().filter(|a| a["alertname"] == name) {
+                let firing = alert["firing"]
+                    .as_array()
+                    .expect("spans")
+                    .iter()
+                    .any(|span| {
+                        let start = span["start_ms"].as_i64().expect("start");
+                        let end = span["end_ms"].as_i64().expect("end");
+                        start <= ts && (ts < end || (span["open"] == true && ts <= end))
+                    });
+                if firing {
+                    let labels: Vec<String> = alert["labels"]
+                        .as_object()
+                        .expect("labels")
+                        .iter()
+                        .filter(|(k, _)| *k != "alertname")
+                        .map(|(k, v)| format!("{k}: {v}"))
+                        .collect();
+                    expected.push(format!(
+                        "          - exp_labels: {{{}}}\n",
+                        labels.join(", ")
+                    ));
+                    checked += 1;
+                }
+            }
+            tests.push_str(&format!(
+                "      - eval_time: {minute}m\n        alertname: {name}\n"
+            ));
+            if expected.is_empty() {
+                tests.push_str("        exp_alerts: []\n");
+            } else {
+                tests.push_str("        exp_alerts:\n");
+                tests.push_str(&expected.concat());
+            }
+        }
+    }
+    assert!(
+        checked > 20,
+        "the case must exercise firing alerts: {checked}"
+    );
+    let input: String = SERIES
+        .lines()
+        .skip(1)
+        .map(|line| {
+            let (series, values) = line.split_once(' ').expect("series line");
+            format!("      - series: '{series}'\n        values: '{values}'\n")
+        })
+        .collect();
+    let test_file = format!(
+        "rule_files: [rules.yml]\nevaluation_interval: 1m\ntests:\n  - interval: 1m\n    input_series:\n{input}    alert_rule_test:\n{tests}"
+    );
+    let path = write(&folder, "oracle_test.yml", &test_file);
+    let output = Command::new(PROMTOOL)
+        .args(["test", "rules", &path])
+        .output()
+        .expect("promtool runs");
+    assert!(
+        output.status.success(),
+        "promtool disagrees with the backtest:\n{}\n{}",
+        stdout(&output),
+        stderr(&output)
+    );
+}
+
+#[test]
+fn the_html_report_is_self_contained_and_deterministic() {
+    let folder = scratch("html");
+    let rules = write(&folder, "rules.yml", RULES);
+    let series = write(&folder, "data.series", SERIES);
+    let mut pages = Vec::new();
+    for name in ["a.html", "b.html"] {
+        let path = folder.join(name).display().to_string();
+        let output = mlslo(&["backtest", &rules, "--data", &series, "--report", &path]);
+        assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+        pages.push(std::fs::read_to_string(&path).expect("report written"));
+    }
+    assert_eq!(pages[0], pages[1], "same input, same bytes");
+    let page = &pages[0];
+    assert!(page.starts_with("<!DOCTYPE html>"));
+    assert!(!page.contains("<script"));
+    // One timeline per objective with alerts, with a firing span for ErrorsHigh.
+    assert!(
+        page.contains("<h2>/</h2>"),
+        "rules without service/slo labels group together"
+    );
+    assert!(
+        page.contains("<title>firing 1970-01-01T00:16:00Z"),
+        "{page}"
+    );
+    assert_eq!(page.matches("<svg").count(), page.matches("</svg>").count());
+    // No stray temporary file is left next to the report.
+    let leftovers: Vec<_> = std::fs::read_dir(&folder)
+        .expect("folder")
+        .filter_map(Result::ok)
+        .filter(|entry| entry.file_name().to_string_lossy().contains(".tmp"))
+        .collect();
+    assert!(leftovers.is_empty());
+}

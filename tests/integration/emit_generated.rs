@@ -1,0 +1,53 @@
+//! `generated/` is the committed build of `rules/`: `mlslo build --check` must
+//! find it fresh (run `mlslo build` and commit `generated/` when this fails).
+
+use crate::support::{mlslo, scratch};
+
+#[test]
+fn generated_folder_is_fresh() {
+    let output = mlslo(&["build", "rules/", "-o", "generated/", "--check"]);
+    assert!(
+        output.status.success(),
+        "generated/ is stale: run `mlslo build` and commit generated/\n{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+#[test]
+fn a_second_build_into_the_same_folder_replaces_its_own_files() {
+    let folder = scratch("rebuild");
+    let output = folder.join("generated");
+    let output_arg = output.to_str().expect("temp paths are UTF-8");
+    for attempt in ["first", "second"] {
+        let result = mlslo(&["build", "rules/", "-o", output_arg]);
+        assert!(
+            result.status.success(),
+            "{attempt} build failed:\n{}",
+            String::from_utf8_lossy(&result.stderr)
+        );
+    }
+    let watches = std::fs::read_dir(output.join("watcher"))
+        .expect("watches written")
+        .count();
+    assert!(watches > 0, "rules/ has logs objectives");
+}
+
+#[test]
+fn an_objective_no_input_series_can_match_gets_no_generated_test_and_a_warning() {
+    let folder = scratch("w0506");
+    let output = folder.join("generated");
+    let result = mlslo(&[
+        "build",
+        "tests/data/build-warnings/W0506.slo",
+        "-o",
+        output.to_str().expect("temp paths are UTF-8"),
+    ]);
+    let stderr = String::from_utf8_lossy(&result.stderr);
+    assert!(
+        result.status.success(),
+        "a warning does not fail the build:\n{stderr}"
+    );
+    assert!(stderr.contains("warning[W0506]: "), "{stderr}");
+    assert!(output.join("prometheus/fraud-detector.rules.yml").is_file());
+}

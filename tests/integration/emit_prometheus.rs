@@ -1,0 +1,411 @@
+//! The generated Prometheus files checked by real tools: `promtool check rules`
+//! on every rule file, `promtool test rules` on every generated test file, the
+//! `PrometheusRule` manifests against the CRD schema, risky YAML scalars read back
+//! by a YAML parser, and Sloth's getting-started SLO firing at the same steps as
+//! Sloth's own rules. Without promtool the promtool tests print a notice and
+//! return, unless `CI` is set, where they fail.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::support::{installed, mlslo, outcome, scratch, PROMTOOL};
+
+/// Runs `mlslo build INPUT -o FOLDER/generated` and returns the output folder.
+fn build(input: &str, folder: &Path) -> PathBuf {
+    let out = folder.join("generated");
+    let (status, _, stderr) = outcome(&mlslo(&[
+        "build",
+        input,
+        "-o",
+        out.to_str().expect("utf-8 path"),
+    ]));
+    assert_eq!(status, 0, "{stderr}");
+    out
+}
+
+fn files_in(dir: &Path) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .filter_map(|entry| entry.ok().map(|entry| entry.path()))
+                .collect()
+        })
+        .unwrap_or_default();
+    files.sort();
+    files
+}
+
+/// A build removes its staging folder (beside the output) whether it succeeded or not.
+fn assert_no_staging_left(dir: &Path) {
+    let leftovers: Vec<_> = files_in(dir)
+        .into_iter()
+        .filter(|path| path.to_string_lossy().contains("staging"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+/// Every file under `dir` with its bytes, in path order.
+fn tree_contents(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut found = Vec::new();
+    for path in files_in(dir) {
+        if path.is_dir() {
+            found.extend(tree_contents(&path));
+        } else {
+            let content = std::fs::read(&path).expect("read");
+            found.push((path, content));
+        }
+    }
+    found
+}
+
+fn run_promtool(promtool: &Path, dir: &Path, args: &[&str]) {
+    let output = Command::new(promtool)
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .expect("run promtool");
+    assert!(
+        output.status.success(),
+        "promtool {args:?} failed:\n{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+#[test]
+fn generated_rules_and_tests_pass_promtool() {
+    let Some(promtool) = installed(PROMTOOL) else {
+        return;
+    };
+    for (input, name) in [("tests/data/emit", "kinds"), ("tests/data/sloth", "sloth")] {
+        let folder = scratch(name);
+        let out = build(input, &folder);
+        let rules = files_in(&out.join("prometheus"));
+        assert!(!rules.is_empty());
+        for file in &rules {
+            run_promtool(
+                promtool,
+                &out,
+                &["check", "rules", file.to_str().expect("utf-8")],
+            );
+        }
+        let tests = files_in(&out.join("tests"));
+        assert_eq!(tests.len(), rules.len(), "one test file per rule file");
+        for file in &tests {
+            run_promtool(
+                promtool,
+                &out.join("tests"),
+                &[
+                    "test",
+                    "rules",
+                    file.file_name()
+                        .and_then(|name| name.to_str())
+                        .expect("utf-8"),
+                ],
+            );
+        }
+    }
+}
+
+#[test]
+fn prometheus_rules_validate_against_the_crd_schema() {
+    let folder = scratch("schema");
+    let out = build("tests/data/emit", &folder);
+    let schema: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string("tests/data/schemas/prometheusrule-v1.schema.json")
+            .expect("CRD schema"),
+    )
+    .expect("schema is JSON");
+    let validator = jsonschema::validator_for(&schema).expect("valid schema");
+    let manifests = files_in(&out.join("kubernetes"));
+    assert!(!manifests.is_empty());
+    for file in manifests {
+        let text = std::fs::read_to_string(&file).expect("manifest");
+        let value: serde_json::Value = yaml_serde::from_str(&text).expect("manifest is YAML");
+        let errors: Vec<String> = validator
+            .iter_errors(&value)
+            .map(|error| error.to_string())
+            .collect();
+        assert!(errors.is_empty(), "{}: {errors:?}", file.display());
+        assert_eq!(value["kind"], "PrometheusRule");
+        // The spec holds exactly the groups of the plain rule file.
+        let rules_file = out.join("prometheus").join(
+            file.file_name()
+                .and_then(|n| n.to_str())
+                .expect("utf-8")
+                .replace(".prometheusrule.yaml", ".rules.yml"),
+        );
+        let plain: serde_json::Value =
+            yaml_serde::from_str(&std::fs::read_to_string(rules_file).expect("rules"))
+                .expect("YAML");
+        assert_eq!(value["spec"]["groups"], plain["groups"]);
+    }
+    // A broken manifest is rejected by the same validator, so the check can fail.
+    let bad = serde_json::json!({"apiVersion": "monitoring.coreos.com/v1", "kind": "PrometheusRule",
+        "spec": {"groups": [{"name": "", "rules": [{"expr": "up", "for": "5 minutes"}]}]}});
+    assert!(!validator.is_valid(&bad));
+}
+
+#[test]
+fn risky_strings_read_back_unchanged() {
+    let dir = scratch("risky");
+    let source = dir.join("risky.slo");
+    let values = [
+        "on",
+        "=",
+        "yes",
+        "null",
+        "~",
+        "0x1f",
+        "1e3",
+        "2024-01-01",
+        " lead",
+        "a: b",
+        "#x",
+        "{{ x }}",
+        "it's \"q\" \\ back",
+    ];
+    let labels: String = values
+        .iter()
+        .enumerate()
+        .map(|(index, value)| {
+            format!(
+                "l{index} = \"{}\"\n",
+                value.replace('\\', "\\\\").replace('"', "\\\"")
+            )
+        })
+        .collect();
+    std::fs::write(
+        &source,
+        format!(
+            "service \"svc\" {{\n team = \"t\"\n labels {{\n{labels} }}\n drift \"d\" {{ score = s{{f=\"{{{{x}}}}\\\"\"}} max = 0.3 }}\n}}\n"
+        ),
+    )
+    .expect("write source");
+    let out = dir.join("generated");
+    let (status, _, stderr) = outcome(&mlslo(&[
+        "build",
+        source.to_str().expect("utf-8"),
+        "-o",
+        out.to_str().expect("utf-8"),
+    ]));
+    assert_eq!(status, 0, "{stderr}");
+    let text = std::fs::read_to_string(out.join("prometheus/svc.rules.yml")).expect("rules");
+    let parsed: serde_json::Value = yaml_serde::from_str(&text).expect("YAML");
+    let alert = &parsed["groups"][0]["rules"][0];
+    for (index, value) in values.iter().enumerate() {
+        // Alert labels are Go templates in Prometheus: `{{` is escaped there.
+        let expected = value.replace("{{", "{{ \"{{\" }}");
+        assert_eq!(
+            alert["labels"][format!("l{index}")],
+            serde_json::Value::String(expected),
+            "{text}"
+        );
+    }
+    assert_eq!(alert["expr"], r#"s{f="{{x}}\""} > 0.3"#);
+    if let Some(promtool) = installed(PROMTOOL) {
+        run_promtool(
+            promtool,
+            &out,
+            &["check", "rules", "prometheus/svc.rules.yml"],
+        );
+        run_promtool(
+            promtool,
+            &out.join("tests"),
+            &["test", "rules", "svc.test.yml"],
+        );
+    }
+}
+
+#[test]
+fn build_check_reports_stale_files_and_builds_are_atomic() {
+    let dir = scratch("check");
+    let out = dir.join("generated");
+    let out_text = out.to_str().expect("utf-8");
+    let (status, _, _) = outcome(&mlslo(&["build", "tests/data/sloth", "-o", out_text]));
+    assert_eq!(status, 0);
+    let (status, stdout, _) = outcome(&mlslo(&[
+        "build",
+        "tests/data/sloth",
+        "-o",
+        out_text,
+        "--check",
+    ]));
+    assert_eq!((status, stdout.as_str()), (0, ""));
+    // A hand edit, a stale generated file and a foreign file.
+    let rules = out.join("prometheus/myservice.rules.yml");
+    let original = std::fs::read_to_string(&rules).expect("rules");
+    std::fs::write(&rules, original.replace("(14.4 * 0.001)", "(14 * 0.001)")).expect("edit");
+    std::fs::write(
+        out.join("prometheus/old.rules.yml"),
+        "# Generated by mlslo from x.slo; DO NOT EDIT.\ngroups: []\n",
+    )
+    .expect("stale");
+    std::fs::write(out.join("prometheus/mine.yml"), "groups: []\n").expect("foreign");
+    // An edit that keeps the size: told apart by content, not by length.
+    let tests = out.join("tests/myservice.test.yml");
+    let tests_original = std::fs::read_to_string(&tests).expect("tests");
+    let tests_edited =
+        tests_original.replacen("evaluation_interval: 1m", "evaluation_interval: 2m", 1);
+    assert_eq!(tests_edited.len(), tests_original.len());
+    assert_ne!(tests_edited, tests_original);
+    std::fs::write(&tests, &tests_edited).expect("same-size edit");
+    let (status, stdout, _) = outcome(&mlslo(&[
+        "build",
+        "tests/data/sloth",
+        "-o",
+        out_text,
+        "--check",
+    ]));
+    assert_eq!(status, 1);
+    assert!(stdout.contains("-evaluation_interval: 2m"), "{stdout}");
+    assert!(stdout.contains("-        slo:sli_error:ratio_rate5m{service=\"myservice\",slo=\"requests-availability\"} > (14 * 0.001)"), "{stdout}");
+    assert!(stdout.contains("+        slo:sli_error:ratio_rate5m{service=\"myservice\",slo=\"requests-availability\"} > (14.4 * 0.001)"), "{stdout}");
+    assert!(stdout.contains("+++ /dev/null"), "{stdout}");
+    assert!(!stdout.contains("mine.yml"), "{stdout}");
+    // A failed build changes nothing.
+    let broken = dir.join("broken.slo");
+    std::fs::write(&broken, "service \"x\" { team = 1 }").expect("write");
+    let (status, _, _) = outcome(&mlslo(&[
+        "build",
+        broken.to_str().expect("utf-8"),
+        "-o",
+        out_text,
+    ]));
+    assert_eq!(status, 1);
+    assert!(out.join("prometheus/old.rules.yml").exists());
+    // A good build repairs the edit, removes the stale file and keeps the foreign one;
+    // a file it would write unchanged is the same file as before (hard-linked).
+    let manifest = out.join("kubernetes/myservice.prometheusrule.yaml");
+    let manifest_before = std::fs::read_to_string(&manifest).expect("manifest");
+    #[cfg(unix)]
+    let inode =
+        |path: &Path| std::os::unix::fs::MetadataExt::ino(&std::fs::metadata(path).expect("stat"));
+    #[cfg(unix)]
+    let manifest_inode = inode(&manifest);
+    let (status, _, _) = outcome(&mlslo(&["build", "tests/data/sloth", "-o", out_text]));
+    assert_eq!(status, 0);
+    assert_eq!(std::fs::read_to_string(&rules).expect("rules"), original);
+    assert_eq!(
+        std::fs::read_to_string(&tests).expect("tests"),
+        tests_original
+    );
+    assert_eq!(
+        std::fs::read_to_string(&manifest).expect("manifest"),
+        manifest_before
+    );
+    #[cfg(unix)]
+    assert_eq!(inode(&manifest), manifest_inode);
+    assert!(!out.join("prometheus/old.rules.yml").exists());
+    assert!(out.join("prometheus/mine.yml").exists());
+    assert_no_staging_left(&dir);
+}
+
+/// A file mlslo did not generate, at a path a build would write, stops the build:
+/// nothing in the output changes and no staging folder is left behind.
+#[test]
+fn a_build_never_overwrites_a_foreign_file() {
+    let folder = scratch("foreign");
+    let out = build("tests/data/sloth", &folder);
+    let out_text = out.to_str().expect("utf-8");
+    let rules = out.join("prometheus/myservice.rules.yml");
+    std::fs::write(&rules, "groups: []\n").expect("foreign");
+    let before = tree_contents(&out);
+    let (status, _, stderr) = outcome(&mlslo(&["build", "tests/data/sloth", "-o", out_text]));
+    assert_eq!(status, 2, "{stderr}");
+    assert!(
+        stderr.contains("refusing to overwrite") && stderr.contains("myservice.rules.yml"),
+        "{stderr}"
+    );
+    assert_eq!(before, tree_contents(&out));
+    assert_no_staging_left(out.parent().expect("scratch folder"));
+}
+
+/// Sloth's getting-started SLO: Sloth's generated rules and ours, loaded into one
+/// promtool test over the same series (a fast burn, recovery, then a slow burn),
+/// fire page and ticket alerts at exactly the same evaluation steps.
+#[test]
+fn sloth_getting_started_alerts_fire_at_the_same_steps() {
+    let Some(promtool) = installed(PROMTOOL) else {
+        return;
+    };
+    let folder = scratch("sloth-compare");
+    let out = build("tests/data/sloth", &folder);
+    let dir = out.join("compare");
+    std::fs::create_dir_all(&dir).expect("dir");
+    std::fs::copy(
+        "tests/data/sloth/sloth-getting-started.rules.yml",
+        dir.join("sloth.yml"),
+    )
+    .expect("copy");
+    std::fs::copy(
+        out.join("prometheus/myservice.rules.yml"),
+        dir.join("mlslo.yml"),
+    )
+    .expect("copy");
+    // Per minute: 1000 requests; errors 0 for 6h, 2.88% for 90m, 0 for 3h, 0.45% for 10h.
+    let phases: [(i64, f64); 4] = [(360, 0.0), (90, 28.8), (180, 0.0), (600, 4.5)];
+    let total_minutes: i64 = phases.iter().map(|(minutes, _)| minutes).sum();
+    let (mut good, mut bad) = (vec![0.0f64], vec![0.0f64]);
+    for (minutes, errors) in phases {
+        for _ in 0..minutes {
+            good.push(good.last().copied().unwrap_or(0.0) + 1000.0 - errors);
+            bad.push(bad.last().copied().unwrap_or(0.0) + errors);
+        }
+    }
+    let join = |values: &[f64]| {
+        values
+            .iter()
+            .map(|v| format!("{v}"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let ours = |severity: &str| {
+        format!(
+        "count(ALERTS{{alertname=\"ErrorBudgetBurn\",alertstate=\"firing\",service=\"myservice\",severity=\"{severity}\"}}) or vector(0)"
+    )
+    };
+    let theirs = |severity: &str| {
+        format!(
+        "count(ALERTS{{alertname=\"MyServiceHighErrorRate\",alertstate=\"firing\",sloth_severity=\"{severity}\"}}) or vector(0)"
+    )
+    };
+    // The one difference, an improvement: 30 minutes into the fast burn the 1h error
+    // ratio is exactly 2.88% / 2 = 1.44%, equal to 14.4 × 0.1%. "Above the threshold"
+    // is not met, and mlslo's exact `(14.4 * 0.001)` does not fire, while Sloth's float
+    // noise (`14.4 * 0.0009999999999999432`) lowers its threshold and pages one
+    // step early.
+    let known_differences = BTreeMap::from([(("page", 390), -1)]);
+    let mut checks = String::new();
+    for minute in 0..=total_minutes {
+        for severity in ["page", "ticket"] {
+            let difference = known_differences
+                .get(&(severity, minute))
+                .copied()
+                .unwrap_or(0);
+            checks.push_str(&format!(
+                "  - expr: '({}) - ({})'\n    eval_time: {minute}m\n    exp_samples:\n    - labels: '{{}}'\n      value: {difference}\n",
+                ours(severity),
+                theirs(severity)
+            ));
+        }
+    }
+    // And the alerts do fire: a page during the fast burn, a ticket in the slow one.
+    let mut fired = BTreeMap::new();
+    fired.insert("page", 360 + 60);
+    fired.insert("ticket", total_minutes);
+    for (severity, minute) in &fired {
+        checks.push_str(&format!(
+            "  - expr: '{}'\n    eval_time: {minute}m\n    exp_samples:\n    - labels: '{{}}'\n      value: 1\n",
+            ours(severity)
+        ));
+    }
+    let test = format!(
+        "rule_files: [sloth.yml, mlslo.yml]\nevaluation_interval: 1m\ngroup_eval_order: [sloth-slo-sli-recordings-myservice-requests-availability, sloth-slo-meta-recordings-myservice-requests-availability, sloth-slo-alerts-myservice-requests-availability, myservice/requests-availability, myservice/requests-availability/budget]\ntests:\n- interval: 1m\n  input_series:\n  - series: 'http_request_duration_seconds_count{{job=\"myservice\",code=\"200\"}}'\n    values: '{}'\n  - series: 'http_request_duration_seconds_count{{job=\"myservice\",code=\"500\"}}'\n    values: '{}'\n  promql_expr_test:\n{checks}",
+        join(&good),
+        join(&bad)
+    );
+    std::fs::write(dir.join("compare.test.yml"), test).expect("write test");
+    run_promtool(promtool, &dir, &["test", "rules", "compare.test.yml"]);
+}

@@ -1,0 +1,29 @@
+//! The integration tests, in one binary: every module below was its own test binary, and
+//! each linked the whole crate with reqwest, tokio and rustls, so linking dominated the
+//! build. Run one module with `cargo test --test integration lint::`; `tests/README.md`
+//! says what each module covers.
+
+mod alertmanager;
+mod alertmanager_routing;
+mod backtest;
+mod backtest_prometheus;
+mod cli;
+mod deploy_fakes;
+mod deploy_prometheus;
+mod diagnostics;
+mod emit_alertmanager;
+mod emit_generated;
+mod emit_prometheus;
+mod grammar;
+mod lint;
+mod lint_live;
+mod parser_props;
+mod promqltest;
+mod promtool_diff;
+mod routes_cli;
+mod support;
+mod template;
+mod text_diff;
+mod tidy;
+mod unittest_cli;
+mod unittest_promtool;

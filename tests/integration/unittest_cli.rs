@@ -1,0 +1,70 @@
+//! `mlslo test` end to end: exit statuses, output order over several files, and the
+//! warning for tests whose verdict depends on the order of rule groups.
+
+use crate::support::{data, mlslo_in, scratch, stderr, stdout};
+
+/// Runs `mlslo test` in `tests/data/unittest`: exit code, stdout, stderr.
+fn mlslo_test(args: &[&str]) -> (Option<i32>, String, String) {
+    let arguments: Vec<&str> = ["test"].iter().chain(args).copied().collect();
+    let output = mlslo_in(&data("unittest"), &arguments, &[]);
+    (output.status.code(), stdout(&output), stderr(&output))
+}
+
+#[test]
+fn passing_files_exit_zero() {
+    let (code, stdout, stderr) = mlslo_test(&["rules_test.yml", "features_test.yml"]);
+    assert_eq!(code, Some(0), "{stdout}{stderr}");
+    assert_eq!(
+        stdout,
+        "Unit Testing:  rules_test.yml\n  SUCCESS\n\nUnit Testing:  features_test.yml\n  SUCCESS\n\n"
+    );
+}
+
+#[test]
+fn a_failing_test_exits_one_and_files_keep_argument_order() {
+    let (code, stdout, stderr) = mlslo_test(&["rules_test_fail.yml", "boundary_test.yml"]);
+    assert_eq!(code, Some(1));
+    assert_eq!(
+        stdout,
+        "Unit Testing:  rules_test_fail.yml\n\n\nUnit Testing:  boundary_test.yml\n  SUCCESS\n\n"
+    );
+    assert!(stderr.contains("1.5000000000000002E+01"), "{stderr}");
+}
+
+#[test]
+fn bad_files_exit_two() {
+    let dir = scratch("unittest-cli-bad-files");
+    let unknown_field = dir.join("unknown_field_test.yml");
+    std::fs::write(&unknown_field, "rule_files: []\ntestz: []\n").expect("write");
+    let bad_rules = dir.join("bad_rules.yml");
+    std::fs::write(
+        &bad_rules,
+        "groups:\n  - name: g\n    rules:\n      - record: x\n",
+    )
+    .expect("write");
+    let uses_bad_rules = dir.join("uses_bad_rules_test.yml");
+    std::fs::write(&uses_bad_rules, "rule_files: [bad_rules.yml]\ntests: []\n").expect("write");
+    for file in [&unknown_field, &uses_bad_rules] {
+        let (code, _, stderr) = mlslo_test(&[file.to_str().expect("utf-8 path")]);
+        assert_eq!(code, Some(2), "{stderr}");
+        assert!(stderr.contains("  FAILED:"), "{stderr}");
+    }
+    let (code, _, stderr) = mlslo_test(&["no_such_file_test.yml"]);
+    assert_eq!(code, Some(2));
+    assert!(stderr.contains("no such file or directory"), "{stderr}");
+}
+
+#[test]
+fn order_dependent_tests_pass_in_file_order_and_warn() {
+    let (code, stdout, stderr) = mlslo_test(&["order-dependent/features_unordered_test.yml"]);
+    assert_eq!(code, Some(0), "{stdout}{stderr}");
+    assert!(
+        stderr.contains("WARNING: test 1 (features) passes only in file order")
+            && stderr.contains(r#"rule groups "record", "alerts""#),
+        "{stderr}"
+    );
+    // With group_eval_order the order is fixed and nothing is reported.
+    let (code, _, stderr) = mlslo_test(&["features_test.yml"]);
+    assert_eq!(code, Some(0));
+    assert!(!stderr.contains("WARNING"), "{stderr}");
+}
