@@ -13,7 +13,12 @@ pub mod emit;
 pub mod ir;
 pub mod syntax;
 
-use crate::base::diagnostic::{Diagnostic, SourceMap};
+use crate::base::diagnostic::{CodeInfo, Diagnostic, SourceMap};
+
+/// The codes of every phase, one list per phase: syntax (E01xx), check (E02xx to
+/// E04xx, W0xxx) and generation (W05xx); `mlslo explain` joins them with the
+/// codes of the other layers.
+pub const CODES: &[&[CodeInfo]] = &[syntax::CODES, check::CODES, emit::CODES];
 
 /// Parses every file of `map` and checks them together as one program.
 ///
@@ -186,7 +191,10 @@ mod tests {
             .map_or(0, |file| file.base as usize + file.text.len());
         for diagnostic in &diagnostics {
             assert!(
-                crate::base::diagnostic::lookup_code(diagnostic.code).is_some(),
+                CODES
+                    .iter()
+                    .flat_map(|phase| phase.iter())
+                    .any(|info| info.code == diagnostic.code),
                 "{} is not registered",
                 diagnostic.code
             );

@@ -31,7 +31,7 @@ pub use suggest::{did_you_mean, SIMILARITY_THRESHOLD};
 
 /// Codes E02xx (names), E03xx (types and units), E04xx (SLO semantics) and
 /// W0xxx (warnings), with the text `mlslo explain CODE` prints.
-pub static CODES: &[CodeInfo] = codes::ALL;
+pub const CODES: &[CodeInfo] = codes::ALL;
 
 /// The outcome of checking a set of files.
 #[derive(Clone, Debug)]

@@ -22,7 +22,8 @@ use std::collections::{BTreeMap, HashSet};
 use promql_parser::label::MatchOp as ParsedOp;
 use promql_parser::parser::Expr;
 
-use crate::base::diagnostic::{Diagnostic, Span};
+use crate::base::diagnostic::Span;
+use crate::compiler::check::codes;
 use crate::compiler::check::types::Checker;
 use crate::compiler::ir;
 use crate::compiler::syntax::ast;
@@ -66,26 +67,19 @@ impl Checker {
             Ok(parsed) => parsed,
             Err(SelectorFailure::Syntax(message)) => {
                 self.push(
-                    Diagnostic::error(
-                        "E0302",
-                        "invalid metric selector",
-                        span,
-                        "this is not a valid PromQL selector",
-                    )
-                    .with_note(format!("promql-parser: {}", message.trim()))
-                    .with_help(
-                        "write a metric name with optional label matchers, such as \
+                    codes::INVALID_SELECTOR
+                        .at(span, "this is not a valid PromQL selector")
+                        .with_note(format!("promql-parser: {}", message.trim()))
+                        .with_help(
+                            "write a metric name with optional label matchers, such as \
                          http_requests_total{job=\"api\", code=~\"5..\"}",
-                    ),
+                        ),
                 );
                 return None;
             }
             Err(SelectorFailure::NotPlain(what)) => {
                 self.push(
-                    Diagnostic::error(
-                        "E0303",
-                        "expected a plain metric selector",
-                        span,
+                    codes::NOT_A_PLAIN_SELECTOR.at(span,
                         format!("expected a metric name with label matchers, found {what}"),
                     )
                     .with_note(
@@ -131,23 +125,24 @@ impl Checker {
                 {
                     let base = metric.trim_end_matches(suffix);
                     self.push(
-                        Diagnostic::error(
-                            "E0407",
-                            "latency objective over a counter",
-                            span,
-                            format!("`{metric}` is a counter series, not histogram buckets"),
-                        )
-                        .with_note(format!(
+                        codes::LATENCY_OVER_COUNTER
+                            .at(
+                                span,
+                                format!("`{metric}` is a counter series, not histogram buckets"),
+                            )
+                            .with_note(format!(
                             "a latency objective compares the `le` label of `_bucket` series with \
                              the threshold; `{suffix}` series have no `le` label"
                         ))
-                        .with_help(if *suffix == "_total" {
-                            "name the histogram (the `_bucket` series or its base name); for \
+                            .with_help(if *suffix == "_total" {
+                                "name the histogram (the `_bucket` series or its base name); for \
                              request counts use an `availability` objective"
-                                .to_owned()
-                        } else {
-                            format!("name the histogram itself: `{base}` (mlslo appends `_bucket`)")
-                        }),
+                                    .to_owned()
+                            } else {
+                                format!(
+                                    "name the histogram itself: `{base}` (mlslo appends `_bucket`)"
+                                )
+                            }),
                     );
                     return None;
                 }
@@ -161,10 +156,7 @@ impl Checker {
                     .any(|suffix| metric.ends_with(suffix))
                 {
                     self.push(
-                        Diagnostic::warning(
-                            "W0001",
-                            "metric does not look like a counter",
-                            span,
+                        codes::NOT_A_COUNTER.at(span,
                             format!("`{metric}` does not end in `_total` or `_count`"),
                         )
                         .with_note(
@@ -181,10 +173,7 @@ impl Checker {
                     .find(|suffix| metric.ends_with(*suffix))
                 {
                     self.push(
-                        Diagnostic::warning(
-                            "W0002",
-                            "counter used as a gauge",
-                            span,
+                        codes::COUNTER_AS_GAUGE.at(span,
                             format!("`{metric}` looks like a counter (`{suffix}`), but `{field}` compares its value"),
                         )
                         .with_note(
@@ -202,20 +191,19 @@ impl Checker {
                 let differs = !(existing.op == ir::MatchOp::Equal && &existing.value == value);
                 if differs {
                     self.push(
-                        Diagnostic::warning(
-                            "W0006",
-                            "selector label overrides the service selector",
-                            span,
-                            format!(
-                                "this selector matches `{label}` itself, so the service's \
+                        codes::SELECTOR_OVERRIDES_SERVICE
+                            .at(
+                                span,
+                                format!(
+                                    "this selector matches `{label}` itself, so the service's \
                                  `{label}=\"{value}\"` is not added"
-                            ),
-                        )
-                        .with_secondary(
-                            service_selector_spans.get(label).copied().unwrap_or(span),
-                            "the service selector sets it here",
-                        )
-                        .with_help(format!(
+                                ),
+                            )
+                            .with_secondary(
+                                service_selector_spans.get(label).copied().unwrap_or(span),
+                                "the service selector sets it here",
+                            )
+                            .with_help(format!(
                             "remove `{label}` from this selector to use the service's value, or \
                              remove it from the service `selector {{}}`"
                         )),

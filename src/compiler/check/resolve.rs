@@ -14,6 +14,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use petgraph::graph::{DiGraph, NodeIndex};
 
 use crate::base::diagnostic::{Diagnostic, Span, Spanned};
+use crate::compiler::check::codes;
 use crate::compiler::check::suggest::did_you_mean;
 use crate::compiler::check::types::Checker;
 use crate::compiler::ir;
@@ -159,12 +160,7 @@ pub(crate) enum LabelBlock {
 impl Checker {
     /// E0210.
     pub fn missing_field(&mut self, owner_span: Span, what: &str, name: &str, example: &str) {
-        let mut diagnostic = Diagnostic::error(
-            "E0210",
-            "missing required field",
-            owner_span,
-            format!("{what} needs `{name}`"),
-        );
+        let mut diagnostic = codes::MISSING_FIELD.at(owner_span, format!("{what} needs `{name}`"));
         diagnostic = if example.is_empty() {
             diagnostic.with_help(format!("add `{name}` inside this block"))
         } else {
@@ -203,25 +199,18 @@ impl Checker {
                     };
                     let Form::Block { named, repeated } = spec.form else {
                         self.push(
-                            Diagnostic::error(
-                                "E0216",
-                                "field written as a block",
-                                block.kind.span,
-                                format!("`{kind}` is a field, not a block"),
-                            )
-                            .with_help(format!(
-                                "write `{}`",
-                                non_empty_or(schema.example(kind), &format!("{kind} = ..."))
-                            )),
+                            codes::FIELD_AND_BLOCK_MIXED_UP
+                                .at(block.kind.span, format!("`{kind}` is a field, not a block"))
+                                .with_help(format!(
+                                    "write `{}`",
+                                    non_empty_or(schema.example(kind), &format!("{kind} = ..."))
+                                )),
                         );
                         continue;
                     };
                     match (&block.name, named) {
                         (None, true) => self.push(
-                            Diagnostic::error(
-                                "E0213",
-                                "block needs a name",
-                                block.kind.span,
+                            codes::BLOCK_NEEDS_A_NAME.at(block.kind.span,
                                 format!("this `{kind}` block has no name"),
                             )
                             .with_help(format!(
@@ -229,10 +218,7 @@ impl Checker {
                             )),
                         ),
                         (Some(name), false) => self.push(
-                            Diagnostic::error(
-                                "E0214",
-                                "block takes no name",
-                                name.span,
+                            codes::BLOCK_TAKES_NO_NAME.at(name.span,
                                 format!("`{kind}` blocks are not named"),
                             )
                             .with_help(format!("remove the name: `{kind} {{ ... }}`")),
@@ -242,17 +228,16 @@ impl Checker {
                     if !repeated {
                         if let Some(first) = first_block_of.get(spec.name) {
                             self.push(
-                                Diagnostic::error(
-                                    "E0203",
-                                    "duplicate field",
-                                    block.kind.span,
-                                    format!("`{kind}` is given a second time here"),
-                                )
-                                .with_secondary(*first, "first given here")
-                                .with_help(format!(
-                                    "{} takes one `{kind}` block; merge the two",
-                                    schema.what
-                                )),
+                                codes::DUPLICATE_FIELD
+                                    .at(
+                                        block.kind.span,
+                                        format!("`{kind}` is given a second time here"),
+                                    )
+                                    .with_secondary(*first, "first given here")
+                                    .with_help(format!(
+                                        "{} takes one `{kind}` block; merge the two",
+                                        schema.what
+                                    )),
                             );
                             continue;
                         }
@@ -282,14 +267,13 @@ impl Checker {
             Some((name, Form::Attribute { .. })) => {
                 if let Some(first) = fields.attributes.get(name) {
                     self.push(
-                        Diagnostic::error(
-                            "E0203",
-                            "duplicate field",
-                            attribute.key.span,
-                            format!("`{key}` is given a second time here"),
-                        )
-                        .with_secondary(first.key.span, "first given here")
-                        .with_help(format!("remove one of the two `{key}` lines")),
+                        codes::DUPLICATE_FIELD
+                            .at(
+                                attribute.key.span,
+                                format!("`{key}` is given a second time here"),
+                            )
+                            .with_secondary(first.key.span, "first given here")
+                            .with_help(format!("remove one of the two `{key}` lines")),
                     );
                 } else {
                     fields.attributes.insert(name, attribute);
@@ -302,13 +286,9 @@ impl Checker {
                     format!("{key} {{ ... }}")
                 };
                 self.push(
-                    Diagnostic::error(
-                        "E0216",
-                        "block written as a field",
-                        attribute.span,
-                        format!("`{key}` is a block, not a field"),
-                    )
-                    .with_help(format!("write `{example}`")),
+                    codes::FIELD_AND_BLOCK_MIXED_UP
+                        .at(attribute.span, format!("`{key}` is a block, not a field"))
+                        .with_help(format!("write `{example}`")),
                 );
             }
             None => {
@@ -316,24 +296,21 @@ impl Checker {
                     schema.secrets.iter().find(|(secret, _)| *secret == key)
                 {
                     self.push(
-                        Diagnostic::error(
-                            "E0307",
-                            "secret written inline",
-                            attribute.span,
-                            format!("`{key}` would put a secret into the generated files"),
-                        )
-                        .with_help(format!(
-                            "store the secret in a file readable by Alertmanager and write \
+                        codes::INLINE_SECRET
+                            .at(
+                                attribute.span,
+                                format!("`{key}` would put a secret into the generated files"),
+                            )
+                            .with_help(format!(
+                                "store the secret in a file readable by Alertmanager and write \
                              `{file_field} = \"/etc/alertmanager/...\"` instead"
-                        )),
+                            )),
                     );
                     fields.excused.insert(file_field);
                     return;
                 }
                 let candidates = schema.fields.iter().map(|spec| spec.name);
-                let mut diagnostic = Diagnostic::error(
-                    "E0202",
-                    "unknown field",
+                let mut diagnostic = codes::UNKNOWN_FIELD.at(
                     attribute.key.span,
                     format!("{} has no field `{key}`", schema.what),
                 );
@@ -355,9 +332,7 @@ impl Checker {
     fn unknown_block(&mut self, block: &ast::Block, schema: &'static Schema) {
         let kind = block.kind.node.as_str();
         let candidates = schema.fields.iter().map(|spec| spec.name);
-        let mut diagnostic = Diagnostic::error(
-            "E0201",
-            "unknown block kind",
+        let mut diagnostic = codes::UNKNOWN_BLOCK_KIND.at(
             block.kind.span,
             format!("{} has no `{kind}` block", schema.what),
         );
@@ -378,15 +353,14 @@ impl Checker {
 
     fn misplaced_routing_item(&mut self, span: Span, keyword: &str, schema: &Schema) {
         self.push(
-            Diagnostic::error(
-                "E0217",
-                "routing item outside the routing block",
-                span,
-                format!("`{keyword}` cannot appear in {}", schema.what),
-            )
-            .with_help(format!(
-                "move this `{keyword}` into the `routing {{ ... }}` block"
-            )),
+            codes::ROUTING_ITEM_OUTSIDE_ROUTING
+                .at(
+                    span,
+                    format!("`{keyword}` cannot appear in {}", schema.what),
+                )
+                .with_help(format!(
+                    "move this `{keyword}` into the `routing {{ ... }}` block"
+                )),
         );
     }
 
@@ -401,17 +375,13 @@ impl Checker {
             "label names match [a-zA-Z_][a-zA-Z0-9_]*"
         };
         self.push(
-            Diagnostic::error(
-                "E0211",
-                "invalid label name",
-                span,
-                format!("`{name}` is not a valid label name"),
-            )
-            .with_note(reason)
-            .with_help(format!(
-                "use letters, digits and underscores, for example `{}`",
-                sanitised_label_name(name)
-            )),
+            codes::INVALID_LABEL_NAME
+                .at(span, format!("`{name}` is not a valid label name"))
+                .with_note(reason)
+                .with_help(format!(
+                    "use letters, digits and underscores, for example `{}`",
+                    sanitised_label_name(name)
+                )),
         );
         false
     }
@@ -433,15 +403,14 @@ impl Checker {
                 }
             })
             .collect();
-        let mut diagnostic = Diagnostic::error(
-            "E0212",
-            "invalid name",
-            name.span,
-            format!("`{}` is not a valid {what} name", name.node),
-        )
-        .with_note(format!(
-            "{what} names become label values and file names: they match [a-z0-9][a-z0-9_.-]*"
-        ));
+        let mut diagnostic = codes::INVALID_NAME
+            .at(
+                name.span,
+                format!("`{}` is not a valid {what} name", name.node),
+            )
+            .with_note(format!(
+                "{what} names become label values and file names: they match [a-z0-9][a-z0-9_.-]*"
+            ));
         if is_valid_object_name(&suggestion) {
             diagnostic = diagnostic.with_help(format!("write \"{suggestion}\""));
         }
@@ -463,16 +432,15 @@ impl Checker {
                 Item::Attribute(attribute) => attribute,
                 Item::Block(inner) => {
                     self.push(
-                        Diagnostic::error(
-                            "E0216",
-                            "block inside a label block",
-                            inner.kind.span,
-                            format!(
-                                "`{}` blocks hold only `name = \"value\"` lines",
-                                block.kind.node
-                            ),
-                        )
-                        .with_help("write each label as `name = \"value\"`"),
+                        codes::FIELD_AND_BLOCK_MIXED_UP
+                            .at(
+                                inner.kind.span,
+                                format!(
+                                    "`{}` blocks hold only `name = \"value\"` lines",
+                                    block.kind.node
+                                ),
+                            )
+                            .with_help("write each label as `name = \"value\"`"),
                     );
                     all_good = false;
                     continue;
@@ -491,14 +459,13 @@ impl Checker {
             let name = attribute.key.node.as_str();
             if let Some(first) = first_span.get(name) {
                 self.push(
-                    Diagnostic::error(
-                        "E0203",
-                        "duplicate field",
-                        attribute.key.span,
-                        format!("label `{name}` is given a second time here"),
-                    )
-                    .with_secondary(*first, "first given here")
-                    .with_help(format!("remove one of the two `{name}` lines")),
+                    codes::DUPLICATE_FIELD
+                        .at(
+                            attribute.key.span,
+                            format!("label `{name}` is given a second time here"),
+                        )
+                        .with_secondary(*first, "first given here")
+                        .with_help(format!("remove one of the two `{name}` lines")),
                 );
                 all_good = false;
                 continue;
@@ -510,25 +477,24 @@ impl Checker {
             }
             if purpose == LabelBlock::Alert && RESERVED_ALERT_LABELS.contains(&name) {
                 self.push(
-                    Diagnostic::error(
-                        "E0218",
-                        "reserved label name",
-                        attribute.key.span,
-                        format!("mlslo sets `{name}` on every alert itself"),
-                    )
-                    .with_note(format!(
-                        "the labels {} are set from the service and objective",
-                        RESERVED_ALERT_LABELS.join(", ")
-                    ))
-                    .with_help(match name {
-                        "team" => "set the team with the service's `team` field".to_owned(),
-                        "severity" => {
-                            "the severity is the alert tier (page or ticket); use another \
+                    codes::RESERVED_LABEL_NAME
+                        .at(
+                            attribute.key.span,
+                            format!("mlslo sets `{name}` on every alert itself"),
+                        )
+                        .with_note(format!(
+                            "the labels {} are set from the service and objective",
+                            RESERVED_ALERT_LABELS.join(", ")
+                        ))
+                        .with_help(match name {
+                            "team" => "set the team with the service's `team` field".to_owned(),
+                            "severity" => {
+                                "the severity is the alert tier (page or ticket); use another \
                                        name such as `priority`"
-                                .to_owned()
-                        }
-                        _ => format!("choose another label name than `{name}`"),
-                    }),
+                                    .to_owned()
+                            }
+                            _ => format!("choose another label name than `{name}`"),
+                        }),
                 );
                 all_good = false;
                 continue;
@@ -589,14 +555,13 @@ impl Checker {
             };
             if let Some(first) = receiver_spans.get(&name.node) {
                 self.push(
-                    Diagnostic::error(
-                        "E0206",
-                        "duplicate receiver",
-                        name.span,
-                        format!("receiver `{}` is defined a second time here", name.node),
-                    )
-                    .with_secondary(*first, "first defined here")
-                    .with_help("give each receiver a unique name, or merge the two blocks"),
+                    codes::DUPLICATE_RECEIVER
+                        .at(
+                            name.span,
+                            format!("receiver `{}` is defined a second time here", name.node),
+                        )
+                        .with_secondary(*first, "first defined here")
+                        .with_help("give each receiver a unique name, or merge the two blocks"),
                 );
                 all_good = false;
                 continue;
@@ -648,17 +613,16 @@ impl Checker {
                 }
                 Some(version) => {
                     self.push(
-                        Diagnostic::error(
-                            "E0311",
-                            "invalid choice",
-                            value.span,
-                            format!("`{version}` is not an Alertmanager version mlslo knows"),
-                        )
-                        .with_note(format!(
-                            "the versions are {}",
-                            ir::ALERTMANAGER_VERSIONS.join(", ")
-                        ))
-                        .with_help("write the release as major.minor, such as \"0.26\""),
+                        codes::INVALID_CHOICE
+                            .at(
+                                value.span,
+                                format!("`{version}` is not an Alertmanager version mlslo knows"),
+                            )
+                            .with_note(format!(
+                                "the versions are {}",
+                                ir::ALERTMANAGER_VERSIONS.join(", ")
+                            ))
+                            .with_help("write the release as major.minor, such as \"0.26\""),
                     );
                     all_good = false;
                     None
@@ -695,10 +659,7 @@ impl Checker {
         for (name, span) in &receiver_spans {
             if !used_receivers.contains(name) {
                 self.push(
-                    Diagnostic::warning(
-                        "W0007",
-                        "unused receiver",
-                        *span,
+                    codes::UNUSED_RECEIVER.at(*span,
                         format!("no route sends alerts to `{name}`"),
                     )
                     .with_help(format!(
@@ -753,12 +714,8 @@ impl Checker {
         if receivers.contains(&name) {
             return true;
         }
-        let mut diagnostic = Diagnostic::error(
-            "E0207",
-            "unknown receiver",
-            span,
-            format!("no receiver is named `{name}`"),
-        );
+        let mut diagnostic =
+            codes::UNKNOWN_RECEIVER.at(span, format!("no receiver is named `{name}`"));
         diagnostic = match did_you_mean(name, receivers.iter().copied()) {
             Some(suggestion) => diagnostic.with_help(format!("did you mean `{suggestion}`?")),
             None if receivers.is_empty() => diagnostic.with_help(format!(
@@ -805,16 +762,12 @@ impl Checker {
         }
         if !any {
             self.push(
-                Diagnostic::error(
-                    "E0210",
-                    "missing required field",
-                    name.span,
-                    "this receiver has no integration",
-                )
-                .with_help(
-                    "add one of `pagerduty { ... }`, `slack { ... }`, `webhook { ... }` or \
+                codes::MISSING_FIELD
+                    .at(name.span, "this receiver has no integration")
+                    .with_help(
+                        "add one of `pagerduty { ... }`, `slack { ... }`, `webhook { ... }` or \
                      `email { ... }` inside the receiver",
-                ),
+                    ),
             );
             all_good = false;
         }
@@ -878,13 +831,9 @@ impl Checker {
                     }
                     (_, _, None, None) => {
                         self.push(
-                            Diagnostic::error(
-                                "E0210",
-                                "missing required field",
-                                block.kind.span,
-                                "a webhook needs `url_file` or `url`",
-                            )
-                            .with_help("add `url_file = \"/etc/alertmanager/hook-url\"`"),
+                            codes::MISSING_FIELD
+                                .at(block.kind.span, "a webhook needs `url_file` or `url`")
+                                .with_help("add `url_file = \"/etc/alertmanager/hook-url\"`"),
                         );
                         None
                     }
@@ -910,13 +859,9 @@ impl Checker {
                 if let (Some(host), Some(value)) = (&smarthost, fields.value("smarthost")) {
                     if !is_host_and_port(host) {
                         self.push(
-                            Diagnostic::error(
-                                "E0310",
-                                "invalid URL or address",
-                                value.span,
-                                "expected `host:port`",
-                            )
-                            .with_help(format!("add the port, for example `\"{host}:587\"`")),
+                            codes::INVALID_URL
+                                .at(value.span, "expected `host:port`")
+                                .with_help(format!("add the port, for example `\"{host}:587\"`")),
                         );
                         all_good = false;
                     }
@@ -988,29 +933,23 @@ impl Checker {
             .or_else(|| url.strip_prefix("http://"))
         else {
             self.push(
-                Diagnostic::error(
-                    "E0310",
-                    "invalid URL or address",
-                    span,
-                    "expected an http:// or https:// URL",
-                )
-                .with_help("write the full URL, for example \"https://hooks.example.com/alerts\""),
+                codes::INVALID_URL
+                    .at(span, "expected an http:// or https:// URL")
+                    .with_help(
+                        "write the full URL, for example \"https://hooks.example.com/alerts\"",
+                    ),
             );
             return false;
         };
         let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
         if authority.contains('@') {
             self.push(
-                Diagnostic::error(
-                    "E0308",
-                    "credentials in a URL",
-                    span,
-                    "this URL holds a user name or password",
-                )
-                .with_help(
-                    "put the whole URL in a file readable by Alertmanager and write \
+                codes::CREDENTIALS_IN_URL
+                    .at(span, "this URL holds a user name or password")
+                    .with_help(
+                        "put the whole URL in a file readable by Alertmanager and write \
                      `url_file = \"/etc/alertmanager/hook-url\"` instead of `url`",
-                ),
+                    ),
             );
             return false;
         }
@@ -1065,10 +1004,7 @@ impl Checker {
             Ok(_) => true,
             Err(message) => {
                 self.push(
-                    Diagnostic::error(
-                        "E0312",
-                        "invalid regular expression",
-                        span,
+                    codes::INVALID_REGEX.at(span,
                         "this regular expression does not compile",
                     )
                     .with_note(format!("the regex engine says: {message}"))
@@ -1091,14 +1027,13 @@ impl Checker {
             all_good &= self.check_label_name(&label.node, label.span);
             if let Some(first) = seen.insert(&label.node, label.span) {
                 self.push(
-                    Diagnostic::error(
-                        "E0203",
-                        "duplicate field",
-                        label.span,
-                        format!("`{}` is listed a second time here", label.node),
-                    )
-                    .with_secondary(first, "first listed here")
-                    .with_help("list each label once"),
+                    codes::DUPLICATE_FIELD
+                        .at(
+                            label.span,
+                            format!("`{}` is listed a second time here", label.node),
+                        )
+                        .with_secondary(first, "first listed here")
+                        .with_help("list each label once"),
                 );
                 all_good = false;
             }
@@ -1188,12 +1123,8 @@ impl Checker {
                 continue;
             };
             acyclic = false;
-            let mut diagnostic = Diagnostic::error(
-                "E0215",
-                "inhibition cycle",
-                primary,
-                "this inhibition is part of a cycle",
-            );
+            let mut diagnostic =
+                codes::INHIBITION_CYCLE.at(primary, "this inhibition is part of a cycle");
             for span in user_spans.iter().skip(1) {
                 diagnostic = diagnostic.with_secondary(*span, "and this one");
             }
@@ -1270,21 +1201,20 @@ pub(crate) fn conflict(
     second: &Spanned<String>,
     reason: &str,
 ) -> Diagnostic {
-    Diagnostic::error(
-        "E0408",
-        "conflicting fields",
-        second.span,
-        format!(
-            "`{}` cannot be given together with `{}`",
-            second.node, first.node
-        ),
-    )
-    .with_secondary(first.span, format!("`{}` given here", first.node))
-    .with_note(reason.to_owned())
-    .with_help(format!(
-        "keep only one of `{}` and `{}`",
-        first.node, second.node
-    ))
+    codes::CONFLICTING_FIELDS
+        .at(
+            second.span,
+            format!(
+                "`{}` cannot be given together with `{}`",
+                second.node, first.node
+            ),
+        )
+        .with_secondary(first.span, format!("`{}` given here", first.node))
+        .with_note(reason.to_owned())
+        .with_help(format!(
+            "keep only one of `{}` and `{}`",
+            first.node, second.node
+        ))
 }
 
 fn convert_op(op: ast::MatchOp) -> ir::MatchOp {

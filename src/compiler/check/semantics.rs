@@ -23,7 +23,8 @@
 
 use std::collections::BTreeMap;
 
-use crate::base::diagnostic::{Diagnostic, Span, Spanned};
+use crate::base::diagnostic::{Span, Spanned};
+use crate::compiler::check::codes;
 use crate::compiler::check::promql::MetricRole;
 use crate::compiler::check::resolve::{
     attribute, block, conflict, Fields, LabelBlock, Schema, TOP_SCHEMA,
@@ -70,10 +71,7 @@ impl Checker {
             let duplicate = first_service.get(name.node.as_str()).copied();
             if let Some(first) = duplicate {
                 self.push(
-                    Diagnostic::error(
-                        "E0204",
-                        "duplicate service",
-                        name.span,
+                    codes::DUPLICATE_SERVICE.at(name.span,
                         format!("service `{}` is defined a second time here", name.node),
                     )
                     .with_secondary(first, "first defined here")
@@ -96,14 +94,10 @@ impl Checker {
         if let Some((first, rest)) = routing_blocks.split_first() {
             for extra in rest {
                 self.push(
-                    Diagnostic::error(
-                        "E0209",
-                        "more than one routing block",
-                        extra.kind.span,
-                        "a second `routing` block",
-                    )
-                    .with_secondary(first.kind.span, "the first routing block")
-                    .with_help("there is one routing block across all files: merge the two"),
+                    codes::SECOND_ROUTING_BLOCK
+                        .at(extra.kind.span, "a second `routing` block")
+                        .with_secondary(first.kind.span, "the first routing block")
+                        .with_help("there is one routing block across all files: merge the two"),
                 );
                 all_good = false;
             }
@@ -154,17 +148,16 @@ impl Checker {
             };
             if let Some((_, first)) = declared.get(&objective_name.node) {
                 self.push(
-                    Diagnostic::error(
-                        "E0205",
-                        "duplicate objective",
-                        objective_name.span,
-                        format!(
-                            "objective `{}` is defined a second time in service `{}`",
-                            objective_name.node, name.node
-                        ),
-                    )
-                    .with_secondary(*first, "first defined here")
-                    .with_help("objective names are unique inside a service: rename one"),
+                    codes::DUPLICATE_OBJECTIVE
+                        .at(
+                            objective_name.span,
+                            format!(
+                                "objective `{}` is defined a second time in service `{}`",
+                                objective_name.node, name.node
+                            ),
+                        )
+                        .with_secondary(*first, "first defined here")
+                        .with_help("objective names are unique inside a service: rename one"),
                 );
                 all_good = false;
                 continue;
@@ -276,16 +269,12 @@ impl Checker {
         }
         if !(text.starts_with("https://") || text.starts_with("http://")) {
             self.push(
-                Diagnostic::error(
-                    "E0310",
-                    "invalid URL or address",
-                    value.span,
-                    "expected an http:// or https:// URL",
-                )
-                .with_help(format!(
-                    "`{name}` becomes a link in every alert: write the full URL, such as \
+                codes::INVALID_URL
+                    .at(value.span, "expected an http:// or https:// URL")
+                    .with_help(format!(
+                        "`{name}` becomes a link in every alert: write the full URL, such as \
                      \"https://runbooks.example.com/my-service\""
-                )),
+                    )),
             );
             *all_good = false;
             return None;
@@ -300,15 +289,11 @@ impl Checker {
             return true;
         }
         self.push(
-            Diagnostic::error(
-                "E0404",
-                "duration must be positive",
-                span,
-                format!("`{name}` cannot be zero"),
-            )
-            .with_help(format!(
-                "give `{name}` a duration greater than zero, such as 5m"
-            )),
+            codes::DURATION_NOT_POSITIVE
+                .at(span, format!("`{name}` cannot be zero"))
+                .with_help(format!(
+                    "give `{name}` a duration greater than zero, such as 5m"
+                )),
         );
         false
     }
@@ -380,7 +365,8 @@ impl Checker {
 
     fn out_of_range(&mut self, span: Span, label: String, help: &str) {
         self.push(
-            Diagnostic::error("E0406", "value out of range", span, label)
+            codes::VALUE_OUT_OF_RANGE
+                .at(span, label)
                 .with_help(help.to_owned()),
         );
     }
@@ -458,22 +444,21 @@ impl Checker {
                         .map(|bucket| bucket.to_plain_string())
                         .collect();
                     self.push(
-                        Diagnostic::warning(
-                            "W0003",
-                            "threshold is not a bucket boundary",
-                            threshold_span,
-                            format!(
-                                "{} is not one of the declared buckets",
-                                threshold.to_plain_string()
-                            ),
-                        )
-                        .with_secondary(value.span, "the declared buckets")
-                        .with_note(format!(
-                            "the histogram has no `le=\"{}\"` series, so the good-event count \
+                        codes::THRESHOLD_NOT_A_BUCKET
+                            .at(
+                                threshold_span,
+                                format!(
+                                    "{} is not one of the declared buckets",
+                                    threshold.to_plain_string()
+                                ),
+                            )
+                            .with_secondary(value.span, "the declared buckets")
+                            .with_note(format!(
+                                "the histogram has no `le=\"{}\"` series, so the good-event count \
                              cannot be read at this threshold",
-                            threshold.as_seconds()
-                        ))
-                        .with_help(format!(
+                                threshold.as_seconds()
+                            ))
+                            .with_help(format!(
                             "use one of {} as the threshold, or add the boundary to the histogram",
                             listed.join(", ")
                         )),
@@ -517,10 +502,7 @@ impl Checker {
             }
             (None, None) => {
                 self.push(
-                    Diagnostic::error(
-                        "E0210",
-                        "missing required field",
-                        fields.owner_span,
+                    codes::MISSING_FIELD.at(fields.owner_span,
                         "an availability objective needs `errors` or `good`",
                     )
                     .with_help("add `errors = http_requests_total{code=~\"5..\"}` (or `good = ...`) inside this block"),
@@ -583,10 +565,7 @@ impl Checker {
             }
             (None, None) => {
                 self.push(
-                    Diagnostic::error(
-                        "E0210",
-                        "missing required field",
-                        fields.owner_span,
+                    codes::MISSING_FIELD.at(fields.owner_span,
                         "an accuracy objective needs `min` or `max`",
                     )
                     .with_help("add `min = 0.92` (good while the metric is at least 0.92) inside this block"),
@@ -606,10 +585,7 @@ impl Checker {
         let budget = self.check_budget(fields);
         if let (Some((slice, slice_span)), Some(budget)) = (slice, &budget) {
             if slice >= budget.window {
-                let mut diagnostic = Diagnostic::error(
-                    "E0405",
-                    "slice not shorter than the window",
-                    slice_span.unwrap_or(fields.owner_span),
+                let mut diagnostic = codes::SLICE_NOT_SHORTER.at(slice_span.unwrap_or(fields.owner_span),
                     format!(
                         "a {} slice does not fit in the {} window",
                         slice.to_plain_string(),
@@ -790,14 +766,13 @@ impl Checker {
     /// E0409: `present` needs `missing`.
     fn needs(&mut self, present: &Spanned<String>, missing: &str, reason: &str) {
         self.push(
-            Diagnostic::error(
-                "E0409",
-                "field needs another field",
-                present.span,
-                format!("`{}` needs `{missing}`", present.node),
-            )
-            .with_note(reason.to_owned())
-            .with_help(format!("add `{missing}`, or remove `{}`", present.node)),
+            codes::FIELD_NEEDS_FIELD
+                .at(
+                    present.span,
+                    format!("`{}` needs `{missing}`", present.node),
+                )
+                .with_note(reason.to_owned())
+                .with_help(format!("add `{missing}`, or remove `{}`", present.node)),
         );
     }
 
@@ -825,10 +800,7 @@ impl Checker {
                     Some((KindName::Drift, _)) => Some(ir::ObjectiveReference { name, span: element.span }),
                     Some((other, declared_at)) => {
                         checker.push(
-                            Diagnostic::error(
-                                "E0208",
-                                "feeds names an objective that is not a drift objective",
-                                element.span,
+                            codes::FEEDS_NOT_A_DRIFT_OBJECTIVE.at(element.span,
                                 format!("`{name}` is a {} objective", other.as_str()),
                             )
                             .with_secondary(*declared_at, "declared here")
@@ -844,10 +816,7 @@ impl Checker {
                             .filter(|(_, (kind, _))| *kind == KindName::Drift)
                             .map(|(declared_name, _)| declared_name.as_str());
                         let suggestion = crate::compiler::check::suggest::did_you_mean(&name, drift_names);
-                        let mut diagnostic = Diagnostic::error(
-                            "E0208",
-                            "feeds names an unknown objective",
-                            element.span,
+                        let mut diagnostic = codes::FEEDS_NOT_A_DRIFT_OBJECTIVE.at(element.span,
                             format!("this service has no drift objective `{name}`"),
                         );
                         diagnostic = match suggestion {
@@ -973,13 +942,12 @@ impl Checker {
             }
             (None, None, None, _) => {
                 self.push(
-                    Diagnostic::error(
-                        "E0210",
-                        "missing required field",
-                        fields.owner_span,
-                        "a logs objective needs `max_count` or `max_ratio`",
-                    )
-                    .with_help("add `max_count = 100 per 5m` inside this block"),
+                    codes::MISSING_FIELD
+                        .at(
+                            fields.owner_span,
+                            "a logs objective needs `max_count` or `max_ratio`",
+                        )
+                        .with_help("add `max_count = 100 per 5m` inside this block"),
                 );
                 None
             }
@@ -1013,13 +981,9 @@ impl Checker {
                         "page" => Some(Tier::Page),
                         "ticket" => Some(Tier::Ticket),
                         other => {
-                            let mut diagnostic = Diagnostic::error(
-                                "E0311",
-                                "invalid choice",
-                                value.span,
-                                format!("`{other}` is not a severity"),
-                            )
-                            .with_note("the severities are \"page\" and \"ticket\"");
+                            let mut diagnostic = codes::INVALID_CHOICE
+                                .at(value.span, format!("`{other}` is not a severity"))
+                                .with_note("the severities are \"page\" and \"ticket\"");
                             diagnostic = match crate::compiler::check::suggest::did_you_mean(
                                 other,
                                 ["page", "ticket"],
@@ -1064,10 +1028,7 @@ impl Checker {
                     "the objective is the share of good events, such as 99.9%"
                 };
                 self.push(
-                    Diagnostic::error(
-                        "E0401",
-                        "objective out of range",
-                        value.span,
+                    codes::OBJECTIVE_OUT_OF_RANGE.at(value.span,
                         "the objective must be strictly between 0% and 100%",
                     )
                     .with_help(help),
@@ -1158,10 +1119,7 @@ impl Checker {
         }
         if alerts_enabled && all_good && page.is_empty() && ticket.is_empty() {
             self.push(
-                Diagnostic::warning(
-                    "W0008",
-                    "no burn-rate window fits the objective window",
-                    window_span.unwrap_or(fields.owner_span),
+                codes::NO_BURN_WINDOW_FITS.at(window_span.unwrap_or(fields.owner_span),
                     format!(
                         "every default burn window is at least as long as the {} window",
                         window.to_plain_string()
@@ -1189,10 +1147,7 @@ impl Checker {
                         .or(objective_value.map(|value| value.span))
                         .unwrap_or(fields.owner_span);
                     self.push(
-                        Diagnostic::warning(
-                            "W0005",
-                            "burn-rate alert can never fire",
-                            span,
+                        codes::BURN_ALERT_NEVER_FIRES.at(span,
                             format!(
                                 "the {} alert over {}/{} needs an error ratio above {threshold} ({}× a {error_budget} budget)",
                                 tier.as_str(),
@@ -1237,10 +1192,7 @@ impl Checker {
         }
         if !any {
             self.push(
-                Diagnostic::error(
-                    "E0210",
-                    "missing required field",
-                    block.kind.span,
+                codes::MISSING_FIELD.at(block.kind.span,
                     format!("`{}` needs at least one `burn` block", block.kind.node),
                 )
                 .with_help("add `burn { long = 1h, short = 5m }`, or remove the block to keep the defaults (use `alerts = false` to disable burn alerts)"),
@@ -1264,10 +1216,7 @@ impl Checker {
         if let (Some((long, long_span)), Some((short, short_span))) = (long, short) {
             if short >= long {
                 self.push(
-                    Diagnostic::error(
-                        "E0402",
-                        "short window not shorter than long window",
-                        short_span.unwrap_or(block.kind.span),
+                    codes::SHORT_WINDOW_NOT_SHORTER.at(short_span.unwrap_or(block.kind.span),
                         format!(
                             "the short window {} is not shorter than the long window {}",
                             short.to_plain_string(),
@@ -1280,9 +1229,7 @@ impl Checker {
                 all_good = false;
             }
             if long >= window {
-                let mut diagnostic = Diagnostic::error(
-                    "E0403",
-                    "burn window not shorter than the objective window",
+                let mut diagnostic = codes::BURN_WINDOW_NOT_SHORTER.at(
                     long_span.unwrap_or(block.kind.span),
                     format!(
                         "the long window {} is not shorter than the objective window {}",
@@ -1317,10 +1264,7 @@ impl Checker {
                 },
                 Some((long, None)) => {
                     self.push(
-                        Diagnostic::error(
-                            "E0210",
-                            "missing required field",
-                            block.kind.span,
+                        codes::MISSING_FIELD.at(block.kind.span,
                             format!("a burn window over {} needs `factor`", long.to_plain_string()),
                         )
                         .with_note("the factor is computed only for the workbook's long windows 1h, 6h, 1d and 3d")

@@ -13,6 +13,7 @@
 //! diagnostic and returns `None`; callers never report the same value twice.
 
 use crate::base::diagnostic::{Diagnostic, Span, Spanned};
+use crate::compiler::check::codes;
 use crate::compiler::ir::{Decimal, Duration};
 use crate::compiler::syntax::ast::{self, Value};
 
@@ -63,9 +64,7 @@ impl Checker {
     /// E0301 with a conversion hint when the intent is clear.
     pub fn mismatch(&mut self, field: &str, value: &Spanned<Value>, expected: Unit) {
         let found = value.node.describe();
-        let mut diagnostic = Diagnostic::error(
-            "E0301",
-            "mismatched types",
+        let mut diagnostic = codes::MISMATCHED_TYPES.at(
             value.span,
             format!("expected {}, found {found}", expected.expectation()),
         );
@@ -90,16 +89,12 @@ impl Checker {
 
     fn report_too_precise(&mut self, text: &str, span: Span) {
         self.push(
-            Diagnostic::error(
-                "E0306",
-                "number cannot be represented exactly",
-                span,
-                format!("`{text}` has too many digits"),
-            )
-            .with_help(
-                "write the number with at most 30 digits after the decimal point \
+            codes::NUMBER_NOT_EXACT
+                .at(span, format!("`{text}` has too many digits"))
+                .with_help(
+                    "write the number with at most 30 digits after the decimal point \
                  (28 for a percentage) and at most 38 significant digits",
-            ),
+                ),
         );
     }
 
@@ -183,13 +178,12 @@ impl Checker {
             Some(count) => Some(count),
             None => {
                 self.push(
-                    Diagnostic::error(
-                        "E0305",
-                        "expected a whole number",
-                        span,
-                        format!("`{decimal}` is not a whole number of at least 0"),
-                    )
-                    .with_help("counts are whole numbers such as 0, 10 or 100"),
+                    codes::NOT_A_WHOLE_NUMBER
+                        .at(
+                            span,
+                            format!("`{decimal}` is not a whole number of at least 0"),
+                        )
+                        .with_help("counts are whole numbers such as 0, 10 or 100"),
                 );
                 None
             }
@@ -256,15 +250,14 @@ impl Checker {
             _ => {
                 let found = value.node.describe();
                 self.push(
-                    Diagnostic::error(
-                        "E0301",
-                        "mismatched types",
-                        value.span,
-                        format!("expected a list of {}, found {found}", plural(element)),
-                    )
-                    .with_help(format!(
-                        "`{field}` takes a list in square brackets: `{field} = [...]`"
-                    )),
+                    codes::MISMATCHED_TYPES
+                        .at(
+                            value.span,
+                            format!("expected a list of {}, found {found}", plural(element)),
+                        )
+                        .with_help(format!(
+                            "`{field}` takes a list in square brackets: `{field} = [...]`"
+                        )),
                 );
                 None
             }
@@ -301,10 +294,7 @@ impl Checker {
             None => true,
             Some(character) => {
                 self.push(
-                    Diagnostic::error(
-                        "E0304",
-                        "control character in a string",
-                        span,
+                    codes::CONTROL_CHARACTER.at(span,
                         format!("this string contains U+{:04X}", u32::from(character)),
                     )
                     .with_help(if allow_newlines {
@@ -323,10 +313,7 @@ impl Checker {
     pub fn warn_template_delimiters(&mut self, text: &str, span: Span) {
         if text.contains("{{") {
             self.push(
-                Diagnostic::warning(
-                    "W0004",
-                    "template delimiters in text",
-                    span,
+                codes::TEMPLATE_DELIMITERS.at(span,
                     "`{{` here would start a Prometheus or Alertmanager template",
                 )
                 .with_help(
@@ -342,15 +329,11 @@ impl Checker {
     pub fn check_not_empty(&mut self, field: &str, text: &str, span: Span) -> bool {
         if text.trim().is_empty() {
             self.push(
-                Diagnostic::error(
-                    "E0309",
-                    "empty string",
-                    span,
-                    format!("`{field}` cannot be empty"),
-                )
-                .with_help(format!(
-                    "give `{field}` a value, or remove the field if it is optional"
-                )),
+                codes::EMPTY_STRING
+                    .at(span, format!("`{field}` cannot be empty"))
+                    .with_help(format!(
+                        "give `{field}` a value, or remove the field if it is optional"
+                    )),
             );
             false
         } else {

@@ -15,6 +15,7 @@
 
 pub mod alertmanager;
 pub mod alertmanager_config;
+mod codes;
 pub mod kubernetes;
 pub mod naming;
 pub mod prometheus;
@@ -32,7 +33,7 @@ use crate::base::diagnostic::{CodeInfo, Diagnostic, SourceMap};
 use crate::compiler::ir::Program;
 
 /// Codes W05xx: warnings found while generating rules; `mlslo explain` prints them.
-pub static CODES: &[CodeInfo] = warnings::CODES_LIST;
+pub const CODES: &[CodeInfo] = codes::ALL;
 
 /// The first line of every generated file; `mlslo build` removes stale files
 /// only when they start with it.

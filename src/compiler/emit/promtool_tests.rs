@@ -27,6 +27,7 @@ use regex::Regex;
 use regex_syntax::hir::{Class, Hir, HirKind};
 
 use crate::base::diagnostic::Diagnostic;
+use crate::compiler::emit::codes;
 use crate::compiler::emit::naming;
 use crate::compiler::emit::prometheus::{absent_selectors, AlertRule, Rule, RuleGroup, ABSENT_FOR};
 use crate::compiler::emit::yaml::direct;
@@ -119,9 +120,7 @@ pub fn service_tests(
         match generator.cases(cache) {
             Some(found) => cases.extend(found),
             None => diagnostics.push(
-                Diagnostic::warning(
-                    "W0506",
-                    "no unit test generated for this objective",
+                codes::NO_GENERATED_TEST.at(
                     objective.name_span,
                     "no input series could be built for these selectors",
                 )
