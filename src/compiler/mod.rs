@@ -70,9 +70,6 @@ pub fn check_files(
     }
     let result = check::check(&parsed);
     diagnostics.extend(result.diagnostics);
-    if let Some(program) = &result.program {
-        diagnostics.extend(emit::warnings::check(program));
-    }
     // Stable: the checker's own order is kept among diagnostics at one offset.
     diagnostics.sort_by_key(|diagnostic| diagnostic.primary.span.start);
     let program = if diagnostics.iter().any(Diagnostic::is_error) {

@@ -14,6 +14,7 @@
 //! ranges and burn windows, `suggest` finds "did you mean" candidates.
 
 mod codes;
+mod generated_alerts;
 mod promql;
 mod resolve;
 mod semantics;
@@ -57,6 +58,14 @@ pub fn check(files: &[ast::File]) -> CheckResult {
     };
     let program = checker.check_program(files);
     let mut diagnostics = checker.diagnostics;
+    let program = if diagnostics.iter().any(Diagnostic::is_error) {
+        None
+    } else {
+        program
+    };
+    if let Some(program) = &program {
+        diagnostics.extend(generated_alerts::warnings(program));
+    }
     diagnostics.sort_by(|left, right| {
         (left.primary.span.start, left.primary.span.end, left.code).cmp(&(
             right.primary.span.start,
@@ -64,11 +73,6 @@ pub fn check(files: &[ast::File]) -> CheckResult {
             right.code,
         ))
     });
-    let program = if diagnostics.iter().any(Diagnostic::is_error) {
-        None
-    } else {
-        program
-    };
     CheckResult {
         program,
         diagnostics,

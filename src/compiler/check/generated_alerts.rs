@@ -1,22 +1,23 @@
-//! Compile-time warnings about generated alerts that no peer gives: alerts that
-//! fire too late or on a single bad slice, forecasts that cannot warn before the
-//! breach, guards that do nothing, ceilings that cannot be exceeded.
+//! Verification of the alerts the checked model will generate, with warnings no
+//! peer gives: alerts that fire too late or on a single bad slice, forecasts that
+//! cannot warn before the breach, guards that do nothing, ceilings that cannot be
+//! exceeded. Reads the typed model only, after every other check passed.
 //!
-//! Invariants: every warning has a code of `codes` (W05xx), a span from
-//! the model, a label saying what is wrong there and a help saying how to fix it.
+//! Invariants: every warning has a code (W0501 to W0505), a span from the model, a
+//! label saying what is wrong there and a help saying how to fix it.
 //! The checker already reports an alert that can never fire (W0005), a window
 //! not shorter than the objective window (E0403) and a latency threshold that is
 //! not a declared bucket (W0003); nothing here repeats them.
 
 use crate::base::diagnostic::Diagnostic;
-use crate::compiler::emit::codes;
+use crate::compiler::check::codes;
 use crate::compiler::ir::{Budget, Decimal, Duration, ObjectiveKind, Program};
 
 /// Scrape plus rule-evaluation delay assumed before any alert can see a sample.
 pub const DETECTION_DELAY: Duration = Duration::minutes(2);
 
-/// Every emit-time warning of the program, not sorted.
-pub fn check(program: &Program) -> Vec<Diagnostic> {
+/// Every warning about the program's generated alerts, not sorted.
+pub(crate) fn warnings(program: &Program) -> Vec<Diagnostic> {
     let mut found = Vec::new();
     for service in &program.services {
         for objective in &service.objectives {
