@@ -1,5 +1,6 @@
 //! Everything that can reject a syntactically valid file: names, types, units,
-//! ranges, PromQL. Produces the typed model [`crate::compiler::ir::Program`].
+//! ranges, PromQL, and the behaviour of the alerts the model will generate.
+//! Produces the typed model [`crate::compiler::ir::Program`].
 //!
 //! Invariants: [`check`] never panics and never stops at the first problem: it
 //! reports every error and warning of every file at once, sorted by span, and it
@@ -8,18 +9,32 @@
 //! [`CODES`] with a long explanation, and has an example under
 //! `tests/data/invalid/<CODE>.slo`.
 //!
-//! Layout: `resolve` reads blocks against the schema (unknown and duplicate
-//! fields, names, receivers, inhibition cycles), `types` reads values as units,
-//! `promql` parses metric selectors, `semantics` builds each objective with its
-//! ranges and burn windows, `suggest` finds "did you mean" candidates.
+//! Layout, from the bottom up: `checker` holds the state every check is a method
+//! on; `codes` the codes; `names` the naming rules; `values` reads values as
+//! units; `schema` reads blocks against the schema of their kind;
+//! `labels_and_annotations` what every alert carries; `selector_parser` parses
+//! PromQL selectors and `selectors` applies the metric-kind rules; `budget` reads
+//! error budgets and burn windows; `objectives` the objective kinds, one file per
+//! family; `receivers`, `routing` and `inhibition` the routing block; `program`
+//! the services of every file; `generated_alerts` verifies the alerts of the
+//! checked model; `suggest` finds "did you mean" candidates.
 
+mod budget;
+mod checker;
 mod codes;
 mod generated_alerts;
-mod promql;
-mod resolve;
-mod semantics;
+mod inhibition;
+mod labels_and_annotations;
+mod names;
+mod objectives;
+mod program;
+mod receivers;
+mod routing;
+mod schema;
+mod selector_parser;
+mod selectors;
 mod suggest;
-mod types;
+mod values;
 
 #[cfg(test)]
 mod tests;
@@ -52,9 +67,9 @@ impl CheckResult {
 /// Resolves and type-checks parsed files (spans are global offsets from one
 /// `SourceMap`, so a duplicate in another file can be pointed at).
 pub fn check(files: &[ast::File]) -> CheckResult {
-    let mut checker = types::Checker {
-        selector_cache: promql::parse_selectors_in_parallel(files),
-        ..types::Checker::default()
+    let mut checker = checker::Checker {
+        selector_cache: selector_parser::parse_selectors_in_parallel(files),
+        ..checker::Checker::default()
     };
     let program = checker.check_program(files);
     let mut diagnostics = checker.diagnostics;

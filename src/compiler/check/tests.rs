@@ -1008,10 +1008,23 @@ fn empty_input_is_a_clean_empty_program() {
 fn every_code_is_raised_by_name_and_registered_with_an_explanation() {
     let sources = [
         include_str!("mod.rs"),
-        include_str!("resolve.rs"),
-        include_str!("semantics.rs"),
-        include_str!("types.rs"),
-        include_str!("promql.rs"),
+        include_str!("budget.rs"),
+        include_str!("checker.rs"),
+        include_str!("generated_alerts.rs"),
+        include_str!("inhibition.rs"),
+        include_str!("labels_and_annotations.rs"),
+        include_str!("names.rs"),
+        include_str!("objectives/mod.rs"),
+        include_str!("objectives/budgeted.rs"),
+        include_str!("objectives/logs.rs"),
+        include_str!("objectives/thresholds.rs"),
+        include_str!("program.rs"),
+        include_str!("receivers.rs"),
+        include_str!("routing.rs"),
+        include_str!("schema.rs"),
+        include_str!("selector_parser.rs"),
+        include_str!("selectors.rs"),
+        include_str!("values.rs"),
     ];
     for source in sources {
         // Unit tests below `#[cfg(test)]` name codes to compare with.

@@ -1,5 +1,7 @@
 //! Units as types: reading attribute values as durations, percentages, plain
-//! numbers (ratios), counts, strings, booleans, counts per window and lists.
+//! numbers (ratios), counts, strings, booleans, counts per window and lists, and
+//! the rules of single values (positive durations, bounded numbers, strings
+//! without control characters).
 //!
 //! The language has no implicit conversion between units. A value of the wrong
 //! kind is E0301 "mismatched types", whose label names the expected unit with an
@@ -12,19 +14,11 @@
 //! Invariant: every reader either returns a value or records exactly one
 //! diagnostic and returns `None`; callers never report the same value twice.
 
-use crate::base::diagnostic::{Diagnostic, Span, Spanned};
+use crate::base::diagnostic::{Span, Spanned};
+use crate::compiler::check::checker::Checker;
 use crate::compiler::check::codes;
 use crate::compiler::ir::{Decimal, Duration};
 use crate::compiler::syntax::ast::{self, Value};
-
-/// Holds the diagnostics of a run; the check functions of every module are
-/// methods on it.
-#[derive(Debug, Default)]
-pub(crate) struct Checker {
-    pub diagnostics: Vec<Diagnostic>,
-    /// promql-parser results by selector text (see `promql::SelectorCache`).
-    pub selector_cache: crate::compiler::check::promql::SelectorCache,
-}
 
 /// What a field expects, for messages: `a duration like 5m`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -57,10 +51,6 @@ impl Unit {
 }
 
 impl Checker {
-    pub fn push(&mut self, diagnostic: Diagnostic) {
-        self.diagnostics.push(diagnostic);
-    }
-
     /// E0301 with a conversion hint when the intent is clear.
     pub fn mismatch(&mut self, field: &str, value: &Spanned<Value>, expected: Unit) {
         let found = value.node.describe();
@@ -277,6 +267,15 @@ impl Checker {
         self.check_label_name(&name, value.span).then_some(name)
     }
 
+    /// A string that is not empty and holds no control character but tabs and
+    /// line breaks.
+    pub fn read_nonempty_string(&mut self, name: &str, value: &Spanned<Value>) -> Option<String> {
+        let text = self.read_string(name, value)?;
+        (self.check_not_empty(name, &text, value.span)
+            && self.check_control_characters(&text, value.span, true))
+        .then_some(text)
+    }
+
     /// E0304 for control characters; tabs always pass, newlines where allowed
     /// (free text such as descriptions).
     pub fn check_control_characters(
@@ -339,6 +338,29 @@ impl Checker {
         } else {
             true
         }
+    }
+
+    /// E0404 unless `duration` is positive.
+    pub fn check_positive(&mut self, name: &str, duration: Duration, span: Span) -> bool {
+        if duration.millis > 0 {
+            return true;
+        }
+        self.push(
+            codes::DURATION_NOT_POSITIVE
+                .at(span, format!("`{name}` cannot be zero"))
+                .with_help(format!(
+                    "give `{name}` a duration greater than zero, such as 5m"
+                )),
+        );
+        false
+    }
+
+    pub fn out_of_range(&mut self, span: Span, label: String, help: &str) {
+        self.push(
+            codes::VALUE_OUT_OF_RANGE
+                .at(span, label)
+                .with_help(help.to_owned()),
+        );
     }
 }
 
