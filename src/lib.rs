@@ -12,6 +12,9 @@
 //! base        spans, diagnostics and their rendering, calendar, parallel work, text diffs
 //! ```
 //!
+//! The compiler in one call is [`compile`]: `.slo` sources in, rule files and
+//! diagnostics out (its documentation has the example).
+//!
 //! Architecture invariant: only `cli` touches the filesystem, the environment,
 //! stdout/stderr or exit codes; every other module is pure.
 
@@ -21,4 +24,4 @@ pub mod compiler;
 pub mod prometheus;
 pub mod tools;
 
-pub use compiler::{check_files, check_sources};
+pub use compiler::{check_files, check_sources, compile, Compilation, Outputs};

@@ -1,11 +1,14 @@
-//! Spans, diagnostics and the registry of stable diagnostic codes.
+//! Spans, diagnostics and the shape of a stable diagnostic code.
 //!
 //! Every user-visible failure of every phase is a [`Diagnostic`]: data with byte
 //! spans, never holding source text. Source text is attached only when rendering
 //! (`crate::base::render`). Codes are stable: a code that appeared in a release is never
-//! reused for another meaning. Each phase owns a slice of the registry
-//! (`E01xx` syntax, `E02xx` names, `E03xx` types and units, `E04xx` SLO semantics,
-//! `E05xx` emit, `W0xxx` warnings); [`all_codes`] joins them for `mlslo explain`.
+//! reused for another meaning. Each phase declares its own codes with
+//! [`declare_codes!`] (`E00xx` input files, `E01xx` syntax, `E02xx` names, `E03xx`
+//! types and units, `E04xx` SLO semantics, `W0xxx` warnings, `L` lint) and raises
+//! them by name; the registry that joins every phase's list for `mlslo explain` is
+//! assembled above all of them, in the CLI, because this module imports nothing
+//! of the layers above it.
 
 use serde::Serialize;
 
@@ -155,24 +158,52 @@ pub struct CodeInfo {
     pub explanation: &'static str,
 }
 
-/// Every registered code, sorted by code.
-pub fn all_codes() -> Vec<&'static CodeInfo> {
-    let mut codes: Vec<&'static CodeInfo> = crate::cli::CODES
-        .iter()
-        .chain(crate::compiler::syntax::CODES.iter())
-        .chain(crate::compiler::check::CODES.iter())
-        .chain(crate::compiler::emit::CODES.iter())
-        .chain(crate::tools::lint::CODES.iter())
-        .collect();
-    codes.sort_by_key(|info| info.code);
-    codes
+impl CodeInfo {
+    /// `W` codes are warnings; every other code is an error.
+    pub fn severity(&self) -> Severity {
+        if self.code.starts_with('W') {
+            Severity::Warning
+        } else {
+            Severity::Error
+        }
+    }
+
+    /// The diagnostic of this code at `span`: the title is its message and `label`
+    /// says what is wrong right there.
+    pub fn at(&self, span: Span, label: impl Into<String>) -> Diagnostic {
+        Diagnostic::new(self.severity(), self.code, self.title, span, label)
+    }
 }
 
-pub fn lookup_code(code: &str) -> Option<&'static CodeInfo> {
-    all_codes()
-        .into_iter()
-        .find(|info| info.code.eq_ignore_ascii_case(code))
+/// Declares the codes of one phase: one constant per code, raised by name
+/// (`codes::UNKNOWN_FIELD.at(span, label)`), and a list of them all in the order
+/// written, so that no code can be raised without being registered.
+///
+/// ```text
+/// declare_codes! {
+///     pub const CODES;
+///     UNKNOWN_FIELD = "E0202", "unknown field", "the long explanation";
+/// }
+/// ```
+macro_rules! declare_codes {
+    (
+        $(#[$list_attribute:meta])*
+        $list_visibility:vis const $list:ident;
+        $($name:ident = $code:literal, $title:literal, $explanation:literal;)*
+    ) => {
+        $(
+            pub const $name: $crate::base::diagnostic::CodeInfo =
+                $crate::base::diagnostic::CodeInfo {
+                    code: $code,
+                    title: $title,
+                    explanation: $explanation,
+                };
+        )*
+        $(#[$list_attribute])*
+        $list_visibility const $list: &[$crate::base::diagnostic::CodeInfo] = &[$($name),*];
+    };
 }
+pub(crate) use declare_codes;
 
 /// All sources of one run, laid end to end in one offset space, so that a
 /// [`Span`] alone says which file it points into (as rustc's `SourceMap` does).

@@ -1,6 +1,10 @@
 //! `mlslo build [PATHS...] [-o DIR] [--check]`: compile `.slo` files into the
 //! generated folder, or (with `--check`) show how the folder differs from a build.
 //!
+//! Only I/O lives here: the compilation is the library's ([`Compilation`]), and
+//! this file reads the inputs, lists, stages, writes or diffs the output folder
+//! and decides the exit status.
+//!
 //! Invariants: loading and diagnostics are the same as `mlslo check`; nothing is
 //! written when the input has an error; files are written into a staging folder
 //! beside the output and each owned folder (`prometheus/`, `kubernetes/`,
@@ -15,9 +19,11 @@
 use super::input;
 use super::{write_stderr, write_stdout};
 use super::{EXIT_CLEAN, EXIT_INVALID_INPUT, EXIT_USAGE_OR_IO};
+use crate::base::diagnostic::{Diagnostic, SourceMap};
 use crate::base::render;
 use crate::base::text_diff::unified_diff;
 use crate::compiler::emit::{self, naming, GENERATED_MARKER};
+use crate::compiler::Compilation;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::io::IsTerminal;
@@ -51,32 +57,24 @@ pub(super) fn run(args: &BuildArgs) -> u8 {
     if !inputs.io_errors.is_empty() {
         return EXIT_USAGE_OR_IO;
     }
-    let mut diagnostics = inputs.diagnostics;
-    let mut program = None;
-    if !inputs.parseable.is_empty() {
-        let (checked, found) = crate::compiler::check_files(&inputs.map, &inputs.parseable);
-        diagnostics.extend(found);
-        program = checked;
-    }
-    let has_errors = diagnostics.iter().any(|diagnostic| diagnostic.is_error());
-    let program = program.filter(|_| !has_errors);
+    let mut compilation = Compilation::check(&inputs.map, &inputs.parseable, inputs.diagnostics);
     let listed = listing_existing
         .join()
         .unwrap_or_else(|payload| std::panic::resume_unwind(payload));
-    let Some(program) = program else {
-        report(&inputs.map, &mut diagnostics);
+    if compilation.has_errors() {
+        report(&inputs.map, compilation.diagnostics());
         write_stderr("error: nothing was written because the input has errors\n");
         return EXIT_INVALID_INPUT;
-    };
+    }
     let existing = match listed {
         Ok(existing) => existing,
         Err(message) => {
-            report(&inputs.map, &mut diagnostics);
+            report(&inputs.map, compilation.diagnostics());
             write_stderr(&format!("error: {message}\n"));
             return EXIT_USAGE_OR_IO;
         }
     };
-    let exit_when_done = |diagnostics: &[crate::base::diagnostic::Diagnostic]| {
+    let exit_when_done = |diagnostics: &[Diagnostic]| {
         if args.deny_warnings && !diagnostics.is_empty() {
             EXIT_INVALID_INPUT
         } else {
@@ -85,11 +83,10 @@ pub(super) fn run(args: &BuildArgs) -> u8 {
     };
     if args.check {
         // Each file is compared as it is generated; only the differences are kept.
-        let (diffs, found) = emit::emit_each(&program, &inputs.map, |relative, content| {
+        let diffs = compilation.emit_each(|relative, content| {
             file_diff(&args.output, relative, &content, existing.get(relative))
         });
-        diagnostics.extend(found);
-        report(&inputs.map, &mut diagnostics);
+        report(&inputs.map, compilation.diagnostics());
         let diff = match folder_diff(&args.output, diffs, &existing) {
             Ok(diff) => diff,
             Err(message) => {
@@ -99,7 +96,7 @@ pub(super) fn run(args: &BuildArgs) -> u8 {
         };
         if diff.is_empty() {
             write_stderr(&format!("{} is fresh\n", args.output.display()));
-            return exit_when_done(&diagnostics);
+            return exit_when_done(compilation.diagnostics());
         }
         write_stdout(&diff);
         write_stderr(&format!(
@@ -111,17 +108,14 @@ pub(super) fn run(args: &BuildArgs) -> u8 {
     let staging = match Staging::create(&args.output, &existing) {
         Ok(staging) => staging,
         Err(message) => {
-            report(&inputs.map, &mut diagnostics);
+            report(&inputs.map, compilation.diagnostics());
             write_stderr(&format!("error: {message}\n"));
             return EXIT_USAGE_OR_IO;
         }
     };
     // Each file is staged as it is generated, so no build holds all of its output.
-    let (staged, found) = emit::emit_each(&program, &inputs.map, |relative, content| {
-        staging.stage_file(relative, &content)
-    });
-    diagnostics.extend(found);
-    report(&inputs.map, &mut diagnostics);
+    let staged = compilation.emit_each(|relative, content| staging.stage_file(relative, &content));
+    report(&inputs.map, compilation.diagnostics());
     let written = staged.len();
     // The first failure in the order of generation is the one reported.
     let result = match staged.iter().find_map(|(_, staged)| staged.as_ref().err()) {
@@ -138,7 +132,7 @@ pub(super) fn run(args: &BuildArgs) -> u8 {
                 "wrote {written} files to {}\n",
                 args.output.display()
             ));
-            exit_when_done(&diagnostics)
+            exit_when_done(compilation.diagnostics())
         }
         Err(message) => {
             write_stderr(&format!("error: {message}\n"));
@@ -147,12 +141,8 @@ pub(super) fn run(args: &BuildArgs) -> u8 {
     }
 }
 
-/// Prints the diagnostics in source order, with their summary line.
-fn report(
-    map: &crate::base::diagnostic::SourceMap,
-    diagnostics: &mut [crate::base::diagnostic::Diagnostic],
-) {
-    diagnostics.sort_by_key(|diagnostic| diagnostic.primary.span.start);
+/// Prints the diagnostics (in source order), with their summary line.
+fn report(map: &SourceMap, diagnostics: &[Diagnostic]) {
     write_stderr(&render::render_human(map, diagnostics, use_color()));
     if let Some(summary) = render::summary(diagnostics) {
         write_stderr(&format!("{summary}\n"));

@@ -9,6 +9,7 @@ use super::input;
 use super::{write_stderr, write_stdout, Format};
 use super::{EXIT_CLEAN, EXIT_INVALID_INPUT, EXIT_USAGE_OR_IO};
 use crate::base::render;
+use crate::compiler::Compilation;
 use std::io::IsTerminal;
 use std::path::PathBuf;
 
@@ -17,13 +18,10 @@ pub(super) fn run(paths: &[PathBuf], format: Format, deny_warnings: bool) -> u8 
     for problem in &inputs.io_errors {
         write_stderr(&format!("error: {problem}\n"));
     }
-    let mut diagnostics = inputs.diagnostics;
-    if !inputs.parseable.is_empty() {
-        let (_program, found) = crate::compiler::check_files(&inputs.map, &inputs.parseable);
-        diagnostics.extend(found);
-    }
-    // Spans live in one offset space laid out in file order, so this is source order.
-    diagnostics.sort_by_key(|diagnostic| diagnostic.primary.span.start);
+    // Spans live in one offset space laid out in file order, so the compilation's
+    // order is source order.
+    let diagnostics =
+        Compilation::check(&inputs.map, &inputs.parseable, inputs.diagnostics).into_diagnostics();
 
     match format {
         Format::Human => {

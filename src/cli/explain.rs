@@ -1,15 +1,38 @@
-//! `mlslo explain CODE`: the long form of a diagnostic code from the registry.
+//! `mlslo explain CODE`: the long form of a diagnostic code, and the registry of
+//! every code, assembled here because the CLI is the one layer above every phase
+//! that has codes.
 //!
-//! Invariant: an unknown code is a usage problem (exit 2) and gets the closest known
-//! codes as suggestions, never an empty explanation.
+//! Invariants: the registry is the CLI's own codes (E00xx), the compiler's
+//! (E01xx to E04xx, W0xxx) and lint's (L), sorted by code; an unknown code is a
+//! usage problem (exit 2) and gets the closest known codes as suggestions, never
+//! an empty explanation.
 
-use super::{write_stderr, write_stdout, EXIT_CLEAN, EXIT_USAGE_OR_IO};
-use crate::base::diagnostic::{all_codes, lookup_code};
+use super::{input, write_stderr, write_stdout, EXIT_CLEAN, EXIT_USAGE_OR_IO};
+use crate::base::diagnostic::CodeInfo;
 
 /// Codes at most this many edits away from what was typed are suggested.
 const SUGGESTION_MAX_EDIT_DISTANCE: usize = 2;
 /// At most this many suggestions are shown.
 const SUGGESTION_LIMIT: usize = 3;
+
+/// Every registered code, sorted by code.
+pub fn all_codes() -> Vec<&'static CodeInfo> {
+    let compiler_codes = crate::compiler::CODES.iter().flat_map(|phase| phase.iter());
+    let mut codes: Vec<&'static CodeInfo> = input::CODES
+        .iter()
+        .chain(compiler_codes)
+        .chain(crate::tools::lint::CODES.iter())
+        .collect();
+    codes.sort_by_key(|info| info.code);
+    codes
+}
+
+/// The registered code spelled `code`, in any case.
+pub fn lookup_code(code: &str) -> Option<&'static CodeInfo> {
+    all_codes()
+        .into_iter()
+        .find(|info| info.code.eq_ignore_ascii_case(code))
+}
 
 pub(super) fn run(code: Option<&str>, list: bool) -> u8 {
     if list {

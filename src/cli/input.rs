@@ -6,18 +6,16 @@
 //! diagnostic (exit 1), while a path that cannot be read at all is an I/O problem
 //! (exit 2). Nothing here panics on any file content.
 
-use crate::base::diagnostic::{CodeInfo, Diagnostic, SourceMap, Span};
+use crate::base::diagnostic::{Diagnostic, SourceMap, Span};
 use std::collections::BTreeSet;
 use std::fs;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-/// Codes E00xx: problems with a file as a whole, before any parsing.
-pub static CODES: &[CodeInfo] = &[
-    CodeInfo {
-        code: "E0001",
-        title: "file is not valid UTF-8",
-        explanation: "\
+crate::base::diagnostic::declare_codes! {
+    /// Codes E00xx: problems with a file as a whole, before any parsing.
+    pub const CODES;
+    FILE_NOT_UTF8 = "E0001", "file is not valid UTF-8", "\
 A .slo file must be UTF-8 text. The file contains a byte sequence that is not
 UTF-8, so it is probably a binary file, a file saved in a legacy encoding such as
 Latin-1 or Windows-1252, or a file saved as UTF-16 by an editor.
@@ -30,12 +28,8 @@ Example: a file holding the Latin-1 byte 0xE9 for `é`:
 
 Fix: convert the file to UTF-8, for example with
 `iconv -f latin1 -t utf-8 old.slo > new.slo`, or remove the binary file from the
-folder being checked.",
-    },
-    CodeInfo {
-        code: "E0002",
-        title: "file too large",
-        explanation: "\
+folder being checked.";
+    FILE_TOO_LARGE = "E0002", "file too large", "\
 mlslo refuses a .slo file larger than 256 MiB (268,435,456 bytes), and stops
 reading once the files of one run add up to more than 1 GiB. Real rule files are
 a few kilobytes to a few megabytes; a file this large is almost always a mistake,
@@ -45,12 +39,8 @@ exhaust memory.
 Nothing in the file is checked.
 
 Fix: split the objectives over several files (each file may hold any number of
-services), or point `mlslo check` at the right folder.",
-    },
-    CodeInfo {
-        code: "E0003",
-        title: "empty file",
-        explanation: "\
+services), or point `mlslo check` at the right folder.";
+    EMPTY_FILE = "E0003", "empty file", "\
 The file has no content at all: it is zero bytes long, or holds only whitespace
 (and perhaps a UTF-8 byte order mark). An empty .slo file is usually the result
 of a failed save, a truncated checkout or a generator that wrote nothing, so
@@ -59,9 +49,8 @@ mlslo reports it instead of silently checking nothing.
 A file that holds only comments is accepted: it was written on purpose.
 
 Fix: add a `service \"name\" { ... }` or `routing { ... }` block, or delete the
-file.",
-    },
-];
+file.";
+}
 
 /// The largest single file mlslo reads, in bytes (256 MiB).
 pub const MAX_FILE_BYTES: u64 = 256 * 1024 * 1024;
@@ -177,7 +166,7 @@ fn read_one(path: &Path, inputs: &mut Inputs, total_bytes: &mut u64) {
             if is_empty {
                 let base = inputs.map.files()[index].base as usize;
                 inputs.diagnostics.push(
-                    Diagnostic::error("E0003", "empty file", Span::new(base, base), "this file has no content")
+                    EMPTY_FILE.at(Span::new(base, base), "this file has no content")
                         .with_help("add a `service \"name\" { ... }` or `routing { ... }` block, or delete the file"),
                 );
             } else {
@@ -213,9 +202,7 @@ impl Inputs {
     fn push_too_large(&mut self, name: String, size: u64, over_total: bool) {
         let index = self.map.add(name, String::new());
         let base = self.map.files()[index].base as usize;
-        let mut diagnostic = Diagnostic::error(
-            "E0002",
-            "file too large",
+        let mut diagnostic = FILE_TOO_LARGE.at(
             Span::new(base, base),
             format!("this file has {}", describe_size(size)),
         );
@@ -254,9 +241,7 @@ impl Inputs {
         let index = self.map.add(name, shown);
         let base = self.map.files()[index].base as usize;
         let bad_byte = bytes.get(valid_up_to).copied().unwrap_or_default();
-        let mut diagnostic = Diagnostic::error(
-            "E0001",
-            "file is not valid UTF-8",
+        let mut diagnostic = FILE_NOT_UTF8.at(
             Span::new(base + offset, base + offset),
             format!("byte 0x{bad_byte:02X} here is not UTF-8"),
         );

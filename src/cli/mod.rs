@@ -18,7 +18,8 @@ mod prometheus_api;
 mod routes;
 mod test;
 
-pub use input::{CODES, MAX_FILE_BYTES};
+pub use explain::{all_codes, lookup_code};
+pub use input::MAX_FILE_BYTES;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use std::ffi::OsString;

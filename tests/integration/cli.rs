@@ -245,7 +245,7 @@ fn explain_prints_the_long_form_of_a_code() {
     let output = mlslo(&["explain", "E0101"]);
     assert_eq!(status(&output), 0);
     let text = stdout(&output);
-    let info = mlslo::base::diagnostic::lookup_code("E0101").expect("E0101 is registered");
+    let info = mlslo::cli::lookup_code("E0101").expect("E0101 is registered");
     assert!(
         text.starts_with(&format!("E0101: {}\n\n", info.title)),
         "{text}"
@@ -260,7 +260,7 @@ fn explain_list_names_every_code() {
     let output = mlslo(&["explain", "--list"]);
     assert_eq!(status(&output), 0);
     let text = stdout(&output);
-    let codes = mlslo::base::diagnostic::all_codes();
+    let codes = mlslo::cli::all_codes();
     assert_eq!(text.lines().count(), codes.len());
     for info in codes {
         assert!(text.contains(&format!("{}  {}\n", info.code, info.title)));

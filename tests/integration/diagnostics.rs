@@ -92,7 +92,7 @@ fn every_code_has_an_invalid_file_that_produces_it() {
     for path in entries {
         let relative = relative_path(&path);
         let (_, rendered) = check_file(&relative);
-        for info in mlslo::base::diagnostic::all_codes() {
+        for info in mlslo::cli::all_codes() {
             if rendered.contains(&format!("[{}]: ", info.code)) {
                 produced
                     .entry(info.code.to_string())
@@ -105,7 +105,7 @@ fn every_code_has_an_invalid_file_that_produces_it() {
         .iter()
         .map(|(code, _)| *code)
         .collect();
-    let missing: Vec<&str> = mlslo::base::diagnostic::all_codes()
+    let missing: Vec<&str> = mlslo::cli::all_codes()
         .iter()
         .map(|info| info.code)
         // `L` codes are lint's: the lint module has a bad and a good file for each.
@@ -118,7 +118,7 @@ fn every_code_has_an_invalid_file_that_produces_it() {
     );
     for code in exempt {
         assert!(
-            mlslo::base::diagnostic::lookup_code(code).is_some(),
+            mlslo::cli::lookup_code(code).is_some(),
             "{code} is exempted but not registered"
         );
         assert!(
@@ -130,7 +130,7 @@ fn every_code_has_an_invalid_file_that_produces_it() {
 
 #[test]
 fn every_code_is_explained_and_titled_in_house_style() {
-    let codes = mlslo::base::diagnostic::all_codes();
+    let codes = mlslo::cli::all_codes();
     assert!(
         codes.windows(2).all(|pair| pair[0].code < pair[1].code),
         "codes are unique and sorted"

@@ -1,18 +1,19 @@
-//! The registry of check codes: what `mlslo explain CODE` prints.
+//! The codes of the checker, each with its title and its long form (what `mlslo
+//! explain CODE` prints), raised by name: `codes::UNKNOWN_FIELD.at(span, label)`.
 //!
 //! Invariants: codes are sorted, unique and stable forever (a code is never
-//! reused for another meaning); titles are the diagnostics' messages; each
-//! explanation shows an input that triggers the code and the fix. A test in
-//! `tests.rs` checks that every code the checker emits is listed here and that
-//! `tests/data/invalid/<CODE>.slo` triggers it.
+//! reused for another meaning); each code has one title, which is the message of
+//! every diagnostic raised with it (the label and help carry the specifics);
+//! each explanation shows an input that triggers the code and the fix, and
+//! `tests/data/invalid/<CODE>.slo` triggers it. W0501 to W0505 are the warnings
+//! about the alerts the model will generate (`generated_alerts.rs`); they keep
+//! the numbers they were given when generation found them.
 
-use crate::base::diagnostic::CodeInfo;
-
-pub(crate) const ALL: &[CodeInfo] = &[
-    CodeInfo {
-        code: "E0201",
-        title: "unknown block kind",
-        explanation: "\
+crate::base::diagnostic::declare_codes! {
+    /// Codes E02xx (names), E03xx (types and units), E04xx (SLO semantics) and
+    /// W0xxx (warnings, W050x about the generated alerts), in order.
+    pub(crate) const ALL;
+    UNKNOWN_BLOCK_KIND = "E0201", "unknown block kind", "\
 A block keyword is not one that this place allows. The checker knows every
 block kind of the language, so a misspelled kind gets a suggestion.
 
@@ -23,12 +24,8 @@ block kind of the language, so a misspelled kind gets a suggestion.
 
 Fix: correct the keyword (`latency`). A service holds `labels`, `selector`
 and the objective kinds `latency`, `availability`, `accuracy`, `drift`, `gpu`,
-`freshness` and `logs`; the top level holds `service` and `routing`.",
-    },
-    CodeInfo {
-        code: "E0202",
-        title: "unknown field",
-        explanation: "\
+`freshness` and `logs`; the top level holds `service` and `routing`.";
+    UNKNOWN_FIELD = "E0202", "unknown field", "\
 A field name is not one of the fields of the enclosing block. mlslo does not
 ignore unknown fields, because a misspelled field would silently fall back to a
 default (a typo in `window` would give a 30d window without warning).
@@ -38,12 +35,8 @@ default (a typo in `window` would give a 30d window without warning).
     }
 
 Fix: correct the name. `mlslo check` lists the fields of the block when no
-close match exists; docs/language.md documents every field.",
-    },
-    CodeInfo {
-        code: "E0203",
-        title: "duplicate field",
-        explanation: "\
+close match exists; docs/language.md documents every field.";
+    DUPLICATE_FIELD = "E0203", "duplicate field", "\
 A field, a single-use block (`labels`, `selector`, `forecast`, `page`, ...) or
 a label is given twice in one block. Which value was meant is ambiguous, so
 neither is chosen.
@@ -53,12 +46,8 @@ neither is chosen.
       objective = 99.5%           // error: `objective` is given a second time
     }
 
-Fix: keep one of the two. For labels, merge the two `labels { }` blocks.",
-    },
-    CodeInfo {
-        code: "E0204",
-        title: "duplicate service",
-        explanation: "\
+Fix: keep one of the two. For labels, merge the two `labels { }` blocks.";
+    DUPLICATE_SERVICE = "E0204", "duplicate service", "\
 Two services have the same name. Service names are unique across all files of
 a run, because they become the `service` label of every alert and the name of
 the generated rule files.
@@ -67,12 +56,8 @@ the generated rule files.
     service \"checkout\" { team = \"payments-platform\" }    // error
 
 Fix: rename one service, or merge the two blocks. The secondary label points at
-the first definition, possibly in another file.",
-    },
-    CodeInfo {
-        code: "E0205",
-        title: "duplicate objective",
-        explanation: "\
+the first definition, possibly in another file.";
+    DUPLICATE_OBJECTIVE = "E0205", "duplicate objective", "\
 Two objectives of one service have the same name, even if they are of
 different kinds. The name becomes the `slo` label and part of recording-rule
 names, so it must identify one objective.
@@ -82,12 +67,8 @@ names, so it must identify one objective.
       availability \"p99\" { ... }    // error: `p99` is defined a second time
     }
 
-Fix: rename one of them, for example `api-latency` and `api-availability`.",
-    },
-    CodeInfo {
-        code: "E0206",
-        title: "duplicate receiver",
-        explanation: "\
+Fix: rename one of them, for example `api-latency` and `api-availability`.";
+    DUPLICATE_RECEIVER = "E0206", "duplicate receiver", "\
 Two receivers in the routing block have the same name. Alertmanager rejects
 such a configuration, and routes could not say which one they mean.
 
@@ -95,12 +76,8 @@ such a configuration, and routes could not say which one they mean.
     receiver \"chat\" { webhook { url_file = \"/etc/am/b\" } }    // error
 
 Fix: rename one receiver, or merge the integrations into one receiver block
-(a receiver may hold several integrations).",
-    },
-    CodeInfo {
-        code: "E0207",
-        title: "unknown receiver",
-        explanation: "\
+(a receiver may hold several integrations).";
+    UNKNOWN_RECEIVER = "E0207", "unknown receiver", "\
 A route or `default_receiver` names a receiver that is not defined in the
 routing block. Alertmanager would refuse the configuration; mlslo says it at
 check time, with the closest existing name.
@@ -108,12 +85,8 @@ check time, with the closest existing name.
     receiver \"payments-pager\" { pagerduty { routing_key_file = \"/etc/am/pd\" } }
     route { team = \"payments\" } -> \"payments-pagr\"    // error: did you mean `payments-pager`?
 
-Fix: correct the name, or define the receiver with `receiver \"name\" { ... }`.",
-    },
-    CodeInfo {
-        code: "E0208",
-        title: "feeds names an unknown objective",
-        explanation: "\
+Fix: correct the name, or define the receiver with `receiver \"name\" { ... }`.";
+    FEEDS_NOT_A_DRIFT_OBJECTIVE = "E0208", "feeds entry is not a drift objective", "\
 A freshness objective's `feeds` list names an objective that does not exist
 in the same service, or one that is not a drift objective. `feeds` tells mlslo
 which drift alerts to mute while the batch job that feeds them is stale, so it
@@ -124,12 +97,8 @@ must point at drift objectives.
       feeds = [\"amout\"]              // error: did you mean `amount`?
     }
 
-Fix: name drift objectives of the same service.",
-    },
-    CodeInfo {
-        code: "E0209",
-        title: "more than one routing block",
-        explanation: "\
+Fix: name drift objectives of the same service.";
+    SECOND_ROUTING_BLOCK = "E0209", "more than one routing block", "\
 There is more than one `routing` block across the files of a run. mlslo
 generates one Alertmanager configuration, with one route tree, so all routes,
 receivers and inhibit rules live in one block.
@@ -138,12 +107,8 @@ receivers and inhibit rules live in one block.
     routing { ... }       // error: a second `routing` block
 
 Fix: merge the blocks into one (usually in its own file, such as
-`rules/routing.slo`).",
-    },
-    CodeInfo {
-        code: "E0210",
-        title: "missing required field",
-        explanation: "\
+`rules/routing.slo`).";
+    MISSING_FIELD = "E0210", "missing required field", "\
 A block lacks a field it needs; the label points at the block's name and the
 help shows the field with an example value. Required fields: a service's
 `team`; `objective` of latency, availability and accuracy objectives;
@@ -158,12 +123,8 @@ and, outside the workbook's windows, `factor` in a `burn` block.
       runbook = \"https://runbooks.example.com/checkout\"
     }                                   // error: a service needs `team`
 
-Fix: add the field.",
-    },
-    CodeInfo {
-        code: "E0211",
-        title: "invalid label name",
-        explanation: "\
+Fix: add the field.";
+    INVALID_LABEL_NAME = "E0211", "invalid label name", "\
 A label name does not follow Prometheus' rule `[a-zA-Z_][a-zA-Z0-9_]*`, or it
 starts with `__`, which Prometheus reserves for internal labels. This applies
 to `labels {}` and `selector {}` keys, matchers inside metric selectors, route
@@ -171,12 +132,8 @@ matchers, `group_by` and the labels of `inhibit` rules.
 
     labels { app-name = \"checkout\" }     // error: `-` is not allowed
 
-Fix: use letters, digits and underscores: `app_name`.",
-    },
-    CodeInfo {
-        code: "E0212",
-        title: "invalid name",
-        explanation: "\
+Fix: use letters, digits and underscores: `app_name`.";
+    INVALID_NAME = "E0212", "invalid name", "\
 A service or objective name is not a lowercase slug `[a-z0-9][a-z0-9_.-]*`.
 These names become label values, recording-rule names and file names
 (`prometheus/<service>.rules.yml`), so spaces, capitals and slashes are kept
@@ -184,12 +141,8 @@ out.
 
     service \"Checkout Service\" { ... }    // error
 
-Fix: write \"checkout-service\".",
-    },
-    CodeInfo {
-        code: "E0213",
-        title: "block needs a name",
-        explanation: "\
+Fix: write \"checkout-service\".";
+    BLOCK_NEEDS_A_NAME = "E0213", "block needs a name", "\
 A block that declares something (a service, an objective, a receiver) has no
 name. The name is what alerts, routes and other objectives refer to.
 
@@ -197,24 +150,16 @@ name. The name is what alerts, routes and other objectives refer to.
       ...
     }
 
-Fix: add a quoted name after the keyword: `latency \"p99\" { ... }`.",
-    },
-    CodeInfo {
-        code: "E0214",
-        title: "block takes no name",
-        explanation: "\
+Fix: add a quoted name after the keyword: `latency \"p99\" { ... }`.";
+    BLOCK_TAKES_NO_NAME = "E0214", "block takes no name", "\
 A block that only groups fields (`labels`, `selector`, `forecast`,
 `exhaustion`, `page`, `ticket`, `burn`, integrations such as `slack`) was given
 a name, which would be ignored.
 
     forecast \"early\" { lookback = 6h, horizon = 12h }    // error
 
-Fix: remove the name: `forecast { lookback = 6h, horizon = 12h }`.",
-    },
-    CodeInfo {
-        code: "E0215",
-        title: "inhibition cycle",
-        explanation: "\
+Fix: remove the name: `forecast { lookback = 6h, horizon = 12h }`.";
+    INHIBITION_CYCLE = "E0215", "inhibition cycle", "\
 Inhibit rules form a cycle over one label: `a` mutes `b` and `b` mutes `a`,
 possibly through longer chains (`a` over `b`, `b` over `c`, `c` over `a`).
 While the alerts of a cycle fire together they silence each other and nobody
@@ -224,26 +169,18 @@ each rule of the cycle is labelled.
     inhibit severity \"page\" over \"ticket\" on [service, slo]
     inhibit severity \"ticket\" over \"page\" on [service, slo]    // error
 
-Fix: keep one direction (usually pages mute tickets).",
-    },
-    CodeInfo {
-        code: "E0216",
-        title: "field written as a block",
-        explanation: "\
-A field was written with braces, or a block with `=`. Fields hold one value;
-blocks hold fields. (The same code covers \"block written as a field\" and a
-nested block inside a label block.)
+Fix: keep one direction (usually pages mute tickets).";
+    FIELD_AND_BLOCK_MIXED_UP = "E0216", "field and block mixed up", "\
+A field was written with braces, a block with `=`, or a block was nested inside
+a label block. Fields hold one value; blocks hold fields, and label blocks hold
+only `name = \"value\"` lines. The label says which of the two the name is.
 
     service \"checkout\" {
       labels = \"prod\"        // error: `labels` is a block, not a field
     }
 
-Fix: `labels { env = \"prod\" }`; for a field, `team = \"payments\"`.",
-    },
-    CodeInfo {
-        code: "E0217",
-        title: "routing item outside the routing block",
-        explanation: "\
+Fix: `labels { env = \"prod\" }`; for a field, `team = \"payments\"`.";
+    ROUTING_ITEM_OUTSIDE_ROUTING = "E0217", "routing item outside the routing block", "\
 A `route` or `inhibit` item appears outside the `routing` block. Routes and
 inhibit rules are global to the Alertmanager configuration, not part of a
 service.
@@ -253,12 +190,8 @@ service.
     }
 
 Fix: move the item into `routing { ... }`; select the service's alerts with a
-matcher such as `route { service = \"checkout\" } -> \"...\"`.",
-    },
-    CodeInfo {
-        code: "E0218",
-        title: "reserved label name",
-        explanation: "\
+matcher such as `route { service = \"checkout\" } -> \"...\"`.";
+    RESERVED_LABEL_NAME = "E0218", "reserved label name", "\
 A `labels {}` block sets a label that mlslo sets itself on every alert:
 `service`, `slo`, `kind`, `team` and `severity`. Overriding them would break
 routing (routes match on `team` and `severity`) and inhibition.
@@ -266,12 +199,8 @@ routing (routes match on `team` and `severity`) and inhibition.
     labels { severity = \"critical\" }     // error
 
 Fix: choose another name, such as `priority`; use the service's `team` field
-for the team.",
-    },
-    CodeInfo {
-        code: "E0301",
-        title: "mismatched types",
-        explanation: "\
+for the team.";
+    MISMATCHED_TYPES = "E0301", "mismatched types", "\
 A value has the wrong unit. Units are types in mlslo: durations (`5m`,
 `1h30m`), percentages (`99.9%`), plain numbers (ratios and thresholds in the
 metric's own unit), counts per window (`100 per 5m`), strings, booleans, metric
@@ -283,12 +212,8 @@ expected unit and the help suggests the likely intended spelling.
       window    = 30%        // error: expected a duration like 5m, found a percentage
     }
 
-Fix: `objective = 99.5%`, `window = 30d`.",
-    },
-    CodeInfo {
-        code: "E0302",
-        title: "invalid metric selector",
-        explanation: "\
+Fix: `objective = 99.5%`, `window = 30d`.";
+    INVALID_SELECTOR = "E0302", "invalid metric selector", "\
 A metric selector does not parse as PromQL. Selectors are parsed with the
 promql-parser crate (the same grammar Prometheus uses); its message is attached
 as a note. Common causes: an unclosed regex group, a missing quote, a label
@@ -296,12 +221,8 @@ value without quotes.
 
     errors = http_requests_total{code=~\"(5..\"}     // error
 
-Fix: `errors = http_requests_total{code=~\"5..\"}`.",
-    },
-    CodeInfo {
-        code: "E0303",
-        title: "expected a plain metric selector",
-        explanation: "\
+Fix: `errors = http_requests_total{code=~\"5..\"}`.";
+    NOT_A_PLAIN_SELECTOR = "E0303", "expected a plain metric selector", "\
 A metric field holds PromQL that is not a plain vector selector: an `offset`,
 an `@` modifier, or `or` between matcher sets. mlslo writes the `rate()`,
 ranges and aggregations around the selector itself, so the field takes only a
@@ -310,12 +231,8 @@ metric name with label matchers.
     errors = http_requests_total{code=\"500\" or code=\"503\"}    // error
 
 Fix: one matcher set, with a regex for alternatives:
-`http_requests_total{code=~\"500|503\"}`.",
-    },
-    CodeInfo {
-        code: "E0304",
-        title: "control character in a string",
-        explanation: "\
+`http_requests_total{code=~\"500|503\"}`.";
+    CONTROL_CHARACTER = "E0304", "control character in a string", "\
 A string holds a control character that would corrupt the output it reaches.
 Label values (labels, selector values, team, route and inhibit values) may
 hold tabs but no line breaks or other control characters; free text such as
@@ -323,23 +240,15 @@ hold tabs but no line breaks or other control characters; free text such as
 
     labels { env = \"prod\\nstaging\" }     // error: this string contains U+000A
 
-Fix: remove the character; use two labels if you meant two values.",
-    },
-    CodeInfo {
-        code: "E0305",
-        title: "expected a whole number",
-        explanation: "\
+Fix: remove the character; use two labels if you meant two values.";
+    NOT_A_WHOLE_NUMBER = "E0305", "expected a whole number", "\
 A count is not a whole number of at least 0: log hits of `max_count`, a
 webhook's `max_alerts`.
 
     max_count = 2.5 per 5m     // error
 
-Fix: `max_count = 2 per 5m` (or widen the window: `5 per 10m`).",
-    },
-    CodeInfo {
-        code: "E0306",
-        title: "number cannot be represented exactly",
-        explanation: "\
+Fix: `max_count = 2 per 5m` (or widen the window: `5 per 10m`).";
+    NUMBER_NOT_EXACT = "E0306", "number cannot be represented exactly", "\
 A number has more digits than mlslo's exact decimal arithmetic keeps (38
 significant digits, 30 after the decimal point, 28 for a percentage). mlslo
 computes objectives and burn thresholds exactly (`1 - 99.9%` is `0.001`), so it
@@ -347,12 +256,8 @@ refuses to round a literal silently.
 
     max = 0.0000000000000000000000000000000001     // error
 
-Fix: write the number with fewer digits, or change the metric's unit.",
-    },
-    CodeInfo {
-        code: "E0307",
-        title: "secret written inline",
-        explanation: "\
+Fix: write the number with fewer digits, or change the metric's unit.";
+    INLINE_SECRET = "E0307", "secret written inline", "\
 A receiver holds a secret written inline (`routing_key`, `service_key`,
 `api_url`, `auth_password`, `password`, `token`, `bearer_token`). Generated
 configuration is committed to git, so secrets are only referenced by file and
@@ -361,35 +266,23 @@ read by Alertmanager at run time.
     pagerduty { routing_key = \"R0ABCDEF0123456789\" }     // error
 
 Fix: put the key in a file readable by Alertmanager and write
-`pagerduty { routing_key_file = \"/etc/alertmanager/pd-key\" }`.",
-    },
-    CodeInfo {
-        code: "E0308",
-        title: "credentials in a URL",
-        explanation: "\
+`pagerduty { routing_key_file = \"/etc/alertmanager/pd-key\" }`.";
+    CREDENTIALS_IN_URL = "E0308", "credentials in a URL", "\
 A webhook `url` holds a user name or password (`https://user:pass@host/`). It
 would end up in the committed configuration.
 
     webhook { url = \"https://alert:hunter2@hooks.example.com/am\" }    // error
 
 Fix: put the whole URL in a file and write
-`webhook { url_file = \"/etc/alertmanager/hook-url\" }`.",
-    },
-    CodeInfo {
-        code: "E0309",
-        title: "empty string",
-        explanation: "\
+`webhook { url_file = \"/etc/alertmanager/hook-url\" }`.";
+    EMPTY_STRING = "E0309", "empty string", "\
 A string that must say something is empty: a team, a receiver name, a logs
 index or query, an integration field.
 
     service \"checkout\" { team = \"\" }     // error
 
-Fix: give the value, or remove the field where it is optional.",
-    },
-    CodeInfo {
-        code: "E0310",
-        title: "invalid URL or address",
-        explanation: "\
+Fix: give the value, or remove the field where it is optional.";
+    INVALID_URL = "E0310", "invalid URL or address", "\
 A link or address is malformed: `runbook`, `dashboard` and a webhook `url`
 must be http:// or https:// URLs (they become links in alerts), and an email
 `smarthost` must be `host:port`.
@@ -398,48 +291,32 @@ must be http:// or https:// URLs (they become links in alerts), and an email
     smarthost = \"smtp.example.com\"             // error: add the port
 
 Fix: `runbook = \"https://wiki.example.com/checkout\"`,
-`smarthost = \"smtp.example.com:587\"`.",
-    },
-    CodeInfo {
-        code: "E0311",
-        title: "invalid choice",
-        explanation: "\
+`smarthost = \"smtp.example.com:587\"`.";
+    INVALID_CHOICE = "E0311", "invalid choice", "\
 A field that takes one of a fixed set of words has another value. A logs
 objective's `severity` is \"page\" or \"ticket\", the two alert tiers; the
 routing block's `alertmanager_version` is a release from \"0.25\" to \"0.34\".
 
     severity = \"critical\"     // error
 
-Fix: `severity = \"page\"`.",
-    },
-    CodeInfo {
-        code: "E0312",
-        title: "invalid regular expression",
-        explanation: "\
+Fix: `severity = \"page\"`.";
+    INVALID_REGEX = "E0312", "invalid regular expression", "\
 A route matcher's regular expression (`=~` or `!~`) does not compile.
 Alertmanager anchors route regexes as Prometheus does (`^(?:...)$`), and
 refuses a configuration with an invalid one.
 
     route { team =~ \"(payments\" } -> \"chat\"     // error: unclosed group
 
-Fix: `route { team =~ \"payments.*\" } -> \"chat\"`.",
-    },
-    CodeInfo {
-        code: "E0401",
-        title: "objective out of range",
-        explanation: "\
+Fix: `route { team =~ \"payments.*\" } -> \"chat\"`.";
+    OBJECTIVE_OUT_OF_RANGE = "E0401", "objective out of range", "\
 An objective is not strictly between 0% and 100%. At 100% the error budget
 is zero: every burn-rate threshold would be zero and every single failure would
 page. At 0% (or below) there is nothing to promise.
 
     objective = 100%     // error
 
-Fix: a realistic objective such as `99.9%`.",
-    },
-    CodeInfo {
-        code: "E0402",
-        title: "short window not shorter than long window",
-        explanation: "\
+Fix: a realistic objective such as `99.9%`.";
+    SHORT_WINDOW_NOT_SHORTER = "E0402", "short window not shorter than long window", "\
 A burn window's `short` window is not shorter than its `long` window. The
 short window confirms that a burn seen over the long window is still going on,
 so it resets the alert quickly once the burn stops; the SRE workbook uses 1/12
@@ -447,12 +324,8 @@ of the long window.
 
     page { burn { long = 1h, short = 2h } }     // error
 
-Fix: `page { burn { long = 1h, short = 5m } }`.",
-    },
-    CodeInfo {
-        code: "E0403",
-        title: "burn window not shorter than the objective window",
-        explanation: "\
+Fix: `page { burn { long = 1h, short = 5m } }`.";
+    BURN_WINDOW_NOT_SHORTER = "E0403", "burn window not shorter than the objective window", "\
 A burn window's `long` window is not shorter than the objective's `window`.
 A burn rate is measured inside the objective window; a longer alert window
 would average over time that no longer counts against the budget.
@@ -461,12 +334,8 @@ would average over time that no longer counts against the budget.
     ticket { burn { long = 7d, short = 12h, factor = 1 } }     // error
 
 Fix: a shorter long window (`3d`), or a longer objective window. (Default burn
-windows that do not fit a short objective window are left out silently.)",
-    },
-    CodeInfo {
-        code: "E0404",
-        title: "duration must be positive",
-        explanation: "\
+windows that do not fit a short objective window are left out silently.)";
+    DURATION_NOT_POSITIVE = "E0404", "duration must be positive", "\
 A duration that measures something is zero: an objective window, a latency
 threshold, an accuracy slice, a forecast lookback or horizon, a `max_age`, a
 logs schedule or window, a burn window, `group_interval`,
@@ -475,12 +344,8 @@ logs schedule or window, a burn window, `group_interval`,
 
     forecast { lookback = 6h, horizon = 0s }     // error
 
-Fix: a positive duration such as `horizon = 12h`.",
-    },
-    CodeInfo {
-        code: "E0405",
-        title: "slice not shorter than the window",
-        explanation: "\
+Fix: a positive duration such as `horizon = 12h`.";
+    SLICE_NOT_SHORTER = "E0405", "slice not shorter than the window", "\
 An accuracy objective's `slice` is not shorter than its `window`. The budget
 counts good and bad slices inside the window; a slice as long as the window
 gives a single all-or-nothing slice.
@@ -488,24 +353,16 @@ gives a single all-or-nothing slice.
     window = 1d
     slice  = 1d      // error
 
-Fix: a short slice such as the default `5m`.",
-    },
-    CodeInfo {
-        code: "E0406",
-        title: "value out of range",
-        explanation: "\
+Fix: a short slice such as the default `5m`.";
+    VALUE_OUT_OF_RANGE = "E0406", "value out of range", "\
 A bounded value is outside its range: `max_utilization` must be above 0% and
 at most 100%; `max_ratio` strictly between 0% and 100%; a burn `factor` above
 0; `min_traffic` not negative.
 
     max_utilization = 120%     // error
 
-Fix: `max_utilization = 90%`.",
-    },
-    CodeInfo {
-        code: "E0407",
-        title: "latency objective over a counter",
-        explanation: "\
+Fix: `max_utilization = 90%`.";
+    LATENCY_OVER_COUNTER = "E0407", "latency objective over a counter", "\
 A latency objective's `histogram` names a counter series of a histogram
 (`_count`, `_sum`) or a plain counter (`_total`). Latency is read from the
 `_bucket` series, whose `le` label says how many requests were faster than each
@@ -515,12 +372,8 @@ boundary; the other series have no `le` label.
 
 Fix: name the histogram: `histogram = http_request_duration_seconds` (mlslo
 appends `_bucket`). To count failed requests, use an `availability`
-objective.",
-    },
-    CodeInfo {
-        code: "E0408",
-        title: "conflicting fields",
-        explanation: "\
+objective.";
+    CONFLICTING_FIELDS = "E0408", "conflicting fields", "\
 Two fields exclude each other: `errors` and `good` (availability), `min` and
 `max` (accuracy), `url` and `url_file` (webhook), or `max_count` with the ratio
 fields `total_query`, `max_ratio`, `window` (logs; `max_count = N per W`
@@ -529,12 +382,8 @@ carries its own window).
     errors = http_requests_total{code=~\"5..\"}
     good   = http_requests_total{code!~\"5..\"}     // error
 
-Fix: keep one of them.",
-    },
-    CodeInfo {
-        code: "E0409",
-        title: "field needs another field",
-        explanation: "\
+Fix: keep one of them.";
+    FIELD_NEEDS_FIELD = "E0409", "field needs another field", "\
 A field only makes sense with another: `memory_used` with `memory_free` (gpu),
 an `exhaustion` forecast with the memory pair, `max_ratio` with `total_query`
 and `window`, and `total_query` with `max_ratio` (logs).
@@ -543,12 +392,8 @@ and `window`, and `total_query` with `max_ratio` (logs).
       memory_used = DCGM_FI_DEV_FB_USED     // error: needs `memory_free`
     }
 
-Fix: add the missing field, or remove the lone one.",
-    },
-    CodeInfo {
-        code: "W0001",
-        title: "metric does not look like a counter",
-        explanation: "\
+Fix: add the missing field, or remove the lone one.";
+    NOT_A_COUNTER = "W0001", "metric does not look like a counter", "\
 An availability objective counts events with `rate()`, which needs counters:
 by Prometheus naming conventions their names end in `_total` (or `_count`,
 `_bucket` for histogram series). `rate()` over a gauge gives meaningless
@@ -557,12 +402,8 @@ conventions.
 
     errors = queue_depth{state=\"failed\"}     // warning
 
-Fix: use the counter of failed events, such as `jobs_failed_total`.",
-    },
-    CodeInfo {
-        code: "W0002",
-        title: "counter used as a gauge",
-        explanation: "\
+Fix: use the counter of failed events, such as `jobs_failed_total`.";
+    COUNTER_AS_GAUGE = "W0002", "counter used as a gauge", "\
 A field that compares a metric's value with a threshold (accuracy `metric`,
 drift `score`, gpu metrics, freshness `last_success`) names a counter (a name
 ending in `_total`, `_count`, `_sum` or `_bucket`). A counter only grows, so
@@ -570,12 +411,8 @@ its raw value crosses any threshold eventually.
 
     score = feature_drift_events_total     // warning
 
-Fix: use the gauge that holds the score itself, such as `feature_drift_score`.",
-    },
-    CodeInfo {
-        code: "W0003",
-        title: "threshold is not a bucket boundary",
-        explanation: "\
+Fix: use the gauge that holds the score itself, such as `feature_drift_score`.";
+    THRESHOLD_NOT_A_BUCKET = "W0003", "threshold is not a bucket boundary", "\
 A latency threshold is not one of the histogram's declared `buckets`. The good
 events are read from the `le` series equal to the threshold; if there is none,
 Prometheus has no such series and the objective reads no data.
@@ -584,12 +421,8 @@ Prometheus has no such series and the objective reads no data.
     buckets   = [100ms, 250ms, 500ms, 1s]     // warning: 300ms is not listed
 
 Fix: use a declared boundary (`250ms`), or add the boundary to the histogram's
-instrumentation and to `buckets`.",
-    },
-    CodeInfo {
-        code: "W0004",
-        title: "template delimiters in text",
-        explanation: "\
+instrumentation and to `buckets`.";
+    TEMPLATE_DELIMITERS = "W0004", "template delimiters in text", "\
 A label value or annotation text (team, labels, description, runbook,
 dashboard) contains `{{`, which Prometheus and Alertmanager read as the start
 of a Go template. mlslo keeps user text literal: emitters escape it so that it
@@ -598,12 +431,8 @@ reaches the alert unchanged, which is rarely what someone writing `{{` meant.
     labels { summary = \"{{ $labels.instance }} is down\" }     // warning
 
 Fix: remove the braces; mlslo writes summaries and descriptions with the
-useful template values itself.",
-    },
-    CodeInfo {
-        code: "W0005",
-        title: "burn-rate alert can never fire",
-        explanation: "\
+useful template values itself.";
+    BURN_ALERT_NEVER_FIRES = "W0005", "burn-rate alert can never fire", "\
 A burn-rate alert's threshold, `factor × (1 - objective)`, is at least 1: it
 would need more than 100% of events to fail. With a 90% objective the budget is
 10%, and the workbook's 14.4× page needs a 144% error ratio.
@@ -613,12 +442,8 @@ would need more than 100% of events to fail. With a 90% objective the budget is
 Fix: raise the objective, lengthen the objective window (factors scale with
 it), or give the tier an explicit smaller factor:
 `page { burn { long = 1h, short = 5m, factor = 5 } }`. `alerts = false`
-disables burn alerts.",
-    },
-    CodeInfo {
-        code: "W0006",
-        title: "selector label overrides the service selector",
-        explanation: "\
+disables burn alerts.";
+    SELECTOR_OVERRIDES_SERVICE = "W0006", "selector label overrides the service selector", "\
 A metric selector matches a label that the service's `selector {}` also sets,
 with a different value or operator. The selector's own matcher wins and the
 service's value is not added for this metric.
@@ -628,24 +453,16 @@ service's value is not added for this metric.
       drift \"amount\" { score = feature_drift_score{model=\"fraud_v2\"} ... }    // warning
     }
 
-Fix: remove the matcher from one of the two places.",
-    },
-    CodeInfo {
-        code: "W0007",
-        title: "unused receiver",
-        explanation: "\
+Fix: remove the matcher from one of the two places.";
+    UNUSED_RECEIVER = "W0007", "unused receiver", "\
 A receiver is defined but neither `default_receiver` nor any route sends
 alerts to it. Often a route names another receiver by mistake.
 
     receiver \"archive\" { webhook { url_file = \"/etc/am/archive\" } }    // warning
 
 Fix: add a route to it, such as `route { team = \"ml\" } -> \"archive\"`, or remove
-it.",
-    },
-    CodeInfo {
-        code: "W0008",
-        title: "no burn-rate window fits the objective window",
-        explanation: "\
+it.";
+    NO_BURN_WINDOW_FITS = "W0008", "no burn-rate window fits the objective window", "\
 An objective with an error budget gets burn-rate alerts only from windows
 shorter than its objective window. When the window is 1h or less, none of the
 SRE workbook's default windows (1h, 6h, 1d, 3d) fits, and the objective would
@@ -658,6 +475,60 @@ silently get no alert at all.
 
 Fix: use a realistic objective window (days or weeks), give a tier explicit
 windows such as `page { burn { long = 10m, short = 1m, factor = 6 } }`, or
-write `alerts = false` when only the recording rules are wanted.",
-    },
-];
+write `alerts = false` when only the recording rules are wanted.";
+    BUDGET_GONE_BEFORE_PAGE = "W0501", "error budget runs out before a page can fire", "\
+With every request failing, the whole error budget of an objective lasts
+`window × (1 - objective)`: 26 seconds for 99.999% over 30 days. The fastest page
+alert needs its long-window error ratio above `factor × budget` (plus its `for`, a
+scrape and a rule evaluation), which takes longer than that, so the budget is gone
+before anyone is paged.
+
+Example:
+
+    availability \"api\" { objective = 99.999%  window = 30d  ... }
+
+Fix: lower the objective, lengthen the window, or page on a shorter window with a
+`page { burn { long = 5m, short = 1m } }` block; the SRE workbook's advice for
+extreme goals is to alert on the raw error rate instead.";
+    MIN_TRAFFIC_WITHOUT_EFFECT = "W0502", "min_traffic has no effect here", "\
+`min_traffic` keeps page alerts quiet while too few events happen. An accuracy
+objective counts time slices of a gauge, not events, so there is no traffic to
+compare with and no guard is generated.
+
+Example:
+
+    accuracy \"precision\" { metric = model_precision  min = 0.9  min_traffic = 10 per 5m ... }
+
+Fix: remove `min_traffic`.";
+    ONE_SLICE_FIRES = "W0503", "one bad slice fires the alert", "\
+An accuracy objective's error ratio over a window is the fraction of the window
+covered by bad slices. When one slice is longer than `factor × budget` of a burn
+window's long window, a single bad sample fills enough of the window to fire that
+alert: the alert pages on one blip rather than on a sustained burn.
+
+Example: `slice = 1h` with the default page window 1h/5m at 14.4× a 5% budget
+(one bad slice is 100% of the hour, the threshold 72%).
+
+Fix: use a shorter `slice`, or longer burn windows for this objective.";
+    FORECAST_TOO_LATE = "W0504", "forecast cannot warn before the breach", "\
+A forecast alert fires when `predict_linear` crosses the limit within the horizon
+and has done so for `for`. For a steady trend the breach comes `horizon` after the
+prediction first crosses, so the warning arrives `horizon - for` before it; the
+forecast alert stops once the breach is there (the threshold alert takes over).
+With a horizon not longer than `for` the forecast alert can never fire first.
+
+Example:
+
+    drift \"x\" { score = s  max = 0.3  for = 1h  forecast { lookback = 6h, horizon = 30m } }
+
+Fix: a horizon several times longer than `for`.";
+    UTILIZATION_CEILING_UNREACHABLE = "W0505", "utilization ceiling can never be exceeded", "\
+GPU utilization is reported between 0 and 100 percent, and the alert fires when it
+is strictly above `max_utilization`; with 100% it never fires.
+
+Example:
+
+    gpu \"a100-pool\" { utilization = DCGM_FI_DEV_GPU_UTIL  max_utilization = 100% }
+
+Fix: a ceiling below 100%, such as 90%.";
+}

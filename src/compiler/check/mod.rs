@@ -1,5 +1,6 @@
 //! Everything that can reject a syntactically valid file: names, types, units,
-//! ranges, PromQL. Produces the typed model [`crate::compiler::ir::Program`].
+//! ranges, PromQL, and the behaviour of the alerts the model will generate.
+//! Produces the typed model [`crate::compiler::ir::Program`].
 //!
 //! Invariants: [`check`] never panics and never stops at the first problem: it
 //! reports every error and warning of every file at once, sorted by span, and it
@@ -8,17 +9,32 @@
 //! [`CODES`] with a long explanation, and has an example under
 //! `tests/data/invalid/<CODE>.slo`.
 //!
-//! Layout: `resolve` reads blocks against the schema (unknown and duplicate
-//! fields, names, receivers, inhibition cycles), `types` reads values as units,
-//! `promql` parses metric selectors, `semantics` builds each objective with its
-//! ranges and burn windows, `suggest` finds "did you mean" candidates.
+//! Layout, from the bottom up: `checker` holds the state every check is a method
+//! on; `codes` the codes; `names` the naming rules; `values` reads values as
+//! units; `schema` reads blocks against the schema of their kind;
+//! `labels_and_annotations` what every alert carries; `selector_parser` parses
+//! PromQL selectors and `selectors` applies the metric-kind rules; `budget` reads
+//! error budgets and burn windows; `objectives` the objective kinds, one file per
+//! family; `receivers`, `routing` and `inhibition` the routing block; `program`
+//! the services of every file; `generated_alerts` verifies the alerts of the
+//! checked model; `suggest` finds "did you mean" candidates.
 
+mod budget;
+mod checker;
 mod codes;
-mod promql;
-mod resolve;
-mod semantics;
+mod generated_alerts;
+mod inhibition;
+mod labels_and_annotations;
+mod names;
+mod objectives;
+mod program;
+mod receivers;
+mod routing;
+mod schema;
+mod selector_parser;
+mod selectors;
 mod suggest;
-mod types;
+mod values;
 
 #[cfg(test)]
 mod tests;
@@ -31,7 +47,7 @@ pub use suggest::{did_you_mean, SIMILARITY_THRESHOLD};
 
 /// Codes E02xx (names), E03xx (types and units), E04xx (SLO semantics) and
 /// W0xxx (warnings), with the text `mlslo explain CODE` prints.
-pub static CODES: &[CodeInfo] = codes::ALL;
+pub const CODES: &[CodeInfo] = codes::ALL;
 
 /// The outcome of checking a set of files.
 #[derive(Clone, Debug)]
@@ -51,12 +67,20 @@ impl CheckResult {
 /// Resolves and type-checks parsed files (spans are global offsets from one
 /// `SourceMap`, so a duplicate in another file can be pointed at).
 pub fn check(files: &[ast::File]) -> CheckResult {
-    let mut checker = types::Checker {
-        selector_cache: promql::parse_selectors_in_parallel(files),
-        ..types::Checker::default()
+    let mut checker = checker::Checker {
+        selector_cache: selector_parser::parse_selectors_in_parallel(files),
+        ..checker::Checker::default()
     };
     let program = checker.check_program(files);
     let mut diagnostics = checker.diagnostics;
+    let program = if diagnostics.iter().any(Diagnostic::is_error) {
+        None
+    } else {
+        program
+    };
+    if let Some(program) = &program {
+        diagnostics.extend(generated_alerts::warnings(program));
+    }
     diagnostics.sort_by(|left, right| {
         (left.primary.span.start, left.primary.span.end, left.code).cmp(&(
             right.primary.span.start,
@@ -64,11 +88,6 @@ pub fn check(files: &[ast::File]) -> CheckResult {
             right.code,
         ))
     });
-    let program = if diagnostics.iter().any(Diagnostic::is_error) {
-        None
-    } else {
-        program
-    };
     CheckResult {
         program,
         diagnostics,

@@ -19,6 +19,7 @@
 //!   stale pipelines over the drift alerts they feed, then the user's rules.
 
 use crate::base::diagnostic::Diagnostic;
+use crate::compiler::emit::codes;
 use crate::compiler::emit::naming;
 use crate::compiler::emit::yaml::Node;
 use crate::compiler::ir::{
@@ -112,10 +113,7 @@ pub fn diagnostics(program: &Program, options: &AlertmanagerOptions) -> Vec<Diag
         });
         if reads_url_from_file {
             found.push(
-                Diagnostic::warning(
-                    "W0507",
-                    "webhook url_file needs a newer alertmanager",
-                    receiver.span,
+                codes::URL_FILE_NEEDS_NEWER_ALERTMANAGER.at(receiver.span,
                     format!(
                         "receiver `{}` reads its webhook URL from a file, which Alertmanager {} cannot do; the webhook is left out",
                         receiver.name,

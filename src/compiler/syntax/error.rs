@@ -3,9 +3,11 @@
 //! Invariants: a [`ParseError`] holds spans (already shifted by the file's base
 //! offset) and small values, never source text beyond the token it names; each
 //! variant maps to exactly one stable code of [`CODES`](super::CODES), and
-//! [`ParseError::into_diagnostic`] is the only place that words the message.
+//! [`ParseError::into_diagnostic`] is the only place that words the message: the
+//! code's title, or a more precise wording of it.
 
-use crate::base::diagnostic::{Diagnostic, Span};
+use crate::base::diagnostic::{CodeInfo, Diagnostic, Span};
+use crate::compiler::syntax::codes;
 
 /// Deepest nesting of blocks and lists the parser accepts. Real files nest four
 /// or five levels; the limit exists so that hostile input gets a diagnostic
@@ -92,19 +94,19 @@ pub enum ParseError {
 
 impl ParseError {
     /// The stable code of this error; see [`CODES`](super::CODES).
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> &'static CodeInfo {
         match self {
-            ParseError::UnexpectedToken { .. } => "E0101",
-            ParseError::UnterminatedString { .. } => "E0102",
-            ParseError::UnclosedDelimiter { .. } => "E0103",
-            ParseError::UnmatchedClose { .. } => "E0104",
-            ParseError::InvalidEscape { .. } => "E0105",
-            ParseError::NumberOutOfRange { .. } => "E0106",
-            ParseError::UnknownUnit { .. } => "E0107",
-            ParseError::InvalidDuration { .. } => "E0108",
-            ParseError::MissingValue { .. } => "E0109",
-            ParseError::NestingTooDeep { .. } => "E0110",
-            ParseError::UnexpectedCharacter { .. } => "E0111",
+            ParseError::UnexpectedToken { .. } => &codes::UNEXPECTED_TOKEN,
+            ParseError::UnterminatedString { .. } => &codes::UNTERMINATED_STRING,
+            ParseError::UnclosedDelimiter { .. } => &codes::UNCLOSED_DELIMITER,
+            ParseError::UnmatchedClose { .. } => &codes::UNMATCHED_CLOSE,
+            ParseError::InvalidEscape { .. } => &codes::INVALID_ESCAPE,
+            ParseError::NumberOutOfRange { .. } => &codes::NUMBER_OUT_OF_RANGE,
+            ParseError::UnknownUnit { .. } => &codes::UNKNOWN_UNIT,
+            ParseError::InvalidDuration { .. } => &codes::INVALID_DURATION,
+            ParseError::MissingValue { .. } => &codes::MISSING_VALUE,
+            ParseError::NestingTooDeep { .. } => &codes::NESTING_TOO_DEEP,
+            ParseError::UnexpectedCharacter { .. } => &codes::UNEXPECTED_CHARACTER,
         }
     }
 
@@ -140,7 +142,7 @@ impl ParseError {
                     None => format!("expected {expected}"),
                 };
                 let diagnostic =
-                    Diagnostic::error(code, message, span, format!("found {found} here"));
+                    Diagnostic::error(code.code, message, span, format!("found {found} here"));
                 match help {
                     Some(help) => diagnostic.with_help(help),
                     None => diagnostic,
@@ -162,12 +164,7 @@ impl ParseError {
                         "close the string with a matching quote",
                     )
                 };
-                Diagnostic::error(
-                    code,
-                    "unterminated string",
-                    open,
-                    "this string is never closed",
-                )
+                code.at(open, "this string is never closed")
                 .with_secondary(end, where_)
                 .with_help(help)
             }
@@ -180,7 +177,7 @@ impl ParseError {
             } => {
                 let place = if at_line_end { "line" } else { "file" };
                 Diagnostic::error(
-                    code,
+                    code.code,
                     format!("unclosed {what}"),
                     open,
                     format!("{what} opened here"),
@@ -191,7 +188,7 @@ impl ParseError {
             ParseError::UnmatchedClose { span, close } => {
                 let opener = if close == '}' { '{' } else { '[' };
                 Diagnostic::error(
-                    code,
+                    code.code,
                     format!("unmatched closing `{close}`"),
                     span,
                     format!("there is no open `{opener}` for this `{close}`"),
@@ -199,16 +196,12 @@ impl ParseError {
                 .with_help(format!("remove this `{close}` or add the `{opener}` it should close"))
             }
             ParseError::InvalidEscape { span, reason } => {
-                Diagnostic::error(code, "invalid escape in string", span, reason).with_help(
+                code.at(span, reason).with_help(
                     "the escapes are \\\" \\\\ \\n \\r \\t and \\u{1F600}; for text with many backslashes use a raw string in single quotes: 'a\\b'",
                 )
             }
-            ParseError::NumberOutOfRange { span } => Diagnostic::error(
-                code,
-                "number out of range",
-                span,
-                "this number is too large for a 64-bit float",
-            )
+            ParseError::NumberOutOfRange { span } => code
+                .at(span, "this number is too large for a 64-bit float")
             .with_help("numbers must be finite, with a magnitude below about 1.8e308"),
             ParseError::UnknownUnit {
                 span,
@@ -219,7 +212,7 @@ impl ParseError {
             } => {
                 if spaced && suggestion == Some(unit.as_str()) {
                     return Diagnostic::error(
-                        code,
+                        code.code,
                         "space between a number and its unit",
                         span,
                         "this unit is separated from its number",
@@ -227,7 +220,7 @@ impl ParseError {
                     .with_help(format!("write `{number}{unit}` with no space"));
                 }
                 let mut diagnostic = Diagnostic::error(
-                    code,
+                    code.code,
                     format!("unknown unit `{unit}`"),
                     span,
                     "not a unit",
@@ -248,31 +241,26 @@ impl ParseError {
                 label,
                 help,
             } => {
-                let diagnostic = Diagnostic::error(code, problem, span, label);
+                let diagnostic = Diagnostic::error(code.code, problem, span, label);
                 match help {
                     Some(help) => diagnostic.with_help(help),
                     None => diagnostic,
                 }
             }
-            ParseError::MissingValue { equals, at, found } => Diagnostic::error(
-                code,
-                "missing value",
-                at,
-                format!("expected a value here, found {found}"),
-            )
+            ParseError::MissingValue { equals, at, found } => code
+                .at(at, format!("expected a value here, found {found}"))
             .with_secondary(equals, "this `=` needs a value after it")
             .with_help("write a value after `=`, such as `\"text\"`, `5m`, `99.9%` or a metric name"),
-            ParseError::NestingTooDeep { span } => Diagnostic::error(
-                code,
-                "nesting too deep",
-                span,
-                format!("more than {MAX_NESTING_DEPTH} levels of blocks or lists are open here"),
-            )
+            ParseError::NestingTooDeep { span } => code
+                .at(
+                    span,
+                    format!("more than {MAX_NESTING_DEPTH} levels of blocks or lists are open here"),
+                )
             .with_help("flatten the structure; real files nest only a few levels"),
             ParseError::UnexpectedCharacter { span, character } => {
                 let shown = describe_char(character);
                 let diagnostic = Diagnostic::error(
-                    code,
+                    code.code,
                     format!("unexpected character {shown}"),
                     span,
                     "this character cannot appear outside a string",

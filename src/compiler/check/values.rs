@@ -1,5 +1,7 @@
 //! Units as types: reading attribute values as durations, percentages, plain
-//! numbers (ratios), counts, strings, booleans, counts per window and lists.
+//! numbers (ratios), counts, strings, booleans, counts per window and lists, and
+//! the rules of single values (positive durations, bounded numbers, strings
+//! without control characters).
 //!
 //! The language has no implicit conversion between units. A value of the wrong
 //! kind is E0301 "mismatched types", whose label names the expected unit with an
@@ -12,18 +14,11 @@
 //! Invariant: every reader either returns a value or records exactly one
 //! diagnostic and returns `None`; callers never report the same value twice.
 
-use crate::base::diagnostic::{Diagnostic, Span, Spanned};
+use crate::base::diagnostic::{Span, Spanned};
+use crate::compiler::check::checker::Checker;
+use crate::compiler::check::codes;
 use crate::compiler::ir::{Decimal, Duration};
 use crate::compiler::syntax::ast::{self, Value};
-
-/// Holds the diagnostics of a run; the check functions of every module are
-/// methods on it.
-#[derive(Debug, Default)]
-pub(crate) struct Checker {
-    pub diagnostics: Vec<Diagnostic>,
-    /// promql-parser results by selector text (see `promql::SelectorCache`).
-    pub selector_cache: crate::compiler::check::promql::SelectorCache,
-}
 
 /// What a field expects, for messages: `a duration like 5m`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -56,16 +51,10 @@ impl Unit {
 }
 
 impl Checker {
-    pub fn push(&mut self, diagnostic: Diagnostic) {
-        self.diagnostics.push(diagnostic);
-    }
-
     /// E0301 with a conversion hint when the intent is clear.
     pub fn mismatch(&mut self, field: &str, value: &Spanned<Value>, expected: Unit) {
         let found = value.node.describe();
-        let mut diagnostic = Diagnostic::error(
-            "E0301",
-            "mismatched types",
+        let mut diagnostic = codes::MISMATCHED_TYPES.at(
             value.span,
             format!("expected {}, found {found}", expected.expectation()),
         );
@@ -90,16 +79,12 @@ impl Checker {
 
     fn report_too_precise(&mut self, text: &str, span: Span) {
         self.push(
-            Diagnostic::error(
-                "E0306",
-                "number cannot be represented exactly",
-                span,
-                format!("`{text}` has too many digits"),
-            )
-            .with_help(
-                "write the number with at most 30 digits after the decimal point \
+            codes::NUMBER_NOT_EXACT
+                .at(span, format!("`{text}` has too many digits"))
+                .with_help(
+                    "write the number with at most 30 digits after the decimal point \
                  (28 for a percentage) and at most 38 significant digits",
-            ),
+                ),
         );
     }
 
@@ -183,13 +168,12 @@ impl Checker {
             Some(count) => Some(count),
             None => {
                 self.push(
-                    Diagnostic::error(
-                        "E0305",
-                        "expected a whole number",
-                        span,
-                        format!("`{decimal}` is not a whole number of at least 0"),
-                    )
-                    .with_help("counts are whole numbers such as 0, 10 or 100"),
+                    codes::NOT_A_WHOLE_NUMBER
+                        .at(
+                            span,
+                            format!("`{decimal}` is not a whole number of at least 0"),
+                        )
+                        .with_help("counts are whole numbers such as 0, 10 or 100"),
                 );
                 None
             }
@@ -256,15 +240,14 @@ impl Checker {
             _ => {
                 let found = value.node.describe();
                 self.push(
-                    Diagnostic::error(
-                        "E0301",
-                        "mismatched types",
-                        value.span,
-                        format!("expected a list of {}, found {found}", plural(element)),
-                    )
-                    .with_help(format!(
-                        "`{field}` takes a list in square brackets: `{field} = [...]`"
-                    )),
+                    codes::MISMATCHED_TYPES
+                        .at(
+                            value.span,
+                            format!("expected a list of {}, found {found}", plural(element)),
+                        )
+                        .with_help(format!(
+                            "`{field}` takes a list in square brackets: `{field} = [...]`"
+                        )),
                 );
                 None
             }
@@ -284,6 +267,15 @@ impl Checker {
         self.check_label_name(&name, value.span).then_some(name)
     }
 
+    /// A string that is not empty and holds no control character but tabs and
+    /// line breaks.
+    pub fn read_nonempty_string(&mut self, name: &str, value: &Spanned<Value>) -> Option<String> {
+        let text = self.read_string(name, value)?;
+        (self.check_not_empty(name, &text, value.span)
+            && self.check_control_characters(&text, value.span, true))
+        .then_some(text)
+    }
+
     /// E0304 for control characters; tabs always pass, newlines where allowed
     /// (free text such as descriptions).
     pub fn check_control_characters(
@@ -301,10 +293,7 @@ impl Checker {
             None => true,
             Some(character) => {
                 self.push(
-                    Diagnostic::error(
-                        "E0304",
-                        "control character in a string",
-                        span,
+                    codes::CONTROL_CHARACTER.at(span,
                         format!("this string contains U+{:04X}", u32::from(character)),
                     )
                     .with_help(if allow_newlines {
@@ -323,10 +312,7 @@ impl Checker {
     pub fn warn_template_delimiters(&mut self, text: &str, span: Span) {
         if text.contains("{{") {
             self.push(
-                Diagnostic::warning(
-                    "W0004",
-                    "template delimiters in text",
-                    span,
+                codes::TEMPLATE_DELIMITERS.at(span,
                     "`{{` here would start a Prometheus or Alertmanager template",
                 )
                 .with_help(
@@ -342,20 +328,39 @@ impl Checker {
     pub fn check_not_empty(&mut self, field: &str, text: &str, span: Span) -> bool {
         if text.trim().is_empty() {
             self.push(
-                Diagnostic::error(
-                    "E0309",
-                    "empty string",
-                    span,
-                    format!("`{field}` cannot be empty"),
-                )
-                .with_help(format!(
-                    "give `{field}` a value, or remove the field if it is optional"
-                )),
+                codes::EMPTY_STRING
+                    .at(span, format!("`{field}` cannot be empty"))
+                    .with_help(format!(
+                        "give `{field}` a value, or remove the field if it is optional"
+                    )),
             );
             false
         } else {
             true
         }
+    }
+
+    /// E0404 unless `duration` is positive.
+    pub fn check_positive(&mut self, name: &str, duration: Duration, span: Span) -> bool {
+        if duration.millis > 0 {
+            return true;
+        }
+        self.push(
+            codes::DURATION_NOT_POSITIVE
+                .at(span, format!("`{name}` cannot be zero"))
+                .with_help(format!(
+                    "give `{name}` a duration greater than zero, such as 5m"
+                )),
+        );
+        false
+    }
+
+    pub fn out_of_range(&mut self, span: Span, label: String, help: &str) {
+        self.push(
+            codes::VALUE_OUT_OF_RANGE
+                .at(span, label)
+                .with_help(help.to_owned()),
+        );
     }
 }
 

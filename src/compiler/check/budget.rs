@@ -1,0 +1,320 @@
+//! Error budgets and burn windows: the objective, its window, the traffic guard
+//! and the page and ticket burn-rate windows of every budgeted objective kind.
+//!
+//! Rules (each has a code and a test): an objective is strictly between 0% and
+//! 100% (E0401), as 100% leaves no error budget and every burn-rate threshold
+//! would be zero; each burn window has `short < long` (E0402) and `long < window`
+//! (E0403); a window that is not written needs a `factor` unless it is one of the
+//! workbook's long windows (E0210); a burn-rate alert whose threshold is above a
+//! 100% error ratio can never fire (W0005), as with a 90% objective and a 14.4×
+//! factor; an objective whose window fits no default burn window gets no alert
+//! at all (W0008).
+//!
+//! Defaults: `window = 30d`; burn windows from `ir::burn_rate` (the SRE
+//! workbook), keeping only those whose long window is shorter than the
+//! objective window, with factors scaled to the window.
+
+use crate::base::diagnostic::Span;
+use crate::compiler::check::checker::Checker;
+use crate::compiler::check::codes;
+use crate::compiler::check::schema::{attribute, block, Fields, Schema};
+use crate::compiler::ir::burn_rate::{burn_factor, default_budget_consumed, DEFAULT_BURN_WINDOWS};
+use crate::compiler::ir::{self, Decimal, Duration, Tier};
+use crate::compiler::syntax::ast;
+
+const DEFAULT_OBJECTIVE_WINDOW: Duration = Duration::days(30);
+
+impl Checker {
+    /// The objective, window, traffic guard and burn windows of a budgeted kind.
+    pub fn check_budget(&mut self, fields: &Fields<'_>) -> Option<ir::Budget> {
+        let mut all_good = true;
+        let objective_value = fields.require(self, "objective");
+        let objective = objective_value.and_then(|value| {
+            let fraction = self.read_percent("objective", value)?;
+            if fraction <= Decimal::ZERO || fraction >= Decimal::ONE {
+                let help = if fraction >= Decimal::ONE {
+                    "an objective of 100% leaves no error budget: every failure would page; use 99.9% or similar"
+                } else {
+                    "the objective is the share of good events, such as 99.9%"
+                };
+                self.push(
+                    codes::OBJECTIVE_OUT_OF_RANGE.at(value.span,
+                        "the objective must be strictly between 0% and 100%",
+                    )
+                    .with_help(help),
+                );
+                return None;
+            }
+            Some(fraction)
+        });
+        let window = self.duration_field(
+            fields,
+            "window",
+            Some(DEFAULT_OBJECTIVE_WINDOW),
+            true,
+            &mut all_good,
+        );
+        let min_traffic = match fields.value("min_traffic") {
+            Some(value) => match self.read_per_window("min_traffic", value) {
+                Some((count, traffic_window, traffic_window_span)) => {
+                    if count.is_negative() {
+                        self.out_of_range(
+                            value.span,
+                            "`min_traffic` cannot be negative".to_owned(),
+                            "use a count such as 10 per 5m",
+                        );
+                        all_good = false;
+                        None
+                    } else if !self.check_positive(
+                        "min_traffic",
+                        traffic_window,
+                        traffic_window_span,
+                    ) {
+                        all_good = false;
+                        None
+                    } else {
+                        Some(ir::MinTraffic {
+                            count,
+                            window: traffic_window,
+                        })
+                    }
+                }
+                None => {
+                    all_good = false;
+                    None
+                }
+            },
+            None => None,
+        };
+        let alerts_enabled = match fields.value("alerts") {
+            Some(value) => self.read_bool("alerts", value).unwrap_or_else(|| {
+                all_good = false;
+                true
+            }),
+            None => true,
+        };
+        let (Some(objective), Some((window, window_span))) = (objective, window) else {
+            return None;
+        };
+        let error_budget = Decimal::ONE.checked_sub(objective)?;
+        let mut page = Vec::new();
+        let mut ticket = Vec::new();
+        for (tier, windows) in [(Tier::Page, &mut page), (Tier::Ticket, &mut ticket)] {
+            match fields.block(tier.as_str()) {
+                Some(tier_block) => match self.check_tier(tier_block, window, window_span) {
+                    Some(checked) => *windows = checked,
+                    None => all_good = false,
+                },
+                None => {
+                    for row in DEFAULT_BURN_WINDOWS
+                        .iter()
+                        .filter(|row| row.tier == tier && row.long < window)
+                    {
+                        let consumed = row.budget_consumed();
+                        let Some(factor) = burn_factor(consumed, window, row.long) else {
+                            continue;
+                        };
+                        windows.push(ir::BurnWindow {
+                            long: row.long,
+                            short: row.short,
+                            factor: factor.factor,
+                            factor_exact: factor.exact,
+                            budget_consumed: Some(consumed),
+                            for_: Duration::ZERO,
+                            span: None,
+                        });
+                    }
+                }
+            }
+        }
+        if alerts_enabled && all_good && page.is_empty() && ticket.is_empty() {
+            self.push(
+                codes::NO_BURN_WINDOW_FITS.at(window_span.unwrap_or(fields.owner_span),
+                    format!(
+                        "every default burn window is at least as long as the {} window",
+                        window.to_plain_string()
+                    ),
+                )
+                .with_note("the shortest default window is 1h (page); this objective gets no burn-rate alert")
+                .with_help(
+                    "lengthen the window, give a tier its own `burn { long = ..., short = ..., factor = ... }`, \
+                     or write `alerts = false` to say that no alert is wanted",
+                ),
+            );
+        }
+        if alerts_enabled {
+            for (tier, burn) in page
+                .iter()
+                .map(|w| (Tier::Page, w))
+                .chain(ticket.iter().map(|w| (Tier::Ticket, w)))
+            {
+                let Some(threshold) = burn.factor.checked_mul(error_budget) else {
+                    continue;
+                };
+                if threshold >= Decimal::ONE {
+                    let span = burn
+                        .span
+                        .or(objective_value.map(|value| value.span))
+                        .unwrap_or(fields.owner_span);
+                    self.push(
+                        codes::BURN_ALERT_NEVER_FIRES.at(span,
+                            format!(
+                                "the {} alert over {}/{} needs an error ratio above {threshold} ({}× a {error_budget} budget)",
+                                tier.as_str(),
+                                burn.long.to_plain_string(),
+                                burn.short.to_plain_string(),
+                                burn.factor
+                            ),
+                        )
+                        .with_note("an error ratio cannot exceed 1 (every event failing)")
+                        .with_help("raise the objective, lengthen the objective window, or give this tier a smaller `factor`"),
+                    );
+                }
+            }
+        }
+        all_good.then_some(ir::Budget {
+            objective,
+            error_budget,
+            window,
+            min_traffic,
+            alerts_enabled,
+            page,
+            ticket,
+        })
+    }
+
+    fn check_tier(
+        &mut self,
+        block: &ast::Block,
+        window: Duration,
+        window_span: Option<Span>,
+    ) -> Option<Vec<ir::BurnWindow>> {
+        let fields = self.collect(&block.items, &TIER_SCHEMA, block.kind.span);
+        let mut all_good = true;
+        let mut windows = Vec::new();
+        let mut any = false;
+        for burn_block in fields.blocks("burn") {
+            any = true;
+            match self.check_burn(burn_block, window, window_span) {
+                Some(burn) => windows.push(burn),
+                None => all_good = false,
+            }
+        }
+        if !any {
+            self.push(
+                codes::MISSING_FIELD.at(block.kind.span,
+                    format!("`{}` needs at least one `burn` block", block.kind.node),
+                )
+                .with_help("add `burn { long = 1h, short = 5m }`, or remove the block to keep the defaults (use `alerts = false` to disable burn alerts)"),
+            );
+            all_good = false;
+        }
+        all_good.then_some(windows)
+    }
+
+    fn check_burn(
+        &mut self,
+        block: &ast::Block,
+        window: Duration,
+        window_span: Option<Span>,
+    ) -> Option<ir::BurnWindow> {
+        let fields = self.collect(&block.items, &BURN_SCHEMA, block.kind.span);
+        let mut all_good = true;
+        let long = self.duration_field(&fields, "long", None, true, &mut all_good);
+        let short = self.duration_field(&fields, "short", None, true, &mut all_good);
+        let for_ = self.duration_field(&fields, "for", Some(Duration::ZERO), false, &mut all_good);
+        if let (Some((long, long_span)), Some((short, short_span))) = (long, short) {
+            if short >= long {
+                self.push(
+                    codes::SHORT_WINDOW_NOT_SHORTER.at(short_span.unwrap_or(block.kind.span),
+                        format!(
+                            "the short window {} is not shorter than the long window {}",
+                            short.to_plain_string(),
+                            long.to_plain_string()
+                        ),
+                    )
+                    .with_secondary(long_span.unwrap_or(block.kind.span), "the long window")
+                    .with_help("the short window confirms the burn is still going on: make it about 1/12 of the long window, such as 1h/5m"),
+                );
+                all_good = false;
+            }
+            if long >= window {
+                let mut diagnostic = codes::BURN_WINDOW_NOT_SHORTER.at(
+                    long_span.unwrap_or(block.kind.span),
+                    format!(
+                        "the long window {} is not shorter than the objective window {}",
+                        long.to_plain_string(),
+                        window.to_plain_string()
+                    ),
+                );
+                diagnostic = match window_span {
+                    Some(span) => diagnostic.with_secondary(span, "the objective window"),
+                    None => diagnostic.with_note(format!(
+                        "the objective window is the default {}",
+                        window.to_plain_string()
+                    )),
+                };
+                self.push(diagnostic.with_help("alert windows must be shorter than the objective window; the defaults are 1h/5m and 6h/30m for pages"));
+                all_good = false;
+            }
+        }
+        let (factor, factor_exact, consumed) = match fields.value("factor") {
+            Some(value) => match self.read_number("factor", value) {
+                Some(factor) if factor > Decimal::ZERO => (Some(factor), true, None),
+                Some(_) => {
+                    self.out_of_range(value.span, "`factor` must be above 0".to_owned(), "a burn-rate factor is how many times faster than sustainable the budget burns, such as 14.4");
+                    (None, true, None)
+                }
+                None => (None, true, None),
+            },
+            None => match long.map(|(long, _)| (long, default_budget_consumed(long))) {
+                Some((long, Some(consumed))) => match burn_factor(consumed, window, long) {
+                    Some(computed) => (Some(computed.factor), computed.exact, Some(consumed)),
+                    None => (None, true, None),
+                },
+                Some((long, None)) => {
+                    self.push(
+                        codes::MISSING_FIELD.at(block.kind.span,
+                            format!("a burn window over {} needs `factor`", long.to_plain_string()),
+                        )
+                        .with_note("the factor is computed only for the workbook's long windows 1h, 6h, 1d and 3d")
+                        .with_help("add `factor = ...`: the budget fraction to spend in the long window × window / long window"),
+                    );
+                    (None, true, None)
+                }
+                None => (None, true, None),
+            },
+        };
+        if !all_good {
+            return None;
+        }
+        Some(ir::BurnWindow {
+            long: long?.0,
+            short: short?.0,
+            factor: factor?,
+            factor_exact,
+            budget_consumed: consumed,
+            for_: for_?.0,
+            span: Some(block.span),
+        })
+    }
+}
+
+static TIER_SCHEMA: Schema = Schema {
+    what: "an alert tier",
+    fields: &[block("burn", false, true)],
+    allows_routes: false,
+    secrets: &[],
+};
+
+static BURN_SCHEMA: Schema = Schema {
+    what: "a burn window",
+    fields: &[
+        attribute("long", "long = 1h"),
+        attribute("short", "short = 5m"),
+        attribute("factor", "factor = 14.4"),
+        attribute("for", "for = 2m"),
+    ],
+    allows_routes: false,
+    secrets: &[],
+};

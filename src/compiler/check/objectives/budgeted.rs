@@ -1,0 +1,269 @@
+//! The objective kinds with an error budget: latency (good requests under a
+//! threshold, from a histogram), availability (errors or good events over a
+//! total, from counters) and accuracy (good time slices of a quality gauge).
+//!
+//! Rules: a latency threshold should be one of the declared buckets (W0003);
+//! `errors` and `good`, `min` and `max` exclude each other (E0408); an accuracy
+//! `slice` is shorter than its `window` (E0405). Defaults: accuracy
+//! `slice = 5m`; the budget's defaults are `budget.rs`'s.
+
+use crate::compiler::check::checker::Checker;
+use crate::compiler::check::codes;
+use crate::compiler::check::schema::{attribute, block, conflict, ordered, Fields, Schema};
+use crate::compiler::check::selectors::{MetricRole, ServiceSelector};
+use crate::compiler::check::values::Unit;
+use crate::compiler::ir::{self, Duration};
+
+const DEFAULT_ACCURACY_SLICE: Duration = Duration::minutes(5);
+
+impl Checker {
+    pub fn check_latency(
+        &mut self,
+        fields: &Fields<'_>,
+        service_selector: &ServiceSelector<'_>,
+    ) -> Option<ir::ObjectiveKind> {
+        let mut all_good = true;
+        let histogram = self.selector_field(
+            fields,
+            "histogram",
+            MetricRole::Histogram,
+            service_selector,
+            true,
+            &mut all_good,
+        );
+        let threshold = self.duration_field(fields, "threshold", None, true, &mut all_good);
+        let mut buckets = Vec::new();
+        if let Some(value) = fields.value("buckets") {
+            match self.read_list("buckets", value, Unit::Duration, |checker, element| {
+                let duration = checker.read_duration("buckets", element)?;
+                checker
+                    .check_positive("buckets", duration, element.span)
+                    .then_some(duration)
+            }) {
+                Some(list) => buckets = list,
+                None => all_good = false,
+            }
+            buckets.sort();
+            buckets.dedup();
+            if let Some((threshold, Some(threshold_span))) = threshold {
+                if !buckets.is_empty() && !buckets.contains(&threshold) {
+                    let listed: Vec<String> = buckets
+                        .iter()
+                        .map(|bucket| bucket.to_plain_string())
+                        .collect();
+                    self.push(
+                        codes::THRESHOLD_NOT_A_BUCKET
+                            .at(
+                                threshold_span,
+                                format!(
+                                    "{} is not one of the declared buckets",
+                                    threshold.to_plain_string()
+                                ),
+                            )
+                            .with_secondary(value.span, "the declared buckets")
+                            .with_note(format!(
+                                "the histogram has no `le=\"{}\"` series, so the good-event count \
+                             cannot be read at this threshold",
+                                threshold.as_seconds()
+                            ))
+                            .with_help(format!(
+                            "use one of {} as the threshold, or add the boundary to the histogram",
+                            listed.join(", ")
+                        )),
+                    );
+                }
+            }
+        }
+        let budget = self.check_budget(fields);
+        Some(ir::ObjectiveKind::Latency {
+            histogram: histogram?,
+            threshold: threshold?.0,
+            buckets,
+            budget: budget?,
+        })
+        .filter(|_| all_good)
+    }
+
+    pub fn check_availability(
+        &mut self,
+        fields: &Fields<'_>,
+        service_selector: &ServiceSelector<'_>,
+    ) -> Option<ir::ObjectiveKind> {
+        let mut all_good = true;
+        let total = self.selector_field(
+            fields,
+            "total",
+            MetricRole::Counter,
+            service_selector,
+            true,
+            &mut all_good,
+        );
+        let events = match (fields.get("errors"), fields.get("good")) {
+            (Some(errors), Some(good)) => {
+                let (first, second) = ordered(errors, good);
+                self.push(conflict(
+                    &first.key,
+                    &second.key,
+                    "the error ratio is either errors / total or 1 - good / total",
+                ));
+                None
+            }
+            (None, None) => {
+                self.push(
+                    codes::MISSING_FIELD.at(fields.owner_span,
+                        "an availability objective needs `errors` or `good`",
+                    )
+                    .with_help("add `errors = http_requests_total{code=~\"5..\"}` (or `good = ...`) inside this block"),
+                );
+                None
+            }
+            (Some(_), None) => self
+                .selector_field(
+                    fields,
+                    "errors",
+                    MetricRole::Counter,
+                    service_selector,
+                    true,
+                    &mut all_good,
+                )
+                .map(ir::AvailabilityEvents::Errors),
+            (None, Some(_)) => self
+                .selector_field(
+                    fields,
+                    "good",
+                    MetricRole::Counter,
+                    service_selector,
+                    true,
+                    &mut all_good,
+                )
+                .map(ir::AvailabilityEvents::Good),
+        };
+        let budget = self.check_budget(fields);
+        Some(ir::ObjectiveKind::Availability {
+            events: events?,
+            total: total?,
+            budget: budget?,
+        })
+        .filter(|_| all_good)
+    }
+
+    pub fn check_accuracy(
+        &mut self,
+        fields: &Fields<'_>,
+        service_selector: &ServiceSelector<'_>,
+    ) -> Option<ir::ObjectiveKind> {
+        let mut all_good = true;
+        let metric = self.selector_field(
+            fields,
+            "metric",
+            MetricRole::Gauge,
+            service_selector,
+            true,
+            &mut all_good,
+        );
+        let bound = match (fields.get("min"), fields.get("max")) {
+            (Some(min), Some(max)) => {
+                let (first, second) = ordered(min, max);
+                self.push(conflict(
+                    &first.key,
+                    &second.key,
+                    "a slice is good above `min` or below `max`, not both",
+                ));
+                None
+            }
+            (None, None) => {
+                self.push(
+                    codes::MISSING_FIELD.at(fields.owner_span,
+                        "an accuracy objective needs `min` or `max`",
+                    )
+                    .with_help("add `min = 0.92` (good while the metric is at least 0.92) inside this block"),
+                );
+                None
+            }
+            (Some(min), None) => self.read_number("min", &min.value).map(ir::Bound::Min),
+            (None, Some(max)) => self.read_number("max", &max.value).map(ir::Bound::Max),
+        };
+        let slice = self.duration_field(
+            fields,
+            "slice",
+            Some(DEFAULT_ACCURACY_SLICE),
+            true,
+            &mut all_good,
+        );
+        let budget = self.check_budget(fields);
+        if let (Some((slice, slice_span)), Some(budget)) = (slice, &budget) {
+            if slice >= budget.window {
+                let mut diagnostic = codes::SLICE_NOT_SHORTER.at(slice_span.unwrap_or(fields.owner_span),
+                    format!(
+                        "a {} slice does not fit in the {} window",
+                        slice.to_plain_string(),
+                        budget.window.to_plain_string()
+                    ),
+                )
+                .with_help("the budget counts slices inside the window: make the slice much shorter, such as 5m");
+                if let Some(window) = fields.value("window") {
+                    diagnostic = diagnostic.with_secondary(window.span, "the objective window");
+                }
+                self.push(diagnostic);
+                all_good = false;
+            }
+        }
+        Some(ir::ObjectiveKind::Accuracy {
+            metric: metric?,
+            bound: bound?,
+            slice: slice?.0,
+            budget: budget?,
+        })
+        .filter(|_| all_good)
+    }
+}
+
+macro_rules! budget_fields {
+    ($($extra:expr),* $(,)?) => {
+        &[
+            $($extra,)*
+            attribute("objective", "objective = 99.9%"),
+            attribute("window", "window = 30d"),
+            attribute("description", "description = \"...\""),
+            attribute("min_traffic", "min_traffic = 10 per 5m"),
+            attribute("alerts", "alerts = false"),
+            block("labels", false, false),
+            block("page", false, false),
+            block("ticket", false, false),
+        ]
+    };
+}
+
+pub(super) static LATENCY_SCHEMA: Schema = Schema {
+    what: "a latency objective",
+    fields: budget_fields![
+        attribute("histogram", "histogram = http_request_duration_seconds"),
+        attribute("threshold", "threshold = 250ms"),
+        attribute("buckets", "buckets = [100ms, 250ms, 500ms, 1s]"),
+    ],
+    allows_routes: false,
+    secrets: &[],
+};
+
+pub(super) static AVAILABILITY_SCHEMA: Schema = Schema {
+    what: "an availability objective",
+    fields: budget_fields![
+        attribute("errors", "errors = http_requests_total{code=~\"5..\"}"),
+        attribute("good", "good = http_requests_total{code!~\"5..\"}"),
+        attribute("total", "total = http_requests_total"),
+    ],
+    allows_routes: false,
+    secrets: &[],
+};
+
+pub(super) static ACCURACY_SCHEMA: Schema = Schema {
+    what: "an accuracy objective",
+    fields: budget_fields![
+        attribute("metric", "metric = model_precision"),
+        attribute("min", "min = 0.92"),
+        attribute("max", "max = 0.1"),
+        attribute("slice", "slice = 5m"),
+    ],
+    allows_routes: false,
+    secrets: &[],
+};

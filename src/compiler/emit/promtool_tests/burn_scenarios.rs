@@ -1,0 +1,358 @@
+//! Scenarios of the objectives with an error budget (latency, availability,
+//! accuracy): each page window fires under a burn above its factor and stays
+//! quiet below it, and the `min_traffic` guard keeps pages quiet on thin traffic.
+//!
+//! Invariants: every page window has a full window of healthy data before the
+//! burn starts; a scenario is kept only when the burn model predicts every burn
+//! rule of the objective at its check time.
+
+use crate::compiler::emit::promtool_tests::burn_model::{
+    seconds, Burn, BurnRule, BurnRules, Guard, State,
+};
+use crate::compiler::emit::promtool_tests::generator::Generator;
+use crate::compiler::emit::promtool_tests::label_solver::RegexCache;
+use crate::compiler::emit::promtool_tests::test_file::{
+    counter_values, series_text, Check, TestCase,
+};
+use crate::compiler::ir::{
+    AvailabilityEvents, Bound, Budget, Decimal, Duration, ObjectiveKind, Tier,
+};
+
+/// Burn levels of the scenarios, relative to a window's threshold.
+const FIRE_MULTIPLIER: (i128, u32) = (125, 2);
+const QUIET_MULTIPLIER: (i128, u32) = (8, 1);
+
+/// Events per sample interval in the burn scenarios (raised to clear `min_traffic`).
+const BASE_TRAFFIC: i64 = 1000;
+
+impl Generator<'_> {
+    /// The scenarios of a latency or availability objective.
+    pub fn budget_cases(&self, budget: &Budget, cache: &mut RegexCache) -> Option<Vec<TestCase>> {
+        let mut cases = Vec::new();
+        if !budget.alerts_enabled || budget.page.is_empty() {
+            return Some(cases);
+        }
+        let interval_seconds = seconds(self.interval);
+        // Enough traffic to clear min_traffic four times over.
+        let mut traffic = Decimal::from_integer(BASE_TRAFFIC);
+        if let Some(min_traffic) = &budget.min_traffic {
+            let needed = min_traffic.count.to_f64() * 4.0 * self.interval as f64
+                / min_traffic.window.millis as f64;
+            if needed > BASE_TRAFFIC as f64 {
+                traffic = Decimal::from_integer(needed.ceil() as i64);
+            }
+        }
+        let guard = |traffic: Decimal| {
+            budget.min_traffic.map(|min_traffic| Guard {
+                count: min_traffic.count.to_f64(),
+                window: min_traffic.window.millis as f64 / 1000.0,
+                rate: traffic.to_f64() / interval_seconds,
+            })
+        };
+        let longest_page = budget.page.iter().map(|burn| burn.long.millis).max()?;
+        for window in &budget.page {
+            let threshold = window.factor.checked_mul(budget.error_budget)?;
+            if threshold >= Decimal::ONE {
+                continue;
+            }
+            // Every page window has a full window of healthy data before the burn.
+            let t0_steps = longest_page / self.interval + 2;
+            let t0 = t0_steps * self.interval;
+            let label = format!(
+                "page {}/{} at {}×",
+                window.long, window.short, window.factor
+            );
+            // Fires above the factor.
+            let mut level = threshold.checked_mul(decimal(FIRE_MULTIPLIER))?;
+            if level >= Decimal::ONE {
+                level = threshold
+                    .checked_add(Decimal::ONE)?
+                    .div_rounded(Decimal::from_integer(2))?
+                    .0;
+            }
+            let burn = Burn {
+                t0: seconds(t0),
+                level: level.to_f64(),
+            };
+            let limit = t0 + 3 * window.long.millis + window.for_.millis + 10 * self.interval;
+            let own_rule = |states: &[(&BurnRule<'_>, State)]| {
+                states
+                    .iter()
+                    .any(|(rule, state)| *state == State::Firing && rule.windows.contains(window))
+            };
+            let covers_window = |rule: &BurnRule<'_>| rule.windows.contains(window);
+            if let Some(check) = self.find_check(
+                budget,
+                burn,
+                guard(traffic),
+                (t0, limit),
+                Some(&covers_window),
+                own_rule,
+            ) {
+                let steps = check.eval_time / self.interval + 1;
+                let series = self.counter_series(t0_steps, steps, traffic, level, cache)?;
+                cases.push(TestCase {
+                    name: format!(
+                        "{}/{}: {label} fires at {} error ratio",
+                        self.service.name, self.objective.name, level
+                    ),
+                    series,
+                    checks: vec![self.quiet_before(t0_steps), check],
+                });
+            }
+            // Quiet below the factor (when no other page window fires first).
+            let level = threshold.checked_mul(decimal(QUIET_MULTIPLIER))?;
+            let burn = Burn {
+                t0: seconds(t0),
+                level: level.to_f64(),
+            };
+            let start = t0 + window.long.millis + window.for_.millis + 3 * self.interval;
+            let pages_quiet = |states: &[(&BurnRule<'_>, State)]| {
+                states
+                    .iter()
+                    .all(|(rule, state)| rule.tier != Tier::Page || *state == State::Quiet)
+            };
+            if let Some(check) = self.find_check(
+                budget,
+                burn,
+                guard(traffic),
+                (start, start + 10 * self.interval),
+                None,
+                pages_quiet,
+            ) {
+                let steps = check.eval_time / self.interval + 1;
+                let series = self.counter_series(t0_steps, steps, traffic, level, cache)?;
+                cases.push(TestCase {
+                    name: format!(
+                        "{}/{}: {label} stays quiet at {} error ratio",
+                        self.service.name, self.objective.name, level
+                    ),
+                    series,
+                    checks: vec![check],
+                });
+            }
+        }
+        // Thin traffic: every request failing, still no page.
+        if let Some(min_traffic) = &budget.min_traffic {
+            let thin = min_traffic
+                .count
+                .checked_mul(Decimal::from_integer(self.interval))?
+                .div_rounded(Decimal::from_integer(min_traffic.window.millis * 4))?
+                .0;
+            if !thin.is_zero() {
+                let t0_steps = longest_page / self.interval + 2;
+                let t0 = t0_steps * self.interval;
+                let burn = Burn {
+                    t0: seconds(t0),
+                    level: 1.0,
+                };
+                let longest_for = budget.page.iter().map(|burn| burn.for_.millis).max()?;
+                let start = t0 + longest_page + longest_for + 3 * self.interval;
+                let pages_quiet = |states: &[(&BurnRule<'_>, State)]| {
+                    states
+                        .iter()
+                        .all(|(rule, state)| rule.tier != Tier::Page || *state == State::Quiet)
+                };
+                if let Some(check) = self.find_check(
+                    budget,
+                    burn,
+                    guard(thin),
+                    (start, start + 10 * self.interval),
+                    None,
+                    pages_quiet,
+                ) {
+                    let steps = check.eval_time / self.interval + 1;
+                    let series = self.counter_series(t0_steps, steps, thin, Decimal::ONE, cache)?;
+                    cases.push(TestCase {
+                        name: format!(
+                            "{}/{}: no page below min_traffic even at 100% errors",
+                            self.service.name, self.objective.name
+                        ),
+                        series,
+                        checks: vec![check],
+                    });
+                }
+            }
+        }
+        Some(cases)
+    }
+
+    /// The scenarios of an accuracy objective: every slice bad from `T0` on pages.
+    pub fn accuracy_cases(&self, budget: &Budget, cache: &mut RegexCache) -> Option<Vec<TestCase>> {
+        let ObjectiveKind::Accuracy { metric, bound, .. } = &self.objective.kind else {
+            return Some(Vec::new());
+        };
+        if !budget.alerts_enabled || budget.page.is_empty() {
+            return Some(Vec::new());
+        }
+        let labels = self.solver.solve(&[metric], cache)?;
+        let longest_page = budget.page.iter().map(|burn| burn.long.millis).max()?;
+        let t0_steps = longest_page / self.interval + 2;
+        let t0 = t0_steps * self.interval;
+        let burn = Burn {
+            t0: seconds(t0),
+            level: 1.0,
+        };
+        let limit = t0 + 3 * longest_page + 10 * self.interval;
+        let page_fires = |states: &[(&BurnRule<'_>, State)]| {
+            states
+                .iter()
+                .any(|(rule, state)| rule.tier == Tier::Page && *state == State::Firing)
+        };
+        let is_page = |rule: &BurnRule<'_>| rule.tier == Tier::Page;
+        let Some(check) =
+            self.find_check(budget, burn, None, (t0, limit), Some(&is_page), page_fires)
+        else {
+            return Some(Vec::new());
+        };
+        let (good, bad) = match bound {
+            Bound::Min(min) => (
+                min.checked_add(Decimal::ONE)?,
+                min.checked_sub(Decimal::ONE)?,
+            ),
+            Bound::Max(max) => (
+                max.checked_sub(Decimal::ONE)?,
+                max.checked_add(Decimal::ONE)?,
+            ),
+        };
+        let steps = check.eval_time / self.interval + 1;
+        let values = format!("{good}x{} {bad}x{}", t0_steps - 1, steps - t0_steps);
+        Some(vec![TestCase {
+            name: format!(
+                "{}/{}: every slice bad from {} on pages",
+                self.service.name,
+                self.objective.name,
+                Duration::from_millis(t0)
+            ),
+            series: vec![(series_text(&metric.metric, &labels), values)],
+            checks: vec![self.quiet_before(t0_steps), check],
+        }])
+    }
+
+    /// [`BurnModel::find_check`](crate::compiler::emit::promtool_tests::burn_model::BurnModel::find_check)
+    /// over this objective's burn rules.
+    fn find_check(
+        &self,
+        budget: &Budget,
+        burn: Burn,
+        guard: Option<Guard>,
+        range: (i64, i64),
+        must_fire: Option<&dyn Fn(&BurnRule<'_>) -> bool>,
+        accept: impl Fn(&[(&BurnRule<'_>, State)]) -> bool,
+    ) -> Option<Check> {
+        let rules = BurnRules::of(self.alerts, budget);
+        self.model()
+            .find_check(&rules, burn, guard, range, must_fire, accept)
+    }
+
+    /// Input series of a counter objective: `t0_steps` healthy steps of
+    /// `traffic` events, then a burn at `level`, `steps` samples in all.
+    fn counter_series(
+        &self,
+        t0_steps: i64,
+        steps: i64,
+        traffic: Decimal,
+        level: Decimal,
+        cache: &mut RegexCache,
+    ) -> Option<Vec<(String, String)>> {
+        let before = t0_steps;
+        let after = (steps - t0_steps).max(1);
+        let bad = traffic.checked_mul(level)?;
+        let good = traffic.checked_sub(bad)?;
+        let counter =
+            |first: Decimal, second: Decimal| counter_values(&[(before, first), (after, second)]);
+        let [first_series, second_series] = self.counter_series_names(cache)?;
+        let (first, second) = match &self.objective.kind {
+            ObjectiveKind::Latency { .. } => (counter(traffic, good), counter(traffic, traffic)),
+            ObjectiveKind::Availability { events, total, .. } => {
+                let (inner, inner_is_errors) = match events {
+                    AvailabilityEvents::Errors(errors) => (errors, true),
+                    AvailabilityEvents::Good(good) => (good, false),
+                };
+                let (inner_before, inner_after, other_before, other_after) = if inner_is_errors {
+                    (Decimal::ZERO, bad, traffic, good)
+                } else {
+                    (traffic, good, Decimal::ZERO, bad)
+                };
+                if inner.metric == total.metric {
+                    (
+                        counter(inner_before, inner_after),
+                        counter(other_before, other_after),
+                    )
+                } else {
+                    (
+                        counter(inner_before, inner_after),
+                        counter(traffic, traffic),
+                    )
+                }
+            }
+            _ => return None,
+        };
+        Some(vec![(first_series, first), (second_series, second)])
+    }
+
+    /// The two input series of a counter objective, the same in every scenario: for
+    /// latency the threshold bucket and `+Inf`; for availability the inner (errors or
+    /// good) series, then the total (or, on one metric, the series that is total but
+    /// not inner). `None` when no such series exist or one would also match another
+    /// objective of the service.
+    fn counter_series_names(&self, cache: &mut RegexCache) -> Option<[String; 2]> {
+        if let Some(known) = &*self.counter_series.borrow() {
+            return known.clone();
+        }
+        let names = self.find_counter_series_names(cache);
+        *self.counter_series.borrow_mut() = Some(names.clone());
+        names
+    }
+
+    fn find_counter_series_names(&self, cache: &mut RegexCache) -> Option<[String; 2]> {
+        let [(first_metric, first), (second_metric, second)] = match &self.objective.kind {
+            ObjectiveKind::Latency {
+                histogram,
+                threshold,
+                ..
+            } => {
+                let labels = self.solver.solve(&[histogram], cache)?;
+                let mut fast = labels.clone();
+                fast.insert("le".into(), threshold.as_seconds().to_string());
+                let mut all = labels;
+                all.insert("le".into(), "+Inf".into());
+                [(&histogram.metric, fast), (&histogram.metric, all)]
+            }
+            ObjectiveKind::Availability { events, total, .. } => {
+                let inner = match events {
+                    AvailabilityEvents::Errors(inner) | AvailabilityEvents::Good(inner) => inner,
+                };
+                if inner.metric == total.metric {
+                    let inner_labels = self.solver.solve(&[inner, total], cache)?;
+                    let other_labels = self.solver.solve_violating(total, inner, cache)?;
+                    [(&inner.metric, inner_labels), (&total.metric, other_labels)]
+                } else {
+                    let inner_labels = self.solver.solve(&[inner], cache)?;
+                    let total_labels = self.solver.solve(&[total], cache)?;
+                    // The total series must not be counted as inner events too.
+                    if self
+                        .solver
+                        .matches_selector(inner, &total.metric, &total_labels, cache)
+                    {
+                        return None;
+                    }
+                    [(&inner.metric, inner_labels), (&total.metric, total_labels)]
+                }
+            }
+            _ => return None,
+        };
+        let isolated = self.solver.matches_no_other(first_metric, &first, cache)
+            && self.solver.matches_no_other(second_metric, &second, cache);
+        isolated.then(|| {
+            [
+                series_text(first_metric, &first),
+                series_text(second_metric, &second),
+            ]
+        })
+    }
+}
+
+fn decimal((mantissa, scale): (i128, u32)) -> Decimal {
+    Decimal::new(mantissa, scale).unwrap_or(Decimal::ONE)
+}

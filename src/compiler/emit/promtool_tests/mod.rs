@@ -1,0 +1,219 @@
+//! promtool unit tests generated for every service: each page alert fires under a
+//! burn above its factor and stays quiet below it, the `min_traffic` guard keeps
+//! pages quiet on thin traffic, threshold and forecast alerts fire when they
+//! should (and the forecast stops once the breach is there), and every
+//! objective's absent-metrics alert fires when its metrics are missing.
+//!
+//! Input series are built from the objective's own selectors (label values
+//! chosen to satisfy, or violate, its matchers), with a baseline of healthy
+//! traffic and a burn that starts at `T0` and goes on; expectations come from a
+//! model of the burn rules, and only where the model is sure.
+//!
+//! Invariants: every expected label and annotation is the unescaped value the
+//! rule produces; a scenario whose series would also match another objective of
+//! the service is left out (W0506), so one objective's test never depends on
+//! another's rules.
+//!
+//! Layout: `burn_scenarios` and `threshold_scenarios` design the test cases of
+//! each kind family on a `generator`, `burn_model` predicts the burn-rate
+//! alerts, `label_solver` finds label values for the series, `test_file` writes
+//! the file.
+
+mod burn_model;
+mod burn_scenarios;
+mod generator;
+mod label_solver;
+mod test_file;
+mod threshold_scenarios;
+
+pub use label_solver::RegexCache;
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+
+use crate::base::diagnostic::Diagnostic;
+use crate::compiler::emit::codes;
+use crate::compiler::emit::naming;
+use crate::compiler::emit::prometheus::{absent_selectors, AlertRule, Rule, RuleGroup, ABSENT_FOR};
+use crate::compiler::ir::{
+    AvailabilityEvents, Duration, Objective, ObjectiveKind, Selector, Service,
+};
+use generator::Generator;
+use label_solver::LabelSolver;
+use test_file::{tests_text, Check, ExpectedAlert, TestCase};
+
+/// The test file of one service (`None` when it has nothing to test) and a
+/// W0506 for each objective whose scenarios had to be left out.
+pub fn service_tests(
+    service: &Service,
+    groups: &[RuleGroup],
+    cache: &mut RegexCache,
+) -> (Option<String>, Vec<Diagnostic>) {
+    let interval = sample_interval(service);
+    let mut cases = Vec::new();
+    let mut diagnostics = Vec::new();
+    for (index, objective) in service.objectives.iter().enumerate() {
+        let alerts = objective_alerts(service, objective, groups);
+        let others: Vec<&Selector> = service
+            .objectives
+            .iter()
+            .enumerate()
+            .filter(|(other, _)| *other != index)
+            .flat_map(|(_, other)| selectors(&other.kind))
+            .collect();
+        let generator = Generator {
+            service,
+            objective,
+            alerts: &alerts,
+            interval: interval.millis,
+            solver: LabelSolver::new(others),
+            counter_series: RefCell::default(),
+        };
+        match objective_cases(&generator, cache) {
+            Some(found) => cases.extend(found),
+            None => diagnostics.push(
+                codes::NO_GENERATED_TEST.at(
+                    objective.name_span,
+                    "no input series could be built for these selectors",
+                )
+                .with_help("simpler matchers (`=`, or a regex with a literal alternative) let mlslo test this objective's alerts"),
+            ),
+        }
+    }
+    if let Some(absent) = absent_case(service, groups, interval.millis) {
+        cases.push(absent);
+    }
+    if cases.is_empty() {
+        return (None, diagnostics);
+    }
+    let text = tests_text(
+        &naming::rule_file_from_tests(&service.name),
+        interval,
+        &cases,
+    );
+    (Some(text), diagnostics)
+}
+
+/// The test cases of one objective, by its kind family; `None` when its
+/// scenarios had to be left out.
+fn objective_cases(generator: &Generator<'_>, cache: &mut RegexCache) -> Option<Vec<TestCase>> {
+    match &generator.objective.kind {
+        ObjectiveKind::Latency { budget, .. } | ObjectiveKind::Availability { budget, .. } => {
+            generator.budget_cases(budget, cache)
+        }
+        ObjectiveKind::Accuracy { budget, .. } => generator.accuracy_cases(budget, cache),
+        ObjectiveKind::Drift { .. } | ObjectiveKind::Gpu { .. } => generator.threshold_cases(cache),
+        ObjectiveKind::Freshness { .. } => generator.freshness_cases(cache),
+        ObjectiveKind::Logs { .. } => Some(Vec::new()),
+    }
+}
+
+/// One minute, or a fifth of the shortest window any rule of the service uses.
+fn sample_interval(service: &Service) -> Duration {
+    let mut shortest = Duration::minutes(5);
+    for objective in &service.objectives {
+        if let Some(budget) = objective.kind.budget() {
+            for (_, burn) in budget.burn_windows() {
+                shortest = shortest.min(burn.short);
+            }
+            if let Some(min_traffic) = &budget.min_traffic {
+                shortest = shortest.min(min_traffic.window);
+            }
+        }
+        if let ObjectiveKind::Accuracy { slice, .. } = &objective.kind {
+            shortest = shortest.min(*slice);
+        }
+    }
+    let millis = (shortest.millis / 5 / 1000 * 1000).max(1000);
+    Duration::from_millis(millis)
+}
+
+fn selectors(kind: &ObjectiveKind) -> Vec<&Selector> {
+    match kind {
+        ObjectiveKind::Latency { histogram, .. } => vec![histogram],
+        ObjectiveKind::Availability { events, total, .. } => match events {
+            AvailabilityEvents::Errors(inner) | AvailabilityEvents::Good(inner) => {
+                vec![inner, total]
+            }
+        },
+        ObjectiveKind::Accuracy { metric, .. } => vec![metric],
+        ObjectiveKind::Drift { score, .. } => vec![score],
+        ObjectiveKind::Gpu {
+            utilization,
+            memory,
+            ..
+        } => {
+            let mut all = vec![utilization];
+            if let Some(memory) = memory {
+                all.push(&memory.used);
+                all.push(&memory.free);
+            }
+            all
+        }
+        ObjectiveKind::Freshness { last_success, .. } => vec![last_success],
+        ObjectiveKind::Logs { .. } => Vec::new(),
+    }
+}
+
+fn objective_alerts<'a>(
+    service: &Service,
+    objective: &Objective,
+    groups: &'a [RuleGroup],
+) -> Vec<&'a AlertRule> {
+    let name = naming::group_objective(&service.name, &objective.name);
+    groups
+        .iter()
+        .filter(|group| group.name == name)
+        .flat_map(|group| group.rules.iter())
+        .filter_map(|rule| match rule {
+            Rule::Alerting(alert) => Some(alert),
+            Rule::Recording { .. } => None,
+        })
+        .collect()
+}
+
+/// The absent-metrics test of a service: no series at all, every objective's
+/// absent alert fires once `for` has passed.
+fn absent_case(service: &Service, groups: &[RuleGroup], interval: i64) -> Option<TestCase> {
+    let mut expected = Vec::new();
+    for objective in &service.objectives {
+        for alert in objective_alerts(service, objective, groups) {
+            if alert.alert != naming::ALERT_METRIC_ABSENT {
+                continue;
+            }
+            let mut seen: Vec<BTreeMap<String, String>> = Vec::new();
+            for selector in selectors(&objective.kind) {
+                if !absent_selectors(&objective.kind).contains(&selector.to_promql()) {
+                    continue;
+                }
+                // absent() keeps the selector's equality matchers as labels; `or`
+                // drops a later result with the same labels.
+                let labels = selector.equality_labels();
+                if seen.contains(&labels) {
+                    continue;
+                }
+                seen.push(labels.clone());
+                let mut all = labels;
+                all.extend(alert.labels.clone());
+                expected.push(ExpectedAlert {
+                    labels: all,
+                    annotations: alert.annotations.clone(),
+                });
+            }
+        }
+    }
+    if expected.is_empty() {
+        return None;
+    }
+    expected.sort();
+    expected.dedup();
+    Some(TestCase {
+        name: format!("{}: absent metrics alert after {ABSENT_FOR}", service.name),
+        series: Vec::new(),
+        checks: vec![Check {
+            eval_time: ABSENT_FOR.millis + interval,
+            alertname: naming::ALERT_METRIC_ABSENT.to_owned(),
+            expected,
+        }],
+    })
+}
