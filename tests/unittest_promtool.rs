@@ -46,8 +46,8 @@ enum Expect {
 }
 
 fn add_minute(text: &str) -> String {
-    let ms = mlslo::prometheus::ruler::parse_model_duration(text).unwrap_or(0);
-    mlslo::prometheus::ruler::format_model_duration(ms + 60_000)
+    let ms = mlslo::prometheus::model::duration::parse_model_duration(text).unwrap_or(0);
+    mlslo::prometheus::model::duration::format_model_duration(ms + 60_000)
 }
 
 /// Every single-point mutation of a test file, with what it must do.
@@ -262,4 +262,91 @@ fn mlslo_test_agrees_with_promtool() {
         failing > 30 && passing > 5,
         "the mutations must exercise both verdicts"
     );
+}
+
+/// Prometheus durations read the way promtool reads them: every text below goes into
+/// a rule's `for:`, and `promtool check rules` must accept exactly those the model
+/// parses, refuse the others with the model's message, and the model must print the
+/// accepted ones back to a text that parses to the same value.
+#[test]
+fn model_durations_agree_with_promtool_check_rules() {
+    const TEXTS: [&str; 30] = [
+        "0",
+        "5m",
+        "1h30m",
+        "05m",
+        "90d",
+        "1y1w1d1h1m1s1ms",
+        "200y",
+        "292y24w",
+        "106751d",
+        "9223372036854ms",
+        "",
+        "00",
+        "5",
+        "m",
+        "10x",
+        "1m1h",
+        "1h1h",
+        "5mm",
+        "1.5h",
+        "-5m",
+        "1ms1s",
+        "1w1y",
+        "292y25w",
+        "293y",
+        "106752d",
+        "9223372036855ms",
+        "99999999999999999999s",
+        "5m\u{1}",
+        "1é",
+        "5m ",
+    ];
+    if !Path::new(PROMTOOL).exists() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI is set but {PROMTOOL} is missing: the differential test cannot run"
+        );
+        eprintln!("skipping: {PROMTOOL} not found (set CI to make this an error)");
+        return;
+    }
+    let work = std::env::temp_dir().join(format!("mlslo-model-durations-{}", std::process::id()));
+    std::fs::create_dir_all(&work).expect("temp dir");
+    let mut files = Vec::new();
+    for (index, text) in TEXTS.iter().enumerate() {
+        let file = format!("duration{index:02}.yml");
+        let quoted = serde_json::to_string(text).expect("a JSON string is a YAML string");
+        let rules = format!(
+            "groups:\n  - name: g\n    rules:\n      - alert: A\n        expr: up\n        for: {quoted}\n"
+        );
+        std::fs::write(work.join(&file), rules).expect("write");
+        files.push(file);
+    }
+    let mut args = vec!["check", "rules"];
+    args.extend(files.iter().map(String::as_str));
+    let theirs = run(PROMTOOL, &args, &work);
+    let _ = std::fs::remove_dir_all(&work);
+    let mut differences = Vec::new();
+    for (text, file) in TEXTS.iter().zip(&files) {
+        let prefix = format!("{file}: ");
+        let promtool = theirs
+            .stderr
+            .lines()
+            .find_map(|line| line.strip_prefix(prefix.as_str()))
+            .map_or(Ok(()), |message| Err(message.to_string()));
+        let parsed = mlslo::prometheus::model::duration::parse_model_duration(text);
+        if parsed.as_ref().map(|_| ()).map_err(String::clone) != promtool {
+            differences.push(format!("{text:?}: promtool {promtool:?}, model {parsed:?}"));
+        }
+        if let Ok(millis) = parsed {
+            let printed = mlslo::prometheus::model::duration::format_model_duration(millis);
+            let reparsed = mlslo::prometheus::model::duration::parse_model_duration(&printed);
+            if reparsed != Ok(millis) {
+                differences.push(format!(
+                    "{text:?} prints as {printed:?}, which reads {reparsed:?}"
+                ));
+            }
+        }
+    }
+    assert!(differences.is_empty(), "{}", differences.join("\n"));
 }

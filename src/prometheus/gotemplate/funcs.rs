@@ -11,6 +11,7 @@ use std::sync::Arc;
 
 use super::format::{format_float_shortest, sprint, sprintf, sprintln};
 use super::value::{Sample, Time, Value};
+use crate::prometheus::model::duration::parse_model_duration;
 
 /// Go's parameter types, as far as they change argument handling.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -453,57 +454,11 @@ pub fn humanize_duration(v: f64) -> String {
     format!("{}{prefix}s", g4(v))
 }
 
-/// Prometheus' `model.ParseDuration`, in seconds.
+/// The template function `parseDuration`: `model.ParseDuration`, in seconds.
 pub fn parse_duration(s: &str) -> Result<f64, String> {
-    if s.is_empty() {
-        return Err("empty duration string".to_string());
-    }
-    if s == "0" {
-        return Ok(0.0);
-    }
-    let invalid = || {
-        format!(
-            "not a valid duration string: {}",
-            super::format::quote_string(s)
-        )
-    };
-    // Units in the order they must appear, with their length in milliseconds.
-    const UNITS: [(&str, u128); 7] = [
-        ("y", 365 * 24 * 3600 * 1000),
-        ("w", 7 * 24 * 3600 * 1000),
-        ("d", 24 * 3600 * 1000),
-        ("h", 3600 * 1000),
-        ("m", 60 * 1000),
-        ("s", 1000),
-        ("ms", 1),
-    ];
-    let mut rest = s;
-    let mut next_unit = 0usize;
-    let mut total_ms: u128 = 0;
-    while !rest.is_empty() {
-        let digits_len = rest.bytes().take_while(u8::is_ascii_digit).count();
-        if digits_len == 0 {
-            return Err(invalid());
-        }
-        let number: u128 = rest[..digits_len].parse().map_err(|_| invalid())?;
-        rest = &rest[digits_len..];
-        let unit_len = rest.bytes().take_while(|b| b.is_ascii_alphabetic()).count();
-        let unit = &rest[..unit_len];
-        rest = &rest[unit_len..];
-        let Some(position) = UNITS.iter().position(|(u, _)| *u == unit) else {
-            return Err(invalid());
-        };
-        if position < next_unit {
-            return Err(invalid());
-        }
-        next_unit = position + 1;
-        total_ms = total_ms.saturating_add(number.saturating_mul(UNITS[position].1));
-    }
-    // time.Duration is int64 nanoseconds.
-    if total_ms.saturating_mul(1_000_000) > i64::MAX as u128 {
-        return Err("duration out of range".to_string());
-    }
-    Ok(total_ms as f64 / 1000.0)
+    // Go divides float64 nanoseconds; a parsed duration's nanoseconds fit in int64.
+    let nanos = parse_model_duration(s)?.saturating_mul(1_000_000);
+    Ok(nanos as f64 / 1e9)
 }
 
 /// The path of a URL, as Go's `url.URL.Path` (undecoded; Prometheus URLs are plain).

@@ -23,13 +23,13 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Deserialize;
 
+use crate::prometheus::model::duration::{
+    format_go_duration, format_model_duration, parse_model_duration,
+};
 use crate::prometheus::promql::notation::{parse_labels_prefix, parse_series_line, SequenceValue};
 use crate::prometheus::promql::{instant_query, EvalOptions, Labels, Storage, Value};
 use crate::prometheus::ruler::file::{scalar_string, string_map};
-use crate::prometheus::ruler::{
-    format_go_duration, format_model_duration, load_rule_file, parse_model_duration, EvalContext,
-    GroupEvaluator, RuleGroup, RuleKind,
-};
+use crate::prometheus::ruler::{load_rule_file, EvalContext, GroupEvaluator, RuleGroup, RuleKind};
 use format::{go_float_e, go_labels, go_map};
 
 /// How the runner reaches files: the CLI implements it over the filesystem.

@@ -11,8 +11,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Deserialize;
 
-use super::duration::parse_model_duration;
 use crate::prometheus::gotemplate::AlertTemplate;
+use crate::prometheus::model::duration::parse_model_duration;
 use crate::prometheus::promql::{parse_query, Expr, Semantics};
 
 /// One checked rule group.

@@ -9,10 +9,8 @@
 //! where the YAML parser knows it, the line; durations follow Prometheus'
 //! `model.Duration` grammar; evaluation is deterministic (sorted maps only).
 
-pub mod duration;
 pub mod file;
 pub mod group;
 
-pub use duration::{format_go_duration, format_model_duration, parse_model_duration};
 pub use file::{load_rule_file, Rule, RuleGroup, RuleKind};
 pub use group::{EvalContext, GroupEvaluator, RuleEvalError};

@@ -8,7 +8,8 @@
 
 use std::collections::BTreeMap;
 
-use super::{format_duration, format_time, Report};
+use super::{format_time, Report};
+use crate::prometheus::model::duration::format_model_duration;
 
 const WIDTH: f64 = 900.0;
 const LEFT: f64 = 230.0;
@@ -195,7 +196,7 @@ table{border-collapse:collapse}td,th{padding:2px 10px;text-align:left}.legend sp
                             row_height - 6.0,
                             escape(&format_time(span.start_ms)),
                             escape(&format_time(span.end_ms)),
-                            escape(&format_duration(span.end_ms - span.start_ms))
+                            escape(&format_model_duration(span.end_ms - span.start_ms))
                         ));
                     }
                 }
@@ -219,7 +220,7 @@ table{border-collapse:collapse}td,th{padding:2px 10px;text-align:left}.legend sp
                 Some(lead) => format!(
                     "{} fired {} ahead of {}",
                     forecast.forecast,
-                    format_duration(lead),
+                    format_model_duration(lead),
                     forecast.threshold
                 ),
                 None => format!(

@@ -19,6 +19,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::prometheus::alertmanager::{config::Config, route_alerts, PostableAlert};
+use crate::prometheus::model::duration::format_model_duration;
 use crate::prometheus::promql::{EvalOptions, Labels};
 use crate::prometheus::ruler::group::AlertState;
 use crate::prometheus::ruler::{EvalContext, GroupEvaluator, RuleGroup, RuleKind};
@@ -448,11 +449,6 @@ pub fn format_time(ms: i64) -> String {
     )
 }
 
-/// `1h30m` for a duration in milliseconds.
-pub fn format_duration(ms: i64) -> String {
-    crate::prometheus::ruler::format_model_duration(ms)
-}
-
 /// The human table.
 pub fn render_table(report: &Report) -> String {
     let mut out = format!(
@@ -503,7 +499,7 @@ pub fn render_table(report: &Report) -> String {
                     format!("{service}/{slo}"),
                     name,
                     alert.firings.to_string(),
-                    format_duration(alert.firing_ms),
+                    format_model_duration(alert.firing_ms),
                     alert.pending.len().to_string(),
                     pages.join(", "),
                 ]
@@ -551,7 +547,7 @@ pub fn render_table(report: &Report) -> String {
                     format_time(span.start_ms),
                     format_time(span.end_ms),
                     if span.open { " (still firing)" } else { "" },
-                    format_duration(span.end_ms - span.start_ms)
+                    format_model_duration(span.end_ms - span.start_ms)
                 ));
             }
         }
@@ -572,7 +568,7 @@ pub fn render_table(report: &Report) -> String {
                 ("lead", Some(lead)) => format!(
                     "{} fired {} before {}",
                     f.forecast,
-                    format_duration(lead),
+                    format_model_duration(lead),
                     f.threshold
                 ),
                 ("false_alarm", _) => format!(

@@ -19,7 +19,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use yaml_serde::{Mapping, Value};
 
 use crate::compiler::emit::GENERATED_MARKER;
-use crate::prometheus::ruler::duration::{format_model_duration, parse_model_duration};
+use crate::prometheus::model::duration::{format_model_duration, parse_model_duration};
 
 /// Metadata key that marks a watch as created by mlslo.
 pub const WATCH_OWNERSHIP_KEY: &str = "mlslo_owned";

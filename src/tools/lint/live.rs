@@ -33,7 +33,7 @@ pub async fn scrape_interval_ms(client: &HttpClient, base: &str) -> Result<i64, 
         .and_then(|g| g.get("scrape_interval"))
         .and_then(|v| v.as_str())
     {
-        Some(text) => crate::prometheus::ruler::duration::parse_model_duration(text),
+        Some(text) => crate::prometheus::model::duration::parse_model_duration(text),
         None => Ok(60_000),
     }
 }

@@ -17,8 +17,8 @@ mod promql;
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::base::diagnostic::{CodeInfo, Diagnostic, Severity, SourceMap, Span};
+use crate::prometheus::model::duration::{format_model_duration, parse_model_duration};
 use crate::prometheus::promql::{parse_query, Semantics};
-use crate::prometheus::ruler::duration::{format_model_duration, parse_model_duration};
 pub use config::LintConfig;
 use locate::{find_key, find_rule, lines, map_expr, ExprMap, Line};
 use serde::Deserialize;

@@ -9,6 +9,7 @@ use promql_parser::label::MatchOp;
 use promql_parser::parser::{Expr, LabelModifier};
 
 use super::LintConfig;
+use crate::prometheus::model::duration::ModelDuration;
 
 pub struct Finding {
     pub code: &'static str,
@@ -140,8 +141,7 @@ impl Walker<'_> {
                     .scrape_interval_ms
                     .saturating_mul(self.config.min_range_multiple as i64);
                 if range_ms < minimum {
-                    let range_text =
-                        crate::prometheus::ruler::duration::format_model_duration(range_ms);
+                    let range_text = ModelDuration(range_ms).to_string();
                     self.push(
                         "L0302",
                         "range window shorter than 4 scrape intervals",
@@ -149,14 +149,9 @@ impl Walker<'_> {
                         format!(
                             "`[{range_text}]` holds fewer than {} samples at a {} scrape interval",
                             self.config.min_range_multiple,
-                            crate::prometheus::ruler::duration::format_model_duration(
-                                self.config.scrape_interval_ms
-                            )
+                            ModelDuration(self.config.scrape_interval_ms)
                         ),
-                        &format!(
-                            "Use a window of at least {}.",
-                            crate::prometheus::ruler::duration::format_model_duration(minimum)
-                        ),
+                        &format!("Use a window of at least {}.", ModelDuration(minimum)),
                     );
                 }
             }
