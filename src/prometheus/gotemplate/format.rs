@@ -7,6 +7,7 @@
 //! Go's. Nothing here panics on any input.
 
 use super::value::Value;
+use crate::prometheus::model::go_quote;
 
 /// Decimal digits of a finite float without trailing zeros: value = 0.d1d2... × 10^dp.
 struct Digits {
@@ -331,7 +332,7 @@ fn format_int_verb(v: i64, verb: char, flags: &Flags) -> Option<String> {
                 .ok()
                 .and_then(char::from_u32)
                 .unwrap_or('\u{FFFD}');
-            return Some(pad(&quote_rune(ch), flags));
+            return Some(pad(&go_quote::quote_rune(ch), flags));
         }
         'U' => {
             return Some(pad(&format!("U+{abs:04X}"), flags));
@@ -375,62 +376,6 @@ fn format_int_verb(v: i64, verb: char, flags: &Flags) -> Option<String> {
         flags.clone()
     };
     Some(pad_number(&sign, &digits, &flags))
-}
-
-/// Go's `strconv.Quote`.
-pub fn quote_string(s: &str) -> String {
-    let mut out = String::from("\"");
-    for ch in s.chars() {
-        push_escaped(&mut out, ch, '"');
-    }
-    out.push('"');
-    out
-}
-
-fn quote_rune(ch: char) -> String {
-    let mut out = String::from("'");
-    push_escaped(&mut out, ch, '\'');
-    out.push('\'');
-    out
-}
-
-/// Approximates Go's `strconv.IsPrint` (Unicode graphic characters plus ASCII space).
-pub fn is_print(ch: char) -> bool {
-    if ch == ' ' {
-        return true;
-    }
-    if ch.is_control() || ch.is_whitespace() {
-        return false;
-    }
-    !matches!(
-        ch as u32,
-        0xAD | 0x600..=0x605 | 0x61C | 0x6DD | 0x70F | 0x180E | 0x200B..=0x200F | 0x202A..=0x202E
-            | 0x2060..=0x206F | 0xFEFF | 0xFFF9..=0xFFFB | 0xE000..=0xF8FF | 0xFFFE | 0xFFFF
-    )
-}
-
-fn push_escaped(out: &mut String, ch: char, quote: char) {
-    if ch == quote || ch == '\\' {
-        out.push('\\');
-        out.push(ch);
-        return;
-    }
-    if is_print(ch) {
-        out.push(ch);
-        return;
-    }
-    match ch {
-        '\u{7}' => out.push_str("\\a"),
-        '\u{8}' => out.push_str("\\b"),
-        '\u{c}' => out.push_str("\\f"),
-        '\n' => out.push_str("\\n"),
-        '\r' => out.push_str("\\r"),
-        '\t' => out.push_str("\\t"),
-        '\u{b}' => out.push_str("\\v"),
-        c if (c as u32) < 0x20 || c as u32 == 0x7f => out.push_str(&format!("\\x{:02x}", c as u32)),
-        c if (c as u32) < 0x10000 => out.push_str(&format!("\\u{:04x}", c as u32)),
-        c => out.push_str(&format!("\\U{:08x}", c as u32)),
-    }
 }
 
 /// `%v` of a value, as `fmt.Sprint` prints one operand.
@@ -580,7 +525,7 @@ fn format_string_verb(s: &str, verb: char, flags: &Flags) -> Option<String> {
             if flags.sharp && !truncated.contains('`') {
                 Some(pad(&format!("`{truncated}`"), flags))
             } else {
-                Some(pad(&quote_string(&truncated), flags))
+                Some(pad(&go_quote::quote(&truncated), flags))
             }
         }
         'x' | 'X' => {
@@ -604,20 +549,19 @@ fn format_string_verb(s: &str, verb: char, flags: &Flags) -> Option<String> {
 /// Go's `%#v`: the value in Go syntax.
 fn go_syntax(arg: &Value) -> String {
     match arg {
-        Value::String(s) => quote_string(s),
-        Value::Html(s) => format!("\"{}\"", &quote_string(s)[1..quote_string(s).len() - 1]),
+        Value::String(s) | Value::Html(s) => go_quote::quote(s),
         Value::NoValue | Value::Nil => "<nil>".to_string(),
         Value::StringMap(m) => {
             let parts: Vec<String> = m
                 .iter()
-                .map(|(k, v)| format!("{}:{}", quote_string(k), quote_string(v)))
+                .map(|(k, v)| format!("{}:{}", go_quote::quote(k), go_quote::quote(v)))
                 .collect();
             format!("map[string]string{{{}}}", parts.join(", "))
         }
         Value::Map(m) => {
             let parts: Vec<String> = m
                 .iter()
-                .map(|(k, v)| format!("{}:{}", quote_string(k), go_syntax_nested(v)))
+                .map(|(k, v)| format!("{}:{}", go_quote::quote(k), go_syntax_nested(v)))
                 .collect();
             format!("map[string]interface {{}}{{{}}}", parts.join(", "))
         }

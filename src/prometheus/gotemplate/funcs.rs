@@ -46,6 +46,7 @@ pub struct Signature {
     pub variadic: bool,
 }
 
+use crate::prometheus::model::go_quote;
 use ParamType::{Interface, Reflect, SamplePtr, Samples, String as Str};
 
 const fn sig(params: &'static [ParamType], variadic: bool) -> Signature {
@@ -283,7 +284,7 @@ pub fn call(name: &str, args: &[Value], env: &Env<'_>) -> Result<Value, String> 
         "parseDuration" => parse_duration(as_str(arg(0))).map(Value::Float),
         other => Err(format!(
             "{} is not a defined function",
-            super::format::quote_string(other)
+            go_quote::quote(other)
         )),
     }
 }
@@ -308,7 +309,7 @@ pub fn parse_float(s: &str) -> Result<f64, String> {
     let syntax = || {
         format!(
             "strconv.ParseFloat: parsing {}: invalid syntax",
-            super::format::quote_string(s)
+            go_quote::quote(s)
         )
     };
     let body = s.trim_start_matches(['+', '-']);
@@ -333,7 +334,7 @@ pub fn parse_float(s: &str) -> Result<f64, String> {
     if v.is_infinite() {
         return Err(format!(
             "strconv.ParseFloat: parsing {}: value out of range",
-            super::format::quote_string(s)
+            go_quote::quote(s)
         ));
     }
     Ok(v)
@@ -712,10 +713,10 @@ fn compile_regex(pattern: &str) -> Result<regex::Regex, String> {
 
 /// Go's `strconv.Quote` unless a backquoted form is possible (`regexp` error style).
 fn go_backquote(s: &str) -> String {
-    if !s.contains('`') && s.chars().all(|c| c == '\t' || super::format::is_print(c)) {
+    if !s.contains('`') && s.chars().all(|c| c == '\t' || go_quote::is_print(c)) {
         format!("`{s}`")
     } else {
-        super::format::quote_string(s)
+        go_quote::quote(s)
     }
 }
 
@@ -818,7 +819,7 @@ pub fn js_escape(s: &str) -> String {
             '=' => out.push_str("\\u003D"),
             c if (c as u32) < 0x20 => out.push_str(&format!("\\u00{:02X}", c as u32)),
             c if c.is_ascii() => out.push(c),
-            c if super::format::is_print(c) => out.push(c),
+            c if go_quote::is_print(c) => out.push(c),
             c => out.push_str(&format!("\\u{:04X}", c as u32)),
         }
     }

@@ -8,8 +8,8 @@
 
 use std::collections::BTreeMap;
 
-use super::format::quote_string;
 use super::lexer::{lex, Kind, Token};
+use crate::prometheus::model::go_quote;
 
 /// Deepest nesting of parentheses and control blocks accepted, with Go's message
 /// `max expression depth exceeded`. Go allows 10000; we stop earlier because each level
@@ -242,8 +242,8 @@ impl std::fmt::Display for Node {
             Node::Range(b) => branch(f, "range", b),
             Node::With(b) => branch(f, "with", b),
             Node::Template { name, pipe, .. } => match pipe {
-                None => write!(f, "{{{{template {}}}}}", quote_string(name)),
-                Some(p) => write!(f, "{{{{template {} {p}}}}}", quote_string(name)),
+                None => write!(f, "{{{{template {}}}}}", go_quote::quote(name)),
+                Some(p) => write!(f, "{{{{template {} {p}}}}}", go_quote::quote(name)),
             },
             Node::Break { .. } => write!(f, "{{{{break}}}}"),
             Node::Continue { .. } => write!(f, "{{{{continue}}}}"),
@@ -436,7 +436,7 @@ impl Parser<'_> {
                         list.pos,
                         format!(
                             "template: multiple definition of template {}",
-                            quote_string(&name)
+                            go_quote::quote(&name)
                         ),
                     );
                 }
@@ -855,7 +855,7 @@ impl Parser<'_> {
                     chain_pos,
                     format!(
                         "unexpected . after term {}",
-                        quote_string(&node.to_string())
+                        go_quote::quote(&node.to_string())
                     ),
                 )
             }
@@ -876,7 +876,7 @@ impl Parser<'_> {
                 if !(self.is_function)(&token.val) {
                     return self.errorf(
                         pos,
-                        format!("function {} not defined", quote_string(&token.val)),
+                        format!("function {} not defined", go_quote::quote(&token.val)),
                     );
                 }
                 Arg::Identifier {
@@ -890,7 +890,7 @@ impl Parser<'_> {
                 if !self.vars.contains(&token.val) {
                     return self.errorf(
                         pos,
-                        format!("undefined variable {}", quote_string(&token.val)),
+                        format!("undefined variable {}", go_quote::quote(&token.val)),
                     );
                 }
                 Arg::Variable {
@@ -1059,7 +1059,7 @@ fn new_number(pos: usize, text: &str, kind: Kind) -> Result<Number, String> {
         n.float = value as f64;
         return Ok(n);
     }
-    let illegal = || format!("illegal number syntax: {}", quote_string(text));
+    let illegal = || format!("illegal number syntax: {}", go_quote::quote(text));
     if kind == Kind::Complex {
         // "1+2i": the sign that splits the parts is not one that starts an exponent.
         let bytes = text.as_bytes();
@@ -1095,7 +1095,7 @@ fn new_number(pos: usize, text: &str, kind: Kind) -> Result<Number, String> {
     if let Some(f) = parse_go_float(text) {
         if !text.contains(['.', 'e', 'E', 'p', 'P']) {
             // Too large for int64 (Go also accepts up to uint64 here; we have no uint).
-            return Err(format!("integer overflow: {}", quote_string(text)));
+            return Err(format!("integer overflow: {}", go_quote::quote(text)));
         }
         n.is_float = true;
         n.float = f;
@@ -1105,7 +1105,7 @@ fn new_number(pos: usize, text: &str, kind: Kind) -> Result<Number, String> {
         }
         return Ok(n);
     }
-    Err(format!("illegal number syntax: {}", quote_string(text)))
+    Err(format!("illegal number syntax: {}", go_quote::quote(text)))
 }
 
 const TWO_POW_63: f64 = 9_223_372_036_854_775_808.0;

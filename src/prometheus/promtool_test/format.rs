@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::prometheus::gotemplate::format::quote_string;
+use crate::prometheus::model::go_quote;
 use crate::prometheus::promql::Labels;
 
 /// Go's `strconv.FormatFloat(value, 'E', -1, 64)`: `1.5E+01`, `1.5000000000000002E+01`.
@@ -36,7 +36,7 @@ pub fn go_map(map: &BTreeMap<String, String>) -> String {
 
 fn go_pairs<'a>(pairs: impl Iterator<Item = (&'a str, &'a str)>) -> String {
     let body: Vec<String> = pairs
-        .map(|(k, v)| format!("{k}={}", quote_string(v)))
+        .map(|(k, v)| format!("{k}={}", go_quote::quote(v)))
         .collect();
     format!("{{{}}}", body.join(", "))
 }

@@ -26,6 +26,7 @@ use serde::Deserialize;
 use crate::prometheus::model::duration::{
     format_go_duration, format_model_duration, parse_model_duration,
 };
+use crate::prometheus::model::go_quote;
 use crate::prometheus::promql::notation::{parse_labels_prefix, parse_series_line, SequenceValue};
 use crate::prometheus::promql::{instant_query, EvalOptions, Labels, Storage, Value};
 use crate::prometheus::ruler::file::{scalar_string, string_map};
@@ -548,7 +549,7 @@ fn check_promql(
     options: &EvalOptions,
 ) -> Option<String> {
     let expr = case.expr.as_deref().unwrap_or("");
-    let quoted = crate::prometheus::gotemplate::format::quote_string(expr);
+    let quoted = go_quote::quote(expr);
     let time_text = format_model_duration(time);
     let fail = |e: String| Some(format!("    expr: {quoted}, time: {time_text}, err: {e}"));
     let mut got: Vec<(Labels, f64)> = match instant_query(storage, expr, time, options) {
@@ -570,15 +571,10 @@ fn check_promql(
             Ok((_, rest)) => {
                 return fail(format!(
                     "labels {}: unexpected {rest:?}",
-                    crate::prometheus::gotemplate::format::quote_string(text)
+                    go_quote::quote(text)
                 ))
             }
-            Err(e) => {
-                return fail(format!(
-                    "labels {}: {e}",
-                    crate::prometheus::gotemplate::format::quote_string(text)
-                ))
-            }
+            Err(e) => return fail(format!("labels {}: {e}", go_quote::quote(text))),
         }
     }
     expected.sort_by(|a, b| a.0.cmp(&b.0));
