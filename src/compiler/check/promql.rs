@@ -26,6 +26,7 @@ use crate::base::diagnostic::{Diagnostic, Span};
 use crate::compiler::check::types::Checker;
 use crate::compiler::ir;
 use crate::compiler::syntax::ast;
+use crate::prometheus::model::names::{counter_suffix, is_label_name_byte, is_metric_name_byte};
 
 /// What the objective does with the series, which decides the kind rules.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -37,10 +38,6 @@ pub(crate) enum MetricRole {
     /// Compared as a value: accuracy, drift, GPU and freshness metrics.
     Gauge,
 }
-
-const COUNTER_SUFFIXES: [&str; 3] = ["_total", "_count", "_bucket"];
-const HISTOGRAM_SERIES_SUFFIXES: [&str; 3] = ["_total", "_count", "_sum"];
-const GAUGE_FORBIDDEN_SUFFIXES: [&str; 4] = ["_total", "_count", "_sum", "_bucket"];
 
 impl Checker {
     /// Parses `text` (at `span`) as a plain selector, applies the kind rules for
@@ -125,9 +122,7 @@ impl Checker {
 
         match role {
             MetricRole::Histogram => {
-                if let Some(suffix) = HISTOGRAM_SERIES_SUFFIXES
-                    .iter()
-                    .find(|suffix| metric.ends_with(*suffix))
+                if let Some(suffix) = counter_suffix(&metric).filter(|suffix| *suffix != "_bucket")
                 {
                     let base = metric.trim_end_matches(suffix);
                     self.push(
@@ -141,7 +136,7 @@ impl Checker {
                             "a latency objective compares the `le` label of `_bucket` series with \
                              the threshold; `{suffix}` series have no `le` label"
                         ))
-                        .with_help(if *suffix == "_total" {
+                        .with_help(if suffix == "_total" {
                             "name the histogram (the `_bucket` series or its base name); for \
                              request counts use an `availability` objective"
                                 .to_owned()
@@ -156,16 +151,15 @@ impl Checker {
                 }
             }
             MetricRole::Counter => {
-                if !COUNTER_SUFFIXES
-                    .iter()
-                    .any(|suffix| metric.ends_with(suffix))
-                {
+                if counter_suffix(&metric).is_none() {
                     self.push(
                         Diagnostic::warning(
                             "W0001",
                             "metric does not look like a counter",
                             span,
-                            format!("`{metric}` does not end in `_total` or `_count`"),
+                            format!(
+                                "`{metric}` does not end in `_total`, `_sum`, `_count` or `_bucket`"
+                            ),
                         )
                         .with_note(
                             "availability is computed with rate() over counters; rate() over a \
@@ -176,10 +170,7 @@ impl Checker {
                 }
             }
             MetricRole::Gauge => {
-                if let Some(suffix) = GAUGE_FORBIDDEN_SUFFIXES
-                    .iter()
-                    .find(|suffix| metric.ends_with(*suffix))
-                {
+                if let Some(suffix) = counter_suffix(&metric) {
                     self.push(
                         Diagnostic::warning(
                             "W0002",
@@ -426,16 +417,18 @@ fn skip_space(bytes: &[u8], mut at: usize) -> usize {
 /// PromQL keyword or number word, which the lexer reads as something else.
 fn identifier<'a>(bytes: &'a [u8], at: &mut usize, metric: bool) -> Option<&'a str> {
     let start = *at;
-    let is_start =
-        |byte: u8| byte.is_ascii_alphabetic() || byte == b'_' || (metric && byte == b':');
-    if !bytes.get(start).copied().is_some_and(is_start) {
+    let allowed = |byte: u8, first: bool| {
+        if metric {
+            is_metric_name_byte(byte, first)
+        } else {
+            is_label_name_byte(byte, first)
+        }
+    };
+    if !bytes.get(start).is_some_and(|byte| allowed(*byte, true)) {
         return None;
     }
     let mut end = start + 1;
-    while bytes
-        .get(end)
-        .is_some_and(|byte| is_start(*byte) || byte.is_ascii_digit())
-    {
+    while bytes.get(end).is_some_and(|byte| allowed(*byte, false)) {
         end += 1;
     }
     let word = std::str::from_utf8(&bytes[start..end]).ok()?;

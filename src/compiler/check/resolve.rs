@@ -18,6 +18,7 @@ use crate::compiler::check::suggest::did_you_mean;
 use crate::compiler::check::types::Checker;
 use crate::compiler::ir;
 use crate::compiler::syntax::ast::{self, Item, Value};
+use crate::prometheus::model::names::is_legacy_label_name;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Form {
@@ -135,13 +136,6 @@ pub(crate) fn is_valid_object_name(name: &str) -> bool {
     let mut characters = name.chars();
     matches!(characters.next(), Some('a'..='z' | '0'..='9'))
         && characters.all(|character| matches!(character, 'a'..='z' | '0'..='9' | '_' | '.' | '-'))
-}
-
-/// Prometheus' label-name rule, minus the reserved `__` prefix.
-pub(crate) fn is_valid_label_name(name: &str) -> bool {
-    let mut characters = name.chars();
-    matches!(characters.next(), Some('a'..='z' | 'A'..='Z' | '_'))
-        && characters.all(|character| character.is_ascii_alphanumeric() || character == '_')
 }
 
 /// Label names mlslo sets on every alert; user `labels {}` may not override them.
@@ -392,7 +386,7 @@ impl Checker {
 
     /// E0211 unless `name` is a valid Prometheus label name not starting with `__`.
     pub fn check_label_name(&mut self, name: &str, span: Span) -> bool {
-        if is_valid_label_name(name) && !name.starts_with("__") {
+        if is_legacy_label_name(name) && !name.starts_with("__") {
             return true;
         }
         let reason = if name.starts_with("__") {

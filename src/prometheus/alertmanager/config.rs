@@ -28,10 +28,11 @@ use std::fmt;
 
 use yaml_serde::Value;
 
-use super::matchers::{self, is_valid_label_name, MatchType, Matcher};
+use super::matchers::{self, MatchType, Matcher};
 use super::timeinterval::{self, TimeIntervalSpec};
 use super::yaml::{self, Node, PathStep, ScalarKind};
 use crate::prometheus::model::duration;
+use crate::prometheus::model::names::is_legacy_label_name;
 
 /// A parsed configuration. Field order and list order follow the file.
 #[derive(Clone, Debug)]
@@ -893,11 +894,11 @@ impl Decoder {
         if self.type_error_count() > before {
             return Ok(pairs);
         }
-        if let Some((key, _)) = pairs.iter().find(|(key, _)| !is_valid_label_name(key)) {
+        if let Some((key, _)) = pairs.iter().find(|(key, _)| !is_legacy_label_name(key)) {
             return Err(format!("invalid label name {key:?}"));
         }
         if let Some(key) = null_value {
-            if !is_valid_label_name(&key) {
+            if !is_legacy_label_name(&key) {
                 return Err(format!("invalid label name {key:?}"));
             }
             return Err(format!("invalid regexp value for {key:?}"));
@@ -908,7 +909,7 @@ impl Decoder {
     /// `model.LabelNames`, each checked by `LabelName.UnmarshalYAML`.
     fn label_names(&mut self, value: &Node) -> Result<Vec<String>, Hard> {
         let names = self.string_list(value);
-        if let Some(bad) = names.iter().find(|name| !is_valid_label_name(name)) {
+        if let Some(bad) = names.iter().find(|name| !is_legacy_label_name(name)) {
             return Err(format!("{bad:?} is not a valid label name"));
         }
         Ok(names)
@@ -1103,7 +1104,7 @@ impl Decoder {
         if let Some((key, _)) = route
             .match_equal
             .iter()
-            .find(|(key, _)| !is_valid_label_name(key))
+            .find(|(key, _)| !is_legacy_label_name(key))
         {
             return Err(format!("invalid label name {key:?}"));
         }
@@ -1112,7 +1113,7 @@ impl Decoder {
             for label in strings {
                 if label == "..." {
                     route.group_by_all = true;
-                } else if !is_valid_label_name(label) {
+                } else if !is_legacy_label_name(label) {
                     return Err(format!("invalid label name {label:?} in group_by list"));
                 } else {
                     group_by.push(label.clone());
@@ -1176,7 +1177,7 @@ impl Decoder {
             return Ok(None);
         }
         for (key, _) in rule.source_match.iter().chain(&rule.target_match) {
-            if !is_valid_label_name(key) {
+            if !is_legacy_label_name(key) {
                 return Err(format!("invalid label name {key:?}"));
             }
         }

@@ -9,3 +9,4 @@
 
 pub mod duration;
 pub mod go_quote;
+pub mod names;

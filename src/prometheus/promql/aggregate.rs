@@ -15,7 +15,6 @@ use promql_parser::label::Labels as GroupingLabels;
 use promql_parser::parser::ast::{AggregateExpr, LabelModifier};
 use promql_parser::parser::token;
 
-use super::calls::is_valid_label_name;
 use super::engine::Evaluator;
 use super::error::EvalError;
 use super::functions;
@@ -69,7 +68,7 @@ impl Evaluator<'_> {
                     "count_values needs a label name".to_string(),
                 ));
             };
-            if !is_valid_label_name(&label, semantics) {
+            if !semantics.is_valid_label_name(&label) {
                 return Err(EvalError::InvalidArgument(format!(
                     "invalid label name \"{label}\""
                 )));

@@ -233,7 +233,7 @@ impl Evaluator<'_> {
                 "invalid regular expression in label_replace(): {pattern}: {error}"
             ))
         })?;
-        if !is_valid_label_name(&destination, self.options.semantics) {
+        if !self.options.semantics.is_valid_label_name(&destination) {
             return Err(EvalError::InvalidArgument(format!(
                 "invalid destination label name in label_replace(): {destination}"
             )));
@@ -265,14 +265,14 @@ impl Evaluator<'_> {
         let mut sources = Vec::new();
         for arg in args.iter().skip(3) {
             let source = self.eval_string(arg, time)?;
-            if !is_valid_label_name(&source, self.options.semantics) {
+            if !self.options.semantics.is_valid_label_name(&source) {
                 return Err(EvalError::InvalidArgument(format!(
                     "invalid source label name in label_join(): {source}"
                 )));
             }
             sources.push(source);
         }
-        if !is_valid_label_name(&destination, self.options.semantics) {
+        if !self.options.semantics.is_valid_label_name(&destination) {
             return Err(EvalError::InvalidArgument(format!(
                 "invalid destination label name in label_join(): {destination}"
             )));
@@ -459,20 +459,6 @@ fn natural_compare(a: &str, b: &str) -> Ordering {
         }
     }
     (a_bytes.len() - i).cmp(&(b_bytes.len() - j))
-}
-
-/// Whether `name` is a label name: the classic charset under V2; any
-/// non-empty UTF-8 under V3 (Prometheus 3 accepts UTF-8 names).
-pub(crate) fn is_valid_label_name(name: &str, semantics: super::Semantics) -> bool {
-    if semantics == super::Semantics::V3 {
-        return !name.is_empty();
-    }
-    let mut chars = name.chars();
-    match chars.next() {
-        Some(first) if first == '_' || first.is_ascii_alphabetic() => {}
-        _ => return false,
-    }
-    chars.all(|c| c == '_' || c.is_ascii_alphanumeric())
 }
 
 /// Go's `strconv.ParseFloat` for bucket bounds: `+Inf`, `Inf`, `NaN`, decimals.

@@ -28,6 +28,7 @@ use super::regression::SlidingRegression;
 use super::storage::Storage;
 use super::value::{is_stale_nan, Labels, Matrix, Sample, Series, Value, Vector, METRIC_NAME};
 use super::Semantics;
+use crate::prometheus::model::names;
 
 /// How to evaluate: which Prometheus semantics, and the lookback delta.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -987,10 +988,7 @@ fn calls_function(expr: &Expr, name: &str) -> bool {
 /// Whether a metric name ends like a counter's (Prometheus 3's
 /// `PossibleNonCounterInfo` check); a missing name is not reported.
 fn looks_like_counter(metric_name: &str) -> bool {
-    metric_name.is_empty()
-        || ["_total", "_sum", "_count", "_bucket"]
-            .iter()
-            .any(|suffix| metric_name.ends_with(suffix))
+    metric_name.is_empty() || names::counter_suffix(metric_name).is_some()
 }
 
 fn non_counter_info(metric_name: &str) -> String {

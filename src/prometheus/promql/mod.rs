@@ -44,6 +44,8 @@ pub use promql_parser::parser::Expr;
 pub use storage::Storage;
 pub use value::{Labels, Matrix, Sample, Series, Value, Vector};
 
+use crate::prometheus::model::names;
+
 /// Which Prometheus version's PromQL semantics to follow.
 ///
 /// `V2` is promtool 2.42's: closed range windows `[t-r, t]` and lookback
@@ -55,6 +57,18 @@ pub enum Semantics {
     #[default]
     V2,
     V3,
+}
+
+impl Semantics {
+    /// Whether PromQL functions accept `name` as a label name (`count_values`,
+    /// `label_replace`, `label_join`): the classic rule under V2, any non-empty UTF-8
+    /// under V3.
+    pub fn is_valid_label_name(self, name: &str) -> bool {
+        match self {
+            Semantics::V2 => names::is_legacy_label_name(name),
+            Semantics::V3 => names::is_utf8_label_name(name),
+        }
+    }
 }
 
 /// Parses and evaluates `query` at `time_ms` (milliseconds since the epoch).

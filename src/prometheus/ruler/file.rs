@@ -13,6 +13,7 @@ use serde::Deserialize;
 
 use crate::prometheus::gotemplate::AlertTemplate;
 use crate::prometheus::model::duration::parse_model_duration;
+use crate::prometheus::model::names::{is_legacy_label_name, is_legacy_metric_name};
 use crate::prometheus::promql::{parse_query, Expr, Semantics};
 
 /// One checked rule group.
@@ -149,18 +150,6 @@ pub(crate) fn string_map<'de, D: serde::Deserializer<'de>>(
     Ok(out)
 }
 
-fn is_metric_name(name: &str) -> bool {
-    let mut chars = name.chars();
-    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_' || c == ':')
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':')
-}
-
-fn is_label_name(name: &str) -> bool {
-    let mut chars = name.chars();
-    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
-}
-
 /// Parses and checks one rule file. `file` names it in errors. Every problem found is
 /// returned, as Prometheus reports them all.
 pub fn load_rule_file(
@@ -197,7 +186,7 @@ pub fn load_rule_file(
         let query_offset_ms =
             duration(&raw_group.query_offset, "query_offset", &mut errors).unwrap_or(0);
         for name in raw_group.labels.keys() {
-            if !is_label_name(name) {
+            if !is_legacy_label_name(name) {
                 errors.push(format!(
                     "{file}: group {group_name:?}: invalid label name: {name}"
                 ));
@@ -267,7 +256,7 @@ fn check_rule(
     };
     let mut labels = group_labels.clone();
     for (name, value) in &raw.labels {
-        if !is_label_name(name) {
+        if !is_legacy_label_name(name) {
             problems.push(format!("invalid label name: {name}"));
         }
         labels.insert(name.clone(), value.clone());
@@ -291,7 +280,7 @@ fn check_rule(
         if !raw.annotations.is_empty() {
             problems.push("invalid field 'annotations' in recording rule".to_string());
         }
-        if !is_metric_name(&name) {
+        if !is_legacy_metric_name(&name) {
             problems.push(format!("invalid recording rule name: {name}"));
         }
         RuleKind::Recording { name }
@@ -313,7 +302,7 @@ fn check_rule(
             }
         }
         for name in raw.annotations.keys() {
-            if !is_label_name(name) {
+            if !is_legacy_label_name(name) {
                 problems.push(format!("invalid annotation name: {name}"));
             }
         }

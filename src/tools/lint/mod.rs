@@ -18,6 +18,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crate::base::diagnostic::{CodeInfo, Diagnostic, Severity, SourceMap, Span};
 use crate::prometheus::model::duration::{format_model_duration, parse_model_duration};
+use crate::prometheus::model::names::{is_legacy_label_name, is_legacy_metric_name};
 use crate::prometheus::promql::{parse_query, Semantics};
 pub use config::LintConfig;
 use locate::{find_key, find_rule, lines, map_expr, ExprMap, Line};
@@ -310,7 +311,7 @@ fn lint_one_file(map: &SourceMap, file_index: usize, config: &LintConfig, report
                 }
             }
             for name in group.labels.keys() {
-                if !is_label_name(name) {
+                if !is_legacy_label_name(name) {
                     pending.push(finding(
                         "L0104",
                         "invalid rule",
@@ -468,7 +469,7 @@ fn lint_rule(
         _ => {}
     }
     if let Some(record) = &rule.record {
-        if !is_metric_name(record) {
+        if !is_legacy_metric_name(record) {
             invalid(format!("invalid recording rule name `{record}`"), name_span);
         }
         if rule.for_.is_some() {
@@ -504,7 +505,7 @@ fn lint_rule(
         }
     }
     for label in rule.labels.keys() {
-        if !is_label_name(label) {
+        if !is_legacy_label_name(label) {
             invalid(
                 format!("invalid label name `{label}`"),
                 context.key_span("labels"),
@@ -512,7 +513,7 @@ fn lint_rule(
         }
     }
     for annotation in rule.annotations.keys() {
-        if !is_label_name(annotation) {
+        if !is_legacy_label_name(annotation) {
             invalid(
                 format!("invalid annotation name `{annotation}`"),
                 context.key_span("annotations"),
@@ -559,7 +560,9 @@ fn lint_rule(
         );
     }
     if let Some(record) = &rule.record {
-        if is_metric_name(record) && record.split(':').filter(|part| !part.is_empty()).count() < 3 {
+        if is_legacy_metric_name(record)
+            && record.split(':').filter(|part| !part.is_empty()).count() < 3
+        {
             report.diagnostics.push(finding(
                 "L0404",
                 "recording rule name does not follow `level:metric:operations`",
@@ -798,18 +801,6 @@ fn unknown_field_span(message: &str, all: &[Line<'_>], base: usize) -> Option<Sp
 
 fn first_line(message: &str) -> String {
     message.lines().next().unwrap_or("").to_string()
-}
-
-fn is_label_name(name: &str) -> bool {
-    let mut chars = name.chars();
-    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
-}
-
-fn is_metric_name(name: &str) -> bool {
-    let mut chars = name.chars();
-    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_' || c == ':')
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':')
 }
 
 /// Pull-request mode: keeps the findings of rules that are new or changed compared

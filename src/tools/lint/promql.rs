@@ -10,6 +10,7 @@ use promql_parser::parser::{Expr, LabelModifier};
 
 use super::LintConfig;
 use crate::prometheus::model::duration::ModelDuration;
+use crate::prometheus::model::names::counter_suffix;
 
 pub struct Finding {
     pub code: &'static str,
@@ -96,9 +97,7 @@ impl Walker<'_> {
                         call.args.args.first().map(|a| a.as_ref())
                     {
                         let metric = matrix.vs.name.clone().unwrap_or_default();
-                        let counter = ["_total", "_count", "_sum", "_bucket"]
-                            .iter()
-                            .any(|s| metric.ends_with(s));
+                        let counter = counter_suffix(&metric).is_some();
                         if !metric.is_empty() && !counter && !metric.contains(':') {
                             self.push("L0301", "`rate`/`increase` over a series that is not a counter", &metric,
                                 format!("`{metric}` does not look like a counter"),
