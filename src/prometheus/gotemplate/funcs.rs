@@ -9,9 +9,10 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use super::format::{format_float_shortest, sprint, sprintf, sprintln};
+use super::format::{sprint, sprintf, sprintln};
 use super::value::{Sample, Time, Value};
 use crate::prometheus::model::duration::parse_model_duration;
+use crate::prometheus::model::go_number;
 
 /// Go's parameter types, as far as they change argument handling.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -291,7 +292,7 @@ pub fn call(name: &str, args: &[Value], env: &Env<'_>) -> Result<Value, String> 
 
 /// `%.4g`, the precision every humanize function prints with.
 fn g4(v: f64) -> String {
-    super::format::format_float_verb(v, 'g', Some(4), &super::format::Flags::default())
+    go_number::format_float(v, 'g', Some(4))
 }
 
 /// Prometheus' `convertToFloat`.
@@ -299,66 +300,9 @@ fn convert_to_float(v: &Value) -> Result<f64, String> {
     match v {
         Value::Float(f) => Ok(*f),
         Value::Int(i) => Ok(*i as f64),
-        Value::String(s) => parse_float(s),
+        Value::String(s) => go_number::parse_float(s).map_err(|error| error.message(s)),
         other => Err(format!("can't convert {} to float", other.type_name())),
     }
-}
-
-/// Go's `strconv.ParseFloat(s, 64)` with its error messages.
-pub fn parse_float(s: &str) -> Result<f64, String> {
-    let syntax = || {
-        format!(
-            "strconv.ParseFloat: parsing {}: invalid syntax",
-            go_quote::quote(s)
-        )
-    };
-    let body = s.trim_start_matches(['+', '-']);
-    let lower = body.to_ascii_lowercase();
-    if lower == "inf" || lower == "infinity" || lower == "nan" {
-        if s.len() - body.len() > 1 {
-            return Err(syntax());
-        }
-        return s.parse::<f64>().map_err(|_| syntax());
-    }
-    // Accept only Go's decimal float grammar; underscores only between digits.
-    if body.is_empty()
-        || !body
-            .chars()
-            .all(|c| c.is_ascii_digit() || matches!(c, '.' | 'e' | 'E' | '+' | '-' | '_'))
-        || s.len() - body.len() > 1
-        || (body.contains('_') && !underscore_ok(body))
-    {
-        return Err(syntax());
-    }
-    let v: f64 = s.replace('_', "").parse().map_err(|_| syntax())?;
-    if v.is_infinite() {
-        return Err(format!(
-            "strconv.ParseFloat: parsing {}: value out of range",
-            go_quote::quote(s)
-        ));
-    }
-    Ok(v)
-}
-
-/// Go's `underscoreOK` for a decimal number: each `_` sits between two digits.
-fn underscore_ok(s: &str) -> bool {
-    let mut saw = '^';
-    for c in s.chars() {
-        if c.is_ascii_digit() {
-            saw = '0';
-        } else if c == '_' {
-            if saw != '0' {
-                return false;
-            }
-            saw = '_';
-        } else {
-            if saw == '_' {
-                return false;
-            }
-            saw = '!';
-        }
-    }
-    saw != '_'
 }
 
 pub fn humanize(v: f64) -> String {
@@ -1085,11 +1029,6 @@ fn le(arg1: &Value, arg2: &Value) -> Result<bool, String> {
         return Ok(true);
     }
     eq(arg1, std::slice::from_ref(arg2))
-}
-
-/// For `%v` of a float in messages outside fmt.
-pub fn float_text(v: f64) -> String {
-    format_float_shortest(v)
 }
 
 #[cfg(test)]

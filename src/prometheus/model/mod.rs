@@ -8,5 +8,6 @@
 //! and agrees with it on every input it accepts, except where its doc says otherwise.
 
 pub mod duration;
+pub mod go_number;
 pub mod go_quote;
 pub mod names;

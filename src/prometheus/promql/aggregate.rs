@@ -20,6 +20,7 @@ use super::error::EvalError;
 use super::functions;
 use super::value::{Labels, Sample, Value, Vector, METRIC_NAME};
 use super::Semantics;
+use crate::prometheus::model::go_number;
 
 /// Running state of one group.
 struct Group {
@@ -77,7 +78,7 @@ impl Evaluator<'_> {
             let mut output: Vector = Vec::new();
             for sample in &input {
                 let group_labels = group_labels(&sample.labels, include, grouping)
-                    .with(&label, &format_go_float(sample.value));
+                    .with(&label, &go_number::format_float(sample.value, 'f', None));
                 let position = *index.entry(group_labels.clone()).or_insert_with(|| {
                     output.push(Sample {
                         labels: group_labels,
@@ -325,17 +326,4 @@ fn grouping_signature(labels: &Labels, include: bool, grouping: &GroupingLabels)
         }
     }
     hasher.finish()
-}
-
-/// Go's `strconv.FormatFloat(v, 'f', -1, 64)`, as `count_values` labels use.
-pub(crate) fn format_go_float(value: f64) -> String {
-    if value.is_nan() {
-        "NaN".to_string()
-    } else if value == f64::INFINITY {
-        "+Inf".to_string()
-    } else if value == f64::NEG_INFINITY {
-        "-Inf".to_string()
-    } else {
-        format!("{value}")
-    }
 }

@@ -28,7 +28,7 @@ use super::regression::SlidingRegression;
 use super::storage::Storage;
 use super::value::{is_stale_nan, Labels, Matrix, Sample, Series, Value, Vector, METRIC_NAME};
 use super::Semantics;
-use crate::prometheus::model::names;
+use crate::prometheus::model::{go_number, go_quote, names};
 
 /// How to evaluate: which Prometheus semantics, and the lookback delta.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -992,7 +992,10 @@ fn looks_like_counter(metric_name: &str) -> bool {
 }
 
 fn non_counter_info(metric_name: &str) -> String {
-    format!("PromQL info: metric might not be a counter, name does not end in _total/_sum/_count/_bucket: \"{metric_name}\"")
+    format!(
+        "PromQL info: metric might not be a counter, name does not end in _total/_sum/_count/_bucket: {}",
+        go_quote::quote(metric_name)
+    )
 }
 
 impl Evaluator<'_> {
@@ -1001,7 +1004,7 @@ impl Evaluator<'_> {
         if quantile.is_nan() || !(0.0..=1.0).contains(&quantile) {
             self.warnings.insert(format!(
                 "PromQL warning: quantile value should be between 0 and 1, got {}",
-                super::aggregate::format_go_float(quantile).trim_start_matches('+')
+                go_number::format_float(quantile, 'g', None)
             ));
         }
     }

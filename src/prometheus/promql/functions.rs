@@ -16,6 +16,7 @@
 //! `log10` do follow Go's formulas on top of `ln`.
 
 use super::Semantics;
+use crate::prometheus::model::go_number;
 
 /// The samples of one series inside a range window, oldest first, with stale
 /// markers already removed. Both slices have the same length.
@@ -200,7 +201,7 @@ pub fn validate_range_function_args(name: &str, scalar_args: &[f64]) -> Result<(
         if smoothing_factor <= 0.0 || smoothing_factor >= 1.0 {
             return Err(format!(
                 "invalid smoothing factor. Expected: 0 < sf < 1, got: {}",
-                go_percent_f(smoothing_factor)
+                go_number::format_float(smoothing_factor, 'f', Some(6))
             ));
         }
     }
@@ -208,24 +209,11 @@ pub fn validate_range_function_args(name: &str, scalar_args: &[f64]) -> Result<(
         if trend_factor <= 0.0 || trend_factor >= 1.0 {
             return Err(format!(
                 "invalid trend factor. Expected: 0 < tf < 1, got: {}",
-                go_percent_f(trend_factor)
+                go_number::format_float(trend_factor, 'f', Some(6))
             ));
         }
     }
     Ok(())
-}
-
-/// Go's `%f` verb: six decimals, and `NaN`, `+Inf`, `-Inf` for the specials.
-fn go_percent_f(value: f64) -> String {
-    if value.is_nan() {
-        "NaN".to_owned()
-    } else if value == f64::INFINITY {
-        "+Inf".to_owned()
-    } else if value == f64::NEG_INFINITY {
-        "-Inf".to_owned()
-    } else {
-        format!("{value:.6}")
-    }
 }
 
 fn milliseconds_to_seconds(milliseconds: i64) -> f64 {
@@ -650,8 +638,8 @@ fn frexp(value: f64) -> (f64, i32) {
     (f64::from_bits(fraction_bits), exponent)
 }
 
-/// Go's math.Max: ±Inf wins, then NaN, and +0 beats -0.
-fn go_max(left: f64, right: f64) -> f64 {
+/// Go's math.Max: +Inf wins, then NaN, and +0 beats -0.
+pub(crate) fn go_max(left: f64, right: f64) -> f64 {
     if left == f64::INFINITY || right == f64::INFINITY {
         f64::INFINITY
     } else if left.is_nan() || right.is_nan() {
@@ -670,7 +658,7 @@ fn go_max(left: f64, right: f64) -> f64 {
 }
 
 /// Go's math.Min: -Inf wins, then NaN, and -0 beats +0.
-fn go_min(left: f64, right: f64) -> f64 {
+pub(crate) fn go_min(left: f64, right: f64) -> f64 {
     if left == f64::NEG_INFINITY || right == f64::NEG_INFINITY {
         f64::NEG_INFINITY
     } else if left.is_nan() || right.is_nan() {

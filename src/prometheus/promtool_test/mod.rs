@@ -26,12 +26,12 @@ use serde::Deserialize;
 use crate::prometheus::model::duration::{
     format_go_duration, format_model_duration, parse_model_duration,
 };
-use crate::prometheus::model::go_quote;
+use crate::prometheus::model::{go_number, go_quote};
 use crate::prometheus::promql::notation::{parse_labels_prefix, parse_series_line, SequenceValue};
 use crate::prometheus::promql::{instant_query, EvalOptions, Labels, Storage, Value};
 use crate::prometheus::ruler::file::{scalar_string, string_map};
 use crate::prometheus::ruler::{load_rule_file, EvalContext, GroupEvaluator, RuleGroup, RuleKind};
-use format::{go_float_e, go_labels, go_map};
+use format::{go_labels, go_map};
 
 /// How the runner reaches files: the CLI implements it over the filesystem.
 pub trait FileAccess {
@@ -537,7 +537,13 @@ fn samples_string(samples: &[(Labels, f64)]) -> String {
     }
     samples
         .iter()
-        .map(|(labels, value)| format!("{} {}", go_labels(labels), go_float_e(*value)))
+        .map(|(labels, value)| {
+            format!(
+                "{} {}",
+                go_labels(labels),
+                go_number::format_float(*value, 'E', None)
+            )
+        })
         .collect::<Vec<_>>()
         .join(", ")
 }
