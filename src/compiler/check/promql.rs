@@ -304,8 +304,8 @@ fn parse_plain_selector(text: &str) -> Result<ParsedSelector, SelectorFailure> {
 }
 
 fn parse_with_promql_parser(text: &str) -> Result<ParsedSelector, SelectorFailure> {
-    let expression = crate::prometheus::promql::regex_matchers::parse_with_cached_regexes(text)
-        .map_err(SelectorFailure::Syntax)?;
+    let expression =
+        crate::prometheus::promql::parse::parse_promql(text).map_err(SelectorFailure::Syntax)?;
     let vector = match expression {
         Expr::VectorSelector(vector)
             if vector.offset.is_none()
@@ -379,7 +379,7 @@ fn parse_simple_selector(text: &str) -> Option<ParsedSelector> {
             }
             let value = &text[at + 1..at + 1 + length];
             if matches!(op, ir::MatchOp::Regex | ir::MatchOp::NotRegex)
-                && !crate::prometheus::promql::regex_matchers::pattern_compiles(value)
+                && !crate::prometheus::promql::parse::pattern_compiles(value)
             {
                 return None;
             }

@@ -19,6 +19,7 @@ use crate::compiler::check::types::Checker;
 use crate::compiler::ir;
 use crate::compiler::syntax::ast::{self, Item, Value};
 use crate::prometheus::model::names::is_legacy_label_name;
+use crate::prometheus::promql::parse_promql;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Form {
@@ -1055,7 +1056,7 @@ impl Checker {
     /// promql-parser compiles it with the same anchoring.
     fn check_regex(&mut self, regex: &str, span: Span) -> bool {
         let probe = format!("x{{l=~{}}}", ir::quote_promql_string(regex));
-        match promql_parser::parser::parse(&probe) {
+        match parse_promql(&probe) {
             Ok(_) => true,
             Err(message) => {
                 self.push(

@@ -13,7 +13,6 @@
 //!   on one yields nothing, and range windows skip them.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
-use std::sync::Once;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use promql_parser::label::MatchOp;
@@ -59,23 +58,6 @@ impl EvalOptions {
             ..EvalOptions::default()
         }
     }
-}
-
-/// Parses a query as the chosen semantics accepts it: under V2 `holt_winters`
-/// is known and `double_exponential_smoothing` is not; under V3 the reverse.
-pub fn parse_query(query: &str, semantics: Semantics) -> Result<Expr, EvalError> {
-    register_holt_winters();
-    let expr = super::regex_matchers::parse_with_cached_regexes(query).map_err(EvalError::Parse)?;
-    let unknown = match semantics {
-        Semantics::V2 => "double_exponential_smoothing",
-        Semantics::V3 => "holt_winters",
-    };
-    if calls_function(&expr, unknown) {
-        return Err(EvalError::Parse(format!(
-            "unknown function with name \"{unknown}\""
-        )));
-    }
-    Ok(expr)
 }
 
 /// Evaluates `expr` at one time (milliseconds): Prometheus' instant query.
@@ -946,45 +928,6 @@ fn system_time_ms(time: SystemTime) -> i64 {
     }
 }
 
-fn register_holt_winters() {
-    static REGISTER: Once = Once::new();
-    REGISTER.call_once(|| {
-        // Registration fails only if the name were built in, which
-        // promql-parser 0.11 does not do; V2 queries would then still parse.
-        let _ = promql_parser::parser::register_extra_functions(vec![
-            promql_parser::parser::Function::new(
-                "holt_winters",
-                vec![ValueType::Matrix, ValueType::Scalar, ValueType::Scalar],
-                0,
-                ValueType::Vector,
-                false,
-            ),
-        ]);
-    });
-}
-
-fn calls_function(expr: &Expr, name: &str) -> bool {
-    match expr {
-        Expr::Call(call) => {
-            call.func.name == name || call.args.args.iter().any(|arg| calls_function(arg, name))
-        }
-        Expr::Aggregate(aggregate) => {
-            calls_function(&aggregate.expr, name)
-                || aggregate
-                    .param
-                    .as_ref()
-                    .is_some_and(|param| calls_function(param, name))
-        }
-        Expr::Unary(unary) => calls_function(&unary.expr, name),
-        Expr::Binary(binary) => {
-            calls_function(&binary.lhs, name) || calls_function(&binary.rhs, name)
-        }
-        Expr::Paren(paren) => calls_function(&paren.expr, name),
-        Expr::Subquery(subquery) => calls_function(&subquery.expr, name),
-        _ => false,
-    }
-}
-
 /// Whether a metric name ends like a counter's (Prometheus 3's
 /// `PossibleNonCounterInfo` check); a missing name is not reported.
 fn looks_like_counter(metric_name: &str) -> bool {
@@ -1013,6 +956,7 @@ impl Evaluator<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::prometheus::promql::parse::parse_query;
     use crate::prometheus::promql::value::stale_nan;
 
     fn storage_with(points: &[(i64, f64)]) -> Storage {

@@ -16,9 +16,10 @@ use std::time::{Duration, UNIX_EPOCH};
 use promql_parser::parser::ast::AtModifier;
 use promql_parser::parser::Expr;
 
-use super::engine::{parse_query, EvalOptions, Evaluator};
+use super::engine::{EvalOptions, Evaluator};
 use super::error::EvalError;
 use super::notation::{self, SequenceValue};
+use super::parse::parse_query;
 use super::storage::Storage;
 use super::value::{Labels, Sample, Series, Value, METRIC_NAME};
 use super::Semantics;
