@@ -18,8 +18,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use mlslo::prometheus::promql::functions::{
-    bucket_quantile, elementwise_function, range_function, RangeContext, Window,
+    bucket_quantile, elementwise_function, range_function, RangeContext,
 };
+use mlslo::prometheus::promql::value::Window;
 use mlslo::prometheus::promql::Semantics;
 
 const PROMTOOL: &str = "/usr/bin/promtool";

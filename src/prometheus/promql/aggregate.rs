@@ -18,6 +18,7 @@ use promql_parser::parser::token;
 use super::engine::Evaluator;
 use super::error::EvalError;
 use super::functions;
+use super::kahan::kahan_sum_inc_v3;
 use super::value::{Labels, Sample, Value, Vector, METRIC_NAME};
 use super::Semantics;
 use crate::prometheus::model::go_number;
@@ -203,7 +204,7 @@ fn accumulate(op: token::TokenId, group: &mut Group, sample: Sample, semantics: 
             Semantics::V2 => group.value += value,
             Semantics::V3 => {
                 (group.value, group.compensation) =
-                    functions::kahan_sum_inc_v3(value, group.value, group.compensation);
+                    kahan_sum_inc_v3(value, group.value, group.compensation);
             }
         },
         token::T_AVG => match semantics {
@@ -229,7 +230,7 @@ fn accumulate(op: token::TokenId, group: &mut Group, sample: Sample, semantics: 
                 }
                 if !group.incremental_mean {
                     let (sum, compensation) =
-                        functions::kahan_sum_inc_v3(value, group.value, group.compensation);
+                        kahan_sum_inc_v3(value, group.value, group.compensation);
                     if !sum.is_infinite() {
                         group.value = sum;
                         group.compensation = compensation;
@@ -240,11 +241,8 @@ fn accumulate(op: token::TokenId, group: &mut Group, sample: Sample, semantics: 
                     group.compensation /= group.count - 1.0;
                 }
                 let q = (group.count - 1.0) / group.count;
-                (group.mean, group.compensation) = functions::kahan_sum_inc_v3(
-                    value / group.count,
-                    q * group.mean,
-                    q * group.compensation,
-                );
+                (group.mean, group.compensation) =
+                    kahan_sum_inc_v3(value / group.count, q * group.mean, q * group.compensation);
             }
         },
         token::T_MIN if first || group.value > value || group.value.is_nan() => {

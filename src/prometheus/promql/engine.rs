@@ -22,10 +22,12 @@ use promql_parser::parser::ast::{
 use promql_parser::parser::value::ValueType;
 
 use super::error::EvalError;
-use super::functions::{self, RangeContext, Window};
-use super::regression::SlidingRegression;
+use super::functions::{self, RangeContext};
+use super::regression::{kahan_linear_regression, SlidingRegression};
 use super::storage::Storage;
-use super::value::{is_stale_nan, Labels, Matrix, Sample, Series, Value, Vector, METRIC_NAME};
+use super::value::{
+    is_stale_nan, Labels, Matrix, Sample, Series, Value, Vector, Window, METRIC_NAME,
+};
 use super::Semantics;
 use crate::prometheus::model::{go_number, go_quote, names};
 
@@ -594,7 +596,7 @@ impl<'a> Evaluator<'a> {
                                                 intercept_time,
                                             )
                                             .unwrap_or_else(|| {
-                                                functions::kahan_linear_regression(
+                                                kahan_linear_regression(
                                                     window,
                                                     intercept_time,
                                                     semantics,

@@ -34,6 +34,7 @@ mod calls;
 pub mod engine;
 pub mod error;
 pub mod functions;
+mod kahan;
 pub mod notation;
 pub mod parse;
 pub mod promqltest;
