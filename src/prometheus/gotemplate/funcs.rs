@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use super::format::{sprint, sprintf, sprintln};
 use super::value::{Sample, Time, Value};
-use crate::prometheus::model::duration::parse_model_duration;
+use crate::prometheus::model::duration::{humanize_duration, parse_model_duration};
 use crate::prometheus::model::go_number;
 
 /// Go's parameter types, as far as they change argument handling.
@@ -346,57 +346,6 @@ pub fn humanize1024(v: f64) -> String {
         v /= 1024.0;
     }
     format!("{}{prefix}", g4(v))
-}
-
-/// Go's `int64(v)` on amd64 (where promtool runs): truncation toward zero, and the
-/// "integer indefinite" value `math.MinInt64` for NaN and out-of-range inputs.
-fn go_int64(v: f64) -> i64 {
-    const TWO_POW_63: f64 = 9_223_372_036_854_775_808.0;
-    if v.is_nan() || !(-TWO_POW_63..TWO_POW_63).contains(&v) {
-        return i64::MIN;
-    }
-    v as i64
-}
-
-pub fn humanize_duration(v: f64) -> String {
-    if v.is_nan() || v.is_infinite() {
-        return g4(v);
-    }
-    if v == 0.0 {
-        return format!("{}s", g4(v));
-    }
-    let mut v = v;
-    if v.abs() >= 1.0 {
-        let mut sign = "";
-        if v < 0.0 {
-            sign = "-";
-            v = -v;
-        }
-        let duration = go_int64(v);
-        let seconds = duration % 60;
-        let minutes = (duration / 60) % 60;
-        let hours = (duration / 60 / 60) % 24;
-        let days = duration / 60 / 60 / 24;
-        if days != 0 {
-            return format!("{sign}{days}d {hours}h {minutes}m {seconds}s");
-        }
-        if hours != 0 {
-            return format!("{sign}{hours}h {minutes}m {seconds}s");
-        }
-        if minutes != 0 {
-            return format!("{sign}{minutes}m {seconds}s");
-        }
-        return format!("{sign}{}s", g4(v));
-    }
-    let mut prefix = "";
-    for p in ["m", "u", "n", "p", "f", "a", "z", "y"] {
-        if v.abs() >= 1.0 {
-            break;
-        }
-        prefix = p;
-        v *= 1000.0;
-    }
-    format!("{}{prefix}s", g4(v))
 }
 
 /// The template function `parseDuration`: `model.ParseDuration`, in seconds.
@@ -1048,14 +997,6 @@ mod tests {
         assert_eq!(humanize1024(0.12), "0.12");
         assert_eq!(humanize1024(1234567.0), "1.177Mi");
         assert_eq!(humanize1024(i64::MAX as f64), "8Ei");
-        assert_eq!(humanize_duration(3600.0), "1h 0m 0s");
-        assert_eq!(humanize_duration(899.99), "14m 59s");
-        assert_eq!(humanize_duration(0.0001), "100us");
-        assert_eq!(humanize_duration(1.2345), "1.234s");
-        assert_eq!(
-            humanize_duration(-(86400.0 * 2.0 + 3600.0 * 3.0 + 60.0 * 4.0 + 5.0)),
-            "-2d 3h 4m 5s"
-        );
     }
 
     #[test]

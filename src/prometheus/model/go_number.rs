@@ -188,6 +188,16 @@ pub fn parse_float(text: &str) -> Result<f64, ParseFloatError> {
     Ok(value)
 }
 
+/// Go's `int64(v)` on amd64 (where promtool runs): truncation toward zero, and the
+/// "integer indefinite" value `math.MinInt64` for NaN and out-of-range inputs.
+pub fn go_int64(v: f64) -> i64 {
+    const TWO_POW_63: f64 = 9_223_372_036_854_775_808.0;
+    if v.is_nan() || !(-TWO_POW_63..TWO_POW_63).contains(&v) {
+        return i64::MIN;
+    }
+    v as i64
+}
+
 /// The most digits a precision asks for; 800 is beyond the exact decimal expansion of
 /// every float64 but the tiniest subnormals' fixed-point form.
 const MAX_PRECISION: usize = 800;
