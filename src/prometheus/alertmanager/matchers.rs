@@ -528,11 +528,8 @@ fn split_matcher(input: &str) -> Option<(&str, &str, &str)> {
     let name_start = position;
     while position < bytes.len() {
         let byte = bytes[position];
-        let allowed = byte.is_ascii_alphabetic()
-            || byte == b'_'
-            || byte == b':'
-            || (position > name_start && byte.is_ascii_digit());
-        if !allowed {
+        // The classic parser's name characters are the metric names' ones, `:` included.
+        if !names::is_metric_name_byte(byte, position == name_start) {
             break;
         }
         position += 1;
