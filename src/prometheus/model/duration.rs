@@ -1,8 +1,8 @@
 //! Durations as the Prometheus tools write them: `model.Duration` (`1h30m`, `90d`,
 //! `2w`), which rule files, PromQL ranges, promtool, Alertmanager and the template
-//! function `parseDuration` read and print; Go's `time.Duration` text (`1h30m0s`),
-//! which promtool prints for sample timestamps; and the template function
-//! `humanizeDuration`'s text (`1d 2h 3m 4s`).
+//! function `parseDuration` read and print, and Go's `time.Duration` text
+//! (`1h30m0s`), which promtool prints for sample timestamps. The template function
+//! `humanizeDuration`'s text lives with its siblings in `model::humanize`.
 //!
 //! Invariants: values are whole milliseconds, the precision of `model.Duration`.
 //! Parsing is prometheus/common's `model.ParseDuration` as promtool 2.42 and
@@ -13,7 +13,7 @@
 
 use std::fmt;
 
-use super::{go_number, go_quote};
+use super::go_quote;
 
 pub const MILLISECOND: i64 = 1;
 pub const SECOND: i64 = 1_000;
@@ -147,51 +147,6 @@ pub fn format_go_duration(millis: i64) -> String {
     }
 }
 
-/// The text of Prometheus' template function `humanizeDuration` for a number of
-/// seconds: `1d 2h 3m 4s`, `1.234s`, `100us`; `%.4g` for what is not a whole
-/// number of seconds above one.
-pub fn humanize_duration(v: f64) -> String {
-    let g4 = |v: f64| go_number::format_float(v, 'g', Some(4));
-    if v.is_nan() || v.is_infinite() {
-        return g4(v);
-    }
-    if v == 0.0 {
-        return format!("{}s", g4(v));
-    }
-    let mut v = v;
-    if v.abs() >= 1.0 {
-        let mut sign = "";
-        if v < 0.0 {
-            sign = "-";
-            v = -v;
-        }
-        let duration = go_number::go_int64(v);
-        let seconds = duration % 60;
-        let minutes = (duration / 60) % 60;
-        let hours = (duration / 60 / 60) % 24;
-        let days = duration / 60 / 60 / 24;
-        if days != 0 {
-            return format!("{sign}{days}d {hours}h {minutes}m {seconds}s");
-        }
-        if hours != 0 {
-            return format!("{sign}{hours}h {minutes}m {seconds}s");
-        }
-        if minutes != 0 {
-            return format!("{sign}{minutes}m {seconds}s");
-        }
-        return format!("{sign}{}s", g4(v));
-    }
-    let mut prefix = "";
-    for p in ["m", "u", "n", "p", "f", "a", "z", "y"] {
-        if v.abs() >= 1.0 {
-            break;
-        }
-        prefix = p;
-        v *= 1000.0;
-    }
-    format!("{}{prefix}s", g4(v))
-}
-
 /// Each unit that fits, largest first; years and weeks only when `with_weeks` and
 /// they divide the whole rest, as `Duration.String()` does.
 fn write_units(out: &mut dyn fmt::Write, millis: i64, with_weeks: bool) -> fmt::Result {
@@ -312,18 +267,6 @@ mod tests {
         assert_eq!(PlainDuration(YEAR).to_string(), "365d");
         assert_eq!(PlainDuration(90 * MINUTE + 5).to_string(), "1h30m5ms");
         assert_eq!(PlainDuration(0).to_string(), "0s");
-    }
-
-    #[test]
-    fn humanized_durations_match_prometheus() {
-        assert_eq!(humanize_duration(3600.0), "1h 0m 0s");
-        assert_eq!(humanize_duration(899.99), "14m 59s");
-        assert_eq!(humanize_duration(0.0001), "100us");
-        assert_eq!(humanize_duration(1.2345), "1.234s");
-        assert_eq!(
-            humanize_duration(-(86400.0 * 2.0 + 3600.0 * 3.0 + 60.0 * 4.0 + 5.0)),
-            "-2d 3h 4m 5s"
-        );
     }
 
     #[test]
