@@ -1123,4 +1123,24 @@ mod tests {
             }
         }
     }
+
+    /// Prometheus 3 prints the quantile of this warning with Go's `%g`.
+    #[test]
+    fn quantile_warnings_print_the_quantile_as_go_does() {
+        let storage = storage_with(&[(0, 1.0)]);
+        let options = EvalOptions::with_semantics(Semantics::V3);
+        let mut warnings = Vec::new();
+        for quantile in ["2", "-0.0000001", "Inf", "NaN"] {
+            let query = format!("quantile({quantile}, x)");
+            let expr = parse_query(&query, Semantics::V3).expect("test query parses");
+            let mut evaluator = Evaluator::new(&storage, &options, 0, 0);
+            evaluator.eval(&expr, 0).expect("test query evaluates");
+            warnings.extend(evaluator.warnings);
+        }
+        let got: Vec<&str> = warnings
+            .iter()
+            .map(|warning| warning.rsplit(", got ").next().unwrap_or(""))
+            .collect();
+        assert_eq!(got, ["2", "-1e-07", "+Inf", "NaN"]);
+    }
 }
