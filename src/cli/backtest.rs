@@ -11,7 +11,8 @@ use std::path::{Path, PathBuf};
 
 use super::prometheus_api::PrometheusServer;
 use super::{write_stderr, write_stdout, EXIT_CLEAN, EXIT_USAGE_OR_IO};
-use crate::prometheus::ruler::{load_rule_file, parse_model_duration, RuleGroup};
+use crate::prometheus::model::duration::parse_model_duration;
+use crate::prometheus::ruler::{load_rule_file, RuleGroup};
 use crate::tools::backtest::data::{
     parse_openmetrics, parse_series_notation, parse_time_ms, Dataset,
 };

@@ -122,7 +122,7 @@ fn read_secret_file(path: &std::path::Path, what: &str) -> Result<Secret, String
 }
 
 fn parse_timeout(text: &str) -> Result<Duration, String> {
-    let milliseconds = crate::prometheus::ruler::duration::parse_model_duration(text)?;
+    let milliseconds = crate::prometheus::model::duration::parse_model_duration(text)?;
     if milliseconds <= 0 {
         return Err("the timeout must be positive".to_string());
     }

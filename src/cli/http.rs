@@ -12,6 +12,8 @@
 use std::fmt;
 use std::time::Duration;
 
+use crate::prometheus::model::duration::ModelDuration;
+
 /// A credential. Its only way out is [`Secret::expose`], used when a request is built.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Secret(String);
@@ -221,9 +223,11 @@ impl fmt::Display for HttpError {
             HttpErrorKind::Setup(reason) => {
                 write!(formatter, "cannot set up the client: {reason}")?
             }
-            HttpErrorKind::Timeout(after) => {
-                write!(formatter, "no response within {}", format_duration(*after))?
-            }
+            HttpErrorKind::Timeout(after) => write!(
+                formatter,
+                "no response within {}",
+                ModelDuration(i64::try_from(after.as_millis()).unwrap_or(i64::MAX))
+            )?,
             HttpErrorKind::Connect(reason) => write!(formatter, "cannot connect: {reason}")?,
             HttpErrorKind::Status { status, body } => {
                 write!(formatter, "HTTP {status}")?;
@@ -495,14 +499,6 @@ pub fn percent_encode(text: &str) -> String {
         }
     }
     encoded
-}
-
-fn format_duration(duration: Duration) -> String {
-    if duration.subsec_millis() == 0 {
-        format!("{}s", duration.as_secs())
-    } else {
-        format!("{}ms", duration.as_millis())
-    }
 }
 
 fn status_reason(status: u16) -> Option<&'static str> {

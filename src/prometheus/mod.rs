@@ -7,6 +7,7 @@
 pub mod alertmanager;
 pub mod gotemplate;
 pub mod http_api;
+pub mod model;
 pub mod promql;
 pub mod promtool_test;
 pub mod ruler;

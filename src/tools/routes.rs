@@ -13,11 +13,12 @@ use serde::Serialize;
 
 use crate::prometheus::alertmanager::config::Config;
 use crate::prometheus::alertmanager::inhibit::Inhibitor;
-use crate::prometheus::alertmanager::matchers::{format_matchers, is_valid_label_name, LabelSet};
+use crate::prometheus::alertmanager::matchers::{format_matchers, LabelSet};
 use crate::prometheus::alertmanager::route::format_label_set;
 use crate::prometheus::alertmanager::{
     parse_rfc3339_milliseconds, route_alerts, AlertRouting, PostableAlert,
 };
+use crate::prometheus::model::names::is_legacy_label_name;
 
 /// The JSON document of `mlslo routes --format json`.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -211,7 +212,7 @@ pub fn parse_label_pairs(text: &str) -> Result<PostableAlert, String> {
         if characters.next() != Some('=') {
             return Err(format!("expected `name=value` in {text:?}, found {name:?}"));
         }
-        if !is_valid_label_name(&name) {
+        if !is_legacy_label_name(&name) {
             return Err(format!("invalid label name {name:?} in {text:?}"));
         }
         let mut value = String::new();

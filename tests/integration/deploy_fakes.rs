@@ -308,7 +308,7 @@ fn watcher(state: Arc<Mutex<Watches>>) -> FakeServer {
                     // re-serialised: the human throttle period becomes milliseconds.
                     if let Some(object) = watch.as_object_mut() {
                         if let Some(period) = object.remove("throttle_period") {
-                            let millis = mlslo::prometheus::ruler::duration::parse_model_duration(
+                            let millis = mlslo::prometheus::model::duration::parse_model_duration(
                                 period.as_str().unwrap_or_default(),
                             )
                             .unwrap_or_default();

@@ -18,8 +18,9 @@ use std::path::Path;
 use std::process::Command;
 
 use mlslo::prometheus::promql::functions::{
-    bucket_quantile, elementwise_function, range_function, RangeContext, Window,
+    bucket_quantile, elementwise_function, range_function, RangeContext,
 };
+use mlslo::prometheus::promql::value::Window;
 use mlslo::prometheus::promql::Semantics;
 
 use crate::support::{installed, scratch, Scratch, PROMTOOL};

@@ -42,8 +42,8 @@ enum Expect {
 }
 
 fn add_minute(text: &str) -> String {
-    let ms = mlslo::prometheus::ruler::parse_model_duration(text).unwrap_or(0);
-    mlslo::prometheus::ruler::format_model_duration(ms + 60_000)
+    let ms = mlslo::prometheus::model::duration::parse_model_duration(text).unwrap_or(0);
+    mlslo::prometheus::model::duration::format_model_duration(ms + 60_000)
 }
 
 /// Every single-point mutation of a test file, with what it must do.
@@ -250,4 +250,170 @@ fn mlslo_test_agrees_with_promtool() {
         failing > 30 && passing > 5,
         "the mutations must exercise both verdicts"
     );
+}
+
+/// `promtool check rules` over one rule file per text, each made by `rule_file`:
+/// for each, `Ok` when promtool accepts it, else promtool's message with the file
+/// name taken off. `None` when promtool is missing outside CI.
+fn promtool_check_rules(
+    what: &str,
+    texts: &[&str],
+    rule_file: impl Fn(&str) -> String,
+) -> Option<Vec<Result<(), String>>> {
+    if !Path::new(PROMTOOL).exists() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI is set but {PROMTOOL} is missing: the differential test cannot run"
+        );
+        eprintln!("skipping: {PROMTOOL} not found (set CI to make this an error)");
+        return None;
+    }
+    let work = std::env::temp_dir().join(format!("mlslo-{what}-{}", std::process::id()));
+    std::fs::create_dir_all(&work).expect("temp dir");
+    let files: Vec<String> = (0..texts.len())
+        .map(|index| format!("{what}{index:02}.yml"))
+        .collect();
+    for (text, file) in texts.iter().zip(&files) {
+        std::fs::write(work.join(file), rule_file(text)).expect("write");
+    }
+    let mut args = vec!["check", "rules"];
+    args.extend(files.iter().map(String::as_str));
+    let theirs = run(PROMTOOL, &args, &work);
+    let _ = std::fs::remove_dir_all(&work);
+    Some(
+        files
+            .iter()
+            .map(|file| {
+                let prefix = format!("{file}: ");
+                theirs
+                    .stderr
+                    .lines()
+                    .find_map(|line| line.strip_prefix(prefix.as_str()))
+                    .map_or(Ok(()), |message| Err(message.to_string()))
+            })
+            .collect(),
+    )
+}
+
+/// A text as a YAML scalar that reads back as exactly that text.
+fn yaml_string(text: &str) -> String {
+    serde_json::to_string(text).expect("a JSON string is a YAML string")
+}
+
+/// Prometheus durations read the way promtool reads them: every text below goes into
+/// a rule's `for:`, and `promtool check rules` must accept exactly those the model
+/// parses, refuse the others with the model's message, and the model must print the
+/// accepted ones back to a text that parses to the same value.
+#[test]
+fn model_durations_agree_with_promtool_check_rules() {
+    const TEXTS: [&str; 30] = [
+        "0",
+        "5m",
+        "1h30m",
+        "05m",
+        "90d",
+        "1y1w1d1h1m1s1ms",
+        "200y",
+        "292y24w",
+        "106751d",
+        "9223372036854ms",
+        "",
+        "00",
+        "5",
+        "m",
+        "10x",
+        "1m1h",
+        "1h1h",
+        "5mm",
+        "1.5h",
+        "-5m",
+        "1ms1s",
+        "1w1y",
+        "292y25w",
+        "293y",
+        "106752d",
+        "9223372036855ms",
+        "99999999999999999999s",
+        "5m\u{1}",
+        "1é",
+        "5m ",
+    ];
+    let Some(verdicts) = promtool_check_rules("duration", &TEXTS, |text| {
+        format!(
+            "groups:\n  - name: g\n    rules:\n      - alert: A\n        expr: up\n        for: {}\n",
+            yaml_string(text)
+        )
+    }) else {
+        return;
+    };
+    let mut differences = Vec::new();
+    for (text, promtool) in TEXTS.iter().zip(verdicts) {
+        let parsed = mlslo::prometheus::model::duration::parse_model_duration(text);
+        if parsed.as_ref().map(|_| ()).map_err(String::clone) != promtool {
+            differences.push(format!("{text:?}: promtool {promtool:?}, model {parsed:?}"));
+        }
+        if let Ok(millis) = parsed {
+            let printed = mlslo::prometheus::model::duration::format_model_duration(millis);
+            let reparsed = mlslo::prometheus::model::duration::parse_model_duration(&printed);
+            if reparsed != Ok(millis) {
+                differences.push(format!(
+                    "{text:?} prints as {printed:?}, which reads {reparsed:?}"
+                ));
+            }
+        }
+    }
+    assert!(differences.is_empty(), "{}", differences.join("\n"));
+}
+
+/// Template number literals read as Go's text/template reads them (through
+/// `strconv.ParseInt`, `ParseUint` and `ParseFloat`): `promtool check rules` and the
+/// template validator must accept the same literals and refuse the others with the
+/// same message.
+#[test]
+fn template_number_literals_agree_with_promtool_check_rules() {
+    const LITERALS: [&str; 16] = [
+        "1_000",
+        "1__0",
+        "1_",
+        "0x1p-2",
+        "0x_1p0",
+        "0x10",
+        "0x1.8",
+        "0b101",
+        "0o17",
+        "017",
+        "1e3",
+        "1e",
+        ".5",
+        "1i",
+        "0x1p1024",
+        "99999999999999999999",
+    ];
+    let Some(verdicts) = promtool_check_rules("literal", &LITERALS, |literal| {
+        format!(
+            "groups:\n  - name: g\n    rules:\n      - alert: A\n        expr: up\n        annotations:\n          a: {}\n",
+            yaml_string(&format!("{{{{ {literal} }}}}"))
+        )
+    }) else {
+        return;
+    };
+    let mut differences = Vec::new();
+    for (literal, promtool) in LITERALS.iter().zip(verdicts) {
+        let promtool = promtool.map_err(|message| {
+            message
+                .strip_prefix("group \"g\", rule 1, \"A\": annotation \"a\": ")
+                .unwrap_or(&message)
+                .to_string()
+        });
+        let ours = mlslo::prometheus::gotemplate::validate_alert_template(
+            "A",
+            &format!("{{{{ {literal} }}}}"),
+        )
+        .error
+        .map_or(Ok(()), |error| Err(error.message));
+        if ours != promtool {
+            differences.push(format!("{literal}: promtool {promtool:?}, mlslo {ours:?}"));
+        }
+    }
+    assert!(differences.is_empty(), "{}", differences.join("\n"));
 }

@@ -7,6 +7,7 @@
 use crate::base::diagnostic::{Span, Spanned};
 use crate::compiler::check::checker::Checker;
 use crate::compiler::check::codes;
+use crate::prometheus::model::names::is_legacy_label_name;
 
 /// Names of services and objectives: they become label values and file names.
 pub(crate) fn is_valid_object_name(name: &str) -> bool {
@@ -15,17 +16,10 @@ pub(crate) fn is_valid_object_name(name: &str) -> bool {
         && characters.all(|character| matches!(character, 'a'..='z' | '0'..='9' | '_' | '.' | '-'))
 }
 
-/// Prometheus' label-name rule, minus the reserved `__` prefix.
-pub(crate) fn is_valid_label_name(name: &str) -> bool {
-    let mut characters = name.chars();
-    matches!(characters.next(), Some('a'..='z' | 'A'..='Z' | '_'))
-        && characters.all(|character| character.is_ascii_alphanumeric() || character == '_')
-}
-
 impl Checker {
     /// E0211 unless `name` is a valid Prometheus label name not starting with `__`.
     pub fn check_label_name(&mut self, name: &str, span: Span) -> bool {
-        if is_valid_label_name(name) && !name.starts_with("__") {
+        if is_legacy_label_name(name) && !name.starts_with("__") {
             return true;
         }
         let reason = if name.starts_with("__") {

@@ -269,7 +269,7 @@ impl Checker {
     /// promql-parser compiles it with the same anchoring.
     fn check_regex(&mut self, regex: &str, span: Span) -> bool {
         let probe = format!("x{{l=~{}}}", ir::quote_promql_string(regex));
-        match promql_parser::parser::parse(&probe) {
+        match crate::prometheus::promql::parse_promql(&probe) {
             Ok(_) => true,
             Err(message) => {
                 self.push(

@@ -13,6 +13,7 @@ use promql_parser::parser::Expr;
 
 use crate::compiler::ir;
 use crate::compiler::syntax::ast;
+use crate::prometheus::model::names::{is_label_name_byte, is_metric_name_byte};
 
 /// A selector as promql-parser read it, before the mlslo rules.
 #[derive(Clone, Debug, PartialEq)]
@@ -89,8 +90,8 @@ pub(crate) fn parse_plain_selector(text: &str) -> Result<ParsedSelector, Selecto
 }
 
 fn parse_with_promql_parser(text: &str) -> Result<ParsedSelector, SelectorFailure> {
-    let expression = crate::prometheus::promql::regex_matchers::parse_with_cached_regexes(text)
-        .map_err(SelectorFailure::Syntax)?;
+    let expression =
+        crate::prometheus::promql::parse::parse_promql(text).map_err(SelectorFailure::Syntax)?;
     let vector = match expression {
         Expr::VectorSelector(vector)
             if vector.offset.is_none()
@@ -164,7 +165,7 @@ fn parse_simple_selector(text: &str) -> Option<ParsedSelector> {
             }
             let value = &text[at + 1..at + 1 + length];
             if matches!(op, ir::MatchOp::Regex | ir::MatchOp::NotRegex)
-                && !crate::prometheus::promql::regex_matchers::pattern_compiles(value)
+                && !crate::prometheus::promql::parse::pattern_compiles(value)
             {
                 return None;
             }
@@ -202,16 +203,18 @@ fn skip_space(bytes: &[u8], mut at: usize) -> usize {
 /// PromQL keyword or number word, which the lexer reads as something else.
 fn identifier<'a>(bytes: &'a [u8], at: &mut usize, metric: bool) -> Option<&'a str> {
     let start = *at;
-    let is_start =
-        |byte: u8| byte.is_ascii_alphabetic() || byte == b'_' || (metric && byte == b':');
-    if !bytes.get(start).copied().is_some_and(is_start) {
+    let allowed = |byte: u8, first: bool| {
+        if metric {
+            is_metric_name_byte(byte, first)
+        } else {
+            is_label_name_byte(byte, first)
+        }
+    };
+    if !bytes.get(start).is_some_and(|byte| allowed(*byte, true)) {
         return None;
     }
     let mut end = start + 1;
-    while bytes
-        .get(end)
-        .is_some_and(|byte| is_start(*byte) || byte.is_ascii_digit())
-    {
+    while bytes.get(end).is_some_and(|byte| allowed(*byte, false)) {
         end += 1;
     }
     let word = std::str::from_utf8(&bytes[start..end]).ok()?;

@@ -24,6 +24,7 @@ use crate::compiler::check::codes;
 use crate::compiler::check::schema::Fields;
 use crate::compiler::check::selector_parser::{parse_plain_selector, SelectorFailure};
 use crate::compiler::ir;
+use crate::prometheus::model::names::counter_suffix;
 
 /// What the objective does with the series, which decides the kind rules.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -43,12 +44,6 @@ pub(crate) struct ServiceSelector<'a> {
     /// Where each label is written, for W0006.
     pub spans: BTreeMap<String, Span>,
 }
-
-const COUNTER_SUFFIXES: [&str; 3] = ["_total", "_count", "_bucket"];
-
-const HISTOGRAM_SERIES_SUFFIXES: [&str; 3] = ["_total", "_count", "_sum"];
-
-const GAUGE_FORBIDDEN_SUFFIXES: [&str; 4] = ["_total", "_count", "_sum", "_bucket"];
 
 impl Checker {
     /// Parses `text` (at `span`) as a plain selector, applies the kind rules for
@@ -126,9 +121,7 @@ impl Checker {
 
         match role {
             MetricRole::Histogram => {
-                if let Some(suffix) = HISTOGRAM_SERIES_SUFFIXES
-                    .iter()
-                    .find(|suffix| metric.ends_with(*suffix))
+                if let Some(suffix) = counter_suffix(&metric).filter(|suffix| *suffix != "_bucket")
                 {
                     let base = metric.trim_end_matches(suffix);
                     self.push(
@@ -141,7 +134,7 @@ impl Checker {
                             "a latency objective compares the `le` label of `_bucket` series with \
                              the threshold; `{suffix}` series have no `le` label"
                         ))
-                            .with_help(if *suffix == "_total" {
+                            .with_help(if suffix == "_total" {
                                 "name the histogram (the `_bucket` series or its base name); for \
                              request counts use an `availability` objective"
                                     .to_owned()
@@ -158,13 +151,12 @@ impl Checker {
                 }
             }
             MetricRole::Counter => {
-                if !COUNTER_SUFFIXES
-                    .iter()
-                    .any(|suffix| metric.ends_with(suffix))
-                {
+                if counter_suffix(&metric).is_none() {
                     self.push(
                         codes::NOT_A_COUNTER.at(span,
-                            format!("`{metric}` does not end in `_total` or `_count`"),
+                            format!(
+                                "`{metric}` does not end in `_total`, `_sum`, `_count` or `_bucket`"
+                            ),
                         )
                         .with_note(
                             "availability is computed with rate() over counters; rate() over a \
@@ -175,10 +167,7 @@ impl Checker {
                 }
             }
             MetricRole::Gauge => {
-                if let Some(suffix) = GAUGE_FORBIDDEN_SUFFIXES
-                    .iter()
-                    .find(|suffix| metric.ends_with(*suffix))
-                {
+                if let Some(suffix) = counter_suffix(&metric) {
                     self.push(
                         codes::COUNTER_AS_GAUGE.at(span,
                             format!("`{metric}` looks like a counter (`{suffix}`), but `{field}` compares its value"),

@@ -902,6 +902,14 @@ fn warnings_do_not_block_the_program() {
 }
 
 #[test]
+fn every_prometheus_counter_suffix_counts_as_a_counter() {
+    for total in ["t_total", "latency_seconds_sum", "t_count", "t_bucket"] {
+        let body = format!("errors = e_total\n total = {total}\n objective = 99%");
+        assert_eq!(codes(&objective("availability", &body)), [] as [&str; 0]);
+    }
+}
+
+#[test]
 fn counters_used_as_gauges_are_warned() {
     assert_eq!(
         codes(&objective("drift", "score = drift_total\n max = 1")),

@@ -321,7 +321,9 @@ fn emit_objective(service: &Service, objective: &Objective, groups: &mut Vec<Rul
                 format!("vector({})", budget.error_budget),
             ));
             let days = Decimal::from_integer(period.millis)
-                .div_rounded(Decimal::from_integer(crate::compiler::ir::duration::DAY))
+                .div_rounded(Decimal::from_integer(
+                    crate::prometheus::model::duration::DAY,
+                ))
                 .map_or(Decimal::ZERO, |(days, _)| days);
             budget_rules.push(record(
                 naming::SLO_TIME_PERIOD_DAYS.to_owned(),

@@ -605,7 +605,7 @@ mod tests {
             "\r",
         ] {
             let quoted = quote_promql_string(value);
-            let parsed = promql_parser::parser::parse(&format!("x{{l={quoted}}}"))
+            let parsed = crate::prometheus::promql::parse_promql(&format!("x{{l={quoted}}}"))
                 .unwrap_or_else(|error| panic!("{value:?} as {quoted}: {error}"));
             let promql_parser::parser::Expr::VectorSelector(selector) = parsed else {
                 panic!("{quoted}");
@@ -636,7 +636,7 @@ mod tests {
             selector.to_promql(),
             r#"http_requests_total{path="/a\"b\\c\nd",status=~"5.."}"#
         );
-        let parsed = promql_parser::parser::parse(&selector.to_promql());
+        let parsed = crate::prometheus::promql::parse_promql(&selector.to_promql());
         assert!(parsed.is_ok(), "{parsed:?}");
     }
 
@@ -676,7 +676,7 @@ mod tests {
                     span: Span::default(),
                 };
                 let text = selector.to_promql();
-                let parsed = promql_parser::parser::parse(&text);
+                let parsed = crate::prometheus::promql::parse_promql(&text);
                 prop_assert!(parsed.is_ok(), "{text}: {parsed:?}");
                 let Ok(promql_parser::parser::Expr::VectorSelector(vector)) = parsed else {
                     return Err(TestCaseError::fail(format!("{text} is not a vector selector")));

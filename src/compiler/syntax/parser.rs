@@ -20,6 +20,8 @@ use super::ast::{
 };
 use super::error::{describe_char, ParseError, MAX_NESTING_DEPTH};
 use crate::base::diagnostic::{Span, Spanned};
+// The DSL writes durations in Prometheus' units (a year is 365 days, a week 7 days).
+use crate::prometheus::model::duration::DURATION_UNITS;
 use nom::branch::alt;
 use nom::bytes::complete::{tag, take_while, take_while1};
 use nom::character::complete::{char, one_of};
@@ -1392,18 +1394,6 @@ fn inline_space(input: &str) -> &str {
 // ---------------------------------------------------------------------------
 // Helpers (not productions).
 // ---------------------------------------------------------------------------
-
-/// Duration units, largest first, with their length in milliseconds
-/// (Prometheus's definitions: a year is 365 days, a week 7 days).
-const DURATION_UNITS: [(&str, i64); 7] = [
-    ("y", 365 * 24 * 3_600_000),
-    ("w", 7 * 24 * 3_600_000),
-    ("d", 24 * 3_600_000),
-    ("h", 3_600_000),
-    ("m", 60_000),
-    ("s", 1_000),
-    ("ms", 1),
-];
 
 const BYTE_UNITS: [(&str, ByteUnit); 9] = [
     ("B", ByteUnit::B),

@@ -11,6 +11,7 @@
 
 use super::ast::{ByteUnit, Duration, File, Inhibit, Item, Route, Value};
 use crate::base::diagnostic::Spanned;
+use crate::prometheus::model::duration::PlainDuration;
 use std::fmt::Write;
 
 /// Writes `file` as canonical `.slo` text, ending with a newline unless empty.
@@ -146,33 +147,12 @@ fn print_value(out: &mut String, value: &Value) {
     }
 }
 
-/// Compound form, largest unit first: `1h30m`, `250ms`, `0s`. The parser never
-/// produces negative durations; one is printed with a sign, which does not parse.
+/// Compound form, largest unit first: `1h30m`, `250ms`, `0s`; days are the largest
+/// unit printed, as `30d` reads better than `4w2d`. The parser never produces
+/// negative durations; one is printed with a sign, which does not parse.
 fn push_duration(out: &mut String, duration: Duration) {
-    // Days are the largest unit printed: `30d` reads better than `4w2d`.
-    const UNITS: [(&str, i64); 5] = [
-        ("d", 24 * 3_600_000),
-        ("h", 3_600_000),
-        ("m", 60_000),
-        ("s", 1_000),
-        ("ms", 1),
-    ];
-    if duration.millis == 0 {
-        out.push_str("0s");
-        return;
-    }
-    let mut remaining = duration.millis.unsigned_abs();
-    if duration.millis < 0 {
-        out.push('-');
-    }
-    for (name, length) in UNITS {
-        let length = length.unsigned_abs();
-        if remaining >= length {
-            // Writing to a String cannot fail.
-            let _ = write!(out, "{}{name}", remaining / length);
-            remaining %= length;
-        }
-    }
+    // Writing to a String cannot fail.
+    let _ = write!(out, "{}", PlainDuration(duration.millis));
 }
 
 fn byte_unit_name(unit: ByteUnit) -> &'static str {

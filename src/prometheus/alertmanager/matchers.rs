@@ -36,6 +36,8 @@ use std::fmt;
 
 use regex::Regex;
 
+use crate::prometheus::model::names;
+
 /// A label set: label name to value. A missing label reads as the empty string.
 pub type LabelSet = BTreeMap<String, String>;
 
@@ -464,7 +466,7 @@ fn go_unquote(quoted: &str) -> Option<String> {
 /// label name is not a classic label name (`[a-zA-Z_:][a-zA-Z0-9_:]*`), the
 /// operator is unknown, or a regex value does not compile.
 pub fn quote_matcher(label: &str, operator: &str, value: &str) -> Result<String, String> {
-    if !is_classic_matcher_label_name(label) {
+    if !names::is_classic_matcher_label_name(label) {
         return Err(format!(
             "label name {label:?} cannot be written in a matcher that Alertmanager 0.25 reads"
         ));
@@ -505,24 +507,6 @@ pub fn open_metrics_escape(value: &str) -> String {
     escaped
 }
 
-/// Prometheus' `model.LabelName.IsValid`: `[a-zA-Z_][a-zA-Z0-9_]*`.
-pub fn is_valid_label_name(name: &str) -> bool {
-    !name.is_empty()
-        && name.bytes().enumerate().all(|(index, byte)| {
-            byte.is_ascii_alphabetic() || byte == b'_' || (index > 0 && byte.is_ascii_digit())
-        })
-}
-
-fn is_classic_matcher_label_name(name: &str) -> bool {
-    !name.is_empty()
-        && name.bytes().enumerate().all(|(index, byte)| {
-            byte.is_ascii_alphabetic()
-                || byte == b'_'
-                || byte == b':'
-                || (index > 0 && byte.is_ascii_digit())
-        })
-}
-
 /// Go's `\s`: the ASCII whitespace of RE2 (no vertical tab).
 fn is_go_regex_space(byte: u8) -> bool {
     matches!(byte, b'\t' | b'\n' | b'\x0c' | b'\r' | b' ')
@@ -544,11 +528,8 @@ fn split_matcher(input: &str) -> Option<(&str, &str, &str)> {
     let name_start = position;
     while position < bytes.len() {
         let byte = bytes[position];
-        let allowed = byte.is_ascii_alphabetic()
-            || byte == b'_'
-            || byte == b':'
-            || (position > name_start && byte.is_ascii_digit());
-        if !allowed {
+        // The classic parser's name characters are the metric names' ones, `:` included.
+        if !names::is_metric_name_byte(byte, position == name_start) {
             break;
         }
         position += 1;

@@ -58,8 +58,9 @@ use serde::{Deserialize, Serialize};
 
 use self::config::Config;
 use self::inhibit::{fingerprint, ActiveAlert, Inhibitor};
-use self::matchers::{is_valid_label_name, LabelSet};
+use self::matchers::LabelSet;
 use self::route::{group_key, RoutingTree};
+use crate::prometheus::model::names::is_legacy_label_name;
 
 /// One alert as `POST /api/v2/alerts` takes it (`PostableAlert`).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -290,7 +291,7 @@ fn validate_alert(alert: &PostableAlert, labels: &LabelSet, now: i64) -> Result<
             return Err("start time must be before end time".to_string());
         }
     }
-    if let Some(name) = labels.keys().find(|name| !is_valid_label_name(name)) {
+    if let Some(name) = labels.keys().find(|name| !is_legacy_label_name(name)) {
         return Err(format!("invalid label set: invalid name {name:?}"));
     }
     if labels.is_empty() {
@@ -299,7 +300,7 @@ fn validate_alert(alert: &PostableAlert, labels: &LabelSet, now: i64) -> Result<
     if let Some(name) = alert
         .annotations
         .keys()
-        .find(|name| !is_valid_label_name(name))
+        .find(|name| !is_legacy_label_name(name))
     {
         return Err(format!("invalid annotations: invalid name {name:?}"));
     }

@@ -17,6 +17,7 @@ use std::collections::BTreeSet;
 
 use super::config::{legacy_and_new_matchers, Config, GoDuration, Route};
 use super::matchers::{all_match, format_matchers, sort_matchers, LabelSet, Matcher};
+use crate::prometheus::model::go_quote;
 
 /// What a matching route does with an alert (Go's `RouteOpts`).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -132,51 +133,10 @@ pub fn group_labels(node: &RouteNode, labels: &LabelSet) -> LabelSet {
 pub fn format_label_set(labels: &LabelSet) -> String {
     let mut parts: Vec<String> = labels
         .iter()
-        .map(|(name, value)| format!("{name}={}", go_quote(value)))
+        .map(|(name, value)| format!("{name}={}", go_quote::quote(value)))
         .collect();
     parts.sort();
     format!("{{{}}}", parts.join(", "))
-}
-
-/// Go's `strconv.Quote` for valid UTF-8 text.
-pub fn go_quote(text: &str) -> String {
-    let mut quoted = String::with_capacity(text.len() + 2);
-    quoted.push('"');
-    for character in text.chars() {
-        match character {
-            '"' => quoted.push_str("\\\""),
-            '\\' => quoted.push_str("\\\\"),
-            '\u{7}' => quoted.push_str("\\a"),
-            '\u{8}' => quoted.push_str("\\b"),
-            '\u{c}' => quoted.push_str("\\f"),
-            '\n' => quoted.push_str("\\n"),
-            '\r' => quoted.push_str("\\r"),
-            '\t' => quoted.push_str("\\t"),
-            '\u{b}' => quoted.push_str("\\v"),
-            _ if is_go_printable(character) => quoted.push(character),
-            _ if (character as u32) < 0x80 => {
-                quoted.push_str(&format!("\\x{:02x}", character as u32));
-            }
-            _ if (character as u32) < 0x10000 => {
-                quoted.push_str(&format!("\\u{:04x}", character as u32));
-            }
-            _ => quoted.push_str(&format!("\\U{:08x}", character as u32)),
-        }
-    }
-    quoted.push('"');
-    quoted
-}
-
-/// An approximation of Go's `strconv.IsPrint`: exact for ASCII; for other
-/// characters it rejects controls, format characters and non-ASCII spaces.
-fn is_go_printable(character: char) -> bool {
-    if character.is_ascii() {
-        return (' '..='~').contains(&character);
-    }
-    !(character.is_control()
-        || character.is_whitespace()
-        || matches!(character, '\u{ad}' | '\u{200b}'..='\u{200f}' | '\u{2028}'..='\u{202e}' | '\u{2060}'..='\u{206f}' | '\u{feff}' | '\u{fff9}'..='\u{fffb}')
-        || ('\u{e000}'..='\u{f8ff}').contains(&character))
 }
 
 /// The children `routes test --tree` descends into (amtool's `getMatchingTree`).

@@ -9,6 +9,7 @@
 use super::funcs::{self, Env, ParamType, Signature};
 use super::parse::{Arg, Branch, Command, List, Node, Number, Pipe, Trees};
 use super::value::Value;
+use crate::prometheus::model::go_quote;
 use std::sync::Arc;
 
 /// Deepest nesting of `{{template}}` calls and parenthesised pipelines together. Go
@@ -173,7 +174,7 @@ impl<'t> State<'t, '_> {
             self.trees.name,
             line,
             col,
-            super::format::quote_string(&self.name),
+            go_quote::quote(&self.name),
             context,
             message
         )))
@@ -342,10 +343,7 @@ impl<'t> State<'t, '_> {
     fn walk_template(&mut self, dot: &Value, name: &str, pipe: Option<&'t Pipe>) -> R<()> {
         let trees = self.trees;
         let Some(tree) = trees.trees.get(name) else {
-            return self.error(format!(
-                "template {} not defined",
-                super::format::quote_string(name)
-            ));
+            return self.error(format!("template {} not defined", go_quote::quote(name)));
         };
         let new_dot = match pipe {
             Some(p) => self.eval_pipeline(dot, p)?,
@@ -449,7 +447,7 @@ impl<'t> State<'t, '_> {
             Arg::String { text, .. } => Ok(Value::String(text.clone())),
             other => self.error(format!(
                 "can't evaluate command {}",
-                super::format::quote_string(&other.to_string())
+                go_quote::quote(&other.to_string())
             )),
         }
     }
@@ -636,7 +634,7 @@ impl<'t> State<'t, '_> {
         let Some(sig) = funcs::lookup(name) else {
             return self.error(format!(
                 "{} is not a defined function",
-                super::format::quote_string(name)
+                go_quote::quote(name)
             ));
         };
         self.eval_call(

@@ -1,132 +1,13 @@
-//! Go's `fmt` and `strconv` number and string formatting, as far as templates reach it.
+//! Go's `fmt` as far as templates reach it: `%v` of every value, the printf verbs
+//! with their flags, width and padding.
 //!
-//! Invariants: float digits come from Rust's exact formatter (`{:e}` for the shortest
-//! round-trip digits, `{:.N e}` / `{:.N}` for fixed precision), which rounds the exact
-//! binary value half-to-even just as Go's `strconv` does; the layout rules on top of
-//! those digits (`%g` exponent thresholds, two-digit exponents, `+Inf`, `NaN`) are
-//! Go's. Nothing here panics on any input.
+//! Invariants: the number text itself is `strconv`'s, from the Prometheus model
+//! (`model::go_number`), and quoting is `strconv.Quote` (`model::go_quote`); this
+//! module adds only what `fmt` adds on top (signs, `#`, padding, verb defaults).
+//! Nothing here panics on any input.
 
 use super::value::Value;
-
-/// Decimal digits of a finite float without trailing zeros: value = 0.d1d2... × 10^dp.
-struct Digits {
-    digits: Vec<u8>,
-    dp: i32,
-}
-
-fn parse_exp_form(text: &str) -> Digits {
-    // text is like "1.2345e6" or "0e0" (from Rust's `{:e}`), never negative here.
-    let (mantissa, exp) = text.split_once('e').unwrap_or((text, "0"));
-    let exp: i32 = exp.parse().unwrap_or(0);
-    let mut digits: Vec<u8> = mantissa.bytes().filter(u8::is_ascii_digit).collect();
-    while digits.last() == Some(&b'0') {
-        digits.pop();
-    }
-    if digits.is_empty() {
-        return Digits { digits, dp: 0 };
-    }
-    Digits {
-        digits,
-        dp: exp + 1,
-    }
-}
-
-fn shortest_digits(v: f64) -> Digits {
-    parse_exp_form(&format!("{:e}", v.abs()))
-}
-
-fn significant_digits(v: f64, significant: usize) -> Digits {
-    let significant = significant.clamp(1, 800);
-    parse_exp_form(&format!("{:.*e}", significant - 1, v.abs()))
-}
-
-fn format_e(d: &Digits, prec: usize, e_char: char) -> String {
-    let mut out = String::new();
-    out.push(if d.digits.is_empty() {
-        '0'
-    } else {
-        d.digits[0] as char
-    });
-    if prec > 0 {
-        out.push('.');
-        for i in 1..=prec {
-            out.push(d.digits.get(i).map_or('0', |b| *b as char));
-        }
-    }
-    out.push(e_char);
-    let exp = if d.digits.is_empty() { 0 } else { d.dp - 1 };
-    out.push(if exp < 0 { '-' } else { '+' });
-    let abs = exp.unsigned_abs();
-    if abs < 10 {
-        out.push('0');
-    }
-    out.push_str(&abs.to_string());
-    out
-}
-
-fn format_f(d: &Digits, prec: usize) -> String {
-    let mut out = String::new();
-    if d.dp > 0 {
-        for i in 0..d.dp as usize {
-            out.push(d.digits.get(i).map_or('0', |b| *b as char));
-        }
-    } else {
-        out.push('0');
-    }
-    if prec > 0 {
-        out.push('.');
-        for i in 1..=prec as i64 {
-            let j = d.dp as i64 + i - 1;
-            let ch = if j >= 0 && (j as usize) < d.digits.len() {
-                d.digits[j as usize] as char
-            } else {
-                '0'
-            };
-            out.push(ch);
-        }
-    }
-    out
-}
-
-/// Go's `strconv.FormatFloat(v, 'g', prec, 64)` for the magnitude of a finite v
-/// (no sign). `prec` None is the shortest representation.
-fn format_g_abs(v: f64, prec: Option<usize>, e_char: char) -> String {
-    let (d, shortest, mut prec) = match prec {
-        None => {
-            let d = shortest_digits(v);
-            let p = d.digits.len();
-            (d, true, p)
-        }
-        Some(p) => {
-            let p = p.max(1);
-            (significant_digits(v, p), false, p)
-        }
-    };
-    let nd = d.digits.len() as i64;
-    let mut eprec = prec as i64;
-    if eprec > nd && nd >= d.dp as i64 {
-        eprec = nd;
-    }
-    if shortest {
-        eprec = 6;
-    }
-    let exp = d.dp as i64 - 1;
-    if exp < -4 || exp >= eprec {
-        if prec as i64 > nd {
-            prec = nd as usize;
-        }
-        return format_e(&d, prec.saturating_sub(1), e_char);
-    }
-    if prec as i64 > d.dp as i64 {
-        prec = nd as usize;
-    }
-    format_f(&d, (prec as i64 - d.dp as i64).max(0) as usize)
-}
-
-/// Go's `strconv.FormatFloat(v, 'g', -1, 64)`: what `%v` and `{{ $value }}` print.
-pub fn format_float_shortest(v: f64) -> String {
-    format_float_verb(v, 'g', None, &Flags::default())
-}
+use crate::prometheus::model::{go_number, go_quote};
 
 /// Formatting flags of one `%` directive.
 #[derive(Clone, Debug, Default)]
@@ -168,39 +49,6 @@ fn pad_number(sign: &str, digits: &str, flags: &Flags) -> String {
         ..flags.clone()
     };
     pad(&format!("{sign}{digits}"), &plain)
-}
-
-/// Go's `%x` of a float (strconv 'x', shortest): `0x1.e848p+19`.
-fn hex_float(abs: f64, upper: bool) -> String {
-    let text = if abs == 0.0 {
-        "0x0p+00".to_string()
-    } else {
-        let bits = abs.to_bits();
-        let mut exponent = ((bits >> 52) & 0x7ff) as i64;
-        let mut mantissa = bits & ((1u64 << 52) - 1);
-        if exponent == 0 {
-            // Subnormal: normalise so the leading bit is the implicit 1.
-            exponent = 1;
-            while mantissa & (1u64 << 52) == 0 {
-                mantissa <<= 1;
-                exponent -= 1;
-            }
-            mantissa &= (1u64 << 52) - 1;
-        }
-        let exponent = exponent - 1023;
-        let mut frac = format!("{mantissa:013x}");
-        while frac.ends_with('0') {
-            frac.pop();
-        }
-        let sign = if exponent < 0 { '-' } else { '+' };
-        let dot = if frac.is_empty() { "" } else { "." };
-        format!("0x1{dot}{frac}p{sign}{:02}", exponent.abs())
-    };
-    if upper {
-        text.to_uppercase()
-    } else {
-        text
-    }
 }
 
 /// Go's `#` flag on floats: always a decimal point, and for `%g`/`%v` trailing zeros up
@@ -282,18 +130,16 @@ pub fn format_float_verb(v: f64, verb: char, prec: Option<usize>, flags: &Flags)
         };
         return pad(body, &no_zero);
     }
-    let abs = v.abs();
-    let mut digits = match verb {
-        'x' | 'X' => hex_float(abs, verb == 'X'),
-        'e' | 'E' => {
-            let p = prec.unwrap_or(6).min(800);
-            let d = significant_digits(abs, p + 1);
-            format_e(&d, p, verb)
-        }
-        'f' | 'F' => format!("{:.*}", prec.unwrap_or(6).min(800), abs),
-        'G' => format_g_abs(abs, prec, 'E'),
-        _ => format_g_abs(abs, prec, 'e'),
+    // fmt prints `%e` and `%f` with six decimals unless told, `%g` and `%v` with the
+    // fewest digits, `%x` always with the fewest.
+    let (format, precision) = match verb {
+        'x' | 'X' => (verb, None),
+        'e' | 'E' => (verb, Some(prec.unwrap_or(6))),
+        'f' | 'F' => ('f', Some(prec.unwrap_or(6))),
+        'G' => ('G', prec),
+        _ => ('g', prec),
     };
+    let mut digits = go_number::format_float(v.abs(), format, precision);
     if flags.sharp {
         digits = sharp_float(&digits, verb, prec);
     }
@@ -331,7 +177,7 @@ fn format_int_verb(v: i64, verb: char, flags: &Flags) -> Option<String> {
                 .ok()
                 .and_then(char::from_u32)
                 .unwrap_or('\u{FFFD}');
-            return Some(pad(&quote_rune(ch), flags));
+            return Some(pad(&go_quote::quote_rune(ch), flags));
         }
         'U' => {
             return Some(pad(&format!("U+{abs:04X}"), flags));
@@ -377,62 +223,6 @@ fn format_int_verb(v: i64, verb: char, flags: &Flags) -> Option<String> {
     Some(pad_number(&sign, &digits, &flags))
 }
 
-/// Go's `strconv.Quote`.
-pub fn quote_string(s: &str) -> String {
-    let mut out = String::from("\"");
-    for ch in s.chars() {
-        push_escaped(&mut out, ch, '"');
-    }
-    out.push('"');
-    out
-}
-
-fn quote_rune(ch: char) -> String {
-    let mut out = String::from("'");
-    push_escaped(&mut out, ch, '\'');
-    out.push('\'');
-    out
-}
-
-/// Approximates Go's `strconv.IsPrint` (Unicode graphic characters plus ASCII space).
-pub fn is_print(ch: char) -> bool {
-    if ch == ' ' {
-        return true;
-    }
-    if ch.is_control() || ch.is_whitespace() {
-        return false;
-    }
-    !matches!(
-        ch as u32,
-        0xAD | 0x600..=0x605 | 0x61C | 0x6DD | 0x70F | 0x180E | 0x200B..=0x200F | 0x202A..=0x202E
-            | 0x2060..=0x206F | 0xFEFF | 0xFFF9..=0xFFFB | 0xE000..=0xF8FF | 0xFFFE | 0xFFFF
-    )
-}
-
-fn push_escaped(out: &mut String, ch: char, quote: char) {
-    if ch == quote || ch == '\\' {
-        out.push('\\');
-        out.push(ch);
-        return;
-    }
-    if is_print(ch) {
-        out.push(ch);
-        return;
-    }
-    match ch {
-        '\u{7}' => out.push_str("\\a"),
-        '\u{8}' => out.push_str("\\b"),
-        '\u{c}' => out.push_str("\\f"),
-        '\n' => out.push_str("\\n"),
-        '\r' => out.push_str("\\r"),
-        '\t' => out.push_str("\\t"),
-        '\u{b}' => out.push_str("\\v"),
-        c if (c as u32) < 0x20 || c as u32 == 0x7f => out.push_str(&format!("\\x{:02x}", c as u32)),
-        c if (c as u32) < 0x10000 => out.push_str(&format!("\\u{:04x}", c as u32)),
-        c => out.push_str(&format!("\\U{:08x}", c as u32)),
-    }
-}
-
 /// `%v` of a value, as `fmt.Sprint` prints one operand.
 pub fn sprint_value(v: &Value) -> String {
     match v {
@@ -440,7 +230,7 @@ pub fn sprint_value(v: &Value) -> String {
         Value::Nil => "<nil>".to_string(),
         Value::Bool(b) => b.to_string(),
         Value::Int(i) => i.to_string(),
-        Value::Float(f) => format_float_shortest(*f),
+        Value::Float(f) => go_number::format_float(*f, 'g', None),
         Value::String(s) | Value::Html(s) => s.clone(),
         Value::StringMap(m) => {
             let parts: Vec<String> = m.iter().map(|(k, v)| format!("{k}:{v}")).collect();
@@ -470,7 +260,7 @@ pub fn sprint_value(v: &Value) -> String {
             format!(
                 "{{{} {}}}",
                 sprint_value(&labels),
-                format_float_shortest(s.value)
+                go_number::format_float(s.value, 'g', None)
             )
         }
         Value::Struct(st) => {
@@ -485,7 +275,7 @@ pub fn sprint_value(v: &Value) -> String {
             };
             format!(
                 "({}{}i)",
-                format_float_shortest(*re),
+                go_number::format_float(*re, 'g', None),
                 format_float_verb(*im, 'g', None, &plus)
             )
         }
@@ -580,7 +370,7 @@ fn format_string_verb(s: &str, verb: char, flags: &Flags) -> Option<String> {
             if flags.sharp && !truncated.contains('`') {
                 Some(pad(&format!("`{truncated}`"), flags))
             } else {
-                Some(pad(&quote_string(&truncated), flags))
+                Some(pad(&go_quote::quote(&truncated), flags))
             }
         }
         'x' | 'X' => {
@@ -604,20 +394,19 @@ fn format_string_verb(s: &str, verb: char, flags: &Flags) -> Option<String> {
 /// Go's `%#v`: the value in Go syntax.
 fn go_syntax(arg: &Value) -> String {
     match arg {
-        Value::String(s) => quote_string(s),
-        Value::Html(s) => format!("\"{}\"", &quote_string(s)[1..quote_string(s).len() - 1]),
+        Value::String(s) | Value::Html(s) => go_quote::quote(s),
         Value::NoValue | Value::Nil => "<nil>".to_string(),
         Value::StringMap(m) => {
             let parts: Vec<String> = m
                 .iter()
-                .map(|(k, v)| format!("{}:{}", quote_string(k), quote_string(v)))
+                .map(|(k, v)| format!("{}:{}", go_quote::quote(k), go_quote::quote(v)))
                 .collect();
             format!("map[string]string{{{}}}", parts.join(", "))
         }
         Value::Map(m) => {
             let parts: Vec<String> = m
                 .iter()
-                .map(|(k, v)| format!("{}:{}", quote_string(k), go_syntax_nested(v)))
+                .map(|(k, v)| format!("{}:{}", go_quote::quote(k), go_syntax_nested(v)))
                 .collect();
             format!("map[string]interface {{}}{{{}}}", parts.join(", "))
         }
@@ -932,59 +721,6 @@ pub fn sprintf(format: &str, args: &[Value]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn shortest_float_matches_go_strconv() {
-        let cases = [
-            (0.0, "0"),
-            (1.0, "1"),
-            (1.5, "1.5"),
-            (1234567.0, "1.234567e+06"),
-            (123456.0, "123456"),
-            (1e6, "1e+06"),
-            (0.0001, "0.0001"),
-            (0.00001, "1e-05"),
-            (-2.5, "-2.5"),
-            (1e21, "1e+21"),
-            (1e100, "1e+100"),
-            (0.1 + 0.2, "0.30000000000000004"),
-            (f64::INFINITY, "+Inf"),
-            (f64::NEG_INFINITY, "-Inf"),
-            (f64::NAN, "NaN"),
-        ];
-        for (v, want) in cases {
-            assert_eq!(format_float_shortest(v), want, "{v}");
-        }
-    }
-
-    proptest::proptest! {
-        #[test]
-        fn shortest_float_round_trips(bits in proptest::prelude::any::<u64>()) {
-            let v = f64::from_bits(bits);
-            let text = format_float_shortest(v);
-            if v.is_finite() {
-                let back: f64 = text.parse().expect("Go's float text parses");
-                proptest::prop_assert_eq!(back.to_bits(), v.to_bits());
-                // strconv's shortest %g uses exponent form outside [1e-4, 1e6).
-                let exp_form = text.contains('e');
-                let abs = v.abs();
-                proptest::prop_assert_eq!(exp_form, abs != 0.0 && !(1e-4..1e6).contains(&abs));
-            }
-        }
-    }
-
-    #[test]
-    fn precision_g_matches_go() {
-        let p4 = |v: f64| format_float_verb(v, 'g', Some(4), &Flags::default());
-        assert_eq!(p4(1.234567), "1.235");
-        assert_eq!(p4(120.0), "120");
-        assert_eq!(p4(0.0), "0");
-        assert_eq!(p4(123456700.0), "1.235e+08");
-        assert_eq!(p4(1.0), "1");
-        assert_eq!(p4(100000.0), "1e+05");
-        assert_eq!(p4(-22.222), "-22.22");
-        assert_eq!(p4(0.00012345), "0.0001234");
-    }
 
     #[test]
     fn sprintf_verbs_match_go() {

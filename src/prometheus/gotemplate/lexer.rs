@@ -5,7 +5,7 @@
 //! after it; positions are byte offsets into the template text and always fall on
 //! UTF-8 boundaries; lines are 1-based and count the newlines before the token start.
 
-use super::format::is_print;
+use crate::prometheus::model::go_quote;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Kind {
@@ -82,9 +82,9 @@ impl std::fmt::Display for Token {
             k if k.is_keyword() => write!(f, "<{}>", self.val),
             _ if self.val.chars().count() > 10 => {
                 let head: String = self.val.chars().take(10).collect();
-                write!(f, "{}...", super::format::quote_string(&head))
+                write!(f, "{}...", go_quote::quote(&head))
             }
-            _ => write!(f, "{}", super::format::quote_string(&self.val)),
+            _ => write!(f, "{}", go_quote::quote(&self.val)),
         }
     }
 }
@@ -115,7 +115,7 @@ fn has_right_trim_marker(s: &str) -> bool {
 
 /// Go's `%#U`: `U+00A0`, followed by the quoted character when it is printable.
 pub fn go_sharp_u(c: char) -> String {
-    if is_print(c) {
+    if go_quote::is_print(c) {
         format!("U+{:04X} '{}'", c as u32, c)
     } else {
         format!("U+{:04X}", c as u32)
@@ -512,18 +512,12 @@ impl<'a> Lexer<'a> {
     fn lex_number(&mut self) -> State {
         if !self.scan_number() {
             let text = self.input[self.start..self.pos].to_string();
-            return self.error(format!(
-                "bad number syntax: {}",
-                super::format::quote_string(&text)
-            ));
+            return self.error(format!("bad number syntax: {}", go_quote::quote(&text)));
         }
         if matches!(self.peek(), Some('+' | '-')) {
             if !self.scan_number() || !self.input[..self.pos].ends_with('i') {
                 let text = self.input[self.start..self.pos].to_string();
-                return self.error(format!(
-                    "bad number syntax: {}",
-                    super::format::quote_string(&text)
-                ));
+                return self.error(format!("bad number syntax: {}", go_quote::quote(&text)));
             }
             self.emit(Kind::Complex);
         } else {

@@ -8,8 +8,8 @@
 
 use std::collections::BTreeMap;
 
-use super::format::quote_string;
 use super::lexer::{lex, Kind, Token};
+use crate::prometheus::model::{go_number, go_quote};
 
 /// Deepest nesting of parentheses and control blocks accepted, with Go's message
 /// `max expression depth exceeded`. Go allows 10000; we stop earlier because each level
@@ -242,8 +242,8 @@ impl std::fmt::Display for Node {
             Node::Range(b) => branch(f, "range", b),
             Node::With(b) => branch(f, "with", b),
             Node::Template { name, pipe, .. } => match pipe {
-                None => write!(f, "{{{{template {}}}}}", quote_string(name)),
-                Some(p) => write!(f, "{{{{template {} {p}}}}}", quote_string(name)),
+                None => write!(f, "{{{{template {}}}}}", go_quote::quote(name)),
+                Some(p) => write!(f, "{{{{template {} {p}}}}}", go_quote::quote(name)),
             },
             Node::Break { .. } => write!(f, "{{{{break}}}}"),
             Node::Continue { .. } => write!(f, "{{{{continue}}}}"),
@@ -436,7 +436,7 @@ impl Parser<'_> {
                         list.pos,
                         format!(
                             "template: multiple definition of template {}",
-                            quote_string(&name)
+                            go_quote::quote(&name)
                         ),
                     );
                 }
@@ -855,7 +855,7 @@ impl Parser<'_> {
                     chain_pos,
                     format!(
                         "unexpected . after term {}",
-                        quote_string(&node.to_string())
+                        go_quote::quote(&node.to_string())
                     ),
                 )
             }
@@ -876,7 +876,7 @@ impl Parser<'_> {
                 if !(self.is_function)(&token.val) {
                     return self.errorf(
                         pos,
-                        format!("function {} not defined", quote_string(&token.val)),
+                        format!("function {} not defined", go_quote::quote(&token.val)),
                     );
                 }
                 Arg::Identifier {
@@ -890,7 +890,7 @@ impl Parser<'_> {
                 if !self.vars.contains(&token.val) {
                     return self.errorf(
                         pos,
-                        format!("undefined variable {}", quote_string(&token.val)),
+                        format!("undefined variable {}", go_quote::quote(&token.val)),
                     );
                 }
                 Arg::Variable {
@@ -1059,7 +1059,7 @@ fn new_number(pos: usize, text: &str, kind: Kind) -> Result<Number, String> {
         n.float = value as f64;
         return Ok(n);
     }
-    let illegal = || format!("illegal number syntax: {}", quote_string(text));
+    let illegal = || format!("illegal number syntax: {}", go_quote::quote(text));
     if kind == Kind::Complex {
         // "1+2i": the sign that splits the parts is not one that starts an exponent.
         let bytes = text.as_bytes();
@@ -1070,8 +1070,8 @@ fn new_number(pos: usize, text: &str, kind: Kind) -> Result<Number, String> {
                     && !matches!(bytes[k - 1], b'e' | b'E' | b'p' | b'P')
             })
             .ok_or_else(illegal)?;
-        let real = parse_go_float(&text[..split]).ok_or_else(illegal)?;
-        let imag = parse_go_float(&text[split..text.len() - 1]).ok_or_else(illegal)?;
+        let real = go_number::parse_float(&text[..split]).map_err(|_| illegal())?;
+        let imag = go_number::parse_float(&text[split..text.len() - 1]).map_err(|_| illegal())?;
         n.is_complex = true;
         n.float = real;
         n.imag = imag;
@@ -1079,7 +1079,7 @@ fn new_number(pos: usize, text: &str, kind: Kind) -> Result<Number, String> {
     }
     // An imaginary literal is complex only when what precedes the `i` is a number.
     if let Some(imaginary) = text.strip_suffix('i') {
-        if let Some(f) = parse_go_float(imaginary) {
+        if let Ok(f) = go_number::parse_float(imaginary) {
             n.is_complex = true;
             n.imag = f;
             return Ok(n);
@@ -1092,10 +1092,10 @@ fn new_number(pos: usize, text: &str, kind: Kind) -> Result<Number, String> {
         n.float = i as f64;
         return Ok(n);
     }
-    if let Some(f) = parse_go_float(text) {
+    if let Ok(f) = go_number::parse_float(text) {
         if !text.contains(['.', 'e', 'E', 'p', 'P']) {
             // Too large for int64 (Go also accepts up to uint64 here; we have no uint).
-            return Err(format!("integer overflow: {}", quote_string(text)));
+            return Err(format!("integer overflow: {}", go_quote::quote(text)));
         }
         n.is_float = true;
         n.float = f;
@@ -1105,48 +1105,10 @@ fn new_number(pos: usize, text: &str, kind: Kind) -> Result<Number, String> {
         }
         return Ok(n);
     }
-    Err(format!("illegal number syntax: {}", quote_string(text)))
+    Err(format!("illegal number syntax: {}", go_quote::quote(text)))
 }
 
 const TWO_POW_63: f64 = 9_223_372_036_854_775_808.0;
-
-/// `strconv.ParseFloat(text, 64)` for Go number literals: decimal or hexadecimal
-/// (`0x1p4`), underscores between digits; out of range is a failure, as in Go.
-fn parse_go_float(text: &str) -> Option<f64> {
-    let (negative, body) = match text.as_bytes().first() {
-        Some(b'-') => (true, &text[1..]),
-        Some(b'+') => (false, &text[1..]),
-        _ => (false, text),
-    };
-    let body = body.replace('_', "");
-    let lower = body.to_ascii_lowercase();
-    let magnitude = if let Some(hex) = lower.strip_prefix("0x") {
-        let (mantissa, exponent) = hex.split_once('p')?;
-        let exponent: i32 = exponent.parse().ok()?;
-        let (int_part, frac_part) = mantissa.split_once('.').unwrap_or((mantissa, ""));
-        if int_part.is_empty() && frac_part.is_empty() {
-            return None;
-        }
-        let mut value = 0f64;
-        for c in int_part.chars().chain(frac_part.chars()) {
-            value = value * 16.0 + f64::from(c.to_digit(16)?);
-        }
-        let scale = exponent.checked_sub(4 * i32::try_from(frac_part.len()).ok()?)?;
-        value * 2f64.powi(scale)
-    } else {
-        if !lower
-            .chars()
-            .all(|c| c.is_ascii_digit() || matches!(c, '.' | 'e' | '+' | '-'))
-        {
-            return None;
-        }
-        lower.parse::<f64>().ok()?
-    };
-    if magnitude.is_infinite() || magnitude.is_nan() {
-        return None;
-    }
-    Some(if negative { -magnitude } else { magnitude })
-}
 
 /// `strconv.ParseInt(text, 0, 64)`.
 fn parse_go_int(text: &str) -> Option<i64> {

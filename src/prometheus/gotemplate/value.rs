@@ -7,6 +7,8 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use crate::prometheus::model::go_number;
+
 /// One element of a query result: Prometheus' `template.sample`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Sample {
@@ -128,7 +130,7 @@ impl Time {
         if !(-TWO_POW_63..=TWO_POW_63).contains(&nanos) {
             return Err(format!(
                 "{} cannot be represented as a nanoseconds timestamp since it overflows int64",
-                super::format::format_float_shortest(v)
+                go_number::format_float(v, 'g', None)
             ));
         }
         // Go's int64(timestamp) saturates differently per platform at exactly 2^63; the

@@ -15,12 +15,13 @@ use promql_parser::label::Labels as GroupingLabels;
 use promql_parser::parser::ast::{AggregateExpr, LabelModifier};
 use promql_parser::parser::token;
 
-use super::calls::is_valid_label_name;
 use super::engine::Evaluator;
 use super::error::EvalError;
 use super::functions;
+use super::kahan::kahan_sum_inc_v3;
 use super::value::{Labels, Sample, Value, Vector, METRIC_NAME};
 use super::Semantics;
+use crate::prometheus::model::go_number;
 
 /// Running state of one group.
 struct Group {
@@ -69,7 +70,7 @@ impl Evaluator<'_> {
                     "count_values needs a label name".to_string(),
                 ));
             };
-            if !is_valid_label_name(&label, semantics) {
+            if !semantics.is_valid_label_name(&label) {
                 return Err(EvalError::InvalidArgument(format!(
                     "invalid label name \"{label}\""
                 )));
@@ -78,7 +79,7 @@ impl Evaluator<'_> {
             let mut output: Vector = Vec::new();
             for sample in &input {
                 let group_labels = group_labels(&sample.labels, include, grouping)
-                    .with(&label, &format_go_float(sample.value));
+                    .with(&label, &go_number::format_float(sample.value, 'f', None));
                 let position = *index.entry(group_labels.clone()).or_insert_with(|| {
                     output.push(Sample {
                         labels: group_labels,
@@ -203,7 +204,7 @@ fn accumulate(op: token::TokenId, group: &mut Group, sample: Sample, semantics: 
             Semantics::V2 => group.value += value,
             Semantics::V3 => {
                 (group.value, group.compensation) =
-                    functions::kahan_sum_inc_v3(value, group.value, group.compensation);
+                    kahan_sum_inc_v3(value, group.value, group.compensation);
             }
         },
         token::T_AVG => match semantics {
@@ -229,7 +230,7 @@ fn accumulate(op: token::TokenId, group: &mut Group, sample: Sample, semantics: 
                 }
                 if !group.incremental_mean {
                     let (sum, compensation) =
-                        functions::kahan_sum_inc_v3(value, group.value, group.compensation);
+                        kahan_sum_inc_v3(value, group.value, group.compensation);
                     if !sum.is_infinite() {
                         group.value = sum;
                         group.compensation = compensation;
@@ -240,11 +241,8 @@ fn accumulate(op: token::TokenId, group: &mut Group, sample: Sample, semantics: 
                     group.compensation /= group.count - 1.0;
                 }
                 let q = (group.count - 1.0) / group.count;
-                (group.mean, group.compensation) = functions::kahan_sum_inc_v3(
-                    value / group.count,
-                    q * group.mean,
-                    q * group.compensation,
-                );
+                (group.mean, group.compensation) =
+                    kahan_sum_inc_v3(value / group.count, q * group.mean, q * group.compensation);
             }
         },
         token::T_MIN if first || group.value > value || group.value.is_nan() => {
@@ -326,17 +324,4 @@ fn grouping_signature(labels: &Labels, include: bool, grouping: &GroupingLabels)
         }
     }
     hasher.finish()
-}
-
-/// Go's `strconv.FormatFloat(v, 'f', -1, 64)`, as `count_values` labels use.
-pub(crate) fn format_go_float(value: f64) -> String {
-    if value.is_nan() {
-        "NaN".to_string()
-    } else if value == f64::INFINITY {
-        "+Inf".to_string()
-    } else if value == f64::NEG_INFINITY {
-        "-Inf".to_string()
-    } else {
-        format!("{value}")
-    }
 }

@@ -16,6 +16,7 @@ use super::engine::{absent_labels, ensure_unique_labels, unwrap_parens, Evaluato
 use super::error::EvalError;
 use super::functions;
 use super::value::{Labels, Sample, Value, Vector, METRIC_NAME};
+use crate::prometheus::model::{go_number, go_quote};
 
 /// Functions applied to each sample on its own, computed in `functions.rs`.
 const ELEMENTWISE: &[&str] = &[
@@ -109,9 +110,9 @@ impl Evaluator<'_> {
                 let a = self.eval_scalar(&args[0], time)?;
                 let b = self.eval_scalar(&args[1], time)?;
                 Ok(Value::Scalar(if name == "min_of" {
-                    go_min(a, b)
+                    functions::go_min(a, b)
                 } else {
-                    -go_min(-a, -b)
+                    functions::go_max(a, b)
                 }))
             }
             "vector" => {
@@ -233,7 +234,7 @@ impl Evaluator<'_> {
                 "invalid regular expression in label_replace(): {pattern}: {error}"
             ))
         })?;
-        if !is_valid_label_name(&destination, self.options.semantics) {
+        if !self.options.semantics.is_valid_label_name(&destination) {
             return Err(EvalError::InvalidArgument(format!(
                 "invalid destination label name in label_replace(): {destination}"
             )));
@@ -265,14 +266,14 @@ impl Evaluator<'_> {
         let mut sources = Vec::new();
         for arg in args.iter().skip(3) {
             let source = self.eval_string(arg, time)?;
-            if !is_valid_label_name(&source, self.options.semantics) {
+            if !self.options.semantics.is_valid_label_name(&source) {
                 return Err(EvalError::InvalidArgument(format!(
                     "invalid source label name in label_join(): {source}"
                 )));
             }
             sources.push(source);
         }
-        if !is_valid_label_name(&destination, self.options.semantics) {
+        if !self.options.semantics.is_valid_label_name(&destination) {
             return Err(EvalError::InvalidArgument(format!(
                 "invalid destination label name in label_join(): {destination}"
             )));
@@ -363,10 +364,11 @@ impl Evaluator<'_> {
         let mut names: HashMap<Labels, String> = HashMap::new();
         for sample in &vector {
             let upper_bound = sample.labels.get("le");
-            if parse_go_float(upper_bound).is_err() {
+            if go_number::parse_float(upper_bound).is_err() {
                 self.warnings.insert(format!(
-                    "PromQL warning: bucket label \"le\" is missing or has a malformed value of \"{upper_bound}\" for metric name \"{}\"",
-                    sample.labels.metric_name()
+                    "PromQL warning: bucket label \"le\" is missing or has a malformed value of {} for metric name {}",
+                    go_quote::quote(upper_bound),
+                    go_quote::quote(sample.labels.metric_name())
                 ));
             }
             names.insert(
@@ -405,7 +407,7 @@ fn format_open_metrics_float(value: f64) -> String {
     if value.is_finite() && value.fract() == 0.0 && value.abs() < 1e15 {
         format!("{value:.1}")
     } else {
-        super::aggregate::format_go_float(value)
+        go_number::format_float(value, 'f', None)
     }
 }
 
@@ -461,43 +463,13 @@ fn natural_compare(a: &str, b: &str) -> Ordering {
     (a_bytes.len() - i).cmp(&(b_bytes.len() - j))
 }
 
-/// Whether `name` is a label name: the classic charset under V2; any
-/// non-empty UTF-8 under V3 (Prometheus 3 accepts UTF-8 names).
-pub(crate) fn is_valid_label_name(name: &str, semantics: super::Semantics) -> bool {
-    if semantics == super::Semantics::V3 {
-        return !name.is_empty();
-    }
-    let mut chars = name.chars();
-    match chars.next() {
-        Some(first) if first == '_' || first.is_ascii_alphabetic() => {}
-        _ => return false,
-    }
-    chars.all(|c| c == '_' || c.is_ascii_alphanumeric())
-}
-
-/// Go's `strconv.ParseFloat` for bucket bounds: `+Inf`, `Inf`, `NaN`, decimals.
-fn parse_go_float(text: &str) -> Result<f64, ()> {
-    super::notation::parse_number(text.trim()).map_err(|_| ())
-}
-
-/// Go's `math.Min`: NaN wins, and -0 is below +0.
-fn go_min(a: f64, b: f64) -> f64 {
-    if a.is_nan() || b.is_nan() {
-        return f64::NAN;
-    }
-    if a == 0.0 && b == 0.0 {
-        return if a.is_sign_negative() { a } else { b };
-    }
-    a.min(b)
-}
-
 /// Classic buckets grouped as `histogram_quantile` groups them: by every label
 /// but `le` (the name included), labelled without `le` and the name.
 fn group_buckets(vector: Vector) -> Vec<(Labels, Vec<(f64, f64)>)> {
     let mut group_index: HashMap<Labels, usize> = HashMap::new();
     let mut groups: Vec<(Labels, Vec<(f64, f64)>)> = Vec::new();
     for sample in vector {
-        let Ok(upper_bound) = parse_go_float(sample.labels.get("le")) else {
+        let Ok(upper_bound) = go_number::parse_float(sample.labels.get("le")) else {
             continue;
         };
         let group_key = sample.labels.filtered(|name| name != "le");

@@ -13,7 +13,6 @@
 //!   on one yields nothing, and range windows skip them.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
-use std::sync::Once;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use promql_parser::label::MatchOp;
@@ -23,11 +22,14 @@ use promql_parser::parser::ast::{
 use promql_parser::parser::value::ValueType;
 
 use super::error::EvalError;
-use super::functions::{self, RangeContext, Window};
-use super::regression::SlidingRegression;
+use super::functions::{self, RangeContext};
+use super::regression::{kahan_linear_regression, SlidingRegression};
 use super::storage::Storage;
-use super::value::{is_stale_nan, Labels, Matrix, Sample, Series, Value, Vector, METRIC_NAME};
+use super::value::{
+    is_stale_nan, Labels, Matrix, Sample, Series, Value, Vector, Window, METRIC_NAME,
+};
 use super::Semantics;
+use crate::prometheus::model::{go_number, go_quote, names};
 
 /// How to evaluate: which Prometheus semantics, and the lookback delta.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -58,23 +60,6 @@ impl EvalOptions {
             ..EvalOptions::default()
         }
     }
-}
-
-/// Parses a query as the chosen semantics accepts it: under V2 `holt_winters`
-/// is known and `double_exponential_smoothing` is not; under V3 the reverse.
-pub fn parse_query(query: &str, semantics: Semantics) -> Result<Expr, EvalError> {
-    register_holt_winters();
-    let expr = super::regex_matchers::parse_with_cached_regexes(query).map_err(EvalError::Parse)?;
-    let unknown = match semantics {
-        Semantics::V2 => "double_exponential_smoothing",
-        Semantics::V3 => "holt_winters",
-    };
-    if calls_function(&expr, unknown) {
-        return Err(EvalError::Parse(format!(
-            "unknown function with name \"{unknown}\""
-        )));
-    }
-    Ok(expr)
 }
 
 /// Evaluates `expr` at one time (milliseconds): Prometheus' instant query.
@@ -611,7 +596,7 @@ impl<'a> Evaluator<'a> {
                                                 intercept_time,
                                             )
                                             .unwrap_or_else(|| {
-                                                functions::kahan_linear_regression(
+                                                kahan_linear_regression(
                                                     window,
                                                     intercept_time,
                                                     semantics,
@@ -945,56 +930,17 @@ fn system_time_ms(time: SystemTime) -> i64 {
     }
 }
 
-fn register_holt_winters() {
-    static REGISTER: Once = Once::new();
-    REGISTER.call_once(|| {
-        // Registration fails only if the name were built in, which
-        // promql-parser 0.11 does not do; V2 queries would then still parse.
-        let _ = promql_parser::parser::register_extra_functions(vec![
-            promql_parser::parser::Function::new(
-                "holt_winters",
-                vec![ValueType::Matrix, ValueType::Scalar, ValueType::Scalar],
-                0,
-                ValueType::Vector,
-                false,
-            ),
-        ]);
-    });
-}
-
-fn calls_function(expr: &Expr, name: &str) -> bool {
-    match expr {
-        Expr::Call(call) => {
-            call.func.name == name || call.args.args.iter().any(|arg| calls_function(arg, name))
-        }
-        Expr::Aggregate(aggregate) => {
-            calls_function(&aggregate.expr, name)
-                || aggregate
-                    .param
-                    .as_ref()
-                    .is_some_and(|param| calls_function(param, name))
-        }
-        Expr::Unary(unary) => calls_function(&unary.expr, name),
-        Expr::Binary(binary) => {
-            calls_function(&binary.lhs, name) || calls_function(&binary.rhs, name)
-        }
-        Expr::Paren(paren) => calls_function(&paren.expr, name),
-        Expr::Subquery(subquery) => calls_function(&subquery.expr, name),
-        _ => false,
-    }
-}
-
 /// Whether a metric name ends like a counter's (Prometheus 3's
 /// `PossibleNonCounterInfo` check); a missing name is not reported.
 fn looks_like_counter(metric_name: &str) -> bool {
-    metric_name.is_empty()
-        || ["_total", "_sum", "_count", "_bucket"]
-            .iter()
-            .any(|suffix| metric_name.ends_with(suffix))
+    metric_name.is_empty() || names::counter_suffix(metric_name).is_some()
 }
 
 fn non_counter_info(metric_name: &str) -> String {
-    format!("PromQL info: metric might not be a counter, name does not end in _total/_sum/_count/_bucket: \"{metric_name}\"")
+    format!(
+        "PromQL info: metric might not be a counter, name does not end in _total/_sum/_count/_bucket: {}",
+        go_quote::quote(metric_name)
+    )
 }
 
 impl Evaluator<'_> {
@@ -1003,7 +949,7 @@ impl Evaluator<'_> {
         if quantile.is_nan() || !(0.0..=1.0).contains(&quantile) {
             self.warnings.insert(format!(
                 "PromQL warning: quantile value should be between 0 and 1, got {}",
-                super::aggregate::format_go_float(quantile).trim_start_matches('+')
+                go_number::format_float(quantile, 'g', None)
             ));
         }
     }
@@ -1012,6 +958,7 @@ impl Evaluator<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::prometheus::promql::parse::parse_query;
     use crate::prometheus::promql::value::stale_nan;
 
     fn storage_with(points: &[(i64, f64)]) -> Storage {
@@ -1175,5 +1122,25 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// Prometheus 3 prints the quantile of this warning with Go's `%g`.
+    #[test]
+    fn quantile_warnings_print_the_quantile_as_go_does() {
+        let storage = storage_with(&[(0, 1.0)]);
+        let options = EvalOptions::with_semantics(Semantics::V3);
+        let mut warnings = Vec::new();
+        for quantile in ["2", "-0.0000001", "Inf", "NaN"] {
+            let query = format!("quantile({quantile}, x)");
+            let expr = parse_query(&query, Semantics::V3).expect("test query parses");
+            let mut evaluator = Evaluator::new(&storage, &options, 0, 0);
+            evaluator.eval(&expr, 0).expect("test query evaluates");
+            warnings.extend(evaluator.warnings);
+        }
+        let got: Vec<&str> = warnings
+            .iter()
+            .map(|warning| warning.rsplit(", got ").next().unwrap_or(""))
+            .collect();
+        assert_eq!(got, ["2", "-1e-07", "+Inf", "NaN"]);
     }
 }

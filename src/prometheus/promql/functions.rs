@@ -15,15 +15,11 @@
 //! within 2 ulps (`tests/promtool_diff.rs` checks that bound). `log2` and
 //! `log10` do follow Go's formulas on top of `ln`.
 
+use super::kahan::{kahan_sum_inc, kahan_sum_inc_for, kahan_sum_inc_v3};
+use super::regression::linear_regression;
+use super::value::Window;
 use super::Semantics;
-
-/// The samples of one series inside a range window, oldest first, with stale
-/// markers already removed. Both slices have the same length.
-#[derive(Clone, Copy, Debug)]
-pub struct Window<'a> {
-    pub timestamps: &'a [i64],
-    pub values: &'a [f64],
-}
+use crate::prometheus::model::go_number;
 
 /// Where the window sits in time; all times in milliseconds since the epoch.
 #[derive(Clone, Copy, Debug)]
@@ -200,7 +196,7 @@ pub fn validate_range_function_args(name: &str, scalar_args: &[f64]) -> Result<(
         if smoothing_factor <= 0.0 || smoothing_factor >= 1.0 {
             return Err(format!(
                 "invalid smoothing factor. Expected: 0 < sf < 1, got: {}",
-                go_percent_f(smoothing_factor)
+                go_number::format_float(smoothing_factor, 'f', Some(6))
             ));
         }
     }
@@ -208,24 +204,11 @@ pub fn validate_range_function_args(name: &str, scalar_args: &[f64]) -> Result<(
         if trend_factor <= 0.0 || trend_factor >= 1.0 {
             return Err(format!(
                 "invalid trend factor. Expected: 0 < tf < 1, got: {}",
-                go_percent_f(trend_factor)
+                go_number::format_float(trend_factor, 'f', Some(6))
             ));
         }
     }
     Ok(())
-}
-
-/// Go's `%f` verb: six decimals, and `NaN`, `+Inf`, `-Inf` for the specials.
-fn go_percent_f(value: f64) -> String {
-    if value.is_nan() {
-        "NaN".to_owned()
-    } else if value == f64::INFINITY {
-        "+Inf".to_owned()
-    } else if value == f64::NEG_INFINITY {
-        "-Inf".to_owned()
-    } else {
-        format!("{value:.6}")
-    }
 }
 
 fn milliseconds_to_seconds(milliseconds: i64) -> f64 {
@@ -369,85 +352,6 @@ pub(crate) fn regression_function(
         }
         _ => None,
     }
-}
-
-/// linearRegression (functions.go): least squares with Kahan-compensated
-/// sums; `x` is seconds relative to `intercept_time`, and the returned
-/// intercept is the fitted value at `intercept_time`. Windows of whole
-/// numbers at whole seconds take the exact integer path of
-/// [`super::regression`], which gives the same bits.
-pub(crate) fn linear_regression(
-    window: Window<'_>,
-    intercept_time: i64,
-    semantics: Semantics,
-) -> (f64, f64) {
-    if let Some(regression) = super::regression::integer_linear_regression(window, intercept_time) {
-        return regression;
-    }
-    kahan_linear_regression(window, intercept_time, semantics)
-}
-
-/// [`linear_regression`] always by Kahan sums, as Prometheus computes it.
-pub(crate) fn kahan_linear_regression(
-    window: Window<'_>,
-    intercept_time: i64,
-    semantics: Semantics,
-) -> (f64, f64) {
-    // Choosing the Kahan step once keeps the version test out of the loop,
-    // which `predict_linear` runs over every sample of every window.
-    match semantics {
-        Semantics::V2 => linear_regression_with(window, intercept_time, kahan_sum_inc),
-        Semantics::V3 => linear_regression_with(window, intercept_time, kahan_sum_inc_v3),
-    }
-}
-
-fn linear_regression_with(
-    window: Window<'_>,
-    intercept_time: i64,
-    kahan_step: impl Fn(f64, f64, f64) -> (f64, f64),
-) -> (f64, f64) {
-    let mut n = 0.0;
-    let (mut sum_x, mut c_x) = (0.0, 0.0);
-    let (mut sum_y, mut c_y) = (0.0, 0.0);
-    let (mut sum_xy, mut c_xy) = (0.0, 0.0);
-    let (mut sum_x2, mut c_x2) = (0.0, 0.0);
-    let initial_y = window.values[0];
-    let mut constant_y = true;
-    for (index, (&time, &value)) in window.timestamps.iter().zip(window.values).enumerate() {
-        if constant_y && index > 0 && value != initial_y {
-            constant_y = false;
-        }
-        n += 1.0;
-        let x = (time - intercept_time) as f64 / 1e3;
-        (sum_x, c_x) = kahan_step(x, sum_x, c_x);
-        (sum_y, c_y) = kahan_step(value, sum_y, c_y);
-        (sum_xy, c_xy) = kahan_step(x * value, sum_xy, c_xy);
-        (sum_x2, c_x2) = kahan_step(x * x, sum_x2, c_x2);
-    }
-    if constant_y {
-        if initial_y.is_infinite() {
-            return (f64::NAN, f64::NAN);
-        }
-        return (0.0, initial_y);
-    }
-    finish_regression(n, sum_x + c_x, sum_y + c_y, sum_xy + c_xy, sum_x2 + c_x2)
-}
-
-/// The float operations of linearRegression after its sums (compensations
-/// already added), shared by the Kahan and the exact integer paths so both
-/// compute identically.
-pub(crate) fn finish_regression(
-    n: f64,
-    sum_x: f64,
-    sum_y: f64,
-    sum_xy: f64,
-    sum_x2: f64,
-) -> (f64, f64) {
-    let covariance_xy = sum_xy - sum_x * sum_y / n;
-    let variance_x = sum_x2 - sum_x * sum_x / n;
-    let slope = covariance_xy / variance_x;
-    let intercept = sum_y / n - slope * sum_x / n;
-    (slope, intercept)
 }
 
 /// funcHoltWinters (v2.42) / funcDoubleExponentialSmoothing (3.x), with
@@ -650,8 +554,8 @@ fn frexp(value: f64) -> (f64, i32) {
     (f64::from_bits(fraction_bits), exponent)
 }
 
-/// Go's math.Max: ±Inf wins, then NaN, and +0 beats -0.
-fn go_max(left: f64, right: f64) -> f64 {
+/// Go's math.Max: +Inf wins, then NaN, and +0 beats -0.
+pub(crate) fn go_max(left: f64, right: f64) -> f64 {
     if left == f64::INFINITY || right == f64::INFINITY {
         f64::INFINITY
     } else if left.is_nan() || right.is_nan() {
@@ -670,7 +574,7 @@ fn go_max(left: f64, right: f64) -> f64 {
 }
 
 /// Go's math.Min: -Inf wins, then NaN, and -0 beats +0.
-fn go_min(left: f64, right: f64) -> f64 {
+pub(crate) fn go_min(left: f64, right: f64) -> f64 {
     if left == f64::NEG_INFINITY || right == f64::NEG_INFINITY {
         f64::NEG_INFINITY
     } else if left.is_nan() || right.is_nan() {
@@ -897,43 +801,6 @@ pub fn quantile(quantile: f64, values: &mut [f64]) -> f64 {
     let upper_index = (count - 1.0).min(lower_index + 1.0);
     let weight = rank - rank.floor();
     values[lower_index as usize] * (1.0 - weight) + values[upper_index as usize] * weight
-}
-
-/// One step of Kahan–Babuška summation, as Prometheus' `kahanSumInc`:
-/// returns the new `(sum, compensation)`.
-/// This is v2.42.0's version; [`kahan_sum_inc_for`] picks by version.
-pub fn kahan_sum_inc(increment: f64, sum: f64, compensation: f64) -> (f64, f64) {
-    let total = sum + increment;
-    // Neumaier's improvement: compensate with the smaller operand.
-    let compensation = if sum.abs() >= increment.abs() {
-        compensation + ((sum - total) + increment)
-    } else {
-        compensation + ((increment - total) + sum)
-    };
-    (total, compensation)
-}
-
-/// util/kahansum.Inc (v3.14.0): as [`kahan_sum_inc`], except that an infinite
-/// sum resets the compensation to 0 instead of letting it become NaN.
-pub fn kahan_sum_inc_v3(increment: f64, sum: f64, compensation: f64) -> (f64, f64) {
-    let total = sum + increment;
-    if total.is_infinite() {
-        return (total, 0.0);
-    }
-    kahan_sum_inc(increment, sum, compensation)
-}
-
-/// The Kahan step of the given Prometheus version.
-pub fn kahan_sum_inc_for(
-    semantics: Semantics,
-    increment: f64,
-    sum: f64,
-    compensation: f64,
-) -> (f64, f64) {
-    match semantics {
-        Semantics::V2 => kahan_sum_inc(increment, sum, compensation),
-        Semantics::V3 => kahan_sum_inc_v3(increment, sum, compensation),
-    }
 }
 
 #[cfg(test)]
@@ -1490,19 +1357,6 @@ mod tests {
         assert_eq!(v3, 1.0);
         let v2 = bucket_quantile_for(Semantics::V2, 1.0, &mut buckets);
         assert_eq!(v2, 2.0);
-    }
-
-    #[test]
-    fn kahan_sum_recovers_lost_low_bits() {
-        let (mut sum, mut compensation) = (0.0, 0.0);
-        for value in [1.0, 1e100, 1.0, -1e100] {
-            (sum, compensation) = kahan_sum_inc(value, sum, compensation);
-        }
-        assert_eq!(sum + compensation, 2.0);
-        let (sum, compensation) = kahan_sum_inc_v3(f64::INFINITY, 1.0, 0.5);
-        assert_eq!((sum, compensation), (f64::INFINITY, 0.0));
-        let (_, v2_compensation) = kahan_sum_inc(f64::INFINITY, 1.0, 0.5);
-        assert!(v2_compensation.is_nan());
     }
 
     #[test]

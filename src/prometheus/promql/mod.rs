@@ -1,8 +1,11 @@
-//! The PromQL evaluator over in-memory float series.
+//! PromQL: parsing and the evaluator over in-memory float series.
 //!
-//! Queries are parsed by the `promql-parser` crate; this module owns
-//! evaluation only. The public API:
+//! Queries are parsed by the `promql-parser` crate, always through [`parse`] (the
+//! crate's one front door: a per-thread regex cache, and the function table of the
+//! chosen Prometheus version). The public API:
 //!
+//! - [`parse_promql`] parses as promql-parser does; [`parse_query`] as one
+//!   Prometheus version accepts a query.
 //! - [`Storage`] holds series (load them with [`notation::parse_series_line`]
 //!   or [`Storage::append`]).
 //! - [`EvalOptions`] picks [`Semantics`] (V2 = promtool 2.42, the default;
@@ -31,18 +34,22 @@ mod calls;
 pub mod engine;
 pub mod error;
 pub mod functions;
+mod kahan;
 pub mod notation;
+pub mod parse;
 pub mod promqltest;
-pub mod regex_matchers;
 mod regression;
 pub mod storage;
 pub mod value;
 
-pub use engine::{instant_query_expr, parse_query, range_query_expr, EvalOptions, Evaluator};
+pub use engine::{instant_query_expr, range_query_expr, EvalOptions, Evaluator};
 pub use error::EvalError;
+pub use parse::{parse_promql, parse_query};
 pub use promql_parser::parser::Expr;
 pub use storage::Storage;
 pub use value::{Labels, Matrix, Sample, Series, Value, Vector};
+
+use crate::prometheus::model::names;
 
 /// Which Prometheus version's PromQL semantics to follow.
 ///
@@ -55,6 +62,18 @@ pub enum Semantics {
     #[default]
     V2,
     V3,
+}
+
+impl Semantics {
+    /// Whether PromQL functions accept `name` as a label name (`count_values`,
+    /// `label_replace`, `label_join`): the classic rule under V2, any non-empty UTF-8
+    /// under V3.
+    pub fn is_valid_label_name(self, name: &str) -> bool {
+        match self {
+            Semantics::V2 => names::is_legacy_label_name(name),
+            Semantics::V3 => names::is_utf8_label_name(name),
+        }
+    }
 }
 
 /// Parses and evaluates `query` at `time_ms` (milliseconds since the epoch).

@@ -11,6 +11,7 @@
 use std::fmt;
 
 use super::value::{stale_nan, Labels, METRIC_NAME};
+use crate::prometheus::model::names;
 
 /// One point of an expanded sequence.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -296,10 +297,12 @@ impl<'a> Cursor<'a> {
         let length = rest
             .char_indices()
             .find(|&(index, c)| {
-                !(c == '_'
-                    || c.is_ascii_alphabetic()
-                    || (index > 0 && c.is_ascii_digit())
-                    || (allow_colon && c == ':'))
+                let byte = u8::try_from(c).unwrap_or(0);
+                !(if allow_colon {
+                    names::is_metric_name_byte(byte, index == 0)
+                } else {
+                    names::is_label_name_byte(byte, index == 0)
+                })
             })
             .map(|(index, _)| index)
             .unwrap_or(rest.len());

@@ -16,12 +16,14 @@ use std::time::{Duration, UNIX_EPOCH};
 use promql_parser::parser::ast::AtModifier;
 use promql_parser::parser::Expr;
 
-use super::engine::{parse_query, EvalOptions, Evaluator};
+use super::engine::{EvalOptions, Evaluator};
 use super::error::EvalError;
 use super::notation::{self, SequenceValue};
+use super::parse::parse_query;
 use super::storage::Storage;
 use super::value::{Labels, Sample, Series, Value, METRIC_NAME};
 use super::Semantics;
+use crate::prometheus::model::duration::parse_model_duration;
 
 /// What happened to one eval case.
 #[derive(Clone, Debug, PartialEq)]
@@ -568,47 +570,13 @@ fn parse_time(text: &str) -> Option<i64> {
     let milliseconds = if let Ok(number) = text.parse::<f64>() {
         (number * 1000.0).round() as i64
     } else {
-        parse_duration_ms(text)?
+        parse_model_duration(text).ok()?
     };
     Some(if negative {
         -milliseconds
     } else {
         milliseconds
     })
-}
-
-/// A Prometheus duration (`1h30m`, `0s`, `100ms`) in milliseconds; unlike
-/// promql-parser's, zero is accepted, as the test format allows `at 0m`.
-fn parse_duration_ms(text: &str) -> Option<i64> {
-    let bytes = text.as_bytes();
-    let mut index = 0;
-    let mut total = 0i64;
-    if bytes.is_empty() {
-        return None;
-    }
-    while index < bytes.len() {
-        let start = index;
-        while index < bytes.len() && bytes[index].is_ascii_digit() {
-            index += 1;
-        }
-        let number: i64 = text[start..index].parse().ok()?;
-        let unit_start = index;
-        while index < bytes.len() && bytes[index].is_ascii_alphabetic() {
-            index += 1;
-        }
-        let unit = match &text[unit_start..index] {
-            "ms" => 1,
-            "s" => 1000,
-            "m" => 60_000,
-            "h" => 3_600_000,
-            "d" => 86_400_000,
-            "w" => 604_800_000,
-            "y" => 31_536_000_000,
-            _ => return None,
-        };
-        total += number * unit;
-    }
-    Some(total)
 }
 
 /// Whether a line starts a new command (`clear` has no body, so the next

@@ -1,8 +1,9 @@
-//! Exact integer fast paths for Prometheus' `linearRegression` (`deriv`,
-//! `predict_linear`): a single pass of integer sums for one window, and
-//! sliding integer sums that a range query moves from step to step.
+//! Prometheus' `linearRegression` (`deriv`, `predict_linear`): the Kahan-compensated
+//! sums as Prometheus computes them, and exact integer fast paths that give the same
+//! bits: a single pass of integer sums for one window, and sliding integer sums that
+//! a range query moves from step to step.
 //!
-//! Why the results are bit-identical to the Kahan path in `functions.rs`:
+//! Why the fast paths are bit-identical to the Kahan path:
 //! Prometheus sums `x = (t - intercept_time) / 1000`, `y`, `x*y` and `x*x`
 //! with Kahan–Neumaier compensation, then adds each compensation to its sum.
 //! When every `x` and `y` is an integer-valued float and every partial sum,
@@ -27,7 +28,88 @@
 //! cannot wrap, and it guarantees the true sums fit, so when it passes the
 //! wrapped sums equal the true ones. Nothing here panics on any input.
 
-use super::functions::{finish_regression, Window};
+use super::kahan::{kahan_sum_inc, kahan_sum_inc_v3};
+use super::value::Window;
+use super::Semantics;
+
+/// linearRegression (functions.go): least squares with Kahan-compensated
+/// sums; `x` is seconds relative to `intercept_time`, and the returned
+/// intercept is the fitted value at `intercept_time`. Windows of whole
+/// numbers at whole seconds take the exact integer path of
+/// [`integer_linear_regression`], which gives the same bits.
+pub(crate) fn linear_regression(
+    window: Window<'_>,
+    intercept_time: i64,
+    semantics: Semantics,
+) -> (f64, f64) {
+    if let Some(regression) = integer_linear_regression(window, intercept_time) {
+        return regression;
+    }
+    kahan_linear_regression(window, intercept_time, semantics)
+}
+
+/// [`linear_regression`] always by Kahan sums, as Prometheus computes it.
+pub(crate) fn kahan_linear_regression(
+    window: Window<'_>,
+    intercept_time: i64,
+    semantics: Semantics,
+) -> (f64, f64) {
+    // Choosing the Kahan step once keeps the version test out of the loop,
+    // which `predict_linear` runs over every sample of every window.
+    match semantics {
+        Semantics::V2 => linear_regression_with(window, intercept_time, kahan_sum_inc),
+        Semantics::V3 => linear_regression_with(window, intercept_time, kahan_sum_inc_v3),
+    }
+}
+
+fn linear_regression_with(
+    window: Window<'_>,
+    intercept_time: i64,
+    kahan_step: impl Fn(f64, f64, f64) -> (f64, f64),
+) -> (f64, f64) {
+    let mut n = 0.0;
+    let (mut sum_x, mut c_x) = (0.0, 0.0);
+    let (mut sum_y, mut c_y) = (0.0, 0.0);
+    let (mut sum_xy, mut c_xy) = (0.0, 0.0);
+    let (mut sum_x2, mut c_x2) = (0.0, 0.0);
+    let initial_y = window.values[0];
+    let mut constant_y = true;
+    for (index, (&time, &value)) in window.timestamps.iter().zip(window.values).enumerate() {
+        if constant_y && index > 0 && value != initial_y {
+            constant_y = false;
+        }
+        n += 1.0;
+        let x = (time - intercept_time) as f64 / 1e3;
+        (sum_x, c_x) = kahan_step(x, sum_x, c_x);
+        (sum_y, c_y) = kahan_step(value, sum_y, c_y);
+        (sum_xy, c_xy) = kahan_step(x * value, sum_xy, c_xy);
+        (sum_x2, c_x2) = kahan_step(x * x, sum_x2, c_x2);
+    }
+    if constant_y {
+        if initial_y.is_infinite() {
+            return (f64::NAN, f64::NAN);
+        }
+        return (0.0, initial_y);
+    }
+    finish_regression(n, sum_x + c_x, sum_y + c_y, sum_xy + c_xy, sum_x2 + c_x2)
+}
+
+/// The float operations of linearRegression after its sums (compensations
+/// already added), shared by the Kahan and the exact integer paths so both
+/// compute identically.
+pub(crate) fn finish_regression(
+    n: f64,
+    sum_x: f64,
+    sum_y: f64,
+    sum_xy: f64,
+    sum_x2: f64,
+) -> (f64, f64) {
+    let covariance_xy = sum_xy - sum_x * sum_y / n;
+    let variance_x = sum_x2 - sum_x * sum_x / n;
+    let slope = covariance_xy / variance_x;
+    let intercept = sum_y / n - slope * sum_x / n;
+    (slope, intercept)
+}
 
 /// 2^53: integers up to this magnitude are exact in an `f64`.
 const EXACT_INTEGER_LIMIT: i128 = 1 << 53;
@@ -229,12 +311,10 @@ impl SlidingRegression {
 
 #[cfg(test)]
 mod tests {
-    //! The exact paths against the Kahan path of `functions.rs` (which the
-    //! promqltest files and promtool check), bit for bit.
+    //! The exact paths against the Kahan path (which the promqltest files and
+    //! promtool check), bit for bit.
 
     use super::*;
-    use crate::prometheus::promql::functions::kahan_linear_regression;
-    use crate::prometheus::promql::Semantics;
     use proptest::prelude::*;
 
     fn kahan(timestamps: &[i64], values: &[f64], intercept_time: i64) -> [(f64, f64); 2] {

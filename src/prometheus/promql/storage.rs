@@ -201,7 +201,7 @@ mod tests {
     use crate::prometheus::promql::value::stale_nan;
 
     fn selector_matchers(selector: &str) -> (Option<String>, Matchers) {
-        match promql_parser::parser::parse(selector).expect("test selector parses") {
+        match crate::prometheus::promql::parse_promql(selector).expect("test selector parses") {
             promql_parser::parser::Expr::VectorSelector(vs) => (vs.name, vs.matchers),
             other => panic!("not a selector: {other:?}"),
         }

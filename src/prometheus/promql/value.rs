@@ -190,3 +190,11 @@ impl Value {
         }
     }
 }
+
+/// The samples of one series inside a range window, oldest first, with stale
+/// markers already removed. Both slices have the same length.
+#[derive(Clone, Copy, Debug)]
+pub struct Window<'a> {
+    pub timestamps: &'a [i64],
+    pub values: &'a [f64],
+}

@@ -23,15 +23,18 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
+use crate::prometheus::model::duration::{
+    format_go_duration, format_model_duration, parse_model_duration,
+};
+use crate::prometheus::model::{go_number, go_quote};
 use crate::prometheus::promql::notation::{parse_labels_prefix, parse_series_line, SequenceValue};
 use crate::prometheus::promql::{instant_query, EvalOptions, Labels, Storage, Value};
 use crate::prometheus::ruler::group::written_metric_names;
 use crate::prometheus::ruler::source::{go_optional_string, go_string_map};
 use crate::prometheus::ruler::{
-    format_go_duration, format_model_duration, load_rule_file, parse_model_duration, EvalContext,
-    GroupEvaluator, RuleFileOptions, RuleGroup, RuleKind,
+    load_rule_file, EvalContext, GroupEvaluator, RuleFileOptions, RuleGroup, RuleKind,
 };
-use format::{go_float_e, go_labels, go_map};
+use format::{go_labels, go_map};
 
 /// How the runner reaches files: the CLI implements it over the filesystem.
 pub trait FileAccess {
@@ -534,7 +537,13 @@ fn samples_string(samples: &[(Labels, f64)]) -> String {
     }
     samples
         .iter()
-        .map(|(labels, value)| format!("{} {}", go_labels(labels), go_float_e(*value)))
+        .map(|(labels, value)| {
+            format!(
+                "{} {}",
+                go_labels(labels),
+                go_number::format_float(*value, 'E', None)
+            )
+        })
         .collect::<Vec<_>>()
         .join(", ")
 }
@@ -546,7 +555,7 @@ fn check_promql(
     options: &EvalOptions,
 ) -> Option<String> {
     let expr = case.expr.as_deref().unwrap_or("");
-    let quoted = crate::prometheus::gotemplate::format::quote_string(expr);
+    let quoted = go_quote::quote(expr);
     let time_text = format_model_duration(time);
     let fail = |e: String| Some(format!("    expr: {quoted}, time: {time_text}, err: {e}"));
     let mut got: Vec<(Labels, f64)> = match instant_query(storage, expr, time, options) {
@@ -568,15 +577,10 @@ fn check_promql(
             Ok((_, rest)) => {
                 return fail(format!(
                     "labels {}: unexpected {rest:?}",
-                    crate::prometheus::gotemplate::format::quote_string(text)
+                    go_quote::quote(text)
                 ))
             }
-            Err(e) => {
-                return fail(format!(
-                    "labels {}: {e}",
-                    crate::prometheus::gotemplate::format::quote_string(text)
-                ))
-            }
+            Err(e) => return fail(format!("labels {}: {e}", go_quote::quote(text))),
         }
     }
     expected.sort_by(|a, b| a.0.cmp(&b.0));

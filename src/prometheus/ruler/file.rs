@@ -8,10 +8,10 @@
 
 use std::collections::BTreeMap;
 
-use super::duration::parse_model_duration;
 use super::source::{decode_rule_file, RuleFileSource, RuleSource};
 use super::validate::{validate_file, GroupFields};
 use crate::prometheus::gotemplate::AlertTemplate;
+use crate::prometheus::model::duration::parse_model_duration;
 use crate::prometheus::promql::{parse_query, Expr, Semantics};
 
 /// One checked rule group.

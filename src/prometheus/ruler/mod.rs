@@ -14,13 +14,11 @@
 //! error names the file and, where the YAML parser knows it, the line; durations follow
 //! Prometheus' `model.Duration` grammar; evaluation is deterministic (sorted maps only).
 
-pub mod duration;
 pub mod file;
 pub mod group;
 pub mod source;
 pub mod validate;
 
-pub use duration::{format_go_duration, format_model_duration, parse_model_duration};
 pub use file::{load_rule_file, read_rule_file, Rule, RuleFileOptions, RuleGroup, RuleKind};
 pub use group::{EvalContext, GroupEvaluator, RuleEvalError};
 pub use source::{decode_rule_file, GroupSource, RuleFileSource, RuleSource};

@@ -10,8 +10,9 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use super::duration::parse_model_duration;
 use super::source::{GroupSource, RuleFileSource, RuleSource};
+use crate::prometheus::model::duration::parse_model_duration;
+use crate::prometheus::model::names::{is_legacy_label_name, is_legacy_metric_name};
 
 /// Which group fields a reader accepts besides 2.42's `name`, `interval`, `limit` and
 /// `rules`.
@@ -278,7 +279,7 @@ pub fn validate_rule(rule: &RuleSource) -> Vec<RuleProblem> {
                 problems.push(RuleProblem::FieldInRecordingRule(field));
             }
         }
-        if !is_metric_name(&rule.record) {
+        if !is_legacy_metric_name(&rule.record) {
             problems.push(RuleProblem::InvalidRecordName(rule.record.clone()));
         }
     }
@@ -288,31 +289,17 @@ pub fn validate_rule(rule: &RuleSource) -> Vec<RuleProblem> {
         }
     }
     for name in rule.annotations.keys() {
-        if !is_label_name(name) {
+        if !is_legacy_label_name(name) {
             problems.push(RuleProblem::InvalidAnnotationName(name.clone()));
         }
     }
     problems
 }
 
-/// `model.IsValidMetricName`: `[a-zA-Z_:][a-zA-Z0-9_:]*`.
-pub fn is_metric_name(name: &str) -> bool {
-    let mut chars = name.chars();
-    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_' || c == ':')
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':')
-}
-
-/// `model.LabelName.IsValid`: `[a-zA-Z_][a-zA-Z0-9_]*`.
-pub fn is_label_name(name: &str) -> bool {
-    let mut chars = name.chars();
-    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
-}
-
 /// A label a rule may set: a valid name other than `__name__`, which the rule's own
 /// name sets.
 fn is_rule_label_name(name: &str) -> bool {
-    is_label_name(name) && name != "__name__"
+    is_legacy_label_name(name) && name != "__name__"
 }
 
 #[cfg(test)]

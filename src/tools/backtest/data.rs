@@ -14,11 +14,11 @@
 
 use std::collections::BTreeMap;
 
+use crate::prometheus::model::duration::parse_model_duration;
 use crate::prometheus::promql::notation::{
     parse_labels_prefix, parse_number, parse_sequence, SequenceValue,
 };
 use crate::prometheus::promql::{Labels, Storage};
-use crate::prometheus::ruler::parse_model_duration;
 
 /// Series read from one or more data files: labels to (timestamp ms, value), sorted.
 #[derive(Clone, Debug, Default, PartialEq)]

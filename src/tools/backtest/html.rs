@@ -8,8 +8,9 @@
 
 use std::collections::BTreeMap;
 
-use super::{format_duration, format_time, Report};
+use super::{format_time, Report};
 use crate::compiler::emit::naming::{LABEL_LONG_WINDOWS, LABEL_SERVICE, LABEL_SEVERITY, LABEL_SLO};
+use crate::prometheus::model::duration::format_model_duration;
 
 const WIDTH: f64 = 900.0;
 const LEFT: f64 = 230.0;
@@ -197,7 +198,7 @@ table{border-collapse:collapse}td,th{padding:2px 10px;text-align:left}.legend sp
                             row_height - 6.0,
                             escape(&format_time(interval.start_ms)),
                             escape(&format_time(interval.end_ms)),
-                            escape(&format_duration(interval.end_ms - interval.start_ms))
+                            escape(&format_model_duration(interval.end_ms - interval.start_ms))
                         ));
                     }
                 }
@@ -221,7 +222,7 @@ table{border-collapse:collapse}td,th{padding:2px 10px;text-align:left}.legend sp
                 Some(lead) => format!(
                     "{} fired {} ahead of {}",
                     forecast.forecast,
-                    format_duration(lead),
+                    format_model_duration(lead),
                     forecast.threshold
                 ),
                 None => format!(

@@ -20,6 +20,7 @@ use serde::Serialize;
 
 use crate::compiler::emit::naming::{self, LABEL_SERVICE, LABEL_SLO};
 use crate::prometheus::alertmanager::{config::Config, route_alerts, PostableAlert};
+use crate::prometheus::model::duration::format_model_duration;
 use crate::prometheus::promql::{EvalOptions, Labels, Semantics};
 use crate::prometheus::ruler::group::AlertState;
 use crate::prometheus::ruler::{
@@ -463,11 +464,6 @@ pub fn format_time(ms: i64) -> String {
     )
 }
 
-/// `1h30m` for a duration in milliseconds.
-pub fn format_duration(ms: i64) -> String {
-    crate::prometheus::ruler::format_model_duration(ms)
-}
-
 /// The human table.
 pub fn render_table(report: &Report) -> String {
     let mut out = format!(
@@ -519,7 +515,7 @@ pub fn render_table(report: &Report) -> String {
                     format!("{service}/{slo}"),
                     name,
                     alert.firings.to_string(),
-                    format_duration(alert.firing_ms),
+                    format_model_duration(alert.firing_ms),
                     alert.pending.len().to_string(),
                     pages.join(", "),
                 ]
@@ -567,7 +563,7 @@ pub fn render_table(report: &Report) -> String {
                     format_time(interval.start_ms),
                     format_time(interval.end_ms),
                     if interval.open { " (still firing)" } else { "" },
-                    format_duration(interval.end_ms - interval.start_ms)
+                    format_model_duration(interval.end_ms - interval.start_ms)
                 ));
             }
         }
@@ -588,7 +584,7 @@ pub fn render_table(report: &Report) -> String {
                 ("lead", Some(lead)) => format!(
                     "{} fired {} before {}",
                     f.forecast,
-                    format_duration(lead),
+                    format_model_duration(lead),
                     f.threshold
                 ),
                 ("false_alarm", _) => format!(

@@ -19,7 +19,7 @@ use yaml_serde::{Mapping, Value};
 
 use crate::base::text_diff::{unified_hunks, DEFAULT_CONTEXT};
 use crate::compiler::emit::GENERATED_MARKER;
-use crate::prometheus::ruler::duration::{format_model_duration, parse_model_duration};
+use crate::prometheus::model::duration::{format_model_duration, parse_model_duration};
 use crate::prometheus::ruler::{read_rule_file, GroupFields};
 
 /// Metadata key that marks a watch as created by mlslo.

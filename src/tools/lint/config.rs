@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Deserialize;
 
 use crate::base::diagnostic::Severity;
-use crate::prometheus::ruler::duration::parse_model_duration;
+use crate::prometheus::model::duration::parse_model_duration;
 
 /// Thresholds and policy of `mlslo lint`.
 #[derive(Clone, Debug)]

@@ -29,7 +29,7 @@ pub async fn scrape_interval_ms(api: &impl PrometheusApi) -> Result<i64, String>
         .and_then(|g| g.get("scrape_interval"))
         .and_then(|v| v.as_str())
     {
-        Some(text) => crate::prometheus::ruler::duration::parse_model_duration(text),
+        Some(text) => crate::prometheus::model::duration::parse_model_duration(text),
         None => Ok(DEFAULT_SCRAPE_INTERVAL_MS),
     }
 }

@@ -17,11 +17,11 @@ mod promql;
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::base::diagnostic::{CodeInfo, Diagnostic, Severity, SourceMap, Span};
+use crate::prometheus::model::duration::{format_model_duration, parse_model_duration};
+use crate::prometheus::model::names::is_legacy_metric_name;
 use crate::prometheus::promql::{parse_query, Semantics};
-use crate::prometheus::ruler::duration::{format_model_duration, parse_model_duration};
 use crate::prometheus::ruler::validate::{
-    is_metric_name, repeated_group_names, validate_group, validate_rule, GroupFields, GroupProblem,
-    RuleProblem,
+    repeated_group_names, validate_group, validate_rule, GroupFields, GroupProblem, RuleProblem,
 };
 use crate::prometheus::ruler::{GroupSource, RuleSource};
 pub use config::LintConfig;
@@ -430,7 +430,9 @@ fn lint_rule(
     }
     if !rule.record.is_empty() {
         let record = &rule.record;
-        if is_metric_name(record) && record.split(':').filter(|part| !part.is_empty()).count() < 3 {
+        if is_legacy_metric_name(record)
+            && record.split(':').filter(|part| !part.is_empty()).count() < 3
+        {
             report.diagnostics.push(finding(
                 "L0404",
                 "recording rule name does not follow `level:metric:operations`",

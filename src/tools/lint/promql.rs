@@ -9,6 +9,8 @@ use promql_parser::label::MatchOp;
 use promql_parser::parser::{Expr, LabelModifier};
 
 use super::LintConfig;
+use crate::prometheus::model::duration::ModelDuration;
+use crate::prometheus::model::names::counter_suffix;
 
 pub struct Finding {
     pub code: &'static str,
@@ -95,9 +97,7 @@ impl Walker<'_> {
                         call.args.args.first().map(|a| a.as_ref())
                     {
                         let metric = matrix.vs.name.clone().unwrap_or_default();
-                        let counter = ["_total", "_count", "_sum", "_bucket"]
-                            .iter()
-                            .any(|s| metric.ends_with(s));
+                        let counter = counter_suffix(&metric).is_some();
                         if !metric.is_empty() && !counter && !metric.contains(':') {
                             self.push("L0301", "`rate`/`increase` over a series that is not a counter", &metric,
                                 format!("`{metric}` does not look like a counter"),
@@ -140,8 +140,7 @@ impl Walker<'_> {
                     .scrape_interval_ms
                     .saturating_mul(self.config.min_range_multiple as i64);
                 if range_ms < minimum {
-                    let range_text =
-                        crate::prometheus::ruler::duration::format_model_duration(range_ms);
+                    let range_text = ModelDuration(range_ms).to_string();
                     self.push(
                         "L0302",
                         "range window shorter than 4 scrape intervals",
@@ -149,14 +148,9 @@ impl Walker<'_> {
                         format!(
                             "`[{range_text}]` holds fewer than {} samples at a {} scrape interval",
                             self.config.min_range_multiple,
-                            crate::prometheus::ruler::duration::format_model_duration(
-                                self.config.scrape_interval_ms
-                            )
+                            ModelDuration(self.config.scrape_interval_ms)
                         ),
-                        &format!(
-                            "Use a window of at least {}.",
-                            crate::prometheus::ruler::duration::format_model_duration(minimum)
-                        ),
+                        &format!("Use a window of at least {}.", ModelDuration(minimum)),
                     );
                 }
             }

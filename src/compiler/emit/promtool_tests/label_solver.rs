@@ -174,7 +174,7 @@ fn selector_address(selector: &Selector) -> usize {
 
 /// The inverse of [`series_text`] (values never contain unescaped quotes).
 fn parse_series_text(text: &str) -> Option<(String, BTreeMap<String, String>)> {
-    let parsed = promql_parser::parser::parse(text).ok()?;
+    let parsed = crate::prometheus::promql::parse_promql(text).ok()?;
     let promql_parser::parser::Expr::VectorSelector(selector) = parsed else {
         return None;
     };

@@ -31,9 +31,10 @@ use super::schema::{
     GLOBAL_KEYS, GLOBAL_URL_KEYS, INTEGRATIONS, INTEGRATION_URL_FIELDS, SECRET_FIELDS,
 };
 use super::url::{parse_go_url, parse_host_port};
-use crate::prometheus::alertmanager::matchers::{self, is_valid_label_name, Matcher};
+use crate::prometheus::alertmanager::matchers::{self, Matcher};
 use crate::prometheus::alertmanager::timeinterval::{self, TimeIntervalSpec};
 use crate::prometheus::alertmanager::yaml::{self, Node, PathStep, ScalarKind};
+use crate::prometheus::model::names::is_legacy_label_name;
 
 /// Decodes a configuration text as yaml.v2's `UnmarshalStrict` does: the typed
 /// configuration, and whether it has a `route`. The error is amtool's message.
@@ -293,11 +294,11 @@ impl Decoder {
         if self.type_error_count() > before {
             return Ok(pairs);
         }
-        if let Some((key, _)) = pairs.iter().find(|(key, _)| !is_valid_label_name(key)) {
+        if let Some((key, _)) = pairs.iter().find(|(key, _)| !is_legacy_label_name(key)) {
             return Err(format!("invalid label name {key:?}"));
         }
         if let Some(key) = null_value {
-            if !is_valid_label_name(&key) {
+            if !is_legacy_label_name(&key) {
                 return Err(format!("invalid label name {key:?}"));
             }
             return Err(format!("invalid regexp value for {key:?}"));
@@ -308,7 +309,7 @@ impl Decoder {
     /// `model.LabelNames`, each checked by `LabelName.UnmarshalYAML`.
     fn label_names(&mut self, value: &Node) -> Result<Vec<String>, Hard> {
         let names = self.string_list(value);
-        if let Some(bad) = names.iter().find(|name| !is_valid_label_name(name)) {
+        if let Some(bad) = names.iter().find(|name| !is_legacy_label_name(name)) {
             return Err(format!("{bad:?} is not a valid label name"));
         }
         Ok(names)
@@ -503,7 +504,7 @@ impl Decoder {
         if let Some((key, _)) = route
             .match_equal
             .iter()
-            .find(|(key, _)| !is_valid_label_name(key))
+            .find(|(key, _)| !is_legacy_label_name(key))
         {
             return Err(format!("invalid label name {key:?}"));
         }
@@ -512,7 +513,7 @@ impl Decoder {
             for label in strings {
                 if label == "..." {
                     route.group_by_all = true;
-                } else if !is_valid_label_name(label) {
+                } else if !is_legacy_label_name(label) {
                     return Err(format!("invalid label name {label:?} in group_by list"));
                 } else {
                     group_by.push(label.clone());
@@ -576,7 +577,7 @@ impl Decoder {
             return Ok(None);
         }
         for (key, _) in rule.source_match.iter().chain(&rule.target_match) {
-            if !is_valid_label_name(key) {
+            if !is_legacy_label_name(key) {
                 return Err(format!("invalid label name {key:?}"));
             }
         }

@@ -1,24 +1,34 @@
-//! PromQL parsing that compiles each distinct regex matcher once per thread:
-//! promql-parser builds a fresh `Regex` for every `=~`/`!~` it meets, which was a
-//! third of `mlslo lint`'s time on a large rule file where the same few patterns
-//! (`code=~"5.."`) recur in every rule.
+//! PromQL parsing, the one way into `promql-parser` for the whole crate: the plain
+//! parse ([`parse_promql`]), the parse as one Prometheus version accepts it
+//! ([`parse_query`]), and whether a regex matcher's pattern compiles.
 //!
-//! How: every `=~`/`!~` followed by a string literal without escapes is rewritten to
-//! `=`/`!=` with a value marked by [`SITE_MARK`] and the site's number; after the
-//! parse, each marked matcher gets its regex back from the cache.
+//! Each distinct regex pattern is compiled once per thread: promql-parser builds a
+//! fresh `Regex` for every `=~`/`!~` it meets, which was a third of `mlslo lint`'s
+//! time on a large rule file where the same few patterns (`code=~"5.."`) recur in
+//! every rule. How: every `=~`/`!~` followed by a string literal without escapes is
+//! rewritten to `=`/`!=` with a value marked by `SITE_MARK` and the site's number;
+//! after the parse, each marked matcher gets its regex back from the cache.
 //!
-//! Invariants: the result equals `promql_parser::parser::parse` of the original text
-//! (tested on every query of the conformance files): whenever anything does not add
-//! up (a parse error, a site not found exactly once, a changed value, `__name__`, a
-//! pattern that does not compile, a selector that now matches everything), the
+//! Invariants: [`parse_promql`] equals `promql_parser::parser::parse` of the same
+//! text (tested on every query of the conformance files): whenever anything does not
+//! add up (a parse error, a site not found exactly once, a changed value, `__name__`,
+//! a pattern that does not compile, a selector that now matches everything), the
 //! original text is parsed the plain way, so errors are promql-parser's own.
+//! promql-parser's function table is global: `holt_winters` is registered before
+//! the first semantics-aware parse, and [`parse_query`] refuses the function the
+//! chosen version lacks.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
+use std::sync::Once;
 
 use promql_parser::label::{MatchOp, Matcher, Matchers};
 use promql_parser::parser::token::T_EQL_REGEX;
+use promql_parser::parser::value::ValueType;
 use promql_parser::parser::{Expr, VectorSelector};
+
+use super::error::EvalError;
+use super::Semantics;
 
 /// Marks a rewritten matcher's value; a query that already contains it is parsed
 /// the plain way, so a marked value can only come from the rewrite.
@@ -40,13 +50,71 @@ struct RegexSite {
 
 /// Parses `query` as `promql_parser::parser::parse` does, compiling each regex
 /// pattern once per thread.
-pub fn parse_with_cached_regexes(query: &str) -> Result<Expr, String> {
+pub fn parse_promql(query: &str) -> Result<Expr, String> {
     match rewrite_regex_sites(query) {
         Some((rewritten, sites)) => promql_parser::parser::parse(&rewritten)
             .ok()
             .and_then(|mut expr| restore_regex_matchers(&mut expr, &sites).then_some(expr))
             .map_or_else(|| promql_parser::parser::parse(query), Ok),
         None => promql_parser::parser::parse(query),
+    }
+}
+
+/// Parses a query as the chosen semantics accepts it: under V2 `holt_winters`
+/// is known and `double_exponential_smoothing` is not; under V3 the reverse.
+pub fn parse_query(query: &str, semantics: Semantics) -> Result<Expr, EvalError> {
+    register_holt_winters();
+    let expr = parse_promql(query).map_err(EvalError::Parse)?;
+    let unknown = match semantics {
+        Semantics::V2 => "double_exponential_smoothing",
+        Semantics::V3 => "holt_winters",
+    };
+    if calls_function(&expr, unknown) {
+        return Err(EvalError::Parse(format!(
+            "unknown function with name \"{unknown}\""
+        )));
+    }
+    Ok(expr)
+}
+
+/// Makes promql-parser know Prometheus 2's `holt_winters`, once per process.
+fn register_holt_winters() {
+    static REGISTER: Once = Once::new();
+    REGISTER.call_once(|| {
+        // Registration fails only if the name were built in, which
+        // promql-parser 0.11 does not do; V2 queries would then still parse.
+        let _ = promql_parser::parser::register_extra_functions(vec![
+            promql_parser::parser::Function::new(
+                "holt_winters",
+                vec![ValueType::Matrix, ValueType::Scalar, ValueType::Scalar],
+                0,
+                ValueType::Vector,
+                false,
+            ),
+        ]);
+    });
+}
+
+/// Whether `expr` calls the function `name` anywhere.
+fn calls_function(expr: &Expr, name: &str) -> bool {
+    match expr {
+        Expr::Call(call) => {
+            call.func.name == name || call.args.args.iter().any(|arg| calls_function(arg, name))
+        }
+        Expr::Aggregate(aggregate) => {
+            calls_function(&aggregate.expr, name)
+                || aggregate
+                    .param
+                    .as_ref()
+                    .is_some_and(|param| calls_function(param, name))
+        }
+        Expr::Unary(unary) => calls_function(&unary.expr, name),
+        Expr::Binary(binary) => {
+            calls_function(&binary.lhs, name) || calls_function(&binary.rhs, name)
+        }
+        Expr::Paren(paren) => calls_function(&paren.expr, name),
+        Expr::Subquery(subquery) => calls_function(&subquery.expr, name),
+        _ => false,
     }
 }
 
@@ -239,7 +307,7 @@ mod tests {
 
     fn assert_same_as_plain_parse(query: &str) {
         assert_eq!(
-            parse_with_cached_regexes(query),
+            parse_promql(query),
             promql_parser::parser::parse(query),
             "{query}"
         );
@@ -314,7 +382,7 @@ mod tests {
         let pattern = "cache-test-.*";
         let query = format!(r#"x{{a=~"{pattern}"}} + y{{b!~"{pattern}"}}"#);
         assert_same_as_plain_parse(&query);
-        let Ok(Expr::Binary(binary)) = parse_with_cached_regexes(&query) else {
+        let Ok(Expr::Binary(binary)) = parse_promql(&query) else {
             panic!("a binary expression");
         };
         let regex_of = |expr: &Expr| match expr {
