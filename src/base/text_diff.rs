@@ -9,7 +9,7 @@
 //!   edit scripts are minimal as GNU diff's are; runs of changed lines that could slide
 //!   over equal lines are then placed where GNU diff places them. Where equally short
 //!   scripts keep different lines, GNU's choice can still differ (a few in a hundred
-//!   random edits over a handful of distinct lines; `tests/text_diff.rs` compares).
+//!   random edits over a handful of distinct lines; `tests/integration/text_diff.rs` compares).
 //!   Equal texts give no output at all.
 //! - Hunks carry `context` unchanged lines on each side and merge when at most
 //!   `2 * context` unchanged lines separate two changes; a range of one line is written

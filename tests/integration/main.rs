@@ -5,6 +5,7 @@
 
 mod alertmanager;
 mod alertmanager_routing;
+mod architecture;
 mod backtest;
 mod backtest_prometheus;
 mod cli;

@@ -39,6 +39,37 @@ pub fn data(folder: &str) -> PathBuf {
     repository().join("tests/data").join(folder)
 }
 
+/// Every `.rs` file under `folder` of the repository, sorted.
+pub fn rust_files_under(folder: &str) -> Vec<PathBuf> {
+    fn walk(folder: &Path, files: &mut Vec<PathBuf>) {
+        let entries = std::fs::read_dir(folder)
+            .unwrap_or_else(|error| panic!("cannot read {}: {error}", folder.display()));
+        for entry in entries {
+            let path = entry.expect("folder entries are readable").path();
+            if path.is_dir() {
+                walk(&path, files);
+            } else if path.extension().is_some_and(|extension| extension == "rs") {
+                files.push(path);
+            }
+        }
+    }
+    let mut files = Vec::new();
+    let root = repository().join(folder);
+    if root.is_dir() {
+        walk(&root, &mut files);
+    }
+    files.sort();
+    files
+}
+
+/// `path` from the repository root, as `src/lib.rs`.
+pub fn relative(path: &Path) -> String {
+    path.strip_prefix(repository())
+        .unwrap_or(path)
+        .display()
+        .to_string()
+}
+
 /// The repository's committed build of `rules/`.
 pub fn generated() -> PathBuf {
     repository().join("generated")

@@ -15,7 +15,7 @@
 //! - no namespace is written (`kubectl apply -n` decides), and the header says
 //!   that the operator adds a `namespace` matcher to the route and to every
 //!   inhibit rule;
-//! - the manifest validates against the CRD schema (`tests/emit_alertmanager.rs`).
+//! - the manifest validates against the CRD schema (`tests/integration/emit_alertmanager.rs`).
 
 use std::collections::BTreeMap;
 

@@ -8,7 +8,7 @@
 //! Invariants: `metadata.name` is a DNS-1123 subdomain and every metadata label
 //! value a valid Kubernetes label value ([`naming::kubernetes_name`]); no
 //! namespace is written, so `kubectl apply -n` decides; the manifest validates
-//! against the CRD's `openAPIV3Schema` (tested in `tests/emit_prometheus.rs`).
+//! against the CRD's `openAPIV3Schema` (tested in `tests/integration/emit_prometheus.rs`).
 
 use crate::compiler::emit::naming;
 use crate::compiler::emit::yaml::{self, Node};

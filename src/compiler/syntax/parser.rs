@@ -2,7 +2,7 @@
 //!
 //! Invariants:
 //! - Every production function's doc comment quotes its EBNF production in a
-//!   `text` block, verbatim; `tests/grammar.rs` checks this, so the grammar and
+//!   `text` block, verbatim; `tests/integration/grammar.rs` checks this, so the grammar and
 //!   the parser cannot drift apart.
 //! - The input type is `&str`, and every input a function sees is a suffix of the
 //!   whole source, so a byte offset is `whole_len - rest.len()` (jaq's trick);

@@ -1,7 +1,7 @@
 //! Canonical `.slo` text for an AST: the inverse of the parser, up to spans.
 //!
 //! Invariants: for every AST the parser produces, `parse(print(ast))` equals
-//! `ast` except for spans (`tests/parser_props.rs` checks this on generated
+//! `ast` except for spans (`tests/integration/parser_props.rs` checks this on generated
 //! trees); output is deterministic, two-space indented, one item per line, with
 //! a blank line between top-level blocks. Comments are not in the AST, so they
 //! are not printed. Strings are always written double-quoted with escapes;

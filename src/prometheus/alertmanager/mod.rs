@@ -13,7 +13,7 @@
 //! Invariants: pure (no IO; the caller supplies the text and the evaluation
 //! time); deterministic (output in input order, candidates in input order).
 //! Each submodule cites the Alertmanager source it mirrors, and
-//! `tests/alertmanager.rs` checks it against amtool 0.25.
+//! `tests/integration/alertmanager.rs` checks it against amtool 0.25.
 //!
 //! Not modelled: time intervals in zones other than UTC (validated, but their
 //! effect is reported as unknown: the time zone database is IO); templates

@@ -5,7 +5,7 @@
 //! text ──lexer::lex──▶ tokens ──parse::parse──▶ Trees ──exec::execute(data, Env)──▶ String
 //! ```
 //!
-//! The reference is promtool 2.42 (Go 1.19/1.20 text/template): `tests/template.rs`
+//! The reference is promtool 2.42 (Go 1.19/1.20 text/template): `tests/integration/template.rs`
 //! replays 2,400 recorded promtool results (hand-written and random templates,
 //! expansions, expansion errors and parse errors, 640 value formattings; generators in
 //! `tests/data/template/promtool/`), Prometheus' own template test table and Go's

@@ -12,7 +12,7 @@
 //! hyperbolic functions use Rust's `f64` methods (the platform libm), while
 //! Go's `math` package has its own implementations; results differ in the
 //! last bit for some inputs (134 of 784 samples in one promtool run), always
-//! within 2 ulps (`tests/promtool_diff.rs` checks that bound). `log2` and
+//! within 2 ulps (`tests/integration/promtool_diff.rs` checks that bound). `log2` and
 //! `log10` do follow Go's formulas on top of `ln`.
 
 use super::kahan::{kahan_sum_inc, kahan_sum_inc_for, kahan_sum_inc_v3};
