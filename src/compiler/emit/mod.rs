@@ -9,7 +9,7 @@
 //! spans from the model.
 //!
 //! Layout: `naming` holds every generated name, `prometheus` builds the rule
-//! groups, `kubernetes` wraps them in a `PrometheusRule`, `promtool_tests`
+//! groups, `kubernetes` wraps them in a `PrometheusRule`, `promtool_test`
 //! generates the unit tests, `yaml` writes text.
 
 pub mod alertmanager;
@@ -18,7 +18,7 @@ mod codes;
 pub mod kubernetes;
 pub mod naming;
 pub mod prometheus;
-pub mod promtool_tests;
+pub mod promtool_test;
 pub mod watcher;
 pub mod yaml;
 
@@ -98,7 +98,7 @@ fn each_service_in_parallel<K: Send>(
         services,
         SERVICES_PER_THREAD_AT_LEAST,
         |chunk: &[crate::compiler::ir::Service]| {
-            let mut cache = promtool_tests::RegexCache::default();
+            let mut cache = promtool_test::RegexCache::default();
             chunk
                 .iter()
                 .map(|service| {
@@ -128,7 +128,7 @@ fn take_each<K>(
 fn service_outputs(
     service: &crate::compiler::ir::Service,
     sources: &SourceMap,
-    cache: &mut promtool_tests::RegexCache,
+    cache: &mut promtool_test::RegexCache,
 ) -> ServiceOutputs<String> {
     let mut files = Vec::new();
     let groups = prometheus::service_rule_groups(service);
@@ -145,7 +145,7 @@ fn service_outputs(
         naming::prometheus_file(&service.name),
         rule_file_text(&header, &groups_text),
     ));
-    let (tests, diagnostics) = promtool_tests::service_tests(service, &groups, cache);
+    let (tests, diagnostics) = promtool_test::service_tests(service, &groups, cache);
     if let Some(tests) = tests {
         let mut text = yaml::comment_lines(&header);
         text.push_str(&tests);

@@ -9,9 +9,9 @@
 //! forecast scenario.
 
 use crate::compiler::emit::naming;
-use crate::compiler::emit::promtool_tests::generator::Generator;
-use crate::compiler::emit::promtool_tests::label_solver::RegexCache;
-use crate::compiler::emit::promtool_tests::test_file::{series_text, TestCase};
+use crate::compiler::emit::promtool_test::generator::Generator;
+use crate::compiler::emit::promtool_test::label_solver::RegexCache;
+use crate::compiler::emit::promtool_test::test_file::{series_text, TestCase};
 use crate::compiler::ir::{Decimal, Duration, ObjectiveKind};
 
 impl Generator<'_> {

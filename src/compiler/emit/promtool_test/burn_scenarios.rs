@@ -6,12 +6,12 @@
 //! burn starts; a scenario is kept only when the burn model predicts every burn
 //! rule of the objective at its check time.
 
-use crate::compiler::emit::promtool_tests::burn_model::{
+use crate::compiler::emit::promtool_test::burn_model::{
     seconds, Burn, BurnRule, BurnRules, Guard, State,
 };
-use crate::compiler::emit::promtool_tests::generator::Generator;
-use crate::compiler::emit::promtool_tests::label_solver::RegexCache;
-use crate::compiler::emit::promtool_tests::test_file::{
+use crate::compiler::emit::promtool_test::generator::Generator;
+use crate::compiler::emit::promtool_test::label_solver::RegexCache;
+use crate::compiler::emit::promtool_test::test_file::{
     counter_values, series_text, Check, TestCase,
 };
 use crate::compiler::ir::{
@@ -229,7 +229,7 @@ impl Generator<'_> {
         }])
     }
 
-    /// [`BurnModel::find_check`](crate::compiler::emit::promtool_tests::burn_model::BurnModel::find_check)
+    /// [`BurnModel::find_check`](crate::compiler::emit::promtool_test::burn_model::BurnModel::find_check)
     /// over this objective's burn rules.
     fn find_check(
         &self,
