@@ -36,7 +36,7 @@ use std::fmt;
 
 use regex::Regex;
 
-use crate::prometheus::model::names;
+use crate::prometheus::model::{go_quote, names};
 
 /// A label set: label name to value. A missing label reads as the empty string.
 pub type LabelSet = BTreeMap<String, String>;
@@ -399,66 +399,7 @@ fn utf8_unquote(token: &Utf8Token) -> Result<String, String> {
     if !quoted {
         return Ok(text.clone());
     }
-    go_unquote(text).ok_or_else(|| format!("{text}: invalid input"))
-}
-
-/// Go's `strconv.Unquote` for a double-quoted string literal.
-fn go_unquote(quoted: &str) -> Option<String> {
-    let inner = quoted.strip_prefix('"')?.strip_suffix('"')?;
-    if inner.contains('\n') {
-        return None;
-    }
-    let characters: Vec<char> = inner.chars().collect();
-    let mut output = String::new();
-    let mut index = 0;
-    while index < characters.len() {
-        let character = characters[index];
-        if character == '"' {
-            return None;
-        }
-        if character != '\\' {
-            output.push(character);
-            index += 1;
-            continue;
-        }
-        let escaped = *characters.get(index + 1)?;
-        let hex = |start: usize, length: usize| -> Option<char> {
-            let digits: String = characters.get(start..start + length)?.iter().collect();
-            if !digits.chars().all(|digit| digit.is_ascii_hexdigit()) {
-                return None;
-            }
-            char::from_u32(u32::from_str_radix(&digits, 16).ok()?)
-        };
-        let (value, length) = match escaped {
-            'a' => ('\u{7}', 2),
-            'b' => ('\u{8}', 2),
-            'f' => ('\u{c}', 2),
-            'n' => ('\n', 2),
-            'r' => ('\r', 2),
-            't' => ('\t', 2),
-            'v' => ('\u{b}', 2),
-            '\\' => ('\\', 2),
-            '"' => ('"', 2),
-            'x' => (hex(index + 2, 2)?, 4),
-            'u' => (hex(index + 2, 4)?, 6),
-            'U' => (hex(index + 2, 8)?, 10),
-            '0'..='7' => {
-                let digits: String = characters.get(index + 1..index + 4)?.iter().collect();
-                if !digits.chars().all(|digit| ('0'..='7').contains(&digit)) {
-                    return None;
-                }
-                let value = u32::from_str_radix(&digits, 8).ok()?;
-                if value > 255 {
-                    return None;
-                }
-                (char::from_u32(value)?, 4)
-            }
-            _ => return None,
-        };
-        output.push(value);
-        index += length;
-    }
-    Some(output)
+    go_quote::unquote(text).ok_or_else(|| format!("{text}: invalid input"))
 }
 
 /// Renders a matcher that Alertmanager 0.25's classic parser and 0.27+'s

@@ -933,7 +933,8 @@ impl Parser<'_> {
     }
 
     fn unquote(&self, token: &Token) -> PResult<String> {
-        unquote(&token.val).ok_or_else(|| self.error_at(token.pos, "invalid syntax".to_string()))
+        go_quote::unquote(&token.val)
+            .ok_or_else(|| self.error_at(token.pos, "invalid syntax".to_string()))
     }
 }
 
@@ -942,84 +943,6 @@ fn other_pos(item: &Item) -> usize {
         Item::Node(n) => n.pos(),
         Item::End { pos } | Item::Else { pos } => *pos,
     }
-}
-
-/// Go's `strconv.Unquote` for "..." and `...` literals. Bytes that are not UTF-8
-/// (from `\x` escapes) become U+FFFD.
-pub fn unquote(quoted: &str) -> Option<String> {
-    if quoted.len() >= 2 && quoted.starts_with('`') && quoted.ends_with('`') {
-        return Some(quoted[1..quoted.len() - 1].replace('\r', ""));
-    }
-    if quoted.len() < 2 || !quoted.starts_with('"') || !quoted.ends_with('"') {
-        return None;
-    }
-    let body = &quoted[1..quoted.len() - 1];
-    let mut bytes = Vec::new();
-    let mut chars = body.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c == '"' || c == '\n' {
-            return None;
-        }
-        if c != '\\' {
-            let mut buf = [0u8; 4];
-            bytes.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
-            continue;
-        }
-        unquote_escape(&mut chars, '"', &mut bytes)?;
-    }
-    Some(String::from_utf8_lossy(&bytes).into_owned())
-}
-
-fn unquote_escape(
-    chars: &mut std::iter::Peekable<std::str::Chars<'_>>,
-    quote: char,
-    bytes: &mut Vec<u8>,
-) -> Option<()> {
-    let e = chars.next()?;
-    let push_char = |bytes: &mut Vec<u8>, c: char| {
-        let mut buf = [0u8; 4];
-        bytes.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
-    };
-    match e {
-        'a' => bytes.push(7),
-        'b' => bytes.push(8),
-        'f' => bytes.push(12),
-        'n' => bytes.push(b'\n'),
-        'r' => bytes.push(b'\r'),
-        't' => bytes.push(b'\t'),
-        'v' => bytes.push(11),
-        '\\' => bytes.push(b'\\'),
-        c if c == quote => push_char(bytes, c),
-        'x' | 'u' | 'U' => {
-            let n = match e {
-                'x' => 2,
-                'u' => 4,
-                _ => 8,
-            };
-            let mut v: u32 = 0;
-            for _ in 0..n {
-                let d = chars.next()?.to_digit(16)?;
-                v = v * 16 + d;
-            }
-            if e == 'x' {
-                bytes.push(v as u8);
-            } else {
-                push_char(bytes, char::from_u32(v)?);
-            }
-        }
-        '0'..='7' => {
-            let mut v: u32 = e.to_digit(8)?;
-            for _ in 0..2 {
-                v = v * 8 + chars.next()?.to_digit(8)?;
-            }
-            if v > 255 {
-                return None;
-            }
-            bytes.push(v as u8);
-        }
-        _ => return None,
-    }
-    Some(())
 }
 
 /// Go's `parse.newNumber`.
@@ -1040,7 +963,7 @@ fn new_number(pos: usize, text: &str, kind: Kind) -> Result<Number, String> {
         let first = chars.next().ok_or("invalid syntax")?;
         let value = if first == '\\' {
             let mut bytes = Vec::new();
-            unquote_escape(&mut chars, '\'', &mut bytes).ok_or("invalid syntax")?;
+            go_quote::unquote_escape(&mut chars, '\'', &mut bytes).ok_or("invalid syntax")?;
             let s = String::from_utf8(bytes.clone()).ok();
             match s.as_deref().and_then(|s| s.chars().next()) {
                 Some(c) if bytes.len() == c.len_utf8() => c as i64,
