@@ -13,7 +13,9 @@
 //! ```
 //!
 //! The compiler in one call is [`compile`]: `.slo` sources in, rule files and
-//! diagnostics out (its documentation has the example).
+//! diagnostics out; the backtest in one call is [`backtest`]: `.slo` sources and
+//! recorded series in, the alerts that would have fired out (the documentation of
+//! each has the example).
 //!
 //! Architecture invariant: only `cli` touches the filesystem, the environment,
 //! stdout/stderr or exit codes; every other module is pure.
@@ -25,3 +27,4 @@ pub mod prometheus;
 pub mod tools;
 
 pub use compiler::{check_files, check_sources, compile, Compilation, Outputs};
+pub use tools::backtest::{backtest, Backtest, BacktestOptions, RuleSet};

@@ -1,23 +1,25 @@
-//! `mlslo backtest`: reads rules (`.slo` compiled in memory, or Prometheus rule
-//! files) and recorded data, runs [`crate::tools::backtest::run`] and prints the table or
-//! JSON.
+//! `mlslo backtest`: reads the rules (Prometheus rule files, and `.slo` files found
+//! as `mlslo check` finds them) and the recorded data, pulls history from
+//! `--prometheus-url`, shows progress, and prints the report of
+//! [`crate::tools::backtest::Backtest::run`] as a table or JSON.
+//!
+//! Only I/O lives here: what the files mean, the checks of every flag and the replay
+//! are the library's ([`crate::tools::backtest`]).
 //!
 //! Invariants: exit 0 after a completed backtest, 2 on any unreadable or invalid
-//! input (with file:line where there is one); nothing is printed to stdout before
-//! every input has been read; the progress bar goes to stderr only on a terminal.
+//! input (with file:line where there is one); each rule and data file goes to the
+//! library as soon as it is read, so the first bad file is the one reported; nothing
+//! is printed to stdout before every input has been read; the progress bar goes to
+//! stderr only on a terminal.
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
 use super::prometheus_api::PrometheusServer;
 use super::{write_stderr, write_stdout, EXIT_CLEAN, EXIT_USAGE_OR_IO};
-use crate::prometheus::model::duration::parse_model_duration;
-use crate::prometheus::ruler::{load_rule_file, RuleGroup};
-use crate::tools::backtest::data::{
-    parse_openmetrics, parse_series_notation, parse_time_ms, Dataset,
-};
 use crate::tools::backtest::{
-    render_json, render_table, run as run_backtest, BacktestOptions, RULE_FILE_OPTIONS,
+    fetch::fetch, render_html, render_json, render_table, Backtest, BacktestOptions, Dataset,
+    RuleSet,
 };
 
 #[derive(Debug, clap::Args)]
@@ -87,72 +89,32 @@ fn read(path: &Path) -> Result<String, String> {
 }
 
 fn prepare_and_run(args: &BacktestArgs) -> Result<String, String> {
-    let (groups, generated_alertmanager) = load_rules(&args.rules)?;
+    let backtest = load_rules(&args.rules)?;
     let mut dataset = Dataset::default();
     for path in &args.data {
-        let name = path.display().to_string();
-        let text = read(path)?;
-        let parsed = if path.extension().is_some_and(|e| e == "series") {
-            parse_series_notation(&name, &text)?
-        } else if path.extension().is_some_and(|e| e == "json") {
-            crate::tools::backtest::data::parse_matrix_json(&name, &text)?
-        } else {
-            parse_openmetrics(&name, &text)?
-        };
-        dataset.merge(parsed, &name)?;
+        dataset.add_file(&path.display().to_string(), &read(path)?)?;
     }
-    let time_flag = |flag: &str, text: &Option<String>| -> Result<Option<i64>, String> {
-        text.as_deref()
-            .map(|text| parse_time_ms(text).map_err(|e| format!("{flag}: {e}")))
-            .transpose()
+    let options = BacktestOptions {
+        start: args.start.as_deref(),
+        end: args.end.as_deref(),
+        step: args.step.as_deref(),
+        alertmanager_config: None,
     };
-    let (start_flag, end_flag) = (
-        time_flag("--start", &args.start)?,
-        time_flag("--end", &args.end)?,
-    );
-    if let (Some(url), Some(start_ms), Some(end_ms)) = (&args.prometheus_url, start_flag, end_flag)
+    if let (Some(url), (Some(start_ms), Some(end_ms))) =
+        (&args.prometheus_url, options.start_and_end_ms()?)
     {
-        let fetched = fetch_history(args, url, &groups, start_ms, end_ms)?;
+        let fetched = fetch_history(args, url, &backtest, start_ms, end_ms)?;
         dataset.merge(fetched, url)?;
     }
-    let extent = dataset.extent_ms();
-    let no_samples = "the data has no samples; give --start and --end";
-    let start_ms = match start_flag {
-        Some(ms) => ms,
-        None => extent.ok_or(no_samples)?.0,
-    };
-    let end_ms = match end_flag {
-        Some(ms) => ms,
-        None => extent.ok_or(no_samples)?.1,
-    };
-    if end_ms < start_ms {
-        return Err("--end is before --start".into());
-    }
-    let step_override_ms = match &args.step {
-        Some(text) => Some(
-            parse_model_duration(text)
-                .ok()
-                .filter(|ms| *ms > 0)
-                .ok_or_else(|| format!("--step: bad duration {text:?}"))?,
-        ),
-        None => None,
-    };
-    let alertmanager_text = match &args.alertmanager_config {
+    let alertmanager_config = match &args.alertmanager_config {
         Some(path) => Some((path.display().to_string(), read(path)?)),
-        None => generated_alertmanager.map(|text| ("generated alertmanager.yml".to_string(), text)),
-    };
-    let config = match alertmanager_text {
-        Some((name, text)) => Some(
-            crate::prometheus::alertmanager::config::load(&text)
-                .map_err(|e| format!("{name}: {e}"))?,
-        ),
         None => None,
     };
     let options = BacktestOptions {
-        start_ms,
-        end_ms,
-        default_interval_ms: 60_000,
-        step_override_ms,
+        alertmanager_config: alertmanager_config
+            .as_ref()
+            .map(|(name, text)| (name.as_str(), text.as_str())),
+        ..options
     };
     let bar = progress_bar("backtest {bar:40} {pos}/{len} steps {eta}");
     let mut progress = |done: u64, total: u64| {
@@ -165,15 +127,13 @@ fn prepare_and_run(args: &BacktestArgs) -> Result<String, String> {
             }
         }
     };
-    let report = run_backtest(&groups, &dataset, &options, config.as_ref(), &mut progress);
+    let report = backtest.run(&dataset, &options, &mut progress);
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
+    let report = report?;
     if let Some(path) = &args.report {
-        super::atomic_write::write_file_atomically(
-            path,
-            &crate::tools::backtest::render_html(&report),
-        )?;
+        super::atomic_write::write_file_atomically(path, &render_html(&report))?;
     }
     Ok(match args.format {
         super::Format::Human => render_table(&report),
@@ -197,19 +157,12 @@ fn progress_bar(template: &str) -> Option<indicatif::ProgressBar> {
 fn fetch_history(
     args: &BacktestArgs,
     url: &str,
-    groups: &[RuleGroup],
+    backtest: &Backtest,
     start_ms: i64,
     end_ms: i64,
 ) -> Result<Dataset, String> {
-    let chunk_ms = parse_model_duration(&args.chunk)
-        .ok()
-        .filter(|ms| *ms > 0)
-        .ok_or_else(|| format!("--chunk: bad duration {:?}", args.chunk))?;
-    if args.concurrency == 0 {
-        return Err("--concurrency must be at least 1".into());
-    }
+    let plan = backtest.plan_fetch(start_ms, end_ms, &args.chunk, args.concurrency)?;
     let server = PrometheusServer::connect(&args.connection, url)?;
-    let plan = crate::tools::backtest::fetch::plan_fetch(groups, start_ms, end_ms, chunk_ms);
     if plan.selectors.is_empty() {
         return Ok(Dataset::default());
     }
@@ -220,61 +173,33 @@ fn fetch_history(
             bar.set_position(done as u64);
         }
     };
-    let fetched = super::connection::block_on(crate::tools::backtest::fetch::fetch(
-        &server,
-        &plan,
-        args.concurrency,
-        &mut progress,
-    ))??;
+    let fetched = super::connection::block_on(fetch(&server, &plan, &mut progress))??;
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
     Ok(fetched)
 }
 
-/// Rule groups from rule files, plus (for .slo input) the generated Alertmanager
-/// configuration.
-fn load_rules(paths: &[PathBuf]) -> Result<(Vec<RuleGroup>, Option<String>), String> {
-    let mut groups = Vec::new();
+/// The rules named by `paths`: `.yml`/`.yaml` files are Prometheus rule files, read in
+/// order; every other path is `.slo` (a file, or a folder searched for them), and
+/// those are read together and compiled as one program after the rule files.
+fn load_rules(paths: &[PathBuf]) -> Result<Backtest, String> {
+    let mut rules = RuleSet::default();
     let mut slo_paths = Vec::new();
     for path in paths {
         let is_rule_file = path.extension().is_some_and(|e| e == "yml" || e == "yaml");
         if is_rule_file {
-            let name = path.display().to_string();
-            let text = read(path)?;
-            groups.extend(
-                load_rule_file(&name, &text, RULE_FILE_OPTIONS)
-                    .map_err(|errors| errors.join("\n"))?,
-            );
+            rules.add_rule_file(&path.display().to_string(), &read(path)?)?;
         } else {
             slo_paths.push(path.clone());
         }
     }
-    let mut alertmanager = None;
     if !slo_paths.is_empty() {
         let inputs = super::input::load(&slo_paths);
         if !inputs.io_errors.is_empty() {
             return Err(inputs.io_errors.join("\n"));
         }
-        let (program, mut diagnostics) =
-            crate::compiler::check_files(&inputs.map, &inputs.parseable);
-        diagnostics.extend(inputs.diagnostics);
-        let Some(program) = program else {
-            return Err(format!(
-                "the .slo files have errors:\n{}",
-                crate::base::render::render_human(&inputs.map, &diagnostics, false)
-            ));
-        };
-        for (name, text) in &crate::compiler::emit::rule_files(&program, &inputs.map) {
-            groups.extend(
-                load_rule_file(name, text, RULE_FILE_OPTIONS)
-                    .map_err(|errors| errors.join("\n"))?,
-            );
-        }
-        alertmanager = crate::compiler::emit::alertmanager_configuration(&program, &inputs.map);
+        rules.add_slo_sources(&inputs.map, &inputs.parseable, inputs.diagnostics)?;
     }
-    if groups.is_empty() {
-        return Err("no rule groups in the given rules".into());
-    }
-    Ok((groups, alertmanager))
+    rules.finish()
 }

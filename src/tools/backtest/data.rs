@@ -13,6 +13,7 @@
 //! label parser of `eval::notation`.
 
 use std::collections::BTreeMap;
+use std::path::Path;
 
 use crate::prometheus::model::duration::parse_model_duration;
 use crate::prometheus::promql::notation::{
@@ -54,6 +55,19 @@ impl Dataset {
             }
         }
         storage
+    }
+
+    /// Reads one data file and adds its samples. The name tells the format, as it
+    /// does for `mlslo backtest --data`: `.series` is promtool's series notation,
+    /// `.json` a query API matrix, anything else OpenMetrics text; errors name the
+    /// file (and the line, where there is one).
+    pub fn add_file(&mut self, name: &str, text: &str) -> Result<(), String> {
+        let parsed = match Path::new(name).extension().and_then(|e| e.to_str()) {
+            Some("series") => parse_series_notation(name, text)?,
+            Some("json") => parse_matrix_json(name, text)?,
+            _ => parse_openmetrics(name, text)?,
+        };
+        self.merge(parsed, name)
     }
 
     /// Adds the samples of `other`, refusing a timestamp given twice for one series.
@@ -385,5 +399,36 @@ mod tests {
             let error = parse_series_notation("d.s", text).unwrap_err();
             assert!(error.starts_with(expected), "{text:?}: {error}");
         }
+    }
+
+    #[test]
+    fn a_file_name_tells_the_format_and_merging_refuses_a_repeated_sample() {
+        let up = Labels::from_pairs([("__name__", "up")]);
+        let mut data = Dataset::default();
+        data.add_file("dir.json/a.series", "up 1 2\n").unwrap();
+        data.add_file(
+            "b.json",
+            r#"{"data":{"resultType":"matrix","result":[{"metric":{"__name__":"up"},"values":[[180,"3"]]}]}}"#,
+        )
+        .unwrap();
+        data.add_file("c.series.om", "up 4 240\n").unwrap();
+        data.add_file(".series", "up 5 300\n").unwrap();
+        assert_eq!(
+            data.series[&up],
+            vec![
+                (0, 1.0),
+                (60_000, 2.0),
+                (180_000, 3.0),
+                (240_000, 4.0),
+                (300_000, 5.0)
+            ]
+        );
+        assert_eq!(
+            data.add_file("d.prom", "up 9 60\n"),
+            Err("d.prom: series up{} has two samples at one timestamp".to_string())
+        );
+        assert!(data
+            .add_file("e.txt", "up 1\n")
+            .is_err_and(|e| e.starts_with("e.txt:1: a sample needs a timestamp")));
     }
 }

@@ -32,7 +32,8 @@ use crate::prometheus::ruler::RuleGroup;
 /// Prometheus' default lookback of an instant selector.
 const LOOKBACK_DELTA_MS: i64 = 5 * 60 * 1000;
 
-/// What to fetch: each selector over one time range, in chunks.
+/// What to fetch, and how: each selector over one time range, in chunks, with a
+/// bounded number of requests in flight.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FetchPlan {
     /// Selector texts without `offset`/`@`, sorted and distinct.
@@ -42,6 +43,8 @@ pub struct FetchPlan {
     pub written: BTreeSet<String>,
     /// Chunk windows `(from_ms, to_ms]`, ascending, tiling the range exactly.
     pub chunks: Vec<(i64, i64)>,
+    /// Requests in flight at once (0 counts as 1).
+    pub concurrency: usize,
 }
 
 impl FetchPlan {
@@ -55,8 +58,15 @@ impl FetchPlan {
 
 /// The plan for evaluating `groups` from `start_ms` to `end_ms`: every selector the
 /// rules read, over the range widened by the longest history (range, offset,
-/// subquery, lookback) any expression needs, cut into chunks of `chunk_ms`.
-pub fn plan_fetch(groups: &[RuleGroup], start_ms: i64, end_ms: i64, chunk_ms: i64) -> FetchPlan {
+/// subquery, lookback) any expression needs, cut into chunks of `chunk_ms`, with
+/// `concurrency` requests in flight.
+pub fn plan_fetch(
+    groups: &[RuleGroup],
+    start_ms: i64,
+    end_ms: i64,
+    chunk_ms: i64,
+    concurrency: usize,
+) -> FetchPlan {
     let written = written_metric_names(groups);
     let mut selectors = BTreeSet::new();
     let mut reach = Reach::default();
@@ -92,6 +102,7 @@ pub fn plan_fetch(groups: &[RuleGroup], start_ms: i64, end_ms: i64, chunk_ms: i6
         selectors: selectors.into_iter().collect(),
         written,
         chunks,
+        concurrency,
     }
 }
 
@@ -163,13 +174,12 @@ fn collect_selectors(expr: &Expr, outer: Reach, found: &mut dyn FnMut(&VectorSel
     }
 }
 
-/// Runs `plan` against `api` with at most `concurrency` requests in flight;
+/// Runs `plan` against `api` with at most its `concurrency` requests in flight;
 /// `progress(done, total)` after each answer. The first failure ends the fetch and
 /// drops the requests still in flight.
 pub async fn fetch(
     api: &impl PrometheusApi,
     plan: &FetchPlan,
-    concurrency: usize,
     progress: &mut dyn FnMut(usize, usize),
 ) -> Result<Dataset, String> {
     let requests = plan.requests();
@@ -178,7 +188,7 @@ pub async fn fetch(
     let mut in_flight = Vec::new();
     let mut next = 0;
     while answers.len() < total {
-        while next < total && in_flight.len() < concurrency.max(1) {
+        while next < total && in_flight.len() < plan.concurrency.max(1) {
             let (selector_index, (from_ms, to_ms)) = requests[next];
             let query = format!("{}[{}ms]", plan.selectors[selector_index], to_ms - from_ms);
             in_flight.push((next, Box::pin(api.instant_query(query, Some(to_ms)))));
@@ -273,7 +283,7 @@ groups:
 
     #[test]
     fn plans_every_read_selector_but_written_ones_over_the_widest_history() {
-        let plan = plan_fetch(&groups(RULES), 10_000_000, 20_000_000, 3_600_000);
+        let plan = plan_fetch(&groups(RULES), 10_000_000, 20_000_000, 3_600_000, 4);
         assert_eq!(
             plan.selectors,
             vec![
@@ -302,6 +312,7 @@ groups:
             selectors: vec!["a".to_string(), "b".to_string()],
             written: BTreeSet::from(["rec".to_string()]),
             chunks: vec![(-1, 60_000), (60_000, 120_000)],
+            concurrency: 4,
         }
     }
 
@@ -345,7 +356,7 @@ groups:
     fn answers_are_merged_in_plan_order_whatever_order_they_arrive_in() {
         let api = FakeApi::new(answer);
         let mut progress = Vec::new();
-        let dataset = block_on(fetch(&api, &two_by_two(), 4, &mut |done, total| {
+        let dataset = block_on(fetch(&api, &two_by_two(), &mut |done, total| {
             progress.push((done, total))
         }))
         .expect("every answer parses");
@@ -371,7 +382,11 @@ groups:
     fn no_more_requests_are_in_flight_than_allowed() {
         for (concurrency, most) in [(0, 1), (1, 1), (3, 3), (10, 4)] {
             let api = FakeApi::new(answer);
-            block_on(fetch(&api, &two_by_two(), concurrency, &mut |_, _| {})).expect("answers");
+            let plan = FetchPlan {
+                concurrency,
+                ..two_by_two()
+            };
+            block_on(fetch(&api, &plan, &mut |_, _| {})).expect("answers");
             assert_eq!(api.most_in_flight.get(), most, "concurrency {concurrency}");
             assert_eq!(api.asked.borrow().len(), 4);
         }
@@ -391,8 +406,10 @@ groups:
         let too_many = r#"{"status":"error","error":"query processing would load too many samples into memory"}"#;
         let error = block_on(fetch(
             &fail_with(422, too_many),
-            &two_by_two(),
-            2,
+            &FetchPlan {
+                concurrency: 2,
+                ..two_by_two()
+            },
             &mut |_, _| {},
         ))
         .expect_err("422");
@@ -406,8 +423,10 @@ groups:
         );
         let error = block_on(fetch(
             &fail_with(503, "busy"),
-            &two_by_two(),
-            2,
+            &FetchPlan {
+                concurrency: 2,
+                ..two_by_two()
+            },
             &mut |_, _| {},
         ))
         .expect_err("503");
@@ -417,7 +436,7 @@ groups:
     #[test]
     fn chunks_tile_the_range_without_gaps_or_overlaps() {
         for chunk_ms in [1, 999, 3_600_000, 7_200_000, 100_000_000] {
-            let plan = plan_fetch(&groups(RULES), 0, 36_000_000, chunk_ms);
+            let plan = plan_fetch(&groups(RULES), 0, 36_000_000, chunk_ms, 4);
             let chunks = &plan.chunks;
             assert!(chunks.windows(2).all(|w| w[0].1 == w[1].0), "{chunk_ms}");
             assert!(chunks.iter().all(|c| c.1 - c.0 <= chunk_ms && c.1 > c.0));

@@ -3,30 +3,284 @@
 //! firings, firing time and pending intervals, and per firing as the receivers an
 //! Alertmanager would page after inhibition.
 //!
-//! Invariants: pure (the CLI reads files and prints); every group is evaluated at
-//! each multiple of its own interval from the start, groups in input order at one
-//! timestamp, as `mlslo test` does; output is sorted (alert name, then labels) so
-//! the table and JSON are byte-for-byte stable.
+//! The library's way in is [`backtest`] (`.slo` sources and recorded data in, a
+//! [`Report`] out) or, for a caller with work to do between reading the rules and
+//! running them, the same in stages: a [`RuleSet`] gathers rule files and `.slo`
+//! sources, [`RuleSet::finish`] gives a [`Backtest`], and [`Backtest::run`] replays it
+//! over a [`Dataset`]. Between the two a caller may pull the history the rules read
+//! from a server ([`Backtest::plan_fetch`], then [`fetch::fetch`] through a
+//! [`crate::prometheus::http_api::PrometheusApi`] it implements).
+//!
+//! Invariants: pure (the CLI reads files, talks to servers and prints); every group
+//! is evaluated at each multiple of its own interval from the start, groups in
+//! input order at one timestamp, as `mlslo test` does; output is sorted (alert
+//! name, then labels) so the table and JSON are byte-for-byte stable; an error is
+//! the one line (or the rendered diagnostics) the command prints after `error: `,
+//! and names the file or the command-line flag it comes from.
 
 pub mod data;
 pub mod fetch;
 pub mod html;
 
+pub use data::Dataset;
 pub use html::render_html;
 
 use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use crate::base::diagnostic::{Diagnostic, SourceMap};
 use crate::compiler::emit::naming::{self, LABEL_SERVICE, LABEL_SLO};
 use crate::prometheus::alertmanager::{config::Config, route_alerts, PostableAlert};
-use crate::prometheus::model::duration::format_model_duration;
+use crate::prometheus::model::duration::{format_model_duration, parse_model_duration};
 use crate::prometheus::promql::{EvalOptions, Labels, Semantics};
 use crate::prometheus::ruler::group::AlertState;
 use crate::prometheus::ruler::{
-    EvalContext, GroupEvaluator, GroupFields, RuleFileOptions, RuleGroup, RuleKind,
+    load_rule_file, EvalContext, GroupEvaluator, GroupFields, RuleFileOptions, RuleGroup, RuleKind,
 };
-use data::Dataset;
+
+/// Backtests `.slo` sources over recorded data in one call: every file of `sources`
+/// is compiled as `mlslo build` would (in memory), `data_files` are read as `(name,
+/// text)` pairs whose name tells the format ([`Dataset::add_file`]), and firings are
+/// routed by the Alertmanager configuration generated from the sources' routing
+/// unless `options` gives another one.
+///
+/// ```
+/// use mlslo::base::diagnostic::SourceMap;
+///
+/// let mut sources = SourceMap::new();
+/// sources.add("shop.slo", r#"
+/// service "shop" {
+///   team = "web"
+///   availability "checkout" {
+///     errors    = http_requests_total{code="500"}
+///     total     = http_requests_total
+///     objective = 99%
+///   }
+/// }
+/// "#);
+/// // Two clean hours, then one request in five fails: twenty times the budget's rate.
+/// let series = r#"
+/// start: 2026-11-01T00:00:00Z
+/// interval: 1m
+/// http_requests_total{code="200"} 0+100x180
+/// http_requests_total{code="500"} 0x119 0+25x60
+/// "#;
+/// let report = mlslo::backtest(
+///     &sources,
+///     &[("shop.series", series)],
+///     &mlslo::BacktestOptions::default(),
+/// )
+/// .unwrap();
+/// let page = report
+///     .alerts
+///     .iter()
+///     .find(|alert| alert.labels["severity"] == "page")
+///     .expect("the fast burn pages");
+/// assert_eq!(page.alertname, "ErrorBudgetBurn");
+/// assert_eq!(page.firings, 1);
+/// // It pages once the last hour as a whole has burnt the budget 14.4 times too fast.
+/// assert_eq!(
+///     mlslo::tools::backtest::format_time(page.firing[0].start_ms),
+///     "2026-11-01T02:41:00Z"
+/// );
+/// assert_eq!(page.pages[0].receivers, ["mlslo-default"]);
+/// ```
+pub fn backtest(
+    sources: &SourceMap,
+    data_files: &[(&str, &str)],
+    options: &BacktestOptions,
+) -> Result<Report, String> {
+    let mut rules = RuleSet::default();
+    let every_file: Vec<usize> = (0..sources.files().len()).collect();
+    rules.add_slo_sources(sources, &every_file, Vec::new())?;
+    let backtest = rules.finish()?;
+    let mut dataset = Dataset::default();
+    for (name, text) in data_files {
+        dataset.add_file(name, text)?;
+    }
+    backtest.run(&dataset, options, &mut |_, _| {})
+}
+
+/// The rules of a backtest, gathered file by file in the order the caller reads
+/// them, so that the first bad file is the one reported: Prometheus rule files as
+/// they are, `.slo` sources compiled in memory. [`RuleSet::finish`] ends the
+/// gathering.
+#[derive(Debug, Default)]
+pub struct RuleSet {
+    groups: Vec<RuleGroup>,
+    /// The Alertmanager configuration generated from the `.slo` sources, if any.
+    generated_alertmanager: Option<String>,
+}
+
+impl RuleSet {
+    /// Adds the groups of one Prometheus rule file, read as [`RULE_FILE_OPTIONS`]
+    /// says; `name` is the file's name in messages.
+    pub fn add_rule_file(&mut self, name: &str, text: &str) -> Result<(), String> {
+        let groups =
+            load_rule_file(name, text, RULE_FILE_OPTIONS).map_err(|errors| errors.join("\n"))?;
+        self.groups.extend(groups);
+        Ok(())
+    }
+
+    /// Compiles the files of `sources` at `file_indices` together, as `mlslo build`
+    /// would, and adds the rule groups generated from them; the Alertmanager
+    /// configuration generated from their routing becomes the default for routing
+    /// firings. Give every `.slo` file in one call: services and the routing block
+    /// are checked as one program, and a second call replaces the generated
+    /// Alertmanager configuration.
+    ///
+    /// `earlier` are diagnostics the caller found before parsing (the CLI's files
+    /// that are not text, which are left out of `file_indices`). They are shown with
+    /// the errors of the check, but do not stop the backtest on their own.
+    pub fn add_slo_sources(
+        &mut self,
+        sources: &SourceMap,
+        file_indices: &[usize],
+        earlier: Vec<Diagnostic>,
+    ) -> Result<(), String> {
+        let (program, mut diagnostics) = crate::compiler::check_files(sources, file_indices);
+        diagnostics.extend(earlier);
+        let Some(program) = program else {
+            return Err(format!(
+                "the .slo files have errors:\n{}",
+                crate::base::render::render_human(sources, &diagnostics, false)
+            ));
+        };
+        for (name, text) in &crate::compiler::emit::rule_files(&program, sources) {
+            self.add_rule_file(name, text)?;
+        }
+        self.generated_alertmanager =
+            crate::compiler::emit::alertmanager_configuration(&program, sources);
+        Ok(())
+    }
+
+    /// The rules gathered, ready to run; an error when there is no rule group at
+    /// all, since a backtest of nothing is a mistake in the command.
+    pub fn finish(self) -> Result<Backtest, String> {
+        if self.groups.is_empty() {
+            return Err("no rule groups in the given rules".into());
+        }
+        Ok(Backtest {
+            groups: self.groups,
+            generated_alertmanager: self.generated_alertmanager,
+        })
+    }
+}
+
+/// Rules ready to replay over recorded data: a backtest between its two stages,
+/// as [`crate::compiler::Compilation`] is a compilation between its two. The rules come
+/// first because they decide what data is needed ([`Backtest::plan_fetch`]).
+#[derive(Clone, Debug)]
+pub struct Backtest {
+    groups: Vec<RuleGroup>,
+    generated_alertmanager: Option<String>,
+}
+
+impl Backtest {
+    /// What to pull from a Prometheus-compatible server to replay these rules from
+    /// `start_ms` to `end_ms`: `chunk` is the time span of one request as a
+    /// Prometheus duration (`--chunk`), `concurrency` the requests in flight at once
+    /// (`--concurrency`). Both are checked here, before any connection is made.
+    pub fn plan_fetch(
+        &self,
+        start_ms: i64,
+        end_ms: i64,
+        chunk: &str,
+        concurrency: usize,
+    ) -> Result<fetch::FetchPlan, String> {
+        let chunk_ms = parse_positive_duration("--chunk", chunk)?;
+        if concurrency == 0 {
+            return Err("--concurrency must be at least 1".into());
+        }
+        Ok(fetch::plan_fetch(
+            &self.groups,
+            start_ms,
+            end_ms,
+            chunk_ms,
+            concurrency,
+        ))
+    }
+
+    /// Replays the rules over `dataset` as `options` say; `progress` is called with
+    /// (done, total) evaluation timestamps. The options are checked in the order the
+    /// command line reports them: the time range, the step, the Alertmanager
+    /// configuration.
+    pub fn run(
+        &self,
+        dataset: &Dataset,
+        options: &BacktestOptions,
+        progress: &mut dyn FnMut(u64, u64),
+    ) -> Result<Report, String> {
+        let (start_ms, end_ms) = resolve_range(options.start_and_end_ms()?, dataset.extent_ms())?;
+        let step_override_ms = options
+            .step
+            .map(|text| parse_positive_duration("--step", text))
+            .transpose()?;
+        let alertmanager_text = options.alertmanager_config.or_else(|| {
+            self.generated_alertmanager
+                .as_deref()
+                .map(|text| ("generated alertmanager.yml", text))
+        });
+        let config = match alertmanager_text {
+            Some((name, text)) => Some(
+                crate::prometheus::alertmanager::config::load(text)
+                    .map_err(|e| format!("{name}: {e}"))?,
+            ),
+            None => None,
+        };
+        let schedule = Schedule {
+            start_ms,
+            end_ms,
+            default_interval_ms: DEFAULT_INTERVAL_MS,
+            step_override_ms,
+        };
+        Ok(evaluate(
+            &self.groups,
+            dataset,
+            &schedule,
+            config.as_ref(),
+            progress,
+        ))
+    }
+}
+
+/// When to evaluate and where firings go, as text the way `mlslo backtest` takes
+/// its flags, so that every caller gets the same checks and the same messages (which
+/// name the flags). The default evaluates from the data's first sample to its last,
+/// each group at its own interval, and routes with the generated configuration.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct BacktestOptions<'a> {
+    /// First evaluation (`--start`): unix seconds or RFC 3339; `None` for the
+    /// data's first sample.
+    pub start: Option<&'a str>,
+    /// Last evaluation (`--end`), inclusive: unix seconds or RFC 3339; `None` for
+    /// the data's last sample.
+    pub end: Option<&'a str>,
+    /// Evaluate every group at this interval (`--step`, a Prometheus duration)
+    /// instead of its own `interval` (or [`DEFAULT_INTERVAL_MS`]).
+    pub step: Option<&'a str>,
+    /// The Alertmanager configuration that routes firings (`--alertmanager-config`),
+    /// as (name in messages, text); `None` for the one generated from the `.slo`
+    /// routing, and no routing for rule files alone.
+    pub alertmanager_config: Option<(&'a str, &'a str)>,
+}
+
+impl BacktestOptions<'_> {
+    /// `start` and `end` in milliseconds, where given. A caller that fetches history
+    /// needs them before the data is complete; [`Backtest::run`] reads them again.
+    pub fn start_and_end_ms(&self) -> Result<(Option<i64>, Option<i64>), String> {
+        let time = |flag: &str, text: Option<&str>| -> Result<Option<i64>, String> {
+            text.map(|text| data::parse_time_ms(text).map_err(|e| format!("{flag}: {e}")))
+                .transpose()
+        };
+        Ok((time("--start", self.start)?, time("--end", self.end)?))
+    }
+}
+
+/// The evaluation interval of a group without its own `interval` and without
+/// `--step`: Prometheus' default `evaluation_interval`.
+pub const DEFAULT_INTERVAL_MS: i64 = 60_000;
 
 /// How backtest reads rule files: as promtool 2.42 does, except that the group fields of
 /// newer servers (`query_offset`, group `labels`) are accepted, since the rules replayed
@@ -35,17 +289,6 @@ pub const RULE_FILE_OPTIONS: RuleFileOptions = RuleFileOptions {
     semantics: Semantics::V2,
     group_fields: GroupFields::Prometheus3,
 };
-
-/// What to evaluate and how.
-#[derive(Clone, Debug)]
-pub struct BacktestOptions {
-    pub start_ms: i64,
-    pub end_ms: i64,
-    /// Evaluation interval for groups without their own `interval`.
-    pub default_interval_ms: i64,
-    /// When set, every group is evaluated at this interval (`--step`).
-    pub step_override_ms: Option<i64>,
-}
 
 /// The time interval `[start_ms, end_ms)` an alert spent in one state; `open` when
 /// the state still lasted at the end of the range.
@@ -136,12 +379,52 @@ pub struct Report {
     pub rule_errors: Vec<String>,
 }
 
+/// The evaluation range, resolved: the times asked for, or else the data's
+/// extent. Both ends are needed, and a range that runs backwards is refused.
+fn resolve_range(
+    (start_ms, end_ms): (Option<i64>, Option<i64>),
+    extent_ms: Option<(i64, i64)>,
+) -> Result<(i64, i64), String> {
+    let no_samples = "the data has no samples; give --start and --end";
+    let start_ms = match start_ms {
+        Some(ms) => ms,
+        None => extent_ms.ok_or(no_samples)?.0,
+    };
+    let end_ms = match end_ms {
+        Some(ms) => ms,
+        None => extent_ms.ok_or(no_samples)?.1,
+    };
+    if end_ms < start_ms {
+        return Err("--end is before --start".into());
+    }
+    Ok((start_ms, end_ms))
+}
+
+/// A Prometheus duration above zero, in milliseconds, for the flag `flag`.
+fn parse_positive_duration(flag: &str, text: &str) -> Result<i64, String> {
+    parse_model_duration(text)
+        .ok()
+        .filter(|ms| *ms > 0)
+        .ok_or_else(|| format!("{flag}: bad duration {text:?}"))
+}
+
+/// When each group is evaluated: a resolved [`BacktestOptions`].
+#[derive(Clone, Debug)]
+struct Schedule {
+    start_ms: i64,
+    end_ms: i64,
+    /// Evaluation interval for groups without their own `interval`.
+    default_interval_ms: i64,
+    /// When set, every group is evaluated at this interval (`--step`).
+    step_override_ms: Option<i64>,
+}
+
 /// Evaluates `groups` over `dataset` from `start_ms` to `end_ms` inclusive.
 /// `progress` is called with (done, total) evaluation timestamps.
-pub fn run(
+fn evaluate(
     groups: &[RuleGroup],
     dataset: &Dataset,
-    options: &BacktestOptions,
+    schedule: &Schedule,
     alertmanager: Option<&Config>,
     progress: &mut dyn FnMut(u64, u64),
 ) -> Report {
@@ -155,24 +438,24 @@ pub fn run(
     let intervals: Vec<i64> = groups
         .iter()
         .map(|group| {
-            options
+            schedule
                 .step_override_ms
                 .or(group.interval_ms.filter(|ms| *ms > 0))
-                .unwrap_or(options.default_interval_ms)
+                .unwrap_or(schedule.default_interval_ms)
                 .max(1)
         })
         .collect();
     let base = intervals.iter().copied().fold(0, gcd).max(1);
-    let total = ((options.end_ms - options.start_ms).max(0) / base + 1) as u64;
+    let total = ((schedule.end_ms - schedule.start_ms).max(0) / base + 1) as u64;
     // (rule identity, alert labels) -> (state at the previous step, open interval start).
     let mut tracks: BTreeMap<(String, Labels), Track> = BTreeMap::new();
     let mut rule_errors = Vec::new();
     let mut evaluations = 0;
-    let mut ts = options.start_ms;
+    let mut ts = schedule.start_ms;
     let mut done = 0u64;
-    while ts <= options.end_ms {
+    while ts <= schedule.end_ms {
         for (index, evaluator) in evaluators.iter_mut().enumerate() {
-            if (ts - options.start_ms) % intervals[index] != 0 {
+            if (ts - schedule.start_ms) % intervals[index] != 0 {
                 continue;
             }
             evaluations += 1;
@@ -206,7 +489,7 @@ pub fn run(
     let mut alerts: Vec<AlertHistory> = tracks
         .into_iter()
         .map(|((_, labels), mut track)| {
-            track.close(options.end_ms);
+            track.close(schedule.end_ms);
             let labels_map: BTreeMap<String, String> = labels.pairs().iter().cloned().collect();
             AlertHistory {
                 alertname: labels.get("alertname").to_string(),
@@ -224,13 +507,13 @@ pub fn run(
     if let Some(config) = alertmanager {
         attach_pages(&mut alerts, config);
     }
-    let budgets = budgets(&storage, options.end_ms);
+    let budgets = budgets(&storage, schedule.end_ms);
     let forecasts = forecast_outcomes(&alerts);
-    let error_ratios = error_ratios(&storage, options.start_ms, options.end_ms);
+    let error_ratios = error_ratios(&storage, schedule.start_ms, schedule.end_ms);
     Report {
         error_ratios,
-        start_ms: options.start_ms,
-        end_ms: options.end_ms,
+        start_ms: schedule.start_ms,
+        end_ms: schedule.end_ms,
         evaluations,
         alerts,
         budgets,
@@ -633,13 +916,13 @@ groups:
     fn report(series: &str, end_ms: i64) -> Report {
         let groups = load_rule_file("r.yml", RULES, RULE_FILE_OPTIONS).unwrap();
         let data = data::parse_series_notation("d", series).unwrap();
-        let options = BacktestOptions {
+        let schedule = Schedule {
             start_ms: 0,
             end_ms,
-            default_interval_ms: 60_000,
+            default_interval_ms: DEFAULT_INTERVAL_MS,
             step_override_ms: None,
         };
-        run(&groups, &data, &options, None, &mut |_, _| {})
+        evaluate(&groups, &data, &schedule, None, &mut |_, _| {})
     }
 
     #[test]
@@ -715,25 +998,10 @@ service "shop" {
 }
 "#,
         );
-        let (program, diagnostics) = crate::compiler::check_sources(&map);
-        let program = program.unwrap_or_else(|| panic!("valid objective: {diagnostics:?}"));
-        let mut groups = Vec::new();
-        for (name, text) in crate::compiler::emit::rule_files(&program, &map) {
-            groups.extend(load_rule_file(&name, &text, RULE_FILE_OPTIONS).unwrap());
-        }
         // One request in ten fails for two hours: ten times the budget's rate.
-        let data = data::parse_series_notation(
-            "d",
-            "requests_total{code=\"500\"} 0+1x120\nrequests_total{code=\"200\"} 0+9x120\n",
-        )
-        .unwrap();
-        let options = BacktestOptions {
-            start_ms: 0,
-            end_ms: 7_200_000,
-            default_interval_ms: 60_000,
-            step_override_ms: None,
-        };
-        let r = run(&groups, &data, &options, None, &mut |_, _| {});
+        let series = "requests_total{code=\"500\"} 0+1x120\nrequests_total{code=\"200\"} 0+9x120\n";
+        let r = backtest(&map, &[("d.series", series)], &BacktestOptions::default())
+            .expect("valid objective and data");
         assert_eq!(r.rule_errors, Vec::<String>::new());
         let objective = ("shop".to_string(), "checkout".to_string());
         let budget = r
@@ -766,8 +1034,7 @@ groups:
         expr: up == 0
         labels: {severity: ticket}
 "#;
-        let config = crate::prometheus::alertmanager::config::load(
-            r#"
+        let config = r#"
 route:
   receiver: tickets
   routes:
@@ -779,22 +1046,264 @@ inhibit_rules:
 receivers:
   - name: tickets
   - name: pager
-"#,
-        )
-        .unwrap();
-        let groups = load_rule_file("r.yml", rules, RULE_FILE_OPTIONS).unwrap();
-        let data = data::parse_series_notation("d", "up 1 0 0 1\n").unwrap();
+"#;
         let options = BacktestOptions {
-            start_ms: 0,
-            end_ms: 180_000,
-            default_interval_ms: 60_000,
-            step_override_ms: None,
+            alertmanager_config: Some(("am.yml", config)),
+            ..BacktestOptions::default()
         };
-        let r = run(&groups, &data, &options, Some(&config), &mut |_, _| {});
+        let r = backtest_of_rule_file(rules, "up 1 0 0 1\n", &options).expect("valid inputs");
         assert_eq!(r.alerts[0].alertname, "Down");
         assert_eq!(r.alerts[0].pages[0].receivers, vec!["pager"]);
         assert_eq!(r.alerts[1].alertname, "Slow");
         assert_eq!(r.alerts[1].pages[0].inhibited_by.as_deref(), Some("Down"));
+    }
+
+    /// The report of one rule file over one file of series notation.
+    fn backtest_of_rule_file(
+        rules: &str,
+        series: &str,
+        options: &BacktestOptions,
+    ) -> Result<Report, String> {
+        let mut rule_set = RuleSet::default();
+        rule_set.add_rule_file("r.yml", rules)?;
+        let mut dataset = Dataset::default();
+        dataset.add_file("d.series", series)?;
+        rule_set.finish()?.run(&dataset, options, &mut |_, _| {})
+    }
+
+    fn options_with_range<'a>(start: Option<&'a str>, end: Option<&'a str>) -> BacktestOptions<'a> {
+        BacktestOptions {
+            start,
+            end,
+            ..BacktestOptions::default()
+        }
+    }
+
+    #[test]
+    fn the_range_defaults_to_the_data_and_must_run_forwards() {
+        let up = "up 1 1 0 0 0 0 0 0 1 1 1\n";
+        let range = |options: &BacktestOptions| {
+            backtest_of_rule_file(RULES, up, options).map(|r| (r.start_ms, r.end_ms))
+        };
+        assert_eq!(range(&BacktestOptions::default()), Ok((0, 600_000)));
+        assert_eq!(
+            range(&options_with_range(Some("120"), None)),
+            Ok((120_000, 600_000))
+        );
+        assert_eq!(
+            range(&options_with_range(None, Some("1970-01-01T00:05:00Z"))),
+            Ok((0, 300_000))
+        );
+        assert_eq!(
+            range(&options_with_range(Some("60"), Some("60"))),
+            Ok((60_000, 60_000))
+        );
+        assert_eq!(
+            range(&options_with_range(Some("600"), Some("60"))),
+            Err("--end is before --start".to_string())
+        );
+        let no_data = |options: &BacktestOptions| {
+            backtest_of_rule_file(RULES, "# nothing recorded\n", options).map(|r| r.evaluations)
+        };
+        let no_samples = Err("the data has no samples; give --start and --end".to_string());
+        assert_eq!(no_data(&BacktestOptions::default()), no_samples);
+        assert_eq!(no_data(&options_with_range(Some("0"), None)), no_samples);
+        assert_eq!(no_data(&options_with_range(None, Some("600"))), no_samples);
+        assert_eq!(no_data(&options_with_range(Some("0"), Some("600"))), Ok(11));
+    }
+
+    #[test]
+    fn a_bad_time_names_its_flag_and_start_is_checked_first() {
+        let bad_time = |flag: &str, text: &str| {
+            format!("{flag}: bad time {text:?} (unix seconds or RFC 3339)")
+        };
+        assert_eq!(
+            options_with_range(Some("noon"), Some("later")).start_and_end_ms(),
+            Err(bad_time("--start", "noon"))
+        );
+        assert_eq!(
+            options_with_range(Some("1.5"), Some("later")).start_and_end_ms(),
+            Err(bad_time("--end", "later"))
+        );
+        assert_eq!(
+            options_with_range(Some("1.5"), Some("2026-11-01T00:00:00Z")).start_and_end_ms(),
+            Ok((Some(1_500), Some(1_793_491_200_000)))
+        );
+        assert_eq!(
+            backtest_of_rule_file(RULES, "up 1\n", &options_with_range(Some("noon"), None))
+                .map(|r| r.evaluations),
+            Err(bad_time("--start", "noon"))
+        );
+    }
+
+    #[test]
+    fn a_step_must_be_a_positive_duration_and_is_checked_after_the_range() {
+        let up = "up 1 1 0 0 0 0 0 0 1 1 1\n";
+        let with_step = |step: &'static str, end: Option<&'static str>| {
+            let options = BacktestOptions {
+                step: Some(step),
+                end,
+                ..BacktestOptions::default()
+            };
+            backtest_of_rule_file(RULES, up, &options).map(|r| r.evaluations)
+        };
+        assert_eq!(with_step("30s", None), Ok(21));
+        assert_eq!(with_step("2m", None), Ok(6));
+        for bad in ["0s", "-1m", "abc", ""] {
+            assert_eq!(
+                with_step(bad, None),
+                Err(format!("--step: bad duration {bad:?}"))
+            );
+        }
+        assert_eq!(
+            with_step("0s", Some("-60")),
+            Err("--end is before --start".to_string())
+        );
+    }
+
+    #[test]
+    fn a_rule_set_names_a_bad_file_and_refuses_to_be_empty() {
+        let mut rules = RuleSet::default();
+        let error = rules
+            .add_rule_file(
+                "bad.yml",
+                "groups:\n  - name: x\n    rules:\n      - alert: A\n        expr: sum(\n",
+            )
+            .expect_err("unclosed parenthesis");
+        assert!(
+            error.starts_with("bad.yml: group \"x\", rule 1, \"A\": "),
+            "{error}"
+        );
+        rules
+            .add_rule_file("empty.yml", "groups: []\n")
+            .expect("valid");
+        assert_eq!(
+            rules.finish().map(|backtest| backtest.groups.len()),
+            Err("no rule groups in the given rules".to_string())
+        );
+    }
+
+    #[test]
+    fn slo_errors_are_rendered_with_the_diagnostics_found_before_parsing() {
+        /// The diagnostic the CLI gives the second file, which it cannot parse.
+        fn sources_with_an_empty_second_file(first: &str) -> (SourceMap, Diagnostic) {
+            let mut sources = SourceMap::new();
+            sources.add("first.slo", first);
+            let index = sources.add("empty.slo", "");
+            let at = sources.files()[index].base as usize;
+            let empty = Diagnostic::error(
+                "E0003",
+                "empty file",
+                crate::base::diagnostic::Span::new(at, at),
+                "this file has no content",
+            );
+            (sources, empty)
+        }
+        // On its own it does not stop the backtest.
+        let (sources, empty) = sources_with_an_empty_second_file(SHOP);
+        let mut rules = RuleSet::default();
+        rules
+            .add_slo_sources(&sources, &[0], vec![empty])
+            .expect("first.slo is valid");
+        assert!(rules
+            .finish()
+            .is_ok_and(|backtest| backtest.generated_alertmanager.is_some()));
+        // Next to an error of the check it is shown too, after the check's own.
+        let (sources, empty) =
+            sources_with_an_empty_second_file("service \"x\" {\n  team = 3\n}\n");
+        let error = RuleSet::default()
+            .add_slo_sources(&sources, &[0], vec![empty])
+            .expect_err("team is not a string");
+        assert!(
+            error.starts_with("the .slo files have errors:\nerror[E0301]: mismatched types\n"),
+            "{error}"
+        );
+        assert!(
+            error.contains("\nerror[E0003]: empty file\n  ┌─ empty.slo:1:1\n"),
+            "{error}"
+        );
+    }
+
+    const SHOP: &str = r#"
+service "shop" {
+  team = "web"
+  availability "checkout" {
+    errors    = http_requests_total{code="500"}
+    total     = http_requests_total
+    objective = 99%
+  }
+}
+"#;
+
+    #[test]
+    fn firings_are_routed_by_the_generated_configuration_unless_another_is_given() {
+        let mut sources = SourceMap::new();
+        sources.add("shop.slo", SHOP);
+        let series = "http_requests_total{code=\"200\"} 0+90x30\nhttp_requests_total{code=\"500\"} 0+10x30\n";
+        let receivers = |options: &BacktestOptions| {
+            backtest(&sources, &[("d.series", series)], options).map(|r| {
+                r.alerts
+                    .iter()
+                    .flat_map(|alert| &alert.pages)
+                    .map(|page| (page.receivers.join("+"), page.inhibited_by.clone()))
+                    .collect::<Vec<_>>()
+            })
+        };
+        assert_eq!(
+            receivers(&BacktestOptions::default()),
+            Ok(vec![
+                ("mlslo-default".to_string(), None),
+                (
+                    "mlslo-default".to_string(),
+                    Some("ErrorBudgetBurn".to_string())
+                ),
+            ])
+        );
+        let given = BacktestOptions {
+            alertmanager_config: Some((
+                "am.yml",
+                "route:\n  receiver: a\nreceivers:\n  - name: a\n",
+            )),
+            ..BacktestOptions::default()
+        };
+        assert_eq!(
+            receivers(&given),
+            Ok(vec![("a".to_string(), None), ("a".to_string(), None)])
+        );
+        let bad = BacktestOptions {
+            alertmanager_config: Some((
+                "am.yml",
+                "route:\n  receiver: nope\nreceivers:\n  - name: a\n",
+            )),
+            ..BacktestOptions::default()
+        };
+        assert_eq!(
+            receivers(&bad),
+            Err("am.yml: undefined receiver \"nope\" used in route".to_string())
+        );
+        // Rule files alone route nowhere: no pages.
+        let r = backtest_of_rule_file(RULES, "up 0 0 0 0\n", &BacktestOptions::default());
+        assert!(r.is_ok_and(|r| r.alerts.iter().all(|alert| alert.pages.is_empty())));
+    }
+
+    #[test]
+    fn a_fetch_plan_checks_chunk_then_concurrency() {
+        let mut rules = RuleSet::default();
+        rules.add_rule_file("r.yml", RULES).expect("valid");
+        let backtest = rules.finish().expect("one group");
+        assert_eq!(
+            backtest.plan_fetch(0, 600_000, "0s", 0),
+            Err("--chunk: bad duration \"0s\"".to_string())
+        );
+        assert_eq!(
+            backtest.plan_fetch(0, 600_000, "2h", 0),
+            Err("--concurrency must be at least 1".to_string())
+        );
+        let plan = backtest.plan_fetch(0, 600_000, "2h", 3).expect("valid");
+        assert_eq!(
+            (plan.selectors, plan.concurrency),
+            (vec!["up".to_string()], 3)
+        );
     }
 }
 
