@@ -18,7 +18,9 @@
 //! each has the example).
 //!
 //! Architecture invariant: only `cli` touches the filesystem, the environment,
-//! stdout/stderr or exit codes; every other module is pure.
+//! stdout/stderr, exit codes or the network; every other module is pure. The layers
+//! and this invariant are tests (`tests/integration/architecture.rs`, `tidy.rs`), and
+//! `ARCHITECTURE.md` maps every file.
 
 pub mod base;
 pub mod cli;
