@@ -705,7 +705,7 @@ pub fn apply_policy(
             };
             let file = &map.files()[index];
             let local = (diagnostic.primary.span.start - file.base) as usize;
-            !suppressions[index].suppresses(&file.text, local, diagnostic.code)
+            !suppressions[index].suppresses(local, diagnostic.code)
         })
         .map(|mut diagnostic| {
             if let Some(severity) = config.severity.get(diagnostic.code) {
