@@ -152,6 +152,8 @@ impl Diagnostic {
 #[derive(Clone, Copy, Debug)]
 pub struct CodeInfo {
     pub code: &'static str,
+    /// The severity of its diagnostics (lint's policy may change it for one run).
+    pub severity: Severity,
     /// The short title, as in the diagnostic's message.
     pub title: &'static str,
     /// The long form: why it is a problem, an example that triggers it, the fix.
@@ -159,42 +161,56 @@ pub struct CodeInfo {
 }
 
 impl CodeInfo {
-    /// `W` codes are warnings; every other code is an error.
-    pub fn severity(&self) -> Severity {
-        if self.code.starts_with('W') {
-            Severity::Warning
-        } else {
-            Severity::Error
-        }
-    }
-
     /// The diagnostic of this code at `span`: the title is its message and `label`
     /// says what is wrong right there.
     pub fn at(&self, span: Span, label: impl Into<String>) -> Diagnostic {
-        Diagnostic::new(self.severity(), self.code, self.title, span, label)
+        Diagnostic::new(self.severity, self.code, self.title, span, label)
+    }
+}
+
+impl Severity {
+    /// The severity a code's prefix implies: `W` codes are warnings, `E` codes errors.
+    /// Codes of any other prefix (lint's `L`) state theirs in [`declare_codes!`], and
+    /// one that does not fails to compile, as this panics in a constant.
+    pub const fn of_code_prefix(code: &str) -> Severity {
+        match code.as_bytes() {
+            [b'W', ..] => Severity::Warning,
+            [b'E', ..] => Severity::Error,
+            _ => panic!("a code that starts with neither E nor W states its severity"),
+        }
     }
 }
 
 /// Declares the codes of one phase: one constant per code, raised by name
 /// (`codes::UNKNOWN_FIELD.at(span, label)`), and a list of them all in the order
-/// written, so that no code can be raised without being registered.
+/// written, so that no code can be raised without being registered. A code's
+/// severity follows from its prefix ([`Severity::of_code_prefix`]) unless the entry
+/// states it after the code, as lint's do.
 ///
 /// ```text
 /// declare_codes! {
 ///     pub const CODES;
 ///     UNKNOWN_FIELD = "E0202", "unknown field", "the long explanation";
+///     ALERT_WITHOUT_SEVERITY = "L0401", Warning, "alert without a `severity` label", "...";
 /// }
 /// ```
 macro_rules! declare_codes {
+    (@severity $code:literal) => {
+        $crate::base::diagnostic::Severity::of_code_prefix($code)
+    };
+    (@severity $code:literal $severity:ident) => {
+        $crate::base::diagnostic::Severity::$severity
+    };
     (
         $(#[$list_attribute:meta])*
         $list_visibility:vis const $list:ident;
-        $($name:ident = $code:literal, $title:literal, $explanation:literal;)*
+        $($name:ident = $code:literal, $($severity:ident,)? $title:literal, $explanation:literal;)*
     ) => {
         $(
             pub const $name: $crate::base::diagnostic::CodeInfo =
                 $crate::base::diagnostic::CodeInfo {
                     code: $code,
+                    severity: $crate::base::diagnostic::declare_codes!(@severity $code $($severity)?),
                     title: $title,
                     explanation: $explanation,
                 };

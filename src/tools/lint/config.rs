@@ -123,6 +123,9 @@ pub struct Suppressions {
     rules: Vec<(usize, usize, String)>,
     /// Every code named, with its byte offset, to report unknown ones.
     pub mentioned: Vec<(usize, String)>,
+    /// The byte offset at which each line starts, when there are rule-level comments:
+    /// a finding's line is then a binary search, not a count of the newlines before it.
+    line_starts: Vec<usize>,
 }
 
 impl Suppressions {
@@ -193,19 +196,55 @@ impl Suppressions {
                 found.rules.push((item_line, end, code));
             }
         }
+        if !found.rules.is_empty() {
+            found.line_starts = std::iter::once(0)
+                .chain(text.match_indices('\n').map(|(index, _)| index + 1))
+                .collect();
+        }
         found
     }
 
     /// Whether a finding at file-relative `offset` with `code` is suppressed.
-    pub fn suppresses(&self, text: &str, offset: usize, code: &str) -> bool {
+    pub fn suppresses(&self, offset: usize, code: &str) -> bool {
         if self.file_wide.contains(code) || self.file_wide.contains("ALL") {
             return true;
         }
-        let line = text
-            .get(..offset.min(text.len()))
-            .map_or(0, |prefix| prefix.matches('\n').count());
+        if self.rules.is_empty() {
+            return false;
+        }
+        let line = self
+            .line_starts
+            .partition_point(|&start| start <= offset)
+            .saturating_sub(1);
         self.rules.iter().any(|(first, end, suppressed)| {
             (*first..*end).contains(&line) && (suppressed == code || suppressed == "ALL")
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_rule_level_comment_covers_the_lines_of_the_item_below_it() {
+        let text = "groups:\n  - name: g\n    rules:\n      # mlslo: disable=L0401\n      - alert: A\n        expr: up\n      - alert: B\n        expr: up\n";
+        let found = Suppressions::parse(text);
+        let offset_of = |needle: &str| text.find(needle).expect("in the text");
+        assert!(found.suppresses(offset_of("alert: A"), "L0401"));
+        assert!(found.suppresses(offset_of("expr: up"), "L0401"));
+        assert!(!found.suppresses(offset_of("alert: A"), "L0303"));
+        assert!(!found.suppresses(offset_of("alert: B"), "L0401"));
+        assert!(!found.suppresses(text.len(), "L0401"), "end of the file");
+        assert!(!found.suppresses(0, "L0401"));
+    }
+
+    #[test]
+    fn a_file_level_comment_covers_every_offset() {
+        let text = "# mlslo: file/disable=L0401\ngroups: []\n";
+        let found = Suppressions::parse(text);
+        assert!(found.suppresses(text.len(), "L0401"));
+        assert!(!found.suppresses(0, "L0404"));
+        assert!(!Suppressions::parse("groups: []\n").suppresses(3, "L0401"));
     }
 }

@@ -12,7 +12,7 @@
 use serde::Deserialize;
 
 use super::locate::Line;
-use super::{finding, first_line, unknown_field_span, yaml_error};
+use super::{codes, first_line, unknown_field_span, yaml_error};
 use crate::base::diagnostic::{Diagnostic, Span};
 use crate::base::parallel;
 use crate::prometheus::ruler::source::decode_value;
@@ -84,13 +84,13 @@ pub(super) fn parse_documents(
                     .map(|raw| (manifest, raw))
                     .map_err(|error| {
                         let message = error.message;
-                        let (code, title) = if message.contains("unknown field") {
-                            ("L0102", "unknown field")
+                        let code = if message.contains("unknown field") {
+                            codes::UNKNOWN_FIELD
                         } else {
-                            ("L0101", "invalid rule file")
+                            codes::INVALID_YAML
                         };
                         let span = unknown_field_span(&message, all, base).unwrap_or_else(|| at(0));
-                        Box::new(finding(code, title, span, first_line(&message)))
+                        Box::new(code.at(span, first_line(&message)))
                     }),
             )
         })

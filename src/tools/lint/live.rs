@@ -8,6 +8,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use super::codes;
 use crate::base::diagnostic::{Diagnostic, Span};
 use crate::prometheus::http_api::PrometheusApi;
 
@@ -62,16 +63,12 @@ pub async fn missing_series(
         if empty {
             for span in spans {
                 found.push(
-                    Diagnostic::warning(
-                        "L0601",
-                        "series not found in Prometheus",
-                        span,
-                        format!("`{selector}` matches no series"),
-                    )
-                    .with_note(format!(
-                        "checked with `count({selector})` at {}",
-                        server.trim_end_matches('/')
-                    )),
+                    codes::SERIES_NOT_FOUND
+                        .at(span, format!("`{selector}` matches no series"))
+                        .with_note(format!(
+                            "checked with `count({selector})` at {}",
+                            server.trim_end_matches('/')
+                        )),
                 );
             }
         }

@@ -7,6 +7,7 @@
 //! exact (see [`locate`]); suppressions and the config's disabled codes and severity
 //! overrides are applied last, by [`apply_policy`].
 
+pub mod codes;
 pub mod config;
 mod documents;
 pub mod live;
@@ -16,7 +17,7 @@ mod promql;
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::base::diagnostic::{CodeInfo, Diagnostic, Severity, SourceMap, Span};
+use crate::base::diagnostic::{Diagnostic, SourceMap, Span};
 use crate::prometheus::model::duration::{format_model_duration, parse_model_duration};
 use crate::prometheus::model::names::is_legacy_metric_name;
 use crate::prometheus::promql::{parse_query, Semantics};
@@ -24,41 +25,10 @@ use crate::prometheus::ruler::validate::{
     repeated_group_names, validate_group, validate_rule, GroupFields, GroupProblem, RuleProblem,
 };
 use crate::prometheus::ruler::{GroupSource, RuleSource};
+pub use codes::CODES;
 pub use config::LintConfig;
 use locate::{find_key, find_rule, lines, map_expr, ExprMap, Line};
 use serde::Deserialize;
-
-macro_rules! codes {
-    ($($code:literal, $title:literal, $explanation:literal;)*) => {
-        /// Every lint code with its explanation, for `mlslo explain`.
-        pub static CODES: &[CodeInfo] = &[$(CodeInfo { code: $code, title: $title, explanation: $explanation }),*];
-    };
-}
-
-codes! {
-    "L0101", "invalid yaml", "The file is not valid YAML, or its shape is not a rule file (`groups:` of `name` and `rules`). Prometheus refuses to load it. Fix the YAML at the position shown.";
-    "L0102", "unknown field", "Prometheus reads rule files strictly: a key it does not know (a typo such as `anotations`) makes the whole file fail to load. Remove or correct the key.";
-    "L0103", "invalid promql", "The `expr` does not parse as PromQL. The caret points inside the expression where the mapping from the YAML string is exact; for folded or escaped strings it points at the start of the expression.";
-    "L0104", "invalid rule", "The rule breaks Prometheus' rule-file validation: both or neither of `record` and `alert`, an empty `expr`, a recording rule with `for` or `annotations`, an invalid metric or label name, or a bad duration. Prometheus refuses the file.";
-    "L0105", "duplicate group name", "Two groups in one file share a name; Prometheus refuses the file. Rename one.";
-    "L0106", "group field needs a newer Prometheus", "Group `labels` (Prometheus 3.0) and `query_offset` (2.53) are unknown fields to older servers and to promtool 2.42, which refuse the whole file. Move the labels onto each rule, or raise this code's severity policy in .mlslo.toml when every server is new enough.";
-    "L0201", "duplicate series", "Two recording rules write the same series (same name and same labels), so they overwrite each other's samples. Give them different labels or merge them.";
-    "L0202", "alerts with the same name and different `for`", "Alerts that share a name but wait different times before firing are usually a copy that was edited in one place only. Align the `for` durations or rename one alert.";
-    "L0301", "`rate`/`increase` over a series that is not a counter", "`rate`, `irate` and `increase` only make sense over counters, whose names end in `_total`, `_count`, `_sum` or `_bucket` by convention. Over a gauge they produce nonsense; use `deriv` or `delta`.";
-    "L0302", "range window shorter than 4 scrape intervals", "A range such as `[1m]` with a 30s scrape interval holds at most two samples; one missed scrape leaves `rate` empty. Use a window of at least `min_range_multiple` (default 4) scrape intervals (`scrape_interval` in .mlslo.toml, or from the targets with --prometheus-url).";
-    "L0303", "`for` shorter than the group interval", "An alert is evaluated once per group interval, so a `for` shorter than it behaves like the interval itself. Make `for` at least the group's `interval` (default 1m), or drop it.";
-    "L0401", "alert without a `severity` label", "Routing in Alertmanager usually matches on `severity`; an alert without it goes to the default receiver. Add `labels: {severity: ...}` to the rule or its group.";
-    "L0402", "invalid template", "A label or annotation is a Go template that does not parse; Prometheus refuses the file. Fix the template at the position shown.";
-    "L0403", "unknown template function", "A label or annotation template calls a function Prometheus does not define (for example `humanise` instead of `humanize`); the file fails to load.";
-    "L0404", "recording rule name does not follow `level:metric:operations`", "Prometheus' naming convention for recorded series is `level:metric:operations`, such as `job:http_requests:rate5m`. A name without colons reads like a raw metric and hides where it came from.";
-    "L0405", "aggregation keeps a high-cardinality label", "Aggregating `by` a label such as `user_id`, `request_id` or `trace_id` keeps one series per value and can explode the number of series. Aggregate it away; the list is `high_cardinality_labels` in .mlslo.toml.";
-    "L0501", "comparison that is always or never true", "A comparison between two numbers, or of a non-negative function (`count`, `rate`, `absent`...) against a negative number or zero with `>=`/`<`, has a fixed result, so the alert never fires or always fires.";
-    "L0502", "`absent` over a selector with a regex", "`absent(x{a=~\"b|c\"})` cannot tell which value is missing and stays silent while any one of them is present. Use one `absent` per value. A pattern without alternation (`host=~\"gpu-.*\"`) is not reported: there `absent` rightly means that none is left.";
-    "L0503", "`on`/`ignoring` names a label no side has", "Both sides of the binary operation are aggregations whose `by` lists do not contain the label named in `on(...)`/`ignoring(...)`, so the matching cannot use it. Fix the label name.";
-    "L0504", "burn-rate threshold above 1", "An SLO burn-rate alert compares an error ratio (a value between 0 and 1) with `burn rate * (1 - objective)`; a threshold above 1 can never be reached. Check the objective and the burn-rate factor.";
-    "L0601", "series not found in Prometheus", "With --prometheus-url, a selector of the rule matches no series in that Prometheus, so the rule records nothing or never fires. Check the metric and label values.";
-    "L0701", "suppression names an unknown code", "A `# mlslo: disable=CODE` comment or the config names a code that does not exist, so it suppresses nothing.";
-}
 
 const APPROXIMATE_NOTE: &str =
     "this expression is a folded or escaped YAML string, so the position points at its start";
@@ -66,28 +36,6 @@ const APPROXIMATE_NOTE: &str =
 /// The name prefix of the rule files compiled from .slo inputs (added to the source map
 /// by the CLI, so that findings can point into them).
 pub const GENERATED_PREFIX: &str = "<generated>/";
-
-/// The default severity of a code.
-pub fn default_severity(code: &str) -> Severity {
-    match code {
-        "L0101" | "L0102" | "L0103" | "L0104" | "L0105" | "L0106" | "L0402" | "L0403" => {
-            Severity::Error
-        }
-        _ => Severity::Warning,
-    }
-}
-
-fn finding(
-    code: &'static str,
-    message: impl Into<String>,
-    span: Span,
-    label: impl Into<String>,
-) -> Diagnostic {
-    match default_severity(code) {
-        Severity::Error => Diagnostic::error(code, message, span, label),
-        Severity::Warning => Diagnostic::warning(code, message, span, label),
-    }
-}
 
 /// A rule as lint saw it, kept for checks across files and for `--diff-base`.
 #[derive(Clone, Debug)]
@@ -176,13 +124,12 @@ fn lint_one_file(map: &SourceMap, file_index: usize, config: &LintConfig, report
             }
             if let Some(&first) = repeated.get(&group_index) {
                 pending.push(
-                    finding(
-                        "L0105",
-                        "duplicate group name",
-                        group_span,
-                        format!("group `{}` is defined twice", group.name),
-                    )
-                    .with_secondary(group_spans[first], "first defined here"),
+                    codes::DUPLICATE_GROUP_NAME
+                        .at(
+                            group_span,
+                            format!("group `{}` is defined twice", group.name),
+                        )
+                        .with_secondary(group_spans[first], "first defined here"),
                 );
             }
             let interval_ms = group
@@ -193,8 +140,7 @@ fn lint_one_file(map: &SourceMap, file_index: usize, config: &LintConfig, report
             // Read with 2.42's group fields: the newer ones come back as problems, which
             // lint reports as L0106 (a policy may lower it) and reads on.
             for problem in validate_group(group, GroupFields::Prometheus2_42) {
-                let invalid =
-                    |message: String| finding("L0104", "invalid rule", group_span, message);
+                let invalid = |message: String| codes::INVALID_RULE.at(group_span, message);
                 pending.push(match problem {
                     GroupProblem::EmptyName => invalid("group name must not be empty".into()),
                     GroupProblem::RepeatedName { .. } => continue,
@@ -213,17 +159,13 @@ fn lint_one_file(map: &SourceMap, file_index: usize, config: &LintConfig, report
                                 })
                             })
                             .unwrap_or(group_span);
-                        finding(
-                            "L0106",
-                            "group field needs a newer Prometheus",
-                            span,
-                            format!("promtool 2.42 does not know group `{field}`"),
-                        )
-                        .with_help(if field == "labels" {
-                            "Set the labels on each rule instead."
-                        } else {
-                            "Remove `query_offset`, or run Prometheus 2.53 or later."
-                        })
+                        codes::GROUP_FIELD_NEEDS_NEWER_PROMETHEUS
+                            .at(span, format!("promtool 2.42 does not know group `{field}`"))
+                            .with_help(if field == "labels" {
+                                "Set the labels on each rule instead."
+                            } else {
+                                "Remove `query_offset`, or run Prometheus 2.53 or later."
+                            })
                     }
                 });
             }
@@ -390,7 +332,7 @@ fn lint_rule(
         };
         report
             .diagnostics
-            .push(finding("L0104", "invalid rule", span, message));
+            .push(codes::INVALID_RULE.at(span, message));
     }
     let for_ms = rule
         .for_
@@ -404,28 +346,23 @@ fn lint_rule(
 
     if is_alert && for_ms > 0 && for_ms < interval_ms {
         report.diagnostics.push(
-            finding(
-                "L0303",
-                "`for` shorter than the group interval",
-                context.key_span("for"),
-                format!(
-                    "`for` is {} but the group is evaluated every {}",
-                    format_model_duration(for_ms),
-                    format_model_duration(interval_ms)
-                ),
-            )
-            .with_help("Make `for` at least the group interval, or remove it."),
+            codes::FOR_SHORTER_THAN_GROUP_INTERVAL
+                .at(
+                    context.key_span("for"),
+                    format!(
+                        "`for` is {} but the group is evaluated every {}",
+                        format_model_duration(for_ms),
+                        format_model_duration(interval_ms)
+                    ),
+                )
+                .with_help("Make `for` at least the group interval, or remove it."),
         );
     }
     if is_alert && !labels.contains_key("severity") {
         report.diagnostics.push(
-            finding(
-                "L0401",
-                "alert without a `severity` label",
-                name_span,
-                "this alert has no `severity` label",
-            )
-            .with_help("Add `severity: warning` or `severity: critical` under `labels:`."),
+            codes::ALERT_WITHOUT_SEVERITY
+                .at(name_span, "this alert has no `severity` label")
+                .with_help("Add `severity: warning` or `severity: critical` under `labels:`."),
         );
     }
     if !rule.record.is_empty() {
@@ -433,12 +370,12 @@ fn lint_rule(
         if is_legacy_metric_name(record)
             && record.split(':').filter(|part| !part.is_empty()).count() < 3
         {
-            report.diagnostics.push(finding(
-                "L0404",
-                "recording rule name does not follow `level:metric:operations`",
-                name_span,
-                "expected a name such as `job:http_requests:rate5m`",
-            ));
+            report
+                .diagnostics
+                .push(codes::RECORDING_RULE_NAME_NOT_CONVENTIONAL.at(
+                    name_span,
+                    "expected a name such as `job:http_requests:rate5m`",
+                ));
         }
     }
     // Templates: labels and annotations of alerts.
@@ -458,18 +395,11 @@ fn lint_rule(
                     let code = if error.detail.starts_with("function ")
                         && error.detail.ends_with("not defined")
                     {
-                        "L0403"
+                        codes::UNKNOWN_TEMPLATE_FUNCTION
                     } else {
-                        "L0402"
+                        codes::INVALID_TEMPLATE
                     };
-                    let title = if code == "L0403" {
-                        "unknown template function"
-                    } else {
-                        "invalid template"
-                    };
-                    report
-                        .diagnostics
-                        .push(finding(code, title, span, error.detail.clone()));
+                    report.diagnostics.push(code.at(span, error.detail.clone()));
                 }
             }
         }
@@ -494,12 +424,8 @@ fn lint_rule(
                 let position = promql::error_position(&message)
                     .unwrap_or(0)
                     .min(expr_text.len());
-                let mut diagnostic = finding(
-                    "L0103",
-                    "invalid promql",
-                    expr_span(position, position + 1),
-                    first_line(&message),
-                );
+                let mut diagnostic = codes::INVALID_PROMQL
+                    .at(expr_span(position, position + 1), first_line(&message));
                 if !map.exact {
                     diagnostic = diagnostic.with_note(APPROXIMATE_NOTE);
                 }
@@ -510,7 +436,7 @@ fn lint_rule(
                 for found in findings {
                     let (start, end) = found.range;
                     let mut diagnostic = found.help.into_iter().fold(
-                        finding(found.code, found.title, expr_span(start, end), found.label),
+                        found.code.at(expr_span(start, end), found.label),
                         |d, help| d.with_help(help),
                     );
                     if !map.exact {
@@ -598,16 +524,15 @@ fn cross_file_checks(report: &mut LintReport) {
         );
         match series.get(&key) {
             Some(first) => found.push(
-                finding(
-                    "L0201",
-                    "duplicate series",
-                    rule.name_span,
-                    format!(
-                        "`{}` with these labels is also defined elsewhere",
-                        rule.name
-                    ),
-                )
-                .with_secondary(*first, "first defined here"),
+                codes::DUPLICATE_SERIES
+                    .at(
+                        rule.name_span,
+                        format!(
+                            "`{}` with these labels is also defined elsewhere",
+                            rule.name
+                        ),
+                    )
+                    .with_secondary(*first, "first defined here"),
             ),
             None => {
                 series.insert(key, rule.name_span);
@@ -616,20 +541,19 @@ fn cross_file_checks(report: &mut LintReport) {
         if rule.is_alert {
             match alert_for.get(&(rule.source, rule.name.as_str())) {
                 Some(&(for_ms, first)) if for_ms != rule.for_ms => found.push(
-                    finding(
-                        "L0202",
-                        "alerts with the same name and different `for`",
-                        rule.name_span,
-                        format!(
-                            "this `{}` waits {}",
-                            rule.name,
-                            format_model_duration(rule.for_ms)
+                    codes::SAME_NAME_DIFFERENT_FOR
+                        .at(
+                            rule.name_span,
+                            format!(
+                                "this `{}` waits {}",
+                                rule.name,
+                                format_model_duration(rule.for_ms)
+                            ),
+                        )
+                        .with_secondary(
+                            first,
+                            format!("this one waits {}", format_model_duration(for_ms)),
                         ),
-                    )
-                    .with_secondary(
-                        first,
-                        format!("this one waits {}", format_model_duration(for_ms)),
-                    ),
                 ),
                 Some(_) => {}
                 None => {
@@ -645,9 +569,7 @@ fn yaml_error(text: &str, base: usize, error: &yaml_serde::Error) -> Diagnostic 
     let offset = error
         .location()
         .map_or(0, |location| location.index().min(text.len()));
-    finding(
-        "L0101",
-        "invalid yaml",
+    codes::INVALID_YAML.at(
         Span::new(base + offset, base + offset),
         first_line(&error.to_string()),
     )
@@ -765,9 +687,7 @@ pub fn apply_policy(
                 && !code.eq_ignore_ascii_case("all")
             {
                 let start = file.base as usize + offset;
-                extra.push(finding(
-                    "L0701",
-                    "suppression names an unknown code",
+                extra.push(codes::SUPPRESSION_OF_UNKNOWN_CODE.at(
                     Span::new(start, start + code.len()),
                     format!("`{code}` is not a lint code"),
                 ));
@@ -785,7 +705,7 @@ pub fn apply_policy(
             };
             let file = &map.files()[index];
             let local = (diagnostic.primary.span.start - file.base) as usize;
-            !suppressions[index].suppresses(&file.text, local, diagnostic.code)
+            !suppressions[index].suppresses(local, diagnostic.code)
         })
         .map(|mut diagnostic| {
             if let Some(severity) = config.severity.get(diagnostic.code) {

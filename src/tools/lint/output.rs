@@ -41,7 +41,7 @@ pub fn render_sarif(map: &SourceMap, diagnostics: &[Diagnostic]) -> String {
                 "name": code,
                 "shortDescription": {"text": info.map_or("", |i| i.title)},
                 "fullDescription": {"text": info.map_or("", |i| i.explanation)},
-                "defaultConfiguration": {"level": level(super::default_severity(code))},
+                "defaultConfiguration": {"level": level(info.map_or(Severity::Warning, |i| i.severity))},
                 "helpUri": "https://github.com/mlslo/mlslo#lint",
             })
         })

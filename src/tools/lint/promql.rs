@@ -8,13 +8,13 @@
 use promql_parser::label::MatchOp;
 use promql_parser::parser::{Expr, LabelModifier};
 
-use super::LintConfig;
+use super::{codes, LintConfig};
+use crate::base::diagnostic::CodeInfo;
 use crate::prometheus::model::duration::ModelDuration;
 use crate::prometheus::model::names::counter_suffix;
 
 pub struct Finding {
-    pub code: &'static str,
-    pub title: &'static str,
+    pub code: &'static CodeInfo,
     pub label: String,
     pub help: Vec<String>,
     pub range: (usize, usize),
@@ -66,18 +66,10 @@ impl Walker<'_> {
         }
     }
 
-    fn push(
-        &mut self,
-        code: &'static str,
-        title: &'static str,
-        needle: &str,
-        label: String,
-        help: &str,
-    ) {
+    fn push(&mut self, code: &'static CodeInfo, needle: &str, label: String, help: &str) {
         let range = self.locate(needle);
         self.findings.push(Finding {
             code,
-            title,
             label,
             help: if help.is_empty() {
                 Vec::new()
@@ -99,7 +91,7 @@ impl Walker<'_> {
                         let metric = matrix.vs.name.clone().unwrap_or_default();
                         let counter = counter_suffix(&metric).is_some();
                         if !metric.is_empty() && !counter && !metric.contains(':') {
-                            self.push("L0301", "`rate`/`increase` over a series that is not a counter", &metric,
+                            self.push(&codes::RATE_OVER_NON_COUNTER, &metric,
                                 format!("`{metric}` does not look like a counter"),
                                 "Counters end in `_total`, `_count`, `_sum` or `_bucket`; over a gauge use `deriv` or `delta`.");
                         }
@@ -119,8 +111,7 @@ impl Walker<'_> {
                             .any(|m| matches!(m.op, MatchOp::Re(_)) && m.value.contains('|'))
                         {
                             self.push(
-                                "L0502",
-                                "`absent` over a selector with a regex",
+                                &codes::ABSENT_OVER_REGEX,
                                 "absent",
                                 "this `absent` cannot tell which of the matched values is missing"
                                     .into(),
@@ -142,8 +133,7 @@ impl Walker<'_> {
                 if range_ms < minimum {
                     let range_text = ModelDuration(range_ms).to_string();
                     self.push(
-                        "L0302",
-                        "range window shorter than 4 scrape intervals",
+                        &codes::RANGE_SHORTER_THAN_SCRAPE_INTERVALS,
                         &format!("[{range_text}]"),
                         format!(
                             "`[{range_text}]` holds fewer than {} samples at a {} scrape interval",
@@ -163,7 +153,7 @@ impl Walker<'_> {
                             .iter()
                             .any(|l| l == label)
                         {
-                            self.push("L0405", "aggregation keeps a high-cardinality label", label,
+                            self.push(&codes::AGGREGATION_KEEPS_HIGH_CARDINALITY_LABEL, label,
                                 format!("`{label}` has one value per request or user"),
                                 "Aggregate this label away, or record it somewhere built for it (logs, traces).");
                         }
@@ -212,8 +202,7 @@ impl Walker<'_> {
         if let Some(always) = verdict {
             let word = if always { "always" } else { "never" };
             self.push(
-                "L0501",
-                "comparison that is always or never true",
+                &codes::CONSTANT_COMPARISON,
                 &op,
                 format!("this comparison is {word} true"),
                 "Compare with a threshold the left side can actually cross.",
@@ -234,8 +223,7 @@ impl Walker<'_> {
         for label in &matching.labels().labels {
             if !left.contains(label) && !right.contains(label) {
                 self.push(
-                    "L0503",
-                    "`on`/`ignoring` names a label no side has",
+                    &codes::MATCHING_LABEL_ON_NEITHER_SIDE,
                     label,
                     format!("neither side keeps `{label}`"),
                     "Name a label that the `by` lists of both sides keep.",
@@ -256,8 +244,7 @@ impl Walker<'_> {
             return;
         }
         self.push(
-            "L0504",
-            "burn-rate threshold above 1",
+            &codes::BURN_RATE_THRESHOLD_ABOVE_ONE,
             &op,
             format!(
                 "an error ratio is at most 1 but the threshold is {}",
