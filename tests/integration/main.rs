@@ -22,6 +22,7 @@ mod parser_props;
 mod promqltest;
 mod promtool_diff;
 mod routes_cli;
+mod scenarios;
 mod support;
 mod template;
 mod text_diff;
