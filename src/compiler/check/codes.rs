@@ -570,4 +570,17 @@ Example:
     gpu \"a100-pool\" { utilization = DCGM_FI_DEV_GPU_UTIL  max_utilization = 100% }
 
 Fix: a ceiling below 100%, such as 90%.";
+    NOT_A_KUBERNETES_LABEL_VALUE = "W0630", "value cannot be a Kubernetes label", "\
+The `PrometheusRule` manifest of a service carries its name and team as the labels
+`mlslo.dev/service` and `mlslo.dev/team`. A Kubernetes label value holds at most
+63 characters of letters, digits, `-`, `_` and `.`, and begins and ends with a
+letter or digit; a name or team that is not one is left out of the manifest rather
+than changed. A prometheus-operator `ruleSelector` that selects on the label then
+misses the service's rules.
+
+    service \"checkout\" { team = \"Payments Team\" ... }    // no mlslo.dev/team label
+
+Fix: a team such as `payments`, a service name of at most 63 characters ending in
+a letter or digit; or nothing, when no selector reads these labels
+(`app.kubernetes.io/managed-by: mlslo` is always there).";
 }

@@ -9,7 +9,9 @@
 //! Invariants: every name is built by the function of `ir::naming` the emitters call,
 //! never spelled again here; a clash is reported once per pair of declarations, at
 //! the later one, with the earlier one as the secondary label (E0630); a name too
-//! long is reported once per declaration (E0631).
+//! long is reported once per declaration (E0631); a service whose name or team
+//! cannot be a Kubernetes label value, so its `PrometheusRule` goes without that
+//! label, is a warning (W0630).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -17,13 +19,17 @@ use crate::base::diagnostic::{Diagnostic, Span};
 use crate::compiler::check::codes;
 use crate::compiler::ir::{naming, ObjectiveKind, Program};
 
-/// Every error about the program's generated names, not sorted.
+/// Every error and warning about the program's generated names, not sorted.
 pub(crate) fn errors(program: &Program) -> Vec<Diagnostic> {
     let mut names = generated_names(program);
     names.sort_by_key(|name| name.owner.span.start);
     let mut found = Vec::new();
     clashes(&names, &mut found);
     too_long(&names, &mut found);
+    // A name already refused needs no warning about its label as well.
+    if found.is_empty() {
+        kubernetes_labels(program, &mut found);
+    }
     found
 }
 
@@ -237,5 +243,34 @@ fn too_long(names: &[GeneratedName], found: &mut Vec<Diagnostic>) {
                     name.owner.own_name_length.saturating_sub(excess)
                 )),
         );
+    }
+}
+
+/// W0630 for each service whose name or team the `PrometheusRule` manifest cannot
+/// carry as a label (the emitter leaves the label out), so a `ruleSelector` on it
+/// would not select the service's rules.
+fn kubernetes_labels(program: &Program, found: &mut Vec<Diagnostic>) {
+    for service in &program.services {
+        for (label, value) in [
+            (naming::KUBERNETES_LABEL_SERVICE, &service.name),
+            (naming::KUBERNETES_LABEL_TEAM, &service.team),
+        ] {
+            if naming::kubernetes_label_value(value).is_some() {
+                continue;
+            }
+            found.push(
+                codes::NOT_A_KUBERNETES_LABEL_VALUE
+                    .at(
+                        service.name_span,
+                        format!("the PrometheusRule of this service goes without the label `{label}`"),
+                    )
+                    .with_note(format!(
+                        "`{value}` is not a Kubernetes label value: at most {} characters of \
+                         letters, digits, `-`, `_` and `.`, beginning and ending with a letter or digit",
+                        naming::MAX_KUBERNETES_LABEL_VALUE
+                    ))
+                    .with_help("shorten or simplify the value if a ruleSelector selects on this label; else nothing is required"),
+            );
+        }
     }
 }

@@ -1091,7 +1091,7 @@ fn each_code_has_a_minimal_invalid_example_that_triggers_exactly_it() {
         "E0303", "E0304", "E0305", "E0306", "E0307", "E0308", "E0309", "E0310", "E0311", "E0312",
         "E0401", "E0402", "E0403", "E0404", "E0405", "E0406", "E0407", "E0408", "E0409", "E0630",
         "E0631", "E0632", "W0001", "W0002", "W0003", "W0004", "W0005", "W0006", "W0007", "W0008",
-        "W0501", "W0502", "W0503", "W0504", "W0505",
+        "W0501", "W0502", "W0503", "W0504", "W0505", "W0630",
     ];
     let listed: Vec<&str> = examples.iter().map(|(code, _)| *code).collect();
     let registered: Vec<&str> = CODES.iter().map(|info| info.code).collect();

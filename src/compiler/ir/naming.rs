@@ -179,11 +179,18 @@ pub fn kubernetes_name(service: &str) -> String {
     }
 }
 
+/// The labels of a `PrometheusRule` manifest that carry the service's name and team.
+pub const KUBERNETES_LABEL_SERVICE: &str = "mlslo.dev/service";
+pub const KUBERNETES_LABEL_TEAM: &str = "mlslo.dev/team";
+
+/// The longest Kubernetes label value.
+pub const MAX_KUBERNETES_LABEL_VALUE: usize = 63;
+
 /// A Kubernetes label value (at most 63 characters of `[A-Za-z0-9_.-]`, alphanumeric
 /// at both ends), or `None` when the name cannot be one without changing it.
 pub fn kubernetes_label_value(value: &str) -> Option<String> {
     let valid = !value.is_empty()
-        && value.len() <= 63
+        && value.len() <= MAX_KUBERNETES_LABEL_VALUE
         && value
             .chars()
             .all(|character| character.is_ascii_alphanumeric() || "_.-".contains(character))
