@@ -95,9 +95,17 @@ pub(super) fn run(args: &LintArgs) -> u8 {
         collect(path, &mut files, &mut io_errors);
     }
     let named: Vec<&Path> = args.paths.iter().map(PathBuf::as_path).collect();
-    let mut map = SourceMap::new();
+    // `.slo` files are read as `check` and `build` read them (empty, non-UTF-8 and
+    // oversized files are E000x diagnostics), so the three commands agree on every input.
+    let (slo_paths, files): (Vec<PathBuf>, Vec<PathBuf>) = files
+        .into_iter()
+        .partition(|file| file.extension().is_some_and(|e| e == "slo"));
+    let slo_inputs = super::input::load(&slo_paths);
+    let mut map = slo_inputs.map;
+    io_errors.extend(slo_inputs.io_errors);
+    let slo_files = slo_inputs.parseable;
+    let mut diagnostics = slo_inputs.diagnostics;
     let mut rule_files = Vec::new();
-    let mut slo_files = Vec::new();
     for file in &files {
         match std::fs::metadata(file).map(|m| m.len()) {
             Ok(size) if size > super::MAX_FILE_BYTES => {
@@ -113,21 +121,14 @@ pub(super) fn run(args: &LintArgs) -> u8 {
         match std::fs::read_to_string(file) {
             Ok(text) => {
                 let from_folder = !named.contains(&file.as_path());
-                let is_slo = file.extension().is_some_and(|e| e == "slo");
-                if from_folder && !is_slo && !lint::looks_like_rule_file(&text) {
+                if from_folder && !lint::looks_like_rule_file(&text) {
                     continue;
                 }
-                let index = map.add(file.display().to_string().replace('\\', "/"), text);
-                if file.extension().is_some_and(|e| e == "slo") {
-                    slo_files.push(index);
-                } else {
-                    rule_files.push(index);
-                }
+                rule_files.push(map.add(file.display().to_string().replace('\\', "/"), text));
             }
             Err(error) => io_errors.push(format!("cannot read `{}`: {error}", file.display())),
         }
     }
-    let mut diagnostics = Vec::new();
     if !slo_files.is_empty() {
         let (program, found) = crate::compiler::check_files(&map, &slo_files);
         let has_errors = found.iter().any(|d| d.is_error());

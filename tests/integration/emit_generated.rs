@@ -51,3 +51,31 @@ fn an_objective_no_input_series_can_match_gets_no_generated_test_and_a_warning()
     assert!(stderr.contains("warning[W0506]: "), "{stderr}");
     assert!(output.join("prometheus/fraud-detector.rules.yml").is_file());
 }
+
+/// A test of a `for = 100y` objective would take 52 million evaluations, which
+/// `mlslo test` refuses: the build leaves that objective out of the generated test
+/// with W0506, and the rest of the file still passes `mlslo test` and promtool.
+#[test]
+fn an_objective_too_long_to_test_gets_no_generated_test_and_a_warning() {
+    let folder = scratch("w0506-century");
+    let output = folder.join("generated");
+    let result = mlslo(&[
+        "build",
+        "tests/data/build-warnings/W0506-century-for.slo",
+        "-o",
+        output.to_str().expect("temp paths are UTF-8"),
+    ]);
+    let stderr = String::from_utf8_lossy(&result.stderr);
+    assert!(result.status.success(), "{stderr}");
+    assert!(stderr.contains("warning[W0506]: "), "{stderr}");
+    assert!(stderr.contains("52560003 evaluations"), "{stderr}");
+    let test_file = output.join("tests/search.test.yml");
+    let tests = std::fs::read_to_string(&test_file).expect("the absent-metrics test is written");
+    assert!(!tests.contains("x5256"), "{tests}");
+    let run = mlslo(&["test", test_file.to_str().expect("temp paths are UTF-8")]);
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+}

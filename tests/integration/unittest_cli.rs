@@ -54,6 +54,35 @@ fn bad_files_exit_two() {
     assert!(stderr.contains("no such file or directory"), "{stderr}");
 }
 
+/// A `for` of a century made a generated test of 52 million one-minute steps that took
+/// 4.8 GB; both the steps and the input series are bounded, with an error naming the
+/// limit, before anything proportional to them is allocated.
+#[test]
+fn absurd_test_durations_are_refused_with_the_limit() {
+    let dir = scratch("unittest-cli-absurd");
+    std::fs::write(
+        dir.join("rules.yml"),
+        "groups:\n  - name: g\n    rules:\n      - alert: High\n        expr: score > 0.3\n        for: 36500d\n",
+    )
+    .expect("write");
+    let long_evaluation = "rule_files: [rules.yml]\ntests:\n  - interval: 1m\n    input_series:\n      - series: score\n        values: 1.3x10\n    alert_rule_test:\n      - eval_time: 36500d2m\n        alertname: High\n";
+    let long_series = "rule_files: [rules.yml]\ntests:\n  - interval: 1m\n    input_series:\n      - series: score\n        values: 1.3x52560002\n    alert_rule_test:\n      - eval_time: 5m\n        alertname: High\n";
+    for (name, text, limit) in [
+        (
+            "evaluation_test.yml",
+            long_evaluation,
+            "at most 5000000 per test group",
+        ),
+        ("series_test.yml", long_series, "longer than 5000000 points"),
+    ] {
+        let file = dir.join(name);
+        std::fs::write(&file, text).expect("write");
+        let (code, _, stderr) = mlslo_test(&[file.to_str().expect("utf-8 path")]);
+        assert_eq!(code, Some(2), "{name}: {stderr}");
+        assert!(stderr.contains(limit), "{name}: {stderr}");
+    }
+}
+
 #[test]
 fn order_dependent_tests_pass_in_file_order_and_warn() {
     let (code, stdout, stderr) = mlslo_test(&["order-dependent/features_unordered_test.yml"]);

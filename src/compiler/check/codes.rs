@@ -393,6 +393,45 @@ and `window`, and `total_query` with `max_ratio` (logs).
     }
 
 Fix: add the missing field, or remove the lone one.";
+    GENERATED_NAME_CLASH = "E0630", "two declarations generate one name", "\
+Two services or objectives map to the same generated name: an output file, a
+rule group, a PrometheusRule name, a Watcher watch id or the identity of the
+series they record. The build would write one over the other (or a deploy would
+replace one watch with the other) and lose output without a word.
+
+    service \"a-b\" { logs \"c\"   { ... } }    // watcher/a-b-c.json, watch a-b-c
+    service \"a\"   { logs \"b-c\" { ... } }    // error: the same file and watch id
+
+    service \"my_svc\" { ... }                 // PrometheusRule my-svc-slo
+    service \"my-svc\" { ... }                 // error: `_` becomes `-` in Kubernetes names
+
+The label names both declarations; the names are made by the same functions the
+build uses, so what `check` accepts the build writes in full.
+
+Fix: rename one of the two so that their generated names differ.";
+    GENERATED_NAME_TOO_LONG = "E0631", "generated name too long for its target", "\
+A name built from a service or objective name is longer than where it goes
+accepts: a file name holds at most 255 bytes (Linux `NAME_MAX`), a Kubernetes
+object name 253 characters, an Elasticsearch document id (a watch id) 512 bytes.
+Without this check the build fails when it writes the file, or the server refuses
+the object.
+
+    service \"<a 300-character name>\" { ... }
+    // error: kubernetes/<name>.prometheusrule.yaml would be 320 bytes long
+
+Fix: shorten the name; the help says to how many bytes. Prometheus itself puts no
+limit on label values or rule group names.";
+    DURATION_OUT_OF_RANGE = "E0632", "duration beyond what Prometheus accepts", "\
+Prometheus, Alertmanager and promtool hold durations as 64-bit counts of
+nanoseconds, so no duration can exceed 292 years (`292y`, 9,223,372,036 seconds):
+a longer `for`, window or interval builds rule files `promtool check rules`
+refuses with `duration out of range`, and an Alertmanager configuration that does
+not load.
+
+    drift \"x\" { score = s  max = 0.3  for = 293y }    // error
+
+Fix: a duration of at most 292y; objective windows and `for` durations are days
+or weeks in practice.";
     NOT_A_COUNTER = "W0001", "metric does not look like a counter", "\
 An availability objective counts events with `rate()`, which needs counters:
 by Prometheus naming conventions their names end in `_total` (or `_count`,
@@ -531,4 +570,17 @@ Example:
     gpu \"a100-pool\" { utilization = DCGM_FI_DEV_GPU_UTIL  max_utilization = 100% }
 
 Fix: a ceiling below 100%, such as 90%.";
+    NOT_A_KUBERNETES_LABEL_VALUE = "W0630", "value cannot be a Kubernetes label", "\
+The `PrometheusRule` manifest of a service carries its name and team as the labels
+`mlslo.dev/service` and `mlslo.dev/team`. A Kubernetes label value holds at most
+63 characters of letters, digits, `-`, `_` and `.`, and begins and ends with a
+letter or digit; a name or team that is not one is left out of the manifest rather
+than changed. A prometheus-operator `ruleSelector` that selects on the label then
+misses the service's rules.
+
+    service \"checkout\" { team = \"Payments Team\" ... }    // no mlslo.dev/team label
+
+Fix: a team such as `payments`, a service name of at most 63 characters ending in
+a letter or digit; or nothing, when no selector reads these labels
+(`app.kubernetes.io/managed-by: mlslo` is always there).";
 }

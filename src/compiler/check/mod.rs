@@ -16,13 +16,16 @@
 //! PromQL selectors and `selectors` applies the metric-kind rules; `budget` reads
 //! error budgets and burn windows; `objectives` the objective kinds, one file per
 //! family; `receivers`, `routing` and `inhibition` the routing block; `program`
-//! the services of every file; `generated_alerts` verifies the alerts of the
-//! checked model; `suggest` finds "did you mean" candidates.
+//! the services of every file; `generated_names` proves the names the model
+//! will generate unique and within their targets' limits; `generated_alerts`
+//! verifies the alerts of the checked model; `suggest` finds "did you mean"
+//! candidates.
 
 mod budget;
 mod checker;
 mod codes;
 mod generated_alerts;
+mod generated_names;
 mod inhibition;
 mod labels_and_annotations;
 mod names;
@@ -73,6 +76,9 @@ pub fn check(files: &[ast::File]) -> CheckResult {
     };
     let program = checker.check_program(files);
     let mut diagnostics = checker.diagnostics;
+    if let Some(program) = &program {
+        diagnostics.extend(generated_names::errors(program));
+    }
     let program = if diagnostics.iter().any(Diagnostic::is_error) {
         None
     } else {

@@ -1089,9 +1089,9 @@ fn each_code_has_a_minimal_invalid_example_that_triggers_exactly_it() {
         "E0201", "E0202", "E0203", "E0204", "E0205", "E0206", "E0207", "E0208", "E0209", "E0210",
         "E0211", "E0212", "E0213", "E0214", "E0215", "E0216", "E0217", "E0218", "E0301", "E0302",
         "E0303", "E0304", "E0305", "E0306", "E0307", "E0308", "E0309", "E0310", "E0311", "E0312",
-        "E0401", "E0402", "E0403", "E0404", "E0405", "E0406", "E0407", "E0408", "E0409", "W0001",
-        "W0002", "W0003", "W0004", "W0005", "W0006", "W0007", "W0008", "W0501", "W0502", "W0503",
-        "W0504", "W0505",
+        "E0401", "E0402", "E0403", "E0404", "E0405", "E0406", "E0407", "E0408", "E0409", "E0630",
+        "E0631", "E0632", "W0001", "W0002", "W0003", "W0004", "W0005", "W0006", "W0007", "W0008",
+        "W0501", "W0502", "W0503", "W0504", "W0505", "W0630",
     ];
     let listed: Vec<&str> = examples.iter().map(|(code, _)| *code).collect();
     let registered: Vec<&str> = CODES.iter().map(|info| info.code).collect();
@@ -1321,4 +1321,41 @@ fn an_objective_window_too_short_for_any_default_burn_window_is_warned() {
         )),
         ["W0501"]
     );
+}
+
+#[test]
+fn names_that_generate_one_output_are_refused_across_files() {
+    let logs = |service: &str, objective: &str| {
+        format!(
+            "service \"{service}\" {{\n team = \"t\"\n logs \"{objective}\" {{ index = \"i\", query = 'q', max_count = 1 per 5m }}\n}}\n"
+        )
+    };
+    let result = run_files(&[&logs("a-b", "c"), &logs("a", "b-c")]);
+    let clash: Vec<&Diagnostic> = result
+        .diagnostics
+        .iter()
+        .filter(|diagnostic| diagnostic.code == "E0630")
+        .collect();
+    assert_eq!(clash.len(), 1, "one clash, reported once: {clash:#?}");
+    assert!(clash[0].primary.message.contains("watcher/a-b-c.json"));
+    assert_eq!(clash[0].secondary.len(), 1);
+    assert!(result.program.is_none());
+    let drift = |service: &str| {
+        format!("service \"{service}\" {{\n team = \"t\"\n drift \"d\" {{ score = s, max = 0.3 }}\n}}\n")
+    };
+    let clash = first(&(drift("my_svc") + &drift("my-svc")), "E0630");
+    assert!(clash.primary.message.contains("`my-svc-slo`"), "{clash:#?}");
+    assert!(codes(&(drift("a") + &drift("a.b") + &drift("a-b"))).is_empty());
+}
+
+#[test]
+fn durations_beyond_prometheus_range_are_refused_everywhere() {
+    let drift = objective("drift", "score = s\n max = 0.3\n for = 293y");
+    assert_eq!(codes(&drift), vec!["E0632"]);
+    assert!(codes(&objective("drift", "score = s\n max = 0.3\n for = 292y")).is_empty());
+    let logs = objective(
+        "logs",
+        "index = \"i\"\n query = 'q'\n max_count = 1 per 293y",
+    );
+    assert_eq!(codes(&logs), vec!["E0632"]);
 }

@@ -19,6 +19,7 @@ use crate::compiler::check::checker::Checker;
 use crate::compiler::check::codes;
 use crate::compiler::ir::{Decimal, Duration};
 use crate::compiler::syntax::ast::{self, Value};
+use crate::prometheus::model::duration::{ModelDuration, MAX_DURATION_MILLIS};
 
 /// What a field expects, for messages: `a duration like 5m`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -110,7 +111,7 @@ impl Checker {
 
     pub fn read_duration(&mut self, field: &str, value: &Spanned<Value>) -> Option<Duration> {
         match &value.node {
-            Value::Duration(duration) => Some(Duration::from_millis(duration.millis)),
+            Value::Duration(duration) => self.within_prometheus_range(duration.millis, value.span),
             _ => {
                 self.mismatch(field, value, Unit::Duration);
                 None
@@ -189,11 +190,9 @@ impl Checker {
         match &value.node {
             Value::PerWindow { count, window } => {
                 let count = self.decimal_of(count, value.span)?;
-                Some((
-                    count,
-                    Duration::from_millis(window.node.millis),
-                    window.span,
-                ))
+                let window_duration =
+                    self.within_prometheus_range(window.node.millis, window.span)?;
+                Some((count, window_duration, window.span))
             }
             _ => {
                 self.mismatch(field, value, Unit::PerWindow);
@@ -338,6 +337,26 @@ impl Checker {
         } else {
             true
         }
+    }
+
+    /// E0632 unless Prometheus can hold the duration (an int64 of nanoseconds).
+    fn within_prometheus_range(&mut self, millis: i64, span: Span) -> Option<Duration> {
+        if millis <= MAX_DURATION_MILLIS {
+            return Some(Duration::from_millis(millis));
+        }
+        self.push(
+            codes::DURATION_OUT_OF_RANGE
+                .at(
+                    span,
+                    format!("{} is longer than Prometheus can hold", ModelDuration(millis)),
+                )
+                .with_note(format!(
+                    "Prometheus, promtool and Alertmanager count durations in int64 nanoseconds: at most {} (about 292 years)",
+                    ModelDuration(MAX_DURATION_MILLIS)
+                ))
+                .with_help("use a duration of at most 292y"),
+        );
+        None
     }
 
     /// E0404 unless `duration` is positive.

@@ -12,10 +12,13 @@ mlslo generates a promtool unit test for each objective by building input series
 that match its selectors. When a selector's regular-expression matchers cannot be
 satisfied by a generated label value (or the error selector cannot be told apart
 from the total selector), that objective gets no generated test; its rules are
-still generated.
+still generated. So does an objective whose test would take more rule evaluations
+than `mlslo test` runs (5,000,000: a `for = 100y` at one evaluation a minute needs
+52 million), which no test runner finishes in reasonable time or memory.
 
 Fix: nothing is required; simpler matchers (`=`, or regexes with a literal
-alternative) let mlslo test the alerts.";
+alternative) let mlslo test the alerts, and durations of days or weeks rather
+than decades keep the tests short.";
     URL_FILE_NEEDS_NEWER_ALERTMANAGER = "W0507", "webhook url_file needs a newer alertmanager", "\
 A receiver's webhook reads its URL from a file (`url_file`), a key Alertmanager
 added in 0.26. The generated configuration targets Alertmanager 0.25 (Debian

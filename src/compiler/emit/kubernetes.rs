@@ -25,10 +25,13 @@ pub fn prometheus_rule(header: &[String], service: &Service, groups_text: &str) 
         ("app.kubernetes.io/component".to_owned(), Node::str("slo")),
     ];
     if let Some(value) = naming::kubernetes_label_value(&service.name) {
-        labels.push(("mlslo.dev/service".to_owned(), Node::str(value)));
+        labels.push((
+            naming::KUBERNETES_LABEL_SERVICE.to_owned(),
+            Node::str(value),
+        ));
     }
     if let Some(value) = naming::kubernetes_label_value(&service.team) {
-        labels.push(("mlslo.dev/team".to_owned(), Node::str(value)));
+        labels.push((naming::KUBERNETES_LABEL_TEAM.to_owned(), Node::str(value)));
     }
     let metadata = Node::map([
         ("apiVersion", Node::str("monitoring.coreos.com/v1")),

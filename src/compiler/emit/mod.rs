@@ -8,7 +8,7 @@
 //! time; emit-time warnings are [`Diagnostic`]s with codes from [`CODES`] and
 //! spans from the model.
 //!
-//! Layout: `naming` holds every generated name, `prometheus` builds the rule
+//! Layout: `naming` (the model's, re-exported) holds every generated name, `prometheus` builds the rule
 //! groups, `kubernetes` wraps them in a `PrometheusRule`, `promtool_test`
 //! generates the unit tests, `yaml` writes text.
 
@@ -16,11 +16,14 @@ pub mod alertmanager;
 pub mod alertmanager_config;
 mod codes;
 pub mod kubernetes;
-pub mod naming;
 pub mod prometheus;
 pub mod promtool_test;
 pub mod watcher;
 pub mod yaml;
+
+/// Every generated name lives with the model, so that the checker proves them unique
+/// with the functions the emitters use.
+pub use crate::compiler::ir::naming;
 
 #[cfg(test)]
 mod tests;

@@ -76,10 +76,7 @@ pub fn service_rule_groups(service: &Service) -> Vec<RuleGroup> {
 
 /// The identity labels of recorded series.
 pub fn identity_labels(service: &Service, objective: &Objective) -> BTreeMap<String, String> {
-    BTreeMap::from([
-        (naming::LABEL_SERVICE.to_owned(), service.name.clone()),
-        (naming::LABEL_SLO.to_owned(), objective.name.clone()),
-    ])
+    naming::identity_labels(&service.name, &objective.name)
 }
 
 /// The labels of every alert of an objective at a severity.

@@ -1,4 +1,4 @@
-//! Elasticsearch Watcher watches for `logs` objectives: `watcher/<service>-<name>.json`.
+//! Elasticsearch Watcher watches for `logs` objectives, one file each ([`naming::watch_file`]).
 //!
 //! Invariants:
 //! - a watch posts its alert to Alertmanager's `/api/v2/alerts` with the same
@@ -102,11 +102,6 @@ impl AlertmanagerAddress {
 /// The `metadata` marker a GitOps sync uses to tell mlslo's watches apart.
 pub const OWNED_MARKER: &str = "mlslo_owned";
 
-/// Path of a service objective's watch.
-pub fn watch_file(service: &str, objective: &str) -> String {
-    format!("watcher/{service}-{objective}.json")
-}
-
 /// Every watch of the program, by path.
 pub fn files(program: &Program, _options: &AlertmanagerOptions) -> Vec<(String, String)> {
     let mut files = Vec::new();
@@ -115,7 +110,7 @@ pub fn files(program: &Program, _options: &AlertmanagerOptions) -> Vec<(String, 
         for objective in &service.objectives {
             if let Some(watch) = watch(service, objective, &address) {
                 files.push((
-                    watch_file(&service.name, &objective.name),
+                    naming::watch_file(&service.name, &objective.name),
                     to_json_text(&watch),
                 ));
             }

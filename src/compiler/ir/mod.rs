@@ -20,6 +20,7 @@
 pub mod burn_rate;
 pub mod decimal;
 pub mod duration;
+pub mod naming;
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;

@@ -24,6 +24,11 @@ pub const WEEK: i64 = 7 * DAY;
 /// Prometheus' year: 365 days, no leap years.
 pub const YEAR: i64 = 365 * DAY;
 
+/// The longest duration Prometheus, promtool and Alertmanager hold: `model.Duration` is
+/// an int64 count of nanoseconds, so about 292 years (`292y` fits, `293y` is out of
+/// range), in whole milliseconds.
+pub const MAX_DURATION_MILLIS: i64 = i64::MAX / 1_000_000;
+
 /// The units of `model.Duration`, largest first, with their length in milliseconds;
 /// a duration names each at most once, in this order.
 pub const DURATION_UNITS: [(&str, i64); 7] = [
@@ -195,6 +200,19 @@ mod tests {
         ] {
             assert_eq!(parse_model_duration(text), Ok(millis), "{text}");
         }
+    }
+
+    #[test]
+    fn the_longest_duration_is_the_longest_prometheus_parses() {
+        let longest = format_model_duration(MAX_DURATION_MILLIS);
+        assert_eq!(parse_model_duration(&longest), Ok(MAX_DURATION_MILLIS));
+        let beyond = format_model_duration(MAX_DURATION_MILLIS + 1);
+        assert_eq!(
+            parse_model_duration(&beyond),
+            Err("duration out of range".to_string())
+        );
+        assert!(parse_model_duration("292y").is_ok());
+        assert!(parse_model_duration("293y").is_err());
     }
 
     #[test]

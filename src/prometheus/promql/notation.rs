@@ -6,7 +6,8 @@
 //! values built by repeated addition (so float rounding matches Go), `axn`
 //! yields n+1 copies of `a`, `_xn` yields n omitted points. Native histogram
 //! points (`{{...}}`) are recognised and reported as [`SequenceValue::Histogram`]
-//! so callers can refuse them explicitly.
+//! so callers can refuse them explicitly. Unlike Prometheus, a sequence longer than
+//! [`MAX_SEQUENCE_LENGTH`] points is refused with an error before it is allocated.
 
 use std::fmt;
 
@@ -149,6 +150,11 @@ pub fn parse_number(text: &str) -> Result<f64, NotationError> {
     Ok(if negative { -magnitude } else { magnitude })
 }
 
+/// The most points one series may expand to (`0+1x5000000` is the longest): a series
+/// is held in memory whole, and promtool or promqltest input that long is a mistake
+/// (five million points are 9.5 years at one a minute).
+pub const MAX_SEQUENCE_LENGTH: usize = 5_000_000;
+
 fn expand_item(item: &str, out: &mut Vec<SequenceValue>) -> Result<(), NotationError> {
     if item.starts_with("{{") {
         // A histogram, possibly `{{..}}x3` or `{{..}}+{{..}}x3`: count the points.
@@ -156,9 +162,10 @@ fn expand_item(item: &str, out: &mut Vec<SequenceValue>) -> Result<(), NotationE
             .rfind("}}x")
             .and_then(|position| item[position + 3..].parse::<usize>().ok());
         let count = match repeat {
-            Some(times) => times + 1,
+            Some(times) => times.saturating_add(1),
             None => 1,
         };
+        make_room(out, count, item)?;
         out.extend(std::iter::repeat_n(SequenceValue::Histogram, count));
         return Ok(());
     }
@@ -168,6 +175,7 @@ fn expand_item(item: &str, out: &mut Vec<SequenceValue>) -> Result<(), NotationE
     }
     if let Some(times) = item.strip_prefix("_x") {
         let times = parse_times(times, item)?;
+        make_room(out, times, item)?;
         out.extend(std::iter::repeat_n(SequenceValue::Omitted, times));
         return Ok(());
     }
@@ -201,12 +209,14 @@ fn expand_item(item: &str, out: &mut Vec<SequenceValue>) -> Result<(), NotationE
     match (increment, times) {
         (None, None) => out.push(SequenceValue::Value(current)),
         (None, Some(times)) => {
+            make_room(out, times.saturating_add(1), item)?;
             out.extend(std::iter::repeat_n(
                 SequenceValue::Value(current),
                 times + 1,
             ));
         }
         (Some(increment), Some(times)) => {
+            make_room(out, times.saturating_add(1), item)?;
             out.push(SequenceValue::Value(current));
             for _ in 0..times {
                 current += increment;
@@ -219,6 +229,17 @@ fn expand_item(item: &str, out: &mut Vec<SequenceValue>) -> Result<(), NotationE
             )))
         }
     }
+    Ok(())
+}
+
+/// Refuses to grow a sequence past [`MAX_SEQUENCE_LENGTH`], before allocating.
+fn make_room(out: &mut Vec<SequenceValue>, count: usize, item: &str) -> Result<(), NotationError> {
+    if out.len().saturating_add(count) > MAX_SEQUENCE_LENGTH {
+        return Err(error(format!(
+            "{item:?} makes the series longer than {MAX_SEQUENCE_LENGTH} points, the most mlslo expands"
+        )));
+    }
+    out.reserve(count);
     Ok(())
 }
 
@@ -369,6 +390,24 @@ mod tests {
                 _ => None,
             })
             .collect()
+    }
+
+    #[test]
+    fn absurd_repeat_counts_are_refused_before_allocating() {
+        assert_eq!(
+            parse_sequence(&format!("0+1x{}", MAX_SEQUENCE_LENGTH - 1)).map(|values| values.len()),
+            Ok(MAX_SEQUENCE_LENGTH)
+        );
+        for text in [
+            "1.3x52560002",
+            "0+1x5000000",
+            "_x99999999999",
+            "1 2x18446744073709551615",
+            "{{schema:0 sum:1}}x18446744073709551615",
+        ] {
+            let message = parse_sequence(text).map(|_| ()).unwrap_err().to_string();
+            assert!(message.contains("5000000 points"), "{text}: {message}");
+        }
     }
 
     #[test]

@@ -15,7 +15,9 @@
 //! warning. Known difference from promtool: input samples after the largest
 //! `eval_time` are dropped (as promtool never loads them) but samples after an
 //! evaluation tick are visible at it, which only a negative `offset` or a future `@`
-//! can observe.
+//! can observe. A test group is refused, where promtool would run for hours, when it
+//! needs more than [`MAX_EVALUATIONS`] steps or an input series of more than
+//! `notation::MAX_SEQUENCE_LENGTH` points, so memory stays bounded.
 
 pub mod format;
 
@@ -150,6 +152,11 @@ struct ExpSample {
     #[serde(default)]
     value: f64,
 }
+
+/// The most evaluation steps of one test group (9.5 years at one a minute): every step
+/// keeps samples and alert state, so the memory of a test grows with them, and a
+/// longer test is a mistake (a `for` of a century) rather than a test.
+pub const MAX_EVALUATIONS: i64 = 5_000_000;
 
 fn duration_or_zero(text: &Option<String>) -> Result<i64, String> {
     match text {
@@ -377,6 +384,15 @@ fn run_test_group(
         .max()
         .unwrap_or(0);
 
+    let evaluations = max_time / eval_interval + 1;
+    if evaluations > MAX_EVALUATIONS {
+        return Err(one(format!(
+            "eval_time {} at evaluation_interval {} needs {evaluations} evaluations of every group; \
+             mlslo test runs at most {MAX_EVALUATIONS} per test group: use a longer evaluation_interval",
+            format_model_duration(max_time),
+            format_model_duration(eval_interval)
+        )));
+    }
     let storage = load_input(test, input_interval, max_time).map_err(one)?;
     let mut storage = storage;
     let context = EvalContext {

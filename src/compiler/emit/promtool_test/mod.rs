@@ -12,7 +12,8 @@
 //! Invariants: every expected label and annotation is the unescaped value the
 //! rule produces; a scenario whose series would also match another objective of
 //! the service is left out (W0506), so one objective's test never depends on
-//! another's rules.
+//! another's rules; so is an objective whose test would take more evaluations
+//! than `mlslo test` runs (a `for` of a century), rather than written and refused.
 //!
 //! Layout: `burn_scenarios` and `threshold_scenarios` design the test cases of
 //! each kind family on a `generator`, `burn_model` predicts the burn-rate
@@ -38,6 +39,7 @@ use crate::compiler::emit::prometheus::{absent_selectors, AlertRule, Rule, RuleG
 use crate::compiler::ir::{
     AvailabilityEvents, Duration, Objective, ObjectiveKind, Selector, Service,
 };
+use crate::prometheus::promtool_test::MAX_EVALUATIONS;
 use generator::Generator;
 use label_solver::LabelSolver;
 use test_file::{tests_text, Check, ExpectedAlert, TestCase};
@@ -70,7 +72,20 @@ pub fn service_tests(
             counter_series: RefCell::default(),
         };
         match objective_cases(&generator, cache) {
-            Some(found) => cases.extend(found),
+            Some(found) => match evaluation_steps(&found, interval.millis) {
+                steps if steps > MAX_EVALUATIONS => diagnostics.push(
+                    codes::NO_GENERATED_TEST
+                        .at(
+                            objective.name_span,
+                            format!(
+                                "a test of this objective takes {steps} evaluations at {interval}, \
+                                 more than the {MAX_EVALUATIONS} `mlslo test` runs"
+                            ),
+                        )
+                        .with_help("shorter durations (`for`, `max_age`, windows) make this objective's alerts testable"),
+                ),
+                _ => cases.extend(found),
+            },
             None => diagnostics.push(
                 codes::NO_GENERATED_TEST.at(
                     objective.name_span,
@@ -92,6 +107,16 @@ pub fn service_tests(
         &cases,
     );
     (Some(text), diagnostics)
+}
+
+/// How many rule evaluations the longest of `cases` takes at `interval`.
+fn evaluation_steps(cases: &[TestCase], interval: i64) -> i64 {
+    cases
+        .iter()
+        .flat_map(|case| case.checks.iter())
+        .map(|check| check.eval_time / interval + 1)
+        .max()
+        .unwrap_or(0)
 }
 
 /// The test cases of one objective, by its kind family; `None` when its

@@ -5,6 +5,12 @@
 //! convention and match `[a-zA-Z_:][a-zA-Z0-9_:]*`; the window in a name is the
 //! Prometheus spelling of the duration (`5m`, `1h`, `4w`), so a name is stable for a
 //! given window; alert names are CamelCase and never depend on user text.
+//!
+//! The names live with the model, below the checker, so that `check` proves them
+//! unique and within their targets' limits with the very functions the emitters
+//! call (`check/generated_names.rs`).
+
+use std::collections::BTreeMap;
 
 use crate::compiler::ir::{Duration, Tier};
 
@@ -14,6 +20,15 @@ use crate::compiler::ir::{Duration, Tier};
 /// (Sloth issue #311: "vector contains metrics with the same labelset").
 pub const LABEL_SERVICE: &str = "service";
 pub const LABEL_SLO: &str = "slo";
+/// The labels every recorded series of an objective carries: the identity of its
+/// series, so two objectives with the same identity would write the same series.
+pub fn identity_labels(service: &str, objective: &str) -> BTreeMap<String, String> {
+    BTreeMap::from([
+        (LABEL_SERVICE.to_owned(), service.to_owned()),
+        (LABEL_SLO.to_owned(), objective.to_owned()),
+    ])
+}
+
 /// Alert labels added beside the identity labels.
 pub const LABEL_KIND: &str = "kind";
 pub const LABEL_TEAM: &str = "team";
@@ -106,6 +121,27 @@ pub fn test_file(service: &str) -> String {
     format!("tests/{service}.test.yml")
 }
 
+/// The Elasticsearch Watcher watch of a `logs` objective: its id on the cluster is the
+/// stem of its file, so the two are one name.
+pub fn watch_id(service: &str, objective: &str) -> String {
+    format!("{service}-{objective}")
+}
+
+pub fn watch_file(service: &str, objective: &str) -> String {
+    format!("watcher/{}.json", watch_id(service, objective))
+}
+
+/// The longest file name (one path component) Linux file systems accept (`NAME_MAX`);
+/// ext4, XFS, Btrfs and tmpfs all count bytes.
+pub const MAX_FILE_NAME_BYTES: usize = 255;
+
+/// The longest Kubernetes object name (a DNS-1123 subdomain).
+pub const MAX_KUBERNETES_NAME: usize = 253;
+
+/// The longest Elasticsearch document id, which a watch id is in `.watches` (ids
+/// also cannot hold whitespace, which names never do).
+pub const MAX_WATCH_ID_BYTES: usize = 512;
+
 /// The rule file as a test file names it (`rule_files` are relative to the test file).
 pub fn rule_file_from_tests(service: &str) -> String {
     format!("../prometheus/{service}.rules.yml")
@@ -123,9 +159,11 @@ pub const OWNED_FOLDERS: [&str; 5] = [
 
 /// The `metadata.name` of a service's `PrometheusRule`: a DNS-1123 subdomain
 /// (lowercase alphanumerics, `-` and `.`, alphanumeric at both ends, at most 253).
-/// Service names already match `[a-z0-9][a-z0-9_.-]*`; `_` becomes `-`.
+/// Service names already match `[a-z0-9][a-z0-9_.-]*`; `_` becomes `-`, so two
+/// services can share one name, and a long service gives a long name: the checker
+/// refuses both (E0630, E0631).
 pub fn kubernetes_name(service: &str) -> String {
-    let mut name: String = service
+    let name: String = service
         .chars()
         .map(|character| match character {
             'a'..='z' | '0'..='9' | '-' | '.' => character,
@@ -133,7 +171,6 @@ pub fn kubernetes_name(service: &str) -> String {
             _ => '-',
         })
         .collect();
-    name.truncate(240);
     let trimmed = name.trim_matches(|character: char| !character.is_ascii_alphanumeric());
     if trimmed.is_empty() {
         "mlslo-slo".to_owned()
@@ -142,11 +179,18 @@ pub fn kubernetes_name(service: &str) -> String {
     }
 }
 
+/// The labels of a `PrometheusRule` manifest that carry the service's name and team.
+pub const KUBERNETES_LABEL_SERVICE: &str = "mlslo.dev/service";
+pub const KUBERNETES_LABEL_TEAM: &str = "mlslo.dev/team";
+
+/// The longest Kubernetes label value.
+pub const MAX_KUBERNETES_LABEL_VALUE: usize = 63;
+
 /// A Kubernetes label value (at most 63 characters of `[A-Za-z0-9_.-]`, alphanumeric
 /// at both ends), or `None` when the name cannot be one without changing it.
 pub fn kubernetes_label_value(value: &str) -> Option<String> {
     let valid = !value.is_empty()
-        && value.len() <= 63
+        && value.len() <= MAX_KUBERNETES_LABEL_VALUE
         && value
             .chars()
             .all(|character| character.is_ascii_alphanumeric() || "_.-".contains(character))
