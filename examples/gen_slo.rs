@@ -89,6 +89,10 @@ fn write_service(out: &mut String, service: usize, team: usize, count: usize, ra
                     "    histogram = http_server_request_duration_seconds{{route=\"/r{index}\"}}"
                 );
                 let _ = writeln!(out, "    threshold = {threshold}ms");
+                let _ = writeln!(
+                    out,
+                    "    buckets   = [5ms, 10ms, 25ms, 50ms, 100ms, 250ms, 500ms, 1s, 2500ms, 5s, 10s]"
+                );
                 let _ = writeln!(out, "    objective = {}", objective(random));
                 let _ = writeln!(out, "    window    = 28d");
             }

@@ -326,3 +326,171 @@ fn the_html_report_is_self_contained_and_deterministic() {
         .collect();
     assert!(leftovers.is_empty());
 }
+
+/// Six hours of a histogram with boundaries 100ms, 250ms and +Inf: 1000 requests a
+/// minute, 999 of them under 100ms (99.9% fast).
+const FAST_HISTOGRAM: &str = "interval: 1m\n\
+http_request_duration_seconds_bucket{le=\"0.1\"} 0+999x360\n\
+http_request_duration_seconds_bucket{le=\"0.25\"} 0+1000x360\n\
+http_request_duration_seconds_bucket{le=\"+Inf\"} 0+1000x360\n";
+
+fn latency_slo(threshold: &str, extra: &str) -> String {
+    format!(
+        "service \"api\" {{\n  team = \"web\"\n  latency \"fast\" {{\n    \
+         histogram = http_request_duration_seconds\n    threshold = {threshold}\n    \
+         objective = 99.9%\n{extra}  }}\n}}\n"
+    )
+}
+
+/// A 200ms threshold on a histogram whose boundaries are 100ms and 250ms has no
+/// `le` series: it once read as 100% errors (a budget spent 100000% while 99.9%
+/// of requests were fast, and a page firing for good).
+#[test]
+fn a_threshold_between_buckets_is_refused_and_never_reads_as_errors() {
+    let folder = scratch("bucket");
+    let series = write(&folder, "data.series", FAST_HISTOGRAM);
+    let unproven = write(&folder, "unproven.slo", latency_slo("200ms", ""));
+    let output = mlslo(&["check", &unproven]);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("error[E0611]"),
+        "{}",
+        stderr(&output)
+    );
+    assert!(
+        stderr(&output).contains("boundaries are 100ms and 250ms"),
+        "{}",
+        stderr(&output)
+    );
+    let declared = write(
+        &folder,
+        "declared.slo",
+        latency_slo("200ms", "    buckets = [100ms, 250ms]\n"),
+    );
+    let output = mlslo(&["check", &declared]);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("error[E0610]"),
+        "{}",
+        stderr(&output)
+    );
+
+    // The user vouches for the bucket and is wrong: no data, and an alert naming
+    // the missing series, routed with the objective's labels.
+    let assumed = write(
+        &folder,
+        "assumed.slo",
+        latency_slo("200ms", "    assume_bucket = true\n"),
+    );
+    let report = json(&mlslo(&[
+        "backtest", &assumed, "--data", &series, "--format", "json",
+    ]));
+    let names: Vec<&str> = report["alerts"]
+        .as_array()
+        .expect("alerts")
+        .iter()
+        .filter_map(|alert| alert["alertname"].as_str())
+        .collect();
+    assert_eq!(names, ["SLOLatencyBucketMissing"], "{report}");
+    assert_eq!(report["alerts"][0]["labels"]["team"], "web", "{report}");
+    assert_eq!(report["budgets"], serde_json::json!([]), "{report}");
+
+    // At a real boundary the same requests are all fast, and nothing fires.
+    let real = write(
+        &folder,
+        "real.slo",
+        latency_slo("250ms", "    buckets = [100ms, 250ms]\n"),
+    );
+    let output = mlslo(&["check", &real]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let report = json(&mlslo(&[
+        "backtest", &real, "--data", &series, "--format", "json",
+    ]));
+    assert_eq!(report["alerts"], serde_json::json!([]), "{report}");
+}
+
+fn availability_slo(extra: &str) -> String {
+    format!(
+        "service \"api\" {{\n  team = \"web\"\n  availability \"requests\" {{\n    \
+         errors    = http_requests_total{{code=\"500\"}}\n    \
+         total     = http_requests_total\n    objective = 99.9%\n{extra}  }}\n}}\n"
+    )
+}
+
+fn alert_severities(report: &serde_json::Value) -> Vec<String> {
+    report["alerts"]
+        .as_array()
+        .expect("alerts")
+        .iter()
+        .map(|alert| format!("{}/{}", alert["alertname"], alert["labels"]["severity"]))
+        .collect()
+}
+
+/// 3 requests a minute for a day, then 3 of them failing in one minute: once a
+/// page (20% errors over 5m), the same false page Sloth's rules give. The default
+/// guard needs 70 events in the 5m window before the 14.4× page may fire.
+#[test]
+fn a_handful_of_failures_on_thin_traffic_pages_nobody() {
+    let folder = scratch("thin");
+    let series = write(
+        &folder,
+        "data.series",
+        "interval: 1m\n\
+         http_requests_total{code=\"200\"} 0+3x1440 4323+3x119\n\
+         http_requests_total{code=\"500\"} 0x1440 3+0x119\n",
+    );
+    let slo = write(&folder, "api.slo", availability_slo(""));
+    let report = json(&mlslo(&[
+        "backtest", &slo, "--data", &series, "--format", "json",
+    ]));
+    assert_eq!(alert_severities(&report), Vec::<String>::new(), "{report}");
+    // Opting out brings the false page back.
+    let unguarded = write(
+        &folder,
+        "unguarded.slo",
+        availability_slo("    min_traffic = none\n"),
+    );
+    let report = json(&mlslo(&[
+        "backtest", &unguarded, "--data", &series, "--format", "json",
+    ]));
+    assert_eq!(
+        alert_severities(&report),
+        ["\"ErrorBudgetBurn\"/\"page\""],
+        "{report}"
+    );
+}
+
+/// One request a minute, every one failing, for ten hours, below a written
+/// `min_traffic = 10 per 5m`: the guard once kept only the page quiet, and the
+/// ticket fired all along.
+#[test]
+fn the_traffic_guard_keeps_tickets_quiet_too() {
+    let folder = scratch("ticket-guard");
+    let series = write(
+        &folder,
+        "data.series",
+        "interval: 1m\nhttp_requests_total{code=\"500\"} 0+1x600\n",
+    );
+    let slo = write(
+        &folder,
+        "api.slo",
+        availability_slo("    min_traffic = 10 per 5m\n"),
+    );
+    let report = json(&mlslo(&[
+        "backtest", &slo, "--data", &series, "--format", "json",
+    ]));
+    assert_eq!(alert_severities(&report), Vec::<String>::new(), "{report}");
+    // At 3 a minute the guard holds, and the outage pages.
+    let series = write(
+        &folder,
+        "busier.series",
+        "interval: 1m\nhttp_requests_total{code=\"500\"} 0+3x600\n",
+    );
+    let report = json(&mlslo(&[
+        "backtest", &slo, "--data", &series, "--format", "json",
+    ]));
+    assert!(
+        alert_severities(&report).contains(&"\"ErrorBudgetBurn\"/\"page\"".to_owned()),
+        "{report}"
+    );
+}

@@ -22,6 +22,7 @@ const UNKNOWN_FIELD: &str = r#"service "fraud" {
     histogram = model_latency_seconds
     windw     = 28d
     threshold = 250ms
+    assume_bucket = true
     objective = 99.5%
   }
 }

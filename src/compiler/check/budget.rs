@@ -8,11 +8,15 @@
 //! workbook's long windows (E0210); a burn-rate alert whose threshold is above a
 //! 100% error ratio can never fire (W0005), as with a 90% objective and a 14.4×
 //! factor; an objective whose window fits no default burn window gets no alert
-//! at all (W0008).
+//! at all (W0008); a factor below 1 fires while the objective is met (W0610); a
+//! written `min_traffic` at which the window's budget holds less than one event
+//! leaves the objective unmeasurable (W0611).
 //!
 //! Defaults: `window = 30d`; burn windows from `ir::burn_rate` (the SRE
 //! workbook), keeping only those whose long window is shorter than the
-//! objective window, with factors scaled to the window.
+//! objective window, with factors scaled to the window; a traffic guard derived
+//! per burn window (`ir::BurnWindow::derived_min_traffic`) unless `min_traffic`
+//! says otherwise (`min_traffic = none` for no guard).
 
 use crate::base::diagnostic::Span;
 use crate::compiler::check::checker::Checker;
@@ -54,26 +58,29 @@ impl Checker {
             true,
             &mut all_good,
         );
-        let min_traffic = match fields.value("min_traffic") {
+        let traffic_guard = match fields.value("min_traffic") {
+            Some(value) if matches!(&value.node, ast::Value::Selector(word) if word == "none") => {
+                ir::TrafficGuard::Off
+            }
             Some(value) => match self.read_per_window("min_traffic", value) {
                 Some((count, traffic_window, traffic_window_span)) => {
                     if count.is_negative() {
                         self.out_of_range(
                             value.span,
                             "`min_traffic` cannot be negative".to_owned(),
-                            "use a count such as 10 per 5m",
+                            "use a count such as 10 per 5m, or `none` for no guard",
                         );
                         all_good = false;
-                        None
+                        ir::TrafficGuard::Off
                     } else if !self.check_positive(
                         "min_traffic",
                         traffic_window,
                         traffic_window_span,
                     ) {
                         all_good = false;
-                        None
+                        ir::TrafficGuard::Off
                     } else {
-                        Some(ir::MinTraffic {
+                        ir::TrafficGuard::Fixed(ir::MinTraffic {
                             count,
                             window: traffic_window,
                         })
@@ -81,10 +88,10 @@ impl Checker {
                 }
                 None => {
                     all_good = false;
-                    None
+                    ir::TrafficGuard::Off
                 }
             },
-            None => None,
+            None => ir::TrafficGuard::Derived,
         };
         let alerts_enabled = match fields.value("alerts") {
             Some(value) => self.read_bool("alerts", value).unwrap_or_else(|| {
@@ -172,15 +179,117 @@ impl Checker {
                 }
             }
         }
-        all_good.then_some(ir::Budget {
+        if alerts_enabled {
+            self.check_factors_above_one(&page, &ticket, window, window_span, fields.owner_span);
+        }
+        let budget = ir::Budget {
             objective,
             error_budget,
             window,
-            min_traffic,
+            traffic_guard,
             alerts_enabled,
             page,
             ticket,
-        })
+        };
+        if alerts_enabled {
+            let span = fields
+                .value("min_traffic")
+                .map_or(fields.owner_span, |value| value.span);
+            self.check_budget_holds_an_event(&budget, span);
+        }
+        all_good.then_some(budget)
+    }
+
+    /// A burn factor below 1 fires on an error rate that, kept up for the whole
+    /// objective window, still meets the objective (W0610). A factor of exactly 1,
+    /// the workbook's 3-day ticket over 30 days, fires only above the sustainable
+    /// rate, because the alert compares with `>`.
+    fn check_factors_above_one(
+        &mut self,
+        page: &[ir::BurnWindow],
+        ticket: &[ir::BurnWindow],
+        window: Duration,
+        window_span: Option<Span>,
+        owner_span: Span,
+    ) {
+        for (tier, burn) in page
+            .iter()
+            .map(|w| (Tier::Page, w))
+            .chain(ticket.iter().map(|w| (Tier::Ticket, w)))
+        {
+            if burn.factor >= Decimal::ONE {
+                continue;
+            }
+            let mut diagnostic = codes::BURN_FACTOR_BELOW_ONE.at(
+                burn.span.or(window_span).unwrap_or(owner_span),
+                format!(
+                    "the {} alert over {}/{} fires at {}× the sustainable error rate",
+                    tier.as_str(),
+                    burn.long.to_plain_string(),
+                    burn.short.to_plain_string(),
+                    burn.factor
+                ),
+            )
+            .with_note(format!(
+                "an error rate {}× the budget's, kept up for the whole {} window, still meets the objective: this alert fires while the objective is being met",
+                burn.factor,
+                window.to_plain_string()
+            ));
+            if burn.span.is_none() {
+                diagnostic = diagnostic.with_note(format!(
+                    "the workbook spends {}% of the budget in {}; over a {} window that is a factor of {}",
+                    burn.budget_consumed
+                        .and_then(|consumed| consumed.scaled_by_power_of_ten(2))
+                        .map_or_else(String::new, |percent| percent.to_string()),
+                    burn.long.to_plain_string(),
+                    window.to_plain_string(),
+                    burn.factor
+                ));
+            }
+            self.push(diagnostic.with_help(format!(
+                "give the {} tier explicit windows with a factor of at least 1, such as `{} {{ burn {{ long = 1d, short = 2h, factor = 1 }} }}`, or lengthen the objective window",
+                tier.as_str(),
+                tier.as_str()
+            )));
+        }
+    }
+
+    /// At the least traffic the guard lets alert, the objective window's error
+    /// budget must hold at least one event; otherwise one failure misses the
+    /// objective and the window is too short to measure it (W0611). Only a written
+    /// `min_traffic` can be this low: the derived guard holds at least
+    /// `window / (short window × factor)` budget events.
+    fn check_budget_holds_an_event(&mut self, budget: &ir::Budget, span: Span) {
+        let ir::TrafficGuard::Fixed(min_traffic) = budget.traffic_guard else {
+            return;
+        };
+        if min_traffic.count.is_zero() || min_traffic.window.millis <= 0 {
+            return;
+        }
+        let events = min_traffic.count.to_f64() * budget.window.millis as f64
+            / min_traffic.window.millis as f64;
+        let budget_events = events * budget.error_budget.to_f64();
+        if budget_events >= 1.0 {
+            return;
+        }
+        self.push(
+            codes::BUDGET_BELOW_ONE_EVENT
+                .at(
+                    span,
+                    format!(
+                        "at the minimum traffic the {} window allows {budget_events:.3} failed events",
+                        budget.window.to_plain_string()
+                    ),
+                )
+                .with_note(format!(
+                    "a minimum of {} events per {} is {events:.0} events in {}, and {} of them is less than one: a single failure misses the objective",
+                    min_traffic.count,
+                    min_traffic.window.to_plain_string(),
+                    budget.window.to_plain_string(),
+                    budget.error_budget
+                ))
+                .with_help("lengthen the objective window, lower the objective, or raise `min_traffic`"),
+        );
     }
 
     fn check_tier(

@@ -393,6 +393,41 @@ and `window`, and `total_query` with `max_ratio` (logs).
     }
 
 Fix: add the missing field, or remove the lone one.";
+    THRESHOLD_NOT_A_DECLARED_BUCKET = "E0610", "threshold is not a declared bucket", "\
+A latency objective reads its good events from the histogram's `le` series equal
+to the threshold. The threshold is not one of the declared `buckets`, so that
+series does not exist, and the objective would read no data (had the missing
+series counted as zero fast requests, every request would be slow and the page
+would fire for good).
+
+    threshold = 200ms
+    buckets   = [100ms, 250ms, 500ms, 1s]     // error: 200ms is not listed
+
+Fix: use a declared boundary (the help names the nearest ones), or add the
+boundary to the histogram's instrumentation and to `buckets`. If `buckets` is
+out of date and the boundary does exist, `assume_bucket = true` turns this into
+the warning W0003.";
+    THRESHOLD_NOT_KNOWN_TO_BE_A_BUCKET = "E0611", "threshold not known to be a bucket boundary", "\
+A latency objective reads its good events from the histogram's `le` series equal
+to the threshold, and nothing in the objective says that series exists: there is
+no `buckets` list and no `assume_bucket = true`. A threshold between two
+boundaries (200ms with buckets 100ms and 250ms) has no series, and the objective
+would read no data.
+
+    latency \"p99\" {
+      histogram = http_request_duration_seconds
+      threshold = 200ms                 // error: is 200ms a bucket?
+    }
+
+Fix: declare the boundaries, `buckets = [100ms, 250ms, 500ms, 1s]`, so mlslo
+can check the threshold, or write `assume_bucket = true` when you know the
+histogram has this boundary. The help names the nearest boundaries of the
+Prometheus client libraries' default buckets (5ms to 10s) and of OpenTelemetry's
+advised request-duration buckets.
+
+Whatever the source says, the generated SLI never turns a missing `le` series
+into errors: it reads no data, and the `SLOLatencyBucketMissing` alert names the
+series while the histogram has traffic.";
     GENERATED_NAME_CLASH = "E0630", "two declarations generate one name", "\
 Two services or objectives map to the same generated name: an output file, a
 rule group, a PrometheusRule name, a Watcher watch id or the identity of the
@@ -452,15 +487,18 @@ its raw value crosses any threshold eventually.
 
 Fix: use the gauge that holds the score itself, such as `feature_drift_score`.";
     THRESHOLD_NOT_A_BUCKET = "W0003", "threshold is not a bucket boundary", "\
-A latency threshold is not one of the histogram's declared `buckets`. The good
+A latency threshold is not one of the histogram's declared `buckets`, while
+`assume_bucket = true` says the histogram has that boundary anyway. The good
 events are read from the `le` series equal to the threshold; if there is none,
-Prometheus has no such series and the objective reads no data.
+the objective reads no data and `SLOLatencyBucketMissing` fires. Without
+`assume_bucket` this is the error E0610.
 
-    threshold = 300ms
-    buckets   = [100ms, 250ms, 500ms, 1s]     // warning: 300ms is not listed
+    threshold     = 300ms
+    buckets       = [100ms, 250ms, 500ms, 1s]     // warning: 300ms is not listed
+    assume_bucket = true
 
-Fix: use a declared boundary (`250ms`), or add the boundary to the histogram's
-instrumentation and to `buckets`.";
+Fix: add the boundary to `buckets` (it is then checked), or use a declared
+boundary (`250ms`) and remove `assume_bucket`.";
     TEMPLATE_DELIMITERS = "W0004", "template delimiters in text", "\
 A label value or annotation text (team, labels, description, runbook,
 dashboard) contains `{{`, which Prometheus and Alertmanager read as the start
@@ -570,6 +608,47 @@ Example:
     gpu \"a100-pool\" { utilization = DCGM_FI_DEV_GPU_UTIL  max_utilization = 100% }
 
 Fix: a ceiling below 100%, such as 90%.";
+    BURN_FACTOR_BELOW_ONE = "W0610", "burn-rate alert fires while the objective is met", "\
+A burn-rate alert fires when the error ratio over its windows is above
+`factor × (1 - objective)`. With a factor below 1 it fires on an error rate that,
+kept up for the whole objective window, still meets the objective: it alerts
+while nothing is wrong. The workbook's default windows spend a fixed share of
+the budget per window, so their factors shrink with the objective window: over
+7 days the ticket factors are 0.7 (1d/2h) and 0.233 (3d/6h), over 28 days the
+3d/6h ticket is 0.933. A factor of exactly 1 (the 3d ticket over 30 days) is not
+warned: it fires only above the sustainable rate.
+
+    availability \"api\" {
+      objective = 99.9%
+      window    = 7d           // warning: ticket factors 0.7 and 0.233
+      ...
+    }
+
+Fix: give the tier explicit windows with a factor of at least 1, such as
+`ticket { burn { long = 1d, short = 2h, factor = 1 } }`, or lengthen the
+objective window.";
+    BUDGET_BELOW_ONE_EVENT = "W0611", "error budget below one event at the minimum traffic", "\
+Burn-rate alerts stay quiet below a minimum traffic. With `min_traffic` written,
+that traffic over the objective window, times the error budget, is less than one
+event: at the lowest traffic the alerts watch, a single failure misses the
+objective, so the window is too short (or the objective too strict) to measure
+anything at that traffic.
+
+    availability \"api\" {
+      objective   = 99.99%
+      window      = 1d
+      min_traffic = 1 per 5m     // warning: 288 events a day allow 0.029 failures
+    }
+
+Without `min_traffic`, every burn window gets a guard derived from its own
+threshold: in its short window, at least `ceil(1 / (factor × (1 - objective)))`
+events, the fewest at which one failure alone is not above the threshold (70 in
+5m for the 14.4× page of 99.9%, 1000 in 6h for its 1× ticket). A handful of
+events then cannot page or open a ticket. At that traffic the window's budget
+holds `window / (short window × factor)` events (600 for the 14.4× page over 30
+days). `min_traffic = none` removes the guard.
+
+Fix: lengthen the objective window, lower the objective, or raise `min_traffic`.";
     NOT_A_KUBERNETES_LABEL_VALUE = "W0630", "value cannot be a Kubernetes label", "\
 The `PrometheusRule` manifest of a service carries its name and team as the labels
 `mlslo.dev/service` and `mlslo.dev/team`. A Kubernetes label value holds at most

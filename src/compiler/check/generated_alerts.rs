@@ -11,7 +11,7 @@
 
 use crate::base::diagnostic::Diagnostic;
 use crate::compiler::check::codes;
-use crate::compiler::ir::{Budget, Decimal, Duration, ObjectiveKind, Program};
+use crate::compiler::ir::{Budget, Decimal, Duration, ObjectiveKind, Program, TrafficGuard};
 
 /// Scrape plus rule-evaluation delay assumed before any alert can see a sample.
 pub const DETECTION_DELAY: Duration = Duration::minutes(2);
@@ -29,8 +29,7 @@ pub(crate) fn warnings(program: &Program) -> Vec<Diagnostic> {
                 }
                 ObjectiveKind::Accuracy { budget, slice, .. } => {
                     exhaustion_before_page(budget, span, &mut found);
-                    if let Some(min_traffic) = &budget.min_traffic {
-                        let _ = min_traffic;
+                    if let TrafficGuard::Fixed(_) = budget.traffic_guard {
                         found.push(
                             codes::MIN_TRAFFIC_WITHOUT_EFFECT
                                 .at(span, "accuracy objectives count time slices, not events")

@@ -63,8 +63,10 @@ service "fraud-detector" {
   latency "inference-p99" {
     histogram = model_inference_latency_seconds
     threshold = 250ms
+    buckets   = [100ms, 250ms, 500ms, 1s]
     objective = 99.5%
     window    = 28d
+    ticket { burn { long = 1d, short = 2h } burn { long = 3d, short = 6h, factor = 1 } }
   }
   availability "predict-api" {
     errors    = http_requests_total{path="/predict", status=~"5.."}
@@ -79,6 +81,7 @@ service "fraud-detector" {
     objective = 95%
     slice     = 5m
     window    = 7d
+    ticket { burn { long = 1d, short = 2h, factor = 1 } }
   }
   drift "transaction-amount" {
     score    = feature_drift_score{feature="transaction_amount"}
@@ -182,15 +185,65 @@ fn selectors_get_the_service_selector_and_the_bucket_suffix() {
         r#"http_requests_total{path="/predict",model="fraud_detection"}"#
     );
     assert_eq!(budget.error_budget.to_string(), "0.001");
+    let ir::TrafficGuard::Fixed(min_traffic) = budget.traffic_guard else {
+        panic!("min_traffic = 10 per 5m is a fixed guard");
+    };
     assert_eq!(
-        budget.min_traffic.map(|m| (m.count.to_string(), m.window)),
-        Some(("10".into(), Duration::minutes(5)))
+        (min_traffic.count.to_string(), min_traffic.window),
+        ("10".into(), Duration::minutes(5))
     );
+}
+
+/// Without `min_traffic`, each burn window needs enough events in its short
+/// window that one failure is not above its threshold: `ceil(1 / (factor ×
+/// budget))`, 70 in 5m for the 14.4× page of 99.9%.
+#[test]
+fn every_burn_window_gets_a_derived_traffic_guard_unless_told_otherwise() {
+    let guards = |extra: &str| {
+        let program = program(&objective(
+            "availability",
+            &format!("errors = e_total\n total = t_total\n objective = 99.9%\n{extra}"),
+        ));
+        let ir::ObjectiveKind::Availability { budget, .. } =
+            &program.services[0].objectives[0].kind
+        else {
+            panic!("availability expected");
+        };
+        budget
+            .burn_windows()
+            .map(|(_, burn)| {
+                budget
+                    .min_traffic_of(burn)
+                    .map(|m| format!("{} per {}", m.count, m.window))
+            })
+            .collect::<Vec<_>>()
+    };
+    let some = |texts: &[&str]| {
+        texts
+            .iter()
+            .map(|text| Some((*text).to_owned()))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        guards(""),
+        some(&["70 per 5m", "167 per 30m", "334 per 2h", "1000 per 6h"])
+    );
+    assert_eq!(
+        guards("min_traffic = 10 per 5m"),
+        some(&["10 per 5m", "10 per 5m", "10 per 5m", "10 per 5m"])
+    );
+    assert_eq!(guards("min_traffic = none"), vec![None; 4]);
 }
 
 #[test]
 fn default_burn_windows_scale_with_the_objective_window() {
-    let program = program(EXAMPLE);
+    // Factors below 1 are warned (W0610), not refused.
+    let program = run_files(&[r#"service "s" { team = "t"
+  latency "l" { histogram = h, threshold = 1s, assume_bucket = true, objective = 99%, window = 28d }
+  availability "a" { errors = e_total, total = t_total, objective = 99.9% }
+  accuracy "c" { metric = m, min = 0.9, objective = 95%, window = 7d } }"#])
+    .program
+    .expect("warnings only");
     let objectives = &program.services[0].objectives;
     let factors = |index: usize| -> Vec<String> {
         let budget = objectives[index].kind.budget().expect("budgeted");
@@ -340,7 +393,10 @@ fn unknown_block_kind_suggests_the_closest() {
 #[test]
 fn unknown_field_suggests_the_closest() {
     let diagnostic = first(
-        &objective("latency", "histogram = h\n threshold = 1s\n objectve = 99%"),
+        &objective(
+            "latency",
+            "histogram = h\n threshold = 1s\n assume_bucket = true\n objectve = 99%",
+        ),
         "E0202",
     );
     assert_eq!(diagnostic.help, ["did you mean `objective`?"]);
@@ -348,7 +404,7 @@ fn unknown_field_suggests_the_closest() {
     assert_eq!(
         codes(&objective(
             "latency",
-            "histogram = h\n threshold = 1s\n objectve = 99%"
+            "histogram = h\n threshold = 1s\n assume_bucket = true\n objectve = 99%"
         )),
         ["E0210", "E0202"]
     );
@@ -359,7 +415,7 @@ fn duplicate_fields_and_blocks_are_rejected() {
     assert_eq!(
         codes(&objective(
             "latency",
-            "histogram = h\n threshold = 1s\n objective = 99%\n objective = 98%"
+            "histogram = h\n threshold = 1s\n assume_bucket = true\n objective = 99%\n objective = 98%"
         )),
         ["E0203"]
     );
@@ -396,7 +452,7 @@ fn routes_must_name_existing_receivers() {
 
 #[test]
 fn feeds_must_name_drift_objectives_of_the_service() {
-    let base = "service \"s\" { team = \"t\"\n drift \"amount\" { score = s, max = 1 }\n latency \"lat\" { histogram = h, threshold = 1s, objective = 99% }\n freshness \"f\" { last_success = ts, max_age = 1h, feeds = [FEEDS] } }";
+    let base = "service \"s\" { team = \"t\"\n drift \"amount\" { score = s, max = 1 }\n latency \"lat\" { histogram = h, threshold = 1s, assume_bucket = true, objective = 99% }\n freshness \"f\" { last_success = ts, max_age = 1h, feeds = [FEEDS] } }";
     assert_eq!(
         codes(&base.replace("FEEDS", "\"amount\"")),
         Vec::<&str>::new()
@@ -532,7 +588,7 @@ fn a_percentage_where_a_duration_is_due_names_the_expected_unit() {
     let diagnostic = first(
         &objective(
             "latency",
-            "histogram = h\n threshold = 1s\n objective = 99%\n window = 30%",
+            "histogram = h\n threshold = 1s\n assume_bucket = true\n objective = 99%\n window = 30%",
         ),
         "E0301",
     );
@@ -547,7 +603,7 @@ fn unit_mismatches_suggest_the_intended_spelling() {
     let diagnostic = first(
         &objective(
             "latency",
-            "histogram = h\n threshold = 1s\n objective = 0.999",
+            "histogram = h\n threshold = 1s\n assume_bucket = true\n objective = 0.999",
         ),
         "E0301",
     );
@@ -574,14 +630,14 @@ fn unit_mismatches_suggest_the_intended_spelling() {
     assert_eq!(
         codes(&objective(
             "latency",
-            "histogram = h\n threshold = 1s\n objective = 99%\n buckets = 1s"
+            "histogram = h\n threshold = 1s\n assume_bucket = true\n objective = 99%\n buckets = 1s"
         )),
         ["E0301"]
     );
     assert_eq!(
         codes(&objective(
             "latency",
-            "histogram = h\n threshold = 1s\n objective = 99%\n buckets = [1s, 5%]"
+            "histogram = h\n threshold = 1s\n assume_bucket = true\n objective = 99%\n buckets = [1s, 5%]"
         )),
         ["E0301"]
     );
@@ -701,7 +757,9 @@ fn objectives_are_strictly_between_zero_and_one_hundred_percent() {
         assert_eq!(
             codes(&objective(
                 "latency",
-                &format!("histogram = h\n threshold = 1s\n objective = {bad}")
+                &format!(
+                    "histogram = h\n threshold = 1s\n assume_bucket = true\n objective = {bad}"
+                )
             )),
             ["E0401"],
             "{bad}"
@@ -772,7 +830,7 @@ fn accuracy_slices_fit_in_the_window() {
     assert_eq!(
         codes(&objective(
             "accuracy",
-            "metric = m\n min = 0.9\n objective = 95%\n window = 7d\n slice = 7d"
+            "metric = m\n min = 0.9\n objective = 95%\n window = 7d\n slice = 7d\n alerts = false"
         )),
         ["E0405"]
     );
@@ -808,7 +866,7 @@ fn latency_needs_a_histogram() {
     let diagnostic = first(
         &objective(
             "latency",
-            "histogram = request_duration_seconds_count\n threshold = 1s\n objective = 99%",
+            "histogram = request_duration_seconds_count\n threshold = 1s\n assume_bucket = true\n objective = 99%",
         ),
         "E0407",
     );
@@ -918,20 +976,80 @@ fn counters_used_as_gauges_are_warned() {
 }
 
 #[test]
-fn thresholds_off_the_declared_buckets_are_warned() {
-    assert_eq!(
+fn a_latency_threshold_must_be_a_known_bucket_boundary() {
+    let latency = |extra: &str| {
         codes(&objective(
             "latency",
-            "histogram = h\n threshold = 300ms\n buckets = [100ms, 250ms, 500ms]\n objective = 99%"
-        )),
+            &format!("histogram = h\n threshold = 300ms\n objective = 99%\n{extra}"),
+        ))
+    };
+    assert_eq!(latency("buckets = [100ms, 250ms, 500ms]"), ["E0610"]);
+    assert_eq!(latency(""), ["E0611"]);
+    assert_eq!(latency("assume_bucket = true"), Vec::<&str>::new());
+    assert_eq!(
+        latency("buckets = [100ms, 250ms, 500ms]\n assume_bucket = true"),
         ["W0003"]
+    );
+    assert_eq!(latency("buckets = [100ms, 300ms]"), Vec::<&str>::new());
+    assert_eq!(latency("assume_bucket = 1"), ["E0301"]);
+    let diagnostic = first(&objective("latency", "histogram = h\n threshold = 300ms\n objective = 99%\n buckets = [1s, 100ms, 250ms, 500ms]"), "E0610");
+    assert_eq!(
+        diagnostic.help[0],
+        "the nearest declared boundaries are 250ms and 500ms: use one as the threshold, \
+         or add 300ms to the histogram's instrumentation and to `buckets`"
+    );
+    let diagnostic = first(
+        &objective(
+            "latency",
+            "histogram = h\n threshold = 80ms\n objective = 99%",
+        ),
+        "E0611",
+    );
+    assert!(
+        diagnostic.help[0].contains("the nearest Prometheus client default boundaries are 50ms and 100ms; the nearest OpenTelemetry default boundaries are 75ms and 100ms"),
+        "{:?}",
+        diagnostic.help
+    );
+}
+
+/// A burn factor below 1 fires while the objective is met: the workbook's
+/// tickets over 7 days (0.7× and 0.233×) and its 3-day ticket over 28 days.
+#[test]
+fn burn_factors_below_one_are_warned_with_the_factor() {
+    let factor_warnings = |extra: &str| {
+        run_files(&[&objective(
+            "availability",
+            &format!("errors = e_total\n total = t_total\n objective = 99.9%\n{extra}"),
+        )])
+        .diagnostics
+        .into_iter()
+        .filter(|diagnostic| diagnostic.code == "W0610")
+        .map(|diagnostic| diagnostic.primary.message)
+        .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        factor_warnings("window = 7d"),
+        [
+            "the ticket alert over 1d/2h fires at 0.7× the sustainable error rate",
+            "the ticket alert over 3d/6h fires at 0.233333333333× the sustainable error rate",
+        ]
+    );
+    assert_eq!(factor_warnings("window = 28d").len(), 1);
+    assert_eq!(factor_warnings("window = 30d"), Vec::<String>::new());
+    assert_eq!(
+        factor_warnings("window = 7d\n ticket { burn { long = 1d, short = 2h, factor = 1 } }"),
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        factor_warnings("window = 7d\n alerts = false"),
+        Vec::<String>::new()
     );
     assert_eq!(
         codes(&objective(
-            "latency",
-            "histogram = h\n threshold = 250ms\n buckets = [100ms, 250ms, 500ms]\n objective = 99%"
+            "availability",
+            "errors = e_total\n total = t_total\n objective = 99%\n window = 7d\n min_traffic = 1 per 6h\n ticket { burn { long = 1d, short = 2h, factor = 1 } }"
         )),
-        Vec::<&str>::new()
+        ["W0611"]
     );
 }
 
@@ -1089,9 +1207,9 @@ fn each_code_has_a_minimal_invalid_example_that_triggers_exactly_it() {
         "E0201", "E0202", "E0203", "E0204", "E0205", "E0206", "E0207", "E0208", "E0209", "E0210",
         "E0211", "E0212", "E0213", "E0214", "E0215", "E0216", "E0217", "E0218", "E0301", "E0302",
         "E0303", "E0304", "E0305", "E0306", "E0307", "E0308", "E0309", "E0310", "E0311", "E0312",
-        "E0401", "E0402", "E0403", "E0404", "E0405", "E0406", "E0407", "E0408", "E0409", "E0630",
-        "E0631", "E0632", "W0001", "W0002", "W0003", "W0004", "W0005", "W0006", "W0007", "W0008",
-        "W0501", "W0502", "W0503", "W0504", "W0505", "W0630",
+        "E0401", "E0402", "E0403", "E0404", "E0405", "E0406", "E0407", "E0408", "E0409", "E0610",
+        "E0611", "E0630", "E0631", "E0632", "W0001", "W0002", "W0003", "W0004", "W0005", "W0006",
+        "W0007", "W0008", "W0501", "W0502", "W0503", "W0504", "W0505", "W0610", "W0611", "W0630",
     ];
     let listed: Vec<&str> = examples.iter().map(|(code, _)| *code).collect();
     let registered: Vec<&str> = CODES.iter().map(|info| info.code).collect();

@@ -156,7 +156,8 @@ fn le_infinity() -> LabelMatcher {
     }
 }
 
-/// The selector whose increase counts all events (for `min_traffic` and absence).
+/// The selector whose increase counts all events (for the traffic guard and
+/// absence); `None` for accuracy, whose budget counts time slices, not events.
 pub fn total_selector(kind: &ObjectiveKind) -> Option<String> {
     match kind {
         ObjectiveKind::Availability { total, .. } => Some(total.to_promql()),
@@ -172,9 +173,14 @@ pub fn total_selector(kind: &ObjectiveKind) -> Option<String> {
 enum CounterSelectors {
     /// `errors / total`.
     Errors { errors: String, total: String },
-    /// `(total - good) / total`: availability from good events, and latency (the
-    /// buckets under the threshold are the good events).
+    /// `(total - good) / total`: availability from good events. A good counter
+    /// that does not exist yet means nothing succeeded, so it counts as zero.
     Good { good: String, total: String },
+    /// `(total - bucket) / total`: latency, whose good events are the `le` bucket
+    /// at the threshold. A missing bucket is a misconfiguration, not slow
+    /// requests, so the ratio then has no data (and `SLOLatencyBucketMissing`
+    /// fires) rather than reading every request as an error.
+    Bucket { bucket: String, total: String },
 }
 
 impl CounterSelectors {
@@ -194,8 +200,8 @@ impl CounterSelectors {
                 histogram,
                 threshold,
                 ..
-            } => Some(Self::Good {
-                good: histogram.to_promql_with(&[le_matcher(*threshold)]),
+            } => Some(Self::Bucket {
+                bucket: histogram.to_promql_with(&[le_matcher(*threshold)]),
                 total: histogram.to_promql_with(&[le_infinity()]),
             }),
             _ => None,
@@ -215,6 +221,10 @@ impl CounterSelectors {
                     format!("({total_rate} - ({} or vector(0)))", rate(good)),
                     total_rate,
                 )
+            }
+            Self::Bucket { bucket, total } => {
+                let total_rate = rate(total);
+                (format!("({total_rate} - {})", rate(bucket)), total_rate)
             }
         }
     }
@@ -491,6 +501,16 @@ fn emit_objective(service: &Service, objective: &Objective, groups: &mut Vec<Rul
         }
         ObjectiveKind::Logs { .. } => return,
     }
+    if let ObjectiveKind::Latency {
+        histogram,
+        threshold,
+        ..
+    } = &objective.kind
+    {
+        alerts.push(bucket_missing_alert(
+            service, objective, histogram, *threshold,
+        ));
+    }
     let absent_selectors = absent_selectors(&objective.kind);
     if !absent_selectors.is_empty() {
         let expr = absent_selectors
@@ -518,6 +538,36 @@ fn emit_objective(service: &Service, objective: &Objective, groups: &mut Vec<Rul
         rules: sli_rules,
     });
     groups.extend(budget_group);
+}
+
+/// Fires while a latency histogram counts requests but has no `le` series at the
+/// threshold: the SLI then has no data and the burn-rate alerts cannot fire.
+fn bucket_missing_alert(
+    service: &Service,
+    objective: &Objective,
+    histogram: &crate::compiler::ir::Selector,
+    threshold: Duration,
+) -> AlertRule {
+    let bucket = histogram.to_promql_with(&[le_matcher(threshold)]);
+    let total = histogram.to_promql_with(&[le_infinity()]);
+    threshold_alert(
+        service,
+        objective,
+        naming::ALERT_LATENCY_BUCKET_MISSING,
+        format!(
+            "sum(rate({total}[{window}])) > 0\nunless on ()\ncount({bucket})",
+            window = naming::CHAINED_RATE_WINDOW
+        ),
+        ABSENT_FOR,
+        Tier::Ticket,
+        format!(
+            "Latency histogram of {}/{} has no bucket at {threshold}",
+            service.name, objective.name
+        ),
+        format!(
+            "{total} counts requests but no series matches {bucket}: the {threshold} threshold is not a bucket boundary of this histogram, so the objective reads no data and its burn-rate alerts cannot fire."
+        ),
+    )
 }
 
 /// The selectors whose absence blinds an objective (the error selector of an
@@ -610,32 +660,27 @@ fn burn_alerts(
         by_for.entry(burn.for_).or_default().push(burn);
     }
     let split = by_for.len() > 1;
+    let total = total_selector(&objective.kind);
     for (for_, burns) in by_for {
         let branches: Vec<String> = burns
             .iter()
             .map(|burn| {
                 let threshold = burn_threshold(burn, budget);
+                let guard = match (&total, budget.min_traffic_of(burn)) {
+                    (Some(total), Some(min_traffic)) => format!(
+                        "\n  and on ()\n  sum(increase({total}[{}])) >= {}",
+                        min_traffic.window, min_traffic.count
+                    ),
+                    _ => String::new(),
+                };
                 format!(
-                    "(\n  {} > {threshold}\n  and\n  {} > {threshold}\n)",
+                    "(\n  {} > {threshold}\n  and\n  {} > {threshold}{guard}\n)",
                     recorded(&naming::sli_error_ratio(burn.short), service, objective),
                     recorded(&naming::sli_error_ratio(burn.long), service, objective),
                 )
             })
             .collect();
-        let mut expr = branches.join("\nor\n");
-        let guard = match (&budget.min_traffic, tier, total_selector(&objective.kind)) {
-            (Some(min_traffic), Tier::Page, Some(total)) => Some(format!(
-                "(sum(increase({total}[{}])) >= {})",
-                min_traffic.window, min_traffic.count
-            )),
-            _ => None,
-        };
-        if let Some(guard) = guard {
-            if branches.len() > 1 {
-                expr = format!("(\n{expr}\n)");
-            }
-            expr = format!("{expr}\nand on ()\n{guard}");
-        }
+        let expr = branches.join("\nor\n");
         let mut labels = alert_labels(service, objective, naming::severity(tier));
         if split {
             let longs: Vec<String> = burns.iter().map(|burn| burn.long.to_string()).collect();
@@ -644,8 +689,15 @@ fn burn_alerts(
         let how = burns
             .iter()
             .map(|burn| {
+                let guard = match (&total, budget.min_traffic_of(burn)) {
+                    (Some(_), Some(min_traffic)) => format!(
+                        " with at least {} events in {}",
+                        min_traffic.count, min_traffic.window
+                    ),
+                    _ => String::new(),
+                };
                 format!(
-                    "{}× the {} budget over {} and {}",
+                    "{}× the {} budget over {} and {}{guard}",
                     burn.factor,
                     percent(budget.error_budget),
                     burn.long,

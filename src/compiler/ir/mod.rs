@@ -279,8 +279,8 @@ pub struct Budget {
     /// `1 - objective`, exact: `0.001`.
     pub error_budget: Decimal,
     pub window: Duration,
-    /// Page alerts stay quiet while fewer events than this happen in its window.
-    pub min_traffic: Option<MinTraffic>,
+    /// How burn-rate alerts (pages and tickets) stay quiet on thin traffic.
+    pub traffic_guard: TrafficGuard,
     /// False with `alerts = false`: recording rules only, no burn alerts.
     pub alerts_enabled: bool,
     /// Page-tier burn windows (the workbook defaults unless overridden).
@@ -296,6 +296,52 @@ impl Budget {
             .iter()
             .map(|window| (Tier::Page, window))
             .chain(self.ticket.iter().map(|window| (Tier::Ticket, window)))
+    }
+}
+
+/// The minimum traffic below which a burn-rate alert stays quiet.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub enum TrafficGuard {
+    /// No `min_traffic`: each burn window requires, in its short window, enough
+    /// events that one failure alone cannot exceed its threshold
+    /// ([`BurnWindow::derived_min_traffic`]).
+    Derived,
+    /// `min_traffic = 10 per 5m`: one guard for every burn window.
+    Fixed(MinTraffic),
+    /// `min_traffic = none`.
+    Off,
+}
+
+impl Budget {
+    /// The guard of one burn window, `None` with `min_traffic = none`.
+    pub fn min_traffic_of(&self, burn: &BurnWindow) -> Option<MinTraffic> {
+        match self.traffic_guard {
+            TrafficGuard::Derived => burn.derived_min_traffic(self.error_budget),
+            TrafficGuard::Fixed(min_traffic) => Some(min_traffic),
+            TrafficGuard::Off => None,
+        }
+    }
+}
+
+impl BurnWindow {
+    /// The fewest events in the short window at which one failure is not above
+    /// the threshold: `ceil(1 / (factor × error_budget))`, 70 per 5m for the
+    /// 14.4× page of a 99.9% objective. Below it a single failure pages; at it,
+    /// it takes at least two. `None` only on an arithmetic overflow.
+    pub fn derived_min_traffic(&self, error_budget: Decimal) -> Option<MinTraffic> {
+        let threshold = self.factor.checked_mul(error_budget)?;
+        if threshold <= Decimal::ZERO {
+            return None;
+        }
+        let (events, exact) = Decimal::ONE.div_rounded(threshold)?;
+        let count = match events.to_i64() {
+            Some(whole) if exact => whole,
+            _ => events.to_f64().floor() as i64 + 1,
+        };
+        Some(MinTraffic {
+            count: Decimal::from_integer(count.max(1)),
+            window: self.short,
+        })
     }
 }
 

@@ -46,6 +46,7 @@ pub const ANNOTATION_DASHBOARD: &str = "dashboard_url";
 /// Alert names.
 pub const ALERT_BUDGET_BURN: &str = "ErrorBudgetBurn";
 pub const ALERT_METRIC_ABSENT: &str = "SLOMetricAbsent";
+pub const ALERT_LATENCY_BUCKET_MISSING: &str = "SLOLatencyBucketMissing";
 pub const ALERT_DRIFT_HIGH: &str = "DriftScoreHigh";
 pub const ALERT_DRIFT_FORECAST: &str = "DriftScoreForecast";
 pub const ALERT_GPU_UTILIZATION_HIGH: &str = "GPUUtilizationHigh";

@@ -2,11 +2,16 @@
 //! threshold, from a histogram), availability (errors or good events over a
 //! total, from counters) and accuracy (good time slices of a quality gauge).
 //!
-//! Rules: a latency threshold should be one of the declared buckets (W0003);
+//! Rules: a latency threshold is one of the declared `buckets` (E0610), or,
+//! with no `buckets`, vouched for by `assume_bucket = true` (E0611), because the
+//! good events are read from the `le` series equal to the threshold and nothing
+//! else can prove that series exists; `assume_bucket = true` beside `buckets`
+//! that lack the threshold is a warning (W0003);
 //! `errors` and `good`, `min` and `max` exclude each other (E0408); an accuracy
 //! `slice` is shorter than its `window` (E0405). Defaults: accuracy
 //! `slice = 5m`; the budget's defaults are `budget.rs`'s.
 
+use crate::base::diagnostic::Span;
 use crate::compiler::check::checker::Checker;
 use crate::compiler::check::codes;
 use crate::compiler::check::schema::{attribute, block, conflict, ordered, Fields, Schema};
@@ -33,7 +38,9 @@ impl Checker {
         );
         let threshold = self.duration_field(fields, "threshold", None, true, &mut all_good);
         let mut buckets = Vec::new();
-        if let Some(value) = fields.value("buckets") {
+        let mut buckets_good = true;
+        let buckets_value = fields.value("buckets");
+        if let Some(value) = buckets_value {
             match self.read_list("buckets", value, Unit::Duration, |checker, element| {
                 let duration = checker.read_duration("buckets", element)?;
                 checker
@@ -41,37 +48,30 @@ impl Checker {
                     .then_some(duration)
             }) {
                 Some(list) => buckets = list,
-                None => all_good = false,
+                None => buckets_good = false,
             }
             buckets.sort();
             buckets.dedup();
-            if let Some((threshold, Some(threshold_span))) = threshold {
-                if !buckets.is_empty() && !buckets.contains(&threshold) {
-                    let listed: Vec<String> = buckets
-                        .iter()
-                        .map(|bucket| bucket.to_plain_string())
-                        .collect();
-                    self.push(
-                        codes::THRESHOLD_NOT_A_BUCKET
-                            .at(
-                                threshold_span,
-                                format!(
-                                    "{} is not one of the declared buckets",
-                                    threshold.to_plain_string()
-                                ),
-                            )
-                            .with_secondary(value.span, "the declared buckets")
-                            .with_note(format!(
-                                "the histogram has no `le=\"{}\"` series, so the good-event count \
-                             cannot be read at this threshold",
-                                threshold.as_seconds()
-                            ))
-                            .with_help(format!(
-                            "use one of {} as the threshold, or add the boundary to the histogram",
-                            listed.join(", ")
-                        )),
-                    );
-                }
+        }
+        let assume_bucket = match fields.value("assume_bucket") {
+            Some(value) => self.read_bool("assume_bucket", value).or_else(|| {
+                all_good = false;
+                None
+            }),
+            None => Some(false),
+        };
+        all_good &= buckets_good;
+        if let (Some((threshold, Some(threshold_span))), Some(assume_bucket), true) =
+            (threshold, assume_bucket, buckets_good)
+        {
+            if !self.check_threshold_is_a_bucket(
+                threshold,
+                threshold_span,
+                &buckets,
+                buckets_value.map(|value| value.span),
+                assume_bucket,
+            ) {
+                all_good = false;
             }
         }
         let budget = self.check_budget(fields);
@@ -218,6 +218,132 @@ impl Checker {
     }
 }
 
+/// Bucket boundaries of the Prometheus client libraries' default histogram
+/// (`prometheus.DefBuckets`), in milliseconds.
+const PROMETHEUS_DEFAULT_BUCKETS_MS: [i64; 11] =
+    [5, 10, 25, 50, 100, 250, 500, 1_000, 2_500, 5_000, 10_000];
+
+/// Bucket boundaries OpenTelemetry's semantic conventions advise for request
+/// durations in seconds (`http.server.request.duration`), in milliseconds.
+const OPENTELEMETRY_DEFAULT_BUCKETS_MS: [i64; 14] = [
+    5, 10, 25, 50, 75, 100, 250, 500, 750, 1_000, 2_500, 5_000, 7_500, 10_000,
+];
+
+impl Checker {
+    /// A latency threshold is read from the `le` series equal to it, so it must be
+    /// a boundary the histogram really has: one of the declared `buckets`, or one
+    /// the user vouches for with `assume_bucket = true`. False on an error.
+    fn check_threshold_is_a_bucket(
+        &mut self,
+        threshold: Duration,
+        threshold_span: Span,
+        buckets: &[Duration],
+        buckets_span: Option<Span>,
+        assume_bucket: bool,
+    ) -> bool {
+        if buckets.contains(&threshold) {
+            return true;
+        }
+        let missing_series = format!(
+            "the histogram would need a `le=\"{}\"` series; without it the objective reads no data",
+            threshold.as_seconds()
+        );
+        match buckets_span {
+            Some(buckets_span) if !buckets.is_empty() => {
+                let nearest = nearest_boundaries(threshold, buckets);
+                let code = if assume_bucket {
+                    codes::THRESHOLD_NOT_A_BUCKET
+                } else {
+                    codes::THRESHOLD_NOT_A_DECLARED_BUCKET
+                };
+                self.push(
+                    code.at(
+                        threshold_span,
+                        format!(
+                            "{} is not one of the declared buckets",
+                            threshold.to_plain_string()
+                        ),
+                    )
+                    .with_secondary(buckets_span, "the declared buckets")
+                    .with_note(missing_series)
+                    .with_help(format!(
+                        "the nearest declared boundaries are {nearest}: use one as the threshold, \
+                         or add {} to the histogram's instrumentation and to `buckets`",
+                        threshold.to_plain_string()
+                    )),
+                );
+                assume_bucket
+            }
+            _ if assume_bucket => true,
+            _ => {
+                let mut help =
+                    String::from("declare the histogram's boundaries with `buckets = [...]`");
+                for (name, list) in [
+                    (
+                        "Prometheus client default",
+                        &PROMETHEUS_DEFAULT_BUCKETS_MS[..],
+                    ),
+                    (
+                        "OpenTelemetry default",
+                        &OPENTELEMETRY_DEFAULT_BUCKETS_MS[..],
+                    ),
+                ] {
+                    let list: Vec<Duration> = list
+                        .iter()
+                        .map(|&millis| Duration::from_millis(millis))
+                        .collect();
+                    if list.contains(&threshold) {
+                        help.push_str(&format!(
+                            "; {} is a {name} boundary",
+                            threshold.to_plain_string()
+                        ));
+                    } else {
+                        help.push_str(&format!(
+                            "; the nearest {name} boundaries are {}",
+                            nearest_boundaries(threshold, &list)
+                        ));
+                    }
+                }
+                help.push_str(
+                    "; or write `assume_bucket = true` if the histogram has this boundary",
+                );
+                self.push(
+                    codes::THRESHOLD_NOT_KNOWN_TO_BE_A_BUCKET
+                        .at(
+                            threshold_span,
+                            format!(
+                                "nothing says the histogram has a {} bucket",
+                                threshold.to_plain_string()
+                            ),
+                        )
+                        .with_note(missing_series)
+                        .with_help(help),
+                );
+                false
+            }
+        }
+    }
+}
+
+/// The greatest boundary below `threshold` and the least above it, as text:
+/// `100ms and 250ms`, or the one that exists.
+fn nearest_boundaries(threshold: Duration, sorted_boundaries: &[Duration]) -> String {
+    let below = sorted_boundaries
+        .iter()
+        .rev()
+        .find(|&&bucket| bucket < threshold);
+    let above = sorted_boundaries.iter().find(|&&bucket| bucket > threshold);
+    match (below, above) {
+        (Some(below), Some(above)) => format!(
+            "{} and {}",
+            below.to_plain_string(),
+            above.to_plain_string()
+        ),
+        (Some(only), None) | (None, Some(only)) => only.to_plain_string(),
+        (None, None) => "none".to_owned(),
+    }
+}
+
 macro_rules! budget_fields {
     ($($extra:expr),* $(,)?) => {
         &[
@@ -240,6 +366,7 @@ pub(super) static LATENCY_SCHEMA: Schema = Schema {
         attribute("histogram", "histogram = http_request_duration_seconds"),
         attribute("threshold", "threshold = 250ms"),
         attribute("buckets", "buckets = [100ms, 250ms, 500ms, 1s]"),
+        attribute("assume_bucket", "assume_bucket = true"),
     ],
     allows_routes: false,
     secrets: &[],

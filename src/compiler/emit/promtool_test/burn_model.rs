@@ -49,12 +49,12 @@ pub(super) struct BurnRule<'a> {
     pub for_: Duration,
 }
 
-/// Events-per-window guard of page rules: (count, window seconds, events per second).
+/// The traffic guard of one burn window: at least `count` events in `window`
+/// seconds.
 #[derive(Clone, Copy)]
 pub(super) struct Guard {
     pub count: f64,
     pub window: f64,
-    pub rate: f64,
 }
 
 impl BurnModel {
@@ -118,11 +118,12 @@ impl BurnModel {
         (earliest * 1000.0) as i64 + rule.for_.millis + self.interval
     }
 
-    fn guard_state(&self, guard: Option<Guard>, t: f64) -> State {
+    /// Whether the guard lets the window fire at a constant `rate` (events per second).
+    fn guard_state(&self, guard: Option<Guard>, rate: f64, t: f64) -> State {
         let Some(guard) = guard else {
             return State::Firing;
         };
-        let full = guard.rate * guard.window;
+        let full = rate * guard.window;
         if full * 2.0 < guard.count {
             State::Quiet
         } else if t >= guard.window + 2.0 * seconds(self.interval) && full * 0.5 > guard.count {
@@ -135,31 +136,34 @@ impl BurnModel {
     fn rule_state(
         &self,
         rule: &BurnRule<'_>,
-        thresholds: &[f64],
+        (thresholds, guards): (&[f64], &[Option<Guard>]),
         burn: Burn,
-        guard: Option<Guard>,
+        rate: f64,
         t: i64,
     ) -> State {
-        let guard = if rule.tier == Tier::Page { guard } else { None };
         let interval = self.interval;
         let firing_from = seconds(t - rule.for_.millis - interval);
         let quiet_at = seconds(t - (rule.for_.millis - interval).max(0));
         if firing_from < 0.0 {
             return State::Unknown;
         }
+        // Each window's branch: its ratios above the threshold and its guard met.
         let states = |at: f64| {
-            rule.windows
-                .iter()
-                .zip(thresholds)
-                .map(move |(window, threshold)| self.window_state(burn, window, *threshold, at))
+            rule.windows.iter().zip(thresholds).zip(guards).map(
+                move |((window, threshold), guard)| match (
+                    self.window_state(burn, window, *threshold, at),
+                    self.guard_state(*guard, rate, at),
+                ) {
+                    (State::Quiet, _) | (_, State::Quiet) => State::Quiet,
+                    (State::Firing, State::Firing) => State::Firing,
+                    _ => State::Unknown,
+                },
+            )
         };
-        let guard_now = self.guard_state(guard, quiet_at);
-        if guard_now == State::Quiet || states(quiet_at).all(|state| state == State::Quiet) {
+        if states(quiet_at).all(|state| state == State::Quiet) {
             return State::Quiet;
         }
-        if self.guard_state(guard, firing_from) == State::Firing
-            && states(firing_from).any(|state| state == State::Firing)
-        {
+        if states(firing_from).any(|state| state == State::Firing) {
             return State::Firing;
         }
         State::Unknown
@@ -173,12 +177,16 @@ impl BurnModel {
         &self,
         rules: &BurnRules<'_>,
         burn: Burn,
-        guard: Option<Guard>,
+        rate: f64,
         (start, limit): (i64, i64),
         must_fire: Option<&dyn Fn(&BurnRule<'_>) -> bool>,
         accept: impl Fn(&[(&BurnRule<'_>, State)]) -> bool,
     ) -> Option<Check> {
-        let BurnRules { rules, thresholds } = rules;
+        let BurnRules {
+            rules,
+            thresholds,
+            guards,
+        } = rules;
         let mut start = start;
         if let Some(must_fire) = must_fire {
             let earliest = rules
@@ -196,8 +204,8 @@ impl BurnModel {
         let mut states: Vec<(&BurnRule<'_>, State)> = Vec::with_capacity(rules.len());
         while t <= limit {
             states.clear();
-            for (rule, thresholds) in rules.iter().zip(thresholds) {
-                let state = self.rule_state(rule, thresholds, burn, guard, t);
+            for ((rule, thresholds), guards) in rules.iter().zip(thresholds).zip(guards) {
+                let state = self.rule_state(rule, (thresholds, guards), burn, rate, t);
                 if state == State::Unknown {
                     break;
                 }
@@ -237,11 +245,14 @@ pub(super) struct BurnRules<'a> {
     pub rules: Vec<BurnRule<'a>>,
     /// Each window's error-ratio threshold, converted once rather than at every step.
     pub thresholds: Vec<Vec<f64>>,
+    /// Each window's traffic guard.
+    pub guards: Vec<Vec<Option<Guard>>>,
 }
 
 impl<'a> BurnRules<'a> {
-    /// The burn rules among `alerts`, for `budget`.
-    pub fn of(alerts: &[&'a AlertRule], budget: &Budget) -> BurnRules<'a> {
+    /// The burn rules among `alerts`, for `budget`; `counts_events` is false for
+    /// accuracy, whose rules have no traffic guard.
+    pub fn of(alerts: &[&'a AlertRule], budget: &Budget, counts_events: bool) -> BurnRules<'a> {
         let burn_alerts: Vec<&AlertRule> = alerts
             .iter()
             .copied()
@@ -279,7 +290,28 @@ impl<'a> BurnRules<'a> {
                     .collect()
             })
             .collect();
-        BurnRules { rules, thresholds }
+        let guards = rules
+            .iter()
+            .map(|rule| {
+                rule.windows
+                    .iter()
+                    .map(|window| {
+                        budget
+                            .min_traffic_of(window)
+                            .filter(|_| counts_events)
+                            .map(|min_traffic| Guard {
+                                count: min_traffic.count.to_f64(),
+                                window: seconds(min_traffic.window.millis),
+                            })
+                    })
+                    .collect()
+            })
+            .collect();
+        BurnRules {
+            rules,
+            thresholds,
+            guards,
+        }
     }
 }
 
@@ -330,7 +362,7 @@ service "s" {
         let model = BurnModel { interval: 60_000 };
         let budget_fraction = budget.error_budget.to_f64();
         let mut checked = 0;
-        for rule in BurnRules::of(&alerts, budget).rules {
+        for rule in BurnRules::of(&alerts, budget, true).rules {
             for window in &rule.windows {
                 let threshold = window.factor.to_f64() * budget_fraction;
                 for level in [0.5, 0.97, 1.04, 1.25, 2.0, 10.0, 1000.0] {

@@ -1,14 +1,13 @@
 //! Scenarios of the objectives with an error budget (latency, availability,
 //! accuracy): each page window fires under a burn above its factor and stays
-//! quiet below it, and the `min_traffic` guard keeps pages quiet on thin traffic.
+//! quiet below it, and the traffic guard keeps pages and tickets quiet on thin
+//! traffic.
 //!
 //! Invariants: every page window has a full window of healthy data before the
 //! burn starts; a scenario is kept only when the burn model predicts every burn
 //! rule of the objective at its check time.
 
-use crate::compiler::emit::promtool_test::burn_model::{
-    seconds, Burn, BurnRule, BurnRules, Guard, State,
-};
+use crate::compiler::emit::promtool_test::burn_model::{seconds, Burn, BurnRule, BurnRules, State};
 use crate::compiler::emit::promtool_test::generator::Generator;
 use crate::compiler::emit::promtool_test::label_solver::RegexCache;
 use crate::compiler::emit::promtool_test::test_file::{
@@ -22,7 +21,7 @@ use crate::compiler::ir::{
 const FIRE_MULTIPLIER: (i128, u32) = (125, 2);
 const QUIET_MULTIPLIER: (i128, u32) = (8, 1);
 
-/// Events per sample interval in the burn scenarios (raised to clear `min_traffic`).
+/// Events per sample interval in the burn scenarios (raised to clear the guards).
 const BASE_TRAFFIC: i64 = 1000;
 
 impl Generator<'_> {
@@ -33,22 +32,23 @@ impl Generator<'_> {
             return Some(cases);
         }
         let interval_seconds = seconds(self.interval);
-        // Enough traffic to clear min_traffic four times over.
-        let mut traffic = Decimal::from_integer(BASE_TRAFFIC);
-        if let Some(min_traffic) = &budget.min_traffic {
-            let needed = min_traffic.count.to_f64() * 4.0 * self.interval as f64
-                / min_traffic.window.millis as f64;
-            if needed > BASE_TRAFFIC as f64 {
-                traffic = Decimal::from_integer(needed.ceil() as i64);
-            }
-        }
-        let guard = |traffic: Decimal| {
-            budget.min_traffic.map(|min_traffic| Guard {
-                count: min_traffic.count.to_f64(),
-                window: min_traffic.window.millis as f64 / 1000.0,
-                rate: traffic.to_f64() / interval_seconds,
+        // Events per interval at which every guard holds exactly.
+        let guard_levels: Vec<f64> = budget
+            .burn_windows()
+            .filter_map(|(_, burn)| budget.min_traffic_of(burn))
+            .map(|min_traffic| {
+                min_traffic.count.to_f64() * self.interval as f64 / min_traffic.window.millis as f64
             })
-        };
+            .collect();
+        // Enough traffic to clear every guard four times over.
+        let mut traffic = Decimal::from_integer(BASE_TRAFFIC);
+        let needed = guard_levels
+            .iter()
+            .fold(0.0, |most: f64, level| most.max(4.0 * level));
+        if needed > BASE_TRAFFIC as f64 {
+            traffic = Decimal::from_integer(needed.ceil() as i64);
+        }
+        let guard = |traffic: Decimal| traffic.to_f64() / interval_seconds;
         let longest_page = budget.page.iter().map(|burn| burn.long.millis).max()?;
         for window in &budget.page {
             let threshold = window.factor.checked_mul(budget.error_budget)?;
@@ -132,13 +132,11 @@ impl Generator<'_> {
                 });
             }
         }
-        // Thin traffic: every request failing, still no page.
-        if let Some(min_traffic) = &budget.min_traffic {
-            let thin = min_traffic
-                .count
-                .checked_mul(Decimal::from_integer(self.interval))?
-                .div_rounded(Decimal::from_integer(min_traffic.window.millis * 4))?
-                .0;
+        // Thin traffic, a quarter of the lowest guard: every request failing, and
+        // still no page and no ticket.
+        let lowest = guard_levels.iter().copied().fold(f64::INFINITY, f64::min);
+        if lowest.is_finite() {
+            let thin = Decimal::parse(&format!("{:.6}", lowest / 4.0))?;
             if !thin.is_zero() {
                 let t0_steps = longest_page / self.interval + 2;
                 let t0 = t0_steps * self.interval;
@@ -148,10 +146,8 @@ impl Generator<'_> {
                 };
                 let longest_for = budget.page.iter().map(|burn| burn.for_.millis).max()?;
                 let start = t0 + longest_page + longest_for + 3 * self.interval;
-                let pages_quiet = |states: &[(&BurnRule<'_>, State)]| {
-                    states
-                        .iter()
-                        .all(|(rule, state)| rule.tier != Tier::Page || *state == State::Quiet)
+                let all_quiet = |states: &[(&BurnRule<'_>, State)]| {
+                    states.iter().all(|(_, state)| *state == State::Quiet)
                 };
                 if let Some(check) = self.find_check(
                     budget,
@@ -159,13 +155,13 @@ impl Generator<'_> {
                     guard(thin),
                     (start, start + 10 * self.interval),
                     None,
-                    pages_quiet,
+                    all_quiet,
                 ) {
                     let steps = check.eval_time / self.interval + 1;
                     let series = self.counter_series(t0_steps, steps, thin, Decimal::ONE, cache)?;
                     cases.push(TestCase {
                         name: format!(
-                            "{}/{}: no page below min_traffic even at 100% errors",
+                            "{}/{}: no page and no ticket below the traffic guard even at 100% errors",
                             self.service.name, self.objective.name
                         ),
                         series,
@@ -201,7 +197,7 @@ impl Generator<'_> {
         };
         let is_page = |rule: &BurnRule<'_>| rule.tier == Tier::Page;
         let Some(check) =
-            self.find_check(budget, burn, None, (t0, limit), Some(&is_page), page_fires)
+            self.find_check(budget, burn, 0.0, (t0, limit), Some(&is_page), page_fires)
         else {
             return Some(Vec::new());
         };
@@ -235,14 +231,15 @@ impl Generator<'_> {
         &self,
         budget: &Budget,
         burn: Burn,
-        guard: Option<Guard>,
+        rate: f64,
         range: (i64, i64),
         must_fire: Option<&dyn Fn(&BurnRule<'_>) -> bool>,
         accept: impl Fn(&[(&BurnRule<'_>, State)]) -> bool,
     ) -> Option<Check> {
-        let rules = BurnRules::of(self.alerts, budget);
+        let counts_events = !matches!(self.objective.kind, ObjectiveKind::Accuracy { .. });
+        let rules = BurnRules::of(self.alerts, budget, counts_events);
         self.model()
-            .find_check(&rules, burn, guard, range, must_fire, accept)
+            .find_check(&rules, burn, rate, range, must_fire, accept)
     }
 
     /// Input series of a counter objective: `t0_steps` healthy steps of

@@ -1,6 +1,6 @@
 //! promtool unit tests generated for every service: each page alert fires under a
-//! burn above its factor and stays quiet below it, the `min_traffic` guard keeps
-//! pages quiet on thin traffic, threshold and forecast alerts fire when they
+//! burn above its factor and stays quiet below it, the traffic guard keeps
+//! pages and tickets quiet on thin traffic, threshold and forecast alerts fire when they
 //! should (and the forecast stops once the breach is there), and every
 //! objective's absent-metrics alert fires when its metrics are missing.
 //!
@@ -141,8 +141,10 @@ fn sample_interval(service: &Service) -> Duration {
             for (_, burn) in budget.burn_windows() {
                 shortest = shortest.min(burn.short);
             }
-            if let Some(min_traffic) = &budget.min_traffic {
-                shortest = shortest.min(min_traffic.window);
+            for (_, burn) in budget.burn_windows() {
+                if let Some(min_traffic) = budget.min_traffic_of(burn) {
+                    shortest = shortest.min(min_traffic.window);
+                }
             }
         }
         if let ObjectiveKind::Accuracy { slice, .. } = &objective.kind {
