@@ -20,6 +20,7 @@ pub mod check;
 pub mod emit;
 pub mod ir;
 pub mod syntax;
+pub mod verify;
 
 pub use emit::Outputs;
 
@@ -195,6 +196,9 @@ pub fn check_files(
     }
     let result = check::check(&parsed);
     diagnostics.extend(result.diagnostics);
+    if let Some(program) = &result.program {
+        diagnostics.extend(verify::verify(program));
+    }
     // Stable: the checker's own order is kept among diagnostics at one offset.
     diagnostics.sort_by_key(|diagnostic| diagnostic.primary.span.start);
     let program = if diagnostics.iter().any(Diagnostic::is_error) {

@@ -21,7 +21,7 @@
 
 mod budget;
 mod checker;
-mod codes;
+pub(crate) mod codes;
 mod generated_alerts;
 mod inhibition;
 mod labels_and_annotations;
