@@ -47,6 +47,10 @@ pub const CODES: &[&[CodeInfo]] = &[syntax::CODES, check::CODES, emit::CODES];
 ///     objective = 99.9%
 ///   }
 /// }
+/// routing {
+///   default_receiver = "risk-chat"
+///   receiver "risk-chat" { slack { api_url_file = "/etc/am/slack", channel = "#risk" } }
+/// }
 /// "#);
 /// let outputs = mlslo::compile(&sources);
 /// assert!(outputs.diagnostics.is_empty(), "{:?}", outputs.diagnostics);
@@ -163,6 +167,10 @@ impl<'a> Compilation<'a> {
 ///     total     = http_requests_total
 ///     objective = 99.9%
 ///   }
+/// }
+/// routing {
+///   default_receiver = "risk-chat"
+///   receiver "risk-chat" { slack { api_url_file = "/etc/am/slack", channel = "#risk" } }
 /// }
 /// "#);
 /// let (program, diagnostics) = mlslo::check_sources(&map);

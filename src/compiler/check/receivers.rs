@@ -256,11 +256,7 @@ pub(crate) const TEMPLATED_FIELDS: &[(&str, &[&str])] = &[
 
 /// The templated fields written in a checked integration block, with the span
 /// of each string.
-fn template_fields(
-    block: &ast::Block,
-    kind: &str,
-    integration: usize,
-) -> Vec<ir::TemplateField> {
+fn template_fields(block: &ast::Block, kind: &str, integration: usize) -> Vec<ir::TemplateField> {
     let Some((_, fields)) = TEMPLATED_FIELDS.iter().find(|(name, _)| *name == kind) else {
         return Vec::new();
     };

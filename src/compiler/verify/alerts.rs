@@ -33,8 +33,10 @@ pub fn generated_alerts(program: &Program) -> Vec<GeneratedAlert<'_>> {
             for rule in group.rules {
                 if let Rule::Alerting(alert) = &rule {
                     if let Some(slo) = alert.labels.get(naming::LABEL_SLO) {
-                        if let Some(objective) =
-                            service.objectives.iter().find(|objective| &objective.name == slo)
+                        if let Some(objective) = service
+                            .objectives
+                            .iter()
+                            .find(|objective| &objective.name == slo)
                         {
                             rules_by_objective
                                 .entry(objective.name.as_str())
@@ -65,7 +67,10 @@ pub fn generated_alerts(program: &Program) -> Vec<GeneratedAlert<'_>> {
                 });
                 continue;
             }
-            for rule in rules_by_objective.remove(objective.name.as_str()).unwrap_or_default() {
+            for rule in rules_by_objective
+                .remove(objective.name.as_str())
+                .unwrap_or_default()
+            {
                 let Rule::Alerting(rule) = rule else {
                     continue;
                 };

@@ -114,13 +114,16 @@ fn check_field(
         }
         match template.execute(&sampled.notification) {
             Ok(text) => {
-                if is_email_address && check_address(receiver, field, &text, Some(sampled), found)
-                {
+                if is_email_address && check_address(receiver, field, &text, Some(sampled), found) {
                     return;
                 }
             }
             Err(message) => {
-                let state = if sampled.resolved { "resolved" } else { "firing" };
+                let state = if sampled.resolved {
+                    "resolved"
+                } else {
+                    "firing"
+                };
                 found.push(
                     codes::NOTIFICATION_TEMPLATE_FAILS
                         .at(
@@ -179,7 +182,9 @@ fn check_address(
                 "Alertmanager 0.25 cannot parse the address list and drops every notification \
                  of this receiver",
             )
-            .with_help("separate addresses with commas, on one line: `\"a@example.com, b@example.com\"`"),
+            .with_help(
+                "separate addresses with commas, on one line: `\"a@example.com, b@example.com\"`",
+            ),
     );
     true
 }
@@ -208,7 +213,9 @@ fn sample_notifications<'a>(
         }
     }
     if reaching.is_empty() {
-        reaching = (0..alerts.len()).map(|index| (index, BTreeMap::new())).collect();
+        reaching = (0..alerts.len())
+            .map(|index| (index, BTreeMap::new()))
+            .collect();
     }
     let mut seen = Vec::new();
     let mut sample = Vec::new();
@@ -224,7 +231,9 @@ fn sample_notifications<'a>(
             break;
         }
     }
-    let notification = |members: Vec<&GeneratedAlert<'_>>, group_labels: &BTreeMap<String, String>, resolved: bool| {
+    let notification = |members: Vec<&GeneratedAlert<'_>>,
+                        group_labels: &BTreeMap<String, String>,
+                        resolved: bool| {
         Notification {
             receiver: receiver.name.clone(),
             group_labels: group_labels.clone(),

@@ -64,8 +64,8 @@ pub fn check_routing(
                          `mlslo-default`, a receiver with no integration",
                     )
                     .with_help(
-                        "add `routing { default_receiver = \"team-chat\" receiver \"team-chat\" \
-                         { slack { ... } } }` in one of the files",
+                        "add a `routing { ... }` block to one of the files, with a \
+                         `default_receiver` and the receivers it names",
                     ),
             );
         }
@@ -201,8 +201,7 @@ fn check_route_matchers(
                 None if !all_names.contains(matcher.label.as_str())
                     && !compiled.matches_value("") =>
                 {
-                    let Some(name) = did_you_mean(&matcher.label, all_names.iter().copied())
-                    else {
+                    let Some(name) = did_you_mean(&matcher.label, all_names.iter().copied()) else {
                         continue;
                     };
                     found.push(
@@ -257,7 +256,12 @@ fn check_matchers_together(
         {
             let values: Vec<String> = rest
                 .iter()
-                .map(|name| format!("{name}={:?}", alert.labels.get(*name).map_or("", String::as_str)))
+                .map(|name| {
+                    format!(
+                        "{name}={:?}",
+                        alert.labels.get(*name).map_or("", String::as_str)
+                    )
+                })
                 .collect();
             combinations.insert(values.join(", "));
         }
@@ -265,7 +269,10 @@ fn check_matchers_together(
     let listed: BTreeSet<&str> = combinations.iter().map(String::as_str).collect();
     found.push(
         codes::ROUTE_MATCHES_NO_ALERT
-            .at(route.span, "no generated alert matches all of these matchers")
+            .at(
+                route.span,
+                "no generated alert matches all of these matchers",
+            )
             .with_note(format!(
                 "the alerts with {}{}{:?} have {}",
                 first.name,

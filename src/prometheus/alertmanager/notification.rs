@@ -108,7 +108,10 @@ impl Notification {
         Value::Struct(Arc::new(StructValue {
             type_name: "*template.Data".to_owned(),
             fields: vec![
-                ("Receiver".to_owned(), Value::String(quote_meta(&self.receiver))),
+                (
+                    "Receiver".to_owned(),
+                    Value::String(quote_meta(&self.receiver)),
+                ),
                 ("Status".to_owned(), Value::string(status)),
                 ("Alerts".to_owned(), Value::List(alerts)),
                 (
@@ -120,7 +123,10 @@ impl Notification {
                     "CommonAnnotations".to_owned(),
                     common(|alert| &alert.annotations),
                 ),
-                ("ExternalURL".to_owned(), Value::String(self.external_url.clone())),
+                (
+                    "ExternalURL".to_owned(),
+                    Value::String(self.external_url.clone()),
+                ),
             ],
         }))
     }
@@ -194,7 +200,10 @@ fn alert_value(alert: &NotificationAlert, status: &str) -> Value {
                 Value::StringMap(Arc::new(alert.annotations.clone())),
             ),
             ("StartsAt".to_owned(), time(alert.starts_at)),
-            ("EndsAt".to_owned(), time(alert.ends_at.unwrap_or(GO_ZERO_TIME))),
+            (
+                "EndsAt".to_owned(),
+                time(alert.ends_at.unwrap_or(GO_ZERO_TIME)),
+            ),
             (
                 "GeneratorURL".to_owned(),
                 Value::String(alert.generator_url.clone()),
@@ -248,18 +257,29 @@ mod tests {
 
     #[test]
     fn the_data_model_and_its_methods_render_as_alertmanager_does() {
-        let labels = [("alertname", "ErrorBudgetBurn"), ("slo", "api"), ("team", "risk")];
+        let labels = [
+            ("alertname", "ErrorBudgetBurn"),
+            ("slo", "api"),
+            ("team", "risk"),
+        ];
         assert_eq!(
             render("{{ .CommonLabels.slo | toUpper }} {{ .Status }}", &labels).as_deref(),
             Ok("API firing")
         );
         assert_eq!(
-            render("{{ range .Alerts.Firing }}{{ .Annotations.summary }}{{ end }}", &labels)
-                .as_deref(),
+            render(
+                "{{ range .Alerts.Firing }}{{ .Annotations.summary }}{{ end }}",
+                &labels
+            )
+            .as_deref(),
             Ok("burning")
         );
         assert_eq!(
-            render("{{ .CommonLabels.SortedPairs.Names | join \",\" }}", &labels).as_deref(),
+            render(
+                "{{ .CommonLabels.SortedPairs.Names | join \",\" }}",
+                &labels
+            )
+            .as_deref(),
             Ok("alertname,slo,team")
         );
         assert_eq!(
@@ -278,8 +298,14 @@ mod tests {
             render("{{ template \"slack.default.title\" . }}", &labels).as_deref(),
             Ok("")
         );
-        assert_eq!(render("{{ .Receiver }}", &labels).as_deref(), Ok("risk-chat"));
-        assert_eq!(render("{{ .CommonLabels.missing }}", &labels).as_deref(), Ok(""));
+        assert_eq!(
+            render("{{ .Receiver }}", &labels).as_deref(),
+            Ok("risk-chat")
+        );
+        assert_eq!(
+            render("{{ .CommonLabels.missing }}", &labels).as_deref(),
+            Ok("")
+        );
     }
 
     #[test]
@@ -295,6 +321,9 @@ mod tests {
         let error = render("{{ index .Alerts 3 }}", &[]).unwrap_err();
         assert!(error.contains("index out of range: 3"), "{error}");
         let error = render("{{ .Status.Foo }}", &[]).unwrap_err();
-        assert!(error.contains("can't evaluate field Foo in type string"), "{error}");
+        assert!(
+            error.contains("can't evaluate field Foo in type string"),
+            "{error}"
+        );
     }
 }

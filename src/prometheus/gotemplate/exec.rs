@@ -915,10 +915,15 @@ fn pair_value(name: String, value: String) -> Value {
 }
 
 fn call_alertmanager_method(receiver: &Value, name: &str, args: &[Value]) -> Option<Value> {
-    let strings = |values: Vec<String>| Value::List(values.into_iter().map(Value::String).collect());
+    let strings =
+        |values: Vec<String>| Value::List(values.into_iter().map(Value::String).collect());
     let result = match (receiver, name) {
         (Value::List(items), "Firing" | "Resolved") => {
-            let wanted = if name == "Firing" { "firing" } else { "resolved" };
+            let wanted = if name == "Firing" {
+                "firing"
+            } else {
+                "resolved"
+            };
             Value::List(
                 items
                     .iter()
@@ -944,12 +949,18 @@ fn call_alertmanager_method(receiver: &Value, name: &str, args: &[Value]) -> Opt
                 .map(|(name, value)| pair_value(name, value))
                 .collect(),
         ),
-        (Value::StringMap(map), "Names") => {
-            strings(sorted_pairs(map).into_iter().map(|(name, _)| name).collect())
-        }
-        (Value::StringMap(map), "Values") => {
-            strings(sorted_pairs(map).into_iter().map(|(_, value)| value).collect())
-        }
+        (Value::StringMap(map), "Names") => strings(
+            sorted_pairs(map)
+                .into_iter()
+                .map(|(name, _)| name)
+                .collect(),
+        ),
+        (Value::StringMap(map), "Values") => strings(
+            sorted_pairs(map)
+                .into_iter()
+                .map(|(_, value)| value)
+                .collect(),
+        ),
         (Value::StringMap(map), "Remove") => {
             let removed: Vec<&Value> = match args.first() {
                 Some(Value::List(items)) => items.iter().collect(),
