@@ -41,7 +41,7 @@ const DEFAULT_EXTERNAL_URL: &str = "http://localhost:9093";
 /// Parses and executes every template of every receiver (E0600 to E0602).
 pub fn check_templates(
     program: &Program,
-    alerts: &[GeneratedAlert<'_>],
+    alerts: &[GeneratedAlert],
     routed: Option<&Routed>,
     found: &mut Vec<Diagnostic>,
 ) {
@@ -66,7 +66,7 @@ pub fn check_templates(
 /// A notification and the alert it is named after in a diagnostic.
 struct Sampled<'a> {
     notification: Notification,
-    alert: &'a GeneratedAlert<'a>,
+    alert: &'a GeneratedAlert,
     resolved: bool,
 }
 
@@ -136,7 +136,7 @@ fn check_field(
                             ),
                         )
                         .with_secondary(
-                            sampled.alert.objective.name_span,
+                            sampled.alert.objective_span,
                             "the objective whose alert it is",
                         )
                         .with_note(format!("Go's text/template says: {message}"))
@@ -199,7 +199,7 @@ fn group_text(notification: &Notification) -> String {
 /// The notifications a receiver's templates are tried on.
 fn sample_notifications<'a>(
     receiver: &Receiver,
-    alerts: &'a [GeneratedAlert<'a>],
+    alerts: &'a [GeneratedAlert],
     routed: Option<&Routed>,
     external_url: &str,
 ) -> Vec<Sampled<'a>> {
@@ -231,25 +231,24 @@ fn sample_notifications<'a>(
             break;
         }
     }
-    let notification = |members: Vec<&GeneratedAlert<'_>>,
-                        group_labels: &BTreeMap<String, String>,
-                        resolved: bool| {
-        Notification {
-            receiver: receiver.name.clone(),
-            group_labels: group_labels.clone(),
-            alerts: members
-                .into_iter()
-                .map(|alert| NotificationAlert {
-                    labels: alert.labels.clone(),
-                    annotations: alert.annotations.clone(),
-                    starts_at: STARTS_AT,
-                    ends_at: resolved.then_some(STARTS_AT + 3600),
-                    generator_url: String::new(),
-                })
-                .collect(),
-            external_url: external_url.to_owned(),
-        }
-    };
+    let notification =
+        |members: Vec<&GeneratedAlert>, group_labels: &BTreeMap<String, String>, resolved: bool| {
+            Notification {
+                receiver: receiver.name.clone(),
+                group_labels: group_labels.clone(),
+                alerts: members
+                    .into_iter()
+                    .map(|alert| NotificationAlert {
+                        labels: alert.labels.clone(),
+                        annotations: alert.annotations.clone(),
+                        starts_at: STARTS_AT,
+                        ends_at: resolved.then_some(STARTS_AT + 3600),
+                        generator_url: String::new(),
+                    })
+                    .collect(),
+                external_url: external_url.to_owned(),
+            }
+        };
     let mut notifications = Vec::new();
     for (alert, group_labels) in &sample {
         for resolved in [false, true] {
@@ -260,7 +259,7 @@ fn sample_notifications<'a>(
             });
         }
     }
-    let mut groups: BTreeMap<&BTreeMap<String, String>, Vec<&GeneratedAlert<'_>>> = BTreeMap::new();
+    let mut groups: BTreeMap<&BTreeMap<String, String>, Vec<&GeneratedAlert>> = BTreeMap::new();
     for (alert, group_labels) in &sample {
         groups.entry(group_labels).or_default().push(alert);
     }

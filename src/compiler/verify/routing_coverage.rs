@@ -19,6 +19,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::base::diagnostic::Diagnostic;
+use crate::base::parallel::in_parallel_chunks;
 use crate::compiler::check::codes;
 use crate::compiler::check::did_you_mean;
 use crate::compiler::emit::alertmanager::{alertmanager_config, AlertmanagerOptions};
@@ -48,7 +49,7 @@ pub struct Delivery {
 /// routing block.
 pub fn check_routing(
     program: &Program,
-    alerts: &[GeneratedAlert<'_>],
+    alerts: &[GeneratedAlert],
     found: &mut Vec<Diagnostic>,
 ) -> Option<Routed> {
     let Some(routing) = &program.routing else {
@@ -77,26 +78,33 @@ pub fn check_routing(
     // failure here is not the user's to fix, and the build's own checks see it.
     let config = config::load(&yaml::to_string(&[], &generated.root)).ok()?;
     let tree = RoutingTree::new(&config);
-    let mut deliveries = Vec::with_capacity(alerts.len());
+    let deliveries: Vec<Vec<Delivery>> = in_parallel_chunks(alerts, 512, |chunk| {
+        chunk
+            .iter()
+            .map(|alert| {
+                tree.match_routes(&alert.labels)
+                    .into_iter()
+                    .map(|node| Delivery {
+                        receiver: node.options.receiver.clone(),
+                        group_labels: group_labels(node, &alert.labels),
+                    })
+                    .collect()
+            })
+            .collect()
+    });
+    let silent_receivers: BTreeSet<&str> = config
+        .receivers
+        .iter()
+        .filter(|receiver| receiver.integrations.is_empty())
+        .map(|receiver| receiver.name.as_str())
+        .collect();
     let mut silent: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
-    for (index, alert) in alerts.iter().enumerate() {
-        let mut delivered = Vec::new();
-        for node in tree.match_routes(&alert.labels) {
-            let receiver = node.options.receiver.as_str();
-            let has_integration = config
-                .receivers
-                .iter()
-                .find(|candidate| candidate.name == receiver)
-                .is_some_and(|candidate| !candidate.integrations.is_empty());
-            if !has_integration {
+    for (index, delivered) in deliveries.iter().enumerate() {
+        for delivery in delivered {
+            if let Some(receiver) = silent_receivers.get(delivery.receiver.as_str()) {
                 silent.entry(receiver).or_default().push(index);
             }
-            delivered.push(Delivery {
-                receiver: receiver.to_owned(),
-                group_labels: group_labels(node, &alert.labels),
-            });
         }
-        deliveries.push(delivered);
     }
     for (receiver, reached) in &silent {
         let Some(declared) = routing.receivers.iter().find(|r| r.name == *receiver) else {
@@ -117,7 +125,7 @@ pub fn check_routing(
                         format_label_set(&first.labels)
                     ),
                 )
-                .with_secondary(first.objective.name_span, "this objective's alert is one of them")
+                .with_secondary(first.objective_span, "this objective's alert is one of them")
                 .with_note(generated.notes.join("; "))
                 .with_help(
                     "set `alertmanager_version = \"0.26\"` (or newer) in the routing block, \
@@ -130,11 +138,7 @@ pub fn check_routing(
 }
 
 /// W0601 for matchers no generated alert can satisfy.
-fn check_route_matchers(
-    routing: &Routing,
-    alerts: &[GeneratedAlert<'_>],
-    found: &mut Vec<Diagnostic>,
-) {
+fn check_route_matchers(routing: &Routing, alerts: &[GeneratedAlert], found: &mut Vec<Diagnostic>) {
     if alerts.is_empty() {
         return;
     }
@@ -231,10 +235,10 @@ fn check_route_matchers(
 fn check_matchers_together(
     route: &Route,
     judged: &[Matcher],
-    alerts: &[GeneratedAlert<'_>],
+    alerts: &[GeneratedAlert],
     found: &mut Vec<Diagnostic>,
 ) {
-    let matches = |alert: &GeneratedAlert<'_>| {
+    let matches = |alert: &GeneratedAlert| {
         judged.iter().all(|matcher| {
             alert
                 .labels
