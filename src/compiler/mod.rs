@@ -49,7 +49,7 @@ pub const CODES: &[&[CodeInfo]] = &[syntax::CODES, check::CODES, emit::CODES];
 /// }
 /// routing {
 ///   default_receiver = "risk-chat"
-///   receiver "risk-chat" { slack { api_url_file = "/etc/am/slack", channel = "#risk" } }
+///   receiver "risk-chat" { slack { api_url_file = "/etc/am/slack", channel = "risk-ml" } }
 /// }
 /// "#);
 /// let outputs = mlslo::compile(&sources);
@@ -170,7 +170,7 @@ impl<'a> Compilation<'a> {
 /// }
 /// routing {
 ///   default_receiver = "risk-chat"
-///   receiver "risk-chat" { slack { api_url_file = "/etc/am/slack", channel = "#risk" } }
+///   receiver "risk-chat" { slack { api_url_file = "/etc/am/slack", channel = "risk-ml" } }
 /// }
 /// "#);
 /// let (program, diagnostics) = mlslo::check_sources(&map);

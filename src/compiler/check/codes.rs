@@ -7,7 +7,9 @@
 //! each explanation shows an input that triggers the code and the fix, and
 //! `tests/data/invalid/<CODE>.slo` triggers it. W0501 to W0505 are the warnings
 //! about the alerts the model will generate (`generated_alerts.rs`); they keep
-//! the numbers they were given when generation found them.
+//! the numbers they were given when generation found them. E0600 to E0603,
+//! W0600 and W0601 are raised by `compiler::verify`, which checks the generated
+//! alerting system (routing and receivers' templates) after the checker.
 
 crate::base::diagnostic::declare_codes! {
     /// Codes E02xx (names), E03xx (types and units), E04xx (SLO semantics) and
