@@ -7,8 +7,10 @@
 //! arguments. The report goes to stdout, problems to stderr. Exit status: 0 the
 //! report was printed and every alert is valid, 1 the configuration or the
 //! alerts are invalid (a configuration error, unparsable alerts JSON, or an
-//! alert Alertmanager would reject; the report is still printed for the latter),
-//! 2 a usage or I/O problem.
+//! alert Alertmanager would reject; the report is still printed for the latter)
+//! or an alert does not route to the receivers of `--verify-receivers`
+//! (amtool's `--verify.receivers`, for pinning routing in CI), 2 a usage or I/O
+//! problem.
 
 use super::{write_stderr, write_stdout, Format};
 use super::{EXIT_CLEAN, EXIT_INVALID_INPUT, EXIT_USAGE_OR_IO};
@@ -37,6 +39,14 @@ pub(super) struct RoutesArgs {
     /// How to print the report.
     #[arg(long, value_enum, default_value_t = Format::Human)]
     format: Format,
+    /// Fail unless every alert routes to exactly these receivers, comma-separated in
+    /// routing-tree order, as `amtool config routes test --verify.receivers` does.
+    #[arg(
+        long = "verify-receivers",
+        alias = "verify.receivers",
+        value_name = "RECEIVERS"
+    )]
+    verify_receivers: Option<String>,
 }
 
 pub(super) fn run(args: &RoutesArgs) -> u8 {
@@ -109,6 +119,20 @@ pub(super) fn run(args: &RoutesArgs) -> u8 {
     match args.format {
         Format::Human => write_stdout(&routes::render_routes_text(&routes)),
         Format::Json => write_stdout(&routes::render_routes_json(&routes)),
+    }
+    if let Some(expected) = &args.verify_receivers {
+        let mismatches = routes::verify_receivers(&routes, expected);
+        if !mismatches.is_empty() {
+            for mismatch in &mismatches {
+                write_stderr(&format!("error: {mismatch}\n"));
+            }
+            write_stderr(&format!(
+                "error: {} of {} alerts do not route to the expected receivers\n",
+                mismatches.len(),
+                routes.alerts.len()
+            ));
+            return EXIT_INVALID_INPUT;
+        }
     }
     if routes.summary.invalid > 0 {
         write_stderr(&format!(

@@ -20,6 +20,7 @@ pub mod check;
 pub mod emit;
 pub mod ir;
 pub mod syntax;
+pub mod verify;
 
 pub use emit::Outputs;
 
@@ -45,6 +46,10 @@ pub const CODES: &[&[CodeInfo]] = &[syntax::CODES, check::CODES, emit::CODES];
 ///     total     = http_requests_total
 ///     objective = 99.9%
 ///   }
+/// }
+/// routing {
+///   default_receiver = "risk-chat"
+///   receiver "risk-chat" { slack { api_url_file = "/etc/am/slack", channel = "risk-ml" } }
 /// }
 /// "#);
 /// let outputs = mlslo::compile(&sources);
@@ -163,6 +168,10 @@ impl<'a> Compilation<'a> {
 ///     objective = 99.9%
 ///   }
 /// }
+/// routing {
+///   default_receiver = "risk-chat"
+///   receiver "risk-chat" { slack { api_url_file = "/etc/am/slack", channel = "risk-ml" } }
+/// }
 /// "#);
 /// let (program, diagnostics) = mlslo::check_sources(&map);
 /// assert!(diagnostics.is_empty(), "{diagnostics:?}");
@@ -195,6 +204,9 @@ pub fn check_files(
     }
     let result = check::check(&parsed);
     diagnostics.extend(result.diagnostics);
+    if let Some(program) = &result.program {
+        diagnostics.extend(verify::verify(program));
+    }
     // Stable: the checker's own order is kept among diagnostics at one offset.
     diagnostics.sort_by_key(|diagnostic| diagnostic.primary.span.start);
     let program = if diagnostics.iter().any(Diagnostic::is_error) {

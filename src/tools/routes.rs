@@ -1,6 +1,6 @@
 //! What `mlslo routes` prints: the routing of a batch of alerts for people
-//! (text) and for machines (JSON), plus the small parsers of its arguments
-//! (`--alert 'k=v,k=v'`, `--at TIME`).
+//! (text) and for machines (JSON), the check of `--verify-receivers`, plus the
+//! small parsers of its arguments (`--alert 'k=v,k=v'`, `--at TIME`).
 //!
 //! Invariants: pure functions of their arguments (the CLI reads the files and
 //! the clock); output in input order and byte-for-byte deterministic; the text
@@ -86,6 +86,28 @@ pub fn describe_inhibit_rules(config: &Config) -> Vec<String> {
                 format_matchers(&rule.target_matchers),
                 equal.join(", ")
             )
+        })
+        .collect()
+}
+
+/// `--verify-receivers`, amtool's `config routes test --verify.receivers`:
+/// every alert of the batch must route to exactly `expected`, the receivers
+/// joined by commas in routing-tree order with repeats kept, compared as text
+/// as amtool 0.25 compares them (inhibition does not matter, as for amtool).
+/// One message per alert that routes elsewhere.
+pub fn verify_receivers(report: &RoutesReport, expected: &str) -> Vec<String> {
+    report
+        .alerts
+        .iter()
+        .filter_map(|routing| {
+            let resolved = routing.receivers.join(",");
+            (resolved != expected).then(|| {
+                format!(
+                    "#{} {} routes to `{resolved}`, expected `{expected}`",
+                    routing.index,
+                    describe_labels(&routing.labels)
+                )
+            })
         })
         .collect()
 }

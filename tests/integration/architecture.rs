@@ -35,7 +35,10 @@ const RANKS: [(&str, &[&[&str]]); 3] = [
             &["promtool_test"],
         ],
     ),
-    ("compiler", &[&["syntax"], &["ir"], &["check"], &["emit"]]),
+    (
+        "compiler",
+        &[&["syntax"], &["ir"], &["check"], &["emit"], &["verify"]],
+    ),
     ("tools", &[&["backtest", "deploy", "lint", "routes"]]),
 ];
 

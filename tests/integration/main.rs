@@ -30,3 +30,4 @@ mod text_diff;
 mod tidy;
 mod unittest_cli;
 mod unittest_promtool;
+mod verify_alerting;

@@ -7,7 +7,9 @@
 //! each explanation shows an input that triggers the code and the fix, and
 //! `tests/data/invalid/<CODE>.slo` triggers it. W0501 to W0505 are the warnings
 //! about the alerts the model will generate (`generated_alerts.rs`); they keep
-//! the numbers they were given when generation found them.
+//! the numbers they were given when generation found them. E0600 to E0603,
+//! W0600 and W0601 are raised by `compiler::verify`, which checks the generated
+//! alerting system (routing and receivers' templates) after the checker.
 
 crate::base::diagnostic::declare_codes! {
     /// Codes E02xx (names), E03xx (types and units), E04xx (SLO semantics) and
@@ -393,6 +395,56 @@ and `window`, and `total_query` with `max_ratio` (logs).
     }
 
 Fix: add the missing field, or remove the lone one.";
+    NOTIFICATION_TEMPLATE_DOES_NOT_PARSE = "E0600", "notification template does not parse", "\
+A templated field of a receiver (a Slack `channel`, `title` or `text`, a
+PagerDuty `severity`, an e-mail `to` or `from`) is a Go template that
+Alertmanager parses for every notification, with its own function map
+(toUpper, toLower, title, join, match, safeHtml, reReplaceAll, stringSlice and
+Go's builtins; Prometheus' `humanize` and `query` are not there). A template
+that does not parse passes `amtool check-config`, but every notification of the
+receiver then fails and is dropped (\"unrecoverable error\").
+
+    slack { api_url_file = \"/etc/am/slack\", channel = \"#ml\", title = \"{{ .CommonLabels.slo \" }    // error
+
+Fix: close every `{{ ... }}` action and use only Alertmanager's functions;
+the note quotes Go's parse error.";
+    NOTIFICATION_TEMPLATE_FAILS = "E0601", "notification template fails on a generated alert", "\
+mlslo executes every templated field of every receiver against Alertmanager's
+notification data (`.Receiver`, `.Status`, `.Alerts` with `.Labels`,
+`.Annotations`, `.StartsAt`, ..., `.GroupLabels`, `.CommonLabels`,
+`.CommonAnnotations`, `.ExternalURL`) for a sample of the alerts the routes
+send to that receiver. A template that fails there fails in Alertmanager for the
+same alert, and that notification is dropped.
+
+    title = \"{{ (index .Alerts 1).Labels.slo }}\"    // error: a notification may hold one alert
+
+Fix: guard the access (`{{ with .Alerts }}...{{ end }}`, `{{ range .Alerts }}`),
+or read the common labels; the note names the alert and quotes Go's error.";
+    EMAIL_HEADER_INJECTION = "E0602", "e-mail address breaks the message header", "\
+An e-mail `to` or `from`, once its template is expanded, contains a line break
+or another control character. Alertmanager parses the field as an address list
+and refuses it (and a line break in a header would inject a new header), so
+every notification of the receiver is dropped; `amtool check-config` does not
+see it.
+
+    email { to = \"oncall@example.com\\nbcc@example.com\" ... }    // error
+
+Fix: separate several addresses with commas: `to = \"a@example.com, b@example.com\"`.";
+    ALERT_REACHES_NO_INTEGRATION = "E0603", "alert routed to a receiver with no integration", "\
+A generated alert is routed (through the generated `alertmanager.yml`, by
+Alertmanager's own matching rules) to a receiver that has no integration left
+in that file: Alertmanager accepts the alert and notifies no one. mlslo
+requires an integration in every receiver, so this happens when an integration
+cannot be written for the target Alertmanager: a webhook `url_file` under
+Alertmanager 0.25 (W0507).
+
+    routing {
+      receiver \"hook\" { webhook { url_file = \"/etc/am/hook-url\" } }    // error: 0.25 cannot read url_file
+      default_receiver = \"hook\"
+    }
+
+Fix: set `alertmanager_version = \"0.26\"` (or newer), write `url = \"https://...\"`,
+or give the receiver another integration.";
     THRESHOLD_NOT_A_DECLARED_BUCKET = "E0610", "threshold is not a declared bucket", "\
 A latency objective reads its good events from the histogram's `le` series equal
 to the threshold. The threshold is not one of the declared `buckets`, so that
@@ -608,6 +660,33 @@ Example:
     gpu \"a100-pool\" { utilization = DCGM_FI_DEV_GPU_UTIL  max_utilization = 100% }
 
 Fix: a ceiling below 100%, such as 90%.";
+    NO_ROUTING_BLOCK = "W0600", "no routing block", "\
+The files declare services but no `routing` block. The generated
+`alertmanager.yml` then sends every alert to `mlslo-default`, a receiver with
+no integration: the alerts fire, and nobody is notified.
+
+Fix: add a routing block with at least a default receiver:
+
+    routing {
+      default_receiver = \"team-chat\"
+      receiver \"team-chat\" { slack { api_url_file = \"/etc/am/slack\", channel = \"#alerts\" } }
+    }";
+    ROUTE_MATCHES_NO_ALERT = "W0601", "route matches no generated alert", "\
+A route tests a label mlslo sets on every alert (`service`, `slo`, `kind`,
+`team`, `severity`, or a label every service declares) against values that no
+generated alert has, or tests a label mlslo never sets whose name is close to
+one it does. The route never matches, and the alerts meant for it go to the
+next route or to the default receiver.
+
+    route { team = \"risk-ml\", severity = \"critical\" } -> \"risk-pager\"    // warning: severity is page or ticket
+    route { teams = \"risk-ml\" } -> \"risk-chat\"                           // warning: did you mean `team`?
+
+Labels that mlslo does not set (those of the series behind a threshold alert,
+or Prometheus' external labels) are not judged, unless their name looks like a
+misspelled mlslo label.
+
+Fix: use a value the label has (the note lists them), or the intended label
+name.";
     BURN_FACTOR_BELOW_ONE = "W0610", "burn-rate alert fires while the objective is met", "\
 A burn-rate alert fires when the error ratio over its windows is above
 `factor × (1 - objective)`. With a factor below 1 it fires on an error rate that,

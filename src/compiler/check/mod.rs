@@ -23,7 +23,7 @@
 
 mod budget;
 mod checker;
-mod codes;
+pub(crate) mod codes;
 mod generated_alerts;
 mod generated_names;
 mod inhibition;

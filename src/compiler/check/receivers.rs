@@ -33,6 +33,7 @@ impl Checker {
             None => None,
         };
         let mut integrations = Vec::new();
+        let mut templates = Vec::new();
         let mut any = false;
         for (kind, schema) in [
             ("pagerduty", &PAGERDUTY_SCHEMA),
@@ -43,7 +44,14 @@ impl Checker {
             for integration_block in fields.blocks(kind) {
                 any = true;
                 match self.check_integration(integration_block, kind, schema) {
-                    Some(integration) => integrations.push(integration),
+                    Some(integration) => {
+                        templates.extend(template_fields(
+                            integration_block,
+                            kind,
+                            integrations.len(),
+                        ));
+                        integrations.push(integration);
+                    }
                     None => all_good = false,
                 }
             }
@@ -63,6 +71,7 @@ impl Checker {
             name: name.node.clone(),
             integrations,
             send_resolved,
+            templates,
             span: block.span,
         })
     }
@@ -234,6 +243,41 @@ impl Checker {
         }
         true
     }
+}
+
+/// The fields of an integration Alertmanager 0.25 expands as Go templates for
+/// every notification (`notify/<integration>/*.go`); the others (URLs, files,
+/// the smarthost) are used as written.
+pub(crate) const TEMPLATED_FIELDS: &[(&str, &[&str])] = &[
+    ("pagerduty", &["severity"]),
+    ("slack", &["channel", "title", "text"]),
+    ("email", &["to", "from"]),
+];
+
+/// The templated fields written in a checked integration block, with the span
+/// of each string.
+fn template_fields(block: &ast::Block, kind: &str, integration: usize) -> Vec<ir::TemplateField> {
+    let Some((_, fields)) = TEMPLATED_FIELDS.iter().find(|(name, _)| *name == kind) else {
+        return Vec::new();
+    };
+    let mut found = Vec::new();
+    for item in &block.items {
+        let ast::Item::Attribute(attribute) = item else {
+            continue;
+        };
+        let Some(field) = fields.iter().find(|field| **field == attribute.key.node) else {
+            continue;
+        };
+        if let ast::Value::String(text) = &attribute.value.node {
+            found.push(ir::TemplateField {
+                integration,
+                field,
+                text: text.clone(),
+                span: attribute.value.span,
+            });
+        }
+    }
+    found
 }
 
 fn is_host_and_port(address: &str) -> bool {

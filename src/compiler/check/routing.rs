@@ -244,6 +244,7 @@ impl Checker {
                     label: matcher.label.node.clone(),
                     op,
                     value: matcher.value.node.clone(),
+                    span: matcher.label.span.to(matcher.value.span),
                 });
             } else {
                 all_good = false;

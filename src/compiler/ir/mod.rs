@@ -514,6 +514,21 @@ pub struct Receiver {
     /// In written order; at least one.
     pub integrations: Vec<Integration>,
     pub send_resolved: Option<bool>,
+    /// Every field of the integrations that Alertmanager expands as a Go
+    /// template for each notification, in written order.
+    pub templates: Vec<TemplateField>,
+    pub span: Span,
+}
+
+/// One templated field of a receiver's integration, such as a Slack `title`.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct TemplateField {
+    /// Position of the integration in [`Receiver::integrations`].
+    pub integration: usize,
+    /// The field's name, as in the source and in `alertmanager.yml`.
+    pub field: &'static str,
+    pub text: String,
+    /// The string literal.
     pub span: Span,
 }
 
@@ -566,6 +581,8 @@ pub struct RouteMatcher {
     pub op: MatchOp,
     /// Unescaped; a regex source (anchored by Alertmanager) for `=~` and `!~`.
     pub value: String,
+    /// The whole matcher, `severity = "page"`.
+    pub span: Span,
 }
 
 /// `inhibit severity "page" over "ticket" on [service, slo]`: alerts with

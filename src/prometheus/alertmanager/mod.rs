@@ -50,6 +50,7 @@
 pub mod config;
 pub mod inhibit;
 pub mod matchers;
+pub mod notification;
 pub mod route;
 pub mod timeinterval;
 pub mod yaml;

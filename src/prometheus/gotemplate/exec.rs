@@ -6,10 +6,11 @@
 //! Go calls `s.at`; template recursion and total work are bounded (`MAX_EXEC_DEPTH`,
 //! `MAX_STEPS`), so no input can overflow the stack or run unbounded.
 
-use super::funcs::{self, Env, ParamType, Signature};
+use super::funcs::{self, Dialect, Env, ParamType, Signature};
 use super::parse::{Arg, Branch, Command, List, Node, Number, Pipe, Trees};
-use super::value::Value;
+use super::value::{StructValue, Value};
 use crate::prometheus::model::go_quote;
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 /// Deepest nesting of `{{template}}` calls and parenthesised pipelines together. Go
@@ -77,11 +78,23 @@ struct State<'t, 'e> {
     depth: usize,
     steps: usize,
     env: &'e Env<'e>,
+    dialect: Dialect,
 }
 
 /// Executes the template named `trees.name` with `data` as dot; the error is Go's text
 /// (`template: NAME:LINE:COL: executing "NAME" at <...>: ...`).
 pub fn execute(trees: &Trees, data: &Value, env: &Env<'_>) -> Result<String, String> {
+    execute_in(trees, data, env, Dialect::Prometheus)
+}
+
+/// [`execute`] with `dialect`'s function map and, for Alertmanager, the methods
+/// of its notification data (`Alerts.Firing`, `KV.SortedPairs`, ...).
+pub fn execute_in(
+    trees: &Trees,
+    data: &Value,
+    env: &Env<'_>,
+    dialect: Dialect,
+) -> Result<String, String> {
     let mut state = State {
         trees,
         name: trees.name.clone(),
@@ -91,6 +104,7 @@ pub fn execute(trees: &Trees, data: &Value, env: &Env<'_>) -> Result<String, Str
         depth: 0,
         steps: 0,
         env,
+        dialect,
     };
     let Some(root) = trees.trees.get(&trees.name) else {
         return Err(format!(
@@ -564,6 +578,12 @@ impl<'t> State<'t, '_> {
         receiver: Value,
     ) -> R<Value> {
         let has_args = args.len() > 1 || final_value.is_some();
+        if self.dialect == Dialect::Alertmanager {
+            if let Some(sig) = alertmanager_method(&receiver, name) {
+                let callee = Callee::Method(receiver.clone(), sig);
+                return self.eval_call(dot, callee, At::Arg(node), name, args, final_value);
+            }
+        }
         match &receiver {
             Value::NoValue => return Ok(Value::NoValue),
             Value::Nil => {
@@ -631,7 +651,7 @@ impl<'t> State<'t, '_> {
         final_value: Option<Value>,
     ) -> R<Value> {
         self.at(At::Arg(ident));
-        let Some(sig) = funcs::lookup(name) else {
+        let Some(sig) = funcs::lookup_in(self.dialect, name) else {
             return self.error(format!(
                 "{} is not a defined function",
                 go_quote::quote(name)
@@ -714,7 +734,7 @@ impl<'t> State<'t, '_> {
             argv.push(self.validate_type(f, Some(t))?);
         }
         let result = match callee {
-            Callee::Function(_) => funcs::call(name, &argv, self.env),
+            Callee::Function(_) => funcs::call_in(self.dialect, name, &argv, self.env),
             Callee::Method(receiver, _) => call_method(&receiver, name, &argv),
         };
         match result {
@@ -790,6 +810,7 @@ impl<'t> State<'t, '_> {
                 ParamType::Interface | ParamType::SamplePtr => Ok(Value::Nil),
                 ParamType::Samples => Ok(Value::Samples(Vec::new())),
                 ParamType::String => self.error("invalid value; expected string"),
+                ParamType::StringSlice => self.error("invalid value; expected []string"),
             };
         }
         let ok = match typ {
@@ -797,6 +818,10 @@ impl<'t> State<'t, '_> {
             ParamType::String => matches!(value, Value::String(_)),
             ParamType::Samples => matches!(value, Value::Samples(_)),
             ParamType::SamplePtr => matches!(value, Value::Sample(_)),
+            ParamType::StringSlice => match &value {
+                Value::List(items) => items.iter().all(|item| matches!(item, Value::String(_))),
+                _ => false,
+            },
         };
         if ok {
             return Ok(value);
@@ -813,7 +838,154 @@ impl<'t> State<'t, '_> {
     }
 }
 
+const NO_PARAMETERS: Signature = Signature {
+    params: &[],
+    variadic: false,
+};
+
+/// The methods of Alertmanager's notification data, on the values that stand
+/// in for its types: `Alerts` (a list of alert structs) has `Firing` and
+/// `Resolved`, `KV` (a string map) has `SortedPairs`, `Names`, `Values` and
+/// `Remove`, and `Pairs` (a list of pair structs) has `Names` and `Values`.
+/// Go finds a method before a map key of the same name.
+fn alertmanager_method(receiver: &Value, name: &str) -> Option<Signature> {
+    const REMOVE: Signature = Signature {
+        params: &[ParamType::StringSlice],
+        variadic: false,
+    };
+    match (receiver, name) {
+        (Value::List(items), "Firing" | "Resolved") if items.iter().all(is_alert) => {
+            Some(NO_PARAMETERS)
+        }
+        (Value::List(items), "Names" | "Values") if items.iter().all(is_pair) => {
+            Some(NO_PARAMETERS)
+        }
+        (Value::StringMap(_), "SortedPairs" | "Names" | "Values") => Some(NO_PARAMETERS),
+        (Value::StringMap(_), "Remove") => Some(REMOVE),
+        _ => None,
+    }
+}
+
+/// The Go type name of an alert of Alertmanager's notification data.
+pub const ALERT_TYPE: &str = "template.Alert";
+/// The Go type name of a label pair of Alertmanager's notification data.
+pub const PAIR_TYPE: &str = "template.Pair";
+
+fn is_alert(value: &Value) -> bool {
+    matches!(value, Value::Struct(st) if st.type_name == ALERT_TYPE)
+}
+
+fn is_pair(value: &Value) -> bool {
+    matches!(value, Value::Struct(st) if st.type_name == PAIR_TYPE)
+}
+
+fn struct_field<'v>(value: &'v Value, field: &str) -> Option<&'v Value> {
+    match value {
+        Value::Struct(st) => st
+            .fields
+            .iter()
+            .find(|(name, _)| name == field)
+            .map(|(_, value)| value),
+        _ => None,
+    }
+}
+
+/// `KV.SortedPairs`: `alertname` first, then the other names in order.
+fn sorted_pairs(map: &BTreeMap<String, String>) -> Vec<(String, String)> {
+    let mut pairs: Vec<(String, String)> = Vec::with_capacity(map.len());
+    if let Some(alertname) = map.get("alertname") {
+        pairs.push(("alertname".to_owned(), alertname.clone()));
+    }
+    pairs.extend(
+        map.iter()
+            .filter(|(name, _)| name.as_str() != "alertname")
+            .map(|(name, value)| (name.clone(), value.clone())),
+    );
+    pairs
+}
+
+fn pair_value(name: String, value: String) -> Value {
+    Value::Struct(Arc::new(StructValue {
+        type_name: PAIR_TYPE.to_owned(),
+        fields: vec![
+            ("Name".to_owned(), Value::String(name)),
+            ("Value".to_owned(), Value::String(value)),
+        ],
+    }))
+}
+
+fn call_alertmanager_method(receiver: &Value, name: &str, args: &[Value]) -> Option<Value> {
+    let strings =
+        |values: Vec<String>| Value::List(values.into_iter().map(Value::String).collect());
+    let result = match (receiver, name) {
+        (Value::List(items), "Firing" | "Resolved") => {
+            let wanted = if name == "Firing" {
+                "firing"
+            } else {
+                "resolved"
+            };
+            Value::List(
+                items
+                    .iter()
+                    .filter(|item| {
+                        matches!(struct_field(item, "Status"), Some(Value::String(status)) if status == wanted)
+                    })
+                    .cloned()
+                    .collect(),
+            )
+        }
+        (Value::List(items), "Names" | "Values") => {
+            let field = if name == "Names" { "Name" } else { "Value" };
+            Value::List(
+                items
+                    .iter()
+                    .filter_map(|item| struct_field(item, field).cloned())
+                    .collect(),
+            )
+        }
+        (Value::StringMap(map), "SortedPairs") => Value::List(
+            sorted_pairs(map)
+                .into_iter()
+                .map(|(name, value)| pair_value(name, value))
+                .collect(),
+        ),
+        (Value::StringMap(map), "Names") => strings(
+            sorted_pairs(map)
+                .into_iter()
+                .map(|(name, _)| name)
+                .collect(),
+        ),
+        (Value::StringMap(map), "Values") => strings(
+            sorted_pairs(map)
+                .into_iter()
+                .map(|(_, value)| value)
+                .collect(),
+        ),
+        (Value::StringMap(map), "Remove") => {
+            let removed: Vec<&Value> = match args.first() {
+                Some(Value::List(items)) => items.iter().collect(),
+                _ => Vec::new(),
+            };
+            let kept = map
+                .iter()
+                .filter(|(name, _)| {
+                    !removed
+                        .iter()
+                        .any(|value| matches!(value, Value::String(text) if text == *name))
+                })
+                .map(|(name, value)| (name.clone(), value.clone()))
+                .collect();
+            Value::StringMap(Arc::new(kept))
+        }
+        _ => return None,
+    };
+    Some(result)
+}
+
 fn call_method(receiver: &Value, name: &str, args: &[Value]) -> Result<Value, String> {
+    if let Some(result) = call_alertmanager_method(receiver, name, args) {
+        return Ok(result);
+    }
     let Value::Time(t) = receiver else {
         return Err(format!(
             "can't call method {name} on {}",

@@ -29,6 +29,8 @@ pub enum ParamType {
     Samples,
     /// `*template.sample`.
     SamplePtr,
+    /// `[]string`, what Alertmanager's `join` takes.
+    StringSlice,
 }
 
 impl ParamType {
@@ -39,6 +41,7 @@ impl ParamType {
             ParamType::String => "string",
             ParamType::Samples => "template.queryResult",
             ParamType::SamplePtr => "*template.sample",
+            ParamType::StringSlice => "[]string",
         }
     }
 }
@@ -51,7 +54,7 @@ pub struct Signature {
 }
 
 use crate::prometheus::model::go_quote;
-use ParamType::{Interface, Reflect, SamplePtr, Samples, String as Str};
+use ParamType::{Interface, Reflect, SamplePtr, Samples, String as Str, StringSlice};
 
 const fn sig(params: &'static [ParamType], variadic: bool) -> Signature {
     Signature { params, variadic }
@@ -111,6 +114,73 @@ pub const FUNCTIONS: &[(&str, Signature)] = &[
 
 pub fn lookup(name: &str) -> Option<Signature> {
     FUNCTIONS.iter().find(|(n, _)| *n == name).map(|(_, s)| *s)
+}
+
+/// Whose function map a template runs with: Prometheus' alert templates, or
+/// Alertmanager's notification templates (`template.DefaultFuncs` of 0.25).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Dialect {
+    #[default]
+    Prometheus,
+    Alertmanager,
+}
+
+/// The functions of Alertmanager 0.25's notification templates besides Go's
+/// builtins (`template/template.go`, `DefaultFuncs`); 0.25 has no `date`, `tz`
+/// or `trimSpace`.
+pub const ALERTMANAGER_FUNCTIONS: &[(&str, Signature)] = &[
+    ("toUpper", sig(&[Str], false)),
+    ("toLower", sig(&[Str], false)),
+    ("title", sig(&[Str], false)),
+    ("join", sig(&[Str, StringSlice], false)),
+    ("match", sig(&[Str, Str], false)),
+    ("safeHtml", sig(&[Str], false)),
+    ("reReplaceAll", sig(&[Str, Str, Str], false)),
+    ("stringSlice", sig(&[Str], true)),
+];
+
+/// The number of Go builtins at the start of [`FUNCTIONS`].
+const BUILTIN_COUNT: usize = 19;
+
+/// A function of `dialect`'s map, with its signature.
+pub fn lookup_in(dialect: Dialect, name: &str) -> Option<Signature> {
+    match dialect {
+        Dialect::Prometheus => lookup(name),
+        Dialect::Alertmanager => FUNCTIONS[..BUILTIN_COUNT]
+            .iter()
+            .chain(ALERTMANAGER_FUNCTIONS)
+            .find(|(n, _)| *n == name)
+            .map(|(_, s)| *s),
+    }
+}
+
+/// [`call`] with `dialect`'s function map; the caller looked the name up with
+/// [`lookup_in`].
+pub fn call_in(
+    dialect: Dialect,
+    name: &str,
+    args: &[Value],
+    env: &Env<'_>,
+) -> Result<Value, String> {
+    if dialect == Dialect::Alertmanager {
+        let text = |i: usize| args.get(i).map(as_str).unwrap_or("");
+        match name {
+            // `cases.Title(language.AmericanEnglish)`: unlike Prometheus'
+            // `strings.Title`, the rest of each word is lowered.
+            "title" => return Ok(Value::String(title(&map_runes(text(0), false)))),
+            // `join(sep, s)`: strings.Join with the arguments swapped.
+            "join" => {
+                let parts: Vec<&str> = match args.get(1) {
+                    Some(Value::List(items)) => items.iter().map(as_str).collect(),
+                    _ => Vec::new(),
+                };
+                return Ok(Value::String(parts.join(text(0))));
+            }
+            "stringSlice" => return Ok(Value::List(args.to_vec())),
+            _ => {}
+        }
+    }
+    call(name, args, env)
 }
 
 /// Runs a PromQL instant query for `query`, at the evaluation time the caller chose.

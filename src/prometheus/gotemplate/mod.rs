@@ -42,7 +42,7 @@ pub mod value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-pub use funcs::{Env, QueryFn};
+pub use funcs::{Dialect, Env, QueryFn};
 pub use parse::{ParseError, Trees};
 pub use value::{Sample, StructValue, Time, Value};
 

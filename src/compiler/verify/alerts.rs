@@ -1,0 +1,96 @@
+//! The alerts the generated files can send to Alertmanager, one per alerting
+//! rule and watch, with the labels and annotations they carry.
+//!
+//! Invariants: labels and annotations are the emitters' own (never rebuilt
+//! here), unescaped, with `alertname` added as Prometheus and the watches add
+//! it; in the order of services, then objectives, then rules.
+
+use std::collections::BTreeMap;
+
+use crate::base::diagnostic::Span;
+use crate::base::parallel::in_parallel_balanced;
+use crate::compiler::emit::naming;
+use crate::compiler::emit::prometheus::{alert_labels, service_rule_groups, Rule};
+use crate::compiler::emit::watcher::{ALERT_LOG_COUNT_HIGH, ALERT_LOG_RATIO_HIGH};
+use crate::compiler::ir::{LogsCondition, ObjectiveKind, Program, Service};
+
+/// One generated alert.
+#[derive(Clone, Debug)]
+pub struct GeneratedAlert {
+    /// The name of the objective it comes from.
+    pub objective_span: Span,
+    /// The labels the rule or watch sets, `alertname` included. An alert of a
+    /// threshold rule also carries the labels of its series, which are not
+    /// known here; Prometheus' external labels may join any alert. Neither can
+    /// override these.
+    pub labels: BTreeMap<String, String>,
+    pub annotations: BTreeMap<String, String>,
+}
+
+/// Every alert of every objective, in declaration order; services are
+/// generated on all cores.
+pub fn generated_alerts(program: &Program) -> Vec<GeneratedAlert> {
+    in_parallel_balanced(&program.services, 16, |services| {
+        services.iter().flat_map(service_alerts).collect()
+    })
+}
+
+fn service_alerts(service: &Service) -> Vec<GeneratedAlert> {
+    let mut alerts = Vec::new();
+    let mut rules_by_objective: BTreeMap<&str, Vec<Rule>> = BTreeMap::new();
+    for group in service_rule_groups(service) {
+        for rule in group.rules {
+            if let Rule::Alerting(alert) = &rule {
+                if let Some(slo) = alert.labels.get(naming::LABEL_SLO) {
+                    if let Some(objective) = service
+                        .objectives
+                        .iter()
+                        .find(|objective| &objective.name == slo)
+                    {
+                        rules_by_objective
+                            .entry(objective.name.as_str())
+                            .or_default()
+                            .push(rule);
+                    }
+                }
+            }
+        }
+    }
+    for objective in &service.objectives {
+        if let ObjectiveKind::Logs {
+            condition,
+            severity,
+            ..
+        } = &objective.kind
+        {
+            let alert_name = match condition {
+                LogsCondition::MaxCount { .. } => ALERT_LOG_COUNT_HIGH,
+                LogsCondition::MaxRatio { .. } => ALERT_LOG_RATIO_HIGH,
+            };
+            let mut labels = alert_labels(service, objective, naming::severity(*severity));
+            labels.insert("alertname".to_owned(), alert_name.to_owned());
+            alerts.push(GeneratedAlert {
+                objective_span: objective.name_span,
+                labels,
+                annotations: BTreeMap::new(),
+            });
+            continue;
+        }
+        for rule in rules_by_objective
+            .remove(objective.name.as_str())
+            .unwrap_or_default()
+        {
+            let Rule::Alerting(rule) = rule else {
+                continue;
+            };
+            let mut labels = rule.labels;
+            labels.insert("alertname".to_owned(), rule.alert);
+            alerts.push(GeneratedAlert {
+                objective_span: objective.name_span,
+                labels,
+                annotations: rule.annotations.into_iter().collect(),
+            });
+        }
+    }
+    alerts
+}

@@ -1,0 +1,35 @@
+//! Verification of the alerting system the compiler generates, run by every
+//! command that checks `.slo` files (`check`, `build`, `lint`, `backtest`):
+//! the generated alerts are routed through the generated `alertmanager.yml`
+//! with the runtime's Alertmanager, and every receiver's templates are
+//! executed as Alertmanager executes them, so that a configuration that loads
+//! but silently notifies no one is refused before it is deployed.
+//!
+//! Invariants: runs only on a program without errors, and reads it through
+//! the same emitters `build` uses (alert labels and annotations from
+//! `emit::prometheus` and `emit::watcher`, the route tree from
+//! `emit::alertmanager`), so what it proves holds for the generated files.
+//! Its codes are the checker's (E0600 to E0603, W0600 and W0601); every
+//! diagnostic has a span on the `.slo` source and a help. Deterministic:
+//! diagnostics come out in the order of services, objectives and receivers.
+//!
+//! Layout: `alerts` lists the generated alerts; `routing_coverage` routes
+//! them and judges the routes; `notification_templates` renders the
+//! receivers' templates for a sample of the alerts each receiver gets.
+
+mod alerts;
+mod notification_templates;
+mod routing_coverage;
+
+use crate::base::diagnostic::Diagnostic;
+use crate::compiler::ir::Program;
+
+/// Every diagnostic about the generated alerting system of `program`, not
+/// sorted.
+pub fn verify(program: &Program) -> Vec<Diagnostic> {
+    let alerts = alerts::generated_alerts(program);
+    let mut found = Vec::new();
+    let routed = routing_coverage::check_routing(program, &alerts, &mut found);
+    notification_templates::check_templates(program, &alerts, routed.as_ref(), &mut found);
+    found
+}
