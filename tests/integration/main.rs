@@ -16,6 +16,7 @@ mod diagnostics;
 mod emit_alertmanager;
 mod emit_generated;
 mod emit_prometheus;
+mod forecasts;
 mod grammar;
 mod lint;
 mod lint_live;

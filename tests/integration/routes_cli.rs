@@ -46,15 +46,16 @@ fn the_example_alerts_route_and_inhibit_as_designed() {
     assert_eq!(receivers(4), ["data-tickets"]);
     assert_eq!(inhibitor(4), None);
     assert_eq!(inhibitor(5), Some((4, 2)));
-    // A GPU page mutes the latency page of the same service.
+    // A GPU forecast page mutes nothing: the latency page of its service is sent.
     assert_eq!(receivers(6), ["genai-pager", "genai-chat"]);
-    assert_eq!(inhibitor(7), Some((6, 1)));
-    assert_eq!(report["summary"]["notified"], 3);
-    assert_eq!(report["summary"]["inhibited"], 5);
+    assert_eq!(inhibitor(7), None);
+    assert_eq!(receivers(7), ["genai-pager", "genai-chat"]);
+    assert_eq!(report["summary"]["notified"], 4);
+    assert_eq!(report["summary"]["inhibited"], 4);
     let rules = report["inhibit_rules"].as_array().expect("rule texts");
     assert_eq!(
         rules[0],
-        r#"{severity="page"} mutes {severity="ticket"} on [service, slo]"#
+        r#"{severity="page",forecast!="true"} mutes {severity="ticket"} on [service, slo]"#
     );
     let group_key = alerts[0]["routes"][0]["group_key"].as_str().expect("key");
     assert!(
@@ -76,12 +77,12 @@ fn the_text_report_names_receivers_routes_and_inhibitors() {
     );
     assert!(
         text.contains(
-            "   firing: inhibited by #0 ErrorBudgetBurn, rule 0: {severity=\"page\"} mutes {severity=\"ticket\"} on [service, slo]\n"
+            "   firing: inhibited by #0 ErrorBudgetBurn, rule 0: {severity=\"page\",forecast!=\"true\"} mutes {severity=\"ticket\"} on [service, slo]\n"
         ),
         "{text}"
     );
     assert!(
-        text.ends_with("8 alerts: 3 notified, 5 inhibited, 0 resolved, 0 invalid\n"),
+        text.ends_with("8 alerts: 4 notified, 4 inhibited, 0 resolved, 0 invalid\n"),
         "{text}"
     );
 }

@@ -9,7 +9,8 @@
 //! about the alerts the model will generate (`generated_alerts.rs`); they keep
 //! the numbers they were given when generation found them. E0600 to E0603,
 //! W0600 and W0601 are raised by `compiler::verify`, which checks the generated
-//! alerting system (routing and receivers' templates) after the checker.
+//! alerting system (routing and receivers' templates) after the checker. W0620 to
+//! W0629 are about forecasts and hysteresis.
 
 crate::base::diagnostic::declare_codes! {
     /// Codes E02xx (names), E03xx (types and units), E04xx (SLO semantics) and
@@ -195,8 +196,9 @@ Fix: move the item into `routing { ... }`; select the service's alerts with a
 matcher such as `route { service = \"checkout\" } -> \"...\"`.";
     RESERVED_LABEL_NAME = "E0218", "reserved label name", "\
 A `labels {}` block sets a label that mlslo sets itself on every alert:
-`service`, `slo`, `kind`, `team` and `severity`. Overriding them would break
-routing (routes match on `team` and `severity`) and inhibition.
+`service`, `slo`, `kind`, `team` and `severity`, and `forecast` on forecast
+alerts. Overriding them would break routing (routes match on `team` and
+`severity`) and inhibition (a forecast never mutes other alerts).
 
     labels { severity = \"critical\" }     // error
 
@@ -643,7 +645,7 @@ Fix: use a shorter `slice`, or longer burn windows for this objective.";
 A forecast alert fires when `predict_linear` crosses the limit within the horizon
 and has done so for `for`. For a steady trend the breach comes `horizon` after the
 prediction first crosses, so the warning arrives `horizon - for` before it; the
-forecast alert stops once the breach is there (the threshold alert takes over).
+forecast alert keeps firing through the breach until the threshold alert fires.
 With a horizon not longer than `for` the forecast alert can never fire first.
 
 Example:
@@ -728,6 +730,20 @@ holds `window / (short window × factor)` events (600 for the 14.4× page over 3
 days). `min_traffic = none` removes the guard.
 
 Fix: lengthen the objective window, lower the objective, or raise `min_traffic`.";
+    FORECAST_LOOKBACK_BEYOND_RETENTION = "W0620", "forecast lookback longer than Prometheus keeps history", "\
+A forecast fits a line over `lookback` of history, and mlslo lets it fire only
+for a series that has a sample `lookback` old: a series minutes old (a rolling
+deploy, a new GPU) would otherwise be extrapolated from its first steep minutes
+and page falsely. Prometheus keeps 15 days of history by default
+(`--storage.tsdb.retention.time`), so with a longer lookback no series ever has
+the history the forecast asks for, and it never fires.
+
+Example:
+
+    drift \"x\" { score = s  max = 0.3  forecast { lookback = 30d, horizon = 7d } }
+
+Fix: a lookback of at most 15d; if your Prometheus keeps more history, the
+warning is safe to accept.";
     NOT_A_KUBERNETES_LABEL_VALUE = "W0630", "value cannot be a Kubernetes label", "\
 The `PrometheusRule` manifest of a service carries its name and team as the labels
 `mlslo.dev/service` and `mlslo.dev/team`. A Kubernetes label value holds at most

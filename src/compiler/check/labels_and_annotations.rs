@@ -15,7 +15,8 @@ use crate::compiler::check::schema::{Fields, Schema};
 use crate::compiler::syntax::ast::{self, Item, Value};
 
 /// Label names mlslo sets on every alert; user `labels {}` may not override them.
-pub(crate) const RESERVED_ALERT_LABELS: [&str; 5] = ["service", "slo", "kind", "team", "severity"];
+pub(crate) const RESERVED_ALERT_LABELS: [&str; 6] =
+    ["service", "slo", "kind", "team", "severity", "forecast"];
 
 /// How a `labels {}` / `selector {}` block is used, which decides its extra rules.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -282,6 +282,43 @@ fn default_burn_windows_scale_with_the_objective_window() {
     );
 }
 
+/// `keep_firing_for` defaults to `for` (symmetric hysteresis), `none` is zero,
+/// and a written duration is kept.
+#[test]
+fn keep_firing_for_defaults_to_for_and_none_opts_out() {
+    let keep_of = |fields: &str| {
+        let source = format!(
+            r#"service "s" {{ team = "t" drift "d" {{ score = s max = 1 for = 20m {fields} }} gpu "g" {{ utilization = u max_utilization = 90% {fields} }} }}"#
+        );
+        let program = program(&source);
+        let objectives = &program.services[0].objectives;
+        let ir::ObjectiveKind::Drift {
+            keep_firing_for: drift,
+            ..
+        } = &objectives[0].kind
+        else {
+            panic!("drift")
+        };
+        let ir::ObjectiveKind::Gpu {
+            keep_firing_for: gpu,
+            ..
+        } = &objectives[1].kind
+        else {
+            panic!("gpu")
+        };
+        (*drift, *gpu)
+    };
+    assert_eq!(keep_of(""), (Duration::minutes(20), Duration::minutes(5)));
+    assert_eq!(
+        keep_of("keep_firing_for = none"),
+        (Duration::ZERO, Duration::ZERO)
+    );
+    assert_eq!(
+        keep_of("keep_firing_for = 2m"),
+        (Duration::minutes(2), Duration::minutes(2))
+    );
+}
+
 #[test]
 fn threshold_kinds_get_their_defaults_and_values() {
     let program = program(EXAMPLE);
@@ -1210,7 +1247,7 @@ fn each_code_has_a_minimal_invalid_example_that_triggers_exactly_it() {
         "E0401", "E0402", "E0403", "E0404", "E0405", "E0406", "E0407", "E0408", "E0409", "E0600",
         "E0601", "E0602", "E0603", "E0610", "E0611", "E0630", "E0631", "E0632", "W0001", "W0002",
         "W0003", "W0004", "W0005", "W0006", "W0007", "W0008", "W0501", "W0502", "W0503", "W0504",
-        "W0505", "W0600", "W0601", "W0610", "W0611", "W0630",
+        "W0505", "W0600", "W0601", "W0610", "W0611", "W0620", "W0630",
     ];
     let listed: Vec<&str> = examples.iter().map(|(code, _)| *code).collect();
     let registered: Vec<&str> = CODES.iter().map(|info| info.code).collect();

@@ -16,7 +16,12 @@
 //!   several receivers becomes sibling routes chained with `continue: true`;
 //! - generated inhibit rules come first, in a fixed order: page over ticket of
 //!   the same objective, serving pages over quality alerts of the same service,
-//!   stale pipelines over the drift alerts they feed, then the user's rules.
+//!   stale pipelines over the drift alerts they feed, then the user's rules;
+//! - a forecast alert (`forecast="true"`) mutes nothing: every source side says
+//!   `forecast!="true"`, except a user rule on `alertname`, which names the
+//!   alerts it means (the explicit opt-in: `inhibit alertname
+//!   "GPUMemoryExhaustionForecast" over ...`). A false forecast page must not
+//!   silence the latency, drift and accuracy pages of its service.
 
 use crate::base::diagnostic::Diagnostic;
 use crate::compiler::emit::codes;
@@ -161,6 +166,11 @@ fn triple(label: &str, operator: &str, value: &str) -> (String, String, String) 
     (label.to_owned(), operator.to_owned(), value.to_owned())
 }
 
+/// The source matcher that keeps forecast alerts from muting anything.
+fn not_a_forecast() -> (String, String, String) {
+    triple(naming::LABEL_FORECAST, "!=", naming::FORECAST_LABEL_VALUE)
+}
+
 /// Inhibit rules derived from the objectives, then the user's, in emit order.
 pub fn inhibit_rules(program: &Program) -> Vec<GeneratedInhibit> {
     let mut rules = Vec::new();
@@ -169,7 +179,10 @@ pub fn inhibit_rules(program: &Program) -> Vec<GeneratedInhibit> {
     }
     rules.push(GeneratedInhibit {
         reason: "a page mutes the ticket of the same objective".into(),
-        source: vec![triple(naming::LABEL_SEVERITY, "=", "page")],
+        source: vec![
+            triple(naming::LABEL_SEVERITY, "=", "page"),
+            not_a_forecast(),
+        ],
         target: vec![triple(naming::LABEL_SEVERITY, "=", "ticket")],
         equal: vec![naming::LABEL_SERVICE.into(), naming::LABEL_SLO.into()],
     });
@@ -184,10 +197,11 @@ pub fn inhibit_rules(program: &Program) -> Vec<GeneratedInhibit> {
     });
     if has_serving {
         rules.push(GeneratedInhibit {
-            reason: "an availability or GPU page of a service mutes its accuracy, drift and latency alerts".into(),
+            reason: "an availability or GPU page of a service (not a forecast) mutes its accuracy, drift and latency alerts".into(),
             source: vec![
                 triple(naming::LABEL_KIND, "=~", &serving_kinds.join("|")),
                 triple(naming::LABEL_SEVERITY, "=", "page"),
+                not_a_forecast(),
             ],
             target: vec![triple(naming::LABEL_KIND, "=~", "accuracy|drift|latency")],
             equal: vec![naming::LABEL_SERVICE.into()],
@@ -237,8 +251,13 @@ pub fn inhibit_rules(program: &Program) -> Vec<GeneratedInhibit> {
 }
 
 /// `inhibit l "s" over ["a", "b"] on [..]` is one rule per target: exact
-/// equality matchers need no regex escaping of user text.
+/// equality matchers need no regex escaping of user text. Forecasts are kept out
+/// of the source unless the rule names alerts by `alertname`.
 fn user_inhibit(rule: &InhibitRule) -> Vec<GeneratedInhibit> {
+    let mut source = vec![triple(&rule.label, "=", &rule.source)];
+    if rule.label != "alertname" && rule.label != naming::LABEL_FORECAST {
+        source.push(not_a_forecast());
+    }
     rule.targets
         .iter()
         .map(|target| GeneratedInhibit {
@@ -249,7 +268,7 @@ fn user_inhibit(rule: &InhibitRule) -> Vec<GeneratedInhibit> {
                 target,
                 rule.equal.join(", ")
             ),
-            source: vec![triple(&rule.label, "=", &rule.source)],
+            source: source.clone(),
             target: vec![triple(&rule.label, "=", target)],
             equal: rule.equal.clone(),
         })

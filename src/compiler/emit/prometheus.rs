@@ -18,6 +18,19 @@
 //!   and annotations) happens only in [`groups_text`], so the promtool test
 //!   generator can compare with the unescaped values Prometheus will produce.
 //!
+//! Forecasts fire only from a full `lookback` of history: `and x offset <lookback>`
+//! keeps a series only if it had a sample at or before the start of the fitted
+//! window (within Prometheus' 5m lookback delta), so a series minutes old (a
+//! rolling deploy) is never extrapolated from its first steep minutes. Counting
+//! samples (`count_over_time(x[lookback]) >= n`) would need the scrape interval,
+//! which mlslo does not know (20 samples are 5 minutes at 15s, 20 at 1m); a sample
+//! `lookback` old proves the window is covered at any interval, and reads one
+//! sample per series. The GPU exhaustion forecast extrapolates the pool (the
+//! fullest device's share of memory, one recorded series per objective), which a
+//! rolling deploy does not restart. Forecast alerts carry `forecast="true"`, and a
+//! drift forecast keeps firing for the threshold alert's `for` after the score
+//! crosses, so it hands over to the threshold alert without a gap.
+//!
 //! Accuracy objectives are a time-slice budget: `slo:slice_bad:bool<slice>` is 1
 //! while any sample of the slice ending now is on the wrong side of the bound
 //! (`min_over_time(m[slice]) < bool min`), worst series first. One dip keeps it
@@ -59,6 +72,8 @@ pub struct AlertRule {
     pub alert: String,
     pub expr: String,
     pub for_: Duration,
+    /// How long the alert keeps firing once its condition stops; zero: not written.
+    pub keep_firing_for: Duration,
     /// Unescaped; escaped for Go templates when written.
     pub labels: BTreeMap<String, String>,
     /// Unescaped, in writing order (summary, description, runbook, dashboard).
@@ -393,10 +408,11 @@ fn emit_objective(service: &Service, objective: &Objective, groups: &mut Vec<Rul
             score,
             max,
             for_,
+            keep_firing_for,
             forecast,
         } => {
             let score = score.to_promql();
-            alerts.push(threshold_alert(
+            let mut high = threshold_alert(
                 service,
                 objective,
                 naming::ALERT_DRIFT_HIGH,
@@ -408,16 +424,18 @@ fn emit_objective(service: &Service, objective: &Objective, groups: &mut Vec<Rul
                     service.name, objective.name
                 ),
                 format!("{score} has been above {max} for {for_}."),
-            ));
+            );
+            high.keep_firing_for = *keep_firing_for;
+            alerts.push(high);
             if let Some(forecast) = forecast {
                 let horizon = forecast.horizon.as_seconds();
-                alerts.push(threshold_alert(
+                let lookback = forecast.lookback;
+                let mut alert = threshold_alert(
                     service,
                     objective,
                     naming::ALERT_DRIFT_FORECAST,
                     format!(
-                        "predict_linear({score}[{}], {horizon}) > {max}\nunless\n{score} > {max}",
-                        forecast.lookback
+                        "predict_linear({score}[{lookback}], {horizon}) > {max}\nand\n{score} offset {lookback}\nunless\n{score} > {max}"
                     ),
                     *for_,
                     Tier::Ticket,
@@ -426,10 +444,17 @@ fn emit_objective(service: &Service, objective: &Objective, groups: &mut Vec<Rul
                         service.name, objective.name, forecast.horizon
                     ),
                     format!(
-                        "A linear fit of {score} over the last {} crosses {max} within {}; it is still below {max} now.",
-                        forecast.lookback, forecast.horizon
+                        "A linear fit of {score} over the last {lookback} crosses {max} within {}; it is still below {max} now, or has been above it for less than {for_}.",
+                        forecast.horizon
                     ),
-                ));
+                );
+                // Once the score crosses, the threshold alert is pending for `for`:
+                // the forecast keeps firing exactly that long, so it resolves at the
+                // evaluation where the threshold alert fires (the same hysteresis
+                // as the default `keep_firing_for`, whatever that field says).
+                alert.keep_firing_for = *for_;
+                mark_forecast(&mut alert);
+                alerts.push(alert);
             }
         }
         ObjectiveKind::Gpu {
@@ -437,10 +462,11 @@ fn emit_objective(service: &Service, objective: &Objective, groups: &mut Vec<Rul
             max_utilization,
             memory,
             for_,
+            keep_firing_for,
             exhaustion,
         } => {
             let utilization = utilization.to_promql();
-            alerts.push(threshold_alert(
+            let mut high = threshold_alert(
                 service,
                 objective,
                 naming::ALERT_GPU_UTILIZATION_HIGH,
@@ -452,17 +478,28 @@ fn emit_objective(service: &Service, objective: &Objective, groups: &mut Vec<Rul
                     service.name, objective.name
                 ),
                 format!("{utilization} has been above {max_utilization}% for {for_}."),
-            ));
+            );
+            high.keep_firing_for = *keep_firing_for;
+            alerts.push(high);
             if let (Some(memory), Some(forecast)) = (memory, exhaustion) {
                 let used = memory.used.to_promql();
                 let free = memory.free.to_promql();
-                alerts.push(threshold_alert(
+                // The pool, not the device: a rolling deploy starts new device
+                // series whose first minutes climb steeply, while the fullest
+                // device's share of memory goes on as one series.
+                sli_rules.push(Rule::Recording {
+                    record: naming::GPU_MEMORY_USED_RATIO_MAX.to_owned(),
+                    expr: format!("max({used} / ({used} + {free}))"),
+                    labels: identity.clone(),
+                });
+                let pool = recorded(naming::GPU_MEMORY_USED_RATIO_MAX, service, objective);
+                let lookback = forecast.lookback;
+                let mut alert = threshold_alert(
                     service,
                     objective,
                     naming::ALERT_GPU_MEMORY_EXHAUSTION,
                     format!(
-                        "predict_linear({used}[{}], {})\n>\n({used} + {free})",
-                        forecast.lookback,
+                        "predict_linear({pool}[{lookback}], {}) > 1\nand\n{pool} offset {lookback}",
                         forecast.horizon.as_seconds()
                     ),
                     *for_,
@@ -472,10 +509,13 @@ fn emit_objective(service: &Service, objective: &Objective, groups: &mut Vec<Rul
                         service.name, objective.name, forecast.horizon
                     ),
                     format!(
-                        "A linear fit of {used} over the last {} exceeds the GPU's memory (used + free) within {}.",
-                        forecast.lookback, forecast.horizon
+                        "A linear fit of the fullest device's share of memory ({used} over {used} + {free}) over the last {lookback} reaches 100% within {}.",
+                        forecast.horizon
                     ),
-                ));
+                );
+                alert.keep_firing_for = *keep_firing_for;
+                mark_forecast(&mut alert);
+                alerts.push(alert);
             }
         }
         ObjectiveKind::Freshness {
@@ -595,6 +635,14 @@ pub fn absent_selectors(kind: &ObjectiveKind) -> Vec<String> {
     }
 }
 
+/// Labels a forecast alert as one (see [`naming::LABEL_FORECAST`]).
+fn mark_forecast(alert: &mut AlertRule) {
+    alert.labels.insert(
+        naming::LABEL_FORECAST.to_owned(),
+        naming::FORECAST_LABEL_VALUE.to_owned(),
+    );
+}
+
 #[allow(clippy::too_many_arguments)]
 fn threshold_alert(
     service: &Service,
@@ -610,6 +658,7 @@ fn threshold_alert(
         alert: alert.to_owned(),
         expr,
         for_,
+        keep_firing_for: Duration::ZERO,
         labels: alert_labels(service, objective, naming::severity(tier)),
         annotations: annotations(service, objective, summary, description),
     }
@@ -724,6 +773,7 @@ fn burn_alerts(
             alert: naming::ALERT_BUDGET_BURN.to_owned(),
             expr,
             for_,
+            keep_firing_for: Duration::ZERO,
             labels,
             annotations: annotations(service, objective, summary, description),
         });
@@ -784,6 +834,10 @@ fn write_rule(out: &mut String, indent: usize, rule: &Rule) {
                 direct::key(out, indent, "for", false);
                 direct::str_value(out, indent, &alert.for_.to_string());
             }
+            if !alert.keep_firing_for.is_zero() {
+                direct::key(out, indent, "keep_firing_for", false);
+                direct::str_value(out, indent, &alert.keep_firing_for.to_string());
+            }
             direct::key(out, indent, "labels", false);
             direct::string_map_value(
                 out,
@@ -832,6 +886,12 @@ mod tests {
                 if !alert.for_.is_zero() {
                     pairs.push(("for", Node::str(alert.for_.to_string())));
                 }
+                if !alert.keep_firing_for.is_zero() {
+                    pairs.push((
+                        "keep_firing_for",
+                        Node::str(alert.keep_firing_for.to_string()),
+                    ));
+                }
                 let escaped = |pairs: Vec<(&String, &String)>| {
                     Node::owned_map(
                         pairs
@@ -872,6 +932,7 @@ mod tests {
             alert: "A: {{x}}".into(),
             expr: expr.into(),
             for_,
+            keep_firing_for: for_,
             labels: labels
                 .iter()
                 .map(|(key, value)| ((*key).to_owned(), (*value).to_owned()))

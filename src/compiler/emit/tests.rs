@@ -145,3 +145,40 @@ fn rule_files_and_the_alertmanager_configuration_alone_match_the_full_build() {
             .get(crate::compiler::emit::alertmanager::ALERTMANAGER_FILE)
     );
 }
+
+/// A forecast mutes nothing through generated or user rules on a label other
+/// than `alertname`; a user rule on `alertname` names the alerts it means.
+#[test]
+fn forecasts_are_kept_out_of_inhibition_sources_unless_named() {
+    let source = r#"
+service "s" {
+  team = "t"
+  gpu "g" {
+    utilization = u
+    max_utilization = 90%
+    memory_used = used
+    memory_free = free
+    exhaustion { lookback = 6h, horizon = 4h }
+  }
+}
+routing {
+  default_receiver = "r"
+  receiver "r" { webhook { url = "https://hooks.example.com/x" } }
+  inhibit kind "gpu" over "latency" on [service]
+  inhibit alertname "GPUMemoryExhaustionForecast" over "DriftScoreHigh" on [service]
+}
+"#;
+    let (program, _) = checked(source);
+    let not_a_forecast = ("forecast".to_owned(), "!=".to_owned(), "true".to_owned());
+    for rule in crate::compiler::emit::alertmanager::inhibit_rules(&program) {
+        let names_alerts = rule.source.iter().any(|(label, _, _)| label == "alertname")
+            && rule.reason.starts_with("user rule");
+        assert_eq!(
+            !rule.source.contains(&not_a_forecast),
+            names_alerts,
+            "{}: {:?}",
+            rule.reason,
+            rule.source
+        );
+    }
+}

@@ -147,21 +147,26 @@ pub enum ObjectiveKind {
         slice: Duration,
         budget: Budget,
     },
-    /// Alert when `score > max` for `for_`; with `forecast`, a `predict_linear`
-    /// early warning.
+    /// Alert when `score > max` for `for_`, and keep it firing for
+    /// `keep_firing_for` after the score dips back (zero: resolve at once); with
+    /// `forecast`, a `predict_linear` early warning.
     Drift {
         score: Selector,
         max: Decimal,
         for_: Duration,
+        keep_firing_for: Duration,
         forecast: Option<Forecast>,
     },
     /// Utilization in percent (0 to 100, as DCGM reports it) above
-    /// `max_utilization` (also in percent) for `for_`; memory exhaustion forecast.
+    /// `max_utilization` (also in percent) for `for_`, kept firing for
+    /// `keep_firing_for` after it drops back; a memory exhaustion forecast of the
+    /// pool (the fullest device's share of memory).
     Gpu {
         utilization: Selector,
         max_utilization: Decimal,
         memory: Option<GpuMemory>,
         for_: Duration,
+        keep_firing_for: Duration,
         exhaustion: Option<Forecast>,
     },
     /// `time() - last_success > max_age` for `for_`.

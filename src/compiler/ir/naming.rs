@@ -36,6 +36,11 @@ pub const LABEL_SEVERITY: &str = "severity";
 /// Set only when one tier is split into several rules because its burn windows
 /// have different `for` durations, so that the rules' alerts stay distinct.
 pub const LABEL_LONG_WINDOWS: &str = "long_windows";
+/// `forecast="true"` on forecast alerts only: a prediction of harm, not harm, so
+/// generated inhibitions and the user's `inhibit` rules never let one mute
+/// another alert (see `emit::alertmanager`).
+pub const LABEL_FORECAST: &str = "forecast";
+pub const FORECAST_LABEL_VALUE: &str = "true";
 
 /// Annotation keys.
 pub const ANNOTATION_SUMMARY: &str = "summary";
@@ -93,6 +98,10 @@ pub fn sli_total_rate(window: Duration) -> String {
 pub fn slice_bad(slice: Duration) -> String {
     format!("slo:slice_bad:bool{slice}")
 }
+
+/// GPU objectives: the share of memory used on the pool's fullest device, the
+/// pool-level series the exhaustion forecast extrapolates.
+pub const GPU_MEMORY_USED_RATIO_MAX: &str = "slo:gpu_memory_used:ratio_max";
 
 /// The window the cheap, chained per-5m rates are recorded at.
 pub const CHAINED_RATE_WINDOW: Duration = Duration::minutes(5);

@@ -8,6 +8,17 @@
 //! tracked as used and free together, and an exhaustion forecast needs both
 //! (E0409); `feeds` names drift objectives of the same service (E0208).
 //! Defaults: `for = 5m` for drift and gpu, `0s` for freshness.
+//!
+//! Hysteresis: drift scores and GPU utilization are noisy gauges, so their
+//! threshold alerts keep firing for `keep_firing_for` after the value dips back,
+//! `for` unless written (`none` opts out). The default is symmetric: an alert
+//! that needed `for` of evidence to fire needs `for` without evidence to
+//! resolve, so a dip shorter than `for` neither resolves it nor restarts the
+//! `for` of a fresh firing (which would silence it for another `for`).
+//!
+//! A forecast fits a line over `lookback` and fires only for a series that has
+//! `lookback` of history (see `emit::prometheus`), so a lookback longer than the
+//! history Prometheus keeps gives a forecast that never fires (W0620).
 
 use std::collections::BTreeMap;
 
@@ -22,6 +33,10 @@ use crate::compiler::ir::{self, Decimal, Duration, KindName};
 use crate::compiler::syntax::ast;
 
 const DEFAULT_THRESHOLD_FOR: Duration = Duration::minutes(5);
+
+/// Prometheus' default `--storage.tsdb.retention.time`: a forecast needs a sample
+/// `lookback` old, so a longer lookback never has the history it asks for.
+pub const DEFAULT_RETENTION: Duration = Duration::days(15);
 
 impl Checker {
     pub fn check_drift(
@@ -48,6 +63,8 @@ impl Checker {
             false,
             &mut all_good,
         );
+        let for_ = for_.map(|(for_, _)| for_);
+        let keep_firing_for = for_.and_then(|for_| self.keep_firing_for_field(fields, for_));
         let forecast = match fields.block("forecast") {
             Some(forecast_block) => Some(self.check_forecast(forecast_block)?),
             None => None,
@@ -55,7 +72,8 @@ impl Checker {
         Some(ir::ObjectiveKind::Drift {
             score: score?,
             max: max?,
-            for_: for_?.0,
+            for_: for_?,
+            keep_firing_for: keep_firing_for?,
             forecast,
         })
         .filter(|_| all_good)
@@ -69,11 +87,38 @@ impl Checker {
         if !all_good {
             return None;
         }
+        let (lookback, lookback_span) = lookback?;
+        if lookback > DEFAULT_RETENTION {
+            self.push(
+                codes::FORECAST_LOOKBACK_BEYOND_RETENTION
+                    .at(
+                        lookback_span.unwrap_or(block.span),
+                        format!(
+                            "a forecast over {lookback} needs a sample {lookback} old, more than Prometheus keeps by default ({DEFAULT_RETENTION})"
+                        ),
+                    )
+                    .with_note("the forecast fires only for series with a full lookback of history, so it would never fire")
+                    .with_help(format!(
+                        "use a lookback of at most {DEFAULT_RETENTION}, or raise `--storage.tsdb.retention.time` and keep this warning in mind"
+                    )),
+            );
+        }
         Some(ir::Forecast {
-            lookback: lookback?.0,
+            lookback,
             horizon: horizon?.0,
             span: block.span,
         })
+    }
+
+    /// `keep_firing_for = 10m`, `keep_firing_for = none` (zero), or `for` when absent.
+    fn keep_firing_for_field(&mut self, fields: &Fields<'_>, for_: Duration) -> Option<Duration> {
+        match fields.value("keep_firing_for") {
+            None => Some(for_),
+            Some(value) if matches!(&value.node, ast::Value::Selector(word) if word == "none") => {
+                Some(Duration::ZERO)
+            }
+            Some(value) => self.read_duration("keep_firing_for", value),
+        }
     }
 
     pub fn check_gpu(
@@ -150,6 +195,8 @@ impl Checker {
             false,
             &mut all_good,
         );
+        let for_ = for_.map(|(for_, _)| for_);
+        let keep_firing_for = for_.and_then(|for_| self.keep_firing_for_field(fields, for_));
         let exhaustion = match fields.block("exhaustion") {
             Some(exhaustion_block) => {
                 let forecast = self.check_forecast(exhaustion_block);
@@ -172,7 +219,8 @@ impl Checker {
             utilization: utilization?,
             max_utilization: max_utilization?,
             memory,
-            for_: for_?.0,
+            for_: for_?,
+            keep_firing_for: keep_firing_for?,
             exhaustion,
         })
         .filter(|_| all_good)
@@ -261,6 +309,7 @@ pub(super) static DRIFT_SCHEMA: Schema = Schema {
     fields: threshold_fields![
         attribute("score", "score = feature_drift_score{feature=\"amount\"}"),
         attribute("max", "max = 0.3"),
+        attribute("keep_firing_for", "keep_firing_for = 10m"),
         block("forecast", false, false),
     ],
     allows_routes: false,
@@ -274,6 +323,7 @@ pub(super) static GPU_SCHEMA: Schema = Schema {
         attribute("max_utilization", "max_utilization = 90%"),
         attribute("memory_used", "memory_used = DCGM_FI_DEV_FB_USED"),
         attribute("memory_free", "memory_free = DCGM_FI_DEV_FB_FREE"),
+        attribute("keep_firing_for", "keep_firing_for = 10m"),
         block("exhaustion", false, false),
     ],
     allows_routes: false,

@@ -1,18 +1,42 @@
 //! Scenarios of the objectives that compare a gauge with a limit: drift and gpu
-//! alerts fire once the value has been over the limit for `for`, a rising value
-//! is forecast before it crosses (and the threshold alert stays quiet then), a
-//! freshness alert fires when no job has succeeded for `max_age` and stays quiet
-//! while jobs succeed.
+//! alerts fire once the value has been over the limit for `for` and stay firing
+//! through a one-sample dip (`keep_firing_for`); a rising value with a full
+//! `lookback` of history is forecast before it crosses, and the drift forecast
+//! hands over to the threshold alert at the evaluation where that fires; the
+//! same ramp on a series younger than `lookback` is not forecast; a freshness
+//! alert fires when no job has succeeded for `max_age` and stays quiet while jobs
+//! succeed.
 //!
 //! Invariant: a forecast scenario's ramp crosses the limit only after its check
-//! time, so the forecast is what fires; a horizon too short for that gets no
-//! forecast scenario.
+//! time, half a sample between two samples (so promtool's float steps cannot
+//! land on the limit), so the forecast is what fires; a horizon too short for
+//! that gets no forecast scenario.
+
+use std::collections::BTreeMap;
 
 use crate::compiler::emit::naming;
+use crate::compiler::emit::prometheus::AlertRule;
 use crate::compiler::emit::promtool_test::generator::Generator;
 use crate::compiler::emit::promtool_test::label_solver::RegexCache;
-use crate::compiler::emit::promtool_test::test_file::{series_text, TestCase};
+use crate::compiler::emit::promtool_test::test_file::{series_text, Check, TestCase};
 use crate::compiler::ir::{Decimal, Duration, ObjectiveKind};
+
+/// A rising line that crosses a limit half a sample after `crossing_step - 1`.
+struct Ramp {
+    start: Decimal,
+    slope: Decimal,
+    /// The first sample above the limit.
+    crossing_step: i64,
+    /// When the forecast has been firing for `for` and the value is still below.
+    check: i64,
+}
+
+impl Ramp {
+    /// `steps + 1` samples of the ramp in promtool's notation.
+    fn values(&self, steps: i64) -> String {
+        format!("{}+{}x{steps}", self.start, self.slope)
+    }
+}
 
 impl Generator<'_> {
     /// The scenarios of a drift or gpu objective.
@@ -29,6 +53,7 @@ impl Generator<'_> {
                 score,
                 max,
                 for_,
+                keep_firing_for,
                 forecast,
             } => {
                 let labels = self.solver.solve(&[score], cache)?;
@@ -54,25 +79,53 @@ impl Generator<'_> {
                     return None;
                 }
                 cases.push(case);
+                let below = max.checked_sub(Decimal::ONE)?;
+                cases.extend(self.dip_case(
+                    high,
+                    &labels,
+                    &series,
+                    above,
+                    below,
+                    *for_,
+                    *keep_firing_for,
+                ));
                 if let (Some(forecast), Some(alert)) = (forecast, forecast_alert) {
-                    if let Some((values, check_time)) = self.ramp(
-                        max.checked_sub(Decimal::ONE)?,
-                        *max,
-                        forecast.horizon,
-                        *for_,
-                    ) {
+                    let first_check = forecast.lookback.millis + for_.millis + 4 * self.interval;
+                    if let Some(ramp) = self.ramp(below, *max, forecast.horizon, *for_, first_check)
+                    {
+                        // The first evaluation at least `for` after the crossing sample.
+                        let handover =
+                            (ramp.crossing_step * self.interval + for_.millis + self.interval - 1)
+                                .div_euclid(self.interval)
+                                * self.interval;
+                        let mut checks = vec![
+                            self.expect(alert, &labels, ramp.check),
+                            self.expect_none(high, ramp.check),
+                        ];
+                        if for_.millis >= self.interval {
+                            checks.push(self.expect(alert, &labels, handover - self.interval));
+                            checks.push(self.expect_none(high, handover - self.interval));
+                        }
+                        checks.push(self.expect(high, &labels, handover));
+                        checks.push(self.expect_none(alert, handover));
                         cases.push(TestCase {
                             name: format!(
-                                "{}/{}: a rising drift score is forecast before it crosses {max}",
+                                "{}/{}: a rising drift score is forecast before it crosses {max}, until the threshold alert fires",
                                 self.service.name, self.objective.name
                             ),
-                            series: vec![(series, values)],
-                            checks: vec![
-                                self.expect(alert, &labels, check_time),
-                                self.expect_none(high, check_time),
-                            ],
+                            series: vec![(series.clone(), ramp.values(handover / self.interval + 1))],
+                            checks,
                         });
                     }
+                    cases.extend(self.young_series_case(
+                        alert,
+                        below,
+                        *max,
+                        forecast.lookback,
+                        forecast.horizon,
+                        *for_,
+                        |ramp, steps| vec![(series.clone(), ramp.values(steps))],
+                    ));
                 }
             }
             ObjectiveKind::Gpu {
@@ -80,6 +133,7 @@ impl Generator<'_> {
                 max_utilization,
                 memory,
                 for_,
+                keep_firing_for,
                 exhaustion,
             } => {
                 let high = find(naming::ALERT_GPU_UTILIZATION_HIGH)?;
@@ -104,6 +158,16 @@ impl Generator<'_> {
                         series,
                         checks: vec![self.expect(high, &labels, eval)],
                     });
+                    let below = max_utilization.div_rounded(Decimal::from_integer(2))?.0;
+                    cases.extend(self.dip_case(
+                        high,
+                        &labels,
+                        &util_series,
+                        above,
+                        below,
+                        *for_,
+                        *keep_firing_for,
+                    ));
                 }
                 if let (Some(memory), Some(forecast), Some(alert)) = (
                     memory,
@@ -113,41 +177,115 @@ impl Generator<'_> {
                     let memory_labels = self.solver.solve(&[&memory.used, &memory.free], cache)?;
                     let capacity = Decimal::from_integer(81920);
                     let start = Decimal::from_integer(40960);
-                    if let Some((used_values, check_time)) =
-                        self.ramp(start, capacity, forecast.horizon, *for_)
+                    let used_series = series_text(&memory.used.metric, &memory_labels);
+                    let free_series = series_text(&memory.free.metric, &memory_labels);
+                    // free = capacity - used: the same ramp going down.
+                    let memory_series = |ramp: &Ramp, steps: i64| -> Vec<(String, String)> {
+                        let free_start = capacity.checked_sub(ramp.start).unwrap_or(Decimal::ZERO);
+                        vec![
+                            (used_series.clone(), ramp.values(steps)),
+                            (
+                                free_series.clone(),
+                                format!("{free_start}-{}x{steps}", ramp.slope),
+                            ),
+                        ]
+                    };
+                    let first_check = forecast.lookback.millis + for_.millis + 4 * self.interval;
+                    if let Some(ramp) =
+                        self.ramp(start, capacity, forecast.horizon, *for_, first_check)
                     {
-                        let steps = check_time / self.interval;
-                        // free = capacity - used: the same ramp going down.
-                        let slope =
-                            ramp_slope(start, capacity, forecast.horizon, *for_, self.interval)?;
-                        let free_values =
-                            format!("{}-{}x{steps}", capacity.checked_sub(start)?, slope);
-                        let series = vec![
-                            (
-                                series_text(&memory.used.metric, &memory_labels),
-                                used_values,
-                            ),
-                            (
-                                series_text(&memory.free.metric, &memory_labels),
-                                free_values,
-                            ),
-                        ];
+                        let series = memory_series(&ramp, ramp.check / self.interval);
                         if self.solver.isolated(&series, cache) {
                             cases.push(TestCase {
                                 name: format!(
-                                    "{}/{}: GPU memory running out within {} is forecast",
+                                    "{}/{}: GPU memory of the pool running out within {} is forecast",
                                     self.service.name, self.objective.name, forecast.horizon
                                 ),
                                 series,
-                                checks: vec![self.expect(alert, &memory_labels, check_time)],
+                                // The pool's forecast carries the objective's labels only.
+                                checks: vec![self.expect(alert, &BTreeMap::new(), ramp.check)],
                             });
                         }
                     }
+                    cases.extend(self.young_series_case(
+                        alert,
+                        start,
+                        capacity,
+                        forecast.lookback,
+                        forecast.horizon,
+                        *for_,
+                        memory_series,
+                    ));
                 }
             }
             _ => {}
         }
         Some(cases)
+    }
+
+    /// A value over the limit long enough to fire, one sample back under it, then
+    /// over again: with `keep_firing_for` the alert fires throughout.
+    #[allow(clippy::too_many_arguments)]
+    fn dip_case(
+        &self,
+        alert: &AlertRule,
+        labels: &BTreeMap<String, String>,
+        series: &str,
+        above: Decimal,
+        below: Decimal,
+        for_: Duration,
+        keep_firing_for: Duration,
+    ) -> Option<TestCase> {
+        if keep_firing_for.is_zero() {
+            return None;
+        }
+        let before_dip = for_.millis / self.interval + 2;
+        let dip = (before_dip + 1) * self.interval;
+        Some(TestCase {
+            name: format!(
+                "{}/{}: a one-sample dip under the limit does not resolve the alert (keep_firing_for {keep_firing_for})",
+                self.service.name, self.objective.name
+            ),
+            series: vec![(
+                series.to_owned(),
+                format!("{above}x{before_dip} {below} {above}x3"),
+            )],
+            checks: vec![
+                self.expect(alert, labels, dip),
+                self.expect(alert, labels, dip + self.interval),
+            ],
+        })
+    }
+
+    /// The forecast ramp on a series younger than `lookback`: not forecast
+    /// (without the history guard its first minutes would be extrapolated).
+    #[allow(clippy::too_many_arguments)]
+    fn young_series_case(
+        &self,
+        alert: &AlertRule,
+        start: Decimal,
+        limit: Decimal,
+        lookback: Duration,
+        horizon: Duration,
+        for_: Duration,
+        series: impl Fn(&Ramp, i64) -> Vec<(String, String)>,
+    ) -> Option<TestCase> {
+        let ramp = self.ramp(start, limit, horizon, for_, for_.millis + 4 * self.interval)?;
+        if ramp.check + self.interval >= lookback.millis {
+            return None;
+        }
+        Some(TestCase {
+            name: format!(
+                "{}/{}: a series younger than the {lookback} lookback is not forecast",
+                self.service.name, self.objective.name
+            ),
+            series: series(&ramp, ramp.check / self.interval),
+            checks: vec![Check {
+                eval_time: ramp.check,
+                alertname: alert.alert.clone(),
+                expected: Vec::new(),
+            }],
+        })
     }
 
     /// The scenarios of a freshness objective.
@@ -195,42 +333,37 @@ impl Generator<'_> {
         ])
     }
 
-    /// A linear ramp from `start` that crosses `limit` later than the check time
-    /// but whose `horizon` forecast is above `limit` for `for_` before it; the
-    /// values and the check time, or `None` when the horizon leaves no room.
+    /// A linear ramp from `start` whose `horizon` forecast is above `limit` from
+    /// `for_` before its check time (the first sample at or after `first_check`)
+    /// on, and which itself crosses `limit` only after it; `None` when the
+    /// horizon leaves no room.
     fn ramp(
         &self,
         start: Decimal,
         limit: Decimal,
         horizon: Duration,
         for_: Duration,
-    ) -> Option<(String, i64)> {
+        first_check: i64,
+    ) -> Option<Ramp> {
         let room = horizon.millis - for_.millis - self.interval;
         if room < 3 * self.interval {
             return None;
         }
-        let check =
-            (for_.millis + 4 * self.interval + room / 2).div_euclid(self.interval) * self.interval;
-        let slope = ramp_slope(start, limit, horizon, for_, self.interval)?;
-        Some((format!("{start}+{slope}x{}", check / self.interval), check))
-    }
-}
-
-/// Per-sample increase of a ramp from `start` reaching `limit` at
-/// `horizon + 3 × interval` (see [`Generator::ramp`]).
-fn ramp_slope(
-    start: Decimal,
-    limit: Decimal,
-    horizon: Duration,
-    for_: Duration,
-    interval: i64,
-) -> Option<Decimal> {
-    let _ = for_;
-    let crossing_steps = horizon.millis / interval + 3;
-    Some(
-        limit
+        let check_step = (first_check + self.interval - 1).div_euclid(self.interval);
+        // The forecast at step k reaches k + horizon steps: above the limit from
+        // crossing - horizon on, which is before check - for.
+        let crossing_step =
+            check_step + ((horizon.millis - for_.millis) / (2 * self.interval)).max(2);
+        let slope = limit
             .checked_sub(start)?
-            .div_rounded(Decimal::from_integer(crossing_steps))?
-            .0,
-    )
+            .checked_mul(Decimal::from_integer(2))?
+            .div_rounded(Decimal::from_integer(2 * crossing_step - 1))?
+            .0;
+        Some(Ramp {
+            start,
+            slope,
+            crossing_step,
+            check: check_step * self.interval,
+        })
+    }
 }
