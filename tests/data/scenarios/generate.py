@@ -165,6 +165,21 @@ def outage():
     write("outage", minutes, series)
 
 
+def low_traffic():
+    # An internal review tool: one request a minute; three fail in a row at 2h.
+    minutes = 4 * HOUR
+    write(
+        "low-traffic",
+        minutes,
+        requests(
+            'handler="/v1/review"',
+            minutes,
+            lambda m: 1,
+            lambda m: 1 if 2 * HOUR <= m < 2 * HOUR + 3 else 0,
+        ),
+    )
+
+
 def healthy_noise():
     # 1000 requests a minute with a noisy trickle of errors and slow requests, well
     # inside the budget, and one three-minute blip of 3% errors at 3h.
@@ -184,6 +199,28 @@ def healthy_noise():
         lambda m: [900, 100 - slow[m], slow[m], 0, 0],
     )
     write("healthy-noise", minutes, series)
+
+
+def drift_ramp_with_noise():
+    # PSI of transaction_amount: 0.12 for 3h, then a rise of 0.025 an hour (0.32 at
+    # 12h), with +-0.01 of noise on every sample and, every 15 to 45 minutes, one
+    # sample 0.05 low (a small scoring batch). The rise crosses 0.25 at about 8h, and
+    # the low samples dip below 0.25 until about 10h.
+    minutes = 12 * HOUR
+    noise = Noise(9)
+    values = []
+    next_dip = int(noise.between(15, 45))
+    for m in range(minutes + 1):
+        value = 0.12 + max(0, m - 3 * HOUR) * 0.025 / HOUR + noise.between(-0.01, 0.01)
+        if m == next_dip:
+            value -= 0.05
+            next_dip = m + int(noise.between(15, 45))
+        values.append(round(value, 3))
+    write(
+        "drift-ramp-noise",
+        minutes,
+        [('feature_drift_psi{feature="transaction_amount"}', values)],
+    )
 
 
 MIB = 81920  # an A100 80GB as DCGM reports it, in MiB
@@ -209,6 +246,34 @@ def gpu_leak():
     series = gpu_series("gpu-serve-1", "vllm-7d9f-a", steady, utilization, minutes)
     series += gpu_series("gpu-serve-2", "vllm-7d9f-b", leaking, utilization, minutes)
     write("gpu-leak", minutes, series)
+
+
+def gpu_rolling_deploy():
+    # Two vLLM pods, one per GPU, replaced one by one: the new pod on gpu-serve-1
+    # starts at 1h30m and the old one stops, then the same on gpu-serve-2 at 1h40m.
+    # vLLM reserves 90% of the GPU at start: a new series reads 512 MiB (the CUDA
+    # context) in its first minute and 73728 MiB after. The new version tokenises
+    # slowly: from 1h50m one request in five takes over 250ms (one in 2000 before).
+    minutes = 4 * HOUR
+    series = []
+    for hostname, old, new, switch in [
+        ("gpu-serve-1", "vllm-6c4d-a", "vllm-7d9f-a", 90),
+        ("gpu-serve-2", "vllm-6c4d-b", "vllm-7d9f-b", 100),
+    ]:
+        old_used = [73728 if m < switch else None for m in range(minutes + 1)]
+        new_used = [None if m < switch else 512 if m == switch else 73728 for m in range(minutes + 1)]
+        old_util = [60 if m < switch else None for m in range(minutes + 1)]
+        new_util = [None if m < switch else 5 if m == switch else 60 for m in range(minutes + 1)]
+        series += gpu_series(hostname, old, old_used, old_util, minutes)
+        series += gpu_series(hostname, new, new_used, new_util, minutes)
+    series = [(name, values) for name, values in series]
+    series += histogram(
+        "vllm:time_to_first_token_seconds",
+        'model_name="support-llama-3-8b"',
+        minutes,
+        lambda m: [1200, 799, 1, 0, 0] if m < 110 else [1200, 400, 400, 0, 0],
+    )
+    write("gpu-rolling-deploy", minutes, series)
 
 
 def stalled_batch():
@@ -250,8 +315,11 @@ for scenario in [
     fast_burn,
     slow_burn,
     outage,
+    low_traffic,
     healthy_noise,
+    drift_ramp_with_noise,
     gpu_leak,
+    gpu_rolling_deploy,
     stalled_batch,
     latency_shift,
 ]:
