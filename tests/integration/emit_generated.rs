@@ -68,7 +68,7 @@ fn an_objective_too_long_to_test_gets_no_generated_test_and_a_warning() {
     let stderr = String::from_utf8_lossy(&result.stderr);
     assert!(result.status.success(), "{stderr}");
     assert!(stderr.contains("warning[W0506]: "), "{stderr}");
-    assert!(stderr.contains("52560003 evaluations"), "{stderr}");
+    assert!(stderr.contains("52560005 evaluations"), "{stderr}");
     let test_file = output.join("tests/search.test.yml");
     let tests = std::fs::read_to_string(&test_file).expect("the absent-metrics test is written");
     assert!(!tests.contains("x5256"), "{tests}");
