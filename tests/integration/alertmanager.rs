@@ -20,7 +20,7 @@ use mlslo::prometheus::alertmanager::route::RoutingTree;
 use mlslo::prometheus::alertmanager::{parse_alerts, parse_rfc3339_milliseconds, route_alerts};
 
 use crate::support::{
-    data, free_port, http, installed, read, scratch, write, FakeServer, Lcg, Server, ALERTMANAGER,
+    data, http, installed, read, scratch, start_alertmanager, write, FakeServer, Lcg, ALERTMANAGER,
     AMTOOL,
 };
 
@@ -1159,28 +1159,6 @@ fn random_trees_route_like_amtool() {
 }
 
 /// Starts the real Alertmanager 0.25 (Debian's `prometheus-alertmanager`) on a free port
-/// of 127.0.0.1 with clustering off, its storage and log in `folder`; it is killed when
-/// dropped.
-fn start_alertmanager(folder: &Path, config_path: &Path, name: &str) -> Server {
-    let port = free_port();
-    let mut command = Command::new(ALERTMANAGER);
-    command
-        .arg(format!("--config.file={}", config_path.display()))
-        .arg(format!(
-            "--storage.path={}",
-            folder.join(format!("storage-{name}")).display()
-        ))
-        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-        .arg("--cluster.listen-address=")
-        .arg("--log.level=error");
-    Server::start(
-        command,
-        port,
-        folder.join(format!("{name}.log")),
-        "/-/ready",
-    )
-}
-
 /// A local webhook receiver: every notification is kept (see `FakeServer::requests`).
 fn webhook_receiver() -> FakeServer {
     FakeServer::start(|_| (200, "text/plain", String::new()))

@@ -281,6 +281,28 @@ impl Drop for Server {
     }
 }
 
+/// Alertmanager 0.25 on a free port of 127.0.0.1 with clustering off, its storage
+/// (`storage-<name>`) and log (`<name>.log`) in `folder`; killed when dropped.
+pub fn start_alertmanager(folder: &Path, config_path: &Path, name: &str) -> Server {
+    let port = free_port();
+    let mut command = Command::new(ALERTMANAGER);
+    command
+        .arg(format!("--config.file={}", config_path.display()))
+        .arg(format!(
+            "--storage.path={}",
+            folder.join(format!("storage-{name}")).display()
+        ))
+        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+        .arg("--cluster.listen-address=")
+        .arg("--log.level=error");
+    Server::start(
+        command,
+        port,
+        folder.join(format!("{name}.log")),
+        "/-/ready",
+    )
+}
+
 /// One HTTP/1.0 request to 127.0.0.1:`port` with a JSON body: status and body.
 pub fn http(port: u16, method: &str, path: &str, body: &str) -> std::io::Result<(u16, String)> {
     let mut stream = TcpStream::connect(("127.0.0.1", port))?;

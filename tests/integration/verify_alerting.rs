@@ -7,7 +7,6 @@
 //! real-tool halves print a notice, unless `CI` is set, where they fail.
 
 use std::collections::BTreeMap;
-use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -16,7 +15,7 @@ use mlslo::prometheus::alertmanager::notification::{
 };
 
 use crate::support::{
-    free_port, http, installed, mlslo, outcome, scratch, write, FakeServer, Server, ALERTMANAGER,
+    http, installed, mlslo, outcome, scratch, start_alertmanager, write, FakeServer, ALERTMANAGER,
     AMTOOL,
 };
 
@@ -187,7 +186,7 @@ fn a_real_alertmanager_fails_where_check_says_a_template_fails() {
     }
     let config_path = folder.join("alertmanager.yml");
     std::fs::write(&config_path, &config).expect("write the configuration");
-    let server = start_alertmanager(&folder, &config_path);
+    let server = start_alertmanager(&folder, &config_path, "alertmanager");
     let alerts: Vec<String> = templates
         .iter()
         .map(|(name, _)| format!(r#"{{"labels": {{"alertname": "{name}", "slo": "api"}}}}"#))
@@ -255,23 +254,6 @@ fn one_alert_notification(alertname: &str) -> Notification {
         }],
         external_url: "http://127.0.0.1".to_owned(),
     }
-}
-
-/// Alertmanager 0.25 on a free port of 127.0.0.1 with clustering off; its log
-/// is `alertmanager.log` in `folder`; killed when dropped.
-fn start_alertmanager(folder: &Path, config_path: &Path) -> Server {
-    let port = free_port();
-    let mut command = Command::new(ALERTMANAGER);
-    command
-        .arg(format!("--config.file={}", config_path.display()))
-        .arg(format!(
-            "--storage.path={}",
-            folder.join("storage").display()
-        ))
-        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-        .arg("--cluster.listen-address=")
-        .arg("--log.level=error");
-    Server::start(command, port, folder.join("alertmanager.log"), "/-/ready")
 }
 
 /// `mlslo routes --verify-receivers` passes and fails exactly where `amtool
