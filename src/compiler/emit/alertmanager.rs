@@ -25,8 +25,8 @@
 
 use crate::base::diagnostic::Diagnostic;
 use crate::compiler::emit::codes;
-use crate::compiler::emit::naming;
 use crate::compiler::emit::yaml::Node;
+use crate::compiler::ir::naming;
 use crate::compiler::ir::{
     Duration, InhibitRule, Integration, ObjectiveKind, Program, Routing, WebhookUrl,
 };

@@ -23,8 +23,8 @@ use crate::compiler::emit::alertmanager::{
     inhibit_rules, route_tree, RouteTreeNode, DEFAULT_GROUP_INTERVAL, DEFAULT_GROUP_WAIT,
     DEFAULT_REPEAT_INTERVAL, FALLBACK_RECEIVER,
 };
-use crate::compiler::emit::naming;
 use crate::compiler::emit::yaml::Node;
+use crate::compiler::ir::naming;
 use crate::compiler::ir::{Integration, Program, Receiver, WebhookUrl};
 
 /// Path of the manifest under the output folder.

@@ -10,8 +10,8 @@
 //! namespace is written, so `kubectl apply -n` decides; the manifest validates
 //! against the CRD's `openAPIV3Schema` (tested in `tests/integration/emit_prometheus.rs`).
 
-use crate::compiler::emit::naming;
 use crate::compiler::emit::yaml::{self, Node};
+use crate::compiler::ir::naming;
 use crate::compiler::ir::Service;
 
 /// The manifest text: `header` comment lines, metadata, then `groups_text` (the plain

@@ -21,17 +21,13 @@ pub mod promtool_test;
 pub mod watcher;
 pub mod yaml;
 
-/// Every generated name lives with the model, so that the checker proves them unique
-/// with the functions the emitters use.
-pub use crate::compiler::ir::naming;
-
 #[cfg(test)]
 mod tests;
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::base::diagnostic::{CodeInfo, Diagnostic, SourceMap};
-use crate::compiler::ir::Program;
+use crate::compiler::ir::{naming, Program};
 
 /// Codes W0506 and W0507: warnings found while generating; `mlslo explain` prints them.
 pub const CODES: &[CodeInfo] = codes::ALL;

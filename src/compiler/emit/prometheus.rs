@@ -39,8 +39,8 @@
 
 use std::collections::BTreeMap;
 
-use crate::compiler::emit::naming;
 use crate::compiler::emit::yaml::direct;
+use crate::compiler::ir::naming;
 use crate::compiler::ir::{
     AvailabilityEvents, Bound, Budget, BurnWindow, Decimal, Duration, LabelMatcher, MatchOp,
     Objective, ObjectiveKind, Service, Tier,

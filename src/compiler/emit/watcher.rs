@@ -22,8 +22,8 @@
 use serde_json::{json, Map, Value};
 
 use crate::compiler::emit::alertmanager::AlertmanagerOptions;
-use crate::compiler::emit::naming;
 use crate::compiler::emit::prometheus::alert_labels;
+use crate::compiler::ir::naming;
 use crate::compiler::ir::{Duration, LogsCondition, Objective, ObjectiveKind, Program, Service};
 
 /// Alert names of log alerts (CamelCase, like the Prometheus alerts).

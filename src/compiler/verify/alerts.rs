@@ -9,9 +9,9 @@ use std::collections::BTreeMap;
 
 use crate::base::diagnostic::Span;
 use crate::base::parallel::in_parallel_balanced;
-use crate::compiler::emit::naming;
 use crate::compiler::emit::prometheus::{alert_labels, service_rule_groups, Rule};
 use crate::compiler::emit::watcher::{ALERT_LOG_COUNT_HIGH, ALERT_LOG_RATIO_HIGH};
+use crate::compiler::ir::naming;
 use crate::compiler::ir::{LogsCondition, ObjectiveKind, Program, Service};
 
 /// One generated alert.

@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 
 use super::{format_time, Report};
-use crate::compiler::emit::naming::{LABEL_LONG_WINDOWS, LABEL_SERVICE, LABEL_SEVERITY, LABEL_SLO};
+use crate::compiler::ir::naming::{LABEL_LONG_WINDOWS, LABEL_SERVICE, LABEL_SEVERITY, LABEL_SLO};
 use crate::prometheus::model::duration::format_model_duration;
 
 const WIDTH: f64 = 900.0;

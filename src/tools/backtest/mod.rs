@@ -30,7 +30,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::base::diagnostic::{Diagnostic, SourceMap};
-use crate::compiler::emit::naming::{self, LABEL_SERVICE, LABEL_SLO};
+use crate::compiler::ir::naming::{self, LABEL_SERVICE, LABEL_SLO};
 use crate::prometheus::alertmanager::{config::Config, route_alerts, PostableAlert};
 use crate::prometheus::model::duration::{format_model_duration, parse_model_duration};
 use crate::prometheus::promql::{EvalOptions, Labels, Semantics};

@@ -13,9 +13,9 @@
 
 use std::collections::BTreeMap;
 
-use crate::compiler::emit::naming;
 use crate::compiler::emit::prometheus::AlertRule;
 use crate::compiler::emit::promtool_test::test_file::{Check, ExpectedAlert};
+use crate::compiler::ir::naming;
 use crate::compiler::ir::{Budget, BurnWindow, Duration, Tier};
 
 /// Relative margin the model keeps from a threshold before it predicts anything.

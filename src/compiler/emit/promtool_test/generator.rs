@@ -9,11 +9,11 @@
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 
-use crate::compiler::emit::naming;
 use crate::compiler::emit::prometheus::AlertRule;
 use crate::compiler::emit::promtool_test::burn_model::BurnModel;
 use crate::compiler::emit::promtool_test::label_solver::LabelSolver;
 use crate::compiler::emit::promtool_test::test_file::{Check, ExpectedAlert};
+use crate::compiler::ir::naming;
 use crate::compiler::ir::{Objective, Service};
 
 /// Builds the test cases of one objective.

@@ -34,8 +34,8 @@ use std::collections::BTreeMap;
 
 use crate::base::diagnostic::Diagnostic;
 use crate::compiler::emit::codes;
-use crate::compiler::emit::naming;
 use crate::compiler::emit::prometheus::{absent_selectors, AlertRule, Rule, RuleGroup, ABSENT_FOR};
+use crate::compiler::ir::naming;
 use crate::compiler::ir::{
     AvailabilityEvents, Duration, Objective, ObjectiveKind, Selector, Service,
 };

@@ -14,11 +14,11 @@
 
 use std::collections::BTreeMap;
 
-use crate::compiler::emit::naming;
 use crate::compiler::emit::prometheus::AlertRule;
 use crate::compiler::emit::promtool_test::generator::Generator;
 use crate::compiler::emit::promtool_test::label_solver::RegexCache;
 use crate::compiler::emit::promtool_test::test_file::{series_text, Check, TestCase};
+use crate::compiler::ir::naming;
 use crate::compiler::ir::{Decimal, Duration, ObjectiveKind};
 
 /// A rising line that crosses a limit half a sample after `crossing_step - 1`.
