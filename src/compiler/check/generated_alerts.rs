@@ -7,7 +7,7 @@
 //! label saying what is wrong there and a help saying how to fix it.
 //! The checker already reports an alert that can never fire (W0005), a window
 //! not shorter than the objective window (E0403) and a latency threshold that is
-//! not a declared bucket (W0003); nothing here repeats them.
+//! not a known bucket boundary (E0610, E0611); nothing here repeats them.
 
 use crate::base::diagnostic::Diagnostic;
 use crate::compiler::check::codes;
