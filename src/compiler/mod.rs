@@ -49,8 +49,13 @@ pub const CODES: &[&[CodeInfo]] = &[syntax::CODES, check::CODES, emit::CODES];
 /// }
 /// routing {
 ///   default_receiver = "risk-chat"
-///   receiver "risk-chat" { slack { api_url_file = "/etc/am/slack", channel = "risk-ml" } }
+///   receiver "risk-chat" {
+///     slack { api_url_file = "/etc/am/slack", channel = "risk-ml" }
+///     email { to = "risk@example.com", from = "am@example.com", smarthost = "smtp.example.com:587" }
+///   }
+///   receiver "heartbeat" { webhook { url = "https://hc-ping.example.com/ping/risk" } }
 /// }
+/// monitoring { heartbeat = "heartbeat" }
 /// "#);
 /// let outputs = mlslo::compile(&sources);
 /// assert!(outputs.diagnostics.is_empty(), "{:?}", outputs.diagnostics);
@@ -170,8 +175,13 @@ impl<'a> Compilation<'a> {
 /// }
 /// routing {
 ///   default_receiver = "risk-chat"
-///   receiver "risk-chat" { slack { api_url_file = "/etc/am/slack", channel = "risk-ml" } }
+///   receiver "risk-chat" {
+///     slack { api_url_file = "/etc/am/slack", channel = "risk-ml" }
+///     email { to = "risk@example.com", from = "am@example.com", smarthost = "smtp.example.com:587" }
+///   }
+///   receiver "heartbeat" { webhook { url = "https://hc-ping.example.com/ping/risk" } }
 /// }
+/// monitoring { heartbeat = "heartbeat" }
 /// "#);
 /// let (program, diagnostics) = mlslo::check_sources(&map);
 /// assert!(diagnostics.is_empty(), "{diagnostics:?}");

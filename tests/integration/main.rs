@@ -20,6 +20,7 @@ mod forecasts;
 mod grammar;
 mod lint;
 mod lint_live;
+mod monitoring;
 mod parser_props;
 mod promqltest;
 mod promtool_diff;

@@ -10,7 +10,8 @@
 //! the numbers they were given when generation found them. E0600 to E0603,
 //! W0600 and W0601 are raised by `compiler::verify`, which checks the generated
 //! alerting system (routing and receivers' templates) after the checker. W0620 to
-//! W0629 are about forecasts and hysteresis.
+//! W0629 are about forecasts and hysteresis; E0640 to W0649 about the monitoring of
+//! the monitoring path (the dead man's switch and the meta-alerts).
 
 crate::base::diagnostic::declare_codes! {
     /// Codes E02xx (names), E03xx (types and units), E04xx (SLO semantics) and
@@ -27,7 +28,8 @@ block kind of the language, so a misspelled kind gets a suggestion.
 
 Fix: correct the keyword (`latency`). A service holds `labels`, `selector`
 and the objective kinds `latency`, `availability`, `accuracy`, `drift`, `gpu`,
-`freshness` and `logs`; the top level holds `service` and `routing`.";
+`freshness` and `logs`; the top level holds `service`, `routing` and
+`monitoring`.";
     UNKNOWN_FIELD = "E0202", "unknown field", "\
 A field name is not one of the fields of the enclosing block. mlslo does not
 ignore unknown fields, because a misspelled field would silently fall back to a
@@ -521,6 +523,15 @@ not load.
 
 Fix: a duration of at most 292y; objective windows and `for` durations are days
 or weeks in practice.";
+    SECOND_MONITORING_BLOCK = "E0640", "a second monitoring block", "\
+The `monitoring` block sets up the alerts on the monitoring path itself (the
+dead man's switch and the alerts on rule evaluation, notifications and scrape
+targets) for the whole program, so there is at most one across all files.
+
+    monitoring { heartbeat = \"deadmans-snitch\" }
+    monitoring { targets_down = false }        // error: a second block
+
+Fix: merge the two blocks into one.";
     NOT_A_COUNTER = "W0001", "metric does not look like a counter", "\
 An availability objective counts events with `rate()`, which needs counters:
 by Prometheus naming conventions their names end in `_total` (or `_count`,
@@ -757,4 +768,42 @@ misses the service's rules.
 Fix: a team such as `payments`, a service name of at most 63 characters ending in
 a letter or digit; or nothing, when no selector reads these labels
 (`app.kubernetes.io/managed-by: mlslo` is always there).";
+    NO_HEARTBEAT = "W0640", "no dead man's switch", "\
+Every alert mlslo generates travels through Prometheus, Alertmanager and a
+receiver's integration. If any of them stops (Prometheus down, rules not loaded,
+Alertmanager crashed, a wrong API key), no alert fires and nothing says so:
+silence looks like health. A dead man's switch is an alert that always fires
+(`Watchdog`) and that Alertmanager sends to an outside heartbeat service
+(Dead Man's Snitch, healthchecks.io, a PagerDuty or Opsgenie heartbeat) every
+`heartbeat_interval`; the service pages you when the heartbeats stop.
+
+    routing { default_receiver = \"chat\" ... }     // warning: no monitoring block
+
+Fix: name the receiver whose integration calls the heartbeat service:
+
+    monitoring { heartbeat = \"heartbeat\", heartbeat_interval = 1m }
+    routing { receiver \"heartbeat\" { webhook { url = \"https://hc-ping.com/...\" } } ... }
+
+or write `heartbeat = none` where something else watches the pipeline.";
+    NOTIFICATION_FAILURES_UNREPORTABLE = "W0641", "notification failures reported only through the failing integration", "\
+`AlertmanagerNotificationsFailing` fires when an integration (Slack, PagerDuty,
+a webhook, e-mail) fails to deliver, and it carries the integration as a label.
+When the route tree sends the alert about a failing integration only to
+receivers that use that same integration, the report of the failure fails the
+same way and nobody hears of it.
+
+    route { kind = \"monitoring\" } -> \"platform-slack\"   // slack failures go to Slack
+
+Fix: route `kind = \"monitoring\"` alerts to a receiver with a second, different
+integration (e-mail beside Slack, say), or rely on the dead man's switch.";
+    HEARTBEAT_RECEIVER_SHARED = "W0642", "heartbeat receiver also receives alerts", "\
+The heartbeat receiver's integration calls an outside heartbeat service, which
+only counts calls: an alert sent there is seen by nobody, and it makes the
+service believe the pipeline is alive even after the `Watchdog` stops.
+
+    monitoring { heartbeat = \"snitch\" }
+    routing { default_receiver = \"snitch\" ... }       // warning
+
+Fix: keep the heartbeat receiver for the heartbeat alone; route alerts to
+receivers people read.";
 }

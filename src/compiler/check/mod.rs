@@ -28,6 +28,7 @@ mod generated_alerts;
 mod generated_names;
 mod inhibition;
 mod labels_and_annotations;
+mod monitoring;
 mod names;
 mod objectives;
 mod program;

@@ -1,4 +1,5 @@
-//! The whole program: the services of every file and the one routing block,
+//! The whole program: the services of every file, the one routing block and the
+//! one monitoring block,
 //! with service names unique across files and objective names unique in their
 //! service.
 //!
@@ -21,10 +22,12 @@ impl Checker {
     pub fn check_program(&mut self, files: &[ast::File]) -> Option<ir::Program> {
         let mut service_blocks = Vec::new();
         let mut routing_blocks = Vec::new();
+        let mut monitoring_blocks = Vec::new();
         for file in files {
             let fields = self.collect(&file.items, &TOP_SCHEMA, Span::default());
             service_blocks.extend(fields.blocks("service"));
             routing_blocks.extend(fields.blocks("routing"));
+            monitoring_blocks.extend(fields.blocks("monitoring"));
         }
         let mut all_good = true;
 
@@ -57,6 +60,18 @@ impl Checker {
             }
         }
 
+        let mut monitoring = ir::Monitoring::default();
+        if let Some((first, rest)) = monitoring_blocks.split_first() {
+            for extra in rest {
+                self.second_monitoring_block(extra.kind.span, first.kind.span);
+                all_good = false;
+            }
+            match self.check_monitoring(first) {
+                Some(checked) => monitoring = checked,
+                None => all_good = false,
+            }
+        }
+
         let mut routing = None;
         if let Some((first, rest)) = routing_blocks.split_first() {
             for extra in rest {
@@ -73,15 +88,21 @@ impl Checker {
                     matches!(&objective.kind, ir::ObjectiveKind::Freshness { feeds, .. } if !feeds.is_empty())
                 })
             });
-            match self.check_routing(first, any_feeds) {
+            match self.check_routing(first, any_feeds, monitoring.heartbeat_receiver()) {
                 Some(checked) => routing = Some(checked),
                 None => all_good = false,
             }
         }
 
+        // A routing block with errors is not there: its receivers are not known.
+        if routing.is_some() || routing_blocks.is_empty() {
+            all_good &= self.check_heartbeat(&monitoring, routing.as_ref(), !services.is_empty());
+        }
+
         all_good.then(|| ir::Program {
             services: services.into_values().collect(),
             routing,
+            monitoring,
         })
     }
 
@@ -178,7 +199,11 @@ impl Checker {
 
 static TOP_SCHEMA: Schema = Schema {
     what: "a file",
-    fields: &[block("service", true, true), block("routing", false, true)],
+    fields: &[
+        block("service", true, true),
+        block("routing", false, true),
+        block("monitoring", false, true),
+    ],
     allows_routes: false,
     secrets: &[],
 };

@@ -21,7 +21,13 @@ impl Checker {
     /// Receivers, routes and inhibit rules of the (single) routing block.
     /// `any_feeds`: whether some freshness objective declares `feeds`, which
     /// enables the derived freshness-over-drift inhibition.
-    pub fn check_routing(&mut self, block: &ast::Block, any_feeds: bool) -> Option<ir::Routing> {
+    /// `heartbeat`: the receiver the `monitoring` block names, which counts as used.
+    pub fn check_routing(
+        &mut self,
+        block: &ast::Block,
+        any_feeds: bool,
+        heartbeat: Option<&str>,
+    ) -> Option<ir::Routing> {
         let fields = self.collect(&block.items, &ROUTING_SCHEMA, block.kind.span);
         let mut all_good = true;
 
@@ -75,7 +81,8 @@ impl Checker {
             }
         }
         let receiver_names: Vec<&str> = receiver_spans.keys().map(String::as_str).collect();
-        let mut used_receivers: BTreeSet<String> = BTreeSet::new();
+        let mut used_receivers: BTreeSet<String> =
+            heartbeat.map(str::to_owned).into_iter().collect();
 
         let mut default_receiver = None;
         if let Some(value) = fields.require(self, "default_receiver") {
@@ -208,7 +215,12 @@ impl Checker {
         }
     }
 
-    fn check_receiver_exists(&mut self, name: &str, span: Span, receivers: &[&str]) -> bool {
+    pub(crate) fn check_receiver_exists(
+        &mut self,
+        name: &str,
+        span: Span,
+        receivers: &[&str],
+    ) -> bool {
         if receivers.contains(&name) {
             return true;
         }

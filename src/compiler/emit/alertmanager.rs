@@ -297,6 +297,38 @@ pub fn flat_routes(routing: &Routing) -> Vec<FlatRoute> {
     routes
 }
 
+/// The route of the dead man's switch, first under the root so that no user route
+/// sees the Watchdog: it goes to the heartbeat receiver alone, at once, and again
+/// every `heartbeat_interval`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HeartbeatRoute {
+    pub receiver: String,
+    pub matchers: Vec<(String, String, String)>,
+    pub group_interval: Duration,
+    /// Below `group_interval`: Alertmanager resends at a group flush only when the
+    /// last notification is older than `repeat_interval`, and the flush that comes
+    /// one interval later finds it a few milliseconds younger than that, so equal
+    /// intervals would send every second flush only.
+    pub repeat_interval: Duration,
+}
+
+pub fn heartbeat_route(program: &Program) -> Option<HeartbeatRoute> {
+    let receiver = program.monitoring.heartbeat_receiver()?;
+    if program.services.is_empty() || program.routing.is_none() {
+        return None;
+    }
+    let interval = program.monitoring.heartbeat_interval;
+    Some(HeartbeatRoute {
+        receiver: receiver.to_owned(),
+        matchers: vec![
+            triple("alertname", "=", naming::ALERT_WATCHDOG),
+            triple(naming::LABEL_KIND, "=", naming::KIND_MONITORING),
+        ],
+        group_interval: interval,
+        repeat_interval: Duration::from_millis((interval.millis / 2).max(1)),
+    })
+}
+
 /// The labels the route tree branches on, outermost first: team, then severity.
 pub const ROUTE_TREE_LEVELS: &[&str] = &[naming::LABEL_TEAM, naming::LABEL_SEVERITY];
 
@@ -485,6 +517,28 @@ pub fn alertmanager_config(program: &Program, options: &AlertmanagerOptions) -> 
     ));
     if let Some(routing) = routing {
         let mut children = Vec::new();
+        if let Some(heartbeat) = heartbeat_route(program) {
+            match matcher_list(&heartbeat.matchers) {
+                Ok(matchers) => children.push(Node::owned_map(vec![
+                    ("receiver".to_owned(), Node::str(&heartbeat.receiver)),
+                    ("matchers".to_owned(), matchers),
+                    (
+                        "group_by".to_owned(),
+                        Node::Seq(vec![Node::str("alertname")]),
+                    ),
+                    ("group_wait".to_owned(), Node::str("0s")),
+                    (
+                        "group_interval".to_owned(),
+                        Node::str(heartbeat.group_interval.to_string()),
+                    ),
+                    (
+                        "repeat_interval".to_owned(),
+                        Node::str(heartbeat.repeat_interval.to_string()),
+                    ),
+                ])),
+                Err(error) => notes.push(format!("heartbeat route left out: {error}")),
+            }
+        }
         for node in route_tree(routing) {
             match route_node(&node) {
                 Ok(node) => children.push(node),

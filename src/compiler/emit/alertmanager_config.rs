@@ -20,8 +20,8 @@
 use std::collections::BTreeMap;
 
 use crate::compiler::emit::alertmanager::{
-    inhibit_rules, route_tree, RouteTreeNode, DEFAULT_GROUP_INTERVAL, DEFAULT_GROUP_WAIT,
-    DEFAULT_REPEAT_INTERVAL, FALLBACK_RECEIVER,
+    heartbeat_route, inhibit_rules, route_tree, RouteTreeNode, DEFAULT_GROUP_INTERVAL,
+    DEFAULT_GROUP_WAIT, DEFAULT_REPEAT_INTERVAL, FALLBACK_RECEIVER,
 };
 use crate::compiler::emit::yaml::Node;
 use crate::compiler::ir::naming;
@@ -113,7 +113,29 @@ pub fn alertmanager_config(program: &Program, secrets: &BTreeMap<String, String>
         ),
     ];
     if let Some(routing) = routing {
-        let children: Vec<Node> = route_tree(routing).iter().map(route_node).collect();
+        let mut children: Vec<Node> = heartbeat_route(program)
+            .map(|heartbeat| {
+                Node::owned_map(vec![
+                    ("receiver".to_owned(), Node::str(&heartbeat.receiver)),
+                    ("matchers".to_owned(), matchers_node(&heartbeat.matchers)),
+                    (
+                        "groupBy".to_owned(),
+                        Node::Seq(vec![Node::str("alertname")]),
+                    ),
+                    ("groupWait".to_owned(), Node::str("0s")),
+                    (
+                        "groupInterval".to_owned(),
+                        Node::str(heartbeat.group_interval.to_string()),
+                    ),
+                    (
+                        "repeatInterval".to_owned(),
+                        Node::str(heartbeat.repeat_interval.to_string()),
+                    ),
+                ])
+            })
+            .into_iter()
+            .collect();
+        children.extend(route_tree(routing).iter().map(route_node));
         if !children.is_empty() {
             route.push(("routes".to_owned(), Node::Seq(children)));
         }

@@ -17,6 +17,25 @@ use crate::compiler::ir::Service;
 /// The manifest text: `header` comment lines, metadata, then `groups_text` (the plain
 /// rule file's body, starting with `groups:`) as the `spec`.
 pub fn prometheus_rule(header: &[String], service: &Service, groups_text: &str) -> String {
+    manifest(
+        header,
+        &naming::kubernetes_name(&service.name),
+        Some(service),
+        groups_text,
+    )
+}
+
+/// The manifest of the rules about Prometheus and Alertmanager themselves.
+pub fn monitoring_prometheus_rule(header: &[String], groups_text: &str) -> String {
+    manifest(
+        header,
+        naming::MONITORING_KUBERNETES_NAME,
+        None,
+        groups_text,
+    )
+}
+
+fn manifest(header: &[String], name: &str, service: Option<&Service>, groups_text: &str) -> String {
     let mut labels = vec![
         (
             "app.kubernetes.io/managed-by".to_owned(),
@@ -24,14 +43,16 @@ pub fn prometheus_rule(header: &[String], service: &Service, groups_text: &str) 
         ),
         ("app.kubernetes.io/component".to_owned(), Node::str("slo")),
     ];
-    if let Some(value) = naming::kubernetes_label_value(&service.name) {
-        labels.push((
-            naming::KUBERNETES_LABEL_SERVICE.to_owned(),
-            Node::str(value),
-        ));
-    }
-    if let Some(value) = naming::kubernetes_label_value(&service.team) {
-        labels.push((naming::KUBERNETES_LABEL_TEAM.to_owned(), Node::str(value)));
+    if let Some(service) = service {
+        if let Some(value) = naming::kubernetes_label_value(&service.name) {
+            labels.push((
+                naming::KUBERNETES_LABEL_SERVICE.to_owned(),
+                Node::str(value),
+            ));
+        }
+        if let Some(value) = naming::kubernetes_label_value(&service.team) {
+            labels.push((naming::KUBERNETES_LABEL_TEAM.to_owned(), Node::str(value)));
+        }
     }
     let metadata = Node::map([
         ("apiVersion", Node::str("monitoring.coreos.com/v1")),
@@ -39,7 +60,7 @@ pub fn prometheus_rule(header: &[String], service: &Service, groups_text: &str) 
         (
             "metadata",
             Node::map([
-                ("name", Node::str(naming::kubernetes_name(&service.name))),
+                ("name", Node::str(name)),
                 ("labels", Node::owned_map(labels)),
             ]),
         ),

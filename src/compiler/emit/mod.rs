@@ -16,6 +16,7 @@ pub mod alertmanager;
 pub mod alertmanager_config;
 mod codes;
 pub mod kubernetes;
+pub mod monitoring;
 pub mod prometheus;
 pub mod promtool_test;
 pub mod watcher;
@@ -70,10 +71,11 @@ pub fn emit_each<K: Send>(
 ) -> (Vec<(String, K)>, Vec<Diagnostic>) {
     let mut kept = Vec::new();
     let mut outputs = Outputs::default();
-    for (files, diagnostics) in each_service_in_parallel(&program.services, sources, &take) {
+    for (files, diagnostics) in each_service_in_parallel(program, sources, &take) {
         kept.extend(files);
         outputs.diagnostics.extend(diagnostics);
     }
+    monitoring_files(program, sources, &mut outputs);
     alertmanager_files(program, sources, &mut outputs);
     kept.extend(take_each(std::mem::take(&mut outputs.files), &take));
     outputs
@@ -87,21 +89,23 @@ type ServiceOutputs<K> = (Vec<(String, K)>, Vec<Diagnostic>);
 /// Services are independent, so contiguous chunks of them are generated on all cores;
 /// results come back in service order, so the output does not depend on the threads.
 fn each_service_in_parallel<K: Send>(
-    services: &[crate::compiler::ir::Service],
+    program: &Program,
     sources: &SourceMap,
     take: &(impl Fn(&str, String) -> K + Sync),
 ) -> Vec<ServiceOutputs<K>> {
     // Below this many services a thread costs more than it saves.
     const SERVICES_PER_THREAD_AT_LEAST: usize = 16;
+    let monitoring = &program.monitoring;
     crate::base::parallel::in_parallel_balanced(
-        services,
+        &program.services,
         SERVICES_PER_THREAD_AT_LEAST,
         |chunk: &[crate::compiler::ir::Service]| {
             let mut cache = promtool_test::RegexCache::default();
             chunk
                 .iter()
                 .map(|service| {
-                    let (files, diagnostics) = service_outputs(service, sources, &mut cache);
+                    let (files, diagnostics) =
+                        service_outputs(service, monitoring, sources, &mut cache);
                     (take_each(files, take), diagnostics)
                 })
                 .collect()
@@ -123,14 +127,28 @@ fn take_each<K>(
         .collect()
 }
 
+/// Every rule group of a service's rule file: its objectives' groups, then its
+/// monitoring group; empty when Prometheus has nothing to evaluate for it.
+pub fn service_rule_groups(
+    service: &crate::compiler::ir::Service,
+    monitoring: &crate::compiler::ir::Monitoring,
+) -> Vec<prometheus::RuleGroup> {
+    let mut groups = prometheus::objective_rule_groups(service);
+    if !groups.is_empty() {
+        groups.extend(monitoring::service_monitoring_group(service, monitoring));
+    }
+    groups
+}
+
 /// The rule file, `PrometheusRule` manifest and promtool test file of one service.
 fn service_outputs(
     service: &crate::compiler::ir::Service,
+    monitoring: &crate::compiler::ir::Monitoring,
     sources: &SourceMap,
     cache: &mut promtool_test::RegexCache,
 ) -> ServiceOutputs<String> {
     let mut files = Vec::new();
-    let groups = prometheus::service_rule_groups(service);
+    let groups = service_rule_groups(service, monitoring);
     if groups.is_empty() {
         return (files, Vec::new());
     }
@@ -157,18 +175,62 @@ fn service_outputs(
 /// writes them, for commands that evaluate or lint the rules and need nothing else (the
 /// generated tests, manifests and watches are most of the cost of [`emit`]).
 pub fn rule_files(program: &Program, sources: &SourceMap) -> BTreeMap<String, String> {
-    program
+    let mut files: BTreeMap<String, String> = program
         .services
         .iter()
         .filter_map(|service| {
-            let groups = prometheus::service_rule_groups(service);
+            let groups = service_rule_groups(service, &program.monitoring);
             if groups.is_empty() {
                 return None;
             }
             let text = rule_file_text(&header(service, sources), &prometheus::groups_text(&groups));
             Some((naming::prometheus_file(&service.name), text))
         })
-        .collect()
+        .collect();
+    let groups = monitoring::monitoring_groups(program);
+    if !groups.is_empty() {
+        let text = rule_file_text(
+            &monitoring_header(program, sources),
+            &prometheus::groups_text(&groups),
+        );
+        files.insert(naming::prometheus_file(naming::MONITORING_STEM), text);
+    }
+    files
+}
+
+/// The rule file, manifest and test file of the rules about Prometheus and
+/// Alertmanager themselves.
+fn monitoring_files(program: &Program, sources: &SourceMap, outputs: &mut Outputs) {
+    let groups = monitoring::monitoring_groups(program);
+    if groups.is_empty() {
+        return;
+    }
+    let header = monitoring_header(program, sources);
+    let groups_text = prometheus::groups_text(&groups);
+    outputs.files.insert(
+        naming::kubernetes_file(naming::MONITORING_STEM),
+        kubernetes::monitoring_prometheus_rule(&header, &groups_text),
+    );
+    outputs.files.insert(
+        naming::prometheus_file(naming::MONITORING_STEM),
+        rule_file_text(&header, &groups_text),
+    );
+    let mut text = yaml::comment_lines(&header);
+    text.push_str(&promtool_test::monitoring_tests(&groups));
+    outputs
+        .files
+        .insert(naming::test_file(naming::MONITORING_STEM), text);
+}
+
+fn monitoring_header(program: &Program, sources: &SourceMap) -> Vec<String> {
+    vec![
+        format!(
+            "{GENERATED_MARKER} {}; DO NOT EDIT.",
+            all_source_names(program, sources).join(", ")
+        ),
+        "The alerts on Prometheus and Alertmanager themselves; regenerate with `mlslo build`."
+            .to_owned(),
+    ]
 }
 
 /// The generated Alertmanager configuration alone, as [`emit`] writes it.

@@ -80,8 +80,9 @@ pub struct AlertRule {
     pub annotations: Vec<(String, String)>,
 }
 
-/// Every rule group of one service, objectives in declaration order.
-pub fn service_rule_groups(service: &Service) -> Vec<RuleGroup> {
+/// Every rule group of the objectives of one service, in declaration order (the
+/// service's file also holds its monitoring group: [`crate::compiler::emit::service_rule_groups`]).
+pub fn objective_rule_groups(service: &Service) -> Vec<RuleGroup> {
     let mut groups = Vec::new();
     for objective in &service.objectives {
         emit_objective(service, objective, &mut groups);

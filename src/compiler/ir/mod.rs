@@ -37,6 +37,77 @@ pub struct Program {
     /// Sorted by name.
     pub services: Vec<Service>,
     pub routing: Option<Routing>,
+    /// The `monitoring` block, or its defaults when there is none.
+    pub monitoring: Monitoring,
+}
+
+/// What mlslo generates to watch the monitoring path itself: a dead man's switch
+/// and alerts on rule evaluation, notification delivery and scrape targets. Each
+/// alert family is on unless switched off.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Monitoring {
+    pub heartbeat: Heartbeat,
+    /// How often the heartbeat receiver hears from Alertmanager.
+    pub heartbeat_interval: Duration,
+    /// The `team` label of the alerts about Prometheus and Alertmanager themselves
+    /// (alerts about a service's rules and targets carry the service's team).
+    pub team: Option<String>,
+    /// Rule evaluation failures and missed iterations of the generated groups.
+    pub rule_failures: bool,
+    /// Notification failures per Alertmanager integration.
+    pub notification_failures: bool,
+    /// The scrape targets behind each objective's series being down.
+    pub targets_down: bool,
+    /// The `monitoring` block; `None` when the defaults apply.
+    pub span: Option<Span>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub enum Heartbeat {
+    /// Not written: no dead man's switch, and a warning says so.
+    Unset,
+    /// `heartbeat = none`.
+    Off,
+    /// An existing receiver of the routing block, and the value's span.
+    Receiver { name: String, span: Span },
+}
+
+impl Default for Monitoring {
+    fn default() -> Monitoring {
+        Monitoring {
+            heartbeat: Heartbeat::Unset,
+            heartbeat_interval: Monitoring::DEFAULT_HEARTBEAT_INTERVAL,
+            team: None,
+            rule_failures: true,
+            notification_failures: true,
+            targets_down: true,
+            span: None,
+        }
+    }
+}
+
+impl Monitoring {
+    /// Heartbeat services (Dead Man's Snitch, healthchecks.io, PagerDuty and
+    /// Opsgenie heartbeats) take periods from a minute up.
+    pub const DEFAULT_HEARTBEAT_INTERVAL: Duration = Duration::minutes(1);
+
+    /// No heartbeat and no alert family.
+    pub fn all_off() -> Monitoring {
+        Monitoring {
+            heartbeat: Heartbeat::Off,
+            rule_failures: false,
+            notification_failures: false,
+            targets_down: false,
+            ..Monitoring::default()
+        }
+    }
+
+    pub fn heartbeat_receiver(&self) -> Option<&str> {
+        match &self.heartbeat {
+            Heartbeat::Receiver { name, .. } => Some(name),
+            Heartbeat::Unset | Heartbeat::Off => None,
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -505,6 +576,17 @@ pub struct Routing {
     /// without credentials (`/api/v2/alerts` is appended to its path).
     pub alertmanager_url: Option<String>,
     pub span: Span,
+}
+
+impl Routing {
+    /// The `routing` keyword that starts the block, where a diagnostic about the
+    /// block as a whole points.
+    pub fn keyword_span(&self) -> Span {
+        Span {
+            start: self.span.start,
+            end: self.span.start + "routing".len() as u32,
+        }
+    }
 }
 
 /// The Alertmanager releases `alertmanager_version` accepts: 0.25 (Debian

@@ -58,6 +58,22 @@ pub const ALERT_GPU_UTILIZATION_HIGH: &str = "GPUUtilizationHigh";
 pub const ALERT_GPU_MEMORY_EXHAUSTION: &str = "GPUMemoryExhaustionForecast";
 pub const ALERT_FRESHNESS_STALE: &str = "DataFreshnessStale";
 
+/// Alerts on the monitoring path itself (the `monitoring` block). They carry
+/// `kind="monitoring"`, so one route can send them all to the people who run
+/// Prometheus and Alertmanager.
+pub const KIND_MONITORING: &str = "monitoring";
+/// The dead man's switch: always firing, routed to the heartbeat receiver.
+pub const ALERT_WATCHDOG: &str = "Watchdog";
+/// The `severity` of the Watchdog, which is neither a page nor a ticket.
+pub const SEVERITY_HEARTBEAT: &str = "heartbeat";
+pub const ALERT_RULE_EVALUATION_FAILURES: &str = "SLORuleEvaluationFailures";
+pub const ALERT_RULE_EVALUATIONS_MISSED: &str = "SLORuleEvaluationsMissed";
+pub const ALERT_SCRAPE_TARGET_DOWN: &str = "SLOScrapeTargetDown";
+pub const ALERT_NOTIFICATIONS_FAILING: &str = "AlertmanagerNotificationsFailing";
+pub const ALERT_MONITORING_METRICS_ABSENT: &str = "SLOMonitoringMetricsAbsent";
+/// On [`ALERT_MONITORING_METRICS_ABSENT`]: the metric the other alerts need.
+pub const LABEL_METRIC: &str = "metric";
+
 /// The last word of every forecast alert's name (a `predict_linear` of what the
 /// objective's threshold alerts watch), so a backtest can pair each forecast with the
 /// alerts it forecasts.
@@ -103,6 +119,11 @@ pub fn slice_bad(slice: Duration) -> String {
 /// pool-level series the exhaustion forecast extrapolates.
 pub const GPU_MEMORY_USED_RATIO_MAX: &str = "slo:gpu_memory_used:ratio_max";
 
+/// The scrape targets (`job`, `instance`) that exposed an objective's series, kept
+/// while the target stays in service discovery, so a target that goes down is
+/// still known to be one of the objective's.
+pub const SLO_SCRAPE_TARGETS: &str = "slo:scrape_targets:info";
+
 /// The window the cheap, chained per-5m rates are recorded at.
 pub const CHAINED_RATE_WINDOW: Duration = Duration::minutes(5);
 
@@ -116,6 +137,40 @@ pub fn group_objective(service: &str, objective: &str) -> String {
 /// The objective-window, metadata and budget rules (not needed by any alert).
 pub fn group_budget(service: &str, objective: &str) -> String {
     format!("{service}/{objective}/budget")
+}
+
+/// The monitoring rules of one service: alerts on the evaluation of its groups and
+/// on the targets behind its objectives. Objective names cannot start with `_`, so
+/// no objective group has this name.
+pub fn group_service_monitoring(service: &str) -> String {
+    format!("{service}/_monitoring")
+}
+
+/// The `rule_group` label Prometheus gives every group of a service's rule file
+/// (`<file>;<group>`), as an anchored regex: the file's path depends on where it
+/// is deployed, the group names do not.
+pub fn service_rule_group_regex(service: &str) -> String {
+    format!(".*;{}/.*", regex_escape(service))
+}
+
+/// The rules about Prometheus and Alertmanager themselves, in a file of their own
+/// (the Watchdog, notification failures, missing self-metrics). Service names
+/// cannot start with `_`, so no service file has this stem.
+pub const MONITORING_STEM: &str = "_monitoring";
+pub const GROUP_MONITORING: &str = "_monitoring";
+/// The monitoring rules' `PrometheusRule` name: service manifests end in `-slo`.
+pub const MONITORING_KUBERNETES_NAME: &str = "mlslo-monitoring";
+
+/// `text` as a regex that matches exactly it (RE2 syntax).
+pub fn regex_escape(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len());
+    for character in text.chars() {
+        if "\\.+*?()|[]{}^$".contains(character) {
+            escaped.push('\\');
+        }
+        escaped.push(character);
+    }
+    escaped
 }
 
 /// Output files, relative to the output folder.

@@ -9,10 +9,12 @@ use std::collections::BTreeMap;
 
 use crate::base::diagnostic::Span;
 use crate::base::parallel::in_parallel_balanced;
-use crate::compiler::emit::prometheus::{alert_labels, service_rule_groups, Rule};
+use crate::compiler::emit::monitoring::monitoring_groups;
+use crate::compiler::emit::prometheus::{alert_labels, AlertRule, Rule};
+use crate::compiler::emit::service_rule_groups;
 use crate::compiler::emit::watcher::{ALERT_LOG_COUNT_HIGH, ALERT_LOG_RATIO_HIGH};
 use crate::compiler::ir::naming;
-use crate::compiler::ir::{LogsCondition, ObjectiveKind, Program, Service};
+use crate::compiler::ir::{LogsCondition, Monitoring, ObjectiveKind, Program, Service};
 
 /// One generated alert.
 #[derive(Clone, Debug)]
@@ -27,20 +29,57 @@ pub struct GeneratedAlert {
     pub annotations: BTreeMap<String, String>,
 }
 
-/// Every alert of every objective, in declaration order; services are
-/// generated on all cores.
+/// Every alert of every objective, in declaration order, then the alerts about
+/// Prometheus and Alertmanager themselves; services are generated on all cores.
 pub fn generated_alerts(program: &Program) -> Vec<GeneratedAlert> {
-    in_parallel_balanced(&program.services, 16, |services| {
-        services.iter().flat_map(service_alerts).collect()
-    })
+    let mut alerts = in_parallel_balanced(&program.services, 16, |services| {
+        services
+            .iter()
+            .flat_map(|service| service_alerts(service, &program.monitoring))
+            .collect()
+    });
+    let span = program
+        .monitoring
+        .span
+        .or(program
+            .routing
+            .as_ref()
+            .map(|routing| routing.keyword_span()))
+        .or(program.services.first().map(|service| service.name_span));
+    if let Some(span) = span {
+        for group in monitoring_groups(program) {
+            alerts.extend(group.rules.into_iter().filter_map(|rule| match rule {
+                Rule::Alerting(rule) => Some(alert_of(rule, span)),
+                Rule::Recording { .. } => None,
+            }));
+        }
+    }
+    alerts
 }
 
-fn service_alerts(service: &Service) -> Vec<GeneratedAlert> {
+fn alert_of(rule: AlertRule, span: Span) -> GeneratedAlert {
+    let mut labels = rule.labels;
+    labels.insert("alertname".to_owned(), rule.alert);
+    GeneratedAlert {
+        objective_span: span,
+        labels,
+        annotations: rule.annotations.into_iter().collect(),
+    }
+}
+
+fn service_alerts(service: &Service, monitoring: &Monitoring) -> Vec<GeneratedAlert> {
     let mut alerts = Vec::new();
+    let mut service_level = Vec::new();
     let mut rules_by_objective: BTreeMap<&str, Vec<Rule>> = BTreeMap::new();
-    for group in service_rule_groups(service) {
+    for group in service_rule_groups(service, monitoring) {
         for rule in group.rules {
             if let Rule::Alerting(alert) = &rule {
+                if !alert.labels.contains_key(naming::LABEL_SLO) {
+                    // The service's own monitoring alerts (its rule evaluation),
+                    // after its objectives' alerts.
+                    service_level.push(alert_of(alert.clone(), service.name_span));
+                    continue;
+                }
                 if let Some(slo) = alert.labels.get(naming::LABEL_SLO) {
                     if let Some(objective) = service
                         .objectives
@@ -83,14 +122,9 @@ fn service_alerts(service: &Service) -> Vec<GeneratedAlert> {
             let Rule::Alerting(rule) = rule else {
                 continue;
             };
-            let mut labels = rule.labels;
-            labels.insert("alertname".to_owned(), rule.alert);
-            alerts.push(GeneratedAlert {
-                objective_span: objective.name_span,
-                labels,
-                annotations: rule.annotations.into_iter().collect(),
-            });
+            alerts.push(alert_of(rule, objective.name_span));
         }
     }
+    alerts.extend(service_level);
     alerts
 }

@@ -9,7 +9,7 @@
 //! the same emitters `build` uses (alert labels and annotations from
 //! `emit::prometheus` and `emit::watcher`, the route tree from
 //! `emit::alertmanager`), so what it proves holds for the generated files.
-//! Its codes are the checker's (E0600 to E0603, W0600 and W0601); every
+//! Its codes are the checker's (E0600 to E0603, W0600, W0601, W0641, W0642); every
 //! diagnostic has a span on the `.slo` source and a help. Deterministic:
 //! diagnostics come out in the order of services, objectives and receivers.
 //!

@@ -14,7 +14,10 @@
 //!   (their values are exact: series and external labels cannot override
 //!   them) or on a label name that looks like a misspelling of one (W0601).
 //!   Labels that may come from a series or from Prometheus' external labels
-//!   are never reported.
+//!   are never reported;
+//! - the heartbeat receiver gets the Watchdog alone (W0642), and the alert on a
+//!   failing integration reaches some receiver through another integration
+//!   (W0641): it is routed once per integration kind the receivers use.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -24,7 +27,8 @@ use crate::compiler::check::codes;
 use crate::compiler::check::did_you_mean;
 use crate::compiler::emit::alertmanager::{alertmanager_config, AlertmanagerOptions};
 use crate::compiler::emit::yaml;
-use crate::compiler::ir::{MatchOp, Program, Route, Routing};
+use crate::compiler::ir::naming;
+use crate::compiler::ir::{Heartbeat, MatchOp, Program, Route, Routing};
 use crate::compiler::verify::alerts::GeneratedAlert;
 use crate::prometheus::alertmanager::config;
 use crate::prometheus::alertmanager::matchers::{MatchType, Matcher};
@@ -134,7 +138,109 @@ pub fn check_routing(
         );
     }
     check_route_matchers(routing, alerts, found);
+    check_heartbeat_receiver(program, alerts, &deliveries, found);
+    check_notification_failure_routes(&config, &tree, alerts, found);
     Some(Routed { deliveries })
+}
+
+/// W0642 when an alert other than the Watchdog reaches the heartbeat receiver.
+fn check_heartbeat_receiver(
+    program: &Program,
+    alerts: &[GeneratedAlert],
+    deliveries: &[Vec<Delivery>],
+    found: &mut Vec<Diagnostic>,
+) {
+    let Heartbeat::Receiver { name, span } = &program.monitoring.heartbeat else {
+        return;
+    };
+    let mut reached = alerts.iter().zip(deliveries).filter(|(alert, delivered)| {
+        alert.labels.get("alertname").map(String::as_str) != Some(naming::ALERT_WATCHDOG)
+            && delivered.iter().any(|delivery| &delivery.receiver == name)
+    });
+    let Some((first, _)) = reached.next() else {
+        return;
+    };
+    let more = match reached.count() {
+        0 => String::new(),
+        1 => " and 1 other alert".to_owned(),
+        n => format!(" and {n} other alerts"),
+    };
+    found.push(
+        codes::HEARTBEAT_RECEIVER_SHARED
+            .at(
+                *span,
+                format!(
+                    "{}{more} also reach the heartbeat receiver `{name}`",
+                    format_label_set(&first.labels)
+                ),
+            )
+            .with_secondary(first.objective_span, "this alert is one of them")
+            .with_help(
+                "route alerts to receivers people read, and keep this receiver for the heartbeat",
+            ),
+    );
+}
+
+/// W0641 when the alert about a failing integration is routed only to receivers
+/// whose every integration is of that same kind.
+fn check_notification_failure_routes(
+    config: &config::Config,
+    tree: &RoutingTree,
+    alerts: &[GeneratedAlert],
+    found: &mut Vec<Diagnostic>,
+) {
+    let Some(failing) = alerts.iter().find(|alert| {
+        alert.labels.get("alertname").map(String::as_str)
+            == Some(naming::ALERT_NOTIFICATIONS_FAILING)
+    }) else {
+        return;
+    };
+    let integrations_of = |receiver: &str| -> BTreeSet<&str> {
+        config
+            .receivers
+            .iter()
+            .filter(|declared| declared.name == receiver)
+            .flat_map(|declared| &declared.integrations)
+            .map(|integration| integration.kind.trim_end_matches("_configs"))
+            .collect()
+    };
+    let used: BTreeSet<&str> = config
+        .receivers
+        .iter()
+        .flat_map(|receiver| &receiver.integrations)
+        .map(|integration| integration.kind.trim_end_matches("_configs"))
+        .collect();
+    for integration in used {
+        let mut labels = failing.labels.clone();
+        labels.insert("integration".to_owned(), integration.to_owned());
+        let receivers: BTreeSet<String> = tree
+            .match_routes(&labels)
+            .into_iter()
+            .map(|node| node.options.receiver.clone())
+            .collect();
+        let other_way = receivers.iter().any(|receiver| {
+            integrations_of(receiver)
+                .iter()
+                .any(|kind| *kind != integration)
+        });
+        if other_way {
+            continue;
+        }
+        let listed: Vec<&str> = receivers.iter().map(String::as_str).collect();
+        found.push(
+            codes::NOTIFICATION_FAILURES_UNREPORTABLE
+                .at(
+                    failing.objective_span,
+                    format!(
+                        "when {integration} notifications fail, the alert saying so goes only to {}, which notifies through {integration} alone",
+                        listed.join(", ")
+                    ),
+                )
+                .with_help(format!(
+                    "route `kind = \"monitoring\"` alerts to a receiver that also has an integration other than {integration}"
+                )),
+        );
+    }
 }
 
 /// W0601 for matchers no generated alert can satisfy.
@@ -142,13 +248,27 @@ fn check_route_matchers(routing: &Routing, alerts: &[GeneratedAlert], found: &mu
     if alerts.is_empty() {
         return;
     }
-    // The labels every alert sets, each with every value it takes.
-    let mut universal: BTreeMap<&str, BTreeSet<&str>> = alerts[0]
+    // The labels every objective's alert sets (the alerts on Prometheus and
+    // Alertmanager themselves have no service), each with every value any alert
+    // gives it.
+    let is_objective_alert = |alert: &&GeneratedAlert| {
+        alert.labels.get(naming::LABEL_KIND).map(String::as_str) != Some(naming::KIND_MONITORING)
+    };
+    let objective_alerts: Vec<&GeneratedAlert> =
+        match alerts.iter().filter(is_objective_alert).count() {
+            0 => alerts.iter().collect(),
+            _ => alerts.iter().filter(is_objective_alert).collect(),
+        };
+    let mut universal: BTreeMap<&str, BTreeSet<&str>> = objective_alerts[0]
         .labels
         .keys()
         .map(|name| (name.as_str(), BTreeSet::new()))
         .collect();
-    universal.retain(|name, _| alerts.iter().all(|alert| alert.labels.contains_key(*name)));
+    universal.retain(|name, _| {
+        objective_alerts
+            .iter()
+            .all(|alert| alert.labels.contains_key(*name))
+    });
     for alert in alerts {
         for (name, values) in universal.iter_mut() {
             if let Some(value) = alert.labels.get(*name) {

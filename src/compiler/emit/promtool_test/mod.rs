@@ -2,7 +2,9 @@
 //! burn above its factor and stays quiet below it, the traffic guard keeps
 //! pages and tickets quiet on thin traffic, threshold and forecast alerts fire when they
 //! should (and the forecast stops once the breach is there), and every
-//! objective's absent-metrics alert fires when its metrics are missing.
+//! objective's absent-metrics alert fires when its metrics are missing, and the
+//! alerts on the monitoring path (the Watchdog, rule failures, notification
+//! failures, targets down, missing self-metrics) fire when that path breaks.
 //!
 //! Input series are built from the objective's own selectors (label values
 //! chosen to satisfy, or violate, its matchers), with a baseline of healthy
@@ -16,7 +18,8 @@
 //! than `mlslo test` runs (a `for` of a century), rather than written and refused.
 //!
 //! Layout: `burn_scenarios` and `threshold_scenarios` design the test cases of
-//! each kind family on a `generator`, `burn_model` predicts the burn-rate
+//! each kind family on a `generator`, `monitoring_scenarios` those of the
+//! monitoring alerts, `burn_model` predicts the burn-rate
 //! alerts, `label_solver` finds label values for the series, `test_file` writes
 //! the file.
 
@@ -24,6 +27,7 @@ mod burn_model;
 mod burn_scenarios;
 mod generator;
 mod label_solver;
+mod monitoring_scenarios;
 mod test_file;
 mod threshold_scenarios;
 
@@ -98,6 +102,12 @@ pub fn service_tests(
     if let Some(absent) = absent_case(service, groups, interval.millis) {
         cases.push(absent);
     }
+    cases.extend(monitoring_scenarios::service_cases(
+        service,
+        groups,
+        interval.millis,
+        cache,
+    ));
     if cases.is_empty() {
         return (None, diagnostics);
     }
@@ -107,6 +117,15 @@ pub fn service_tests(
         &cases,
     );
     (Some(text), diagnostics)
+}
+
+/// The test file of the rules about Prometheus and Alertmanager themselves.
+pub fn monitoring_tests(groups: &[RuleGroup]) -> String {
+    tests_text(
+        &naming::rule_file_from_tests(naming::MONITORING_STEM),
+        monitoring_scenarios::MONITORING_TEST_INTERVAL,
+        &monitoring_scenarios::global_cases(groups),
+    )
 }
 
 /// How many rule evaluations the longest of `cases` takes at `interval`.
