@@ -417,3 +417,92 @@ fn template_number_literals_agree_with_promtool_check_rules() {
     }
     assert!(differences.is_empty(), "{}", differences.join("\n"));
 }
+
+/// Runs `rules` and `test` through promtool 2.42 and `mlslo test`: both must pass
+/// (the test states what promtool computes) and print the same text. `None` when
+/// promtool is missing outside CI.
+fn passes_in_both(what: &str, rules: &str, test: &str) -> Option<()> {
+    passes_in_both_with_warning(what, rules, test, "")
+}
+
+/// The same, where mlslo prints `warning` on stderr before promtool's text.
+fn passes_in_both_with_warning(what: &str, rules: &str, test: &str, warning: &str) -> Option<()> {
+    installed(PROMTOOL)?;
+    let work = scratch(what);
+    std::fs::write(work.join("rules.yml"), rules).expect("write rules");
+    std::fs::write(work.join("test.yml"), test).expect("write test");
+    let theirs = run(PROMTOOL, &["test", "rules", "test.yml"], &work);
+    let ours = run(MLSLO, &["test", "test.yml"], &work);
+    assert!(
+        theirs.passed,
+        "the case must state what promtool computes:\n{}{}",
+        theirs.stdout, theirs.stderr
+    );
+    assert_eq!(
+        (ours.passed, &ours.stdout, &ours.stderr),
+        (
+            theirs.passed,
+            &theirs.stdout,
+            &format!("{warning}{}", theirs.stderr)
+        ),
+        "mlslo against promtool"
+    );
+    Some(())
+}
+
+const INSTANCE_DOWN: &str = "groups:
+  - name: alerts
+    rules:
+      - alert: InstanceDown
+        expr: up == 0
+        for: 5m
+";
+
+/// Prometheus' `failing.yml` case: promtool evaluates every step from 0 to the last
+/// `eval_time`, so a single check at 5m sees the alert that has been pending since 0.
+#[test]
+fn an_alert_checked_once_fires_after_its_for() {
+    passes_in_both(
+        "alert-checked-once",
+        INSTANCE_DOWN,
+        "rule_files: [rules.yml]
+tests:
+  - interval: 1m
+    input_series:
+      - series: 'up{job=\"test\"}'
+        values: '0x10'
+    alert_rule_test:
+      - eval_time: 5m
+        alertname: InstanceDown
+        exp_alerts:
+          - exp_labels: {job: test}
+",
+    );
+}
+
+/// The same alert checked at 4m, 5m and 6m: the check at 5m sees what it sees alone.
+#[test]
+fn an_alert_checked_at_several_times_fires_after_its_for() {
+    passes_in_both(
+        "alert-checked-thrice",
+        INSTANCE_DOWN,
+        "rule_files: [rules.yml]
+tests:
+  - interval: 1m
+    input_series:
+      - series: 'up{job=\"test\"}'
+        values: '0x10'
+    alert_rule_test:
+      - eval_time: 4m
+        alertname: InstanceDown
+      - eval_time: 5m
+        alertname: InstanceDown
+        exp_alerts:
+          - exp_labels: {job: test}
+      - eval_time: 6m
+        alertname: InstanceDown
+        exp_alerts:
+          - exp_labels: {job: test}
+",
+    );
+}

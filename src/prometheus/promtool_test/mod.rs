@@ -20,6 +20,8 @@
 //! `notation::MAX_SEQUENCE_LENGTH` points, so memory stays bounded.
 
 pub mod format;
+#[cfg(test)]
+mod tests;
 
 use std::collections::BTreeMap;
 
@@ -153,6 +155,20 @@ struct ExpSample {
     value: f64,
 }
 
+/// How a test group's rules are evaluated. Both give the same report: promtool's
+/// plan is every group at every `evaluation_interval` from 0 to the last `eval_time`,
+/// and the property tests in `tests.rs` hold the shortcut to it over random rule files,
+/// inputs and sets of check times.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum EvaluationPlan {
+    /// promtool's plan, with the rules that read only input series (see
+    /// [`GroupEvaluator::plan_range_evaluation`]) computed as range queries.
+    RangeQueriesWherePossible,
+    /// promtool's plan, one instant query per rule and step: the reference.
+    #[cfg_attr(not(test), allow(dead_code))]
+    StepByStep,
+}
+
 /// The most evaluation steps of one test group (9.5 years at one a minute): every step
 /// keeps samples and alert state, so the memory of a test grows with them, and a
 /// longer test is a mistake (a `for` of a century) rather than a test.
@@ -176,7 +192,14 @@ pub fn run_test_file(
     let mut output = vec![(Stream::Stdout, format!("Unit Testing:  {name}\n"))];
     let (verdict, errors) = match files.read(name) {
         Err(e) => (Verdict::Bad, vec![e]),
-        Ok(text) => run_test_text(&text, base_dir, files, threads, &mut output),
+        Ok(text) => run_test_text(
+            &text,
+            base_dir,
+            files,
+            threads,
+            EvaluationPlan::RangeQueriesWherePossible,
+            &mut output,
+        ),
     };
     if errors.is_empty() {
         output.push((Stream::Stdout, "  SUCCESS\n".to_string()));
@@ -196,6 +219,7 @@ fn run_test_text(
     base_dir: &str,
     files: &dyn FileAccess,
     threads: usize,
+    plan: EvaluationPlan,
     output: &mut Vec<(Stream, String)>,
 ) -> (Verdict, Vec<String>) {
     let bad = |e: String| (Verdict::Bad, vec![e]);
@@ -278,14 +302,14 @@ fn run_test_text(
     let mut errors = Vec::new();
     let mut verdict = Verdict::Success;
     for (index, test) in file.tests.iter().enumerate() {
-        let result = run_test_group(test, eval_interval, &options, threads, &in_file_order);
+        let result = run_test_group(test, eval_interval, &options, threads, &in_file_order, plan);
         let (group_verdict, group_errors) = match result {
             Ok(failures) if failures.is_empty() => (Verdict::Success, failures),
             Ok(failures) => (Verdict::Failed, failures),
             Err(bad_errors) => (Verdict::Bad, bad_errors),
         };
         if !ambiguous.is_empty() && group_verdict != Verdict::Bad {
-            let other = run_test_group(test, eval_interval, &options, threads, &reversed);
+            let other = run_test_group(test, eval_interval, &options, threads, &reversed, plan);
             let other_passes = matches!(&other, Ok(f) if f.is_empty());
             if other_passes != (group_verdict == Verdict::Success) {
                 let label = test
@@ -352,6 +376,7 @@ fn run_test_group(
     options: &EvalOptions,
     threads: usize,
     groups: &[RuleGroup],
+    plan: EvaluationPlan,
 ) -> Result<Vec<String>, Vec<String>> {
     let one = |e: String| vec![e];
     let input_interval = match duration_or_zero(&test.interval).map_err(one)? {
@@ -404,8 +429,10 @@ fn run_test_group(
     let mut evaluators: Vec<GroupEvaluator> =
         groups.iter().cloned().map(GroupEvaluator::new).collect();
     let written = written_metric_names(groups);
-    for evaluator in &mut evaluators {
-        evaluator.plan_range_evaluation(&written, eval_interval, max_time);
+    if plan == EvaluationPlan::RangeQueriesWherePossible {
+        for evaluator in &mut evaluators {
+            evaluator.plan_range_evaluation(&written, eval_interval, max_time);
+        }
     }
     let mut alert_times: Vec<i64> = alert_tests.iter().map(|(t, _)| *t).collect();
     alert_times.sort_unstable();
