@@ -506,3 +506,69 @@ tests:
 ",
     );
 }
+
+const SHIFTED_AND_PINNED: &str = "groups:
+  - name: g
+    rules:
+      - record: shifted
+        expr: a offset -2m
+      - record: pinned
+        expr: a @ 300
+";
+
+/// promtool loads the input step by step: a PromQL test between two evaluation steps
+/// sees the input only up to the step before it (5m, not 7m).
+#[test]
+fn a_promql_test_between_steps_sees_the_input_up_to_the_last_step() {
+    passes_in_both(
+        "between-steps",
+        SHIFTED_AND_PINNED,
+        "rule_files: [rules.yml]
+evaluation_interval: 5m
+tests:
+  - interval: 1m
+    input_series:
+      - series: a
+        values: '0+1x10'
+    promql_expr_test:
+      - expr: a
+        eval_time: 7m
+        exp_samples:
+          - labels: a
+            value: 5
+",
+    );
+}
+
+/// A rule reading after its evaluation time (negative `offset`, `@` in the future)
+/// finds only the input loaded by the current step, though the test runs to 8m.
+#[test]
+fn rules_reading_ahead_see_only_the_input_loaded_by_their_step() {
+    passes_in_both(
+        "reading-ahead",
+        SHIFTED_AND_PINNED,
+        "rule_files: [rules.yml]
+tests:
+  - interval: 1m
+    input_series:
+      - series: a
+        values: '0+1x10'
+    promql_expr_test:
+      - expr: shifted
+        eval_time: 2m
+        exp_samples:
+          - labels: shifted
+            value: 2
+      - expr: pinned
+        eval_time: 2m
+        exp_samples:
+          - labels: pinned
+            value: 2
+      - expr: a
+        eval_time: 8m
+        exp_samples:
+          - labels: a
+            value: 8
+",
+    );
+}

@@ -3,19 +3,18 @@
 //!
 //! ```text
 //! test YAML ──parse──▶ TestFile ──rule_files via FileAccess──▶ RuleGroups
-//!   per test: input series ──▶ Storage; every group at every evaluation_interval
-//!   from 0 to the largest eval_time; alert tests checked at the tick they fall in;
-//!   PromQL tests after the last tick ──▶ FileReport (promtool's text)
+//!   per test: every group at every evaluation_interval from 0 to the largest
+//!   eval_time, input samples up to each step loaded before it; alert tests checked
+//!   at the step they fall in; PromQL tests after the last step ──▶ FileReport
 //! ```
 //!
 //! Invariants: pure (files come through [`FileAccess`]); groups run in file order
 //! (then stably sorted by `group_eval_order`), never in a random order; when that
 //! order is ambiguous (several groups not ordered by `group_eval_order`) each test is
 //! also run with those groups reversed and a differing verdict is reported as a
-//! warning. Known difference from promtool: input samples after the largest
-//! `eval_time` are dropped (as promtool never loads them) but samples after an
-//! evaluation tick are visible at it, which only a negative `offset` or a future `@`
-//! can observe. A test group is refused, where promtool would run for hours, when it
+//! warning. As promtool's lazy loader, a step sees the input only up to its own time
+//! (a negative `offset` or an `@` in the future finds nothing later), and the PromQL
+//! tests see it up to the last step, whatever their `eval_time`. A test group is refused, where promtool would run for hours, when it
 //! needs more than [`MAX_EVALUATIONS`] steps or an input series of more than
 //! `notation::MAX_SEQUENCE_LENGTH` points, so memory stays bounded.
 
@@ -24,6 +23,7 @@ pub mod format;
 mod tests;
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use serde::Deserialize;
 
@@ -418,8 +418,9 @@ fn run_test_group(
             format_model_duration(eval_interval)
         )));
     }
-    let storage = load_input(test, input_interval, max_time).map_err(one)?;
-    let mut storage = storage;
+    let last_step = max_time - max_time % eval_interval;
+    let mut input = load_input(test, input_interval, last_step).map_err(one)?;
+    let mut storage = Storage::new();
     let context = EvalContext {
         options: *options,
         external_labels: test.external_labels.clone(),
@@ -431,7 +432,7 @@ fn run_test_group(
     let written = written_metric_names(groups);
     if plan == EvaluationPlan::RangeQueriesWherePossible {
         for evaluator in &mut evaluators {
-            evaluator.plan_range_evaluation(&written, eval_interval, max_time);
+            evaluator.plan_range_evaluation(&input.samples, &written, eval_interval, max_time);
         }
     }
     let mut alert_times: Vec<i64> = alert_tests.iter().map(|(t, _)| *t).collect();
@@ -441,6 +442,7 @@ fn run_test_group(
     let mut failures = Vec::new();
     let mut ts = 0i64;
     while ts <= max_time {
+        input.load_till(&mut storage, ts);
         let mut eval_errors = Vec::new();
         for evaluator in &mut evaluators {
             for error in evaluator.evaluate(&mut storage, ts, &context) {
@@ -478,9 +480,48 @@ fn run_test_group(
     Ok(failures)
 }
 
-/// Loads input series sorted by labels (so selections come out nearly sorted), with
-/// samples up to `max_time` only, as promtool's lazy loader never loads later ones.
-fn load_input(test: &TestGroup, interval: i64, max_time: i64) -> Result<Storage, String> {
+/// A test group's input series, handed to the evaluation step by step as promtool
+/// 2.42's lazy loader does (`WithSamplesTill` before every step).
+struct Input {
+    /// Every sample up to the last step, series in label order.
+    samples: Arc<Storage>,
+    /// Per series of `samples`: how many of its samples are loaded.
+    loaded: Vec<usize>,
+}
+
+impl Input {
+    /// Appends to `storage` the samples at or before `ts` not loaded yet. A sample at
+    /// or before one a rule already wrote to the same series is dropped, as the head
+    /// refuses it.
+    fn load_till(&mut self, storage: &mut Storage, ts: i64) {
+        for (id, loaded) in self.loaded.iter_mut().enumerate() {
+            let series = self.samples.series(id);
+            if *loaded == series.timestamps.len() || series.timestamps[*loaded] > ts {
+                continue;
+            }
+            let end = *loaded + series.timestamps[*loaded..].partition_point(|&t| t <= ts);
+            let target = storage.series_id(&series.labels);
+            for (&t, &value) in series.timestamps[*loaded..end]
+                .iter()
+                .zip(&series.values[*loaded..end])
+            {
+                if storage
+                    .series(target)
+                    .timestamps
+                    .last()
+                    .is_none_or(|&last| last < t)
+                {
+                    storage.append_to(target, t, value);
+                }
+            }
+            *loaded = end;
+        }
+    }
+}
+
+/// Reads input series sorted by labels (so selections come out nearly sorted), with
+/// samples up to `last_step` only, as promtool's lazy loader never loads later ones.
+fn load_input(test: &TestGroup, interval: i64, last_step: i64) -> Result<Input, String> {
     let mut parsed = Vec::with_capacity(test.input_series.len());
     for (index, input) in test.input_series.iter().enumerate() {
         let series = input.series.as_deref().unwrap_or("");
@@ -508,7 +549,7 @@ fn load_input(test: &TestGroup, interval: i64, max_time: i64) -> Result<Storage,
         let id = storage.series_id(&labels);
         for (step, value) in line.values.iter().enumerate() {
             let ts = (step as i64).saturating_mul(interval);
-            if ts > max_time {
+            if ts > last_step {
                 break;
             }
             if let SequenceValue::Value(v) = value {
@@ -516,7 +557,11 @@ fn load_input(test: &TestGroup, interval: i64, max_time: i64) -> Result<Storage,
             }
         }
     }
-    Ok(storage)
+    let loaded = vec![0; storage.len()];
+    Ok(Input {
+        samples: Arc::new(storage),
+        loaded,
+    })
 }
 
 fn check_alert(

@@ -68,6 +68,8 @@ const EXPRESSIONS: &[&str] = &[
     "a offset 1m",
     "a offset -1m",
     "b offset -2m > 1",
+    "a @ 120",
+    "sum_over_time(a[2m:30s] offset -1m)",
     "a * on(i) b",
     "absent(b)",
     "vector(1)",
