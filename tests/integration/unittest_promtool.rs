@@ -572,3 +572,26 @@ tests:
 ",
     );
 }
+
+/// promtool 2.42 loads a test group without `interval` as `load 0s`: every sample at
+/// 0, the first value of a series kept. mlslo does the same and says so.
+#[test]
+fn a_test_group_without_interval_keeps_the_first_value_at_zero() {
+    passes_in_both_with_warning(
+        "no-interval",
+        "groups: []\n",
+        "rule_files: [rules.yml]
+tests:
+  - input_series:
+      - series: a
+        values: '1 2 3'
+    promql_expr_test:
+      - expr: a
+        eval_time: 2m
+        exp_samples:
+          - labels: a
+            value: 1
+",
+        "  WARNING: test 1 has no interval: promtool 2.42 loads every input sample at 0s and keeps the first value of each series (promtool 3 spaces them by evaluation_interval); set interval\n",
+    );
+}

@@ -302,6 +302,17 @@ fn run_test_text(
     let mut errors = Vec::new();
     let mut verdict = Verdict::Success;
     for (index, test) in file.tests.iter().enumerate() {
+        let label = test
+            .name
+            .as_deref()
+            .map_or(format!("test {}", index + 1), |n| {
+                format!("test {} ({n})", index + 1)
+            });
+        if let Ok(interval) = duration_or_zero(&test.interval) {
+            if let Some(warning) = InputSpacing::of_2_42(interval).warning(test, &label) {
+                output.push((Stream::Stderr, warning));
+            }
+        }
         let result = run_test_group(test, eval_interval, &options, threads, &in_file_order, plan);
         let (group_verdict, group_errors) = match result {
             Ok(failures) if failures.is_empty() => (Verdict::Success, failures),
@@ -312,12 +323,6 @@ fn run_test_text(
             let other = run_test_group(test, eval_interval, &options, threads, &reversed, plan);
             let other_passes = matches!(&other, Ok(f) if f.is_empty());
             if other_passes != (group_verdict == Verdict::Success) {
-                let label = test
-                    .name
-                    .as_deref()
-                    .map_or(format!("test {}", index + 1), |n| {
-                        format!("test {} ({n})", index + 1)
-                    });
                 let names: Vec<String> = ambiguous.iter().map(|n| format!("{n:?}")).collect();
                 output.push((
                     Stream::Stderr,
@@ -379,10 +384,7 @@ fn run_test_group(
     plan: EvaluationPlan,
 ) -> Result<Vec<String>, Vec<String>> {
     let one = |e: String| vec![e];
-    let input_interval = match duration_or_zero(&test.interval).map_err(one)? {
-        0 => eval_interval,
-        ms => ms,
-    };
+    let input_spacing = InputSpacing::of_2_42(duration_or_zero(&test.interval).map_err(one)?);
     let mut alert_tests: Vec<(i64, &AlertTest)> = Vec::new();
     for alert in &test.alert_rule_test {
         let eval_time = duration_or_zero(&alert.eval_time).map_err(one)?;
@@ -419,7 +421,7 @@ fn run_test_group(
         )));
     }
     let last_step = max_time - max_time % eval_interval;
-    let mut input = load_input(test, input_interval, last_step).map_err(one)?;
+    let mut input = load_input(test, input_spacing, last_step).map_err(one)?;
     let mut storage = Storage::new();
     let context = EvalContext {
         options: *options,
@@ -480,6 +482,44 @@ fn run_test_group(
     Ok(failures)
 }
 
+/// Where the samples of a test group's input series lie in time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum InputSpacing {
+    /// One value every this many milliseconds from 0.
+    Every(i64),
+    /// promtool 2.42 without `interval` (or with `0s`): its loader is told `load 0s`,
+    /// so every sample of a series lies at 0 and the head keeps the first value
+    /// appended there. Prometheus PR 13011 (promtool 3) defaults `interval` to
+    /// `evaluation_interval` instead.
+    AllAtZeroFirstWins,
+}
+
+impl InputSpacing {
+    /// The spacing promtool 2.42 gives a test group's `interval`, the one place that
+    /// keeps its behaviour without one.
+    fn of_2_42(interval_ms: i64) -> InputSpacing {
+        match interval_ms {
+            0 => InputSpacing::AllAtZeroFirstWins,
+            ms => InputSpacing::Every(ms),
+        }
+    }
+
+    /// The warning for a test group that is loaded at 0: promtool 2.42 reads its
+    /// input differently from what its values say, and promtool 3 reads it as
+    /// they say.
+    fn warning(self, test: &TestGroup, label: &str) -> Option<String> {
+        let several_values = test.input_series.iter().any(|input| {
+            let values = input.values.as_deref().unwrap_or("");
+            values.split_whitespace().count() > 1 || values.contains('x')
+        });
+        (self == InputSpacing::AllAtZeroFirstWins && several_values).then(|| {
+            format!(
+                "  WARNING: {label} has no interval: promtool 2.42 loads every input sample at 0s and keeps the first value of each series (promtool 3 spaces them by evaluation_interval); set interval\n"
+            )
+        })
+    }
+}
+
 /// A test group's input series, handed to the evaluation step by step as promtool
 /// 2.42's lazy loader does (`WithSamplesTill` before every step).
 struct Input {
@@ -521,7 +561,7 @@ impl Input {
 
 /// Reads input series sorted by labels (so selections come out nearly sorted), with
 /// samples up to `last_step` only, as promtool's lazy loader never loads later ones.
-fn load_input(test: &TestGroup, interval: i64, last_step: i64) -> Result<Input, String> {
+fn load_input(test: &TestGroup, spacing: InputSpacing, last_step: i64) -> Result<Input, String> {
     let mut parsed = Vec::with_capacity(test.input_series.len());
     for (index, input) in test.input_series.iter().enumerate() {
         let series = input.series.as_deref().unwrap_or("");
@@ -547,13 +587,26 @@ fn load_input(test: &TestGroup, interval: i64, last_step: i64) -> Result<Input, 
         let line =
             parse_series_line(&line).map_err(|e| format!("error in input series {line:?}: {e}"))?;
         let id = storage.series_id(&labels);
-        for (step, value) in line.values.iter().enumerate() {
-            let ts = (step as i64).saturating_mul(interval);
-            if ts > last_step {
-                break;
+        match spacing {
+            InputSpacing::Every(interval) => {
+                for (step, value) in line.values.iter().enumerate() {
+                    let ts = (step as i64).saturating_mul(interval);
+                    if ts > last_step {
+                        break;
+                    }
+                    if let SequenceValue::Value(v) = value {
+                        storage.append_to(id, ts, *v);
+                    }
+                }
             }
-            if let SequenceValue::Value(v) = value {
-                storage.append_to(id, ts, *v);
+            InputSpacing::AllAtZeroFirstWins => {
+                let first = line.values.iter().find_map(|value| match value {
+                    SequenceValue::Value(v) => Some(*v),
+                    _ => None,
+                });
+                if let Some(v) = first {
+                    storage.append_to(id, 0, v);
+                }
             }
         }
     }
