@@ -595,3 +595,41 @@ tests:
         "  WARNING: test 1 has no interval: promtool 2.42 loads every input sample at 0s and keeps the first value of each series (promtool 3 spaces them by evaluation_interval); set interval\n",
     );
 }
+
+/// `ALERTS` and `ALERTS_FOR_STATE` start from the rule's labels as written: a label
+/// template that expands to nothing leaves the alert without the label and the two
+/// series with its text.
+#[test]
+fn alert_series_keep_the_text_of_a_label_template_that_expands_to_nothing() {
+    passes_in_both(
+        "unexpanded-label",
+        "groups:
+  - name: g
+    rules:
+      - alert: A
+        expr: vector(1)
+        labels:
+          job: \"{{ $labels.job }}\"
+",
+        "rule_files: [rules.yml]
+tests:
+  - interval: 1m
+    promql_expr_test:
+      - expr: ALERTS
+        eval_time: 1m
+        exp_samples:
+          - labels: 'ALERTS{alertname=\"A\", alertstate=\"firing\", job=\"{{ $labels.job }}\"}'
+            value: 1
+      - expr: ALERTS_FOR_STATE
+        eval_time: 1m
+        exp_samples:
+          - labels: 'ALERTS_FOR_STATE{alertname=\"A\", job=\"{{ $labels.job }}\"}'
+            value: 0
+    alert_rule_test:
+      - eval_time: 1m
+        alertname: A
+        exp_alerts:
+          - exp_labels: {}
+",
+    );
+}

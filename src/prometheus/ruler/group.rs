@@ -564,6 +564,12 @@ fn eval_alerting(
             }
         }
     }
+    let unexpanded_rule_labels: BTreeMap<String, String> = rule
+        .labels
+        .iter()
+        .filter(|(_, value)| !value.is_empty())
+        .map(|(name, value)| (name.clone(), value.clone()))
+        .collect();
     let mut output = Vec::new();
     let mut active_pending = 0usize;
     let mut delete = Vec::new();
@@ -596,9 +602,14 @@ fn eval_alerting(
             alert.state = AlertState::Firing;
             alert.fired_at_ms = Some(ts);
         }
+        // Prometheus builds both series from the rule's labels as written and then
+        // sets the alert's: a label template that expanded to nothing keeps its text.
+        let mut series_labels = unexpanded_rule_labels.clone();
+        series_labels.extend(alert.labels.pairs().iter().cloned());
+        let alert_series_labels = Labels::from_pairs(series_labels);
         output.push((
             set_labels(
-                &alert.labels,
+                &alert_series_labels,
                 &[
                     (METRIC_NAME.to_string(), ALERTS_METRIC.to_string()),
                     ("alertstate".to_string(), alert.state.as_str().to_string()),
@@ -608,7 +619,7 @@ fn eval_alerting(
         ));
         output.push((
             set_labels(
-                &alert.labels,
+                &alert_series_labels,
                 &[(METRIC_NAME.to_string(), ALERTS_FOR_STATE_METRIC.to_string())],
             ),
             (alert.active_at_ms.div_euclid(1000)) as f64,
