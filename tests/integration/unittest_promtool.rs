@@ -633,3 +633,34 @@ tests:
 ",
     );
 }
+
+/// promtool evaluates a rule through its printed text, whose matchers are sorted:
+/// `job!~""` comes before `job="db"`, so `absent()` keeps `job` in the rule and drops
+/// it in a PromQL test of the expression as written.
+#[test]
+fn absent_in_a_rule_reads_its_matchers_in_printed_order() {
+    passes_in_both(
+        "absent-printed-order",
+        "groups:
+  - name: g
+    rules:
+      - record: r
+        expr: absent(nope{job=\"db\", job!~\"\"})
+",
+        "rule_files: [rules.yml]
+tests:
+  - interval: 1m
+    promql_expr_test:
+      - expr: r
+        eval_time: 1m
+        exp_samples:
+          - labels: 'r{job=\"db\"}'
+            value: 1
+      - expr: 'absent(nope{job=\"db\", job!~\"\"})'
+        eval_time: 1m
+        exp_samples:
+          - labels: '{}'
+            value: 1
+",
+    );
+}
