@@ -664,3 +664,25 @@ tests:
 ",
     );
 }
+
+/// `^` is Go's `math.Pow`, whose last bit differs from C's `pow` on these.
+#[test]
+fn powers_round_as_promtool_rounds_them() {
+    passes_in_both(
+        "go-pow",
+        "groups: []\n",
+        "rule_files: [rules.yml]
+tests:
+  - interval: 1m
+    promql_expr_test:
+      - expr: 0.1 ^ 60
+        eval_time: 0m
+        exp_samples:
+          - value: 1.0000000000000066e-60
+      - expr: 10 ^ 100
+        eval_time: 0m
+        exp_samples:
+          - value: 1.0000000000000002e+100
+",
+    );
+}
