@@ -14,8 +14,9 @@
 //! also run with those groups reversed and a differing verdict is reported as a
 //! warning. As promtool's lazy loader, a step sees the input only up to its own time
 //! (a negative `offset` or an `@` in the future finds nothing later), and the PromQL
-//! tests see it up to the last step, whatever their `eval_time`. A test group is refused, where promtool would run for hours, when it
-//! needs more than [`MAX_EVALUATIONS`] steps or an input series of more than
+//! tests see it up to the last step, whatever their `eval_time`. A test group is
+//! refused, where promtool would run for hours, when it needs more than
+//! [`MAX_EVALUATIONS`] steps or an input series of more than
 //! `notation::MAX_SEQUENCE_LENGTH` points, so memory stays bounded.
 
 pub mod format;
