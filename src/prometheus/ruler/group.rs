@@ -288,9 +288,8 @@ impl GroupEvaluator {
     /// range queries over `input` (the run's input series, none of which a rule
     /// writes) from 0 to `end_ms` at `step_ms`, in chunks: the same results as
     /// one instant query per step (Prometheus evaluates a range query step by step),
-    /// far faster. `storage` for these queries may hold input beyond the current step,
-    /// so rules that can read after their evaluation time (`@`, negative `offset`) are
-    /// left alone.
+    /// far faster. `input` holds samples beyond the current step, so rules that can
+    /// read after their evaluation time (`@`, negative `offset`) are left alone.
     pub fn plan_range_evaluation(
         &mut self,
         input: &Arc<Storage>,
