@@ -528,6 +528,8 @@ struct Input {
     samples: Arc<Storage>,
     /// Per series of `samples`: how many of its samples are loaded.
     loaded: Vec<usize>,
+    /// Per series of `samples`: its id in the evaluation storage, once it has one.
+    loaded_ids: Vec<Option<usize>>,
 }
 
 impl Input {
@@ -535,13 +537,15 @@ impl Input {
     /// or before one a rule already wrote to the same series is dropped, as the head
     /// refuses it.
     fn load_till(&mut self, storage: &mut Storage, ts: i64) {
-        for (id, loaded) in self.loaded.iter_mut().enumerate() {
+        for (id, (loaded, loaded_id)) in
+            self.loaded.iter_mut().zip(&mut self.loaded_ids).enumerate()
+        {
             let series = self.samples.series(id);
             if *loaded == series.timestamps.len() || series.timestamps[*loaded] > ts {
                 continue;
             }
             let end = *loaded + series.timestamps[*loaded..].partition_point(|&t| t <= ts);
-            let target = storage.series_id(&series.labels);
+            let target = *loaded_id.get_or_insert_with(|| storage.series_id(&series.labels));
             for (&t, &value) in series.timestamps[*loaded..end]
                 .iter()
                 .zip(&series.values[*loaded..end])
@@ -611,10 +615,10 @@ fn load_input(test: &TestGroup, spacing: InputSpacing, last_step: i64) -> Result
             }
         }
     }
-    let loaded = vec![0; storage.len()];
     Ok(Input {
+        loaded: vec![0; storage.len()],
+        loaded_ids: vec![None; storage.len()],
         samples: Arc::new(storage),
-        loaded,
     })
 }
 
