@@ -239,11 +239,11 @@ fn sort_matchers_as_printed(expr: &mut Expr) {
     match expr {
         Expr::VectorSelector(selector) => sort(selector),
         Expr::MatrixSelector(matrix) => sort(&mut matrix.vs),
-        Expr::Call(call) => call
-            .args
-            .args
-            .iter_mut()
-            .for_each(|arg| sort_matchers_as_printed(arg)),
+        Expr::Call(call) => {
+            for arg in &mut call.args.args {
+                sort_matchers_as_printed(arg);
+            }
+        }
         Expr::Aggregate(aggregate) => {
             sort_matchers_as_printed(&mut aggregate.expr);
             if let Some(param) = aggregate.param.as_mut() {
