@@ -417,3 +417,272 @@ fn template_number_literals_agree_with_promtool_check_rules() {
     }
     assert!(differences.is_empty(), "{}", differences.join("\n"));
 }
+
+/// Runs `rules` and `test` through promtool 2.42 and `mlslo test`: both must pass
+/// (the test states what promtool computes) and print the same text. `None` when
+/// promtool is missing outside CI.
+fn passes_in_both(what: &str, rules: &str, test: &str) -> Option<()> {
+    passes_in_both_with_warning(what, rules, test, "")
+}
+
+/// The same, where mlslo prints `warning` on stderr before promtool's text.
+fn passes_in_both_with_warning(what: &str, rules: &str, test: &str, warning: &str) -> Option<()> {
+    installed(PROMTOOL)?;
+    let work = scratch(what);
+    std::fs::write(work.join("rules.yml"), rules).expect("write rules");
+    std::fs::write(work.join("test.yml"), test).expect("write test");
+    let theirs = run(PROMTOOL, &["test", "rules", "test.yml"], &work);
+    let ours = run(MLSLO, &["test", "test.yml"], &work);
+    assert!(
+        theirs.passed,
+        "the case must state what promtool computes:\n{}{}",
+        theirs.stdout, theirs.stderr
+    );
+    assert_eq!(
+        (ours.passed, &ours.stdout, &ours.stderr),
+        (
+            theirs.passed,
+            &theirs.stdout,
+            &format!("{warning}{}", theirs.stderr)
+        ),
+        "mlslo against promtool"
+    );
+    Some(())
+}
+
+const INSTANCE_DOWN: &str = "groups:
+  - name: alerts
+    rules:
+      - alert: InstanceDown
+        expr: up == 0
+        for: 5m
+";
+
+/// Prometheus' `failing.yml` case: promtool evaluates every step from 0 to the last
+/// `eval_time`, so a single check at 5m sees the alert that has been pending since 0.
+#[test]
+fn an_alert_checked_once_fires_after_its_for() {
+    passes_in_both(
+        "alert-checked-once",
+        INSTANCE_DOWN,
+        "rule_files: [rules.yml]
+tests:
+  - interval: 1m
+    input_series:
+      - series: 'up{job=\"test\"}'
+        values: '0x10'
+    alert_rule_test:
+      - eval_time: 5m
+        alertname: InstanceDown
+        exp_alerts:
+          - exp_labels: {job: test}
+",
+    );
+}
+
+/// The same alert checked at 4m, 5m and 6m: the check at 5m sees what it sees alone.
+#[test]
+fn an_alert_checked_at_several_times_fires_after_its_for() {
+    passes_in_both(
+        "alert-checked-thrice",
+        INSTANCE_DOWN,
+        "rule_files: [rules.yml]
+tests:
+  - interval: 1m
+    input_series:
+      - series: 'up{job=\"test\"}'
+        values: '0x10'
+    alert_rule_test:
+      - eval_time: 4m
+        alertname: InstanceDown
+      - eval_time: 5m
+        alertname: InstanceDown
+        exp_alerts:
+          - exp_labels: {job: test}
+      - eval_time: 6m
+        alertname: InstanceDown
+        exp_alerts:
+          - exp_labels: {job: test}
+",
+    );
+}
+
+const SHIFTED_AND_PINNED: &str = "groups:
+  - name: g
+    rules:
+      - record: shifted
+        expr: a offset -2m
+      - record: pinned
+        expr: a @ 300
+";
+
+/// promtool loads the input step by step: a PromQL test between two evaluation steps
+/// sees the input only up to the step before it (5m, not 7m).
+#[test]
+fn a_promql_test_between_steps_sees_the_input_up_to_the_last_step() {
+    passes_in_both(
+        "between-steps",
+        SHIFTED_AND_PINNED,
+        "rule_files: [rules.yml]
+evaluation_interval: 5m
+tests:
+  - interval: 1m
+    input_series:
+      - series: a
+        values: '0+1x10'
+    promql_expr_test:
+      - expr: a
+        eval_time: 7m
+        exp_samples:
+          - labels: a
+            value: 5
+",
+    );
+}
+
+/// A rule reading after its evaluation time (negative `offset`, `@` in the future)
+/// finds only the input loaded by the current step, though the test runs to 8m.
+#[test]
+fn rules_reading_ahead_see_only_the_input_loaded_by_their_step() {
+    passes_in_both(
+        "reading-ahead",
+        SHIFTED_AND_PINNED,
+        "rule_files: [rules.yml]
+tests:
+  - interval: 1m
+    input_series:
+      - series: a
+        values: '0+1x10'
+    promql_expr_test:
+      - expr: shifted
+        eval_time: 2m
+        exp_samples:
+          - labels: shifted
+            value: 2
+      - expr: pinned
+        eval_time: 2m
+        exp_samples:
+          - labels: pinned
+            value: 2
+      - expr: a
+        eval_time: 8m
+        exp_samples:
+          - labels: a
+            value: 8
+",
+    );
+}
+
+/// promtool 2.42 loads a test group without `interval` as `load 0s`: every sample at
+/// 0, the first value of a series kept. mlslo does the same and says so.
+#[test]
+fn a_test_group_without_interval_keeps_the_first_value_at_zero() {
+    passes_in_both_with_warning(
+        "no-interval",
+        "groups: []\n",
+        "rule_files: [rules.yml]
+tests:
+  - input_series:
+      - series: a
+        values: '1 2 3'
+    promql_expr_test:
+      - expr: a
+        eval_time: 2m
+        exp_samples:
+          - labels: a
+            value: 1
+",
+        "  WARNING: test 1 has no interval: promtool 2.42 loads every input sample at 0s and keeps the first value of each series (promtool 3 spaces them by evaluation_interval); set interval\n",
+    );
+}
+
+/// `ALERTS` and `ALERTS_FOR_STATE` start from the rule's labels as written: a label
+/// template that expands to nothing leaves the alert without the label and the two
+/// series with its text.
+#[test]
+fn alert_series_keep_the_text_of_a_label_template_that_expands_to_nothing() {
+    passes_in_both(
+        "unexpanded-label",
+        "groups:
+  - name: g
+    rules:
+      - alert: A
+        expr: vector(1)
+        labels:
+          job: \"{{ $labels.job }}\"
+",
+        "rule_files: [rules.yml]
+tests:
+  - interval: 1m
+    promql_expr_test:
+      - expr: ALERTS
+        eval_time: 1m
+        exp_samples:
+          - labels: 'ALERTS{alertname=\"A\", alertstate=\"firing\", job=\"{{ $labels.job }}\"}'
+            value: 1
+      - expr: ALERTS_FOR_STATE
+        eval_time: 1m
+        exp_samples:
+          - labels: 'ALERTS_FOR_STATE{alertname=\"A\", job=\"{{ $labels.job }}\"}'
+            value: 0
+    alert_rule_test:
+      - eval_time: 1m
+        alertname: A
+        exp_alerts:
+          - exp_labels: {}
+",
+    );
+}
+
+/// promtool evaluates a rule through its printed text, whose matchers are sorted:
+/// `job!~""` comes before `job="db"`, so `absent()` keeps `job` in the rule and drops
+/// it in a PromQL test of the expression as written.
+#[test]
+fn absent_in_a_rule_reads_its_matchers_in_printed_order() {
+    passes_in_both(
+        "absent-printed-order",
+        "groups:
+  - name: g
+    rules:
+      - record: r
+        expr: absent(nope{job=\"db\", job!~\"\"})
+",
+        "rule_files: [rules.yml]
+tests:
+  - interval: 1m
+    promql_expr_test:
+      - expr: r
+        eval_time: 1m
+        exp_samples:
+          - labels: 'r{job=\"db\"}'
+            value: 1
+      - expr: 'absent(nope{job=\"db\", job!~\"\"})'
+        eval_time: 1m
+        exp_samples:
+          - labels: '{}'
+            value: 1
+",
+    );
+}
+
+/// `^` is Go's `math.Pow`, whose last bit differs from C's `pow` on these.
+#[test]
+fn powers_round_as_promtool_rounds_them() {
+    passes_in_both(
+        "go-pow",
+        "groups: []\n",
+        "rule_files: [rules.yml]
+tests:
+  - interval: 1m
+    promql_expr_test:
+      - expr: 0.1 ^ 60
+        eval_time: 0m
+        exp_samples:
+          - value: 1.0000000000000066e-60
+      - expr: 10 ^ 100
+        eval_time: 0m
+        exp_samples:
+          - value: 1.0000000000000002e+100
+",
+    );
+}

@@ -132,12 +132,156 @@ fn element_binop(op: TokenId, left: f64, right: f64) -> (f64, bool) {
     }
 }
 
-/// Go's `math.Pow`, which differs from C's `pow` only at `(-1, ±Inf)`.
-fn go_pow(base: f64, exponent: f64) -> f64 {
-    if base == -1.0 && exponent.is_infinite() {
+/// Go's `math.Pow` (what `^` computes in Prometheus), which is not C's `pow`: the
+/// integer part of the exponent is applied by repeated squaring of the mantissa with
+/// the binary exponent kept apart, so `0.1 ^ 60` and `10 ^ 100` round as in Go. The
+/// fractional part goes through `exp(f * ln(x))` as Go does, with Rust's `exp` and
+/// `ln` standing in for Go's.
+fn go_pow(x: f64, y: f64) -> f64 {
+    if y == 0.0 || x == 1.0 {
         return 1.0;
     }
-    base.powf(exponent)
+    if y == 1.0 {
+        return x;
+    }
+    if x.is_nan() || y.is_nan() {
+        return f64::NAN;
+    }
+    let odd_integer =
+        |v: f64| v.abs() < (1u64 << 53) as f64 && v.fract() == 0.0 && (v as i64) % 2 != 0;
+    if x == 0.0 {
+        return if y < 0.0 {
+            if x.is_sign_negative() && odd_integer(y) {
+                f64::NEG_INFINITY
+            } else {
+                f64::INFINITY
+            }
+        } else if x.is_sign_negative() && odd_integer(y) {
+            x
+        } else {
+            0.0
+        };
+    }
+    if y.is_infinite() {
+        return if x == -1.0 {
+            1.0
+        } else if (x.abs() < 1.0) == (y > 0.0) {
+            0.0
+        } else {
+            f64::INFINITY
+        };
+    }
+    if x.is_infinite() {
+        if x < 0.0 {
+            return go_pow(1.0 / x, -y);
+        }
+        return if y < 0.0 { 0.0 } else { f64::INFINITY };
+    }
+    if y == 0.5 {
+        return x.sqrt();
+    }
+    if y == -0.5 {
+        return 1.0 / x.sqrt();
+    }
+    let mut whole = y.abs().trunc();
+    let mut fraction = y.abs() - whole;
+    if fraction != 0.0 && x < 0.0 {
+        return f64::NAN;
+    }
+    if whole >= 9.223_372_036_854_775_808e18 {
+        return if x == -1.0 {
+            1.0
+        } else if (x.abs() < 1.0) == (y > 0.0) {
+            0.0
+        } else {
+            f64::INFINITY
+        };
+    }
+    let mut mantissa_product = 1.0;
+    let mut exponent_sum: i64 = 0;
+    if fraction != 0.0 {
+        if fraction > 0.5 {
+            fraction -= 1.0;
+            whole += 1.0;
+        }
+        mantissa_product = (fraction * x.ln()).exp();
+    }
+    let (mut mantissa, mut exponent) = frexp(x);
+    let mut bits = whole as i64;
+    while bits != 0 {
+        if !(-(1 << 12)..=(1 << 12)).contains(&exponent) {
+            exponent_sum += exponent;
+            break;
+        }
+        if bits & 1 == 1 {
+            mantissa_product *= mantissa;
+            exponent_sum += exponent;
+        }
+        mantissa *= mantissa;
+        exponent <<= 1;
+        if mantissa < 0.5 {
+            mantissa += mantissa;
+            exponent -= 1;
+        }
+        bits >>= 1;
+    }
+    if y < 0.0 {
+        mantissa_product = 1.0 / mantissa_product;
+        exponent_sum = -exponent_sum;
+    }
+    ldexp(mantissa_product, exponent_sum)
+}
+
+const MANTISSA_BITS: u32 = 52;
+const EXPONENT_MASK: u64 = 0x7ff;
+const EXPONENT_BIAS: i64 = 1023;
+
+/// A subnormal scaled into the normal range, with the power of two taken out.
+fn normalize(x: f64) -> (f64, i64) {
+    if x.abs() < f64::MIN_POSITIVE {
+        (x * (1u64 << 52) as f64, -52)
+    } else {
+        (x, 0)
+    }
+}
+
+/// `x = mantissa * 2^exponent` with `0.5 <= |mantissa| < 1` (Go's `math.Frexp`).
+fn frexp(x: f64) -> (f64, i64) {
+    if x == 0.0 || x.is_infinite() || x.is_nan() {
+        return (x, 0);
+    }
+    let (x, shift) = normalize(x);
+    let bits = x.to_bits();
+    let exponent = shift + ((bits >> MANTISSA_BITS) & EXPONENT_MASK) as i64 - EXPONENT_BIAS + 1;
+    let bits = (bits & !(EXPONENT_MASK << MANTISSA_BITS))
+        | (((EXPONENT_BIAS - 1) as u64) << MANTISSA_BITS);
+    (f64::from_bits(bits), exponent)
+}
+
+/// `fraction * 2^exponent`, rounding into subnormals as Go's `math.Ldexp` does.
+fn ldexp(fraction: f64, exponent: i64) -> f64 {
+    if fraction == 0.0 || fraction.is_infinite() || fraction.is_nan() {
+        return fraction;
+    }
+    let (fraction, shift) = normalize(fraction);
+    let bits = fraction.to_bits();
+    let mut exponent = exponent
+        .saturating_add(shift)
+        .saturating_add(((bits >> MANTISSA_BITS) & EXPONENT_MASK) as i64 - EXPONENT_BIAS);
+    if exponent < -1075 {
+        return 0.0_f64.copysign(fraction);
+    }
+    if exponent > 1023 {
+        return f64::INFINITY.copysign(fraction);
+    }
+    let mut scale = 1.0;
+    if exponent < -1022 {
+        exponent += 53;
+        scale = 1.0 / (1u64 << 53) as f64;
+    }
+    let bits = (bits & !(EXPONENT_MASK << MANTISSA_BITS))
+        | (((exponent + EXPONENT_BIAS) as u64) << MANTISSA_BITS);
+    scale * f64::from_bits(bits)
 }
 
 fn vector_scalar(
@@ -377,4 +521,26 @@ fn result_labels(
         labels = labels.with(name, one.get(name));
     }
     labels
+}
+
+#[cfg(test)]
+mod tests {
+    use super::go_pow;
+
+    /// Values Go 1.19's `math.Pow` returns (promtool 2.42 prints them), where C's
+    /// `pow` rounds differently in the last bit.
+    #[test]
+    fn powers_round_as_go_math_pow() {
+        assert_eq!(format!("{:e}", go_pow(0.1, 60.0)), "1.0000000000000066e-60");
+        assert_eq!(
+            format!("{:e}", go_pow(10.0, 100.0)),
+            "1.0000000000000002e100"
+        );
+        assert_eq!(go_pow(2.0, -1074.0), f64::from_bits(1));
+        assert_eq!(go_pow(-2.0, 3.0), -8.0);
+        assert_eq!(go_pow(-1.0, f64::INFINITY), 1.0);
+        assert_eq!(go_pow(-0.0, -3.0), f64::NEG_INFINITY);
+        assert!(go_pow(-8.0, 1.0 / 3.0).is_nan());
+        assert_eq!(go_pow(4.0, 0.5), 2.0);
+    }
 }

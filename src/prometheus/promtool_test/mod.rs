@@ -3,25 +3,28 @@
 //!
 //! ```text
 //! test YAML ──parse──▶ TestFile ──rule_files via FileAccess──▶ RuleGroups
-//!   per test: input series ──▶ Storage; every group at every evaluation_interval
-//!   from 0 to the largest eval_time; alert tests checked at the tick they fall in;
-//!   PromQL tests after the last tick ──▶ FileReport (promtool's text)
+//!   per test: every group at every evaluation_interval from 0 to the largest
+//!   eval_time, input samples up to each step loaded before it; alert tests checked
+//!   at the step they fall in; PromQL tests after the last step ──▶ FileReport
 //! ```
 //!
 //! Invariants: pure (files come through [`FileAccess`]); groups run in file order
 //! (then stably sorted by `group_eval_order`), never in a random order; when that
 //! order is ambiguous (several groups not ordered by `group_eval_order`) each test is
 //! also run with those groups reversed and a differing verdict is reported as a
-//! warning. Known difference from promtool: input samples after the largest
-//! `eval_time` are dropped (as promtool never loads them) but samples after an
-//! evaluation tick are visible at it, which only a negative `offset` or a future `@`
-//! can observe. A test group is refused, where promtool would run for hours, when it
-//! needs more than [`MAX_EVALUATIONS`] steps or an input series of more than
+//! warning. As promtool's lazy loader, a step sees the input only up to its own time
+//! (a negative `offset` or an `@` in the future finds nothing later), and the PromQL
+//! tests see it up to the last step, whatever their `eval_time`. A test group is
+//! refused, where promtool would run for hours, when it needs more than
+//! [`MAX_EVALUATIONS`] steps or an input series of more than
 //! `notation::MAX_SEQUENCE_LENGTH` points, so memory stays bounded.
 
 pub mod format;
+#[cfg(test)]
+mod tests;
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use serde::Deserialize;
 
@@ -153,6 +156,20 @@ struct ExpSample {
     value: f64,
 }
 
+/// How a test group's rules are evaluated. Both give the same report: promtool's
+/// plan is every group at every `evaluation_interval` from 0 to the last `eval_time`,
+/// and the property tests in `tests.rs` hold the shortcut to it over random rule files,
+/// inputs and sets of check times.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum EvaluationPlan {
+    /// promtool's plan, with the rules that read only input series (see
+    /// [`GroupEvaluator::plan_range_evaluation`]) computed as range queries.
+    RangeQueriesWherePossible,
+    /// promtool's plan, one instant query per rule and step: the reference.
+    #[cfg_attr(not(test), allow(dead_code))]
+    StepByStep,
+}
+
 /// The most evaluation steps of one test group (9.5 years at one a minute): every step
 /// keeps samples and alert state, so the memory of a test grows with them, and a
 /// longer test is a mistake (a `for` of a century) rather than a test.
@@ -176,7 +193,14 @@ pub fn run_test_file(
     let mut output = vec![(Stream::Stdout, format!("Unit Testing:  {name}\n"))];
     let (verdict, errors) = match files.read(name) {
         Err(e) => (Verdict::Bad, vec![e]),
-        Ok(text) => run_test_text(&text, base_dir, files, threads, &mut output),
+        Ok(text) => run_test_text(
+            &text,
+            base_dir,
+            files,
+            threads,
+            EvaluationPlan::RangeQueriesWherePossible,
+            &mut output,
+        ),
     };
     if errors.is_empty() {
         output.push((Stream::Stdout, "  SUCCESS\n".to_string()));
@@ -196,6 +220,7 @@ fn run_test_text(
     base_dir: &str,
     files: &dyn FileAccess,
     threads: usize,
+    plan: EvaluationPlan,
     output: &mut Vec<(Stream, String)>,
 ) -> (Verdict, Vec<String>) {
     let bad = |e: String| (Verdict::Bad, vec![e]);
@@ -278,22 +303,27 @@ fn run_test_text(
     let mut errors = Vec::new();
     let mut verdict = Verdict::Success;
     for (index, test) in file.tests.iter().enumerate() {
-        let result = run_test_group(test, eval_interval, &options, threads, &in_file_order);
+        let label = test
+            .name
+            .as_deref()
+            .map_or(format!("test {}", index + 1), |n| {
+                format!("test {} ({n})", index + 1)
+            });
+        if let Ok(interval) = duration_or_zero(&test.interval) {
+            if let Some(warning) = InputSpacing::of_2_42(interval).warning(test, &label) {
+                output.push((Stream::Stderr, warning));
+            }
+        }
+        let result = run_test_group(test, eval_interval, &options, threads, &in_file_order, plan);
         let (group_verdict, group_errors) = match result {
             Ok(failures) if failures.is_empty() => (Verdict::Success, failures),
             Ok(failures) => (Verdict::Failed, failures),
             Err(bad_errors) => (Verdict::Bad, bad_errors),
         };
         if !ambiguous.is_empty() && group_verdict != Verdict::Bad {
-            let other = run_test_group(test, eval_interval, &options, threads, &reversed);
+            let other = run_test_group(test, eval_interval, &options, threads, &reversed, plan);
             let other_passes = matches!(&other, Ok(f) if f.is_empty());
             if other_passes != (group_verdict == Verdict::Success) {
-                let label = test
-                    .name
-                    .as_deref()
-                    .map_or(format!("test {}", index + 1), |n| {
-                        format!("test {} ({n})", index + 1)
-                    });
                 let names: Vec<String> = ambiguous.iter().map(|n| format!("{n:?}")).collect();
                 output.push((
                     Stream::Stderr,
@@ -352,12 +382,10 @@ fn run_test_group(
     options: &EvalOptions,
     threads: usize,
     groups: &[RuleGroup],
+    plan: EvaluationPlan,
 ) -> Result<Vec<String>, Vec<String>> {
     let one = |e: String| vec![e];
-    let input_interval = match duration_or_zero(&test.interval).map_err(one)? {
-        0 => eval_interval,
-        ms => ms,
-    };
+    let input_spacing = InputSpacing::of_2_42(duration_or_zero(&test.interval).map_err(one)?);
     let mut alert_tests: Vec<(i64, &AlertTest)> = Vec::new();
     for alert in &test.alert_rule_test {
         let eval_time = duration_or_zero(&alert.eval_time).map_err(one)?;
@@ -393,8 +421,9 @@ fn run_test_group(
             format_model_duration(eval_interval)
         )));
     }
-    let storage = load_input(test, input_interval, max_time).map_err(one)?;
-    let mut storage = storage;
+    let last_step = max_time - max_time % eval_interval;
+    let mut input = load_input(test, input_spacing, last_step).map_err(one)?;
+    let mut storage = Storage::new();
     let context = EvalContext {
         options: *options,
         external_labels: test.external_labels.clone(),
@@ -404,8 +433,10 @@ fn run_test_group(
     let mut evaluators: Vec<GroupEvaluator> =
         groups.iter().cloned().map(GroupEvaluator::new).collect();
     let written = written_metric_names(groups);
-    for evaluator in &mut evaluators {
-        evaluator.plan_range_evaluation(&written, eval_interval, max_time);
+    if plan == EvaluationPlan::RangeQueriesWherePossible {
+        for evaluator in &mut evaluators {
+            evaluator.plan_range_evaluation(&input.samples, &written, eval_interval, max_time);
+        }
     }
     let mut alert_times: Vec<i64> = alert_tests.iter().map(|(t, _)| *t).collect();
     alert_times.sort_unstable();
@@ -414,6 +445,7 @@ fn run_test_group(
     let mut failures = Vec::new();
     let mut ts = 0i64;
     while ts <= max_time {
+        input.load_till(&mut storage, ts);
         let mut eval_errors = Vec::new();
         for evaluator in &mut evaluators {
             for error in evaluator.evaluate(&mut storage, ts, &context) {
@@ -451,9 +483,90 @@ fn run_test_group(
     Ok(failures)
 }
 
-/// Loads input series sorted by labels (so selections come out nearly sorted), with
-/// samples up to `max_time` only, as promtool's lazy loader never loads later ones.
-fn load_input(test: &TestGroup, interval: i64, max_time: i64) -> Result<Storage, String> {
+/// Where the samples of a test group's input series lie in time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum InputSpacing {
+    /// One value every this many milliseconds from 0.
+    Every(i64),
+    /// promtool 2.42 without `interval` (or with `0s`): its loader is told `load 0s`,
+    /// so every sample of a series lies at 0 and the head keeps the first value
+    /// appended there. Prometheus PR 13011 (promtool 3) defaults `interval` to
+    /// `evaluation_interval` instead.
+    AllAtZeroFirstWins,
+}
+
+impl InputSpacing {
+    /// The spacing promtool 2.42 gives a test group's `interval`, the one place that
+    /// keeps its behaviour without one.
+    fn of_2_42(interval_ms: i64) -> InputSpacing {
+        match interval_ms {
+            0 => InputSpacing::AllAtZeroFirstWins,
+            ms => InputSpacing::Every(ms),
+        }
+    }
+
+    /// The warning for a test group that is loaded at 0: promtool 2.42 reads its
+    /// input differently from what its values say, and promtool 3 reads it as
+    /// they say.
+    fn warning(self, test: &TestGroup, label: &str) -> Option<String> {
+        let several_values = test.input_series.iter().any(|input| {
+            let values = input.values.as_deref().unwrap_or("");
+            values.split_whitespace().count() > 1 || values.contains('x')
+        });
+        (self == InputSpacing::AllAtZeroFirstWins && several_values).then(|| {
+            format!(
+                "  WARNING: {label} has no interval: promtool 2.42 loads every input sample at 0s and keeps the first value of each series (promtool 3 spaces them by evaluation_interval); set interval\n"
+            )
+        })
+    }
+}
+
+/// A test group's input series, handed to the evaluation step by step as promtool
+/// 2.42's lazy loader does (`WithSamplesTill` before every step).
+struct Input {
+    /// Every sample up to the last step, series in label order.
+    samples: Arc<Storage>,
+    /// Per series of `samples`: how many of its samples are loaded.
+    loaded: Vec<usize>,
+    /// Per series of `samples`: its id in the evaluation storage, once it has one.
+    loaded_ids: Vec<Option<usize>>,
+}
+
+impl Input {
+    /// Appends to `storage` the samples at or before `ts` not loaded yet. A sample at
+    /// or before one a rule already wrote to the same series is dropped, as the head
+    /// refuses it.
+    fn load_till(&mut self, storage: &mut Storage, ts: i64) {
+        for (id, (loaded, loaded_id)) in
+            self.loaded.iter_mut().zip(&mut self.loaded_ids).enumerate()
+        {
+            let series = self.samples.series(id);
+            if *loaded == series.timestamps.len() || series.timestamps[*loaded] > ts {
+                continue;
+            }
+            let end = *loaded + series.timestamps[*loaded..].partition_point(|&t| t <= ts);
+            let target = *loaded_id.get_or_insert_with(|| storage.series_id(&series.labels));
+            for (&t, &value) in series.timestamps[*loaded..end]
+                .iter()
+                .zip(&series.values[*loaded..end])
+            {
+                if storage
+                    .series(target)
+                    .timestamps
+                    .last()
+                    .is_none_or(|&last| last < t)
+                {
+                    storage.append_to(target, t, value);
+                }
+            }
+            *loaded = end;
+        }
+    }
+}
+
+/// Reads input series sorted by labels (so selections come out nearly sorted), with
+/// samples up to `last_step` only, as promtool's lazy loader never loads later ones.
+fn load_input(test: &TestGroup, spacing: InputSpacing, last_step: i64) -> Result<Input, String> {
     let mut parsed = Vec::with_capacity(test.input_series.len());
     for (index, input) in test.input_series.iter().enumerate() {
         let series = input.series.as_deref().unwrap_or("");
@@ -479,17 +592,34 @@ fn load_input(test: &TestGroup, interval: i64, max_time: i64) -> Result<Storage,
         let line =
             parse_series_line(&line).map_err(|e| format!("error in input series {line:?}: {e}"))?;
         let id = storage.series_id(&labels);
-        for (step, value) in line.values.iter().enumerate() {
-            let ts = (step as i64).saturating_mul(interval);
-            if ts > max_time {
-                break;
+        match spacing {
+            InputSpacing::Every(interval) => {
+                for (step, value) in line.values.iter().enumerate() {
+                    let ts = (step as i64).saturating_mul(interval);
+                    if ts > last_step {
+                        break;
+                    }
+                    if let SequenceValue::Value(v) = value {
+                        storage.append_to(id, ts, *v);
+                    }
+                }
             }
-            if let SequenceValue::Value(v) = value {
-                storage.append_to(id, ts, *v);
+            InputSpacing::AllAtZeroFirstWins => {
+                let first = line.values.iter().find_map(|value| match value {
+                    SequenceValue::Value(v) => Some(*v),
+                    _ => None,
+                });
+                if let Some(v) = first {
+                    storage.append_to(id, 0, v);
+                }
             }
         }
     }
-    Ok(storage)
+    Ok(Input {
+        loaded: vec![0; storage.len()],
+        loaded_ids: vec![None; storage.len()],
+        samples: Arc::new(storage),
+    })
 }
 
 fn check_alert(

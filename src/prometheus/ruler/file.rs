@@ -12,7 +12,9 @@ use super::source::{decode_rule_file, RuleFileSource, RuleSource};
 use super::validate::{validate_file, GroupFields};
 use crate::prometheus::gotemplate::AlertTemplate;
 use crate::prometheus::model::duration::parse_model_duration;
+use crate::prometheus::model::go_quote;
 use crate::prometheus::promql::{parse_query, Expr, Semantics};
+use promql_parser::parser::VectorSelector;
 
 /// One checked rule group.
 #[derive(Clone, Debug)]
@@ -163,7 +165,10 @@ fn compile_rule(
         None
     } else {
         match parse_query(&raw.expr, semantics) {
-            Ok(expr) => Some(expr),
+            Ok(mut expr) => {
+                sort_matchers_as_printed(&mut expr);
+                Some(expr)
+            }
             Err(e) => {
                 problems.push(format!("could not parse expression: {e}"));
                 None
@@ -214,6 +219,45 @@ fn compile_rule(
             labels,
         }),
         _ => Err(problems),
+    }
+}
+
+/// Prometheus evaluates a rule through its printed text (`expr.String()`), which lists
+/// a selector's matchers sorted by their text; `absent()` tells, as the order of two
+/// matchers on one label decides whether the label is kept.
+fn sort_matchers_as_printed(expr: &mut Expr) {
+    let sort = |selector: &mut VectorSelector| {
+        selector.matchers.matchers.sort_by_cached_key(|matcher| {
+            format!(
+                "{}{}{}",
+                matcher.name,
+                matcher.op,
+                go_quote::quote(&matcher.value)
+            )
+        });
+    };
+    match expr {
+        Expr::VectorSelector(selector) => sort(selector),
+        Expr::MatrixSelector(matrix) => sort(&mut matrix.vs),
+        Expr::Call(call) => {
+            for arg in &mut call.args.args {
+                sort_matchers_as_printed(arg);
+            }
+        }
+        Expr::Aggregate(aggregate) => {
+            sort_matchers_as_printed(&mut aggregate.expr);
+            if let Some(param) = aggregate.param.as_mut() {
+                sort_matchers_as_printed(param);
+            }
+        }
+        Expr::Unary(unary) => sort_matchers_as_printed(&mut unary.expr),
+        Expr::Binary(binary) => {
+            sort_matchers_as_printed(&mut binary.lhs);
+            sort_matchers_as_printed(&mut binary.rhs);
+        }
+        Expr::Paren(paren) => sort_matchers_as_printed(&mut paren.expr),
+        Expr::Subquery(subquery) => sort_matchers_as_printed(&mut subquery.expr),
+        _ => {}
     }
 }
 

@@ -10,6 +10,7 @@
 //! count as returned; the evaluator never panics on any rule or data.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use super::file::{Rule, RuleGroup, RuleKind};
 use crate::prometheus::gotemplate::{self, AlertData, AlertTemplate, Env};
@@ -18,7 +19,7 @@ use crate::prometheus::promql::{
     instant_query_expr, parse_query, range_query_expr, EvalOptions, Expr, Labels, Storage, Value,
 };
 use promql_parser::label::MatchOp;
-use promql_parser::parser::VectorSelector;
+use promql_parser::parser::{AtModifier, Offset, VectorSelector};
 
 /// The series every alerting rule writes (Prometheus' `alertMetricName` and
 /// `alertForStateMetricName`).
@@ -116,6 +117,8 @@ type StepOutput = Vec<(Labels, f64)>;
 /// A rule's results for a run of steps, computed as one range query.
 #[derive(Clone, Debug)]
 struct RangePlan {
+    /// What the range queries read: the whole input, shared by every plan of a run.
+    input: Arc<Storage>,
     step_ms: i64,
     end_ms: i64,
     chunk_start_ms: i64,
@@ -126,13 +129,7 @@ impl RangePlan {
     /// The rule's output at `ts`, computing the next chunk when needed. `None` when
     /// `ts` is off the plan's grid or the range query failed (the caller then runs
     /// the instant query, which reports the error as Prometheus does).
-    fn take(
-        &mut self,
-        storage: &Storage,
-        rule: &Rule,
-        ts: i64,
-        context: &EvalContext,
-    ) -> Option<Vec<(Labels, f64)>> {
+    fn take(&mut self, rule: &Rule, ts: i64, context: &EvalContext) -> Option<Vec<(Labels, f64)>> {
         if ts < 0 || ts > self.end_ms || ts % self.step_ms != 0 {
             return None;
         }
@@ -148,6 +145,7 @@ impl RangePlan {
                 .map(|start| (start, (start + span - self.step_ms).min(self.end_ms)))
                 .collect();
             let step_ms = self.step_ms;
+            let storage: &Storage = &self.input;
             let compute = |(start, end): (i64, i64)| -> Option<Vec<StepOutput>> {
                 let matrix =
                     range_query_expr(storage, &rule.expr, start, end, step_ms, &context.options)
@@ -238,6 +236,42 @@ fn reads_written_series(expr: &Expr, written: &BTreeSet<String>) -> bool {
     }
 }
 
+/// Whether a query may read samples after its evaluation time: an `@` modifier or a
+/// negative `offset` anywhere in it. promtool loads input step by step, so such a
+/// query sees only what is loaded by the current step, which a range query over the
+/// whole input cannot reproduce.
+fn reads_after_evaluation_time(expr: &Expr) -> bool {
+    let shifted = |at: &Option<AtModifier>, offset: &Option<Offset>| {
+        at.is_some() || matches!(offset, Some(Offset::Neg(_)))
+    };
+    match expr {
+        Expr::VectorSelector(selector) => shifted(&selector.at, &selector.offset),
+        Expr::MatrixSelector(matrix) => shifted(&matrix.vs.at, &matrix.vs.offset),
+        Expr::Subquery(subquery) => {
+            shifted(&subquery.at, &subquery.offset) || reads_after_evaluation_time(&subquery.expr)
+        }
+        Expr::Call(call) => call
+            .args
+            .args
+            .iter()
+            .any(|a| reads_after_evaluation_time(a)),
+        Expr::Aggregate(aggregate) => {
+            reads_after_evaluation_time(&aggregate.expr)
+                || aggregate
+                    .param
+                    .as_ref()
+                    .is_some_and(|p| reads_after_evaluation_time(p))
+        }
+        Expr::Unary(unary) => reads_after_evaluation_time(&unary.expr),
+        Expr::Binary(binary) => {
+            reads_after_evaluation_time(&binary.lhs) || reads_after_evaluation_time(&binary.rhs)
+        }
+        Expr::Paren(paren) => reads_after_evaluation_time(&paren.expr),
+        Expr::NumberLiteral(_) | Expr::StringLiteral(_) => false,
+        _ => true,
+    }
+}
+
 impl GroupEvaluator {
     pub fn new(group: RuleGroup) -> GroupEvaluator {
         let count = group.rules.len();
@@ -251,18 +285,28 @@ impl GroupEvaluator {
 
     /// Lets rules that read none of the series named in `written` (every recorded
     /// name plus `ALERTS` and `ALERTS_FOR_STATE` of the whole run) be evaluated as
-    /// range queries over `0..=end_ms` at `step_ms`, in chunks: the same results as
+    /// range queries over `input` (the run's input series, none of which a rule
+    /// writes) from 0 to `end_ms` at `step_ms`, in chunks: the same results as
     /// one instant query per step (Prometheus evaluates a range query step by step),
-    /// far faster. Rules using `@` are left alone, as `start()`/`end()` differ.
-    pub fn plan_range_evaluation(&mut self, written: &BTreeSet<String>, step_ms: i64, end_ms: i64) {
+    /// far faster. `input` holds samples beyond the current step, so rules that can
+    /// read after their evaluation time (`@`, negative `offset`) are left alone.
+    pub fn plan_range_evaluation(
+        &mut self,
+        input: &Arc<Storage>,
+        written: &BTreeSet<String>,
+        step_ms: i64,
+        end_ms: i64,
+    ) {
         if step_ms <= 0 {
             return;
         }
         for (rule, plan) in self.group.rules.iter().zip(&mut self.range_plans) {
-            if rule.expr_text.contains('@') || reads_written_series(&rule.expr, written) {
+            if reads_after_evaluation_time(&rule.expr) || reads_written_series(&rule.expr, written)
+            {
                 continue;
             }
             *plan = Some(RangePlan {
+                input: Arc::clone(input),
                 step_ms,
                 end_ms,
                 chunk_start_ms: 0,
@@ -293,7 +337,7 @@ impl GroupEvaluator {
             let rule = &self.group.rules[index];
             let planned = self.range_plans[index]
                 .as_mut()
-                .and_then(|plan| plan.take(storage, rule, eval_ts, context));
+                .and_then(|plan| plan.take(rule, eval_ts, context));
             let vector = match planned {
                 Some(vector) => Ok(vector),
                 None => query_vector(storage, rule, eval_ts, context),
@@ -519,6 +563,12 @@ fn eval_alerting(
             }
         }
     }
+    let unexpanded_rule_labels: BTreeMap<String, String> = rule
+        .labels
+        .iter()
+        .filter(|(_, value)| !value.is_empty())
+        .map(|(name, value)| (name.clone(), value.clone()))
+        .collect();
     let mut output = Vec::new();
     let mut active_pending = 0usize;
     let mut delete = Vec::new();
@@ -551,9 +601,14 @@ fn eval_alerting(
             alert.state = AlertState::Firing;
             alert.fired_at_ms = Some(ts);
         }
+        // Prometheus builds both series from the rule's labels as written and then
+        // sets the alert's: a label template that expanded to nothing keeps its text.
+        let mut series_labels = unexpanded_rule_labels.clone();
+        series_labels.extend(alert.labels.pairs().iter().cloned());
+        let alert_series_labels = Labels::from_pairs(series_labels);
         output.push((
             set_labels(
-                &alert.labels,
+                &alert_series_labels,
                 &[
                     (METRIC_NAME.to_string(), ALERTS_METRIC.to_string()),
                     ("alertstate".to_string(), alert.state.as_str().to_string()),
@@ -563,7 +618,7 @@ fn eval_alerting(
         ));
         output.push((
             set_labels(
-                &alert.labels,
+                &alert_series_labels,
                 &[(METRIC_NAME.to_string(), ALERTS_FOR_STATE_METRIC.to_string())],
             ),
             (alert.active_at_ms.div_euclid(1000)) as f64,
@@ -684,7 +739,8 @@ mod tests {
         let written = ["r", "p", "s", "ALERTS", "ALERTS_FOR_STATE"]
             .map(String::from)
             .into();
-        evaluator.plan_range_evaluation(&written, 60_000, 9 * 60_000);
+        let input = Arc::new(storage.clone());
+        evaluator.plan_range_evaluation(&input, &written, 60_000, 9 * 60_000);
         assert!(evaluator.range_plans.iter().all(Option::is_some));
         for step in 0..10 {
             assert!(evaluator
