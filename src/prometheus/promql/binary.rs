@@ -188,7 +188,8 @@ fn go_pow(x: f64, y: f64) -> f64 {
     if fraction != 0.0 && x < 0.0 {
         return f64::NAN;
     }
-    if whole >= 9.223_372_036_854_775_808e18 {
+    // 2^63: beyond it Go's int64 conversion of the exponent overflows.
+    if whole >= 2f64.powi(63) {
         return if x == -1.0 {
             1.0
         } else if (x.abs() < 1.0) == (y > 0.0) {
