@@ -7,12 +7,20 @@
 //! - Files are written atomically (temporary file in the same folder, then rename), and a
 //!   reload the server rejects, or that does not show the new rules, restores every file it
 //!   touched and reloads again before reporting why.
-//! - Credentials come from files or the environment and never reach the output: errors are
-//!   the HTTP client's, which redacts them.
+//! - Credentials come from files or the environment and never reach the output: every error
+//!   printed after the client exists (quoting a server's answer or not) passes through the
+//!   client's redactor, as a server may echo what it was sent. Plans show rule groups and
+//!   configurations, not server messages, and are printed as they are.
+//! - One deploy at a time per folder: the lock file names its owner and is held with a file
+//!   lock the system drops when the owner dies, so a crashed deploy's lock is taken over.
+//! - The plan compares the files with what the server runs, so a deploy stopped between
+//!   writing and reloading is seen and finished by the next one, and after a reload the
+//!   server must run exactly the files on disk.
 //!
 //! Exit status: 0 nothing to change (diff) or deployed; 1 diff found changes; 2 any error.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::io::{Read, Seek, Write};
 use std::path::{Path, PathBuf};
 
 use serde_json::Value as Json;
@@ -21,7 +29,7 @@ use super::connection::{block_on, ConnectionArgs, ProcessEnvironment};
 use super::{write_stderr, write_stdout, EXIT_CLEAN, EXIT_INVALID_INPUT, EXIT_USAGE_OR_IO};
 use crate::cli::http::{ClientOptions, HttpClient, HttpError, HttpErrorKind, Request};
 use crate::tools::deploy::config::{parse_targets, resolve, Target, TargetConfig, TargetKind};
-use crate::tools::deploy::{self, Action, Plan};
+use crate::tools::deploy::{self, served, Action, Plan};
 
 /// Where a target comes from: the configuration file, flags, or both (flags win).
 #[derive(Debug, clap::Args)]
@@ -72,8 +80,12 @@ pub struct DeployArgs {
 }
 
 pub fn run_diff(args: &DiffArgs) -> u8 {
-    let outcome = prepare(&args.target)
-        .and_then(|(target, client)| block_on(async { plan(&target, &client).await })?);
+    let (target, client) = match prepare(&args.target) {
+        Ok(prepared) => prepared,
+        Err(message) => return fail(&message),
+    };
+    let redactor = client.redactor();
+    let outcome = block_on(async { plan_target(&target, &client).await }).and_then(|plan| plan);
     match outcome {
         Ok(plan) => {
             write_stdout(&plan.render());
@@ -83,19 +95,24 @@ pub fn run_diff(args: &DiffArgs) -> u8 {
                 EXIT_INVALID_INPUT
             }
         }
-        Err(message) => fail(&message),
+        Err(message) => fail(&redactor.redact(&message)),
     }
 }
 
 pub fn run_deploy(args: &DeployArgs) -> u8 {
-    let outcome = prepare(&args.target).and_then(|(target, client)| {
+    let (target, client) = match prepare(&args.target) {
+        Ok(prepared) => prepared,
+        Err(message) => return fail(&message),
+    };
+    let redactor = client.redactor();
+    let outcome = (|| -> Result<bool, String> {
         let _lock = if args.dry_run {
             None
         } else {
             lock_files(&target)?
         };
         block_on(async {
-            let plan = plan(&target, &client).await?;
+            let plan = plan_target(&target, &client).await?;
             write_stdout(&plan.render());
             if args.dry_run || plan.is_empty() {
                 return Ok(false);
@@ -103,55 +120,185 @@ pub fn run_deploy(args: &DeployArgs) -> u8 {
             apply(&target, &client, &plan).await?;
             Ok(true)
         })?
-    });
+    })();
     match outcome {
         Ok(true) => {
             write_stdout("deployed\n");
             EXIT_CLEAN
         }
         Ok(false) => EXIT_CLEAN,
-        Err(message) => fail(&message),
+        Err(message) => fail(&redactor.redact(&message)),
     }
 }
 
-/// A lock file that keeps two deploys from writing the same folder at once; removed on drop.
-struct DeployLock(PathBuf);
+/// The lock that keeps two deploys from writing the same folder at once. The file names its
+/// owner (pid, host, start time) and is held with an exclusive file lock, which the system
+/// releases when the process ends, however it ends: a lock whose file lock is free belongs
+/// to a deploy that is gone, and is taken over. The file is removed on drop.
+struct DeployLock {
+    path: PathBuf,
+    _held: std::fs::File,
+}
 
 impl Drop for DeployLock {
     fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
+        // Removed while still held, so a deploy waiting on this file sees it gone and
+        // starts over on a fresh one.
+        let _ = std::fs::remove_file(&self.path);
     }
 }
 
-/// Takes the lock of a file target (rules folder or the Alertmanager file's folder) before
-/// planning, so the plan stays true until it is applied.
-fn lock_files(target: &Target) -> Result<Option<DeployLock>, String> {
-    let path = match target.kind {
-        TargetKind::Prometheus | TargetKind::ThanosRuler => {
+/// Where a file target's lock lives: in the rules folder, or beside Alertmanager's file.
+fn lock_path(target: &Target) -> Option<PathBuf> {
+    match target.kind {
+        TargetKind::Prometheus | TargetKind::ThanosRuler => Some(
             Path::new(target.config.rules_dir.as_deref().unwrap_or_default())
-                .join(".mlslo-deploy.lock")
-        }
+                .join(".mlslo-deploy.lock"),
+        ),
         TargetKind::Alertmanager => {
             let file = Path::new(target.config.config_file.as_deref().unwrap_or_default());
             let name = file
                 .file_name()
                 .map(|name| name.to_string_lossy().into_owned())
                 .unwrap_or_default();
-            file.with_file_name(format!(".{name}.mlslo-deploy.lock"))
+            Some(file.with_file_name(format!(".{name}.mlslo-deploy.lock")))
         }
-        _ => return Ok(None),
+        _ => None,
+    }
+}
+
+/// Takes the lock of a file target (rules folder or the Alertmanager file's folder) before
+/// planning, so the plan stays true until it is applied.
+fn lock_files(target: &Target) -> Result<Option<DeployLock>, String> {
+    let Some(path) = lock_path(target) else {
+        return Ok(None);
     };
-    match std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(&path)
-    {
-        Ok(_) => Ok(Some(DeployLock(path))),
-        Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => Err(format!(
-            "another deploy holds {}: wait for it, or remove the file if no deploy is running",
+    let owner = lock_owner_text();
+    // A new lock is born whole: written and held under a private name, then linked into
+    // place, which fails when a lock is there.
+    let private = path.with_file_name(format!(
+        "{}.{}",
+        path.file_name()
+            .map(|name| name.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+        std::process::id()
+    ));
+    let cannot =
+        |error: std::io::Error| format!("cannot take the deploy lock {}: {error}", path.display());
+    // A lock released and removed while we looked at it: start over, a few times.
+    for _ in 0..5 {
+        let mut file = std::fs::File::create(&private).map_err(cannot)?;
+        let created = file
+            .write_all(owner.as_bytes())
+            .and_then(|()| file.try_lock().map_err(std::io::Error::from))
+            .and_then(|()| std::fs::hard_link(&private, &path));
+        let _ = std::fs::remove_file(&private);
+        match created {
+            Ok(()) => return Ok(Some(DeployLock { path, _held: file })),
+            Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(error) => return Err(cannot(error)),
+        }
+        drop(file);
+        let mut existing = match std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(&path)
+        {
+            Ok(file) => file,
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(error) => return Err(cannot(error)),
+        };
+        let mut recorded = String::new();
+        match existing.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => {
+                let _ = existing.read_to_string(&mut recorded);
+                return Err(format!(
+                    "another deploy holds {}: {}; wait for it to finish",
+                    path.display(),
+                    describe_owner(&recorded)
+                        .unwrap_or_else(|| "its owner is starting".to_string())
+                ));
+            }
+            Err(std::fs::TryLockError::Error(error)) => return Err(cannot(error)),
+        }
+        if !same_file(&existing, &path) {
+            continue;
+        }
+        existing.read_to_string(&mut recorded).map_err(cannot)?;
+        let Some(previous_owner) = describe_owner(&recorded) else {
+            return Err(format!(
+                "{} names no owner (an older mlslo, or a file made by hand): remove it if no \
+                 deploy is running",
+                path.display()
+            ));
+        };
+        existing
+            .set_len(0)
+            .and_then(|()| existing.seek(std::io::SeekFrom::Start(0)))
+            .and_then(|_| existing.write_all(owner.as_bytes()))
+            .map_err(cannot)?;
+        write_stderr(&format!(
+            "note: took over the deploy lock {}: the deploy that held it ({previous_owner}) is no \
+             longer running\n",
             path.display()
-        )),
-        Err(error) => Err(format!("cannot create {}: {error}", path.display())),
+        ));
+        return Ok(Some(DeployLock {
+            path,
+            _held: existing,
+        }));
+    }
+    Err(format!(
+        "cannot take the deploy lock {}: other deploys keep taking and releasing it",
+        path.display()
+    ))
+}
+
+/// What a lock file records about its owner.
+fn lock_owner_text() -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .map(|name| name.trim().to_string())
+        .filter(|name| !name.is_empty())
+        .unwrap_or_else(|| "an unknown host".to_string());
+    let seconds = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.as_secs() as i64);
+    let (year, month, day) = crate::base::calendar::civil_from_days(seconds.div_euclid(86_400));
+    let second_of_day = seconds.rem_euclid(86_400);
+    format!(
+        "pid: {}\nhost: {host}\nstarted: {year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z\n",
+        std::process::id(),
+        second_of_day / 3600,
+        second_of_day / 60 % 60,
+        second_of_day % 60
+    )
+}
+
+/// `pid 12 on host h, started 2026-01-01T00:00:00Z`, from a lock file's text.
+fn describe_owner(recorded: &str) -> Option<String> {
+    let field = |name: &str| {
+        recorded.lines().find_map(|line| {
+            line.strip_prefix(name)
+                .and_then(|rest| rest.strip_prefix(':'))
+                .map(|value| value.trim().to_string())
+        })
+    };
+    let pid = field("pid")?;
+    Some(format!(
+        "pid {pid} on host {}, started {}",
+        field("host").unwrap_or_else(|| "?".to_string()),
+        field("started").unwrap_or_else(|| "?".to_string())
+    ))
+}
+
+/// Whether `path` still names the file `file` is open on.
+fn same_file(file: &std::fs::File, path: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (file.metadata(), std::fs::metadata(path)) {
+        (Ok(open), Ok(named)) => open.dev() == named.dev() && open.ino() == named.ino(),
+        _ => false,
     }
 }
 
@@ -254,6 +401,22 @@ async fn get_ok(client: &HttpClient, url: String) -> Result<String, String> {
     Ok(response.text())
 }
 
+/// The body of a GET, `None` on 404 (an endpoint the server does not have).
+async fn get_if_found(client: &HttpClient, url: String) -> Result<Option<String>, String> {
+    let response = client
+        .send(&Request::get(url.clone()))
+        .await
+        .map_err(|error| error.to_string())?;
+    match response.status {
+        404 => Ok(None),
+        status if (200..300).contains(&status) => Ok(Some(response.text())),
+        status => Err(format!(
+            "GET {url}: HTTP {status}: {}",
+            response.text().trim()
+        )),
+    }
+}
+
 /// Files of `dir` whose names end with one of `extensions`, by file name.
 fn read_folder(dir: &Path, extensions: &[&str]) -> Result<BTreeMap<String, String>, String> {
     let entries = std::fs::read_dir(dir)
@@ -290,17 +453,23 @@ fn ruler_base(target: &Target) -> String {
 }
 
 /// Asks the server first (so an unreachable one leaves everything untouched), then plans.
-async fn plan(target: &Target, client: &HttpClient) -> Result<Plan, String> {
+async fn plan_target(target: &Target, client: &HttpClient) -> Result<Plan, String> {
     match target.kind {
         TargetKind::Prometheus | TargetKind::ThanosRuler => {
-            get_ok(client, format!("{}/api/v1/rules", target.url)).await?;
+            let rules = get_ok(client, format!("{}/api/v1/rules", target.url)).await?;
+            // Thanos Ruler has no runtime information: its reload status stays unknown.
+            let runtime_info =
+                get_if_found(client, format!("{}/api/v1/status/runtimeinfo", target.url)).await?;
+            let served = served::served_rules(&rules, runtime_info.as_deref())?;
             let desired = read_folder(&source_folder(target, "prometheus"), &[".yml", ".yaml"])?;
             let rules_dir = target.config.rules_dir.clone().unwrap_or_default();
             let present = read_folder(Path::new(&rules_dir), &[".yml", ".yaml"])?;
-            deploy::plan_rule_files(&desired, &present)
+            let mut plan = deploy::plan_rule_files(&desired, &present)?;
+            served::add_rule_drift(&mut plan, &desired, &present, &served)?;
+            Ok(plan)
         }
         TargetKind::Alertmanager => {
-            get_ok(client, format!("{}/api/v2/status", target.url)).await?;
+            let status = get_ok(client, format!("{}/api/v2/status", target.url)).await?;
             let source = source_folder(target, "alertmanager").join("alertmanager.yml");
             let desired = std::fs::read_to_string(&source)
                 .map_err(|error| format!("cannot read {}: {error}", source.display()))?;
@@ -310,7 +479,15 @@ async fn plan(target: &Target, client: &HttpClient) -> Result<Plan, String> {
                 Err(error) if error.kind() == std::io::ErrorKind::NotFound => None,
                 Err(error) => return Err(format!("cannot read {config_file}: {error}")),
             };
-            deploy::plan_alertmanager(&config_file, &desired, present.as_deref())
+            let mut plan = deploy::plan_alertmanager(&config_file, &desired, present.as_deref())?;
+            served::add_alertmanager_drift(
+                &mut plan,
+                &config_file,
+                &desired,
+                present.as_deref(),
+                &status,
+            )?;
+            Ok(plan)
         }
         TargetKind::Mimir | TargetKind::Cortex | TargetKind::Loki => {
             plan_ruler(target, client).await
@@ -519,7 +696,7 @@ async fn send_step(
 
 /// Asks the server again: after an API deploy nothing may be left to change.
 async fn verify_replan(target: &Target, client: &HttpClient) -> Result<(), String> {
-    let left = plan(target, client).await?;
+    let left = plan_target(target, client).await?;
     if left.is_empty() {
         return Ok(());
     }
@@ -541,6 +718,7 @@ async fn apply_files(
     for action in &plan.actions {
         let name = match action {
             Action::WriteFile { name, .. } | Action::RemoveFile { name } => name,
+            Action::Reload => continue,
             other => return Err(format!("unexpected action for a file target: {other:?}")),
         };
         let path = dir.join(name);
@@ -559,6 +737,13 @@ async fn apply_files(
     let Err(why) = outcome else {
         return Ok(());
     };
+    if previous.is_empty() {
+        return Err(format!(
+            "{why}; this deploy wrote no file (the files on disk were already the new ones), \
+             so the server still runs its previous configuration: fix the cause and run deploy \
+             again"
+        ));
+    }
     let mut restore_errors = Vec::new();
     for (path, before) in &previous {
         let restored = match before {
@@ -600,7 +785,11 @@ fn write_actions(dir: &Path, plan: &Plan) -> Result<(), String> {
                 std::fs::remove_file(&path)
                     .map_err(|error| format!("cannot remove {}: {error}", path.display()))?;
             }
-            _ => {}
+            Action::Reload
+            | Action::PostGroup { .. }
+            | Action::DeleteGroup { .. }
+            | Action::PutWatch { .. }
+            | Action::DeleteWatch { .. } => {}
         }
     }
     Ok(())
@@ -642,20 +831,28 @@ async fn reload_and_verify(
     reload(target, client).await?;
     match target.kind {
         TargetKind::Alertmanager => {
-            let status = get_ok(client, format!("{}/api/v2/status", target.url)).await?;
-            let written = plan
-                .actions
-                .iter()
-                .find_map(|action| match action {
-                    Action::WriteFile { contents, .. } => Some(contents.as_str()),
-                    _ => None,
-                })
-                .unwrap_or_default();
-            deploy::verify_alertmanager_status(written, &status)
+            let written = plan.actions.iter().find_map(|action| match action {
+                Action::WriteFile { contents, .. } => Some(contents.as_str()),
+                _ => None,
+            });
+            if let Some(written) = written {
+                let status = get_ok(client, format!("{}/api/v2/status", target.url)).await?;
+                deploy::verify_alertmanager_status(written, &status)?;
+            }
         }
         _ => {
             let rules = get_ok(client, format!("{}/api/v1/rules", target.url)).await?;
-            deploy::verify_loaded_rules(plan, &rules)
+            deploy::verify_loaded_rules(plan, &rules)?;
         }
     }
+    // The whole state once more, as the next `diff` would see it: the server must now run
+    // exactly the files on disk.
+    let left = plan_target(target, client).await?;
+    if left.is_empty() {
+        return Ok(());
+    }
+    Err(format!(
+        "the reload was accepted but the server does not run the files on disk:\n{}",
+        left.render().trim_end()
+    ))
 }

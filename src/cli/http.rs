@@ -7,6 +7,9 @@
 //!   to the caller at once, because a 4xx will not change by asking again.
 //! - A [`Secret`] prints as `***` in `Debug`, has no `Display`, and URLs in errors lose their
 //!   user-info part, so `--verbose` output or a bug report never carries a credential.
+//! - A server may echo what it received (a proxy's error page quoting the `Authorization`
+//!   header): every error's text passes through the client's [`Redactor`], the one filter
+//!   of the credentials a client sends, and commands print other server text through it.
 //! - The caller reads files (CA, token files) and passes bytes: this module does no file IO.
 
 use std::fmt;
@@ -33,6 +36,139 @@ impl fmt::Debug for Secret {
     fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
         formatter.write_str("***")
     }
+}
+
+/// The credentials a client sends, in every form a server may echo them: the bearer token,
+/// the basic-auth password and the base64 of `user:password` (the header's value), each also
+/// JSON-escaped and percent-encoded, as an error body may quote it so; and the values of the
+/// fixed headers (a tenant) where they are quoted with their header's name (`X-Scope-OrgID:
+/// ml`, `"X-Scope-OrgID":["ml"]`), since a short tenant such as `ml` must not mask every
+/// `.yml` of a message. [`Redactor::redact`] replaces each with `***`.
+#[derive(Clone, Default)]
+pub struct Redactor {
+    /// (text, replacement), longest text first, so a secret containing another is
+    /// replaced whole.
+    replacements: Vec<(String, String)>,
+}
+
+impl Redactor {
+    pub fn for_options(options: &ClientOptions) -> Redactor {
+        let mut credentials: Vec<String> = Vec::new();
+        match &options.auth {
+            Auth::None => {}
+            Auth::Bearer(token) => credentials.push(token.expose().to_string()),
+            Auth::Basic { username, password } => {
+                credentials.push(password.expose().to_string());
+                credentials.push(base64(
+                    format!("{username}:{}", password.expose()).as_bytes(),
+                ));
+            }
+        }
+        let mut replacements: Vec<(String, String)> = Vec::new();
+        let mut add = |text: String, replacement: String| {
+            if !text.is_empty() && !replacements.iter().any(|(known, _)| *known == text) {
+                replacements.push((text, replacement));
+            }
+        };
+        for credential in credentials.iter().filter(|secret| !secret.is_empty()) {
+            for form in [
+                credential.clone(),
+                json_escaped(credential),
+                percent_encode(credential),
+            ] {
+                add(form, "***".to_string());
+            }
+        }
+        for (name, value) in options
+            .headers
+            .iter()
+            .filter(|(_, value)| !value.is_empty())
+        {
+            for name in [name.clone(), name.to_ascii_lowercase()] {
+                for separator in [": ", ":", "="] {
+                    add(
+                        format!("{name}{separator}{value}"),
+                        format!("{name}{separator}***"),
+                    );
+                }
+                let (name, value) = (json_escaped(&name), json_escaped(value));
+                add(
+                    format!("\"{name}\":[\"{value}\"]"),
+                    format!("\"{name}\":[\"***\"]"),
+                );
+                add(
+                    format!("\"{name}\":\"{value}\""),
+                    format!("\"{name}\":\"***\""),
+                );
+            }
+        }
+        replacements.sort_by(|(a, _), (b, _)| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
+        Redactor { replacements }
+    }
+
+    /// `text` with every credential replaced by `***`.
+    pub fn redact(&self, text: &str) -> String {
+        let mut redacted = text.to_string();
+        for (secret, replacement) in &self.replacements {
+            if redacted.contains(secret.as_str()) {
+                redacted = redacted.replace(secret.as_str(), replacement);
+            }
+        }
+        redacted
+    }
+
+    fn redact_kind(&self, kind: HttpErrorKind) -> HttpErrorKind {
+        match kind {
+            HttpErrorKind::InvalidUrl(reason) => HttpErrorKind::InvalidUrl(self.redact(&reason)),
+            HttpErrorKind::Setup(reason) => HttpErrorKind::Setup(self.redact(&reason)),
+            HttpErrorKind::Connect(reason) => HttpErrorKind::Connect(self.redact(&reason)),
+            HttpErrorKind::Body(reason) => HttpErrorKind::Body(self.redact(&reason)),
+            HttpErrorKind::Status { status, body } => HttpErrorKind::Status {
+                status,
+                body: self.redact(&body),
+            },
+            timeout @ HttpErrorKind::Timeout(_) => timeout,
+        }
+    }
+}
+
+impl fmt::Debug for Redactor {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            formatter,
+            "Redactor({} forms of secrets)",
+            self.replacements.len()
+        )
+    }
+}
+
+/// `text` as it appears inside a JSON string.
+fn json_escaped(text: &str) -> String {
+    let quoted = serde_json::to_string(text).unwrap_or_default();
+    quoted
+        .strip_prefix('"')
+        .and_then(|rest| rest.strip_suffix('"'))
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// Standard base64 with padding, as the basic-auth header carries `user:password`.
+fn base64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut encoded = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let word = chunk.iter().enumerate().fold(0u32, |word, (index, byte)| {
+            word | u32::from(*byte) << (16 - 8 * index)
+        });
+        for index in 0..4 {
+            if index <= chunk.len() {
+                encoded.push(ALPHABET[(word >> (18 - 6 * index) & 63) as usize] as char);
+            } else {
+                encoded.push('=');
+            }
+        }
+    }
+    encoded
 }
 
 /// How requests authenticate.
@@ -256,6 +392,7 @@ const ERROR_BODY_EXCERPT_CHARS: usize = 500;
 pub struct HttpClient {
     client: reqwest::Client,
     options: ClientOptions,
+    redactor: Redactor,
 }
 
 impl fmt::Debug for HttpClient {
@@ -293,11 +430,21 @@ impl HttpClient {
         let client = builder
             .build()
             .map_err(|error| setup_error(error_chain(&error)))?;
-        Ok(HttpClient { client, options })
+        let redactor = Redactor::for_options(&options);
+        Ok(HttpClient {
+            client,
+            options,
+            redactor,
+        })
     }
 
     pub fn options(&self) -> &ClientOptions {
         &self.options
+    }
+
+    /// The filter of this client's credentials, for server text printed outside an error.
+    pub fn redactor(&self) -> &Redactor {
+        &self.redactor
     }
 
     /// Sends `request`, retrying connection failures, timeouts, 429 and 5xx. Any other status
@@ -308,7 +455,7 @@ impl HttpClient {
             method: request.method,
             url: printable_url.clone(),
             attempts,
-            kind,
+            kind: self.redactor.redact_kind(kind),
         };
         let url = reqwest::Url::parse(&request.url)
             .map_err(|reason| error(0, HttpErrorKind::InvalidUrl(reason.to_string())))?;
@@ -335,7 +482,7 @@ impl HttpClient {
                         attempt,
                         HttpErrorKind::Status {
                             status: response.status,
-                            body: excerpt(&response.text()),
+                            body: excerpt(&self.redactor.redact(&response.text())),
                         },
                     )),
                     Ok(response) => Ok(response),
@@ -358,7 +505,7 @@ impl HttpClient {
             attempts: 1,
             kind: HttpErrorKind::Status {
                 status: response.status,
-                body: excerpt(&response.text()),
+                body: excerpt(&self.redactor.redact(&response.text())),
             },
         })
     }
@@ -700,6 +847,50 @@ mod tests {
             .send(&Request::get("ftp://ops:hunter2@host/")))
         .expect_err("ftp");
         assert!(!error.to_string().contains("hunter2"), "{error}");
+    }
+
+    #[test]
+    fn every_form_of_a_sent_credential_is_redacted() {
+        assert_eq!(base64(b"ops:hunter2"), "b3BzOmh1bnRlcjI=");
+        assert_eq!(base64(b"ab"), "YWI=");
+        let basic = Redactor::for_options(&ClientOptions {
+            auth: Auth::Basic {
+                username: "ops".to_string(),
+                password: Secret::new("hun\"ter 2"),
+            },
+            headers: vec![("X-Scope-OrgID".to_string(), "tenant-a".to_string())],
+            ..ClientOptions::default()
+        });
+        let echoed = format!(
+            "authorization: Basic {}, {{\"password\":\"hun\\\"ter 2\"}}, p=hun%22ter%202, raw hun\"ter 2, x-scope-orgid: tenant-a, {{\"X-Scope-OrgID\":[\"tenant-a\"]}}, tenant-a.yml, user ops",
+            base64(b"ops:hun\"ter 2")
+        );
+        assert_eq!(
+            basic.redact(&echoed),
+            "authorization: Basic ***, {\"password\":\"***\"}, p=***, raw ***, x-scope-orgid: ***, {\"X-Scope-OrgID\":[\"***\"]}, tenant-a.yml, user ops"
+        );
+        let bearer = Redactor::for_options(&ClientOptions {
+            auth: Auth::Bearer(Secret::new("t0ken")),
+            ..ClientOptions::default()
+        });
+        assert_eq!(bearer.redact("Bearer t0ken t0ken"), "Bearer *** ***");
+        assert!(!format!("{bearer:?}").contains("t0ken"));
+    }
+
+    #[test]
+    fn an_error_body_echoing_the_credentials_is_redacted() {
+        const ECHO: &str = "HTTP/1.1 401 Unauthorized\r\nContent-Length: 34\r\nConnection: close\r\n\r\nauthorization: Bearer t0ken-echoed";
+        let (url, _) = serve(vec![ECHO]);
+        let client = HttpClient::new(ClientOptions {
+            auth: Auth::Bearer(Secret::new("t0ken-echoed")),
+            ..quick_options()
+        })
+        .expect("client");
+        let error = run(client.send_ok(&Request::get(format!("{url}/x")))).expect_err("401");
+        assert_eq!(
+            error.to_string(),
+            format!("GET {url}/x: HTTP 401 Unauthorized: authorization: Bearer ***")
+        );
     }
 
     #[test]

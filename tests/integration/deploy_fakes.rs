@@ -5,13 +5,16 @@
 //! ../shared/formats/FORMATS.md sections 1.2 and 5.1 and the Elasticsearch Watcher API docs.
 //! They are fakes, not the real servers: what they check is our client's side of the protocol.
 //! Also here: a Prometheus stand-in that accepts the reload but never shows the rules (so the
-//! verification must fail and restore), and a server refusing a bearer token (its message
-//! shown, the token never).
+//! verification must fail and restore), a server refusing a bearer token (its message
+//! shown, the token never), and a server that echoes the request's headers in its error
+//! bodies, as some proxies do (every command that talks to a server prints it redacted).
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
-use crate::support::{copy_dir, generated, mlslo_in, read, scratch, stderr, stdout, FakeServer};
+use crate::support::{
+    copy_dir, data, generated, mlslo_in, read, scratch, stderr, stdout, FakeServer,
+};
 
 type Namespaces = BTreeMap<String, BTreeMap<String, yaml_serde::Value>>;
 
@@ -617,6 +620,7 @@ fn a_reload_that_never_answers_times_out_and_restores() {
             "application/json",
             r#"{"status":"success","data":{"groups":[]}}"#.to_string(),
         ),
+        "/api/v1/status/runtimeinfo" => (404, "text/plain", "404 page not found".to_string()),
         _ => {
             // Far beyond the client's timeout; the fake's only thread is busy meanwhile,
             // so the reload after restoring times out too.
@@ -697,4 +701,161 @@ fn basic_auth_and_the_ca_file_come_from_the_target_configuration() {
         "{}",
         stderr(&output)
     );
+}
+
+/// Answers every request with 401 and a body quoting the headers it received, raw and as
+/// JSON, the way a misconfigured proxy or a debugging endpoint does.
+fn header_echo() -> FakeServer {
+    FakeServer::start(|request| {
+        let received: Vec<String> = request
+            .headers
+            .iter()
+            .map(|(name, value)| format!("{name}: {value}"))
+            .collect();
+        let text = received.join("; ");
+        let body =
+            serde_json::json!({"status": "error", "error": format!("denied, received {text}")});
+        (401, "application/json", format!("{body}\nraw: {text}\n"))
+    })
+}
+
+#[test]
+fn credentials_a_server_echoes_are_redacted_in_every_command_and_format() {
+    let dir = scratch("deploy-echo");
+    let server = header_echo();
+    let url = server.url();
+    let token = "tok-5e1a-echoed-back";
+    let password = "pw-77c4-echoed\"back";
+    // base64("ops:pw-77c4-echoed\"back"), the Authorization header's value.
+    let basic = "b3BzOnB3LTc3YzQtZWNob2VkImJhY2s=";
+    let tenant = "tenant-0b9d-secret";
+    std::fs::write(
+        dir.path().join("rules.yml"),
+        "groups:\n- name: g\n  rules:\n  - alert: Down\n    expr: up == 0\n",
+    )
+    .expect("write");
+    std::fs::create_dir_all(dir.path().join("rules-dir")).expect("folder");
+    let source = generated().display().to_string();
+    let bearer = [("MLSLO_BEARER_TOKEN", token)];
+    let basic_auth = [
+        ("MLSLO_BASIC_AUTH_USER", "ops"),
+        ("MLSLO_BASIC_AUTH_PASSWORD", password),
+    ];
+    let lint_rules = data("lint").join("live/rules.yml").display().to_string();
+    let runs: Vec<(Vec<&str>, &[(&str, &str)])> = vec![
+        (
+            vec![
+                "diff",
+                "--kind",
+                "prometheus",
+                "--url",
+                &url,
+                "--rules-dir",
+                "rules-dir",
+                "--source",
+                &source,
+            ],
+            &bearer,
+        ),
+        (
+            vec![
+                "deploy",
+                "--kind",
+                "prometheus",
+                "--url",
+                &url,
+                "--rules-dir",
+                "rules-dir",
+                "--source",
+                &source,
+            ],
+            &basic_auth,
+        ),
+        (
+            vec![
+                "diff", "--kind", "mimir", "--url", &url, "--tenant", tenant, "--source", &source,
+            ],
+            &bearer,
+        ),
+        (
+            vec![
+                "deploy", "--kind", "mimir", "--url", &url, "--tenant", tenant, "--source", &source,
+            ],
+            &basic_auth,
+        ),
+        (
+            vec![
+                "backtest",
+                "rules.yml",
+                "--prometheus-url",
+                &url,
+                "--start",
+                "1700000000",
+                "--end",
+                "1700000120",
+                "--step",
+                "1m",
+                "--retries",
+                "0",
+            ],
+            &bearer,
+        ),
+        (
+            vec![
+                "backtest",
+                "rules.yml",
+                "--prometheus-url",
+                &url,
+                "--start",
+                "1700000000",
+                "--end",
+                "1700000120",
+                "--step",
+                "1m",
+                "--retries",
+                "0",
+                "--format",
+                "json",
+            ],
+            &basic_auth,
+        ),
+        (
+            vec![
+                "lint",
+                "--prometheus-url",
+                &url,
+                "--tenant",
+                tenant,
+                &lint_rules,
+            ],
+            &basic_auth,
+        ),
+        (
+            vec![
+                "lint",
+                "--prometheus-url",
+                &url,
+                "--format",
+                "json",
+                &lint_rules,
+            ],
+            &bearer,
+        ),
+    ];
+    for (args, environment) in runs {
+        let output = mlslo_in(dir.path(), &args, environment);
+        let printed = format!("{}{}", stdout(&output), stderr(&output));
+        assert!(
+            printed.contains("denied, received") && printed.contains("***"),
+            "{args:?}: the server's message is shown, redacted:\n{printed}"
+        );
+        for secret in [token, password, "pw-77c4-echoed\\\"back", basic, tenant] {
+            assert!(
+                !printed.contains(secret),
+                "{args:?} printed {secret}:\n{printed}"
+            );
+        }
+        assert_ne!(output.status.code(), Some(0), "{args:?}:\n{printed}");
+    }
+    assert!(server.requests().len() >= 8);
 }

@@ -12,6 +12,7 @@
 //! - Output is deterministic: everything is keyed by sorted maps.
 
 pub mod config;
+pub mod served;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -71,6 +72,10 @@ pub enum Action {
     DeleteWatch {
         id: String,
     },
+    /// Make the server load the files on disk (`POST /-/reload`): they are what should run,
+    /// but the server runs something else (a deploy stopped before its reload, or a reload
+    /// that failed).
+    Reload,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -420,28 +425,6 @@ pub fn plan_alertmanager(
     Ok(plan)
 }
 
-/// Receiver names and the root route's receiver of an Alertmanager configuration: what must
-/// match between the written file and `/api/v2/status` `config.original` (which Alertmanager
-/// re-serialises with defaults, so the text itself differs).
-pub fn alertmanager_fingerprint(text: &str) -> Result<(Option<String>, BTreeSet<String>), String> {
-    let value: Value = yaml_serde::from_str(text).map_err(|error| format!("not YAML: {error}"))?;
-    let root = value
-        .get("route")
-        .and_then(|route| route.get("receiver"))
-        .and_then(Value::as_str)
-        .map(str::to_string);
-    let receivers = value
-        .get("receivers")
-        .and_then(Value::as_sequence)
-        .map(|list| {
-            list.iter()
-                .filter_map(|r| r.get("name").and_then(Value::as_str).map(str::to_string))
-                .collect()
-        })
-        .unwrap_or_default();
-    Ok((root, receivers))
-}
-
 /// Groups of a ruler `GET /prometheus/config/v1/rules/{namespace}` answer: YAML mapping
 /// namespace -> list of groups.
 pub fn ruler_namespace_groups(
@@ -762,24 +745,14 @@ pub fn verify_loaded_rules(plan: &Plan, body: &str) -> Result<(), String> {
 }
 
 /// Checks `/api/v2/status` after a reload: the running configuration (`config.original`,
-/// re-serialised by Alertmanager) has the written file's root receiver and receivers.
+/// re-serialised by Alertmanager) has every key of the written file with its value.
 pub fn verify_alertmanager_status(written: &str, body: &str) -> Result<(), String> {
-    let value: serde_json::Value = serde_json::from_str(body)
-        .map_err(|error| format!("the status API answer is not JSON: {error}"))?;
-    let original = value
-        .pointer("/config/original")
-        .and_then(serde_json::Value::as_str)
-        .ok_or_else(|| "the status API answer has no config.original".to_string())?;
-    let running = alertmanager_fingerprint(original)?;
-    let expected = alertmanager_fingerprint(written)?;
-    if running == expected {
-        Ok(())
-    } else {
-        Err(format!(
+    match served::alertmanager_difference(written, body)? {
+        None => Ok(()),
+        Some(path) => Err(format!(
             "the reload was accepted but Alertmanager runs another configuration \
-             (receivers {:?}, expected {:?})",
-            running.1, expected.1
-        ))
+             (first difference at {path})"
+        )),
     }
 }
 

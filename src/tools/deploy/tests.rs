@@ -193,11 +193,6 @@ fn alertmanager_files_without_the_header_are_not_replaced() {
             .expect("plan")
             .is_empty()
     );
-    let (root, receivers) =
-        alertmanager_fingerprint("route:\n  receiver: a\nreceivers:\n- name: a\n- name: b\n")
-            .expect("yaml");
-    assert_eq!(root.as_deref(), Some("a"));
-    assert_eq!(receivers.len(), 2);
 }
 
 #[test]
@@ -229,5 +224,84 @@ fn watches_compare_by_the_hash_of_what_was_sent_not_by_the_servers_rewrite() {
             .actions
             .len(),
         1
+    );
+}
+
+/// A `/api/v1/rules` answer serving `ONE_GROUP` from `/etc/rules/a.rules.yml`, with the
+/// server's own printing of the expressions and `for` of `for_seconds`.
+fn served_answer(for_seconds: u64) -> String {
+    serde_json::json!({"status": "success", "data": {"groups": [{
+        "name": "a/x", "file": "/etc/rules/a.rules.yml", "interval": 60, "limit": 0,
+        "rules": [
+            {"type": "alerting", "name": "Hi", "query": "up == 0", "duration": for_seconds,
+             "keepFiringFor": 0, "labels": {}, "annotations": {}},
+            {"type": "recording", "name": "r", "query": "up", "labels": {}}
+        ]
+    }]}})
+    .to_string()
+}
+
+#[test]
+fn files_the_server_does_not_run_are_drift_with_a_reload() {
+    let desired = files(&[("a.rules.yml", &file(ONE_GROUP))]);
+    let generated = desired.clone();
+    let plan_with = |rules: &str, runtime: Option<&str>| {
+        let mut plan = plan_rule_files(&desired, &desired).expect("plan");
+        let running = served::served_rules(rules, runtime).expect("answer");
+        served::add_rule_drift(&mut plan, &desired, &generated, &running).expect("drift");
+        plan
+    };
+    assert!(plan_with(&served_answer(300), None).is_empty());
+    let ok = r#"{"data":{"reloadConfigSuccess":true}}"#;
+    assert!(plan_with(&served_answer(300), Some(ok)).is_empty());
+
+    let stale = plan_with(&served_answer(60), Some(ok));
+    assert_eq!(stale.actions, [Action::Reload]);
+    let rendered = stale.render();
+    assert!(
+        rendered.starts_with(
+            "~ change group a/x in a.rules.yml (the server runs another version than the disk)\n"
+        ) && rendered.contains("-  for: 1m\n+  for: 5m\n"),
+        "{rendered}"
+    );
+
+    let failed = plan_with(
+        &served_answer(300),
+        Some(r#"{"data":{"reloadConfigSuccess":false}}"#),
+    );
+    assert_eq!(failed.actions, [Action::Reload]);
+    assert_eq!(failed.changes[0].subject, served::RELOAD_FAILED);
+
+    let nothing = plan_with(r#"{"data":{"groups":[]}}"#, None);
+    assert_eq!(
+        nothing.changes[0].subject,
+        "group a/x in a.rules.yml (on disk, not running on the server)"
+    );
+    // Removed from disk, still served from the folder our files are served from.
+    let mut running = served::served_rules(&served_answer(300), None).expect("answer");
+    running.folders.insert(
+        "b.rules.yml".to_string(),
+        BTreeSet::from(["/etc/rules".to_string()]),
+    );
+    let other = files(&[("b.rules.yml", &file(&ONE_GROUP.replace("a/x", "b/y")))]);
+    let mut gone = Plan::default();
+    served::add_rule_drift(&mut gone, &other, &BTreeMap::new(), &running).expect("drift");
+    assert!(gone.changes.iter().any(|change| change.subject
+        == "group a/x in a.rules.yml (removed from disk, still running on the server)"));
+}
+
+#[test]
+fn alertmanager_reserialisation_is_no_difference_but_another_value_is() {
+    let written = "route:\n  receiver: a\n  group_wait: 30s\n  routes:\n  - matchers:\n    - \"b=\\\"2\\\"\"\n    - \"a=\\\"1\\\"\"\n    receiver: a\nreceivers:\n- name: a\n  slack_configs:\n  - api_url: https://hooks.example.com/x\n    channel: \"#a\"\n";
+    let running = "global:\n  resolve_timeout: 5m\nroute:\n  receiver: a\n  continue: false\n  routes:\n  - receiver: a\n    matchers:\n    - a=\"1\"\n    - b=\"2\"\n  group_wait: 30s\nreceivers:\n- name: a\n  slack_configs:\n  - send_resolved: false\n    api_url: <secret>\n    channel: '#a'\n";
+    let status = |original: &str| serde_json::json!({"config": {"original": original}}).to_string();
+    assert_eq!(
+        served::alertmanager_difference(written, &status(running)),
+        Ok(None)
+    );
+    let other = running.replace("'#a'", "'#b'");
+    assert_eq!(
+        served::alertmanager_difference(written, &status(&other)),
+        Ok(Some("receivers[0].slack_configs[0].channel".to_string()))
     );
 }
