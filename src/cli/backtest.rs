@@ -85,7 +85,7 @@ pub(super) fn run(args: &BacktestArgs) -> u8 {
 }
 
 fn read(path: &Path) -> Result<String, String> {
-    std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))
+    super::input::read_text(path).map_err(|e| format!("{}: {e}", path.display()))
 }
 
 fn prepare_and_run(args: &BacktestArgs) -> Result<String, String> {
