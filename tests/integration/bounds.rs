@@ -4,8 +4,12 @@
 //! hang or exhaust memory, under a deadline and a memory cap, so a regression fails the
 //! test instead of the machine.
 
+use std::io::{BufRead, BufReader, Write};
+use std::net::{TcpListener, TcpStream};
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::support::{mlslo_command, scratch, write};
@@ -160,4 +164,124 @@ fn endless_stdin_stops_at_the_input_limit() {
         "stdin",
         "more than the 268435456 bytes (256 MiB)",
     );
+}
+
+/// An HTTP server on 127.0.0.1 whose every response is a chunked body that never ends:
+/// it writes until the client hangs up, and stops by itself after [`ENDLESS_CAP_BYTES`]
+/// per connection or when dropped.
+struct EndlessServer {
+    port: u16,
+    stop: Arc<AtomicBool>,
+}
+
+/// Far more than the address space mlslo gets in these tests, so that a client without
+/// a limit fails the test instead of succeeding.
+const ENDLESS_CAP_BYTES: u64 = 2 * ADDRESS_SPACE_KIB * 1024;
+
+impl EndlessServer {
+    fn start() -> EndlessServer {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("loopback port");
+        let port = listener.local_addr().expect("address").port();
+        listener.set_nonblocking(true).expect("nonblocking");
+        let stop = Arc::new(AtomicBool::new(false));
+        let stop_in = stop.clone();
+        std::thread::spawn(move || {
+            while !stop_in.load(Ordering::SeqCst) {
+                match listener.accept() {
+                    Ok((stream, _)) => {
+                        let stop = stop_in.clone();
+                        std::thread::spawn(move || stream_forever(stream, &stop));
+                    }
+                    Err(_) => std::thread::sleep(Duration::from_millis(5)),
+                }
+            }
+        });
+        EndlessServer { port, stop }
+    }
+
+    fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+}
+
+impl Drop for EndlessServer {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+    }
+}
+
+fn stream_forever(stream: TcpStream, stop: &AtomicBool) {
+    let _ = stream.set_nonblocking(false);
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
+    let _ = stream.set_write_timeout(Some(Duration::from_secs(10)));
+    let mut reader = BufReader::new(&stream);
+    loop {
+        let mut line = String::new();
+        match reader.read_line(&mut line) {
+            Ok(0) | Err(_) => return,
+            Ok(_) if line.trim().is_empty() => break,
+            Ok(_) => {}
+        }
+    }
+    let mut writer = &stream;
+    let head =
+        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n";
+    if writer.write_all(head.as_bytes()).is_err() {
+        return;
+    }
+    let chunk = format!("10000\r\n{}\r\n", " ".repeat(0x10000));
+    let mut sent: u64 = 0;
+    while sent < ENDLESS_CAP_BYTES && !stop.load(Ordering::SeqCst) {
+        if writer.write_all(chunk.as_bytes()).is_err() {
+            return;
+        }
+        sent += 0x10000;
+    }
+}
+
+/// Exit status 2 with the limit and the URL in the message.
+fn assert_body_limit(arguments: &[&str], output: &Output, url: &str) {
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(
+        output.status.code(),
+        Some(2),
+        "mlslo {arguments:?}: wrong exit status; stderr:\n{stderr}"
+    );
+    assert!(
+        stderr.contains(url)
+            && stderr.contains("the response body is larger than 268435456 bytes (256 MiB)"),
+        "mlslo {arguments:?}: the error should name the URL and the limit:\n{stderr}"
+    );
+}
+
+#[test]
+fn an_endless_response_ends_in_an_error_naming_the_limit_and_the_url() {
+    let server = EndlessServer::start();
+    let folder = scratch("bounds-endless");
+    write(&folder, "rules.yml", RULE_FILE);
+    let url = server.url();
+    let source = crate::support::generated().display().to_string();
+    let runs: [&[&str]; 4] = [
+        &["lint", "rules.yml", "--prometheus-url", &url],
+        &[
+            "backtest",
+            "rules.yml",
+            "--prometheus-url",
+            &url,
+            "--start",
+            "1700000000",
+            "--end",
+            "1700000120",
+        ],
+        &[
+            "diff", "--kind", "mimir", "--tenant", "ml", "--url", &url, "--source", &source,
+        ],
+        &[
+            "deploy", "--kind", "mimir", "--tenant", "ml", "--url", &url, "--source", &source,
+        ],
+    ];
+    for arguments in runs {
+        let output = bounded_run(&folder, arguments, None);
+        assert_body_limit(arguments, &output, &url);
+    }
 }
