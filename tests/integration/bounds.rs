@@ -285,3 +285,94 @@ fn an_endless_response_ends_in_an_error_naming_the_limit_and_the_url() {
         assert_body_limit(arguments, &output, &url);
     }
 }
+
+#[test]
+fn a_backtest_of_too_many_steps_is_refused_up_front_naming_the_flag() {
+    let folder = scratch("bounds-steps");
+    write(&folder, "rules.yml", RULE_FILE);
+    write(
+        &folder,
+        "far.prom",
+        "up{job=\"api\"} 1 0\nup{job=\"api\"} 0 3153600000\n",
+    );
+    write(
+        &folder,
+        "near.prom",
+        "up{job=\"api\"} 1 0\nup{job=\"api\"} 0 3600\n",
+    );
+    let runs: [&[&str]; 2] = [
+        &["backtest", "rules.yml", "--data", "far.prom"],
+        &[
+            "backtest",
+            "rules.yml",
+            "--data",
+            "near.prom",
+            "--step",
+            "1ms",
+        ],
+    ];
+    for arguments in runs {
+        let output = bounded_run(&folder, arguments, None);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{arguments:?}: {stderr}");
+        assert!(
+            stderr.contains("more than the 1000000 of --max-steps")
+                && stderr.contains("raise --max-steps"),
+            "{arguments:?}: {stderr}"
+        );
+    }
+    let raised = bounded_run(
+        &folder,
+        &[
+            "backtest",
+            "rules.yml",
+            "--data",
+            "near.prom",
+            "--step",
+            "1s",
+            "--max-steps",
+            "3601",
+        ],
+        None,
+    );
+    assert_eq!(
+        raised.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&raised.stderr)
+    );
+}
+
+#[test]
+fn a_series_expanding_past_the_limit_is_refused_naming_it_before_allocating() {
+    let folder = scratch("bounds-series");
+    write(&folder, "rules.yml", RULE_FILE);
+    write(
+        &folder,
+        "huge.series",
+        "start: 0\ninterval: 1m\nup{job=\"api\"} 0+1x1000000000\n",
+    );
+    let output = bounded_run(
+        &folder,
+        &["backtest", "rules.yml", "--data", "huge.series"],
+        None,
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("huge.series:3")
+            && stderr.contains("\"0+1x1000000000\" makes the series longer than 5000000 points"),
+        "{stderr}"
+    );
+    write(
+        &folder,
+        "test.yml",
+        "rule_files: [rules.yml]\ntests:\n  - input_series:\n      - series: up\n        values: 0+1x1000000000\n    alert_rule_test:\n      - eval_time: 1m\n        alertname: Down\n",
+    );
+    let output = bounded_run(&folder, &["test", "test.yml"], None);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("0+1x1000000000") && stderr.contains("longer than 5000000 points"),
+        "{stderr}"
+    );
+}
