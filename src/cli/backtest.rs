@@ -59,6 +59,10 @@ pub struct BacktestArgs {
     /// interval, or 1m).
     #[arg(long)]
     pub step: Option<String>,
+    /// The most evaluation timestamps the run may take; a longer run is refused before
+    /// it starts [default: 1000000, a year at 1m steps fits].
+    #[arg(long, value_name = "N")]
+    pub max_steps: Option<u64>,
     /// Alertmanager configuration for routing firings (default for .slo input: the
     /// one generated from the routing block).
     #[arg(long, value_name = "FILE")]
@@ -85,7 +89,7 @@ pub(super) fn run(args: &BacktestArgs) -> u8 {
 }
 
 fn read(path: &Path) -> Result<String, String> {
-    std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))
+    super::input::read_text(path).map_err(|e| format!("{}: {e}", path.display()))
 }
 
 fn prepare_and_run(args: &BacktestArgs) -> Result<String, String> {
@@ -99,6 +103,7 @@ fn prepare_and_run(args: &BacktestArgs) -> Result<String, String> {
         end: args.end.as_deref(),
         step: args.step.as_deref(),
         alertmanager_config: None,
+        max_steps: args.max_steps,
     };
     if let (Some(url), (Some(start_ms), Some(end_ms))) =
         (&args.prometheus_url, options.start_and_end_ms()?)

@@ -61,7 +61,7 @@ impl ConnectionArgs {
         let auth = self.auth(environment)?;
         let extra_root_certificates_pem =
             match &self.ca_file {
-                Some(path) => Some(std::fs::read(path).map_err(|error| {
+                Some(path) => Some(super::input::read_bytes_or_pipe(path).map_err(|error| {
                     format!("cannot read the CA file {}: {error}", path.display())
                 })?),
                 None => None,
@@ -112,7 +112,8 @@ impl ConnectionArgs {
 
 /// A secret file's contents without the trailing newline editors add.
 fn read_secret_file(path: &std::path::Path, what: &str) -> Result<Secret, String> {
-    let text = std::fs::read_to_string(path)
+    let text = super::input::read_bytes_or_pipe(path)
+        .and_then(|bytes| String::from_utf8(bytes).map_err(|_| super::input::ReadError::NotUtf8))
         .map_err(|error| format!("cannot read the {what} file {}: {error}", path.display()))?;
     let trimmed = text.trim_end_matches(['\n', '\r']);
     if trimmed.is_empty() {

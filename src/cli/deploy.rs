@@ -315,7 +315,7 @@ fn prepare(args: &TargetArgs) -> Result<(Target, HttpClient), String> {
     };
     let targets = match &config_path {
         Some(path) => {
-            let text = std::fs::read_to_string(path)
+            let text = super::input::read_text(path)
                 .map_err(|error| format!("cannot read {}: {error}", path.display()))?;
             parse_targets(&path.display().to_string(), &text)?
         }
@@ -432,7 +432,7 @@ fn read_folder(dir: &Path, extensions: &[&str]) -> Result<BTreeMap<String, Strin
         if !path.is_file() {
             continue;
         }
-        let text = std::fs::read_to_string(&path)
+        let text = super::input::read_text(&path)
             .map_err(|error| format!("cannot read {}: {error}", path.display()))?;
         files.insert(name, text);
     }
@@ -471,7 +471,7 @@ async fn plan_target(target: &Target, client: &HttpClient) -> Result<Plan, Strin
         TargetKind::Alertmanager => {
             let status = get_ok(client, format!("{}/api/v2/status", target.url)).await?;
             let source = source_folder(target, "alertmanager").join("alertmanager.yml");
-            let desired = std::fs::read_to_string(&source)
+            let desired = super::input::read_text(&source)
                 .map_err(|error| format!("cannot read {}: {error}", source.display()))?;
             let config_file = target.config.config_file.clone().unwrap_or_default();
             let present = match std::fs::read_to_string(&config_file) {

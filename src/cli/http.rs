@@ -11,6 +11,8 @@
 //!   header): every error's text passes through the client's [`Redactor`], the one filter
 //!   of the credentials a client sends, and commands print other server text through it.
 //! - The caller reads files (CA, token files) and passes bytes: this module does no file IO.
+//! - No response body past [`MAX_RESPONSE_BYTES`] is read: the request fails with an error
+//!   naming the limit and the URL, and is not retried.
 
 use std::fmt;
 use std::time::Duration;
@@ -340,6 +342,8 @@ pub enum HttpErrorKind {
     Status { status: u16, body: String },
     /// The connection broke while the body was read.
     Body(String),
+    /// The body went past [`MAX_RESPONSE_BYTES`]; reading stopped there.
+    TooLarge,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -376,6 +380,13 @@ impl fmt::Display for HttpError {
                 }
             }
             HttpErrorKind::Body(reason) => write!(formatter, "response broken off: {reason}")?,
+            HttpErrorKind::TooLarge => write!(
+                formatter,
+                "the response body is larger than {} bytes ({} MiB), the most mlslo reads from \
+                 one response (with --prometheus-url, a smaller --chunk asks for less)",
+                MAX_RESPONSE_BYTES,
+                MAX_RESPONSE_BYTES / (1024 * 1024)
+            )?,
         }
         if self.attempts > 1 {
             write!(formatter, " (after {} attempts)", self.attempts)?;
@@ -385,6 +396,11 @@ impl fmt::Display for HttpError {
 }
 
 impl std::error::Error for HttpError {}
+
+/// The largest response body read from one request, in bytes (256 MiB, the limit of an
+/// input file): a server that sends without end, or a query that matched far more than
+/// meant, ends in an error instead of taking all memory.
+pub const MAX_RESPONSE_BYTES: u64 = 256 * 1024 * 1024;
 
 /// How much of an error response body an error message keeps.
 const ERROR_BODY_EXCERPT_CHARS: usize = 500;
@@ -474,7 +490,7 @@ impl HttpClient {
             let outcome = self.attempt(request, url.clone()).await;
             let retryable = match &outcome {
                 Ok(response) => response.status == 429 || response.status >= 500,
-                Err(kind) => !matches!(kind, HttpErrorKind::Setup(_)),
+                Err(kind) => !matches!(kind, HttpErrorKind::Setup(_) | HttpErrorKind::TooLarge),
             };
             if !retryable || attempt > self.options.retries {
                 return match outcome {
@@ -554,18 +570,40 @@ impl HttpClient {
             .get("content-type")
             .and_then(|value| value.to_str().ok())
             .map(str::to_string);
-        let body = response
-            .bytes()
-            .await
-            .map_err(|error| match self.classify(&error) {
-                HttpErrorKind::Connect(reason) => HttpErrorKind::Body(reason),
-                other => other,
-            })?;
+        let body = self.read_body(response).await?;
         Ok(Response {
             status,
             content_type,
-            body: body.to_vec(),
+            body,
         })
+    }
+
+    /// The whole body, or [`HttpErrorKind::TooLarge`] as soon as it passes
+    /// [`MAX_RESPONSE_BYTES`] (at once when the server declares such a length).
+    async fn read_body(&self, mut response: reqwest::Response) -> Result<Vec<u8>, HttpErrorKind> {
+        if response
+            .content_length()
+            .is_some_and(|length| length > MAX_RESPONSE_BYTES)
+        {
+            return Err(HttpErrorKind::TooLarge);
+        }
+        let mut body = Vec::new();
+        loop {
+            let chunk = response
+                .chunk()
+                .await
+                .map_err(|error| match self.classify(&error) {
+                    HttpErrorKind::Connect(reason) => HttpErrorKind::Body(reason),
+                    other => other,
+                })?;
+            let Some(chunk) = chunk else {
+                return Ok(body);
+            };
+            if (body.len() + chunk.len()) as u64 > MAX_RESPONSE_BYTES {
+                return Err(HttpErrorKind::TooLarge);
+            }
+            body.extend_from_slice(&chunk);
+        }
     }
 
     fn classify(&self, error: &reqwest::Error) -> HttpErrorKind {
@@ -733,6 +771,23 @@ mod tests {
             format!("GET {url}/y: HTTP 400 Bad Request: bad query")
         );
         assert_eq!(seen.lock().expect("unpoisoned").len(), 2);
+    }
+
+    #[test]
+    fn a_body_declared_larger_than_the_limit_is_refused_unread_and_not_retried() {
+        const HUGE: &str = "HTTP/1.1 200 OK\r\nContent-Length: 268435457\r\n\r\n{";
+        let (url, seen) = serve(vec![HUGE, HUGE]);
+        let client = HttpClient::new(quick_options()).expect("client");
+        let error = run(client.send(&Request::get(format!("{url}/x")))).expect_err("too large");
+        assert_eq!(error.kind, HttpErrorKind::TooLarge);
+        let message = error.to_string();
+        assert!(
+            message.starts_with(&format!(
+                "GET {url}/x: the response body is larger than 268435456 bytes (256 MiB)"
+            )),
+            "{message}"
+        );
+        assert_eq!(seen.lock().expect("unpoisoned").len(), 1);
     }
 
     #[test]

@@ -1,10 +1,13 @@
-//! Finding and reading the `.slo` files of a run: folder walking, size limits, UTF-8.
+//! Finding and reading the `.slo` files of a run: folder walking, size limits, UTF-8;
+//! and the one bounded reader every command reads its input files and stdin with.
 //!
 //! Invariants: every file is read once, into the one [`SourceMap`] of the run; the
 //! order of files is deterministic (arguments in order, each folder's files sorted by
 //! path, duplicates dropped); a file that is empty or cannot be treated as text becomes an `E000x`
 //! diagnostic (exit 1), while a path that cannot be read at all is an I/O problem
-//! (exit 2). Nothing here panics on any file content.
+//! (exit 2). Nothing here panics on any file content. No read takes more than
+//! [`MAX_FILE_BYTES`] into memory, and FIFOs, devices and sockets are refused by name
+//! before they are opened, so no input can hang a command or exhaust its memory.
 
 use crate::base::diagnostic::{Diagnostic, SourceMap, Span};
 use std::collections::BTreeSet;
@@ -140,9 +143,9 @@ fn walk(folder: &Path, files: &mut Vec<PathBuf>, io_errors: &mut Vec<String>) {
 
 fn read_one(path: &Path, inputs: &mut Inputs, total_bytes: &mut u64) {
     let name = path.display().to_string();
-    let bytes = match read_limited(path) {
-        Ok(Ok(bytes)) => bytes,
-        Ok(Err(size)) => {
+    let bytes = match read_bytes(path) {
+        Ok(bytes) => bytes,
+        Err(ReadError::TooLarge(size)) => {
             inputs.push_too_large(name, size, false);
             return;
         }
@@ -181,21 +184,109 @@ fn read_one(path: &Path, inputs: &mut Inputs, total_bytes: &mut u64) {
     }
 }
 
-/// The whole file, or `Err(size)` when it is larger than [`MAX_FILE_BYTES`]. Reading
-/// stops just past the limit, so a huge or endless file (a device, a FIFO) is not
-/// pulled into memory.
-fn read_limited(path: &Path) -> std::io::Result<Result<Vec<u8>, u64>> {
-    let file = fs::File::open(path)?;
-    let declared_size = file.metadata()?.len();
+/// Why a file (or stdin) was not read in full. Its text is the reason alone; callers put
+/// the path in front as their command words its errors.
+#[derive(Debug)]
+pub(super) enum ReadError {
+    Io(std::io::Error),
+    /// A FIFO, device or socket: it may never end (`/dev/zero`) or never start (a FIFO
+    /// without a writer), so it is refused before it is opened.
+    NotRegularFile(&'static str),
+    /// More than [`MAX_FILE_BYTES`]; the size read so far, or the size the file declares.
+    TooLarge(u64),
+    NotUtf8,
+}
+
+impl std::fmt::Display for ReadError {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ReadError::Io(error) => write!(formatter, "{error}"),
+            ReadError::NotRegularFile(kind) => write!(
+                formatter,
+                "not a regular file but {kind}; mlslo reads only regular files (and `-` for stdin where a command takes it)"
+            ),
+            ReadError::TooLarge(size) => write!(
+                formatter,
+                "it has {}, more than the {} an input may have",
+                describe_size(*size),
+                describe_size(MAX_FILE_BYTES)
+            ),
+            ReadError::NotUtf8 => write!(formatter, "stream did not contain valid UTF-8"),
+        }
+    }
+}
+
+/// A whole input file as text, for every command: a regular file of at most
+/// [`MAX_FILE_BYTES`], in UTF-8.
+pub(super) fn read_text(path: &Path) -> Result<String, ReadError> {
+    String::from_utf8(read_bytes(path)?).map_err(|_| ReadError::NotUtf8)
+}
+
+/// Standard input as text, with the limit of a file.
+pub(super) fn read_stdin_text() -> Result<String, ReadError> {
+    let bytes = read_stream(std::io::stdin().lock(), 0)?;
+    String::from_utf8(bytes).map_err(|_| ReadError::NotUtf8)
+}
+
+/// A whole regular file of at most [`MAX_FILE_BYTES`]. The file type is asked before
+/// opening, because opening a FIFO blocks until a writer comes; and reading stops just
+/// past the limit, so a file that grows while it is read is not pulled into memory.
+pub(super) fn read_bytes(path: &Path) -> Result<Vec<u8>, ReadError> {
+    let metadata = fs::metadata(path).map_err(ReadError::Io)?;
+    if let Some(kind) = special_file_kind(&metadata.file_type()) {
+        return Err(ReadError::NotRegularFile(kind));
+    }
+    if metadata.is_file() && metadata.len() > MAX_FILE_BYTES {
+        return Err(ReadError::TooLarge(metadata.len()));
+    }
+    let file = fs::File::open(path).map_err(ReadError::Io)?;
+    read_stream(file, metadata.len())
+}
+
+/// A credential or certificate file, with the limit of an input but open to pipes: a
+/// secret handed over as `--bearer-token-file <(pass show token)` never touches the disk,
+/// and the user who names a pipe there is the one who writes to it.
+pub(super) fn read_bytes_or_pipe(path: &Path) -> Result<Vec<u8>, ReadError> {
+    let file = fs::File::open(path).map_err(ReadError::Io)?;
+    let declared_size = file.metadata().map_err(ReadError::Io)?.len();
     if declared_size > MAX_FILE_BYTES {
-        return Ok(Err(declared_size));
+        return Err(ReadError::TooLarge(declared_size));
     }
-    let mut bytes = Vec::with_capacity(declared_size as usize);
-    file.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes)?;
+    read_stream(file, declared_size)
+}
+
+fn read_stream(reader: impl Read, declared_size: u64) -> Result<Vec<u8>, ReadError> {
+    let mut bytes = Vec::with_capacity(declared_size.min(MAX_FILE_BYTES) as usize);
+    reader
+        .take(MAX_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(ReadError::Io)?;
     if bytes.len() as u64 > MAX_FILE_BYTES {
-        return Ok(Err(bytes.len() as u64));
+        return Err(ReadError::TooLarge(bytes.len() as u64));
     }
-    Ok(Ok(bytes))
+    Ok(bytes)
+}
+
+/// What a file that is neither a regular file nor a folder is, in words.
+#[cfg(unix)]
+fn special_file_kind(file_type: &fs::FileType) -> Option<&'static str> {
+    use std::os::unix::fs::FileTypeExt;
+    if file_type.is_fifo() {
+        Some("a FIFO (named pipe)")
+    } else if file_type.is_char_device() {
+        Some("a character device")
+    } else if file_type.is_block_device() {
+        Some("a block device")
+    } else if file_type.is_socket() {
+        Some("a socket")
+    } else {
+        None
+    }
+}
+
+#[cfg(not(unix))]
+fn special_file_kind(file_type: &fs::FileType) -> Option<&'static str> {
+    (!file_type.is_file() && !file_type.is_dir()).then_some("a special file")
 }
 
 impl Inputs {

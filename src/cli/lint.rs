@@ -107,18 +107,7 @@ pub(super) fn run(args: &LintArgs) -> u8 {
     let mut diagnostics = slo_inputs.diagnostics;
     let mut rule_files = Vec::new();
     for file in &files {
-        match std::fs::metadata(file).map(|m| m.len()) {
-            Ok(size) if size > super::MAX_FILE_BYTES => {
-                io_errors.push(format!(
-                    "`{}` is larger than {} bytes",
-                    file.display(),
-                    super::MAX_FILE_BYTES
-                ));
-                continue;
-            }
-            _ => {}
-        }
-        match std::fs::read_to_string(file) {
+        match super::input::read_text(file) {
             Ok(text) => {
                 let from_folder = !named.contains(&file.as_path());
                 if from_folder && !lint::looks_like_rule_file(&text) {
@@ -269,7 +258,7 @@ fn load_config(path: Option<&Path>) -> Result<LintConfig, String> {
         Some(path) => (path.to_path_buf(), true),
         None => (PathBuf::from(".mlslo.toml"), false),
     };
-    match std::fs::read_to_string(&path) {
+    match super::input::read_text(&path) {
         Ok(text) => LintConfig::from_toml(&text).map_err(|e| format!("{}: {e}", path.display())),
         Err(_) if !required => Ok(LintConfig::default()),
         Err(error) => Err(format!("cannot read `{}`: {error}", path.display())),

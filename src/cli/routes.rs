@@ -16,7 +16,6 @@ use super::{write_stderr, write_stdout, Format};
 use super::{EXIT_CLEAN, EXIT_INVALID_INPUT, EXIT_USAGE_OR_IO};
 use crate::prometheus::alertmanager;
 use crate::tools::routes;
-use std::io::Read;
 use std::path::PathBuf;
 
 const DEFAULT_CONFIG: &str = "generated/alertmanager/alertmanager.yml";
@@ -64,7 +63,7 @@ pub(super) fn run(args: &RoutesArgs) -> u8 {
         },
         None => current_unix_milliseconds(),
     };
-    let config_text = match std::fs::read_to_string(&args.config) {
+    let config_text = match super::input::read_text(&args.config) {
         Ok(text) => text,
         Err(error) => {
             let hint = if args.config.as_os_str() == DEFAULT_CONFIG {
@@ -147,13 +146,11 @@ pub(super) fn run(args: &RoutesArgs) -> u8 {
 
 fn read_alerts(path: &PathBuf) -> Result<(String, String), String> {
     if path.as_os_str() == "-" {
-        let mut text = String::new();
-        std::io::stdin()
-            .read_to_string(&mut text)
+        let text = super::input::read_stdin_text()
             .map_err(|error| format!("cannot read stdin: {error}"))?;
         return Ok(("stdin".to_string(), text));
     }
-    let text = std::fs::read_to_string(path)
+    let text = super::input::read_text(path)
         .map_err(|error| format!("cannot read {}: {error}", path.display()))?;
     Ok((path.display().to_string(), text))
 }

@@ -7,6 +7,7 @@
 
 use std::path::{Path, PathBuf};
 
+use super::input::ReadError;
 use super::{write_stderr, write_stdout, EXIT_CLEAN, EXIT_INVALID_INPUT, EXIT_USAGE_OR_IO};
 use crate::prometheus::promtool_test::{run_test_file, FileAccess, FileReport, Stream, Verdict};
 
@@ -18,7 +19,10 @@ impl FileAccess for Filesystem {
     }
 
     fn read(&self, path: &str) -> Result<String, String> {
-        std::fs::read_to_string(path).map_err(|e| format!("open {path}: {}", io_text(&e)))
+        super::input::read_text(Path::new(path)).map_err(|error| match error {
+            ReadError::Io(error) => format!("open {path}: {}", io_text(&error)),
+            other => format!("read {path}: {other}"),
+        })
     }
 
     fn join(&self, base: &str, path: &str) -> String {

@@ -27,6 +27,11 @@ pub struct Dataset {
     pub series: BTreeMap<Labels, Vec<(i64, f64)>>,
 }
 
+/// The most samples a backtest holds, over all series and files (a month of 15-second
+/// samples of 70 series is 12 million); with the evaluation storage's own copy this keeps
+/// a run under about 1 GiB.
+pub const MAX_SAMPLES: usize = 20_000_000;
+
 impl Dataset {
     /// The first and last sample timestamps of any series.
     pub fn extent_ms(&self) -> Option<(i64, i64)> {
@@ -70,9 +75,19 @@ impl Dataset {
         self.merge(parsed, name)
     }
 
-    /// Adds the samples of `other`, refusing a timestamp given twice for one series.
+    /// Adds the samples of `other`, refusing a timestamp given twice for one series,
+    /// and a total above [`MAX_SAMPLES`] before the samples are copied in.
     pub fn merge(&mut self, other: Dataset, file: &str) -> Result<(), String> {
+        let mut total: usize = self.series.values().map(Vec::len).sum();
         for (labels, samples) in other.series {
+            total = total.saturating_add(samples.len());
+            if total > MAX_SAMPLES {
+                return Err(format!(
+                    "{file}: series {} brings the data past {MAX_SAMPLES} samples, the most a \
+                     backtest loads; give fewer series or a shorter time range",
+                    format_labels(&labels)
+                ));
+            }
             let entry = self.series.entry(labels.clone()).or_default();
             entry.extend(samples);
             entry.sort_by_key(|p| p.0);
@@ -369,6 +384,24 @@ mod tests {
             let error = parse_matrix_json("q.json", text).unwrap_err();
             assert!(error.starts_with(expected), "{text:?}: {error}");
         }
+    }
+
+    #[test]
+    fn samples_past_the_limit_are_refused_naming_the_series() {
+        let mut dataset = Dataset::default();
+        let per_series = crate::prometheus::promql::notation::MAX_SEQUENCE_LENGTH - 1;
+        let series_per_file = MAX_SAMPLES / (per_series + 1);
+        let text: String = (0..series_per_file)
+            .map(|index| format!("up{{i=\"{index}\"}} 1x{per_series}\n"))
+            .collect();
+        assert_eq!(dataset.add_file("a.series", &text), Ok(()));
+        assert_eq!(
+            dataset.add_file("b.series", "up{i=\"last\"} 1x1\n"),
+            Err(format!(
+                "b.series: series up{{i=\"last\"}} brings the data past {MAX_SAMPLES} samples, \
+                 the most a backtest loads; give fewer series or a shorter time range"
+            ))
+        );
     }
 
     #[test]

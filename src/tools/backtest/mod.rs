@@ -239,6 +239,17 @@ impl Backtest {
             default_interval_ms: DEFAULT_INTERVAL_MS,
             step_override_ms,
         };
+        let max_steps = options.max_steps.unwrap_or(DEFAULT_MAX_STEPS);
+        let steps = schedule.steps(&schedule.intervals(&self.groups));
+        if steps > max_steps {
+            return Err(format!(
+                "the backtest would evaluate the rules at {steps} timestamps from {} to {}, \
+                 more than the {max_steps} of --max-steps; give a shorter --start/--end range \
+                 or a larger --step, or raise --max-steps",
+                format_time(start_ms),
+                format_time(end_ms),
+            ));
+        }
         Ok(evaluate(
             &self.groups,
             dataset,
@@ -268,6 +279,9 @@ pub struct BacktestOptions<'a> {
     /// as (name in messages, text); `None` for the one generated from the `.slo`
     /// routing, and no routing for rule files alone.
     pub alertmanager_config: Option<(&'a str, &'a str)>,
+    /// The most evaluation timestamps a run may take (`--max-steps`); `None` for
+    /// [`DEFAULT_MAX_STEPS`].
+    pub max_steps: Option<u64>,
 }
 
 impl BacktestOptions<'_> {
@@ -281,6 +295,11 @@ impl BacktestOptions<'_> {
         Ok((time("--start", self.start)?, time("--end", self.end)?))
     }
 }
+
+/// The most evaluation timestamps of one run unless `--max-steps` says otherwise: a year
+/// at one-minute steps fits, while two samples decades apart, or `--step 1ms`, are refused
+/// up front instead of running for days.
+pub const DEFAULT_MAX_STEPS: u64 = 1_000_000;
 
 /// The evaluation interval of a group without its own `interval` and without
 /// `--step`: Prometheus' default `evaluation_interval`.
@@ -423,6 +442,32 @@ struct Schedule {
     step_override_ms: Option<i64>,
 }
 
+impl Schedule {
+    /// Each group's evaluation interval in milliseconds, at least 1.
+    fn intervals(&self, groups: &[RuleGroup]) -> Vec<i64> {
+        groups
+            .iter()
+            .map(|group| {
+                self.step_override_ms
+                    .or(group.interval_ms.filter(|ms| *ms > 0))
+                    .unwrap_or(self.default_interval_ms)
+                    .max(1)
+            })
+            .collect()
+    }
+
+    /// The step at which some group is due: the greatest common divisor of the intervals.
+    fn base_interval(intervals: &[i64]) -> i64 {
+        intervals.iter().copied().fold(0, gcd).max(1)
+    }
+
+    /// The timestamps the run visits, known before it starts.
+    fn steps(&self, intervals: &[i64]) -> u64 {
+        let span = self.end_ms.saturating_sub(self.start_ms).max(0);
+        (span / Schedule::base_interval(intervals)) as u64 + 1
+    }
+}
+
 /// Evaluates `groups` over `dataset` from `start_ms` to `end_ms` inclusive.
 /// `progress` is called with (done, total) evaluation timestamps.
 fn evaluate(
@@ -439,18 +484,9 @@ fn evaluate(
     };
     let mut evaluators: Vec<GroupEvaluator> =
         groups.iter().cloned().map(GroupEvaluator::new).collect();
-    let intervals: Vec<i64> = groups
-        .iter()
-        .map(|group| {
-            schedule
-                .step_override_ms
-                .or(group.interval_ms.filter(|ms| *ms > 0))
-                .unwrap_or(schedule.default_interval_ms)
-                .max(1)
-        })
-        .collect();
-    let base = intervals.iter().copied().fold(0, gcd).max(1);
-    let total = ((schedule.end_ms - schedule.start_ms).max(0) / base + 1) as u64;
+    let intervals = schedule.intervals(groups);
+    let base = Schedule::base_interval(&intervals);
+    let total = schedule.steps(&intervals);
     // (rule identity, alert labels) -> (state at the previous step, open interval start).
     let mut tracks: BTreeMap<(String, Labels), Track> = BTreeMap::new();
     let mut rule_errors = Vec::new();
@@ -1137,6 +1173,42 @@ receivers:
             backtest_of_rule_file(RULES, "up 1\n", &options_with_range(Some("noon"), None))
                 .map(|r| r.evaluations),
             Err(bad_time("--start", "noon"))
+        );
+    }
+
+    #[test]
+    fn a_run_of_more_steps_than_the_limit_is_refused_before_it_starts() {
+        let options = |step: &'static str, max_steps: Option<u64>| BacktestOptions {
+            step: Some(step),
+            end: Some("3153600000"),
+            max_steps,
+            ..BacktestOptions::default()
+        };
+        let refused =
+            backtest_of_rule_file(RULES, "up 1 0\n", &options("1m", None)).map(|r| r.evaluations);
+        assert_eq!(
+            refused,
+            Err(
+                "the backtest would evaluate the rules at 52560001 timestamps from \
+                 1970-01-01T00:00:00Z to 2069-12-07T00:00:00Z, more than the 1000000 of \
+                 --max-steps; give a shorter --start/--end range or a larger --step, or raise \
+                 --max-steps"
+                    .to_string()
+            )
+        );
+        let tiny = BacktestOptions {
+            end: Some("600"),
+            ..options("1ms", Some(10))
+        };
+        assert!(backtest_of_rule_file(RULES, "up 1 0\n", &tiny)
+            .is_err_and(|message| message.contains("600001 timestamps")));
+        let allowed = BacktestOptions {
+            end: Some("600"),
+            ..options("1m", Some(11))
+        };
+        assert_eq!(
+            backtest_of_rule_file(RULES, "up 1 0\n", &allowed).map(|r| r.evaluations),
+            Ok(11)
         );
     }
 
