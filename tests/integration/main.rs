@@ -8,6 +8,7 @@ mod alertmanager_routing;
 mod architecture;
 mod backtest;
 mod backtest_prometheus;
+mod build_atomic;
 mod check_lint_build;
 mod cli;
 mod deploy_fakes;
