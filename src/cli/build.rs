@@ -84,6 +84,10 @@ pub(super) fn run(args: &BuildArgs) -> u8 {
     if !inputs.io_errors.is_empty() {
         return EXIT_USAGE_OR_IO;
     }
+    // The generated headers name each input from the project root (the folder that
+    // holds the output), so `build rules/`, `build ./rules//` and a build run from
+    // another folder write the same bytes; diagnostics keep the paths as typed.
+    let typed_names = name_from_project_root(&mut inputs.map, &output.parent);
     let earlier = std::mem::take(&mut inputs.diagnostics);
     let finished = compile_and_write(
         args,
@@ -91,14 +95,17 @@ pub(super) fn run(args: &BuildArgs) -> u8 {
         (&inputs.map, &inputs.parseable, earlier),
         listing_existing,
     );
+    for (index, name) in typed_names.into_iter().enumerate() {
+        inputs.map.rename(index, name);
+    }
     report(&inputs.map, &finished.diagnostics);
     write_stdout(&finished.stdout);
     write_stderr(&finished.stderr);
     finished.status
 }
 
-/// What a build or a check ends with, printed once the work is done: diagnostics
-/// first, then the diff (stdout) and the closing lines (stderr).
+/// What a build or a check ends with, printed once the files have their typed names
+/// back: diagnostics first, then the diff (stdout) and the closing lines (stderr).
 struct Finished {
     diagnostics: Vec<Diagnostic>,
     stdout: String,
@@ -207,6 +214,35 @@ fn compile_and_write(
             EXIT_USAGE_OR_IO,
         ),
     }
+}
+
+/// Renames every file of `map` to its path from `root` (or, outside it, from the
+/// current folder; else its full path), with `/` and no `.` or `..` steps; returns the
+/// names as typed, by file index.
+fn name_from_project_root(map: &mut SourceMap, root: &Path) -> Vec<String> {
+    let current = std::env::current_dir()
+        .ok()
+        .and_then(|folder| fs::canonicalize(folder).ok());
+    let count = map.files().len();
+    (0..count)
+        .map(|index| {
+            let typed = map.files()[index].name.clone();
+            let Ok(full) = fs::canonicalize(&typed) else {
+                return typed;
+            };
+            let from_root = full
+                .strip_prefix(root)
+                .ok()
+                .or_else(|| {
+                    current
+                        .as_deref()
+                        .and_then(|folder| full.strip_prefix(folder).ok())
+                })
+                .unwrap_or(&full);
+            let name = from_root.to_string_lossy().replace('\\', "/");
+            map.rename(index, name)
+        })
+        .collect()
 }
 
 /// Prints the diagnostics (in source order), with their summary line.
