@@ -268,6 +268,12 @@ impl SourceMap {
         &self.files
     }
 
+    /// Gives the file at `index` (of [`SourceMap::files`]) another name, returning the
+    /// name it had: `build` names its inputs from the project root in generated headers.
+    pub fn rename(&mut self, index: usize, name: String) -> String {
+        std::mem::replace(&mut self.files[index].name, name)
+    }
+
     /// The index of the file a span points into.
     pub fn file_of(&self, span: Span) -> Option<usize> {
         let index = self.files.partition_point(|file| file.base <= span.start);

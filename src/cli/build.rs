@@ -6,17 +6,23 @@
 //! and decides the exit status.
 //!
 //! Invariants: loading and diagnostics are the same as `mlslo check`; nothing is
-//! written when the input has an error; files are written into a staging folder
-//! beside the output and each owned folder (`prometheus/`, `kubernetes/`,
-//! `tests/`) is swapped into place by renames, so a failed build leaves the output
-//! as it was; only files that start with mlslo's header are ever replaced or
-//! removed (a foreign file in an owned folder is kept, and a build that would
-//! overwrite one fails). Each file is staged (or, under `--check`, compared) by
-//! the thread that generated it, so a build never holds all of its output.
+//! written when the input has an error; the whole new output is made in a staging
+//! folder beside the output and replaces it in one step (`atomic_write::replace_folder`),
+//! so a reader, and a build that is killed or fails at any point, sees the whole old
+//! output or the whole new one, never a mix; one build at a time writes an output
+//! folder (a lock beside it; a second build waits and says for whom), and a build
+//! removes what killed builds left beside it, saying so. Only files that start with
+//! mlslo's header are ever replaced or removed: a foreign file in an owned folder and
+//! everything outside the owned folders (a README) is carried into the new output as
+//! it is (hard links), and a build that would overwrite a foreign file fails. Each
+//! file is staged (or, under `--check`, compared) by the thread that generated it, so
+//! a build never holds all of its output.
 //! Exit status: 0 done or fresh, 1 input errors (or a stale folder under
 //! `--check`, or warnings under `--deny-warnings`), 2 an I/O problem.
 
+use super::atomic_write::{replace_folder, Replaced};
 use super::input;
+use super::process_lock::ProcessLock;
 use super::{write_stderr, write_stdout};
 use super::{EXIT_CLEAN, EXIT_INVALID_INPUT, EXIT_USAGE_OR_IO};
 use crate::base::diagnostic::{Diagnostic, SourceMap};
@@ -47,32 +53,95 @@ pub(super) struct BuildArgs {
 }
 
 pub(super) fn run(args: &BuildArgs) -> u8 {
+    let output = match OutputFolder::locate(&args.output) {
+        Ok(output) => output,
+        Err(message) => {
+            write_stderr(&format!("error: {message}\n"));
+            return EXIT_USAGE_OR_IO;
+        }
+    };
+    // Held until the new output is in place and the old one removed; `--check` writes
+    // nothing and reads a folder that is always whole, so it takes no lock.
+    let _lock = if args.check {
+        None
+    } else {
+        match output.lock_and_clean_up(&args.output) {
+            Ok(lock) => Some(lock),
+            Err(message) => {
+                write_stderr(&format!("error: {message}\n"));
+                return EXIT_USAGE_OR_IO;
+            }
+        }
+    };
     // The output folder's files and whose they are, listed while the input is
     // checked and compiled (at 10k objectives that is thousands of files to open).
-    let output = args.output.clone();
-    let listing_existing = std::thread::spawn(move || owned_files(&output));
-    let inputs = input::load(&args.paths);
+    let output_path = output.path.clone();
+    let listing_existing = std::thread::spawn(move || owned_files(&output_path));
+    let mut inputs = input::load(&args.paths);
     for problem in &inputs.io_errors {
         write_stderr(&format!("error: {problem}\n"));
     }
     if !inputs.io_errors.is_empty() {
         return EXIT_USAGE_OR_IO;
     }
-    let mut compilation = Compilation::check(&inputs.map, &inputs.parseable, inputs.diagnostics);
+    // The generated headers name each input from the project root (the folder that
+    // holds the output), so `build rules/`, `build ./rules//` and a build run from
+    // another folder write the same bytes; diagnostics keep the paths as typed.
+    let typed_names = name_from_project_root(&mut inputs.map, &output.parent);
+    let earlier = std::mem::take(&mut inputs.diagnostics);
+    let finished = compile_and_write(
+        args,
+        &output,
+        (&inputs.map, &inputs.parseable, earlier),
+        listing_existing,
+    );
+    for (index, name) in typed_names.into_iter().enumerate() {
+        inputs.map.rename(index, name);
+    }
+    report(&inputs.map, &finished.diagnostics);
+    write_stdout(&finished.stdout);
+    write_stderr(&finished.stderr);
+    finished.status
+}
+
+/// What a build or a check ends with, printed once the files have their typed names
+/// back: diagnostics first, then the diff (stdout) and the closing lines (stderr).
+struct Finished {
+    diagnostics: Vec<Diagnostic>,
+    stdout: String,
+    stderr: String,
+    status: u8,
+}
+
+fn compile_and_write(
+    args: &BuildArgs,
+    output: &OutputFolder,
+    (map, parseable, earlier): (&SourceMap, &[usize], Vec<Diagnostic>),
+    listing_existing: std::thread::JoinHandle<Result<BTreeMap<String, Existing>, String>>,
+) -> Finished {
+    let mut compilation = Compilation::check(map, parseable, earlier);
     let listed = listing_existing
         .join()
         .unwrap_or_else(|payload| std::panic::resume_unwind(payload));
+    let finish = |compilation: Compilation, stdout: String, stderr: String, status: u8| Finished {
+        diagnostics: compilation.into_diagnostics(),
+        stdout,
+        stderr,
+        status,
+    };
     if compilation.has_errors() {
-        report(&inputs.map, compilation.diagnostics());
-        write_stderr("error: nothing was written because the input has errors\n");
-        return EXIT_INVALID_INPUT;
+        let message = "error: nothing was written because the input has errors\n".to_owned();
+        return finish(compilation, String::new(), message, EXIT_INVALID_INPUT);
     }
     let existing = match listed {
         Ok(existing) => existing,
         Err(message) => {
-            report(&inputs.map, compilation.diagnostics());
-            write_stderr(&format!("error: {message}\n"));
-            return EXIT_USAGE_OR_IO;
+            return finish(
+                compilation,
+                String::new(),
+                format!("error: {message}\n"),
+                EXIT_USAGE_OR_IO,
+            );
         }
     };
     let exit_when_done = |diagnostics: &[Diagnostic]| {
@@ -87,36 +156,41 @@ pub(super) fn run(args: &BuildArgs) -> u8 {
         let diffs = compilation.emit_each(|relative, content| {
             file_diff(&args.output, relative, &content, existing.get(relative))
         });
-        report(&inputs.map, compilation.diagnostics());
         let diff = match folder_diff(&args.output, diffs, &existing) {
             Ok(diff) => diff,
             Err(message) => {
-                write_stderr(&format!("error: {message}\n"));
-                return EXIT_USAGE_OR_IO;
+                return finish(
+                    compilation,
+                    String::new(),
+                    format!("error: {message}\n"),
+                    EXIT_USAGE_OR_IO,
+                );
             }
         };
         if diff.is_empty() {
-            write_stderr(&format!("{} is fresh\n", args.output.display()));
-            return exit_when_done(compilation.diagnostics());
+            let status = exit_when_done(compilation.diagnostics());
+            let message = format!("{} is fresh\n", args.output.display());
+            return finish(compilation, String::new(), message, status);
         }
-        write_stdout(&diff);
-        write_stderr(&format!(
+        let message = format!(
             "error: {} is stale; run `mlslo build` and commit the result\n",
             args.output.display()
-        ));
-        return EXIT_INVALID_INPUT;
+        );
+        return finish(compilation, diff, message, EXIT_INVALID_INPUT);
     }
-    let staging = match Staging::create(&args.output, &existing) {
+    let staging = match Staging::create(output, &existing) {
         Ok(staging) => staging,
         Err(message) => {
-            report(&inputs.map, compilation.diagnostics());
-            write_stderr(&format!("error: {message}\n"));
-            return EXIT_USAGE_OR_IO;
+            return finish(
+                compilation,
+                String::new(),
+                format!("error: {message}\n"),
+                EXIT_USAGE_OR_IO,
+            );
         }
     };
     // Each file is staged as it is generated, so no build holds all of its output.
     let staged = compilation.emit_each(|relative, content| staging.stage_file(relative, &content));
-    report(&inputs.map, compilation.diagnostics());
     let written = staged.len();
     // The first failure in the order of generation is the one reported.
     let result = match staged.iter().find_map(|(_, staged)| staged.as_ref().err()) {
@@ -129,17 +203,46 @@ pub(super) fn run(args: &BuildArgs) -> u8 {
     drop(staging);
     match result {
         Ok(()) => {
-            write_stderr(&format!(
-                "wrote {written} files to {}\n",
-                args.output.display()
-            ));
-            exit_when_done(compilation.diagnostics())
+            let status = exit_when_done(compilation.diagnostics());
+            let message = format!("wrote {written} files to {}\n", args.output.display());
+            finish(compilation, String::new(), message, status)
         }
-        Err(message) => {
-            write_stderr(&format!("error: {message}\n"));
-            EXIT_USAGE_OR_IO
-        }
+        Err(message) => finish(
+            compilation,
+            String::new(),
+            format!("error: {message}\n"),
+            EXIT_USAGE_OR_IO,
+        ),
     }
+}
+
+/// Renames every file of `map` to its path from `root` (or, outside it, from the
+/// current folder; else its full path), with `/` and no `.` or `..` steps; returns the
+/// names as typed, by file index.
+fn name_from_project_root(map: &mut SourceMap, root: &Path) -> Vec<String> {
+    let current = std::env::current_dir()
+        .ok()
+        .and_then(|folder| fs::canonicalize(folder).ok());
+    let count = map.files().len();
+    (0..count)
+        .map(|index| {
+            let typed = map.files()[index].name.clone();
+            let Ok(full) = fs::canonicalize(&typed) else {
+                return typed;
+            };
+            let from_root = full
+                .strip_prefix(root)
+                .ok()
+                .or_else(|| {
+                    current
+                        .as_deref()
+                        .and_then(|folder| full.strip_prefix(folder).ok())
+                })
+                .unwrap_or(&full);
+            let name = from_root.to_string_lossy().replace('\\', "/");
+            map.rename(index, name)
+        })
+        .collect()
 }
 
 /// Prints the diagnostics (in source order), with their summary line.
@@ -320,31 +423,150 @@ fn folder_diff(
     Ok(diff)
 }
 
-/// The staging folder beside the output: files are written into it, then each
-/// owned folder is swapped into place by renames. Dropping it removes it and the
-/// folders it replaced.
+/// The output folder as a build replaces it: the folder itself (a symbolic link is
+/// followed, so the folder it names is replaced and the link kept), and the folder
+/// it sits in, which also holds the staging folder and the lock.
+struct OutputFolder {
+    path: PathBuf,
+    parent: PathBuf,
+    name: String,
+}
+
+impl OutputFolder {
+    fn locate(output: &Path) -> Result<Self, String> {
+        let cannot = |error: std::io::Error| format!("cannot use `{}`: {error}", output.display());
+        let absolute = std::path::absolute(output).map_err(cannot)?;
+        let path = match fs::canonicalize(&absolute) {
+            Ok(path) => path,
+            Err(_) => match (absolute.parent(), absolute.file_name()) {
+                (Some(parent), Some(name)) => fs::canonicalize(parent)
+                    .unwrap_or_else(|_| parent.to_path_buf())
+                    .join(name),
+                _ => absolute.clone(),
+            },
+        };
+        if path.exists() && !path.is_dir() {
+            return Err(format!("`{}` is not a folder", output.display()));
+        }
+        match (path.parent(), path.file_name()) {
+            (Some(parent), Some(name)) => Ok(OutputFolder {
+                parent: parent.to_path_buf(),
+                name: name.to_string_lossy().into_owned(),
+                path,
+            }),
+            _ => Err(format!(
+                "cannot build into `{}`: a build needs the folder above it for its staging folder",
+                output.display()
+            )),
+        }
+    }
+
+    /// `.NAME.mlslo-KIND-PID` beside the output: hidden, and named after the output so
+    /// that builds into two folders of one parent never take each other's.
+    fn sibling(&self, kind: &str) -> PathBuf {
+        self.parent.join(format!(
+            "{}{}",
+            self.leftover_prefix(kind),
+            std::process::id()
+        ))
+    }
+
+    fn leftover_prefix(&self, kind: &str) -> String {
+        format!(".{}.mlslo-{kind}-", self.name)
+    }
+
+    /// Takes the build lock of this folder (waiting for a build that holds it), then
+    /// removes what builds that were killed left beside it.
+    fn lock_and_clean_up(&self, shown: &Path) -> Result<ProcessLock, String> {
+        fs::create_dir_all(&self.parent)
+            .map_err(|error| format!("cannot create `{}`: {error}", self.parent.display()))?;
+        let lock_path = self.parent.join(format!(".{}.mlslo-build.lock", self.name));
+        let lock = ProcessLock::acquire(&lock_path, |holder| {
+            let holder = holder.map_or_else(|| "starting".to_owned(), |owner| owner.describe());
+            write_stderr(&format!(
+                "waiting for another build into `{}` to finish ({holder}; lock `{}`)\n",
+                shown.display(),
+                lock_path.display()
+            ));
+        })?;
+        if let Some(owner) = &lock.taken_over_from {
+            write_stderr(&format!(
+                "note: took over the lock of a build into `{}` that was stopped ({})\n",
+                shown.display(),
+                owner.describe()
+            ));
+        }
+        self.clean_up_stopped_builds(shown)?;
+        Ok(lock)
+    }
+
+    /// A stopped build leaves its staging folder (or, after the swap, the old output
+    /// it had not yet removed). Where a file system cannot exchange two folders, a
+    /// build stopped between its two renames leaves no output and the old one aside,
+    /// which is put back. Only called under the lock, so no build is using them.
+    fn clean_up_stopped_builds(&self, shown: &Path) -> Result<(), String> {
+        let staging_prefix = self.leftover_prefix(STAGING);
+        let aside_prefix = self.leftover_prefix(REPLACED);
+        let entries = fs::read_dir(&self.parent)
+            .map_err(|error| format!("cannot read `{}`: {error}", self.parent.display()))?;
+        let mut leftovers: Vec<PathBuf> = entries
+            .filter_map(|entry| entry.ok())
+            .filter(|entry| {
+                let name = entry.file_name().to_string_lossy().into_owned();
+                name.starts_with(&staging_prefix) || name.starts_with(&aside_prefix)
+            })
+            .map(|entry| entry.path())
+            .collect();
+        leftovers.sort();
+        if fs::symlink_metadata(&self.path).is_err() {
+            let aside = leftovers.iter().position(|path| {
+                path.file_name()
+                    .is_some_and(|name| name.to_string_lossy().starts_with(&aside_prefix))
+            });
+            if let Some(index) = aside {
+                let aside = leftovers.remove(index);
+                fs::rename(&aside, &self.path)
+                    .map_err(|error| format!("cannot put `{}` back: {error}", aside.display()))?;
+                write_stderr(&format!(
+                    "note: put back `{}`, moved aside to `{}` by a build that was stopped\n",
+                    shown.display(),
+                    aside.display()
+                ));
+            }
+        }
+        for leftover in leftovers {
+            remove_tree(&leftover)
+                .map_err(|error| format!("cannot remove `{}`: {error}", leftover.display()))?;
+            write_stderr(&format!(
+                "note: removed `{}`, left by a build that was stopped\n",
+                leftover.display()
+            ));
+        }
+        Ok(())
+    }
+}
+
+const STAGING: &str = "staging";
+const REPLACED: &str = "replaced";
+
+/// The staging folder beside the output: the whole new output is made in it (files
+/// written, unchanged and foreign files linked), then it replaces the output in one
+/// step. Dropping it removes what is left of it.
 struct Staging<'a> {
-    output: &'a Path,
+    output: &'a OutputFolder,
     path: PathBuf,
     existing: &'a BTreeMap<String, Existing>,
 }
 
 impl<'a> Staging<'a> {
-    fn create(output: &'a Path, existing: &'a BTreeMap<String, Existing>) -> Result<Self, String> {
-        fs::create_dir_all(output)
-            .map_err(|error| format!("cannot create `{}`: {error}", output.display()))?;
-        let folder_name = output.file_name().map_or_else(
-            || "generated".to_owned(),
-            |name| name.to_string_lossy().into_owned(),
-        );
-        let path = output
-            .parent()
-            .unwrap_or_else(|| Path::new("."))
-            .join(format!(
-                ".{folder_name}.mlslo-staging-{}",
-                std::process::id()
-            ));
+    fn create(
+        output: &'a OutputFolder,
+        existing: &'a BTreeMap<String, Existing>,
+    ) -> Result<Self, String> {
+        let path = output.sibling(STAGING);
         let _ = fs::remove_dir_all(&path);
+        fs::create_dir(&path)
+            .map_err(|error| format!("cannot create `{}`: {error}", path.display()))?;
         let staging = Staging {
             output,
             path,
@@ -363,7 +585,7 @@ impl<'a> Staging<'a> {
     /// written: a rebuild that changes little then creates almost no new files, and
     /// creating files, not reading them, is the costly part of writing thousands.
     fn stage_file(&self, relative: &str, content: &str) -> Result<(), String> {
-        let old_path = self.output.join(relative);
+        let old_path = self.output.path.join(relative);
         let old = self.existing.get(relative);
         if old.is_some_and(|old| !old.generated) {
             return Err(format!(
@@ -389,42 +611,74 @@ impl<'a> Staging<'a> {
         written.map_err(|error| format!("cannot write `{}`: {error}", path.display()))
     }
 
-    /// Carries the foreign files of owned folders over, then swaps each owned
-    /// folder into place (a folder left with no file is removed from the output).
+    /// Carries over everything of the output that is not a generated file (the
+    /// foreign files of owned folders, and every other file or folder, such as a
+    /// README), then replaces the output with the staging folder in one step and
+    /// removes the old output. An owned folder left with no file is not kept.
     fn swap_in(&self, wanted: &BTreeSet<&str>) -> Result<(), String> {
+        let had_output = self.output.path.is_dir();
+        if had_output {
+            self.carry_over_what_is_not_generated(wanted)?;
+        }
+        for folder in naming::OWNED_FOLDERS {
+            // Fails, as it should, when the folder has files.
+            let _ = fs::remove_dir(self.path.join(folder));
+        }
+        if had_output {
+            // The new folder keeps the old one's mode (set last: it may forbid writing).
+            let permissions = fs::metadata(&self.output.path)
+                .map_err(|error| format!("cannot read `{}`: {error}", self.output.path.display()))?
+                .permissions();
+            fs::set_permissions(&self.path, permissions).map_err(|error| {
+                format!("cannot set the mode of `{}`: {error}", self.path.display())
+            })?;
+        }
+        let aside = self.output.sibling(REPLACED);
+        let old_output = match replace_folder(&self.path, &self.output.path, &aside)? {
+            Replaced::Nothing => return Ok(()),
+            Replaced::AtNewFoldersPath => &self.path,
+            Replaced::Aside => &aside,
+        };
+        // The new output is in place: a failure to remove the old one is left to the
+        // next build, which removes it and says so.
+        let _ = remove_tree(old_output);
+        Ok(())
+    }
+
+    fn carry_over_what_is_not_generated(&self, wanted: &BTreeSet<&str>) -> Result<(), String> {
+        let carry = |from: &Path, to: &Path| {
+            link_tree(from, to)
+                .map_err(|error| format!("cannot carry over `{}`: {error}", from.display()))
+        };
         for (relative, old) in self.existing {
             if !old.generated && !wanted.contains(relative.as_str()) {
-                // Carried over byte for byte.
-                let from = self.output.join(relative);
-                let to = self.path.join(relative);
-                fs::copy(&from, &to)
-                    .map_err(|error| format!("cannot copy `{}`: {error}", from.display()))?;
+                carry(&self.output.path.join(relative), &self.path.join(relative))?;
             }
         }
-        let old_folders = self.path.join(".replaced");
-        fs::create_dir_all(&old_folders)
-            .map_err(|error| format!("cannot create `{}`: {error}", old_folders.display()))?;
-        for folder in naming::OWNED_FOLDERS {
-            let target = self.output.join(folder);
-            let fresh = self.path.join(folder);
-            let backup = old_folders.join(folder);
-            // Fails, as it should, when the folder has files.
-            let _ = fs::remove_dir(&fresh);
-            let had_target = target.exists();
-            if had_target {
-                fs::rename(&target, &backup).map_err(|error| {
-                    format!("cannot move `{}` aside: {error}", target.display())
-                })?;
+        let read = |folder: &Path| {
+            fs::read_dir(folder)
+                .map_err(|error| format!("cannot read `{}`: {error}", folder.display()))
+        };
+        for entry in read(&self.output.path)? {
+            let entry = entry.map_err(|error| {
+                format!("cannot read `{}`: {error}", self.output.path.display())
+            })?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let is_owned_folder = naming::OWNED_FOLDERS.contains(&name.as_str())
+                && entry.file_type().is_ok_and(|kind| kind.is_dir());
+            if !is_owned_folder {
+                carry(&entry.path(), &self.path.join(&name))?;
+                continue;
             }
-            if fresh.exists() {
-                if let Err(error) = fs::rename(&fresh, &target) {
-                    if had_target {
-                        let _ = fs::rename(&backup, &target);
-                    }
-                    return Err(format!(
-                        "cannot move `{}` into place: {error}",
-                        target.display()
-                    ));
+            // Inside an owned folder, the listing has every file; anything else (a
+            // folder, a dangling link) is the user's.
+            for inner in read(&entry.path())? {
+                let inner = inner.map_err(|error| {
+                    format!("cannot read `{}`: {error}", entry.path().display())
+                })?;
+                let relative = format!("{name}/{}", inner.file_name().to_string_lossy());
+                if !self.existing.contains_key(&relative) {
+                    carry(&inner.path(), &self.path.join(&relative))?;
                 }
             }
         }
@@ -434,17 +688,51 @@ impl<'a> Staging<'a> {
 
 impl Drop for Staging<'_> {
     fn drop(&mut self) {
-        // The staging folder holds only our copies and the replaced folders; the
-        // replaced folders (thousands of files at 10k objectives) go on all cores.
-        let replaced = self.path.join(".replaced");
-        std::thread::scope(|scope| {
-            for folder in naming::OWNED_FOLDERS {
-                let path = replaced.join(folder);
-                scope.spawn(move || fs::remove_dir_all(path));
-            }
-        });
-        let _ = fs::remove_dir_all(&self.path);
+        let _ = remove_tree(&self.path);
     }
+}
+
+/// Removes a folder (or a file); the folders directly inside it (thousands of files
+/// each at 10k objectives) go on all cores.
+fn remove_tree(path: &Path) -> std::io::Result<()> {
+    if !fs::symlink_metadata(path)?.is_dir() {
+        return fs::remove_file(path);
+    }
+    let folders: Vec<PathBuf> = fs::read_dir(path)?
+        .filter_map(|entry| entry.ok())
+        .filter(|entry| entry.file_type().is_ok_and(|kind| kind.is_dir()))
+        .map(|entry| entry.path())
+        .collect();
+    std::thread::scope(|scope| {
+        for folder in &folders {
+            scope.spawn(move || fs::remove_dir_all(folder));
+        }
+    });
+    fs::remove_dir_all(path)
+}
+
+/// A copy of the tree at `from` whose files are hard links to the originals (copies
+/// where the file system has no hard links), so carrying a user's files over costs
+/// no space and keeps them byte for byte.
+fn link_tree(from: &Path, to: &Path) -> std::io::Result<()> {
+    let metadata = fs::symlink_metadata(from)?;
+    if metadata.is_dir() {
+        fs::create_dir(to)?;
+        for entry in fs::read_dir(from)? {
+            let entry = entry?;
+            link_tree(&entry.path(), &to.join(entry.file_name()))?;
+        }
+        // Set last, so that a read-only folder can first be filled.
+        return fs::set_permissions(to, metadata.permissions());
+    }
+    if fs::hard_link(from, to).is_ok() {
+        return Ok(());
+    }
+    #[cfg(unix)]
+    if metadata.file_type().is_symlink() {
+        return std::os::unix::fs::symlink(fs::read_link(from)?, to);
+    }
+    fs::copy(from, to).map(|_| ())
 }
 
 /// Colour only for a terminal, and never when the user asked for none.

@@ -14,6 +14,7 @@ mod explain;
 pub mod http;
 mod input;
 mod lint;
+mod process_lock;
 mod prometheus_api;
 mod routes;
 mod test;

@@ -1,7 +1,7 @@
 //! `generated/` is the committed build of `rules/`: `mlslo build --check` must
 //! find it fresh (run `mlslo build` and commit `generated/` when this fails).
 
-use crate::support::{mlslo, scratch};
+use crate::support::{mlslo, mlslo_in, outcome, repository, scratch};
 
 #[test]
 fn generated_folder_is_fresh() {
@@ -12,6 +12,25 @@ fn generated_folder_is_fresh() {
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
     );
+}
+
+/// The headers name each input from the project root (the folder holding the output),
+/// so every way of naming the same inputs, from any folder, gives the same bytes.
+#[test]
+fn equivalent_invocations_give_byte_identical_output() {
+    for (folder, arguments) in [
+        ("", ["build", "./rules//", "-o", "generated/", "--check"]),
+        ("", ["build", "rules", "-o", "./generated", "--check"]),
+        ("rules", ["build", ".", "-o", "../generated", "--check"]),
+        (
+            "rules",
+            ["build", "../rules/", "-o", "../generated/", "--check"],
+        ),
+    ] {
+        let (status, stdout, stderr) =
+            outcome(&mlslo_in(&repository().join(folder), &arguments, &[]));
+        assert_eq!(status, 0, "in `{folder}`, {arguments:?}:\n{stdout}{stderr}");
+    }
 }
 
 #[test]
