@@ -28,6 +28,7 @@ use serde_json::Value as Json;
 use super::connection::{block_on, ConnectionArgs, ProcessEnvironment};
 use super::{write_stderr, write_stdout, EXIT_CLEAN, EXIT_INVALID_INPUT, EXIT_USAGE_OR_IO};
 use crate::cli::http::{ClientOptions, HttpClient, HttpError, HttpErrorKind, Request};
+use crate::cli::process_lock::platform::try_lock_exclusive;
 use crate::tools::deploy::config::{parse_targets, resolve, Target, TargetConfig, TargetKind};
 use crate::tools::deploy::{self, served, Action, Plan};
 
@@ -168,7 +169,8 @@ fn lock_path(target: &Target) -> Option<PathBuf> {
 }
 
 /// Takes the lock of a file target (rules folder or the Alertmanager file's folder) before
-/// planning, so the plan stays true until it is applied.
+/// planning, so the plan stays true until it is applied. The `flock` is the build lock's
+/// (`process_lock.rs`), which std offers only from Rust 1.89.
 fn lock_files(target: &Target) -> Result<Option<DeployLock>, String> {
     let Some(path) = lock_path(target) else {
         return Ok(None);
@@ -190,7 +192,10 @@ fn lock_files(target: &Target) -> Result<Option<DeployLock>, String> {
         let mut file = std::fs::File::create(&private).map_err(cannot)?;
         let created = file
             .write_all(owner.as_bytes())
-            .and_then(|()| file.try_lock().map_err(std::io::Error::from))
+            .and_then(|()| match try_lock_exclusive(&file)? {
+                true => Ok(()),
+                false => Err(std::io::Error::from(std::io::ErrorKind::WouldBlock)),
+            })
             .and_then(|()| std::fs::hard_link(&private, &path));
         let _ = std::fs::remove_file(&private);
         match created {
@@ -209,9 +214,9 @@ fn lock_files(target: &Target) -> Result<Option<DeployLock>, String> {
             Err(error) => return Err(cannot(error)),
         };
         let mut recorded = String::new();
-        match existing.try_lock() {
-            Ok(()) => {}
-            Err(std::fs::TryLockError::WouldBlock) => {
+        match try_lock_exclusive(&existing) {
+            Ok(true) => {}
+            Ok(false) => {
                 let _ = existing.read_to_string(&mut recorded);
                 return Err(format!(
                     "another deploy holds {}: {}; wait for it to finish",
@@ -220,7 +225,7 @@ fn lock_files(target: &Target) -> Result<Option<DeployLock>, String> {
                         .unwrap_or_else(|| "its owner is starting".to_string())
                 ));
             }
-            Err(std::fs::TryLockError::Error(error)) => return Err(cannot(error)),
+            Err(error) => return Err(cannot(error)),
         }
         if !same_file(&existing, &path) {
             continue;

@@ -129,7 +129,7 @@ impl Redactor {
                 status,
                 body: self.redact(&body),
             },
-            timeout @ HttpErrorKind::Timeout(_) => timeout,
+            unchanged @ (HttpErrorKind::Timeout(_) | HttpErrorKind::TooLarge) => unchanged,
         }
     }
 }

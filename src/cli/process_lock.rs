@@ -122,7 +122,7 @@ fn write_owner(mut file: &File, owner: &LockOwner) -> std::io::Result<()> {
 }
 
 #[cfg(unix)]
-mod platform {
+pub(super) mod platform {
     use rustix::fs::{flock, FlockOperation};
     use std::fs::File;
     use std::os::unix::fs::MetadataExt;
@@ -149,7 +149,7 @@ mod platform {
 }
 
 #[cfg(not(unix))]
-mod platform {
+pub(super) mod platform {
     use std::fs::File;
     use std::path::Path;
 

@@ -16,7 +16,7 @@ use super::{write_stderr, write_stdout, Format};
 use super::{EXIT_CLEAN, EXIT_INVALID_INPUT, EXIT_USAGE_OR_IO};
 use crate::prometheus::alertmanager;
 use crate::tools::routes;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 const DEFAULT_CONFIG: &str = "generated/alertmanager/alertmanager.yml";
 
@@ -144,7 +144,7 @@ pub(super) fn run(args: &RoutesArgs) -> u8 {
     }
 }
 
-fn read_alerts(path: &PathBuf) -> Result<(String, String), String> {
+fn read_alerts(path: &Path) -> Result<(String, String), String> {
     if path.as_os_str() == "-" {
         let text = super::input::read_stdin_text()
             .map_err(|error| format!("cannot read stdin: {error}"))?;

@@ -742,7 +742,9 @@ fn credentials_a_server_echoes_are_redacted_in_every_command_and_format() {
         ("MLSLO_BASIC_AUTH_PASSWORD", password),
     ];
     let lint_rules = data("lint").join("live/rules.yml").display().to_string();
-    let runs: Vec<(Vec<&str>, &[(&str, &str)])> = vec![
+    // Each run: its arguments and the credentials in its environment.
+    type Run<'a> = (Vec<&'a str>, &'a [(&'a str, &'a str)]);
+    let runs: Vec<Run> = vec![
         (
             vec![
                 "diff",
