@@ -716,7 +716,7 @@ fn an_alertmanager_configuration_written_but_not_reloaded_is_seen_and_finished()
     assert!(
         stdout(&diff).contains(
             "(on disk, not running: Alertmanager runs another configuration, first difference \
-             at receivers[4].slack_configs[0].channel)"
+             at receivers[6].slack_configs[0].channel)"
         ),
         "{}",
         stdout(&diff)
