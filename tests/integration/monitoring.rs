@@ -10,19 +10,8 @@ use std::time::{Duration, Instant};
 
 use crate::support::{
     http, installed, mlslo, outcome, read, scratch, start_alertmanager, write, FakeServer,
-    ALERTMANAGER, PROMTOOL,
+    ALERTMANAGER, ONE_AVAILABILITY_SERVICE as SERVICE, PROMTOOL,
 };
-
-const SERVICE: &str = r#"
-service "fraud-detector" {
-  team = "risk-ml"
-  availability "predict-api" {
-    errors    = http_requests_total{code=~"5.."}
-    total     = http_requests_total
-    objective = 99.9%
-  }
-}
-"#;
 
 fn routing(heartbeat_url: &str, pager_url: &str) -> String {
     format!(

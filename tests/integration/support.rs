@@ -21,6 +21,19 @@ use std::time::{Duration, Instant};
 pub const MLSLO: &str = env!("CARGO_BIN_EXE_mlslo");
 
 /// promtool 2.42 (Debian package `prometheus`), the reference for rules and unit tests.
+/// One service with one availability objective: the smallest input whose generated
+/// alerting system has pages, tickets and monitoring alerts to route.
+pub const ONE_AVAILABILITY_SERVICE: &str = r#"
+service "fraud-detector" {
+  team = "risk-ml"
+  availability "predict-api" {
+    errors    = http_requests_total{code=~"5.."}
+    total     = http_requests_total
+    objective = 99.9%
+  }
+}
+"#;
+
 pub const PROMTOOL: &str = "/usr/bin/promtool";
 /// amtool 0.25 (Debian package `prometheus-alertmanager`), the reference for Alertmanager configs.
 pub const AMTOOL: &str = "/usr/bin/amtool";

@@ -16,19 +16,8 @@ use mlslo::prometheus::alertmanager::notification::{
 
 use crate::support::{
     http, installed, mlslo, outcome, scratch, start_alertmanager, write, FakeServer, ALERTMANAGER,
-    AMTOOL,
+    AMTOOL, ONE_AVAILABILITY_SERVICE as SERVICE,
 };
-
-const SERVICE: &str = r#"
-service "fraud-detector" {
-  team = "risk-ml"
-  availability "predict-api" {
-    errors    = http_requests_total{code=~"5.."}
-    total     = http_requests_total
-    objective = 99.9%
-  }
-}
-"#;
 
 /// `mlslo check` on one file made of `SERVICE` and `routing`: exit status and stderr.
 fn check(routing: &str) -> (i32, String) {
