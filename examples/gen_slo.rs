@@ -44,7 +44,7 @@ fn main() {
     }
 }
 
-fn generate(n_objectives: usize) -> String {
+pub fn generate(n_objectives: usize) -> String {
     let mut random = Lcg(0x5EED_1234_ABCD_0001);
     let mut out = String::new();
     // Writing into a String cannot fail; the results below are ignored for that reason.
@@ -94,7 +94,7 @@ fn write_service(out: &mut String, service: usize, team: usize, count: usize, ra
                     "    buckets   = [5ms, 10ms, 25ms, 50ms, 100ms, 250ms, 500ms, 1s, 2500ms, 5s, 10s]"
                 );
                 let _ = writeln!(out, "    objective = {}", objective(random));
-                let _ = writeln!(out, "    window    = 28d");
+                let _ = writeln!(out, "    window    = 30d");
             }
             "availability" => {
                 let _ = writeln!(
@@ -113,6 +113,11 @@ fn write_service(out: &mut String, service: usize, team: usize, count: usize, ra
                 let _ = writeln!(out, "    min       = 0.{}", 80 + random.below(15));
                 let _ = writeln!(out, "    objective = 95%");
                 let _ = writeln!(out, "    window    = 7d");
+                // Over 7 days the workbook's ticket factors are below 1 (W0610).
+                let _ = writeln!(
+                    out,
+                    "    ticket {{ burn {{ long = 1d, short = 2h, factor = 1 }} }}"
+                );
             }
             "drift" => {
                 let _ = writeln!(
@@ -162,14 +167,30 @@ fn write_service(out: &mut String, service: usize, team: usize, count: usize, ra
 }
 
 fn write_routing(out: &mut String, n_teams: usize) {
+    let _ = writeln!(out, "monitoring {{");
+    let _ = writeln!(out, "  heartbeat = \"heartbeat\"");
+    let _ = writeln!(out, "  team      = \"platform\"");
+    let _ = writeln!(out, "}}\n");
     let _ = writeln!(out, "routing {{");
     let _ = writeln!(out, "  group_by = [alertname, service, slo]");
     let _ = writeln!(out, "  default_receiver = \"fallback\"");
     let _ = writeln!(
         out,
-        "  receiver \"fallback\" {{ webhook {{ url_file = \"/etc/alertmanager/fallback-url\" }} }}"
+        "  receiver \"fallback\" {{ webhook {{ url = \"https://bridge.example.com/fallback\" }} }}"
     );
-    let _ = writeln!(out, "  route {{ env != \"prod\" }} -> \"fallback\"");
+    let _ = writeln!(
+        out,
+        "  receiver \"heartbeat\" {{ webhook {{ url = \"https://heartbeat.example.com/ping/slo\" }} }}"
+    );
+    // Two integrations, so a failing one is reported through the other (W0641).
+    let _ = writeln!(
+        out,
+        "  receiver \"platform-oncall\" {{ slack {{ api_url_file = \"/etc/alertmanager/slack-platform\", channel = \"#platform\" }} pagerduty {{ routing_key_file = \"/etc/alertmanager/pd-platform\" }} }}"
+    );
+    let _ = writeln!(
+        out,
+        "  route {{ kind = \"monitoring\" }} -> \"platform-oncall\""
+    );
     for team in 0..n_teams {
         let _ = writeln!(
             out,
