@@ -132,10 +132,13 @@ fn take_each<K>(
 pub fn service_rule_groups(
     service: &crate::compiler::ir::Service,
     monitoring: &crate::compiler::ir::Monitoring,
+    which: prometheus::WhichRules,
 ) -> Vec<prometheus::RuleGroup> {
-    let mut groups = prometheus::objective_rule_groups(service);
+    let mut groups = prometheus::objective_rule_groups(service, which);
     if !groups.is_empty() {
-        groups.extend(monitoring::service_monitoring_group(service, monitoring));
+        groups.extend(monitoring::service_monitoring_group(
+            service, monitoring, which,
+        ));
     }
     groups
 }
@@ -148,7 +151,7 @@ fn service_outputs(
     cache: &mut promtool_test::RegexCache,
 ) -> ServiceOutputs<String> {
     let mut files = Vec::new();
-    let groups = service_rule_groups(service, monitoring);
+    let groups = service_rule_groups(service, monitoring, prometheus::WhichRules::All);
     if groups.is_empty() {
         return (files, Vec::new());
     }
@@ -179,7 +182,8 @@ pub fn rule_files(program: &Program, sources: &SourceMap) -> BTreeMap<String, St
         .services
         .iter()
         .filter_map(|service| {
-            let groups = service_rule_groups(service, &program.monitoring);
+            let groups =
+                service_rule_groups(service, &program.monitoring, prometheus::WhichRules::All);
             if groups.is_empty() {
                 return None;
             }

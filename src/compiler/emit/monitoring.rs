@@ -20,7 +20,7 @@
 use std::collections::BTreeMap;
 
 use crate::compiler::emit::prometheus::{
-    absent_selectors, identity_labels, recorded, AlertRule, Rule, RuleGroup, ABSENT_FOR,
+    absent_selectors, identity_labels, recorded, AlertRule, Rule, RuleGroup, WhichRules, ABSENT_FOR,
 };
 use crate::compiler::ir::naming;
 use crate::compiler::ir::{push_promql_string, Duration, Monitoring, Objective, Program, Service};
@@ -40,14 +40,18 @@ pub const METRICS_ABSENT_FOR: Duration = Duration::minutes(15);
 
 /// The service's monitoring group, `None` when rule failures and targets down are
 /// both off or the service has nothing Prometheus evaluates.
-pub fn service_monitoring_group(service: &Service, monitoring: &Monitoring) -> Option<RuleGroup> {
+pub fn service_monitoring_group(
+    service: &Service,
+    monitoring: &Monitoring,
+    which: WhichRules,
+) -> Option<RuleGroup> {
     let mut rules = Vec::new();
     if monitoring.rule_failures {
         rules.extend(rule_failure_alerts(service).map(Rule::Alerting));
     }
     if monitoring.targets_down {
         for objective in &service.objectives {
-            rules.extend(target_down_rules(service, objective));
+            rules.extend(target_down_rules(service, objective, which));
         }
     }
     (!rules.is_empty()).then(|| RuleGroup {
@@ -144,19 +148,22 @@ fn rule_failure_alerts(service: &Service) -> impl Iterator<Item = AlertRule> {
 /// The objective's scrape targets, remembered while they stay in service discovery
 /// (`up` exists), and an alert when one of them is down: the objective then counts
 /// only part of its events, and nothing else says so until every target is gone.
-fn target_down_rules(service: &Service, objective: &Objective) -> Vec<Rule> {
+fn target_down_rules(service: &Service, objective: &Objective, which: WhichRules) -> Vec<Rule> {
     let selectors = absent_selectors(&objective.kind);
     if selectors.is_empty() {
         return Vec::new();
     }
     let remembered = recorded(naming::SLO_SCRAPE_TARGETS, service, objective);
-    let mut sources = selectors.join("\n  or ");
-    sources.push_str(&format!("\n  or ({remembered} and on (job, instance) up)"));
-    let record = Rule::Recording {
-        record: naming::SLO_SCRAPE_TARGETS.to_owned(),
-        expr: format!("group by (job, instance) (\n  {sources}\n)"),
-        labels: identity_labels(service, objective),
-    };
+    let mut rules = Vec::new();
+    if which == WhichRules::All {
+        let mut sources = selectors.join("\n  or ");
+        sources.push_str(&format!("\n  or ({remembered} and on (job, instance) up)"));
+        rules.push(Rule::Recording {
+            record: naming::SLO_SCRAPE_TARGETS.to_owned(),
+            expr: format!("group by (job, instance) (\n  {sources}\n)"),
+            labels: identity_labels(service, objective),
+        });
+    }
     let mut labels = service_labels(service, naming::severity(crate::compiler::ir::Tier::Ticket));
     labels.extend(objective.labels.clone());
     labels.insert(naming::LABEL_SLO.to_owned(), objective.name.clone());
@@ -178,7 +185,8 @@ fn target_down_rules(service: &Service, objective: &Objective) -> Vec<Rule> {
             ),
         ),
     };
-    vec![record, Rule::Alerting(alert)]
+    rules.push(Rule::Alerting(alert));
+    rules
 }
 
 /// The rules about Prometheus and Alertmanager themselves; empty when the program

@@ -80,12 +80,23 @@ pub struct AlertRule {
     pub annotations: Vec<(String, String)>,
 }
 
+/// Which rules to generate: a rule file needs every rule, while the verification
+/// of the alerting system reads only the alerts, and recording rules are most of
+/// the text of a budgeted objective.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WhichRules {
+    All,
+    AlertingOnly,
+}
+
 /// Every rule group of the objectives of one service, in declaration order (the
 /// service's file also holds its monitoring group: [`crate::compiler::emit::service_rule_groups`]).
-pub fn objective_rule_groups(service: &Service) -> Vec<RuleGroup> {
+/// With [`WhichRules::AlertingOnly`] the groups keep their names and alerts, and
+/// a group left with no rule is still there.
+pub fn objective_rule_groups(service: &Service, which: WhichRules) -> Vec<RuleGroup> {
     let mut groups = Vec::new();
     for objective in &service.objectives {
-        emit_objective(service, objective, &mut groups);
+        emit_objective(service, objective, which, &mut groups);
     }
     groups
 }
@@ -272,7 +283,12 @@ fn percent(fraction: Decimal) -> String {
         .map_or_else(|| fraction.to_string(), |value| format!("{value}%"))
 }
 
-fn emit_objective(service: &Service, objective: &Objective, groups: &mut Vec<RuleGroup>) {
+fn emit_objective(
+    service: &Service,
+    objective: &Objective,
+    which: WhichRules,
+    groups: &mut Vec<RuleGroup>,
+) {
     let identity = identity_labels(service, objective);
     let mut alerts = Vec::new();
     let mut sli_rules = Vec::new();
@@ -281,119 +297,10 @@ fn emit_objective(service: &Service, objective: &Objective, groups: &mut Vec<Rul
         ObjectiveKind::Latency { budget, .. }
         | ObjectiveKind::Availability { budget, .. }
         | ObjectiveKind::Accuracy { budget, .. } => {
-            let mut sli = Vec::new();
-            let mut budget_rules = Vec::new();
-            let record = |record: String, expr: String| Rule::Recording {
-                record,
-                expr,
-                labels: identity.clone(),
+            let (sli, budget_rules) = match which {
+                WhichRules::All => budget_recording_rules(service, objective, budget, &identity),
+                WhichRules::AlertingOnly => (Vec::new(), Vec::new()),
             };
-            if let ObjectiveKind::Accuracy {
-                metric,
-                bound,
-                slice,
-                ..
-            } = &objective.kind
-            {
-                let expr = match bound {
-                    Bound::Min(min) => format!(
-                        "max(min_over_time({}[{slice}]) < bool {min})",
-                        metric.to_promql()
-                    ),
-                    Bound::Max(max) => format!(
-                        "max(max_over_time({}[{slice}]) > bool {max})",
-                        metric.to_promql()
-                    ),
-                };
-                sli.push(record(naming::slice_bad(*slice), expr));
-            }
-            let counters = CounterSelectors::of(&objective.kind);
-            for window in sli_windows(budget) {
-                sli.push(record(
-                    naming::sli_error_ratio(window),
-                    error_ratio_expr(service, objective, counters.as_ref(), window),
-                ));
-            }
-            // The objective window: a ratio of sums of recorded 5m rates (cheap and
-            // traffic-weighted), or the mean of the slice indicator for accuracy.
-            let period = budget.window;
-            let chained = counters
-                .as_ref()
-                .map(|counters| counters.rates(naming::CHAINED_RATE_WINDOW));
-            let period_expr = match chained {
-                Some((errors, total)) => {
-                    let errors_record = naming::sli_errors_rate(naming::CHAINED_RATE_WINDOW);
-                    let total_record = naming::sli_total_rate(naming::CHAINED_RATE_WINDOW);
-                    sli.push(record(errors_record.clone(), errors));
-                    sli.push(record(total_record.clone(), total));
-                    format!(
-                        "sum_over_time({}[{period}])\n/\nsum_over_time({}[{period}])",
-                        recorded(&errors_record, service, objective),
-                        recorded(&total_record, service, objective)
-                    )
-                }
-                None => error_ratio_expr(service, objective, None, period),
-            };
-            budget_rules.push(record(naming::sli_error_ratio(period), period_expr));
-            budget_rules.push(record(
-                naming::SLO_OBJECTIVE.to_owned(),
-                format!("vector({})", budget.objective),
-            ));
-            budget_rules.push(record(
-                naming::SLO_ERROR_BUDGET.to_owned(),
-                format!("vector({})", budget.error_budget),
-            ));
-            let days = Decimal::from_integer(period.millis)
-                .div_rounded(Decimal::from_integer(
-                    crate::prometheus::model::duration::DAY,
-                ))
-                .map_or(Decimal::ZERO, |(days, _)| days);
-            budget_rules.push(record(
-                naming::SLO_TIME_PERIOD_DAYS.to_owned(),
-                format!("vector({days})"),
-            ));
-            budget_rules.push(record(
-                naming::SLO_CURRENT_BURN_RATE.to_owned(),
-                format!(
-                    "{}\n/ {}",
-                    recorded(
-                        &naming::sli_error_ratio(naming::CHAINED_RATE_WINDOW),
-                        service,
-                        objective
-                    ),
-                    budget.error_budget
-                ),
-            ));
-            budget_rules.push(record(
-                naming::SLO_PERIOD_BURN_RATE.to_owned(),
-                format!(
-                    "{}\n/ {}",
-                    recorded(&naming::sli_error_ratio(period), service, objective),
-                    budget.error_budget
-                ),
-            ));
-            budget_rules.push(record(
-                naming::SLO_PERIOD_BUDGET_REMAINING.to_owned(),
-                format!(
-                    "1 - {}",
-                    recorded(naming::SLO_PERIOD_BURN_RATE, service, objective)
-                ),
-            ));
-            let mut info = service.labels.clone();
-            info.extend(objective.labels.clone());
-            info.extend(identity.clone());
-            info.insert(
-                naming::LABEL_KIND.into(),
-                objective.kind.name().as_str().into(),
-            );
-            info.insert(naming::LABEL_TEAM.into(), service.team.clone());
-            info.insert("slo_objective".into(), budget.objective.to_string());
-            info.insert("slo_window".into(), budget.window.to_string());
-            budget_rules.push(Rule::Recording {
-                record: naming::SLO_INFO.to_owned(),
-                expr: "vector(1)".to_owned(),
-                labels: info,
-            });
             sli_rules = sli;
             budget_group = Some(RuleGroup {
                 name: naming::group_budget(&service.name, &objective.name),
@@ -488,11 +395,13 @@ fn emit_objective(service: &Service, objective: &Objective, groups: &mut Vec<Rul
                 // The pool, not the device: a rolling deploy starts new device
                 // series whose first minutes climb steeply, while the fullest
                 // device's share of memory goes on as one series.
-                sli_rules.push(Rule::Recording {
-                    record: naming::GPU_MEMORY_USED_RATIO_MAX.to_owned(),
-                    expr: format!("max({used} / ({used} + {free}))"),
-                    labels: identity.clone(),
-                });
+                if which == WhichRules::All {
+                    sli_rules.push(Rule::Recording {
+                        record: naming::GPU_MEMORY_USED_RATIO_MAX.to_owned(),
+                        expr: format!("max({used} / ({used} + {free}))"),
+                        labels: identity.clone(),
+                    });
+                }
                 let pool = recorded(naming::GPU_MEMORY_USED_RATIO_MAX, service, objective);
                 let lookback = forecast.lookback;
                 let mut alert = threshold_alert(
@@ -579,6 +488,130 @@ fn emit_objective(service: &Service, objective: &Objective, groups: &mut Vec<Rul
         rules: sli_rules,
     });
     groups.extend(budget_group);
+}
+
+/// The recording rules of a budgeted objective: its SLI windows (the objective
+/// group's) and its budget group's.
+fn budget_recording_rules(
+    service: &Service,
+    objective: &Objective,
+    budget: &Budget,
+    identity: &BTreeMap<String, String>,
+) -> (Vec<Rule>, Vec<Rule>) {
+    let mut sli = Vec::new();
+    let mut budget_rules = Vec::new();
+    let record = |record: String, expr: String| Rule::Recording {
+        record,
+        expr,
+        labels: identity.clone(),
+    };
+    if let ObjectiveKind::Accuracy {
+        metric,
+        bound,
+        slice,
+        ..
+    } = &objective.kind
+    {
+        let expr = match bound {
+            Bound::Min(min) => format!(
+                "max(min_over_time({}[{slice}]) < bool {min})",
+                metric.to_promql()
+            ),
+            Bound::Max(max) => format!(
+                "max(max_over_time({}[{slice}]) > bool {max})",
+                metric.to_promql()
+            ),
+        };
+        sli.push(record(naming::slice_bad(*slice), expr));
+    }
+    let counters = CounterSelectors::of(&objective.kind);
+    for window in sli_windows(budget) {
+        sli.push(record(
+            naming::sli_error_ratio(window),
+            error_ratio_expr(service, objective, counters.as_ref(), window),
+        ));
+    }
+    // The objective window: a ratio of sums of recorded 5m rates (cheap and
+    // traffic-weighted), or the mean of the slice indicator for accuracy.
+    let period = budget.window;
+    let chained = counters
+        .as_ref()
+        .map(|counters| counters.rates(naming::CHAINED_RATE_WINDOW));
+    let period_expr = match chained {
+        Some((errors, total)) => {
+            let errors_record = naming::sli_errors_rate(naming::CHAINED_RATE_WINDOW);
+            let total_record = naming::sli_total_rate(naming::CHAINED_RATE_WINDOW);
+            sli.push(record(errors_record.clone(), errors));
+            sli.push(record(total_record.clone(), total));
+            format!(
+                "sum_over_time({}[{period}])\n/\nsum_over_time({}[{period}])",
+                recorded(&errors_record, service, objective),
+                recorded(&total_record, service, objective)
+            )
+        }
+        None => error_ratio_expr(service, objective, None, period),
+    };
+    budget_rules.push(record(naming::sli_error_ratio(period), period_expr));
+    budget_rules.push(record(
+        naming::SLO_OBJECTIVE.to_owned(),
+        format!("vector({})", budget.objective),
+    ));
+    budget_rules.push(record(
+        naming::SLO_ERROR_BUDGET.to_owned(),
+        format!("vector({})", budget.error_budget),
+    ));
+    let days = Decimal::from_integer(period.millis)
+        .div_rounded(Decimal::from_integer(
+            crate::prometheus::model::duration::DAY,
+        ))
+        .map_or(Decimal::ZERO, |(days, _)| days);
+    budget_rules.push(record(
+        naming::SLO_TIME_PERIOD_DAYS.to_owned(),
+        format!("vector({days})"),
+    ));
+    budget_rules.push(record(
+        naming::SLO_CURRENT_BURN_RATE.to_owned(),
+        format!(
+            "{}\n/ {}",
+            recorded(
+                &naming::sli_error_ratio(naming::CHAINED_RATE_WINDOW),
+                service,
+                objective
+            ),
+            budget.error_budget
+        ),
+    ));
+    budget_rules.push(record(
+        naming::SLO_PERIOD_BURN_RATE.to_owned(),
+        format!(
+            "{}\n/ {}",
+            recorded(&naming::sli_error_ratio(period), service, objective),
+            budget.error_budget
+        ),
+    ));
+    budget_rules.push(record(
+        naming::SLO_PERIOD_BUDGET_REMAINING.to_owned(),
+        format!(
+            "1 - {}",
+            recorded(naming::SLO_PERIOD_BURN_RATE, service, objective)
+        ),
+    ));
+    let mut info = service.labels.clone();
+    info.extend(objective.labels.clone());
+    info.extend(identity.clone());
+    info.insert(
+        naming::LABEL_KIND.into(),
+        objective.kind.name().as_str().into(),
+    );
+    info.insert(naming::LABEL_TEAM.into(), service.team.clone());
+    info.insert("slo_objective".into(), budget.objective.to_string());
+    info.insert("slo_window".into(), budget.window.to_string());
+    budget_rules.push(Rule::Recording {
+        record: naming::SLO_INFO.to_owned(),
+        expr: "vector(1)".to_owned(),
+        labels: info,
+    });
+    (sli, budget_rules)
 }
 
 /// Fires while a latency histogram counts requests but has no `le` series at the

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use crate::base::diagnostic::Span;
 use crate::base::parallel::in_parallel_balanced;
 use crate::compiler::emit::monitoring::monitoring_groups;
-use crate::compiler::emit::prometheus::{alert_labels, AlertRule, Rule};
+use crate::compiler::emit::prometheus::{alert_labels, AlertRule, Rule, WhichRules};
 use crate::compiler::emit::service_rule_groups;
 use crate::compiler::emit::watcher::{ALERT_LOG_COUNT_HIGH, ALERT_LOG_RATIO_HIGH};
 use crate::compiler::ir::naming;
@@ -71,7 +71,7 @@ fn service_alerts(service: &Service, monitoring: &Monitoring) -> Vec<GeneratedAl
     let mut alerts = Vec::new();
     let mut service_level = Vec::new();
     let mut rules_by_objective: BTreeMap<&str, Vec<Rule>> = BTreeMap::new();
-    for group in service_rule_groups(service, monitoring) {
+    for group in service_rule_groups(service, monitoring, WhichRules::AlertingOnly) {
         for rule in group.rules {
             if let Rule::Alerting(alert) = &rule {
                 if !alert.labels.contains_key(naming::LABEL_SLO) {

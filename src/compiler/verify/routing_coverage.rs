@@ -259,27 +259,35 @@ fn check_route_matchers(routing: &Routing, alerts: &[GeneratedAlert], found: &mu
             0 => alerts.iter().collect(),
             _ => alerts.iter().filter(is_objective_alert).collect(),
         };
+    // Values are gathered only for the labels routes match on: an alert list
+    // is as long as the objectives times their tiers, and most labels (slo,
+    // service) have a value per objective or service.
+    let routed_labels: BTreeSet<&str> = routing
+        .routes
+        .iter()
+        .flat_map(|route| route.matchers.iter().map(|matcher| matcher.label.as_str()))
+        .collect();
     let mut universal: BTreeMap<&str, BTreeSet<&str>> = objective_alerts[0]
         .labels
         .keys()
-        .map(|name| (name.as_str(), BTreeSet::new()))
+        .map(String::as_str)
+        .filter(|name| routed_labels.contains(name))
+        .map(|name| (name, BTreeSet::new()))
         .collect();
     universal.retain(|name, _| {
         objective_alerts
             .iter()
             .all(|alert| alert.labels.contains_key(*name))
     });
+    let mut all_names: BTreeSet<&str> = BTreeSet::new();
     for alert in alerts {
-        for (name, values) in universal.iter_mut() {
-            if let Some(value) = alert.labels.get(*name) {
-                values.insert(value.as_str());
+        for (name, value) in &alert.labels {
+            all_names.insert(name);
+            if let Some(values) = universal.get_mut(name.as_str()) {
+                values.insert(value);
             }
         }
     }
-    let all_names: BTreeSet<&str> = alerts
-        .iter()
-        .flat_map(|alert| alert.labels.keys().map(String::as_str))
-        .collect();
     for route in &routing.routes {
         let mut judged = Vec::new();
         let mut reported = false;

@@ -346,7 +346,10 @@ service "s" {
         let (program, _) = crate::compiler::emit::tests::checked(source);
         let service = &program.services[0];
         let objective = &service.objectives[0];
-        let groups = crate::compiler::emit::prometheus::objective_rule_groups(service);
+        let groups = crate::compiler::emit::prometheus::objective_rule_groups(
+            service,
+            crate::compiler::emit::prometheus::WhichRules::AlertingOnly,
+        );
         // The service has one objective, so its alert rules are the objective's.
         let alerts: Vec<&AlertRule> = groups
             .iter()
