@@ -686,3 +686,43 @@ tests:
 ",
     );
 }
+
+/// A binary operation with an empty side gives nothing before it matches anything, so
+/// the duplicate `up` series under `on()` raise no error and the group goes on.
+#[test]
+fn a_binary_operation_with_an_empty_side_is_empty_without_a_matching_error() {
+    passes_in_both(
+        "empty-side",
+        "groups:
+  - name: g
+    rules:
+      - record: divided
+        expr: nothing / on() up
+      - record: joined
+        expr: up * on() group_left nothing
+      - record: compared
+        expr: nothing > on() group_right up
+      - record: counted
+        expr: count(up)
+",
+        "rule_files: [rules.yml]
+tests:
+  - interval: 1m
+    input_series:
+      - series: 'up{job=\"a\"}'
+        values: '1x5'
+      - series: 'up{job=\"b\"}'
+        values: '1x5'
+    promql_expr_test:
+      - expr: divided
+        eval_time: 2m
+      - expr: joined or compared
+        eval_time: 2m
+      - expr: counted
+        eval_time: 2m
+        exp_samples:
+          - labels: counted
+            value: 2
+",
+    );
+}
