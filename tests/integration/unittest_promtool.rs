@@ -726,3 +726,34 @@ tests:
 ",
     );
 }
+
+/// `count_values` sets its label before grouping, so a `without` that names it drops it.
+#[test]
+fn count_values_without_its_own_label_counts_into_one_group() {
+    passes_in_both(
+        "count-values-without",
+        "groups: []\n",
+        "rule_files: [rules.yml]
+tests:
+  - interval: 1m
+    input_series:
+      - series: 'up{job=\"a\"}'
+        values: '1'
+      - series: 'up{job=\"b\"}'
+        values: '0'
+    promql_expr_test:
+      - expr: count_values without (job) (\"job\", up)
+        eval_time: 0m
+        exp_samples:
+          - labels: '{}'
+            value: 2
+      - expr: count_values by (job) (\"job\", up)
+        eval_time: 0m
+        exp_samples:
+          - labels: '{job=\"0\"}'
+            value: 1
+          - labels: '{job=\"1\"}'
+            value: 1
+",
+    );
+}
