@@ -1,7 +1,10 @@
 //! Differential test against the real promtool 2.42 (`/usr/bin/promtool`):
 //! generated series and expressions are evaluated by us, our results are
 //! written as the expected samples of a promtool `test rules` file, and
-//! promtool, which compares floats exactly in 2.42, must agree.
+//! promtool, which compares floats exactly in 2.42, must agree. A second
+//! generator writes rule and unit-test files that both `mlslo test` and
+//! `promtool test rules` run, for what the rule evaluation and the test runner
+//! add to the engine (see [`unit_tests_agree_with_promtool`]).
 //!
 //! Invariants: generation is seeded and deterministic; values are printed in
 //! their shortest round-trip form so promtool's exact comparison applies; a
@@ -1222,4 +1225,264 @@ fn engine_agrees_with_promtool() {
             directory.display()
         );
     }
+}
+
+/// Rule expressions for the generated unit tests, by the class of promtool behaviour
+/// they reach. Each reads the input metric `x` (label `i`), nothing, or both.
+const RULE_EXPRESSIONS: &[&str] = &[
+    // Plain evaluation, the baseline.
+    "x",
+    "x > 1",
+    "sum(x)",
+    "rate(x[2m])",
+    "max_over_time(x[3m])",
+    // Empty operands: nothing to match, so no matching error.
+    "nothing / on() x",
+    "x * on() group_left nothing",
+    "nothing > bool on() x",
+    "nothing and x",
+    "x unless nothing",
+    "nothing or x",
+    // count_values, its label named in `without` or not.
+    "count_values without (i) (\"i\", x)",
+    "count_values by (i) (\"v\", x)",
+    "count_values(\"v\", x)",
+    // absent with several matchers: a rule reads them in printed (sorted) order.
+    "absent(nope{i=\"a\", i!~\"\"})",
+    "absent(nope{j=\"b\", i=\"a\"})",
+    "absent(x{i=\"zz\", j=~\"b.*\"})",
+    // Go's math.Pow with whole exponents and ±0.5, which it computes without its
+    // Exp and Log (those are assembly on amd64 and round apart from Rust's).
+    "x ^ 3",
+    "0.1 ^ round(x * 10)",
+    "x ^ -2",
+    "(x * 10) ^ 0.5",
+    // Reading after the evaluation time: only what the step has loaded.
+    "x offset -1m",
+    "x @ 120",
+    "x @ 600",
+    "sum_over_time(x[2m] offset -1m)",
+];
+
+/// Expressions whose result depends on the order queries walk series in: generated
+/// only when promtool creates every input series at a different step, where that
+/// order is the same in every promtool run.
+const ORDER_SENSITIVE_EXPRESSIONS: &[&str] = &["stddev(x)", "avg(x)", "stdvar(x) * 3"];
+
+/// A generated rule and unit-test file pair for `mlslo test` and `promtool test rules`.
+struct UnitTestCase {
+    rules: String,
+    test: String,
+}
+
+/// One test group: input series of `x`, created at distinct steps (`ordered`) or
+/// not, and a few checks at sparse times, some between evaluation steps.
+fn generate_test_group(rng: &mut Rng, evaluation_interval_ms: i64, text: &mut String) {
+    let interval = *rng.pick(&["", "30s", "1m", "90s"]);
+    let interval_ms = match interval {
+        "30s" => 30_000,
+        "1m" => MINUTE,
+        "90s" => 90_000,
+        _ => 0,
+    };
+    let count = 1 + rng.below(4) as usize;
+    // Labels `i` out of order against the input order; `j` on some.
+    let mut names: Vec<&str> = vec!["a", "b", "c", "d"];
+    for index in (1..names.len()).rev() {
+        names.swap(index, rng.below(index as u64 + 1) as usize);
+    }
+    let mut creation_steps = Vec::new();
+    text.push_str("  - ");
+    if !interval.is_empty() {
+        writeln!(text, "interval: {interval}\n    input_series:").expect("String");
+    } else {
+        text.push_str("input_series:\n");
+    }
+    for name in names.iter().take(count) {
+        let leading = rng.below(4) as usize;
+        let first_ms = leading as i64 * interval_ms;
+        creation_steps.push(
+            first_ms / evaluation_interval_ms + i64::from(first_ms % evaluation_interval_ms != 0),
+        );
+        let mut values: Vec<String> = vec!["_".to_owned(); leading];
+        let start = rng.below(30) as f64 / 10.0;
+        match rng.below(3) {
+            0 => values.push(format!("{start}+0.1x{}", 4 + rng.below(10))),
+            1 => values.push(format!("{start}-0.3x{}", 4 + rng.below(6))),
+            _ => {
+                // The first value is a number: the series is created where its
+                // leading gap ends.
+                values.push(format!("{start}"));
+                for _ in 0..(1 + rng.below(8)) {
+                    values.push(match rng.below(8) {
+                        0 => "_".to_owned(),
+                        1 => "stale".to_owned(),
+                        _ => format!("{}", rng.below(40) as f64 / 10.0),
+                    });
+                }
+            }
+        }
+        let j = if rng.chance(40) { ", j=\"b1\"" } else { "" };
+        writeln!(
+            text,
+            "      - series: 'x{{i=\"{name}\"{j}}}'\n        values: '{}'",
+            values.join(" ")
+        )
+        .expect("String");
+    }
+    let mut sorted_steps = creation_steps.clone();
+    sorted_steps.sort_unstable();
+    sorted_steps.dedup();
+    let ordered = sorted_steps.len() == creation_steps.len();
+    // Few, sparse check times on a 15 s grid, up to 10m.
+    let alert_count = 1 + rng.below(2);
+    let alert_times: Vec<u64> = (0..alert_count).map(|_| rng.below(41) * 15).collect();
+    let promql_count = 1 + rng.below(3);
+    let promql_times: Vec<u64> = (0..promql_count).map(|_| rng.below(41) * 15).collect();
+    text.push_str("    alert_rule_test:\n");
+    for (index, seconds) in alert_times.iter().enumerate() {
+        writeln!(
+            text,
+            "      - eval_time: {seconds}s\n        alertname: {}",
+            ["Templated", "Ordered"][index % if ordered { 2 } else { 1 }]
+        )
+        .expect("String");
+    }
+    text.push_str("    promql_expr_test:\n");
+    for seconds in promql_times {
+        let mut expr = match rng.below(4) {
+            0 => "ALERTS".to_owned(),
+            1 => (*rng.pick(RULE_EXPRESSIONS)).to_owned(),
+            2 if ordered => (*rng.pick(ORDER_SENSITIVE_EXPRESSIONS)).to_owned(),
+            _ => format!("r{}", rng.below(RULE_EXPRESSIONS.len() as u64)),
+        };
+        // Sums of decimals round by the order of their terms.
+        let recorded = expr.starts_with('r') && !expr.starts_with("rate");
+        if !ordered && (recorded || expr.contains("sum")) {
+            expr = format!("count({expr})");
+        }
+        writeln!(
+            text,
+            "      - expr: '{}'\n        eval_time: {seconds}s",
+            expr.replace('\'', "''")
+        )
+        .expect("String");
+    }
+}
+
+/// A rule file recording every expression of [`RULE_EXPRESSIONS`] (order-sensitive
+/// ones through the `Ordered` alert only), with two alerts whose label and annotation
+/// templates expand, or expand to nothing; and a test file of a few test groups.
+fn generate_unit_test_case(rng: &mut Rng) -> UnitTestCase {
+    let mut rules = String::from("groups:\n  - name: g\n    rules:\n");
+    for (index, expr) in RULE_EXPRESSIONS.iter().enumerate() {
+        writeln!(rules, "      - record: r{index}\n        expr: '{expr}'").expect("String");
+    }
+    let for_duration = *rng.pick(&["0s", "1m", "2m"]);
+    writeln!(
+        rules,
+        "      - alert: Templated
+        expr: '{}'
+        for: {for_duration}
+        labels:
+          job: '{{{{ $labels.j }}}}'
+          severity: '{{{{ if gt $value 2.0 }}}}high{{{{ end }}}}'
+        annotations:
+          summary: 'i={{{{ $labels.i }}}} value={{{{ $value }}}}'
+      - alert: Ordered
+        expr: '{}'
+        annotations:
+          walk: '{{{{ range query \"x\" }}}}{{{{ .Labels.i }}}}={{{{ .Value }}}} {{{{ end }}}}'
+          stddev: '{{{{ with query \"stddev(x)\" }}}}{{{{ . | first | value }}}}{{{{ end }}}}'",
+        rng.pick(&["x > 1", "x", "count_values by (i) (\"v\", x)", "r0 > 0.5"]),
+        rng.pick(&["vector(1)", "count(x) > 1"]),
+    )
+    .expect("String");
+    let evaluation_interval = *rng.pick(&["30s", "1m", "2m"]);
+    let evaluation_interval_ms = match evaluation_interval {
+        "30s" => 30_000,
+        "1m" => MINUTE,
+        _ => 2 * MINUTE,
+    };
+    let mut test =
+        format!("rule_files: [rules.yml]\nevaluation_interval: {evaluation_interval}\ntests:\n");
+    for _ in 0..3 {
+        generate_test_group(rng, evaluation_interval_ms, &mut test);
+    }
+    UnitTestCase { rules, test }
+}
+
+/// How many generated rule and test file pairs run by default; `MLSLO_DIFF_CASES`
+/// raises it (each pair is one promtool run and one mlslo run of three test groups).
+const DEFAULT_UNIT_TEST_CASES: usize = 16;
+
+/// `mlslo test` against `promtool test rules` on generated rule and test files: the
+/// classes of behaviour promtool 2.42 has that a PromQL engine alone does not show
+/// (see [`RULE_EXPRESSIONS`]), test groups with and without `interval`, input series
+/// created out of label order, templated alert labels and annotations, and few checks
+/// at sparse times, some between evaluation steps. The checks expect nothing, so each
+/// tool prints what it got; the exit status and the text must be the same, apart from
+/// the warning mlslo adds for a test group without `interval`.
+#[test]
+fn unit_tests_agree_with_promtool() {
+    if installed(PROMTOOL).is_none() {
+        return;
+    }
+    let cases = std::env::var("MLSLO_DIFF_CASES")
+        .ok()
+        .and_then(|text| text.parse().ok())
+        .unwrap_or(DEFAULT_UNIT_TEST_CASES);
+    let seed = std::env::var("MLSLO_DIFF_SEED")
+        .ok()
+        .and_then(|text| text.parse().ok())
+        .unwrap_or(0x7E57_2042);
+    let mut rng = Rng(seed);
+    let directory = scratch("promtool-diff-unit-tests");
+    let mut differences = Vec::new();
+    let mut failed_checks = 0;
+    for index in 0..cases {
+        let case = generate_unit_test_case(&mut rng);
+        let rules = format!("rules{index:03}.yml");
+        let test = format!("test{index:03}.yml");
+        std::fs::write(directory.join(&rules), &case.rules).expect("temporary files are writable");
+        std::fs::write(
+            directory.join(&test),
+            case.test.replace("[rules.yml]", &format!("[{rules}]")),
+        )
+        .expect("temporary files are writable");
+        let run = |program: &str, args: &[&str]| {
+            let output = Command::new(program)
+                .args(args)
+                .current_dir(directory.path())
+                .output()
+                .expect("the program can be started");
+            (
+                output.status.code(),
+                String::from_utf8_lossy(&output.stdout).into_owned(),
+                String::from_utf8_lossy(&output.stderr).into_owned(),
+            )
+        };
+        let theirs = run(PROMTOOL, &["test", "rules", &test]);
+        let (code, stdout, stderr) = run(crate::support::MLSLO, &["test", &test]);
+        let stderr: String = stderr
+            .split_inclusive('\n')
+            .filter(|line| !(line.starts_with("  WARNING: ") && line.contains("has no interval")))
+            .collect();
+        failed_checks +=
+            theirs.2.matches("    expr: ").count() + theirs.2.matches("    alertname: ").count();
+        if theirs != (code, stdout.clone(), stderr.clone()) {
+            differences.push(format!(
+                "{test} and {rules} in {}:\n--- promtool (exit {:?})\n{}{}--- mlslo (exit {code:?})\n{stdout}{stderr}",
+                directory.display(),
+                theirs.0,
+                theirs.1,
+                theirs.2
+            ));
+        }
+    }
+    eprintln!(
+        "promtool differential (unit tests): {cases} rule and test files of 3 test groups, {failed_checks} checks printing what they got, {} differences",
+        differences.len()
+    );
+    assert!(differences.is_empty(), "{}", differences.join("\n\n"));
 }

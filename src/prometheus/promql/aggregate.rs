@@ -75,11 +75,19 @@ impl Evaluator<'_> {
                     "invalid label name \"{label}\""
                 )));
             }
+            // Prometheus sets the value label on each sample before grouping: `by` keeps
+            // it as one more grouping label, `without` may list it and so drop it.
+            let mut value_grouping = grouping.clone();
+            if include {
+                value_grouping.labels.push(label.clone());
+            }
             let mut index: HashMap<Labels, usize> = HashMap::new();
             let mut output: Vector = Vec::new();
             for sample in &input {
-                let group_labels = group_labels(&sample.labels, include, grouping)
+                let labelled = sample
+                    .labels
                     .with(&label, &go_number::format_float(sample.value, 'f', None));
+                let group_labels = group_labels(&labelled, include, &value_grouping);
                 let position = *index.entry(group_labels.clone()).or_insert_with(|| {
                     output.push(Sample {
                         labels: group_labels,
@@ -324,4 +332,66 @@ fn grouping_signature(labels: &Labels, include: bool, grouping: &GroupingLabels)
         }
     }
     hasher.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::prometheus::promql::value::METRIC_NAME;
+    use crate::prometheus::promql::{instant_query, EvalOptions, Labels, Storage, Value};
+
+    fn count_values(query: &str) -> Vec<(String, f64)> {
+        let mut storage = Storage::new();
+        for (job, instance, value) in [("a", "1", 1.0), ("b", "1", 1.0), ("b", "2", 2.0)] {
+            let labels =
+                Labels::from_pairs([(METRIC_NAME, "up"), ("job", job), ("instance", instance)]);
+            storage.append(&labels, 0, value);
+        }
+        let Ok(Value::Vector(vector)) = instant_query(&storage, query, 0, &EvalOptions::default())
+        else {
+            panic!("{query} is a vector query");
+        };
+        let mut samples: Vec<(String, f64)> = vector
+            .into_iter()
+            .map(|s| (s.labels.to_string(), s.value))
+            .collect();
+        samples.sort_by(|a, b| a.0.cmp(&b.0));
+        samples
+    }
+
+    /// The value label is set before grouping, as in Prometheus' aggregation (2.42 and
+    /// current): a `without` that lists it drops it, and every sample lands in one group.
+    #[test]
+    fn count_values_without_its_own_label_drops_it() {
+        assert_eq!(
+            count_values(r#"count_values without (job, instance) ("job", up)"#),
+            vec![("{}".to_string(), 3.0)]
+        );
+        assert_eq!(
+            count_values(r#"count_values without (instance) ("job", up)"#),
+            vec![
+                (r#"{job="1"}"#.to_string(), 2.0),
+                (r#"{job="2"}"#.to_string(), 1.0)
+            ]
+        );
+    }
+
+    /// Under `by` the value label is one more grouping label and replaces a label of
+    /// the same name.
+    #[test]
+    fn count_values_by_keeps_its_label_over_a_grouping_label_of_that_name() {
+        assert_eq!(
+            count_values(r#"count_values by (job) ("job", up)"#),
+            vec![
+                (r#"{job="1"}"#.to_string(), 2.0),
+                (r#"{job="2"}"#.to_string(), 1.0)
+            ]
+        );
+        assert_eq!(
+            count_values(r#"count_values by (instance) ("v", up)"#),
+            vec![
+                (r#"{instance="1", v="1"}"#.to_string(), 2.0),
+                (r#"{instance="2", v="2"}"#.to_string(), 1.0)
+            ]
+        );
+    }
 }

@@ -390,6 +390,11 @@ fn vector_binop(
     return_bool: bool,
     semantics: Semantics,
 ) -> Result<Vector, EvalError> {
+    // Prometheus returns before it matches anything: with one side empty no pair can
+    // form, so the other side's duplicates are no error.
+    if left.is_empty() || right.is_empty() {
+        return Ok(Vector::new());
+    }
     let one_to_many = matches!(card, VectorMatchCardinality::OneToMany(_));
     let include: Vec<String> = card.labels().map(|l| l.labels.clone()).unwrap_or_default();
     let (many, one) = if one_to_many {
@@ -527,6 +532,76 @@ fn result_labels(
 #[cfg(test)]
 mod tests {
     use super::go_pow;
+    use crate::prometheus::promql::value::METRIC_NAME;
+    use crate::prometheus::promql::{instant_query, EvalOptions, Labels, Storage, Value};
+
+    /// Two `up` series that share every matching signature under `on()`.
+    fn two_up_series() -> Storage {
+        let mut storage = Storage::new();
+        for job in ["a", "b"] {
+            storage.append(
+                &Labels::from_pairs([(METRIC_NAME, "up"), ("job", job)]),
+                0,
+                1.0,
+            );
+        }
+        storage
+    }
+
+    fn query(storage: &Storage, query: &str) -> Result<Vec<String>, String> {
+        match instant_query(storage, query, 0, &EvalOptions::default()) {
+            Ok(Value::Vector(vector)) => Ok(vector
+                .iter()
+                .map(|s| s.labels.get("job").to_string())
+                .collect()),
+            Ok(other) => Err(format!("not a vector: {other:?}")),
+            Err(e) => Err(e.to_string()),
+        }
+    }
+
+    /// Prometheus' `VectorBinop` returns nothing before matching when a side is empty,
+    /// so the duplicates on the other side raise no matching error.
+    #[test]
+    fn an_empty_side_gives_nothing_before_any_matching_error() {
+        let storage = two_up_series();
+        for expr in [
+            "nothing / on() up",
+            "up / on() nothing",
+            "nothing * on() group_left up",
+            "up * on() group_left nothing",
+            "nothing - on() group_right up",
+            "up - on() group_right nothing",
+            "nothing > on() up",
+            "up == bool on() nothing",
+            "up / on() (up * 2)",
+        ] {
+            let expected = if expr.contains("nothing") {
+                Ok(Vec::new())
+            } else {
+                Err("found duplicate series".to_string())
+            };
+            let got = query(&storage, expr).map_err(|e| {
+                e.split(" for the match group")
+                    .next()
+                    .unwrap_or("")
+                    .to_string()
+            });
+            assert_eq!(got, expected, "{expr}");
+        }
+    }
+
+    /// The set operators short-circuit on an empty side as Prometheus' do.
+    #[test]
+    fn set_operators_with_an_empty_side() {
+        let storage = two_up_series();
+        let both = vec!["a".to_string(), "b".to_string()];
+        assert_eq!(query(&storage, "nothing and on() up"), Ok(vec![]));
+        assert_eq!(query(&storage, "up and on() nothing"), Ok(vec![]));
+        assert_eq!(query(&storage, "nothing or on() up"), Ok(both.clone()));
+        assert_eq!(query(&storage, "up or on() nothing"), Ok(both.clone()));
+        assert_eq!(query(&storage, "up unless on() nothing"), Ok(both));
+        assert_eq!(query(&storage, "nothing unless on() up"), Ok(vec![]));
+    }
 
     /// Values Go 1.19's `math.Pow` returns (promtool 2.42 prints them), where C's
     /// `pow` rounds differently in the last bit.

@@ -91,6 +91,34 @@ pub fn range_query_expr(
     Evaluator::new(storage, options, start_ms, end_ms).eval_range(expr, start_ms, end_ms, step_ms)
 }
 
+/// The steps of a range query before Prometheus sorts its result: one instant
+/// vector per step from `start_ms` to `end_ms`, each in the order the instant query
+/// at that step returns it, for callers that append samples in query order (a
+/// recording rule creates its series in that order).
+pub fn range_query_steps(
+    storage: &Storage,
+    expr: &Expr,
+    start_ms: i64,
+    end_ms: i64,
+    step_ms: i64,
+    options: &EvalOptions,
+) -> Result<Vec<Vector>, EvalError> {
+    if step_ms <= 0 {
+        return Err(EvalError::InvalidArgument(
+            "zero or negative query resolution step widths are not accepted. Try a positive integer".to_string(),
+        ));
+    }
+    let mut steps = Vec::new();
+    Evaluator::new(storage, options, start_ms, end_ms).eval_each_step(
+        expr,
+        start_ms,
+        end_ms,
+        step_ms,
+        |_, vector| steps.push(vector),
+    )?;
+    Ok(steps)
+}
+
 /// Whether evaluation selected a series that carried native histogram
 /// samples, which this engine dropped at load time. Exposed for the
 /// conformance runner through [`Evaluator`].
@@ -174,17 +202,38 @@ impl<'a> Evaluator<'a> {
         end: i64,
         step: i64,
     ) -> Result<Matrix, EvalError> {
-        self.query_step = step;
         let mut output = SeriesCollector::default();
+        self.eval_each_step(expr, start, end, step, |time, vector| {
+            for sample in vector {
+                output.push(&sample.labels, time, sample.value);
+            }
+        })?;
+        Ok(output.into_matrix())
+    }
+
+    /// Evaluates `expr` at every step from `start` to `end` inclusive and hands each
+    /// step's instant vector to `each` in query order (a scalar as one sample without
+    /// labels).
+    fn eval_each_step(
+        &mut self,
+        expr: &Expr,
+        start: i64,
+        end: i64,
+        step: i64,
+        mut each: impl FnMut(i64, Vector),
+    ) -> Result<(), EvalError> {
+        self.query_step = step;
         let mut time = start;
         while time <= end {
             match self.eval(expr, time)? {
-                Value::Scalar(value) => output.push(&Labels::empty(), time, value),
-                Value::Vector(vector) => {
-                    for sample in vector {
-                        output.push(&sample.labels, time, sample.value);
-                    }
-                }
+                Value::Scalar(value) => each(
+                    time,
+                    vec![Sample {
+                        labels: Labels::empty(),
+                        value,
+                    }],
+                ),
+                Value::Vector(vector) => each(time, vector),
                 other => {
                     return Err(EvalError::Type(format!(
                         "invalid expression type \"{}\" for range query, must be Scalar or instant Vector",
@@ -194,7 +243,7 @@ impl<'a> Evaluator<'a> {
             }
             time += step;
         }
-        Ok(output.into_matrix())
+        Ok(())
     }
 
     /// Evaluates `expr` at `time` (milliseconds).

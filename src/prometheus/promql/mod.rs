@@ -12,7 +12,8 @@
 //!   V3 = Prometheus 3.x) and the lookback delta.
 //! - [`instant_query`] / [`range_query`] take query text; [`instant_query_expr`]
 //!   / [`range_query_expr`] take an already parsed [`Expr`], for callers that
-//!   evaluate one rule many times (parse once with [`parse_query`]).
+//!   evaluate one rule many times (parse once with [`parse_query`]);
+//!   [`range_query_steps`] gives a range query's steps unsorted, in query order.
 //! - [`promqltest`] runs Prometheus' own conformance test files.
 //!
 //! ```
@@ -42,7 +43,7 @@ mod regression;
 pub mod storage;
 pub mod value;
 
-pub use engine::{instant_query_expr, range_query_expr, EvalOptions, Evaluator};
+pub use engine::{instant_query_expr, range_query_expr, range_query_steps, EvalOptions, Evaluator};
 pub use error::EvalError;
 pub use parse::{parse_promql, parse_query};
 pub use promql_parser::parser::Expr;

@@ -4,7 +4,10 @@
 //! Invariants: each series' timestamps are strictly ascending (a later append
 //! at an existing timestamp replaces the value, as a re-load does in
 //! promqltest); stale markers are stored as Prometheus' StaleNaN bit pattern
-//! and counted so readers can skip filtering when a series has none.
+//! and counted so readers can skip filtering when a series has none; a series'
+//! id is its creation rank, and selection yields series in id order, as the
+//! TSDB head's postings list series by reference (the order an instant query
+//! and the `query` template function walk, which sums and templates show).
 
 use std::collections::HashMap;
 
@@ -33,11 +36,11 @@ pub struct StoredSeries {
 pub struct Storage {
     series: Vec<StoredSeries>,
     index_by_labels: HashMap<Labels, usize>,
-    /// Series ids per metric name, each list sorted by labels, so selection
-    /// needs neither a full scan for named selectors nor a sort.
+    /// Series ids per metric name, each list ascending, so selection of a named
+    /// selector needs neither a full scan nor a sort.
     ids_by_metric_name: HashMap<String, Vec<usize>>,
-    /// All series ids, sorted by labels.
-    sorted_ids: Vec<usize>,
+    /// Every series id, ascending.
+    all_ids: Vec<usize>,
 }
 
 impl Storage {
@@ -57,17 +60,11 @@ impl Storage {
             ..StoredSeries::default()
         });
         self.index_by_labels.insert(labels.clone(), id);
-        let series = &self.series;
-        let position = self
-            .sorted_ids
-            .partition_point(|&other| series[other].labels < *labels);
-        self.sorted_ids.insert(position, id);
-        let same_name = self
-            .ids_by_metric_name
+        self.all_ids.push(id);
+        self.ids_by_metric_name
             .entry(labels.metric_name().to_string())
-            .or_default();
-        let position = same_name.partition_point(|&other| series[other].labels < *labels);
-        same_name.insert(position, id);
+            .or_default()
+            .push(id);
         id
     }
 
@@ -104,6 +101,18 @@ impl Storage {
         }
     }
 
+    /// The same series, created in the order `ids` lists them (a permutation of
+    /// every id).
+    pub fn reordered(mut self, ids: &[usize]) -> Storage {
+        let mut reordered = Storage::new();
+        for &id in ids {
+            let series = std::mem::take(&mut self.series[id]);
+            let new_id = reordered.series_id(&series.labels);
+            reordered.series[new_id] = series;
+        }
+        reordered
+    }
+
     /// Marks a series as having had native histogram samples.
     pub fn mark_native_histograms(&mut self, labels: &Labels) {
         let id = self.series_id(labels);
@@ -115,7 +124,7 @@ impl Storage {
         self.series.clear();
         self.index_by_labels.clear();
         self.ids_by_metric_name.clear();
-        self.sorted_ids.clear();
+        self.all_ids.clear();
     }
 
     pub fn series(&self, id: usize) -> &StoredSeries {
@@ -130,8 +139,9 @@ impl Storage {
         self.series.is_empty()
     }
 
-    /// Ids of the series a selector matches, ordered by labels (Prometheus
-    /// returns selected series sorted). `metric_name` is the selector's bare
+    /// Ids of the series a selector matches, in creation order: the engine's
+    /// `Select(sortSeries=false)` on the head lists series by reference, which
+    /// grows as series are created. `metric_name` is the selector's bare
     /// name (`foo` in `foo{a="b"}`), which promql-parser keeps apart from the
     /// matchers.
     pub fn select(&self, metric_name: Option<&str>, matchers: &Matchers) -> Vec<usize> {
@@ -148,7 +158,7 @@ impl Storage {
                 .get(name)
                 .map(Vec::as_slice)
                 .unwrap_or(&[]),
-            None => &self.sorted_ids,
+            None => &self.all_ids,
         };
         candidates
             .iter()
@@ -246,8 +256,46 @@ mod tests {
         );
         assert_eq!(
             selected_jobs(&storage, r#"{job=~"a.*"}"#),
-            vec!["apiary", "api"]
+            vec!["api", "apiary"]
         );
+    }
+
+    /// Series come out in the order they were created, whatever their labels.
+    #[test]
+    fn selection_follows_creation_order() {
+        let mut storage = Storage::new();
+        for job in ["c", "a", "b"] {
+            storage.append(
+                &Labels::from_pairs([(METRIC_NAME, "up"), ("job", job)]),
+                0,
+                1.0,
+            );
+        }
+        storage.append(
+            &Labels::from_pairs([(METRIC_NAME, "up"), ("job", "a")]),
+            1,
+            2.0,
+        );
+        assert_eq!(selected_jobs(&storage, "up"), vec!["c", "a", "b"]);
+        assert_eq!(selected_jobs(&storage, r#"{job=~"[bc]"}"#), vec!["c", "b"]);
+    }
+
+    /// A storage rebuilt in another order selects in that order.
+    #[test]
+    fn reordering_moves_series_and_their_samples() {
+        let mut storage = Storage::new();
+        for (job, value) in [("a", 1.0), ("b", 2.0), ("c", 3.0)] {
+            storage.append(
+                &Labels::from_pairs([(METRIC_NAME, "up"), ("job", job)]),
+                0,
+                value,
+            );
+        }
+        let storage = storage.reordered(&[2, 0, 1]);
+        assert_eq!(selected_jobs(&storage, "up"), vec!["c", "a", "b"]);
+        assert_eq!(storage.series(0).values, vec![3.0]);
+        let b = Labels::from_pairs([(METRIC_NAME, "up"), ("job", "b")]);
+        assert_eq!(storage.clone().series_id(&b), 2);
     }
 
     #[test]

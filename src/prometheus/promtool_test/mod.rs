@@ -422,7 +422,7 @@ fn run_test_group(
         )));
     }
     let last_step = max_time - max_time % eval_interval;
-    let mut input = load_input(test, input_spacing, last_step).map_err(one)?;
+    let mut input = load_input(test, input_spacing, eval_interval, last_step).map_err(one)?;
     let mut storage = Storage::new();
     let context = EvalContext {
         options: *options,
@@ -524,7 +524,8 @@ impl InputSpacing {
 /// A test group's input series, handed to the evaluation step by step as promtool
 /// 2.42's lazy loader does (`WithSamplesTill` before every step).
 struct Input {
-    /// Every sample up to the last step, series in label order.
+    /// Every sample up to the last step, series in the order the evaluation creates
+    /// them (see [`load_input`]), so range plans over it select as the steps do.
     samples: Arc<Storage>,
     /// Per series of `samples`: how many of its samples are loaded.
     loaded: Vec<usize>,
@@ -564,9 +565,19 @@ impl Input {
     }
 }
 
-/// Reads input series sorted by labels (so selections come out nearly sorted), with
-/// samples up to `last_step` only, as promtool's lazy loader never loads later ones.
-fn load_input(test: &TestGroup, spacing: InputSpacing, last_step: i64) -> Result<Input, String> {
+/// Reads input series with samples up to `last_step` only, as promtool's lazy loader
+/// never loads later ones, in the order promtool creates them: a series is created
+/// at the first step that loads one of its samples, and the series of one step in
+/// input order. (The loader walks a Go map of them, which for a few series starts at
+/// the first one most of the time and at a random one otherwise.) That order is the
+/// order queries walk series in, which `query` in templates and the rounding of sums
+/// show.
+fn load_input(
+    test: &TestGroup,
+    spacing: InputSpacing,
+    eval_interval: i64,
+    last_step: i64,
+) -> Result<Input, String> {
     let mut parsed = Vec::with_capacity(test.input_series.len());
     for (index, input) in test.input_series.iter().enumerate() {
         let series = input.series.as_deref().unwrap_or("");
@@ -580,7 +591,6 @@ fn load_input(test: &TestGroup, spacing: InputSpacing, last_step: i64) -> Result
         }
         parsed.push((labels, index));
     }
-    parsed.sort_by(|a, b| a.0.cmp(&b.0));
     let mut storage = Storage::new();
     for (labels, index) in parsed {
         let input = &test.input_series[index];
@@ -615,6 +625,15 @@ fn load_input(test: &TestGroup, spacing: InputSpacing, last_step: i64) -> Result
             }
         }
     }
+    let creation_step = |id: usize| {
+        let first = storage.series(id).timestamps.first();
+        first.map_or(i64::MAX, |&t| {
+            t.div_euclid(eval_interval) + i64::from(t.rem_euclid(eval_interval) != 0)
+        })
+    };
+    let mut order: Vec<usize> = (0..storage.len()).collect();
+    order.sort_by_key(|&id| creation_step(id));
+    let storage = storage.reordered(&order);
     Ok(Input {
         loaded: vec![0; storage.len()],
         loaded_ids: vec![None; storage.len()],

@@ -16,7 +16,7 @@ use super::file::{Rule, RuleGroup, RuleKind};
 use crate::prometheus::gotemplate::{self, AlertData, AlertTemplate, Env};
 use crate::prometheus::promql::value::{stale_nan, METRIC_NAME};
 use crate::prometheus::promql::{
-    instant_query_expr, parse_query, range_query_expr, EvalOptions, Expr, Labels, Storage, Value,
+    instant_query_expr, parse_query, range_query_steps, EvalOptions, Expr, Labels, Storage, Value,
 };
 use promql_parser::label::MatchOp;
 use promql_parser::parser::{AtModifier, Offset, VectorSelector};
@@ -147,20 +147,17 @@ impl RangePlan {
             let step_ms = self.step_ms;
             let storage: &Storage = &self.input;
             let compute = |(start, end): (i64, i64)| -> Option<Vec<StepOutput>> {
-                let matrix =
-                    range_query_expr(storage, &rule.expr, start, end, step_ms, &context.options)
+                // Each step in query order: a recording rule creates its series in
+                // the order it appends them, and later selections walk that order.
+                let steps =
+                    range_query_steps(storage, &rule.expr, start, end, step_ms, &context.options)
                         .ok()?;
-                let steps = ((end - start) / step_ms + 1) as usize;
-                let mut chunk = vec![Vec::new(); steps];
-                for series in matrix {
-                    for (t, v) in series.timestamps.iter().zip(&series.values) {
-                        let index = ((t - start) / step_ms) as usize;
-                        if let Some(step) = chunk.get_mut(index) {
-                            step.push((series.labels.clone(), *v));
-                        }
-                    }
-                }
-                Some(chunk)
+                Some(
+                    steps
+                        .into_iter()
+                        .map(|vector| vector.into_iter().map(|s| (s.labels, s.value)).collect())
+                        .collect(),
+                )
             };
             let parts: Vec<Option<Vec<StepOutput>>> = if ranges.len() == 1 {
                 ranges.into_iter().map(compute).collect()
@@ -713,15 +710,16 @@ mod tests {
 
     #[test]
     fn range_plans_record_exactly_what_instant_queries_record() {
-        let rules = "groups:\n  - name: g\n    rules:\n      - record: r\n        expr: sum by (job) (rate(x[3m]))\n      - record: p\n        expr: predict_linear(x[4m], 60) > 3\n      - alert: A\n        expr: x > 4\n        for: 1m\n      - record: s\n        expr: scalar(sum(x))\n";
+        let rules = "groups:\n  - name: g\n    rules:\n      - record: r\n        expr: sum by (job) (rate(x[3m]))\n      - record: p\n        expr: predict_linear(x[4m], 60) > 3\n      - alert: A\n        expr: x > 4\n        for: 1m\n      - record: s\n        expr: scalar(sum(x))\n      - record: m\n        expr: x * 1\n";
+        // Out of label order, so that the recorded `m` series are created in query order.
         let series: [(&str, &[f64]); 2] = [
-            (
-                r#"x{job="a",i="1"}"#,
-                &[1.0, 2.0, 4.0, f64::NAN, 7.0, 9.0, 9.0, 1.0, 2.0, 3.0],
-            ),
             (
                 r#"x{job="a",i="2"}"#,
                 &[5.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0],
+            ),
+            (
+                r#"x{job="a",i="1"}"#,
+                &[1.0, 2.0, 4.0, f64::NAN, 7.0, 9.0, 9.0, 1.0, 2.0, 3.0],
             ),
         ];
         let (mut plain, _) = run(rules, &series, 10);
@@ -736,7 +734,7 @@ mod tests {
             }
         }
         let mut evaluator = GroupEvaluator::new(groups.remove(0));
-        let written = ["r", "p", "s", "ALERTS", "ALERTS_FOR_STATE"]
+        let written = ["r", "p", "s", "m", "ALERTS", "ALERTS_FOR_STATE"]
             .map(String::from)
             .into();
         let input = Arc::new(storage.clone());
@@ -751,6 +749,7 @@ mod tests {
         for id in 0..storage.len() {
             let ours = storage.series(id);
             let theirs_id = plain.series_id(&ours.labels.clone());
+            assert_eq!(theirs_id, id, "{} is created at the same rank", ours.labels);
             let theirs = plain.series(theirs_id);
             assert_eq!(ours.timestamps, theirs.timestamps, "{}", ours.labels);
             let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
