@@ -147,7 +147,7 @@ fn prepare_and_run(args: &BacktestArgs) -> Result<String, String> {
 }
 
 /// A progress bar on stderr when it is a terminal; the length is set by the caller.
-fn progress_bar(template: &str) -> Option<indicatif::ProgressBar> {
+pub(super) fn progress_bar(template: &str) -> Option<indicatif::ProgressBar> {
     std::io::stderr().is_terminal().then(|| {
         let bar = indicatif::ProgressBar::new(0);
         bar.set_style(

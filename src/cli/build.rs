@@ -22,7 +22,7 @@
 
 use super::atomic_write::{replace_folder, Replaced};
 use super::input;
-use super::process_lock::ProcessLock;
+use super::process_lock::{LockError, ProcessLock};
 use super::{write_stderr, write_stdout};
 use super::{EXIT_CLEAN, EXIT_INVALID_INPUT, EXIT_USAGE_OR_IO};
 use crate::base::diagnostic::{Diagnostic, SourceMap};
@@ -488,6 +488,16 @@ impl OutputFolder {
                 shown.display(),
                 lock_path.display()
             ));
+        })
+        .map_err(|error| match error {
+            LockError::Ownerless => format!(
+                "`{}` names no owner (an older mlslo, or a file made by hand): remove it if no \
+                 build into `{}` is running",
+                lock_path.display(),
+                shown.display()
+            ),
+            // Waiting, a build is never refused for a held lock.
+            LockError::Held(_) | LockError::Io(_) => error.to_string(),
         })?;
         if let Some(owner) = &lock.taken_over_from {
             write_stderr(&format!(

@@ -20,7 +20,6 @@
 //! Exit status: 0 nothing to change (diff) or deployed; 1 diff found changes; 2 any error.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{Read, Seek, Write};
 use std::path::{Path, PathBuf};
 
 use serde_json::Value as Json;
@@ -28,7 +27,7 @@ use serde_json::Value as Json;
 use super::connection::{block_on, ConnectionArgs, ProcessEnvironment};
 use super::{write_stderr, write_stdout, EXIT_CLEAN, EXIT_INVALID_INPUT, EXIT_USAGE_OR_IO};
 use crate::cli::http::{ClientOptions, HttpClient, HttpError, HttpErrorKind, Request};
-use crate::cli::process_lock::platform::try_lock_exclusive;
+use crate::cli::process_lock::{LockError, ProcessLock};
 use crate::tools::deploy::config::{parse_targets, resolve, Target, TargetConfig, TargetKind};
 use crate::tools::deploy::{self, served, Action, Plan};
 
@@ -132,23 +131,6 @@ pub fn run_deploy(args: &DeployArgs) -> u8 {
     }
 }
 
-/// The lock that keeps two deploys from writing the same folder at once. The file names its
-/// owner (pid, host, start time) and is held with an exclusive file lock, which the system
-/// releases when the process ends, however it ends: a lock whose file lock is free belongs
-/// to a deploy that is gone, and is taken over. The file is removed on drop.
-struct DeployLock {
-    path: PathBuf,
-    _held: std::fs::File,
-}
-
-impl Drop for DeployLock {
-    fn drop(&mut self) {
-        // Removed while still held, so a deploy waiting on this file sees it gone and
-        // starts over on a fresh one.
-        let _ = std::fs::remove_file(&self.path);
-    }
-}
-
 /// Where a file target's lock lives: in the rules folder, or beside Alertmanager's file.
 fn lock_path(target: &Target) -> Option<PathBuf> {
     match target.kind {
@@ -169,142 +151,37 @@ fn lock_path(target: &Target) -> Option<PathBuf> {
 }
 
 /// Takes the lock of a file target (rules folder or the Alertmanager file's folder) before
-/// planning, so the plan stays true until it is applied. The `flock` is the build lock's
-/// (`process_lock.rs`), which std offers only from Rust 1.89.
-fn lock_files(target: &Target) -> Result<Option<DeployLock>, String> {
+/// planning, so the plan stays true until it is applied; a deploy that holds it makes
+/// this one stop, and the lock of a deploy that died is taken over with a note.
+fn lock_files(target: &Target) -> Result<Option<ProcessLock>, String> {
     let Some(path) = lock_path(target) else {
         return Ok(None);
     };
-    let owner = lock_owner_text();
-    // A new lock is born whole: written and held under a private name, then linked into
-    // place, which fails when a lock is there.
-    let private = path.with_file_name(format!(
-        "{}.{}",
-        path.file_name()
-            .map(|name| name.to_string_lossy().into_owned())
-            .unwrap_or_default(),
-        std::process::id()
-    ));
-    let cannot =
-        |error: std::io::Error| format!("cannot take the deploy lock {}: {error}", path.display());
-    // A lock released and removed while we looked at it: start over, a few times.
-    for _ in 0..5 {
-        let mut file = std::fs::File::create(&private).map_err(cannot)?;
-        let created = file
-            .write_all(owner.as_bytes())
-            .and_then(|()| match try_lock_exclusive(&file)? {
-                true => Ok(()),
-                false => Err(std::io::Error::from(std::io::ErrorKind::WouldBlock)),
-            })
-            .and_then(|()| std::fs::hard_link(&private, &path));
-        let _ = std::fs::remove_file(&private);
-        match created {
-            Ok(()) => return Ok(Some(DeployLock { path, _held: file })),
-            Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => {}
-            Err(error) => return Err(cannot(error)),
-        }
-        drop(file);
-        let mut existing = match std::fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .open(&path)
-        {
-            Ok(file) => file,
-            Err(error) if error.kind() == std::io::ErrorKind::NotFound => continue,
-            Err(error) => return Err(cannot(error)),
-        };
-        let mut recorded = String::new();
-        match try_lock_exclusive(&existing) {
-            Ok(true) => {}
-            Ok(false) => {
-                let _ = existing.read_to_string(&mut recorded);
-                return Err(format!(
-                    "another deploy holds {}: {}; wait for it to finish",
-                    path.display(),
-                    describe_owner(&recorded)
-                        .unwrap_or_else(|| "its owner is starting".to_string())
-                ));
-            }
-            Err(error) => return Err(cannot(error)),
-        }
-        if !same_file(&existing, &path) {
-            continue;
-        }
-        existing.read_to_string(&mut recorded).map_err(cannot)?;
-        let Some(previous_owner) = describe_owner(&recorded) else {
-            return Err(format!(
-                "{} names no owner (an older mlslo, or a file made by hand): remove it if no \
-                 deploy is running",
-                path.display()
-            ));
-        };
-        existing
-            .set_len(0)
-            .and_then(|()| existing.seek(std::io::SeekFrom::Start(0)))
-            .and_then(|_| existing.write_all(owner.as_bytes()))
-            .map_err(cannot)?;
-        write_stderr(&format!(
-            "note: took over the deploy lock {}: the deploy that held it ({previous_owner}) is no \
-             longer running\n",
+    let lock = ProcessLock::acquire_or_refuse(&path).map_err(|error| match error {
+        LockError::Held(owner) => format!(
+            "another deploy holds {}: {}; wait for it to finish",
+            path.display(),
+            owner.map_or_else(
+                || "its owner is starting".to_string(),
+                |owner| owner.describe()
+            )
+        ),
+        LockError::Ownerless => format!(
+            "{} names no owner (an older mlslo, or a file made by hand): remove it if no \
+             deploy is running",
             path.display()
+        ),
+        LockError::Io(message) => format!("cannot take the deploy lock: {message}"),
+    })?;
+    if let Some(previous_owner) = &lock.taken_over_from {
+        write_stderr(&format!(
+            "note: took over the deploy lock {}: the deploy that held it ({}) is no longer \
+             running\n",
+            path.display(),
+            previous_owner.describe()
         ));
-        return Ok(Some(DeployLock {
-            path,
-            _held: existing,
-        }));
     }
-    Err(format!(
-        "cannot take the deploy lock {}: other deploys keep taking and releasing it",
-        path.display()
-    ))
-}
-
-/// What a lock file records about its owner.
-fn lock_owner_text() -> String {
-    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .ok()
-        .or_else(|| std::env::var("HOSTNAME").ok())
-        .map(|name| name.trim().to_string())
-        .filter(|name| !name.is_empty())
-        .unwrap_or_else(|| "an unknown host".to_string());
-    let seconds = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |elapsed| elapsed.as_secs() as i64);
-    let (year, month, day) = crate::base::calendar::civil_from_days(seconds.div_euclid(86_400));
-    let second_of_day = seconds.rem_euclid(86_400);
-    format!(
-        "pid: {}\nhost: {host}\nstarted: {year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z\n",
-        std::process::id(),
-        second_of_day / 3600,
-        second_of_day / 60 % 60,
-        second_of_day % 60
-    )
-}
-
-/// `pid 12 on host h, started 2026-01-01T00:00:00Z`, from a lock file's text.
-fn describe_owner(recorded: &str) -> Option<String> {
-    let field = |name: &str| {
-        recorded.lines().find_map(|line| {
-            line.strip_prefix(name)
-                .and_then(|rest| rest.strip_prefix(':'))
-                .map(|value| value.trim().to_string())
-        })
-    };
-    let pid = field("pid")?;
-    Some(format!(
-        "pid {pid} on host {}, started {}",
-        field("host").unwrap_or_else(|| "?".to_string()),
-        field("started").unwrap_or_else(|| "?".to_string())
-    ))
-}
-
-/// Whether `path` still names the file `file` is open on.
-fn same_file(file: &std::fs::File, path: &Path) -> bool {
-    use std::os::unix::fs::MetadataExt;
-    match (file.metadata(), std::fs::metadata(path)) {
-        (Ok(open), Ok(named)) => open.dev() == named.dev() && open.ino() == named.ino(),
-        _ => false,
-    }
+    Ok(Some(lock))
 }
 
 fn fail(message: &str) -> u8 {

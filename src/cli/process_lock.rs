@@ -1,15 +1,19 @@
-//! A lock one mlslo process holds on a path (today: `build` on its output folder), with
-//! its owner written inside so that whoever finds it taken can say who holds it.
+//! The one lock of mlslo's commands on a path: `build` on its output folder, `deploy` on
+//! the rules folder or Alertmanager file it writes. The lock file names its owner (pid,
+//! host, start time), so whoever finds it taken can say who holds it, and a lock left by
+//! a process that died is taken over with a message naming it.
 //!
-//! Invariants: the lock is an exclusive `flock(2)` on a lock file, so the kernel releases
-//! it when its holder exits in any way, SIGKILL included, and a lock left by a dead
-//! process is taken over without guessing from process ids. The file holds the owner's
-//! pid and start time; the holder removes the file before it lets go of the lock, and a
+//! Invariants: the lock is an exclusive `flock(2)` on the lock file, so the kernel
+//! releases it when its holder exits in any way, SIGKILL included, and a lock left by a
+//! dead process is taken over without guessing from process ids. A new lock file is
+//! born whole: written with its owner and locked under a private name, then linked to
+//! the path, which fails when a lock file is there; so a lock file without an owner
+//! was not made by this version (an older mlslo, a hand), and a command may refuse it
+//! rather than guess. The holder removes the file before it lets go of the lock, and a
 //! process that locked a file no longer at the path (removed in between) starts again,
-//! so two processes never both believe they hold the lock. A lock file found with an
-//! owner in it when the lock is acquired was left by a holder that died: its owner is
-//! reported as taken over.
-
+//! so two processes never both believe they hold the lock. Where the file system has
+//! no hard links, the lock file is created in place and locked (an instant without an
+//! owner written, so an ownerless file there is taken).
 use std::fs::{self, File, OpenOptions};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -29,31 +33,101 @@ pub(super) struct ProcessLock {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(super) struct LockOwner {
     pub pid: u32,
+    /// The host name, when the file says (a build lock of an older mlslo does not).
+    pub host: Option<String>,
     /// Seconds since the Unix epoch.
     pub started_at: u64,
 }
 
+/// Why a lock was not taken.
+#[derive(Debug)]
+pub(super) enum LockError {
+    /// Another process holds it (its owner, when its file says).
+    Held(Option<LockOwner>),
+    /// A lock file nobody holds names no owner: not made by this version.
+    Ownerless,
+    /// The lock file could not be made, opened, locked or written.
+    Io(String),
+}
+
+impl std::fmt::Display for LockError {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LockError::Held(owner) => write!(
+                formatter,
+                "the lock is held ({})",
+                owner
+                    .as_ref()
+                    .map_or_else(|| "its owner is starting".to_string(), LockOwner::describe)
+            ),
+            LockError::Ownerless => formatter.write_str("the lock file names no owner"),
+            LockError::Io(message) => formatter.write_str(message),
+        }
+    }
+}
+
+/// What to do when another process holds the lock.
+enum WhenHeld<'a> {
+    /// Wait for it, after telling the callback (once) who holds it.
+    Wait(Box<dyn FnOnce(Option<LockOwner>) + 'a>),
+    Refuse,
+}
+
 impl ProcessLock {
-    /// Takes the lock at `path`, waiting while another process holds it;
-    /// `on_wait` is called once, with the holder (when its file says), before waiting.
-    pub fn acquire(path: &Path, on_wait: impl FnOnce(Option<LockOwner>)) -> Result<Self, String> {
-        let mut on_wait = Some(on_wait);
-        loop {
-            let file = OpenOptions::new()
+    /// Takes the lock at `path`, waiting while another process holds it; `on_wait` is
+    /// called once, with the holder (when its file says), before waiting.
+    pub fn acquire(
+        path: &Path,
+        on_wait: impl FnOnce(Option<LockOwner>),
+    ) -> Result<Self, LockError> {
+        ProcessLock::take(path, WhenHeld::Wait(Box::new(on_wait)))
+    }
+
+    /// Takes the lock at `path`, or refuses at once when another process holds it.
+    pub fn acquire_or_refuse(path: &Path) -> Result<Self, LockError> {
+        ProcessLock::take(path, WhenHeld::Refuse)
+    }
+
+    fn take(path: &Path, mut when_held: WhenHeld<'_>) -> Result<Self, LockError> {
+        let io = |what: &str, error: std::io::Error| {
+            LockError::Io(format!("cannot {what} `{}`: {error}", path.display()))
+        };
+        let owner = LockOwner::this_process();
+        // Lock files that vanish while we look (released by their holder) send us
+        // round again; a few thousand rounds means something keeps deleting it.
+        for _ in 0..10_000 {
+            let created_in_place = match create_whole(path, &owner) {
+                Ok(Created::Linked(file)) => {
+                    return Ok(ProcessLock {
+                        path: path.to_path_buf(),
+                        _locked_file: file,
+                        taken_over_from: None,
+                    });
+                }
+                Ok(Created::AlreadyThere) => false,
+                Ok(Created::NoHardLinks) => true,
+                Err(error) => return Err(io("create the lock", error)),
+            };
+            let file = match OpenOptions::new()
                 .read(true)
                 .write(true)
-                .create(true)
+                .create(created_in_place)
                 .truncate(false)
                 .open(path)
-                .map_err(|error| format!("cannot open the lock `{}`: {error}", path.display()))?;
-            let locked = platform::try_lock_exclusive(&file)
-                .map_err(|error| format!("cannot lock `{}`: {error}", path.display()))?;
-            if !locked {
-                if let Some(on_wait) = on_wait.take() {
-                    on_wait(read_owner(&file));
+            {
+                Ok(file) => file,
+                Err(error) if error.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(error) => return Err(io("open the lock", error)),
+            };
+            if !platform::try_lock_exclusive(&file).map_err(|error| io("lock", error))? {
+                match when_held {
+                    WhenHeld::Refuse => return Err(LockError::Held(read_owner(&file))),
+                    WhenHeld::Wait(on_wait) => {
+                        on_wait(read_owner(&file));
+                        when_held = WhenHeld::Wait(Box::new(|_| {}));
+                        platform::lock_exclusive(&file).map_err(|error| io("lock", error))?;
+                    }
                 }
-                platform::lock_exclusive(&file)
-                    .map_err(|error| format!("cannot lock `{}`: {error}", path.display()))?;
             }
             // The holder before us removed the file before releasing it: the lock we
             // hold is on a file nobody else will open again.
@@ -61,20 +135,20 @@ impl ProcessLock {
                 continue;
             }
             let taken_over_from = read_owner(&file);
-            let owner = LockOwner {
-                pid: std::process::id(),
-                started_at: SystemTime::now()
-                    .duration_since(UNIX_EPOCH)
-                    .map_or(0, |since| since.as_secs()),
-            };
-            write_owner(&file, &owner)
-                .map_err(|error| format!("cannot write the lock `{}`: {error}", path.display()))?;
+            if taken_over_from.is_none() && !created_in_place {
+                return Err(LockError::Ownerless);
+            }
+            write_owner(&file, &owner).map_err(|error| io("write the lock", error))?;
             return Ok(ProcessLock {
                 path: path.to_path_buf(),
                 _locked_file: file,
                 taken_over_from,
             });
         }
+        Err(LockError::Io(format!(
+            "cannot take the lock `{}`: other processes keep taking and releasing it",
+            path.display()
+        )))
     }
 }
 
@@ -87,13 +161,33 @@ impl Drop for ProcessLock {
 }
 
 impl LockOwner {
-    /// `pid 4242, started 2026-12-07 05:30:00 UTC`.
+    fn this_process() -> LockOwner {
+        let host = fs::read_to_string("/proc/sys/kernel/hostname")
+            .ok()
+            .or_else(|| std::env::var("HOSTNAME").ok())
+            .map(|name| name.trim().to_string())
+            .filter(|name| !name.is_empty() && !name.contains(char::is_whitespace));
+        LockOwner {
+            pid: std::process::id(),
+            host,
+            started_at: SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map_or(0, |since| since.as_secs()),
+        }
+    }
+
+    /// `pid 4242 on host ci-7, started 2026-12-07 05:30:00 UTC` (no host when the file
+    /// names none).
     pub fn describe(&self) -> String {
         let days = (self.started_at / 86_400) as i64;
         let seconds = self.started_at % 86_400;
         let (year, month, day) = crate::base::calendar::civil_from_days(days);
+        let host = self
+            .host
+            .as_ref()
+            .map_or(String::new(), |host| format!(" on host {host}"));
         format!(
-            "pid {}, started {year:04}-{month:02}-{day:02} {:02}:{:02}:{:02} UTC",
+            "pid {}{host}, started {year:04}-{month:02}-{day:02} {:02}:{:02}:{:02} UTC",
             self.pid,
             seconds / 3600,
             seconds / 60 % 60,
@@ -102,27 +196,89 @@ impl LockOwner {
     }
 }
 
-/// The owner written in a lock file: `pid STARTED_AT`, one line.
+enum Created {
+    /// The new lock file is at the path, locked by us.
+    Linked(File),
+    AlreadyThere,
+    /// The file system makes no hard links.
+    NoHardLinks,
+}
+
+/// A lock file with `owner` in it, locked, linked to `path` only if none is there.
+fn create_whole(path: &Path, owner: &LockOwner) -> std::io::Result<Created> {
+    // Unique per attempt, also between threads of one process.
+    static ATTEMPTS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let attempt = ATTEMPTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let mut private_name = path.file_name().unwrap_or_default().to_os_string();
+    private_name.push(format!(".{}-{attempt}", std::process::id()));
+    let private = path.with_file_name(private_name);
+    let file = File::create(&private)?;
+    let linked = write_owner(&file, owner)
+        .and_then(|()| platform::lock_exclusive(&file))
+        .and_then(|()| fs::hard_link(&private, path));
+    let _ = fs::remove_file(&private);
+    match linked {
+        Ok(()) => Ok(Created::Linked(file)),
+        Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => {
+            Ok(Created::AlreadyThere)
+        }
+        Err(error) if hard_links_unsupported(&error) => Ok(Created::NoHardLinks),
+        Err(error) => Err(error),
+    }
+}
+
+fn hard_links_unsupported(error: &std::io::Error) -> bool {
+    matches!(
+        error.kind(),
+        std::io::ErrorKind::Unsupported | std::io::ErrorKind::PermissionDenied
+    )
+}
+
+/// The owner written in a lock file: `pid:`, `host:` and `started:` lines, or the
+/// one line `PID STARTED_AT` of an older mlslo's build lock.
 fn read_owner(mut file: &File) -> Option<LockOwner> {
     use std::io::Seek;
     let mut text = String::new();
     file.seek(std::io::SeekFrom::Start(0)).ok()?;
-    file.take(256).read_to_string(&mut text).ok()?;
+    file.take(1024).read_to_string(&mut text).ok()?;
+    let field = |name: &str| {
+        text.lines().find_map(|line| {
+            line.strip_prefix(name)
+                .and_then(|rest| rest.strip_prefix(':'))
+                .map(str::trim)
+        })
+    };
+    if let Some(pid) = field("pid") {
+        return Some(LockOwner {
+            pid: pid.parse().ok()?,
+            host: field("host").map(str::to_string),
+            started_at: field("started")?.parse().ok()?,
+        });
+    }
     let mut fields = text.split_whitespace();
     let pid = fields.next()?.parse().ok()?;
     let started_at = fields.next()?.parse().ok()?;
-    Some(LockOwner { pid, started_at })
+    Some(LockOwner {
+        pid,
+        host: None,
+        started_at,
+    })
 }
 
 fn write_owner(mut file: &File, owner: &LockOwner) -> std::io::Result<()> {
     use std::io::Seek;
+    let mut text = format!("pid: {}\n", owner.pid);
+    if let Some(host) = &owner.host {
+        text.push_str(&format!("host: {host}\n"));
+    }
+    text.push_str(&format!("started: {}\n", owner.started_at));
     file.set_len(0)?;
     file.seek(std::io::SeekFrom::Start(0))?;
-    file.write_all(format!("{} {}\n", owner.pid, owner.started_at).as_bytes())
+    file.write_all(text.as_bytes())
 }
 
 #[cfg(unix)]
-pub(super) mod platform {
+mod platform {
     use rustix::fs::{flock, FlockOperation};
     use std::fs::File;
     use std::os::unix::fs::MetadataExt;
@@ -149,7 +305,7 @@ pub(super) mod platform {
 }
 
 #[cfg(not(unix))]
-pub(super) mod platform {
+mod platform {
     use std::fs::File;
     use std::path::Path;
 
@@ -186,11 +342,12 @@ mod tests {
     #[test]
     fn the_holder_is_written_and_the_file_removed_on_release() {
         let path = lock_path("release");
-        let lock = ProcessLock::acquire(&path, |_| panic!("nobody else holds it")).expect("lock");
+        let lock = ProcessLock::acquire(&path, |_| panic!("nobody else holds it"))
+            .unwrap_or_else(|error| panic!("{error:?}"));
         assert_eq!(lock.taken_over_from, None);
         let written = fs::read_to_string(&path).expect("lock file");
         assert!(
-            written.starts_with(&format!("{} ", std::process::id())),
+            written.starts_with(&format!("pid: {}\n", std::process::id())),
             "{written}"
         );
         drop(lock);
@@ -202,7 +359,8 @@ mod tests {
     fn a_lock_file_left_by_a_dead_holder_is_taken_over_and_named() {
         let path = lock_path("stale");
         fs::write(&path, "999999 1796621400\n").expect("stale lock");
-        let lock = ProcessLock::acquire(&path, |_| panic!("the file is not locked")).expect("lock");
+        let lock = ProcessLock::acquire(&path, |_| panic!("the file is not locked"))
+            .unwrap_or_else(|error| panic!("{error:?}"));
         let owner = lock.taken_over_from.clone().expect("the dead holder");
         assert_eq!(
             owner.describe(),
@@ -215,7 +373,8 @@ mod tests {
     #[test]
     fn a_second_holder_waits_for_the_first() {
         let path = lock_path("wait");
-        let first = ProcessLock::acquire(&path, |_| panic!("free")).expect("lock");
+        let first =
+            ProcessLock::acquire(&path, |_| panic!("free")).unwrap_or_else(|e| panic!("{e:?}"));
         let (told, waited) = std::sync::mpsc::channel();
         let second_path = path.clone();
         let second = std::thread::spawn(move || {
@@ -227,8 +386,59 @@ mod tests {
         let owner = waited.recv().expect("the second waits");
         assert_eq!(owner.map(|owner| owner.pid), Some(std::process::id()));
         drop(first);
-        let taken_over = second.join().expect("no panic").expect("locked");
+        let taken_over = second
+            .join()
+            .expect("no panic")
+            .unwrap_or_else(|error| panic!("{error:?}"));
         assert_eq!(taken_over, None, "a released lock is not a stale one");
+        let _ = fs::remove_dir_all(path.parent().expect("folder"));
+    }
+
+    #[test]
+    fn a_held_lock_is_refused_naming_its_holder() {
+        let path = lock_path("refuse");
+        let first = ProcessLock::acquire_or_refuse(&path).unwrap_or_else(|e| panic!("{e:?}"));
+        match ProcessLock::acquire_or_refuse(&path) {
+            Err(LockError::Held(Some(owner))) => {
+                assert_eq!(owner.pid, std::process::id());
+                assert!(owner.describe().starts_with(&format!("pid {}", owner.pid)));
+            }
+            other => panic!("refused with the holder, got {other:?}"),
+        }
+        drop(first);
+        let again = ProcessLock::acquire_or_refuse(&path).unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(again.taken_over_from, None);
+        drop(again);
+        let _ = fs::remove_dir_all(path.parent().expect("folder"));
+    }
+
+    #[test]
+    fn a_lock_file_naming_no_owner_is_refused_and_kept() {
+        let path = lock_path("ownerless");
+        fs::write(&path, "").expect("an empty lock");
+        assert!(matches!(
+            ProcessLock::acquire_or_refuse(&path),
+            Err(LockError::Ownerless)
+        ));
+        assert!(matches!(
+            ProcessLock::acquire(&path, |_| panic!("not held")),
+            Err(LockError::Ownerless)
+        ));
+        assert!(path.exists());
+        let _ = fs::remove_dir_all(path.parent().expect("folder"));
+    }
+
+    #[test]
+    fn owners_are_written_with_their_host_and_read_back() {
+        let path = lock_path("owner");
+        fs::write(&path, "pid: 12\nhost: ci-7\nstarted: 1796621400\n").expect("stale lock");
+        let lock = ProcessLock::acquire_or_refuse(&path).unwrap_or_else(|e| panic!("{e:?}"));
+        let owner = lock.taken_over_from.clone().expect("the dead holder");
+        assert_eq!(
+            owner.describe(),
+            "pid 12 on host ci-7, started 2026-12-07 05:30:00 UTC"
+        );
+        drop(lock);
         let _ = fs::remove_dir_all(path.parent().expect("folder"));
     }
 }

@@ -1,15 +1,71 @@
 //! `mlslo test FILE...`: promtool's rule unit tests, files run in parallel, output
-//! printed in argument order.
+//! printed in argument order. A run of more than [`LONG_RUN_STEPS`] evaluation steps
+//! shows a progress bar on stderr while it runs, when stderr is a terminal; it is
+//! cleared before the output, which is byte for byte the same with or without it.
 //!
 //! Invariants: exit 0 only when every test of every file passes, 1 when a test failed,
 //! 2 when a file (or a rule file it names) is unreadable or invalid; globbing follows
 //! Go's `filepath.Glob` (`*`, `?`, `[...]` within one path element, sorted matches).
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::input::ReadError;
 use super::{write_stderr, write_stdout, EXIT_CLEAN, EXIT_INVALID_INPUT, EXIT_USAGE_OR_IO};
-use crate::prometheus::promtool_test::{run_test_file, FileAccess, FileReport, Stream, Verdict};
+use crate::prometheus::promtool_test::{
+    run_test_file, FileAccess, FileReport, Progress, Stream, Verdict,
+};
+
+/// Evaluation steps from which a run shows its progress: about a second of work,
+/// below which a bar would only flicker.
+const LONG_RUN_STEPS: u64 = 100_000;
+
+/// The steps of every file of a run, on a bar that appears once the planned steps
+/// pass [`LONG_RUN_STEPS`] (never when stderr is not a terminal).
+struct ProgressDisplay {
+    bar: Option<indicatif::ProgressBar>,
+    planned: AtomicU64,
+    done: AtomicU64,
+}
+
+impl ProgressDisplay {
+    fn new() -> ProgressDisplay {
+        let bar = super::backtest::progress_bar("test {bar:40} {pos}/{len} steps {eta}");
+        if let Some(bar) = &bar {
+            bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
+        }
+        ProgressDisplay {
+            bar,
+            planned: AtomicU64::new(0),
+            done: AtomicU64::new(0),
+        }
+    }
+
+    fn finish(self) {
+        if let Some(bar) = self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+impl Progress for ProgressDisplay {
+    fn planned(&self, steps: u64) {
+        let planned = self.planned.fetch_add(steps, Ordering::Relaxed) + steps;
+        if let Some(bar) = &self.bar {
+            bar.set_length(planned);
+            if planned > LONG_RUN_STEPS && bar.is_hidden() {
+                bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+            }
+        }
+    }
+
+    fn done(&self, steps: u64) {
+        let done = self.done.fetch_add(steps, Ordering::Relaxed) + steps;
+        if let Some(bar) = &self.bar {
+            bar.set_position(done);
+        }
+    }
+}
 
 struct Filesystem;
 
@@ -207,17 +263,19 @@ pub fn run(paths: &[PathBuf]) -> u8 {
     // Cores left over by the file-level parallelism go to range queries within a file.
     let cores = std::thread::available_parallelism().map_or(1, usize::from);
     let threads = (cores / names.len().max(1)).max(1);
+    let progress = ProgressDisplay::new();
     let reports: Vec<FileReport> = std::thread::scope(|scope| {
         let handles: Vec<_> = names
             .iter()
             .map(|name| {
+                let progress = &progress;
                 scope.spawn(move || {
                     let base = Path::new(name)
                         .parent()
                         .map(|p| p.to_string_lossy().into_owned())
                         .filter(|p| !p.is_empty())
                         .unwrap_or_else(|| ".".to_string());
-                    run_test_file(name, &base, &Filesystem, threads)
+                    run_test_file(name, &base, &Filesystem, threads, progress)
                 })
             })
             .collect();
@@ -235,6 +293,7 @@ pub fn run(paths: &[PathBuf]) -> u8 {
             })
             .collect()
     });
+    progress.finish();
     let mut status = EXIT_CLEAN;
     for report in reports {
         for (stream, text) in &report.output {

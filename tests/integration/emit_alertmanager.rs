@@ -491,6 +491,18 @@ routing {
         "{:?}",
         alert.annotations
     );
+    // Watcher renders the search body as a Mustache template before searching:
+    // the query reaches Elasticsearch as written.
+    let body = &watch["input"]["search"]["request"]["body"];
+    let searched: serde_json::Value = serde_json::from_str(&render_mustache(
+        &serde_json::to_string(body).expect("body JSON"),
+        &execution_context("2026-05-04T10:00:00Z", "2026-05-04T10:15:00Z"),
+    ))
+    .expect("the rendered search body is JSON");
+    assert_eq!(
+        searched["query"]["bool"]["filter"][0]["query_string"]["query"],
+        r#"level:ERROR AND msg:"{{x}}""#
+    );
     let config_text =
         mlslo::compiler::emit::alertmanager::files(&program, &["logs.slo".into()], &options);
     let config = alertmanager::config::load(&config_text[0].1).expect("config loads");

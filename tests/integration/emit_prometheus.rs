@@ -108,6 +108,42 @@ fn generated_rules_and_tests_pass_promtool() {
     }
 }
 
+/// Drift limits too large for a step of 1 to change their double: the generated
+/// scenarios (above, a dip below, a forecast ramp) still pass in promtool and in
+/// `mlslo test`, and the forecast scenario is still written.
+#[test]
+fn huge_drift_limits_give_generated_tests_that_pass() {
+    let folder = scratch("huge-drift-limits");
+    std::fs::write(
+        folder.join("huge.slo"),
+        r#"service "features" {
+  team = "ml"
+  drift "huge" {
+    score = drift_psi{feature="a"}
+    max   = 123456789012345678901
+    for   = 10m
+    forecast { lookback = 3h, horizon = 2h }
+  }
+  drift "huge-negative" {
+    score = drift_psi{feature="b"}
+    max   = -98765432109876543210.5
+  }
+}
+"#,
+    )
+    .expect("write the source");
+    let out = build(folder.join("huge.slo").to_str().expect("utf-8"), &folder);
+    let tests = out.join("tests");
+    let test_file = tests.join("features.test.yml");
+    let text = std::fs::read_to_string(&test_file).expect("the generated test");
+    assert!(text.contains("is forecast before it crosses"), "{text}");
+    let (status, stdout, stderr) = outcome(&mlslo(&["test", test_file.to_str().expect("utf-8")]));
+    assert_eq!(status, 0, "{stdout}{stderr}");
+    if let Some(promtool) = installed(PROMTOOL) {
+        run_promtool(promtool, &tests, &["test", "rules", "features.test.yml"]);
+    }
+}
+
 #[test]
 fn prometheus_rules_validate_against_the_crd_schema() {
     let folder = scratch("schema");

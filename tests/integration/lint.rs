@@ -82,6 +82,23 @@ fn every_lint_code_has_a_bad_and_a_good_file() {
     }
 }
 
+/// A finding on an alert whose name is written with an escape sits on that name,
+/// not on its group's.
+#[test]
+fn findings_point_at_an_escaped_alert_name() {
+    let work = scratch("lint-escaped-name");
+    let rules = "groups:\n- name: g\n  rules:\n  - alert: \"A\\\"B\"\n    expr: up == 0\n";
+    std::fs::write(work.join("rules.yml"), rules).expect("write rules");
+    let output = mlslo_in(&work, &["lint", "--format", "github", "rules.yml"], &[]);
+    let (_, stdout, stderr) = outcome(&output);
+    assert!(
+        stdout.starts_with(
+            "::warning file=rules.yml,line=4,col=12,endLine=4,endColumn=18,title=L0401 "
+        ),
+        "{stdout}{stderr}"
+    );
+}
+
 #[test]
 fn fail_on_warning_turns_warnings_into_exit_1() {
     let (status, _, _) = in_data_folder(&["lint", "L0401/bad.yml"]);

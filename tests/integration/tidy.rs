@@ -155,3 +155,73 @@ fn the_tests_readme_names_every_module_and_data_folder() {
         missing.join("\n")
     );
 }
+
+/// README's reliability promises each name the test that proves them, and every test
+/// README names (a backquoted `snake_case` name of four words or more, with its module
+/// when given) is a `#[test]` of `tests/integration/`.
+#[test]
+fn the_readme_names_existing_tests_for_its_promises() {
+    let readme = read(&repository().join("README.md"));
+    let promises = [
+        (
+            "atomic output",
+            "build_atomic::a_killed_build_leaves_the_old_output_or_the_new_one_never_a_mix",
+        ),
+        (
+            "deploy verification",
+            "a_deploy_killed_before_its_reload_is_seen_by_diff_and_finished_by_the_next_deploy",
+        ),
+        (
+            "a rejected reload restored",
+            "prometheus_deploy_diff_change_noop_and_rejection",
+        ),
+        (
+            "secrets never printed",
+            "credentials_a_server_echoes_are_redacted_in_every_command_and_format",
+        ),
+        ("bounded input", "endless_stdin_stops_at_the_input_limit"),
+    ];
+    for (promise, test) in promises {
+        assert!(
+            readme.contains(&format!("`{test}`")),
+            "README.md must name `{test}` for {promise}"
+        );
+    }
+    let mut tests_by_module = std::collections::BTreeMap::new();
+    for path in rust_files_under("tests/integration") {
+        let module = path
+            .file_stem()
+            .map(|stem| stem.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let text = read(&path);
+        let lines: Vec<&str> = text.lines().collect();
+        for pair in lines.windows(2) {
+            let name = pair[1]
+                .trim_start()
+                .strip_prefix("fn ")
+                .and_then(|rest| rest.split('(').next());
+            if let (true, Some(name)) = (pair[0].trim() == "#[test]", name) {
+                tests_by_module.insert(name.to_string(), module.clone());
+            }
+        }
+    }
+    let mut unknown = Vec::new();
+    for quoted in readme.split('`').skip(1).step_by(2) {
+        let (module, name) = quoted.rsplit_once("::").unwrap_or(("", quoted));
+        let is_test_like = name.split('_').count() >= 4
+            && name
+                .bytes()
+                .all(|byte| byte.is_ascii_lowercase() || byte.is_ascii_digit() || byte == b'_');
+        if !is_test_like {
+            continue;
+        }
+        match tests_by_module.get(name) {
+            Some(found) if module.is_empty() || module == found => {}
+            _ => unknown.push(quoted.to_string()),
+        }
+    }
+    assert!(
+        unknown.is_empty(),
+        "README.md names tests that do not exist: {unknown:?}"
+    );
+}

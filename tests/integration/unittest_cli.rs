@@ -10,6 +10,45 @@ fn mlslo_test(args: &[&str]) -> (Option<i32>, String, String) {
     (output.status.code(), stdout(&output), stderr(&output))
 }
 
+/// A run long enough for a progress bar (300,001 steps) prints exactly what a short
+/// one prints when stderr is not a terminal; on a terminal (through `script`, which
+/// gives the run one) the bar is drawn while it runs.
+#[test]
+fn long_runs_show_progress_only_on_a_terminal() {
+    let dir = scratch("unittest-cli-progress");
+    std::fs::write(
+        dir.join("rules.yml"),
+        "groups:\n  - name: g\n    rules:\n      - alert: Up\n        expr: up == 1\n",
+    )
+    .expect("write rules");
+    let test = "rule_files: [rules.yml]\ntests:\n  - interval: 1m\n    input_series:\n      - series: up\n        values: 1x10\n    alert_rule_test:\n      - eval_time: 300000m\n        alertname: Up\n";
+    std::fs::write(dir.join("long_test.yml"), test).expect("write test");
+    let output = mlslo_in(&dir, &["test", "long_test.yml"], &[]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert_eq!(
+        stdout(&output),
+        "Unit Testing:  long_test.yml\n  SUCCESS\n\n"
+    );
+    assert_eq!(stderr(&output), "");
+    if std::process::Command::new("script")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        eprintln!("`script` is missing: the terminal half did not run");
+        return;
+    }
+    let command = format!("{} test long_test.yml", crate::support::MLSLO);
+    let on_terminal = std::process::Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .current_dir(&dir)
+        .output()
+        .expect("run script");
+    let text = stdout(&on_terminal);
+    assert!(text.contains("/300001 steps"), "{text}");
+    assert!(text.contains("Unit Testing:  long_test.yml"), "{text}");
+}
+
 #[test]
 fn passing_files_exit_zero() {
     let (code, stdout, stderr) = mlslo_test(&["rules_test.yml", "features_test.yml"]);

@@ -365,6 +365,97 @@ fn model_durations_agree_with_promtool_check_rules() {
     assert!(differences.is_empty(), "{}", differences.join("\n"));
 }
 
+/// Number and duration literals in a rule's `expr` read as promtool 2.42 reads them:
+/// Go's `strconv.ParseFloat` refuses a number beyond the float range (`1e400`) where
+/// Rust's parse gives infinity, and Prometheus 2 has no numbers in a duration's place
+/// or durations in a number's place. `promtool check rules`, `mlslo lint` and the
+/// ruler's loader (`mlslo test`, backtest) must accept and refuse the same
+/// expressions, the loader with promtool's message; and a unit test loading a refused
+/// file fails in both `promtool test rules` and `mlslo test`.
+#[test]
+fn expression_literals_agree_with_promtool() {
+    const EXPRESSIONS: [&str; 20] = [
+        "vector(1e400)",
+        "vector(-1.8e308)",
+        "topk(1e400, up)",
+        "up offset 1e400",
+        "up[1e300]",
+        "up[5m:1e400]",
+        "vector(5m)",
+        "rate(up[300])",
+        "up offset 300",
+        "up[5m:300]",
+        "vector(infinity)",
+        "vector(0x1p3)",
+        "vector(1e-400)",
+        "vector(1.7e308)",
+        "vector(Inf) + vector(-inf) + vector(NaN)",
+        "vector(123456789012345678901)",
+        "vector(0x7fffffffffffffff)",
+        "vector(0777)",
+        "rate(up[5m:1m] offset 1h) * 1e308",
+        "up[5m:]",
+    ];
+    let rule_file = |expr: &str| {
+        format!(
+            "groups:\n  - name: g\n    rules:\n      - record: x:y:z\n        expr: {}\n",
+            yaml_string(expr)
+        )
+    };
+    let Some(verdicts) = promtool_check_rules("expr", &EXPRESSIONS, rule_file) else {
+        return;
+    };
+    let work = scratch("expression-literals");
+    let mut differences = Vec::new();
+    for (expr, promtool) in EXPRESSIONS.iter().zip(verdicts) {
+        let text = rule_file(expr);
+        std::fs::write(work.join("rules.yml"), &text).expect("write rules");
+        let lint = run(MLSLO, &["lint", "rules.yml"], &work);
+        let loaded = mlslo::prometheus::ruler::load_rule_file(
+            "rules.yml",
+            &text,
+            mlslo::prometheus::ruler::RuleFileOptions::default(),
+        );
+        let promtool_message = promtool.as_ref().err().map(|message| {
+            message
+                .rsplit_once("parse error: ")
+                .map_or(message.as_str(), |(_, reason)| reason)
+                .to_string()
+        });
+        if lint.passed != promtool.is_ok() {
+            differences.push(format!(
+                "{expr}: promtool {promtool:?}, lint:\n{}{}",
+                lint.stdout, lint.stderr
+            ));
+        }
+        match (&loaded, &promtool_message) {
+            (Ok(_), None) => {}
+            // The messages of other malformed literals are promql-parser's own.
+            (Err(_), Some(reason))
+                if reason.starts_with("bad number") || !reason.contains("number") => {}
+            (Err(errors), Some(reason)) if errors.join("\n").contains(reason.as_str()) => {}
+            _ => differences.push(format!(
+                "{expr}: promtool {promtool:?}, the ruler {:?}",
+                loaded.map(|_| ())
+            )),
+        }
+    }
+    assert!(differences.is_empty(), "{}", differences.join("\n"));
+
+    std::fs::write(work.join("rules.yml"), rule_file("vector(1e400)")).expect("write rules");
+    let test = "rule_files: [rules.yml]\ntests:\n  - interval: 1m\n    promql_expr_test:\n      - expr: x:y:z\n        eval_time: 0m\n        exp_samples: []\n";
+    std::fs::write(work.join("test.yml"), test).expect("write test");
+    let theirs = run(PROMTOOL, &["test", "rules", "test.yml"], &work);
+    let ours = run(MLSLO, &["test", "test.yml"], &work);
+    assert_eq!(theirs.code, Some(1), "promtool: {}", theirs.stderr);
+    assert!(
+        !ours.passed && ours.stderr.contains("value out of range"),
+        "mlslo test must fail the file as promtool does:\n{}{}",
+        ours.stdout,
+        ours.stderr
+    );
+}
+
 /// Template number literals read as Go's text/template reads them (through
 /// `strconv.ParseInt`, `ParseUint` and `ParseFloat`): `promtool check rules` and the
 /// template validator must accept the same literals and refuse the others with the

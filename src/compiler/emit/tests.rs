@@ -182,3 +182,39 @@ routing {
         );
     }
 }
+
+/// Watcher renders a search body as a Mustache template, so the user's strings in
+/// it are written with the delimiter switch that renders `{{` as text.
+#[test]
+fn user_strings_in_watch_search_bodies_are_mustache_escaped() {
+    let outputs = build(
+        r#"
+service "airflow" {
+  team = "data"
+  logs "task-errors" {
+    index           = "airflow-*"
+    query           = 'dag_id:"{{ctx.payload}}"'
+    total_query     = 'msg:"{{x}}}"'
+    timestamp_field = "{{ts}}"
+    max_ratio       = 5%
+    window          = 10m
+  }
+}
+"#,
+    );
+    let watch: serde_json::Value =
+        serde_json::from_str(&outputs.files["watcher/airflow-task-errors.json"]).expect("JSON");
+    let body = &watch["input"]["search"]["request"]["body"];
+    let filters = &body["aggs"]["ratio"]["filters"]["filters"];
+    let escaped = "{{=<% %>=}}{{<%={{ }}=%>";
+    assert_eq!(
+        filters["matching"]["query_string"]["query"],
+        format!("dag_id:\"{escaped}ctx.payload}}}}\"")
+    );
+    assert_eq!(
+        filters["total"]["query_string"]["query"],
+        format!("msg:\"{escaped}x}}}}}}\"")
+    );
+    let range = &body["query"]["bool"]["filter"][0]["range"];
+    assert!(range.get(format!("{escaped}ts}}}}")).is_some(), "{range}");
+}

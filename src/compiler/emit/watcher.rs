@@ -15,7 +15,11 @@
 //! - the only Mustache tags in the output are the ones written here
 //!   (`{{ctx.payload...}}`, `{{ctx.execution_time}}`); every user string placed in
 //!   a Mustache template goes through [`escape_mustache`], which writes `{{` with
-//!   a delimiter switch so it renders as the two characters;
+//!   a delimiter switch so it renders as the two characters. The search request's
+//!   body is such a template too: Watcher renders it with Mustache before the
+//!   search (`WatcherSearchTemplateRequest::getOrCreateTemplate` turns a `body`
+//!   into an inline Mustache script), so the queries and the timestamp field in it
+//!   are escaped like the webhook's text, and reach Elasticsearch as written;
 //! - JSON text: keys sorted (serde_json's map), 2-space indent, trailing newline;
 //!   numbers from exact decimals.
 
@@ -180,9 +184,9 @@ pub fn watch(
         LogsCondition::MaxRatio { window, .. } => (*window, ALERT_LOG_RATIO_HIGH),
     };
     let range = json!({
-        "range": { timestamp_field.as_str(): { "gte": format!("now-{}", es_time(window)), "lte": "now" } }
+        "range": { escape_mustache(timestamp_field): { "gte": format!("now-{}", es_time(window)), "lte": "now" } }
     });
-    let query_string = |text: &str| json!({ "query_string": { "query": text } });
+    let query_string = |text: &str| json!({ "query_string": { "query": escape_mustache(text) } });
     let (body, watch_condition, measured, summary) = match condition {
         LogsCondition::MaxCount { count, .. } => (
             json!({

@@ -9,8 +9,17 @@
 //! rewritten to `=`/`!=` with a value marked by `SITE_MARK` and the site's number;
 //! after the parse, each marked matcher gets its regex back from the cache.
 //!
+//! Literals are read from promql-parser's token stream before the parse, because
+//! promql-parser and Prometheus disagree on them. Prometheus reads a number with Go's
+//! `strconv.ParseFloat`, which refuses `1e400` as out of range, where Rust's parse
+//! gives infinity; and promql-parser panics on a number in a duration's place too large
+//! for a `Duration` (`foo[1e300]`). Prometheus 2 further has no numbers in a
+//! duration's place (`foo[300]`, `foo offset 300`) and no durations in a number's
+//! place (`vector(5m)`), which Prometheus 3 and promql-parser accept.
+//!
 //! Invariants: [`parse_promql`] equals `promql_parser::parser::parse` of the same
-//! text (tested on every query of the conformance files): whenever anything does not
+//! text, except that it refuses the literals above that every Prometheus refuses
+//! (tested on every query of the conformance files): whenever anything does not
 //! add up (a parse error, a site not found exactly once, a changed value, `__name__`,
 //! a pattern that does not compile, a selector that now matches everything), the
 //! original text is parsed the plain way, so errors are promql-parser's own.
@@ -21,9 +30,13 @@
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::sync::Once;
+use std::time::Duration;
 
+use lrpar::{Lexeme, Lexer, NonStreamingLexer};
 use promql_parser::label::{MatchOp, Matcher, Matchers};
-use promql_parser::parser::token::T_EQL_REGEX;
+use promql_parser::parser::token::{
+    TokenId, T_COLON, T_DURATION, T_EQL_REGEX, T_LEFT_BRACKET, T_NUMBER, T_OFFSET, T_SUB,
+};
 use promql_parser::parser::value::ValueType;
 use promql_parser::parser::{Expr, VectorSelector};
 
@@ -49,8 +62,13 @@ struct RegexSite {
 }
 
 /// Parses `query` as `promql_parser::parser::parse` does, compiling each regex
-/// pattern once per thread.
+/// pattern once per thread, and refusing the number literals Go cannot read.
 pub fn parse_promql(query: &str) -> Result<Expr, String> {
+    refuse_literals(query, None)?;
+    parse_checked_literals(query)
+}
+
+fn parse_checked_literals(query: &str) -> Result<Expr, String> {
     match rewrite_regex_sites(query) {
         Some((rewritten, sites)) => promql_parser::parser::parse(&rewritten)
             .ok()
@@ -64,7 +82,8 @@ pub fn parse_promql(query: &str) -> Result<Expr, String> {
 /// is known and `double_exponential_smoothing` is not; under V3 the reverse.
 pub fn parse_query(query: &str, semantics: Semantics) -> Result<Expr, EvalError> {
     register_holt_winters();
-    let expr = parse_promql(query).map_err(EvalError::Parse)?;
+    refuse_literals(query, Some(semantics)).map_err(EvalError::Parse)?;
+    let expr = parse_checked_literals(query).map_err(EvalError::Parse)?;
     let unknown = match semantics {
         Semantics::V2 => "double_exponential_smoothing",
         Semantics::V3 => "holt_winters",
@@ -75,6 +94,87 @@ pub fn parse_query(query: &str, semantics: Semantics) -> Result<Expr, EvalError>
         )));
     }
     Ok(expr)
+}
+
+/// Where a literal stands, as the token before it says.
+#[derive(Clone, Copy, PartialEq)]
+enum LiteralPlace {
+    Number,
+    Range,
+    SubqueryStep,
+    Offset,
+}
+
+/// The first literal of `query` that Prometheus refuses (see the module doc), with
+/// Prometheus' message; `Ok` when there is none or the query does not lex (the parse
+/// then reports promql-parser's own error). Under `None` only what every Prometheus
+/// refuses; under `Some(Semantics::V2)` also what Prometheus 2 refuses.
+fn refuse_literals(query: &str, semantics: Option<Semantics>) -> Result<(), String> {
+    // Every number has a digit but `Inf` and `NaN`, which have an `n`.
+    let may_have_literals = query
+        .bytes()
+        .any(|byte| byte.is_ascii_digit() || byte.eq_ignore_ascii_case(&b'n'));
+    if !may_have_literals {
+        return Ok(());
+    }
+    let Ok(lexer) = promql_parser::parser::lexer(query) else {
+        return Ok(());
+    };
+    let mut before: [Option<TokenId>; 2] = [None, None];
+    for lexeme in lexer.iter() {
+        let Ok(lexeme) = lexeme else {
+            return Ok(());
+        };
+        let token = lexeme.tok_id();
+        let text = lexer.span_str(lexeme.span());
+        let place = match before {
+            [_, Some(T_LEFT_BRACKET)] => LiteralPlace::Range,
+            [_, Some(T_COLON)] => LiteralPlace::SubqueryStep,
+            [_, Some(T_OFFSET)] | [Some(T_OFFSET), Some(T_SUB)] => LiteralPlace::Offset,
+            _ => LiteralPlace::Number,
+        };
+        before = [before[1], Some(token)];
+        let prometheus_2 = semantics == Some(Semantics::V2);
+        if token == T_NUMBER {
+            // Prometheus 2's grammar refuses the token before reading its value.
+            if place != LiteralPlace::Number && prometheus_2 {
+                return Err(number_in_duration_place(text, place));
+            }
+            let value = go_parse_number(text)?;
+            if place != LiteralPlace::Number && Duration::try_from_secs_f64(value).is_err() {
+                return Err(format!("duration out of range: {text:?}"));
+            }
+        } else if token == T_DURATION && place == LiteralPlace::Number && prometheus_2 {
+            return Err(format!("unexpected duration {text:?}"));
+        }
+    }
+    Ok(())
+}
+
+/// The value Prometheus reads from a number token, or its error where Go's
+/// `strconv.ParseFloat` refuses the text and promql-parser does not: a decimal
+/// number beyond the float range. Other malformed numbers promql-parser refuses
+/// itself; their value here does not matter.
+fn go_parse_number(text: &str) -> Result<f64, String> {
+    let value = text.parse::<f64>().unwrap_or(0.0);
+    let spelled_infinite = text.eq_ignore_ascii_case("inf");
+    if value.is_infinite() && !spelled_infinite {
+        return Err(format!(
+            "error parsing number: strconv.ParseFloat: parsing {text:?}: value out of range"
+        ));
+    }
+    Ok(value)
+}
+
+/// Prometheus 2's message for a number where its grammar wants a duration.
+fn number_in_duration_place(text: &str, place: LiteralPlace) -> String {
+    match place {
+        LiteralPlace::Range => "missing unit character in duration".to_string(),
+        LiteralPlace::SubqueryStep => {
+            format!("unexpected number {text:?} in subquery selector, expected duration or \"]\"")
+        }
+        _ => format!("unexpected number {text:?} in offset, expected duration"),
+    }
 }
 
 /// Makes promql-parser know Prometheus 2's `holt_winters`, once per process.
@@ -342,6 +442,59 @@ mod tests {
         ] {
             assert_same_as_plain_parse(query);
         }
+    }
+
+    #[test]
+    fn numbers_beyond_the_float_range_are_refused_as_go_refuses_them() {
+        for query in ["vector(1e400)", "-1.8e308", "topk(1e400, x)", "x @ 1e400"] {
+            let error = parse_promql(query).expect_err(query);
+            assert!(error.contains("value out of range"), "{query}: {error}");
+        }
+        for query in [
+            "1e-400",
+            "1.7e308",
+            "Inf",
+            "-inf",
+            "NaN",
+            "123456789012345678901",
+        ] {
+            assert_same_as_plain_parse(query);
+        }
+    }
+
+    #[test]
+    fn numbers_in_a_durations_place_never_panic() {
+        for query in [
+            "x[1e300]",
+            "x offset 1e300",
+            "x[5m:1e30]",
+            "x offset Inf",
+            "x[NaN]",
+        ] {
+            assert!(parse_promql(query).is_err(), "{query}");
+            assert!(parse_query(query, Semantics::V3).is_err(), "{query}");
+        }
+        assert!(parse_query("x[300]", Semantics::V3).is_ok());
+    }
+
+    #[test]
+    fn prometheus_2_has_no_numbers_for_durations_nor_durations_for_numbers() {
+        for (query, message) in [
+            ("rate(x[300])", "missing unit character in duration"),
+            (
+                "x offset -300",
+                "unexpected number \"300\" in offset, expected duration",
+            ),
+            (
+                "x[5m:300]",
+                "unexpected number \"300\" in subquery selector, expected duration or \"]\"",
+            ),
+            ("vector(5m)", "unexpected duration \"5m\""),
+        ] {
+            let error = parse_query(query, Semantics::V2).expect_err(query);
+            assert_eq!(error, EvalError::Parse(message.to_string()), "{query}");
+        }
+        assert!(parse_query("rate(x[5m:1m] offset 1h) > 300", Semantics::V2).is_ok());
     }
 
     fn takes_the_cached_path(query: &str) -> bool {

@@ -17,7 +17,9 @@
 //! tests see it up to the last step, whatever their `eval_time`. A test group is
 //! refused, where promtool would run for hours, when it needs more than
 //! [`MAX_EVALUATIONS`] steps or an input series of more than
-//! `notation::MAX_SEQUENCE_LENGTH` points, so memory stays bounded.
+//! `notation::MAX_SEQUENCE_LENGTH` points, so memory stays bounded. Each test group
+//! tells a [`Progress`] the steps it plans before its first and, as they are done,
+//! every one of them, whatever way it ends; the report never depends on it.
 
 pub mod format;
 #[cfg(test)]
@@ -49,6 +51,62 @@ pub trait FileAccess {
     fn read(&self, path: &str) -> Result<String, String>;
     /// Go's `filepath.Join(base, path)` for a relative `path`; `path` itself when absolute.
     fn join(&self, base: &str, path: &str) -> String;
+}
+
+/// Where a run reports its evaluation steps, for a progress display; called from
+/// the threads that run test files.
+pub trait Progress: Sync {
+    /// `steps` more evaluation steps are planned.
+    fn planned(&self, steps: u64);
+    /// `steps` more of the planned steps are done.
+    fn done(&self, steps: u64);
+}
+
+/// A run nobody watches.
+pub struct NoProgress;
+
+impl Progress for NoProgress {
+    fn planned(&self, _steps: u64) {}
+    fn done(&self, _steps: u64) {}
+}
+
+/// Steps done, reported to a [`Progress`] in batches; the steps not reported yet
+/// are reported when it is dropped, so a group that stops early still ends done.
+struct StepCounter<'a> {
+    progress: &'a dyn Progress,
+    planned: u64,
+    reported: u64,
+    done: u64,
+}
+
+impl<'a> StepCounter<'a> {
+    /// Steps between two reports: few enough calls to cost nothing, often enough
+    /// for a display that redraws a few times a second.
+    const BATCH: u64 = 4096;
+
+    fn new(progress: &'a dyn Progress, planned: u64) -> StepCounter<'a> {
+        progress.planned(planned);
+        StepCounter {
+            progress,
+            planned,
+            reported: 0,
+            done: 0,
+        }
+    }
+
+    fn step(&mut self) {
+        self.done += 1;
+        if self.done - self.reported >= Self::BATCH {
+            self.progress.done(self.done - self.reported);
+            self.reported = self.done;
+        }
+    }
+}
+
+impl Drop for StepCounter<'_> {
+    fn drop(&mut self) {
+        self.progress.done(self.planned - self.reported);
+    }
 }
 
 /// The verdict of one test file.
@@ -189,6 +247,7 @@ pub fn run_test_file(
     base_dir: &str,
     files: &dyn FileAccess,
     threads: usize,
+    progress: &dyn Progress,
 ) -> FileReport {
     let mut output = vec![(Stream::Stdout, format!("Unit Testing:  {name}\n"))];
     let (verdict, errors) = match files.read(name) {
@@ -199,6 +258,7 @@ pub fn run_test_file(
             files,
             threads,
             EvaluationPlan::RangeQueriesWherePossible,
+            progress,
             &mut output,
         ),
     };
@@ -221,6 +281,7 @@ fn run_test_text(
     files: &dyn FileAccess,
     threads: usize,
     plan: EvaluationPlan,
+    progress: &dyn Progress,
     output: &mut Vec<(Stream, String)>,
 ) -> (Verdict, Vec<String>) {
     let bad = |e: String| (Verdict::Bad, vec![e]);
@@ -314,14 +375,25 @@ fn run_test_text(
                 output.push((Stream::Stderr, warning));
             }
         }
-        let result = run_test_group(test, eval_interval, &options, threads, &in_file_order, plan);
+        let run = |groups: &[RuleGroup]| {
+            run_test_group(
+                test,
+                eval_interval,
+                &options,
+                threads,
+                groups,
+                plan,
+                progress,
+            )
+        };
+        let result = run(&in_file_order);
         let (group_verdict, group_errors) = match result {
             Ok(failures) if failures.is_empty() => (Verdict::Success, failures),
             Ok(failures) => (Verdict::Failed, failures),
             Err(bad_errors) => (Verdict::Bad, bad_errors),
         };
         if !ambiguous.is_empty() && group_verdict != Verdict::Bad {
-            let other = run_test_group(test, eval_interval, &options, threads, &reversed, plan);
+            let other = run(&reversed);
             let other_passes = matches!(&other, Ok(f) if f.is_empty());
             if other_passes != (group_verdict == Verdict::Success) {
                 let names: Vec<String> = ambiguous.iter().map(|n| format!("{n:?}")).collect();
@@ -383,6 +455,7 @@ fn run_test_group(
     threads: usize,
     groups: &[RuleGroup],
     plan: EvaluationPlan,
+    progress: &dyn Progress,
 ) -> Result<Vec<String>, Vec<String>> {
     let one = |e: String| vec![e];
     let input_spacing = InputSpacing::of_2_42(duration_or_zero(&test.interval).map_err(one)?);
@@ -443,8 +516,10 @@ fn run_test_group(
     alert_times.dedup();
     let mut next_alert_time = 0;
     let mut failures = Vec::new();
+    let mut steps = StepCounter::new(progress, evaluations as u64);
     let mut ts = 0i64;
     while ts <= max_time {
+        steps.step();
         input.load_till(&mut storage, ts);
         let mut eval_errors = Vec::new();
         for evaluator in &mut evaluators {

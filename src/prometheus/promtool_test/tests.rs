@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 
 use proptest::prelude::*;
 
-use super::{run_test_text, EvaluationPlan, FileAccess, Stream, Verdict};
+use super::{run_test_text, EvaluationPlan, FileAccess, NoProgress, Stream, Verdict};
 
 /// Files held in memory, under their names.
 struct Memory(BTreeMap<String, String>);
@@ -44,7 +44,7 @@ fn report(rules: &str, test: &str, plan: EvaluationPlan) -> (Verdict, Vec<String
         rules.to_string(),
     )]));
     let mut output = Vec::new();
-    let (verdict, mut errors) = run_test_text(test, ".", &files, 1, plan, &mut output);
+    let (verdict, mut errors) = run_test_text(test, ".", &files, 1, plan, &NoProgress, &mut output);
     errors.extend(
         output
             .into_iter()
@@ -255,5 +255,53 @@ proptest! {
             reports
         };
         prop_assert_eq!(failures(all), failures(alone), "\n{}\n{}", rules, together);
+    }
+}
+
+/// Counts what a run tells its progress display.
+#[derive(Default)]
+struct RecordedProgress {
+    planned: std::sync::atomic::AtomicU64,
+    done: std::sync::atomic::AtomicU64,
+}
+
+impl super::Progress for RecordedProgress {
+    fn planned(&self, steps: u64) {
+        self.planned
+            .fetch_add(steps, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    fn done(&self, steps: u64) {
+        self.done
+            .fetch_add(steps, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+/// Every test group plans its steps up front and ends with all of them done, also
+/// when a rule's evaluation error stops it at its first step.
+#[test]
+fn progress_counts_every_planned_step_as_done() {
+    let rules = "groups:\n  - name: g\n    rules:\n      - record: r\n        expr: a\n";
+    let duplicate_output = "groups:\n  - name: g\n    rules:\n      - record: r\n        expr: label_replace(a, \"x\", \"\", \"x\", \".*\")\n";
+    let test = "rule_files: [rules.yml]\ntests:\n  - interval: 1m\n    input_series:\n      - series: a{x=\"1\"}\n        values: 1x10\n      - series: a{x=\"2\"}\n        values: 1x10\n    alert_rule_test:\n      - eval_time: 9999m\n        alertname: A\n";
+    for (rules, steps) in [(rules, 10_000), (duplicate_output, 10_000)] {
+        let files = Memory(BTreeMap::from([(
+            "rules.yml".to_string(),
+            rules.to_string(),
+        )]));
+        let progress = RecordedProgress::default();
+        let mut output = Vec::new();
+        run_test_text(
+            test,
+            ".",
+            &files,
+            1,
+            EvaluationPlan::RangeQueriesWherePossible,
+            &progress,
+            &mut output,
+        );
+        let planned = progress.planned.into_inner();
+        assert_eq!(planned, steps, "{rules}");
+        assert_eq!(progress.done.into_inner(), planned, "{rules}");
     }
 }

@@ -113,7 +113,7 @@ fn lint_one_file(map: &SourceMap, file_index: usize, config: &LintConfig, report
             repeated_group_names(&raw.groups).into_iter().collect();
         let mut group_spans = Vec::with_capacity(raw.groups.len());
         for (group_index, group) in raw.groups.iter().enumerate() {
-            let group_location = find_rule(&all, search_from, "name", &group.name);
+            let group_location = find_rule(text, &all, search_from, "name", &group.name);
             let group_span = group_location
                 .as_ref()
                 .map(|loc| Span::new(base + loc.name.0, base + loc.name.1))
@@ -180,7 +180,7 @@ fn lint_one_file(map: &SourceMap, file_index: usize, config: &LintConfig, report
                 let location = if key == "expr" {
                     None
                 } else {
-                    find_rule(&all, search_from, key, name)
+                    find_rule(text, &all, search_from, key, name)
                 };
                 let name_span = match &location {
                     Some(loc) => {

@@ -10,7 +10,9 @@
 //! Invariant: a forecast scenario's ramp crosses the limit only after its check
 //! time, half a sample between two samples (so promtool's float steps cannot
 //! land on the limit), so the forecast is what fires; a horizon too short for
-//! that gets no forecast scenario.
+//! that gets no forecast scenario. Values above and below a limit differ from it by
+//! a margin the float arithmetic of Prometheus keeps: 1, or near a millionth of a
+//! limit beyond a million (`max = 123456789012345678901` plus 1 is the same double).
 
 use std::collections::BTreeMap;
 
@@ -38,6 +40,20 @@ impl Ramp {
     }
 }
 
+/// How far from `limit` the scenarios' values sit: 1, or for a limit beyond a
+/// million the power of ten at or above a millionth of it, so that the values on
+/// either side and each step of a forecast ramp between them stay distinct doubles
+/// after promtool's additions (a double keeps about 16 digits).
+fn margin_around(limit: Decimal) -> Option<Decimal> {
+    const EXACT_RANGE: f64 = 1e6;
+    let magnitude = limit.to_f64().abs();
+    if magnitude <= EXACT_RANGE {
+        return Some(Decimal::ONE);
+    }
+    let exponent = (magnitude / EXACT_RANGE).log10().ceil();
+    Decimal::ONE.scaled_by_power_of_ten(exponent as i32)
+}
+
 impl Generator<'_> {
     /// The scenarios of a drift or gpu objective.
     pub fn threshold_cases(&self, cache: &mut RegexCache) -> Option<Vec<TestCase>> {
@@ -59,7 +75,8 @@ impl Generator<'_> {
                 let labels = self.solver.solve(&[score], cache)?;
                 let series = series_text(&score.metric, &labels);
                 let high = find(naming::ALERT_DRIFT_HIGH)?;
-                let above = max.checked_add(Decimal::ONE)?;
+                let margin = margin_around(*max)?;
+                let above = max.checked_add(margin)?;
                 let eval = for_.millis + 2 * self.interval;
                 let steps = eval / self.interval;
                 let mut checks = vec![self.expect(high, &labels, eval)];
@@ -79,7 +96,7 @@ impl Generator<'_> {
                     return None;
                 }
                 cases.push(case);
-                let below = max.checked_sub(Decimal::ONE)?;
+                let below = max.checked_sub(margin)?;
                 cases.extend(self.dip_case(
                     high,
                     &labels,
