@@ -1,0 +1,168 @@
+//! Prometheus' own `promtool test rules` files (`data/promtool-testdata/`, copied from
+//! `cmd/promtool/testdata/`) through `mlslo test` and promtool 2.42: on every test file
+//! the same verdict, the same exit code and the same report (stdout and stderr).
+//!
+//! The files written for Prometheus 3 (`fuzzy_compare`, `start_timestamp`, native
+//! histograms in `exp_samples`, a test group without `interval`) are judged by what
+//! promtool 2.42 does with them, as this is `mlslo test`'s default mode. Both tools run
+//! in the data folder on the bare file name, so the reports name the same paths.
+//!
+//! Fails when `CI` is set and promtool is missing; elsewhere it says so and passes.
+
+use std::path::Path;
+use std::process::Command;
+
+use crate::support::{data, installed, MLSLO, PROMTOOL};
+
+/// The test files `cmd/promtool/unittest_test.go` (Prometheus v3.14.0) runs through
+/// `RulesUnitTest`, with the line of its case; the other `.yml` files of the folder are
+/// the rule files they name.
+const TEST_FILES: &[(&str, u32)] = &[
+    ("unittest.yml", 43),
+    ("long-period.yml", 50),
+    ("bad-input-series.yml", 57),
+    ("bad-promql.yml", 64),
+    ("bad-rules-syntax-test.yml", 71),
+    ("bad-rules-error-test.yml", 78),
+    ("failing.yml", 85),
+    ("at-modifier-test.yml", 92),
+    ("negative-offset-test.yml", 109),
+    ("no-test-group-interval.yml", 126),
+    ("start-time-test.yml", 136),
+    ("rules_run.yml", 218),
+    ("rules_run_extrafields.yml", 249),
+    ("rules_run_no_fuzzy.yml", 257),
+    ("rules_run_fuzzy.yml", 265),
+];
+
+/// Files whose report still differs from promtool 2.42's, each with what differs. The
+/// test fails when one of them agrees, so that the list only shrinks.
+const KNOWN_DIFFERENCES: &[(&str, &str)] = &[
+    (
+        "unittest.yml",
+        "exit 2 and serde's wording for unknown fields",
+    ),
+    (
+        "bad-input-series.yml",
+        "exit 2 and our wording for a series that does not parse",
+    ),
+    (
+        "bad-rules-syntax-test.yml",
+        "exit 2, no position and promql-parser's message",
+    ),
+    (
+        "start-time-test.yml",
+        "exit 2 and serde's wording for unknown fields",
+    ),
+    (
+        "rules_run_extrafields.yml",
+        "exit 2 and serde's wording for unknown fields",
+    ),
+    (
+        "rules_run_no_fuzzy.yml",
+        "exit 2 and serde's wording for unknown fields",
+    ),
+    (
+        "rules_run_fuzzy.yml",
+        "exit 2 and serde's wording for unknown fields",
+    ),
+];
+
+/// The most runs of promtool on one file before its report counts as different from
+/// ours; see where it is used.
+const PROMTOOL_RUNS: usize = 16;
+
+#[derive(Debug, PartialEq, Eq)]
+struct Report {
+    code: Option<i32>,
+    stdout: String,
+    stderr: String,
+}
+
+fn run(program: &str, args: &[&str], dir: &Path) -> Report {
+    let output = Command::new(program)
+        .args(args)
+        .current_dir(dir)
+        .env_remove("NO_COLOR")
+        .output()
+        .unwrap_or_else(|e| panic!("running {program}: {e}"));
+    Report {
+        code: output.status.code(),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+/// `mlslo test`'s report without its own notes on what promtool does silently (a test
+/// group without `interval`, a verdict that depends on promtool's random group order):
+/// they add a line before promtool's text and change nothing in it. promtool's own
+/// warnings never name promtool, so they stay.
+fn without_notes_on_promtool(stderr: &str) -> String {
+    stderr
+        .split_inclusive('\n')
+        .filter(|line| !(line.starts_with("  WARNING: ") && line.contains("promtool")))
+        .collect()
+}
+
+#[test]
+fn prometheus_promtool_test_files_give_promtool_2_42_reports() {
+    if installed(PROMTOOL).is_none() {
+        return;
+    }
+    let folder = data("promtool-testdata");
+    let mut agreeing = 0;
+    let mut differing = Vec::new();
+    for &(file, line) in TEST_FILES {
+        let ours = run(MLSLO, &["test", file], &folder);
+        let ours = Report {
+            stderr: without_notes_on_promtool(&ours.stderr),
+            ..ours
+        };
+        // promtool 2.42 loads input series in Go's random map order, which decides the
+        // order of the series an error lists (`bad-promql.yml` names `b="4"` first in
+        // about seven runs of eight): any report promtool gives is promtool's report.
+        let theirs = run(PROMTOOL, &["test", "rules", file], &folder);
+        let agrees = theirs == ours
+            || (1..PROMTOOL_RUNS).any(|_| run(PROMTOOL, &["test", "rules", file], &folder) == ours);
+        if agrees {
+            agreeing += 1;
+        } else {
+            println!(
+                "DIFFERS {file} (unittest_test.go:{line})\n--- promtool 2.42\n{:#?}\n--- mlslo test\n{ours:#?}",
+                theirs
+            );
+            differing.push(file);
+        }
+    }
+    println!(
+        "{agreeing} of {} files agree with promtool 2.42 on verdict, exit code and report",
+        TEST_FILES.len()
+    );
+    let known: Vec<&str> = KNOWN_DIFFERENCES.iter().map(|(file, _)| *file).collect();
+    assert_eq!(
+        differing, known,
+        "the files that differ from promtool 2.42 (see the DIFFERS reports above)"
+    );
+}
+
+#[test]
+fn every_test_file_of_the_folder_is_compared() {
+    let folder = data("promtool-testdata");
+    for &(file, _) in TEST_FILES {
+        assert!(folder.join(file).is_file(), "{file} is in the data folder");
+    }
+    for entry in std::fs::read_dir(&folder).expect("the data folder exists") {
+        let name = entry
+            .expect("entry")
+            .file_name()
+            .to_string_lossy()
+            .into_owned();
+        let text = std::fs::read_to_string(folder.join(&name)).unwrap_or_default();
+        if name.ends_with(".yml") && text.contains("\ntests:") {
+            assert!(
+                TEST_FILES.iter().any(|(file, _)| *file == name),
+                "{name} is a test file: add it to TEST_FILES"
+            );
+        }
+    }
+}
