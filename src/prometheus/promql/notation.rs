@@ -36,6 +36,8 @@ pub struct SeriesLine {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NotationError {
     pub message: String,
+    /// The sequence is refused for its length ([`MAX_SEQUENCE_LENGTH`]), not its syntax.
+    pub over_length_limit: bool,
 }
 
 impl fmt::Display for NotationError {
@@ -235,9 +237,12 @@ fn expand_item(item: &str, out: &mut Vec<SequenceValue>) -> Result<(), NotationE
 /// Refuses to grow a sequence past [`MAX_SEQUENCE_LENGTH`], before allocating.
 fn make_room(out: &mut Vec<SequenceValue>, count: usize, item: &str) -> Result<(), NotationError> {
     if out.len().saturating_add(count) > MAX_SEQUENCE_LENGTH {
-        return Err(error(format!(
-            "{item:?} makes the series longer than {MAX_SEQUENCE_LENGTH} points, the most mlslo expands"
-        )));
+        return Err(NotationError {
+            over_length_limit: true,
+            ..error(format!(
+                "{item:?} makes the series longer than {MAX_SEQUENCE_LENGTH} points, the most mlslo expands"
+            ))
+        });
     }
     out.reserve(count);
     Ok(())
@@ -373,7 +378,10 @@ impl<'a> Cursor<'a> {
 }
 
 fn error(message: String) -> NotationError {
-    NotationError { message }
+    NotationError {
+        message,
+        over_length_limit: false,
+    }
 }
 
 #[cfg(test)]

@@ -57,8 +57,12 @@ pub enum Verdict {
     Success,
     /// At least one test failed.
     Failed,
-    /// The file (or a rule file it names) could not be read or is invalid.
+    /// The file (or a rule file it names) is invalid: promtool refuses it.
     Bad,
+    /// The file (or a rule file it names) could not be read, or a test group is over
+    /// mlslo's limits ([`MAX_EVALUATIONS`], `notation::MAX_SEQUENCE_LENGTH`) where
+    /// promtool would run for hours: nothing was tested.
+    NotRun,
 }
 
 /// Where a piece of output goes, as promtool splits it.
@@ -192,7 +196,7 @@ pub fn run_test_file(
 ) -> FileReport {
     let mut output = vec![(Stream::Stdout, format!("Unit Testing:  {name}\n"))];
     let (verdict, errors) = match files.read(name) {
-        Err(e) => (Verdict::Bad, vec![e]),
+        Err(e) => (Verdict::NotRun, vec![e]),
         Ok(text) => run_test_text(
             &text,
             base_dir,
@@ -261,9 +265,13 @@ fn run_test_text(
     };
     let mut groups = Vec::new();
     let mut load_errors = Vec::new();
+    let mut load_verdict = Verdict::Bad;
     for path in &rule_paths {
         match files.read(path) {
-            Err(e) => load_errors.push(e),
+            Err(e) => {
+                load_verdict = Verdict::NotRun;
+                load_errors.push(e);
+            }
             Ok(text) => match load_rule_file(
                 path,
                 &text,
@@ -278,7 +286,7 @@ fn run_test_text(
         }
     }
     if !load_errors.is_empty() {
-        return (Verdict::Bad, load_errors);
+        return (load_verdict, load_errors);
     }
     let rank = |group: &RuleGroup| order.get(&group.name).copied().unwrap_or(0);
     let mut in_file_order = groups.clone();
@@ -318,9 +326,9 @@ fn run_test_text(
         let (group_verdict, group_errors) = match result {
             Ok(failures) if failures.is_empty() => (Verdict::Success, failures),
             Ok(failures) => (Verdict::Failed, failures),
-            Err(bad_errors) => (Verdict::Bad, bad_errors),
+            Err(refusal) => refusal,
         };
-        if !ambiguous.is_empty() && group_verdict != Verdict::Bad {
+        if !ambiguous.is_empty() && matches!(group_verdict, Verdict::Success | Verdict::Failed) {
             let other = run_test_group(test, eval_interval, &options, threads, &reversed, plan);
             let other_passes = matches!(&other, Ok(f) if f.is_empty());
             if other_passes != (group_verdict == Verdict::Success) {
@@ -336,6 +344,7 @@ fn run_test_text(
             }
         }
         verdict = match (verdict, group_verdict) {
+            (Verdict::NotRun, _) | (_, Verdict::NotRun) => Verdict::NotRun,
             (Verdict::Bad, _) | (_, Verdict::Bad) => Verdict::Bad,
             (Verdict::Failed, _) | (_, Verdict::Failed) => Verdict::Failed,
             _ => Verdict::Success,
@@ -374,8 +383,8 @@ fn indent_lines(text: &str, indent: &str) -> String {
         .join(&format!("\n{indent}"))
 }
 
-/// Runs one test group; `Ok` holds the failures (empty when it passes), `Err` errors
-/// that make the file bad.
+/// Runs one test group; `Ok` holds the failures (empty when it passes), `Err` the
+/// errors that refuse the file and how ([`Verdict::Bad`] or [`Verdict::NotRun`]).
 fn run_test_group(
     test: &TestGroup,
     eval_interval: i64,
@@ -383,8 +392,8 @@ fn run_test_group(
     threads: usize,
     groups: &[RuleGroup],
     plan: EvaluationPlan,
-) -> Result<Vec<String>, Vec<String>> {
-    let one = |e: String| vec![e];
+) -> Result<Vec<String>, (Verdict, Vec<String>)> {
+    let one = |e: String| (Verdict::Bad, vec![e]);
     let input_spacing = InputSpacing::of_2_42(duration_or_zero(&test.interval).map_err(one)?);
     let mut alert_tests: Vec<(i64, &AlertTest)> = Vec::new();
     for alert in &test.alert_rule_test {
@@ -414,15 +423,19 @@ fn run_test_group(
 
     let evaluations = max_time / eval_interval + 1;
     if evaluations > MAX_EVALUATIONS {
-        return Err(one(format!(
-            "eval_time {} at evaluation_interval {} needs {evaluations} evaluations of every group; \
-             mlslo test runs at most {MAX_EVALUATIONS} per test group: use a longer evaluation_interval",
-            format_model_duration(max_time),
-            format_model_duration(eval_interval)
-        )));
+        return Err((
+            Verdict::NotRun,
+            vec![format!(
+                "eval_time {} at evaluation_interval {} needs {evaluations} evaluations of every group; \
+                 mlslo test runs at most {MAX_EVALUATIONS} per test group: use a longer evaluation_interval",
+                format_model_duration(max_time),
+                format_model_duration(eval_interval)
+            )],
+        ));
     }
     let last_step = max_time - max_time % eval_interval;
-    let mut input = load_input(test, input_spacing, last_step).map_err(one)?;
+    let mut input =
+        load_input(test, input_spacing, last_step).map_err(|(verdict, e)| (verdict, vec![e]))?;
     let mut storage = Storage::new();
     let context = EvalContext {
         options: *options,
@@ -566,16 +579,27 @@ impl Input {
 
 /// Reads input series sorted by labels (so selections come out nearly sorted), with
 /// samples up to `last_step` only, as promtool's lazy loader never loads later ones.
-fn load_input(test: &TestGroup, spacing: InputSpacing, last_step: i64) -> Result<Input, String> {
+/// An error says whether promtool refuses the series ([`Verdict::Bad`]) or mlslo's
+/// length limit does ([`Verdict::NotRun`]).
+fn load_input(
+    test: &TestGroup,
+    spacing: InputSpacing,
+    last_step: i64,
+) -> Result<Input, (Verdict, String)> {
     let mut parsed = Vec::with_capacity(test.input_series.len());
     for (index, input) in test.input_series.iter().enumerate() {
         let series = input.series.as_deref().unwrap_or("");
         // Parse only the labels now; values are expanded one series at a time below.
-        let (labels, rest) = parse_labels_prefix(series)
-            .map_err(|e| format!("error in input series {series:?}: {e}"))?;
+        let (labels, rest) = parse_labels_prefix(series).map_err(|e| {
+            (
+                Verdict::Bad,
+                format!("error in input series {series:?}: {e}"),
+            )
+        })?;
         if !rest.trim().is_empty() {
-            return Err(format!(
-                "error in input series {series:?}: unexpected {rest:?}"
+            return Err((
+                Verdict::Bad,
+                format!("error in input series {series:?}: unexpected {rest:?}"),
             ));
         }
         parsed.push((labels, index));
@@ -589,8 +613,14 @@ fn load_input(test: &TestGroup, spacing: InputSpacing, last_step: i64) -> Result
             input.series.as_deref().unwrap_or(""),
             input.values.as_deref().unwrap_or("")
         );
-        let line =
-            parse_series_line(&line).map_err(|e| format!("error in input series {line:?}: {e}"))?;
+        let line = parse_series_line(&line).map_err(|e| {
+            let verdict = if e.over_length_limit {
+                Verdict::NotRun
+            } else {
+                Verdict::Bad
+            };
+            (verdict, format!("error in input series {line:?}: {e}"))
+        })?;
         let id = storage.series_id(&labels);
         match spacing {
             InputSpacing::Every(interval) => {
