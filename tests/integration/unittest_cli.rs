@@ -45,7 +45,11 @@ fn invalid_files_exit_one_as_in_promtool_and_unreadable_ones_two() {
     )
     .expect("write");
     let uses_bad_rules = dir.join("uses_bad_rules_test.yml");
-    std::fs::write(&uses_bad_rules, "rule_files: [bad_rules.yml]\ntests: []\n").expect("write");
+    std::fs::write(
+        &uses_bad_rules,
+        "rule_files: [bad_rules.yml]\ntests:\n  - interval: 1m\n",
+    )
+    .expect("write");
     for file in [&unknown_field, &uses_bad_rules] {
         let (code, _, stderr) = mlslo_test(&[file.to_str().expect("utf-8 path")]);
         assert_eq!(code, Some(1), "{stderr}");

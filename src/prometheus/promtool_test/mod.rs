@@ -20,6 +20,7 @@
 //! `notation::MAX_SEQUENCE_LENGTH` points, so memory stays bounded.
 
 pub mod format;
+mod strict_yaml;
 #[cfg(test)]
 mod tests;
 
@@ -230,7 +231,10 @@ fn run_test_text(
     let bad = |e: String| (Verdict::Bad, vec![e]);
     let file: TestFile = match yaml_serde::from_str(text) {
         Ok(file) => file,
-        Err(e) => return bad(e.to_string()),
+        Err(e) => {
+            return bad(strict_yaml::unknown_fields(text, &strict_yaml::TEST_FILE)
+                .unwrap_or_else(|| e.to_string()))
+        }
     };
     let mut rule_paths = Vec::new();
     for pattern in &file.rule_files {
@@ -263,25 +267,34 @@ fn run_test_text(
         default_subquery_step_ms: eval_interval,
         ..EvalOptions::default()
     };
+    if file.tests.is_empty() {
+        // promtool reads the rule files once per test group, so without one it never
+        // sees them.
+        return (Verdict::Success, Vec::new());
+    }
     let mut groups = Vec::new();
     let mut load_errors = Vec::new();
     let mut load_verdict = Verdict::Bad;
+    let rule_file_options = RuleFileOptions {
+        semantics: options.semantics,
+        ..RuleFileOptions::default()
+    };
     for path in &rule_paths {
         match files.read(path) {
             Err(e) => {
                 load_verdict = Verdict::NotRun;
                 load_errors.push(e);
             }
-            Ok(text) => match load_rule_file(
-                path,
-                &text,
-                RuleFileOptions {
-                    semantics: options.semantics,
-                    ..RuleFileOptions::default()
-                },
-            ) {
+            Ok(text) => match load_rule_file(path, &text, rule_file_options) {
                 Ok(loaded) => groups.extend(loaded),
-                Err(errors) => load_errors.extend(errors),
+                // rulefmt stops at yaml.v3's unknown fields before it validates anything.
+                Err(errors) => match strict_yaml::unknown_fields(
+                    &text,
+                    &strict_yaml::rule_file(rule_file_options.group_fields),
+                ) {
+                    Some(message) => load_errors.push(format!("{path}: {message}")),
+                    None => load_errors.extend(errors),
+                },
             },
         }
     }
