@@ -37,16 +37,7 @@ const TEST_FILES: &[(&str, u32)] = &[
 
 /// Files whose report still differs from promtool 2.42's, each with what differs. The
 /// test fails when one of them agrees, so that the list only shrinks.
-const KNOWN_DIFFERENCES: &[(&str, &str)] = &[
-    (
-        "bad-input-series.yml",
-        "our wording for a series that does not parse",
-    ),
-    (
-        "bad-rules-syntax-test.yml",
-        "no position and promql-parser's message",
-    ),
-];
+const KNOWN_DIFFERENCES: &[(&str, &str)] = &[];
 
 /// The most runs of promtool on one file before its report counts as different from
 /// ours; see where it is used.
@@ -144,5 +135,108 @@ fn every_test_file_of_the_folder_is_compared() {
                 "{name} is a test file: add it to TEST_FILES"
             );
         }
+    }
+}
+
+/// Queries Prometheus' parser refuses, one of each message `mlslo test` words as
+/// promtool does (`prometheus_parse_error`).
+const MALFORMED_QUERIES: &[&str] = &[
+    "test +",
+    "a ==bool",
+    "1 < bool",
+    "-",
+    "foo bar",
+    "a + b c",
+    "sum by (a) (b) c",
+    "sum without(a) (b) by (c)",
+    "1 +* 2",
+    "up @ foo",
+    "sum(up) by",
+    "topk(3, up) by",
+    "rate(x[5m] offset)",
+    r#"up{job="a" foo="b"}"#,
+    "sum(",
+    "(a",
+    "rate(up[5m]",
+    "up{",
+    r#"up{job="x""#,
+    "up[5m",
+    "x[5m:1m",
+    "up offset",
+    ")",
+    "(a + b)) ",
+    "a + on(x) group_left(x) b",
+    r#"{a=~"+"}"#,
+    r#"a{b!~"("}"#,
+    r#"foo{a!~"a)"}"#,
+    r#"up{job=~"a{2,1}"}"#,
+    r#"foo{a=~"[a"}"#,
+    r#"foo{a=~"\\q"}"#,
+    "unknown_fn(up)",
+    "abs(up, up)",
+    "rate(up)",
+    "a and 1",
+    "1 == 1",
+    "topk(up)",
+    r#""a" + 1"#,
+    "{}",
+    "a offset 5m offset 5m",
+];
+
+/// Input series whose label set Prometheus' lexer refuses.
+const MALFORMED_SERIES: &[&str] = &[
+    r#"up{job="a""#,
+    r#"up{job="a","#,
+    r#"up{job="prometheus" 0"#,
+    r#"up{j0b="a" 1}"#,
+];
+
+/// Runs `test` (with `rules.yml` beside it) through both tools: the same report.
+fn same_report_as_promtool(what: &str, rules: &str, test: &str) {
+    let work = crate::support::scratch(what);
+    std::fs::write(work.join("rules.yml"), rules).expect("write rules");
+    std::fs::write(work.join("test.yml"), test).expect("write test");
+    let theirs = run(PROMTOOL, &["test", "rules", "test.yml"], &work);
+    let ours = run(MLSLO, &["test", "test.yml"], &work);
+    let ours = Report {
+        stderr: without_notes_on_promtool(&ours.stderr),
+        ..ours
+    };
+    assert_eq!(ours, theirs, "{what}: mlslo test against promtool 2.42");
+}
+
+#[test]
+fn malformed_queries_are_reported_in_promtool_2_42_words() {
+    if installed(PROMTOOL).is_none() {
+        return;
+    }
+    let quoted = |text: &str| serde_json::to_string(text).expect("a string serialises");
+    let mut test = String::from("tests:\n  - interval: 1m\n    promql_expr_test:\n");
+    let mut rules = String::from("groups:\n  - name: malformed\n    rules:\n");
+    for query in MALFORMED_QUERIES {
+        test.push_str(&format!(
+            "      - expr: {}\n        eval_time: 0m\n",
+            quoted(query)
+        ));
+        rules.push_str(&format!(
+            "      - record: x\n        expr: {}\n",
+            quoted(query)
+        ));
+    }
+    same_report_as_promtool("promtool-malformed-queries", "groups: []\n", &test);
+    same_report_as_promtool(
+        "promtool-malformed-rules",
+        &rules,
+        "rule_files: [rules.yml]\ntests:\n  - interval: 1m\n",
+    );
+    for series in MALFORMED_SERIES {
+        same_report_as_promtool(
+            "promtool-malformed-series",
+            "groups: []\n",
+            &format!(
+                "tests:\n  - interval: 1m\n    input_series:\n      - series: {}\n        values: 1 2\n",
+                quoted(series)
+            ),
+        );
     }
 }

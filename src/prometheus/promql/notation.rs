@@ -384,6 +384,52 @@ fn error(message: String) -> NotationError {
     }
 }
 
+/// Prometheus' lexer error for a series line (`metric{labels} values`) whose label set
+/// holds a character its lexer refuses inside braces, as promtool prints it:
+/// `1:COLUMN: parse error: unexpected character inside braces: 'C'` (promtool's series
+/// errors always say line 1). `None` when the braces hold only what the lexer accepts
+/// there, or when the label set has no end: those errors are worded by the caller.
+pub fn prometheus_brace_error(line: &str) -> Option<String> {
+    let mut quote: Option<char> = None;
+    let mut escaped = false;
+    let mut inside = false;
+    // A digit may continue a label name but not start a token.
+    let mut in_name = false;
+    for (offset, character) in line.char_indices() {
+        if let Some(open) = quote {
+            match character {
+                _ if escaped => escaped = false,
+                '\\' if open != '`' => escaped = true,
+                c if c == open => quote = None,
+                _ => {}
+            }
+            continue;
+        }
+        if !inside {
+            inside = character == '{';
+            continue;
+        }
+        let continues_name = in_name;
+        in_name = character.is_ascii_alphanumeric() || character == '_';
+        match character {
+            '}' => return None,
+            '"' | '\'' | '`' => quote = Some(character),
+            c if c.is_ascii_alphabetic() || c == '_' => {}
+            c if c.is_ascii_digit() && continues_name => {}
+            c if c.is_whitespace() => {}
+            '=' | '!' | '~' | ',' => {}
+            c => {
+                return Some(format!(
+                    "1:{}: parse error: unexpected character inside braces: {}",
+                    offset + 1,
+                    crate::prometheus::model::go_quote::quote_rune(c)
+                ))
+            }
+        }
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

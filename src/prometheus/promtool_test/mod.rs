@@ -33,8 +33,12 @@ use crate::prometheus::model::duration::{
     format_go_duration, format_model_duration, parse_model_duration,
 };
 use crate::prometheus::model::{go_number, go_quote};
-use crate::prometheus::promql::notation::{parse_labels_prefix, parse_series_line, SequenceValue};
-use crate::prometheus::promql::{instant_query, EvalOptions, Labels, Storage, Value};
+use crate::prometheus::promql::notation::{
+    parse_labels_prefix, parse_series_line, prometheus_brace_error, SequenceValue,
+};
+use crate::prometheus::promql::{
+    instant_query, prometheus_parse_error, EvalError, EvalOptions, Labels, Storage, Value,
+};
 use crate::prometheus::ruler::group::written_metric_names;
 use crate::prometheus::ruler::source::{go_optional_string, go_string_map};
 use crate::prometheus::ruler::{
@@ -603,17 +607,19 @@ fn load_input(
     for (index, input) in test.input_series.iter().enumerate() {
         let series = input.series.as_deref().unwrap_or("");
         // Parse only the labels now; values are expanded one series at a time below.
-        let (labels, rest) = parse_labels_prefix(series).map_err(|e| {
-            (
-                Verdict::Bad,
-                format!("error in input series {series:?}: {e}"),
-            )
-        })?;
+        let values = input.values.as_deref().unwrap_or("");
+        let refused = |ours: String| {
+            // promtool parses `series values` as one line; its lexer's words where it
+            // has them.
+            let theirs = prometheus_brace_error(&format!("{series} {values}"));
+            (Verdict::Bad, theirs.unwrap_or(ours))
+        };
+        let (labels, rest) = parse_labels_prefix(series)
+            .map_err(|e| refused(format!("error in input series {series:?}: {e}")))?;
         if !rest.trim().is_empty() {
-            return Err((
-                Verdict::Bad,
-                format!("error in input series {series:?}: unexpected {rest:?}"),
-            ));
+            return Err(refused(format!(
+                "error in input series {series:?}: unexpected {rest:?}"
+            )));
         }
         parsed.push((labels, index));
     }
@@ -751,6 +757,7 @@ fn check_promql(
         Ok(Value::Vector(vector)) => vector.into_iter().map(|s| (s.labels, s.value)).collect(),
         Ok(Value::Scalar(value)) => vec![(Labels::empty(), value)],
         Ok(_) => return fail("rule result is not a vector or scalar".to_string()),
+        Err(EvalError::Parse(message)) => return fail(prometheus_parse_error(expr, &message)),
         Err(e) => return fail(e.to_string()),
     };
     let mut expected = Vec::new();
