@@ -65,6 +65,9 @@ enum Command {
 }
 
 #[derive(Debug, clap::Args)]
+#[command(
+    after_help = "Exit status: 0 when every test passes; 1, as promtool 2.42, when a test failed or a file is invalid; 2 when a file could not be read or a test is over mlslo's limits, so nothing was tested."
+)]
 struct TestArgs {
     /// The unit-test files.
     #[arg(value_name = "FILES", required = true)]

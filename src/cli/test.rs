@@ -3,8 +3,9 @@
 //! shows a progress bar on stderr while it runs, when stderr is a terminal; it is
 //! cleared before the output, which is byte for byte the same with or without it.
 //!
-//! Invariants: exit 0 only when every test of every file passes, 1 when a test failed,
-//! 2 when a file (or a rule file it names) is unreadable or invalid; globbing follows
+//! Invariants: exit 0 only when every test of every file passes; 1, as promtool, when a
+//! test failed or a file (or a rule file it names) is invalid; 2 when a file could not
+//! be read or a test is over mlslo's limits, so nothing was tested; globbing follows
 //! Go's `filepath.Glob` (`*`, `?`, `[...]` within one path element, sorted matches).
 
 use std::path::{Path, PathBuf};
@@ -284,7 +285,7 @@ pub fn run(paths: &[PathBuf]) -> u8 {
             .zip(&names)
             .map(|(handle, name)| {
                 handle.join().unwrap_or_else(|_| FileReport {
-                    verdict: Verdict::Bad,
+                    verdict: Verdict::NotRun,
                     output: vec![(
                         Stream::Stderr,
                         format!("Unit Testing:  {name}\n  FAILED:\ninternal error: the runner panicked\n\n"),
@@ -303,8 +304,8 @@ pub fn run(paths: &[PathBuf]) -> u8 {
             }
         }
         status = match report.verdict {
-            Verdict::Bad => EXIT_USAGE_OR_IO,
-            Verdict::Failed if status == EXIT_CLEAN => EXIT_INVALID_INPUT,
+            Verdict::NotRun => EXIT_USAGE_OR_IO,
+            Verdict::Failed | Verdict::Bad if status == EXIT_CLEAN => EXIT_INVALID_INPUT,
             _ => status,
         };
     }

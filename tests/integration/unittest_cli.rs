@@ -70,8 +70,10 @@ fn a_failing_test_exits_one_and_files_keep_argument_order() {
     assert!(stderr.contains("1.5000000000000002E+01"), "{stderr}");
 }
 
+/// promtool 2.42 exits 1 on a file it refuses (an unknown field, a rule without
+/// `expr`), as on a failed test; a file that cannot be read is not tested at all.
 #[test]
-fn bad_files_exit_two() {
+fn invalid_files_exit_one_as_in_promtool_and_unreadable_ones_two() {
     let dir = scratch("unittest-cli-bad-files");
     let unknown_field = dir.join("unknown_field_test.yml");
     std::fs::write(&unknown_field, "rule_files: []\ntestz: []\n").expect("write");
@@ -82,10 +84,14 @@ fn bad_files_exit_two() {
     )
     .expect("write");
     let uses_bad_rules = dir.join("uses_bad_rules_test.yml");
-    std::fs::write(&uses_bad_rules, "rule_files: [bad_rules.yml]\ntests: []\n").expect("write");
+    std::fs::write(
+        &uses_bad_rules,
+        "rule_files: [bad_rules.yml]\ntests:\n  - interval: 1m\n",
+    )
+    .expect("write");
     for file in [&unknown_field, &uses_bad_rules] {
         let (code, _, stderr) = mlslo_test(&[file.to_str().expect("utf-8 path")]);
-        assert_eq!(code, Some(2), "{stderr}");
+        assert_eq!(code, Some(1), "{stderr}");
         assert!(stderr.contains("  FAILED:"), "{stderr}");
     }
     let (code, _, stderr) = mlslo_test(&["no_such_file_test.yml"]);

@@ -966,3 +966,14 @@ tests:
 ",
     );
 }
+
+/// promtool reads the rule files for each test group: a file without tests passes
+/// whatever its rule files hold.
+#[test]
+fn a_file_without_tests_never_reads_its_rule_files() {
+    passes_in_both(
+        "no-tests-bad-rules",
+        "groups:\n  - name: g\n    bogus: 1\n",
+        "rule_files: [rules.yml]\ntests: []\n",
+    );
+}

@@ -36,6 +36,8 @@ pub struct SeriesLine {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NotationError {
     pub message: String,
+    /// The sequence is refused for its length ([`MAX_SEQUENCE_LENGTH`]), not its syntax.
+    pub over_length_limit: bool,
 }
 
 impl fmt::Display for NotationError {
@@ -235,9 +237,12 @@ fn expand_item(item: &str, out: &mut Vec<SequenceValue>) -> Result<(), NotationE
 /// Refuses to grow a sequence past [`MAX_SEQUENCE_LENGTH`], before allocating.
 fn make_room(out: &mut Vec<SequenceValue>, count: usize, item: &str) -> Result<(), NotationError> {
     if out.len().saturating_add(count) > MAX_SEQUENCE_LENGTH {
-        return Err(error(format!(
-            "{item:?} makes the series longer than {MAX_SEQUENCE_LENGTH} points, the most mlslo expands"
-        )));
+        return Err(NotationError {
+            over_length_limit: true,
+            ..error(format!(
+                "{item:?} makes the series longer than {MAX_SEQUENCE_LENGTH} points, the most mlslo expands"
+            ))
+        });
     }
     out.reserve(count);
     Ok(())
@@ -373,7 +378,56 @@ impl<'a> Cursor<'a> {
 }
 
 fn error(message: String) -> NotationError {
-    NotationError { message }
+    NotationError {
+        message,
+        over_length_limit: false,
+    }
+}
+
+/// Prometheus' lexer error for a series line (`metric{labels} values`) whose label set
+/// holds a character its lexer refuses inside braces, as promtool prints it:
+/// `1:COLUMN: parse error: unexpected character inside braces: 'C'` (promtool's series
+/// errors always say line 1). `None` when the braces hold only what the lexer accepts
+/// there, or when the label set has no end: those errors are worded by the caller.
+pub fn prometheus_brace_error(line: &str) -> Option<String> {
+    let mut quote: Option<char> = None;
+    let mut escaped = false;
+    let mut inside = false;
+    // A digit may continue a label name but not start a token.
+    let mut in_name = false;
+    for (offset, character) in line.char_indices() {
+        if let Some(open) = quote {
+            match character {
+                _ if escaped => escaped = false,
+                '\\' if open != '`' => escaped = true,
+                c if c == open => quote = None,
+                _ => {}
+            }
+            continue;
+        }
+        if !inside {
+            inside = character == '{';
+            continue;
+        }
+        let continues_name = in_name;
+        in_name = character.is_ascii_alphanumeric() || character == '_';
+        match character {
+            '}' => return None,
+            '"' | '\'' | '`' => quote = Some(character),
+            c if c.is_ascii_alphabetic() || c == '_' => {}
+            c if c.is_ascii_digit() && continues_name => {}
+            c if c.is_whitespace() => {}
+            '=' | '!' | '~' | ',' => {}
+            c => {
+                return Some(format!(
+                    "1:{}: parse error: unexpected character inside braces: {}",
+                    offset + 1,
+                    crate::prometheus::model::go_quote::quote_rune(c)
+                ))
+            }
+        }
+    }
+    None
 }
 
 #[cfg(test)]

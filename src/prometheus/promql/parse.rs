@@ -1,6 +1,7 @@
 //! PromQL parsing, the one way into `promql-parser` for the whole crate: the plain
 //! parse ([`parse_promql`]), the parse as one Prometheus version accepts it
-//! ([`parse_query`]), and whether a regex matcher's pattern compiles.
+//! ([`parse_query`]), whether a regex matcher's pattern compiles, and a refused
+//! query's error as Prometheus' parser words and places it ([`prometheus_parse_error`]).
 //!
 //! Each distinct regex pattern is compiled once per thread: promql-parser builds a
 //! fresh `Regex` for every `=~`/`!~` it meets, which was a third of `mlslo lint`'s
@@ -42,6 +43,7 @@ use promql_parser::parser::{Expr, VectorSelector};
 
 use super::error::EvalError;
 use super::Semantics;
+use crate::prometheus::model::go_quote;
 
 /// Marks a rewritten matcher's value; a query that already contains it is parsed
 /// the plain way, so a marked value can only come from the rewrite.
@@ -401,6 +403,455 @@ fn visit_selectors(expr: &mut Expr, visit: &mut dyn FnMut(&mut VectorSelector)) 
     }
 }
 
+// Prometheus' wording of parse errors.
+//
+// promql-parser reports a syntax error as "invalid promql query", without position, and
+// words some others differently from Prometheus' parser; promtool prints Prometheus'
+// `LINE:COL: parse error: MESSAGE`. The mapped messages are listed in
+// `prometheus_message`; every other message keeps promql-parser's words. The position
+// is Prometheus' where the message names the place (a token, the end of input); where
+// Prometheus points at a node the message does not identify (a binary expression, a
+// function's argument), the first candidate in the query is taken.
+
+/// The text Prometheus 2.42's parser gives for `query`, which promql-parser refused with
+/// `message`: `LINE:COL: parse error: MESSAGE`, as promtool prints it.
+pub fn prometheus_parse_error(query: &str, message: &str) -> String {
+    let tokens = tokenize(query);
+    let (offset, text) = prometheus_message(query, &tokens, message);
+    format!("{} parse error: {text}", go_position(query, offset))
+}
+
+/// Where Prometheus places the error (a byte offset of `query`) and its message.
+fn prometheus_message(query: &str, tokens: &[Token], message: &str) -> (usize, String) {
+    let end = query.len();
+    if message == PROMQL_PARSER_SYNTAX_ERROR {
+        return unexpected_token(query, tokens);
+    }
+    if message == "unexpected end of input inside brackets" {
+        return (end, "unclosed left bracket".to_string());
+    }
+    if message.starts_with("unexpected end of input") || message == "unclosed left parenthesis" {
+        return (end, message.to_string());
+    }
+    if message.starts_with("unexpected right parenthesis") {
+        return (
+            unmatched_right_parenthesis_end(query, tokens).unwrap_or(0),
+            message.to_string(),
+        );
+    }
+    if let Some(label) = message
+        .strip_prefix("label '")
+        .and_then(|rest| rest.strip_suffix("' must not occur in ON and GROUP clause at once"))
+    {
+        let operator = tokens
+            .iter()
+            .zip(tokens.iter().skip(1))
+            .find(|(operator, on)| {
+                operator.kind == TokenKind::Operator && matches!(on.text(query), "on" | "ignoring")
+            })
+            .map_or(0, |(operator, _)| operator.start);
+        return (
+            operator,
+            format!(
+                "label {} must not occur in ON and GROUP clause at once",
+                go_quote::quote(label)
+            ),
+        );
+    }
+    if let Some(function) = message
+        .strip_prefix("unknown function with name '")
+        .and_then(|rest| rest.strip_suffix('\''))
+    {
+        return (
+            function_start(query, tokens, function),
+            format!("unknown function with name {}", go_quote::quote(function)),
+        );
+    }
+    if let Some((function, rest)) = message
+        .strip_prefix("expected ")
+        .and_then(|rest| rest.split_once(" argument(s) in call to '"))
+        .and_then(|(count, rest)| {
+            let (function, got) = rest.split_once("', ")?;
+            Some((
+                function,
+                format!(
+                    "expected {count} argument(s) in call to {}, {got}",
+                    go_quote::quote(function)
+                ),
+            ))
+        })
+    {
+        return (function_start(query, tokens, function), rest);
+    }
+    if let Some((function, text)) = message
+        .strip_prefix("expected type ")
+        .and_then(|rest| rest.split_once(" in call to function '"))
+        .and_then(|(expected, rest)| {
+            let (function, got) = rest.split_once("', got ")?;
+            Some((
+                function,
+                format!(
+                    "expected type {} in call to function {}, got {}",
+                    go_value_type(expected),
+                    go_quote::quote(function),
+                    go_value_type(got)
+                ),
+            ))
+        })
+    {
+        // Prometheus points at the argument; which one is not in promql-parser's
+        // message, so the first is named.
+        let call = function_start(query, tokens, function);
+        let argument = tokens
+            .iter()
+            .position(|token| token.start == call)
+            .and_then(|index| tokens.get(index + 2))
+            .map_or(call, |token| token.start);
+        return (argument, text);
+    }
+    if let Some(operator) = message
+        .strip_prefix("set operator '")
+        .and_then(|rest| rest.strip_suffix("' not allowed in binary scalar expression"))
+    {
+        return (
+            0,
+            format!(
+                "set operator {} not allowed in binary scalar expression",
+                go_quote::quote(operator)
+            ),
+        );
+    }
+    if message == "comparisons between scalars must use BOOL modifier" {
+        let operator = tokens
+            .iter()
+            .find(|token| matches!(token.text(query), "==" | "!=" | "<" | "<=" | ">" | ">="))
+            .map_or(0, |token| token.start);
+        return (operator, message.to_string());
+    }
+    if let Some(pattern) = message.strip_prefix("illegal regex for ") {
+        if let Some(text) = go_regexp_error(pattern) {
+            return (regex_matcher_start(query, tokens, pattern), text);
+        }
+    }
+    (0, message.to_string())
+}
+
+/// Prometheus' name of a value type where promql-parser uses its own.
+fn go_value_type(promql_parser_name: &str) -> &str {
+    match promql_parser_name {
+        "matrix" => "range vector",
+        "vector" => "instant vector",
+        other => other,
+    }
+}
+
+/// Where a call of `function` starts: its name.
+fn function_start(query: &str, tokens: &[Token], function: &str) -> usize {
+    tokens
+        .windows(2)
+        .find(|pair| pair[0].text(query) == function && pair[1].text(query) == "(")
+        .map_or(0, |pair| pair[0].start)
+}
+
+/// promql-parser's one message for every syntax error.
+const PROMQL_PARSER_SYNTAX_ERROR: &str = "invalid promql query";
+
+/// Go's `ParseErr` position: line and column (in bytes, from 1) of `offset`.
+fn go_position(query: &str, offset: usize) -> String {
+    let before = &query.as_bytes()[..offset.min(query.len())];
+    let line = 1 + before.iter().filter(|b| **b == b'\n').count();
+    let column = match before.iter().rposition(|b| *b == b'\n') {
+        Some(newline) => offset - newline,
+        None => offset + 1,
+    };
+    format!("{line}:{column}:")
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum TokenKind {
+    Identifier,
+    MetricIdentifier,
+    Keyword,
+    Aggregator,
+    Operator,
+    Number,
+    Duration,
+    String,
+    Punctuation,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Token {
+    start: usize,
+    end: usize,
+    kind: TokenKind,
+}
+
+impl Token {
+    fn text<'q>(&self, query: &'q str) -> &'q str {
+        &query[self.start..self.end]
+    }
+
+    /// Go's `Item.desc()`: how an unexpected item is named.
+    fn describe(&self, query: &str) -> String {
+        let text = self.text(query);
+        let quoted = |text: &str| {
+            if text.chars().count() > 10 {
+                let head: String = text.chars().take(10).collect();
+                format!("{}...", go_quote::quote(&head))
+            } else {
+                go_quote::quote(text)
+            }
+        };
+        match self.kind {
+            TokenKind::Identifier => format!("identifier {}", go_quote::quote(text)),
+            TokenKind::MetricIdentifier => format!("metric identifier {}", go_quote::quote(text)),
+            TokenKind::Number => format!("number {}", quoted(text)),
+            TokenKind::Duration => format!("duration {}", quoted(text)),
+            TokenKind::String => format!("string {}", quoted(text)),
+            TokenKind::Keyword => format!("<{}>", text.to_ascii_lowercase()),
+            TokenKind::Aggregator => format!("<aggr:{}>", text.to_ascii_lowercase()),
+            TokenKind::Operator => format!("<op:{}>", text.to_ascii_lowercase()),
+            TokenKind::Punctuation => go_quote::quote(text),
+        }
+    }
+}
+
+const AGGREGATORS: &[&str] = &[
+    "sum",
+    "avg",
+    "count",
+    "min",
+    "max",
+    "group",
+    "stddev",
+    "stdvar",
+    "topk",
+    "bottomk",
+    "count_values",
+    "quantile",
+];
+const KEYWORDS: &[&str] = &[
+    "offset",
+    "by",
+    "without",
+    "on",
+    "ignoring",
+    "group_left",
+    "group_right",
+    "bool",
+];
+const WORD_OPERATORS: &[&str] = &["and", "or", "unless", "atan2"];
+
+/// PromQL's tokens as Prometheus' lexer splits them, comments and spaces left out; an
+/// unterminated string runs to the end.
+fn tokenize(query: &str) -> Vec<Token> {
+    let bytes = query.as_bytes();
+    let mut tokens = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        let start = i;
+        let byte = bytes[i];
+        let kind = match byte {
+            b' ' | b'\t' | b'\n' | b'\r' => {
+                i += 1;
+                continue;
+            }
+            b'#' => {
+                i = bytes[i..]
+                    .iter()
+                    .position(|b| *b == b'\n')
+                    .map_or(bytes.len(), |n| i + n);
+                continue;
+            }
+            b'"' | b'\'' | b'`' => {
+                i = string_literal_end(bytes, i).unwrap_or(bytes.len());
+                TokenKind::String
+            }
+            b'0'..=b'9' | b'.' => {
+                while i < bytes.len() && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'.') {
+                    i += 1;
+                }
+                let text = &query[start..i];
+                if text.ends_with(|c: char| c.is_ascii_alphabetic())
+                    && !text.starts_with("0x")
+                    && !text.contains(['e', 'E'])
+                {
+                    TokenKind::Duration
+                } else {
+                    TokenKind::Number
+                }
+            }
+            b if b.is_ascii_alphabetic() || b == b'_' || b == b':' => {
+                while i < bytes.len()
+                    && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'_' || bytes[i] == b':')
+                {
+                    i += 1;
+                }
+                let word = query[start..i].to_ascii_lowercase();
+                if AGGREGATORS.contains(&word.as_str()) {
+                    TokenKind::Aggregator
+                } else if KEYWORDS.contains(&word.as_str()) {
+                    TokenKind::Keyword
+                } else if WORD_OPERATORS.contains(&word.as_str()) {
+                    TokenKind::Operator
+                } else if matches!(word.as_str(), "inf" | "nan") {
+                    TokenKind::Number
+                } else if word.contains(':') {
+                    TokenKind::MetricIdentifier
+                } else {
+                    TokenKind::Identifier
+                }
+            }
+            _ => {
+                let two = query.get(i..i + 2).unwrap_or("");
+                if matches!(two, "==" | "!=" | "<=" | ">=" | "=~" | "!~") {
+                    i += 2;
+                } else {
+                    i += query[i..].chars().next().map_or(1, char::len_utf8);
+                }
+                match &query[start..i] {
+                    "+" | "-" | "*" | "/" | "%" | "^" | "==" | "!=" | "<=" | "<" | ">=" | ">"
+                    | "=~" | "!~" => TokenKind::Operator,
+                    _ => TokenKind::Punctuation,
+                }
+            }
+        };
+        tokens.push(Token {
+            start,
+            end: i,
+            kind,
+        });
+    }
+    tokens
+}
+
+/// A syntax error: the first token after which no query can be completed, or the end
+/// of input when every token could continue. Which token that is, is asked of
+/// promql-parser with a few completions of each prefix.
+fn unexpected_token(query: &str, tokens: &[Token]) -> (usize, String) {
+    let failing = (0..tokens.len()).find(|&n| !completes(query, &tokens[..=n]));
+    let (offset, described, before) = match failing {
+        Some(n) => (tokens[n].start, tokens[n].describe(query), &tokens[..n]),
+        None => (query.len(), "end of input".to_string(), tokens),
+    };
+    let inside_braces = before
+        .iter()
+        .rev()
+        .map(|token| token.text(query))
+        .find(|text| matches!(*text, "{" | "}"))
+        == Some("{");
+    let previous = before.last();
+    let context = match previous
+        .map(|token| token.text(query).to_ascii_lowercase())
+        .as_deref()
+    {
+        Some("@") => " in @, expected timestamp",
+        Some("offset") => " in offset, expected duration",
+        Some("by" | "without") => " in grouping opts, expected \"(\"",
+        _ if inside_braces && previous.is_some_and(|token| token.kind == TokenKind::String) => {
+            " in label matching, expected \",\" or \"}\""
+        }
+        _ => "",
+    };
+    (offset, format!("unexpected {described}{context}"))
+}
+
+/// Whether the query up to the end of `prefix` can be completed into one that parses.
+fn completes(query: &str, prefix: &[Token]) -> bool {
+    let Some(last) = prefix.last() else {
+        return true;
+    };
+    let mut open = Vec::new();
+    for token in prefix {
+        match token.text(query) {
+            "(" => open.push(')'),
+            "[" => open.push(']'),
+            "{" => open.push('}'),
+            ")" | "]" | "}" if open.pop().is_none() => return false,
+            _ => {}
+        }
+    }
+    let closing: String = open.iter().rev().collect();
+    let text = &query[..last.end];
+    [
+        "", " x", " 1", "5m", " 5m", " \"x\"", "=\"x\"", " (x)", " (x) x", " (x) (x)", "x) (x",
+        ") (x", " x)", ":5m",
+    ]
+    .iter()
+    .any(|completion| {
+        // A type error (`sum(rate( x))`) comes after the syntax was accepted.
+        match promql_parser::parser::parse(&format!("{text}{completion}{closing}")) {
+            Ok(_) => true,
+            Err(message) => {
+                message != PROMQL_PARSER_SYNTAX_ERROR
+                    && !message.starts_with("unexpected ")
+                    && !message.starts_with("unclosed ")
+            }
+        }
+    })
+}
+
+/// The end of the first `)` that closes nothing, where Prometheus' lexer reports it.
+fn unmatched_right_parenthesis_end(query: &str, tokens: &[Token]) -> Option<usize> {
+    let mut depth = 0usize;
+    for token in tokens {
+        match token.text(query) {
+            "(" => depth += 1,
+            ")" if depth == 0 => return Some(token.end),
+            ")" => depth -= 1,
+            _ => {}
+        }
+    }
+    None
+}
+
+/// Go's `regexp/syntax` error for a pattern Rust's parser refuses, for the error kinds
+/// whose Go wording is known: `error parsing regexp: CODE: `TEXT``. Prometheus compiles
+/// the pattern anchored, `^(?:PATTERN)$`, which some messages quote.
+fn go_regexp_error(pattern: &str) -> Option<String> {
+    use regex_syntax::ast::ErrorKind;
+    let error = regex_syntax::ast::parse::Parser::new()
+        .parse(pattern)
+        .err()?;
+    let anchored = format!("^(?:{pattern})$");
+    let span = error.span();
+    let at_fault = match pattern.get(span.start.offset..span.end.offset) {
+        Some("") | None => pattern
+            .get(span.start.offset..)
+            .and_then(|rest| rest.chars().next().map(|c| &rest[..c.len_utf8()]))
+            .unwrap_or(""),
+        Some(text) => text,
+    };
+    let (code, text) = match error.kind() {
+        ErrorKind::RepetitionMissing => ("missing argument to repetition operator", at_fault),
+        ErrorKind::RepetitionCountInvalid => ("invalid repeat count", at_fault),
+        ErrorKind::GroupUnclosed => ("missing closing )", anchored.as_str()),
+        ErrorKind::GroupUnopened => ("unexpected )", anchored.as_str()),
+        ErrorKind::EscapeUnrecognized => ("invalid escape sequence", at_fault),
+        ErrorKind::ClassUnclosed => (
+            "missing closing ]",
+            anchored
+                .get("^(?:".len() + span.start.offset..)
+                .unwrap_or(""),
+        ),
+        _ => return None,
+    };
+    Some(format!("error parsing regexp: {code}: `{text}`"))
+}
+
+/// Where Prometheus reports a matcher's bad regex: at the matcher's label name.
+fn regex_matcher_start(query: &str, tokens: &[Token], pattern: &str) -> usize {
+    tokens
+        .windows(3)
+        .find(|window| {
+            matches!(window[1].text(query), "=~" | "!~")
+                && window[2].kind == TokenKind::String
+                && go_quote::unquote(window[2].text(query)).as_deref() == Some(pattern)
+        })
+        .map_or(0, |window| window[0].start)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -548,5 +999,55 @@ mod tests {
         let (left, right) = (regex_of(&binary.lhs), regex_of(&binary.rhs));
         assert_eq!(left.as_str(), right.as_str());
         assert!(COMPILED_PATTERNS.with(|cache| cache.borrow().contains_key(pattern)));
+    }
+    /// promtool 2.42's `err:` text for each message mapped, recorded by running
+    /// `promtool test rules` on each query as a `promql_expr_test` (the
+    /// `promtool_conformance` integration test runs them against promtool itself).
+    #[test]
+    fn parse_errors_are_worded_as_prometheus_words_them() {
+        let cases = [
+            ("test +", "1:7: parse error: unexpected end of input"),
+            ("a ==bool", "1:9: parse error: unexpected end of input"),
+            ("foo bar", "1:5: parse error: unexpected identifier \"bar\""),
+            ("sum by (a) (b) c", "1:16: parse error: unexpected identifier \"c\""),
+            ("sum without(a) (b) by (c)", "1:20: parse error: unexpected <by>"),
+            ("1 +* 2", "1:4: parse error: unexpected <op:*>"),
+            ("up @ foo", "1:6: parse error: unexpected identifier \"foo\" in @, expected timestamp"),
+            ("sum(up) by", "1:11: parse error: unexpected end of input in grouping opts, expected \"(\""),
+            ("rate(x[5m] offset)", "1:18: parse error: unexpected \")\" in offset, expected duration"),
+            (r#"up{job="a" foo="b"}"#, "1:12: parse error: unexpected identifier \"foo\" in label matching, expected \",\" or \"}\""),
+            ("sum(", "1:5: parse error: unclosed left parenthesis"),
+            ("up{", "1:4: parse error: unexpected end of input inside braces"),
+            ("up[5m", "1:6: parse error: unclosed left bracket"),
+            ("up offset", "1:10: parse error: unexpected end of input in offset, expected duration"),
+            ("(a + b)) ", "1:9: parse error: unexpected right parenthesis ')'"),
+            ("a + on(x) group_left(x) b", "1:3: parse error: label \"x\" must not occur in ON and GROUP clause at once"),
+            (r#"{a=~"+"}"#, "1:2: parse error: error parsing regexp: missing argument to repetition operator: `+`"),
+            (r#"a{b!~"("}"#, "1:3: parse error: error parsing regexp: missing closing ): `^(?:()$`"),
+            (r#"foo{a!~"a)"}"#, "1:5: parse error: error parsing regexp: unexpected ): `^(?:a))$`"),
+            (r#"up{job=~"a{2,1}"}"#, "1:4: parse error: error parsing regexp: invalid repeat count: `{2,1}`"),
+            (r#"foo{a=~"[a"}"#, "1:5: parse error: error parsing regexp: missing closing ]: `[a)$`"),
+            (r#"foo{a=~"\\q"}"#, "1:5: parse error: error parsing regexp: invalid escape sequence: `\\q`"),
+            ("unknown_fn(up)", "1:1: parse error: unknown function with name \"unknown_fn\""),
+            ("abs(up, up)", "1:1: parse error: expected 1 argument(s) in call to \"abs\", got 2"),
+            ("rate(up)", "1:6: parse error: expected type range vector in call to function \"rate\", got instant vector"),
+            ("a and 1", "1:1: parse error: set operator \"and\" not allowed in binary scalar expression"),
+            ("1 == 1", "1:3: parse error: comparisons between scalars must use BOOL modifier"),
+            ("topk(up)", "1:1: parse error: wrong number of arguments for aggregate expression provided, expected 2, got 1"),
+        ];
+        for (query, promtool) in cases {
+            let message = parse_promql(query).expect_err(query);
+            assert_eq!(prometheus_parse_error(query, &message), promtool, "{query}");
+        }
+    }
+
+    #[test]
+    fn positions_count_lines_and_bytes_as_go_does() {
+        assert_eq!(go_position("a +\nb c", 6), "2:3:");
+        assert_eq!(go_position("é x", 4), "1:5:");
+        assert_eq!(
+            prometheus_parse_error("sum(\n  x", "unclosed left parenthesis"),
+            "2:4: parse error: unclosed left parenthesis"
+        );
     }
 }

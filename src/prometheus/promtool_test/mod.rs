@@ -22,6 +22,7 @@
 //! every one of them, whatever way it ends; the report never depends on it.
 
 pub mod format;
+mod strict_yaml;
 #[cfg(test)]
 mod tests;
 
@@ -34,8 +35,12 @@ use crate::prometheus::model::duration::{
     format_go_duration, format_model_duration, parse_model_duration,
 };
 use crate::prometheus::model::{go_number, go_quote};
-use crate::prometheus::promql::notation::{parse_labels_prefix, parse_series_line, SequenceValue};
-use crate::prometheus::promql::{instant_query, EvalOptions, Labels, Storage, Value};
+use crate::prometheus::promql::notation::{
+    parse_labels_prefix, parse_series_line, prometheus_brace_error, SequenceValue,
+};
+use crate::prometheus::promql::{
+    instant_query, prometheus_parse_error, EvalError, EvalOptions, Labels, Storage, Value,
+};
 use crate::prometheus::ruler::group::written_metric_names;
 use crate::prometheus::ruler::source::{go_optional_string, go_string_map};
 use crate::prometheus::ruler::{
@@ -115,8 +120,12 @@ pub enum Verdict {
     Success,
     /// At least one test failed.
     Failed,
-    /// The file (or a rule file it names) could not be read or is invalid.
+    /// The file (or a rule file it names) is invalid: promtool refuses it.
     Bad,
+    /// The file (or a rule file it names) could not be read, or a test group is over
+    /// mlslo's limits ([`MAX_EVALUATIONS`], `notation::MAX_SEQUENCE_LENGTH`) where
+    /// promtool would run for hours: nothing was tested.
+    NotRun,
 }
 
 /// Where a piece of output goes, as promtool splits it.
@@ -251,7 +260,7 @@ pub fn run_test_file(
 ) -> FileReport {
     let mut output = vec![(Stream::Stdout, format!("Unit Testing:  {name}\n"))];
     let (verdict, errors) = match files.read(name) {
-        Err(e) => (Verdict::Bad, vec![e]),
+        Err(e) => (Verdict::NotRun, vec![e]),
         Ok(text) => run_test_text(
             &text,
             base_dir,
@@ -287,7 +296,10 @@ fn run_test_text(
     let bad = |e: String| (Verdict::Bad, vec![e]);
     let file: TestFile = match yaml_serde::from_str(text) {
         Ok(file) => file,
-        Err(e) => return bad(e.to_string()),
+        Err(e) => {
+            return bad(strict_yaml::unknown_fields(text, &strict_yaml::TEST_FILE)
+                .unwrap_or_else(|| e.to_string()))
+        }
     };
     let mut rule_paths = Vec::new();
     for pattern in &file.rule_files {
@@ -320,26 +332,39 @@ fn run_test_text(
         default_subquery_step_ms: eval_interval,
         ..EvalOptions::default()
     };
+    if file.tests.is_empty() {
+        // promtool reads the rule files once per test group, so without one it never
+        // sees them.
+        return (Verdict::Success, Vec::new());
+    }
     let mut groups = Vec::new();
     let mut load_errors = Vec::new();
+    let mut load_verdict = Verdict::Bad;
+    let rule_file_options = RuleFileOptions {
+        semantics: options.semantics,
+        ..RuleFileOptions::default()
+    };
     for path in &rule_paths {
         match files.read(path) {
-            Err(e) => load_errors.push(e),
-            Ok(text) => match load_rule_file(
-                path,
-                &text,
-                RuleFileOptions {
-                    semantics: options.semantics,
-                    ..RuleFileOptions::default()
-                },
-            ) {
+            Err(e) => {
+                load_verdict = Verdict::NotRun;
+                load_errors.push(e);
+            }
+            Ok(text) => match load_rule_file(path, &text, rule_file_options) {
                 Ok(loaded) => groups.extend(loaded),
-                Err(errors) => load_errors.extend(errors),
+                // rulefmt stops at yaml.v3's unknown fields before it validates anything.
+                Err(errors) => match strict_yaml::unknown_fields(
+                    &text,
+                    &strict_yaml::rule_file(rule_file_options.group_fields),
+                ) {
+                    Some(message) => load_errors.push(format!("{path}: {message}")),
+                    None => load_errors.extend(errors),
+                },
             },
         }
     }
     if !load_errors.is_empty() {
-        return (Verdict::Bad, load_errors);
+        return (load_verdict, load_errors);
     }
     let rank = |group: &RuleGroup| order.get(&group.name).copied().unwrap_or(0);
     let mut in_file_order = groups.clone();
@@ -390,9 +415,9 @@ fn run_test_text(
         let (group_verdict, group_errors) = match result {
             Ok(failures) if failures.is_empty() => (Verdict::Success, failures),
             Ok(failures) => (Verdict::Failed, failures),
-            Err(bad_errors) => (Verdict::Bad, bad_errors),
+            Err(refusal) => refusal,
         };
-        if !ambiguous.is_empty() && group_verdict != Verdict::Bad {
+        if !ambiguous.is_empty() && matches!(group_verdict, Verdict::Success | Verdict::Failed) {
             let other = run(&reversed);
             let other_passes = matches!(&other, Ok(f) if f.is_empty());
             if other_passes != (group_verdict == Verdict::Success) {
@@ -408,6 +433,7 @@ fn run_test_text(
             }
         }
         verdict = match (verdict, group_verdict) {
+            (Verdict::NotRun, _) | (_, Verdict::NotRun) => Verdict::NotRun,
             (Verdict::Bad, _) | (_, Verdict::Bad) => Verdict::Bad,
             (Verdict::Failed, _) | (_, Verdict::Failed) => Verdict::Failed,
             _ => Verdict::Success,
@@ -446,8 +472,8 @@ fn indent_lines(text: &str, indent: &str) -> String {
         .join(&format!("\n{indent}"))
 }
 
-/// Runs one test group; `Ok` holds the failures (empty when it passes), `Err` errors
-/// that make the file bad.
+/// Runs one test group; `Ok` holds the failures (empty when it passes), `Err` the
+/// errors that refuse the file and how ([`Verdict::Bad`] or [`Verdict::NotRun`]).
 fn run_test_group(
     test: &TestGroup,
     eval_interval: i64,
@@ -456,8 +482,8 @@ fn run_test_group(
     groups: &[RuleGroup],
     plan: EvaluationPlan,
     progress: &dyn Progress,
-) -> Result<Vec<String>, Vec<String>> {
-    let one = |e: String| vec![e];
+) -> Result<Vec<String>, (Verdict, Vec<String>)> {
+    let one = |e: String| (Verdict::Bad, vec![e]);
     let input_spacing = InputSpacing::of_2_42(duration_or_zero(&test.interval).map_err(one)?);
     let mut alert_tests: Vec<(i64, &AlertTest)> = Vec::new();
     for alert in &test.alert_rule_test {
@@ -487,15 +513,19 @@ fn run_test_group(
 
     let evaluations = max_time / eval_interval + 1;
     if evaluations > MAX_EVALUATIONS {
-        return Err(one(format!(
-            "eval_time {} at evaluation_interval {} needs {evaluations} evaluations of every group; \
-             mlslo test runs at most {MAX_EVALUATIONS} per test group: use a longer evaluation_interval",
-            format_model_duration(max_time),
-            format_model_duration(eval_interval)
-        )));
+        return Err((
+            Verdict::NotRun,
+            vec![format!(
+                "eval_time {} at evaluation_interval {} needs {evaluations} evaluations of every group; \
+                 mlslo test runs at most {MAX_EVALUATIONS} per test group: use a longer evaluation_interval",
+                format_model_duration(max_time),
+                format_model_duration(eval_interval)
+            )],
+        ));
     }
     let last_step = max_time - max_time % eval_interval;
-    let mut input = load_input(test, input_spacing, eval_interval, last_step).map_err(one)?;
+    let mut input = load_input(test, input_spacing, eval_interval, last_step)
+        .map_err(|(verdict, e)| (verdict, vec![e]))?;
     let mut storage = Storage::new();
     let context = EvalContext {
         options: *options,
@@ -646,23 +676,31 @@ impl Input {
 /// input order. (The loader walks a Go map of them, which for a few series starts at
 /// the first one most of the time and at a random one otherwise.) That order is the
 /// order queries walk series in, which `query` in templates and the rounding of sums
-/// show.
+/// show. An error says whether promtool refuses the series ([`Verdict::Bad`]) or
+/// mlslo's length limit does ([`Verdict::NotRun`]).
 fn load_input(
     test: &TestGroup,
     spacing: InputSpacing,
     eval_interval: i64,
     last_step: i64,
-) -> Result<Input, String> {
+) -> Result<Input, (Verdict, String)> {
     let mut parsed = Vec::with_capacity(test.input_series.len());
     for (index, input) in test.input_series.iter().enumerate() {
         let series = input.series.as_deref().unwrap_or("");
         // Parse only the labels now; values are expanded one series at a time below.
+        let values = input.values.as_deref().unwrap_or("");
+        let refused = |ours: String| {
+            // promtool parses `series values` as one line; its lexer's words where it
+            // has them.
+            let theirs = prometheus_brace_error(&format!("{series} {values}"));
+            (Verdict::Bad, theirs.unwrap_or(ours))
+        };
         let (labels, rest) = parse_labels_prefix(series)
-            .map_err(|e| format!("error in input series {series:?}: {e}"))?;
+            .map_err(|e| refused(format!("error in input series {series:?}: {e}")))?;
         if !rest.trim().is_empty() {
-            return Err(format!(
+            return Err(refused(format!(
                 "error in input series {series:?}: unexpected {rest:?}"
-            ));
+            )));
         }
         parsed.push((labels, index));
     }
@@ -674,8 +712,14 @@ fn load_input(
             input.series.as_deref().unwrap_or(""),
             input.values.as_deref().unwrap_or("")
         );
-        let line =
-            parse_series_line(&line).map_err(|e| format!("error in input series {line:?}: {e}"))?;
+        let line = parse_series_line(&line).map_err(|e| {
+            let verdict = if e.over_length_limit {
+                Verdict::NotRun
+            } else {
+                Verdict::Bad
+            };
+            (verdict, format!("error in input series {line:?}: {e}"))
+        })?;
         let id = storage.series_id(&labels);
         match spacing {
             InputSpacing::Every(interval) => {
@@ -802,6 +846,7 @@ fn check_promql(
         Ok(Value::Vector(vector)) => vector.into_iter().map(|s| (s.labels, s.value)).collect(),
         Ok(Value::Scalar(value)) => vec![(Labels::empty(), value)],
         Ok(_) => return fail("rule result is not a vector or scalar".to_string()),
+        Err(EvalError::Parse(message)) => return fail(prometheus_parse_error(expr, &message)),
         Err(e) => return fail(e.to_string()),
     };
     let mut expected = Vec::new();

@@ -8,12 +8,12 @@
 
 use std::collections::BTreeMap;
 
-use super::source::{decode_rule_file, RuleFileSource, RuleSource};
+use super::source::{decode_rule_file, expr_position, RuleFileSource, RuleSource};
 use super::validate::{validate_file, GroupFields};
 use crate::prometheus::gotemplate::AlertTemplate;
 use crate::prometheus::model::duration::parse_model_duration;
 use crate::prometheus::model::go_quote;
-use crate::prometheus::promql::{parse_query, Expr, Semantics};
+use crate::prometheus::promql::{parse_query, prometheus_parse_error, Expr, Semantics};
 use promql_parser::parser::VectorSelector;
 
 /// One checked rule group.
@@ -124,12 +124,22 @@ pub fn load_rule_file(
                 Err(problems) => {
                     errors.extend(schema);
                     let context = format!(
-                        "{file}: group {:?}, rule {}, {:?}",
+                        "group {:?}, rule {}, {:?}",
                         group.name,
                         rule_index + 1,
                         rule.name()
                     );
-                    errors.extend(problems.into_iter().map(|p| format!("{context}: {p}")));
+                    // rulefmt puts the position of the `expr` node before the group.
+                    let at_expr = expr_position(text, group_index, rule_index)
+                        .map_or(String::new(), |(line, column)| format!("{line}:{column}: "));
+                    errors.extend(problems.into_iter().map(|problem| {
+                        let at = if problem.at_expr {
+                            at_expr.as_str()
+                        } else {
+                            ""
+                        };
+                        format!("{file}: {at}{context}: {}", problem.message)
+                    }));
                 }
             }
         }
@@ -153,13 +163,19 @@ pub fn load_rule_file(
     }
 }
 
+/// What parsing a rule found wrong, and whether rulefmt names the `expr` node with it.
+struct CompileProblem {
+    at_expr: bool,
+    message: String,
+}
+
 /// A rule's expression and alert templates parsed, for a rule whose schema problems are
 /// reported elsewhere: what fails here is only what parsing found.
 fn compile_rule(
     raw: &RuleSource,
     group_labels: &BTreeMap<String, String>,
     semantics: Semantics,
-) -> Result<Rule, Vec<String>> {
+) -> Result<Rule, Vec<CompileProblem>> {
     let mut problems = Vec::new();
     let expr = if raw.expr.is_empty() {
         None
@@ -170,7 +186,13 @@ fn compile_rule(
                 Some(expr)
             }
             Err(e) => {
-                problems.push(format!("could not parse expression: {e}"));
+                problems.push(CompileProblem {
+                    at_expr: true,
+                    message: format!(
+                        "could not parse expression: {}",
+                        prometheus_parse_error(&raw.expr, &e.to_string())
+                    ),
+                });
                 None
             }
         }
@@ -193,7 +215,10 @@ fn compile_rule(
             for (key, text) in source {
                 let report = crate::prometheus::gotemplate::validate_alert_template(&name, text);
                 if let Some(error) = report.error {
-                    problems.push(format!("{what} {key:?}: template: {}", error.message));
+                    problems.push(CompileProblem {
+                        at_expr: false,
+                        message: format!("{what} {key:?}: template: {}", error.message),
+                    });
                 }
                 target.insert(key.clone(), AlertTemplate::new(&name, text));
             }

@@ -463,6 +463,129 @@ impl<'de> Visitor<'de> for GoInt {
     }
 }
 
+/// Where the `expr` value of rule `rule` of group `group` starts in `text` (line and
+/// column from 1, as yaml.v3's nodes give them), counting items as YAML lists them;
+/// `None` when the document does not have that node as plain YAML.
+pub fn expr_position(text: &str, group: usize, rule: usize) -> Option<(usize, usize)> {
+    let document = yaml_serde::Deserializer::from_str(text).next()?;
+    let path = [
+        PathStep::Key("groups"),
+        PathStep::Index(group),
+        PathStep::Key("rules"),
+        PathStep::Index(rule),
+        PathStep::Key("expr"),
+    ];
+    // The walk stops with an error at the node, which the YAML library locates.
+    let error = de::DeserializeSeed::deserialize(Locate { path: &path }, document).err()?;
+    error.to_string().contains(NODE_FOUND).then_some(())?;
+    let location = error.location()?;
+    Some((location.line(), location.column()))
+}
+
+const NODE_FOUND: &str = "the node looked for";
+
+enum PathStep {
+    Key(&'static str),
+    Index(usize),
+}
+
+/// Walks `path` down a document; at its end, fails with [`NODE_FOUND`] on the node.
+struct Locate<'a> {
+    path: &'a [PathStep],
+}
+
+impl<'de> de::DeserializeSeed<'de> for Locate<'_> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        match self.path.first() {
+            None => deserializer.deserialize_any(Found),
+            Some(_) => deserializer.deserialize_any(self),
+        }
+    }
+}
+
+impl<'de> Visitor<'de> for Locate<'_> {
+    type Value = ();
+
+    fn expecting(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str("a mapping or sequence")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let Some(PathStep::Key(wanted)) = self.path.first() else {
+            return Ok(());
+        };
+        while let Some(key) = map.next_key::<String>()? {
+            if key == *wanted {
+                return map.next_value_seed(Locate {
+                    path: &self.path[1..],
+                });
+            }
+            map.next_value::<de::IgnoredAny>()?;
+        }
+        Ok(())
+    }
+
+    fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        let Some(PathStep::Index(wanted)) = self.path.first() else {
+            return Ok(());
+        };
+        for _ in 0..*wanted {
+            if seq.next_element::<de::IgnoredAny>()?.is_none() {
+                return Ok(());
+            }
+        }
+        seq.next_element_seed(Locate {
+            path: &self.path[1..],
+        })?;
+        Ok(())
+    }
+}
+
+/// The node at the end of a [`Locate`] walk: every kind of node fails there.
+struct Found;
+
+impl<'de> Visitor<'de> for Found {
+    type Value = ();
+
+    fn expecting(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str("any node")
+    }
+
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<(), E> {
+        Err(E::custom(NODE_FOUND))
+    }
+
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<(), E> {
+        Err(E::custom(NODE_FOUND))
+    }
+
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<(), E> {
+        Err(E::custom(NODE_FOUND))
+    }
+
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<(), E> {
+        Err(E::custom(NODE_FOUND))
+    }
+
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<(), E> {
+        Err(E::custom(NODE_FOUND))
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+        Err(E::custom(NODE_FOUND))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, _: A) -> Result<(), A::Error> {
+        Err(de::Error::custom(NODE_FOUND))
+    }
+
+    fn visit_seq<A: de::SeqAccess<'de>>(self, _: A) -> Result<(), A::Error> {
+        Err(de::Error::custom(NODE_FOUND))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

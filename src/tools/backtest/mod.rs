@@ -1247,7 +1247,7 @@ receivers:
             )
             .expect_err("unclosed parenthesis");
         assert!(
-            error.starts_with("bad.yml: group \"x\", rule 1, \"A\": "),
+            error.starts_with("bad.yml: 5:15: group \"x\", rule 1, \"A\": "),
             "{error}"
         );
         rules
