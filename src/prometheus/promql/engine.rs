@@ -83,11 +83,7 @@ pub fn range_query_expr(
     step_ms: i64,
     options: &EvalOptions,
 ) -> Result<Matrix, EvalError> {
-    if step_ms <= 0 {
-        return Err(EvalError::InvalidArgument(
-            "zero or negative query resolution step widths are not accepted. Try a positive integer".to_string(),
-        ));
-    }
+    refuse_non_positive_step(step_ms)?;
     Evaluator::new(storage, options, start_ms, end_ms).eval_range(expr, start_ms, end_ms, step_ms)
 }
 
@@ -103,11 +99,7 @@ pub fn range_query_steps(
     step_ms: i64,
     options: &EvalOptions,
 ) -> Result<Vec<Vector>, EvalError> {
-    if step_ms <= 0 {
-        return Err(EvalError::InvalidArgument(
-            "zero or negative query resolution step widths are not accepted. Try a positive integer".to_string(),
-        ));
-    }
+    refuse_non_positive_step(step_ms)?;
     let mut steps = Vec::new();
     Evaluator::new(storage, options, start_ms, end_ms).eval_each_step(
         expr,
@@ -117,6 +109,16 @@ pub fn range_query_steps(
         |_, vector| steps.push(vector),
     )?;
     Ok(steps)
+}
+
+/// Prometheus' API refuses a range query whose step is not positive, in these words.
+fn refuse_non_positive_step(step_ms: i64) -> Result<(), EvalError> {
+    if step_ms <= 0 {
+        return Err(EvalError::InvalidArgument(
+            "zero or negative query resolution step widths are not accepted. Try a positive integer".to_string(),
+        ));
+    }
+    Ok(())
 }
 
 /// Whether evaluation selected a series that carried native histogram
