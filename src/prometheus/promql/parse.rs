@@ -107,28 +107,39 @@ enum LiteralPlace {
     Offset,
 }
 
-/// The first literal of `query` that Prometheus refuses (see the module doc), with
-/// Prometheus' message; `Ok` when there is none or the query does not lex (the parse
-/// then reports promql-parser's own error). Under `None` only what every Prometheus
-/// refuses; under `Some(Semantics::V2)` also what Prometheus 2 refuses.
+/// Prometheus' message for the first literal of `query` it refuses (see
+/// [`first_refused_literal`]).
 fn refuse_literals(query: &str, semantics: Option<Semantics>) -> Result<(), String> {
+    match first_refused_literal(query, semantics) {
+        Some((_, message)) => Err(message),
+        None => Ok(()),
+    }
+}
+
+/// The first literal of `query` that Prometheus refuses (see the module doc): its
+/// byte offset, where Prometheus' parser places the error, and Prometheus' message;
+/// `None` when there is none or the query does not lex (the parse then reports
+/// promql-parser's own error). Under `None` only what every Prometheus refuses;
+/// under `Some(Semantics::V2)` also what Prometheus 2 refuses.
+fn first_refused_literal(query: &str, semantics: Option<Semantics>) -> Option<(usize, String)> {
     // Every number has a digit but `Inf` and `NaN`, which have an `n`.
     let may_have_literals = query
         .bytes()
         .any(|byte| byte.is_ascii_digit() || byte.eq_ignore_ascii_case(&b'n'));
     if !may_have_literals {
-        return Ok(());
+        return None;
     }
     let Ok(lexer) = promql_parser::parser::lexer(query) else {
-        return Ok(());
+        return None;
     };
     let mut before: [Option<TokenId>; 2] = [None, None];
     for lexeme in lexer.iter() {
         let Ok(lexeme) = lexeme else {
-            return Ok(());
+            return None;
         };
         let token = lexeme.tok_id();
         let text = lexer.span_str(lexeme.span());
+        let refused = |message: String| Some((lexeme.span().start(), message));
         let place = match before {
             [_, Some(T_LEFT_BRACKET)] => LiteralPlace::Range,
             [_, Some(T_COLON)] => LiteralPlace::SubqueryStep,
@@ -140,17 +151,20 @@ fn refuse_literals(query: &str, semantics: Option<Semantics>) -> Result<(), Stri
         if token == T_NUMBER {
             // Prometheus 2's grammar refuses the token before reading its value.
             if place != LiteralPlace::Number && prometheus_2 {
-                return Err(number_in_duration_place(text, place));
+                return refused(number_in_duration_place(text, place));
             }
-            let value = go_parse_number(text)?;
+            let value = match go_parse_number(text) {
+                Ok(value) => value,
+                Err(message) => return refused(message),
+            };
             if place != LiteralPlace::Number && Duration::try_from_secs_f64(value).is_err() {
-                return Err(format!("duration out of range: {text:?}"));
+                return refused(format!("duration out of range: {text:?}"));
             }
         } else if token == T_DURATION && place == LiteralPlace::Number && prometheus_2 {
-            return Err(format!("unexpected duration {text:?}"));
+            return refused(format!("unexpected duration {text:?}"));
         }
     }
-    Ok(())
+    None
 }
 
 /// The value Prometheus reads from a number token, or its error where Go's
@@ -424,6 +438,14 @@ pub fn prometheus_parse_error(query: &str, message: &str) -> String {
 /// Where Prometheus places the error (a byte offset of `query`) and its message.
 fn prometheus_message(query: &str, tokens: &[Token], message: &str) -> (usize, String) {
     let end = query.len();
+    // A refused literal is placed at its own token, as Prometheus' lexer places it.
+    for semantics in [Some(Semantics::V2), None] {
+        if let Some((offset, refused)) = first_refused_literal(query, semantics) {
+            if refused == message {
+                return (offset, refused);
+            }
+        }
+    }
     if message == PROMQL_PARSER_SYNTAX_ERROR {
         return unexpected_token(query, tokens);
     }
@@ -892,6 +914,43 @@ mod tests {
             r#"-x{a!~""}"#,
         ] {
             assert_same_as_plain_parse(query);
+        }
+    }
+
+    /// Positions and messages as promtool 2.42 prints them for these rules.
+    #[test]
+    fn refused_literals_are_placed_at_their_token_as_promtool_places_them() {
+        for (query, expected) in [
+            (
+                "vector(1e400)",
+                r#"1:8: parse error: error parsing number: strconv.ParseFloat: parsing "1e400": value out of range"#,
+            ),
+            (
+                "up[300]",
+                "1:4: parse error: missing unit character in duration",
+            ),
+            (
+                "up offset 300",
+                r#"1:11: parse error: unexpected number "300" in offset, expected duration"#,
+            ),
+            (
+                "up[5m:300]",
+                r#"1:7: parse error: unexpected number "300" in subquery selector, expected duration or "]""#,
+            ),
+            (
+                "vector(5m)",
+                r#"1:8: parse error: unexpected duration "5m""#,
+            ),
+            (
+                "rate(up[1e300])",
+                "1:9: parse error: missing unit character in duration",
+            ),
+        ] {
+            let message = match parse_query(query, Semantics::V2) {
+                Err(EvalError::Parse(message)) => message,
+                other => panic!("{query}: {other:?}"),
+            };
+            assert_eq!(prometheus_parse_error(query, &message), expected, "{query}");
         }
     }
 
