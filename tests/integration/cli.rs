@@ -466,9 +466,8 @@ fn a_file_above_the_size_limit_is_refused_without_reading_it() {
 #[test]
 fn a_large_generated_file_is_checked_without_trouble() {
     let folder = scratch("large");
-    // About 3 MB of valid services: large enough to expose quadratic behaviour
-    // even in a debug build, small enough for CI (the release benchmark goes to 100k
-    // objectives).
+    // About 3 MB of valid services: quadratic behaviour shows as this test taking
+    // minutes; speed itself is measured by benches/check.sh (to 100k objectives).
     let service = |index: usize| {
         format!(
             "service \"svc-{index}\" {{\n  team = \"t\"\n  availability \"api\" {{\n    errors = http_requests_total{{code=~\"5..\", app=\"a{index}\"}}\n    total = http_requests_total{{app=\"a{index}\"}}\n    objective = 99.9%\n  }}\n}}\n"
@@ -477,12 +476,9 @@ fn a_large_generated_file_is_checked_without_trouble() {
     let text: String = (0..18_000).map(service).collect();
     assert!(text.len() > 3_000_000);
     let path = write(&folder, "large.slo", &text);
-    let started = std::time::Instant::now();
     let output = mlslo(&["check", &path]);
     assert_no_panic(&output);
     assert_eq!(status(&output), 0, "{}", stderr(&output));
-    let elapsed = started.elapsed();
-    assert!(elapsed.as_secs() < 120, "3 MB took {elapsed:?}");
 
     // The same file with one error at the very end: found, and placed right.
     let broken = format!("{text}service \"late\" {{ team = 5 }}\n");

