@@ -1,7 +1,7 @@
 //! `generated/` is the committed build of `rules/`: `mlslo build --check` must
 //! find it fresh (run `mlslo build` and commit `generated/` when this fails).
 
-use crate::support::{mlslo, mlslo_in, outcome, repository, scratch};
+use crate::support::{mlslo, mlslo_in, outcome, repository, scratch, write};
 
 #[test]
 fn generated_folder_is_fresh() {
@@ -12,6 +12,23 @@ fn generated_folder_is_fresh() {
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
     );
+}
+
+/// Our own output passes our own lint with every code on: an empty config, so no
+/// project setting can hide a finding, and warnings fail.
+#[test]
+fn generated_folder_lints_clean_with_every_code_on() {
+    let settings = scratch("lint-generated-settings");
+    let empty_config = write(settings.path(), "empty.toml", "");
+    let (status, stdout, stderr) = outcome(&mlslo(&[
+        "lint",
+        "--config",
+        &empty_config,
+        "--fail-on",
+        "warning",
+        "generated/",
+    ]));
+    assert_eq!(status, 0, "{stdout}{stderr}");
 }
 
 /// The headers name each input from the project root (the folder holding the output),

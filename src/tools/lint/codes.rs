@@ -41,8 +41,11 @@ server is new enough.";
 Two recording rules write the same series (same name and same labels), so they \
 overwrite each other's samples. Give them different labels or merge them.";
     SAME_NAME_DIFFERENT_FOR = "L0202", Warning, "alerts with the same name and different `for`", "\
-Alerts that share a name but wait different times before firing are usually a copy \
-that was edited in one place only. Align the `for` durations or rename one alert.";
+Alerts that share a name and that no label tells apart but wait different times before \
+firing are usually a copy that was edited in one place only. Align the `for` durations, \
+rename one alert, or give each a label value of its own (`severity`, a window, the \
+objective). Alerts that differ in the value of a label both carry are different alerts \
+by design (tiers, window pairs, objectives) and are not reported.";
     RATE_OVER_NON_COUNTER = "L0301", Warning, "`rate`/`increase` over a series that is not a counter", "\
 `rate`, `irate` and `increase` only make sense over counters, whose names end in \
 `_total`, `_count`, `_sum` or `_bucket` by convention. Over a gauge they produce \

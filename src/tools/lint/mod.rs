@@ -507,7 +507,6 @@ fn template_span(
 
 fn cross_file_checks(report: &mut LintReport) {
     let mut series: BTreeMap<(String, Vec<(String, String)>), Span> = BTreeMap::new();
-    let mut alert_for: BTreeMap<(u8, &str), (i64, Span)> = BTreeMap::new();
     let mut found = Vec::new();
     for rule in &report.rules {
         let key = (
@@ -538,31 +537,80 @@ fn cross_file_checks(report: &mut LintReport) {
                 series.insert(key, rule.name_span);
             }
         }
-        if rule.is_alert {
-            match alert_for.get(&(rule.source, rule.name.as_str())) {
-                Some(&(for_ms, first)) if for_ms != rule.for_ms => found.push(
-                    codes::SAME_NAME_DIFFERENT_FOR
-                        .at(
-                            rule.name_span,
-                            format!(
-                                "this `{}` waits {}",
-                                rule.name,
-                                format_model_duration(rule.for_ms)
+    }
+    found.extend(same_name_different_for(&report.rules));
+    report.diagnostics.extend(found);
+}
+
+/// L0202: alerts of one name whose `for` differs although no label tells them
+/// apart. Alerts that differ in the value of a label both carry (`severity`, an
+/// objective's `slo`, a window pair's `long`) are different alerts by design, each
+/// with its own delay, as in tiered and per-objective rules; a copy edited in one
+/// place keeps the labels of the original.
+fn same_name_different_for(rules: &[LintedRule]) -> Vec<Diagnostic> {
+    let mut by_name: BTreeMap<(u8, &str), Vec<&LintedRule>> = BTreeMap::new();
+    for rule in rules.iter().filter(|rule| rule.is_alert) {
+        by_name
+            .entry((rule.source, rule.name.as_str()))
+            .or_default()
+            .push(rule);
+    }
+    let mut found = Vec::new();
+    for alerts in by_name.values() {
+        if alerts.iter().all(|alert| alert.for_ms == alerts[0].for_ms) {
+            continue;
+        }
+        // Alerts that differ on a label every alert of the name carries are told
+        // apart already; only alerts that agree on all of those are compared pairwise,
+        // which keeps thousands of per-objective alerts of one name linear.
+        let common_keys: Vec<&String> = alerts[0]
+            .labels
+            .keys()
+            .filter(|key| alerts.iter().all(|alert| alert.labels.contains_key(*key)))
+            .collect();
+        let mut partitions: BTreeMap<Vec<&str>, Vec<&LintedRule>> = BTreeMap::new();
+        for alert in alerts {
+            let values = common_keys
+                .iter()
+                .map(|key| alert.labels[*key].as_str())
+                .collect();
+            partitions.entry(values).or_default().push(alert);
+        }
+        for partition in partitions.values() {
+            for (position, alert) in partition.iter().enumerate() {
+                let earlier = partition[..position].iter().find(|earlier| {
+                    earlier.for_ms != alert.for_ms && !told_apart(&earlier.labels, &alert.labels)
+                });
+                if let Some(earlier) = earlier {
+                    found.push(
+                        codes::SAME_NAME_DIFFERENT_FOR
+                            .at(
+                                alert.name_span,
+                                format!(
+                                    "this `{}` waits {}",
+                                    alert.name,
+                                    format_model_duration(alert.for_ms)
+                                ),
+                            )
+                            .with_secondary(
+                                earlier.name_span,
+                                format!(
+                                    "this one waits {} and no label tells them apart",
+                                    format_model_duration(earlier.for_ms)
+                                ),
                             ),
-                        )
-                        .with_secondary(
-                            first,
-                            format!("this one waits {}", format_model_duration(for_ms)),
-                        ),
-                ),
-                Some(_) => {}
-                None => {
-                    alert_for.insert((rule.source, &rule.name), (rule.for_ms, rule.name_span));
+                    );
                 }
             }
         }
     }
-    report.diagnostics.extend(found);
+    found
+}
+
+/// Whether some label carried by both alerts has different values.
+fn told_apart(left: &BTreeMap<String, String>, right: &BTreeMap<String, String>) -> bool {
+    left.iter()
+        .any(|(key, value)| right.get(key).is_some_and(|other| other != value))
 }
 
 fn yaml_error(text: &str, base: usize, error: &yaml_serde::Error) -> Diagnostic {
