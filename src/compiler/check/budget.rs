@@ -18,10 +18,11 @@
 //! per burn window (`ir::BurnWindow::derived_min_traffic`) unless `min_traffic`
 //! says otherwise (`min_traffic = none` for no guard).
 
-use crate::base::diagnostic::Span;
+use crate::base::diagnostic::{Span, Spanned};
 use crate::compiler::check::checker::Checker;
 use crate::compiler::check::codes;
 use crate::compiler::check::schema::{attribute, block, Fields, Schema};
+use crate::compiler::check::values::Unit;
 use crate::compiler::ir::burn_rate::{burn_factor, default_budget_consumed, DEFAULT_BURN_WINDOWS};
 use crate::compiler::ir::{self, Decimal, Duration, Tier};
 use crate::compiler::syntax::ast;
@@ -58,48 +59,21 @@ impl Checker {
             true,
             &mut all_good,
         );
-        let traffic_guard = match fields.value("min_traffic") {
-            Some(value) if matches!(&value.node, ast::Value::Selector(word) if word == "none") => {
+        let traffic_guard = match self.read_traffic_guard(fields) {
+            Some(guard) => guard.unwrap_or(ir::TrafficGuard::Derived),
+            None => {
+                all_good = false;
                 ir::TrafficGuard::Off
             }
-            Some(value) => match self.read_per_window("min_traffic", value) {
-                Some((count, traffic_window, traffic_window_span)) => {
-                    if count.is_negative() {
-                        self.out_of_range(
-                            value.span,
-                            "`min_traffic` cannot be negative".to_owned(),
-                            "use a count such as 10 per 5m, or `none` for no guard",
-                        );
-                        all_good = false;
-                        ir::TrafficGuard::Off
-                    } else if !self.check_positive(
-                        "min_traffic",
-                        traffic_window,
-                        traffic_window_span,
-                    ) {
-                        all_good = false;
-                        ir::TrafficGuard::Off
-                    } else {
-                        ir::TrafficGuard::Fixed(ir::MinTraffic {
-                            count,
-                            window: traffic_window,
-                        })
-                    }
-                }
-                None => {
-                    all_good = false;
-                    ir::TrafficGuard::Off
-                }
-            },
-            None => ir::TrafficGuard::Derived,
         };
-        let alerts_enabled = match fields.value("alerts") {
-            Some(value) => self.read_bool("alerts", value).unwrap_or_else(|| {
+        let tiers = match fields.value("alerts") {
+            Some(value) => self.read_alert_tiers(value).unwrap_or_else(|| {
                 all_good = false;
-                true
+                vec![Tier::Page, Tier::Ticket]
             }),
-            None => true,
+            None => vec![Tier::Page, Tier::Ticket],
         };
+        let alerts_enabled = !tiers.is_empty();
         let (Some(objective), Some((window, window_span))) = (objective, window) else {
             return None;
         };
@@ -107,31 +81,31 @@ impl Checker {
         let mut page = Vec::new();
         let mut ticket = Vec::new();
         for (tier, windows) in [(Tier::Page, &mut page), (Tier::Ticket, &mut ticket)] {
-            match fields.block(tier.as_str()) {
-                Some(tier_block) => match self.check_tier(tier_block, window, window_span) {
+            let tier_block = fields.block(tier.as_str());
+            // `alerts = false` keeps every window recorded (dashboards read them);
+            // a tier left out of a list has no windows, and so no alert.
+            if alerts_enabled && !tiers.contains(&tier) {
+                if let Some(tier_block) = tier_block {
+                    self.push(
+                        codes::TIER_BLOCK_OF_DISABLED_TIER
+                            .at(
+                                tier_block.kind.span,
+                                format!("the {} tier is switched off by `alerts`", tier.as_str()),
+                            )
+                            .with_help(format!(
+                                "add {} to the `alerts` list, or remove this block",
+                                tier.as_str()
+                            )),
+                    );
+                }
+                continue;
+            }
+            match tier_block {
+                Some(tier_block) => match self.check_tier(tier, tier_block, window, window_span) {
                     Some(checked) => *windows = checked,
                     None => all_good = false,
                 },
-                None => {
-                    for row in DEFAULT_BURN_WINDOWS
-                        .iter()
-                        .filter(|row| row.tier == tier && row.long < window)
-                    {
-                        let consumed = row.budget_consumed();
-                        let Some(factor) = burn_factor(consumed, window, row.long) else {
-                            continue;
-                        };
-                        windows.push(ir::BurnWindow {
-                            long: row.long,
-                            short: row.short,
-                            factor: factor.factor,
-                            factor_exact: factor.exact,
-                            budget_consumed: Some(consumed),
-                            for_: Duration::ZERO,
-                            span: None,
-                        });
-                    }
-                }
+                None => *windows = default_windows(tier, window, TierSettings::default()),
             }
         }
         if alerts_enabled && all_good && page.is_empty() && ticket.is_empty() {
@@ -292,31 +266,101 @@ impl Checker {
         );
     }
 
+    /// The `min_traffic` of a block: `Some(None)` when it is not written, `None`
+    /// when it is wrong (reported).
+    fn read_traffic_guard(&mut self, fields: &Fields<'_>) -> Option<Option<ir::TrafficGuard>> {
+        let Some(value) = fields.value("min_traffic") else {
+            return Some(None);
+        };
+        if matches!(&value.node, ast::Value::Selector(word) if word == "none") {
+            return Some(Some(ir::TrafficGuard::Off));
+        }
+        let (count, traffic_window, traffic_window_span) =
+            self.read_per_window("min_traffic", value)?;
+        if count.is_negative() {
+            self.out_of_range(
+                value.span,
+                "`min_traffic` cannot be negative".to_owned(),
+                "use a count such as 10 per 5m, or `none` for no guard",
+            );
+            return None;
+        }
+        if !self.check_positive("min_traffic", traffic_window, traffic_window_span) {
+            return None;
+        }
+        Some(Some(ir::TrafficGuard::Fixed(ir::MinTraffic {
+            count,
+            window: traffic_window,
+        })))
+    }
+
+    /// `alerts = true | false | [page] | [ticket] | [page, ticket]`: the tiers
+    /// whose burn-rate alerts are generated.
+    fn read_alert_tiers(&mut self, value: &Spanned<ast::Value>) -> Option<Vec<Tier>> {
+        if !matches!(value.node, ast::Value::List(_)) {
+            let enabled = self.read_bool("alerts", value)?;
+            return Some(if enabled {
+                vec![Tier::Page, Tier::Ticket]
+            } else {
+                Vec::new()
+            });
+        }
+        let tiers = self.read_list("alerts", value, Unit::Identifier, |checker, element| {
+            let tier = match &element.node {
+                ast::Value::Selector(word) | ast::Value::String(word) => {
+                    [Tier::Page, Tier::Ticket]
+                        .into_iter()
+                        .find(|tier| tier.as_str() == word)
+                }
+                _ => None,
+            };
+            if tier.is_none() {
+                checker.push(
+                    codes::MISMATCHED_TYPES
+                        .at(element.span, "expected a tier: `page` or `ticket`")
+                        .with_help("`alerts` takes `true`, `false`, or the tiers to keep, such as `alerts = [page]`"),
+                );
+            }
+            tier
+        })?;
+        let mut kept = Vec::new();
+        for tier in [Tier::Page, Tier::Ticket] {
+            if tiers.contains(&tier) {
+                kept.push(tier);
+            }
+        }
+        Some(kept)
+    }
+
     fn check_tier(
         &mut self,
+        tier: Tier,
         block: &ast::Block,
         window: Duration,
         window_span: Option<Span>,
     ) -> Option<Vec<ir::BurnWindow>> {
         let fields = self.collect(&block.items, &TIER_SCHEMA, block.kind.span);
         let mut all_good = true;
+        let for_ = self.duration_field(&fields, "for", Some(Duration::ZERO), false, &mut all_good);
+        let traffic_guard = self.read_traffic_guard(&fields);
+        let (Some((for_, _)), Some(traffic_guard)) = (for_, traffic_guard) else {
+            return None;
+        };
+        let settings = TierSettings {
+            for_,
+            traffic_guard,
+        };
         let mut windows = Vec::new();
         let mut any = false;
         for burn_block in fields.blocks("burn") {
             any = true;
-            match self.check_burn(burn_block, window, window_span) {
+            match self.check_burn(burn_block, window, window_span, settings) {
                 Some(burn) => windows.push(burn),
                 None => all_good = false,
             }
         }
         if !any {
-            self.push(
-                codes::MISSING_FIELD.at(block.kind.span,
-                    format!("`{}` needs at least one `burn` block", block.kind.node),
-                )
-                .with_help("add `burn { long = 1h, short = 5m }`, or remove the block to keep the defaults (use `alerts = false` to disable burn alerts)"),
-            );
-            all_good = false;
+            windows = default_windows(tier, window, settings);
         }
         all_good.then_some(windows)
     }
@@ -326,12 +370,13 @@ impl Checker {
         block: &ast::Block,
         window: Duration,
         window_span: Option<Span>,
+        tier: TierSettings,
     ) -> Option<ir::BurnWindow> {
         let fields = self.collect(&block.items, &BURN_SCHEMA, block.kind.span);
         let mut all_good = true;
         let long = self.duration_field(&fields, "long", None, true, &mut all_good);
         let short = self.duration_field(&fields, "short", None, true, &mut all_good);
-        let for_ = self.duration_field(&fields, "for", Some(Duration::ZERO), false, &mut all_good);
+        let for_ = self.duration_field(&fields, "for", Some(tier.for_), false, &mut all_good);
         if let (Some((long, long_span)), Some((short, short_span))) = (long, short) {
             if short >= long {
                 self.push(
@@ -404,14 +449,51 @@ impl Checker {
             factor_exact,
             budget_consumed: consumed,
             for_: for_?.0,
+            traffic_guard: tier.traffic_guard,
             span: Some(block.span),
         })
     }
 }
 
+/// What a tier block sets for each of its burn windows.
+#[derive(Clone, Copy, Debug, Default)]
+struct TierSettings {
+    /// The `for` of burn windows that do not write their own.
+    for_: Duration,
+    /// The tier's `min_traffic`, over the objective's.
+    traffic_guard: Option<ir::TrafficGuard>,
+}
+
+/// The workbook's windows of a tier whose long window is shorter than the
+/// objective window, with factors scaled to it.
+fn default_windows(tier: Tier, window: Duration, settings: TierSettings) -> Vec<ir::BurnWindow> {
+    DEFAULT_BURN_WINDOWS
+        .iter()
+        .filter(|row| row.tier == tier && row.long < window)
+        .filter_map(|row| {
+            let consumed = row.budget_consumed();
+            let factor = burn_factor(consumed, window, row.long)?;
+            Some(ir::BurnWindow {
+                long: row.long,
+                short: row.short,
+                factor: factor.factor,
+                factor_exact: factor.exact,
+                budget_consumed: Some(consumed),
+                for_: settings.for_,
+                traffic_guard: settings.traffic_guard,
+                span: None,
+            })
+        })
+        .collect()
+}
+
 static TIER_SCHEMA: Schema = Schema {
     what: "an alert tier",
-    fields: &[block("burn", false, true)],
+    fields: &[
+        block("burn", false, true),
+        attribute("for", "for = 2m"),
+        attribute("min_traffic", "min_traffic = 20 per 5m"),
+    ],
     allows_routes: false,
     secrets: &[],
 };

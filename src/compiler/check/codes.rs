@@ -11,7 +11,8 @@
 //! W0600 and W0601 are raised by `compiler::verify`, which checks the generated
 //! alerting system (routing and receivers' templates) after the checker. W0620 to
 //! W0629 are about forecasts and hysteresis; E0640 to W0649 about the monitoring of
-//! the monitoring path (the dead man's switch and the meta-alerts).
+//! the monitoring path (the dead man's switch and the meta-alerts); E0730 to
+//! W0749 about the control of alert tiers (names, vocabulary, switched-off tiers).
 
 crate::base::diagnostic::declare_codes! {
     /// Codes E02xx (names), E03xx (types and units), E04xx (SLO semantics) and
@@ -806,4 +807,16 @@ service believe the pipeline is alive even after the `Watchdog` stops.
 
 Fix: keep the heartbeat receiver for the heartbeat alone; route alerts to
 receivers people read.";
+    TIER_BLOCK_OF_DISABLED_TIER = "W0730", "tier block of a switched-off tier", "\
+`alerts` lists the tiers whose burn-rate alerts are generated; a `page` or
+`ticket` block for a tier that is not in the list configures alerts that are
+never written, which is usually a leftover of an edit.
+
+    availability \"api\" {
+      ...
+      alerts = [page]
+      ticket { burn { long = 1d, short = 2h } }   // warning: no ticket is generated
+    }
+
+Fix: add the tier to the list (`alerts = [page, ticket]`), or remove the block.";
 }

@@ -29,7 +29,10 @@ pub(crate) fn warnings(program: &Program) -> Vec<Diagnostic> {
                 }
                 ObjectiveKind::Accuracy { budget, slice, .. } => {
                     exhaustion_before_page(budget, span, &mut found);
-                    if let TrafficGuard::Fixed(_) = budget.traffic_guard {
+                    let fixed_guard = std::iter::once(Some(budget.traffic_guard))
+                        .chain(budget.burn_windows().map(|(_, burn)| burn.traffic_guard))
+                        .any(|guard| matches!(guard, Some(TrafficGuard::Fixed(_))));
+                    if fixed_guard {
                         found.push(
                             codes::MIN_TRAFFIC_WITHOUT_EFFECT
                                 .at(span, "accuracy objectives count time slices, not events")

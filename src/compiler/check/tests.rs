@@ -806,6 +806,65 @@ fn objectives_are_strictly_between_zero_and_one_hundred_percent() {
     }
 }
 
+/// A tier block sets `for` and `min_traffic` for its windows; without `burn`
+/// blocks it keeps the workbook's windows; `alerts` lists the tiers kept.
+#[test]
+fn tiers_are_switched_off_and_tuned_as_a_whole() {
+    let budget = |extra: &str| {
+        program(&objective(
+            "availability",
+            &format!("errors = e_total\n total = t_total\n objective = 99.9%\n min_traffic = 10 per 5m\n{extra}"),
+        ))
+        .services[0]
+            .objectives[0]
+            .kind
+            .budget()
+            .cloned()
+            .expect("budget")
+    };
+    let tuned = budget("page { for = 2m\n min_traffic = 50 per 10m }");
+    assert_eq!(
+        tuned
+            .page
+            .iter()
+            .map(|burn| (burn.long, burn.for_))
+            .collect::<Vec<_>>(),
+        [
+            (Duration::hours(1), Duration::minutes(2)),
+            (Duration::hours(6), Duration::minutes(2))
+        ]
+    );
+    let guards: Vec<String> = tuned
+        .burn_windows()
+        .filter_map(|(_, burn)| tuned.min_traffic_of(burn))
+        .map(|guard| format!("{} per {}", guard.count, guard.window))
+        .collect();
+    assert_eq!(
+        guards,
+        ["50 per 10m", "50 per 10m", "10 per 5m", "10 per 5m"]
+    );
+    let own_for = budget("page { for = 2m\n burn { long = 1h, short = 5m, for = 5m } }");
+    assert_eq!(
+        own_for.page[0].for_,
+        Duration::minutes(5),
+        "a window's own `for` wins"
+    );
+    let pages_only = budget("alerts = [page]");
+    assert_eq!((pages_only.page.len(), pages_only.ticket.len()), (2, 0));
+    assert!(pages_only.alerts_enabled);
+    let tickets_only = budget("alerts = [ticket]");
+    assert_eq!((tickets_only.page.len(), tickets_only.ticket.len()), (0, 2));
+    let none = budget("alerts = false");
+    assert!(!none.alerts_enabled);
+    assert_eq!(
+        codes(&objective(
+            "availability",
+            "errors = e_total\n total = t_total\n objective = 99.9%\n alerts = [pages]"
+        )),
+        ["E0301"]
+    );
+}
+
 #[test]
 fn burn_windows_are_ordered() {
     let burn = |b: &str| {
@@ -1250,7 +1309,7 @@ fn each_code_has_a_minimal_invalid_example_that_triggers_exactly_it() {
         "E0601", "E0602", "E0603", "E0610", "E0611", "E0630", "E0631", "E0632", "E0640", "W0001",
         "W0002", "W0003", "W0004", "W0005", "W0006", "W0007", "W0008", "W0501", "W0502", "W0503",
         "W0504", "W0505", "W0600", "W0601", "W0610", "W0611", "W0620", "W0630", "W0640", "W0641",
-        "W0642",
+        "W0642", "W0730",
     ];
     let listed: Vec<&str> = examples.iter().map(|(code, _)| *code).collect();
     let registered: Vec<&str> = CODES.iter().map(|info| info.code).collect();

@@ -358,6 +358,7 @@ pub struct Budget {
     /// How burn-rate alerts (pages and tickets) stay quiet on thin traffic.
     pub traffic_guard: TrafficGuard,
     /// False with `alerts = false`: recording rules only, no burn alerts.
+    /// `alerts = [page]` keeps it true and leaves `ticket` empty.
     pub alerts_enabled: bool,
     /// Page-tier burn windows (the workbook defaults unless overridden).
     pub page: Vec<BurnWindow>,
@@ -391,7 +392,7 @@ pub enum TrafficGuard {
 impl Budget {
     /// The guard of one burn window, `None` with `min_traffic = none`.
     pub fn min_traffic_of(&self, burn: &BurnWindow) -> Option<MinTraffic> {
-        match self.traffic_guard {
+        match burn.traffic_guard.unwrap_or(self.traffic_guard) {
             TrafficGuard::Derived => burn.derived_min_traffic(self.error_budget),
             TrafficGuard::Fixed(min_traffic) => Some(min_traffic),
             TrafficGuard::Off => None,
@@ -439,6 +440,8 @@ pub struct BurnWindow {
     /// (`0.02` for the 1h page window); `None` when the user wrote `factor`.
     pub budget_consumed: Option<Decimal>,
     pub for_: Duration,
+    /// The tier's own `min_traffic`, which replaces the objective's.
+    pub traffic_guard: Option<TrafficGuard>,
     /// The `burn { ... }` block, or `None` for a workbook default.
     pub span: Option<Span>,
 }
