@@ -12,7 +12,7 @@ use std::process::Command;
 
 use mlslo::prometheus::alertmanager::{self, PostableAlert};
 
-use crate::support::{installed, mlslo, read, scratch, Scratch, AMTOOL};
+use crate::support::{installed, mlslo, read, scratch, Scratch, AMTOOL, PROMTOOL};
 
 const GENERATED_CONFIG: &str = "generated/alertmanager/alertmanager.yml";
 
@@ -508,4 +508,99 @@ routing {
     let config = alertmanager::config::load(&config_text[0].1).expect("config loads");
     let routed = alertmanager::route_alerts(&config, &alerts, 0);
     assert_eq!(routed[0].receivers, ["chat"]);
+}
+
+/// The `critical`/`warning` vocabulary of kube-prometheus and Sloth: alerts carry
+/// it, routes written with it reach their receivers, the derived page-mutes-ticket
+/// inhibition uses it, and amtool, promtool and `mlslo test` accept the output.
+#[test]
+fn the_critical_warning_vocabulary_labels_routes_and_inhibits() {
+    let source = r#"
+service "fraud-detector" {
+  team = "risk-ml"
+  availability "score-api" {
+    errors    = http_requests_total{code=~"5.."}
+    total     = http_requests_total
+    objective = 99.9%
+  }
+}
+routing {
+  default_receiver = "chat"
+  severity { page = "critical", ticket = "warning" }
+  receiver "pager" { webhook { url = "https://pager.example.com/hook" } }
+  receiver "chat" { webhook { url = "https://chat.example.com/hook" } }
+  route { severity = "critical" } -> "pager"
+  route { severity = "warning" } -> "chat"
+}
+"#;
+    let (output, folder) = build(source, "critical-warning");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    let rules = std::fs::read_to_string(folder.join("out/prometheus/fraud-detector.rules.yml"))
+        .expect("rules written");
+    assert!(rules.contains("severity: critical"), "{rules}");
+    assert!(rules.contains("severity: warning"), "{rules}");
+    assert!(!rules.contains("severity: page") && !rules.contains("severity: ticket"));
+    let config_path = folder.join("out/alertmanager/alertmanager.yml");
+    let config_text = std::fs::read_to_string(&config_path).expect("config written");
+    let config = alertmanager::config::load(&config_text).expect("valid config");
+    let burn = |severity: &'static str| {
+        alert(&[
+            ("alertname", "ErrorBudgetBurn"),
+            ("service", "fraud-detector"),
+            ("slo", "score-api"),
+            ("team", "risk-ml"),
+            ("kind", "availability"),
+            ("severity", severity),
+        ])
+    };
+    let routed = alertmanager::route_alerts(&config, &[burn("critical"), burn("warning")], 0);
+    let receivers = |index: usize| {
+        routed[index]
+            .routes
+            .iter()
+            .map(|route| route.receiver.clone())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(receivers(0), ["pager"], "{routed:?}");
+    assert_eq!(receivers(1), ["chat"], "{routed:?}");
+    assert_eq!(
+        routed[1]
+            .inhibited_by
+            .as_ref()
+            .map(|inhibition| inhibition.alert),
+        Some(0),
+        "the critical page mutes the warning ticket: {routed:?}"
+    );
+    if installed(AMTOOL).is_some() {
+        let checked = Command::new(AMTOOL)
+            .arg("check-config")
+            .arg(&config_path)
+            .output()
+            .expect("amtool runs");
+        assert!(
+            checked.status.success(),
+            "{}",
+            String::from_utf8_lossy(&checked.stdout)
+        );
+    }
+    let tests = folder.join("out/tests/fraud-detector.test.yml");
+    let tests = tests.to_str().expect("UTF-8 temp path");
+    let ours = mlslo(&["test", tests]);
+    assert!(
+        ours.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ours.stdout)
+    );
+    if installed(PROMTOOL).is_some() {
+        let theirs = Command::new(PROMTOOL)
+            .args(["test", "rules", tests])
+            .output()
+            .expect("promtool runs");
+        assert!(
+            theirs.status.success(),
+            "{}",
+            String::from_utf8_lossy(&theirs.stdout)
+        );
+    }
 }

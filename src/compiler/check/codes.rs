@@ -533,6 +533,20 @@ targets) for the whole program, so there is at most one across all files.
     monitoring { targets_down = false }        // error: a second block
 
 Fix: merge the two blocks into one.";
+    SEVERITY_VOCABULARY_CLASH = "E0730", "severity values of the tiers clash", "\
+The routing block's `severity { page = ..., ticket = ... }` names the `severity`
+label value of each tier's alerts. Routes, the page-mutes-ticket inhibition and
+the heartbeat route tell alerts apart by that value, so the two tiers need
+different values, and neither may be `heartbeat`, the value of the Watchdog
+that the heartbeat route takes.
+
+    routing {
+      severity { page = \"critical\", ticket = \"critical\" }   // error
+      ...
+    }
+
+Fix: give each tier its own value, such as `page = \"critical\", ticket = \"warning\"`
+(kube-prometheus and Sloth's convention).";
     NOT_A_COUNTER = "W0001", "metric does not look like a counter", "\
 An availability objective counts events with `rate()`, which needs counters:
 by Prometheus naming conventions their names end in `_total` (or `_count`,

@@ -58,7 +58,12 @@ impl Checker {
 
     /// E0215 for each cycle among `label=value` nodes (an alert that mutes an alert
     /// that mutes it back silences both). Returns false when there is a cycle.
-    pub fn check_inhibit_cycles(&mut self, inhibits: &[&ast::Inhibit], any_feeds: bool) -> bool {
+    pub fn check_inhibit_cycles(
+        &mut self,
+        inhibits: &[&ast::Inhibit],
+        any_feeds: bool,
+        severities: &ir::Severities,
+    ) -> bool {
         // Edge weights: the user's rule (source and target text), or `None` for
         // one of mlslo's derived inhibitions.
         let mut graph: InhibitGraph = DiGraph::new();
@@ -84,8 +89,9 @@ impl Checker {
             if builtin.needs_feeds && !any_feeds {
                 continue;
             }
-            let source = node(&mut graph, builtin.label, builtin.source);
-            for target in builtin.targets {
+            let (source, targets) = builtin.values(severities);
+            let source = node(&mut graph, builtin.label, &source);
+            for target in &targets {
                 let target_node = node(&mut graph, builtin.label, target);
                 graph.add_edge(source, target_node, None);
             }

@@ -99,6 +99,11 @@ impl Checker {
             all_good &= self.check_heartbeat(&monitoring, routing.as_ref(), !services.is_empty());
         }
 
+        if let Some(routing) = &routing {
+            for service in services.values_mut() {
+                service.severities = routing.severities.clone();
+            }
+        }
         all_good.then(|| ir::Program {
             services: services.into_values().collect(),
             routing,
@@ -191,6 +196,7 @@ impl Checker {
             labels,
             selector,
             objectives,
+            severities: ir::Severities::default(),
             span: block.span,
             name_span: name.span,
         })

@@ -14,7 +14,7 @@ use crate::compiler::check::codes;
 use crate::compiler::check::schema::{attribute, block, Fields, Schema};
 use crate::compiler::check::suggest::did_you_mean;
 use crate::compiler::check::values::Unit;
-use crate::compiler::ir;
+use crate::compiler::ir::{self, naming};
 use crate::compiler::syntax::ast::{self, Value};
 
 impl Checker {
@@ -157,7 +157,14 @@ impl Checker {
                 None => all_good = false,
             }
         }
-        if !self.check_inhibit_cycles(&fields.inhibits, any_feeds) {
+        let severities = match fields.block("severity") {
+            Some(severity_block) => self.check_severities(severity_block).unwrap_or_else(|| {
+                all_good = false;
+                ir::Severities::default()
+            }),
+            None => ir::Severities::default(),
+        };
+        if !self.check_inhibit_cycles(&fields.inhibits, any_feeds, &severities) {
             all_good = false;
         }
 
@@ -188,8 +195,60 @@ impl Checker {
             inhibits,
             alertmanager_version,
             alertmanager_url,
+            severities,
             span: block.span,
         })
+    }
+
+    /// `severity { page = "critical", ticket = "warning" }`: two distinct label
+    /// values, neither the heartbeat's (E0730).
+    fn check_severities(&mut self, block: &ast::Block) -> Option<ir::Severities> {
+        let fields = self.collect(&block.items, &SEVERITY_SCHEMA, block.kind.span);
+        let defaults = ir::Severities::default();
+        let read = |checker: &mut Checker, tier: ir::Tier| match fields.value(tier.as_str()) {
+            Some(value) => checker
+                .read_label_value(tier.as_str(), value)
+                .map(|text| (text, Some(value.span))),
+            None => Some((defaults.of(tier).to_owned(), None)),
+        };
+        let page = read(self, ir::Tier::Page);
+        let ticket = read(self, ir::Tier::Ticket);
+        let ((page, page_span), (ticket, ticket_span)) = (page?, ticket?);
+        let mut all_good = true;
+        if page == ticket {
+            let span = ticket_span.or(page_span).unwrap_or(block.kind.span);
+            let mut diagnostic = codes::SEVERITY_VOCABULARY_CLASH.at(
+                span,
+                format!("pages and tickets would both carry severity=\"{page}\""),
+            );
+            if let (Some(page_span), Some(_)) = (page_span, ticket_span) {
+                diagnostic = diagnostic.with_secondary(page_span, "the page severity");
+            }
+            self.push(diagnostic.with_help(
+                "give the tiers different values, such as `page = \"critical\", ticket = \"warning\"`: routes and the page-mutes-ticket inhibition tell them apart by it",
+            ));
+            all_good = false;
+        }
+        for (tier, value, span) in [
+            (ir::Tier::Page, &page, page_span),
+            (ir::Tier::Ticket, &ticket, ticket_span),
+        ] {
+            if value == naming::SEVERITY_HEARTBEAT {
+                self.push(
+                    codes::SEVERITY_VOCABULARY_CLASH
+                        .at(
+                            span.unwrap_or(block.kind.span),
+                            format!("`{value}` is the severity of the Watchdog heartbeat"),
+                        )
+                        .with_help(format!(
+                            "pick another value for the {} tier: the heartbeat route matches severity=\"{value}\" and would take these alerts",
+                            tier.as_str()
+                        )),
+                );
+                all_good = false;
+            }
+        }
+        all_good.then_some(ir::Severities { page, ticket })
     }
 
     /// An optional duration field; `Some(None)` when absent, `None` on error.
@@ -323,7 +382,18 @@ static ROUTING_SCHEMA: Schema = Schema {
             "alertmanager_url = \"http://alertmanager.monitoring:9093\"",
         ),
         block("receiver", true, true),
+        block("severity", false, false),
     ],
     allows_routes: true,
+    secrets: &[],
+};
+
+static SEVERITY_SCHEMA: Schema = Schema {
+    what: "the severity vocabulary",
+    fields: &[
+        attribute("page", "page = \"critical\""),
+        attribute("ticket", "ticket = \"warning\""),
+    ],
+    allows_routes: false,
     secrets: &[],
 };

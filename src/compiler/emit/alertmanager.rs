@@ -177,13 +177,14 @@ pub fn inhibit_rules(program: &Program) -> Vec<GeneratedInhibit> {
     if program.services.is_empty() {
         return rules;
     }
+    let severities = program.severities();
     rules.push(GeneratedInhibit {
         reason: "a page mutes the ticket of the same objective".into(),
         source: vec![
-            triple(naming::LABEL_SEVERITY, "=", "page"),
+            triple(naming::LABEL_SEVERITY, "=", &severities.page),
             not_a_forecast(),
         ],
-        target: vec![triple(naming::LABEL_SEVERITY, "=", "ticket")],
+        target: vec![triple(naming::LABEL_SEVERITY, "=", &severities.ticket)],
         equal: vec![naming::LABEL_SERVICE.into(), naming::LABEL_SLO.into()],
     });
     let serving_kinds: Vec<&str> = ["availability", "gpu"].to_vec();
@@ -200,7 +201,7 @@ pub fn inhibit_rules(program: &Program) -> Vec<GeneratedInhibit> {
             reason: "an availability or GPU page of a service (not a forecast) mutes its accuracy, drift and latency alerts".into(),
             source: vec![
                 triple(naming::LABEL_KIND, "=~", &serving_kinds.join("|")),
-                triple(naming::LABEL_SEVERITY, "=", "page"),
+                triple(naming::LABEL_SEVERITY, "=", &severities.page),
                 not_a_forecast(),
             ],
             target: vec![triple(naming::LABEL_KIND, "=~", "accuracy|drift|latency")],

@@ -23,7 +23,9 @@ use crate::compiler::emit::prometheus::{
     absent_selectors, identity_labels, recorded, AlertRule, Rule, RuleGroup, WhichRules, ABSENT_FOR,
 };
 use crate::compiler::ir::naming;
-use crate::compiler::ir::{push_promql_string, Duration, Monitoring, Objective, Program, Service};
+use crate::compiler::ir::{
+    push_promql_string, Duration, Monitoring, Objective, Program, Service, Severities, Tier,
+};
 
 /// How long rule evaluation must fail, or iterations be missed, before the alert:
 /// as kube-prometheus' `PrometheusRuleFailures`, long enough that one slow query
@@ -115,7 +117,7 @@ fn rule_failure_alerts(service: &Service) -> impl Iterator<Item = AlertRule> {
             expr: format!("increase({failures}[{window}]) > 0"),
             for_: RULE_FAILURES_FOR,
             keep_firing_for: Duration::ZERO,
-            labels: service_labels(service, naming::severity(crate::compiler::ir::Tier::Page)),
+            labels: service_labels(service, service.severities.of(Tier::Page)),
             annotations: summary_and_description(
                 service,
                 format!("Prometheus fails to evaluate the SLO rules of {}", service.name),
@@ -131,7 +133,7 @@ fn rule_failure_alerts(service: &Service) -> impl Iterator<Item = AlertRule> {
             expr: format!("increase({missed}[{window}]) > 0"),
             for_: RULE_FAILURES_FOR,
             keep_firing_for: Duration::ZERO,
-            labels: service_labels(service, naming::severity(crate::compiler::ir::Tier::Ticket)),
+            labels: service_labels(service, service.severities.of(Tier::Ticket)),
             annotations: summary_and_description(
                 service,
                 format!("Prometheus misses evaluations of the SLO rules of {}", service.name),
@@ -164,7 +166,7 @@ fn target_down_rules(service: &Service, objective: &Objective, which: WhichRules
             labels: identity_labels(service, objective),
         });
     }
-    let mut labels = service_labels(service, naming::severity(crate::compiler::ir::Tier::Ticket));
+    let mut labels = service_labels(service, service.severities.of(Tier::Ticket));
     labels.extend(objective.labels.clone());
     labels.insert(naming::LABEL_SLO.to_owned(), objective.name.clone());
     let alert = AlertRule {
@@ -193,6 +195,7 @@ fn target_down_rules(service: &Service, objective: &Objective, which: WhichRules
 /// has no service or everything is switched off.
 pub fn monitoring_groups(program: &Program) -> Vec<RuleGroup> {
     let monitoring = &program.monitoring;
+    let severities = program.severities();
     if program.services.is_empty() {
         return Vec::new();
     }
@@ -228,6 +231,7 @@ pub fn monitoring_groups(program: &Program) -> Vec<RuleGroup> {
         selector.push('}');
         rules.push(Rule::Alerting(metrics_absent(
             monitoring,
+            &severities,
             "prometheus_rule_evaluation_failures_total",
             selector,
             "Prometheus does not scrape its own metrics",
@@ -243,7 +247,7 @@ pub fn monitoring_groups(program: &Program) -> Vec<RuleGroup> {
             ),
             for_: NOTIFICATIONS_FAILING_FOR,
             keep_firing_for: Duration::ZERO,
-            labels: global_labels(monitoring, naming::severity(crate::compiler::ir::Tier::Ticket)),
+            labels: global_labels(monitoring, severities.of(Tier::Ticket)),
             annotations: vec![
                 (
                     naming::ANNOTATION_SUMMARY.to_owned(),
@@ -260,6 +264,7 @@ pub fn monitoring_groups(program: &Program) -> Vec<RuleGroup> {
         }));
         rules.push(Rule::Alerting(metrics_absent(
             monitoring,
+            &severities,
             "alertmanager_notifications_total",
             "alertmanager_notifications_total".to_owned(),
             "Prometheus does not scrape Alertmanager",
@@ -291,15 +296,13 @@ fn global_labels(monitoring: &Monitoring, severity: &str) -> BTreeMap<String, St
 
 fn metrics_absent(
     monitoring: &Monitoring,
+    severities: &Severities,
     metric: &str,
     selector: String,
     summary: &str,
     consequence: &str,
 ) -> AlertRule {
-    let mut labels = global_labels(
-        monitoring,
-        naming::severity(crate::compiler::ir::Tier::Ticket),
-    );
+    let mut labels = global_labels(monitoring, severities.of(Tier::Ticket));
     labels.insert(naming::LABEL_METRIC.to_owned(), metric.to_owned());
     AlertRule {
         alert: naming::ALERT_MONITORING_METRICS_ABSENT.to_owned(),

@@ -693,7 +693,7 @@ fn threshold_alert(
         expr,
         for_,
         keep_firing_for: Duration::ZERO,
-        labels: alert_labels(service, objective, naming::severity(tier)),
+        labels: alert_labels(service, objective, service.severities.of(tier)),
         annotations: annotations(service, objective, summary, description),
     }
 }
@@ -764,7 +764,7 @@ fn burn_alerts(
             })
             .collect();
         let expr = branches.join("\nor\n");
-        let mut labels = alert_labels(service, objective, naming::severity(tier));
+        let mut labels = alert_labels(service, objective, service.severities.of(tier));
         if split {
             let longs: Vec<String> = burns.iter().map(|burn| burn.long.to_string()).collect();
             labels.insert(naming::LABEL_LONG_WINDOWS.to_owned(), longs.join(","));

@@ -229,7 +229,7 @@ pub fn watch(
             ),
         ),
     };
-    let mut labels = alert_labels(service, objective, naming::severity(*severity));
+    let mut labels = alert_labels(service, objective, service.severities.of(*severity));
     labels.insert("alertname".to_owned(), alert_name.to_owned());
     let mut annotations = Map::new();
     annotations.insert(

@@ -41,6 +41,43 @@ pub struct Program {
     pub monitoring: Monitoring,
 }
 
+impl Program {
+    /// The routing block's severity vocabulary, or `page`/`ticket`.
+    pub fn severities(&self) -> Severities {
+        self.routing
+            .as_ref()
+            .map_or_else(Severities::default, |routing| routing.severities.clone())
+    }
+}
+
+/// The `severity` label values of the two tiers: `page`/`ticket` unless the
+/// routing block's `severity { page = "critical", ticket = "warning" }` says
+/// otherwise, so existing Alertmanager trees (kube-prometheus, Sloth) keep working.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Severities {
+    pub page: String,
+    pub ticket: String,
+}
+
+impl Default for Severities {
+    fn default() -> Severities {
+        Severities {
+            page: Tier::Page.as_str().to_owned(),
+            ticket: Tier::Ticket.as_str().to_owned(),
+        }
+    }
+}
+
+impl Severities {
+    /// The `severity` label value of a tier's alerts.
+    pub fn of(&self, tier: Tier) -> &str {
+        match tier {
+            Tier::Page => &self.page,
+            Tier::Ticket => &self.ticket,
+        }
+    }
+}
+
 /// What mlslo generates to watch the monitoring path itself: a dead man's switch
 /// and alerts on rule evaluation, notification delivery and scrape targets. Each
 /// alert family is on unless switched off.
@@ -123,6 +160,9 @@ pub struct Service {
     pub selector: BTreeMap<String, String>,
     /// In declaration order.
     pub objectives: Vec<Objective>,
+    /// The program's [`Program::severities`], here so that what emits one
+    /// service's alerts needs nothing else; the same in every service.
+    pub severities: Severities,
     /// The whole `service "x" { ... }` block.
     pub span: Span,
     pub name_span: Span,
@@ -345,6 +385,13 @@ impl Tier {
             Tier::Page => "page",
             Tier::Ticket => "ticket",
         }
+    }
+
+    /// The tier a language keyword (`page`, `ticket`) names.
+    pub fn from_name(name: &str) -> Option<Tier> {
+        [Tier::Page, Tier::Ticket]
+            .into_iter()
+            .find(|tier| tier.as_str() == name)
     }
 }
 
@@ -578,6 +625,8 @@ pub struct Routing {
     /// `alertmanager_url`: where watches post their alerts, an http(s) URL
     /// without credentials (`/api/v2/alerts` is appended to its path).
     pub alertmanager_url: Option<String>,
+    /// `severity { page = "...", ticket = "..." }`.
+    pub severities: Severities,
     pub span: Span,
 }
 
@@ -698,6 +747,26 @@ pub struct BuiltinInhibition {
     pub equal: &'static [&'static str],
     /// Only when some freshness objective declares `feeds`.
     pub needs_feeds: bool,
+}
+
+impl BuiltinInhibition {
+    /// The source and target values in a program's vocabulary: the severity
+    /// rule is written with tier names and labels alerts with their severities.
+    pub fn values(&self, severities: &Severities) -> (String, Vec<String>) {
+        let value = |tier_or_value: &str| {
+            if self.label != naming::LABEL_SEVERITY {
+                return tier_or_value.to_owned();
+            }
+            match Tier::from_name(tier_or_value) {
+                Some(tier) => severities.of(tier).to_owned(),
+                None => tier_or_value.to_owned(),
+            }
+        };
+        (
+            value(self.source),
+            self.targets.iter().map(|target| value(target)).collect(),
+        )
+    }
 }
 
 /// The derived inhibitions, in the order the emitter writes them.

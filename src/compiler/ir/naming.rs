@@ -12,7 +12,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::compiler::ir::{Duration, Tier};
+use crate::compiler::ir::duration::Duration;
 
 /// Labels that identify an objective on every recorded series and alert. Only these
 /// two sit on recorded series: mutable metadata (team, objective, service labels)
@@ -262,11 +262,6 @@ pub fn kubernetes_label_value(value: &str) -> Option<String> {
         && value.starts_with(|character: char| character.is_ascii_alphanumeric())
         && value.ends_with(|character: char| character.is_ascii_alphanumeric());
     valid.then(|| value.to_owned())
-}
-
-/// The severity label value of a tier.
-pub fn severity(tier: Tier) -> &'static str {
-    tier.as_str()
 }
 
 #[cfg(test)]

@@ -106,7 +106,7 @@ fn service_alerts(service: &Service, monitoring: &Monitoring) -> Vec<GeneratedAl
                 LogsCondition::MaxCount { .. } => ALERT_LOG_COUNT_HIGH,
                 LogsCondition::MaxRatio { .. } => ALERT_LOG_RATIO_HIGH,
             };
-            let mut labels = alert_labels(service, objective, naming::severity(*severity));
+            let mut labels = alert_labels(service, objective, service.severities.of(*severity));
             labels.insert("alertname".to_owned(), alert_name.to_owned());
             alerts.push(GeneratedAlert {
                 objective_span: objective.name_span,
