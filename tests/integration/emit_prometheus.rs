@@ -108,6 +108,62 @@ fn generated_rules_and_tests_pass_promtool() {
     }
 }
 
+/// Tier control: a burn alert named per objective, a page tier delayed as a whole
+/// with its own traffic guard, and an objective that keeps pages only. The rules
+/// say so, and the generated tests (which fire and quiet each page window under
+/// those names) pass in `mlslo test` and in promtool.
+#[test]
+fn named_and_tuned_tiers_give_rules_and_tests_that_pass() {
+    let folder = scratch("tier-control");
+    std::fs::write(
+        folder.join("tiers.slo"),
+        r#"service "checkout" {
+  team = "payments"
+  availability "api" {
+    errors     = http_requests_total{code=~"5.."}
+    total      = http_requests_total
+    objective  = 99.9%
+    burn_alert = "CheckoutApiBudgetBurn"
+    alerts     = [page]
+    page { for = 2m, min_traffic = 100 per 5m }
+  }
+}
+"#,
+    )
+    .expect("write the source");
+    let out = build(folder.join("tiers.slo").to_str().expect("utf-8"), &folder);
+    let rules = std::fs::read_to_string(out.join("prometheus/checkout.rules.yml")).expect("rules");
+    let burn_rules: Vec<&str> = rules
+        .split("- alert: ")
+        .skip(1)
+        .filter(|rule| rule.starts_with("CheckoutApiBudgetBurn\n"))
+        .collect();
+    assert_eq!(burn_rules.len(), 1, "pages only, one `for`: {rules}");
+    assert!(burn_rules[0].contains("for: 2m"), "{}", burn_rules[0]);
+    assert!(burn_rules[0].contains(">= 100"), "{}", burn_rules[0]);
+    assert!(
+        !burn_rules[0].contains("severity: ticket"),
+        "{}",
+        burn_rules[0]
+    );
+    let tests = out.join("tests");
+    let text = std::fs::read_to_string(tests.join("checkout.test.yml")).expect("tests");
+    assert!(text.contains("alertname: CheckoutApiBudgetBurn"), "{text}");
+    let (status, stdout, stderr) = outcome(&mlslo(&[
+        "test",
+        tests.join("checkout.test.yml").to_str().expect("utf-8"),
+    ]));
+    assert_eq!(status, 0, "{stdout}{stderr}");
+    if let Some(promtool) = installed(PROMTOOL) {
+        run_promtool(
+            promtool,
+            &out,
+            &["check", "rules", "prometheus/checkout.rules.yml"],
+        );
+        run_promtool(promtool, &tests, &["test", "rules", "checkout.test.yml"]);
+    }
+}
+
 /// Drift limits too large for a step of 1 to change their double: the generated
 /// scenarios (above, a dip below, a forecast ramp) still pass in promtool and in
 /// `mlslo test`, and the forecast scenario is still written.

@@ -24,8 +24,9 @@ use crate::compiler::check::codes;
 use crate::compiler::check::schema::{attribute, block, Fields, Schema};
 use crate::compiler::check::values::Unit;
 use crate::compiler::ir::burn_rate::{burn_factor, default_budget_consumed, DEFAULT_BURN_WINDOWS};
-use crate::compiler::ir::{self, Decimal, Duration, Tier};
+use crate::compiler::ir::{self, naming, Decimal, Duration, Tier};
 use crate::compiler::syntax::ast;
+use crate::prometheus::model::names::is_legacy_metric_name;
 
 const DEFAULT_OBJECTIVE_WINDOW: Duration = Duration::days(30);
 
@@ -74,6 +75,13 @@ impl Checker {
             None => vec![Tier::Page, Tier::Ticket],
         };
         let alerts_enabled = !tiers.is_empty();
+        let burn_alert = match fields.value("burn_alert") {
+            Some(value) => self.read_burn_alert_name(value).unwrap_or_else(|| {
+                all_good = false;
+                String::new()
+            }),
+            None => naming::ALERT_BUDGET_BURN.to_owned(),
+        };
         let (Some(objective), Some((window, window_span))) = (objective, window) else {
             return None;
         };
@@ -162,6 +170,7 @@ impl Checker {
             window,
             traffic_guard,
             alerts_enabled,
+            burn_alert,
             page,
             ticket,
         };
@@ -292,6 +301,44 @@ impl Checker {
             count,
             window: traffic_window,
         })))
+    }
+
+    /// `burn_alert = "Name"`: a name Prometheus 2 accepts for an alert (a metric
+    /// name, E0212) that no other generated alert has, and that does not end in
+    /// the forecast suffix (E0731).
+    fn read_burn_alert_name(&mut self, value: &Spanned<ast::Value>) -> Option<String> {
+        let name = self.read_nonempty_string("burn_alert", value)?;
+        if !is_legacy_metric_name(&name) {
+            self.push(
+                codes::INVALID_NAME
+                    .at(value.span, format!("`{name}` is not a valid alert name"))
+                    .with_help("Prometheus 2 takes alert names of letters, digits, `_` and `:`, not starting with a digit, such as `FraudScoreBudgetBurn`"),
+            );
+            return None;
+        }
+        let clash = if naming::is_reserved_alert_name(&name) {
+            Some(format!(
+                "`{name}` is the name of another alert mlslo generates"
+            ))
+        } else if naming::is_forecast_alert(&name) {
+            Some(format!(
+                "`{name}` ends in `{}`, which marks forecast alerts",
+                naming::FORECAST_ALERT_SUFFIX
+            ))
+        } else {
+            None
+        };
+        if let Some(label) = clash {
+            self.push(
+                codes::BURN_ALERT_NAME_TAKEN
+                    .at(value.span, label)
+                    .with_help(
+                        "choose a name of its own, such as `<Service><Objective>BudgetBurn`",
+                    ),
+            );
+            return None;
+        }
+        Some(name)
     }
 
     /// `alerts = true | false | [page] | [ticket] | [page, ticket]`: the tiers

@@ -547,6 +547,19 @@ that the heartbeat route takes.
 
 Fix: give each tier its own value, such as `page = \"critical\", ticket = \"warning\"`
 (kube-prometheus and Sloth's convention).";
+    BURN_ALERT_NAME_TAKEN = "E0731", "burn alert name taken", "\
+`burn_alert` names the burn-rate alerts of an objective. It may not be the
+name of another alert mlslo generates (`SLOMetricAbsent`, `DriftScoreHigh`,
+`Watchdog`, ...), because generated tests, backtests, routes and inhibit rules
+on `alertname` would take one for the other, and it may not end in `Forecast`,
+which marks forecast alerts.
+
+    availability \"api\" {
+      ...
+      burn_alert = \"SLOMetricAbsent\"      // error
+    }
+
+Fix: choose a name of its own, such as `CheckoutApiBudgetBurn`.";
     NOT_A_COUNTER = "W0001", "metric does not look like a counter", "\
 An availability objective counts events with `rate()`, which needs counters:
 by Prometheus naming conventions their names end in `_total` (or `_count`,

@@ -866,6 +866,28 @@ fn tiers_are_switched_off_and_tuned_as_a_whole() {
 }
 
 #[test]
+fn burn_alert_names_are_alert_names_of_their_own() {
+    let with = |name: &str| {
+        objective(
+            "availability",
+            &format!(
+                "errors = e_total\n total = t_total\n objective = 99.9%\n burn_alert = \"{name}\""
+            ),
+        )
+    };
+    let budget = program(&with("CheckoutApiBudgetBurn")).services[0].objectives[0]
+        .kind
+        .budget()
+        .cloned()
+        .expect("budget");
+    assert_eq!(budget.burn_alert, "CheckoutApiBudgetBurn");
+    assert_eq!(codes(&with("checkout-api burn")), ["E0212"]);
+    assert_eq!(codes(&with("DriftScoreHigh")), ["E0731"]);
+    assert_eq!(codes(&with("CheckoutBurnForecast")), ["E0731"]);
+    assert_eq!(codes(&with("ErrorBudgetBurn")), Vec::<&str>::new());
+}
+
+#[test]
 fn burn_windows_are_ordered() {
     let burn = |b: &str| {
         objective("availability", &format!("errors = e_total\n total = t_total\n objective = 99.9%\n page {{ burn {{ {b} }} }}"))
@@ -1307,9 +1329,9 @@ fn each_code_has_a_minimal_invalid_example_that_triggers_exactly_it() {
         "E0303", "E0304", "E0305", "E0306", "E0307", "E0308", "E0309", "E0310", "E0311", "E0312",
         "E0401", "E0402", "E0403", "E0404", "E0405", "E0406", "E0407", "E0408", "E0409", "E0600",
         "E0601", "E0602", "E0603", "E0610", "E0611", "E0630", "E0631", "E0632", "E0640", "E0730",
-        "W0001", "W0002", "W0003", "W0004", "W0005", "W0006", "W0007", "W0008", "W0501", "W0502",
-        "W0503", "W0504", "W0505", "W0600", "W0601", "W0610", "W0611", "W0620", "W0630", "W0640",
-        "W0641", "W0642", "W0730",
+        "E0731", "W0001", "W0002", "W0003", "W0004", "W0005", "W0006", "W0007", "W0008", "W0501",
+        "W0502", "W0503", "W0504", "W0505", "W0600", "W0601", "W0610", "W0611", "W0620", "W0630",
+        "W0640", "W0641", "W0642", "W0730",
     ];
     let listed: Vec<&str> = examples.iter().map(|(code, _)| *code).collect();
     let registered: Vec<&str> = CODES.iter().map(|info| info.code).collect();

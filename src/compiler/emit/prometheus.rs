@@ -804,7 +804,7 @@ fn burn_alerts(
             budget.window
         );
         alerts.push(AlertRule {
-            alert: naming::ALERT_BUDGET_BURN.to_owned(),
+            alert: budget.burn_alert.clone(),
             expr,
             for_,
             keep_firing_for: Duration::ZERO,

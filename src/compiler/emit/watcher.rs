@@ -30,10 +30,6 @@ use crate::compiler::emit::prometheus::alert_labels;
 use crate::compiler::ir::naming;
 use crate::compiler::ir::{Duration, LogsCondition, Objective, ObjectiveKind, Program, Service};
 
-/// Alert names of log alerts (CamelCase, like the Prometheus alerts).
-pub const ALERT_LOG_COUNT_HIGH: &str = "LogEventsHigh";
-pub const ALERT_LOG_RATIO_HIGH: &str = "LogEventRatioHigh";
-
 /// Where watches post alerts when nothing else is configured: the in-cluster
 /// Alertmanager service name and port.
 pub const ALERTMANAGER_HOST: &str = "alertmanager";
@@ -180,8 +176,8 @@ pub fn watch(
         return None;
     };
     let (window, alert_name) = match condition {
-        LogsCondition::MaxCount { window, .. } => (*window, ALERT_LOG_COUNT_HIGH),
-        LogsCondition::MaxRatio { window, .. } => (*window, ALERT_LOG_RATIO_HIGH),
+        LogsCondition::MaxCount { window, .. } => (*window, naming::ALERT_LOG_COUNT_HIGH),
+        LogsCondition::MaxRatio { window, .. } => (*window, naming::ALERT_LOG_RATIO_HIGH),
     };
     let range = json!({
         "range": { escape_mustache(timestamp_field): { "gte": format!("now-{}", es_time(window)), "lte": "now" } }

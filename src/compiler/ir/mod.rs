@@ -407,6 +407,9 @@ pub struct Budget {
     /// False with `alerts = false`: recording rules only, no burn alerts.
     /// `alerts = [page]` keeps it true and leaves `ticket` empty.
     pub alerts_enabled: bool,
+    /// The `alertname` of the burn-rate alerts of both tiers: `burn_alert`, or
+    /// `ErrorBudgetBurn`.
+    pub burn_alert: String,
     /// Page-tier burn windows (the workbook defaults unless overridden).
     pub page: Vec<BurnWindow>,
     /// Ticket-tier burn windows.

@@ -57,6 +57,9 @@ pub const ALERT_DRIFT_FORECAST: &str = "DriftScoreForecast";
 pub const ALERT_GPU_UTILIZATION_HIGH: &str = "GPUUtilizationHigh";
 pub const ALERT_GPU_MEMORY_EXHAUSTION: &str = "GPUMemoryExhaustionForecast";
 pub const ALERT_FRESHNESS_STALE: &str = "DataFreshnessStale";
+/// Log alerts, posted by watches (CamelCase, like the Prometheus alerts).
+pub const ALERT_LOG_COUNT_HIGH: &str = "LogEventsHigh";
+pub const ALERT_LOG_RATIO_HIGH: &str = "LogEventRatioHigh";
 
 /// Alerts on the monitoring path itself (the `monitoring` block). They carry
 /// `kind="monitoring"`, so one route can send them all to the people who run
@@ -82,6 +85,30 @@ pub const FORECAST_ALERT_SUFFIX: &str = "Forecast";
 /// Whether `alertname` names a forecast alert.
 pub fn is_forecast_alert(alertname: &str) -> bool {
     alertname.ends_with(FORECAST_ALERT_SUFFIX)
+}
+
+/// The alert names the generator gives to alerts other than burn-rate alerts,
+/// which `burn_alert` may not take: tests, backtests and routes on `alertname`
+/// would mistake one for the other.
+pub fn is_reserved_alert_name(name: &str) -> bool {
+    [
+        ALERT_METRIC_ABSENT,
+        ALERT_LATENCY_BUCKET_MISSING,
+        ALERT_DRIFT_HIGH,
+        ALERT_DRIFT_FORECAST,
+        ALERT_GPU_UTILIZATION_HIGH,
+        ALERT_GPU_MEMORY_EXHAUSTION,
+        ALERT_FRESHNESS_STALE,
+        ALERT_LOG_COUNT_HIGH,
+        ALERT_LOG_RATIO_HIGH,
+        ALERT_WATCHDOG,
+        ALERT_RULE_EVALUATION_FAILURES,
+        ALERT_RULE_EVALUATIONS_MISSED,
+        ALERT_SCRAPE_TARGET_DOWN,
+        ALERT_NOTIFICATIONS_FAILING,
+        ALERT_MONITORING_METRICS_ABSENT,
+    ]
+    .contains(&name)
 }
 
 /// Metadata recording rules (Sloth's names, so its dashboards read them).

@@ -12,7 +12,6 @@ use crate::base::parallel::in_parallel_balanced;
 use crate::compiler::emit::monitoring::monitoring_groups;
 use crate::compiler::emit::prometheus::{alert_labels, AlertRule, Rule, WhichRules};
 use crate::compiler::emit::service_rule_groups;
-use crate::compiler::emit::watcher::{ALERT_LOG_COUNT_HIGH, ALERT_LOG_RATIO_HIGH};
 use crate::compiler::ir::naming;
 use crate::compiler::ir::{LogsCondition, Monitoring, ObjectiveKind, Program, Service};
 
@@ -103,8 +102,8 @@ fn service_alerts(service: &Service, monitoring: &Monitoring) -> Vec<GeneratedAl
         } = &objective.kind
         {
             let alert_name = match condition {
-                LogsCondition::MaxCount { .. } => ALERT_LOG_COUNT_HIGH,
-                LogsCondition::MaxRatio { .. } => ALERT_LOG_RATIO_HIGH,
+                LogsCondition::MaxCount { .. } => naming::ALERT_LOG_COUNT_HIGH,
+                LogsCondition::MaxRatio { .. } => naming::ALERT_LOG_RATIO_HIGH,
             };
             let mut labels = alert_labels(service, objective, service.severities.of(*severity));
             labels.insert("alertname".to_owned(), alert_name.to_owned());

@@ -15,7 +15,6 @@ use std::collections::BTreeMap;
 
 use crate::compiler::emit::prometheus::AlertRule;
 use crate::compiler::emit::promtool_test::test_file::{Check, ExpectedAlert};
-use crate::compiler::ir::naming;
 use crate::compiler::ir::{Budget, BurnWindow, Duration, Tier};
 
 /// Relative margin the model keeps from a threshold before it predicts anything.
@@ -186,6 +185,7 @@ impl BurnModel {
             rules,
             thresholds,
             guards,
+            burn_alert,
         } = rules;
         let mut start = start;
         if let Some(must_fire) = must_fire {
@@ -224,7 +224,7 @@ impl BurnModel {
                 expected.dedup();
                 return Some(Check {
                     eval_time: t,
-                    alertname: naming::ALERT_BUDGET_BURN.to_owned(),
+                    alertname: (*burn_alert).to_owned(),
                     expected,
                 });
             }
@@ -247,16 +247,18 @@ pub(super) struct BurnRules<'a> {
     pub thresholds: Vec<Vec<f64>>,
     /// Each window's traffic guard.
     pub guards: Vec<Vec<Option<Guard>>>,
+    /// The `alertname` of every rule.
+    pub burn_alert: &'a str,
 }
 
 impl<'a> BurnRules<'a> {
     /// The burn rules among `alerts`, for `budget`; `counts_events` is false for
     /// accuracy, whose rules have no traffic guard.
-    pub fn of(alerts: &[&'a AlertRule], budget: &Budget, counts_events: bool) -> BurnRules<'a> {
+    pub fn of(alerts: &[&'a AlertRule], budget: &'a Budget, counts_events: bool) -> BurnRules<'a> {
         let burn_alerts: Vec<&AlertRule> = alerts
             .iter()
             .copied()
-            .filter(|alert| alert.alert == naming::ALERT_BUDGET_BURN)
+            .filter(|alert| alert.alert == budget.burn_alert)
             .collect();
         let mut rules = Vec::new();
         let mut next = burn_alerts.into_iter();
@@ -311,6 +313,7 @@ impl<'a> BurnRules<'a> {
             rules,
             thresholds,
             guards,
+            burn_alert: &budget.burn_alert,
         }
     }
 }

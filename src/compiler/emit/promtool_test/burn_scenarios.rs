@@ -97,7 +97,7 @@ impl Generator<'_> {
                         self.service.name, self.objective.name, level
                     ),
                     series,
-                    checks: vec![self.quiet_before(t0_steps), check],
+                    checks: vec![self.quiet_before(budget, t0_steps), check],
                 });
             }
             // Quiet below the factor (when no other page window fires first).
@@ -221,7 +221,7 @@ impl Generator<'_> {
                 Duration::from_millis(t0)
             ),
             series: vec![(series_text(&metric.metric, &labels), values)],
-            checks: vec![self.quiet_before(t0_steps), check],
+            checks: vec![self.quiet_before(budget, t0_steps), check],
         }])
     }
 

@@ -13,7 +13,7 @@ use crate::compiler::emit::prometheus::AlertRule;
 use crate::compiler::emit::promtool_test::burn_model::BurnModel;
 use crate::compiler::emit::promtool_test::label_solver::LabelSolver;
 use crate::compiler::emit::promtool_test::test_file::{Check, ExpectedAlert};
-use crate::compiler::ir::naming;
+use crate::compiler::ir::Budget;
 use crate::compiler::ir::{Objective, Service};
 
 /// Builds the test cases of one objective.
@@ -35,10 +35,11 @@ impl Generator<'_> {
         }
     }
 
-    pub fn quiet_before(&self, t0_steps: i64) -> Check {
+    /// No burn-rate alert of `budget` fires before the burn starts.
+    pub fn quiet_before(&self, budget: &Budget, t0_steps: i64) -> Check {
         Check {
             eval_time: (t0_steps - 1).max(0) * self.interval,
-            alertname: naming::ALERT_BUDGET_BURN.to_owned(),
+            alertname: budget.burn_alert.clone(),
             expected: Vec::new(),
         }
     }
