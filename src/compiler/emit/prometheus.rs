@@ -726,7 +726,8 @@ pub fn burn_threshold(burn: &BurnWindow, budget: &Budget) -> String {
     format!("({} * {})", burn.factor, budget.error_budget)
 }
 
-/// The rules of one tier: windows with the same `for` share one rule.
+/// The rules of one tier: one per window pair, labelled with its windows, so
+/// that an alert says which pair fired and each pair keeps its own `for`.
 fn burn_alerts(
     service: &Service,
     objective: &Objective,
@@ -734,79 +735,61 @@ fn burn_alerts(
     tier: Tier,
     alerts: &mut Vec<AlertRule>,
 ) {
-    let windows: Vec<&BurnWindow> = match tier {
-        Tier::Page => budget.page.iter().collect(),
-        Tier::Ticket => budget.ticket.iter().collect(),
+    let windows = match tier {
+        Tier::Page => &budget.page,
+        Tier::Ticket => &budget.ticket,
     };
-    let mut by_for: BTreeMap<Duration, Vec<&BurnWindow>> = BTreeMap::new();
-    for burn in &windows {
-        by_for.entry(burn.for_).or_default().push(burn);
-    }
-    let split = by_for.len() > 1;
     let total = total_selector(&objective.kind);
-    for (for_, burns) in by_for {
-        let branches: Vec<String> = burns
-            .iter()
-            .map(|burn| {
-                let threshold = burn_threshold(burn, budget);
-                let guard = match (&total, budget.min_traffic_of(burn)) {
-                    (Some(total), Some(min_traffic)) => format!(
-                        "\n  and on ()\n  sum(increase({total}[{}])) >= {}",
-                        min_traffic.window, min_traffic.count
-                    ),
-                    _ => String::new(),
-                };
-                format!(
-                    "(\n  {} > {threshold}\n  and\n  {} > {threshold}{guard}\n)",
-                    recorded(&naming::sli_error_ratio(burn.short), service, objective),
-                    recorded(&naming::sli_error_ratio(burn.long), service, objective),
-                )
-            })
-            .collect();
-        let expr = branches.join("\nor\n");
+    let speed = match tier {
+        Tier::Page => "fast",
+        Tier::Ticket => "steadily",
+    };
+    for burn in windows {
+        let threshold = burn_threshold(burn, budget);
+        let min_traffic = budget.min_traffic_of(burn).filter(|_| total.is_some());
+        let guard = match (&total, min_traffic) {
+            (Some(total), Some(min_traffic)) => format!(
+                "\nand on ()\nsum(increase({total}[{}])) >= {}",
+                min_traffic.window, min_traffic.count
+            ),
+            _ => String::new(),
+        };
+        let expr = format!(
+            "{} > {threshold}\nand\n{} > {threshold}{guard}",
+            recorded(&naming::sli_error_ratio(burn.short), service, objective),
+            recorded(&naming::sli_error_ratio(burn.long), service, objective),
+        );
         let mut labels = alert_labels(service, objective, service.severities.of(tier));
-        if split {
-            let longs: Vec<String> = burns.iter().map(|burn| burn.long.to_string()).collect();
-            labels.insert(naming::LABEL_LONG_WINDOWS.to_owned(), longs.join(","));
-        }
-        let how = burns
-            .iter()
-            .map(|burn| {
-                let guard = match (&total, budget.min_traffic_of(burn)) {
-                    (Some(_), Some(min_traffic)) => format!(
-                        " with at least {} events in {}",
-                        min_traffic.count, min_traffic.window
-                    ),
-                    _ => String::new(),
-                };
-                format!(
-                    "{}× the {} budget over {} and {}{guard}",
-                    burn.factor,
-                    percent(budget.error_budget),
-                    burn.long,
-                    burn.short
-                )
-            })
-            .collect::<Vec<_>>()
-            .join(", or ");
-        let speed = match tier {
-            Tier::Page => "fast",
-            Tier::Ticket => "steadily",
+        labels.insert(naming::LABEL_LONG_WINDOW.to_owned(), burn.long.to_string());
+        labels.insert(
+            naming::LABEL_SHORT_WINDOW.to_owned(),
+            burn.short.to_string(),
+        );
+        let guard_text = match min_traffic {
+            Some(min_traffic) => format!(
+                " with at least {} events in {}",
+                min_traffic.count, min_traffic.window
+            ),
+            None => String::new(),
         };
         let summary = format!(
             "Error budget of {}/{} is burning {speed}",
             service.name, objective.name
         );
         let description = format!(
-            "The {} objective of {} over {} has an error ratio above {how}.",
+            "The {} objective of {} over {} has an error ratio above {}× the {} budget over {} and {}{guard_text}.",
             objective.kind.name().as_str(),
             percent(budget.objective),
-            budget.window
+            budget.window,
+            burn.factor,
+            percent(budget.error_budget),
+            burn.long,
+            burn.short
         );
         alerts.push(AlertRule {
             alert: budget.burn_alert.clone(),
             expr,
-            for_,
+            for_: burn.for_,
             keep_firing_for: Duration::ZERO,
             labels,
             annotations: annotations(service, objective, summary, description),

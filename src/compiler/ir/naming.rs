@@ -33,9 +33,10 @@ pub fn identity_labels(service: &str, objective: &str) -> BTreeMap<String, Strin
 pub const LABEL_KIND: &str = "kind";
 pub const LABEL_TEAM: &str = "team";
 pub const LABEL_SEVERITY: &str = "severity";
-/// Set only when one tier is split into several rules because its burn windows
-/// have different `for` durations, so that the rules' alerts stay distinct.
-pub const LABEL_LONG_WINDOWS: &str = "long_windows";
+/// The window pair of a burn-rate alert (`long_window="1h"`, `short_window="5m"`):
+/// each pair is a rule of its own, so the alert says which pair fired.
+pub const LABEL_LONG_WINDOW: &str = "long_window";
+pub const LABEL_SHORT_WINDOW: &str = "short_window";
 /// `forecast="true"` on forecast alerts only: a prediction of harm, not harm, so
 /// generated inhibitions and the user's `inhibit` rules never let one mute
 /// another alert (see `emit::alertmanager`).
