@@ -210,3 +210,18 @@ fn promtool_3_options_need_promtool_version_3() {
     assert!(help.contains("[possible values: 2.42, 3]"), "{help}");
     assert!(help.contains("[default: 2.42]"), "{help}");
 }
+
+/// Without `--ignore-unknown-fields`, `rulefmt.Parse` decodes with `KnownFields(true)`
+/// and `ParseFile` prefixes the file: the unknown group keys, each at its line.
+#[test]
+fn unknown_rule_file_fields_are_refused_without_the_option() {
+    let folder = data("promtool-testdata");
+    assert_eq!(
+        promtool_3(&folder, &["rules_run_extrafields.yml"]),
+        (
+            Some(1),
+            "\n\n".to_string(),
+            "  FAILED:\nrules_extrafields.yml: yaml: unmarshal errors:\n  line 7: field namespace not found in type rulefmt.RuleGroup\n  line 21: field ownership not found in type rulefmt.RuleGroup\n".to_string()
+        )
+    );
+}

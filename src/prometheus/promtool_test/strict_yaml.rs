@@ -135,8 +135,22 @@ pub fn test_file(version: PromtoolVersion) -> &'static Shape {
     }
 }
 
-const RULE: Shape = Shape::Struct {
+const RULE_2_42: Shape = Shape::Struct {
     go_type: "rulefmt.RuleNode",
+    fields: &[
+        ("record", Shape::Unchecked),
+        ("alert", Shape::Unchecked),
+        ("expr", Shape::Unchecked),
+        ("for", Shape::Unchecked),
+        ("keep_firing_for", Shape::Unchecked),
+        ("labels", Shape::Unchecked),
+        ("annotations", Shape::Unchecked),
+    ],
+};
+/// Prometheus 3's rulefmt decodes strictly into `RuleGroup.Rules []Rule` (2.42's into
+/// `[]RuleNode`), so its messages name `rulefmt.Rule`.
+const RULE_3: Shape = Shape::Struct {
+    go_type: "rulefmt.Rule",
     fields: &[
         ("record", Shape::Unchecked),
         ("alert", Shape::Unchecked),
@@ -153,7 +167,7 @@ const RULE_GROUP_2_42: Shape = Shape::Struct {
         ("name", Shape::Unchecked),
         ("interval", Shape::Unchecked),
         ("limit", Shape::Unchecked),
-        ("rules", Shape::List(&RULE)),
+        ("rules", Shape::List(&RULE_2_42)),
     ],
 };
 const RULE_GROUP_3: Shape = Shape::Struct {
@@ -164,7 +178,7 @@ const RULE_GROUP_3: Shape = Shape::Struct {
         ("query_offset", Shape::Unchecked),
         ("limit", Shape::Unchecked),
         ("labels", Shape::Unchecked),
-        ("rules", Shape::List(&RULE)),
+        ("rules", Shape::List(&RULE_3)),
     ],
 };
 
@@ -499,9 +513,7 @@ mod tests {
         );
         assert_eq!(
             unknown_fields(text, &rule_file(GroupFields::Prometheus3)).as_deref(),
-            Some(
-                "yaml: unmarshal errors:\n  line 7: field owner not found in type rulefmt.RuleNode"
-            )
+            Some("yaml: unmarshal errors:\n  line 7: field owner not found in type rulefmt.Rule")
         );
     }
 }
