@@ -51,7 +51,7 @@ enum Command {
     /// Compile .slo files into generated rule files (or check that they are fresh).
     Build(build::BuildArgs),
     /// Run promtool rule unit-test files (`promtool test rules` format).
-    Test(TestArgs),
+    Test(test::TestArgs),
     /// Show what `deploy` would change on a target (exit 1 when something would).
     Diff(deploy::DiffArgs),
     /// Apply the generated configuration to a target: exactly the plan `diff` shows.
@@ -62,16 +62,6 @@ enum Command {
     Backtest(backtest::BacktestArgs),
     /// Lint Prometheus rule files, PrometheusRule manifests and .slo files.
     Lint(lint::LintArgs),
-}
-
-#[derive(Debug, clap::Args)]
-#[command(
-    after_help = "Exit status: 0 when every test passes; 1, as promtool 2.42, when a test failed or a file is invalid; 2 when a file could not be read or a test is over mlslo's limits, so nothing was tested."
-)]
-struct TestArgs {
-    /// The unit-test files.
-    #[arg(value_name = "FILES", required = true)]
-    files: Vec<PathBuf>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -127,7 +117,7 @@ fn run_with_args(args: impl IntoIterator<Item = OsString>) -> ExitCode {
         Command::Check(args) => check::run(&args.paths, args.format, args.deny_warnings),
         Command::Explain(args) => explain::run(args.code.as_deref(), args.list),
         Command::Build(args) => build::run(&args),
-        Command::Test(args) => test::run(&args.files),
+        Command::Test(args) => test::run(&args),
         Command::Diff(args) => deploy::run_diff(&args),
         Command::Deploy(args) => deploy::run_deploy(&args),
         Command::Routes(args) => routes::run(&args),

@@ -3,6 +3,10 @@
 //! shows a progress bar on stderr while it runs, when stderr is a terminal; it is
 //! cleared before the output, which is byte for byte the same with or without it.
 //!
+//! `--promtool-version` picks the promtool whose behaviour and report a run reproduces:
+//! 2.42 (the default) or 3; `--run` and `--ignore-unknown-fields` are promtool 3's and
+//! refused under 2.42.
+//!
 //! Invariants: exit 0 only when every test of every file passes; 1, as promtool, when a
 //! test failed or a file (or a rule file it names) is invalid; 2 when a file could not
 //! be read or a test is over mlslo's limits, so nothing was tested; globbing follows
@@ -14,8 +18,37 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use super::input::ReadError;
 use super::{write_stderr, write_stdout, EXIT_CLEAN, EXIT_INVALID_INPUT, EXIT_USAGE_OR_IO};
 use crate::prometheus::promtool_test::{
-    run_test_file, FileAccess, FileReport, Progress, Stream, Verdict,
+    run_test_file, FileAccess, FileReport, Progress, PromtoolVersion, RunOptions, Stream, Verdict,
 };
+
+#[derive(Debug, clap::Args)]
+#[command(
+    after_help = "Exit status: 0 when every test passes; 1, as promtool, when a test failed or a file is invalid; 2 when a file could not be read or a test is over mlslo's limits, so nothing was tested.\n\nPromtool versions: 2.42 (the default) reproduces promtool 2.42: a test group without `interval` loads every input sample at 0s, and `fuzzy_compare`, `start_timestamp` and `histogram` are unknown fields. 3 reproduces promtool 3.x: `fuzzy_compare`, `start_timestamp`, `interval` defaulting to `evaluation_interval`, Prometheus 3's PromQL, rule groups with `query_offset` and `labels`, `--run`, `--ignore-unknown-fields`, no `Unit Testing:` line; a file with native histograms is refused, as mlslo's PromQL engine has none."
+)]
+pub struct TestArgs {
+    /// The unit-test files.
+    #[arg(value_name = "FILES", required = true)]
+    files: Vec<PathBuf>,
+    /// The promtool whose behaviour and report to reproduce.
+    #[arg(long, value_enum, value_name = "VERSION", default_value = "2.42")]
+    promtool_version: VersionArg,
+    /// Only run the test groups whose name matches this regular expression (anywhere
+    /// in the name); may be given several times. promtool 3 only.
+    #[arg(long, value_name = "REGEX")]
+    run: Vec<String>,
+    /// Ignore keys rulefmt does not know in the rule files the tests name (promtool
+    /// 3 only); a server still refuses them.
+    #[arg(long)]
+    ignore_unknown_fields: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum VersionArg {
+    #[value(name = "2.42")]
+    V2_42,
+    #[value(name = "3")]
+    V3,
+}
 
 /// Evaluation steps from which a run shows its progress: about a second of work,
 /// below which a bar would only flicker.
@@ -255,9 +288,52 @@ fn match_pattern(pattern: &str, name: &str) -> Result<bool, ()> {
     go(&pattern, 0, &name, 0)
 }
 
+/// The run `args` ask for, or the usage error.
+fn run_options(args: &TestArgs) -> Result<RunOptions, String> {
+    let version = match args.promtool_version {
+        VersionArg::V2_42 => PromtoolVersion::V2_42,
+        VersionArg::V3 => PromtoolVersion::V3,
+    };
+    let promtool_3_option = if !args.run.is_empty() {
+        Some("--run")
+    } else if args.ignore_unknown_fields {
+        Some("--ignore-unknown-fields")
+    } else {
+        None
+    };
+    if let (Some(option), PromtoolVersion::V2_42) = (promtool_3_option, version) {
+        return Err(format!(
+            "{option} is a promtool 3 option: add --promtool-version 3"
+        ));
+    }
+    // promtool joins the patterns with `|` into one regular expression.
+    let run = if args.run.is_empty() {
+        Vec::new()
+    } else {
+        let joined = args.run.join("|");
+        let pattern = regex::Regex::new(&joined)
+            .map_err(|e| format!("--run: invalid regular expression {joined:?}: {e}"))?;
+        vec![pattern]
+    };
+    Ok(RunOptions {
+        version,
+        run,
+        ignore_unknown_fields: args.ignore_unknown_fields,
+    })
+}
+
 /// Runs the test files, printing promtool's output; returns the exit status.
-pub fn run(paths: &[PathBuf]) -> u8 {
-    let names: Vec<String> = paths
+pub fn run(args: &TestArgs) -> u8 {
+    let options = match run_options(args) {
+        Ok(options) => options,
+        Err(message) => {
+            write_stderr(&format!("error: {message}\n"));
+            return EXIT_USAGE_OR_IO;
+        }
+    };
+    let options = &options;
+    let names: Vec<String> = args
+        .files
         .iter()
         .map(|p| p.to_string_lossy().into_owned())
         .collect();
@@ -276,7 +352,7 @@ pub fn run(paths: &[PathBuf]) -> u8 {
                         .map(|p| p.to_string_lossy().into_owned())
                         .filter(|p| !p.is_empty())
                         .unwrap_or_else(|| ".".to_string());
-                    run_test_file(name, &base, &Filesystem, threads, progress)
+                    run_test_file(name, &base, &Filesystem, threads, options, progress)
                 })
             })
             .collect();

@@ -25,6 +25,7 @@ mod lint_live;
 mod monitoring;
 mod parser_props;
 mod promqltest;
+mod promtool3_conformance;
 mod promtool_conformance;
 mod promtool_diff;
 mod routes_cli;

@@ -1,5 +1,6 @@
-//! promtool's rule unit tests (`promtool test rules`, 2.42): the test file format, the
-//! runner and promtool's output text.
+//! promtool's rule unit tests (`promtool test rules`): the test file format, the
+//! runner and promtool's output text, as promtool 2.42 or promtool 3 (Prometheus
+//! v3.14.0's `cmd/promtool/unittest.go`) runs them ([`PromtoolVersion`]).
 //!
 //! ```text
 //! test YAML ──parse──▶ TestFile ──rule_files via FileAccess──▶ RuleGroups
@@ -19,7 +20,10 @@
 //! [`MAX_EVALUATIONS`] steps or an input series of more than
 //! `notation::MAX_SEQUENCE_LENGTH` points, so memory stays bounded. Each test group
 //! tells a [`Progress`] the steps it plans before its first and, as they are done,
-//! every one of them, whatever way it ends; the report never depends on it.
+//! every one of them, whatever way it ends; the report never depends on it. Under
+//! promtool 3 a file that uses native histograms (`histogram:` in `exp_samples`,
+//! `{{...}}` in input values) is refused whole, each use named, since our PromQL engine
+//! has none: never run with them missing.
 
 pub mod format;
 mod strict_yaml;
@@ -31,6 +35,7 @@ use std::sync::Arc;
 
 use serde::Deserialize;
 
+use crate::prometheus::alertmanager::parse_rfc3339_milliseconds;
 use crate::prometheus::model::duration::{
     format_go_duration, format_model_duration, parse_model_duration,
 };
@@ -39,14 +44,64 @@ use crate::prometheus::promql::notation::{
     parse_labels_prefix, parse_series_line, prometheus_brace_error, SequenceValue,
 };
 use crate::prometheus::promql::{
-    instant_query, prometheus_parse_error, EvalError, EvalOptions, Labels, Storage, Value,
+    instant_query, prometheus_parse_error, EvalError, EvalOptions, Labels, Semantics, Storage,
+    Value,
 };
 use crate::prometheus::ruler::group::written_metric_names;
 use crate::prometheus::ruler::source::{go_optional_string, go_string_map};
 use crate::prometheus::ruler::{
-    load_rule_file, EvalContext, GroupEvaluator, RuleFileOptions, RuleGroup, RuleKind,
+    load_rule_file, EvalContext, GroupEvaluator, GroupFields, RuleFileOptions, RuleGroup, RuleKind,
 };
 use format::{go_labels, go_map};
+
+/// Which promtool's unit-test behaviour a run reproduces.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum PromtoolVersion {
+    /// promtool 2.42 (Debian's, the oracle of the differential tests).
+    #[default]
+    V2_42,
+    /// promtool 3: `fuzzy_compare`, `start_timestamp`, a test group's `interval`
+    /// defaulting to `evaluation_interval` (Prometheus PR 13011), PromQL with
+    /// Prometheus 3's semantics and rule groups with `query_offset` and `labels`, no
+    /// `Unit Testing:` line before a file's verdict (it went with the JUnit output,
+    /// Prometheus PR 14506), `--run`, `--ignore-unknown-fields`.
+    V3,
+}
+
+impl PromtoolVersion {
+    fn semantics(self) -> Semantics {
+        match self {
+            PromtoolVersion::V2_42 => Semantics::V2,
+            PromtoolVersion::V3 => Semantics::V3,
+        }
+    }
+
+    fn group_fields(self) -> GroupFields {
+        match self {
+            PromtoolVersion::V2_42 => GroupFields::Prometheus2_42,
+            PromtoolVersion::V3 => GroupFields::Prometheus3,
+        }
+    }
+}
+
+/// What a run reproduces: the promtool version and that version's options.
+#[derive(Clone, Debug, Default)]
+pub struct RunOptions {
+    pub version: PromtoolVersion,
+    /// promtool 3's `--run` patterns: only the test groups whose name matches one of
+    /// them (anywhere in the name, as Go's `MatchString`) run. Empty runs every group.
+    pub run: Vec<regex::Regex>,
+    /// promtool 3's `--ignore-unknown-fields`: rule files may have keys rulefmt does
+    /// not know (test files are decoded strictly all the same).
+    pub ignore_unknown_fields: bool,
+}
+
+impl RunOptions {
+    fn runs(&self, test: &TestGroup) -> bool {
+        let name = test.name.as_deref().unwrap_or("");
+        self.run.is_empty() || self.run.iter().any(|pattern| pattern.is_match(name))
+    }
+}
 
 /// How the runner reaches files: the CLI implements it over the filesystem.
 pub trait FileAccess {
@@ -153,6 +208,9 @@ struct TestFile {
     group_eval_order: Vec<String>,
     #[serde(default)]
     tests: Vec<TestGroup>,
+    /// promtool 3: expected and actual sample values also match one float apart.
+    #[serde(default)]
+    fuzzy_compare: bool,
 }
 
 #[derive(Deserialize)]
@@ -172,6 +230,9 @@ struct TestGroup {
     external_url: Option<String>,
     #[serde(default, deserialize_with = "go_optional_string")]
     name: Option<String>,
+    /// promtool 3: the time the group's 0s is at, Unix seconds or RFC 3339.
+    #[serde(default, deserialize_with = "go_optional_string")]
+    start_timestamp: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -221,6 +282,9 @@ struct ExpSample {
     labels: Option<String>,
     #[serde(default)]
     value: f64,
+    /// promtool 3: an expected native histogram, which mlslo refuses.
+    #[serde(default, deserialize_with = "go_optional_string")]
+    histogram: Option<String>,
 }
 
 /// How a test group's rules are evaluated. Both give the same report: promtool's
@@ -249,6 +313,26 @@ fn duration_or_zero(text: &Option<String>) -> Result<i64, String> {
     }
 }
 
+/// Go's `time.Time` of promtool 3's `start_timestamp` (its `parseTime`: a float of
+/// Unix seconds, else RFC 3339) in Unix milliseconds; none is the Unix epoch.
+fn start_timestamp_ms(text: &Option<String>) -> Result<i64, String> {
+    let Some(text) = text else { return Ok(0) };
+    let refused = || {
+        format!(
+            "cannot parse {} to a valid timestamp",
+            go_quote::quote(text)
+        )
+    };
+    match text.parse::<f64>() {
+        Ok(seconds) if seconds.is_finite() => {
+            let whole = seconds.trunc();
+            let nanos = whole as i128 * 1_000_000_000 + ((seconds - whole) * 1e9) as i128;
+            i64::try_from(nanos.div_euclid(1_000_000)).map_err(|_| refused())
+        }
+        _ => parse_rfc3339_milliseconds(text).ok_or_else(refused),
+    }
+}
+
 /// Runs one test file. `name` is how the user named it (printed), `base_dir` the
 /// directory rule file paths are relative to.
 pub fn run_test_file(
@@ -256,9 +340,13 @@ pub fn run_test_file(
     base_dir: &str,
     files: &dyn FileAccess,
     threads: usize,
+    options: &RunOptions,
     progress: &dyn Progress,
 ) -> FileReport {
-    let mut output = vec![(Stream::Stdout, format!("Unit Testing:  {name}\n"))];
+    let mut output = Vec::new();
+    if options.version == PromtoolVersion::V2_42 {
+        output.push((Stream::Stdout, format!("Unit Testing:  {name}\n")));
+    }
     let (verdict, errors) = match files.read(name) {
         Err(e) => (Verdict::NotRun, vec![e]),
         Ok(text) => run_test_text(
@@ -266,6 +354,7 @@ pub fn run_test_file(
             base_dir,
             files,
             threads,
+            options,
             EvaluationPlan::RangeQueriesWherePossible,
             progress,
             &mut output,
@@ -284,23 +373,50 @@ pub fn run_test_file(
     FileReport { verdict, output }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn run_test_text(
     text: &str,
     base_dir: &str,
     files: &dyn FileAccess,
     threads: usize,
+    run_options: &RunOptions,
     plan: EvaluationPlan,
     progress: &dyn Progress,
     output: &mut Vec<(Stream, String)>,
 ) -> (Verdict, Vec<String>) {
     let bad = |e: String| (Verdict::Bad, vec![e]);
+    let version = run_options.version;
+    // The serde model has promtool 3's fields, so the version's own field list decides
+    // which keys are unknown.
+    let unknown = || strict_yaml::unknown_fields(text, strict_yaml::test_file(version));
     let file: TestFile = match yaml_serde::from_str(text) {
         Ok(file) => file,
-        Err(e) => {
-            return bad(strict_yaml::unknown_fields(text, &strict_yaml::TEST_FILE)
-                .unwrap_or_else(|| e.to_string()))
-        }
+        Err(e) => return bad(unknown().unwrap_or_else(|| e.to_string())),
     };
+    if version == PromtoolVersion::V3 {
+        // yaml.v2 stops at an UnmarshalYAML error before it reports unknown fields.
+        for test in &file.tests {
+            if let Err(e) = start_timestamp_ms(&test.start_timestamp) {
+                return bad(e);
+            }
+        }
+    }
+    // Only promtool 3's fields pass the model and are still unknown (to 2.42): a file
+    // that never names them needs no second decoding.
+    let names_newer_field = ["fuzzy_compare", "start_timestamp", "histogram"]
+        .iter()
+        .any(|field| text.contains(field));
+    if version == PromtoolVersion::V2_42 && names_newer_field {
+        if let Some(message) = unknown() {
+            return bad(message);
+        }
+    }
+    if version == PromtoolVersion::V3 {
+        let uses = native_histogram_uses(&file);
+        if !uses.is_empty() {
+            return (Verdict::Bad, uses);
+        }
+    }
     let mut rule_paths = Vec::new();
     for pattern in &file.rule_files {
         let pattern = if pattern.is_empty() {
@@ -330,7 +446,7 @@ fn run_test_text(
     }
     let options = EvalOptions {
         default_subquery_step_ms: eval_interval,
-        ..EvalOptions::default()
+        ..EvalOptions::with_semantics(version.semantics())
     };
     if file.tests.is_empty() {
         // promtool reads the rule files once per test group, so without one it never
@@ -342,10 +458,18 @@ fn run_test_text(
     let mut load_verdict = Verdict::Bad;
     let rule_file_options = RuleFileOptions {
         semantics: options.semantics,
-        ..RuleFileOptions::default()
+        group_fields: version.group_fields(),
     };
+    let rule_file_shape = strict_yaml::rule_file(rule_file_options.group_fields);
     for path in &rule_paths {
-        match files.read(path) {
+        let read = files.read(path).map(|text| {
+            if run_options.ignore_unknown_fields {
+                strict_yaml::without_unknown_fields(&text, &rule_file_shape)
+            } else {
+                text
+            }
+        });
+        match read {
             Err(e) => {
                 load_verdict = Verdict::NotRun;
                 load_errors.push(e);
@@ -353,10 +477,7 @@ fn run_test_text(
             Ok(text) => match load_rule_file(path, &text, rule_file_options) {
                 Ok(loaded) => groups.extend(loaded),
                 // rulefmt stops at yaml.v3's unknown fields before it validates anything.
-                Err(errors) => match strict_yaml::unknown_fields(
-                    &text,
-                    &strict_yaml::rule_file(rule_file_options.group_fields),
-                ) {
+                Err(errors) => match strict_yaml::unknown_fields(&text, &rule_file_shape) {
                     Some(message) => load_errors.push(format!("{path}: {message}")),
                     None => load_errors.extend(errors),
                 },
@@ -388,7 +509,15 @@ fn run_test_text(
     };
     let mut errors = Vec::new();
     let mut verdict = Verdict::Success;
+    let comparison = if file.fuzzy_compare {
+        Comparison::OneFloatApart
+    } else {
+        Comparison::Exact
+    };
     for (index, test) in file.tests.iter().enumerate() {
+        if !run_options.runs(test) {
+            continue;
+        }
         let label = test
             .name
             .as_deref()
@@ -396,7 +525,9 @@ fn run_test_text(
                 format!("test {} ({n})", index + 1)
             });
         if let Ok(interval) = duration_or_zero(&test.interval) {
-            if let Some(warning) = InputSpacing::of_2_42(interval).warning(test, &label) {
+            if let Some(warning) =
+                InputSpacing::of(version, interval, eval_interval).warning(test, &label)
+            {
                 output.push((Stream::Stderr, warning));
             }
         }
@@ -405,9 +536,13 @@ fn run_test_text(
                 test,
                 eval_interval,
                 &options,
-                threads,
+                GroupRun {
+                    version,
+                    comparison,
+                    threads,
+                    plan,
+                },
                 groups,
-                plan,
                 progress,
             )
         };
@@ -443,6 +578,42 @@ fn run_test_text(
     (verdict, errors)
 }
 
+/// Where promtool 3's test file uses native histograms, one line each: `{{...}}`
+/// values of an input series (promqltest's series notation) and `histogram:` of an
+/// expected sample. promtool 3 runs them; mlslo's PromQL engine has no native
+/// histograms, so any of them makes the file unusable here.
+fn native_histogram_uses(file: &TestFile) -> Vec<String> {
+    let mut uses = Vec::new();
+    for (group_index, test) in file.tests.iter().enumerate() {
+        let group = match test.name.as_deref().filter(|name| !name.is_empty()) {
+            Some(name) => format!("test {} ({name})", group_index + 1),
+            None => format!("test {}", group_index + 1),
+        };
+        for (index, input) in test.input_series.iter().enumerate() {
+            if input.values.as_deref().is_some_and(|v| v.contains("{{")) {
+                uses.push(format!(
+                    "{group}, input_series {} (series {}): native histogram values ({{{{...}}}}) are not supported by mlslo test, whose PromQL engine has no native histograms",
+                    index + 1,
+                    go_quote::quote(input.series.as_deref().unwrap_or(""))
+                ));
+            }
+        }
+        for (case_index, case) in test.promql_expr_test.iter().enumerate() {
+            for (index, sample) in case.exp_samples.iter().enumerate() {
+                if sample.histogram.as_deref().is_some_and(|h| !h.is_empty()) {
+                    uses.push(format!(
+                        "{group}, promql_expr_test {} (expr {}), exp_samples {}: expected native histograms (histogram:) are not supported by mlslo test, whose PromQL engine has no native histograms",
+                        case_index + 1,
+                        go_quote::quote(case.expr.as_deref().unwrap_or("")),
+                        index + 1
+                    ));
+                }
+            }
+        }
+    }
+    uses
+}
+
 /// One firing alert as promtool compares it.
 type LabelsAndAnnotations = (Labels, BTreeMap<String, String>);
 
@@ -472,19 +643,79 @@ fn indent_lines(text: &str, indent: &str) -> String {
         .join(&format!("\n{indent}"))
 }
 
+/// How expected sample values are compared with the results.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Comparison {
+    /// `reflect.DeepEqual` (2.42) and `cmp.Equal` (3) compare floats with `==`: NaN
+    /// never matches, -0 matches 0.
+    Exact,
+    /// promtool 3's `fuzzy_compare: true`: also the next float either way
+    /// (`math.Nextafter`), so a last-bit rounding difference passes.
+    OneFloatApart,
+}
+
+impl Comparison {
+    fn matches(self, expected: f64, got: f64) -> bool {
+        expected == got
+            || (self == Comparison::OneFloatApart
+                && (next_after(expected, f64::NEG_INFINITY) == got
+                    || next_after(expected, f64::INFINITY) == got))
+    }
+}
+
+/// Go's `math.Nextafter`: the next float after `x` towards `y`.
+fn next_after(x: f64, y: f64) -> f64 {
+    if x.is_nan() || y.is_nan() {
+        f64::NAN
+    } else if x == y {
+        x
+    } else if x == 0.0 {
+        f64::from_bits(1).copysign(y)
+    } else if (y > x) == (x > 0.0) {
+        f64::from_bits(x.to_bits() + 1)
+    } else {
+        f64::from_bits(x.to_bits() - 1)
+    }
+}
+
+/// How one test group runs, besides its input and rules.
+#[derive(Clone, Copy)]
+struct GroupRun {
+    version: PromtoolVersion,
+    comparison: Comparison,
+    threads: usize,
+    plan: EvaluationPlan,
+}
+
 /// Runs one test group; `Ok` holds the failures (empty when it passes), `Err` the
 /// errors that refuse the file and how ([`Verdict::Bad`] or [`Verdict::NotRun`]).
+/// Times are relative to the group's start (promtool 3's `start_timestamp`, else the
+/// Unix epoch): `eval_time`s count from it, the input's first sample lies at it and
+/// the evaluation starts there.
 fn run_test_group(
     test: &TestGroup,
     eval_interval: i64,
     options: &EvalOptions,
-    threads: usize,
+    run: GroupRun,
     groups: &[RuleGroup],
-    plan: EvaluationPlan,
     progress: &dyn Progress,
 ) -> Result<Vec<String>, (Verdict, Vec<String>)> {
     let one = |e: String| (Verdict::Bad, vec![e]);
-    let input_spacing = InputSpacing::of_2_42(duration_or_zero(&test.interval).map_err(one)?);
+    let GroupRun {
+        version,
+        comparison,
+        threads,
+        plan,
+    } = run;
+    let start = match version {
+        PromtoolVersion::V2_42 => 0,
+        PromtoolVersion::V3 => start_timestamp_ms(&test.start_timestamp).map_err(one)?,
+    };
+    let input_spacing = InputSpacing::of(
+        version,
+        duration_or_zero(&test.interval).map_err(one)?,
+        eval_interval,
+    );
     let mut alert_tests: Vec<(i64, &AlertTest)> = Vec::new();
     for alert in &test.alert_rule_test {
         let eval_time = duration_or_zero(&alert.eval_time).map_err(one)?;
@@ -524,7 +755,7 @@ fn run_test_group(
         ));
     }
     let last_step = max_time - max_time % eval_interval;
-    let mut input = load_input(test, input_spacing, eval_interval, last_step)
+    let mut input = load_input(test, input_spacing, eval_interval, start, last_step)
         .map_err(|(verdict, e)| (verdict, vec![e]))?;
     let mut storage = Storage::new();
     let context = EvalContext {
@@ -538,7 +769,12 @@ fn run_test_group(
     let written = written_metric_names(groups);
     if plan == EvaluationPlan::RangeQueriesWherePossible {
         for evaluator in &mut evaluators {
-            evaluator.plan_range_evaluation(&input.samples, &written, eval_interval, max_time);
+            evaluator.plan_range_evaluation(
+                &input.samples,
+                &written,
+                eval_interval,
+                start.saturating_add(max_time),
+            );
         }
     }
     let mut alert_times: Vec<i64> = alert_tests.iter().map(|(t, _)| *t).collect();
@@ -547,8 +783,9 @@ fn run_test_group(
     let mut next_alert_time = 0;
     let mut failures = Vec::new();
     let mut steps = StepCounter::new(progress, evaluations as u64);
-    let mut ts = 0i64;
-    while ts <= max_time {
+    let mut since_start = 0i64;
+    while since_start <= max_time {
+        let ts = start.saturating_add(since_start);
         steps.step();
         input.load_till(&mut storage, ts);
         let mut eval_errors = Vec::new();
@@ -567,8 +804,8 @@ fn run_test_group(
             return Ok(failures);
         }
         while next_alert_time < alert_times.len()
-            && ts <= alert_times[next_alert_time]
-            && alert_times[next_alert_time] < ts + eval_interval
+            && since_start <= alert_times[next_alert_time]
+            && alert_times[next_alert_time] < since_start + eval_interval
         {
             let time = alert_times[next_alert_time];
             for (_, case) in alert_tests.iter().filter(|(t, _)| *t == time) {
@@ -578,10 +815,10 @@ fn run_test_group(
             }
             next_alert_time += 1;
         }
-        ts += eval_interval;
+        since_start += eval_interval;
     }
     for (time, case) in promql_tests {
-        if let Some(failure) = check_promql(case, time, &storage, options) {
+        if let Some(failure) = check_promql(case, start, time, &storage, options, comparison) {
             failures.push(failure);
         }
     }
@@ -601,12 +838,13 @@ enum InputSpacing {
 }
 
 impl InputSpacing {
-    /// The spacing promtool 2.42 gives a test group's `interval`, the one place that
-    /// keeps its behaviour without one.
-    fn of_2_42(interval_ms: i64) -> InputSpacing {
-        match interval_ms {
-            0 => InputSpacing::AllAtZeroFirstWins,
-            ms => InputSpacing::Every(ms),
+    /// The spacing a promtool version gives a test group's `interval`, the one place
+    /// that decides it without one: 2.42 loads at 0, 3 spaces by `evaluation_interval`.
+    fn of(version: PromtoolVersion, interval_ms: i64, eval_interval_ms: i64) -> InputSpacing {
+        match (version, interval_ms) {
+            (PromtoolVersion::V2_42, 0) => InputSpacing::AllAtZeroFirstWins,
+            (PromtoolVersion::V3, 0) => InputSpacing::Every(eval_interval_ms),
+            (_, ms) => InputSpacing::Every(ms),
         }
     }
 
@@ -682,6 +920,7 @@ fn load_input(
     test: &TestGroup,
     spacing: InputSpacing,
     eval_interval: i64,
+    start: i64,
     last_step: i64,
 ) -> Result<Input, (Verdict, String)> {
     let mut parsed = Vec::with_capacity(test.input_series.len());
@@ -724,12 +963,12 @@ fn load_input(
         match spacing {
             InputSpacing::Every(interval) => {
                 for (step, value) in line.values.iter().enumerate() {
-                    let ts = (step as i64).saturating_mul(interval);
-                    if ts > last_step {
+                    let since_start = (step as i64).saturating_mul(interval);
+                    if since_start > last_step {
                         break;
                     }
                     if let SequenceValue::Value(v) = value {
-                        storage.append_to(id, ts, *v);
+                        storage.append_to(id, start.saturating_add(since_start), *v);
                     }
                 }
             }
@@ -739,7 +978,7 @@ fn load_input(
                     _ => None,
                 });
                 if let Some(v) = first {
-                    storage.append_to(id, 0, v);
+                    storage.append_to(id, start, v);
                 }
             }
         }
@@ -747,6 +986,7 @@ fn load_input(
     let creation_step = |id: usize| {
         let first = storage.series(id).timestamps.first();
         first.map_or(i64::MAX, |&t| {
+            let t = t - start;
             t.div_euclid(eval_interval) + i64::from(t.rem_euclid(eval_interval) != 0)
         })
     };
@@ -832,17 +1072,21 @@ fn samples_string(samples: &[(Labels, f64)]) -> String {
         .join(", ")
 }
 
+/// Checks a PromQL test `time` after `start`.
 fn check_promql(
     case: &PromqlTest,
+    start: i64,
     time: i64,
     storage: &Storage,
     options: &EvalOptions,
+    comparison: Comparison,
 ) -> Option<String> {
     let expr = case.expr.as_deref().unwrap_or("");
     let quoted = go_quote::quote(expr);
     let time_text = format_model_duration(time);
     let fail = |e: String| Some(format!("    expr: {quoted}, time: {time_text}, err: {e}"));
-    let mut got: Vec<(Labels, f64)> = match instant_query(storage, expr, time, options) {
+    let at = start.saturating_add(time);
+    let mut got: Vec<(Labels, f64)> = match instant_query(storage, expr, at, options) {
         Ok(Value::Vector(vector)) => vector.into_iter().map(|s| (s.labels, s.value)).collect(),
         Ok(Value::Scalar(value)) => vec![(Labels::empty(), value)],
         Ok(_) => return fail("rule result is not a vector or scalar".to_string()),
@@ -870,12 +1114,11 @@ fn check_promql(
     }
     expected.sort_by(|a, b| a.0.cmp(&b.0));
     got.sort_by(|a, b| a.0.cmp(&b.0));
-    // reflect.DeepEqual compares floats with ==: NaN never matches, -0 matches 0.
     let equal = expected.len() == got.len()
         && expected
             .iter()
             .zip(&got)
-            .all(|(e, g)| e.0 == g.0 && e.1 == g.1);
+            .all(|(e, g)| e.0 == g.0 && comparison.matches(e.1, g.1));
     if equal {
         return None;
     }

@@ -1,7 +1,9 @@
 //! The evaluation plan held to promtool's: random rule files, inputs and sets of check
 //! times give the same report with the range-query shortcut as with one instant query
-//! per rule and step, and an alert check gives the same result whichever other times
-//! the test asks about.
+//! per rule and step (also from a promtool 3 `start_timestamp`), and an alert check
+//! gives the same result whichever other times the test asks about. Then promtool 3's
+//! differences from 2.42, each read from Prometheus v3.14.0's `cmd/promtool/unittest.go`
+//! (`ruleUnitTest` and `testGroup.test`).
 //!
 //! Invariants: inputs stay small (at most a few dozen steps), so the default
 //! `PROPTEST_CASES` (256) runs in seconds; `PROPTEST_CASES=20000` explores further.
@@ -10,7 +12,10 @@ use std::collections::BTreeMap;
 
 use proptest::prelude::*;
 
-use super::{run_test_text, EvaluationPlan, FileAccess, NoProgress, Stream, Verdict};
+use super::{
+    next_after, run_test_text, start_timestamp_ms, Comparison, EvaluationPlan, FileAccess,
+    NoProgress, PromtoolVersion, RunOptions, Stream, Verdict,
+};
 
 /// Files held in memory, under their names.
 struct Memory(BTreeMap<String, String>);
@@ -39,12 +44,31 @@ impl FileAccess for Memory {
 
 /// The whole report of one test file: verdict, warnings and failures.
 fn report(rules: &str, test: &str, plan: EvaluationPlan) -> (Verdict, Vec<String>) {
+    report_as(rules, test, plan, &RunOptions::default())
+}
+
+/// [`report`] as `options` say.
+fn report_as(
+    rules: &str,
+    test: &str,
+    plan: EvaluationPlan,
+    options: &RunOptions,
+) -> (Verdict, Vec<String>) {
     let files = Memory(BTreeMap::from([(
         "rules.yml".to_string(),
         rules.to_string(),
     )]));
     let mut output = Vec::new();
-    let (verdict, mut errors) = run_test_text(test, ".", &files, 1, plan, &NoProgress, &mut output);
+    let (verdict, mut errors) = run_test_text(
+        test,
+        ".",
+        &files,
+        1,
+        options,
+        plan,
+        &NoProgress,
+        &mut output,
+    );
     errors.extend(
         output
             .into_iter()
@@ -258,6 +282,221 @@ proptest! {
     }
 }
 
+proptest! {
+    // Fewer cases: the plain property above covers the plans; this one adds the start.
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    #[test]
+    fn range_queries_report_what_step_by_step_evaluation_reports_from_a_start_timestamp(
+        groups in rules_strategy(),
+        series in series_strategy(),
+        evaluation_interval in prop::sample::select(&["30s", "1m"][..]),
+        start in prop::sample::select(&["1704067200", "1704067230.5", "-90"][..]),
+        alert_times in times_strategy(4),
+        alert_names in prop::collection::vec(0u8..3, 4),
+        promql_times in times_strategy(3),
+        promql_exprs in prop::collection::vec(0..EXPRESSIONS.len(), 3),
+    ) {
+        let rules = rule_file(&groups);
+        let alert_checks: Vec<(u32, u8)> =
+            alert_times.iter().copied().zip(alert_names.iter().copied()).collect();
+        let promql_checks: Vec<(u32, usize)> =
+            promql_times.iter().copied().zip(promql_exprs.iter().copied()).collect();
+        let test = test_file(evaluation_interval, "1m", &series, &alert_checks, &promql_checks)
+            .replacen("    input_series:\n", &format!("    start_timestamp: {start}\n    input_series:\n"), 1);
+        let v3 = RunOptions { version: PromtoolVersion::V3, ..RunOptions::default() };
+        let reference = report_as(&rules, &test, EvaluationPlan::StepByStep, &v3);
+        let fast = report_as(&rules, &test, EvaluationPlan::RangeQueriesWherePossible, &v3);
+        prop_assert_eq!(&fast, &reference, "\n{}\n{}", rules, test);
+    }
+}
+
+fn promtool_3() -> RunOptions {
+    RunOptions {
+        version: PromtoolVersion::V3,
+        ..RunOptions::default()
+    }
+}
+
+fn under(version: PromtoolVersion, rules: &str, test: &str) -> (Verdict, Vec<String>) {
+    let options = RunOptions {
+        version,
+        ..RunOptions::default()
+    };
+    report_as(
+        rules,
+        test,
+        EvaluationPlan::RangeQueriesWherePossible,
+        &options,
+    )
+}
+
+/// `ruleUnitTest`: `if t.Interval == 0 { t.Interval = unitTestInp.EvaluationInterval }`
+/// (Prometheus PR 13011); 2.42 loads every sample at 0s, the first value winning.
+#[test]
+fn a_group_without_interval_is_spaced_by_the_evaluation_interval_under_promtool_3() {
+    let test = |expected: u8| {
+        format!("evaluation_interval: 1m\ntests:\n  - input_series:\n      - series: a\n        values: 1 2 3\n    promql_expr_test:\n      - expr: a\n        eval_time: 2m\n        exp_samples:\n          - labels: a\n            value: {expected}\n")
+    };
+    assert_eq!(under(PromtoolVersion::V3, "", &test(3)).0, Verdict::Success);
+    assert_eq!(under(PromtoolVersion::V3, "", &test(1)).0, Verdict::Failed);
+    let (verdict, report) = under(PromtoolVersion::V2_42, "", &test(1));
+    assert_eq!(verdict, Verdict::Success);
+    assert!(report[0].contains("has no interval"), "{report:?}");
+    let slow = test(3).replace("evaluation_interval: 1m", "evaluation_interval: 2m");
+    let (verdict, report) = under(PromtoolVersion::V3, "", &slow);
+    assert_eq!(
+        verdict,
+        Verdict::Failed,
+        "a at 2m is the 2nd value at 2m spacing"
+    );
+    assert!(
+        report[0].contains("got: {__name__=\"a\"} 2E+00"),
+        "{report:?}"
+    );
+}
+
+/// `testGroup.test`'s comparer: `x == y || math.Nextafter(x, -Inf) == y ||
+/// math.Nextafter(x, +Inf) == y`.
+#[test]
+fn fuzzy_compare_lets_values_one_float_apart_match() {
+    assert_eq!(next_after(1.0, 2.0), 1.0000000000000002);
+    assert_eq!(next_after(-1.0, 0.0), -0.9999999999999999);
+    assert_eq!(next_after(-1.0, f64::NEG_INFINITY), -1.0000000000000002);
+    assert_eq!(next_after(f64::MAX, f64::INFINITY), f64::INFINITY);
+    assert_eq!(next_after(f64::INFINITY, 0.0), f64::MAX);
+    let fuzzy = Comparison::OneFloatApart;
+    assert!(fuzzy.matches(3.0, 3.0000000000000004));
+    assert!(fuzzy.matches(3.0, 2.9999999999999996));
+    assert!(!fuzzy.matches(3.0, 3.000000000000001));
+    assert!(!Comparison::Exact.matches(3.0, 3.0000000000000004));
+    assert!(fuzzy.matches(0.0, -0.0) && fuzzy.matches(0.0, -5e-324));
+    assert!(fuzzy.matches(f64::INFINITY, f64::MAX));
+    assert!(!fuzzy.matches(f64::NAN, f64::NAN));
+    let test = |fuzzy: bool, got: &str| {
+        format!("fuzzy_compare: {fuzzy}\ntests:\n  - interval: 1m\n    input_series:\n      - series: a\n        values: {got}\n    promql_expr_test:\n      - expr: a\n        eval_time: 0s\n        exp_samples:\n          - labels: a\n            value: 3\n")
+    };
+    let verdict = |fuzzy, got| under(PromtoolVersion::V3, "", &test(fuzzy, got)).0;
+    assert_eq!(verdict(true, "3.0000000000000004"), Verdict::Success);
+    assert_eq!(verdict(true, "3.0000000000000013"), Verdict::Failed);
+    assert_eq!(verdict(false, "3.0000000000000004"), Verdict::Failed);
+    let (verdict, report) = under(PromtoolVersion::V2_42, "", &test(true, "3"));
+    assert_eq!(verdict, Verdict::Bad);
+    assert_eq!(
+        report,
+        ["yaml: unmarshal errors:\n  line 1: field fuzzy_compare not found in type main.unitTestFile"]
+    );
+}
+
+/// `parseTime` of cmd/promtool/query.go: a float of Unix seconds, else RFC 3339.
+#[test]
+fn start_timestamps_read_as_promtool_3_reads_them() {
+    let ms = |text: &str| start_timestamp_ms(&Some(text.to_string()));
+    assert_eq!(start_timestamp_ms(&None), Ok(0));
+    assert_eq!(ms("1609459200"), Ok(1_609_459_200_000));
+    assert_eq!(ms("1.5"), Ok(1_500));
+    assert_eq!(ms("-1.5"), Ok(-1_500));
+    assert_eq!(ms("2024-01-01T00:00:00Z"), Ok(1_704_067_200_000));
+    assert_eq!(ms("2024-01-01T01:00:00.25+01:00"), Ok(1_704_067_200_250));
+    assert_eq!(
+        ms("yesterday"),
+        Err("cannot parse \"yesterday\" to a valid timestamp".to_string())
+    );
+    assert_eq!(
+        ms(""),
+        Err("cannot parse \"\" to a valid timestamp".to_string())
+    );
+}
+
+/// `testGroup.test`: the loader's `StartTime`, `mint` and the PromQL tests' time all
+/// start at `start_timestamp`; a rule's error names its time since the epoch
+/// (`ts.Sub(time.Unix(0, 0))`), an alert check its `eval_time`.
+#[test]
+fn a_start_timestamp_moves_the_input_the_evaluation_and_the_checks() {
+    let rules = "groups:\n  - name: g\n    rules:\n      - alert: High\n        expr: a > 1\n        for: 1m\n      - record: at_start\n        expr: a @ 1704067200\n";
+    let test = "rule_files: [rules.yml]\ntests:\n  - interval: 1m\n    start_timestamp: \"2024-01-01T00:00:00Z\"\n    input_series:\n      - series: a\n        values: 1 2 3\n    alert_rule_test:\n      - eval_time: 1m\n        alertname: High\n      - eval_time: 2m\n        alertname: High\n        exp_alerts:\n          - exp_labels: {}\n    promql_expr_test:\n      - expr: time()\n        eval_time: 2m\n        exp_samples:\n          - value: 1704067320\n      - expr: timestamp(a)\n        eval_time: 1m\n        exp_samples:\n          - value: 1704067260\n      - expr: at_start\n        eval_time: 2m\n        exp_samples:\n          - labels: at_start\n            value: 1\n";
+    assert_eq!(
+        under(PromtoolVersion::V3, rules, test),
+        (Verdict::Success, vec![])
+    );
+    let failing = "groups:\n  - name: g\n    rules:\n      - record: r\n        expr: label_replace(a, \"x\", \"\", \"x\", \".*\")\n";
+    let duplicated = "rule_files: [rules.yml]\ntests:\n  - interval: 1m\n    start_timestamp: 3600\n    input_series:\n      - series: a{x=\"1\"}\n        values: 1\n      - series: a{x=\"2\"}\n        values: 1\n    promql_expr_test:\n      - expr: r\n        eval_time: 0s\n";
+    let (verdict, report) = under(PromtoolVersion::V3, failing, duplicated);
+    assert_eq!(verdict, Verdict::Failed);
+    assert!(
+        report[0].starts_with("    rule: r, time: 1h0m0s, err: "),
+        "{report:?}"
+    );
+    let bad = test.replace("\"2024-01-01T00:00:00Z\"", "soon");
+    assert_eq!(
+        under(PromtoolVersion::V3, rules, &bad),
+        (
+            Verdict::Bad,
+            vec!["cannot parse \"soon\" to a valid timestamp".to_string()]
+        )
+    );
+}
+
+/// promtool 3 runs native histograms (`histogram:` of `sample`, `{{...}}` input
+/// values); mlslo's engine has none, so the file is refused with every use named.
+#[test]
+fn native_histograms_refuse_the_file_under_promtool_3_naming_each_use() {
+    let test = "tests:\n  - name: hist\n    interval: 1m\n    input_series:\n      - series: a\n        values: 1\n      - series: h\n        values: '{{schema:0 sum:1 count:1}}x3'\n    promql_expr_test:\n      - expr: h\n        eval_time: 1m\n        exp_samples:\n          - labels: h\n            histogram: '{{schema:0 sum:1 count:1}}'\n";
+    let (verdict, report) = under(PromtoolVersion::V3, "", test);
+    assert_eq!(verdict, Verdict::Bad);
+    assert_eq!(report, [
+        "test 1 (hist), input_series 2 (series \"h\"): native histogram values ({{...}}) are not supported by mlslo test, whose PromQL engine has no native histograms",
+        "test 1 (hist), promql_expr_test 1 (expr \"h\"), exp_samples 1: expected native histograms (histogram:) are not supported by mlslo test, whose PromQL engine has no native histograms",
+    ]);
+    let (verdict, report) = under(PromtoolVersion::V2_42, "", test);
+    assert_eq!(verdict, Verdict::Bad);
+    assert!(
+        report[0].contains("field histogram not found in type main.sample"),
+        "{report:?}"
+    );
+}
+
+/// `ruleUnitTest`'s `matchesRun(t.TestGroupName, run)`: unanchored, unnamed groups
+/// match as the empty name.
+#[test]
+fn run_patterns_pick_the_test_groups_by_name() {
+    let test = "tests:\n  - name: correct one\n    interval: 1m\n    promql_expr_test:\n      - expr: vector(1)\n        eval_time: 0s\n        exp_samples:\n          - value: 1\n  - name: wrong one\n    interval: 1m\n    promql_expr_test:\n      - expr: vector(1)\n        eval_time: 0s\n  - interval: 1m\n    promql_expr_test:\n      - expr: vector(1)\n        eval_time: 0s\n";
+    let with = |pattern: &str| {
+        let options = RunOptions {
+            run: vec![regex::Regex::new(pattern).expect("a valid pattern")],
+            ..promtool_3()
+        };
+        report_as(
+            "",
+            test,
+            EvaluationPlan::RangeQueriesWherePossible,
+            &options,
+        )
+    };
+    assert_eq!(with("correct").0, Verdict::Success);
+    assert_eq!(with("rong").0, Verdict::Failed);
+    assert_eq!(with("^$").1.len(), 1, "only the unnamed group runs");
+    assert_eq!(under(PromtoolVersion::V3, "", test).1.len(), 2);
+}
+
+/// promtool 3 reads rules with Prometheus 3's rulefmt (group `labels`,
+/// `query_offset`) and PromQL (range windows open on the left).
+#[test]
+fn rules_and_queries_read_as_prometheus_3_reads_them() {
+    let rules = "groups:\n  - name: g\n    labels:\n      team: a\n    rules:\n      - record: r\n        expr: vector(1)\n";
+    let test = "rule_files: [rules.yml]\ntests:\n  - interval: 1m\n    input_series:\n      - series: a\n        values: 1 2 3\n    promql_expr_test:\n      - expr: r\n        eval_time: 0s\n        exp_samples:\n          - labels: r{team=\"a\"}\n            value: 1\n      - expr: count_over_time(a[1m])\n        eval_time: 2m\n        exp_samples:\n          - value: 1\n";
+    assert_eq!(
+        under(PromtoolVersion::V3, rules, test),
+        (Verdict::Success, vec![])
+    );
+    let (verdict, report) = under(PromtoolVersion::V2_42, rules, test);
+    assert_eq!(verdict, Verdict::Bad);
+    assert!(
+        report[0].contains("field labels not found in type rulefmt.RuleGroup"),
+        "{report:?}"
+    );
+}
+
 /// Counts what a run tells its progress display.
 #[derive(Default)]
 struct RecordedProgress {
@@ -296,6 +535,7 @@ fn progress_counts_every_planned_step_as_done() {
             ".",
             &files,
             1,
+            &RunOptions::default(),
             EvaluationPlan::RangeQueriesWherePossible,
             &progress,
             &mut output,
