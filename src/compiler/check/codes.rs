@@ -11,7 +11,8 @@
 //! W0600 and W0601 are raised by `compiler::verify`, which checks the generated
 //! alerting system (routing and receivers' templates) after the checker. W0620 to
 //! W0629 are about forecasts and hysteresis; E0640 to W0649 about the monitoring of
-//! the monitoring path (the dead man's switch and the meta-alerts).
+//! the monitoring path (the dead man's switch and the meta-alerts); E0650 to
+//! W0669 about maintenance windows and the Kubernetes manifests' metadata.
 
 crate::base::diagnostic::declare_codes! {
     /// Codes E02xx (names), E03xx (types and units), E04xx (SLO semantics) and
@@ -532,6 +533,73 @@ targets) for the whole program, so there is at most one across all files.
     monitoring { targets_down = false }        // error: a second block
 
 Fix: merge the two blocks into one.";
+    INVALID_TIME_INTERVAL = "E0650", "time interval Alertmanager refuses", "\
+A field of a `time_interval` block is not a range Alertmanager 0.25 loads: the
+checks are Alertmanager's own (`times` from 00:00 to 24:00 with the start
+before the end, weekday and month names or ranges `monday:friday`, days of the
+month from 1 to 31 or -31 to -1 with no 0, years). mlslo also refuses a month
+number outside 1 to 12, which Alertmanager loads but which never matches.
+
+    time_interval \"retraining\" {
+      weekdays = [\"friday:monday\"]        // error: start day cannot be before end day
+      times    = [\"22:00-02:00\"]          // error: the start must come before the end
+    }
+
+Fix: write each range from its start to its end; a window across midnight is
+two ranges (`times = [\"22:00-24:00\", \"00:00-02:00\"]`).";
+    UNKNOWN_TIME_ZONE = "E0651", "unknown time zone", "\
+A `time_interval`'s `location` is not a zone of the IANA time zone database
+(`Europe/Berlin`, `America/New_York`, `UTC`). Alertmanager loads it with Go's
+`time.LoadLocation` and refuses the whole configuration when it fails.
+
+    time_interval \"retraining\" { location = \"Europe/Brelin\" }   // error
+
+Fix: correct the name (`Europe/Berlin`), or leave `location` out for UTC.";
+    DUPLICATE_TIME_INTERVAL = "E0652", "duplicate time interval", "\
+Two `time_interval` blocks of the routing block have the same name.
+Alertmanager refuses a configuration whose time interval names repeat
+(`time interval \"w\" is not unique`).
+
+    time_interval \"retraining\" { weekdays = [\"sunday\"] }
+    time_interval \"retraining\" { weekdays = [\"saturday\"] }   // error
+
+Fix: rename one. A route may name several intervals (`mute_during [\"a\", \"b\"]`),
+which mutes it inside any of them.";
+    UNKNOWN_TIME_INTERVAL = "E0653", "unknown time interval", "\
+A route's `mute_during` or `active_during` names a time interval that no
+`time_interval` block of the routing block defines. Alertmanager refuses it
+(`undefined time interval \"w\" used in route`).
+
+    route { team = \"data-platform\" } -> \"data-tickets\" mute_during \"retrainig\"   // error
+
+Fix: correct the name, or define the interval in the routing block:
+`time_interval \"retraining\" { weekdays = [\"sunday\"] times = [\"02:00-04:00\"] }`.";
+    TIME_INTERVAL_ON_ROOT_ROUTE = "E0654", "time intervals on the root route", "\
+The routing block's own fields make Alertmanager's root route, and Alertmanager
+refuses `mute_time_intervals` and `active_time_intervals` there (`root route
+must not have any mute time intervals`): the root route catches every alert,
+the dead man's switch included.
+
+    routing {
+      default_receiver = \"team-chat\"
+      mute_during      = [\"retraining\"]       // error
+    }
+
+Fix: put the interval on the routes it should mute: `route { team = \"data\" }
+-> \"data-tickets\" mute_during \"retraining\"`, or a catch-all `route {} ->
+\"team-chat\" mute_during \"retraining\"` as the last route.";
+    TIME_INTERVAL_ON_HEARTBEAT = "E0655", "time interval on the heartbeat receiver", "\
+A route with `mute_during` or `active_during` sends to the heartbeat receiver
+that the `monitoring` block names. A maintenance window must never stop the
+heartbeat: the heartbeat service pages when the pings stop, so every window
+would page. The generated heartbeat route comes first and carries no interval,
+so the `Watchdog` never reaches a route of yours; a route of yours to that
+receiver with an interval is a mistake either way.
+
+    monitoring { heartbeat = \"heartbeat\" }
+    route { alertname = \"Watchdog\" } -> \"heartbeat\" mute_during \"retraining\"   // error
+
+Fix: remove the route; the heartbeat is routed by mlslo, never muted.";
     NOT_A_COUNTER = "W0001", "metric does not look like a counter", "\
 An availability objective counts events with `rate()`, which needs counters:
 by Prometheus naming conventions their names end in `_total` (or `_count`,
@@ -806,4 +874,35 @@ service believe the pipeline is alive even after the `Watchdog` stops.
 
 Fix: keep the heartbeat receiver for the heartbeat alone; route alerts to
 receivers people read.";
+    UNUSED_TIME_INTERVAL = "W0650", "time interval no route uses", "\
+A `time_interval` of the routing block is named by no route's `mute_during`
+or `active_during`, so it mutes nothing. It is still written to
+`alertmanager.yml`.
+
+    time_interval \"retraining\" { weekdays = [\"sunday\"] }   // warning: no route names it
+
+Fix: attach it to the routes it should mute: `route { ... } -> \"tickets\"
+mute_during \"retraining\"`, or remove it.";
+    TIME_INTERVAL_ALWAYS = "W0651", "time interval that covers all time", "\
+A `time_interval` block sets no field, or only `location`: Alertmanager reads
+that as every instant, so a route muted during it never notifies and a route
+active during it is never muted.
+
+    time_interval \"retraining\" { location = \"Europe/Berlin\" }   // warning
+
+Fix: say when the window is, with `times`, `weekdays`, `days_of_month`,
+`months` or `years`.";
+    TIME_ZONE_NOT_IN_ALERTMANAGER_CONFIG = "W0652", "time zone the AlertmanagerConfig cannot carry", "\
+A `time_interval` has a `location` other than UTC. `alertmanager.yml` carries
+it, but prometheus-operator's `AlertmanagerConfig` (`monitoring.coreos.com/
+v1alpha1`) has no `location` field, so the generated manifest leaves the
+interval out, with the routes' references to it: there, those routes are never
+muted by it (rather than muted at the wrong hours). The manifest's header
+names the interval.
+
+    time_interval \"retraining\" { times = [\"02:00-04:00\"] location = \"Europe/Berlin\" }   // warning
+
+Fix: if you deploy through the AlertmanagerConfig, write the window in UTC
+(`times = [\"01:00-03:00\"]` without `location`; mind daylight saving time);
+if you deploy `alertmanager.yml`, ignore the warning.";
 }

@@ -38,6 +38,7 @@ mod schema;
 mod selector_parser;
 mod selectors;
 mod suggest;
+mod time_intervals;
 mod values;
 
 #[cfg(test)]

@@ -569,6 +569,9 @@ pub struct Routing {
     pub routes: Vec<Route>,
     /// In written order.
     pub inhibits: Vec<InhibitRule>,
+    /// `time_interval` blocks in written order, names unique; each is named by
+    /// some route (an unused one is warned and still emitted).
+    pub time_intervals: Vec<TimeInterval>,
     /// `alertmanager_version`: the release the generated configuration must
     /// load in, one of [`ALERTMANAGER_VERSIONS`]; `None` means 0.25.
     pub alertmanager_version: Option<String>,
@@ -659,6 +662,23 @@ pub struct Route {
     /// At least one; each exists.
     pub receivers: Vec<String>,
     pub continue_matching: bool,
+    /// `mute_during`: names of [`Routing::time_intervals`] inside which the
+    /// route's notifications are muted (Alertmanager's `mute_time_intervals`).
+    pub mute_time_intervals: Vec<String>,
+    /// `active_during`: outside all of these the route is muted
+    /// (`active_time_intervals`); empty means always active.
+    pub active_time_intervals: Vec<String>,
+    pub span: Span,
+}
+
+/// `time_interval "model-retraining" { weekdays = ["sunday"] times = ["02:00-04:00"] }`:
+/// one Alertmanager time interval with a single specification, checked with
+/// Alertmanager's own parsers, so every field holds what 0.25 loads.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct TimeInterval {
+    pub name: String,
+    pub specification: crate::prometheus::alertmanager::timeinterval::TimeIntervalSpec,
+    /// The name after the keyword.
     pub span: Span,
 }
 

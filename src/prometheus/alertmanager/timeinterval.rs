@@ -18,7 +18,7 @@
 //! - Every `format_*` text parses back to the same range.
 
 /// One entry of a named interval's `time_intervals` list.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
 pub struct TimeIntervalSpec {
     /// Minutes of the day, `[start, end)`.
     pub times: Option<Vec<(u32, u32)>>,
