@@ -600,6 +600,42 @@ receiver with an interval is a mistake either way.
     route { alertname = \"Watchdog\" } -> \"heartbeat\" mute_during \"retraining\"   // error
 
 Fix: remove the route; the heartbeat is routed by mlslo, never muted.";
+    SECOND_KUBERNETES_BLOCK = "E0656", "a second kubernetes block", "\
+The `kubernetes` block sets the metadata of every generated manifest (the
+`PrometheusRule` of each service and the `AlertmanagerConfig`), so there is at
+most one across all files.
+
+    kubernetes { namespace = \"monitoring\" }
+    kubernetes { labels { release = \"kube-prometheus-stack\" } }   // error
+
+Fix: merge the two blocks into one.";
+    INVALID_KUBERNETES_NAMESPACE = "E0657", "invalid kubernetes namespace", "\
+The `kubernetes` block's `namespace` is not a Kubernetes namespace name (a
+DNS-1123 label: at most 63 lowercase letters, digits and `-`, starting and
+ending with a letter or digit). The API server would refuse every manifest.
+
+    kubernetes { namespace = \"Monitoring\" }     // error: uppercase
+
+Fix: write the namespace as `kubectl get namespaces` lists it, such as
+`\"monitoring\"`; or leave `namespace` out and let `kubectl apply -n` decide.";
+    INVALID_KUBERNETES_LABEL = "E0658", "invalid kubernetes label", "\
+A label of the `kubernetes` block is not one the API server accepts, or is one
+mlslo sets itself. A value is empty or at most 63 letters, digits, `-`, `_`
+and `.`, starting and ending with a letter or digit; a key is such a name.
+mlslo writes `app.kubernetes.io/managed-by`, `app.kubernetes.io/component`,
+`mlslo.dev/service` and `mlslo.dev/team` itself.
+
+    kubernetes { labels { release = \"kube prometheus stack\" } }   // error: spaces
+
+Fix: correct the value (`\"kube-prometheus-stack\"`), or choose another key.";
+    INVALID_KUBERNETES_ANNOTATION = "E0659", "invalid kubernetes annotation key", "\
+An annotation key of the `kubernetes` block is not a Kubernetes qualified name
+(at most 63 letters, digits, `-`, `_` and `.`, starting and ending with a letter
+or digit). Annotation values may be any text.
+
+    kubernetes { annotations { _owner = \"ml-platform\" } }   // error: starts with `_`
+
+Fix: rename the key, such as `owner`.";
     NOT_A_COUNTER = "W0001", "metric does not look like a counter", "\
 An availability objective counts events with `rate()`, which needs counters:
 by Prometheus naming conventions their names end in `_total` (or `_count`,

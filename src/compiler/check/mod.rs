@@ -27,6 +27,7 @@ pub(crate) mod codes;
 mod generated_alerts;
 mod generated_names;
 mod inhibition;
+mod kubernetes;
 mod labels_and_annotations;
 mod monitoring;
 mod names;

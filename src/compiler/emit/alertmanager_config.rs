@@ -12,7 +12,9 @@
 //!   base name), so mounting that Secret at the files' folder serves both forms;
 //! - the file lives beside `alertmanager.yml`, not in `kubernetes/` (which holds
 //!   one `PrometheusRule` per service and nothing else);
-//! - no namespace is written (`kubectl apply -n` decides), and the header says
+//! - no namespace is written unless the `kubernetes` block sets one
+//!   (`kubectl apply -n` decides), the block's labels and annotations join
+//!   mlslo's own, and the header says
 //!   that the operator adds a `namespace` matcher to the route and to every
 //!   inhibit rule;
 //! - time intervals are the ones of `alertmanager.yml` as `muteTimeIntervals`,
@@ -28,6 +30,7 @@ use crate::compiler::emit::alertmanager::{
     heartbeat_route, inhibit_rules, route_tree, RouteTreeNode, DEFAULT_GROUP_INTERVAL,
     DEFAULT_GROUP_WAIT, DEFAULT_REPEAT_INTERVAL, FALLBACK_RECEIVER,
 };
+use crate::compiler::emit::kubernetes::metadata_node;
 use crate::compiler::emit::yaml::Node;
 use crate::compiler::ir::naming;
 use crate::compiler::ir::{Integration, Program, Receiver, TimeInterval, WebhookUrl};
@@ -204,16 +207,20 @@ pub fn alertmanager_config(program: &Program, secrets: &BTreeMap<String, String>
         ("kind", Node::str("AlertmanagerConfig")),
         (
             "metadata",
-            Node::map([
-                ("name", Node::str(MANIFEST_NAME)),
-                (
-                    "labels",
-                    Node::map([
-                        ("app.kubernetes.io/managed-by", Node::str("mlslo")),
-                        ("app.kubernetes.io/component", Node::str("slo-routing")),
-                    ]),
-                ),
-            ]),
+            metadata_node(
+                MANIFEST_NAME,
+                vec![
+                    (
+                        "app.kubernetes.io/managed-by".to_owned(),
+                        Node::str("mlslo"),
+                    ),
+                    (
+                        "app.kubernetes.io/component".to_owned(),
+                        Node::str("slo-routing"),
+                    ),
+                ],
+                &program.kubernetes,
+            ),
         ),
         ("spec", Node::owned_map(spec)),
     ])

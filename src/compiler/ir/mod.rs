@@ -39,6 +39,22 @@ pub struct Program {
     pub routing: Option<Routing>,
     /// The `monitoring` block, or its defaults when there is none.
     pub monitoring: Monitoring,
+    /// The `kubernetes` block: metadata of the generated manifests.
+    pub kubernetes: KubernetesMetadata,
+}
+
+/// `kubernetes { namespace = "monitoring"  labels { release = "kube-prometheus-stack" } }`:
+/// what every generated manifest (`PrometheusRule`, `AlertmanagerConfig`) carries
+/// in its `metadata`. Without the block no namespace is written (`kubectl apply
+/// -n` decides) and only mlslo's own labels are.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct KubernetesMetadata {
+    /// A DNS-1123 label.
+    pub namespace: Option<String>,
+    /// Valid Kubernetes label keys and values, none of mlslo's own keys.
+    pub labels: BTreeMap<String, String>,
+    /// Valid annotation keys; any value.
+    pub annotations: BTreeMap<String, String>,
 }
 
 /// What mlslo generates to watch the monitoring path itself: a dead man's switch
