@@ -914,9 +914,10 @@ fn time_intervals_mute_routes_at_the_evaluation_time() {
     let page = parse_alerts(r#"[{"labels": {"team": "ml-platform", "severity": "page"}}]"#)
         .expect("valid");
     let routed = route_alerts(&berlin, &page, 0);
-    // maintenance-window has no location (UTC), business-hours is Europe/Berlin.
+    // maintenance-window has no location (UTC); business-hours is Europe/Berlin,
+    // where the Unix epoch is 01:00 on a Thursday: outside its active hours.
     assert_eq!(routed[0].routes[0].muted_by_time_intervals, Some(false));
-    assert_eq!(routed[0].routes[1].muted_by_time_intervals, None);
+    assert_eq!(routed[0].routes[1].muted_by_time_intervals, Some(true));
 }
 
 mod never_panics {
@@ -1549,6 +1550,13 @@ fn a_real_alertmanager_routes_and_inhibits_the_example_alerts_like_mlslo_routes(
     let (routing_part, receivers_part) = generated
         .split_once("\nreceivers:\n")
         .expect("a top-level receivers list");
+    // The maintenance windows the routes name follow the receivers.
+    let (receivers_part, time_intervals) = match receivers_part.split_once("\ntime_intervals:\n") {
+        Some((receivers_part, intervals)) => {
+            (receivers_part, format!("time_intervals:\n{intervals}"))
+        }
+        None => (receivers_part, String::new()),
+    };
     let names: Vec<&str> = receivers_part
         .lines()
         .filter_map(|line| line.strip_prefix("- name: "))
@@ -1563,7 +1571,7 @@ fn a_real_alertmanager_routes_and_inhibits_the_example_alerts_like_mlslo_routes(
         })
         .collect();
     let config_text = format!(
-        "{}\nreceivers:\n{receivers}",
+        "{}\nreceivers:\n{receivers}{time_intervals}",
         routing_part.replacen("group_wait: 30s", "group_wait: 2s", 1)
     );
     let mut alerts: serde_json::Value = serde_json::from_str(

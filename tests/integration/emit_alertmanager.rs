@@ -604,3 +604,146 @@ routing {
         );
     }
 }
+
+const MAINTENANCE_WINDOWS: &str = r#"
+monitoring { heartbeat = "heartbeat" }
+
+service "feature-pipeline" {
+  team = "data-platform"
+  availability "tasks" {
+    errors    = task_runs_total{status="failed"}
+    total     = task_runs_total
+    objective = 99%
+  }
+}
+
+routing {
+  default_receiver = "chat"
+  receiver "chat" { webhook { url = "https://chat.example.com/hook" } }
+  receiver "tickets" { webhook { url = "https://tickets.example.com/hook" } }
+  receiver "heartbeat" { webhook { url = "https://heartbeat.example.com/ping" } }
+  time_interval "retraining" {
+    weekdays = ["sunday"]
+    times    = ["02:00-04:00"]
+    location = "Europe/Berlin"
+  }
+  time_interval "first-of-month" { days_of_month = [1] }
+  route { team = "data-platform", severity = "ticket" } -> "tickets" mute_during ["retraining", "first-of-month"]
+  route { kind = "monitoring" } -> "chat"
+}
+"#;
+
+/// `mlslo routes --at` over a generated configuration: for each route the alert
+/// takes, whether its time intervals mute it at that instant.
+fn muted_at(config: &Path, labels: &str, at: &str) -> Vec<(String, bool)> {
+    let output = mlslo(&[
+        "routes",
+        "--config",
+        config.to_str().expect("UTF-8 temp path"),
+        "--alert",
+        labels,
+        "--at",
+        at,
+        "--format",
+        "json",
+    ]);
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout)
+        .unwrap_or_else(|error| panic!("{error}: {}", String::from_utf8_lossy(&output.stderr)));
+    report["alerts"][0]["routes"]
+        .as_array()
+        .expect("routes")
+        .iter()
+        .map(|route| {
+            (
+                route["receiver"].as_str().expect("receiver").to_string(),
+                route["muted_by_time_intervals"]
+                    .as_bool()
+                    .expect("every interval is known"),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn a_maintenance_window_mutes_its_route_inside_the_window_only_and_never_the_heartbeat() {
+    let (output, folder) = build(MAINTENANCE_WINDOWS, "maintenance-windows");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    let config = folder.join("out/alertmanager/alertmanager.yml");
+    if installed(AMTOOL).is_some() {
+        let checked = Command::new(AMTOOL)
+            .arg("check-config")
+            .arg(&config)
+            .output()
+            .expect("amtool runs");
+        assert!(
+            checked.status.success(),
+            "{}",
+            String::from_utf8_lossy(&checked.stdout)
+        );
+    }
+    let ticket = "alertname=ErrorBudgetBurn,team=data-platform,severity=ticket";
+    let tickets = |muted: bool| vec![("tickets".to_string(), muted)];
+    // Sunday 2026-12-06, Berlin on UTC+1: 02:30 there is 01:30Z.
+    assert_eq!(
+        muted_at(&config, ticket, "2026-12-06T01:30:00Z"),
+        tickets(true)
+    );
+    assert_eq!(
+        muted_at(&config, ticket, "2026-12-06T00:59:00Z"),
+        tickets(false)
+    );
+    assert_eq!(
+        muted_at(&config, ticket, "2026-12-06T03:00:00Z"),
+        tickets(false)
+    );
+    // Summer time, UTC+2: 02:30 in Berlin is 00:30Z on Sunday 2026-07-05.
+    assert_eq!(
+        muted_at(&config, ticket, "2026-07-05T00:30:00Z"),
+        tickets(true)
+    );
+    assert_eq!(
+        muted_at(&config, ticket, "2026-07-05T02:30:00Z"),
+        tickets(false)
+    );
+    // The second window, a whole day in UTC.
+    assert_eq!(
+        muted_at(&config, ticket, "2026-12-01T12:00:00Z"),
+        tickets(true)
+    );
+    // The dead man's switch is delivered inside every window.
+    for at in ["2026-12-06T01:30:00Z", "2026-12-01T12:00:00Z"] {
+        assert_eq!(
+            muted_at(&config, "alertname=Watchdog,kind=monitoring", at),
+            vec![("heartbeat".to_string(), false)]
+        );
+    }
+    // The manifest keeps the UTC window and leaves out the zoned one, which
+    // v1alpha1 cannot say, with a note and the checker's warning.
+    assert!(stderr.contains("warning[W0652]"), "{stderr}");
+    let manifest_text = read(&folder.join("out/alertmanager/alertmanagerconfig.yaml"));
+    assert!(
+        manifest_text
+            .contains("# Time interval retraining is left out: its location Europe/Berlin"),
+        "{manifest_text}"
+    );
+    let manifest: serde_json::Value = yaml_serde::from_str(&manifest_text).expect("YAML");
+    assert_eq!(
+        manifest["spec"]["muteTimeIntervals"],
+        serde_json::json!([{"name": "first-of-month", "timeIntervals": [{"daysOfMonth": [{"start": 1, "end": 1}]}]}])
+    );
+    assert!(
+        manifest_text.contains("muteTimeIntervals:\n        - first-of-month\n"),
+        "{manifest_text}"
+    );
+    let mut schema = json(Path::new(
+        "tests/data/schemas/alertmanagerconfig-v1alpha1.schema.json",
+    ));
+    close_objects(&mut schema);
+    let validator = jsonschema::validator_for(&schema).expect("the CRD schema compiles");
+    let errors: Vec<String> = validator
+        .iter_errors(&manifest)
+        .map(|error| error.to_string())
+        .collect();
+    assert!(errors.is_empty(), "{errors:?}");
+}

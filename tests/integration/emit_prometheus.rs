@@ -501,3 +501,90 @@ fn sloth_getting_started_alerts_fire_at_the_same_steps() {
     std::fs::write(dir.join("compare.test.yml"), test).expect("write test");
     run_promtool(promtool, &dir, &["test", "rules", "compare.test.yml"]);
 }
+
+/// The `metadata` of every manifest a build writes: `PrometheusRule`s and the
+/// `AlertmanagerConfig`, each validated against its CRD schema.
+fn manifest_metadata(out: &Path) -> Vec<(PathBuf, serde_json::Value)> {
+    let rule_schema: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string("tests/data/schemas/prometheusrule-v1.schema.json")
+            .expect("CRD schema"),
+    )
+    .expect("schema is JSON");
+    let routing_schema: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string("tests/data/schemas/alertmanagerconfig-v1alpha1.schema.json")
+            .expect("CRD schema"),
+    )
+    .expect("schema is JSON");
+    let rule_validator = jsonschema::validator_for(&rule_schema).expect("valid schema");
+    let routing_validator = jsonschema::validator_for(&routing_schema).expect("valid schema");
+    let mut manifests = files_in(&out.join("kubernetes"));
+    manifests.push(out.join("alertmanager/alertmanagerconfig.yaml"));
+    manifests
+        .into_iter()
+        .map(|file| {
+            let text = std::fs::read_to_string(&file).expect("manifest");
+            let value: serde_json::Value = yaml_serde::from_str(&text).expect("manifest is YAML");
+            let validator = if value["kind"] == "PrometheusRule" {
+                &rule_validator
+            } else {
+                &routing_validator
+            };
+            let errors: Vec<String> = validator
+                .iter_errors(&value)
+                .map(|error| error.to_string())
+                .collect();
+            assert!(errors.is_empty(), "{}: {errors:?}", file.display());
+            (file, value["metadata"].clone())
+        })
+        .collect()
+}
+
+#[test]
+fn the_kubernetes_block_sets_the_namespace_labels_and_annotations_of_every_manifest() {
+    let folder = scratch("kubernetes-metadata");
+    let source = r#"
+kubernetes {
+  namespace   = "monitoring"
+  labels      { release = "kube-prometheus-stack" }
+  annotations { owner = "ML platform team <ml@example.com>" }
+}
+service "checkout" {
+  team = "payments"
+  availability "api" {
+    errors    = http_requests_total{code=~"5.."}
+    total     = http_requests_total
+    objective = 99.9%
+  }
+}
+routing {
+  default_receiver = "tickets"
+  receiver "tickets" { webhook { url = "https://tickets.example.com/hook" } }
+  route { kind = "monitoring" } -> "tickets"
+}
+"#;
+    std::fs::write(folder.join("input.slo"), source).expect("write input");
+    let out = build(folder.join("input.slo").to_str().expect("utf-8"), &folder);
+    let manifests = manifest_metadata(&out);
+    assert_eq!(manifests.len(), 3, "{manifests:?}");
+    for (file, metadata) in &manifests {
+        assert_eq!(metadata["namespace"], "monitoring", "{}", file.display());
+        assert_eq!(metadata["labels"]["release"], "kube-prometheus-stack");
+        assert_eq!(metadata["labels"]["app.kubernetes.io/managed-by"], "mlslo");
+        assert_eq!(
+            metadata["annotations"]["owner"],
+            "ML platform team <ml@example.com>"
+        );
+    }
+    // Without the block, no namespace: `kubectl apply -n` decides.
+    let plain_folder = scratch("kubernetes-metadata-none");
+    let plain = build("tests/data/emit", &plain_folder);
+    for (file, metadata) in manifest_metadata(&plain) {
+        assert!(metadata.get("namespace").is_none(), "{}", file.display());
+        assert!(metadata.get("annotations").is_none(), "{}", file.display());
+    }
+    // The committed example sets kube-prometheus-stack's release label.
+    for (file, metadata) in manifest_metadata(Path::new("generated")) {
+        assert_eq!(metadata["namespace"], "monitoring", "{}", file.display());
+        assert_eq!(metadata["labels"]["release"], "kube-prometheus-stack");
+    }
+}

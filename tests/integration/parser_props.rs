@@ -274,23 +274,29 @@ fn route() -> impl Strategy<Value = Item> {
         prop::collection::vec((identifier(), match_op(), text()), 0..3),
         prop::collection::vec(text(), 1..3),
         any::<bool>(),
+        prop::collection::vec(text(), 0..2),
+        prop::collection::vec(text(), 0..2),
     )
-        .prop_map(|(matchers, receivers, continues)| {
-            Item::Route(Route {
-                matchers: matchers
-                    .into_iter()
-                    .map(|(label, op, value)| Matcher {
-                        label: spanned(label),
-                        op,
-                        value: spanned(value),
-                        span: Span::default(),
-                    })
-                    .collect(),
-                receivers: receivers.into_iter().map(spanned).collect(),
-                continue_span: continues.then(Span::default),
-                span: Span::default(),
-            })
-        })
+        .prop_map(
+            |(matchers, receivers, continues, mute_during, active_during)| {
+                Item::Route(Route {
+                    matchers: matchers
+                        .into_iter()
+                        .map(|(label, op, value)| Matcher {
+                            label: spanned(label),
+                            op,
+                            value: spanned(value),
+                            span: Span::default(),
+                        })
+                        .collect(),
+                    receivers: receivers.into_iter().map(spanned).collect(),
+                    continue_span: continues.then(Span::default),
+                    mute_during: mute_during.into_iter().map(spanned).collect(),
+                    active_during: active_during.into_iter().map(spanned).collect(),
+                    span: Span::default(),
+                })
+            },
+        )
 }
 
 fn inhibit() -> impl Strategy<Value = Item> {
@@ -382,6 +388,8 @@ fn strip_item(item: Item) -> Item {
                 .collect(),
             receivers: route.receivers.into_iter().map(strip_spanned).collect(),
             continue_span: route.continue_span.map(|_| Span::default()),
+            mute_during: route.mute_during.into_iter().map(strip_spanned).collect(),
+            active_during: route.active_during.into_iter().map(strip_spanned).collect(),
             span: Span::default(),
         }),
         Item::Inhibit(inhibit) => Item::Inhibit(Inhibit {

@@ -11,8 +11,9 @@
 //! W0600 and W0601 are raised by `compiler::verify`, which checks the generated
 //! alerting system (routing and receivers' templates) after the checker. W0620 to
 //! W0629 are about forecasts and hysteresis; E0640 to W0649 about the monitoring of
-//! the monitoring path (the dead man's switch and the meta-alerts); E0730 to
-//! W0749 about the control of alert tiers (names, vocabulary, switched-off tiers).
+//! the monitoring path (the dead man's switch and the meta-alerts); E0650 to
+//! W0669 about maintenance windows and the Kubernetes manifests' metadata; E0730
+//! to W0749 about the control of alert tiers (names, vocabulary, switched-off tiers).
 
 crate::base::diagnostic::declare_codes! {
     /// Codes E02xx (names), E03xx (types and units), E04xx (SLO semantics) and
@@ -533,6 +534,109 @@ targets) for the whole program, so there is at most one across all files.
     monitoring { targets_down = false }        // error: a second block
 
 Fix: merge the two blocks into one.";
+    INVALID_TIME_INTERVAL = "E0650", "time interval Alertmanager refuses", "\
+A field of a `time_interval` block is not a range Alertmanager 0.25 loads: the
+checks are Alertmanager's own (`times` from 00:00 to 24:00 with the start
+before the end, weekday and month names or ranges `monday:friday`, days of the
+month from 1 to 31 or -31 to -1 with no 0, years). mlslo also refuses a month
+number outside 1 to 12, which Alertmanager loads but which never matches.
+
+    time_interval \"retraining\" {
+      weekdays = [\"friday:monday\"]        // error: start day cannot be before end day
+      times    = [\"22:00-02:00\"]          // error: the start must come before the end
+    }
+
+Fix: write each range from its start to its end; a window across midnight is
+two ranges (`times = [\"22:00-24:00\", \"00:00-02:00\"]`).";
+    UNKNOWN_TIME_ZONE = "E0651", "unknown time zone", "\
+A `time_interval`'s `location` is not a zone of the IANA time zone database
+(`Europe/Berlin`, `America/New_York`, `UTC`). Alertmanager loads it with Go's
+`time.LoadLocation` and refuses the whole configuration when it fails.
+
+    time_interval \"retraining\" { location = \"Europe/Brelin\" }   // error
+
+Fix: correct the name (`Europe/Berlin`), or leave `location` out for UTC.";
+    DUPLICATE_TIME_INTERVAL = "E0652", "duplicate time interval", "\
+Two `time_interval` blocks of the routing block have the same name.
+Alertmanager refuses a configuration whose time interval names repeat
+(`time interval \"w\" is not unique`).
+
+    time_interval \"retraining\" { weekdays = [\"sunday\"] }
+    time_interval \"retraining\" { weekdays = [\"saturday\"] }   // error
+
+Fix: rename one. A route may name several intervals (`mute_during [\"a\", \"b\"]`),
+which mutes it inside any of them.";
+    UNKNOWN_TIME_INTERVAL = "E0653", "unknown time interval", "\
+A route's `mute_during` or `active_during` names a time interval that no
+`time_interval` block of the routing block defines. Alertmanager refuses it
+(`undefined time interval \"w\" used in route`).
+
+    route { team = \"data-platform\" } -> \"data-tickets\" mute_during \"retrainig\"   // error
+
+Fix: correct the name, or define the interval in the routing block:
+`time_interval \"retraining\" { weekdays = [\"sunday\"] times = [\"02:00-04:00\"] }`.";
+    TIME_INTERVAL_ON_ROOT_ROUTE = "E0654", "time intervals on the root route", "\
+The routing block's own fields make Alertmanager's root route, and Alertmanager
+refuses `mute_time_intervals` and `active_time_intervals` there (`root route
+must not have any mute time intervals`): the root route catches every alert,
+the dead man's switch included.
+
+    routing {
+      default_receiver = \"team-chat\"
+      mute_during      = [\"retraining\"]       // error
+    }
+
+Fix: put the interval on the routes it should mute: `route { team = \"data\" }
+-> \"data-tickets\" mute_during \"retraining\"`, or a catch-all `route {} ->
+\"team-chat\" mute_during \"retraining\"` as the last route.";
+    TIME_INTERVAL_ON_HEARTBEAT = "E0655", "time interval on the heartbeat receiver", "\
+A route with `mute_during` or `active_during` sends to the heartbeat receiver
+that the `monitoring` block names. A maintenance window must never stop the
+heartbeat: the heartbeat service pages when the pings stop, so every window
+would page. The generated heartbeat route comes first and carries no interval,
+so the `Watchdog` never reaches a route of yours; a route of yours to that
+receiver with an interval is a mistake either way.
+
+    monitoring { heartbeat = \"heartbeat\" }
+    route { alertname = \"Watchdog\" } -> \"heartbeat\" mute_during \"retraining\"   // error
+
+Fix: remove the route; the heartbeat is routed by mlslo, never muted.";
+    SECOND_KUBERNETES_BLOCK = "E0656", "a second kubernetes block", "\
+The `kubernetes` block sets the metadata of every generated manifest (the
+`PrometheusRule` of each service and the `AlertmanagerConfig`), so there is at
+most one across all files.
+
+    kubernetes { namespace = \"monitoring\" }
+    kubernetes { labels { release = \"kube-prometheus-stack\" } }   // error
+
+Fix: merge the two blocks into one.";
+    INVALID_KUBERNETES_NAMESPACE = "E0657", "invalid kubernetes namespace", "\
+The `kubernetes` block's `namespace` is not a Kubernetes namespace name (a
+DNS-1123 label: at most 63 lowercase letters, digits and `-`, starting and
+ending with a letter or digit). The API server would refuse every manifest.
+
+    kubernetes { namespace = \"Monitoring\" }     // error: uppercase
+
+Fix: write the namespace as `kubectl get namespaces` lists it, such as
+`\"monitoring\"`; or leave `namespace` out and let `kubectl apply -n` decide.";
+    INVALID_KUBERNETES_LABEL = "E0658", "invalid kubernetes label", "\
+A label of the `kubernetes` block is not one the API server accepts, or is one
+mlslo sets itself. A value is empty or at most 63 letters, digits, `-`, `_`
+and `.`, starting and ending with a letter or digit; a key is such a name.
+mlslo writes `app.kubernetes.io/managed-by`, `app.kubernetes.io/component`,
+`mlslo.dev/service` and `mlslo.dev/team` itself.
+
+    kubernetes { labels { release = \"kube prometheus stack\" } }   // error: spaces
+
+Fix: correct the value (`\"kube-prometheus-stack\"`), or choose another key.";
+    INVALID_KUBERNETES_ANNOTATION = "E0659", "invalid kubernetes annotation key", "\
+An annotation key of the `kubernetes` block is not a Kubernetes qualified name
+(at most 63 letters, digits, `-`, `_` and `.`, starting and ending with a letter
+or digit). Annotation values may be any text.
+
+    kubernetes { annotations { _owner = \"ml-platform\" } }   // error: starts with `_`
+
+Fix: rename the key, such as `owner`.";
     SEVERITY_VOCABULARY_CLASH = "E0730", "severity values of the tiers clash", "\
 The routing block's `severity { page = ..., ticket = ... }` names the `severity`
 label value of each tier's alerts. Routes, the page-mutes-ticket inhibition and
@@ -834,6 +938,37 @@ service believe the pipeline is alive even after the `Watchdog` stops.
 
 Fix: keep the heartbeat receiver for the heartbeat alone; route alerts to
 receivers people read.";
+    UNUSED_TIME_INTERVAL = "W0650", "time interval no route uses", "\
+A `time_interval` of the routing block is named by no route's `mute_during`
+or `active_during`, so it mutes nothing. It is still written to
+`alertmanager.yml`.
+
+    time_interval \"retraining\" { weekdays = [\"sunday\"] }   // warning: no route names it
+
+Fix: attach it to the routes it should mute: `route { ... } -> \"tickets\"
+mute_during \"retraining\"`, or remove it.";
+    TIME_INTERVAL_ALWAYS = "W0651", "time interval that covers all time", "\
+A `time_interval` block sets no field, or only `location`: Alertmanager reads
+that as every instant, so a route muted during it never notifies and a route
+active during it is never muted.
+
+    time_interval \"retraining\" { location = \"Europe/Berlin\" }   // warning
+
+Fix: say when the window is, with `times`, `weekdays`, `days_of_month`,
+`months` or `years`.";
+    TIME_ZONE_NOT_IN_ALERTMANAGER_CONFIG = "W0652", "time zone the AlertmanagerConfig cannot carry", "\
+A `time_interval` has a `location` other than UTC. `alertmanager.yml` carries
+it, but prometheus-operator's `AlertmanagerConfig` (`monitoring.coreos.com/
+v1alpha1`) has no `location` field, so the generated manifest leaves the
+interval out, with the routes' references to it: there, those routes are never
+muted by it (rather than muted at the wrong hours). The manifest's header
+names the interval.
+
+    time_interval \"retraining\" { times = [\"02:00-04:00\"] location = \"Europe/Berlin\" }   // warning
+
+Fix: if you deploy through the AlertmanagerConfig, write the window in UTC
+(`times = [\"01:00-03:00\"]` without `location`; mind daylight saving time);
+if you deploy `alertmanager.yml`, ignore the warning.";
     TIER_BLOCK_OF_DISABLED_TIER = "W0730", "tier block of a switched-off tier", "\
 `alerts` lists the tiers whose burn-rate alerts are generated; a `page` or
 `ticket` block for a tier that is not in the list configures alerts that are

@@ -27,6 +27,7 @@ pub(crate) mod codes;
 mod generated_alerts;
 mod generated_names;
 mod inhibition;
+mod kubernetes;
 mod labels_and_annotations;
 mod monitoring;
 mod names;
@@ -38,6 +39,7 @@ mod schema;
 mod selector_parser;
 mod selectors;
 mod suggest;
+mod time_intervals;
 mod values;
 
 #[cfg(test)]

@@ -23,11 +23,13 @@ impl Checker {
         let mut service_blocks = Vec::new();
         let mut routing_blocks = Vec::new();
         let mut monitoring_blocks = Vec::new();
+        let mut kubernetes_blocks = Vec::new();
         for file in files {
             let fields = self.collect(&file.items, &TOP_SCHEMA, Span::default());
             service_blocks.extend(fields.blocks("service"));
             routing_blocks.extend(fields.blocks("routing"));
             monitoring_blocks.extend(fields.blocks("monitoring"));
+            kubernetes_blocks.extend(fields.blocks("kubernetes"));
         }
         let mut all_good = true;
 
@@ -72,6 +74,23 @@ impl Checker {
             }
         }
 
+        let mut kubernetes = ir::KubernetesMetadata::default();
+        if let Some((first, rest)) = kubernetes_blocks.split_first() {
+            for extra in rest {
+                self.push(
+                    codes::SECOND_KUBERNETES_BLOCK
+                        .at(extra.kind.span, "a second `kubernetes` block")
+                        .with_secondary(first.kind.span, "the first kubernetes block")
+                        .with_help("there is one kubernetes block across all files: merge the two"),
+                );
+                all_good = false;
+            }
+            match self.check_kubernetes(first) {
+                Some(checked) => kubernetes = checked,
+                None => all_good = false,
+            }
+        }
+
         let mut routing = None;
         if let Some((first, rest)) = routing_blocks.split_first() {
             for extra in rest {
@@ -108,6 +127,7 @@ impl Checker {
             services: services.into_values().collect(),
             routing,
             monitoring,
+            kubernetes,
         })
     }
 
@@ -209,6 +229,7 @@ static TOP_SCHEMA: Schema = Schema {
         block("service", true, true),
         block("routing", false, true),
         block("monitoring", false, true),
+        block("kubernetes", false, true),
     ],
     allows_routes: false,
     secrets: &[],

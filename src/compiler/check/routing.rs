@@ -4,7 +4,8 @@
 //! Invariants: receivers are read first, because everything else refers to
 //! them by name; every name a route or `default_receiver` gives is a defined
 //! receiver (E0207, with "did you mean"); route regexes compile as Alertmanager
-//! anchors them (E0312); a receiver no route reaches is warned (W0007).
+//! anchors them (E0312); a receiver no route reaches is warned (W0007); the
+//! maintenance windows routes name are `time_intervals.rs`'.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -100,16 +101,29 @@ impl Checker {
             all_good = false;
         }
 
+        let time_intervals = self.check_time_intervals(&fields);
+        all_good &= time_intervals.all_good;
+        let mut used_intervals = BTreeSet::new();
         let mut routes = Vec::new();
         for route in &fields.routes {
-            match self.check_route(route, &receiver_names) {
-                Some(checked) => {
+            let checked = self.check_route(route, &receiver_names);
+            let intervals = self.check_route_time_intervals(
+                route,
+                &time_intervals.names,
+                heartbeat,
+                &mut used_intervals,
+            );
+            match (checked, intervals) {
+                (Some(mut checked), Some((mute, active))) => {
+                    checked.mute_time_intervals = mute;
+                    checked.active_time_intervals = active;
                     used_receivers.extend(checked.receivers.iter().cloned());
                     routes.push(checked);
                 }
-                None => all_good = false,
+                _ => all_good = false,
             }
         }
+        self.warn_unused_time_intervals(&time_intervals.names, &used_intervals);
 
         let alertmanager_version = match fields.value("alertmanager_version") {
             Some(value) => match self.read_string("alertmanager_version", value) {
@@ -193,6 +207,7 @@ impl Checker {
             receivers: receivers.into_values().collect(),
             routes,
             inhibits,
+            time_intervals: time_intervals.intervals,
             alertmanager_version,
             alertmanager_url,
             severities,
@@ -333,6 +348,8 @@ impl Checker {
             matchers,
             receivers: route_receivers,
             continue_matching: route.continue_span.is_some(),
+            mute_time_intervals: Vec::new(),
+            active_time_intervals: Vec::new(),
             span: route.span,
         })
     }
@@ -383,6 +400,10 @@ static ROUTING_SCHEMA: Schema = Schema {
         ),
         block("receiver", true, true),
         block("severity", false, false),
+        block("time_interval", true, true),
+        // Only to refuse them with E0654: the routing block is the root route.
+        attribute("mute_during", "mute_during = [\"retraining\"]"),
+        attribute("active_during", "active_during = [\"office-hours\"]"),
     ],
     allows_routes: true,
     secrets: &[],

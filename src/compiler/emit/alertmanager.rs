@@ -28,9 +28,10 @@ use crate::compiler::emit::codes;
 use crate::compiler::emit::yaml::Node;
 use crate::compiler::ir::naming;
 use crate::compiler::ir::{
-    Duration, InhibitRule, Integration, ObjectiveKind, Program, Routing, WebhookUrl,
+    Duration, InhibitRule, Integration, ObjectiveKind, Program, Routing, TimeInterval, WebhookUrl,
 };
 use crate::prometheus::alertmanager::matchers::quote_matcher;
+use crate::prometheus::alertmanager::timeinterval;
 
 /// Path of the configuration under the output folder.
 pub const ALERTMANAGER_FILE: &str = "alertmanager/alertmanager.yml";
@@ -160,6 +161,8 @@ pub struct FlatRoute {
     pub matchers: Vec<(String, String, String)>,
     pub receiver: String,
     pub continue_matching: bool,
+    pub mute_time_intervals: Vec<String>,
+    pub active_time_intervals: Vec<String>,
 }
 
 fn triple(label: &str, operator: &str, value: &str) -> (String, String, String) {
@@ -292,6 +295,8 @@ pub fn flat_routes(routing: &Routing) -> Vec<FlatRoute> {
                 receiver: receiver.clone(),
                 // Every receiver but the last must let matching go on to the next.
                 continue_matching: index < last || route.continue_matching,
+                mute_time_intervals: route.mute_time_intervals.clone(),
+                active_time_intervals: route.active_time_intervals.clone(),
             });
         }
     }
@@ -340,6 +345,9 @@ pub struct RouteTreeNode {
     /// `None`: inherited from the parent (the default receiver).
     pub receiver: Option<String>,
     pub continue_matching: bool,
+    /// Only on nodes with a receiver: a branching node mutes nothing itself.
+    pub mute_time_intervals: Vec<String>,
+    pub active_time_intervals: Vec<String>,
     pub routes: Vec<RouteTreeNode>,
 }
 
@@ -370,6 +378,8 @@ fn nest_routes(routes: Vec<FlatRoute>, levels: &[&str]) -> Vec<RouteTreeNode> {
                 matchers: route.matchers,
                 receiver: Some(route.receiver),
                 continue_matching: route.continue_matching,
+                mute_time_intervals: route.mute_time_intervals,
+                active_time_intervals: route.active_time_intervals,
                 routes: Vec::new(),
             })
             .collect();
@@ -414,6 +424,8 @@ fn nest_routes(routes: Vec<FlatRoute>, levels: &[&str]) -> Vec<RouteTreeNode> {
                 matchers: key_matcher,
                 receiver: only.receiver,
                 continue_matching: only.continue_matching,
+                mute_time_intervals: only.mute_time_intervals,
+                active_time_intervals: only.active_time_intervals,
                 routes: Vec::new(),
             });
         } else {
@@ -421,6 +433,8 @@ fn nest_routes(routes: Vec<FlatRoute>, levels: &[&str]) -> Vec<RouteTreeNode> {
                 matchers: key_matcher,
                 receiver: None,
                 continue_matching: false,
+                mute_time_intervals: Vec::new(),
+                active_time_intervals: Vec::new(),
                 routes: children,
             });
         }
@@ -454,6 +468,17 @@ fn route_node(node: &RouteTreeNode) -> Result<Node, String> {
     }
     if node.continue_matching {
         pairs.push(("continue".to_owned(), boolean(true)));
+    }
+    for (key, names) in [
+        ("mute_time_intervals", &node.mute_time_intervals),
+        ("active_time_intervals", &node.active_time_intervals),
+    ] {
+        if !names.is_empty() {
+            pairs.push((
+                key.to_owned(),
+                Node::Seq(names.iter().map(Node::str).collect()),
+            ));
+        }
     }
     if !node.routes.is_empty() {
         let children = node
@@ -580,10 +605,73 @@ pub fn alertmanager_config(program: &Program, options: &AlertmanagerOptions) -> 
         top.push(("inhibit_rules".to_owned(), Node::Seq(inhibit_nodes)));
     }
     top.push(("receivers".to_owned(), Node::Seq(receiver_nodes)));
+    if let Some(routing) = routing.filter(|routing| !routing.time_intervals.is_empty()) {
+        let intervals = routing
+            .time_intervals
+            .iter()
+            .map(time_interval_node)
+            .collect();
+        top.push(("time_intervals".to_owned(), Node::Seq(intervals)));
+    }
     AlertmanagerFile {
         root: Node::owned_map(top),
         notes,
     }
+}
+
+/// A named interval in 0.25's `time_intervals` syntax, each range in its
+/// canonical text (weekday and month names, `start:end`).
+fn time_interval_node(interval: &TimeInterval) -> Node {
+    let specification = &interval.specification;
+    let mut fields = Vec::new();
+    let ranges = |ranges: &[(i64, i64)], format: fn((i64, i64)) -> String| {
+        Node::Seq(
+            ranges
+                .iter()
+                .map(|range| Node::Str(format(*range)))
+                .collect(),
+        )
+    };
+    if let Some(times) = &specification.times {
+        let times = times
+            .iter()
+            .map(|(start, end)| {
+                Node::map([
+                    (
+                        "start_time",
+                        Node::Str(timeinterval::format_minutes(*start)),
+                    ),
+                    ("end_time", Node::Str(timeinterval::format_minutes(*end))),
+                ])
+            })
+            .collect();
+        fields.push(("times", Node::Seq(times)));
+    }
+    if let Some(weekdays) = &specification.weekdays {
+        fields.push((
+            "weekdays",
+            ranges(weekdays, timeinterval::format_weekday_range),
+        ));
+    }
+    if let Some(days) = &specification.days_of_month {
+        fields.push((
+            "days_of_month",
+            ranges(days, timeinterval::format_number_range),
+        ));
+    }
+    if let Some(months) = &specification.months {
+        fields.push(("months", ranges(months, timeinterval::format_month_range)));
+    }
+    if let Some(years) = &specification.years {
+        fields.push(("years", ranges(years, timeinterval::format_number_range)));
+    }
+    if let Some(location) = &specification.location {
+        fields.push(("location", Node::str(location)));
+    }
+    Node::map([
+        ("name", Node::str(&interval.name)),
+        ("time_intervals", Node::Seq(vec![Node::map(fields)])),
+    ])
 }
 
 fn receiver_node(

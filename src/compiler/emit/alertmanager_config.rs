@@ -12,9 +12,16 @@
 //!   base name), so mounting that Secret at the files' folder serves both forms;
 //! - the file lives beside `alertmanager.yml`, not in `kubernetes/` (which holds
 //!   one `PrometheusRule` per service and nothing else);
-//! - no namespace is written (`kubectl apply -n` decides), and the header says
+//! - no namespace is written unless the `kubernetes` block sets one
+//!   (`kubectl apply -n` decides), the block's labels and annotations join
+//!   mlslo's own, and the header says
 //!   that the operator adds a `namespace` matcher to the route and to every
 //!   inhibit rule;
+//! - time intervals are the ones of `alertmanager.yml` as `muteTimeIntervals`,
+//!   except those with a `location`, which v1alpha1 cannot say: they are left
+//!   out with the routes' references to them (the route then always notifies,
+//!   rather than muting at the wrong hours), named in the header and warned by
+//!   the checker (W0652);
 //! - the manifest validates against the CRD schema (`tests/integration/emit_alertmanager.rs`).
 
 use std::collections::BTreeMap;
@@ -23,9 +30,11 @@ use crate::compiler::emit::alertmanager::{
     heartbeat_route, inhibit_rules, route_tree, RouteTreeNode, DEFAULT_GROUP_INTERVAL,
     DEFAULT_GROUP_WAIT, DEFAULT_REPEAT_INTERVAL, FALLBACK_RECEIVER,
 };
+use crate::compiler::emit::kubernetes::metadata_node;
 use crate::compiler::emit::yaml::Node;
 use crate::compiler::ir::naming;
-use crate::compiler::ir::{Integration, Program, Receiver, WebhookUrl};
+use crate::compiler::ir::{Integration, Program, Receiver, TimeInterval, WebhookUrl};
+use crate::prometheus::alertmanager::timeinterval;
 
 /// Path of the manifest under the output folder.
 pub const ALERTMANAGER_CONFIG_FILE: &str = "alertmanager/alertmanagerconfig.yaml";
@@ -55,6 +64,17 @@ pub fn files(program: &Program, source_names: &[String]) -> Vec<(String, String)
         "inhibit rule: alerts must carry that label, or set the Alertmanager's".to_owned(),
         "alertmanagerConfigMatcherStrategy to None.".to_owned(),
     ];
+    for interval in zoned_intervals(program) {
+        header.push(format!(
+            "Time interval {} is left out: its location {} has no field in v1alpha1.",
+            interval.name,
+            interval
+                .specification
+                .location
+                .as_deref()
+                .unwrap_or_default()
+        ));
+    }
     if !secrets.is_empty() {
         header.push(format!(
             "Secret {SECRET_NAME} (same namespace) holds, under each key, the file's content:"
@@ -135,7 +155,14 @@ pub fn alertmanager_config(program: &Program, secrets: &BTreeMap<String, String>
             })
             .into_iter()
             .collect();
-        children.extend(route_tree(routing).iter().map(route_node));
+        let zoned: Vec<&str> = zoned_intervals(program)
+            .map(|interval| interval.name.as_str())
+            .collect();
+        children.extend(
+            route_tree(routing)
+                .iter()
+                .map(|node| route_node(node, &zoned)),
+        );
         if !children.is_empty() {
             route.push(("routes".to_owned(), Node::Seq(children)));
         }
@@ -166,21 +193,34 @@ pub fn alertmanager_config(program: &Program, secrets: &BTreeMap<String, String>
     if !inhibit.is_empty() {
         spec.push(("inhibitRules".to_owned(), Node::Seq(inhibit)));
     }
+    let intervals: Vec<Node> = routing
+        .iter()
+        .flat_map(|routing| &routing.time_intervals)
+        .filter(|interval| !has_zone(interval))
+        .map(time_interval_node)
+        .collect();
+    if !intervals.is_empty() {
+        spec.push(("muteTimeIntervals".to_owned(), Node::Seq(intervals)));
+    }
     Node::map([
         ("apiVersion", Node::str("monitoring.coreos.com/v1alpha1")),
         ("kind", Node::str("AlertmanagerConfig")),
         (
             "metadata",
-            Node::map([
-                ("name", Node::str(MANIFEST_NAME)),
-                (
-                    "labels",
-                    Node::map([
-                        ("app.kubernetes.io/managed-by", Node::str("mlslo")),
-                        ("app.kubernetes.io/component", Node::str("slo-routing")),
-                    ]),
-                ),
-            ]),
+            metadata_node(
+                MANIFEST_NAME,
+                vec![
+                    (
+                        "app.kubernetes.io/managed-by".to_owned(),
+                        Node::str("mlslo"),
+                    ),
+                    (
+                        "app.kubernetes.io/component".to_owned(),
+                        Node::str("slo-routing"),
+                    ),
+                ],
+                &program.kubernetes,
+            ),
         ),
         ("spec", Node::owned_map(spec)),
     ])
@@ -251,7 +291,79 @@ fn secret_key(text: &str) -> String {
     }
 }
 
-fn route_node(node: &RouteTreeNode) -> Node {
+/// Whether the interval names a zone other than UTC, which v1alpha1's
+/// `TimeInterval` has no field for.
+fn has_zone(interval: &TimeInterval) -> bool {
+    !matches!(
+        interval.specification.location.as_deref(),
+        None | Some("" | "UTC")
+    )
+}
+
+fn zoned_intervals(program: &Program) -> impl Iterator<Item = &TimeInterval> {
+    program
+        .routing
+        .iter()
+        .flat_map(|routing| &routing.time_intervals)
+        .filter(|interval| has_zone(interval))
+}
+
+/// `muteTimeIntervals[]`: the CRD's camelCase keys, days of the month as
+/// `{start, end}` numbers, the other ranges in Alertmanager's canonical text.
+fn time_interval_node(interval: &TimeInterval) -> Node {
+    let specification = &interval.specification;
+    let mut fields = Vec::new();
+    let ranges = |ranges: &[(i64, i64)], format: fn((i64, i64)) -> String| {
+        Node::Seq(
+            ranges
+                .iter()
+                .map(|range| Node::Str(format(*range)))
+                .collect(),
+        )
+    };
+    if let Some(times) = &specification.times {
+        let times = times
+            .iter()
+            .map(|(start, end)| {
+                Node::map([
+                    ("startTime", Node::Str(timeinterval::format_minutes(*start))),
+                    ("endTime", Node::Str(timeinterval::format_minutes(*end))),
+                ])
+            })
+            .collect();
+        fields.push(("times", Node::Seq(times)));
+    }
+    if let Some(weekdays) = &specification.weekdays {
+        fields.push((
+            "weekdays",
+            ranges(weekdays, timeinterval::format_weekday_range),
+        ));
+    }
+    if let Some(days) = &specification.days_of_month {
+        let days = days
+            .iter()
+            .map(|(start, end)| {
+                Node::map([
+                    ("start", Node::Number(start.to_string())),
+                    ("end", Node::Number(end.to_string())),
+                ])
+            })
+            .collect();
+        fields.push(("daysOfMonth", Node::Seq(days)));
+    }
+    if let Some(months) = &specification.months {
+        fields.push(("months", ranges(months, timeinterval::format_month_range)));
+    }
+    if let Some(years) = &specification.years {
+        fields.push(("years", ranges(years, timeinterval::format_number_range)));
+    }
+    Node::map([
+        ("name", Node::str(&interval.name)),
+        ("timeIntervals", Node::Seq(vec![Node::map(fields)])),
+    ])
+}
+
+fn route_node(node: &RouteTreeNode, zoned: &[&str]) -> Node {
     let mut pairs = Vec::new();
     if let Some(receiver) = &node.receiver {
         pairs.push(("receiver".to_owned(), Node::str(receiver)));
@@ -262,10 +374,28 @@ fn route_node(node: &RouteTreeNode) -> Node {
     if node.continue_matching {
         pairs.push(("continue".to_owned(), Node::Number("true".to_owned())));
     }
+    for (key, names) in [
+        ("muteTimeIntervals", &node.mute_time_intervals),
+        ("activeTimeIntervals", &node.active_time_intervals),
+    ] {
+        let names: Vec<Node> = names
+            .iter()
+            .filter(|name| !zoned.contains(&name.as_str()))
+            .map(Node::str)
+            .collect();
+        if !names.is_empty() {
+            pairs.push((key.to_owned(), Node::Seq(names)));
+        }
+    }
     if !node.routes.is_empty() {
         pairs.push((
             "routes".to_owned(),
-            Node::Seq(node.routes.iter().map(route_node).collect()),
+            Node::Seq(
+                node.routes
+                    .iter()
+                    .map(|child| route_node(child, zoned))
+                    .collect(),
+            ),
         ));
     }
     Node::owned_map(pairs)

@@ -96,6 +96,7 @@ fn each_service_in_parallel<K: Send>(
     // Below this many services a thread costs more than it saves.
     const SERVICES_PER_THREAD_AT_LEAST: usize = 16;
     let monitoring = &program.monitoring;
+    let kubernetes_metadata = &program.kubernetes;
     crate::base::parallel::in_parallel_balanced(
         &program.services,
         SERVICES_PER_THREAD_AT_LEAST,
@@ -104,8 +105,13 @@ fn each_service_in_parallel<K: Send>(
             chunk
                 .iter()
                 .map(|service| {
-                    let (files, diagnostics) =
-                        service_outputs(service, monitoring, sources, &mut cache);
+                    let (files, diagnostics) = service_outputs(
+                        service,
+                        monitoring,
+                        kubernetes_metadata,
+                        sources,
+                        &mut cache,
+                    );
                     (take_each(files, take), diagnostics)
                 })
                 .collect()
@@ -147,6 +153,7 @@ pub fn service_rule_groups(
 fn service_outputs(
     service: &crate::compiler::ir::Service,
     monitoring: &crate::compiler::ir::Monitoring,
+    kubernetes_metadata: &crate::compiler::ir::KubernetesMetadata,
     sources: &SourceMap,
     cache: &mut promtool_test::RegexCache,
 ) -> ServiceOutputs<String> {
@@ -159,7 +166,7 @@ fn service_outputs(
     let groups_text = prometheus::groups_text(&groups);
     files.push((
         naming::kubernetes_file(&service.name),
-        kubernetes::prometheus_rule(&header, service, &groups_text),
+        kubernetes::prometheus_rule(&header, service, kubernetes_metadata, &groups_text),
     ));
     files.push((
         naming::prometheus_file(&service.name),
@@ -213,7 +220,7 @@ fn monitoring_files(program: &Program, sources: &SourceMap, outputs: &mut Output
     let groups_text = prometheus::groups_text(&groups);
     outputs.files.insert(
         naming::kubernetes_file(naming::MONITORING_STEM),
-        kubernetes::monitoring_prometheus_rule(&header, &groups_text),
+        kubernetes::monitoring_prometheus_rule(&header, &program.kubernetes, &groups_text),
     );
     outputs.files.insert(
         naming::prometheus_file(naming::MONITORING_STEM),

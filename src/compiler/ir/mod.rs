@@ -39,6 +39,22 @@ pub struct Program {
     pub routing: Option<Routing>,
     /// The `monitoring` block, or its defaults when there is none.
     pub monitoring: Monitoring,
+    /// The `kubernetes` block: metadata of the generated manifests.
+    pub kubernetes: KubernetesMetadata,
+}
+
+/// `kubernetes { namespace = "monitoring"  labels { release = "kube-prometheus-stack" } }`:
+/// what every generated manifest (`PrometheusRule`, `AlertmanagerConfig`) carries
+/// in its `metadata`. Without the block no namespace is written (`kubectl apply
+/// -n` decides) and only mlslo's own labels are.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct KubernetesMetadata {
+    /// A DNS-1123 label.
+    pub namespace: Option<String>,
+    /// Valid Kubernetes label keys and values, none of mlslo's own keys.
+    pub labels: BTreeMap<String, String>,
+    /// Valid annotation keys; any value.
+    pub annotations: BTreeMap<String, String>,
 }
 
 impl Program {
@@ -622,6 +638,9 @@ pub struct Routing {
     pub routes: Vec<Route>,
     /// In written order.
     pub inhibits: Vec<InhibitRule>,
+    /// `time_interval` blocks in written order, names unique; each is named by
+    /// some route (an unused one is warned and still emitted).
+    pub time_intervals: Vec<TimeInterval>,
     /// `alertmanager_version`: the release the generated configuration must
     /// load in, one of [`ALERTMANAGER_VERSIONS`]; `None` means 0.25.
     pub alertmanager_version: Option<String>,
@@ -714,6 +733,23 @@ pub struct Route {
     /// At least one; each exists.
     pub receivers: Vec<String>,
     pub continue_matching: bool,
+    /// `mute_during`: names of [`Routing::time_intervals`] inside which the
+    /// route's notifications are muted (Alertmanager's `mute_time_intervals`).
+    pub mute_time_intervals: Vec<String>,
+    /// `active_during`: outside all of these the route is muted
+    /// (`active_time_intervals`); empty means always active.
+    pub active_time_intervals: Vec<String>,
+    pub span: Span,
+}
+
+/// `time_interval "model-retraining" { weekdays = ["sunday"] times = ["02:00-04:00"] }`:
+/// one Alertmanager time interval with a single specification, checked with
+/// Alertmanager's own parsers, so every field holds what 0.25 loads.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct TimeInterval {
+    pub name: String,
+    pub specification: crate::prometheus::alertmanager::timeinterval::TimeIntervalSpec,
+    /// The name after the keyword.
     pub span: Span,
 }
 

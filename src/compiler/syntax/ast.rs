@@ -149,13 +149,19 @@ impl ByteUnit {
 }
 
 /// `route { team = "risk-ml", severity = "page" } -> "risk-pager" continue`
-/// or `-> ["risk-pager", "audit-log"]`.
+/// or `-> ["risk-pager", "audit-log"]`, optionally followed by
+/// `mute_during ["retraining"]` and `active_during "office-hours"`.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Route {
     pub matchers: Vec<Matcher>,
     pub receivers: Vec<Spanned<String>>,
     /// The span of the trailing `continue` keyword, when present.
     pub continue_span: Option<Span>,
+    /// The time intervals named after `mute_during` (Alertmanager's
+    /// `mute_time_intervals`); empty when the clause is absent.
+    pub mute_during: Vec<Spanned<String>>,
+    /// The time intervals named after `active_during` (`active_time_intervals`).
+    pub active_during: Vec<Spanned<String>>,
     pub span: Span,
 }
 

@@ -353,10 +353,11 @@ fn attribute<'a>(cx: &Cx, input: &'a str, depth: usize) -> PResult<'a, Attribute
     ))
 }
 
-/// A notification route: label matchers, receivers, and an optional `continue`.
+/// A notification route: label matchers, receivers, an optional `continue`,
+/// and the time intervals that mute it or outside which it is muted.
 ///
 /// ```text
-/// route = "route" , trivia , "{" , trivia , [ matcher , { trivia , "," , trivia , matcher } , trivia , [ "," ] ] , trivia , "}" , trivia , "->" , trivia , string_list , [ trivia , "continue" ] ;
+/// route = "route" , trivia , "{" , trivia , [ matcher , { trivia , "," , trivia , matcher } , trivia , [ "," ] ] , trivia , "}" , trivia , "->" , trivia , string_list , [ trivia , "continue" ] , [ trivia , "mute_during" , trivia , string_list ] , [ trivia , "active_during" , trivia , string_list ] ;
 /// ```
 fn route<'a>(cx: &Cx, input: &'a str) -> PResult<'a, Route> {
     let (rest, _) = tag("route").parse(input)?;
@@ -420,15 +421,38 @@ fn route<'a>(cx: &Cx, input: &'a str) -> PResult<'a, Route> {
             rest = after_keyword;
         }
     }
+    let (rest, mute_during) = time_interval_clause(cx, rest, "mute_during")?;
+    let (rest, active_during) = time_interval_clause(cx, rest, "active_during")?;
     Ok((
         rest,
         Route {
             matchers,
             receivers,
             continue_span,
+            mute_during,
+            active_during,
             span: cx.span(input, rest),
         },
     ))
+}
+
+/// `mute_during ["retraining"]` after a route. The keyword is the clause only
+/// when a string or a list follows it, so the next item may still be a field
+/// or a block of that name.
+fn time_interval_clause<'a>(
+    cx: &Cx,
+    input: &'a str,
+    word: &str,
+) -> PResult<'a, Vec<Spanned<String>>> {
+    let after = trivia(input);
+    let Some(after_keyword) = keyword(after, word) else {
+        return Ok((input, Vec::new()));
+    };
+    let list_start = trivia(after_keyword);
+    if !list_start.starts_with(['"', '\'', '[']) {
+        return Ok((input, Vec::new()));
+    }
+    string_list(cx, list_start, "a quoted time interval name")
 }
 
 /// One label matcher of a route.

@@ -79,6 +79,17 @@ fn print_route(out: &mut String, route: &Route) {
     if route.continue_span.is_some() {
         out.push_str(" continue");
     }
+    for (keyword, intervals) in [
+        ("mute_during", &route.mute_during),
+        ("active_during", &route.active_during),
+    ] {
+        if !intervals.is_empty() {
+            out.push(' ');
+            out.push_str(keyword);
+            out.push(' ');
+            print_string_list(out, intervals);
+        }
+    }
 }
 
 fn print_inhibit(out: &mut String, inhibit: &Inhibit) {

@@ -241,6 +241,18 @@ fn routes() {
     );
     check(r#"route { a = "b""#, "E0103 unclosed route matchers @1:7: route matchers opened here | help: add the missing `}`");
     check("route = 5", "route = 5");
+    check(
+        r#"route { a = "b" } -> "r" continue mute_during "w" active_during ["o", "p",]"#,
+        r#"route { a = "b" } -> "r" continue mute_during "w" active_during ["o", "p"]"#,
+    );
+    check(
+        r#"route {} -> "r" active_during 'o'"#,
+        r#"route {} -> "r" active_during "o""#,
+    );
+    check(
+        r#"route {} -> "r" mute_during []"#,
+        "E0101 expected a quoted time interval name @1:30: found `]` here",
+    );
 }
 
 #[test]
@@ -552,6 +564,10 @@ fn keywords_are_keywords_only_where_the_grammar_puts_them() {
     check(
         "route {} -> \"r\" continue\ncontinue {}",
         "route {} -> \"r\" continue\n\ncontinue {}",
+    );
+    check(
+        "route {} -> \"r\"\nmute_during = 5\nactive_during {}",
+        "route {} -> \"r\"\nmute_during = 5\n\nactive_during {}",
     );
     check("x = 5\nper = 3", "x = 5\nper = 3");
     check("over = on", "over = on");

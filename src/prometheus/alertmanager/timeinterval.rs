@@ -1,6 +1,7 @@
 //! Alertmanager 0.25's time interval specifications (`timeinterval/`):
-//! parsing of `times`, `weekdays`, `days_of_month`, `months`, `years` with
-//! Go's messages, and `ContainsTime` for intervals in UTC.
+//! parsing of `times`, `weekdays`, `days_of_month`, `months`, `years` and
+//! `location` with Go's messages, `ContainsTime`, and the canonical text of
+//! each range (what the compiler writes back).
 //!
 //! Invariants:
 //! - Every parse function accepts exactly the strings Go's `UnmarshalYAML`
@@ -8,12 +9,16 @@
 //!   bounds) and returns its message otherwise.
 //! - A field that is absent is `None` (no constraint); a present empty list
 //!   is `Some(vec![])`, which, as in Go, matches no time at all.
-//! - [`TimeIntervalSpec::contains`] answers only for intervals in UTC (no
-//!   `location`, or `UTC`); other zones need the time zone database, which
-//!   this pure module does not read, so the answer is `None`.
+//! - A `location` is a name of the IANA time zone database compiled into
+//!   the binary (chrono-tz), plus Go's `UTC`, `Local` and empty name: Go's
+//!   `time.LoadLocation` refuses any other, and so does [`check_location`].
+//! - [`TimeIntervalSpec::contains`] converts to the interval's zone, DST
+//!   included, as Go's `t.In(location)` does; it answers `None` only for
+//!   `Local`, the zone of whichever host runs Alertmanager.
+//! - Every `format_*` text parses back to the same range.
 
 /// One entry of a named interval's `time_intervals` list.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
 pub struct TimeIntervalSpec {
     /// Minutes of the day, `[start, end)`.
     pub times: Option<Vec<(u32, u32)>>,
@@ -128,6 +133,45 @@ pub fn parse_year_range(text: &str) -> Result<(i64, i64), String> {
     Ok((begin, end))
 }
 
+/// `Location.UnmarshalYAML`: `time.LoadLocation`'s refusal of a zone name it
+/// cannot load, in Go's words.
+pub fn check_location(name: &str) -> Result<(), String> {
+    match zone(name) {
+        Some(_) => Ok(()),
+        None => Err(format!("unknown time zone {name}")),
+    }
+}
+
+/// `monday` or `monday:friday`.
+pub fn format_weekday_range((begin, end): (i64, i64)) -> String {
+    format_range((begin, end), |day| {
+        usize::try_from(day)
+            .ok()
+            .and_then(|index| WEEKDAYS.get(index))
+            .map_or_else(|| day.to_string(), |name| (*name).to_string())
+    })
+}
+
+/// `january:march`; a month number outside 1 to 12 stays a number.
+pub fn format_month_range((begin, end): (i64, i64)) -> String {
+    format_range((begin, end), |month| {
+        usize::try_from(month - 1)
+            .ok()
+            .and_then(|index| MONTHS.get(index))
+            .map_or_else(|| month.to_string(), |name| (*name).to_string())
+    })
+}
+
+/// `1`, `1:7`, `-3:-1`: days of the month and years.
+pub fn format_number_range((begin, end): (i64, i64)) -> String {
+    format_range((begin, end), |number| number.to_string())
+}
+
+/// `HH:MM`, as `times` writes `start_time` and `end_time`.
+pub fn format_minutes(minutes: u32) -> String {
+    format!("{:02}:{:02}", minutes / 60, minutes % 60)
+}
+
 /// `TimeRange.UnmarshalYAML` after its two strings were read.
 pub fn parse_time_range(start_time: &str, end_time: &str) -> Result<(u32, u32), String> {
     if start_time.is_empty() || end_time.is_empty() {
@@ -142,13 +186,26 @@ pub fn parse_time_range(start_time: &str, end_time: &str) -> Result<(u32, u32), 
 }
 
 impl TimeIntervalSpec {
-    /// Go's `TimeInterval.ContainsTime` at a Unix time, for UTC intervals.
+    /// Go's `TimeInterval.ContainsTime` at a Unix time, in the interval's
+    /// zone; `None` for `Local` (and a zone no check let through).
     pub fn contains(&self, unix_milliseconds: i64) -> Option<bool> {
-        match self.location.as_deref() {
-            None | Some("UTC") | Some("") => {}
-            Some(_) => return None,
-        }
-        let seconds = unix_milliseconds.div_euclid(1000);
+        let offset_seconds = match self.location.as_deref() {
+            None => 0,
+            Some(name) => match zone(name)? {
+                Zone::Utc => 0,
+                Zone::Local => return None,
+                Zone::Named(zone) => {
+                    use chrono::{Offset, TimeZone};
+                    let instant = chrono::DateTime::from_timestamp_millis(unix_milliseconds)?;
+                    i64::from(
+                        zone.offset_from_utc_datetime(&instant.naive_utc())
+                            .fix()
+                            .local_minus_utc(),
+                    )
+                }
+            },
+        };
+        let seconds = unix_milliseconds.div_euclid(1000) + offset_seconds;
         let days = seconds.div_euclid(86_400);
         let minute_of_day = (seconds.rem_euclid(86_400) / 60) as u32;
         let (year, month, day) = crate::base::calendar::civil_from_days(days);
@@ -198,6 +255,29 @@ impl TimeIntervalSpec {
                 && within(&self.weekdays, weekday)
                 && within(&self.years, year),
         )
+    }
+}
+
+/// Where a `location` name leads, as `time.LoadLocation` reads it.
+enum Zone {
+    Utc,
+    Local,
+    Named(chrono_tz::Tz),
+}
+
+fn zone(name: &str) -> Option<Zone> {
+    match name {
+        "" | "UTC" => Some(Zone::Utc),
+        "Local" => Some(Zone::Local),
+        _ => name.parse::<chrono_tz::Tz>().ok().map(Zone::Named),
+    }
+}
+
+fn format_range((begin, end): (i64, i64), text: impl Fn(i64) -> String) -> String {
+    if begin == end {
+        text(begin)
+    } else {
+        format!("{}:{}", text(begin), text(end))
     }
 }
 
@@ -324,10 +404,74 @@ mod tests {
             ..TimeIntervalSpec::default()
         };
         assert_eq!(empty_times.contains(time), Some(false));
-        let berlin = TimeIntervalSpec {
+        let local = TimeIntervalSpec {
+            location: Some("Local".to_string()),
+            ..TimeIntervalSpec::default()
+        };
+        assert_eq!(local.contains(time), None);
+    }
+
+    #[test]
+    fn contains_reads_the_clock_of_the_location_with_its_daylight_saving_time() {
+        let berlin_morning = |location: &str| TimeIntervalSpec {
+            times: Some(vec![(9 * 60, 10 * 60)]),
+            location: Some(location.to_string()),
+            ..TimeIntervalSpec::default()
+        };
+        // 2024-02-29T08:30:00Z is 09:30 in Berlin (CET, UTC+1).
+        assert_eq!(
+            berlin_morning("Europe/Berlin").contains(1_709_195_400_000),
+            Some(true)
+        );
+        assert_eq!(
+            berlin_morning("UTC").contains(1_709_195_400_000),
+            Some(false)
+        );
+        // 2024-07-01T07:30:00Z is 09:30 in Berlin (CEST, UTC+2).
+        assert_eq!(
+            berlin_morning("Europe/Berlin").contains(1_719_819_000_000),
+            Some(true)
+        );
+        // 2024-03-01T00:30:00+01:00 in Berlin is still February in UTC.
+        let berlin_march = TimeIntervalSpec {
+            months: Some(vec![(3, 3)]),
             location: Some("Europe/Berlin".to_string()),
             ..TimeIntervalSpec::default()
         };
-        assert_eq!(berlin.contains(time), None);
+        assert_eq!(berlin_march.contains(1_709_249_400_000), Some(true));
+    }
+
+    #[test]
+    fn locations_are_the_zones_go_loads() {
+        for name in [
+            "",
+            "UTC",
+            "Local",
+            "Europe/Berlin",
+            "America/New_York",
+            "Etc/GMT+5",
+        ] {
+            assert_eq!(check_location(name), Ok(()), "{name}");
+        }
+        assert_eq!(
+            check_location("Europe/Brelin").unwrap_err(),
+            "unknown time zone Europe/Brelin"
+        );
+    }
+
+    #[test]
+    fn formatted_ranges_parse_back() {
+        assert_eq!(format_weekday_range((1, 5)), "monday:friday");
+        assert_eq!(
+            parse_weekday_range(&format_weekday_range((1, 5))),
+            Ok((1, 5))
+        );
+        assert_eq!(format_month_range((12, 12)), "december");
+        assert_eq!(format_month_range((3, 14)), "march:14");
+        assert_eq!(parse_month_range(&format_month_range((3, 14))), Ok((3, 14)));
+        assert_eq!(format_number_range((-3, -1)), "-3:-1");
+        assert_eq!(parse_day_of_month_range("-3:-1"), Ok((-3, -1)));
+        assert_eq!(format_minutes(0), "00:00");
+        assert_eq!(format_minutes(1440), "24:00");
     }
 }

@@ -822,7 +822,12 @@ impl Decoder {
                         timeinterval::parse_year_range,
                     )?)
                 }
-                "location" => specification.location = self.string(child),
+                "location" => {
+                    specification.location = self.string(child);
+                    if let Some(name) = &specification.location {
+                        timeinterval::check_location(name)?;
+                    }
+                }
                 _ => self.type_error(
                     true,
                     format!("field {key} not found in type timeinterval.TimeInterval"),
