@@ -604,8 +604,11 @@ fn budget_recording_rules(
         objective.kind.name().as_str().into(),
     );
     info.insert(naming::LABEL_TEAM.into(), service.team.clone());
-    info.insert("slo_objective".into(), budget.objective.to_string());
-    info.insert("slo_window".into(), budget.window.to_string());
+    info.insert(
+        naming::INFO_LABEL_OBJECTIVE.into(),
+        budget.objective.to_string(),
+    );
+    info.insert(naming::INFO_LABEL_WINDOW.into(), budget.window.to_string());
     budget_rules.push(Rule::Recording {
         record: naming::SLO_INFO.to_owned(),
         expr: "vector(1)".to_owned(),

@@ -353,6 +353,7 @@ macro_rules! budget_fields {
             attribute("description", "description = \"...\""),
             attribute("min_traffic", "min_traffic = 10 per 5m"),
             attribute("alerts", "alerts = false"),
+            attribute("group_by", "group_by = [model, model_version]"),
             block("labels", false, false),
             block("page", false, false),
             block("ticket", false, false),
