@@ -41,6 +41,21 @@ pub struct Program {
     pub monitoring: Monitoring,
 }
 
+impl Program {
+    /// Every label some objective groups by, sorted: generated inhibitions hold
+    /// them equal and the default route groups by them, so that one group's
+    /// alert never mutes or joins another group's.
+    pub fn group_labels(&self) -> Vec<String> {
+        let labels: std::collections::BTreeSet<&String> = self
+            .services
+            .iter()
+            .flat_map(|service| &service.objectives)
+            .flat_map(|objective| &objective.group_by)
+            .collect();
+        labels.into_iter().cloned().collect()
+    }
+}
+
 /// What mlslo generates to watch the monitoring path itself: a dead man's switch
 /// and alerts on rule evaluation, notification delivery and scrape targets. Each
 /// alert family is on unless switched off.

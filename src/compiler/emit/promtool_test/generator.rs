@@ -49,7 +49,15 @@ impl Generator<'_> {
         series_labels: &BTreeMap<String, String>,
         at: i64,
     ) -> Check {
-        let mut labels = series_labels.clone();
+        // A grouped objective's alerts aggregate by the group labels, which are
+        // all that is left of the input series' labels.
+        let mut labels: BTreeMap<String, String> = series_labels
+            .iter()
+            .filter(|(label, _)| {
+                !self.objective.is_grouped() || self.objective.group_by.contains(label)
+            })
+            .map(|(label, value)| (label.clone(), value.clone()))
+            .collect();
         labels.extend(alert.labels.clone());
         Check {
             eval_time: at,
@@ -59,6 +67,32 @@ impl Generator<'_> {
                 annotations: alert.annotations.clone(),
             }],
         }
+    }
+
+    /// The labels of two groups of a grouped objective (every group label `a`,
+    /// then every group label `b`); `None` when the objective is not grouped or a
+    /// selector matches a group label, so `a` and `b` might not be read.
+    pub fn two_groups(&self) -> Option<[BTreeMap<String, String>; 2]> {
+        if !self.objective.is_grouped() {
+            return None;
+        }
+        let matched = self.objective.kind.selectors().into_iter().any(|selector| {
+            selector
+                .matchers
+                .iter()
+                .any(|matcher| self.objective.group_by.contains(&matcher.label))
+        });
+        if matched {
+            return None;
+        }
+        let group = |value: &str| {
+            self.objective
+                .group_by
+                .iter()
+                .map(|label| (label.clone(), value.to_owned()))
+                .collect()
+        };
+        Some([group("a"), group("b")])
     }
 
     pub fn expect_none(&self, alert: &AlertRule, at: i64) -> Check {
