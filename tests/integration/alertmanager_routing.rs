@@ -265,7 +265,11 @@ fn pages_reach_a_pager_and_the_team_chat() {
             continue;
         }
         for route in &routed[0].routes {
-            assert_eq!(route.group_by, ["alertname", "service", "slo"], "{origin}");
+            assert_eq!(
+                route.group_by,
+                ["alertname", "model", "service", "slo"],
+                "{origin}"
+            );
         }
     }
 }

@@ -20,6 +20,7 @@ mod emit_generated;
 mod emit_prometheus;
 mod forecasts;
 mod grammar;
+mod grouped_objectives;
 mod lint;
 mod lint_live;
 mod monitoring;

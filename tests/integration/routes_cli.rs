@@ -55,7 +55,7 @@ fn the_example_alerts_route_and_inhibit_as_designed() {
     let rules = report["inhibit_rules"].as_array().expect("rule texts");
     assert_eq!(
         rules[0],
-        r#"{severity="page",forecast!="true"} mutes {severity="ticket"} on [service, slo]"#
+        r#"{severity="page",forecast!="true"} mutes {severity="ticket"} on [model, service, slo]"#
     );
     let group_key = alerts[0]["routes"][0]["group_key"].as_str().expect("key");
     assert!(
@@ -77,7 +77,7 @@ fn the_text_report_names_receivers_routes_and_inhibitors() {
     );
     assert!(
         text.contains(
-            "   firing: inhibited by #0 ErrorBudgetBurn, rule 0: {severity=\"page\",forecast!=\"true\"} mutes {severity=\"ticket\"} on [service, slo]\n"
+            "   firing: inhibited by #0 ErrorBudgetBurn, rule 0: {severity=\"page\",forecast!=\"true\"} mutes {severity=\"ticket\"} on [model, service, slo]\n"
         ),
         "{text}"
     );

@@ -12,7 +12,8 @@
 //! alerting system (routing and receivers' templates) after the checker. W0620 to
 //! W0629 are about forecasts and hysteresis; E0640 to W0649 about the monitoring of
 //! the monitoring path (the dead man's switch and the meta-alerts); E0650 to
-//! W0669 about maintenance windows and the Kubernetes manifests' metadata; E0730
+//! W0669 about maintenance windows and the Kubernetes manifests' metadata; E0700 to
+//! W0729 about grouped objectives (`group_by`); E0730
 //! to W0749 about the control of alert tiers (names, vocabulary, switched-off tiers).
 
 crate::base::diagnostic::declare_codes! {
@@ -637,6 +638,56 @@ or digit). Annotation values may be any text.
     kubernetes { annotations { _owner = \"ml-platform\" } }   // error: starts with `_`
 
 Fix: rename the key, such as `owner`.";
+    GROUP_BY_WITHOUT_SERIES = "E0700", "group_by on an objective without Prometheus series", "\
+A `logs` objective is an Elasticsearch watch over a Lucene query: it has no
+Prometheus series, so there are no labels to group by. `group_by` is for the
+objective kinds mlslo turns into Prometheus rules: latency, availability,
+accuracy, drift, gpu and freshness.
+
+    logs \"errors\" {
+      index     = \"app-*\"
+      query     = 'level:ERROR'
+      max_count = 100 per 5m
+      group_by  = [model]            // error
+    }
+
+Fix: remove `group_by`; declare one `logs` objective per group, each with its
+own query (`model:\"ranker\" AND level:ERROR`).";
+    DUPLICATE_GROUP_LABEL = "E0701", "label listed twice in group_by", "\
+A label appears twice in one `group_by` list. Grouping by it twice is grouping
+by it once, and the duplicate usually hides a typo for another label.
+
+    group_by = [model, model]        // error
+
+Fix: remove one of the two, or correct the label that was meant.";
+    GROUP_BY_GENERATED_LABEL = "E0702", "group_by names a label mlslo writes", "\
+An objective's `group_by` names a label that mlslo writes on its recorded
+series and alerts (`service`, `slo`, `kind`, `team`, `severity`,
+`long_windows`, `forecast`, `metric`, `slo_objective`, `slo_window`,
+`alertname`), or `le`, the bucket boundary a latency SLI reads. A group label
+of that name would be overwritten by the generated value, so every group would
+write the same series and Prometheus would refuse the rule's output.
+
+    availability \"api\" {
+      ...
+      group_by = [model, service]    // error: `service` is the objective's identity
+    }
+
+Fix: group by the metric's own labels (`model`, `model_version`, `region`). If
+the metric has a label of that name, rename it at scrape time
+(`metric_relabel_configs`).";
+    GROUP_LABEL_ALSO_STATIC = "E0703", "group label also set by a labels block", "\
+A label of `group_by` is also set to a fixed value by the service's or the
+objective's `labels {}`. Alert labels from `labels {}` are written over the
+labels of the series, so every group's alert would carry the same value and
+two groups' alerts could no longer be told apart.
+
+    service \"serving\" {
+      labels { model = \"all\" }
+      availability \"api\" { ... group_by = [model] }   // error
+    }
+
+Fix: rename the static label, or remove the label from `group_by`.";
     SEVERITY_VOCABULARY_CLASH = "E0730", "severity values of the tiers clash", "\
 The routing block's `severity { page = ..., ticket = ... }` names the `severity`
 label value of each tier's alerts. Routes, the page-mutes-ticket inhibition and
@@ -969,6 +1020,20 @@ names the interval.
 Fix: if you deploy through the AlertmanagerConfig, write the window in UTC
 (`times = [\"01:00-03:00\"]` without `location`; mind daylight saving time);
 if you deploy `alertmanager.yml`, ignore the warning.";
+    GROUP_LABEL_PINNED = "W0700", "group label fixed by the selector", "\
+A label of `group_by` is matched by equality in the objective's selector (or
+the service's `selector {}`), so every series the objective reads has the same
+value of it: the objective has exactly one group for that label, and grouping
+by it changes nothing but the labels of the alerts.
+
+    availability \"ranker\" {
+      errors   = requests_total{model=\"ranker\", code=~\"5..\"}
+      total    = requests_total{model=\"ranker\"}
+      group_by = [model]             // warning: model is always \"ranker\"
+    }
+
+Fix: remove the label from `group_by`, or widen the selector (`model=~\"ranker|reranker\"`,
+or no matcher on it) to watch every model in one objective.";
     TIER_BLOCK_OF_DISABLED_TIER = "W0730", "tier block of a switched-off tier", "\
 `alerts` lists the tiers whose burn-rate alerts are generated; a `page` or
 `ticket` block for a tier that is not in the list configures alerts that are

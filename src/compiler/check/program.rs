@@ -195,6 +195,7 @@ impl Checker {
                 spans: selector_spans,
             },
             declared: &declared,
+            labels: &labels,
         };
         let mut objectives = Vec::new();
         for (kind, objective_block, objective_name) in unique_blocks {

@@ -1262,6 +1262,7 @@ fn every_code_is_raised_by_name_and_registered_with_an_explanation() {
         include_str!("names.rs"),
         include_str!("objectives/mod.rs"),
         include_str!("objectives/budgeted.rs"),
+        include_str!("objectives/grouping.rs"),
         include_str!("objectives/logs.rs"),
         include_str!("objectives/thresholds.rs"),
         include_str!("program.rs"),
@@ -1329,10 +1330,11 @@ fn each_code_has_a_minimal_invalid_example_that_triggers_exactly_it() {
         "E0303", "E0304", "E0305", "E0306", "E0307", "E0308", "E0309", "E0310", "E0311", "E0312",
         "E0401", "E0402", "E0403", "E0404", "E0405", "E0406", "E0407", "E0408", "E0409", "E0600",
         "E0601", "E0602", "E0603", "E0610", "E0611", "E0630", "E0631", "E0632", "E0640", "E0650",
-        "E0651", "E0652", "E0653", "E0654", "E0655", "E0656", "E0657", "E0658", "E0659", "E0730",
-        "E0731", "W0001", "W0002", "W0003", "W0004", "W0005", "W0006", "W0007", "W0008", "W0501",
-        "W0502", "W0503", "W0504", "W0505", "W0600", "W0601", "W0610", "W0611", "W0620", "W0630",
-        "W0640", "W0641", "W0642", "W0650", "W0651", "W0652", "W0730",
+        "E0651", "E0652", "E0653", "E0654", "E0655", "E0656", "E0657", "E0658", "E0659", "E0700",
+        "E0701", "E0702", "E0703", "E0730", "E0731", "W0001", "W0002", "W0003", "W0004", "W0005",
+        "W0006", "W0007", "W0008", "W0501", "W0502", "W0503", "W0504", "W0505", "W0600", "W0601",
+        "W0610", "W0611", "W0620", "W0630", "W0640", "W0641", "W0642", "W0650", "W0651", "W0652",
+        "W0700", "W0730",
     ];
     let listed: Vec<&str> = examples.iter().map(|(code, _)| *code).collect();
     let registered: Vec<&str> = CODES.iter().map(|info| info.code).collect();
@@ -1610,4 +1612,92 @@ fn durations_beyond_prometheus_range_are_refused_everywhere() {
         "index = \"i\"\n query = 'q'\n max_count = 1 per 293y",
     );
     assert_eq!(codes(&logs), vec!["E0632"]);
+}
+
+const GROUPED_AVAILABILITY: &str =
+    "errors = requests_total{code=~\"5..\"}\n total = requests_total\n objective = 99.9%";
+
+#[test]
+fn group_by_is_read_in_written_order_on_every_kind_with_series() {
+    for (kind, body) in [
+        ("availability", GROUPED_AVAILABILITY),
+        (
+            "latency",
+            "histogram = d_seconds\n threshold = 1s\n assume_bucket = true\n objective = 99%",
+        ),
+        ("accuracy", "metric = m\n min = 0.9\n objective = 99%"),
+        ("drift", "score = s\n max = 1"),
+        ("gpu", "utilization = u\n max_utilization = 90%"),
+        ("freshness", "last_success = t\n max_age = 1h"),
+    ] {
+        let source = objective(kind, &format!("{body}\n group_by = [model_version, model]"));
+        let result = run_files(&[&source]);
+        let program = result
+            .program
+            .unwrap_or_else(|| panic!("{kind}: {:#?}", result.diagnostics));
+        assert_eq!(
+            program.services[0].objectives[0].group_by,
+            ["model_version", "model"],
+            "{kind}"
+        );
+    }
+    let ungrouped = program(&format!(
+        "monitoring {{ heartbeat = none }}\n{}",
+        objective("drift", "score = s\n max = 1")
+    ));
+    assert!(!ungrouped.services[0].objectives[0].is_grouped());
+}
+
+#[test]
+fn group_by_refuses_logs_duplicates_generated_and_static_labels() {
+    assert_eq!(
+        codes(&objective(
+            "logs",
+            "index = \"i\"\n query = \"q\"\n max_count = 1 per 5m\n group_by = [model]"
+        )),
+        ["E0700"]
+    );
+    let grouped = |group_by: &str| {
+        objective(
+            "availability",
+            &format!("{GROUPED_AVAILABILITY}\n group_by = {group_by}"),
+        )
+    };
+    assert_eq!(codes(&grouped("[model, model]")), ["E0701"]);
+    for generated in [
+        "service",
+        "slo",
+        "severity",
+        "team",
+        "kind",
+        "le",
+        "alertname",
+    ] {
+        assert_eq!(
+            codes(&grouped(&format!("[model, {generated}]"))),
+            ["E0702"],
+            "{generated}"
+        );
+    }
+    assert_eq!(codes(&grouped("[\"bad-label\"]")), ["E0211"]);
+    assert_eq!(codes(&grouped("model")), ["E0301"]);
+    let static_service = "service \"svc\" {\n team = \"t\"\n labels { region = \"eu\" }\n drift \"o\" { score = s\n max = 1\n group_by = [region] }\n}";
+    assert_eq!(codes(static_service), ["E0703"]);
+    let static_objective = "service \"svc\" {\n team = \"t\"\n drift \"o\" { score = s\n max = 1\n group_by = [region]\n labels { region = \"eu\" } }\n}";
+    assert_eq!(codes(static_objective), ["E0703"]);
+}
+
+#[test]
+fn a_group_label_the_selector_fixes_is_warned() {
+    let pinned = objective(
+        "availability",
+        "errors = requests_total{model=\"ranker\", code=~\"5..\"}\n total = requests_total{model=\"ranker\"}\n objective = 99.9%\n group_by = [model]",
+    );
+    let diagnostic = first(&pinned, "W0700");
+    assert_eq!(diagnostic.severity, Severity::Warning);
+    let regex = objective(
+        "availability",
+        "errors = requests_total{model=~\"a|b\", code=~\"5..\"}\n total = requests_total{model=~\"a|b\"}\n objective = 99.9%\n group_by = [model]",
+    );
+    assert!(!codes(&regex).contains(&"W0700"));
 }

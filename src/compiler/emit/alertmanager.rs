@@ -181,6 +181,17 @@ pub fn inhibit_rules(program: &Program) -> Vec<GeneratedInhibit> {
         return rules;
     }
     let severities = program.severities();
+    // The group labels are equal too, so a page of one model mutes nothing of
+    // another. An alert without a group label has it empty, as Alertmanager
+    // compares labels: ungrouped objectives inhibit each other as before.
+    let group_labels = program.group_labels();
+    let equal_on = |labels: &[&str]| -> Vec<String> {
+        labels
+            .iter()
+            .map(|label| (*label).to_owned())
+            .chain(group_labels.iter().cloned())
+            .collect()
+    };
     rules.push(GeneratedInhibit {
         reason: "a page mutes the ticket of the same objective".into(),
         source: vec![
@@ -188,7 +199,7 @@ pub fn inhibit_rules(program: &Program) -> Vec<GeneratedInhibit> {
             not_a_forecast(),
         ],
         target: vec![triple(naming::LABEL_SEVERITY, "=", &severities.ticket)],
-        equal: vec![naming::LABEL_SERVICE.into(), naming::LABEL_SLO.into()],
+        equal: equal_on(&[naming::LABEL_SERVICE, naming::LABEL_SLO]),
     });
     let serving_kinds: Vec<&str> = ["availability", "gpu"].to_vec();
     let has_serving = program.services.iter().any(|service| {
@@ -208,7 +219,7 @@ pub fn inhibit_rules(program: &Program) -> Vec<GeneratedInhibit> {
                 not_a_forecast(),
             ],
             target: vec![triple(naming::LABEL_KIND, "=~", "accuracy|drift|latency")],
-            equal: vec![naming::LABEL_SERVICE.into()],
+            equal: equal_on(&[naming::LABEL_SERVICE]),
         });
     }
     for service in &program.services {
@@ -230,7 +241,7 @@ pub fn inhibit_rules(program: &Program) -> Vec<GeneratedInhibit> {
                             triple(naming::LABEL_SERVICE, "=", &service.name),
                             triple(naming::LABEL_SLO, "=", &feed.name),
                         ],
-                        equal: vec![naming::LABEL_SERVICE.into()],
+                        equal: equal_on(&[naming::LABEL_SERVICE]),
                     });
                 }
             }
@@ -499,6 +510,22 @@ fn matcher_list(matchers: &[(String, String, String)]) -> Result<Node, String> {
     Ok(Node::Seq(items))
 }
 
+/// The root route's `group_by`: the routing block's, or one notification per
+/// alert name and objective, and per group of a grouped objective.
+pub fn root_group_by(program: &Program) -> Vec<String> {
+    match &program.routing {
+        Some(routing) if !routing.group_by.is_empty() => routing.group_by.clone(),
+        _ => [
+            "alertname".to_owned(),
+            naming::LABEL_SERVICE.to_owned(),
+            naming::LABEL_SLO.to_owned(),
+        ]
+        .into_iter()
+        .chain(program.group_labels())
+        .collect(),
+    }
+}
+
 /// Builds the configuration tree.
 pub fn alertmanager_config(program: &Program, options: &AlertmanagerOptions) -> AlertmanagerFile {
     let mut notes = Vec::new();
@@ -508,14 +535,7 @@ pub fn alertmanager_config(program: &Program, options: &AlertmanagerOptions) -> 
         .map(|routing| routing.default_receiver.clone())
         .unwrap_or_else(|| FALLBACK_RECEIVER.to_owned());
     root_route.push(("receiver".to_owned(), Node::str(&default_receiver)));
-    let group_by: Vec<String> = match routing {
-        Some(routing) if !routing.group_by.is_empty() => routing.group_by.clone(),
-        _ => vec![
-            "alertname".into(),
-            naming::LABEL_SERVICE.into(),
-            naming::LABEL_SLO.into(),
-        ],
-    };
+    let group_by = root_group_by(program);
     root_route.push((
         "group_by".to_owned(),
         Node::Seq(group_by.into_iter().map(Node::Str).collect()),

@@ -32,7 +32,6 @@ use crate::compiler::emit::alertmanager::{
 };
 use crate::compiler::emit::kubernetes::metadata_node;
 use crate::compiler::emit::yaml::Node;
-use crate::compiler::ir::naming;
 use crate::compiler::ir::{Integration, Program, Receiver, TimeInterval, WebhookUrl};
 use crate::prometheus::alertmanager::timeinterval;
 
@@ -95,14 +94,7 @@ pub fn alertmanager_config(program: &Program, secrets: &BTreeMap<String, String>
     let default_receiver = routing
         .map(|routing| routing.default_receiver.clone())
         .unwrap_or_else(|| FALLBACK_RECEIVER.to_owned());
-    let group_by: Vec<String> = match routing {
-        Some(routing) if !routing.group_by.is_empty() => routing.group_by.clone(),
-        _ => vec![
-            "alertname".into(),
-            naming::LABEL_SERVICE.into(),
-            naming::LABEL_SLO.into(),
-        ],
-    };
+    let group_by = crate::compiler::emit::alertmanager::root_group_by(program);
     let timer = |value: Option<crate::compiler::ir::Duration>,
                  default: crate::compiler::ir::Duration| {
         Node::str(value.unwrap_or(default).to_string())

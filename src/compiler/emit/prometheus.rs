@@ -46,10 +46,51 @@ use crate::compiler::ir::{
     Objective, ObjectiveKind, Service, Tier,
 };
 use std::borrow::Cow;
+use std::fmt::Write as _;
 
 /// How long an objective's metrics must be missing before the absent alert fires:
 /// long enough to ride out a rollout or a scrape hiccup.
 pub const ABSENT_FOR: Duration = Duration::minutes(10);
+
+/// How far back the per-group absent alert looks for a group that has vanished:
+/// a group seen then and not now fires, and a group retired on purpose resolves
+/// by itself once this much time has passed.
+pub const VANISHED_GROUP_LOOKBACK: Duration = Duration::hours(1);
+
+/// The aggregation clauses of an objective's `group_by`: every `sum`, `max` and
+/// `count` keeps the group labels, and every vector match is on them, so one
+/// group's series never meet another's. Ungrouped, the clauses are empty and
+/// `on ()`, the text mlslo wrote before groups existed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Grouping {
+    labels: String,
+}
+
+impl Grouping {
+    pub fn of(objective: &Objective) -> Grouping {
+        Grouping {
+            labels: objective.group_by.join(", "),
+        }
+    }
+
+    pub fn is_grouped(&self) -> bool {
+        !self.labels.is_empty()
+    }
+
+    /// `sum(x)` or `sum by (model) (x)`.
+    pub fn aggregate(&self, operator: &str, inner: &str) -> String {
+        if self.is_grouped() {
+            format!("{operator} by ({}) ({inner})", self.labels)
+        } else {
+            format!("{operator}({inner})")
+        }
+    }
+
+    /// `on ()` or `on (model)`.
+    pub fn on(&self) -> String {
+        format!("on ({})", self.labels)
+    }
+}
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct RuleGroup {
@@ -235,17 +276,32 @@ impl CounterSelectors {
         }
     }
 
-    /// `sum(rate(x[W]))` of bad events and of all events.
-    fn rates(&self, window: Duration) -> (String, String) {
-        let rate = |selector: &str| format!("sum(rate({selector}[{window}]))");
+    /// `sum(rate(x[W]))` of bad events and of all events, per group.
+    fn rates(&self, window: Duration, grouping: &Grouping) -> (String, String) {
+        let rate =
+            |selector: &str| grouping.aggregate("sum", &format!("rate({selector}[{window}])"));
+        // A counter that does not exist yet counts as zero. `vector(0)` has no
+        // labels, so grouped it would match no group; zero times the group's
+        // total is a zero for exactly the groups that have traffic.
+        let zero = |total_rate: &str| {
+            if grouping.is_grouped() {
+                format!("0 * {total_rate}")
+            } else {
+                "vector(0)".to_owned()
+            }
+        };
         match self {
             Self::Errors { errors, total } => {
-                (format!("({} or vector(0))", rate(errors)), rate(total))
+                let total_rate = rate(total);
+                (
+                    format!("({} or {})", rate(errors), zero(&total_rate)),
+                    total_rate,
+                )
             }
             Self::Good { good, total } => {
                 let total_rate = rate(total);
                 (
-                    format!("({total_rate} - ({} or vector(0)))", rate(good)),
+                    format!("({total_rate} - ({} or {}))", rate(good), zero(&total_rate)),
                     total_rate,
                 )
             }
@@ -270,7 +326,7 @@ fn error_ratio_expr(
             recorded(&naming::slice_bad(*slice), service, objective)
         ),
         (_, Some(counters)) => {
-            let (errors, total) = counters.rates(window);
+            let (errors, total) = counters.rates(window, &Grouping::of(objective));
             format!("{errors}\n/\n{total}")
         }
         (_, None) => String::new(),
@@ -290,6 +346,7 @@ fn emit_objective(
     groups: &mut Vec<RuleGroup>,
 ) {
     let identity = identity_labels(service, objective);
+    let grouping = Grouping::of(objective);
     let mut alerts = Vec::new();
     let mut sli_rules = Vec::new();
     let mut budget_group = None;
@@ -320,11 +377,18 @@ fn emit_objective(
             forecast,
         } => {
             let score = score.to_promql();
+            // Grouped, the worst series of each group stands for it, so extra
+            // labels (`instance`, `pod`) do not multiply the alerts.
+            let grouped_score = if grouping.is_grouped() {
+                grouping.aggregate("max", &score)
+            } else {
+                score.clone()
+            };
             let mut high = threshold_alert(
                 service,
                 objective,
                 naming::ALERT_DRIFT_HIGH,
-                format!("{score} > {max}"),
+                format!("{grouped_score} > {max}"),
                 *for_,
                 Tier::Ticket,
                 format!(
@@ -338,13 +402,26 @@ fn emit_objective(
             if let Some(forecast) = forecast {
                 let horizon = forecast.horizon.as_seconds();
                 let lookback = forecast.lookback;
+                let expr = if grouping.is_grouped() {
+                    format!(
+                        "{} > {max}\nand {on}\n{}\nunless {on}\n{grouped_score} > {max}",
+                        grouping.aggregate(
+                            "max",
+                            &format!("predict_linear({score}[{lookback}], {horizon})")
+                        ),
+                        grouping.aggregate("group", &format!("{score} offset {lookback}")),
+                        on = grouping.on(),
+                    )
+                } else {
+                    format!(
+                        "predict_linear({score}[{lookback}], {horizon}) > {max}\nand\n{score} offset {lookback}\nunless\n{score} > {max}"
+                    )
+                };
                 let mut alert = threshold_alert(
                     service,
                     objective,
                     naming::ALERT_DRIFT_FORECAST,
-                    format!(
-                        "predict_linear({score}[{lookback}], {horizon}) > {max}\nand\n{score} offset {lookback}\nunless\n{score} > {max}"
-                    ),
+                    expr,
                     *for_,
                     Tier::Ticket,
                     format!(
@@ -374,11 +451,16 @@ fn emit_objective(
             exhaustion,
         } => {
             let utilization = utilization.to_promql();
+            let grouped_utilization = if grouping.is_grouped() {
+                grouping.aggregate("max", &utilization)
+            } else {
+                utilization.clone()
+            };
             let mut high = threshold_alert(
                 service,
                 objective,
                 naming::ALERT_GPU_UTILIZATION_HIGH,
-                format!("{utilization} > {max_utilization}"),
+                format!("{grouped_utilization} > {max_utilization}"),
                 *for_,
                 Tier::Ticket,
                 format!(
@@ -398,7 +480,7 @@ fn emit_objective(
                 if which == WhichRules::All {
                     sli_rules.push(Rule::Recording {
                         record: naming::GPU_MEMORY_USED_RATIO_MAX.to_owned(),
-                        expr: format!("max({used} / ({used} + {free}))"),
+                        expr: grouping.aggregate("max", &format!("{used} / ({used} + {free})")),
                         labels: identity.clone(),
                     });
                 }
@@ -435,11 +517,17 @@ fn emit_objective(
             ..
         } => {
             let last_success = last_success.to_promql();
+            // Grouped, a group is fresh while its newest success is.
+            let newest = if grouping.is_grouped() {
+                grouping.aggregate("max", &last_success)
+            } else {
+                last_success.clone()
+            };
             alerts.push(threshold_alert(
                 service,
                 objective,
                 naming::ALERT_FRESHNESS_STALE,
-                format!("time() - {last_success} > {}", max_age.as_seconds()),
+                format!("time() - {newest} > {}", max_age.as_seconds()),
                 *for_,
                 Tier::Ticket,
                 format!(
@@ -458,16 +546,31 @@ fn emit_objective(
     } = &objective.kind
     {
         alerts.push(bucket_missing_alert(
-            service, objective, histogram, *threshold,
+            service, objective, histogram, *threshold, &grouping,
         ));
     }
     let absent_selectors = absent_selectors(&objective.kind);
     if !absent_selectors.is_empty() {
-        let expr = absent_selectors
+        let mut branches: Vec<String> = absent_selectors
             .iter()
             .map(|selector| format!("absent({selector})"))
-            .collect::<Vec<_>>()
-            .join("\nor\n");
+            .collect();
+        // `absent` sees only the whole selector gone; a group that vanishes while
+        // others stay is one that had series an hour ago and has none now.
+        if grouping.is_grouped() {
+            branches.extend(absent_selectors.iter().map(|selector| {
+                format!(
+                    "(\n  {}\n  unless {}\n  {}\n)",
+                    grouping.aggregate(
+                        "group",
+                        &format!("{selector} offset {VANISHED_GROUP_LOOKBACK}")
+                    ),
+                    grouping.on(),
+                    grouping.aggregate("group", selector),
+                )
+            }));
+        }
+        let expr = branches.join("\nor\n");
         alerts.push(threshold_alert(
             service,
             objective,
@@ -476,10 +579,18 @@ fn emit_objective(
             ABSENT_FOR,
             Tier::Ticket,
             format!("Metrics of {}/{} are missing", service.name, objective.name),
-            format!(
-                "No series matches {} for {ABSENT_FOR}: the objective's other alerts cannot fire.",
-                absent_selectors.join(" or ")
-            ),
+            if grouping.is_grouped() {
+                format!(
+                    "No series matches {} for {ABSENT_FOR}, or a group of it ({}) seen {VANISHED_GROUP_LOOKBACK} ago has none: the objective's other alerts cannot fire for it.",
+                    absent_selectors.join(" or "),
+                    objective.group_by.join(", ")
+                )
+            } else {
+                format!(
+                    "No series matches {} for {ABSENT_FOR}: the objective's other alerts cannot fire.",
+                    absent_selectors.join(" or ")
+                )
+            },
         ));
     }
     sli_rules.extend(alerts.into_iter().map(Rule::Alerting));
@@ -512,14 +623,21 @@ fn budget_recording_rules(
         ..
     } = &objective.kind
     {
+        let grouping = Grouping::of(objective);
         let expr = match bound {
-            Bound::Min(min) => format!(
-                "max(min_over_time({}[{slice}]) < bool {min})",
-                metric.to_promql()
+            Bound::Min(min) => grouping.aggregate(
+                "max",
+                &format!(
+                    "min_over_time({}[{slice}]) < bool {min}",
+                    metric.to_promql()
+                ),
             ),
-            Bound::Max(max) => format!(
-                "max(max_over_time({}[{slice}]) > bool {max})",
-                metric.to_promql()
+            Bound::Max(max) => grouping.aggregate(
+                "max",
+                &format!(
+                    "max_over_time({}[{slice}]) > bool {max}",
+                    metric.to_promql()
+                ),
             ),
         };
         sli.push(record(naming::slice_bad(*slice), expr));
@@ -536,7 +654,7 @@ fn budget_recording_rules(
     let period = budget.window;
     let chained = counters
         .as_ref()
-        .map(|counters| counters.rates(naming::CHAINED_RATE_WINDOW));
+        .map(|counters| counters.rates(naming::CHAINED_RATE_WINDOW, &Grouping::of(objective)));
     let period_expr = match chained {
         Some((errors, total)) => {
             let errors_record = naming::sli_errors_rate(naming::CHAINED_RATE_WINDOW);
@@ -604,8 +722,11 @@ fn budget_recording_rules(
         objective.kind.name().as_str().into(),
     );
     info.insert(naming::LABEL_TEAM.into(), service.team.clone());
-    info.insert("slo_objective".into(), budget.objective.to_string());
-    info.insert("slo_window".into(), budget.window.to_string());
+    info.insert(
+        naming::INFO_LABEL_OBJECTIVE.into(),
+        budget.objective.to_string(),
+    );
+    info.insert(naming::INFO_LABEL_WINDOW.into(), budget.window.to_string());
     budget_rules.push(Rule::Recording {
         record: naming::SLO_INFO.to_owned(),
         expr: "vector(1)".to_owned(),
@@ -621,6 +742,7 @@ fn bucket_missing_alert(
     objective: &Objective,
     histogram: &crate::compiler::ir::Selector,
     threshold: Duration,
+    grouping: &Grouping,
 ) -> AlertRule {
     let bucket = histogram.to_promql_with(&[le_matcher(threshold)]);
     let total = histogram.to_promql_with(&[le_infinity()]);
@@ -629,8 +751,13 @@ fn bucket_missing_alert(
         objective,
         naming::ALERT_LATENCY_BUCKET_MISSING,
         format!(
-            "sum(rate({total}[{window}])) > 0\nunless on ()\ncount({bucket})",
-            window = naming::CHAINED_RATE_WINDOW
+            "{} > 0\nunless {}\n{}",
+            grouping.aggregate(
+                "sum",
+                &format!("rate({total}[{}])", naming::CHAINED_RATE_WINDOW)
+            ),
+            grouping.on(),
+            grouping.aggregate("count", &bucket),
         ),
         ABSENT_FOR,
         Tier::Ticket,
@@ -740,6 +867,7 @@ fn burn_alerts(
         Tier::Ticket => &budget.ticket,
     };
     let total = total_selector(&objective.kind);
+    let grouping = Grouping::of(objective);
     let speed = match tier {
         Tier::Page => "fast",
         Tier::Ticket => "steadily",
@@ -749,8 +877,10 @@ fn burn_alerts(
         let min_traffic = budget.min_traffic_of(burn).filter(|_| total.is_some());
         let guard = match (&total, min_traffic) {
             (Some(total), Some(min_traffic)) => format!(
-                "\nand on ()\nsum(increase({total}[{}])) >= {}",
-                min_traffic.window, min_traffic.count
+                "\nand {}\n{} >= {}",
+                grouping.on(),
+                grouping.aggregate("sum", &format!("increase({total}[{}])", min_traffic.window)),
+                min_traffic.count
             ),
             _ => String::new(),
         };
@@ -776,7 +906,7 @@ fn burn_alerts(
             "Error budget of {}/{} is burning {speed}",
             service.name, objective.name
         );
-        let description = format!(
+        let mut description = format!(
             "The {} objective of {} over {} has an error ratio above {}× the {} budget over {} and {}{guard_text}.",
             objective.kind.name().as_str(),
             percent(budget.objective),
@@ -786,6 +916,13 @@ fn burn_alerts(
             burn.long,
             burn.short
         );
+        if grouping.is_grouped() {
+            let _ = write!(
+                description,
+                " Each {} has its own budget; this alert's labels name the one burning.",
+                objective.group_by.join(", ")
+            );
+        }
         alerts.push(AlertRule {
             alert: budget.burn_alert.clone(),
             expr,

@@ -218,3 +218,53 @@ service "airflow" {
     let range = &body["query"]["bool"]["filter"][0]["range"];
     assert!(range.get(format!("{escaped}ts}}}}")).is_some(), "{range}");
 }
+
+const GROUPED: &str = r#"
+service "model-serving" {
+  team = "ml"
+  availability "api" {
+    errors    = requests_total{code=~"5.."}
+    total     = requests_total
+    objective = 99.9%
+    group_by  = [model, model_version]
+  }
+  drift "embedding" {
+    score    = embedding_drift_score
+    max      = 0.3
+    group_by = [model]
+  }
+}
+"#;
+
+#[test]
+fn a_grouped_objective_records_guards_and_alerts_per_group() {
+    let outputs = build(GROUPED);
+    let rules = &outputs.files["prometheus/model-serving.rules.yml"];
+    // A group with traffic and no error series has 0 errors, not no ratio.
+    assert!(rules.contains(
+        "(sum by (model, model_version) (rate(requests_total{code=~\"5..\"}[5m])) or 0 * sum by (model, model_version) (rate(requests_total[5m])))\n      /\n      sum by (model, model_version) (rate(requests_total[5m]))"
+    ), "{rules}");
+    assert!(!rules.contains("vector(0)"), "{rules}");
+    assert!(rules.contains("and on (model, model_version)\n        sum by (model, model_version) (increase(requests_total[5m])) >= 70"), "{rules}");
+    assert!(
+        rules.contains("max by (model) (embedding_drift_score) > 0.3"),
+        "{rules}"
+    );
+    assert!(rules.contains("group by (model, model_version) (requests_total offset 1h)\n        unless on (model, model_version)\n        group by (model, model_version) (requests_total)"), "{rules}");
+    let alertmanager = &outputs.files["alertmanager/alertmanager.yml"];
+    assert!(
+        alertmanager.contains("  - slo\n  - model\n  - model_version\n"),
+        "{alertmanager}"
+    );
+}
+
+#[test]
+fn ungrouped_objectives_keep_their_aggregate_rules() {
+    let outputs = build(AVAILABILITY);
+    let rules = &outputs.files["prometheus/fraud-detector.rules.yml"];
+    assert!(rules.contains("or vector(0))"), "{rules}");
+    assert!(
+        rules.contains("and on ()\n        sum(increase("),
+        "{rules}"
+    );
+}

@@ -94,6 +94,21 @@ impl Severities {
     }
 }
 
+impl Program {
+    /// Every label some objective groups by, sorted: generated inhibitions hold
+    /// them equal and the default route groups by them, so that one group's
+    /// alert never mutes or joins another group's.
+    pub fn group_labels(&self) -> Vec<String> {
+        let labels: std::collections::BTreeSet<&String> = self
+            .services
+            .iter()
+            .flat_map(|service| &service.objectives)
+            .flat_map(|objective| &objective.group_by)
+            .collect();
+        labels.into_iter().cloned().collect()
+    }
+}
+
 /// What mlslo generates to watch the monitoring path itself: a dead man's switch
 /// and alerts on rule evaluation, notification delivery and scrape targets. Each
 /// alert family is on unless switched off.
@@ -191,9 +206,20 @@ pub struct Objective {
     /// Extra alert labels of this objective (`labels {}` inside the objective).
     pub labels: BTreeMap<String, String>,
     pub description: Option<String>,
+    /// `group_by = [model, model_version]`: one SLI, budget and set of alerts per
+    /// value of these labels, in written order; empty for one aggregate series.
+    /// Valid label names, none of them a label mlslo writes itself nor one of
+    /// the service's or objective's `labels {}`.
+    pub group_by: Vec<String>,
     /// The whole objective block.
     pub span: Span,
     pub name_span: Span,
+}
+
+impl Objective {
+    pub fn is_grouped(&self) -> bool {
+        !self.group_by.is_empty()
+    }
 }
 
 /// Which of the seven kinds, as the keyword written in the source; also the
@@ -326,6 +352,33 @@ impl ObjectiveKind {
             ObjectiveKind::Gpu { .. } => KindName::Gpu,
             ObjectiveKind::Freshness { .. } => KindName::Freshness,
             ObjectiveKind::Logs { .. } => KindName::Logs,
+        }
+    }
+
+    /// Every metric selector the objective reads, in field order.
+    pub fn selectors(&self) -> Vec<&Selector> {
+        match self {
+            ObjectiveKind::Latency { histogram, .. } => vec![histogram],
+            ObjectiveKind::Availability { events, total, .. } => match events {
+                AvailabilityEvents::Errors(events) | AvailabilityEvents::Good(events) => {
+                    vec![events, total]
+                }
+            },
+            ObjectiveKind::Accuracy { metric, .. } => vec![metric],
+            ObjectiveKind::Drift { score, .. } => vec![score],
+            ObjectiveKind::Gpu {
+                utilization,
+                memory,
+                ..
+            } => {
+                let mut selectors = vec![utilization];
+                if let Some(memory) = memory {
+                    selectors.extend([&memory.used, &memory.free]);
+                }
+                selectors
+            }
+            ObjectiveKind::Freshness { last_success, .. } => vec![last_success],
+            ObjectiveKind::Logs { .. } => Vec::new(),
         }
     }
 

@@ -43,6 +43,31 @@ pub const LABEL_SHORT_WINDOW: &str = "short_window";
 pub const LABEL_FORECAST: &str = "forecast";
 pub const FORECAST_LABEL_VALUE: &str = "true";
 
+/// Labels mlslo writes itself on recorded series, alerts or the info series, or
+/// reads with a meaning of its own (`le` is a histogram's bucket boundary): an
+/// objective's `group_by` cannot name them, since a group label would then be
+/// overwritten by the generated value, or would split what the SLI must sum.
+pub const GENERATED_LABELS: [&str; 14] = [
+    "__name__",
+    "alertname",
+    LABEL_SERVICE,
+    LABEL_SLO,
+    LABEL_KIND,
+    LABEL_TEAM,
+    LABEL_SEVERITY,
+    LABEL_LONG_WINDOW,
+    LABEL_SHORT_WINDOW,
+    LABEL_FORECAST,
+    LABEL_METRIC,
+    "le",
+    INFO_LABEL_OBJECTIVE,
+    INFO_LABEL_WINDOW,
+];
+
+/// The objective and its window on [`SLO_INFO`].
+pub const INFO_LABEL_OBJECTIVE: &str = "slo_objective";
+pub const INFO_LABEL_WINDOW: &str = "slo_window";
+
 /// Annotation keys.
 pub const ANNOTATION_SUMMARY: &str = "summary";
 pub const ANNOTATION_DESCRIPTION: &str = "description";

@@ -354,6 +354,7 @@ macro_rules! budget_fields {
             attribute("min_traffic", "min_traffic = 10 per 5m"),
             attribute("alerts", "alerts = false"),
             attribute("burn_alert", "burn_alert = \"FraudScoreBudgetBurn\""),
+            attribute("group_by", "group_by = [model, model_version]"),
             block("labels", false, false),
             block("page", false, false),
             block("ticket", false, false),

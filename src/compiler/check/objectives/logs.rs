@@ -204,6 +204,7 @@ pub(super) static LOGS_SCHEMA: Schema = Schema {
         attribute("schedule", "schedule = 1m"),
         attribute("throttle", "throttle = 30m"),
         attribute("severity", "severity = \"ticket\""),
+        attribute("group_by", "group_by = [model, model_version]"),
         attribute("description", "description = \"...\""),
         block("labels", false, false),
     ],

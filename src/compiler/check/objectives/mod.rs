@@ -6,6 +6,7 @@
 //! every field of its kind are valid; otherwise each problem has a diagnostic.
 
 mod budgeted;
+mod grouping;
 mod logs;
 mod thresholds;
 
@@ -24,6 +25,8 @@ pub(crate) struct ServiceContext<'a> {
     pub selector: ServiceSelector<'a>,
     /// Objective names declared in the service, with their kind and name span.
     pub declared: &'a BTreeMap<String, (KindName, Span)>,
+    /// The service's `labels {}`, which a group label may not be.
+    pub labels: &'a BTreeMap<String, String>,
 }
 
 impl Checker {
@@ -51,12 +54,26 @@ impl Checker {
             }
             KindName::Logs => self.check_logs(&fields),
         };
+        let group_by = match fields.value("group_by") {
+            Some(value) => self.check_group_by(
+                kind,
+                value,
+                &grouping::StaticLabels {
+                    service: context.labels,
+                    objective: &labels,
+                },
+            ),
+            None => Some(Vec::new()),
+        };
         let objective_kind = objective_kind?;
+        let group_by = group_by?;
+        self.warn_pinned_group_labels(&group_by, &objective_kind);
         all_good.then(|| ir::Objective {
             name: name.node.clone(),
             kind: objective_kind,
             labels,
             description,
+            group_by: group_by.into_iter().map(|label| label.node).collect(),
             span: block.span,
             name_span: name.span,
         })

@@ -298,6 +298,7 @@ macro_rules! threshold_fields {
         &[
             $($extra,)*
             attribute("for", "for = 5m"),
+            attribute("group_by", "group_by = [model, model_version]"),
             attribute("description", "description = \"...\""),
             block("labels", false, false),
         ]

@@ -13,7 +13,6 @@ use crate::compiler::emit::prometheus::AlertRule;
 use crate::compiler::emit::promtool_test::burn_model::BurnModel;
 use crate::compiler::emit::promtool_test::label_solver::LabelSolver;
 use crate::compiler::emit::promtool_test::test_file::{Check, ExpectedAlert};
-use crate::compiler::ir::Budget;
 use crate::compiler::ir::{Objective, Service};
 
 /// Builds the test cases of one objective.
@@ -35,11 +34,11 @@ impl Generator<'_> {
         }
     }
 
-    /// No burn-rate alert of `budget` fires before the burn starts.
-    pub fn quiet_before(&self, budget: &Budget, t0_steps: i64) -> Check {
+    /// No `alertname` alert fires before the burn starts.
+    pub fn quiet_before(&self, alertname: &str, t0_steps: i64) -> Check {
         Check {
             eval_time: (t0_steps - 1).max(0) * self.interval,
-            alertname: budget.burn_alert.clone(),
+            alertname: alertname.to_owned(),
             expected: Vec::new(),
         }
     }
@@ -50,7 +49,15 @@ impl Generator<'_> {
         series_labels: &BTreeMap<String, String>,
         at: i64,
     ) -> Check {
-        let mut labels = series_labels.clone();
+        // A grouped objective's alerts aggregate by the group labels, which are
+        // all that is left of the input series' labels.
+        let mut labels: BTreeMap<String, String> = series_labels
+            .iter()
+            .filter(|(label, _)| {
+                !self.objective.is_grouped() || self.objective.group_by.contains(label)
+            })
+            .map(|(label, value)| (label.clone(), value.clone()))
+            .collect();
         labels.extend(alert.labels.clone());
         Check {
             eval_time: at,
@@ -60,6 +67,32 @@ impl Generator<'_> {
                 annotations: alert.annotations.clone(),
             }],
         }
+    }
+
+    /// The labels of two groups of a grouped objective (every group label `a`,
+    /// then every group label `b`); `None` when the objective is not grouped or a
+    /// selector matches a group label, so `a` and `b` might not be read.
+    pub fn two_groups(&self) -> Option<[BTreeMap<String, String>; 2]> {
+        if !self.objective.is_grouped() {
+            return None;
+        }
+        let matched = self.objective.kind.selectors().into_iter().any(|selector| {
+            selector
+                .matchers
+                .iter()
+                .any(|matcher| self.objective.group_by.contains(&matcher.label))
+        });
+        if matched {
+            return None;
+        }
+        let group = |value: &str| {
+            self.objective
+                .group_by
+                .iter()
+                .map(|label| (label.clone(), value.to_owned()))
+                .collect()
+        };
+        Some([group("a"), group("b")])
     }
 
     pub fn expect_none(&self, alert: &AlertRule, at: i64) -> Check {

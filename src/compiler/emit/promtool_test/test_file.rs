@@ -18,6 +18,7 @@ pub(super) struct TestCase {
     pub checks: Vec<Check>,
 }
 
+#[derive(Clone)]
 pub(super) struct Check {
     pub eval_time: i64,
     pub alertname: String,

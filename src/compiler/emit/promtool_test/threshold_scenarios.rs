@@ -97,6 +97,13 @@ impl Generator<'_> {
                 }
                 cases.push(case);
                 let below = max.checked_sub(margin)?;
+                cases.extend(self.one_group_case(
+                    high,
+                    (&score.metric, &labels),
+                    (&format!("{above}x{steps}"), &format!("{below}x{steps}")),
+                    eval,
+                    cache,
+                ));
                 cases.extend(self.dip_case(
                     high,
                     &labels,
@@ -176,6 +183,13 @@ impl Generator<'_> {
                         checks: vec![self.expect(high, &labels, eval)],
                     });
                     let below = max_utilization.div_rounded(Decimal::from_integer(2))?.0;
+                    cases.extend(self.one_group_case(
+                        high,
+                        (&utilization.metric, &labels),
+                        (&format!("{above}x{steps}"), &format!("{below}x{steps}")),
+                        eval,
+                        cache,
+                    ));
                     cases.extend(self.dip_case(
                         high,
                         &labels,
@@ -330,24 +344,73 @@ impl Generator<'_> {
             return None;
         }
         let step_seconds = Duration::from_millis(self.interval).as_seconds();
-        Some(vec![
-            TestCase {
-                name: format!(
-                    "{}/{}: no success for {max_age} fires",
-                    self.service.name, self.objective.name
-                ),
-                series: stale,
-                checks: vec![self.expect(alert, &labels, eval)],
-            },
-            TestCase {
-                name: format!(
-                    "{}/{}: a job succeeding every sample stays quiet",
-                    self.service.name, self.objective.name
-                ),
-                series: vec![(series, format!("0+{step_seconds}x{steps}"))],
-                checks: vec![self.expect_none(alert, eval)],
-            },
-        ])
+        let one_group = self.one_group_case(
+            alert,
+            (&last_success.metric, &labels),
+            (&format!("0x{steps}"), &format!("0+{step_seconds}x{steps}")),
+            eval,
+            cache,
+        );
+        Some(
+            one_group
+                .into_iter()
+                .chain([
+                    TestCase {
+                        name: format!(
+                            "{}/{}: no success for {max_age} fires",
+                            self.service.name, self.objective.name
+                        ),
+                        series: stale,
+                        checks: vec![self.expect(alert, &labels, eval)],
+                    },
+                    TestCase {
+                        name: format!(
+                            "{}/{}: a job succeeding every sample stays quiet",
+                            self.service.name, self.objective.name
+                        ),
+                        series: vec![(series, format!("0+{step_seconds}x{steps}"))],
+                        checks: vec![self.expect_none(alert, eval)],
+                    },
+                ])
+                .collect(),
+        )
+    }
+
+    /// A grouped objective's threshold alert with two groups: group `a` has the
+    /// `firing` values and group `b` the `quiet` ones, and the alert fires for `a`
+    /// alone at `eval`.
+    fn one_group_case(
+        &self,
+        alert: &AlertRule,
+        (metric, labels): (&str, &BTreeMap<String, String>),
+        (firing, quiet): (&str, &str),
+        eval: i64,
+        cache: &mut RegexCache,
+    ) -> Option<TestCase> {
+        let [burning, healthy] = self.two_groups()?;
+        let mut firing_labels = labels.clone();
+        firing_labels.extend(burning);
+        let mut quiet_labels = labels.clone();
+        quiet_labels.extend(healthy);
+        let series = vec![
+            (series_text(metric, &firing_labels), firing.to_owned()),
+            (series_text(metric, &quiet_labels), quiet.to_owned()),
+        ];
+        if !self.solver.isolated(&series, cache) {
+            return None;
+        }
+        Some(TestCase {
+            name: format!(
+                "{}/{}: only group {} of {} crosses: {} fires for it alone",
+                self.service.name,
+                self.objective.name,
+                series[0].0,
+                self.objective.group_by.join(", "),
+                alert.alert
+            ),
+            series,
+            checks: vec![self.expect(alert, &firing_labels, eval)],
+        })
     }
 
     /// A linear ramp from `start` whose `horizon` forecast is above `limit` from
