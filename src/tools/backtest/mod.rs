@@ -1325,18 +1325,14 @@ service "shop" {
                     .collect::<Vec<_>>()
             })
         };
-        // The page of the 1h/5m pair, and the tickets of the 1d/2h and 3d/6h pairs,
-        // which it mutes.
-        let muted = (
-            "mlslo-default".to_string(),
-            Some("ErrorBudgetBurn".to_string()),
-        );
         assert_eq!(
             receivers(&BacktestOptions::default()),
             Ok(vec![
-                muted.clone(),
-                muted,
                 ("mlslo-default".to_string(), None),
+                (
+                    "mlslo-default".to_string(),
+                    Some("ErrorBudgetBurn".to_string())
+                ),
             ])
         );
         let given = BacktestOptions {
@@ -1348,8 +1344,7 @@ service "shop" {
         };
         assert_eq!(
             receivers(&given),
-            Ok(vec![("a".to_string(), None); 3]),
-            "without inhibit rules nothing is muted"
+            Ok(vec![("a".to_string(), None), ("a".to_string(), None)])
         );
         let bad = BacktestOptions {
             alertmanager_config: Some((

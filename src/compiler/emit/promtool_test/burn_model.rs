@@ -11,6 +11,8 @@
 //! objective is unknown is never used as a check. Ratios only grow while a burn
 //! goes on, so a condition that holds at `t - for` holds until `t`.
 
+use std::collections::BTreeMap;
+
 use crate::compiler::emit::prometheus::AlertRule;
 use crate::compiler::emit::promtool_test::test_file::{Check, ExpectedAlert};
 use crate::compiler::ir::{Budget, BurnWindow, Duration, Tier};
@@ -258,16 +260,28 @@ impl<'a> BurnRules<'a> {
             .copied()
             .filter(|alert| alert.alert == budget.burn_alert)
             .collect();
-        let rules: Vec<BurnRule<'a>> = budget
-            .burn_windows()
-            .zip(burn_alerts)
-            .map(|((tier, window), rule)| BurnRule {
-                rule,
-                tier,
-                windows: vec![*window],
-                for_: window.for_,
-            })
-            .collect();
+        let mut rules = Vec::new();
+        let mut next = burn_alerts.into_iter();
+        for tier in [Tier::Page, Tier::Ticket] {
+            let windows = match tier {
+                Tier::Page => &budget.page,
+                Tier::Ticket => &budget.ticket,
+            };
+            let mut by_for: BTreeMap<Duration, Vec<BurnWindow>> = BTreeMap::new();
+            for burn in windows {
+                by_for.entry(burn.for_).or_default().push(*burn);
+            }
+            for (for_, windows) in by_for {
+                if let Some(rule) = next.next() {
+                    rules.push(BurnRule {
+                        rule,
+                        tier,
+                        windows,
+                        for_,
+                    });
+                }
+            }
+        }
         let budget_fraction = budget.error_budget.to_f64();
         let thresholds = rules
             .iter()
