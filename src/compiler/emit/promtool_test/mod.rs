@@ -40,9 +40,7 @@ use crate::base::diagnostic::Diagnostic;
 use crate::compiler::emit::codes;
 use crate::compiler::emit::prometheus::{absent_selectors, AlertRule, Rule, RuleGroup, ABSENT_FOR};
 use crate::compiler::ir::naming;
-use crate::compiler::ir::{
-    AvailabilityEvents, Duration, Objective, ObjectiveKind, Selector, Service,
-};
+use crate::compiler::ir::{Duration, Objective, ObjectiveKind, Selector, Service};
 use crate::prometheus::promtool_test::MAX_EVALUATIONS;
 use generator::Generator;
 use label_solver::LabelSolver;
@@ -65,7 +63,7 @@ pub fn service_tests(
             .iter()
             .enumerate()
             .filter(|(other, _)| *other != index)
-            .flat_map(|(_, other)| selectors(&other.kind))
+            .flat_map(|(_, other)| other.kind.selectors())
             .collect();
         let generator = Generator {
             service,
@@ -174,33 +172,6 @@ fn sample_interval(service: &Service) -> Duration {
     Duration::from_millis(millis)
 }
 
-fn selectors(kind: &ObjectiveKind) -> Vec<&Selector> {
-    match kind {
-        ObjectiveKind::Latency { histogram, .. } => vec![histogram],
-        ObjectiveKind::Availability { events, total, .. } => match events {
-            AvailabilityEvents::Errors(inner) | AvailabilityEvents::Good(inner) => {
-                vec![inner, total]
-            }
-        },
-        ObjectiveKind::Accuracy { metric, .. } => vec![metric],
-        ObjectiveKind::Drift { score, .. } => vec![score],
-        ObjectiveKind::Gpu {
-            utilization,
-            memory,
-            ..
-        } => {
-            let mut all = vec![utilization];
-            if let Some(memory) = memory {
-                all.push(&memory.used);
-                all.push(&memory.free);
-            }
-            all
-        }
-        ObjectiveKind::Freshness { last_success, .. } => vec![last_success],
-        ObjectiveKind::Logs { .. } => Vec::new(),
-    }
-}
-
 fn objective_alerts<'a>(
     service: &Service,
     objective: &Objective,
@@ -228,7 +199,7 @@ fn absent_case(service: &Service, groups: &[RuleGroup], interval: i64) -> Option
                 continue;
             }
             let mut seen: Vec<BTreeMap<String, String>> = Vec::new();
-            for selector in selectors(&objective.kind) {
+            for selector in objective.kind.selectors() {
                 if !absent_selectors(&objective.kind).contains(&selector.to_promql()) {
                     continue;
                 }

@@ -302,7 +302,7 @@ fn target_down_cases(
             .objectives
             .iter()
             .filter(|other| {
-                selectors_of(&other.kind).iter().any(|candidate| {
+                other.kind.selectors().iter().any(|candidate| {
                     absent_selectors(&other.kind).contains(&candidate.to_promql())
                         && solver.matches_selector(
                             candidate,
@@ -345,11 +345,7 @@ fn target_down_cases(
 
 fn first_absent_selector(kind: &ObjectiveKind) -> Option<&Selector> {
     let absent = absent_selectors(kind);
-    selectors_of(kind)
+    kind.selectors()
         .into_iter()
         .find(|selector| absent.contains(&selector.to_promql()))
-}
-
-fn selectors_of(kind: &ObjectiveKind) -> Vec<&Selector> {
-    super::selectors(kind)
 }
