@@ -583,25 +583,30 @@ fn the_readme_shows_a_real_routes_session() {
 }
 
 #[test]
-fn the_readme_shows_a_real_backtest() {
-    let command = "$ mlslo backtest rules/fraud-detector.slo rules/routing.slo --data tests/data/backtest/fraud-detector.series\n";
-    let shown = readme_code_blocks()
+fn the_readme_shows_real_backtests() {
+    let sessions: Vec<(String, String)> = readme_code_blocks()
         .into_iter()
-        .find_map(|block| block.strip_prefix(command).map(str::to_string))
-        .expect("the README shows a backtest session");
-    let output = mlslo(&[
-        "backtest",
-        "rules/fraud-detector.slo",
-        "rules/routing.slo",
-        "--data",
-        "tests/data/backtest/fraud-detector.series",
-    ]);
-    assert_eq!(status(&output), 0, "{}", stderr(&output));
-    assert_eq!(
-        stdout(&output),
-        shown,
-        "update the README's backtest session"
+        .filter_map(|block| {
+            let rest = block.strip_prefix("$ mlslo backtest ")?;
+            let (arguments, shown) = rest.split_once('\n')?;
+            Some((arguments.to_string(), shown.to_string()))
+        })
+        .collect();
+    assert!(
+        sessions.len() >= 2,
+        "the README shows a backtest of the fraud detector and one of the grouped model-serving objectives"
     );
+    for (arguments, shown) in sessions {
+        let mut command = vec!["backtest"];
+        command.extend(arguments.split_whitespace());
+        let output = mlslo(&command);
+        assert_eq!(status(&output), 0, "{}", stderr(&output));
+        assert_eq!(
+            stdout(&output),
+            shown,
+            "update the README's session `mlslo backtest {arguments}`"
+        );
+    }
 }
 
 #[test]

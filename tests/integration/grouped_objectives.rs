@@ -136,3 +136,80 @@ fn only_the_burning_model_pages_and_mutes_nothing_of_the_other() {
     };
     assert_ne!(group_of(&page_a), group_of(&page_b));
 }
+
+/// The bundled one-day history of `rules/model-serving.slo` (three models, each
+/// objective grouped by model): the ranker's availability incident pages once for
+/// the ranker, mutes the ranker's drift alert and nothing of the embedder's, and
+/// the budgets are reported per model.
+#[test]
+fn a_one_model_incident_in_the_bundled_history_pages_for_that_model_alone() {
+    let output = mlslo(&[
+        "backtest",
+        "rules/model-serving.slo",
+        "rules/routing.slo",
+        "--data",
+        "tests/data/backtest/model-serving.series",
+        "--format",
+        "json",
+    ]);
+    let (code, out, err) = outcome(&output);
+    assert_eq!(code, 0, "{err}");
+    let report: serde_json::Value = serde_json::from_str(&out).expect("JSON report");
+    let alerts = report["alerts"].as_array().expect("alerts");
+    let find = |alertname: &str, slo: &str, model: &str, severity: &str| {
+        alerts
+            .iter()
+            .filter(|a| {
+                let labels = &a["labels"];
+                labels["alertname"] == alertname
+                    && labels["slo"] == slo
+                    && labels["model"] == model
+                    && (severity.is_empty() || labels["severity"] == severity)
+            })
+            .collect::<Vec<_>>()
+    };
+    let ranker_page = find("ErrorBudgetBurn", "predict", "ranker", "page");
+    assert_eq!(ranker_page.len(), 1, "{out}");
+    assert_eq!(ranker_page[0]["firings"], 1);
+    let pages = ranker_page[0]["pages"].as_array().expect("routed");
+    assert_eq!(pages.len(), 1, "one notification for the ranker's incident");
+    assert!(pages[0].get("inhibited_by").is_none());
+
+    let ranker_drift = find("DriftScoreHigh", "input-embeddings", "ranker", "");
+    assert_eq!(ranker_drift.len(), 1, "{out}");
+    assert_eq!(
+        ranker_drift[0]["pages"][0]["inhibited_by"],
+        "ErrorBudgetBurn"
+    );
+    let embedder_drift = find("DriftScoreHigh", "input-embeddings", "embedder", "");
+    assert_eq!(embedder_drift.len(), 1, "{out}");
+    assert!(
+        embedder_drift[0]["pages"][0].get("inhibited_by").is_none(),
+        "the ranker's page must not mute the embedder: {out}"
+    );
+    assert_eq!(
+        embedder_drift[0]["pages"][0]["receivers"],
+        serde_json::json!(["ml-platform-chat"])
+    );
+    for alert in alerts {
+        assert_ne!(alert["labels"]["model"], "reranker", "{out}");
+        assert!(alert["labels"].get("model").is_some(), "{alert}");
+    }
+
+    // One budget per model and objective; the ranker's availability budget is the
+    // one the incident spent.
+    let spent = |slo: &str, model: &str| {
+        report["budgets"]
+            .as_array()
+            .expect("budgets")
+            .iter()
+            .find(|b| b["slo"] == slo && b["group"]["model"] == model)
+            .and_then(|b| b["spent_percent"].as_f64())
+            .unwrap_or_else(|| panic!("no budget of {slo} for {model}: {out}"))
+    };
+    for model in ["embedder", "reranker"] {
+        assert!(spent("predict", "ranker") > 2.0 * spent("predict", model));
+    }
+    assert!(spent("predict-p95", "embedder") > 100.0);
+    assert!(spent("predict-p95", "ranker") < 50.0);
+}

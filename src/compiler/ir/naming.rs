@@ -166,6 +166,16 @@ pub fn slice_bad(slice: Duration) -> String {
     format!("slo:slice_bad:bool{slice}")
 }
 
+/// Whether `name` is one of the SLI series above, which the generated rules record
+/// once per group of a grouped objective (`sum by (group labels)`) with only the
+/// identity labels added: their other labels are the group's.
+pub fn is_per_group_sli_series(name: &str) -> bool {
+    name.starts_with("slo:sli_error:ratio_rate")
+        || name.starts_with("slo:sli_errors:rate")
+        || name.starts_with("slo:sli_total:rate")
+        || name.starts_with("slo:slice_bad:bool")
+}
+
 /// GPU objectives: the share of memory used on the pool's fullest device, the
 /// pool-level series the exhaustion forecast extrapolates.
 pub const GPU_MEMORY_USED_RATIO_MAX: &str = "slo:gpu_memory_used:ratio_max";

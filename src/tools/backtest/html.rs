@@ -8,8 +8,8 @@
 
 use std::collections::BTreeMap;
 
-use super::{format_time, Report};
-use crate::compiler::ir::naming::{LABEL_LONG_WINDOWS, LABEL_SERVICE, LABEL_SEVERITY, LABEL_SLO};
+use super::{format_time, ObjectiveKey, Report};
+use crate::compiler::ir::naming::{LABEL_LONG_WINDOWS, LABEL_SEVERITY};
 use crate::prometheus::model::duration::format_model_duration;
 
 const WIDTH: f64 = 900.0;
@@ -134,21 +134,16 @@ pub fn render_html(report: &Report) -> String {
         start: report.start_ms,
         end: report.end_ms,
     };
-    let mut objectives: BTreeMap<(String, String), Vec<usize>> = BTreeMap::new();
+    // One section per objective, and per group of a grouped objective.
+    let mut objectives: BTreeMap<&ObjectiveKey, Vec<usize>> = BTreeMap::new();
     for (index, alert) in report.alerts.iter().enumerate() {
-        let label = |name: &str| alert.labels.get(name).cloned().unwrap_or_default();
-        objectives
-            .entry((label(LABEL_SERVICE), label(LABEL_SLO)))
-            .or_default()
-            .push(index);
+        objectives.entry(&alert.objective).or_default().push(index);
     }
     for budget in &report.budgets {
-        objectives
-            .entry((budget.service.clone(), budget.slo.clone()))
-            .or_default();
+        objectives.entry(&budget.objective).or_default();
     }
     for key in report.error_ratios.keys() {
-        objectives.entry(key.clone()).or_default();
+        objectives.entry(key).or_default();
     }
     let mut out = String::from(
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>mlslo backtest</title>\
@@ -161,8 +156,8 @@ table{border-collapse:collapse}td,th{padding:2px 10px;text-align:left}.legend sp
         escape(&format_time(report.end_ms)),
         report.evaluations
     ));
-    for ((service, slo), alert_indexes) in &objectives {
-        out.push_str(&format!("<h2>{}/{}</h2>\n", escape(service), escape(slo)));
+    for (objective, alert_indexes) in &objectives {
+        out.push_str(&format!("<h2>{}</h2>\n", escape(&objective.to_string())));
         if !alert_indexes.is_empty() {
             let row_height = 22.0;
             let height = row_height * alert_indexes.len() as f64;
@@ -205,8 +200,7 @@ table{border-collapse:collapse}td,th{padding:2px 10px;text-align:left}.legend sp
             }
             out.push_str("</svg>\n");
         }
-        let key = (service.clone(), slo.clone());
-        if let Some(ratio) = report.error_ratios.get(&key) {
+        if let Some(ratio) = report.error_ratios.get(*objective) {
             out.push_str("<h3>Error ratio (5m) against the objective's budget</h3>\n");
             let references: Vec<(f64, &str)> =
                 ratio.budget.iter().map(|b| (*b, "error budget")).collect();
@@ -216,7 +210,7 @@ table{border-collapse:collapse}td,th{padding:2px 10px;text-align:left}.legend sp
         for forecast in report
             .forecasts
             .iter()
-            .filter(|f| f.service == *service && f.slo == *slo)
+            .filter(|f| f.objective == **objective)
         {
             let text = match forecast.lead_ms {
                 Some(lead) => format!(
@@ -237,11 +231,7 @@ table{border-collapse:collapse}td,th{padding:2px 10px;text-align:left}.legend sp
                 escape(&text)
             ));
         }
-        if let Some(budget) = report
-            .budgets
-            .iter()
-            .find(|b| b.service == *service && b.slo == *slo)
-        {
+        if let Some(budget) = report.budgets.iter().find(|b| b.objective == **objective) {
             out.push_str(&format!(
                 "<h3>Error budget remaining (spent {:.1}%)</h3>\n",
                 budget.spent_percent

@@ -111,7 +111,12 @@ pub struct RuleSet {
     groups: Vec<RuleGroup>,
     /// The Alertmanager configuration generated from the `.slo` sources, if any.
     generated_alertmanager: Option<String>,
+    /// The `group_by` labels of each grouped objective of the `.slo` sources.
+    grouped_by: GroupedBy,
 }
+
+/// The group labels of grouped objectives, per (service, slo).
+type GroupedBy = BTreeMap<(String, String), Vec<String>>;
 
 impl RuleSet {
     /// Adds the groups of one Prometheus rule file, read as [`RULE_FILE_OPTIONS`]
@@ -156,6 +161,14 @@ impl RuleSet {
         }
         self.generated_alertmanager =
             crate::compiler::emit::alertmanager_configuration(&program, sources);
+        for service in &program.services {
+            for objective in service.objectives.iter().filter(|o| o.is_grouped()) {
+                self.grouped_by.insert(
+                    (service.name.clone(), objective.name.clone()),
+                    objective.group_by.clone(),
+                );
+            }
+        }
         Ok(())
     }
 
@@ -168,6 +181,7 @@ impl RuleSet {
         Ok(Backtest {
             groups: self.groups,
             generated_alertmanager: self.generated_alertmanager,
+            grouped_by: self.grouped_by,
         })
     }
 }
@@ -179,6 +193,7 @@ impl RuleSet {
 pub struct Backtest {
     groups: Vec<RuleGroup>,
     generated_alertmanager: Option<String>,
+    grouped_by: GroupedBy,
 }
 
 impl Backtest {
@@ -252,6 +267,7 @@ impl Backtest {
         }
         Ok(evaluate(
             &self.groups,
+            &self.grouped_by,
             dataset,
             &schedule,
             config.as_ref(),
@@ -336,6 +352,10 @@ pub struct Page {
 pub struct AlertHistory {
     pub alertname: String,
     pub labels: BTreeMap<String, String>,
+    /// The objective, or the objective's group, the alert belongs to (from its
+    /// labels); its fields are in `labels` already, so JSON leaves it out.
+    #[serde(skip)]
+    pub objective: ObjectiveKey,
     pub firings: usize,
     pub firing_ms: i64,
     pub pending: Vec<Interval>,
@@ -345,12 +365,94 @@ pub struct AlertHistory {
     pub pages: Vec<Page>,
 }
 
-/// The error budget of one objective, from the [`naming::SLO_PERIOD_BUDGET_REMAINING`]
-/// series the generated rules record.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct Budget {
+/// One objective, or one group of a grouped objective (`group_by`): what budgets,
+/// error ratios and forecasts are reported per, so that one model's budget or
+/// forecast is never mixed with another's.
+#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct ObjectiveKey {
     pub service: String,
     pub slo: String,
+    /// The group's labels; empty for an objective without groups.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub group: BTreeMap<String, String>,
+}
+
+impl ObjectiveKey {
+    /// The objective of a series or alert with these labels, its group read from
+    /// the labels `grouped_by` names for its objective.
+    fn of(labels: &BTreeMap<String, String>, grouped_by: &GroupedBy) -> ObjectiveKey {
+        let label = |name: &str| labels.get(name).cloned().unwrap_or_default();
+        let (service, slo) = (label(LABEL_SERVICE), label(LABEL_SLO));
+        let group = grouped_by
+            .get(&(service.clone(), slo.clone()))
+            .into_iter()
+            .flatten()
+            .filter_map(|name| Some((name.clone(), labels.get(name)?.clone())))
+            .collect();
+        ObjectiveKey {
+            service,
+            slo,
+            group,
+        }
+    }
+}
+
+/// `service/slo`, and `{model=ranker}` after it for a group.
+impl std::fmt::Display for ObjectiveKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.service, self.slo)?;
+        if !self.group.is_empty() {
+            let pairs: Vec<String> = self.group.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            write!(f, "{{{}}}", pairs.join(","))?;
+        }
+        Ok(())
+    }
+}
+
+/// The group labels of every grouped objective: the `group_by` of the `.slo`
+/// sources, and for rule files the labels the objective's recorded series carry
+/// beside `service` and `slo` (the generated rules record `sum by (group labels)`
+/// with only the identity labels added).
+fn group_labels_of_objectives(
+    storage: &crate::prometheus::promql::Storage,
+    declared: &GroupedBy,
+) -> GroupedBy {
+    let mut found: BTreeMap<(String, String), std::collections::BTreeSet<String>> = BTreeMap::new();
+    for id in 0..storage.len() {
+        let labels = &storage.series(id).labels;
+        if !naming::is_per_group_sli_series(labels.metric_name()) {
+            continue;
+        }
+        let (service, slo) = (labels.get(LABEL_SERVICE), labels.get(LABEL_SLO));
+        if service.is_empty() || slo.is_empty() {
+            continue;
+        }
+        let names = found
+            .entry((service.to_string(), slo.to_string()))
+            .or_default();
+        for (name, _) in labels.pairs() {
+            if !matches!(name.as_str(), "__name__" | LABEL_SERVICE | LABEL_SLO) {
+                names.insert(name.clone());
+            }
+        }
+    }
+    let mut grouped_by: GroupedBy = found
+        .into_iter()
+        .filter(|(_, names)| !names.is_empty())
+        .map(|(key, names)| (key, names.into_iter().collect()))
+        .collect();
+    for (key, names) in declared {
+        grouped_by.insert(key.clone(), names.clone());
+    }
+    grouped_by
+}
+
+/// The error budget of one objective or group, from the
+/// [`naming::SLO_PERIOD_BUDGET_REMAINING`] series the generated rules record.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Budget {
+    #[serde(flatten)]
+    pub objective: ObjectiveKey,
     /// `100 * (1 - remaining)` at the last evaluation: the share of the objective
     /// window's budget spent by the errors seen in the range (data before the range
     /// counts as none).
@@ -373,8 +475,8 @@ pub struct ErrorRatio {
 pub struct ForecastOutcome {
     pub forecast: String,
     pub threshold: String,
-    pub service: String,
-    pub slo: String,
+    #[serde(flatten)]
+    pub objective: ObjectiveKey,
     /// `lead`: the threshold alert fired `lead_ms` after the forecast did;
     /// `false_alarm`: it did not fire before the next forecast or the end;
     /// `missed`: the threshold alert fired with no forecast ahead of it.
@@ -393,10 +495,10 @@ pub struct Report {
     pub alerts: Vec<AlertHistory>,
     pub budgets: Vec<Budget>,
     pub forecasts: Vec<ForecastOutcome>,
-    /// Per (service, slo): the recorded error ratio at [`naming::CHAINED_RATE_WINDOW`],
-    /// for charts.
+    /// Per objective or group: the recorded error ratio at
+    /// [`naming::CHAINED_RATE_WINDOW`], for charts.
     #[serde(skip)]
-    pub error_ratios: BTreeMap<(String, String), ErrorRatio>,
+    pub error_ratios: BTreeMap<ObjectiveKey, ErrorRatio>,
     /// `rule: message` per failed rule evaluation (first 20).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub rule_errors: Vec<String>,
@@ -472,6 +574,7 @@ impl Schedule {
 /// `progress` is called with (done, total) evaluation timestamps.
 fn evaluate(
     groups: &[RuleGroup],
+    grouped_by: &GroupedBy,
     dataset: &Dataset,
     schedule: &Schedule,
     alertmanager: Option<&Config>,
@@ -533,6 +636,7 @@ fn evaluate(
             let labels_map: BTreeMap<String, String> = labels.pairs().iter().cloned().collect();
             AlertHistory {
                 alertname: labels.get("alertname").to_string(),
+                objective: ObjectiveKey::default(),
                 firings: track.firing.len(),
                 firing_ms: track.firing.iter().map(|s| s.end_ms - s.start_ms).sum(),
                 labels: labels_map,
@@ -546,6 +650,10 @@ fn evaluate(
     alerts.sort_by(|a, b| (&a.alertname, &a.labels).cmp(&(&b.alertname, &b.labels)));
     if let Some(config) = alertmanager {
         attach_pages(&mut alerts, config);
+    }
+    let grouped_by = group_labels_of_objectives(&storage, grouped_by);
+    for alert in &mut alerts {
+        alert.objective = ObjectiveKey::of(&alert.labels, &grouped_by);
     }
     let budgets = budgets(&storage, schedule.end_ms);
     let forecasts = forecast_outcomes(&alerts);
@@ -580,31 +688,43 @@ fn budgets(storage: &crate::prometheus::promql::Storage, end_ms: i64) -> Vec<Bud
             continue;
         };
         budgets.push(Budget {
-            service: series.labels.get(LABEL_SERVICE).to_string(),
-            slo: series.labels.get(LABEL_SLO).to_string(),
+            objective: series_objective(&series.labels),
             spent_percent,
             points,
         });
     }
-    budgets.sort_by(|a, b| (&a.service, &a.slo).cmp(&(&b.service, &b.slo)));
+    budgets.sort_by(|a, b| a.objective.cmp(&b.objective));
     budgets
+}
+
+/// The objective or group of a series recorded per objective: every label but the
+/// name, `service` and `slo` tells the group.
+fn series_objective(labels: &Labels) -> ObjectiveKey {
+    ObjectiveKey {
+        service: labels.get(LABEL_SERVICE).to_string(),
+        slo: labels.get(LABEL_SLO).to_string(),
+        group: labels
+            .pairs()
+            .iter()
+            .filter(|(name, _)| !matches!(name.as_str(), "__name__" | LABEL_SERVICE | LABEL_SLO))
+            .cloned()
+            .collect(),
+    }
 }
 
 fn error_ratios(
     storage: &crate::prometheus::promql::Storage,
     start_ms: i64,
     end_ms: i64,
-) -> BTreeMap<(String, String), ErrorRatio> {
+) -> BTreeMap<ObjectiveKey, ErrorRatio> {
     let error_ratio = naming::sli_error_ratio(naming::CHAINED_RATE_WINDOW);
-    let mut ratios: BTreeMap<(String, String), ErrorRatio> = BTreeMap::new();
+    let mut ratios: BTreeMap<ObjectiveKey, ErrorRatio> = BTreeMap::new();
+    let mut budget_ratios: BTreeMap<(String, String), f64> = BTreeMap::new();
     for id in 0..storage.len() {
         let series = storage.series(id);
         let name = series.labels.metric_name();
-        let key = (
-            series.labels.get(LABEL_SERVICE).to_string(),
-            series.labels.get(LABEL_SLO).to_string(),
-        );
         if name == error_ratio {
+            let key = series_objective(&series.labels);
             ratios.entry(key).or_default().points = series
                 .timestamps
                 .iter()
@@ -613,11 +733,24 @@ fn error_ratios(
                 .map(|(ts, v)| (*ts, *v))
                 .collect();
         } else if name == naming::SLO_ERROR_BUDGET {
-            ratios.entry(key).or_default().budget =
-                series.values.iter().rev().copied().find(|v| v.is_finite());
+            // `vector(budget)`: one series per objective, shared by its groups.
+            if let Some(budget) = series.values.iter().rev().copied().find(|v| v.is_finite()) {
+                budget_ratios.insert(
+                    (
+                        series.labels.get(LABEL_SERVICE).to_string(),
+                        series.labels.get(LABEL_SLO).to_string(),
+                    ),
+                    budget,
+                );
+            }
         }
     }
     ratios.retain(|_, ratio| !ratio.points.is_empty());
+    for (key, ratio) in &mut ratios {
+        ratio.budget = budget_ratios
+            .get(&(key.service.clone(), key.slo.clone()))
+            .copied();
+    }
     ratios
 }
 
@@ -625,28 +758,20 @@ fn error_ratios(
 /// its objective (the threshold alerts the compiler generates next to it,
 /// [`naming::ALERT_METRIC_ABSENT`] aside).
 fn forecast_outcomes(alerts: &[AlertHistory]) -> Vec<ForecastOutcome> {
-    let key = |alert: &AlertHistory| {
-        (
-            alert.labels.get(LABEL_SERVICE).cloned().unwrap_or_default(),
-            alert.labels.get(LABEL_SLO).cloned().unwrap_or_default(),
-        )
-    };
     let mut outcomes = Vec::new();
     for forecast in alerts
         .iter()
         .filter(|a| naming::is_forecast_alert(&a.alertname))
     {
-        let (service, slo) = key(forecast);
         for threshold in alerts.iter().filter(|a| {
             !naming::is_forecast_alert(&a.alertname)
                 && a.alertname != naming::ALERT_METRIC_ABSENT
-                && key(a) == (service.clone(), slo.clone())
+                && a.objective == forecast.objective
         }) {
             let outcome = |kind: &str, at_ms: i64, lead_ms: Option<i64>| ForecastOutcome {
                 forecast: forecast.alertname.clone(),
                 threshold: threshold.alertname.clone(),
-                service: service.clone(),
-                slo: slo.clone(),
+                objective: forecast.objective.clone(),
                 outcome: kind.to_string(),
                 at_ms,
                 lead_ms,
@@ -673,12 +798,7 @@ fn forecast_outcomes(alerts: &[AlertHistory]) -> Vec<ForecastOutcome> {
         }
     }
     outcomes.sort_by(|a, b| {
-        (&a.service, &a.slo, &a.threshold, a.at_ms).cmp(&(
-            &b.service,
-            &b.slo,
-            &b.threshold,
-            b.at_ms,
-        ))
+        (&a.objective, &a.threshold, a.at_ms).cmp(&(&b.objective, &b.threshold, b.at_ms))
     });
     outcomes
 }
@@ -802,19 +922,17 @@ pub fn render_table(report: &Report) -> String {
             .alerts
             .iter()
             .map(|alert| {
-                let service = alert.labels.get(LABEL_SERVICE).map_or("", String::as_str);
-                let slo = alert.labels.get(LABEL_SLO).map_or("", String::as_str);
-                // Labels that tell this alert from its namesakes of the same objective.
+                // Labels that tell this alert from its namesakes of the same
+                // objective or group (the group is in the OBJECTIVE column).
                 let distinguishing: Vec<String> = alert
                     .labels
                     .iter()
                     .filter(|(k, v)| {
                         !matches!(k.as_str(), "alertname" | LABEL_SERVICE | LABEL_SLO)
+                            && !alert.objective.group.contains_key(k.as_str())
                             && report.alerts.iter().any(|other| {
                                 other.alertname == alert.alertname
-                                    && other.labels.get(LABEL_SERVICE)
-                                        == alert.labels.get(LABEL_SERVICE)
-                                    && other.labels.get(LABEL_SLO) == alert.labels.get(LABEL_SLO)
+                                    && other.objective == alert.objective
                                     && other.labels.get(k.as_str()) != Some(v)
                             })
                     })
@@ -835,7 +953,7 @@ pub fn render_table(report: &Report) -> String {
                     })
                     .collect();
                 [
-                    format!("{service}/{slo}"),
+                    alert.objective.to_string(),
                     name,
                     alert.firings.to_string(),
                     format_model_duration(alert.firing_ms),
@@ -879,9 +997,8 @@ pub fn render_table(report: &Report) -> String {
         for alert in &report.alerts {
             for interval in &alert.firing {
                 out.push_str(&format!(
-                    "{}/{} {}  firing {} .. {}{} ({})\n",
-                    alert.labels.get(LABEL_SERVICE).map_or("", String::as_str),
-                    alert.labels.get(LABEL_SLO).map_or("", String::as_str),
+                    "{} {}  firing {} .. {}{} ({})\n",
+                    alert.objective,
                     alert.alertname,
                     format_time(interval.start_ms),
                     format_time(interval.end_ms),
@@ -895,8 +1012,8 @@ pub fn render_table(report: &Report) -> String {
         out.push_str("\nerror budget spent (objective window, errors in the range)\n");
         for budget in &report.budgets {
             out.push_str(&format!(
-                "  {}/{}  {:.1}%\n",
-                budget.service, budget.slo, budget.spent_percent
+                "  {}  {:.1}%\n",
+                budget.objective, budget.spent_percent
             ));
         }
     }
@@ -917,9 +1034,8 @@ pub fn render_table(report: &Report) -> String {
                 _ => format!("{} fired with no forecast ahead (missed)", f.threshold),
             };
             out.push_str(&format!(
-                "  {}/{}  {}  {}\n",
-                f.service,
-                f.slo,
+                "  {}  {}  {}\n",
+                f.objective,
                 format_time(f.at_ms),
                 what
             ));
@@ -962,7 +1078,14 @@ groups:
             default_interval_ms: DEFAULT_INTERVAL_MS,
             step_override_ms: None,
         };
-        evaluate(&groups, &data, &schedule, None, &mut |_, _| {})
+        evaluate(
+            &groups,
+            &GroupedBy::new(),
+            &data,
+            &schedule,
+            None,
+            &mut |_, _| {},
+        )
     }
 
     #[test]
@@ -1043,11 +1166,12 @@ service "shop" {
         let r = backtest(&map, &[("d.series", series)], &BacktestOptions::default())
             .expect("valid objective and data");
         assert_eq!(r.rule_errors, Vec::<String>::new());
-        let objective = ("shop".to_string(), "checkout".to_string());
-        let budget = r
-            .budgets
-            .iter()
-            .find(|b| (&b.service, &b.slo) == (&objective.0, &objective.1));
+        let objective = ObjectiveKey {
+            service: "shop".into(),
+            slo: "checkout".into(),
+            group: BTreeMap::new(),
+        };
+        let budget = r.budgets.iter().find(|b| b.objective == objective);
         assert!(
             budget.is_some_and(|b| b.spent_percent > 0.0),
             "{:?}",
@@ -1390,6 +1514,11 @@ mod forecast_tests {
     fn alert(name: &str, starts: &[i64]) -> AlertHistory {
         AlertHistory {
             alertname: name.into(),
+            objective: ObjectiveKey {
+                service: "s".into(),
+                slo: "d".into(),
+                group: BTreeMap::new(),
+            },
             labels: [(LABEL_SERVICE, "s"), (LABEL_SLO, "d"), ("alertname", name)]
                 .into_iter()
                 .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -1431,5 +1560,114 @@ mod forecast_tests {
                 ("false_alarm", 1000, None),
             ]
         );
+    }
+
+    #[test]
+    fn a_forecast_of_one_group_is_scored_against_that_group_alone() {
+        let of_model = |mut alert: AlertHistory, model: &str| {
+            alert.objective.group.insert("model".into(), model.into());
+            alert.labels.insert("model".into(), model.into());
+            alert
+        };
+        // Model a's forecast at 100 is followed by model b's breach at 300 only: the
+        // two are not paired.
+        let alerts = [
+            of_model(alert(naming::ALERT_DRIFT_FORECAST, &[100]), "a"),
+            of_model(alert(naming::ALERT_DRIFT_HIGH, &[300]), "b"),
+        ];
+        assert_eq!(forecast_outcomes(&alerts), Vec::new());
+        let alerts = [
+            of_model(alert(naming::ALERT_DRIFT_FORECAST, &[100]), "a"),
+            of_model(alert(naming::ALERT_DRIFT_HIGH, &[800]), "a"),
+            of_model(alert(naming::ALERT_DRIFT_HIGH, &[300]), "b"),
+        ];
+        let outcomes: Vec<(String, String, Option<i64>)> = forecast_outcomes(&alerts)
+            .into_iter()
+            .map(|o| (o.objective.to_string(), o.outcome, o.lead_ms))
+            .collect();
+        assert_eq!(
+            outcomes,
+            vec![("s/d{model=a}".into(), "lead".into(), Some(700))]
+        );
+    }
+
+    #[test]
+    fn budgets_and_error_ratios_are_kept_per_group_with_or_without_the_slo_source() {
+        let mut map = SourceMap::new();
+        map.add(
+            "models.slo",
+            r#"
+service "serving" {
+  team = "ml"
+  availability "predict" {
+    errors    = requests_total{code="500"}
+    total     = requests_total
+    objective = 99%
+    group_by  = [model]
+  }
+}
+"#,
+        );
+        // Model a fails one request in ten; model b never fails.
+        let series = concat!(
+            "requests_total{model=\"a\",code=\"500\"} 0+1x120\n",
+            "requests_total{model=\"a\",code=\"200\"} 0+9x120\n",
+            "requests_total{model=\"b\",code=\"200\"} 0+10x120\n",
+        );
+        let r = backtest(&map, &[("d.series", series)], &BacktestOptions::default())
+            .expect("valid objective and data");
+        let spent: Vec<(String, bool)> = r
+            .budgets
+            .iter()
+            .map(|b| (b.objective.to_string(), b.spent_percent > 0.0))
+            .collect();
+        assert_eq!(
+            spent,
+            vec![
+                ("serving/predict{model=a}".into(), true),
+                ("serving/predict{model=b}".into(), false),
+            ]
+        );
+        let ratios: Vec<String> = r.error_ratios.keys().map(ToString::to_string).collect();
+        assert_eq!(
+            ratios,
+            ["serving/predict{model=a}", "serving/predict{model=b}"]
+        );
+        let pages: Vec<String> = r.alerts.iter().map(|a| a.objective.to_string()).collect();
+        assert!(
+            pages
+                .iter()
+                .all(|objective| objective == "serving/predict{model=a}"),
+            "{pages:?}"
+        );
+        assert!(!pages.is_empty());
+
+        // The same rules as a rule file: the groups are read off the recorded series.
+        let program = crate::compiler::check_sources(&map)
+            .0
+            .expect("valid objective");
+        let mut rules = RuleSet::default();
+        for (name, text) in &crate::compiler::emit::rule_files(&program, &map) {
+            rules
+                .add_rule_file(name, text)
+                .expect("generated rules load");
+        }
+        let mut dataset = Dataset::default();
+        dataset.add_file("d.series", series).expect("valid series");
+        let from_rule_files = rules
+            .finish()
+            .expect("rules")
+            .run(&dataset, &BacktestOptions::default(), &mut |_, _| {})
+            .expect("runs");
+        // The rule files also hold the monitoring alerts, which have no objective.
+        let objectives = |report: &Report| -> Vec<String> {
+            report
+                .alerts
+                .iter()
+                .filter(|a| !a.objective.service.is_empty())
+                .map(|a| a.objective.to_string())
+                .collect()
+        };
+        assert_eq!(objectives(&from_rule_files), objectives(&r));
     }
 }
