@@ -1034,6 +1034,43 @@ by it changes nothing but the labels of the alerts.
 
 Fix: remove the label from `group_by`, or widen the selector (`model=~\"ranker|reranker\"`,
 or no matcher on it) to watch every model in one objective.";
+    INHIBITION_CROSSES_GROUPS = "W0701", "inhibit rule lets one group mute another", "\
+An `inhibit` rule mutes alerts of a grouped objective (`group_by`), and its
+sources include alerts of an objective grouped by the same label, but the rule's
+`on [...]` list leaves that label out. Alertmanager then mutes every group's
+target while any one group's source fires: a page for model A silences model B's
+drift alert, which nobody will see.
+
+    availability \"predict\" { ...  group_by = [model] }
+    drift \"embeddings\"      { ...  group_by = [model] }
+
+    inhibit kind \"availability\" over \"drift\" on [service]          // warning
+    inhibit kind \"availability\" over \"drift\" on [service, model]   // one model at a time
+
+The inhibitions mlslo generates always hold the group labels equal; this is
+about the rules you write.
+
+Fix: add the group label to `on [...]`. If one group's alert should really mute
+every group's (a shared dependency), make the source an ungrouped objective.";
+    ROUTING_GROUPS_ACROSS_GROUPS = "W0702", "routing group_by leaves out a group label", "\
+The routing block's `group_by` decides which alerts share one notification.
+When it leaves out a label some objective groups by, the alerts of different
+groups (models, regions) are batched together: a page for model B that starts
+while model A's is firing joins A's notification group, and is sent as an update
+after `group_interval` rather than after `group_wait`, under a title that names
+model A.
+
+    availability \"predict\" { ...  group_by = [model] }
+
+    routing {
+      group_by = [alertname, service, slo]          // warning: model is missing
+      ...
+    }
+
+Without a `group_by`, mlslo's default includes every group label.
+
+Fix: add the group labels to `group_by` (`[alertname, service, slo, model]`), or
+`[\"...\"]` to group by every label.";
     TIER_BLOCK_OF_DISABLED_TIER = "W0730", "tier block of a switched-off tier", "\
 `alerts` lists the tiers whose burn-rate alerts are generated; a `page` or
 `ticket` block for a tier that is not in the list configures alerts that are

@@ -200,6 +200,7 @@ impl Checker {
         }
         Some(ir::Routing {
             group_by,
+            group_by_span: fields.value("group_by").map(|value| value.span),
             group_wait: group_wait.flatten(),
             group_interval: group_interval.flatten(),
             repeat_interval: repeat_interval.flatten(),

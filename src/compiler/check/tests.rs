@@ -1334,7 +1334,7 @@ fn each_code_has_a_minimal_invalid_example_that_triggers_exactly_it() {
         "E0701", "E0702", "E0703", "E0730", "E0731", "W0001", "W0002", "W0003", "W0004", "W0005",
         "W0006", "W0007", "W0008", "W0501", "W0502", "W0503", "W0504", "W0505", "W0600", "W0601",
         "W0610", "W0611", "W0620", "W0630", "W0640", "W0641", "W0642", "W0650", "W0651", "W0652",
-        "W0700", "W0730",
+        "W0700", "W0701", "W0702", "W0730",
     ];
     let listed: Vec<&str> = examples.iter().map(|(code, _)| *code).collect();
     let registered: Vec<&str> = CODES.iter().map(|info| info.code).collect();
@@ -1700,4 +1700,85 @@ fn a_group_label_the_selector_fixes_is_warned() {
         "errors = requests_total{model=~\"a|b\", code=~\"5..\"}\n total = requests_total{model=~\"a|b\"}\n objective = 99.9%\n group_by = [model]",
     );
     assert!(!codes(&regex).contains(&"W0700"));
+}
+
+/// Two objectives of one service, the availability one grouped by `availability_groups`
+/// and the drift one by `model`, with a routing block holding `routing_items`.
+fn grouped_with_routing(availability_groups: &str, routing_items: &str) -> String {
+    format!(
+        "monitoring {{ heartbeat = none }}\n\
+         service \"svc\" {{\n team = \"t\"\n\
+         availability \"predict\" {{ errors = r_total{{code=\"500\"}}\n total = r_total\n objective = 99%\n{availability_groups} }}\n\
+         drift \"embeddings\" {{ score = s\n max = 1\n group_by = [model] }}\n}}\n\
+         routing {{\n default_receiver = \"chat\"\n\
+         receiver \"chat\" {{ webhook {{ url = \"https://chat.example.com\" }}\n\
+         email {{ to = \"a@example.com\", from = \"b@example.com\", smarthost = \"smtp.example.com:587\" }} }}\n\
+         {routing_items}\n}}\n"
+    )
+}
+
+/// The diagnostics of the whole front end: W0701 and W0702 come from `verify`.
+fn front_end(source: &str) -> Vec<Diagnostic> {
+    let mut map = SourceMap::new();
+    map.add("f.slo", source);
+    crate::compiler::check_sources(&map).1
+}
+
+fn front_end_codes(source: &str) -> Vec<&'static str> {
+    front_end(source).iter().map(|d| d.code).collect()
+}
+
+fn front_end_first(source: &str, code: &str) -> Diagnostic {
+    front_end(source)
+        .into_iter()
+        .find(|diagnostic| diagnostic.code == code)
+        .unwrap_or_else(|| panic!("no {code} in {:?}", front_end_codes(source)))
+}
+
+#[test]
+fn an_inhibit_rule_between_groups_of_the_same_label_must_hold_it_equal() {
+    let crossing = "inhibit kind \"availability\" over \"drift\" on [service]";
+    let grouped = "group_by = [model]";
+    let diagnostic = front_end_first(&grouped_with_routing(grouped, crossing), "W0701");
+    assert_eq!(diagnostic.severity, Severity::Warning);
+    assert!(diagnostic
+        .help
+        .iter()
+        .any(|help| help.contains("on [service, model]")));
+    let held = "inhibit kind \"availability\" over \"drift\" on [service, model]";
+    assert_eq!(
+        front_end_codes(&grouped_with_routing(grouped, held)),
+        Vec::<&str>::new()
+    );
+    // A service-wide source muting every model may be the point: not judged.
+    assert_eq!(
+        front_end_codes(&grouped_with_routing("", crossing)),
+        Vec::<&str>::new()
+    );
+    // Sources grouped by another label than the targets: nothing in common to hold.
+    assert_eq!(
+        front_end_codes(&grouped_with_routing("group_by = [region]", crossing)),
+        Vec::<&str>::new()
+    );
+}
+
+#[test]
+fn a_routing_group_by_without_a_group_label_is_warned_unless_it_takes_every_label() {
+    let without = "group_by = [alertname, service, slo]";
+    let diagnostic = front_end_first(&grouped_with_routing("", without), "W0702");
+    assert!(diagnostic
+        .help
+        .iter()
+        .any(|help| help.contains("[alertname, service, slo, model]")));
+    for fine in [
+        "group_by = [alertname, service, slo, model]",
+        "group_by = [\"...\"]",
+        "",
+    ] {
+        assert_eq!(
+            front_end_codes(&grouped_with_routing("", fine)),
+            Vec::<&str>::new(),
+            "{fine}"
+        );
+    }
 }

@@ -680,6 +680,8 @@ pub fn push_promql_string(out: &mut String, value: &str) {
 pub struct Routing {
     /// Label names; `["..."]` means "every label" as in Alertmanager.
     pub group_by: Vec<String>,
+    /// Where `group_by` is written, when it is.
+    pub group_by_span: Option<Span>,
     pub group_wait: Option<Duration>,
     pub group_interval: Option<Duration>,
     pub repeat_interval: Option<Duration>,

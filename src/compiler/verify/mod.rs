@@ -9,15 +9,19 @@
 //! the same emitters `build` uses (alert labels and annotations from
 //! `emit::prometheus` and `emit::watcher`, the route tree from
 //! `emit::alertmanager`), so what it proves holds for the generated files.
-//! Its codes are the checker's (E0600 to E0603, W0600, W0601, W0641, W0642); every
+//! Its codes are the checker's (E0600 to E0603, W0600, W0601, W0641, W0642, W0701,
+//! W0702); every
 //! diagnostic has a span on the `.slo` source and a help. Deterministic:
 //! diagnostics come out in the order of services, objectives and receivers.
 //!
 //! Layout: `alerts` lists the generated alerts; `routing_coverage` routes
-//! them and judges the routes; `notification_templates` renders the
-//! receivers' templates for a sample of the alerts each receiver gets.
+//! them and judges the routes; `group_isolation` judges the user's inhibit
+//! rules and `group_by` against grouped objectives; `notification_templates`
+//! renders the receivers' templates for a sample of the alerts each receiver
+//! gets.
 
 mod alerts;
+mod group_isolation;
 mod notification_templates;
 mod routing_coverage;
 
@@ -30,6 +34,7 @@ pub fn verify(program: &Program) -> Vec<Diagnostic> {
     let alerts = alerts::generated_alerts(program);
     let mut found = Vec::new();
     let routed = routing_coverage::check_routing(program, &alerts, &mut found);
+    group_isolation::check_group_isolation(program, &alerts, &mut found);
     notification_templates::check_templates(program, &alerts, routed.as_ref(), &mut found);
     found
 }
