@@ -853,7 +853,7 @@ pub fn burn_threshold(burn: &BurnWindow, budget: &Budget) -> String {
     format!("({} * {})", burn.factor, budget.error_budget)
 }
 
-/// The rules of one tier: windows with the same `for` share one rule.
+/// The rules of one tier, one per window pair.
 fn burn_alerts(
     service: &Service,
     objective: &Objective,
@@ -865,76 +865,58 @@ fn burn_alerts(
         Tier::Page => budget.page.iter().collect(),
         Tier::Ticket => budget.ticket.iter().collect(),
     };
-    let mut by_for: BTreeMap<Duration, Vec<&BurnWindow>> = BTreeMap::new();
-    for burn in &windows {
-        by_for.entry(burn.for_).or_default().push(burn);
-    }
-    let split = by_for.len() > 1;
     let total = total_selector(&objective.kind);
     let grouping = Grouping::of(objective);
-    for (for_, burns) in by_for {
-        let branches: Vec<String> = burns
-            .iter()
-            .map(|burn| {
-                let threshold = burn_threshold(burn, budget);
-                let guard = match (&total, budget.min_traffic_of(burn)) {
-                    (Some(total), Some(min_traffic)) => format!(
-                        "\n  and {}\n  {} >= {}",
-                        grouping.on(),
-                        grouping.aggregate(
-                            "sum",
-                            &format!("increase({total}[{}])", min_traffic.window)
-                        ),
-                        min_traffic.count
-                    ),
-                    _ => String::new(),
-                };
-                format!(
-                    "(\n  {} > {threshold}\n  and\n  {} > {threshold}{guard}\n)",
-                    recorded(&naming::sli_error_ratio(burn.short), service, objective),
-                    recorded(&naming::sli_error_ratio(burn.long), service, objective),
-                )
-            })
-            .collect();
-        let expr = branches.join("\nor\n");
+    // One rule per window pair, labelled with its windows: the alert says which
+    // pair burns (a fast 1h/5m burn or a sustained 6h/30m one), each pair keeps
+    // its own `for` and traffic guard, and Alertmanager's default grouping (which
+    // leaves the window labels out) still sends the pairs of one tier together.
+    for burn in windows {
+        let threshold = burn_threshold(burn, budget);
+        let guard = match (&total, budget.min_traffic_of(burn)) {
+            (Some(total), Some(min_traffic)) => format!(
+                "\nand {}\n{} >= {}",
+                grouping.on(),
+                grouping.aggregate("sum", &format!("increase({total}[{}])", min_traffic.window)),
+                min_traffic.count
+            ),
+            _ => String::new(),
+        };
+        let expr = format!(
+            "{} > {threshold}\nand\n{} > {threshold}{guard}",
+            recorded(&naming::sli_error_ratio(burn.short), service, objective),
+            recorded(&naming::sli_error_ratio(burn.long), service, objective),
+        );
         let mut labels = alert_labels(service, objective, service.severities.of(tier));
-        if split {
-            let longs: Vec<String> = burns.iter().map(|burn| burn.long.to_string()).collect();
-            labels.insert(naming::LABEL_LONG_WINDOWS.to_owned(), longs.join(","));
-        }
-        let how = burns
-            .iter()
-            .map(|burn| {
-                let guard = match (&total, budget.min_traffic_of(burn)) {
-                    (Some(_), Some(min_traffic)) => format!(
-                        " with at least {} events in {}",
-                        min_traffic.count, min_traffic.window
-                    ),
-                    _ => String::new(),
-                };
-                format!(
-                    "{}× the {} budget over {} and {}{guard}",
-                    burn.factor,
-                    percent(budget.error_budget),
-                    burn.long,
-                    burn.short
-                )
-            })
-            .collect::<Vec<_>>()
-            .join(", or ");
+        labels.insert(naming::LABEL_LONG_WINDOW.to_owned(), burn.long.to_string());
+        labels.insert(
+            naming::LABEL_SHORT_WINDOW.to_owned(),
+            burn.short.to_string(),
+        );
+        let guard_text = match (&total, budget.min_traffic_of(burn)) {
+            (Some(_), Some(min_traffic)) => format!(
+                " with at least {} events in {}",
+                min_traffic.count, min_traffic.window
+            ),
+            _ => String::new(),
+        };
         let speed = match tier {
             Tier::Page => "fast",
             Tier::Ticket => "steadily",
         };
         let summary = format!(
-            "Error budget of {}/{} is burning {speed}",
-            service.name, objective.name
+            "Error budget of {}/{} is burning {speed} (over {} and {})",
+            service.name, objective.name, burn.long, burn.short
         );
         let mut description = format!(
-            "The {} objective of {} over {} has an error ratio above {how}.",
+            "The {} objective of {} over {} has an error ratio above {}× the {} budget over {} and {}{guard_text}.",
             objective.kind.name().as_str(),
             percent(budget.objective),
-            budget.window
+            budget.window,
+            burn.factor,
+            percent(budget.error_budget),
+            burn.long,
+            burn.short
         );
         if grouping.is_grouped() {
             let _ = write!(
@@ -946,7 +928,7 @@ fn burn_alerts(
         alerts.push(AlertRule {
             alert: budget.burn_alert.clone(),
             expr,
-            for_,
+            for_: burn.for_,
             keep_firing_for: Duration::ZERO,
             labels,
             annotations: annotations(service, objective, summary, description),

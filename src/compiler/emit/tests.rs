@@ -245,7 +245,7 @@ fn a_grouped_objective_records_guards_and_alerts_per_group() {
         "(sum by (model, model_version) (rate(requests_total{code=~\"5..\"}[5m])) or 0 * sum by (model, model_version) (rate(requests_total[5m])))\n      /\n      sum by (model, model_version) (rate(requests_total[5m]))"
     ), "{rules}");
     assert!(!rules.contains("vector(0)"), "{rules}");
-    assert!(rules.contains("and on (model, model_version)\n        sum by (model, model_version) (increase(requests_total[5m])) >= 70"), "{rules}");
+    assert!(rules.contains("and on (model, model_version)\n      sum by (model, model_version) (increase(requests_total[5m])) >= 70"), "{rules}");
     assert!(
         rules.contains("max by (model) (embedding_drift_score) > 0.3"),
         "{rules}"
@@ -263,8 +263,5 @@ fn ungrouped_objectives_keep_their_aggregate_rules() {
     let outputs = build(AVAILABILITY);
     let rules = &outputs.files["prometheus/fraud-detector.rules.yml"];
     assert!(rules.contains("or vector(0))"), "{rules}");
-    assert!(
-        rules.contains("and on ()\n        sum(increase("),
-        "{rules}"
-    );
+    assert!(rules.contains("and on ()\n      sum(increase("), "{rules}");
 }

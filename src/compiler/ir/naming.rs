@@ -33,9 +33,10 @@ pub fn identity_labels(service: &str, objective: &str) -> BTreeMap<String, Strin
 pub const LABEL_KIND: &str = "kind";
 pub const LABEL_TEAM: &str = "team";
 pub const LABEL_SEVERITY: &str = "severity";
-/// Set only when one tier is split into several rules because its burn windows
-/// have different `for` durations, so that the rules' alerts stay distinct.
-pub const LABEL_LONG_WINDOWS: &str = "long_windows";
+/// The window pair of a burn-rate alert (`long_window="1h"`, `short_window="5m"`):
+/// each pair is a rule of its own, so the alert says which pair burns.
+pub const LABEL_LONG_WINDOW: &str = "long_window";
+pub const LABEL_SHORT_WINDOW: &str = "short_window";
 /// `forecast="true"` on forecast alerts only: a prediction of harm, not harm, so
 /// generated inhibitions and the user's `inhibit` rules never let one mute
 /// another alert (see `emit::alertmanager`).
@@ -46,7 +47,7 @@ pub const FORECAST_LABEL_VALUE: &str = "true";
 /// reads with a meaning of its own (`le` is a histogram's bucket boundary): an
 /// objective's `group_by` cannot name them, since a group label would then be
 /// overwritten by the generated value, or would split what the SLI must sum.
-pub const GENERATED_LABELS: [&str; 13] = [
+pub const GENERATED_LABELS: [&str; 14] = [
     "__name__",
     "alertname",
     LABEL_SERVICE,
@@ -54,7 +55,8 @@ pub const GENERATED_LABELS: [&str; 13] = [
     LABEL_KIND,
     LABEL_TEAM,
     LABEL_SEVERITY,
-    LABEL_LONG_WINDOWS,
+    LABEL_LONG_WINDOW,
+    LABEL_SHORT_WINDOW,
     LABEL_FORECAST,
     LABEL_METRIC,
     "le",

@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 
 use super::{format_time, ObjectiveKey, Report};
-use crate::compiler::ir::naming::{LABEL_LONG_WINDOWS, LABEL_SEVERITY};
+use crate::compiler::ir::naming::{LABEL_LONG_WINDOW, LABEL_SEVERITY, LABEL_SHORT_WINDOW};
 use crate::prometheus::model::duration::format_model_duration;
 
 const WIDTH: f64 = 900.0;
@@ -170,10 +170,15 @@ table{border-collapse:collapse}td,th{padding:2px 10px;text-align:left}.legend sp
                 let alert = &report.alerts[index];
                 let top = row as f64 * row_height;
                 // `feature` is not generated: drift alerts keep it from the user's metric.
-                let extra: Vec<String> = [LABEL_SEVERITY, LABEL_LONG_WINDOWS, "feature"]
-                    .iter()
-                    .filter_map(|k| alert.labels.get(*k).map(|v| format!("{k}={v}")))
-                    .collect();
+                let extra: Vec<String> = [
+                    LABEL_SEVERITY,
+                    LABEL_LONG_WINDOW,
+                    LABEL_SHORT_WINDOW,
+                    "feature",
+                ]
+                .iter()
+                .filter_map(|k| alert.labels.get(*k).map(|v| format!("{k}={v}")))
+                .collect();
                 out.push_str(&format!(
                     "<text x=\"0\" y=\"{:.1}\" font-size=\"11\">{} {}</text>",
                     top + 14.0,

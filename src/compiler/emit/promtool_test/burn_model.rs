@@ -11,8 +11,6 @@
 //! objective is unknown is never used as a check. Ratios only grow while a burn
 //! goes on, so a condition that holds at `t - for` holds until `t`.
 
-use std::collections::BTreeMap;
-
 use crate::compiler::emit::prometheus::AlertRule;
 use crate::compiler::emit::promtool_test::test_file::{Check, ExpectedAlert};
 use crate::compiler::ir::{Budget, BurnWindow, Duration, Tier};
@@ -240,7 +238,7 @@ pub(super) fn seconds(millis: i64) -> f64 {
 }
 
 /// An objective's `ErrorBudgetBurn` rules, in the order the rule file has them
-/// (pages then tickets, one rule per `for`), with the windows each covers.
+/// (pages then tickets, one rule per window pair), with the window each covers.
 pub(super) struct BurnRules<'a> {
     pub rules: Vec<BurnRule<'a>>,
     /// Each window's error-ratio threshold, converted once rather than at every step.
@@ -267,17 +265,13 @@ impl<'a> BurnRules<'a> {
                 Tier::Page => &budget.page,
                 Tier::Ticket => &budget.ticket,
             };
-            let mut by_for: BTreeMap<Duration, Vec<BurnWindow>> = BTreeMap::new();
             for burn in windows {
-                by_for.entry(burn.for_).or_default().push(*burn);
-            }
-            for (for_, windows) in by_for {
                 if let Some(rule) = next.next() {
                     rules.push(BurnRule {
                         rule,
                         tier,
-                        windows,
-                        for_,
+                        windows: vec![*burn],
+                        for_: burn.for_,
                     });
                 }
             }
