@@ -722,7 +722,7 @@ alerts would compare a window with itself. Sloth writes the placeholder
     errors_query = \"\"\"sum(rate(http_requests_total{code=~\"5..\"}[5m]))\"\"\"   // error
 
 Fix: write `[$window]` as the range of each rate.";
-    WINDOW_OUTSIDE_RANGE = "E0713", "`$window` outside a range", "\
+    WINDOW_OUTSIDE_RANGE = "E0713", "window placeholder outside a range", "\
 `$window` is replaced by each alert window, so it is the range of a range
 selector (`x[$window]`) or of a subquery (`expr[$window:1m]`) and nothing
 else: as an `offset`, inside a string or anywhere else it would shift or change

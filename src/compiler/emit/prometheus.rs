@@ -86,6 +86,20 @@ impl Grouping {
         }
     }
 
+    /// Whether an expression SLI is already a sum by exactly the group labels.
+    fn sums_by(&self, query: &Query) -> bool {
+        let mut labels: Vec<&str> = if self.labels.is_empty() {
+            Vec::new()
+        } else {
+            self.labels.split(", ").collect()
+        };
+        labels.sort_unstable();
+        query
+            .summed_by
+            .as_ref()
+            .is_some_and(|summed| summed.iter().map(String::as_str).eq(labels))
+    }
+
     /// `on ()` or `on (model)`.
     pub fn on(&self) -> String {
         format!("on ({})", self.labels)
@@ -256,7 +270,11 @@ impl TotalEvents {
             }
             Self::Rate(query) => format!(
                 "{} * {}",
-                grouping.aggregate("sum", &query.at(window)),
+                if grouping.sums_by(query) {
+                    format!("({})", query.at(window))
+                } else {
+                    grouping.aggregate("sum", &query.at(window))
+                },
                 Decimal::from_integer(window.millis)
                     .scaled_by_power_of_ten(-3)
                     .unwrap_or(Decimal::ZERO)
@@ -289,6 +307,7 @@ impl CounterRate {
             Self::Selector(selector) => {
                 grouping.aggregate("sum", &format!("rate({selector}[{window}])"))
             }
+            Self::Query(query) if grouping.sums_by(query) => query.at(window),
             Self::Query(query) => grouping.aggregate("sum", &query.at(window)),
         }
     }

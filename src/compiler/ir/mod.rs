@@ -454,6 +454,10 @@ pub struct Query {
     pub selectors: Vec<Selector>,
     /// See [`Counter::rate_of`].
     pub rate_of: Option<Selector>,
+    /// The labels of the outermost aggregation when it is a `sum by (...)`
+    /// (empty for a plain `sum`), sorted: an expression already summed by the
+    /// group labels needs no other sum around it.
+    pub summed_by: Option<Vec<String>>,
     /// The string literal in the source.
     pub span: Span,
 }

@@ -182,8 +182,9 @@ impl Checker {
         let mut selectors = Vec::new();
         collect_selectors(&expr, value.span, &mut selectors);
         Some(ir::Query {
-            text: text.trim().to_owned(),
+            text: one_line(text),
             rate_of: rate_of(&expr, value.span),
+            summed_by: summed_by(&expr),
             selectors,
             span: value.span,
         })
@@ -234,6 +235,46 @@ impl Checker {
                 }
             }
         }
+    }
+}
+
+/// The expression on one line, as the generated rules show it: each line break
+/// and the indentation after it become one space. A backquoted PromQL string may
+/// hold a line break and a `#` comment ends at one, so an expression with either
+/// is kept as written.
+fn one_line(text: &str) -> String {
+    let text = text.trim();
+    if text.contains(['`', '#']) {
+        return text.to_owned();
+    }
+    let mut out = String::with_capacity(text.len());
+    for (index, line) in text.lines().enumerate() {
+        let line = if index == 0 { line } else { line.trim_start() };
+        if index > 0 && !line.is_empty() && !out.ends_with(['(', ' ']) && !line.starts_with(')') {
+            out.push(' ');
+        }
+        out.push_str(line.trim_end());
+    }
+    out
+}
+
+/// The sorted labels of `expr`'s outermost `sum by (...)`, empty for `sum`.
+fn summed_by(expr: &Expr) -> Option<Vec<String>> {
+    match expr {
+        Expr::Paren(paren) => summed_by(&paren.expr),
+        Expr::Aggregate(aggregate) if aggregate.op.to_string() == "sum" => {
+            match &aggregate.modifier {
+                None => Some(Vec::new()),
+                Some(LabelModifier::Include(labels)) => {
+                    let mut labels = labels.labels.clone();
+                    labels.sort();
+                    labels.dedup();
+                    Some(labels)
+                }
+                Some(LabelModifier::Exclude(_)) => None,
+            }
+        }
+        _ => None,
     }
 }
 
