@@ -6,7 +6,9 @@
 //! Invariants:
 //! - every expression is built from [`crate::compiler::ir::Selector::to_promql`] (escaped
 //!   PromQL strings) and exact [`Decimal`] text, so `99.9%` is `0.001` and a label
-//!   value can never end a string early;
+//!   value can never end a string early; an expression SLI's text, which the
+//!   checker parsed, goes in as written with only `$window` replaced
+//!   ([`crate::compiler::ir::Query::at`]);
 //! - recorded series carry only the identity labels `service` and `slo`; alerts
 //!   carry `service`, `slo`, `kind`, `team`, `severity` plus the service's and the
 //!   objective's labels (the identity labels win; the checker refuses user labels
