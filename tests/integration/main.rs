@@ -18,6 +18,7 @@ mod diagnostics;
 mod emit_alertmanager;
 mod emit_generated;
 mod emit_prometheus;
+mod expression_slis;
 mod forecasts;
 mod grammar;
 mod grouped_objectives;

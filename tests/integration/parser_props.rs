@@ -322,6 +322,7 @@ fn item() -> impl Strategy<Value = Item> {
         4 => (identifier(), value()).prop_map(|(key, value)| Item::Attribute(Attribute {
             key: spanned(key),
             value: spanned(value),
+            text_span: None,
             span: Span::default(),
         })),
         1 => route(),
@@ -367,6 +368,7 @@ fn strip_item(item: Item) -> Item {
         Item::Attribute(attribute) => Item::Attribute(Attribute {
             key: strip_spanned(attribute.key),
             value: Spanned::new(Span::default(), strip_value(attribute.value.node)),
+            text_span: None,
             span: Span::default(),
         }),
         Item::Block(block) => Item::Block(Block {

@@ -13,7 +13,8 @@
 //! W0629 are about forecasts and hysteresis; E0640 to W0649 about the monitoring of
 //! the monitoring path (the dead man's switch and the meta-alerts); E0650 to
 //! W0669 about maintenance windows and the Kubernetes manifests' metadata; E0700 to
-//! W0729 about grouped objectives (`group_by`); E0730
+//! W0729 about grouped objectives (`group_by`), E0710 to W0714 of them about
+//! expression SLIs; E0730
 //! to W0749 about the control of alert tiers (names, vocabulary, switched-off tiers).
 
 crate::base::diagnostic::declare_codes! {
@@ -688,6 +689,64 @@ two groups' alerts could no longer be told apart.
     }
 
 Fix: rename the static label, or remove the label from `group_by`.";
+    QUERY_SYNTAX = "E0710", "expression SLI does not parse as PromQL", "\
+An expression SLI (`errors_query`, `good_query`, `total_query`) is a PromQL
+expression, parsed as Prometheus 2.42 parses it, with `$window` read as 5m.
+The error points at the position in the string where the parser stopped.
+
+    availability \"api\" {
+      errors_query = \"\"\"sum(rate(http_requests_total{code=~\"5..\"}[$window])\"\"\"   // error: unclosed `(`
+      total_query  = \"\"\"sum(rate(http_requests_total[$window]))\"\"\"
+    }
+
+Fix: correct the expression; `promtool check rules` reads it the same way once
+`$window` is a duration.";
+    QUERY_NOT_INSTANT_VECTOR = "E0711", "expression SLI is not an instant vector", "\
+An expression SLI is recorded as a rule at every window, and a recording rule's
+value is an instant vector: a per-second rate of events per series. A range
+vector (`x[$window]`), a scalar (`scalar(...)`, a number) or a string cannot be
+recorded, nor divided by the total.
+
+    errors_query = \"\"\"http_requests_total{code=~\"5..\"}[$window]\"\"\"   // error: a range vector
+
+Fix: take the rate of the range and sum it:
+`sum(rate(http_requests_total{code=~\"5..\"}[$window]))`.";
+    QUERY_WITHOUT_WINDOW = "E0712", "expression SLI without `$window`", "\
+mlslo records an SLI at every window its alerts use (5m, 30m, 1h, 2h, 6h, 1d,
+3d), so the expression must leave its range to mlslo: `$window` stands for it
+and is replaced by each window in the generated rules. An expression with a
+fixed range would give the same ratio at every window, and the multi-window
+alerts would compare a window with itself. Sloth writes the placeholder
+`{{.window}}`; mlslo's is `$window`, which cannot be mistaken for PromQL.
+
+    errors_query = \"\"\"sum(rate(http_requests_total{code=~\"5..\"}[5m]))\"\"\"   // error
+
+Fix: write `[$window]` as the range of each rate.";
+    WINDOW_OUTSIDE_RANGE = "E0713", "window placeholder outside a range", "\
+`$window` is replaced by each alert window, so it is the range of a range
+selector (`x[$window]`) or of a subquery (`expr[$window:1m]`) and nothing
+else: as an `offset`, inside a string or anywhere else it would shift or change
+the expression with the window. It is replaced everywhere it is written, even
+inside a label value.
+
+    errors_query = \"\"\"sum(rate(x_total[5m] offset $window))\"\"\"   // error
+
+Fix: use `$window` only between brackets.";
+    QUERY_DROPS_GROUP_LABEL = "E0714", "expression SLI drops a group label", "\
+The objective is grouped (`group_by`), so each group needs its own rate of
+errors and of events, but the expression's aggregation or vector matching
+removes a group label: every group would read the same sum, or none. mlslo
+sums each expression by the group labels, and that cannot bring back a label
+the expression has dropped.
+
+    availability \"api\" {
+      errors_query = \"\"\"sum by (model) (rate(http_requests_total{code=~\"5..\"}[$window]))\"\"\"
+      total_query  = \"\"\"sum by (model) (rate(http_requests_total[$window]))\"\"\"
+      group_by     = [model, region]   // error: `sum by (model)` drops region
+    }
+
+Fix: keep every group label in the aggregation (`sum by (model, region)`) and
+in `on (...)` of a vector match, or remove the label from `group_by`.";
     SEVERITY_VOCABULARY_CLASH = "E0730", "severity values of the tiers clash", "\
 The routing block's `severity { page = ..., ticket = ... }` names the `severity`
 label value of each tier's alerts. Routes, the page-mutes-ticket inhibition and

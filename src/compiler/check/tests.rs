@@ -171,8 +171,8 @@ fn selectors_get_the_service_selector_and_the_bucket_suffix() {
     assert_eq!(budget.error_budget.to_string(), "0.005");
     assert_eq!(budget.window, Duration::days(28));
     let ir::ObjectiveKind::Availability {
-        events: ir::AvailabilityEvents::Errors(errors),
-        total,
+        events: ir::AvailabilityEvents::Errors(ir::Counter::Selector(errors)),
+        total: ir::Counter::Selector(total),
         budget,
     } = &objectives[1].kind
     else {
@@ -1331,10 +1331,10 @@ fn each_code_has_a_minimal_invalid_example_that_triggers_exactly_it() {
         "E0401", "E0402", "E0403", "E0404", "E0405", "E0406", "E0407", "E0408", "E0409", "E0600",
         "E0601", "E0602", "E0603", "E0610", "E0611", "E0630", "E0631", "E0632", "E0640", "E0650",
         "E0651", "E0652", "E0653", "E0654", "E0655", "E0656", "E0657", "E0658", "E0659", "E0700",
-        "E0701", "E0702", "E0703", "E0730", "E0731", "W0001", "W0002", "W0003", "W0004", "W0005",
-        "W0006", "W0007", "W0008", "W0501", "W0502", "W0503", "W0504", "W0505", "W0600", "W0601",
-        "W0610", "W0611", "W0620", "W0630", "W0640", "W0641", "W0642", "W0650", "W0651", "W0652",
-        "W0700", "W0701", "W0702", "W0730",
+        "E0701", "E0702", "E0703", "E0710", "E0711", "E0712", "E0713", "E0714", "E0730", "E0731",
+        "W0001", "W0002", "W0003", "W0004", "W0005", "W0006", "W0007", "W0008", "W0501", "W0502",
+        "W0503", "W0504", "W0505", "W0600", "W0601", "W0610", "W0611", "W0620", "W0630", "W0640",
+        "W0641", "W0642", "W0650", "W0651", "W0652", "W0700", "W0701", "W0702", "W0730",
     ];
     let listed: Vec<&str> = examples.iter().map(|(code, _)| *code).collect();
     let registered: Vec<&str> = CODES.iter().map(|info| info.code).collect();
@@ -1781,4 +1781,115 @@ fn a_routing_group_by_without_a_group_label_is_warned_unless_it_takes_every_labe
             "{fine}"
         );
     }
+}
+
+/// An availability objective of expression SLIs, in triple-quoted strings.
+fn query_objective(errors: &str, total: &str, extra: &str) -> String {
+    format!(
+        "service \"svc\" {{\n team = \"t\"\n selector {{ env = \"prod\" }}\n availability \"o\" {{\n errors_query = \"\"\"{errors}\"\"\"\n total_query = \"\"\"{total}\"\"\"\n objective = 99%\n{extra}\n }}\n}}\n"
+    )
+}
+
+#[test]
+fn expression_slis_keep_their_text_and_selectors_without_the_service_selector() {
+    let source = query_objective(
+        "sum by (model) (\n   rate(req_total{code=~\"5..\"}[$window])\n )",
+        "sum by (model) (rate(req_total[$window]))",
+        " group_by = [model]",
+    );
+    let program = program(&source);
+    let ir::ObjectiveKind::Availability {
+        events: ir::AvailabilityEvents::Errors(ir::Counter::Query(errors)),
+        total: ir::Counter::Query(total),
+        ..
+    } = &program.services[0].objectives[0].kind
+    else {
+        panic!("an availability objective of two queries");
+    };
+    // One line, the indentation gone; the service's `env` is not merged in.
+    assert_eq!(
+        errors.text,
+        "sum by (model) (rate(req_total{code=~\"5..\"}[$window]))"
+    );
+    assert_eq!(
+        errors.at(Duration::hours(6)),
+        "sum by (model) (rate(req_total{code=~\"5..\"}[6h]))"
+    );
+    let selectors: Vec<String> = errors.selectors.iter().map(|s| s.to_promql()).collect();
+    assert_eq!(selectors, [r#"req_total{code=~"5.."}"#]);
+    assert_eq!(
+        errors
+            .rate_of
+            .as_ref()
+            .map(ir::Selector::to_promql)
+            .as_deref(),
+        Some(r#"req_total{code=~"5.."}"#)
+    );
+    assert_eq!(total.summed_by.as_deref(), Some(&["model".to_owned()][..]));
+}
+
+#[test]
+fn expression_slis_are_checked_as_promql_at_the_position_of_the_error() {
+    let errors_ok = "sum(rate(req_total{code=~\"5..\"}[$window]))";
+    let total_ok = "sum(rate(req_total[$window]))";
+    let broken = query_objective("sum(rate(req_total[$window])) +", total_ok, "");
+    let diagnostic = first(&broken, "E0710");
+    // At the end of the expression, inside the string, not the whole field.
+    let at = broken
+        .find(" +\"\"\"")
+        .expect("the source has the operator")
+        + 2;
+    assert_eq!(
+        diagnostic.primary.span.start as usize, at,
+        "{diagnostic:#?}"
+    );
+    for (errors, code) in [
+        ("req_total[$window]", "E0711"),
+        ("scalar(sum(rate(req_total[$window])))", "E0711"),
+        ("sum(rate(req_total[5m]))", "E0712"),
+        ("sum(rate(req_total[{{.window}}]))", "E0712"),
+        ("sum(rate(req_total[5m] offset $window))", "E0713"),
+        ("sum(rate(req_total{path=\"$window\"}[$window]))", "E0713"),
+    ] {
+        assert_eq!(
+            codes(&query_objective(errors, total_ok, "")),
+            [code],
+            "{errors}"
+        );
+    }
+    // A subquery's range may be the window too.
+    assert!(codes(&query_objective(
+        "sum(rate(req_total{code=~\"5..\"}[$window:1m]))",
+        total_ok,
+        ""
+    ))
+    .is_empty());
+    assert_eq!(
+        codes(&query_objective(
+            errors_ok,
+            "sum by (model) (rate(req_total[$window]))",
+            " group_by = [model]"
+        )),
+        ["E0714"]
+    );
+    assert!(codes(&query_objective(
+        "sum by (model, region) (rate(req_total{code=~\"5..\"}[$window]))",
+        "sum without (pod) (rate(req_total[$window]))",
+        " group_by = [model, region]"
+    ))
+    .is_empty());
+}
+
+#[test]
+fn a_counter_is_a_selector_or_a_query_not_both() {
+    let source = objective(
+        "availability",
+        "errors = req_total{code=~\"5..\"}\n errors_query = \"\"\"sum(rate(req_total{code=~\"5..\"}[$window]))\"\"\"\n total = req_total\n objective = 99%",
+    );
+    assert_eq!(codes(&source), ["E0408"]);
+    let missing_total = objective(
+        "availability",
+        "errors_query = \"\"\"sum(rate(req_total{code=~\"5..\"}[$window]))\"\"\"\n objective = 99%",
+    );
+    assert_eq!(codes(&missing_total), ["E0210"]);
 }

@@ -6,7 +6,9 @@
 //! Invariants:
 //! - every expression is built from [`crate::compiler::ir::Selector::to_promql`] (escaped
 //!   PromQL strings) and exact [`Decimal`] text, so `99.9%` is `0.001` and a label
-//!   value can never end a string early;
+//!   value can never end a string early; an expression SLI's text, which the
+//!   checker parsed, goes in as written with only `$window` replaced
+//!   ([`crate::compiler::ir::Query::at`]);
 //! - recorded series carry only the identity labels `service` and `slo`; alerts
 //!   carry `service`, `slo`, `kind`, `team`, `severity` plus the service's and the
 //!   objective's labels (the identity labels win; the checker refuses user labels
@@ -42,8 +44,8 @@ use std::collections::BTreeMap;
 use crate::compiler::emit::yaml::direct;
 use crate::compiler::ir::naming;
 use crate::compiler::ir::{
-    AvailabilityEvents, Bound, Budget, BurnWindow, Decimal, Duration, LabelMatcher, MatchOp,
-    Objective, ObjectiveKind, Service, Tier,
+    AvailabilityEvents, Bound, Budget, BurnWindow, Counter, Decimal, Duration, LabelMatcher,
+    MatchOp, Objective, ObjectiveKind, Query, Service, Tier,
 };
 use std::borrow::Cow;
 use std::fmt::Write as _;
@@ -84,6 +86,20 @@ impl Grouping {
         } else {
             format!("{operator}({inner})")
         }
+    }
+
+    /// Whether an expression SLI is already a sum by exactly the group labels.
+    fn sums_by(&self, query: &Query) -> bool {
+        let mut labels: Vec<&str> = if self.labels.is_empty() {
+            Vec::new()
+        } else {
+            self.labels.split(", ").collect()
+        };
+        labels.sort_unstable();
+        query
+            .summed_by
+            .as_ref()
+            .is_some_and(|summed| summed.iter().map(String::as_str).eq(labels))
     }
 
     /// `on ()` or `on (model)`.
@@ -224,15 +240,78 @@ fn le_infinity() -> LabelMatcher {
     }
 }
 
-/// The selector whose increase counts all events (for the traffic guard and
-/// absence); `None` for accuracy, whose budget counts time slices, not events.
-pub fn total_selector(kind: &ObjectiveKind) -> Option<String> {
-    match kind {
-        ObjectiveKind::Availability { total, .. } => Some(total.to_promql()),
-        ObjectiveKind::Latency { histogram, .. } => {
-            Some(histogram.to_promql_with(&[le_infinity()]))
+/// How all events of a counter objective are counted, for the traffic guard;
+/// `None` for accuracy, whose budget counts time slices, not events.
+enum TotalEvents {
+    /// A counter selector: `increase(x[W])`.
+    Counter(String),
+    /// An expression SLI, a per-second rate: its value at `W` times `W` in
+    /// seconds, which is what `increase` is of the `rate` inside.
+    Rate(Query),
+}
+
+impl TotalEvents {
+    fn of(kind: &ObjectiveKind) -> Option<Self> {
+        match kind {
+            ObjectiveKind::Availability { total, .. } => Some(match total {
+                Counter::Selector(total) => Self::Counter(total.to_promql()),
+                Counter::Query(query) => Self::Rate(query.clone()),
+            }),
+            ObjectiveKind::Latency { histogram, .. } => {
+                Some(Self::Counter(histogram.to_promql_with(&[le_infinity()])))
+            }
+            _ => None,
         }
-        _ => None,
+    }
+
+    /// The events over `window`, per group.
+    fn over(&self, window: Duration, grouping: &Grouping) -> String {
+        match self {
+            Self::Counter(total) => {
+                grouping.aggregate("sum", &format!("increase({total}[{window}])"))
+            }
+            Self::Rate(query) => format!(
+                "{} * {}",
+                if grouping.sums_by(query) {
+                    format!("({})", query.at(window))
+                } else {
+                    grouping.aggregate("sum", &query.at(window))
+                },
+                Decimal::from_integer(window.millis)
+                    .scaled_by_power_of_ten(-3)
+                    .unwrap_or(Decimal::ZERO)
+            ),
+        }
+    }
+}
+
+/// One counter of a counter objective, ready to be rated at any window.
+enum CounterRate {
+    /// A selector, rendered once: `rate(x[W])`.
+    Selector(String),
+    /// An expression SLI, already a rate: the expression at `W`.
+    Query(Query),
+}
+
+impl CounterRate {
+    fn of(counter: &Counter) -> Self {
+        match counter {
+            Counter::Selector(selector) => Self::Selector(selector.to_promql()),
+            Counter::Query(query) => Self::Query(query.clone()),
+        }
+    }
+
+    /// Its per-second rate over `window`, summed per group. An expression is
+    /// summed too, so that whatever labels it keeps beside the group's, the
+    /// error and total sides match group by group.
+    fn rate(&self, window: Duration, grouping: &Grouping) -> String {
+        match self {
+            Self::Selector(selector) => {
+                grouping.aggregate("sum", &format!("rate({selector}[{window}])"))
+            }
+            Self::Query(query) if grouping.sums_by(query) => query.at(window),
+            Self::Query(query) => grouping.aggregate("sum", &query.at(window)),
+        }
     }
 }
 
@@ -240,10 +319,16 @@ pub fn total_selector(kind: &ObjectiveKind) -> Option<String> {
 /// objective rather than once per window.
 enum CounterSelectors {
     /// `errors / total`.
-    Errors { errors: String, total: String },
+    Errors {
+        errors: CounterRate,
+        total: CounterRate,
+    },
     /// `(total - good) / total`: availability from good events. A good counter
     /// that does not exist yet means nothing succeeded, so it counts as zero.
-    Good { good: String, total: String },
+    Good {
+        good: CounterRate,
+        total: CounterRate,
+    },
     /// `(total - bucket) / total`: latency, whose good events are the `le` bucket
     /// at the threshold. A missing bucket is a misconfiguration, not slow
     /// requests, so the ratio then has no data (and `SLOLatencyBucketMissing`
@@ -256,12 +341,12 @@ impl CounterSelectors {
         match kind {
             ObjectiveKind::Availability { events, total, .. } => Some(match events {
                 AvailabilityEvents::Errors(errors) => Self::Errors {
-                    errors: errors.to_promql(),
-                    total: total.to_promql(),
+                    errors: CounterRate::of(errors),
+                    total: CounterRate::of(total),
                 },
                 AvailabilityEvents::Good(good) => Self::Good {
-                    good: good.to_promql(),
-                    total: total.to_promql(),
+                    good: CounterRate::of(good),
+                    total: CounterRate::of(total),
                 },
             }),
             ObjectiveKind::Latency {
@@ -292,16 +377,24 @@ impl CounterSelectors {
         };
         match self {
             Self::Errors { errors, total } => {
-                let total_rate = rate(total);
+                let total_rate = total.rate(window, grouping);
                 (
-                    format!("({} or {})", rate(errors), zero(&total_rate)),
+                    format!(
+                        "({} or {})",
+                        errors.rate(window, grouping),
+                        zero(&total_rate)
+                    ),
                     total_rate,
                 )
             }
             Self::Good { good, total } => {
-                let total_rate = rate(total);
+                let total_rate = total.rate(window, grouping);
                 (
-                    format!("({total_rate} - ({} or {}))", rate(good), zero(&total_rate)),
+                    format!(
+                        "({total_rate} - ({} or {}))",
+                        good.rate(window, grouping),
+                        zero(&total_rate)
+                    ),
                     total_rate,
                 )
             }
@@ -776,7 +869,15 @@ fn bucket_missing_alert(
 pub fn absent_selectors(kind: &ObjectiveKind) -> Vec<String> {
     match kind {
         ObjectiveKind::Latency { histogram, .. } => vec![histogram.to_promql()],
-        ObjectiveKind::Availability { total, .. } => vec![total.to_promql()],
+        ObjectiveKind::Availability { total, .. } => {
+            let mut selectors: Vec<String> = total
+                .selectors()
+                .into_iter()
+                .map(|selector| selector.to_promql())
+                .collect();
+            selectors.dedup();
+            selectors
+        }
         ObjectiveKind::Accuracy { metric, .. } => vec![metric.to_promql()],
         ObjectiveKind::Drift { score, .. } => vec![score.to_promql()],
         ObjectiveKind::Gpu {
@@ -865,7 +966,7 @@ fn burn_alerts(
         Tier::Page => budget.page.iter().collect(),
         Tier::Ticket => budget.ticket.iter().collect(),
     };
-    let total = total_selector(&objective.kind);
+    let total = TotalEvents::of(&objective.kind);
     let grouping = Grouping::of(objective);
     // One rule per window pair, labelled with its windows: the alert says which
     // pair burns (a fast 1h/5m burn or a sustained 6h/30m one), each pair keeps
@@ -877,7 +978,7 @@ fn burn_alerts(
             (Some(total), Some(min_traffic)) => format!(
                 "\nand {}\n{} >= {}",
                 grouping.on(),
-                grouping.aggregate("sum", &format!("increase({total}[{}])", min_traffic.window)),
+                total.over(min_traffic.window, &grouping),
                 min_traffic.count
             ),
             _ => String::new(),

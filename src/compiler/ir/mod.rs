@@ -5,7 +5,8 @@
 //! - services are sorted by name and names are unique; objectives keep their
 //!   declaration order inside a service and their names are unique there;
 //! - every [`Selector`] parsed as a plain PromQL vector selector, has the service
-//!   `selector {}` labels merged in, and has valid label names;
+//!   `selector {}` labels merged in (except inside an expression SLI, a [`Query`],
+//!   which is used as written), and has valid label names;
 //! - numbers are exact [`Decimal`]s and durations exact [`Duration`]s; objectives
 //!   are fractions strictly between 0 and 1; burn windows satisfy
 //!   `short < long < objective window`;
@@ -289,7 +290,7 @@ pub enum ObjectiveKind {
     /// Error ratio from counters: `errors / total`, or `1 - good / total`.
     Availability {
         events: AvailabilityEvents,
-        total: Selector,
+        total: Counter,
         budget: Budget,
     },
     /// A time-slice budget over a quality gauge: a `slice` is good when the gauge
@@ -359,11 +360,11 @@ impl ObjectiveKind {
     pub fn selectors(&self) -> Vec<&Selector> {
         match self {
             ObjectiveKind::Latency { histogram, .. } => vec![histogram],
-            ObjectiveKind::Availability { events, total, .. } => match events {
-                AvailabilityEvents::Errors(events) | AvailabilityEvents::Good(events) => {
-                    vec![events, total]
-                }
-            },
+            ObjectiveKind::Availability { events, total, .. } => {
+                let mut selectors = events.counter().selectors();
+                selectors.extend(total.selectors());
+                selectors
+            }
             ObjectiveKind::Accuracy { metric, .. } => vec![metric],
             ObjectiveKind::Drift { score, .. } => vec![score],
             ObjectiveKind::Gpu {
@@ -394,8 +395,78 @@ impl ObjectiveKind {
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub enum AvailabilityEvents {
-    Errors(Selector),
-    Good(Selector),
+    Errors(Counter),
+    Good(Counter),
+}
+
+impl AvailabilityEvents {
+    pub fn counter(&self) -> &Counter {
+        match self {
+            AvailabilityEvents::Errors(counter) | AvailabilityEvents::Good(counter) => counter,
+        }
+    }
+}
+
+/// Where a counter objective reads a count of events: a counter selector, whose
+/// per-second rate mlslo takes, or an expression SLI, already a per-second rate.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub enum Counter {
+    /// `errors = http_requests_total{code=~"5.."}`.
+    Selector(Selector),
+    /// `errors_query = """sum(rate(http_requests_total{code=~"5.."}[$window]))"""`.
+    Query(Query),
+}
+
+impl Counter {
+    /// The vector selectors it reads, in written order.
+    pub fn selectors(&self) -> Vec<&Selector> {
+        match self {
+            Counter::Selector(selector) => vec![selector],
+            Counter::Query(query) => query.selectors.iter().collect(),
+        }
+    }
+
+    /// The selector whose rate, summed per group, this counter is: the selector
+    /// itself, or the one selector of a query of the form
+    /// `sum(rate(selector[$window]))` (any sums around the one `rate`). `None`
+    /// for any other query, whose value only PromQL can tell.
+    pub fn rate_of(&self) -> Option<&Selector> {
+        match self {
+            Counter::Selector(selector) => Some(selector),
+            Counter::Query(query) => query.rate_of.as_ref(),
+        }
+    }
+}
+
+/// What an expression SLI writes where the window goes: the same expression is
+/// recorded at every window the alerts use (5m, 30m, 1h, ..., 30d).
+pub const WINDOW_PLACEHOLDER: &str = "$window";
+
+/// An expression SLI: a PromQL expression with [`WINDOW_PLACEHOLDER`] in the
+/// range of each range selector, which parses (at 5m) as an instant vector
+/// keeping every `group_by` label. The service's `selector {}` is not merged
+/// in: the expression is used as written.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Query {
+    /// As written, with the placeholder; every placeholder is a range.
+    pub text: String,
+    /// Every vector selector of the expression, in written order, as written.
+    pub selectors: Vec<Selector>,
+    /// See [`Counter::rate_of`].
+    pub rate_of: Option<Selector>,
+    /// The labels of the outermost aggregation when it is a `sum by (...)`
+    /// (empty for a plain `sum`), sorted: an expression already summed by the
+    /// group labels needs no other sum around it.
+    pub summed_by: Option<Vec<String>>,
+    /// The string literal in the source.
+    pub span: Span,
+}
+
+impl Query {
+    /// The expression at `window`.
+    pub fn at(&self, window: Duration) -> String {
+        self.text.replace(WINDOW_PLACEHOLDER, &window.to_string())
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Serialize)]

@@ -39,6 +39,11 @@ impl Item {
 pub struct Attribute {
     pub key: Spanned<String>,
     pub value: Spanned<Value>,
+    /// Where a string value's text lies in the source when it is written
+    /// verbatim (single- or triple-quoted, or double-quoted without escapes), so
+    /// that a position inside the text (a PromQL error in a query) maps back to
+    /// the file; `None` otherwise.
+    pub text_span: Option<Span>,
     /// From the key to the end of the value.
     pub span: Span,
 }
@@ -57,7 +62,8 @@ pub struct Block {
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub enum Value {
-    /// `"text"` with escapes resolved, or `'raw text'` taken verbatim.
+    /// `"text"` with escapes resolved, or `'raw text'` and `"""raw text"""`
+    /// (which may span lines) taken verbatim.
     String(String),
     /// `0.92`, `100`, `1.5e3`: always finite.
     Number(Number),

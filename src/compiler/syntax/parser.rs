@@ -341,13 +341,16 @@ fn attribute<'a>(cx: &Cx, input: &'a str, depth: usize) -> PResult<'a, Attribute
             }
         }
     }
-    let (rest, parsed_value) = value(cx, rest, depth, Some(equals))?;
+    let value_start = rest;
+    let (rest, parsed_value) = value(cx, value_start, depth, Some(equals))?;
     let span = key.span.to(parsed_value.span);
+    let text_span = verbatim_text_span(value_start, &parsed_value);
     Ok((
         rest,
         Attribute {
             key,
             value: parsed_value,
+            text_span,
             span,
         },
     ))
@@ -1237,14 +1240,64 @@ fn identifier_text(input: &str) -> PResult<'_, &str> {
 /// includes the quotes.
 ///
 /// ```text
-/// string = quoted_string | raw_string ;
+/// string = quoted_string | raw_string | triple_quoted_string ;
 /// ```
 fn string<'a>(cx: &Cx, input: &'a str) -> PResult<'a, Spanned<String>> {
     if input.starts_with('\'') {
         raw_string(cx, input)
+    } else if input.starts_with(TRIPLE_QUOTE) {
+        triple_quoted_string(cx, input)
     } else {
         quoted_string(cx, input)
     }
+}
+
+const TRIPLE_QUOTE: &str = "\"\"\"";
+
+/// A triple-quoted string taken verbatim, over any number of lines: a PromQL
+/// expression keeps its own quotes and needs no escapes. It ends at the first
+/// `"""`, so it cannot contain one.
+///
+/// ```text
+/// triple_quoted_string = '"""' , { ? any character, newlines included, but no '"""' ? } , '"""' ;
+/// ```
+fn triple_quoted_string<'a>(cx: &Cx, input: &'a str) -> PResult<'a, Spanned<String>> {
+    let rest = &input[TRIPLE_QUOTE.len()..];
+    match rest.find(TRIPLE_QUOTE) {
+        Some(text_len) => {
+            let after = &rest[text_len + TRIPLE_QUOTE.len()..];
+            Ok((
+                after,
+                Spanned::new(cx.span(input, after), rest[..text_len].to_string()),
+            ))
+        }
+        None => fail(ParseError::UnterminatedString {
+            open: cx.span_len(input, TRIPLE_QUOTE.len()),
+            end: cx.span_len(&rest[rest.len()..], 0),
+            at_newline: false,
+        }),
+    }
+}
+
+/// Where the text of a string value lies in the source, when it is written
+/// verbatim: a single- or triple-quoted string, or a double-quoted one without
+/// escapes. `None` for other values and for strings with escapes, whose text
+/// positions do not map one to one onto the source.
+fn verbatim_text_span(input: &str, value: &Spanned<Value>) -> Option<Span> {
+    let Value::String(text) = &value.node else {
+        return None;
+    };
+    let quote = if input.starts_with(TRIPLE_QUOTE) {
+        TRIPLE_QUOTE.len()
+    } else {
+        1
+    };
+    let written = value.span.end - value.span.start;
+    let start = value.span.start + quote as u32;
+    (written as usize == text.len() + 2 * quote).then(|| Span {
+        start,
+        end: start + text.len() as u32,
+    })
 }
 
 /// A double-quoted string with escapes, on one line.

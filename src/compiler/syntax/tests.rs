@@ -710,3 +710,40 @@ routing {
   inhibit kind "availability" over ["accuracy", "drift"] on [service]
 }
 "##;
+
+#[test]
+fn triple_quoted_strings_are_verbatim_over_lines_and_map_their_text() {
+    use super::ast::{Item, Value};
+    let source =
+        "q = \"\"\"sum(rate(x{a=\"b\\n\"}[$window]))\n  + 1\"\"\"\nr = \"a\\\"b\"\ns = 'c'";
+    let file = parse(source, 10).expect("parses");
+    let attributes: Vec<_> = file
+        .items
+        .iter()
+        .map(|item| match item {
+            Item::Attribute(attribute) => attribute,
+            other => panic!("not an attribute: {other:?}"),
+        })
+        .collect();
+    let Value::String(text) = &attributes[0].value.node else {
+        panic!("a string");
+    };
+    // No escapes are read, and the line break is kept.
+    assert_eq!(text, "sum(rate(x{a=\"b\\n\"}[$window]))\n  + 1");
+    let span = attributes[0].text_span.expect("verbatim text");
+    assert_eq!(
+        &source[(span.start - 10) as usize..(span.end - 10) as usize],
+        text
+    );
+    // Escapes do not map one to one; a raw string does.
+    assert_eq!(attributes[1].text_span, None);
+    assert_eq!(
+        attributes[2].text_span,
+        Some(Span {
+            start: 10 + source.find("'c'").expect("raw string") as u32 + 1,
+            end: 10 + source.find("'c'").expect("raw string") as u32 + 2,
+        })
+    );
+    let unterminated = parse("q = \"\"\"sum(x)\n", 0).expect_err("no closing quotes");
+    assert_eq!(unterminated.code, "E0102");
+}

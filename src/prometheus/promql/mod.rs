@@ -45,7 +45,7 @@ pub mod value;
 
 pub use engine::{instant_query_expr, range_query_expr, range_query_steps, EvalOptions, Evaluator};
 pub use error::EvalError;
-pub use parse::{parse_promql, parse_query, prometheus_parse_error};
+pub use parse::{parse_promql, parse_query, prometheus_parse_error, prometheus_parse_error_offset};
 pub use promql_parser::parser::Expr;
 pub use storage::Storage;
 pub use value::{Labels, Matrix, Sample, Series, Value, Vector};

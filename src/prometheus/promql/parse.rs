@@ -430,9 +430,15 @@ fn visit_selectors(expr: &mut Expr, visit: &mut dyn FnMut(&mut VectorSelector)) 
 /// The text Prometheus 2.42's parser gives for `query`, which promql-parser refused with
 /// `message`: `LINE:COL: parse error: MESSAGE`, as promtool prints it.
 pub fn prometheus_parse_error(query: &str, message: &str) -> String {
-    let tokens = tokenize(query);
-    let (offset, text) = prometheus_message(query, &tokens, message);
+    let (offset, text) = prometheus_parse_error_offset(query, message);
     format!("{} parse error: {text}", go_position(query, offset))
+}
+
+/// Where Prometheus' parser places the error promql-parser gave as `message`
+/// for `query` (a byte offset of `query`), and Prometheus' words for it.
+pub fn prometheus_parse_error_offset(query: &str, message: &str) -> (usize, String) {
+    let tokens = tokenize(query);
+    prometheus_message(query, &tokens, message)
 }
 
 /// Where Prometheus places the error (a byte offset of `query`) and its message.

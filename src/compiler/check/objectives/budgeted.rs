@@ -90,15 +90,18 @@ impl Checker {
         service_selector: &ServiceSelector<'_>,
     ) -> Option<ir::ObjectiveKind> {
         let mut all_good = true;
-        let total = self.selector_field(
-            fields,
-            "total",
-            MetricRole::Counter,
-            service_selector,
-            true,
-            &mut all_good,
-        );
-        let events = match (fields.get("errors"), fields.get("good")) {
+        let total = self.counter_field(fields, "total", service_selector, &mut all_good);
+        if total.is_none() && fields.get("total").is_none() && fields.get("total_query").is_none() {
+            all_good = false;
+            self.push(
+                codes::MISSING_FIELD
+                    .at(fields.owner_span, "an availability objective needs `total` or `total_query`")
+                    .with_help("add `total = http_requests_total` (or `total_query = \"\"\"...\"\"\"`) inside this block"),
+            );
+        }
+        let errors = fields.get("errors").or(fields.get("errors_query"));
+        let good = fields.get("good").or(fields.get("good_query"));
+        let events = match (errors, good) {
             (Some(errors), Some(good)) => {
                 let (first, second) = ordered(errors, good);
                 self.push(conflict(
@@ -113,29 +116,15 @@ impl Checker {
                     codes::MISSING_FIELD.at(fields.owner_span,
                         "an availability objective needs `errors` or `good`",
                     )
-                    .with_help("add `errors = http_requests_total{code=~\"5..\"}` (or `good = ...`) inside this block"),
+                    .with_help("add `errors = http_requests_total{code=~\"5..\"}` (or `good = ...`, or `errors_query = \"\"\"...\"\"\"`) inside this block"),
                 );
                 None
             }
             (Some(_), None) => self
-                .selector_field(
-                    fields,
-                    "errors",
-                    MetricRole::Counter,
-                    service_selector,
-                    true,
-                    &mut all_good,
-                )
+                .counter_field(fields, "errors", service_selector, &mut all_good)
                 .map(ir::AvailabilityEvents::Errors),
             (None, Some(_)) => self
-                .selector_field(
-                    fields,
-                    "good",
-                    MetricRole::Counter,
-                    service_selector,
-                    true,
-                    &mut all_good,
-                )
+                .counter_field(fields, "good", service_selector, &mut all_good)
                 .map(ir::AvailabilityEvents::Good),
         };
         let budget = self.check_budget(fields);
@@ -380,6 +369,18 @@ pub(super) static AVAILABILITY_SCHEMA: Schema = Schema {
         attribute("errors", "errors = http_requests_total{code=~\"5..\"}"),
         attribute("good", "good = http_requests_total{code!~\"5..\"}"),
         attribute("total", "total = http_requests_total"),
+        attribute(
+            "errors_query",
+            "errors_query = \"\"\"sum(rate(http_requests_total{code=~\"5..\"}[$window]))\"\"\""
+        ),
+        attribute(
+            "good_query",
+            "good_query = \"\"\"sum(rate(http_requests_total{code!~\"5..\"}[$window]))\"\"\""
+        ),
+        attribute(
+            "total_query",
+            "total_query = \"\"\"sum(rate(http_requests_total[$window]))\"\"\""
+        ),
     ],
     allows_routes: false,
     secrets: &[],

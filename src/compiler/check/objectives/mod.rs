@@ -8,6 +8,7 @@
 mod budgeted;
 mod grouping;
 mod logs;
+mod queries;
 mod thresholds;
 
 use std::collections::BTreeMap;
@@ -68,6 +69,7 @@ impl Checker {
         let objective_kind = objective_kind?;
         let group_by = group_by?;
         self.warn_pinned_group_labels(&group_by, &objective_kind);
+        self.check_query_group_labels(&group_by, &objective_kind);
         all_good.then(|| ir::Objective {
             name: name.node.clone(),
             kind: objective_kind,

@@ -331,10 +331,9 @@ impl Generator<'_> {
         let (first, second) = match &self.objective.kind {
             ObjectiveKind::Latency { .. } => (counter(traffic, good), counter(traffic, traffic)),
             ObjectiveKind::Availability { events, total, .. } => {
-                let (inner, inner_is_errors) = match events {
-                    AvailabilityEvents::Errors(errors) => (errors, true),
-                    AvailabilityEvents::Good(good) => (good, false),
-                };
+                let inner_is_errors = matches!(events, AvailabilityEvents::Errors(_));
+                let inner = events.counter().rate_of()?;
+                let total = total.rate_of()?;
                 let (inner_before, inner_after, other_before, other_after) = if inner_is_errors {
                     (Decimal::ZERO, bad, traffic, good)
                 } else {
@@ -390,9 +389,10 @@ impl Generator<'_> {
                 [(&histogram.metric, fast), (&histogram.metric, all)]
             }
             ObjectiveKind::Availability { events, total, .. } => {
-                let inner = match events {
-                    AvailabilityEvents::Errors(inner) | AvailabilityEvents::Good(inner) => inner,
-                };
+                // An expression SLI other than a sum of one counter's rate has
+                // a value only PromQL can tell: no series are modelled for it.
+                let inner = events.counter().rate_of()?;
+                let total = total.rate_of()?;
                 if inner.metric == total.metric {
                     let inner_labels = self.solver.solve(&[inner, total], cache)?;
                     let other_labels = self.solver.solve_violating(total, inner, cache)?;

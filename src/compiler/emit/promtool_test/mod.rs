@@ -88,6 +88,13 @@ pub fn service_tests(
                 ),
                 _ => cases.extend(found),
             },
+            None if has_unmodelled_query(&objective.kind) => diagnostics.push(
+                codes::NO_GENERATED_TEST.at(
+                    objective.name_span,
+                    "the value of this expression SLI is not one mlslo can model",
+                )
+                .with_help("mlslo builds test series for an expression of sums around one `rate(selector[$window])`; the rules are generated and checked all the same"),
+            ),
             None => diagnostics.push(
                 codes::NO_GENERATED_TEST.at(
                     objective.name_span,
@@ -115,6 +122,17 @@ pub fn service_tests(
         &cases,
     );
     (Some(text), diagnostics)
+}
+
+/// Whether a counter of the objective is an expression SLI whose value the
+/// burn scenarios cannot model ([`crate::compiler::ir::Counter::rate_of`]).
+fn has_unmodelled_query(kind: &ObjectiveKind) -> bool {
+    match kind {
+        ObjectiveKind::Availability { events, total, .. } => {
+            events.counter().rate_of().is_none() || total.rate_of().is_none()
+        }
+        _ => false,
+    }
 }
 
 /// The test file of the rules about Prometheus and Alertmanager themselves.
