@@ -39,6 +39,7 @@
 
 use std::collections::BTreeMap;
 
+use crate::compiler::emit::budget_alerts::budget_alert_rules;
 use crate::compiler::emit::yaml::direct;
 use crate::compiler::ir::naming;
 use crate::compiler::ir::{
@@ -117,6 +118,12 @@ pub struct AlertRule {
     pub keep_firing_for: Duration,
     /// Unescaped; escaped for Go templates when written.
     pub labels: BTreeMap<String, String>,
+    /// Go templates of mlslo's own, such as a summary with the alert's value in
+    /// words (`{{ $value | humanizeDuration }}`): written as they are, before
+    /// [`AlertRule::annotations`], so any user text in them is escaped already
+    /// ([`escape_go_template`]). Expectations render them
+    /// (`crate::prometheus::gotemplate::expand_alert`).
+    pub templates: Vec<(String, String)>,
     /// Unescaped, in writing order (summary, description, runbook, dashboard).
     pub annotations: Vec<(String, String)>,
 }
@@ -333,7 +340,7 @@ fn error_ratio_expr(
     }
 }
 
-fn percent(fraction: Decimal) -> String {
+pub(crate) fn percent(fraction: Decimal) -> String {
     fraction
         .scaled_by_power_of_ten(2)
         .map_or_else(|| fraction.to_string(), |value| format!("{value}%"))
@@ -359,6 +366,12 @@ fn emit_objective(
                 WhichRules::AlertingOnly => (Vec::new(), Vec::new()),
             };
             sli_rules = sli;
+            let mut budget_rules = budget_rules;
+            budget_rules.extend(
+                budget_alert_rules(service, objective, budget)
+                    .into_iter()
+                    .map(Rule::Alerting),
+            );
             budget_group = Some(RuleGroup {
                 name: naming::group_budget(&service.name, &objective.name),
                 rules: budget_rules,
@@ -797,7 +810,7 @@ pub fn absent_selectors(kind: &ObjectiveKind) -> Vec<String> {
 }
 
 /// Labels a forecast alert as one (see [`naming::LABEL_FORECAST`]).
-fn mark_forecast(alert: &mut AlertRule) {
+pub(crate) fn mark_forecast(alert: &mut AlertRule) {
     alert.labels.insert(
         naming::LABEL_FORECAST.to_owned(),
         naming::FORECAST_LABEL_VALUE.to_owned(),
@@ -821,11 +834,12 @@ fn threshold_alert(
         for_,
         keep_firing_for: Duration::ZERO,
         labels: alert_labels(service, objective, service.severities.of(tier)),
+        templates: Vec::new(),
         annotations: annotations(service, objective, summary, description),
     }
 }
 
-fn annotations(
+pub(crate) fn annotations(
     service: &Service,
     objective: &Objective,
     summary: String,
@@ -949,6 +963,7 @@ fn burn_alerts(
             for_,
             keep_firing_for: Duration::ZERO,
             labels,
+            templates: Vec::new(),
             annotations: annotations(service, objective, summary, description),
         });
     }
@@ -1022,14 +1037,29 @@ fn write_rule(out: &mut String, indent: usize, rule: &Rule) {
                     .map(|(key, value)| (key, escape_go_template(value))),
             );
             direct::key(out, indent, "annotations", false);
-            direct::string_map_value(
-                out,
-                indent,
-                alert
-                    .annotations
+            if alert.templates.is_empty() {
+                direct::string_map_value(
+                    out,
+                    indent,
+                    alert
+                        .annotations
+                        .iter()
+                        .map(|(key, value)| (key, escape_go_template(value))),
+                );
+            } else {
+                let annotations: Vec<(&String, Cow<'_, str>)> = alert
+                    .templates
                     .iter()
-                    .map(|(key, value)| (key, escape_go_template(value))),
-            );
+                    .map(|(key, value)| (key, Cow::Borrowed(value.as_str())))
+                    .chain(
+                        alert
+                            .annotations
+                            .iter()
+                            .map(|(key, value)| (key, escape_go_template(value))),
+                    )
+                    .collect();
+                direct::string_map_value(out, indent, annotations.into_iter());
+            }
         }
     }
 }
@@ -1075,10 +1105,18 @@ mod tests {
                     )
                 };
                 pairs.push(("labels", escaped(alert.labels.iter().collect())));
-                pairs.push((
-                    "annotations",
-                    escaped(alert.annotations.iter().map(|(k, v)| (k, v)).collect()),
-                ));
+                let mut annotations: Vec<(String, Node)> = alert
+                    .templates
+                    .iter()
+                    .map(|(key, value)| (key.clone(), Node::str(value)))
+                    .collect();
+                annotations.extend(
+                    alert
+                        .annotations
+                        .iter()
+                        .map(|(key, value)| (key.clone(), Node::str(escape_go_template(value)))),
+                );
+                pairs.push(("annotations", Node::owned_map(annotations)));
                 Node::map(pairs)
             }
         };
@@ -1111,6 +1149,7 @@ mod tests {
                 .iter()
                 .map(|(key, value)| ((*key).to_owned(), (*value).to_owned()))
                 .collect(),
+            templates: Vec::new(),
             annotations: notes
                 .iter()
                 .map(|(key, value)| ((*key).to_owned(), (*value).to_owned()))
