@@ -597,7 +597,6 @@ fn alert_rules(folder: &Path) -> (Vec<String>, Vec<AlertRule>) {
                 rules.push(AlertRule {
                     alert: alert.to_string(),
                     labels: strings(&rule["labels"]),
-                    templates: Vec::new(),
                     annotations: strings(&rule["annotations"]),
                 });
             }

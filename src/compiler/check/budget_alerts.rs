@@ -33,8 +33,11 @@ impl Checker {
         let Some(budget_block) = fields.block("budget") else {
             return Some(ir::BudgetAlerts::default());
         };
-        let budget_fields =
-            self.collect(&budget_block.items, &BUDGET_ALERTS_SCHEMA, budget_block.kind.span);
+        let budget_fields = self.collect(
+            &budget_block.items,
+            &BUDGET_ALERTS_SCHEMA,
+            budget_block.kind.span,
+        );
         let mut all_good = true;
         let remaining_below = match budget_fields.value("remaining_below") {
             Some(value) => match self.read_percent("remaining_below", value) {
