@@ -622,9 +622,27 @@ fn error_ratios(
 }
 
 /// Pairs each forecast alert ([`naming::is_forecast_alert`]) with the other alerts of
-/// its objective (the threshold alerts the compiler generates next to it,
-/// [`naming::ALERT_METRIC_ABSENT`] aside).
+/// its objective (the threshold alerts the compiler generates next to it; the
+/// alerts on missing data, [`naming::ALERT_METRIC_ABSENT`] and
+/// [`naming::ALERT_LATENCY_BUCKET_MISSING`], aside) that share its labels: a
+/// grouped objective's forecast for one group is scored against that group's
+/// alerts only. The labels that tell a forecast from a threshold alert by
+/// design (severity, the forecast mark, the window split) are not compared, and
+/// a threshold alert may carry more labels than its forecast (a device's
+/// utilization beside the pool's memory forecast).
 fn forecast_outcomes(alerts: &[AlertHistory]) -> Vec<ForecastOutcome> {
+    let forecasts_it = |forecast: &AlertHistory, threshold: &AlertHistory| {
+        forecast.labels.iter().all(|(label, value)| {
+            [
+                "alertname",
+                naming::LABEL_SEVERITY,
+                naming::LABEL_FORECAST,
+                naming::LABEL_LONG_WINDOWS,
+            ]
+            .contains(&label.as_str())
+                || threshold.labels.get(label) == Some(value)
+        })
+    };
     let key = |alert: &AlertHistory| {
         (
             alert.labels.get(LABEL_SERVICE).cloned().unwrap_or_default(),
@@ -640,7 +658,9 @@ fn forecast_outcomes(alerts: &[AlertHistory]) -> Vec<ForecastOutcome> {
         for threshold in alerts.iter().filter(|a| {
             !naming::is_forecast_alert(&a.alertname)
                 && a.alertname != naming::ALERT_METRIC_ABSENT
+                && a.alertname != naming::ALERT_LATENCY_BUCKET_MISSING
                 && key(a) == (service.clone(), slo.clone())
+                && forecasts_it(forecast, a)
         }) {
             let outcome = |kind: &str, at_ms: i64, lead_ms: Option<i64>| ForecastOutcome {
                 forecast: forecast.alertname.clone(),
@@ -1429,6 +1449,47 @@ mod forecast_tests {
                 ("lead", 100, Some(200)),
                 ("lead", 500, Some(400)),
                 ("false_alarm", 1000, None),
+            ]
+        );
+    }
+
+    fn in_group(mut alert: AlertHistory, model: &str, severity: &str) -> AlertHistory {
+        alert.labels.insert("model".into(), model.into());
+        alert
+            .labels
+            .insert(naming::LABEL_SEVERITY.into(), severity.into());
+        alert
+    }
+
+    #[test]
+    fn a_budget_forecast_is_scored_against_its_own_groups_alerts() {
+        // Model a's budget is forecast to run out at 100 and its burn ticket
+        // fires at 400; model b's ticket at 200 had no forecast of its own.
+        let mut forecast = in_group(
+            alert(naming::ALERT_BUDGET_EXHAUSTION, &[100]),
+            "a",
+            "ticket",
+        );
+        forecast.labels.insert(
+            naming::LABEL_FORECAST.into(),
+            naming::FORECAST_LABEL_VALUE.into(),
+        );
+        let alerts = [
+            forecast,
+            in_group(alert(naming::ALERT_BUDGET_BURN, &[400]), "a", "page"),
+            in_group(alert(naming::ALERT_BUDGET_BURN, &[200]), "b", "page"),
+            in_group(alert(naming::ALERT_BUDGET_LOW, &[]), "a", "ticket"),
+        ];
+        let outcomes = forecast_outcomes(&alerts);
+        let summary: Vec<(&str, &str, i64, Option<i64>)> = outcomes
+            .iter()
+            .map(|o| (o.threshold.as_str(), o.outcome.as_str(), o.at_ms, o.lead_ms))
+            .collect();
+        assert_eq!(
+            summary,
+            vec![
+                (naming::ALERT_BUDGET_BURN, "lead", 100, Some(300)),
+                (naming::ALERT_BUDGET_LOW, "false_alarm", 100, None),
             ]
         );
     }
