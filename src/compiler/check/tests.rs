@@ -888,6 +888,56 @@ fn burn_alert_names_are_alert_names_of_their_own() {
 }
 
 #[test]
+fn budget_alerts_are_off_unless_a_budget_block_asks_for_them() {
+    let with = |fields: &str| {
+        objective(
+            "availability",
+            &format!("errors = e_total\n total = t_total\n objective = 99.9%\n{fields}"),
+        )
+    };
+    let budget_of = |source: &str| {
+        program(source).services[0].objectives[0]
+            .kind
+            .budget()
+            .cloned()
+            .expect("budget")
+    };
+    assert_eq!(
+        budget_of(&with("")).budget_alerts,
+        ir::BudgetAlerts::default()
+    );
+    let asked = budget_of(&with(
+        " budget {\n remaining_below = 25%\n exhaustion { lookback = 1d, horizon = 3d }\n }",
+    ));
+    assert_eq!(asked.budget_alerts.remaining_below, Decimal::parse("0.25"));
+    let exhaustion = asked.budget_alerts.exhaustion.expect("exhaustion");
+    assert_eq!(
+        (exhaustion.lookback, exhaustion.horizon),
+        (Duration::days(1), Duration::days(3))
+    );
+    assert_eq!(codes(&with(" budget { remaining_below = 0% }")), ["E0732"]);
+    assert_eq!(codes(&with(" budget { remaining_below = 25 }")), ["E0301"]);
+    assert_eq!(
+        codes(&with(
+            " window = 7d\n alerts = [page]\n budget { exhaustion { lookback = 7d, horizon = 1d } }"
+        )),
+        ["E0733"]
+    );
+    assert_eq!(
+        codes(&with(
+            " budget { exhaustion { lookback = 1d, horizon = 31d } }"
+        )),
+        ["W0731"]
+    );
+    assert_eq!(
+        codes(&with(" budget { exhaustion { lookback = 1d } }")),
+        ["E0210"]
+    );
+    assert_eq!(codes(&with(" budget { }")), ["W0732"]);
+    assert_eq!(codes(&with(" burn_alert = \"ErrorBudgetLow\"")), ["E0731"]);
+}
+
+#[test]
 fn burn_windows_are_ordered() {
     let burn = |b: &str| {
         objective("availability", &format!("errors = e_total\n total = t_total\n objective = 99.9%\n page {{ burn {{ {b} }} }}"))

@@ -23,6 +23,7 @@
 
 use crate::compiler::emit::prometheus::{
     alert_labels, annotations, escape_go_template, mark_forecast, percent, recorded, AlertRule,
+    Rule, RuleGroup,
 };
 use crate::compiler::ir::{naming, Budget, Duration, Objective, Service, Tier};
 
@@ -31,6 +32,24 @@ use crate::compiler::ir::{naming, Budget, Duration, Objective, Service, Tier};
 pub const REMAINING_TEMPLATE: &str = "{{ $value | humanizePercentage }}";
 /// The Go template of the forecast's summary: the time left, in words.
 pub const TIME_LEFT_TEMPLATE: &str = "{{ $value | humanizeDuration }}";
+
+/// Appends the budget alerts of every objective of `service` to its budget
+/// group among `groups` (the service's objective groups).
+pub fn add_budget_alerts(service: &Service, groups: &mut [RuleGroup]) {
+    for objective in &service.objectives {
+        let Some(budget) = objective.kind.budget() else {
+            continue;
+        };
+        let alerts = budget_alert_rules(service, objective, budget);
+        if alerts.is_empty() {
+            continue;
+        }
+        let name = naming::group_budget(&service.name, &objective.name);
+        if let Some(group) = groups.iter_mut().find(|group| group.name == name) {
+            group.rules.extend(alerts.into_iter().map(Rule::Alerting));
+        }
+    }
+}
 
 /// The budget alerts of one budgeted objective, in writing order.
 pub fn budget_alert_rules(

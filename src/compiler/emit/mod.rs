@@ -142,6 +142,7 @@ pub fn service_rule_groups(
     which: prometheus::WhichRules,
 ) -> Vec<prometheus::RuleGroup> {
     let mut groups = prometheus::objective_rule_groups(service, which);
+    budget_alerts::add_budget_alerts(service, &mut groups);
     if !groups.is_empty() {
         groups.extend(monitoring::service_monitoring_group(
             service, monitoring, which,

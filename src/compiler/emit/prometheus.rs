@@ -39,7 +39,6 @@
 
 use std::collections::BTreeMap;
 
-use crate::compiler::emit::budget_alerts::budget_alert_rules;
 use crate::compiler::emit::yaml::direct;
 use crate::compiler::ir::naming;
 use crate::compiler::ir::{
@@ -366,12 +365,6 @@ fn emit_objective(
                 WhichRules::AlertingOnly => (Vec::new(), Vec::new()),
             };
             sli_rules = sli;
-            let mut budget_rules = budget_rules;
-            budget_rules.extend(
-                budget_alert_rules(service, objective, budget)
-                    .into_iter()
-                    .map(Rule::Alerting),
-            );
             budget_group = Some(RuleGroup {
                 name: naming::group_budget(&service.name, &objective.name),
                 rules: budget_rules,
