@@ -86,6 +86,8 @@ impl Checker {
             return None;
         };
         let error_budget = Decimal::ONE.checked_sub(objective)?;
+        let budget_alerts = self.check_budget_alerts(fields, window);
+        all_good &= budget_alerts.is_some();
         let mut page = Vec::new();
         let mut ticket = Vec::new();
         for (tier, windows) in [(Tier::Page, &mut page), (Tier::Ticket, &mut ticket)] {
@@ -173,6 +175,7 @@ impl Checker {
             burn_alert,
             page,
             ticket,
+            budget_alerts: budget_alerts.unwrap_or_default(),
         };
         if alerts_enabled {
             let span = fields

@@ -14,8 +14,9 @@
 //! the monitoring path (the dead man's switch and the meta-alerts); E0650 to
 //! W0669 about maintenance windows and the Kubernetes manifests' metadata; E0700 to
 //! W0729 about grouped objectives (`group_by`), E0710 to W0714 of them about
-//! expression SLIs; E0730
-//! to W0749 about the control of alert tiers (names, vocabulary, switched-off tiers).
+//! expression SLIs; E0730 to W0749 about the control of alert tiers (names,
+//! vocabulary, switched-off tiers) and budget alerts (E0732 to E0739, W0731 to
+//! W0735).
 
 crate::base::diagnostic::declare_codes! {
     /// Codes E02xx (names), E03xx (types and units), E04xx (SLO semantics) and
@@ -774,6 +775,31 @@ which marks forecast alerts.
     }
 
 Fix: choose a name of its own, such as `CheckoutApiBudgetBurn`.";
+    REMAINING_BUDGET_OUT_OF_RANGE = "E0732", "remaining budget threshold out of range", "\
+`remaining_below` in an objective's `budget` block is the share of the error
+budget, over the objective window, below which `ErrorBudgetLow` fires. It must
+be strictly between 0% and 100%: at 0% the budget is gone and the burn-rate
+alerts have long fired, and at 100% the alert would fire at the first error.
+
+    availability \"api\" {
+      ...
+      budget { remaining_below = 100% }    // error
+    }
+
+Fix: the share your error-budget policy acts on, such as `remaining_below = 25%`.";
+    EXHAUSTION_LOOKBACK_NOT_SHORTER = "E0733", "exhaustion lookback not shorter than the window", "\
+The `exhaustion` forecast of a `budget` block fits a line to the remaining
+error budget over `lookback`. The remaining budget is itself a ratio over the
+objective window, so a fit over a whole window or more mixes in errors that
+the window no longer counts, and needs more history than the budget has.
+
+    availability \"api\" {
+      window = 7d
+      ...
+      budget { exhaustion { lookback = 7d, horizon = 2d } }   // error
+    }
+
+Fix: a lookback of a fraction of the window, such as 1d for 7d or 30d.";
     NOT_A_COUNTER = "W0001", "metric does not look like a counter", "\
 An availability objective counts events with `rate()`, which needs counters:
 by Prometheus naming conventions their names end in `_total` (or `_count`,
@@ -1142,4 +1168,31 @@ never written, which is usually a leftover of an edit.
     }
 
 Fix: add the tier to the list (`alerts = [page, ticket]`), or remove the block.";
+    EXHAUSTION_HORIZON_BEYOND_WINDOW = "W0731", "exhaustion horizon beyond the window", "\
+The `exhaustion` forecast of a `budget` block fires while a linear fit of the
+remaining budget reaches zero within `horizon`. The remaining budget is a
+ratio over the objective window: past one window every error the fit saw has
+left it, so a longer horizon extrapolates further than what is measured, and
+the alert fires on slow trends the budget would never feel.
+
+    availability \"api\" {
+      window = 7d
+      ...
+      budget { exhaustion { lookback = 1d, horizon = 14d } }   // warning
+    }
+
+Fix: a horizon within the window, such as 3d.";
+    BUDGET_BLOCK_WITHOUT_ALERT = "W0732", "budget block without an alert", "\
+An objective's `budget` block asks for the alerts on its error budget:
+`remaining_below` for `ErrorBudgetLow`, `exhaustion` for
+`ErrorBudgetExhaustionForecast`. A block with neither generates nothing,
+which is usually a leftover of an edit.
+
+    availability \"api\" {
+      ...
+      budget { }        // warning
+    }
+
+Fix: add `remaining_below = 25%` or `exhaustion { lookback = 1d, horizon = 3d }`,
+or remove the block.";
 }

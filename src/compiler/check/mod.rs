@@ -14,7 +14,7 @@
 //! units; `schema` reads blocks against the schema of their kind;
 //! `labels_and_annotations` what every alert carries; `selector_parser` parses
 //! PromQL selectors and `selectors` applies the metric-kind rules; `budget` reads
-//! error budgets and burn windows; `objectives` the objective kinds, one file per
+//! error budgets and burn windows, `budget_alerts` the alerts on the budget left; `objectives` the objective kinds, one file per
 //! family; `receivers`, `routing` and `inhibition` the routing block; `program`
 //! the services of every file; `generated_names` proves the names the model
 //! will generate unique and within their targets' limits; `generated_alerts`
@@ -22,6 +22,7 @@
 //! candidates.
 
 mod budget;
+mod budget_alerts;
 mod checker;
 pub(crate) mod codes;
 mod generated_alerts;

@@ -888,6 +888,56 @@ fn burn_alert_names_are_alert_names_of_their_own() {
 }
 
 #[test]
+fn budget_alerts_are_off_unless_a_budget_block_asks_for_them() {
+    let with = |fields: &str| {
+        objective(
+            "availability",
+            &format!("errors = e_total\n total = t_total\n objective = 99.9%\n{fields}"),
+        )
+    };
+    let budget_of = |source: &str| {
+        program(source).services[0].objectives[0]
+            .kind
+            .budget()
+            .cloned()
+            .expect("budget")
+    };
+    assert_eq!(
+        budget_of(&with("")).budget_alerts,
+        ir::BudgetAlerts::default()
+    );
+    let asked = budget_of(&with(
+        " budget {\n remaining_below = 25%\n exhaustion { lookback = 1d, horizon = 3d }\n }",
+    ));
+    assert_eq!(asked.budget_alerts.remaining_below, Decimal::parse("0.25"));
+    let exhaustion = asked.budget_alerts.exhaustion.expect("exhaustion");
+    assert_eq!(
+        (exhaustion.lookback, exhaustion.horizon),
+        (Duration::days(1), Duration::days(3))
+    );
+    assert_eq!(codes(&with(" budget { remaining_below = 0% }")), ["E0732"]);
+    assert_eq!(codes(&with(" budget { remaining_below = 25 }")), ["E0301"]);
+    assert_eq!(
+        codes(&with(
+            " window = 7d\n alerts = [page]\n budget { exhaustion { lookback = 7d, horizon = 1d } }"
+        )),
+        ["E0733"]
+    );
+    assert_eq!(
+        codes(&with(
+            " budget { exhaustion { lookback = 1d, horizon = 31d } }"
+        )),
+        ["W0731"]
+    );
+    assert_eq!(
+        codes(&with(" budget { exhaustion { lookback = 1d } }")),
+        ["E0210"]
+    );
+    assert_eq!(codes(&with(" budget { }")), ["W0732"]);
+    assert_eq!(codes(&with(" burn_alert = \"ErrorBudgetLow\"")), ["E0731"]);
+}
+
+#[test]
 fn burn_windows_are_ordered() {
     let burn = |b: &str| {
         objective("availability", &format!("errors = e_total\n total = t_total\n objective = 99.9%\n page {{ burn {{ {b} }} }}"))
@@ -1332,9 +1382,10 @@ fn each_code_has_a_minimal_invalid_example_that_triggers_exactly_it() {
         "E0601", "E0602", "E0603", "E0610", "E0611", "E0630", "E0631", "E0632", "E0640", "E0650",
         "E0651", "E0652", "E0653", "E0654", "E0655", "E0656", "E0657", "E0658", "E0659", "E0700",
         "E0701", "E0702", "E0703", "E0710", "E0711", "E0712", "E0713", "E0714", "E0730", "E0731",
-        "W0001", "W0002", "W0003", "W0004", "W0005", "W0006", "W0007", "W0008", "W0501", "W0502",
-        "W0503", "W0504", "W0505", "W0600", "W0601", "W0610", "W0611", "W0620", "W0630", "W0640",
-        "W0641", "W0642", "W0650", "W0651", "W0652", "W0700", "W0701", "W0702", "W0730",
+        "E0732", "E0733", "W0001", "W0002", "W0003", "W0004", "W0005", "W0006", "W0007", "W0008",
+        "W0501", "W0502", "W0503", "W0504", "W0505", "W0600", "W0601", "W0610", "W0611", "W0620",
+        "W0630", "W0640", "W0641", "W0642", "W0650", "W0651", "W0652", "W0700", "W0701", "W0702",
+        "W0730", "W0731", "W0732",
     ];
     let listed: Vec<&str> = examples.iter().map(|(code, _)| *code).collect();
     let registered: Vec<&str> = CODES.iter().map(|info| info.code).collect();

@@ -21,7 +21,11 @@
 //!   `forecast!="true"`, except a user rule on `alertname`, which names the
 //!   alerts it means (the explicit opt-in: `inhibit alertname
 //!   "GPUMemoryExhaustionForecast" over ...`). A false forecast page must not
-//!   silence the latency, drift and accuracy pages of its service.
+//!   silence the latency, drift and accuracy pages of its service;
+//! - `ErrorBudgetLow` mutes nothing either: once a budget is spent it fires for
+//!   days, and an availability budget spent last week explains no drift alert
+//!   today. User rules not on `alertname` say `alertname!="ErrorBudgetLow"` on
+//!   their source side when some objective has that alert.
 
 use crate::base::diagnostic::Diagnostic;
 use crate::compiler::emit::codes;
@@ -174,6 +178,13 @@ fn not_a_forecast() -> (String, String, String) {
     triple(naming::LABEL_FORECAST, "!=", naming::FORECAST_LABEL_VALUE)
 }
 
+/// The source matcher that keeps the low-budget alert from muting anything: it
+/// fires for days once a budget is spent, a policy signal rather than a sign
+/// that the service is failing now, so it explains no other alert.
+fn not_a_budget_low_alert() -> (String, String, String) {
+    triple("alertname", "!=", naming::ALERT_BUDGET_LOW)
+}
+
 /// Inhibit rules derived from the objectives, then the user's, in emit order.
 pub fn inhibit_rules(program: &Program) -> Vec<GeneratedInhibit> {
     let mut rules = Vec::new();
@@ -247,15 +258,30 @@ pub fn inhibit_rules(program: &Program) -> Vec<GeneratedInhibit> {
             }
         }
     }
+    let has_budget_low_alert = program.services.iter().any(|service| {
+        service.objectives.iter().any(|objective| {
+            objective
+                .kind
+                .budget()
+                .is_some_and(|budget| budget.budget_alerts.remaining_below.is_some())
+        })
+    });
     if let Some(routing) = &program.routing {
         for rule in &routing.inhibits {
-            for user_rule in user_inhibit(rule) {
+            for mut user_rule in user_inhibit(rule) {
                 // A user rule equal to a generated one would only be written twice.
                 let duplicate = rules.iter().any(|existing| {
                     existing.source == user_rule.source
                         && existing.target == user_rule.target
                         && existing.equal == user_rule.equal
                 });
+                // A source on `alertname` names its alerts; one on a severity
+                // other than the tickets' never matches the low-budget alert.
+                let may_match_budget_low = rule.label != "alertname"
+                    && (rule.label != naming::LABEL_SEVERITY || rule.source == severities.ticket);
+                if has_budget_low_alert && may_match_budget_low {
+                    user_rule.source.push(not_a_budget_low_alert());
+                }
                 if !duplicate {
                     rules.push(user_rule);
                 }

@@ -9,11 +9,12 @@
 //! spans from the model.
 //!
 //! Layout: `naming` (the model's, re-exported) holds every generated name, `prometheus` builds the rule
-//! groups, `kubernetes` wraps them in a `PrometheusRule`, `promtool_test`
+//! groups (`budget_alerts` the alerts on the budget left), `kubernetes` wraps them in a `PrometheusRule`, `promtool_test`
 //! generates the unit tests, `yaml` writes text.
 
 pub mod alertmanager;
 pub mod alertmanager_config;
+pub mod budget_alerts;
 mod codes;
 pub mod kubernetes;
 pub mod monitoring;
@@ -141,6 +142,7 @@ pub fn service_rule_groups(
     which: prometheus::WhichRules,
 ) -> Vec<prometheus::RuleGroup> {
     let mut groups = prometheus::objective_rule_groups(service, which);
+    budget_alerts::add_budget_alerts(service, &mut groups);
     if !groups.is_empty() {
         groups.extend(monitoring::service_monitoring_group(
             service, monitoring, which,

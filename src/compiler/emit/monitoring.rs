@@ -118,6 +118,7 @@ fn rule_failure_alerts(service: &Service) -> impl Iterator<Item = AlertRule> {
             for_: RULE_FAILURES_FOR,
             keep_firing_for: Duration::ZERO,
             labels: service_labels(service, service.severities.of(Tier::Page)),
+            templates: Vec::new(),
             annotations: summary_and_description(
                 service,
                 format!("Prometheus fails to evaluate the SLO rules of {}", service.name),
@@ -134,6 +135,7 @@ fn rule_failure_alerts(service: &Service) -> impl Iterator<Item = AlertRule> {
             for_: RULE_FAILURES_FOR,
             keep_firing_for: Duration::ZERO,
             labels: service_labels(service, service.severities.of(Tier::Ticket)),
+            templates: Vec::new(),
             annotations: summary_and_description(
                 service,
                 format!("Prometheus misses evaluations of the SLO rules of {}", service.name),
@@ -175,6 +177,7 @@ fn target_down_rules(service: &Service, objective: &Objective, which: WhichRules
         for_: ABSENT_FOR,
         keep_firing_for: Duration::ZERO,
         labels,
+        templates: Vec::new(),
         annotations: summary_and_description(
             service,
             format!(
@@ -207,6 +210,7 @@ pub fn monitoring_groups(program: &Program) -> Vec<RuleGroup> {
             for_: Duration::ZERO,
             keep_firing_for: Duration::ZERO,
             labels: global_labels(monitoring, naming::SEVERITY_HEARTBEAT),
+            templates: Vec::new(),
             annotations: vec![
                 (
                     naming::ANNOTATION_SUMMARY.to_owned(),
@@ -248,6 +252,7 @@ pub fn monitoring_groups(program: &Program) -> Vec<RuleGroup> {
             for_: NOTIFICATIONS_FAILING_FOR,
             keep_firing_for: Duration::ZERO,
             labels: global_labels(monitoring, severities.of(Tier::Ticket)),
+            templates: Vec::new(),
             annotations: vec![
                 (
                     naming::ANNOTATION_SUMMARY.to_owned(),
@@ -310,6 +315,7 @@ fn metrics_absent(
         for_: METRICS_ABSENT_FOR,
         keep_firing_for: Duration::ZERO,
         labels,
+        templates: Vec::new(),
         annotations: vec![
             (naming::ANNOTATION_SUMMARY.to_owned(), summary.to_owned()),
             (

@@ -133,6 +133,12 @@ pub struct AlertRule {
     pub keep_firing_for: Duration,
     /// Unescaped; escaped for Go templates when written.
     pub labels: BTreeMap<String, String>,
+    /// Go templates of mlslo's own, such as a summary with the alert's value in
+    /// words (`{{ $value | humanizeDuration }}`): written as they are, before
+    /// [`AlertRule::annotations`], so any user text in them is escaped already
+    /// ([`escape_go_template`]). Expectations render them
+    /// (`crate::prometheus::gotemplate::expand_alert`).
+    pub templates: Vec<(String, String)>,
     /// Unescaped, in writing order (summary, description, runbook, dashboard).
     pub annotations: Vec<(String, String)>,
 }
@@ -426,7 +432,7 @@ fn error_ratio_expr(
     }
 }
 
-fn percent(fraction: Decimal) -> String {
+pub(crate) fn percent(fraction: Decimal) -> String {
     fraction
         .scaled_by_power_of_ten(2)
         .map_or_else(|| fraction.to_string(), |value| format!("{value}%"))
@@ -898,7 +904,7 @@ pub fn absent_selectors(kind: &ObjectiveKind) -> Vec<String> {
 }
 
 /// Labels a forecast alert as one (see [`naming::LABEL_FORECAST`]).
-fn mark_forecast(alert: &mut AlertRule) {
+pub(crate) fn mark_forecast(alert: &mut AlertRule) {
     alert.labels.insert(
         naming::LABEL_FORECAST.to_owned(),
         naming::FORECAST_LABEL_VALUE.to_owned(),
@@ -922,11 +928,12 @@ fn threshold_alert(
         for_,
         keep_firing_for: Duration::ZERO,
         labels: alert_labels(service, objective, service.severities.of(tier)),
+        templates: Vec::new(),
         annotations: annotations(service, objective, summary, description),
     }
 }
 
-fn annotations(
+pub(crate) fn annotations(
     service: &Service,
     objective: &Objective,
     summary: String,
@@ -1032,6 +1039,7 @@ fn burn_alerts(
             for_: burn.for_,
             keep_firing_for: Duration::ZERO,
             labels,
+            templates: Vec::new(),
             annotations: annotations(service, objective, summary, description),
         });
     }
@@ -1105,14 +1113,29 @@ fn write_rule(out: &mut String, indent: usize, rule: &Rule) {
                     .map(|(key, value)| (key, escape_go_template(value))),
             );
             direct::key(out, indent, "annotations", false);
-            direct::string_map_value(
-                out,
-                indent,
-                alert
-                    .annotations
+            if alert.templates.is_empty() {
+                direct::string_map_value(
+                    out,
+                    indent,
+                    alert
+                        .annotations
+                        .iter()
+                        .map(|(key, value)| (key, escape_go_template(value))),
+                );
+            } else {
+                let annotations: Vec<(&String, Cow<'_, str>)> = alert
+                    .templates
                     .iter()
-                    .map(|(key, value)| (key, escape_go_template(value))),
-            );
+                    .map(|(key, value)| (key, Cow::Borrowed(value.as_str())))
+                    .chain(
+                        alert
+                            .annotations
+                            .iter()
+                            .map(|(key, value)| (key, escape_go_template(value))),
+                    )
+                    .collect();
+                direct::string_map_value(out, indent, annotations.into_iter());
+            }
         }
     }
 }
@@ -1158,10 +1181,18 @@ mod tests {
                     )
                 };
                 pairs.push(("labels", escaped(alert.labels.iter().collect())));
-                pairs.push((
-                    "annotations",
-                    escaped(alert.annotations.iter().map(|(k, v)| (k, v)).collect()),
-                ));
+                let mut annotations: Vec<(String, Node)> = alert
+                    .templates
+                    .iter()
+                    .map(|(key, value)| (key.clone(), Node::str(value)))
+                    .collect();
+                annotations.extend(
+                    alert
+                        .annotations
+                        .iter()
+                        .map(|(key, value)| (key.clone(), Node::str(escape_go_template(value)))),
+                );
+                pairs.push(("annotations", Node::owned_map(annotations)));
                 Node::map(pairs)
             }
         };
@@ -1194,6 +1225,7 @@ mod tests {
                 .iter()
                 .map(|(key, value)| ((*key).to_owned(), (*value).to_owned()))
                 .collect(),
+            templates: Vec::new(),
             annotations: notes
                 .iter()
                 .map(|(key, value)| ((*key).to_owned(), (*value).to_owned()))

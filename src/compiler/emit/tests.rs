@@ -183,6 +183,51 @@ routing {
     }
 }
 
+/// The low-budget ticket fires for days once a budget is spent: user rules that
+/// could match it keep it out of their source side, and only when some
+/// objective has it.
+#[test]
+fn the_low_budget_alert_mutes_nothing() {
+    let source = |budget: &str| {
+        format!(
+            r#"
+service "s" {{
+  team = "t"
+  availability "a" {{
+    errors = e_total
+    total = t_total
+    objective = 99.9%
+    {budget}
+  }}
+}}
+routing {{
+  default_receiver = "r"
+  receiver "r" {{ webhook {{ url = "https://hooks.example.com/x" }} }}
+  inhibit kind "availability" over "drift" on [service]
+  inhibit severity "page" over "ticket" on [service, slo]
+  inhibit alertname "ErrorBudgetLow" over "DriftScoreHigh" on [service]
+}}
+"#
+        )
+    };
+    let not_low = (
+        "alertname".to_owned(),
+        "!=".to_owned(),
+        crate::compiler::ir::naming::ALERT_BUDGET_LOW.to_owned(),
+    );
+    let kept_out = |budget: &str| -> Vec<bool> {
+        let (program, _) = checked(&source(budget));
+        crate::compiler::emit::alertmanager::inhibit_rules(&program)
+            .iter()
+            .filter(|rule| rule.reason.starts_with("user rule"))
+            .map(|rule| rule.source.contains(&not_low))
+            .collect()
+    };
+    // The page-over-ticket rule equals the generated one and is written once.
+    assert_eq!(kept_out("budget { remaining_below = 25% }"), [true, false]);
+    assert_eq!(kept_out(""), [false, false]);
+}
+
 /// Watcher renders a search body as a Mustache template, so the user's strings in
 /// it are written with the delimiter switch that renders `{{` as text.
 #[test]

@@ -554,6 +554,21 @@ pub struct Budget {
     pub page: Vec<BurnWindow>,
     /// Ticket-tier burn windows.
     pub ticket: Vec<BurnWindow>,
+    /// The alerts on the budget itself (`budget { ... }`); none by default.
+    pub budget_alerts: BudgetAlerts,
+}
+
+/// The alerts on what is left of an objective's error budget over its window,
+/// beside the burn-rate alerts on how fast it goes: both are tickets, and both
+/// are off unless the objective's `budget { ... }` block asks for them.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct BudgetAlerts {
+    /// `remaining_below = 25%`: fires while less than this share of the
+    /// budget is left (a fraction: `0.25`).
+    pub remaining_below: Option<Decimal>,
+    /// `exhaustion { lookback = 1d, horizon = 3d }`: fires while a linear fit of
+    /// the remaining budget over `lookback` reaches zero within `horizon`.
+    pub exhaustion: Option<Forecast>,
 }
 
 impl Budget {

@@ -76,6 +76,11 @@ pub const ANNOTATION_DASHBOARD: &str = "dashboard_url";
 
 /// Alert names.
 pub const ALERT_BUDGET_BURN: &str = "ErrorBudgetBurn";
+/// Less than `remaining_below` of the objective window's budget is left.
+pub const ALERT_BUDGET_LOW: &str = "ErrorBudgetLow";
+/// The trend of the remaining budget reaches zero within the horizon (a
+/// forecast: the name ends in [`FORECAST_ALERT_SUFFIX`]).
+pub const ALERT_BUDGET_EXHAUSTION: &str = "ErrorBudgetExhaustionForecast";
 pub const ALERT_METRIC_ABSENT: &str = "SLOMetricAbsent";
 pub const ALERT_LATENCY_BUCKET_MISSING: &str = "SLOLatencyBucketMissing";
 pub const ALERT_DRIFT_HIGH: &str = "DriftScoreHigh";
@@ -118,6 +123,8 @@ pub fn is_forecast_alert(alertname: &str) -> bool {
 /// would mistake one for the other.
 pub fn is_reserved_alert_name(name: &str) -> bool {
     [
+        ALERT_BUDGET_LOW,
+        ALERT_BUDGET_EXHAUSTION,
         ALERT_METRIC_ABSENT,
         ALERT_LATENCY_BUCKET_MISSING,
         ALERT_DRIFT_HIGH,
@@ -197,7 +204,8 @@ pub fn group_objective(service: &str, objective: &str) -> String {
     format!("{service}/{objective}")
 }
 
-/// The objective-window, metadata and budget rules (not needed by any alert).
+/// The objective-window, metadata and budget rules (no burn-rate alert needs
+/// them), then the alerts on the budget left, which read them in the same cycle.
 pub fn group_budget(service: &str, objective: &str) -> String {
     format!("{service}/{objective}/budget")
 }
@@ -346,11 +354,16 @@ mod tests {
 
     #[test]
     fn forecast_alerts_and_only_they_end_in_the_forecast_suffix() {
-        for forecast in [ALERT_DRIFT_FORECAST, ALERT_GPU_MEMORY_EXHAUSTION] {
+        for forecast in [
+            ALERT_DRIFT_FORECAST,
+            ALERT_GPU_MEMORY_EXHAUSTION,
+            ALERT_BUDGET_EXHAUSTION,
+        ] {
             assert!(is_forecast_alert(forecast), "{forecast}");
         }
         for threshold in [
             ALERT_BUDGET_BURN,
+            ALERT_BUDGET_LOW,
             ALERT_METRIC_ABSENT,
             ALERT_DRIFT_HIGH,
             ALERT_GPU_UTILIZATION_HIGH,

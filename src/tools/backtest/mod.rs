@@ -755,8 +755,12 @@ fn error_ratios(
 }
 
 /// Pairs each forecast alert ([`naming::is_forecast_alert`]) with the other alerts of
-/// its objective (the threshold alerts the compiler generates next to it,
-/// [`naming::ALERT_METRIC_ABSENT`] aside).
+/// its objective (the threshold alerts the compiler generates next to it; the
+/// alerts on missing data, [`naming::ALERT_METRIC_ABSENT`] and
+/// [`naming::ALERT_LATENCY_BUCKET_MISSING`], aside): a grouped objective's
+/// forecast for one group is scored against that group's alerts only
+/// ([`ObjectiveKey`]), and a threshold alert may carry more labels than its
+/// forecast (a device's utilization beside the pool's memory forecast).
 fn forecast_outcomes(alerts: &[AlertHistory]) -> Vec<ForecastOutcome> {
     let mut outcomes = Vec::new();
     for forecast in alerts
@@ -767,6 +771,7 @@ fn forecast_outcomes(alerts: &[AlertHistory]) -> Vec<ForecastOutcome> {
             !naming::is_forecast_alert(&a.alertname)
                 && a.alertname != naming::ALERT_METRIC_ABSENT
                 && a.objective == forecast.objective
+                && a.alertname != naming::ALERT_LATENCY_BUCKET_MISSING
         }) {
             let outcome = |kind: &str, at_ms: i64, lead_ms: Option<i64>| ForecastOutcome {
                 forecast: forecast.alertname.clone(),
@@ -1709,5 +1714,47 @@ service "serving" {
                 .collect()
         };
         assert_eq!(objectives(&from_rule_files), objectives(&r));
+    }
+
+    fn in_group(mut alert: AlertHistory, model: &str, severity: &str) -> AlertHistory {
+        alert.labels.insert("model".into(), model.into());
+        alert.objective.group.insert("model".into(), model.into());
+        alert
+            .labels
+            .insert(naming::LABEL_SEVERITY.into(), severity.into());
+        alert
+    }
+
+    #[test]
+    fn a_budget_forecast_is_scored_against_its_own_groups_alerts() {
+        // Model a's budget is forecast to run out at 100 and its burn ticket
+        // fires at 400; model b's ticket at 200 had no forecast of its own.
+        let mut forecast = in_group(
+            alert(naming::ALERT_BUDGET_EXHAUSTION, &[100]),
+            "a",
+            "ticket",
+        );
+        forecast.labels.insert(
+            naming::LABEL_FORECAST.into(),
+            naming::FORECAST_LABEL_VALUE.into(),
+        );
+        let alerts = [
+            forecast,
+            in_group(alert(naming::ALERT_BUDGET_BURN, &[400]), "a", "page"),
+            in_group(alert(naming::ALERT_BUDGET_BURN, &[200]), "b", "page"),
+            in_group(alert(naming::ALERT_BUDGET_LOW, &[]), "a", "ticket"),
+        ];
+        let outcomes = forecast_outcomes(&alerts);
+        let summary: Vec<(&str, &str, i64, Option<i64>)> = outcomes
+            .iter()
+            .map(|o| (o.threshold.as_str(), o.outcome.as_str(), o.at_ms, o.lead_ms))
+            .collect();
+        assert_eq!(
+            summary,
+            vec![
+                (naming::ALERT_BUDGET_BURN, "lead", 100, Some(300)),
+                (naming::ALERT_BUDGET_LOW, "false_alarm", 100, None),
+            ]
+        );
     }
 }

@@ -347,6 +347,7 @@ macro_rules! budget_fields {
             block("labels", false, false),
             block("page", false, false),
             block("ticket", false, false),
+            block("budget", false, false),
         ]
     };
 }

@@ -79,7 +79,7 @@ impl Checker {
         .filter(|_| all_good)
     }
 
-    fn check_forecast(&mut self, block: &ast::Block) -> Option<ir::Forecast> {
+    pub(crate) fn check_forecast(&mut self, block: &ast::Block) -> Option<ir::Forecast> {
         let fields = self.collect(&block.items, &FORECAST_SCHEMA, block.kind.span);
         let mut all_good = true;
         let lookback = self.duration_field(&fields, "lookback", None, true, &mut all_good);

@@ -308,7 +308,7 @@ impl Generator<'_> {
     /// Input series of a counter objective: `t0_steps` healthy steps of
     /// `traffic` events, then a burn at `level`, `steps` samples in all, with the
     /// `group` labels added.
-    fn counter_series(
+    pub(super) fn counter_series(
         &self,
         t0_steps: i64,
         steps: i64,

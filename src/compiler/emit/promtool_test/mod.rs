@@ -18,11 +18,13 @@
 //! than `mlslo test` runs (a `for` of a century), rather than written and refused.
 //!
 //! Layout: `burn_scenarios` and `threshold_scenarios` design the test cases of
-//! each kind family on a `generator`, `monitoring_scenarios` those of the
+//! each kind family on a `generator`, `budget_alert_scenarios` those of the
+//! alerts on the budget left, `monitoring_scenarios` those of the
 //! monitoring alerts, `burn_model` predicts the burn-rate
 //! alerts, `label_solver` finds label values for the series, `test_file` writes
 //! the file.
 
+mod budget_alert_scenarios;
 mod burn_model;
 mod burn_scenarios;
 mod generator;
@@ -44,7 +46,7 @@ use crate::compiler::ir::{Duration, Objective, ObjectiveKind, Selector, Service}
 use crate::prometheus::promtool_test::MAX_EVALUATIONS;
 use generator::Generator;
 use label_solver::LabelSolver;
-use test_file::{tests_text, Check, ExpectedAlert, TestCase};
+use test_file::{tests_text, tests_text_in_order, Check, ExpectedAlert, TestCase};
 
 /// The test file of one service (`None` when it has nothing to test) and a
 /// W0506 for each objective whose scenarios had to be left out.
@@ -56,8 +58,11 @@ pub fn service_tests(
     let interval = sample_interval(service);
     let mut cases = Vec::new();
     let mut diagnostics = Vec::new();
+    let mut has_budget_alert_cases = false;
     for (index, objective) in service.objectives.iter().enumerate() {
         let alerts = objective_alerts(service, objective, groups);
+        let budget_alerts = budget_group_alerts(service, objective, groups);
+        has_budget_alert_cases |= !budget_alerts.is_empty();
         let others: Vec<&Selector> = service
             .objectives
             .iter()
@@ -73,7 +78,7 @@ pub fn service_tests(
             solver: LabelSolver::new(others),
             counter_series: RefCell::default(),
         };
-        match objective_cases(&generator, cache) {
+        match objective_cases(&generator, &budget_alerts, cache) {
             Some(found) => match evaluation_steps(&found, interval.millis) {
                 steps if steps > MAX_EVALUATIONS => diagnostics.push(
                     codes::NO_GENERATED_TEST
@@ -116,9 +121,17 @@ pub fn service_tests(
     if cases.is_empty() {
         return (None, diagnostics);
     }
-    let text = tests_text(
+    // The budget alerts read the remaining budget, recorded from what the
+    // objective's group records: their tests need the file's order.
+    let group_eval_order: Vec<String> = if has_budget_alert_cases {
+        groups.iter().map(|group| group.name.clone()).collect()
+    } else {
+        Vec::new()
+    };
+    let text = tests_text_in_order(
         &naming::rule_file_from_tests(&service.name),
         interval,
+        &group_eval_order,
         &cases,
     );
     (Some(text), diagnostics)
@@ -156,10 +169,16 @@ fn evaluation_steps(cases: &[TestCase], interval: i64) -> i64 {
 
 /// The test cases of one objective, by its kind family; `None` when its
 /// scenarios had to be left out.
-fn objective_cases(generator: &Generator<'_>, cache: &mut RegexCache) -> Option<Vec<TestCase>> {
+fn objective_cases(
+    generator: &Generator<'_>,
+    budget_alerts: &[&AlertRule],
+    cache: &mut RegexCache,
+) -> Option<Vec<TestCase>> {
     match &generator.objective.kind {
         ObjectiveKind::Latency { budget, .. } | ObjectiveKind::Availability { budget, .. } => {
-            generator.budget_cases(budget, cache)
+            let mut cases = generator.budget_cases(budget, cache)?;
+            cases.extend(generator.budget_alert_cases(budget, budget_alerts, cache));
+            Some(cases)
         }
         ObjectiveKind::Accuracy { budget, .. } => generator.accuracy_cases(budget, cache),
         ObjectiveKind::Drift { .. } | ObjectiveKind::Gpu { .. } => generator.threshold_cases(cache),
@@ -196,6 +215,24 @@ fn objective_alerts<'a>(
     groups: &'a [RuleGroup],
 ) -> Vec<&'a AlertRule> {
     let name = naming::group_objective(&service.name, &objective.name);
+    groups
+        .iter()
+        .filter(|group| group.name == name)
+        .flat_map(|group| group.rules.iter())
+        .filter_map(|rule| match rule {
+            Rule::Alerting(alert) => Some(alert),
+            Rule::Recording { .. } => None,
+        })
+        .collect()
+}
+
+/// The alerts of an objective's budget group: those on the budget left.
+fn budget_group_alerts<'a>(
+    service: &Service,
+    objective: &Objective,
+    groups: &'a [RuleGroup],
+) -> Vec<&'a AlertRule> {
+    let name = naming::group_budget(&service.name, &objective.name);
     groups
         .iter()
         .filter(|group| group.name == name)

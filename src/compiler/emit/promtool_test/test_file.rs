@@ -33,6 +33,18 @@ pub(super) struct ExpectedAlert {
 
 /// The test file's document (after its header comments).
 pub(super) fn tests_text(rule_file: &str, interval: Duration, cases: &[TestCase]) -> String {
+    tests_text_in_order(rule_file, interval, &[], cases)
+}
+
+/// [`tests_text`] with the rule groups' `group_eval_order` (none written when
+/// empty): promtool 2.42 runs the groups of a file in a random order unless told,
+/// which matters to a test whose alert reads what another group records.
+pub(super) fn tests_text_in_order(
+    rule_file: &str,
+    interval: Duration,
+    group_eval_order: &[String],
+    cases: &[TestCase],
+) -> String {
     let interval_text = interval.to_string();
     let mut out = String::with_capacity(cases.len() * 2048);
     direct::key(&mut out, 0, "rule_files", false);
@@ -40,6 +52,13 @@ pub(super) fn tests_text(rule_file: &str, interval: Duration, cases: &[TestCase]
     direct::str_item(&mut out, 0, rule_file);
     direct::key(&mut out, 0, "evaluation_interval", false);
     direct::str_value(&mut out, 0, &interval_text);
+    if !group_eval_order.is_empty() {
+        direct::key(&mut out, 0, "group_eval_order", false);
+        direct::seq_value(&mut out, false);
+        for group in group_eval_order {
+            direct::str_item(&mut out, 0, group);
+        }
+    }
     direct::key(&mut out, 0, "tests", false);
     if !direct::seq_value(&mut out, cases.is_empty()) {
         return out;
