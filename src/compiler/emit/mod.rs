@@ -15,6 +15,7 @@
 pub mod alertmanager;
 pub mod alertmanager_config;
 mod codes;
+pub mod cost;
 pub mod kubernetes;
 pub mod monitoring;
 pub mod prometheus;
