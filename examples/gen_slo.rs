@@ -3,7 +3,8 @@
 //! `cargo run --release --example gen_slo -- 10000 > /tmp/10k.slo`
 //!
 //! Invariants: the output depends on N only (a fixed-seed generator, no clock, no
-//! randomness from the system), uses every objective kind, every service has
+//! randomness from the system), uses every objective kind, groups the objectives
+//! of every [`GROUPED_EVERY`]th service (`group_by`), every service has
 //! [`OBJECTIVES_PER_SERVICE`] objectives (the last may have fewer), and
 //! `mlslo check` accepts it with no warning.
 
@@ -12,6 +13,8 @@ use std::io::Write as _;
 
 /// Ten objectives per service: a realistic mix, weighted towards budgeted kinds.
 const OBJECTIVES_PER_SERVICE: usize = 10;
+/// Every this many services, the objectives with series are grouped (`group_by`).
+const GROUPED_EVERY: usize = 3;
 /// Services are spread over this many teams; each team gets its own receivers and routes.
 const N_TEAMS: usize = 20;
 
@@ -160,6 +163,14 @@ fn write_service(out: &mut String, service: usize, team: usize, count: usize, ra
                 let _ = writeln!(out, "    max_count = {} per 5m", 50 + random.below(100));
             }
             _ => unreachable!("KINDS holds only the seven kinds matched above"),
+        }
+        // Every third service watches its objectives per region (issue 18's
+        // fleets), half of them with a count of groups for the series estimate.
+        if service % GROUPED_EVERY == 0 && *kind != "logs" {
+            let _ = writeln!(out, "    group_by  = [region]");
+            if index % 2 == 0 {
+                let _ = writeln!(out, "    expected_groups = {}", 2 + random.below(10));
+            }
         }
         let _ = writeln!(out, "  }}");
     }

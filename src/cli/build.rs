@@ -31,6 +31,7 @@ use crate::base::text_diff::unified_diff;
 use crate::compiler::emit::cost::{CostAssumptions, ServiceCost};
 use crate::compiler::emit::{self, GENERATED_MARKER};
 use crate::compiler::ir::naming;
+use crate::compiler::verify::cardinality::CardinalityLimits;
 use crate::compiler::Compilation;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
@@ -70,6 +71,13 @@ pub(super) struct BuildArgs {
 }
 
 pub(super) fn run(args: &BuildArgs) -> u8 {
+    let limits = match super::check::check_limits() {
+        Ok(limits) => limits,
+        Err(message) => {
+            write_stderr(&format!("error: {message}\n"));
+            return EXIT_USAGE_OR_IO;
+        }
+    };
     let assumptions = match args.cost.then(|| cost_assumptions(args)).transpose() {
         Ok(assumptions) => assumptions,
         Err(message) => {
@@ -118,7 +126,7 @@ pub(super) fn run(args: &BuildArgs) -> u8 {
         &output,
         (&inputs.map, &inputs.parseable, earlier),
         listing_existing,
-        assumptions.as_ref(),
+        (assumptions.as_ref(), &limits),
     );
     for (index, name) in typed_names.into_iter().enumerate() {
         inputs.map.rename(index, name);
@@ -143,13 +151,14 @@ fn compile_and_write(
     output: &OutputFolder,
     (map, parseable, earlier): (&SourceMap, &[usize], Vec<Diagnostic>),
     listing_existing: std::thread::JoinHandle<Result<BTreeMap<String, Existing>, String>>,
-    assumptions: Option<&CostAssumptions>,
+    (assumptions, limits): (Option<&CostAssumptions>, &CardinalityLimits),
 ) -> Finished {
-    let mut compilation = Compilation::check(map, parseable, earlier);
+    let mut compilation = Compilation::check_with(map, parseable, earlier, limits);
     let cost = match (compilation.program(), assumptions) {
-        (Some(program), Some(assumptions)) => {
-            cost_table(&emit::cost::service_costs(program, assumptions), assumptions)
-        }
+        (Some(program), Some(assumptions)) => cost_table(
+            &emit::cost::service_costs(program, assumptions),
+            assumptions,
+        ),
         _ => String::new(),
     };
     let listed = listing_existing

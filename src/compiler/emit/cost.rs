@@ -25,7 +25,6 @@ use crate::compiler::ir::{Duration, ObjectiveKind, Program, Service};
 use crate::prometheus::model::duration::parse_model_duration;
 use crate::prometheus::promql::{parse_promql, Expr};
 
-
 /// What the estimate assumes about the Prometheus that runs the rules.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct CostAssumptions {
@@ -110,7 +109,16 @@ pub fn expr_samples(expr: &str, assumptions: &CostAssumptions) -> u64 {
     parse_promql(expr).map_or(0, |parsed| samples(&parsed, assumptions, 1))
 }
 
-fn service_cost(program: &Program, service: &Service, assumptions: &CostAssumptions) -> ServiceCost {
+/// Whether `expr` reads any series (else it is a constant like `vector(1)`).
+pub fn reads_series(expr: &str) -> bool {
+    expr_samples(expr, &CostAssumptions::default()) > 0
+}
+
+fn service_cost(
+    program: &Program,
+    service: &Service,
+    assumptions: &CostAssumptions,
+) -> ServiceCost {
     let groups = service_rule_groups(service, &program.monitoring, WhichRules::All);
     let mut rules = 0;
     let mut samples = 0u64;
@@ -182,8 +190,11 @@ fn samples(expr: &Expr, assumptions: &CostAssumptions, times: u64) -> u64 {
             samples(&aggregate.expr, assumptions, times).saturating_add(param)
         }
         Expr::Unary(unary) => samples(&unary.expr, assumptions, times),
-        Expr::Binary(binary) => samples(&binary.lhs, assumptions, times)
-            .saturating_add(samples(&binary.rhs, assumptions, times)),
+        Expr::Binary(binary) => samples(&binary.lhs, assumptions, times).saturating_add(samples(
+            &binary.rhs,
+            assumptions,
+            times,
+        )),
         Expr::Paren(paren) => samples(&paren.expr, assumptions, times),
         Expr::Call(call) => call.args.args.iter().fold(0u64, |total, arg| {
             total.saturating_add(samples(arg, assumptions, times))

@@ -21,8 +21,8 @@
 use std::collections::BTreeMap;
 
 use crate::compiler::emit::prometheus::{AlertRule, CHAINED_FROM};
-use crate::compiler::ir::naming::CHAINED_RATE_WINDOW;
 use crate::compiler::emit::promtool_test::test_file::{Check, ExpectedAlert};
+use crate::compiler::ir::naming::CHAINED_RATE_WINDOW;
 use crate::compiler::ir::{Budget, BurnWindow, Duration, Tier};
 
 /// Relative margin the model keeps from a threshold before it predicts anything.
