@@ -1405,6 +1405,7 @@ mod random_documents {
         "lookback",
         "horizon",
         "group_by",
+        "expected_groups",
         "default_receiver",
         "routing_key",
         "routing_key_file",
