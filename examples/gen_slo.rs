@@ -3,7 +3,8 @@
 //! `cargo run --release --example gen_slo -- 10000 > /tmp/10k.slo`
 //!
 //! Invariants: the output depends on N only (a fixed-seed generator, no clock, no
-//! randomness from the system), uses every objective kind, every service has
+//! randomness from the system), uses every objective kind, groups the objectives
+//! of every [`GROUPED_EVERY`]th service (`group_by`), every service has
 //! [`OBJECTIVES_PER_SERVICE`] objectives (the last may have fewer), and
 //! `mlslo check` accepts it with no warning.
 
@@ -12,6 +13,8 @@ use std::io::Write as _;
 
 /// Ten objectives per service: a realistic mix, weighted towards budgeted kinds.
 const OBJECTIVES_PER_SERVICE: usize = 10;
+/// Every this many services, the objectives with series are grouped (`group_by`).
+const GROUPED_EVERY: usize = 3;
 /// Services are spread over this many teams; each team gets its own receivers and routes.
 const N_TEAMS: usize = 20;
 
@@ -161,6 +164,14 @@ fn write_service(out: &mut String, service: usize, team: usize, count: usize, ra
             }
             _ => unreachable!("KINDS holds only the seven kinds matched above"),
         }
+        // Every third service watches its objectives per region (issue 18's
+        // fleets), half of them with a count of groups for the series estimate.
+        if service % GROUPED_EVERY == 0 && *kind != "logs" {
+            let _ = writeln!(out, "    group_by  = [region]");
+            if index % 2 == 0 {
+                let _ = writeln!(out, "    expected_groups = {}", 2 + random.below(10));
+            }
+        }
         let _ = writeln!(out, "  }}");
     }
     let _ = writeln!(out, "}}\n");
@@ -172,7 +183,8 @@ fn write_routing(out: &mut String, n_teams: usize) {
     let _ = writeln!(out, "  team      = \"platform\"");
     let _ = writeln!(out, "}}\n");
     let _ = writeln!(out, "routing {{");
-    let _ = writeln!(out, "  group_by = [alertname, service, slo]");
+    // The group label of the grouped objectives too, or check warns (W0702).
+    let _ = writeln!(out, "  group_by = [alertname, service, slo, region]");
     let _ = writeln!(out, "  default_receiver = \"fallback\"");
     let _ = writeln!(
         out,
@@ -211,7 +223,7 @@ fn write_routing(out: &mut String, n_teams: usize) {
     }
     let _ = writeln!(
         out,
-        "  inhibit severity \"page\" over \"ticket\" on [service, slo]"
+        "  inhibit severity \"page\" over \"ticket\" on [service, slo, region]"
     );
     let _ = writeln!(out, "}}");
 }

@@ -28,8 +28,10 @@ use super::{EXIT_CLEAN, EXIT_INVALID_INPUT, EXIT_USAGE_OR_IO};
 use crate::base::diagnostic::{Diagnostic, SourceMap};
 use crate::base::render;
 use crate::base::text_diff::unified_diff;
+use crate::compiler::emit::cost::{CostAssumptions, ServiceCost};
 use crate::compiler::emit::{self, GENERATED_MARKER};
 use crate::compiler::ir::naming;
+use crate::compiler::verify::cardinality::CardinalityLimits;
 use crate::compiler::Compilation;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
@@ -50,9 +52,39 @@ pub(super) struct BuildArgs {
     /// Treat warnings as errors for the exit status (files are still written).
     #[arg(long)]
     deny_warnings: bool,
+    /// Print each service's rule-evaluation cost (samples read per evaluation
+    /// round), with the long windows chained and as raw counters would read them.
+    #[arg(long)]
+    cost: bool,
+    /// The scrape interval the cost assumes (default: `[build]` or `[lint]`
+    /// `scrape_interval` of .mlslo.toml, else 1m).
+    #[arg(long, value_name = "DURATION", requires = "cost")]
+    scrape_interval: Option<String>,
+    /// The rule evaluation interval the cost assumes (default: `[build]
+    /// evaluation_interval`, else 1m).
+    #[arg(long, value_name = "DURATION", requires = "cost")]
+    evaluation_interval: Option<String>,
+    /// Series one raw selector matches per group, for the cost (default:
+    /// `[build] series_per_selector`, else 1).
+    #[arg(long, value_name = "N", requires = "cost", value_parser = clap::value_parser!(u64).range(1..))]
+    series_per_selector: Option<u64>,
 }
 
 pub(super) fn run(args: &BuildArgs) -> u8 {
+    let limits = match super::check::check_limits() {
+        Ok(limits) => limits,
+        Err(message) => {
+            write_stderr(&format!("error: {message}\n"));
+            return EXIT_USAGE_OR_IO;
+        }
+    };
+    let assumptions = match args.cost.then(|| cost_assumptions(args)).transpose() {
+        Ok(assumptions) => assumptions,
+        Err(message) => {
+            write_stderr(&format!("error: {message}\n"));
+            return EXIT_USAGE_OR_IO;
+        }
+    };
     let output = match OutputFolder::locate(&args.output) {
         Ok(output) => output,
         Err(message) => {
@@ -94,6 +126,7 @@ pub(super) fn run(args: &BuildArgs) -> u8 {
         &output,
         (&inputs.map, &inputs.parseable, earlier),
         listing_existing,
+        (assumptions.as_ref(), &limits),
     );
     for (index, name) in typed_names.into_iter().enumerate() {
         inputs.map.rename(index, name);
@@ -118,14 +151,22 @@ fn compile_and_write(
     output: &OutputFolder,
     (map, parseable, earlier): (&SourceMap, &[usize], Vec<Diagnostic>),
     listing_existing: std::thread::JoinHandle<Result<BTreeMap<String, Existing>, String>>,
+    (assumptions, limits): (Option<&CostAssumptions>, &CardinalityLimits),
 ) -> Finished {
-    let mut compilation = Compilation::check(map, parseable, earlier);
+    let mut compilation = Compilation::check_with(map, parseable, earlier, limits);
+    let cost = match (compilation.program(), assumptions) {
+        (Some(program), Some(assumptions)) => cost_table(
+            &emit::cost::service_costs(program, assumptions),
+            assumptions,
+        ),
+        _ => String::new(),
+    };
     let listed = listing_existing
         .join()
         .unwrap_or_else(|payload| std::panic::resume_unwind(payload));
     let finish = |compilation: Compilation, stdout: String, stderr: String, status: u8| Finished {
         diagnostics: compilation.into_diagnostics(),
-        stdout,
+        stdout: stdout + &cost,
         stderr,
         status,
     };
@@ -214,6 +255,91 @@ fn compile_and_write(
             EXIT_USAGE_OR_IO,
         ),
     }
+}
+
+/// The assumptions of `--cost`: the flags, else `.mlslo.toml` in the current
+/// folder (when there is one), else Prometheus' defaults.
+fn cost_assumptions(args: &BuildArgs) -> Result<CostAssumptions, String> {
+    let path = Path::new(".mlslo.toml");
+    let mut assumptions = match input::read_text(path) {
+        Ok(text) => CostAssumptions::from_toml(&text)
+            .map_err(|message| format!("{}: {message}", path.display()))?,
+        Err(_) => CostAssumptions::default(),
+    };
+    if let Some(text) = &args.scrape_interval {
+        assumptions.scrape_interval = emit::cost::interval("--scrape-interval", text)?;
+    }
+    if let Some(text) = &args.evaluation_interval {
+        assumptions.evaluation_interval = emit::cost::interval("--evaluation-interval", text)?;
+    }
+    if let Some(count) = args.series_per_selector {
+        assumptions.series_per_selector = count;
+    }
+    Ok(assumptions)
+}
+
+/// The `--cost` report: the assumptions, then one line per service and the total.
+fn cost_table(costs: &[ServiceCost], assumptions: &CostAssumptions) -> String {
+    let series = match assumptions.series_per_selector {
+        1 => "1 series".to_owned(),
+        count => format!("{count} series"),
+    };
+    let mut out = format!(
+        "rule evaluation cost: samples read per evaluation round, per group of a grouped objective\n\
+         assuming a {} scrape interval, a {} evaluation interval, {series} per raw selector\n\n",
+        assumptions.scrape_interval, assumptions.evaluation_interval
+    );
+    let name_width = costs
+        .iter()
+        .map(|cost| cost.service.chars().count())
+        .chain(["service".len(), "total".len()])
+        .max()
+        .unwrap_or(0);
+    let mut rows: Vec<[String; 4]> = costs
+        .iter()
+        .map(|cost| {
+            [
+                cost.service.clone(),
+                cost.rules.to_string(),
+                cost.samples_with_raw_long_windows.to_string(),
+                cost.samples.to_string(),
+            ]
+        })
+        .collect();
+    let sum = |field: fn(&ServiceCost) -> u64| {
+        costs
+            .iter()
+            .fold(0u64, |total, cost| total.saturating_add(field(cost)))
+    };
+    let (before, after) = (
+        sum(|cost| cost.samples_with_raw_long_windows),
+        sum(|cost| cost.samples),
+    );
+    if costs.len() > 1 {
+        rows.push([
+            "total".to_owned(),
+            sum(|cost| cost.rules as u64).to_string(),
+            before.to_string(),
+            after.to_string(),
+        ]);
+    }
+    out.push_str(&format!(
+        "{:<name_width$}  {:>5}  {:>16}  {:>12}\n",
+        "service", "rules", "raw long windows", "chained"
+    ));
+    for [service, rules, raw, chained] in rows {
+        out.push_str(&format!(
+            "{service:<name_width$}  {rules:>5}  {raw:>16}  {chained:>12}\n"
+        ));
+    }
+    if before > 0 {
+        let saved = (before - after.min(before)) as f64 * 100.0 / before as f64;
+        out.push_str(&format!(
+            "\nchaining the windows from {} on saves {saved:.0}% of the samples read\n",
+            emit::prometheus::CHAINED_FROM
+        ));
+    }
+    out
 }
 
 /// Renames every file of `map` to its path from `root` (or, outside it, from the

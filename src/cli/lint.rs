@@ -119,7 +119,8 @@ pub(super) fn run(args: &LintArgs) -> u8 {
         }
     }
     if !slo_files.is_empty() {
-        let (program, found) = crate::compiler::check_files(&map, &slo_files);
+        let limits = super::check::check_limits().unwrap_or_default();
+        let (program, found) = crate::compiler::check_files_with(&map, &slo_files, &limits);
         let has_errors = found.iter().any(|d| d.is_error());
         diagnostics.extend(found);
         if let (Some(program), false) = (program, has_errors) {

@@ -75,6 +75,10 @@ struct CheckArgs {
     /// Treat warnings as errors for the exit status.
     #[arg(long)]
     deny_warnings: bool,
+    /// Also show the series each objective's recording rules write, per group
+    /// (stdout; with `--format json`, stdout is one object holding both).
+    #[arg(long)]
+    explain_cardinality: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -114,7 +118,12 @@ fn run_with_args(args: impl IntoIterator<Item = OsString>) -> ExitCode {
         }
     };
     let status = match cli.command {
-        Command::Check(args) => check::run(&args.paths, args.format, args.deny_warnings),
+        Command::Check(args) => check::run(
+            &args.paths,
+            args.format,
+            args.deny_warnings,
+            args.explain_cardinality,
+        ),
         Command::Explain(args) => explain::run(args.code.as_deref(), args.list),
         Command::Build(args) => build::run(&args),
         Command::Test(args) => test::run(&args),

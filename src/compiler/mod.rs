@@ -25,6 +25,7 @@ pub mod verify;
 pub use emit::Outputs;
 
 use crate::base::diagnostic::{CodeInfo, Diagnostic, SourceMap};
+use verify::cardinality::CardinalityLimits;
 
 /// The codes of every phase, one list per phase: syntax (E01xx), check (E02xx to
 /// E04xx, W0xxx) and generation (W05xx); `mlslo explain` joins them with the
@@ -104,7 +105,22 @@ impl<'a> Compilation<'a> {
         file_indices: &[usize],
         earlier: Vec<Diagnostic>,
     ) -> Compilation<'a> {
-        let (program, found) = check_files(sources, file_indices);
+        Self::check_with(
+            sources,
+            file_indices,
+            earlier,
+            &CardinalityLimits::default(),
+        )
+    }
+
+    /// [`Compilation::check`] with the bounds of `.mlslo.toml`'s `[check]` table.
+    pub fn check_with(
+        sources: &'a SourceMap,
+        file_indices: &[usize],
+        earlier: Vec<Diagnostic>,
+        limits: &CardinalityLimits,
+    ) -> Compilation<'a> {
+        let (program, found) = check_files_with(sources, file_indices, limits);
         let mut diagnostics = earlier;
         diagnostics.extend(found);
         // Stable: each phase's own order is kept among diagnostics at one offset.
@@ -201,6 +217,15 @@ pub fn check_files(
     map: &SourceMap,
     file_indices: &[usize],
 ) -> (Option<ir::Program>, Vec<Diagnostic>) {
+    check_files_with(map, file_indices, &CardinalityLimits::default())
+}
+
+/// [`check_files`] with the bounds of `.mlslo.toml`'s `[check]` table.
+pub fn check_files_with(
+    map: &SourceMap,
+    file_indices: &[usize],
+    limits: &CardinalityLimits,
+) -> (Option<ir::Program>, Vec<Diagnostic>) {
     let mut diagnostics = Vec::new();
     let mut parsed = Vec::new();
     for file in file_indices
@@ -215,7 +240,7 @@ pub fn check_files(
     let result = check::check(&parsed);
     diagnostics.extend(result.diagnostics);
     if let Some(program) = &result.program {
-        diagnostics.extend(verify::verify(program));
+        diagnostics.extend(verify::verify_with(program, limits));
     }
     // Stable: the checker's own order is kept among diagnostics at one offset.
     diagnostics.sort_by_key(|diagnostic| diagnostic.primary.span.start);

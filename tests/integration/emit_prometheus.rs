@@ -476,7 +476,14 @@ fn sloth_getting_started_alerts_fire_at_the_same_steps() {
     // is not met, and mlslo's exact `(14.4 * 0.001)` does not fire, while Sloth's float
     // noise (`14.4 * 0.0009999999999999432`) lowers its threshold and pages one
     // step early.
-    let known_differences = BTreeMap::from([(("page", 390), -1)]);
+    // The other, a price of cheap long windows: mlslo's 1d ticket window is a sum of
+    // recorded 5m rates, whose edge is smeared over 5 minutes, so the ticket starts
+    // two steps after Sloth's `rate(x[1d])` (docs/language.md, "Long windows").
+    let known_differences = BTreeMap::from([
+        (("page", 390), -1),
+        (("ticket", 373), -1),
+        (("ticket", 374), -1),
+    ]);
     let mut checks = String::new();
     for minute in 0..=total_minutes {
         for severity in ["page", "ticket"] {

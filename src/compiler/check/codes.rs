@@ -14,7 +14,8 @@
 //! the monitoring path (the dead man's switch and the meta-alerts); E0650 to
 //! W0669 about maintenance windows and the Kubernetes manifests' metadata; E0700 to
 //! W0729 about grouped objectives (`group_by`), E0710 to W0714 of them about
-//! expression SLIs; E0730 to W0749 about the control of alert tiers (names,
+//! expression SLIs, E0720 to W0729 about their cardinality (W0720 raised by
+//! `compiler::verify`); E0730 to W0749 about the control of alert tiers (names,
 //! vocabulary, switched-off tiers) and budget alerts (E0732 to E0739, W0731 to
 //! W0735).
 
@@ -748,6 +749,18 @@ the expression has dropped.
 
 Fix: keep every group label in the aggregation (`sum by (model, region)`) and
 in `on (...)` of a vector match, or remove the label from `group_by`.";
+    EXPECTED_GROUPS_WITHOUT_GROUP_BY = "E0720", "expected_groups without group_by", "\
+`expected_groups` says how many groups a grouped objective has (how many
+models, or model and version pairs), so that `check` can count the series its
+recording rules write. An objective without `group_by` has one group.
+
+    availability \"api\" {
+      ...
+      expected_groups = 40     // error: no group_by
+    }
+
+Fix: add the `group_by` the count is about (`group_by = [model]`), or remove
+`expected_groups`.";
     SEVERITY_VOCABULARY_CLASH = "E0730", "severity values of the tiers clash", "\
 The routing block's `severity { page = ..., ticket = ... }` names the `severity`
 label value of each tier's alerts. Routes, the page-mutes-ticket inhibition and
@@ -1156,6 +1169,38 @@ Without a `group_by`, mlslo's default includes every group label.
 
 Fix: add the group labels to `group_by` (`[alertname, service, slo, model]`), or
 `[\"...\"]` to group by every label.";
+    OBJECTIVE_SERIES_ABOVE_BOUND = "W0720", "objective records too many series", "\
+A grouped objective records one series per group for most of its recording
+rules (every window's error ratio, the 5m rates, the burn rates, the budget
+left), so its series grow with its groups: 13 per group (and 4 in all) for an
+availability objective with the workbook's windows. With `expected_groups`,
+`check` multiplies it out and warns above the bound: 10,000 series per
+objective, or `max_series_per_objective` in the `[check]` table of
+`.mlslo.toml`. `mlslo check --explain-cardinality` lists the series of every
+recording rule.
+
+    availability \"api\" {
+      ...
+      group_by        = [model, customer]
+      expected_groups = 2000   // warning: about 26,004 recorded series
+    }
+
+Fix: group by fewer or coarser labels, split the objective by a selector (one
+objective per tier of customers), or raise the bound if the fleet is that
+large and Prometheus is sized for it.";
+    GROUP_LABEL_UNBOUNDED = "W0721", "group label of unbounded cardinality", "\
+A label of `group_by` names something with a value per request, user or
+trace (`user_id`, `request_id`, `trace_id`, `session_id`): one group per value
+means recorded series, budgets and burn alerts for every user, without bound.
+`mlslo lint` reports the first three in rules by default.
+
+    availability \"api\" {
+      ...
+      group_by = [model, user_id]    // warning
+    }
+
+Fix: group by a bounded label (`model`, `region`, a customer tier); watch
+single users in logs or traces, not in SLOs.";
     TIER_BLOCK_OF_DISABLED_TIER = "W0730", "tier block of a switched-off tier", "\
 `alerts` lists the tiers whose burn-rate alerts are generated; a `page` or
 `ticket` block for a tier that is not in the list configures alerts that are

@@ -16,6 +16,7 @@ pub mod alertmanager;
 pub mod alertmanager_config;
 pub mod budget_alerts;
 mod codes;
+pub mod cost;
 pub mod kubernetes;
 pub mod monitoring;
 pub mod prometheus;

@@ -212,6 +212,9 @@ pub struct Objective {
     /// Valid label names, none of them a label mlslo writes itself nor one of
     /// the service's or objective's `labels {}`.
     pub group_by: Vec<String>,
+    /// `expected_groups = 40`: how many groups the user expects, with the span of
+    /// the value (only with `group_by`); what the series estimate multiplies by.
+    pub expected_groups: Option<(u64, Span)>,
     /// The whole objective block.
     pub span: Span,
     pub name_span: Span,

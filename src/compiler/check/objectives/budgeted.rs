@@ -344,6 +344,7 @@ macro_rules! budget_fields {
             attribute("alerts", "alerts = false"),
             attribute("burn_alert", "burn_alert = \"FraudScoreBudgetBurn\""),
             attribute("group_by", "group_by = [model, model_version]"),
+            attribute("expected_groups", "expected_groups = 40"),
             block("labels", false, false),
             block("page", false, false),
             block("ticket", false, false),

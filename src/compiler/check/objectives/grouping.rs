@@ -6,16 +6,25 @@
 //! label mlslo writes itself (E0702, [`naming::GENERATED_LABELS`]) and not set by
 //! the service's or objective's `labels {}` (E0703), since either would give
 //! every group the same value. A label the objective's own selectors fix by
-//! equality yields one group: a warning (W0700), as it may be deliberate.
+//! equality yields one group: a warning (W0700), as it may be deliberate. A
+//! label with a value per request or user is W0721. `expected_groups` counts the
+//! groups for the series estimate of `compiler::verify` (W0720), and needs
+//! `group_by` (E0720).
 
 use std::collections::BTreeMap;
 
 use crate::base::diagnostic::{Span, Spanned};
 use crate::compiler::check::checker::Checker;
 use crate::compiler::check::codes;
+use crate::compiler::check::schema::Fields;
 use crate::compiler::check::values::Unit;
 use crate::compiler::ir::{self, naming, KindName};
 use crate::compiler::syntax::ast::Value;
+
+/// Labels that take a value per request, user or trace: grouping by one is
+/// W0721, and `mlslo lint` reports them in rules (its default
+/// `high_cardinality_labels`).
+pub const HIGH_CARDINALITY_LABELS: &[&str] = &["user_id", "request_id", "trace_id", "session_id"];
 
 /// Where an objective's static alert labels come from, for E0703.
 pub(crate) struct StaticLabels<'a> {
@@ -107,6 +116,57 @@ impl Checker {
             }
         }
         all_good.then_some(labels)
+    }
+
+    /// `expected_groups`: a count of at least 1, only beside `group_by`; `None`
+    /// after an error, `Some(None)` when it is not written.
+    pub(crate) fn read_expected_groups(
+        &mut self,
+        fields: &Fields<'_>,
+        group_by: Option<&Spanned<Value>>,
+    ) -> Option<Option<(u64, Span)>> {
+        let Some(value) = fields.value("expected_groups") else {
+            return Some(None);
+        };
+        let count = self.read_count("expected_groups", value)?;
+        if group_by.is_none() {
+            self.push(
+                codes::EXPECTED_GROUPS_WITHOUT_GROUP_BY
+                    .at(value.span, "an objective without `group_by` has one group")
+                    .with_help(
+                        "add the `group_by` this count is about, or remove `expected_groups`",
+                    ),
+            );
+            return None;
+        }
+        if count == 0 {
+            self.push(
+                codes::VALUE_OUT_OF_RANGE
+                    .at(value.span, "a grouped objective has at least one group")
+                    .with_help("write the number of groups you expect, at least 1"),
+            );
+            return None;
+        }
+        Some(Some((count, value.span)))
+    }
+
+    /// W0721 for each group label that takes a value per request, user or trace.
+    pub(crate) fn warn_unbounded_group_labels(&mut self, labels: &[Spanned<String>]) {
+        for label in labels {
+            if HIGH_CARDINALITY_LABELS.contains(&label.node.as_str()) {
+                self.push(
+                    codes::GROUP_LABEL_UNBOUNDED
+                        .at(
+                            label.span,
+                            format!("one group per value of `{}`: series and alerts without bound", label.node),
+                        )
+                        .with_help(format!(
+                            "remove `{}` from `group_by` and group by a bounded label (model, region, a customer tier)",
+                            label.node
+                        )),
+                );
+            }
+        }
     }
 
     /// W0700 for each group label that a selector of the objective fixes by

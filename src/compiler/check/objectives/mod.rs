@@ -66,16 +66,20 @@ impl Checker {
             ),
             None => Some(Vec::new()),
         };
+        let expected_groups = self.read_expected_groups(&fields, fields.value("group_by"));
         let objective_kind = objective_kind?;
         let group_by = group_by?;
+        let expected_groups = expected_groups?;
         self.warn_pinned_group_labels(&group_by, &objective_kind);
         self.check_query_group_labels(&group_by, &objective_kind);
+        self.warn_unbounded_group_labels(&group_by);
         all_good.then(|| ir::Objective {
             name: name.node.clone(),
             kind: objective_kind,
             labels,
             description,
             group_by: group_by.into_iter().map(|label| label.node).collect(),
+            expected_groups,
             span: block.span,
             name_span: name.span,
         })

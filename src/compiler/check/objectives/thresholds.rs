@@ -299,6 +299,7 @@ macro_rules! threshold_fields {
             $($extra,)*
             attribute("for", "for = 5m"),
             attribute("group_by", "group_by = [model, model_version]"),
+            attribute("expected_groups", "expected_groups = 40"),
             attribute("description", "description = \"...\""),
             block("labels", false, false),
         ]

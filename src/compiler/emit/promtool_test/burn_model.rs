@@ -10,9 +10,17 @@
 //! is quiet with a margin, and unknown otherwise; a step where any rule of the
 //! objective is unknown is never used as a check. Ratios only grow while a burn
 //! goes on, so a condition that holds at `t - for` holds until `t`.
+//!
+//! A window chained from the recorded 5m rates (counter kinds, from
+//! [`CHAINED_FROM`] on) sees the step through rates that each cover the 5
+//! minutes before them: it lags the raw ratio by up to 5 minutes, so its lower
+//! estimate starts the burn 5 minutes later. Its sum starts at the first
+//! recorded rate, whose 5 minutes are partly before the data: its upper
+//! estimate leaves those minutes out of the window.
 
-use crate::compiler::emit::prometheus::AlertRule;
+use crate::compiler::emit::prometheus::{AlertRule, CHAINED_FROM};
 use crate::compiler::emit::promtool_test::test_file::{Check, ExpectedAlert};
+use crate::compiler::ir::naming::CHAINED_RATE_WINDOW;
 use crate::compiler::ir::{Budget, BurnWindow, Duration, Tier};
 
 /// Relative margin the model keeps from a threshold before it predicts anything.
@@ -22,6 +30,9 @@ const RATIO_MARGIN: f64 = 0.03;
 #[derive(Clone, Copy)]
 pub(super) struct BurnModel {
     pub interval: i64,
+    /// Whether windows from [`CHAINED_FROM`] on are chained from the recorded 5m
+    /// rates (the kinds that count events).
+    pub chains_long_windows: bool,
 }
 
 /// A step burn: the bad fraction is `level` from `t0` on (seconds), 0 before.
@@ -55,9 +66,10 @@ pub(super) struct Guard {
 }
 
 impl BurnModel {
-    /// The ratio over `window` seconds at `t` for a step burn starting at `t0`.
-    fn ratio(t0: f64, level: f64, window: f64, t: f64) -> f64 {
-        let start = (t - window).max(0.0);
+    /// The ratio over `window` seconds at `t` for a step burn starting at `t0`,
+    /// over data that starts at `data_start`.
+    fn ratio(t0: f64, level: f64, window: f64, t: f64, data_start: f64) -> f64 {
+        let start = (t - window).max(data_start);
         let length = t - start;
         if length <= 0.0 {
             return 0.0;
@@ -65,19 +77,32 @@ impl BurnModel {
         level * (t - t0.max(start)).max(0.0) / length
     }
 
-    pub fn window_state(&self, burn: Burn, window: &BurnWindow, threshold: f64, t: f64) -> State {
+    /// The highest and the lowest ratio a window of `length` may have at `t`.
+    fn ratio_range(&self, burn: Burn, length: Duration, t: f64) -> (f64, f64) {
         let delta = 2.0 * seconds(self.interval);
-        let short = seconds(window.short.millis);
-        let long = seconds(window.long.millis);
-        let high = |length| Self::ratio(burn.t0 - delta, burn.level, length, t);
-        let low = |length| Self::ratio(burn.t0 + delta, burn.level, length, t);
-        if high(short) < threshold * (1.0 - RATIO_MARGIN)
-            || high(long) < threshold * (1.0 - RATIO_MARGIN)
+        let window = seconds(length.millis);
+        let (lag, data_start) = if self.chains_long_windows && length >= CHAINED_FROM {
+            let lag = seconds(CHAINED_RATE_WINDOW.millis);
+            (lag, lag + delta)
+        } else {
+            (0.0, 0.0)
+        };
+        (
+            Self::ratio(burn.t0 - delta, burn.level, window, t, data_start),
+            Self::ratio(burn.t0 + delta + lag, burn.level, window, t, 0.0),
+        )
+    }
+
+    pub fn window_state(&self, burn: Burn, window: &BurnWindow, threshold: f64, t: f64) -> State {
+        let (short_high, short_low) = self.ratio_range(burn, window.short, t);
+        let (long_high, long_low) = self.ratio_range(burn, window.long, t);
+        if short_high < threshold * (1.0 - RATIO_MARGIN)
+            || long_high < threshold * (1.0 - RATIO_MARGIN)
         {
             State::Quiet
         } else if t >= 3.0 * seconds(self.interval)
-            && low(short) > threshold * (1.0 + RATIO_MARGIN)
-            && low(long) > threshold * (1.0 + RATIO_MARGIN)
+            && short_low > threshold * (1.0 + RATIO_MARGIN)
+            && long_low > threshold * (1.0 + RATIO_MARGIN)
         {
             State::Firing
         } else {
@@ -359,7 +384,10 @@ service "s" {
         let ObjectiveKind::Availability { budget, .. } = &objective.kind else {
             panic!("availability expected");
         };
-        let model = BurnModel { interval: 60_000 };
+        let model = BurnModel {
+            interval: 60_000,
+            chains_long_windows: true,
+        };
         let budget_fraction = budget.error_budget.to_f64();
         let mut checked = 0;
         for rule in BurnRules::of(&alerts, budget, true).rules {

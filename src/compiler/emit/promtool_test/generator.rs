@@ -13,7 +13,7 @@ use crate::compiler::emit::prometheus::AlertRule;
 use crate::compiler::emit::promtool_test::burn_model::BurnModel;
 use crate::compiler::emit::promtool_test::label_solver::LabelSolver;
 use crate::compiler::emit::promtool_test::test_file::{Check, ExpectedAlert};
-use crate::compiler::ir::{Objective, Service};
+use crate::compiler::ir::{Objective, ObjectiveKind, Service};
 
 /// Builds the test cases of one objective.
 pub(super) struct Generator<'a> {
@@ -31,6 +31,7 @@ impl Generator<'_> {
     pub fn model(&self) -> BurnModel {
         BurnModel {
             interval: self.interval,
+            chains_long_windows: !matches!(self.objective.kind, ObjectiveKind::Accuracy { .. }),
         }
     }
 
