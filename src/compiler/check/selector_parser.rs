@@ -105,21 +105,7 @@ fn parse_with_promql_parser(text: &str) -> Result<ParsedSelector, SelectorFailur
     let metric = vector.name.clone().ok_or(SelectorFailure::NotPlain(
         "a selector without a metric name",
     ))?;
-    let matchers = vector
-        .matchers
-        .matchers
-        .iter()
-        .map(|matcher| ir::LabelMatcher {
-            label: matcher.name.clone(),
-            op: match &matcher.op {
-                ParsedOp::Equal => ir::MatchOp::Equal,
-                ParsedOp::NotEqual => ir::MatchOp::NotEqual,
-                ParsedOp::Re(_) => ir::MatchOp::Regex,
-                ParsedOp::NotRe(_) => ir::MatchOp::NotRegex,
-            },
-            value: matcher.value.clone(),
-        })
-        .collect();
+    let matchers = vector.matchers.matchers.iter().map(label_matcher).collect();
     Ok(ParsedSelector { metric, matchers })
 }
 
@@ -281,6 +267,20 @@ fn describe_expression(expression: &Expr) -> &'static str {
         Expr::Subquery(_) => "a subquery",
         Expr::Unary(_) => "a negation",
         _ => "another kind of expression",
+    }
+}
+
+/// A matcher of the PromQL parser as the IR's: the one translation between the two.
+pub(crate) fn label_matcher(matcher: &promql_parser::label::Matcher) -> ir::LabelMatcher {
+    ir::LabelMatcher {
+        label: matcher.name.clone(),
+        op: match &matcher.op {
+            ParsedOp::Equal => ir::MatchOp::Equal,
+            ParsedOp::NotEqual => ir::MatchOp::NotEqual,
+            ParsedOp::Re(_) => ir::MatchOp::Regex,
+            ParsedOp::NotRe(_) => ir::MatchOp::NotRegex,
+        },
+        value: matcher.value.clone(),
     }
 }
 

@@ -16,7 +16,6 @@
 
 use std::collections::BTreeSet;
 
-use promql_parser::label::MatchOp as ParsedOp;
 use promql_parser::parser::value::ValueType;
 use promql_parser::parser::{Expr, LabelModifier, VectorMatchCardinality, VectorSelector};
 
@@ -24,6 +23,7 @@ use crate::base::diagnostic::{Span, Spanned};
 use crate::compiler::check::checker::Checker;
 use crate::compiler::check::codes;
 use crate::compiler::check::schema::{conflict, ordered, Fields};
+use crate::compiler::check::selector_parser::label_matcher;
 use crate::compiler::check::selectors::{MetricRole, ServiceSelector};
 use crate::compiler::check::values::Unit;
 use crate::compiler::ir::{self, WINDOW_PLACEHOLDER};
@@ -314,16 +314,7 @@ fn push_selector(vector: &VectorSelector, span: Span, out: &mut Vec<ir::Selector
             matchers: set
                 .iter()
                 .filter(|matcher| !(vector.name.is_some() && matcher.name == "__name__"))
-                .map(|matcher| ir::LabelMatcher {
-                    label: matcher.name.clone(),
-                    op: match &matcher.op {
-                        ParsedOp::Equal => ir::MatchOp::Equal,
-                        ParsedOp::NotEqual => ir::MatchOp::NotEqual,
-                        ParsedOp::Re(_) => ir::MatchOp::Regex,
-                        ParsedOp::NotRe(_) => ir::MatchOp::NotRegex,
-                    },
-                    value: matcher.value.clone(),
-                })
+                .map(label_matcher)
                 .collect(),
             span,
         };

@@ -214,16 +214,10 @@ fn objective_alerts<'a>(
     objective: &Objective,
     groups: &'a [RuleGroup],
 ) -> Vec<&'a AlertRule> {
-    let name = naming::group_objective(&service.name, &objective.name);
-    groups
-        .iter()
-        .filter(|group| group.name == name)
-        .flat_map(|group| group.rules.iter())
-        .filter_map(|rule| match rule {
-            Rule::Alerting(alert) => Some(alert),
-            Rule::Recording { .. } => None,
-        })
-        .collect()
+    group_alerts(
+        &naming::group_objective(&service.name, &objective.name),
+        groups,
+    )
 }
 
 /// The alerts of an objective's budget group: those on the budget left.
@@ -232,7 +226,14 @@ fn budget_group_alerts<'a>(
     objective: &Objective,
     groups: &'a [RuleGroup],
 ) -> Vec<&'a AlertRule> {
-    let name = naming::group_budget(&service.name, &objective.name);
+    group_alerts(
+        &naming::group_budget(&service.name, &objective.name),
+        groups,
+    )
+}
+
+/// The alerting rules of the rule group named `name`.
+fn group_alerts<'a>(name: &str, groups: &'a [RuleGroup]) -> Vec<&'a AlertRule> {
     groups
         .iter()
         .filter(|group| group.name == name)
