@@ -66,11 +66,9 @@ pub const CODES: &[&[CodeInfo]] = &[syntax::CODES, check::CODES, emit::CODES];
 /// groups:
 /// - name: fraud-detector/predict-api
 ///   rules:
-///   - record: slo:sli_error:ratio_rate5m
+///   - record: slo:sli_errors:rate5m
 ///     expr: |-
 ///       (sum(rate(http_requests_total{status=~"5.."}[5m])) or vector(0))
-///       /
-///       sum(rate(http_requests_total[5m]))
 /// "#));
 /// assert!(rules.contains("- alert: ErrorBudgetBurn\n"));
 /// ```
