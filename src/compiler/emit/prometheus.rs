@@ -50,6 +50,8 @@ use crate::compiler::ir::{
     AvailabilityEvents, Bound, Budget, BurnWindow, Counter, Decimal, Duration, LabelMatcher,
     MatchOp, Objective, ObjectiveKind, Query, Service, Tier,
 };
+use crate::prometheus::model::go_quote;
+use crate::prometheus::model::humanize::humanize_percentage;
 use std::borrow::Cow;
 use std::fmt::Write as _;
 
@@ -144,6 +146,37 @@ pub struct AlertRule {
     pub templates: Vec<(String, String)>,
     /// Unescaped, in writing order (summary, description, runbook, dashboard).
     pub annotations: Vec<(String, String)>,
+}
+
+impl AlertRule {
+    /// The annotations as the rule file has them: the templates of keys the
+    /// static annotations lack first (a budget alert's summary), then every static
+    /// annotation escaped, or replaced in place by the template of its key (a burn
+    /// alert's description with its value).
+    pub fn written_annotations(&self) -> Vec<(&String, Cow<'_, str>)> {
+        let template_of = |key: &str| {
+            self.templates
+                .iter()
+                .find(|(template_key, _)| template_key == key)
+                .map(|(_, template)| Cow::Borrowed(template.as_str()))
+        };
+        self.templates
+            .iter()
+            .filter(|(key, _)| {
+                !self
+                    .annotations
+                    .iter()
+                    .any(|(static_key, _)| static_key == key)
+            })
+            .map(|(key, template)| (key, Cow::Borrowed(template.as_str())))
+            .chain(self.annotations.iter().map(|(key, value)| {
+                (
+                    key,
+                    template_of(key).unwrap_or_else(|| escape_go_template(value)),
+                )
+            }))
+            .collect()
+    }
 }
 
 /// Which rules to generate: a rule file needs every rule, while the verification
@@ -1100,16 +1133,85 @@ fn burn_alerts(
                 objective.group_by.join(", ")
             );
         }
+        let annotations = annotations(service, objective, summary, description);
+        // The description says how bad it is now; the static text stays in
+        // `annotations` for what reads annotations without a Prometheus to
+        // expand them (routing and notification checks).
+        let templates = annotations
+            .iter()
+            .filter(|(key, _)| key == naming::ANNOTATION_DESCRIPTION)
+            .map(|(key, text)| {
+                (
+                    key.clone(),
+                    format!(
+                        "{}\n{}",
+                        escape_go_template(text),
+                        burn_value_template(service, objective, budget.window, burn.short)
+                    ),
+                )
+            })
+            .collect();
         alerts.push(AlertRule {
             alert: budget.burn_alert.clone(),
             expr,
             for_: burn.for_,
             keep_firing_for: Duration::ZERO,
             labels,
-            templates: Vec::new(),
-            annotations: annotations(service, objective, summary, description),
+            templates,
+            annotations,
         });
     }
+}
+
+/// The last line of a burn alert's description, as a Go template: the alert's
+/// value (the error ratio over the short window, the left side of its `and`)
+/// and the budget left over the objective's window, which the `query` template
+/// function reads from the recorded remaining budget of the same objective and,
+/// grouped, of the alert's own group. [`burn_value_text`] is its expansion.
+pub fn burn_value_template(
+    service: &Service,
+    objective: &Objective,
+    window: Duration,
+    short: Duration,
+) -> String {
+    let remaining = recorded(naming::SLO_PERIOD_BUDGET_REMAINING, service, objective);
+    let query = if objective.group_by.is_empty() {
+        format!("query {}", go_quote::quote(&remaining))
+    } else {
+        // `service="x",slo="y"}` gains `,model=%q` per group label; `%q` is Go's
+        // quoting, which PromQL's string literals read back exactly.
+        let fixed = remaining
+            .strip_suffix('}')
+            .unwrap_or(&remaining)
+            .replace('%', "%%");
+        let mut format = fixed;
+        let mut arguments = String::new();
+        for label in &objective.group_by {
+            let _ = write!(format, ",{label}=%q");
+            let _ = write!(arguments, " $labels.{label}");
+        }
+        format.push('}');
+        format!("printf {}{arguments} | query", go_quote::quote(&format))
+    };
+    format!(
+        "Error ratio over {short}: {{{{ $value | humanizePercentage }}}}; budget left over {window}: \
+         {{{{ with {query} }}}}{{{{ . | first | value | humanizePercentage }}}}{{{{ else }}}}unknown{{{{ end }}}}."
+    )
+}
+
+/// What [`burn_value_template`] expands to for an alert of `value` with
+/// `remaining` of the budget left (`None`: no recorded remaining budget).
+pub fn burn_value_text(
+    window: Duration,
+    short: Duration,
+    value: f64,
+    remaining: Option<f64>,
+) -> String {
+    format!(
+        "Error ratio over {short}: {}; budget left over {window}: {}.",
+        humanize_percentage(value),
+        remaining.map_or_else(|| "unknown".to_owned(), humanize_percentage)
+    )
 }
 
 /// Escapes text for Prometheus' Go-template expansion of alert labels and
@@ -1190,18 +1292,7 @@ fn write_rule(out: &mut String, indent: usize, rule: &Rule) {
                         .map(|(key, value)| (key, escape_go_template(value))),
                 );
             } else {
-                let annotations: Vec<(&String, Cow<'_, str>)> = alert
-                    .templates
-                    .iter()
-                    .map(|(key, value)| (key, Cow::Borrowed(value.as_str())))
-                    .chain(
-                        alert
-                            .annotations
-                            .iter()
-                            .map(|(key, value)| (key, escape_go_template(value))),
-                    )
-                    .collect();
-                direct::string_map_value(out, indent, annotations.into_iter());
+                direct::string_map_value(out, indent, alert.written_annotations().into_iter());
             }
         }
     }
@@ -1248,17 +1339,11 @@ mod tests {
                     )
                 };
                 pairs.push(("labels", escaped(alert.labels.iter().collect())));
-                let mut annotations: Vec<(String, Node)> = alert
-                    .templates
-                    .iter()
+                let annotations: Vec<(String, Node)> = alert
+                    .written_annotations()
+                    .into_iter()
                     .map(|(key, value)| (key.clone(), Node::str(value)))
                     .collect();
-                annotations.extend(
-                    alert
-                        .annotations
-                        .iter()
-                        .map(|(key, value)| (key.clone(), Node::str(escape_go_template(value)))),
-                );
                 pairs.push(("annotations", Node::owned_map(annotations)));
                 Node::map(pairs)
             }
@@ -1302,6 +1387,88 @@ mod tests {
 
     /// `recorded` writes the identity matchers by hand; they must stay the selector
     /// `identity_labels` gives.
+    /// A burn alert's value line, expanded by the runtime's Go templates with a
+    /// `query` that answers only the remaining budget of the alert's own objective
+    /// and group, is the text the test generator expects.
+    #[test]
+    fn the_burn_value_template_expands_to_the_expected_text() {
+        use crate::prometheus::gotemplate::{expand_alert, AlertData, Env, Sample};
+        let source = r#"
+service "svc" {
+  team = "t"
+  availability "plain" {
+    errors = x_total{code="5"}
+    total = x_total
+    objective = 99.9%
+  }
+  availability "per-model" {
+    errors = y_total{code="5"}
+    total = y_total
+    objective = 99%
+    window = 1w
+    group_by = [model, region]
+  }
+}
+"#;
+        let (program, _) = crate::compiler::emit::tests::checked(source);
+        let service = &program.services[0];
+        for objective in &service.objectives {
+            let budget = objective.kind.budget().unwrap();
+            let short = Duration::minutes(30);
+            let template = burn_value_template(service, objective, budget.window, short);
+            let mut labels = BTreeMap::new();
+            for (label, value) in [("model", "ranker \"v2\""), ("region", "eu%s")] {
+                labels.insert(label.to_owned(), value.to_owned());
+            }
+            for (value, remaining) in [(0.018, Some(0.4903)), (1.0, Some(-1.184)), (0.25, None)] {
+                let query = |expr: &str| -> Result<Vec<Sample>, String> {
+                    let parsed = crate::prometheus::promql::parse_promql(expr)
+                        .map_err(|error| format!("{expr}: {error:?}"))?;
+                    let mut wanted = vec![
+                        ("service".to_owned(), "svc".to_owned()),
+                        ("slo".to_owned(), objective.name.clone()),
+                    ];
+                    for label in &objective.group_by {
+                        wanted.push((label.clone(), labels[label].clone()));
+                    }
+                    let crate::prometheus::promql::Expr::VectorSelector(selector) = parsed else {
+                        return Err(format!("not a selector: {expr}"));
+                    };
+                    let mut matched: Vec<(String, String)> = selector
+                        .matchers
+                        .matchers
+                        .iter()
+                        .map(|matcher| (matcher.name.clone(), matcher.value.clone()))
+                        .collect();
+                    matched.sort();
+                    wanted.sort();
+                    assert_eq!(matched, wanted, "{expr}");
+                    Ok(remaining
+                        .map(|value| Sample {
+                            labels: BTreeMap::new(),
+                            value,
+                        })
+                        .into_iter()
+                        .collect())
+                };
+                let data = AlertData {
+                    labels: labels.clone(),
+                    value,
+                    ..AlertData::default()
+                };
+                let env = Env {
+                    query: Some(&query),
+                    external_url: None,
+                };
+                assert_eq!(
+                    expand_alert("ErrorBudgetBurn", &template, &data, &env),
+                    burn_value_text(budget.window, short, value, remaining),
+                    "{template}"
+                );
+            }
+        }
+    }
+
     #[test]
     fn recorded_series_match_the_identity_labels() {
         let source = r#"service "fraud-detector" { team = "t" drift "v2.score_drift" { score = s max = 1 for = 5m } }"#;

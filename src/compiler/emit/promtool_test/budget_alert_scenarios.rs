@@ -7,25 +7,25 @@
 //! fires.
 //!
 //! The alerts say their value in words (`humanizePercentage`,
-//! `humanizeDuration`), so a test must know the value: [`RemainingModel`]
-//! computes the remaining budget exactly as the rules do under promtool 2.42's
-//! evaluation (a 5m `rate` over samples that include the window's first is the
-//! increase over 300s, and the first samples of a counter that starts at zero
-//! are not extrapolated), and fits it by least squares as `predict_linear` and
-//! `deriv` do. The expectation is rendered by the Go template engine from that
-//! value, and a check is kept only where the rendering cannot change with the
-//! last bits of a float: a value that clears every comparison by a wide margin,
-//! and a rendering that a value a few bits away would not change.
+//! `humanizeDuration`), so a test must know the value: [`RemainingModel`] takes
+//! the remaining budget at each step from the scenario's recorded series
+//! ([`RecordedModel`](super::recorded_model::RecordedModel)) and fits it by least
+//! squares as `predict_linear` and `deriv` do. The expectation is rendered by
+//! the Go template engine from that value, and a check is kept only where the
+//! rendering cannot change with the last bits of a float: a value that clears
+//! every comparison by a wide margin, and a rendering that a value a few bits
+//! away would not change.
 //!
-//! Invariant: a scenario is written only when the sample interval divides the
-//! 5m rate window and the lookback, where the model is exact; otherwise it is
-//! left out (the alerts are still checked by `promtool check rules`).
+//! Invariant: a forecast scenario is written only when the sample interval
+//! divides the lookback, so the fit sees whole steps; otherwise it is left out
+//! (the alert is still checked by `promtool check rules`).
 
 use std::collections::BTreeMap;
 
 use crate::compiler::emit::prometheus::AlertRule;
 use crate::compiler::emit::promtool_test::generator::Generator;
 use crate::compiler::emit::promtool_test::label_solver::RegexCache;
+use crate::compiler::emit::promtool_test::recorded_model::STABLE_RENDERING;
 use crate::compiler::emit::promtool_test::test_file::{Check, ExpectedAlert, TestCase};
 use crate::compiler::ir::{naming, Budget, Decimal, Duration};
 use crate::prometheus::gotemplate::{expand_alert, AlertData, Env};
@@ -36,10 +36,6 @@ const TRAFFIC: i64 = 1000;
 /// How far a modelled value must be from what would change the outcome, as a
 /// fraction of it.
 const MARGIN: f64 = 1e-6;
-
-/// The relative change of a value that must not change its rendering: far more
-/// than the rounding of the rules' float arithmetic, in any order.
-const STABLE_RENDERING: f64 = 1e-9;
 
 /// The step at which the low-budget checks look, well after the first rate.
 const LOW_CHECK_STEP: i64 = 10;
@@ -54,8 +50,7 @@ impl Generator<'_> {
         alerts: &[&AlertRule],
         cache: &mut RegexCache,
     ) -> Vec<TestCase> {
-        let rate_window = naming::CHAINED_RATE_WINDOW.millis;
-        if self.interval <= 0 || rate_window % self.interval != 0 {
+        if self.interval <= 0 {
             return Vec::new();
         }
         let mut cases = Vec::new();
@@ -96,7 +91,7 @@ impl Generator<'_> {
             if level > Decimal::ONE {
                 continue;
             }
-            let model = self.remaining_model(budget, 0, level, LOW_CHECK_STEP);
+            let model = self.remaining_model(budget, 0, level, LOW_CHECK_STEP, cache)?;
             let remaining = model.remaining(LOW_CHECK_STEP)?;
             let threshold = below.to_f64();
             let sure = if fires {
@@ -157,7 +152,7 @@ impl Generator<'_> {
             if level > Decimal::ONE {
                 break;
             }
-            let model = self.remaining_model(budget, lookback_steps, level, last_step);
+            let model = self.remaining_model(budget, lookback_steps, level, last_step, cache)?;
             for step in lookback_steps + 1..=last_step {
                 if let Forecast::Fires(seconds_left) =
                     model.forecast(step, lookback_steps, horizon_seconds)
@@ -188,7 +183,7 @@ impl Generator<'_> {
             ],
         }];
         let slow = level.div_rounded(Decimal::from_integer(8))?.0;
-        let model = self.remaining_model(budget, lookback_steps, slow, step);
+        let model = self.remaining_model(budget, lookback_steps, slow, step, cache)?;
         if model.forecast(step, lookback_steps, horizon_seconds) == Forecast::SurelyQuiet {
             let series = self.scenario_series(lookback_steps, step + 1, slow, cache)?;
             cases.push(TestCase {
@@ -306,30 +301,21 @@ impl Generator<'_> {
         healthy_steps: i64,
         level: Decimal,
         last_step: i64,
-    ) -> RemainingModel {
-        let traffic = TRAFFIC as f64;
-        let bad = Decimal::from_integer(TRAFFIC)
-            .checked_mul(level)
-            .map_or(f64::NAN, |bad| bad.to_f64());
-        let window_steps = naming::CHAINED_RATE_WINDOW.millis / self.interval;
-        let window_seconds = naming::CHAINED_RATE_WINDOW.as_seconds().to_f64();
-        let cumulative_bad = |step: i64| (step - healthy_steps).max(0) as f64 * bad;
-        let mut errors_sum = 0.0;
-        let mut total_sum = 0.0;
-        let mut remaining = vec![None];
-        for step in 1..=last_step {
-            let start = (step - window_steps).max(0);
-            let errors = (cumulative_bad(step) - cumulative_bad(start)) / window_seconds;
-            let total = (step - start) as f64 * traffic / window_seconds;
-            errors_sum += errors;
-            total_sum += total;
-            let burn = errors_sum / total_sum / budget.error_budget.to_f64();
-            remaining.push(Some(1.0 - burn));
-        }
-        RemainingModel {
-            remaining,
+        cache: &mut RegexCache,
+    ) -> Option<RemainingModel> {
+        let recorded = self.recorded_model(
+            budget,
+            (healthy_steps, last_step * self.interval),
+            Decimal::from_integer(TRAFFIC),
+            level,
+            cache,
+        )?;
+        Some(RemainingModel {
+            remaining: (0..=last_step)
+                .map(|step| recorded.remaining(step))
+                .collect(),
             interval_seconds: self.interval as f64 / 1000.0,
-        }
+        })
     }
 }
 

@@ -57,6 +57,21 @@ pub(super) struct BurnRule<'a> {
     pub for_: Duration,
 }
 
+/// Where [`BurnModel::find_check`] looks: under `burn` at a constant `rate` of
+/// events per second, from `range.0` to `range.1` (milliseconds), skipping the
+/// steps before any rule `must_fire` picks can fire.
+#[derive(Clone, Copy)]
+pub(super) struct Search<'a> {
+    pub burn: Burn,
+    pub rate: f64,
+    pub range: (i64, i64),
+    pub must_fire: Option<&'a dyn Fn(&BurnRule<'_>) -> bool>,
+}
+
+/// The annotations a firing rule has at a time (milliseconds); `None` where
+/// they cannot be told surely.
+pub(super) type Annotate<'a> = dyn Fn(&BurnRule<'_>, i64) -> Option<Vec<(String, String)>> + 'a;
+
 /// The traffic guard of one burn window: at least `count` events in `window`
 /// seconds.
 #[derive(Clone, Copy)]
@@ -192,18 +207,24 @@ impl BurnModel {
     }
 
     /// The first time from `start` (stepping by the interval, up to `limit`) where
-    /// every burn rule is predictable and `accept` holds; with the firing alerts.
+    /// every burn rule is predictable, `accept` holds and `annotate` knows the
+    /// annotations of every firing rule (a rule's annotations at a time, `None`
+    /// where its value cannot be written surely); with the firing alerts.
     /// When `accept` needs one of the rules `must_fire` picks to be firing, the
     /// steps before any of them can fire are skipped (most of a slow window's wait).
     pub fn find_check(
         &self,
         rules: &BurnRules<'_>,
-        burn: Burn,
-        rate: f64,
-        (start, limit): (i64, i64),
-        must_fire: Option<&dyn Fn(&BurnRule<'_>) -> bool>,
+        search: Search<'_>,
         accept: impl Fn(&[(&BurnRule<'_>, State)]) -> bool,
+        annotate: &Annotate<'_>,
     ) -> Option<Check> {
+        let Search {
+            burn,
+            rate,
+            range: (start, limit),
+            must_fire,
+        } = search;
         let BurnRules {
             rules,
             thresholds,
@@ -235,21 +256,25 @@ impl BurnModel {
                 states.push((rule, state));
             }
             if states.len() == rules.len() && accept(&states) {
-                let mut expected: Vec<ExpectedAlert> = states
+                let expected: Option<Vec<ExpectedAlert>> = states
                     .iter()
                     .filter(|(_, state)| *state == State::Firing)
-                    .map(|(rule, _)| ExpectedAlert {
-                        labels: rule.rule.labels.clone(),
-                        annotations: rule.rule.annotations.clone(),
+                    .map(|(rule, _)| {
+                        Some(ExpectedAlert {
+                            labels: rule.rule.labels.clone(),
+                            annotations: annotate(rule, t)?,
+                        })
                     })
                     .collect();
-                expected.sort();
-                expected.dedup();
-                return Some(Check {
-                    eval_time: t,
-                    alertname: (*burn_alert).to_owned(),
-                    expected,
-                });
+                if let Some(mut expected) = expected {
+                    expected.sort();
+                    expected.dedup();
+                    return Some(Check {
+                        eval_time: t,
+                        alertname: (*burn_alert).to_owned(),
+                        expected,
+                    });
+                }
             }
             t += self.interval;
         }

@@ -7,14 +7,20 @@
 //! burn starts; a scenario is kept only when the burn model predicts every burn
 //! rule of the objective at its check time.
 
-use crate::compiler::emit::promtool_test::burn_model::{seconds, Burn, BurnRule, BurnRules, State};
+use crate::compiler::emit::prometheus::burn_value_text;
+use crate::compiler::emit::promtool_test::burn_model::{
+    seconds, Burn, BurnRule, BurnRules, Search, State,
+};
 use crate::compiler::emit::promtool_test::generator::Generator;
 use crate::compiler::emit::promtool_test::label_solver::RegexCache;
+use crate::compiler::emit::promtool_test::recorded_model::{
+    Combine, RecordedModel, STABLE_RENDERING,
+};
 use crate::compiler::emit::promtool_test::test_file::{
     counter_values, series_text, Check, TestCase,
 };
 use crate::compiler::ir::{
-    AvailabilityEvents, Bound, Budget, Decimal, Duration, ObjectiveKind, Tier,
+    naming, AvailabilityEvents, Bound, Budget, Decimal, Duration, ObjectiveKind, Tier,
 };
 use std::collections::BTreeMap;
 
@@ -76,20 +82,20 @@ impl Generator<'_> {
                 level: level.to_f64(),
             };
             let limit = t0 + 3 * window.long.millis + window.for_.millis + 10 * self.interval;
+            let model = self.recorded_model(budget, (t0_steps, limit), traffic, level, cache);
             let own_rule = |states: &[(&BurnRule<'_>, State)]| {
                 states
                     .iter()
                     .any(|(rule, state)| *state == State::Firing && rule.windows.contains(window))
             };
             let covers_window = |rule: &BurnRule<'_>| rule.windows.contains(window);
-            if let Some(check) = self.find_check(
-                budget,
+            let search = Search {
                 burn,
-                guard(traffic),
-                (t0, limit),
-                Some(&covers_window),
-                own_rule,
-            ) {
+                rate: guard(traffic),
+                range: (t0, limit),
+                must_fire: Some(&covers_window),
+            };
+            if let Some(check) = self.find_check(budget, search, own_rule, model.as_ref()) {
                 let steps = check.eval_time / self.interval + 1;
                 let series =
                     self.counter_series(t0_steps, steps, traffic, level, &BTreeMap::new(), cache)?;
@@ -119,19 +125,25 @@ impl Generator<'_> {
                 level: level.to_f64(),
             };
             let start = t0 + window.long.millis + window.for_.millis + 3 * self.interval;
+            let model = self.recorded_model(
+                budget,
+                (t0_steps, start + 10 * self.interval),
+                traffic,
+                level,
+                cache,
+            );
             let pages_quiet = |states: &[(&BurnRule<'_>, State)]| {
                 states
                     .iter()
                     .all(|(rule, state)| rule.tier != Tier::Page || *state == State::Quiet)
             };
-            if let Some(check) = self.find_check(
-                budget,
+            let search = Search {
                 burn,
-                guard(traffic),
-                (start, start + 10 * self.interval),
-                None,
-                pages_quiet,
-            ) {
+                rate: guard(traffic),
+                range: (start, start + 10 * self.interval),
+                must_fire: None,
+            };
+            if let Some(check) = self.find_check(budget, search, pages_quiet, model.as_ref()) {
                 let steps = check.eval_time / self.interval + 1;
                 let series =
                     self.counter_series(t0_steps, steps, traffic, level, &BTreeMap::new(), cache)?;
@@ -162,14 +174,13 @@ impl Generator<'_> {
                 let all_quiet = |states: &[(&BurnRule<'_>, State)]| {
                     states.iter().all(|(_, state)| *state == State::Quiet)
                 };
-                if let Some(check) = self.find_check(
-                    budget,
+                let search = Search {
                     burn,
-                    guard(thin),
-                    (start, start + 10 * self.interval),
-                    None,
-                    all_quiet,
-                ) {
+                    rate: guard(thin),
+                    range: (start, start + 10 * self.interval),
+                    must_fire: None,
+                };
+                if let Some(check) = self.find_check(budget, search, all_quiet, None) {
                     let steps = check.eval_time / self.interval + 1;
                     let series = self.counter_series(
                         t0_steps,
@@ -195,7 +206,13 @@ impl Generator<'_> {
 
     /// The scenarios of an accuracy objective: every slice bad from `T0` on pages.
     pub fn accuracy_cases(&self, budget: &Budget, cache: &mut RegexCache) -> Option<Vec<TestCase>> {
-        let ObjectiveKind::Accuracy { metric, bound, .. } = &self.objective.kind else {
+        let ObjectiveKind::Accuracy {
+            metric,
+            bound,
+            slice,
+            ..
+        } = &self.objective.kind
+        else {
             return Some(Vec::new());
         };
         if !budget.alerts_enabled || budget.page.is_empty() {
@@ -216,11 +233,6 @@ impl Generator<'_> {
                 .any(|(rule, state)| rule.tier == Tier::Page && *state == State::Firing)
         };
         let is_page = |rule: &BurnRule<'_>| rule.tier == Tier::Page;
-        let Some(check) =
-            self.find_check(budget, burn, 0.0, (t0, limit), Some(&is_page), page_fires)
-        else {
-            return Some(Vec::new());
-        };
         let (good, bad) = match bound {
             Bound::Min(min) => (
                 min.checked_add(Decimal::ONE)?,
@@ -231,8 +243,25 @@ impl Generator<'_> {
                 max.checked_add(Decimal::ONE)?,
             ),
         };
-        let steps = check.eval_time / self.interval + 1;
-        let values = format!("{good}x{} {bad}x{}", t0_steps - 1, steps - t0_steps);
+        let values = |steps: i64| format!("{good}x{} {bad}x{}", t0_steps - 1, steps - t0_steps);
+        let model = RecordedModel::slices(
+            &values(limit / self.interval + 1),
+            *bound,
+            *slice,
+            self.interval,
+            budget.error_budget.to_f64(),
+            budget.window,
+        );
+        let search = Search {
+            burn,
+            rate: 0.0,
+            range: (t0, limit),
+            must_fire: Some(&is_page),
+        };
+        let Some(check) = self.find_check(budget, search, page_fires, model.as_ref()) else {
+            return Some(Vec::new());
+        };
+        let values = values(check.eval_time / self.interval + 1);
         Some(vec![TestCase {
             name: format!(
                 "{}/{}: every slice bad from {} on pages",
@@ -250,16 +279,108 @@ impl Generator<'_> {
     fn find_check(
         &self,
         budget: &Budget,
-        burn: Burn,
-        rate: f64,
-        range: (i64, i64),
-        must_fire: Option<&dyn Fn(&BurnRule<'_>) -> bool>,
+        search: Search<'_>,
         accept: impl Fn(&[(&BurnRule<'_>, State)]) -> bool,
+        recorded: Option<&RecordedModel>,
     ) -> Option<Check> {
         let counts_events = !matches!(self.objective.kind, ObjectiveKind::Accuracy { .. });
         let rules = BurnRules::of(self.alerts, budget, counts_events);
-        self.model()
-            .find_check(&rules, burn, rate, range, must_fire, accept)
+        let annotate = |rule: &BurnRule<'_>, t: i64| {
+            self.burn_annotations(budget, rule, t / self.interval, recorded)
+        };
+        self.model().find_check(&rules, search, accept, &annotate)
+    }
+
+    /// The annotations of a firing burn rule at `step`: its description ends with
+    /// its value and the budget left, as the recorded series say; `None` when
+    /// they are not modelled, or a value a few bits away would read differently.
+    fn burn_annotations(
+        &self,
+        budget: &Budget,
+        rule: &BurnRule<'_>,
+        step: i64,
+        recorded: Option<&RecordedModel>,
+    ) -> Option<Vec<(String, String)>> {
+        let alert = rule.rule;
+        if alert.templates.is_empty() {
+            return Some(alert.annotations.clone());
+        }
+        let recorded = recorded?;
+        let short = rule.windows.first()?.short;
+        let value = recorded.error_ratio(short, step)?;
+        // The alert's `query` runs before this step's budget group: it reads the
+        // remaining budget of the step before.
+        let remaining = recorded.remaining(step - 1);
+        let line = |value: f64, remaining: Option<f64>| {
+            burn_value_text(budget.window, short, value, remaining)
+        };
+        let written = line(value, remaining);
+        let stable = [1.0 - STABLE_RENDERING, 1.0 + STABLE_RENDERING]
+            .iter()
+            .all(|factor| {
+                line(value * factor, remaining) == written
+                    && line(value, remaining.map(|left| left * factor)) == written
+            });
+        if !stable {
+            return None;
+        }
+        Some(
+            alert
+                .annotations
+                .iter()
+                .map(|(key, text)| {
+                    if key == naming::ANNOTATION_DESCRIPTION {
+                        (key.clone(), format!("{text}\n{written}"))
+                    } else {
+                        (key.clone(), text.clone())
+                    }
+                })
+                .collect(),
+        )
+    }
+
+    /// The recorded series of the burning group of a counter scenario that
+    /// ends at `limit` (milliseconds): healthy for `t0_steps`, then errors at
+    /// `level` of `traffic`.
+    pub(super) fn recorded_model(
+        &self,
+        budget: &Budget,
+        (t0_steps, limit): (i64, i64),
+        traffic: Decimal,
+        level: Decimal,
+        cache: &mut RegexCache,
+    ) -> Option<RecordedModel> {
+        let steps = limit / self.interval + 1;
+        let series =
+            self.counter_series(t0_steps, steps, traffic, level, &BTreeMap::new(), cache)?;
+        let [(_, first), (_, second)] = series.as_slice() else {
+            return None;
+        };
+        RecordedModel::counters(
+            self.combine()?,
+            [first, second],
+            self.interval,
+            budget.error_budget.to_f64(),
+            budget.window,
+        )
+    }
+
+    /// How the rules combine the rates of the two series of
+    /// [`Self::counter_series`] into bad and total events.
+    pub(super) fn combine(&self) -> Option<Combine> {
+        match &self.objective.kind {
+            ObjectiveKind::Latency { .. } => Some(Combine::Buckets),
+            ObjectiveKind::Availability { events, total, .. } => {
+                let same_metric = events.counter().rate_of()?.metric == total.rate_of()?.metric;
+                Some(match (events, same_metric) {
+                    (AvailabilityEvents::Errors(_), false) => Combine::ErrorsOfTotal,
+                    (AvailabilityEvents::Errors(_), true) => Combine::ErrorsBesideOthers,
+                    (AvailabilityEvents::Good(_), false) => Combine::GoodOfTotal,
+                    (AvailabilityEvents::Good(_), true) => Combine::GoodBesideOthers,
+                })
+            }
+            _ => None,
+        }
     }
 
     /// A grouped objective's first page scenario with two groups: the same

@@ -30,6 +30,7 @@ mod burn_scenarios;
 mod generator;
 mod label_solver;
 mod monitoring_scenarios;
+mod recorded_model;
 mod test_file;
 mod threshold_scenarios;
 
