@@ -447,16 +447,35 @@ fn group_labels_of_objectives(
     grouped_by
 }
 
-/// The error budget of one objective or group, from the
-/// [`naming::SLO_PERIOD_BUDGET_REMAINING`] series the generated rules record.
+/// The error budget of one objective or group: the share of the budget of its
+/// objective window that the errors of the range used, from the
+/// [`naming::SLO_PERIOD_BURN_RATE`] and [`naming::SLO_TIME_PERIOD_DAYS`] series the
+/// generated rules record.
+///
+/// The budget of a window `W` is `budget ratio × events over W`, and the range's
+/// errors spend `errors in range / (budget ratio × events over W)` of it. The
+/// recorded period burn rate is `errors / (budget ratio × events)` over the history
+/// the window holds, which is the range (the rules are evaluated from its start). When
+/// the range covers `W` that is the share itself. When it is shorter, the events of
+/// the rest of the window are unknown: the share assumes the window held no other
+/// errors and the range's traffic rate throughout, which scales the burn rate by
+/// `history / W` (`full_window` false says this assumption was made).
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Budget {
     #[serde(flatten)]
     pub objective: ObjectiveKey,
-    /// `100 * (1 - remaining)` at the last evaluation: the share of the objective
-    /// window's budget spent by the errors seen in the range (data before the range
-    /// counts as none).
+    /// The share of the window's budget the range's errors spent, in percent, at the
+    /// last evaluation.
     pub spent_percent: f64,
+    /// The objective window, as written (`30d`).
+    pub window: String,
+    /// How much of the window the range covered at the last evaluation.
+    pub history_ms: i64,
+    /// Whether the range covered the whole window (no assumption about the rest).
+    pub full_window: bool,
+    /// The average burn rate over that history: errors per event in units of the
+    /// budget ratio (1 spends the budget exactly over the window).
+    pub burn_rate: f64,
     /// (timestamp ms, spent %) at each evaluation, for charts.
     #[serde(skip)]
     pub points: Vec<(i64, f64)>,
@@ -655,7 +674,7 @@ fn evaluate(
     for alert in &mut alerts {
         alert.objective = ObjectiveKey::of(&alert.labels, &grouped_by);
     }
-    let budgets = budgets(&storage, schedule.end_ms);
+    let budgets = budgets(&storage, schedule.start_ms, schedule.end_ms);
     let forecasts = forecast_outcomes(&alerts);
     let error_ratios = error_ratios(&storage, schedule.start_ms, schedule.end_ms);
     Report {
@@ -670,26 +689,75 @@ fn evaluate(
     }
 }
 
-fn budgets(storage: &crate::prometheus::promql::Storage, end_ms: i64) -> Vec<Budget> {
+/// The budget spent per objective or group, as [`Budget`] defines it; the rules are
+/// evaluated from `start_ms`, so that is where each window's history begins.
+fn budgets(
+    storage: &crate::prometheus::promql::Storage,
+    start_ms: i64,
+    end_ms: i64,
+) -> Vec<Budget> {
+    let last_finite = |id: usize| {
+        let series = storage.series(id);
+        series
+            .timestamps
+            .iter()
+            .zip(&series.values)
+            .rev()
+            .find(|(ts, value)| **ts <= end_ms && value.is_finite())
+            .map(|(_, value)| *value)
+    };
+    // `vector(days)`: one series per objective, shared by its groups.
+    let mut windows_ms: BTreeMap<(String, String), i64> = BTreeMap::new();
+    for id in 0..storage.len() {
+        let labels = &storage.series(id).labels;
+        if labels.metric_name() != naming::SLO_TIME_PERIOD_DAYS {
+            continue;
+        }
+        if let Some(days) = last_finite(id).filter(|days| *days > 0.0) {
+            windows_ms.insert(
+                (
+                    labels.get(LABEL_SERVICE).to_string(),
+                    labels.get(LABEL_SLO).to_string(),
+                ),
+                (days * crate::prometheus::model::duration::DAY as f64).round() as i64,
+            );
+        }
+    }
     let mut budgets = Vec::new();
     for id in 0..storage.len() {
         let series = storage.series(id);
-        if series.labels.metric_name() != naming::SLO_PERIOD_BUDGET_REMAINING {
+        if series.labels.metric_name() != naming::SLO_PERIOD_BURN_RATE {
             continue;
         }
+        let objective = series_objective(&series.labels);
+        let Some(&window_ms) = windows_ms.get(&(objective.service.clone(), objective.slo.clone()))
+        else {
+            continue;
+        };
+        let history_at = |ts: i64| (ts - start_ms).clamp(0, window_ms);
         let points: Vec<(i64, f64)> = series
             .timestamps
             .iter()
             .zip(&series.values)
-            .filter(|(ts, value)| **ts <= end_ms && value.is_finite())
-            .map(|(ts, value)| (*ts, 100.0 * (1.0 - value)))
+            .filter(|(ts, value)| (start_ms..=end_ms).contains(*ts) && value.is_finite())
+            .map(|(ts, burn_rate)| {
+                (
+                    *ts,
+                    100.0 * burn_rate * history_at(*ts) as f64 / window_ms as f64,
+                )
+            })
             .collect();
-        let Some(&(_, spent_percent)) = points.last() else {
+        let Some(&(last_ms, spent_percent)) = points.last() else {
             continue;
         };
+        let history_ms = history_at(last_ms);
         budgets.push(Budget {
-            objective: series_objective(&series.labels),
+            objective,
             spent_percent,
+            window: format_model_duration(window_ms),
+            history_ms,
+            full_window: history_ms == window_ms,
+            burn_rate: last_finite(id).unwrap_or(0.0),
             points,
         });
     }
@@ -1044,12 +1112,29 @@ pub fn render_table(report: &Report) -> String {
         }
     }
     if !report.budgets.is_empty() {
-        out.push_str("\nerror budget spent (objective window, errors in the range)\n");
+        out.push_str("\nerror budget spent (share of the objective window's budget used by the range's errors)\n");
         for budget in &report.budgets {
             out.push_str(&format!(
-                "  {}  {:.1}%\n",
-                budget.objective, budget.spent_percent
+                "  {}  {:.1}% of {}{}\n",
+                budget.objective,
+                budget.spent_percent,
+                budget.window,
+                if budget.full_window {
+                    String::new()
+                } else {
+                    format!(
+                        " ({} seen, burn rate {:.2}x)",
+                        format_model_duration(budget.history_ms),
+                        budget.burn_rate
+                    )
+                }
             ));
+        }
+        if report.budgets.iter().any(|budget| !budget.full_window) {
+            out.push_str(
+                "  where the range is shorter than the window, the rest of the window is \
+                 assumed to have the range's traffic and no errors\n",
+            );
         }
     }
     if !report.forecasts.is_empty() {
