@@ -49,6 +49,10 @@ const EVAL_STEP_MS: i64 = 10 * 60_000;
 #[serde(deny_unknown_fields)]
 struct ExpectedFile {
     alerts: Vec<ExpectedAlertText>,
+    /// Per receiver, the notifications carrying a firing alert that Alertmanager sends
+    /// over the history; checked when given.
+    #[serde(default)]
+    notifications: Option<BTreeMap<String, usize>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -61,6 +65,9 @@ struct ExpectedAlertText {
     #[serde(default)]
     notified: Vec<String>,
     inhibited_by: Option<String>,
+    /// For an alert muted when it starts: when its first notification is sent, once
+    /// the inhibiting alert has resolved; absent when it is never notified.
+    notified_at: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -114,6 +121,8 @@ struct ExpectedAlert {
     /// Who each firing reaches; empty when it is inhibited.
     notified: Vec<String>,
     inhibited_by: Option<String>,
+    /// When an inhibited alert is notified after all; `None` for never.
+    notified_at: Option<TimeRange>,
 }
 
 impl ExpectedAlert {
@@ -167,6 +176,7 @@ struct Scenario {
     history: String,
     end_ms: i64,
     expected: Vec<ExpectedAlert>,
+    notifications: Option<BTreeMap<String, usize>>,
 }
 
 /// Every folder of `tests/data/scenarios/`, sorted by name.
@@ -273,6 +283,15 @@ fn read_scenario(folder: &Path) -> Scenario {
                 "{name}/expected.yaml: {}: an expected alert fires at least once",
                 alert.alert
             );
+            assert!(
+                alert.notified_at.is_none() || alert.inhibited_by.is_some(),
+                "{name}/expected.yaml: {}: notified_at is for an alert inhibited when it starts",
+                alert.alert
+            );
+            let notified_at = alert
+                .notified_at
+                .as_deref()
+                .map(|text| parse_range(text, end_ms).unwrap_or_else(at));
             let firing = alert
                 .firing
                 .iter()
@@ -287,6 +306,7 @@ fn read_scenario(folder: &Path) -> Scenario {
                 firing,
                 notified: alert.notified,
                 inhibited_by: alert.inhibited_by,
+                notified_at,
             }
         })
         .collect();
@@ -296,6 +316,7 @@ fn read_scenario(folder: &Path) -> Scenario {
         history,
         end_ms,
         expected,
+        notifications: file.notifications,
     }
 }
 
@@ -480,6 +501,22 @@ fn backtest_differences(scenario: &Scenario, report: &Report) -> Vec<String> {
                             "{name}: firing {nth} should be {want_text}, was {got}"
                         ));
                     }
+                    let late = match (page.inhibited_by.is_some(), page.notified_ms) {
+                        (true, Some(at)) => Some(at),
+                        _ => None,
+                    };
+                    match (expected.notified_at, late) {
+                        (None, None) => {}
+                        (Some(want), Some(at)) if want.contains(at) => {}
+                        (want, at) => differences.push(format!(
+                            "{name}: firing {nth} should be notified after its inhibition {}, was {}",
+                            want.map_or("never".to_string(), |w| format!("at {w}")),
+                            at.map_or("never".to_string(), |at| format!(
+                                "at {}",
+                                format_model_duration(at)
+                            )),
+                        )),
+                    }
                 }
             }
         }
@@ -487,6 +524,19 @@ fn backtest_differences(scenario: &Scenario, report: &Report) -> Vec<String> {
     for alert in fired(report) {
         if !explained.contains(&(alert.alertname.clone(), alert.labels.clone())) {
             differences.push(format!("unexpected: {}", describe(alert)));
+        }
+    }
+    if let Some(expected) = &scenario.notifications {
+        let got: BTreeMap<String, usize> = report
+            .notifications
+            .iter()
+            .filter(|receiver| receiver.notifications > 0)
+            .map(|receiver| (receiver.receiver.clone(), receiver.notifications))
+            .collect();
+        if got != *expected {
+            differences.push(format!(
+                "notifications per receiver should be {expected:?}, were {got:?}"
+            ));
         }
     }
     differences

@@ -31,6 +31,7 @@ use serde::Serialize;
 
 use crate::base::diagnostic::{Diagnostic, SourceMap};
 use crate::compiler::ir::naming::{self, LABEL_SERVICE, LABEL_SLO};
+use crate::prometheus::alertmanager::dispatch::{self, AlertTimeline};
 use crate::prometheus::alertmanager::{config::Config, route_alerts, PostableAlert};
 use crate::prometheus::model::duration::{format_model_duration, parse_model_duration};
 use crate::prometheus::promql::{EvalOptions, Labels, Semantics};
@@ -338,13 +339,33 @@ pub struct Interval {
     pub open: bool,
 }
 
-/// Where one firing would have been sent.
+/// Where one firing would have been sent: routed when it starts, then replayed
+/// through Alertmanager's grouping, timers and inhibition
+/// ([`crate::prometheus::alertmanager::dispatch`]).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Page {
+    /// The receivers its routes name.
     pub receivers: Vec<String>,
-    /// The `alertname` of the alert that inhibits this one, if any.
+    /// The `alertname` of the alert that inhibits this one when it starts, if any.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub inhibited_by: Option<String>,
+    /// When the first notification carrying it as firing was sent; `None` when none
+    /// was (muted throughout, or over before its group's first flush).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub notified_ms: Option<i64>,
+    /// The notifications (to all its receivers) that carry it as firing.
+    pub notifications: usize,
+}
+
+/// What one receiver got over the range.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ReceiverNotifications {
+    pub receiver: String,
+    /// Notifications carrying at least one firing alert.
+    pub notifications: usize,
+    /// Notifications of resolved alerts alone, which reach only the receiver's
+    /// integrations that send resolved notifications.
+    pub resolved: usize,
 }
 
 /// The history of one alert (one label set of one alerting rule).
@@ -514,6 +535,10 @@ pub struct Report {
     pub alerts: Vec<AlertHistory>,
     pub budgets: Vec<Budget>,
     pub forecasts: Vec<ForecastOutcome>,
+    /// Per receiver, in name order, when an Alertmanager configuration routes the
+    /// alerts.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notifications: Vec<ReceiverNotifications>,
     /// Per objective or group: the recorded error ratio at
     /// [`naming::CHAINED_RATE_WINDOW`], for charts.
     #[serde(skip)]
@@ -667,9 +692,10 @@ fn evaluate(
         .filter(|alert| !alert.pending.is_empty() || !alert.firing.is_empty())
         .collect();
     alerts.sort_by(|a, b| (&a.alertname, &a.labels).cmp(&(&b.alertname, &b.labels)));
-    if let Some(config) = alertmanager {
-        attach_pages(&mut alerts, config);
-    }
+    let notifications = match alertmanager {
+        Some(config) => attach_pages(&mut alerts, config, schedule.end_ms),
+        None => Vec::new(),
+    };
     let grouped_by = group_labels_of_objectives(&storage, grouped_by);
     for alert in &mut alerts {
         alert.objective = ObjectiveKey::of(&alert.labels, &grouped_by);
@@ -685,6 +711,7 @@ fn evaluate(
         alerts,
         budgets,
         forecasts,
+        notifications,
         rule_errors,
     }
 }
@@ -921,9 +948,14 @@ impl Track {
     }
 }
 
-/// Routes each firing as Alertmanager would at its start, with every alert firing
-/// at that moment posted alongside (so inhibition sees its sources).
-fn attach_pages(alerts: &mut [AlertHistory], config: &Config) {
+/// Routes each firing when it starts, with every alert firing at that moment as a
+/// possible source of inhibition, and replays all firings through Alertmanager's
+/// dispatcher to find the notifications each firing and each receiver got.
+fn attach_pages(
+    alerts: &mut [AlertHistory],
+    config: &Config,
+    end_ms: i64,
+) -> Vec<ReceiverNotifications> {
     let firing_at = |alerts: &[AlertHistory], ts: i64| -> Vec<usize> {
         (0..alerts.len())
             .filter(|&i| {
@@ -934,6 +966,18 @@ fn attach_pages(alerts: &mut [AlertHistory], config: &Config) {
             })
             .collect()
     };
+    let timelines: Vec<AlertTimeline> = alerts
+        .iter()
+        .map(|alert| AlertTimeline {
+            labels: alert.labels.clone(),
+            firing: alert
+                .firing
+                .iter()
+                .map(|span| (span.start_ms, (!span.open).then_some(span.end_ms)))
+                .collect(),
+        })
+        .collect();
+    let sent = dispatch::replay(config, &timelines, end_ms);
     let mut pages: Vec<Vec<Page>> = vec![Vec::new(); alerts.len()];
     for (index, alert) in alerts.iter().enumerate() {
         for interval in &alert.firing {
@@ -952,18 +996,44 @@ fn attach_pages(alerts: &mut [AlertHistory], config: &Config) {
             let Some(routing) = routed.get(position) else {
                 continue;
             };
+            let carrying: Vec<&dispatch::Notification> = sent
+                .iter()
+                .filter(|n| {
+                    n.firing.contains(&index)
+                        && interval.start_ms <= n.at_ms
+                        && (n.at_ms < interval.end_ms || interval.open)
+                })
+                .collect();
             pages[index].push(Page {
                 receivers: routing.receivers.clone(),
                 inhibited_by: routing
                     .inhibited_by
                     .as_ref()
                     .and_then(|by| active.get(by.alert).map(|&i| alerts[i].alertname.clone())),
+                notified_ms: carrying.first().map(|n| n.at_ms),
+                notifications: carrying.len(),
             });
         }
     }
     for (alert, pages) in alerts.iter_mut().zip(pages) {
         alert.pages = pages;
     }
+    let mut per_receiver: BTreeMap<&str, ReceiverNotifications> = BTreeMap::new();
+    for notification in &sent {
+        let entry = per_receiver
+            .entry(&notification.receiver)
+            .or_insert_with(|| ReceiverNotifications {
+                receiver: notification.receiver.clone(),
+                notifications: 0,
+                resolved: 0,
+            });
+        if notification.firing.is_empty() {
+            entry.resolved += 1;
+        } else {
+            entry.notifications += 1;
+        }
+    }
+    per_receiver.into_values().collect()
 }
 
 /// `2026-11-22T10:00:00Z` for a millisecond timestamp.
@@ -1030,6 +1100,26 @@ fn display_name(report: &Report, alert: &AlertHistory) -> String {
     }
 }
 
+/// Who one firing reached: its receivers, or the alert that muted it when it
+/// started and, if it was notified later, when.
+fn describe_page(page: &Page, span: &Interval) -> String {
+    let receivers = if page.receivers.is_empty() {
+        "nobody".to_string()
+    } else {
+        page.receivers.join("+")
+    };
+    match (&page.inhibited_by, page.notified_ms) {
+        (None, Some(_)) => receivers,
+        (None, None) if page.receivers.is_empty() => receivers,
+        (None, None) => format!("{receivers} (not notified)"),
+        (Some(by), None) => format!("inhibited by {by}"),
+        (Some(by), Some(at)) => format!(
+            "inhibited by {by}, {receivers} after {}",
+            format_model_duration(at - span.start_ms)
+        ),
+    }
+}
+
 /// The human table.
 pub fn render_table(report: &Report) -> String {
     let mut out = format!(
@@ -1049,11 +1139,8 @@ pub fn render_table(report: &Report) -> String {
                 let pages: Vec<String> = alert
                     .pages
                     .iter()
-                    .map(|page| match &page.inhibited_by {
-                        Some(by) => format!("inhibited by {by}"),
-                        None if page.receivers.is_empty() => "nobody".to_string(),
-                        None => page.receivers.join("+"),
-                    })
+                    .zip(&alert.firing)
+                    .map(|(page, span)| describe_page(page, span))
                     .collect();
                 [
                     alert.objective.to_string(),
@@ -1135,6 +1222,18 @@ pub fn render_table(report: &Report) -> String {
                 "  where the range is shorter than the window, the rest of the window is \
                  assumed to have the range's traffic and no errors\n",
             );
+        }
+    }
+    if !report.notifications.is_empty() {
+        out.push_str(
+            "\nnotifications (Alertmanager's grouping, group_wait, group_interval, \
+             repeat_interval and inhibition at each flush)\n",
+        );
+        for receiver in &report.notifications {
+            out.push_str(&format!(
+                "  {}  {} firing, {} resolved\n",
+                receiver.receiver, receiver.notifications, receiver.resolved
+            ));
         }
     }
     if !report.forecasts.is_empty() {
