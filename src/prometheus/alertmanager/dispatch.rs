@@ -246,10 +246,7 @@ fn needs_update(
 /// Whether an integration of this kind sends resolved notifications when its
 /// configuration does not say (the defaults of 0.25's `config/notifiers.go`).
 fn sends_resolved_by_default(kind: &str) -> bool {
-    !matches!(
-        kind,
-        "email_configs" | "slack_configs" | "wechat_configs"
-    )
+    !matches!(kind, "email_configs" | "slack_configs" | "wechat_configs")
 }
 
 fn duration_ms(milliseconds: u64) -> i64 {
