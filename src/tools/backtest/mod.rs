@@ -849,25 +849,31 @@ fn error_ratios(
     ratios
 }
 
-/// Pairs each forecast alert ([`naming::is_forecast_alert`]) with the other alerts of
-/// its objective (the threshold alerts the compiler generates next to it; the
-/// alerts on missing data, [`naming::ALERT_METRIC_ABSENT`] and
-/// [`naming::ALERT_LATENCY_BUCKET_MISSING`], aside): a grouped objective's
-/// forecast for one group is scored against that group's alerts only
-/// ([`ObjectiveKey`]), and a threshold alert may carry more labels than its
-/// forecast (a device's utilization beside the pool's memory forecast).
+/// Scores each forecast alert against the threshold alert it predicts
+/// ([`naming::forecast_threshold_alert`]) of the same objective or group
+/// ([`ObjectiveKey`]); a threshold alert may carry more labels than its forecast (a
+/// feature's drift beside a forecast over the objective), and a forecast without a
+/// threshold alert is not scored.
+///
+/// With the threshold alert's firings starting at `b1 < b2 < ...`: a breach `bk` is a
+/// `lead` when a forecast firing started after `b(k-1)` (or the range's start) and no
+/// later than `bk`, timed from the first of them, however often the forecast
+/// re-fired in between; else it is `missed`. A forecast firing that starts while the
+/// threshold alert fires is not scored (the breach is already there); one that starts
+/// after the last breach is a `false_alarm`.
 fn forecast_outcomes(alerts: &[AlertHistory]) -> Vec<ForecastOutcome> {
     let mut outcomes = Vec::new();
     for forecast in alerts
         .iter()
         .filter(|a| naming::is_forecast_alert(&a.alertname))
     {
-        for threshold in alerts.iter().filter(|a| {
-            !naming::is_forecast_alert(&a.alertname)
-                && a.alertname != naming::ALERT_METRIC_ABSENT
-                && a.objective == forecast.objective
-                && a.alertname != naming::ALERT_LATENCY_BUCKET_MISSING
-        }) {
+        let Some(threshold_name) = naming::forecast_threshold_alert(&forecast.alertname) else {
+            continue;
+        };
+        for threshold in alerts
+            .iter()
+            .filter(|a| a.alertname == threshold_name && a.objective == forecast.objective)
+        {
             let outcome = |kind: &str, at_ms: i64, lead_ms: Option<i64>| ForecastOutcome {
                 forecast: forecast.alertname.clone(),
                 threshold: threshold.alertname.clone(),
@@ -876,24 +882,31 @@ fn forecast_outcomes(alerts: &[AlertHistory]) -> Vec<ForecastOutcome> {
                 at_ms,
                 lead_ms,
             };
-            let starts: Vec<i64> = forecast.firing.iter().map(|s| s.start_ms).collect();
-            let breaches: Vec<i64> = threshold.firing.iter().map(|s| s.start_ms).collect();
-            let mut explained = vec![false; breaches.len()];
-            for (index, &start) in starts.iter().enumerate() {
-                let next = starts.get(index + 1).copied().unwrap_or(i64::MAX);
-                match breaches.iter().position(|&b| b >= start && b < next) {
-                    Some(position) => {
-                        explained[position] = true;
-                        let breach = breaches[position];
-                        outcomes.push(outcome("lead", start, Some(breach - start)));
-                    }
-                    None => outcomes.push(outcome("false_alarm", start, None)),
+            let breaching_at = |ts: i64| {
+                threshold
+                    .firing
+                    .iter()
+                    .any(|span| span.start_ms <= ts && ts < span.end_ms)
+            };
+            let warnings: Vec<i64> = forecast
+                .firing
+                .iter()
+                .map(|span| span.start_ms)
+                .filter(|&start| !breaching_at(start))
+                .collect();
+            let mut previous_breach = i64::MIN;
+            for breach in threshold.firing.iter().map(|span| span.start_ms) {
+                match warnings
+                    .iter()
+                    .find(|&&start| previous_breach < start && start <= breach)
+                {
+                    Some(&first) => outcomes.push(outcome("lead", first, Some(breach - first))),
+                    None => outcomes.push(outcome("missed", breach, None)),
                 }
+                previous_breach = breach;
             }
-            for (breach, explained) in breaches.iter().zip(explained) {
-                if !explained {
-                    outcomes.push(outcome("missed", *breach, None));
-                }
+            for &start in warnings.iter().filter(|&&start| start > previous_breach) {
+                outcomes.push(outcome("false_alarm", start, None));
             }
         }
     }
@@ -1910,9 +1923,10 @@ service "serving" {
     }
 
     #[test]
-    fn a_budget_forecast_is_scored_against_its_own_groups_alerts() {
-        // Model a's budget is forecast to run out at 100 and its burn ticket
-        // fires at 400; model b's ticket at 200 had no forecast of its own.
+    fn a_budget_forecast_is_scored_against_its_own_groups_budget_floor() {
+        // Model a's budget is forecast to run out at 100 and its budget-low ticket
+        // fires at 400; its burn page at 150 is another alert's business; model b's
+        // budget-low ticket at 200 had no forecast of its own.
         let mut forecast = in_group(
             alert(naming::ALERT_BUDGET_EXHAUSTION, &[100]),
             "a",
@@ -1924,9 +1938,9 @@ service "serving" {
         );
         let alerts = [
             forecast,
-            in_group(alert(naming::ALERT_BUDGET_BURN, &[400]), "a", "page"),
-            in_group(alert(naming::ALERT_BUDGET_BURN, &[200]), "b", "page"),
-            in_group(alert(naming::ALERT_BUDGET_LOW, &[]), "a", "ticket"),
+            in_group(alert(naming::ALERT_BUDGET_BURN, &[150]), "a", "page"),
+            in_group(alert(naming::ALERT_BUDGET_LOW, &[400]), "a", "ticket"),
+            in_group(alert(naming::ALERT_BUDGET_LOW, &[200]), "b", "ticket"),
         ];
         let outcomes = forecast_outcomes(&alerts);
         let summary: Vec<(&str, &str, i64, Option<i64>)> = outcomes
@@ -1935,10 +1949,31 @@ service "serving" {
             .collect();
         assert_eq!(
             summary,
-            vec![
-                (naming::ALERT_BUDGET_BURN, "lead", 100, Some(300)),
-                (naming::ALERT_BUDGET_LOW, "false_alarm", 100, None),
-            ]
+            vec![(naming::ALERT_BUDGET_LOW, "lead", 100, Some(300))]
         );
+    }
+
+    #[test]
+    fn a_forecast_that_re_fires_before_the_breach_leads_from_its_first_firing() {
+        // The forecast fires at 100, stops, fires again at 250; the breach comes at
+        // 300 (until 310), and a forecast firing at 305, during it, says nothing new.
+        let alerts = [
+            alert(naming::ALERT_DRIFT_FORECAST, &[100, 250, 305]),
+            alert(naming::ALERT_DRIFT_HIGH, &[300]),
+        ];
+        let summary: Vec<(String, i64, Option<i64>)> = forecast_outcomes(&alerts)
+            .into_iter()
+            .map(|o| (o.outcome, o.at_ms, o.lead_ms))
+            .collect();
+        assert_eq!(summary, vec![("lead".to_string(), 100, Some(200))]);
+    }
+
+    #[test]
+    fn a_gpu_memory_forecast_is_not_scored_against_utilization() {
+        let alerts = [
+            alert(naming::ALERT_GPU_MEMORY_EXHAUSTION, &[100]),
+            alert(naming::ALERT_GPU_UTILIZATION_HIGH, &[300]),
+        ];
+        assert_eq!(forecast_outcomes(&alerts), Vec::new());
     }
 }
