@@ -1685,6 +1685,7 @@ receivers:
         format!("{}/{}", labels["alertname"], labels["slo"])
     };
     let ours: Vec<String> = replay(&config, &alerts, end_ms)
+        .expect("a short replay")
         .iter()
         .map(|n| {
             let firing: Vec<String> = n.firing.iter().map(|&i| name(i)).collect();

@@ -78,9 +78,28 @@ struct LogEntry {
     resolved: BTreeSet<usize>,
 }
 
+/// The most group flushes one replay evaluates: flushes that cannot change anything
+/// are skipped, so only a tiny `group_interval` or `repeat_interval` over a long
+/// range comes near it.
+pub const MAX_FLUSHES: u64 = 10_000_000;
+
 /// Every notification `config` sends for `alerts` up to `end_ms` inclusive, in time
-/// order (groups in key order at one instant).
-pub fn replay(config: &Config, alerts: &[AlertTimeline], end_ms: i64) -> Vec<Notification> {
+/// order (groups in key order at one instant); an error when that takes more than
+/// [`MAX_FLUSHES`] flushes.
+pub fn replay(
+    config: &Config,
+    alerts: &[AlertTimeline],
+    end_ms: i64,
+) -> Result<Vec<Notification>, String> {
+    replay_with_limit(config, alerts, end_ms, MAX_FLUSHES)
+}
+
+fn replay_with_limit(
+    config: &Config,
+    alerts: &[AlertTimeline],
+    end_ms: i64,
+    max_flushes: u64,
+) -> Result<Vec<Notification>, String> {
     let tree = RoutingTree::new(config);
     let inhibitor = Inhibitor::new(config);
     let send_resolved: BTreeMap<&str, bool> = config
@@ -105,6 +124,16 @@ pub fn replay(config: &Config, alerts: &[AlertTimeline], end_ms: i64) -> Vec<Not
         .filter(|&(start, _)| start <= end_ms)
         .collect();
     arrivals.sort();
+    // Every instant at which an alert starts or stops firing: between two of them,
+    // the flushes of a group see the same alerts and the same inhibitions.
+    let mut changes: Vec<i64> = alerts
+        .iter()
+        .flat_map(|alert| alert.firing.iter())
+        .flat_map(|&(start, end)| std::iter::once(start).chain(end))
+        .collect();
+    changes.sort_unstable();
+    changes.dedup();
+    let mut flushes: u64 = 0;
     let routes: Vec<Vec<(String, &super::route::RouteNode)>> = alerts
         .iter()
         .map(|alert| {
@@ -173,7 +202,15 @@ pub fn replay(config: &Config, alerts: &[AlertTimeline], end_ms: i64) -> Vec<Not
             let Some(group) = groups.get_mut(&key) else {
                 continue;
             };
-            group.next_flush_ms = now + group.group_interval_ms.max(1);
+            flushes += 1;
+            if flushes > max_flushes {
+                return Err(format!(
+                    "replaying the notifications would flush alert groups more than \
+                     {max_flushes} times (a group_interval of {}ms); give a shorter range",
+                    group.group_interval_ms
+                ));
+            }
+            let interval_ms = group.group_interval_ms.max(1);
             let unmuted: Vec<usize> = group
                 .alerts
                 .iter()
@@ -213,10 +250,29 @@ pub fn replay(config: &Config, alerts: &[AlertTimeline], end_ms: i64) -> Vec<Not
             group.alerts.retain(|&index| alerts[index].firing_at(now));
             if group.alerts.is_empty() {
                 groups.remove(&key);
+                continue;
             }
+            // Until the next change or the repeat, a flush would do what this one did
+            // with its alerts and log entry as they are now: nothing.
+            let next_change = changes
+                .get(changes.partition_point(|&at| at <= now))
+                .copied()
+                .unwrap_or(i64::MAX);
+            let repeat_due = log
+                .get(&(group.receiver.clone(), group.key.clone()))
+                .filter(|entry| !entry.firing.is_empty())
+                .map_or(i64::MAX, |entry| {
+                    entry
+                        .at_ms
+                        .saturating_add(group.repeat_interval_ms)
+                        .saturating_add(1)
+                });
+            let wake_ms = next_change.min(repeat_due).min(end_ms.saturating_add(1));
+            let steps = ((wake_ms.saturating_sub(now)).max(1) + interval_ms - 1) / interval_ms;
+            group.next_flush_ms = now.saturating_add(steps.max(1).saturating_mul(interval_ms));
         }
     }
-    notifications
+    Ok(notifications)
 }
 
 /// `DedupStage.needsUpdate` of 0.25.
@@ -251,4 +307,80 @@ fn sends_resolved_by_default(kind: &str) -> bool {
 
 fn duration_ms(milliseconds: u64) -> i64 {
     i64::try_from(milliseconds).unwrap_or(i64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MINUTE: i64 = 60_000;
+    const HOUR: i64 = 60 * MINUTE;
+
+    fn config(route: &str) -> Config {
+        let text = format!(
+            "route:\n  receiver: r\n  group_by: [alertname]\n{route}receivers:\n  - name: r\n    \
+             webhook_configs:\n      - url: http://127.0.0.1:9/\n"
+        );
+        crate::prometheus::alertmanager::config::load(&text).expect("valid configuration")
+    }
+
+    fn firing(name: &str, spans: &[(i64, Option<i64>)]) -> AlertTimeline {
+        AlertTimeline {
+            labels: [("alertname".to_string(), name.to_string())].into(),
+            firing: spans.to_vec(),
+        }
+    }
+
+    #[test]
+    fn a_repeat_waits_for_the_first_flush_after_repeat_interval() {
+        // The defaults: group_wait 30s, group_interval 5m, repeat_interval 4h. At
+        // 4h00m30s the last notification is exactly 4h old, not older: the repeat
+        // goes at the next flush, 4h05m30s, and so on every 4h05m over the day.
+        let sent = replay(&config(""), &[firing("A", &[(0, None)])], 24 * HOUR).expect("short");
+        let times: Vec<i64> = sent.iter().map(|n| n.at_ms).collect();
+        let expected: Vec<i64> = (0..6)
+            .map(|k| 30_000 + k * (4 * HOUR + 5 * MINUTE))
+            .collect();
+        assert_eq!(times, expected);
+    }
+
+    #[test]
+    fn an_alert_back_within_one_flush_is_not_notified_again() {
+        // A stops at 2m and fires again at 3m: the flush at 5m30s sees it firing, as
+        // the last notification did, and stays quiet; a new group after all alerts
+        // resolved notifies again.
+        let alert = firing(
+            "A",
+            &[
+                (0, Some(2 * MINUTE)),
+                (3 * MINUTE, Some(7 * MINUTE)),
+                (20 * MINUTE, None),
+            ],
+        );
+        let sent = replay(&config(""), &[alert], HOUR).expect("short");
+        let summary: Vec<(i64, usize, usize)> = sent
+            .iter()
+            .map(|n| (n.at_ms, n.firing.len(), n.resolved.len()))
+            .collect();
+        assert_eq!(
+            summary,
+            [
+                (30_000, 1, 0),
+                (10 * MINUTE + 30_000, 0, 1),
+                (20 * MINUTE + 30_000, 1, 0)
+            ]
+        );
+    }
+
+    #[test]
+    fn a_replay_that_would_flush_too_often_is_refused() {
+        let tiny = config("  group_wait: 1ms\n  group_interval: 1ms\n  repeat_interval: 1ms\n");
+        let error = replay_with_limit(&tiny, &[firing("A", &[(0, None)])], HOUR, 1000)
+            .expect_err("a repeat every two milliseconds");
+        assert_eq!(
+            error,
+            "replaying the notifications would flush alert groups more than 1000 times \
+             (a group_interval of 1ms); give a shorter range"
+        );
+    }
 }

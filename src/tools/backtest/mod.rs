@@ -266,14 +266,14 @@ impl Backtest {
                 format_time(end_ms),
             ));
         }
-        Ok(evaluate(
+        evaluate(
             &self.groups,
             &self.grouped_by,
             dataset,
             &schedule,
             config.as_ref(),
             progress,
-        ))
+        )
     }
 }
 
@@ -615,7 +615,8 @@ impl Schedule {
 }
 
 /// Evaluates `groups` over `dataset` from `start_ms` to `end_ms` inclusive.
-/// `progress` is called with (done, total) evaluation timestamps.
+/// `progress` is called with (done, total) evaluation timestamps. The one error is a
+/// notification replay too long to run.
 fn evaluate(
     groups: &[RuleGroup],
     grouped_by: &GroupedBy,
@@ -623,7 +624,7 @@ fn evaluate(
     schedule: &Schedule,
     alertmanager: Option<&Config>,
     progress: &mut dyn FnMut(u64, u64),
-) -> Report {
+) -> Result<Report, String> {
     let mut storage = dataset.to_storage();
     let context = EvalContext {
         options: EvalOptions::default(),
@@ -693,7 +694,7 @@ fn evaluate(
         .collect();
     alerts.sort_by(|a, b| (&a.alertname, &a.labels).cmp(&(&b.alertname, &b.labels)));
     let notifications = match alertmanager {
-        Some(config) => attach_pages(&mut alerts, config, schedule.end_ms),
+        Some(config) => attach_pages(&mut alerts, config, schedule.end_ms)?,
         None => Vec::new(),
     };
     let grouped_by = group_labels_of_objectives(&storage, grouped_by);
@@ -703,7 +704,7 @@ fn evaluate(
     let budgets = budgets(&storage, schedule.start_ms, schedule.end_ms);
     let forecasts = forecast_outcomes(&alerts);
     let error_ratios = error_ratios(&storage, schedule.start_ms, schedule.end_ms);
-    Report {
+    Ok(Report {
         error_ratios,
         start_ms: schedule.start_ms,
         end_ms: schedule.end_ms,
@@ -713,7 +714,7 @@ fn evaluate(
         forecasts,
         notifications,
         rule_errors,
-    }
+    })
 }
 
 /// The budget spent per objective or group, as [`Budget`] defines it; the rules are
@@ -968,7 +969,7 @@ fn attach_pages(
     alerts: &mut [AlertHistory],
     config: &Config,
     end_ms: i64,
-) -> Vec<ReceiverNotifications> {
+) -> Result<Vec<ReceiverNotifications>, String> {
     let firing_at = |alerts: &[AlertHistory], ts: i64| -> Vec<usize> {
         (0..alerts.len())
             .filter(|&i| {
@@ -990,7 +991,7 @@ fn attach_pages(
                 .collect(),
         })
         .collect();
-    let sent = dispatch::replay(config, &timelines, end_ms);
+    let sent = dispatch::replay(config, &timelines, end_ms)?;
     let mut pages: Vec<Vec<Page>> = vec![Vec::new(); alerts.len()];
     for (index, alert) in alerts.iter().enumerate() {
         for interval in &alert.firing {
@@ -1046,7 +1047,7 @@ fn attach_pages(
             entry.notifications += 1;
         }
     }
-    per_receiver.into_values().collect()
+    Ok(per_receiver.into_values().collect())
 }
 
 /// `2026-11-22T10:00:00Z` for a millisecond timestamp.
@@ -1318,6 +1319,7 @@ groups:
             None,
             &mut |_, _| {},
         )
+        .expect("no notification replay")
     }
 
     #[test]
