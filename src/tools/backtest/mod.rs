@@ -1,7 +1,10 @@
 //! `mlslo backtest`: rule groups evaluated over recorded history with the same
 //! evaluator as `mlslo test` (no second state machine), summarised per alert as
-//! firings, firing time and pending intervals, and per firing as the receivers an
-//! Alertmanager would page after inhibition.
+//! firings, firing time and pending intervals, per firing as the receivers an
+//! Alertmanager would page after inhibition and the notifications it would send
+//! (replayed with its grouping and timers), per objective as the share of its
+//! window's error budget spent, and per forecast as its lead on the breach it
+//! predicts.
 //!
 //! The library's way in is [`backtest`] (`.slo` sources and recorded data in, a
 //! [`Report`] out) or, for a caller with work to do between reading the rules and
