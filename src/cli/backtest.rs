@@ -182,7 +182,10 @@ fn fetch_history(
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
-    Ok(fetched)
+    for warning in &fetched.warnings {
+        eprintln!("warning: {url}: {warning}");
+    }
+    Ok(fetched.dataset)
 }
 
 /// The rules named by `paths`: `.yml`/`.yaml` files are Prometheus rule files, read in

@@ -1601,3 +1601,207 @@ fn a_real_alertmanager_routes_and_inhibits_the_example_alerts_like_mlslo_routes(
     // mutes).
     assert_eq!(n_compared, 7);
 }
+
+/// One notification as a label of its alerts: `receiver: firing [..] resolved [..]`,
+/// the alerts named by `alertname/slo`, sorted.
+fn notification_summary(receiver: &str, firing: &[String], resolved: &[String]) -> String {
+    let sorted = |names: &[String]| {
+        let mut names = names.to_vec();
+        names.sort();
+        names.join(",")
+    };
+    format!(
+        "{receiver}: firing [{}] resolved [{}]",
+        sorted(firing),
+        sorted(resolved)
+    )
+}
+
+/// The notification replay of the backtest against a real Alertmanager 0.25 fed
+/// the same alert timeline, in seconds instead of minutes: a ticket muted by its
+/// page when it starts is notified at the first flush after the page resolves,
+/// a repeat follows `repeat_interval`, resolved alerts are sent to webhooks, and
+/// all of a group's alerts resolving sends one last notification.
+#[test]
+fn a_real_alertmanager_sends_the_notifications_the_replay_counts() {
+    use mlslo::prometheus::alertmanager::dispatch::{replay, AlertTimeline};
+    if installed(ALERTMANAGER).is_none() {
+        return;
+    }
+    let webhooks = webhook_receiver();
+    let hook_port = webhooks.port;
+    let receivers = ["default", "pager", "tickets"]
+        .iter()
+        .map(|name| format!("  - name: {name}\n    webhook_configs:\n      - url: 'http://127.0.0.1:{hook_port}/{name}'\n"))
+        .collect::<String>();
+    // Every event is two seconds from any flush of its group, so that the real
+    // server's timers and this test's sleeps cannot reorder them.
+    let config_text = format!(
+        r#"route:
+  receiver: default
+  group_by: [alertname, slo]
+  group_wait: 1s
+  group_interval: 4s
+  repeat_interval: 10s
+  routes:
+    - matchers: ['severity="page"']
+      receiver: pager
+    - matchers: ['severity="ticket"']
+      receiver: tickets
+inhibit_rules:
+  - source_matchers: ['severity="page"']
+    target_matchers: ['severity="ticket"']
+    equal: [slo]
+receivers:
+{receivers}"#
+    );
+    let labels = |alertname: &str, severity: &str, slo: &str| -> LabelSet {
+        [
+            ("alertname", alertname),
+            ("severity", severity),
+            ("slo", slo),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+    };
+    // (labels, start ms, end ms) from the first post.
+    let timeline = [
+        (labels("Burn", "page", "a"), 0, 7_000),
+        (labels("BurnTicket", "ticket", "a"), 0, 23_000),
+        (labels("Burn", "page", "b"), 2_500, 13_500),
+    ];
+    let end_ms = 27_000;
+    let alerts: Vec<AlertTimeline> = timeline
+        .iter()
+        .map(|(labels, start, end)| AlertTimeline {
+            labels: labels.clone(),
+            firing: vec![(*start, Some(*end))],
+        })
+        .collect();
+    let config = config::load(&config_text).expect("valid config");
+    let name = |index: usize| {
+        let labels = &timeline[index].0;
+        format!("{}/{}", labels["alertname"], labels["slo"])
+    };
+    let ours: Vec<String> = replay(&config, &alerts, end_ms)
+        .expect("a short replay")
+        .iter()
+        .map(|n| {
+            let firing: Vec<String> = n.firing.iter().map(|&i| name(i)).collect();
+            let resolved: Vec<String> = n.resolved.iter().map(|&i| name(i)).collect();
+            notification_summary(&n.receiver, &firing, &resolved)
+        })
+        .collect();
+
+    let folder = scratch("alertmanager-notifications");
+    let config_path = temporary_config(&folder, "notifications", &config_text);
+    let alertmanager = start_alertmanager(&folder, &config_path, "notifications");
+    let started = std::time::Instant::now();
+    let start_wall = std::time::SystemTime::now();
+    let rfc3339 = |offset_ms: i64| {
+        let at = start_wall + std::time::Duration::from_millis(offset_ms as u64);
+        let ms = at
+            .duration_since(std::time::UNIX_EPOCH)
+            .expect("clock after 1970")
+            .as_millis() as i64;
+        let seconds = ms.div_euclid(1000);
+        let (year, month, day) = mlslo::base::calendar::civil_from_days(seconds.div_euclid(86_400));
+        let rest = seconds.rem_euclid(86_400);
+        format!(
+            "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:03}Z",
+            rest / 3600,
+            rest % 3600 / 60,
+            rest % 60,
+            ms.rem_euclid(1000)
+        )
+    };
+    // Posts at each start, and at each end the alert with `endsAt` now, as
+    // Prometheus resolves an alert.
+    let mut events: Vec<(i64, usize, bool)> = timeline
+        .iter()
+        .enumerate()
+        .flat_map(|(index, (_, start, end))| [(*start, index, true), (*end, index, false)])
+        .collect();
+    events.sort();
+    for (at_ms, index, firing) in events {
+        let due = std::time::Duration::from_millis(at_ms as u64);
+        if let Some(wait) = due.checked_sub(started.elapsed()) {
+            std::thread::sleep(wait);
+        }
+        let labels = serde_json::to_string(&timeline[index].0).expect("labels JSON");
+        let starts_at = rfc3339(timeline[index].1);
+        let body = if firing {
+            format!(r#"[{{"labels": {labels}, "startsAt": "{starts_at}"}}]"#)
+        } else {
+            format!(
+                r#"[{{"labels": {labels}, "startsAt": "{starts_at}", "endsAt": "{}"}}]"#,
+                rfc3339(at_ms)
+            )
+        };
+        let posted = http(alertmanager.port, "POST", "/api/v2/alerts", &body);
+        assert_eq!(
+            posted.as_ref().ok().map(|(status, _)| *status),
+            Some(200),
+            "{posted:?}"
+        );
+    }
+    let until = std::time::Duration::from_millis(end_ms as u64);
+    if let Some(wait) = until.checked_sub(started.elapsed()) {
+        std::thread::sleep(wait);
+    }
+    let theirs: Vec<String> = webhooks
+        .requests()
+        .iter()
+        .map(|request| {
+            let message: serde_json::Value =
+                serde_json::from_str(&request.body).expect("webhook JSON");
+            let of_status = |status: &str| -> Vec<String> {
+                message["alerts"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter(|alert| alert["status"] == status)
+                    .map(|alert| {
+                        format!(
+                            "{}/{}",
+                            alert["labels"]["alertname"].as_str().unwrap_or(""),
+                            alert["labels"]["slo"].as_str().unwrap_or("")
+                        )
+                    })
+                    .collect()
+            };
+            notification_summary(
+                message["receiver"].as_str().unwrap_or(""),
+                &of_status("firing"),
+                &of_status("resolved"),
+            )
+        })
+        .collect();
+    // Per receiver in time order; receivers interleave as the server's goroutines do.
+    let per_receiver = |all: &[String]| -> BTreeMap<String, Vec<String>> {
+        let mut map: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for summary in all {
+            let receiver = summary.split(':').next().unwrap_or("").to_string();
+            map.entry(receiver).or_default().push(summary.clone());
+        }
+        map
+    };
+    assert_eq!(per_receiver(&ours), per_receiver(&theirs));
+    // The replay's own account, worked out by hand: the pager gets each page 1s
+    // after it starts and each resolution at its group's next flush; the ticket,
+    // muted by page a until 7s, at 9s, again at 21s (10s after 9s, at a flush),
+    // and its resolution at 25s.
+    assert_eq!(
+        ours,
+        [
+            "pager: firing [Burn/a] resolved []",
+            "pager: firing [Burn/b] resolved []",
+            "pager: firing [] resolved [Burn/a]",
+            "tickets: firing [BurnTicket/a] resolved []",
+            "pager: firing [] resolved [Burn/b]",
+            "tickets: firing [BurnTicket/a] resolved []",
+            "tickets: firing [] resolved [BurnTicket/a]",
+        ]
+    );
+}

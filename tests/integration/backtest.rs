@@ -5,7 +5,7 @@
 
 use std::process::{Command, Output};
 
-use crate::support::{installed, mlslo, scratch, stderr, stdout, write, PROMTOOL};
+use crate::support::{data, installed, mlslo, scratch, stderr, stdout, write, PROMTOOL};
 
 const RULES: &str = r#"groups:
   - name: example
@@ -325,6 +325,36 @@ fn the_html_report_is_self_contained_and_deterministic() {
         .filter(|entry| entry.file_name().to_string_lossy().contains(".tmp"))
         .collect();
     assert!(leftovers.is_empty());
+}
+
+#[test]
+fn the_html_report_shows_the_budget_share_and_what_it_assumes() {
+    let folder = scratch("html-budget");
+    let scenario = data("scenarios").join("fast-burn");
+    let path = folder.join("report.html").display().to_string();
+    let output = mlslo(&[
+        "backtest",
+        &scenario.display().to_string(),
+        "--data",
+        &scenario.join("history.series").display().to_string(),
+        "--report",
+        &path,
+    ]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let page = std::fs::read_to_string(&path).expect("report written");
+    // 3000 failed requests of 1000 a minute against 0.1% of 30 days of them: 6.9%,
+    // 7.0% as the 5m rates of the first minutes see a little less traffic.
+    assert!(
+        page.contains("<h3>Error budget of the 30d window remaining (spent 7.0%)</h3>"),
+        "{page}"
+    );
+    assert!(
+        page.contains(
+            "The range covers 4h of the window: the rest is assumed to have had \
+                       the range's traffic and no errors."
+        ),
+        "{page}"
+    );
 }
 
 /// Six hours of a histogram with boundaries 100ms, 250ms and +Inf: 1000 requests a

@@ -254,3 +254,24 @@ fn the_bearer_token_is_sent_and_never_printed() {
         "{printed}"
     );
 }
+
+#[test]
+fn a_server_without_the_series_is_named_in_a_warning() {
+    let server = FakeServer::start(|_| {
+        (
+            200,
+            "application/json",
+            r#"{"status":"success","data":{"resultType":"matrix","result":[]}}"#.to_string(),
+        )
+    });
+    let output = run_against(&server.url(), &[], &[]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let error = stderr(&output);
+    assert!(
+        error.contains(&format!(
+            "warning: {}: `up{{job=\"api\"}}` matched no series from ",
+            server.url()
+        )) && error.contains("the rules that read it see no data"),
+        "{error}"
+    );
+}

@@ -210,6 +210,11 @@ fn a_one_model_incident_in_the_bundled_history_pages_for_that_model_alone() {
     for model in ["embedder", "reranker"] {
         assert!(spent("predict", "ranker") > 2.0 * spent("predict", model));
     }
-    assert!(spent("predict-p95", "embedder") > 100.0);
-    assert!(spent("predict-p95", "ranker") < 50.0);
+    // The embedder's slow answers burn its latency budget 1.2 times too fast over
+    // the day recorded: of the 1w window's budget, that day spends 1.2 / 7.
+    assert!(
+        (spent("predict-p95", "embedder") - 100.0 * 1.2 / 7.0).abs() < 0.5,
+        "{out}"
+    );
+    assert!(spent("predict-p95", "ranker") < spent("predict-p95", "embedder") / 5.0);
 }

@@ -118,6 +118,18 @@ pub fn is_forecast_alert(alertname: &str) -> bool {
     alertname.ends_with(FORECAST_ALERT_SUFFIX)
 }
 
+/// The threshold alert whose breach a generated forecast alert predicts, of the same
+/// objective: the drift score above its maximum, the budget below its floor. `None`
+/// for a forecast without one (GPU memory running out has no threshold alert; the
+/// utilization alert of the same pool watches something else).
+pub fn forecast_threshold_alert(forecast: &str) -> Option<&'static str> {
+    match forecast {
+        ALERT_DRIFT_FORECAST => Some(ALERT_DRIFT_HIGH),
+        ALERT_BUDGET_EXHAUSTION => Some(ALERT_BUDGET_LOW),
+        _ => None,
+    }
+}
+
 /// The alert names the generator gives to alerts other than burn-rate alerts,
 /// which `burn_alert` may not take: tests, backtests and routes on `alertname`
 /// would mistake one for the other.

@@ -48,6 +48,7 @@
 //! ```
 
 pub mod config;
+pub mod dispatch;
 pub mod inhibit;
 pub mod matchers;
 pub mod notification;

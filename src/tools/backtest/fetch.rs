@@ -13,7 +13,8 @@
 //! number of requests are in flight; responses are merged in plan order whatever
 //! order they arrive in; series the rules write themselves (recorded names, `ALERTS`,
 //! `ALERTS_FOR_STATE`) are never fetched, as the backtest computes them; an error
-//! names the selector and the time range it was fetching.
+//! names the selector and the time range it was fetching; a selector that matched no
+//! series, or series sparser than the 5m lookback, is named in a warning.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
@@ -181,7 +182,7 @@ pub async fn fetch(
     api: &impl PrometheusApi,
     plan: &FetchPlan,
     progress: &mut dyn FnMut(usize, usize),
-) -> Result<Dataset, String> {
+) -> Result<Fetched, String> {
     let requests = plan.requests();
     let total = requests.len();
     let mut answers: BTreeMap<usize, String> = BTreeMap::new();
@@ -214,6 +215,7 @@ pub async fn fetch(
         progress(answers.len(), total);
     }
     let mut samples: BTreeMap<Labels, BTreeMap<i64, f64>> = BTreeMap::new();
+    let mut series_of_selector: Vec<BTreeSet<Labels>> = vec![BTreeSet::new(); plan.selectors.len()];
     for (index, body) in &answers {
         let (selector_index, chunk) = requests[*index];
         let name = format!(
@@ -226,18 +228,74 @@ pub async fn fetch(
             if plan.written.contains(labels.get(METRIC_NAME)) {
                 continue;
             }
+            series_of_selector[selector_index].insert(labels.clone());
             let series = samples.entry(labels).or_default();
             for (ts, value) in points {
                 series.insert(ts, value);
             }
         }
     }
-    Ok(Dataset {
-        series: samples
-            .into_iter()
-            .map(|(labels, points)| (labels, points.into_iter().collect()))
-            .collect(),
+    let coverage: Vec<(usize, usize)> = series_of_selector
+        .iter()
+        .map(|series| {
+            let count = series
+                .iter()
+                .map(|labels| samples.get(labels).map_or(0, BTreeMap::len))
+                .sum();
+            (series.len(), count)
+        })
+        .collect();
+    Ok(Fetched {
+        dataset: Dataset {
+            series: samples
+                .into_iter()
+                .map(|(labels, points)| (labels, points.into_iter().collect()))
+                .collect(),
+        },
+        warnings: coverage_warnings(plan, &coverage),
     })
+}
+
+/// What a fetch brought back: the history, and a warning per selector whose
+/// history is empty or too sparse to replay the rules faithfully.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Fetched {
+    pub dataset: Dataset,
+    pub warnings: Vec<String>,
+}
+
+/// A warning for each selector of `plan` that matched no series, or whose series
+/// hold on average fewer samples than one per [`LOOKBACK_DELTA_MS`] over the fetched
+/// range (an instant read then finds nothing between samples); `coverage` is
+/// (series, samples) per selector, in plan order.
+fn coverage_warnings(plan: &FetchPlan, coverage: &[(usize, usize)]) -> Vec<String> {
+    let (Some(first), Some(last)) = (plan.chunks.first(), plan.chunks.last()) else {
+        return Vec::new();
+    };
+    let (from_ms, to_ms) = (first.0 + 1, last.1);
+    let span = format!(
+        "from {} to {}",
+        super::format_time(from_ms),
+        super::format_time(to_ms)
+    );
+    let mut warnings = Vec::new();
+    for (selector, &(series, samples)) in plan.selectors.iter().zip(coverage) {
+        if series == 0 {
+            warnings.push(format!(
+                "`{selector}` matched no series {span}: the rules that read it see no data"
+            ));
+            continue;
+        }
+        let wanted = (to_ms - from_ms) / LOOKBACK_DELTA_MS;
+        let average = samples / series;
+        if (average as i64) < wanted {
+            warnings.push(format!(
+                "`{selector}`: {series} series with {average} samples each on average {span}, \
+                 fewer than one per 5m (Prometheus' lookback): the rules see gaps"
+            ));
+        }
+    }
+    warnings
 }
 
 /// Waits for the first of the requests in flight to finish and takes it out: its
@@ -356,11 +414,14 @@ groups:
     fn answers_are_merged_in_plan_order_whatever_order_they_arrive_in() {
         let api = FakeApi::new(answer);
         let mut progress = Vec::new();
-        let dataset = block_on(fetch(&api, &two_by_two(), &mut |done, total| {
+        let fetched = block_on(fetch(&api, &two_by_two(), &mut |done, total| {
             progress.push((done, total))
         }))
         .expect("every answer parses");
-        let series: Vec<(String, Vec<(i64, f64)>)> = dataset
+        // Two minutes are shorter than the lookback: no selector can be sparse.
+        assert_eq!(fetched.warnings, Vec::<String>::new());
+        let series: Vec<(String, Vec<(i64, f64)>)> = fetched
+            .dataset
             .series
             .into_iter()
             .map(|(labels, points)| (labels.metric_name().to_string(), points))
@@ -376,6 +437,29 @@ groups:
             ]
         );
         assert_eq!(progress, [(1, 4), (2, 4), (3, 4), (4, 4)]);
+    }
+
+    #[test]
+    fn an_empty_or_sparse_selector_is_named_in_a_warning() {
+        let plan = FetchPlan {
+            selectors: vec!["full".into(), "sparse".into(), "absent".into()],
+            written: BTreeSet::new(),
+            // One hour: twelve lookbacks.
+            chunks: vec![(-1, 1_800_000), (1_800_000, 3_600_000)],
+            concurrency: 1,
+        };
+        // Two series of 13 samples; two series of 11 and 12; nothing.
+        let warnings = coverage_warnings(&plan, &[(2, 26), (2, 23), (0, 0)]);
+        assert_eq!(
+            warnings,
+            [
+                "`sparse`: 2 series with 11 samples each on average from 1970-01-01T00:00:00Z \
+                 to 1970-01-01T01:00:00Z, fewer than one per 5m (Prometheus' lookback): the \
+                 rules see gaps",
+                "`absent` matched no series from 1970-01-01T00:00:00Z to \
+                 1970-01-01T01:00:00Z: the rules that read it see no data",
+            ]
+        );
     }
 
     #[test]

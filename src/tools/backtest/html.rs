@@ -238,8 +238,22 @@ table{border-collapse:collapse}td,th{padding:2px 10px;text-align:left}.legend sp
         }
         if let Some(budget) = report.budgets.iter().find(|b| b.objective == **objective) {
             out.push_str(&format!(
-                "<h3>Error budget remaining (spent {:.1}%)</h3>\n",
+                "<h3>Error budget of the {} window remaining (spent {:.1}%)</h3>\n",
+                escape(&budget.window),
                 budget.spent_percent
+            ));
+            let assumption = if budget.full_window {
+                String::new()
+            } else {
+                format!(
+                    " The range covers {} of the window: the rest is assumed to have \
+                     had the range's traffic and no errors.",
+                    escape(&format_model_duration(budget.history_ms))
+                )
+            };
+            out.push_str(&format!(
+                "<p>The share of the budget of the objective window that the errors \
+                 since the start of the range used, at each evaluation.{assumption}</p>\n"
             ));
             let remaining: Vec<(i64, f64)> = budget
                 .points

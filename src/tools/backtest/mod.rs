@@ -1,7 +1,10 @@
 //! `mlslo backtest`: rule groups evaluated over recorded history with the same
 //! evaluator as `mlslo test` (no second state machine), summarised per alert as
-//! firings, firing time and pending intervals, and per firing as the receivers an
-//! Alertmanager would page after inhibition.
+//! firings, firing time and pending intervals, per firing as the receivers an
+//! Alertmanager would page after inhibition and the notifications it would send
+//! (replayed with its grouping and timers), per objective as the share of its
+//! window's error budget spent, and per forecast as its lead on the breach it
+//! predicts.
 //!
 //! The library's way in is [`backtest`] (`.slo` sources and recorded data in, a
 //! [`Report`] out) or, for a caller with work to do between reading the rules and
@@ -31,6 +34,7 @@ use serde::Serialize;
 
 use crate::base::diagnostic::{Diagnostic, SourceMap};
 use crate::compiler::ir::naming::{self, LABEL_SERVICE, LABEL_SLO};
+use crate::prometheus::alertmanager::dispatch::{self, AlertTimeline};
 use crate::prometheus::alertmanager::{config::Config, route_alerts, PostableAlert};
 use crate::prometheus::model::duration::{format_model_duration, parse_model_duration};
 use crate::prometheus::promql::{EvalOptions, Labels, Semantics};
@@ -265,14 +269,14 @@ impl Backtest {
                 format_time(end_ms),
             ));
         }
-        Ok(evaluate(
+        evaluate(
             &self.groups,
             &self.grouped_by,
             dataset,
             &schedule,
             config.as_ref(),
             progress,
-        ))
+        )
     }
 }
 
@@ -338,13 +342,33 @@ pub struct Interval {
     pub open: bool,
 }
 
-/// Where one firing would have been sent.
+/// Where one firing would have been sent: routed when it starts, then replayed
+/// through Alertmanager's grouping, timers and inhibition
+/// ([`crate::prometheus::alertmanager::dispatch`]).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Page {
+    /// The receivers its routes name.
     pub receivers: Vec<String>,
-    /// The `alertname` of the alert that inhibits this one, if any.
+    /// The `alertname` of the alert that inhibits this one when it starts, if any.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub inhibited_by: Option<String>,
+    /// When the first notification carrying it as firing was sent; `None` when none
+    /// was (muted throughout, or over before its group's first flush).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub notified_ms: Option<i64>,
+    /// The notifications (to all its receivers) that carry it as firing.
+    pub notifications: usize,
+}
+
+/// What one receiver got over the range.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ReceiverNotifications {
+    pub receiver: String,
+    /// Notifications carrying at least one firing alert.
+    pub notifications: usize,
+    /// Notifications of resolved alerts alone, which reach only the receiver's
+    /// integrations that send resolved notifications.
+    pub resolved: usize,
 }
 
 /// The history of one alert (one label set of one alerting rule).
@@ -447,16 +471,35 @@ fn group_labels_of_objectives(
     grouped_by
 }
 
-/// The error budget of one objective or group, from the
-/// [`naming::SLO_PERIOD_BUDGET_REMAINING`] series the generated rules record.
+/// The error budget of one objective or group: the share of the budget of its
+/// objective window that the errors of the range used, from the
+/// [`naming::SLO_PERIOD_BURN_RATE`] and [`naming::SLO_TIME_PERIOD_DAYS`] series the
+/// generated rules record.
+///
+/// The budget of a window `W` is `budget ratio × events over W`, and the range's
+/// errors spend `errors in range / (budget ratio × events over W)` of it. The
+/// recorded period burn rate is `errors / (budget ratio × events)` over the history
+/// the window holds, which is the range (the rules are evaluated from its start). When
+/// the range covers `W` that is the share itself. When it is shorter, the events of
+/// the rest of the window are unknown: the share assumes the window held no other
+/// errors and the range's traffic rate throughout, which scales the burn rate by
+/// `history / W` (`full_window` false says this assumption was made).
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Budget {
     #[serde(flatten)]
     pub objective: ObjectiveKey,
-    /// `100 * (1 - remaining)` at the last evaluation: the share of the objective
-    /// window's budget spent by the errors seen in the range (data before the range
-    /// counts as none).
+    /// The share of the window's budget the range's errors spent, in percent, at the
+    /// last evaluation.
     pub spent_percent: f64,
+    /// The objective window, as written (`30d`).
+    pub window: String,
+    /// How much of the window the range covered at the last evaluation.
+    pub history_ms: i64,
+    /// Whether the range covered the whole window (no assumption about the rest).
+    pub full_window: bool,
+    /// The average burn rate over that history: errors per event in units of the
+    /// budget ratio (1 spends the budget exactly over the window).
+    pub burn_rate: f64,
     /// (timestamp ms, spent %) at each evaluation, for charts.
     #[serde(skip)]
     pub points: Vec<(i64, f64)>,
@@ -495,6 +538,10 @@ pub struct Report {
     pub alerts: Vec<AlertHistory>,
     pub budgets: Vec<Budget>,
     pub forecasts: Vec<ForecastOutcome>,
+    /// Per receiver, in name order, when an Alertmanager configuration routes the
+    /// alerts.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notifications: Vec<ReceiverNotifications>,
     /// Per objective or group: the recorded error ratio at
     /// [`naming::CHAINED_RATE_WINDOW`], for charts.
     #[serde(skip)]
@@ -571,7 +618,8 @@ impl Schedule {
 }
 
 /// Evaluates `groups` over `dataset` from `start_ms` to `end_ms` inclusive.
-/// `progress` is called with (done, total) evaluation timestamps.
+/// `progress` is called with (done, total) evaluation timestamps. The one error is a
+/// notification replay too long to run.
 fn evaluate(
     groups: &[RuleGroup],
     grouped_by: &GroupedBy,
@@ -579,7 +627,7 @@ fn evaluate(
     schedule: &Schedule,
     alertmanager: Option<&Config>,
     progress: &mut dyn FnMut(u64, u64),
-) -> Report {
+) -> Result<Report, String> {
     let mut storage = dataset.to_storage();
     let context = EvalContext {
         options: EvalOptions::default(),
@@ -648,17 +696,18 @@ fn evaluate(
         .filter(|alert| !alert.pending.is_empty() || !alert.firing.is_empty())
         .collect();
     alerts.sort_by(|a, b| (&a.alertname, &a.labels).cmp(&(&b.alertname, &b.labels)));
-    if let Some(config) = alertmanager {
-        attach_pages(&mut alerts, config);
-    }
+    let notifications = match alertmanager {
+        Some(config) => attach_pages(&mut alerts, config, schedule.end_ms)?,
+        None => Vec::new(),
+    };
     let grouped_by = group_labels_of_objectives(&storage, grouped_by);
     for alert in &mut alerts {
         alert.objective = ObjectiveKey::of(&alert.labels, &grouped_by);
     }
-    let budgets = budgets(&storage, schedule.end_ms);
+    let budgets = budgets(&storage, schedule.start_ms, schedule.end_ms);
     let forecasts = forecast_outcomes(&alerts);
     let error_ratios = error_ratios(&storage, schedule.start_ms, schedule.end_ms);
-    Report {
+    Ok(Report {
         error_ratios,
         start_ms: schedule.start_ms,
         end_ms: schedule.end_ms,
@@ -666,30 +715,80 @@ fn evaluate(
         alerts,
         budgets,
         forecasts,
+        notifications,
         rule_errors,
-    }
+    })
 }
 
-fn budgets(storage: &crate::prometheus::promql::Storage, end_ms: i64) -> Vec<Budget> {
+/// The budget spent per objective or group, as [`Budget`] defines it; the rules are
+/// evaluated from `start_ms`, so that is where each window's history begins.
+fn budgets(
+    storage: &crate::prometheus::promql::Storage,
+    start_ms: i64,
+    end_ms: i64,
+) -> Vec<Budget> {
+    let last_finite = |id: usize| {
+        let series = storage.series(id);
+        series
+            .timestamps
+            .iter()
+            .zip(&series.values)
+            .rev()
+            .find(|(ts, value)| **ts <= end_ms && value.is_finite())
+            .map(|(_, value)| *value)
+    };
+    // `vector(days)`: one series per objective, shared by its groups.
+    let mut windows_ms: BTreeMap<(String, String), i64> = BTreeMap::new();
+    for id in 0..storage.len() {
+        let labels = &storage.series(id).labels;
+        if labels.metric_name() != naming::SLO_TIME_PERIOD_DAYS {
+            continue;
+        }
+        if let Some(days) = last_finite(id).filter(|days| *days > 0.0) {
+            windows_ms.insert(
+                (
+                    labels.get(LABEL_SERVICE).to_string(),
+                    labels.get(LABEL_SLO).to_string(),
+                ),
+                (days * crate::prometheus::model::duration::DAY as f64).round() as i64,
+            );
+        }
+    }
     let mut budgets = Vec::new();
     for id in 0..storage.len() {
         let series = storage.series(id);
-        if series.labels.metric_name() != naming::SLO_PERIOD_BUDGET_REMAINING {
+        if series.labels.metric_name() != naming::SLO_PERIOD_BURN_RATE {
             continue;
         }
+        let objective = series_objective(&series.labels);
+        let Some(&window_ms) = windows_ms.get(&(objective.service.clone(), objective.slo.clone()))
+        else {
+            continue;
+        };
+        let history_at = |ts: i64| (ts - start_ms).clamp(0, window_ms);
         let points: Vec<(i64, f64)> = series
             .timestamps
             .iter()
             .zip(&series.values)
-            .filter(|(ts, value)| **ts <= end_ms && value.is_finite())
-            .map(|(ts, value)| (*ts, 100.0 * (1.0 - value)))
+            .filter(|(ts, value)| (start_ms..=end_ms).contains(*ts) && value.is_finite())
+            .map(|(ts, burn_rate)| {
+                (
+                    *ts,
+                    100.0 * burn_rate * history_at(*ts) as f64 / window_ms as f64,
+                )
+            })
             .collect();
-        let Some(&(_, spent_percent)) = points.last() else {
+        let Some(&(last_ms, spent_percent)) = points.last() else {
             continue;
         };
+        let history_ms = history_at(last_ms);
         budgets.push(Budget {
-            objective: series_objective(&series.labels),
+            objective,
             spent_percent,
+            window: format_model_duration(window_ms),
+            history_ms,
+            full_window: history_ms == window_ms,
+            burn_rate: last_finite(id).unwrap_or(0.0),
             points,
         });
     }
@@ -754,25 +853,31 @@ fn error_ratios(
     ratios
 }
 
-/// Pairs each forecast alert ([`naming::is_forecast_alert`]) with the other alerts of
-/// its objective (the threshold alerts the compiler generates next to it; the
-/// alerts on missing data, [`naming::ALERT_METRIC_ABSENT`] and
-/// [`naming::ALERT_LATENCY_BUCKET_MISSING`], aside): a grouped objective's
-/// forecast for one group is scored against that group's alerts only
-/// ([`ObjectiveKey`]), and a threshold alert may carry more labels than its
-/// forecast (a device's utilization beside the pool's memory forecast).
+/// Scores each forecast alert against the threshold alert it predicts
+/// ([`naming::forecast_threshold_alert`]) of the same objective or group
+/// ([`ObjectiveKey`]); a threshold alert may carry more labels than its forecast (a
+/// feature's drift beside a forecast over the objective), and a forecast without a
+/// threshold alert is not scored.
+///
+/// With the threshold alert's firings starting at `b1 < b2 < ...`: a breach `bk` is a
+/// `lead` when a forecast firing started after `b(k-1)` (or the range's start) and no
+/// later than `bk`, timed from the first of them, however often the forecast
+/// re-fired in between; else it is `missed`. A forecast firing that starts while the
+/// threshold alert fires is not scored (the breach is already there); one that starts
+/// after the last breach is a `false_alarm`.
 fn forecast_outcomes(alerts: &[AlertHistory]) -> Vec<ForecastOutcome> {
     let mut outcomes = Vec::new();
     for forecast in alerts
         .iter()
         .filter(|a| naming::is_forecast_alert(&a.alertname))
     {
-        for threshold in alerts.iter().filter(|a| {
-            !naming::is_forecast_alert(&a.alertname)
-                && a.alertname != naming::ALERT_METRIC_ABSENT
-                && a.objective == forecast.objective
-                && a.alertname != naming::ALERT_LATENCY_BUCKET_MISSING
-        }) {
+        let Some(threshold_name) = naming::forecast_threshold_alert(&forecast.alertname) else {
+            continue;
+        };
+        for threshold in alerts
+            .iter()
+            .filter(|a| a.alertname == threshold_name && a.objective == forecast.objective)
+        {
             let outcome = |kind: &str, at_ms: i64, lead_ms: Option<i64>| ForecastOutcome {
                 forecast: forecast.alertname.clone(),
                 threshold: threshold.alertname.clone(),
@@ -781,24 +886,31 @@ fn forecast_outcomes(alerts: &[AlertHistory]) -> Vec<ForecastOutcome> {
                 at_ms,
                 lead_ms,
             };
-            let starts: Vec<i64> = forecast.firing.iter().map(|s| s.start_ms).collect();
-            let breaches: Vec<i64> = threshold.firing.iter().map(|s| s.start_ms).collect();
-            let mut explained = vec![false; breaches.len()];
-            for (index, &start) in starts.iter().enumerate() {
-                let next = starts.get(index + 1).copied().unwrap_or(i64::MAX);
-                match breaches.iter().position(|&b| b >= start && b < next) {
-                    Some(position) => {
-                        explained[position] = true;
-                        let breach = breaches[position];
-                        outcomes.push(outcome("lead", start, Some(breach - start)));
-                    }
-                    None => outcomes.push(outcome("false_alarm", start, None)),
+            let breaching_at = |ts: i64| {
+                threshold
+                    .firing
+                    .iter()
+                    .any(|span| span.start_ms <= ts && ts < span.end_ms)
+            };
+            let warnings: Vec<i64> = forecast
+                .firing
+                .iter()
+                .map(|span| span.start_ms)
+                .filter(|&start| !breaching_at(start))
+                .collect();
+            let mut previous_breach = i64::MIN;
+            for breach in threshold.firing.iter().map(|span| span.start_ms) {
+                match warnings
+                    .iter()
+                    .find(|&&start| previous_breach < start && start <= breach)
+                {
+                    Some(&first) => outcomes.push(outcome("lead", first, Some(breach - first))),
+                    None => outcomes.push(outcome("missed", breach, None)),
                 }
+                previous_breach = breach;
             }
-            for (breach, explained) in breaches.iter().zip(explained) {
-                if !explained {
-                    outcomes.push(outcome("missed", *breach, None));
-                }
+            for &start in warnings.iter().filter(|&&start| start > previous_breach) {
+                outcomes.push(outcome("false_alarm", start, None));
             }
         }
     }
@@ -853,9 +965,14 @@ impl Track {
     }
 }
 
-/// Routes each firing as Alertmanager would at its start, with every alert firing
-/// at that moment posted alongside (so inhibition sees its sources).
-fn attach_pages(alerts: &mut [AlertHistory], config: &Config) {
+/// Routes each firing when it starts, with every alert firing at that moment as a
+/// possible source of inhibition, and replays all firings through Alertmanager's
+/// dispatcher to find the notifications each firing and each receiver got.
+fn attach_pages(
+    alerts: &mut [AlertHistory],
+    config: &Config,
+    end_ms: i64,
+) -> Result<Vec<ReceiverNotifications>, String> {
     let firing_at = |alerts: &[AlertHistory], ts: i64| -> Vec<usize> {
         (0..alerts.len())
             .filter(|&i| {
@@ -866,6 +983,18 @@ fn attach_pages(alerts: &mut [AlertHistory], config: &Config) {
             })
             .collect()
     };
+    let timelines: Vec<AlertTimeline> = alerts
+        .iter()
+        .map(|alert| AlertTimeline {
+            labels: alert.labels.clone(),
+            firing: alert
+                .firing
+                .iter()
+                .map(|span| (span.start_ms, (!span.open).then_some(span.end_ms)))
+                .collect(),
+        })
+        .collect();
+    let sent = dispatch::replay(config, &timelines, end_ms)?;
     let mut pages: Vec<Vec<Page>> = vec![Vec::new(); alerts.len()];
     for (index, alert) in alerts.iter().enumerate() {
         for interval in &alert.firing {
@@ -884,18 +1013,44 @@ fn attach_pages(alerts: &mut [AlertHistory], config: &Config) {
             let Some(routing) = routed.get(position) else {
                 continue;
             };
+            let carrying: Vec<&dispatch::Notification> = sent
+                .iter()
+                .filter(|n| {
+                    n.firing.contains(&index)
+                        && interval.start_ms <= n.at_ms
+                        && (n.at_ms < interval.end_ms || interval.open)
+                })
+                .collect();
             pages[index].push(Page {
                 receivers: routing.receivers.clone(),
                 inhibited_by: routing
                     .inhibited_by
                     .as_ref()
                     .and_then(|by| active.get(by.alert).map(|&i| alerts[i].alertname.clone())),
+                notified_ms: carrying.first().map(|n| n.at_ms),
+                notifications: carrying.len(),
             });
         }
     }
     for (alert, pages) in alerts.iter_mut().zip(pages) {
         alert.pages = pages;
     }
+    let mut per_receiver: BTreeMap<&str, ReceiverNotifications> = BTreeMap::new();
+    for notification in &sent {
+        let entry = per_receiver
+            .entry(&notification.receiver)
+            .or_insert_with(|| ReceiverNotifications {
+                receiver: notification.receiver.clone(),
+                notifications: 0,
+                resolved: 0,
+            });
+        if notification.firing.is_empty() {
+            entry.resolved += 1;
+        } else {
+            entry.notifications += 1;
+        }
+    }
+    Ok(per_receiver.into_values().collect())
 }
 
 /// `2026-11-22T10:00:00Z` for a millisecond timestamp.
@@ -962,6 +1117,26 @@ fn display_name(report: &Report, alert: &AlertHistory) -> String {
     }
 }
 
+/// Who one firing reached: its receivers, or the alert that muted it when it
+/// started and, if it was notified later, when.
+fn describe_page(page: &Page, span: &Interval) -> String {
+    let receivers = if page.receivers.is_empty() {
+        "nobody".to_string()
+    } else {
+        page.receivers.join("+")
+    };
+    match (&page.inhibited_by, page.notified_ms) {
+        (None, Some(_)) => receivers,
+        (None, None) if page.receivers.is_empty() => receivers,
+        (None, None) => format!("{receivers} (not notified)"),
+        (Some(by), None) => format!("inhibited by {by}"),
+        (Some(by), Some(at)) => format!(
+            "inhibited by {by}, {receivers} after {}",
+            format_model_duration(at - span.start_ms)
+        ),
+    }
+}
+
 /// The human table.
 pub fn render_table(report: &Report) -> String {
     let mut out = format!(
@@ -981,11 +1156,8 @@ pub fn render_table(report: &Report) -> String {
                 let pages: Vec<String> = alert
                     .pages
                     .iter()
-                    .map(|page| match &page.inhibited_by {
-                        Some(by) => format!("inhibited by {by}"),
-                        None if page.receivers.is_empty() => "nobody".to_string(),
-                        None => page.receivers.join("+"),
-                    })
+                    .zip(&alert.firing)
+                    .map(|(page, span)| describe_page(page, span))
                     .collect();
                 [
                     alert.objective.to_string(),
@@ -1044,11 +1216,40 @@ pub fn render_table(report: &Report) -> String {
         }
     }
     if !report.budgets.is_empty() {
-        out.push_str("\nerror budget spent (objective window, errors in the range)\n");
+        out.push_str("\nerror budget spent (share of the objective window's budget used by the range's errors)\n");
         for budget in &report.budgets {
             out.push_str(&format!(
-                "  {}  {:.1}%\n",
-                budget.objective, budget.spent_percent
+                "  {}  {:.1}% of {}{}\n",
+                budget.objective,
+                budget.spent_percent,
+                budget.window,
+                if budget.full_window {
+                    String::new()
+                } else {
+                    format!(
+                        " ({} seen, burn rate {:.2}x)",
+                        format_model_duration(budget.history_ms),
+                        budget.burn_rate
+                    )
+                }
+            ));
+        }
+        if report.budgets.iter().any(|budget| !budget.full_window) {
+            out.push_str(
+                "  where the range is shorter than the window, the rest of the window is \
+                 assumed to have the range's traffic and no errors\n",
+            );
+        }
+    }
+    if !report.notifications.is_empty() {
+        out.push_str(
+            "\nnotifications (Alertmanager's grouping, group_wait, group_interval, \
+             repeat_interval and inhibition at each flush)\n",
+        );
+        for receiver in &report.notifications {
+            out.push_str(&format!(
+                "  {}  {} firing, {} resolved\n",
+                receiver.receiver, receiver.notifications, receiver.resolved
             ));
         }
     }
@@ -1121,6 +1322,7 @@ groups:
             None,
             &mut |_, _| {},
         )
+        .expect("no notification replay")
     }
 
     #[test]
@@ -1726,9 +1928,10 @@ service "serving" {
     }
 
     #[test]
-    fn a_budget_forecast_is_scored_against_its_own_groups_alerts() {
-        // Model a's budget is forecast to run out at 100 and its burn ticket
-        // fires at 400; model b's ticket at 200 had no forecast of its own.
+    fn a_budget_forecast_is_scored_against_its_own_groups_budget_floor() {
+        // Model a's budget is forecast to run out at 100 and its budget-low ticket
+        // fires at 400; its burn page at 150 is another alert's business; model b's
+        // budget-low ticket at 200 had no forecast of its own.
         let mut forecast = in_group(
             alert(naming::ALERT_BUDGET_EXHAUSTION, &[100]),
             "a",
@@ -1740,9 +1943,9 @@ service "serving" {
         );
         let alerts = [
             forecast,
-            in_group(alert(naming::ALERT_BUDGET_BURN, &[400]), "a", "page"),
-            in_group(alert(naming::ALERT_BUDGET_BURN, &[200]), "b", "page"),
-            in_group(alert(naming::ALERT_BUDGET_LOW, &[]), "a", "ticket"),
+            in_group(alert(naming::ALERT_BUDGET_BURN, &[150]), "a", "page"),
+            in_group(alert(naming::ALERT_BUDGET_LOW, &[400]), "a", "ticket"),
+            in_group(alert(naming::ALERT_BUDGET_LOW, &[200]), "b", "ticket"),
         ];
         let outcomes = forecast_outcomes(&alerts);
         let summary: Vec<(&str, &str, i64, Option<i64>)> = outcomes
@@ -1751,10 +1954,31 @@ service "serving" {
             .collect();
         assert_eq!(
             summary,
-            vec![
-                (naming::ALERT_BUDGET_BURN, "lead", 100, Some(300)),
-                (naming::ALERT_BUDGET_LOW, "false_alarm", 100, None),
-            ]
+            vec![(naming::ALERT_BUDGET_LOW, "lead", 100, Some(300))]
         );
+    }
+
+    #[test]
+    fn a_forecast_that_re_fires_before_the_breach_leads_from_its_first_firing() {
+        // The forecast fires at 100, stops, fires again at 250; the breach comes at
+        // 300 (until 310), and a forecast firing at 305, during it, says nothing new.
+        let alerts = [
+            alert(naming::ALERT_DRIFT_FORECAST, &[100, 250, 305]),
+            alert(naming::ALERT_DRIFT_HIGH, &[300]),
+        ];
+        let summary: Vec<(String, i64, Option<i64>)> = forecast_outcomes(&alerts)
+            .into_iter()
+            .map(|o| (o.outcome, o.at_ms, o.lead_ms))
+            .collect();
+        assert_eq!(summary, vec![("lead".to_string(), 100, Some(200))]);
+    }
+
+    #[test]
+    fn a_gpu_memory_forecast_is_not_scored_against_utilization() {
+        let alerts = [
+            alert(naming::ALERT_GPU_MEMORY_EXHAUSTION, &[100]),
+            alert(naming::ALERT_GPU_UTILIZATION_HIGH, &[300]),
+        ];
+        assert_eq!(forecast_outcomes(&alerts), Vec::new());
     }
 }
