@@ -300,6 +300,25 @@ fn extrapolated_rate(
     Some(result * factor)
 }
 
+/// `sum_over_time` of every prefix of `values` (the first value, the first two,
+/// ...), each exactly as [`range_function`] sums a window holding just that
+/// prefix, in one pass: Kahan summation runs left to right, so a prefix's sum
+/// is a step of the next one's.
+pub fn prefix_sums_over_time(values: &[f64], semantics: Semantics) -> Vec<f64> {
+    let (mut sum, mut compensation) = (0.0, 0.0);
+    values
+        .iter()
+        .map(|&value| {
+            (sum, compensation) = kahan_sum_inc_for(semantics, value, sum, compensation);
+            if sum.is_infinite() {
+                sum
+            } else {
+                sum + compensation
+            }
+        })
+        .collect()
+}
+
 /// instantValue (functions.go): `irate`/`idelta` from the last two samples.
 fn instant_value(window: Window<'_>, is_rate: bool) -> Option<f64> {
     let count = window.values.len();

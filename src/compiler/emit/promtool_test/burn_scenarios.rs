@@ -28,6 +28,10 @@ use std::collections::BTreeMap;
 const FIRE_MULTIPLIER: (i128, u32) = (125, 2);
 const QUIET_MULTIPLIER: (i128, u32) = (8, 1);
 
+/// How many steps past the first acceptable one a check may move to find values
+/// that are clear of a rounding boundary.
+const VALUE_SEARCH_STEPS: i64 = 30;
+
 /// Events per sample interval in the burn scenarios (raised to clear the guards).
 const BASE_TRAFFIC: i64 = 1000;
 
@@ -82,7 +86,6 @@ impl Generator<'_> {
                 level: level.to_f64(),
             };
             let limit = t0 + 3 * window.long.millis + window.for_.millis + 10 * self.interval;
-            let model = self.recorded_model(budget, (t0_steps, limit), traffic, level, cache);
             let own_rule = |states: &[(&BurnRule<'_>, State)]| {
                 states
                     .iter()
@@ -95,7 +98,9 @@ impl Generator<'_> {
                 range: (t0, limit),
                 must_fire: Some(&covers_window),
             };
-            if let Some(check) = self.find_check(budget, search, own_rule, model.as_ref()) {
+            let mut recorded =
+                |last: i64| self.recorded_model(budget, (t0_steps, last), traffic, level, cache);
+            if let Some(check) = self.find_check(budget, search, own_rule, &mut recorded) {
                 let steps = check.eval_time / self.interval + 1;
                 let series =
                     self.counter_series(t0_steps, steps, traffic, level, &BTreeMap::new(), cache)?;
@@ -125,13 +130,6 @@ impl Generator<'_> {
                 level: level.to_f64(),
             };
             let start = t0 + window.long.millis + window.for_.millis + 3 * self.interval;
-            let model = self.recorded_model(
-                budget,
-                (t0_steps, start + 10 * self.interval),
-                traffic,
-                level,
-                cache,
-            );
             let pages_quiet = |states: &[(&BurnRule<'_>, State)]| {
                 states
                     .iter()
@@ -143,7 +141,9 @@ impl Generator<'_> {
                 range: (start, start + 10 * self.interval),
                 must_fire: None,
             };
-            if let Some(check) = self.find_check(budget, search, pages_quiet, model.as_ref()) {
+            let mut recorded =
+                |last: i64| self.recorded_model(budget, (t0_steps, last), traffic, level, cache);
+            if let Some(check) = self.find_check(budget, search, pages_quiet, &mut recorded) {
                 let steps = check.eval_time / self.interval + 1;
                 let series =
                     self.counter_series(t0_steps, steps, traffic, level, &BTreeMap::new(), cache)?;
@@ -180,7 +180,7 @@ impl Generator<'_> {
                     range: (start, start + 10 * self.interval),
                     must_fire: None,
                 };
-                if let Some(check) = self.find_check(budget, search, all_quiet, None) {
+                if let Some(check) = self.find_check(budget, search, all_quiet, &mut |_| None) {
                     let steps = check.eval_time / self.interval + 1;
                     let series = self.counter_series(
                         t0_steps,
@@ -244,21 +244,23 @@ impl Generator<'_> {
             ),
         };
         let values = |steps: i64| format!("{good}x{} {bad}x{}", t0_steps - 1, steps - t0_steps);
-        let model = RecordedModel::slices(
-            &values(limit / self.interval + 1),
-            *bound,
-            *slice,
-            self.interval,
-            budget.error_budget.to_f64(),
-            budget.window,
-        );
+        let mut recorded = |last: i64| {
+            RecordedModel::slices(
+                &values(last / self.interval + 1),
+                *bound,
+                *slice,
+                self.interval,
+                budget.error_budget.to_f64(),
+                budget.window,
+            )
+        };
         let search = Search {
             burn,
             rate: 0.0,
             range: (t0, limit),
             must_fire: Some(&is_page),
         };
-        let Some(check) = self.find_check(budget, search, page_fires, model.as_ref()) else {
+        let Some(check) = self.find_check(budget, search, page_fires, &mut recorded) else {
             return Some(Vec::new());
         };
         let values = values(check.eval_time / self.interval + 1);
@@ -276,19 +278,44 @@ impl Generator<'_> {
 
     /// [`BurnModel::find_check`](crate::compiler::emit::promtool_test::burn_model::BurnModel::find_check)
     /// over this objective's burn rules.
+    ///
+    /// The alerts that say their value need the scenario's recorded series,
+    /// which `recorded` builds up to a time: the search runs first without them,
+    /// then from the step it found, with them built only that far (and a few
+    /// steps more, in case a value sits on a rounding boundary there).
     fn find_check(
         &self,
         budget: &Budget,
         search: Search<'_>,
         accept: impl Fn(&[(&BurnRule<'_>, State)]) -> bool,
-        recorded: Option<&RecordedModel>,
+        recorded: &mut dyn FnMut(i64) -> Option<RecordedModel>,
     ) -> Option<Check> {
         let counts_events = !matches!(self.objective.kind, ObjectiveKind::Accuracy { .. });
         let rules = BurnRules::of(self.alerts, budget, counts_events);
+        let model = self.model();
+        let unvalued = |rule: &BurnRule<'_>, _: i64| Some(rule.rule.annotations.clone());
+        let found = model.find_check(&rules, search, &accept, &unvalued)?;
+        if rules
+            .rules
+            .iter()
+            .all(|rule| rule.rule.templates.is_empty())
+        {
+            return Some(found);
+        }
+        let last = search
+            .range
+            .1
+            .min(found.eval_time + VALUE_SEARCH_STEPS * self.interval);
+        let values = recorded(last);
         let annotate = |rule: &BurnRule<'_>, t: i64| {
-            self.burn_annotations(budget, rule, t / self.interval, recorded)
+            self.burn_annotations(budget, rule, t / self.interval, values.as_ref())
         };
-        self.model().find_check(&rules, search, accept, &annotate)
+        let search = Search {
+            range: (found.eval_time, last),
+            must_fire: None,
+            ..search
+        };
+        model.find_check(&rules, search, accept, &annotate)
     }
 
     /// The annotations of a firing burn rule at `step`: its description ends with
@@ -311,19 +338,10 @@ impl Generator<'_> {
         // The alert's `query` runs before this step's budget group: it reads the
         // remaining budget of the step before.
         let remaining = recorded.remaining(step - 1);
-        let line = |value: f64, remaining: Option<f64>| {
-            burn_value_text(budget.window, short, value, remaining)
-        };
-        let written = line(value, remaining);
-        let stable = [1.0 - STABLE_RENDERING, 1.0 + STABLE_RENDERING]
-            .iter()
-            .all(|factor| {
-                line(value * factor, remaining) == written
-                    && line(value, remaining.map(|left| left * factor)) == written
-            });
-        if !stable {
+        if !percentage_renders_stably(value) || !remaining.is_none_or(percentage_renders_stably) {
             return None;
         }
+        let written = burn_value_text(budget.window, short, value, remaining);
         Some(
             alert
                 .annotations
@@ -546,6 +564,62 @@ impl Generator<'_> {
     }
 }
 
+/// Whether `humanizePercentage` writes every ratio within [`STABLE_RENDERING`]
+/// of `ratio` alike: its percentage, at the 4 significant digits of `%.4g`,
+/// is clear of a rounding boundary by more than that (a quick test that
+/// spares formatting the neighbours, conservative by a factor of 10).
+fn percentage_renders_stably(ratio: f64) -> bool {
+    let percent = (ratio * 100.0).abs();
+    if percent == 0.0 || !percent.is_finite() {
+        return percent == 0.0;
+    }
+    let scale = 10f64.powf(percent.log10().floor() - 3.0);
+    let digits = percent / scale;
+    let from_boundary = (digits - digits.floor() - 0.5).abs();
+    from_boundary > 10.0 * STABLE_RENDERING * digits
+}
+
 fn decimal((mantissa, scale): (i128, u32)) -> Decimal {
     Decimal::new(mantissa, scale).unwrap_or(Decimal::ONE)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::prometheus::model::humanize::humanize_percentage;
+
+    /// The quick test against formatting the neighbours, on ratios at, near and
+    /// far from the boundaries of 4 significant digits.
+    #[test]
+    fn a_stable_percentage_formats_like_its_neighbours() {
+        let mut stable = 0;
+        for ratio in [
+            0.018,
+            0.0123455,
+            0.012345,
+            0.0123445,
+            0.99995,
+            0.999949,
+            1.0,
+            0.1,
+            2.5e-7,
+            0.00012345,
+            -1.1835,
+            -1.18345,
+            13.254999999,
+            0.9408,
+            0.3125,
+            0.002016,
+        ] {
+            if percentage_renders_stably(ratio) {
+                stable += 1;
+                let text = humanize_percentage(ratio);
+                for factor in [1.0 - STABLE_RENDERING, 1.0 + STABLE_RENDERING] {
+                    assert_eq!(humanize_percentage(ratio * factor), text, "{ratio}");
+                }
+            }
+        }
+        assert!(stable >= 10, "{stable}");
+        assert!(!percentage_renders_stably(0.012345));
+    }
 }

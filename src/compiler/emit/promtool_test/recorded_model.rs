@@ -20,7 +20,7 @@
 use crate::compiler::emit::prometheus::CHAINED_FROM;
 use crate::compiler::ir::naming::CHAINED_RATE_WINDOW;
 use crate::compiler::ir::{Bound, Duration};
-use crate::prometheus::promql::functions::{range_function, RangeContext};
+use crate::prometheus::promql::functions::{prefix_sums_over_time, range_function, RangeContext};
 use crate::prometheus::promql::notation::{parse_sequence, SequenceValue};
 use crate::prometheus::promql::value::Window;
 use crate::prometheus::promql::Semantics;
@@ -79,6 +79,9 @@ enum Sli {
         /// `slo:sli_errors:rate5m` and `slo:sli_total:rate5m` at each step.
         bad_5m: Vec<Option<f64>>,
         total_5m: Vec<Option<f64>>,
+        /// The remaining budget at each step while the objective's window holds
+        /// the whole history (every scenario, as a rule), from running sums.
+        whole_history_remaining: Vec<Option<f64>>,
     },
     /// `slo:slice_bad:bool<slice>` at each step.
     Slices(Vec<Option<f64>>),
@@ -104,7 +107,7 @@ impl RecordedModel {
             .collect();
         let first_5m = rates_5m(&timestamps, &first, interval);
         let second_5m = rates_5m(&timestamps, &second, interval);
-        let (bad_5m, total_5m) = first_5m
+        let (bad_5m, total_5m): (Vec<Option<f64>>, Vec<Option<f64>>) = first_5m
             .iter()
             .zip(&second_5m)
             .map(|(first, second)| {
@@ -114,6 +117,7 @@ impl RecordedModel {
                 (rates.map(|(bad, _)| bad), rates.map(|(_, total)| total))
             })
             .unzip();
+        let whole_history_remaining = whole_history_remaining(&bad_5m, &total_5m, error_budget);
         Some(RecordedModel {
             interval,
             timestamps,
@@ -123,6 +127,7 @@ impl RecordedModel {
                 second,
                 bad_5m,
                 total_5m,
+                whole_history_remaining,
             },
             error_budget,
             window,
@@ -185,6 +190,7 @@ impl RecordedModel {
                 second,
                 bad_5m,
                 total_5m,
+                ..
             } => {
                 if window >= CHAINED_FROM {
                     let bad = self.recorded_over_time("sum_over_time", bad_5m, at, window)?;
@@ -206,6 +212,12 @@ impl RecordedModel {
     pub fn remaining(&self, step: i64) -> Option<f64> {
         let at = self.at(step)?;
         let ratio = match &self.sli {
+            Sli::Counters {
+                whole_history_remaining,
+                ..
+            } if at <= self.window.millis => {
+                return *whole_history_remaining.get(usize::try_from(step).ok()?)?;
+            }
             Sli::Counters {
                 bad_5m, total_5m, ..
             } => {
@@ -238,6 +250,28 @@ impl RecordedModel {
             .unzip();
         over_time(function, &timestamps, &values, at, window)
     }
+}
+
+/// `1 - (sum_over_time(bad 5m) / sum_over_time(total 5m)) / budget` over all the
+/// recorded samples up to each step.
+fn whole_history_remaining(
+    bad_5m: &[Option<f64>],
+    total_5m: &[Option<f64>],
+    error_budget: f64,
+) -> Vec<Option<f64>> {
+    let recorded =
+        |series: &[Option<f64>]| -> Vec<f64> { series.iter().flatten().copied().collect() };
+    let bad_sums = prefix_sums_over_time(&recorded(bad_5m), Semantics::V2);
+    let total_sums = prefix_sums_over_time(&recorded(total_5m), Semantics::V2);
+    let mut samples = 0;
+    bad_5m
+        .iter()
+        .map(|bad| {
+            samples += usize::from(bad.is_some());
+            let last = samples.checked_sub(1)?;
+            Some(1.0 - (bad_sums[last] / total_sums[last]) / error_budget)
+        })
+        .collect()
 }
 
 /// The values of a series in promtool's notation, every sample a float.
@@ -328,6 +362,41 @@ fn over_time(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The remaining budget from running sums against `sum_over_time` over each
+    /// step's window, bit for bit.
+    #[test]
+    fn the_running_remaining_budget_is_the_windowed_one() {
+        let model = RecordedModel::counters(
+            Combine::ErrorsOfTotal,
+            ["0+0x362 7+7x53", "0+1000x362 363000+1000x53"],
+            60_000,
+            0.001,
+            Duration::days(30),
+        )
+        .unwrap();
+        let Sli::Counters {
+            whole_history_remaining,
+            bad_5m,
+            total_5m,
+            ..
+        } = &model.sli
+        else {
+            panic!("counters");
+        };
+        for step in 0..whole_history_remaining.len() as i64 {
+            let at = model.at(step).unwrap();
+            let windowed = model
+                .recorded_over_time("sum_over_time", bad_5m, at, model.window)
+                .zip(model.recorded_over_time("sum_over_time", total_5m, at, model.window))
+                .map(|(bad, total)| 1.0 - (bad / total) / model.error_budget);
+            assert_eq!(
+                whole_history_remaining[step as usize].map(f64::to_bits),
+                windowed.map(f64::to_bits),
+                "step {step}"
+            );
+        }
+    }
 
     /// The shortcut of [`rates_5m`] against the runtime's `rate`, bit for bit,
     /// on counters that start at zero, stay flat, step up mid-way or carry
