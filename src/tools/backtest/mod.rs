@@ -529,6 +529,30 @@ pub struct ForecastOutcome {
     pub lead_ms: Option<i64>,
 }
 
+/// One burn-rate alert of an objective or group (an alerting rule with a window
+/// pair), for charts: each series its expression compares with a constant, and that
+/// constant as the expression computes it, so the chart shows the rule's own
+/// thresholds, from generated rules and hand-written ones alike.
+#[derive(Clone, Debug, PartialEq)]
+pub struct BurnWindows {
+    pub alertname: String,
+    pub long_window: String,
+    pub short_window: String,
+    /// Empty when the rule has no severity label.
+    pub severity: String,
+    /// In the order the expression compares them.
+    pub lines: Vec<BurnLine>,
+}
+
+/// One comparison of a burn-rate alert: `series > threshold`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct BurnLine {
+    pub series: String,
+    pub threshold: f64,
+    /// (timestamp ms, value) over the range.
+    pub points: Vec<(i64, f64)>,
+}
+
 /// The result of one backtest.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Report {
@@ -546,6 +570,10 @@ pub struct Report {
     /// [`naming::CHAINED_RATE_WINDOW`], for charts.
     #[serde(skip)]
     pub error_ratios: BTreeMap<ObjectiveKey, ErrorRatio>,
+    /// Per objective or group: the window pairs of its burn-rate alerts, highest
+    /// threshold first, for charts.
+    #[serde(skip)]
+    pub burn_windows: BTreeMap<ObjectiveKey, Vec<BurnWindows>>,
     /// `rule: message` per failed rule evaluation (first 20).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub rule_errors: Vec<String>,
@@ -707,8 +735,10 @@ fn evaluate(
     let budgets = budgets(&storage, schedule.start_ms, schedule.end_ms);
     let forecasts = forecast_outcomes(&alerts);
     let error_ratios = error_ratios(&storage, schedule.start_ms, schedule.end_ms);
+    let burn_windows = burn_windows(groups, &storage, schedule.start_ms, schedule.end_ms);
     Ok(Report {
         error_ratios,
+        burn_windows,
         start_ms: schedule.start_ms,
         end_ms: schedule.end_ms,
         evaluations,
@@ -851,6 +881,106 @@ fn error_ratios(
             .copied();
     }
     ratios
+}
+
+/// The burn-rate alerts of `groups` (alerting rules labelled with a window pair),
+/// per objective or group whose series they compare.
+fn burn_windows(
+    groups: &[RuleGroup],
+    storage: &crate::prometheus::promql::Storage,
+    start_ms: i64,
+    end_ms: i64,
+) -> BTreeMap<ObjectiveKey, Vec<BurnWindows>> {
+    let mut found: BTreeMap<ObjectiveKey, Vec<BurnWindows>> = BTreeMap::new();
+    for rule in groups.iter().flat_map(|group| &group.rules) {
+        let RuleKind::Alerting { name, .. } = &rule.kind else {
+            continue;
+        };
+        let (Some(long), Some(short)) = (
+            rule.labels.get(naming::LABEL_LONG_WINDOW),
+            rule.labels.get(naming::LABEL_SHORT_WINDOW),
+        ) else {
+            continue;
+        };
+        let mut comparisons = Vec::new();
+        threshold_comparisons(&rule.expr, &mut comparisons);
+        let label = |name: &str| rule.labels.get(name).map_or("", String::as_str);
+        let mut per_objective: BTreeMap<ObjectiveKey, Vec<BurnLine>> = BTreeMap::new();
+        for (series_name, threshold) in comparisons {
+            for id in 0..storage.len() {
+                let series = storage.series(id);
+                let labels = &series.labels;
+                if labels.metric_name() != series_name
+                    || labels.get(LABEL_SERVICE) != label(LABEL_SERVICE)
+                    || labels.get(LABEL_SLO) != label(LABEL_SLO)
+                {
+                    continue;
+                }
+                let points = series
+                    .timestamps
+                    .iter()
+                    .zip(&series.values)
+                    .filter(|(ts, v)| (start_ms..=end_ms).contains(*ts) && v.is_finite())
+                    .map(|(ts, v)| (*ts, *v))
+                    .collect();
+                per_objective
+                    .entry(series_objective(labels))
+                    .or_default()
+                    .push(BurnLine {
+                        series: series_name.clone(),
+                        threshold,
+                        points,
+                    });
+            }
+        }
+        for (objective, lines) in per_objective {
+            found.entry(objective).or_default().push(BurnWindows {
+                alertname: name.clone(),
+                long_window: long.clone(),
+                short_window: short.clone(),
+                severity: label(naming::LABEL_SEVERITY).to_string(),
+                lines,
+            });
+        }
+    }
+    for windows in found.values_mut() {
+        let highest =
+            |w: &BurnWindows| w.lines.iter().map(|l| l.threshold).fold(f64::NAN, f64::max);
+        windows.sort_by(|a, b| highest(b).total_cmp(&highest(a)));
+    }
+    found
+}
+
+/// The `selector > constant` (or `>=`) comparisons of an alert expression, as
+/// (metric name, the constant as PromQL evaluates it).
+fn threshold_comparisons(expr: &crate::prometheus::promql::Expr, found: &mut Vec<(String, f64)>) {
+    use crate::prometheus::promql::Expr;
+    match expr {
+        Expr::Paren(paren) => threshold_comparisons(&paren.expr, found),
+        Expr::Binary(binary) => {
+            let op = binary.op.to_string();
+            let selector = match &*binary.lhs {
+                Expr::VectorSelector(selector) => selector.name.clone(),
+                _ => None,
+            };
+            let constant = crate::prometheus::promql::instant_query_expr(
+                &crate::prometheus::promql::Storage::new(),
+                &binary.rhs,
+                0,
+                &EvalOptions::default(),
+            );
+            match (op.as_str(), selector, constant) {
+                (">" | ">=", Some(name), Ok(crate::prometheus::promql::Value::Scalar(value))) => {
+                    found.push((name, value));
+                }
+                _ => {
+                    threshold_comparisons(&binary.lhs, found);
+                    threshold_comparisons(&binary.rhs, found);
+                }
+            }
+        }
+        _ => {}
+    }
 }
 
 /// Scores each forecast alert against the threshold alert it predicts
@@ -1070,7 +1200,7 @@ pub fn format_time(ms: i64) -> String {
 /// The alert's name with the labels that tell it from its namesakes of the same
 /// objective or group (the group is shown with the objective), and a burn-rate
 /// alert's window pair as `windows=1h/5m`.
-fn display_name(report: &Report, alert: &AlertHistory) -> String {
+pub(super) fn display_name(report: &Report, alert: &AlertHistory) -> String {
     let told_apart = |name: &str, value: &String| {
         report.alerts.iter().any(|other| {
             other.alertname == alert.alertname
@@ -1119,7 +1249,7 @@ fn display_name(report: &Report, alert: &AlertHistory) -> String {
 
 /// Who one firing reached: its receivers, or the alert that muted it when it
 /// started and, if it was notified later, when.
-fn describe_page(page: &Page, span: &Interval) -> String {
+pub(super) fn describe_page(page: &Page, span: &Interval) -> String {
     let receivers = if page.receivers.is_empty() {
         "nobody".to_string()
     } else {
