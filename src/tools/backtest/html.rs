@@ -17,7 +17,7 @@ use std::fmt::Write as _;
 
 use super::{
     describe_page, display_name, format_time, AlertHistory, BurnWindows, Interval, ObjectiveKey,
-    Report,
+    Report, ValueComparison,
 };
 use crate::compiler::ir::naming::LABEL_SEVERITY;
 use crate::prometheus::model::duration::format_model_duration;
@@ -160,8 +160,9 @@ fn line_chart(
     label: &str,
 ) -> String {
     let plot_height = 180.0;
-    let legend_height = 18.0;
-    let top = legend_height + 6.0;
+    // One legend row per line, so that a long name never runs into the next.
+    let legend_height = 16.0 * lines.len() as f64;
+    let top = legend_height + 8.0;
     let lines: Vec<(&Line, Vec<(i64, f64)>)> = lines
         .iter()
         .map(|line| {
@@ -192,6 +193,7 @@ fn line_chart(
         low = low.min(0.0);
         let step = nice_step((high - low) / 4.0);
         high = (high / step).ceil() * step;
+        low = (low / step).floor() * step;
         if high - low < 1e-12 {
             high = low + 1.0;
         }
@@ -234,41 +236,56 @@ fn line_chart(
         WIDTH - LEFT - RIGHT
     );
     for reference in references {
-        let at = y(reference.value);
+        // A threshold beyond the axis (under a log axis' floor) is drawn on its edge.
+        let at = y(reference.value.clamp(low, high));
+        let label_y = if at - 4.0 >= top + 12.0 {
+            at - 4.0
+        } else {
+            at + 13.0
+        };
         let _ = write!(
             out,
             "<line x1=\"{LEFT}\" y1=\"{at:.1}\" x2=\"{:.1}\" y2=\"{at:.1}\" stroke=\"#b00\" stroke-width=\"1.5\" stroke-dasharray=\"8 3 2 3\"/>\
 <text x=\"{:.1}\" y=\"{:.1}\" font-size=\"11\" fill=\"#b00\" text-anchor=\"end\">{}</text>",
             WIDTH - RIGHT,
             WIDTH - RIGHT - 4.0,
-            if at - 4.0 < top + 12.0 { at + 13.0 } else { at - 4.0 },
+            label_y.min(bottom - 3.0),
             escape(&reference.name)
         );
     }
-    let mut legend_x = LEFT;
-    for (line, points) in &lines {
+    for (row, (line, points)) in lines.iter().enumerate() {
         let path: Vec<String> = points
             .iter()
             .map(|&(ts, v)| format!("{:.1},{:.1}", axis.x(ts), y(v.max(low))))
             .collect();
+        let legend_y = 16.0 * row as f64 + 9.0;
         let _ = write!(
             out,
-            "<polyline fill=\"none\" stroke=\"{}\" stroke-width=\"1.5\" stroke-dasharray=\"{}\" points=\"{}\"/>\
-<line x1=\"{legend_x:.1}\" y1=\"9\" x2=\"{:.1}\" y2=\"9\" stroke=\"{}\" stroke-width=\"2\" stroke-dasharray=\"{}\"/>\
-<text x=\"{:.1}\" y=\"13\" font-size=\"11\">{}</text>",
+            "<polyline fill=\"none\" stroke=\"{0}\" stroke-width=\"1.5\" stroke-dasharray=\"{1}\" points=\"{2}\"/>\
+<line x1=\"{LEFT}\" y1=\"{3:.1}\" x2=\"{4:.1}\" y2=\"{3:.1}\" stroke=\"{0}\" stroke-width=\"2\" stroke-dasharray=\"{1}\"/>\
+<text x=\"{5:.1}\" y=\"{6:.1}\" font-size=\"11\">{7}</text>",
             line.color,
             line.dash,
             path.join(" "),
-            legend_x + 24.0,
-            line.color,
-            line.dash,
-            legend_x + 28.0,
-            escape(&line.name)
+            legend_y,
+            LEFT + 24.0,
+            LEFT + 28.0,
+            legend_y + 4.0,
+            escape(&shorten(&line.name, 130))
         );
-        legend_x += 40.0 + 6.5 * line.name.chars().count() as f64;
     }
     out.push_str("</svg>\n");
     out
+}
+
+/// `text` cut to `limit` characters, with an ellipsis when cut.
+fn shorten(text: &str, limit: usize) -> String {
+    if text.chars().count() <= limit {
+        return text.to_string();
+    }
+    let mut short: String = text.chars().take(limit - 1).collect();
+    short.push('…');
+    short
 }
 
 /// 1, 2 or 5 times a power of ten, at least `rough`: the spacing of linear ticks.
@@ -289,7 +306,9 @@ fn format_number(value: f64) -> String {
         return "0".into();
     }
     let magnitude = value.abs();
-    if magnitude >= 100.0 {
+    if magnitude >= 1e6 {
+        format!("{value:.1e}")
+    } else if magnitude >= 100.0 {
         format!("{value:.0}")
     } else if magnitude >= 1.0 {
         let text = format!("{value:.2}");
@@ -557,6 +576,7 @@ fn objectives_in_order<'a>(
         .chain(report.budgets.iter().map(|b| &b.objective))
         .chain(report.error_ratios.keys())
         .chain(report.burn_windows.keys())
+        .chain(report.value_comparisons.keys())
     {
         if !order.contains(&key) {
             rest.insert(key, ());
@@ -615,6 +635,9 @@ fn objective_section(report: &Report, axis: &Axis, objective: &ObjectiveKey, out
             &format!("{name} error ratio"),
         ));
     }
+    if let Some(comparisons) = report.value_comparisons.get(objective) {
+        value_charts(axis, comparisons, &name, out);
+    }
     for forecast in report
         .forecasts
         .iter()
@@ -669,6 +692,93 @@ fn objective_section(report: &Report, axis: &Axis, objective: &ObjectiveKey, out
             false,
             "%",
             &format!("{name} error budget remaining"),
+        ));
+    }
+}
+
+/// The values the objective's other alerts compare, one chart per threshold: a
+/// forecast shares the chart of the threshold it predicts, its extrapolation dashed
+/// beside the value.
+fn value_charts(axis: &Axis, comparisons: &[ValueComparison], objective: &str, out: &mut String) {
+    let mut thresholds: Vec<f64> = Vec::new();
+    for comparison in comparisons {
+        if !thresholds
+            .iter()
+            .any(|t| t.to_bits() == comparison.threshold.to_bits())
+        {
+            thresholds.push(comparison.threshold);
+        }
+    }
+    let dashes = ["none", "5 3", "2 2", "8 2 2 2"];
+    let colors = ["#1f5fa8", "#6a3d9a", "#2d7d2d", "#8c510a"];
+    for threshold in thresholds {
+        let same: Vec<&ValueComparison> = comparisons
+            .iter()
+            .filter(|c| c.threshold.to_bits() == threshold.to_bits())
+            .collect();
+        let mut drawn: Vec<(String, String)> = Vec::new();
+        let mut lines: Vec<Line> = Vec::new();
+        for comparison in &same {
+            for (labels, points) in &comparison.series {
+                let key = (comparison.expression.clone(), labels.clone());
+                if drawn.contains(&key) || lines.len() >= MAX_ROWS {
+                    continue;
+                }
+                let style = drawn
+                    .iter()
+                    .map(|(expression, _)| expression)
+                    .filter(|e| **e != comparison.expression)
+                    .count()
+                    .min(dashes.len() - 1);
+                drawn.push(key);
+                let name = if comparison.series.len() > 1 {
+                    labels.clone()
+                } else {
+                    comparison.expression.clone()
+                };
+                lines.push(Line {
+                    points,
+                    dash: dashes[style],
+                    color: colors[style],
+                    name,
+                });
+            }
+        }
+        let mut alertnames: Vec<&str> = same.iter().map(|c| c.alertname.as_str()).collect();
+        alertnames.dedup();
+        let _ = writeln!(
+            out,
+            "<h3>{}: {} {} {}</h3>",
+            escape(&alertnames.join(", ")),
+            escape(&shorten(&same[0].expression, 100)),
+            escape(&same[0].operator),
+            format_number(threshold)
+        );
+        let all_positive = lines
+            .iter()
+            .flat_map(|l| l.points.iter())
+            .all(|p| p.1 > 0.0)
+            && threshold > 0.0;
+        let max = lines
+            .iter()
+            .flat_map(|l| l.points.iter().map(|p| p.1))
+            .fold(threshold, f64::max);
+        let min = lines
+            .iter()
+            .flat_map(|l| l.points.iter().map(|p| p.1))
+            .fold(threshold, f64::min);
+        // A log axis only for values spread over decades, where a linear one would flatten them.
+        let log = all_positive && max / min > 100.0;
+        out.push_str(&line_chart(
+            axis,
+            &lines,
+            &[Reference {
+                value: threshold,
+                name: format!("threshold {}", format_number(threshold)),
+            }],
+            log,
+            "",
+            &format!("{objective} {}", alertnames.join(", ")),
         ));
     }
 }

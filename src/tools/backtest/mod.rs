@@ -553,6 +553,33 @@ pub struct BurnLine {
     pub points: Vec<(i64, f64)>,
 }
 
+/// One `expression > constant` (or `<`, `>=`, `<=`) of an alert without a window
+/// pair, evaluated over the range: what a drift, GPU or freshness alert watches, and
+/// what its forecast predicts, against the threshold the rule names.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ValueComparison {
+    pub alertname: String,
+    /// The compared expression, as PromQL prints it.
+    pub expression: String,
+    /// `>`, `>=`, `<` or `<=`.
+    pub operator: String,
+    pub threshold: f64,
+    /// Per series of the expression (at most [`MAX_VALUE_SERIES`]): its labels as
+    /// text and its (timestamp ms, value) points.
+    pub series: Vec<ValueSeries>,
+}
+
+/// One series of a compared expression: its labels as text and its (timestamp ms,
+/// value) points.
+pub type ValueSeries = (String, Vec<(i64, f64)>);
+
+/// The most series of one compared expression a chart draws.
+pub const MAX_VALUE_SERIES: usize = 8;
+
+/// The most evaluations of one compared expression for a chart: the range is
+/// sampled at a coarser step when it holds more.
+const MAX_VALUE_STEPS: i64 = 600;
+
 /// The result of one backtest.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Report {
@@ -574,6 +601,10 @@ pub struct Report {
     /// threshold first, for charts.
     #[serde(skip)]
     pub burn_windows: BTreeMap<ObjectiveKey, Vec<BurnWindows>>,
+    /// Per objective or group: the values its other alerts compare with a constant
+    /// (drift scores, memory used, data age, forecasts of them), for charts.
+    #[serde(skip)]
+    pub value_comparisons: BTreeMap<ObjectiveKey, Vec<ValueComparison>>,
     /// `rule: message` per failed rule evaluation (first 20).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub rule_errors: Vec<String>,
@@ -736,9 +767,11 @@ fn evaluate(
     let forecasts = forecast_outcomes(&alerts);
     let error_ratios = error_ratios(&storage, schedule.start_ms, schedule.end_ms);
     let burn_windows = burn_windows(groups, &storage, schedule.start_ms, schedule.end_ms);
+    let value_comparisons = value_comparisons(groups, &storage, &grouped_by, schedule);
     Ok(Report {
         error_ratios,
         burn_windows,
+        value_comparisons,
         start_ms: schedule.start_ms,
         end_ms: schedule.end_ms,
         evaluations,
@@ -904,6 +937,16 @@ fn burn_windows(
         };
         let mut comparisons = Vec::new();
         threshold_comparisons(&rule.expr, &mut comparisons);
+        let comparisons = comparisons
+            .into_iter()
+            .filter_map(
+                |(expr, operator, threshold)| match (expr, operator.as_str()) {
+                    (crate::prometheus::promql::Expr::VectorSelector(selector), ">" | ">=") => {
+                        Some((selector.name.clone()?, threshold))
+                    }
+                    _ => None,
+                },
+            );
         let label = |name: &str| rule.labels.get(name).map_or("", String::as_str);
         let mut per_objective: BTreeMap<ObjectiveKey, Vec<BurnLine>> = BTreeMap::new();
         for (series_name, threshold) in comparisons {
@@ -951,27 +994,28 @@ fn burn_windows(
     found
 }
 
-/// The `selector > constant` (or `>=`) comparisons of an alert expression, as
-/// (metric name, the constant as PromQL evaluates it).
-fn threshold_comparisons(expr: &crate::prometheus::promql::Expr, found: &mut Vec<(String, f64)>) {
+/// The `expression > constant` comparisons of an alert expression (and `>=`, `<`,
+/// `<=`), as (expression, operator, the constant as PromQL evaluates it).
+fn threshold_comparisons<'a>(
+    expr: &'a crate::prometheus::promql::Expr,
+    found: &mut Vec<(&'a crate::prometheus::promql::Expr, String, f64)>,
+) {
     use crate::prometheus::promql::Expr;
     match expr {
         Expr::Paren(paren) => threshold_comparisons(&paren.expr, found),
         Expr::Binary(binary) => {
             let op = binary.op.to_string();
-            let selector = match &*binary.lhs {
-                Expr::VectorSelector(selector) => selector.name.clone(),
-                _ => None,
-            };
             let constant = crate::prometheus::promql::instant_query_expr(
                 &crate::prometheus::promql::Storage::new(),
                 &binary.rhs,
                 0,
                 &EvalOptions::default(),
             );
-            match (op.as_str(), selector, constant) {
-                (">" | ">=", Some(name), Ok(crate::prometheus::promql::Value::Scalar(value))) => {
-                    found.push((name, value));
+            match (op.as_str(), constant) {
+                (">" | ">=" | "<" | "<=", Ok(crate::prometheus::promql::Value::Scalar(value)))
+                    if binary.modifier.as_ref().is_none_or(|m| !m.return_bool) =>
+                {
+                    found.push((&binary.lhs, op, value));
                 }
                 _ => {
                     threshold_comparisons(&binary.lhs, found);
@@ -981,6 +1025,73 @@ fn threshold_comparisons(expr: &crate::prometheus::promql::Expr, found: &mut Vec
         }
         _ => {}
     }
+}
+
+/// The value comparisons of every alerting rule without a window pair, evaluated
+/// over the range at a step that keeps at most [`MAX_VALUE_STEPS`] points, per
+/// objective or group of the series they give.
+fn value_comparisons(
+    groups: &[RuleGroup],
+    storage: &crate::prometheus::promql::Storage,
+    grouped_by: &GroupedBy,
+    schedule: &Schedule,
+) -> BTreeMap<ObjectiveKey, Vec<ValueComparison>> {
+    let span = schedule.end_ms - schedule.start_ms;
+    let step_ms = (span / MAX_VALUE_STEPS + 1).max(DEFAULT_INTERVAL_MS);
+    let mut found: BTreeMap<ObjectiveKey, Vec<ValueComparison>> = BTreeMap::new();
+    for rule in groups.iter().flat_map(|group| &group.rules) {
+        let RuleKind::Alerting { name, .. } = &rule.kind else {
+            continue;
+        };
+        if rule.labels.contains_key(naming::LABEL_LONG_WINDOW) {
+            continue;
+        }
+        let mut comparisons = Vec::new();
+        threshold_comparisons(&rule.expr, &mut comparisons);
+        for (expr, operator, threshold) in comparisons {
+            let Ok(matrix) = crate::prometheus::promql::range_query_expr(
+                storage,
+                expr,
+                schedule.start_ms,
+                schedule.end_ms,
+                step_ms,
+                &EvalOptions::default(),
+            ) else {
+                continue;
+            };
+            let mut per_objective: BTreeMap<ObjectiveKey, Vec<ValueSeries>> = BTreeMap::new();
+            for series in matrix.iter() {
+                let mut labels = rule.labels.clone();
+                labels.extend(series.labels.pairs().iter().cloned());
+                let points: Vec<(i64, f64)> = series
+                    .timestamps
+                    .iter()
+                    .zip(&series.values)
+                    .filter(|(_, v)| v.is_finite())
+                    .map(|(ts, v)| (*ts, *v))
+                    .collect();
+                let lines = per_objective
+                    .entry(ObjectiveKey::of(&labels, grouped_by))
+                    .or_default();
+                if !points.is_empty() && lines.len() < MAX_VALUE_SERIES {
+                    lines.push((series.labels.to_string(), points));
+                }
+            }
+            for (objective, series) in per_objective {
+                if series.is_empty() {
+                    continue;
+                }
+                found.entry(objective).or_default().push(ValueComparison {
+                    alertname: name.clone(),
+                    expression: expr.to_string(),
+                    operator: operator.clone(),
+                    threshold,
+                    series,
+                });
+            }
+        }
+    }
+    found
 }
 
 /// Scores each forecast alert against the threshold alert it predicts
