@@ -4,7 +4,8 @@
 //! Alertmanager would page after inhibition and the notifications it would send
 //! (replayed with its grouping and timers), per objective as the share of its
 //! window's error budget spent, and per forecast as its lead on the breach it
-//! predicts.
+//! predicts; for the HTML report's charts, each burn-rate alert's windows and each
+//! other alert's compared values with the thresholds its expression names.
 //!
 //! The library's way in is [`backtest`] (`.slo` sources and recorded data in, a
 //! [`Report`] out) or, for a caller with work to do between reading the rules and
@@ -1619,6 +1620,74 @@ groups:
         assert!(json.contains("\"firing_ms\": 120000"), "{json}");
         let table = render_table(&r);
         assert!(table.contains("Down   2        2m"), "{table}");
+    }
+
+    #[test]
+    fn charts_take_their_thresholds_from_the_rules_as_written() {
+        // A hand-written rule file: the threshold is whatever its expression computes,
+        // and a drift alert's value is charted against its own constant.
+        let rules = r#"groups:
+  - name: burn
+    rules:
+      - alert: FastBurn
+        expr: slo:sli_error:ratio_rate1h{service="s",slo="o"} > (14.4 * 0.001) and slo:sli_error:ratio_rate5m{service="s",slo="o"} > (14.4 * 0.001)
+        labels: {service: s, slo: o, severity: page, long_window: 1h, short_window: 5m}
+      - alert: Drift
+        expr: drift_psi{service="s",slo="o"} >= 0.1 + 0.15
+        labels: {service: s, slo: o, severity: ticket}
+"#;
+        let mut set = RuleSet::default();
+        set.add_rule_file("r.yml", rules).expect("valid rules");
+        let mut dataset = Dataset::default();
+        dataset
+            .add_file(
+                "d.series",
+                "interval: 1m\n\
+                 slo:sli_error:ratio_rate1h{service=\"s\",slo=\"o\"} 0.001x10\n\
+                 slo:sli_error:ratio_rate5m{service=\"s\",slo=\"o\"} 0.02x10\n\
+                 drift_psi{service=\"s\",slo=\"o\"} 0.3x10\n",
+            )
+            .expect("valid series");
+        let r = set
+            .finish()
+            .expect("rules")
+            .run(&dataset, &BacktestOptions::default(), &mut |_, _| {})
+            .expect("runs");
+        let objective = ObjectiveKey {
+            service: "s".into(),
+            slo: "o".into(),
+            group: BTreeMap::new(),
+        };
+        let windows = &r.burn_windows[&objective];
+        assert_eq!(windows.len(), 1, "{windows:?}");
+        assert_eq!(
+            (
+                windows[0].long_window.as_str(),
+                windows[0].severity.as_str()
+            ),
+            ("1h", "page")
+        );
+        let lines: Vec<(&str, f64, usize)> = windows[0]
+            .lines
+            .iter()
+            .map(|l| (l.series.as_str(), l.threshold, l.points.len()))
+            .collect();
+        assert_eq!(
+            lines,
+            [
+                ("slo:sli_error:ratio_rate1h", 14.4 * 0.001, 11),
+                ("slo:sli_error:ratio_rate5m", 14.4 * 0.001, 11)
+            ]
+        );
+        let values = &r.value_comparisons[&objective];
+        assert_eq!(values.len(), 1, "{values:?}");
+        assert_eq!(
+            (values[0].alertname.as_str(), values[0].operator.as_str()),
+            ("Drift", ">=")
+        );
+        assert_eq!(values[0].threshold, 0.25);
+        assert_eq!(values[0].series[0].1.len(), 11);
+        assert!(values[0].series[0].1.iter().all(|p| p.1 == 0.3));
     }
 
     #[test]
