@@ -2,7 +2,7 @@
 //! chromium, headless): no SVG text runs out of its chart, every chart has a
 //! `viewBox`, the page does not overflow the window sideways, and the summary's
 //! firings table says what the JSON report says, in the report's order (pages, then
-//! tickets, then time).
+//! tickets, then time), as does its budgets table.
 //!
 //! The report has no script; a copy gets one appended that measures every text with
 //! `getBBox` and writes what it found into the page, which `chromium --dump-dom`
@@ -18,7 +18,8 @@ use crate::support::{data, installed, mlslo, repository, scratch, stderr};
 const CHROMIUM: &str = "/usr/bin/chromium";
 
 /// Appended to a copy of the report: measures every `<text>` of every chart against
-/// the chart's `viewBox`, and reads the firings table, into `<pre id="measured">`.
+/// the chart's `viewBox`, and reads the firings and budgets tables, into
+/// `<pre id="measured">`.
 const MEASURE: &str = r#"<script>
 (function () {
   var result = { charts: 0, texts: 0, overflow: [], withoutViewBox: 0, pageOverflow: 0, firings: [] };
@@ -40,6 +41,10 @@ const MEASURE: &str = r#"<script>
   result.pageOverflow = document.documentElement.scrollWidth - window.innerWidth;
   document.querySelectorAll('#firings tbody tr').forEach(function (row) {
     result.firings.push(Array.prototype.map.call(row.cells, function (cell) { return cell.textContent; }));
+  });
+  result.budgets = [];
+  document.querySelectorAll('#budgets tbody tr').forEach(function (row) {
+    result.budgets.push(Array.prototype.map.call(row.cells, function (cell) { return cell.textContent; }));
   });
   var out = document.createElement('pre');
   out.id = 'measured';
@@ -125,6 +130,37 @@ fn firings_from_json(report: &serde_json::Value) -> Vec<[String; 6]> {
     rows.into_iter().map(|row| row.2).collect()
 }
 
+/// The budgets table's (objective, spent) as the JSON report gives them, sorted.
+fn budgets_from_json(report: &serde_json::Value) -> Vec<(String, String)> {
+    let mut rows: Vec<(String, String)> = report["budgets"]
+        .as_array()
+        .expect("budgets")
+        .iter()
+        .map(|budget| {
+            let group: Vec<String> = budget["group"]
+                .as_object()
+                .into_iter()
+                .flatten()
+                .map(|(name, value)| format!("{name}={}", value.as_str().unwrap_or("")))
+                .collect();
+            let objective = format!(
+                "{}/{}{}",
+                budget["service"].as_str().unwrap_or(""),
+                budget["slo"].as_str().unwrap_or(""),
+                if group.is_empty() {
+                    String::new()
+                } else {
+                    format!("{{{}}}", group.join(","))
+                }
+            );
+            let spent = budget["spent_percent"].as_f64().expect("spent");
+            (objective, format!("{spent:.1}%"))
+        })
+        .collect();
+    rows.sort();
+    rows
+}
+
 fn check_report(rules: &[&str], series: &str) {
     let Some(chromium) = installed(CHROMIUM) else {
         return;
@@ -166,6 +202,14 @@ fn check_report(rules: &[&str], series: &str) {
             measured["pageOverflow"].as_i64() <= Some(0),
             "the page is wider than a {width}px window: {measured}"
         );
+        let budgets: Vec<Vec<String>> =
+            serde_json::from_value(measured["budgets"].clone()).expect("rows of cells");
+        let mut shown_budgets: Vec<(String, String)> = budgets
+            .iter()
+            .map(|row| (row[0].clone(), row[2].clone()))
+            .collect();
+        shown_budgets.sort();
+        assert_eq!(shown_budgets, budgets_from_json(&report));
         let expected = firings_from_json(&report);
         let shown: Vec<Vec<String>> =
             serde_json::from_value(measured["firings"].clone()).expect("rows of cells");

@@ -419,10 +419,10 @@ fn summary(report: &Report, incidents: &[Incident], out: &mut String) {
         .count();
     let _ = writeln!(
         out,
-        "<p id=\"headline\"><b>{} pages, {} tickets, {} firings in all; {} inhibited.</b></p>",
-        count("page"),
-        count("ticket"),
-        incidents.len(),
+        "<p id=\"headline\"><b>{}, {}, {} in all; {} inhibited.</b></p>",
+        counted(count("page"), "page"),
+        counted(count("ticket"), "ticket"),
+        counted(incidents.len(), "firing"),
         inhibited
     );
     out.push_str("<h2>Firings</h2>\n");
@@ -538,6 +538,15 @@ fn summary(report: &Report, incidents: &[Incident], out: &mut String) {
             );
         }
         out.push_str("</tbody></table>\n");
+    }
+}
+
+/// `1 page`, `2 pages`.
+fn counted(count: usize, noun: &str) -> String {
+    if count == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{count} {noun}s")
     }
 }
 
