@@ -606,11 +606,19 @@ fn objective_section(report: &Report, axis: &Axis, objective: &ObjectiveKey, out
             &name
         })
     );
-    let alerts: Vec<&AlertHistory> = report
+    let mut alerts: Vec<&AlertHistory> = report
         .alerts
         .iter()
         .filter(|a| a.objective == *objective)
         .collect();
+    // As the summary orders firings: pages, then tickets, each by its first firing;
+    // alerts that only went pending last.
+    alerts.sort_by_key(|alert| {
+        (
+            severity_rank(alert.labels.get(LABEL_SEVERITY).map_or("", String::as_str)),
+            alert.firing.first().map_or(i64::MAX, |span| span.start_ms),
+        )
+    });
     if !alerts.is_empty() {
         out.push_str("<h3>Alerts</h3>\n");
         timeline(report, axis, &alerts, &name, out);
