@@ -186,9 +186,14 @@ fn line_chart(
     }
     if log {
         // Whole decades, with room under the lowest value so that a line on it is
-        // not drawn on the frame, and at most six decades (lower values sit on the floor).
+        // not drawn on the frame, and at most six decades under the highest value
+        // (lower values sit on the floor) unless a threshold lies lower.
         high = 10f64.powf((high.log10() + 0.1).ceil());
         low = 10f64.powf((low.log10() - 0.3).floor()).max(high / 1e6);
+        // A threshold is never cut off, however far under the values it lies.
+        for reference in references.iter().filter(|r| r.value > 0.0) {
+            low = low.min(10f64.powf(reference.value.log10().floor()));
+        }
     } else {
         low = low.min(0.0);
         let step = nice_step((high - low) / 4.0);
