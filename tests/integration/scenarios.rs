@@ -727,8 +727,7 @@ fn alert_rules(folder: &Path) -> (Vec<String>, Vec<AlertRule>) {
     let mut names = Vec::new();
     for file in files {
         let text = read(&file);
-        let mut document: yaml_serde::Value =
-            yaml_serde::from_str(&text).expect("generated YAML");
+        let mut document: yaml_serde::Value = yaml_serde::from_str(&text).expect("generated YAML");
         // The annotations that say an alert's value (a burn alert's description)
         // are left out of the rules these tests run: their subject is when alerts
         // fire and for whom, and the generated tests check those texts where the
@@ -738,7 +737,8 @@ fn alert_rules(folder: &Path) -> (Vec<String>, Vec<AlertRule>) {
             for rule in group["rules"].as_sequence_mut().into_iter().flatten() {
                 if let Some(annotations) = rule["annotations"].as_mapping_mut() {
                     let before = annotations.len();
-                    annotations.retain(|_, text| !text.as_str().is_some_and(|text| text.contains("{{")));
+                    annotations
+                        .retain(|_, text| !text.as_str().is_some_and(|text| text.contains("{{")));
                     left_out |= annotations.len() != before;
                 }
                 let Some(alert) = rule["alert"].as_str() else {
