@@ -319,7 +319,9 @@ fn format_number(value: f64) -> String {
         let text = format!("{value:.2}");
         text.trim_end_matches('0').trim_end_matches('.').to_string()
     } else if magnitude >= 1e-4 {
-        let text = format!("{value:.6}");
+        // Three significant digits: 0.998, 0.0667, 0.0144.
+        let decimals = (2.0 - magnitude.log10().floor()) as usize;
+        let text = format!("{value:.decimals$}");
         text.trim_end_matches('0').trim_end_matches('.').to_string()
     } else {
         format!("{value:.0e}")
