@@ -310,7 +310,7 @@ fn the_html_report_is_self_contained_and_deterministic() {
     assert!(!page.contains("<script"));
     // One timeline per objective with alerts, with a firing span for ErrorsHigh.
     assert!(
-        page.contains("<h2>/</h2>"),
+        page.contains("<h2>(no service/slo labels)</h2>"),
         "rules without service/slo labels group together"
     );
     assert!(

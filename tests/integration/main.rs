@@ -8,6 +8,7 @@ mod alertmanager_routing;
 mod architecture;
 mod backtest;
 mod backtest_prometheus;
+mod backtest_report;
 mod bounds;
 mod build_atomic;
 mod check_lint_build;

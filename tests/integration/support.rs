@@ -99,7 +99,7 @@ pub fn installed(program: &str) -> Option<&Path> {
     assert!(
         std::env::var_os("CI").is_none(),
         "{program} is missing but CI is set: install it as .ci/run does \
-         (apt-get install prometheus prometheus-alertmanager)"
+         (apt-get install prometheus prometheus-alertmanager chromium)"
     );
     eprintln!("notice: {program} not found; what needs it is skipped (set CI to fail instead)");
     None

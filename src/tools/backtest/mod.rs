@@ -4,7 +4,8 @@
 //! Alertmanager would page after inhibition and the notifications it would send
 //! (replayed with its grouping and timers), per objective as the share of its
 //! window's error budget spent, and per forecast as its lead on the breach it
-//! predicts.
+//! predicts; for the HTML report's charts, each burn-rate alert's windows and each
+//! other alert's compared values with the thresholds its expression names.
 //!
 //! The library's way in is [`backtest`] (`.slo` sources and recorded data in, a
 //! [`Report`] out) or, for a caller with work to do between reading the rules and
@@ -529,6 +530,57 @@ pub struct ForecastOutcome {
     pub lead_ms: Option<i64>,
 }
 
+/// One burn-rate alert of an objective or group (an alerting rule with a window
+/// pair), for charts: each series its expression compares with a constant, and that
+/// constant as the expression computes it, so the chart shows the rule's own
+/// thresholds, from generated rules and hand-written ones alike.
+#[derive(Clone, Debug, PartialEq)]
+pub struct BurnWindows {
+    pub alertname: String,
+    pub long_window: String,
+    pub short_window: String,
+    /// Empty when the rule has no severity label.
+    pub severity: String,
+    /// In the order the expression compares them.
+    pub lines: Vec<BurnLine>,
+}
+
+/// One comparison of a burn-rate alert: `series > threshold`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct BurnLine {
+    pub series: String,
+    pub threshold: f64,
+    /// (timestamp ms, value) over the range.
+    pub points: Vec<(i64, f64)>,
+}
+
+/// One `expression > constant` (or `<`, `>=`, `<=`) of an alert without a window
+/// pair, evaluated over the range: what a drift, GPU or freshness alert watches, and
+/// what its forecast predicts, against the threshold the rule names.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ValueComparison {
+    pub alertname: String,
+    /// The compared expression, as PromQL prints it.
+    pub expression: String,
+    /// `>`, `>=`, `<` or `<=`.
+    pub operator: String,
+    pub threshold: f64,
+    /// Per series of the expression (at most [`MAX_VALUE_SERIES`]): its labels as
+    /// text and its (timestamp ms, value) points.
+    pub series: Vec<ValueSeries>,
+}
+
+/// One series of a compared expression: its labels as text and its (timestamp ms,
+/// value) points.
+pub type ValueSeries = (String, Vec<(i64, f64)>);
+
+/// The most series of one compared expression a chart draws.
+pub const MAX_VALUE_SERIES: usize = 8;
+
+/// The most evaluations of one compared expression for a chart: the range is
+/// sampled at a coarser step when it holds more.
+const MAX_VALUE_STEPS: i64 = 600;
+
 /// The result of one backtest.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Report {
@@ -546,6 +598,14 @@ pub struct Report {
     /// [`naming::CHAINED_RATE_WINDOW`], for charts.
     #[serde(skip)]
     pub error_ratios: BTreeMap<ObjectiveKey, ErrorRatio>,
+    /// Per objective or group: the window pairs of its burn-rate alerts, highest
+    /// threshold first, for charts.
+    #[serde(skip)]
+    pub burn_windows: BTreeMap<ObjectiveKey, Vec<BurnWindows>>,
+    /// Per objective or group: the values its other alerts compare with a constant
+    /// (drift scores, memory used, data age, forecasts of them), for charts.
+    #[serde(skip)]
+    pub value_comparisons: BTreeMap<ObjectiveKey, Vec<ValueComparison>>,
     /// `rule: message` per failed rule evaluation (first 20).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub rule_errors: Vec<String>,
@@ -707,8 +767,12 @@ fn evaluate(
     let budgets = budgets(&storage, schedule.start_ms, schedule.end_ms);
     let forecasts = forecast_outcomes(&alerts);
     let error_ratios = error_ratios(&storage, schedule.start_ms, schedule.end_ms);
+    let burn_windows = burn_windows(groups, &storage, schedule.start_ms, schedule.end_ms);
+    let value_comparisons = value_comparisons(groups, &storage, &grouped_by, schedule);
     Ok(Report {
         error_ratios,
+        burn_windows,
+        value_comparisons,
         start_ms: schedule.start_ms,
         end_ms: schedule.end_ms,
         evaluations,
@@ -851,6 +915,184 @@ fn error_ratios(
             .copied();
     }
     ratios
+}
+
+/// The burn-rate alerts of `groups` (alerting rules labelled with a window pair),
+/// per objective or group whose series they compare.
+fn burn_windows(
+    groups: &[RuleGroup],
+    storage: &crate::prometheus::promql::Storage,
+    start_ms: i64,
+    end_ms: i64,
+) -> BTreeMap<ObjectiveKey, Vec<BurnWindows>> {
+    let mut found: BTreeMap<ObjectiveKey, Vec<BurnWindows>> = BTreeMap::new();
+    for rule in groups.iter().flat_map(|group| &group.rules) {
+        let RuleKind::Alerting { name, .. } = &rule.kind else {
+            continue;
+        };
+        let (Some(long), Some(short)) = (
+            rule.labels.get(naming::LABEL_LONG_WINDOW),
+            rule.labels.get(naming::LABEL_SHORT_WINDOW),
+        ) else {
+            continue;
+        };
+        let mut comparisons = Vec::new();
+        threshold_comparisons(&rule.expr, &mut comparisons);
+        let comparisons = comparisons
+            .into_iter()
+            .filter_map(
+                |(expr, operator, threshold)| match (expr, operator.as_str()) {
+                    (crate::prometheus::promql::Expr::VectorSelector(selector), ">" | ">=") => {
+                        Some((selector.name.clone()?, threshold))
+                    }
+                    _ => None,
+                },
+            );
+        let label = |name: &str| rule.labels.get(name).map_or("", String::as_str);
+        let mut per_objective: BTreeMap<ObjectiveKey, Vec<BurnLine>> = BTreeMap::new();
+        for (series_name, threshold) in comparisons {
+            for id in 0..storage.len() {
+                let series = storage.series(id);
+                let labels = &series.labels;
+                if labels.metric_name() != series_name
+                    || labels.get(LABEL_SERVICE) != label(LABEL_SERVICE)
+                    || labels.get(LABEL_SLO) != label(LABEL_SLO)
+                {
+                    continue;
+                }
+                let points = series
+                    .timestamps
+                    .iter()
+                    .zip(&series.values)
+                    .filter(|(ts, v)| (start_ms..=end_ms).contains(*ts) && v.is_finite())
+                    .map(|(ts, v)| (*ts, *v))
+                    .collect();
+                per_objective
+                    .entry(series_objective(labels))
+                    .or_default()
+                    .push(BurnLine {
+                        series: series_name.clone(),
+                        threshold,
+                        points,
+                    });
+            }
+        }
+        for (objective, lines) in per_objective {
+            found.entry(objective).or_default().push(BurnWindows {
+                alertname: name.clone(),
+                long_window: long.clone(),
+                short_window: short.clone(),
+                severity: label(naming::LABEL_SEVERITY).to_string(),
+                lines,
+            });
+        }
+    }
+    for windows in found.values_mut() {
+        let highest =
+            |w: &BurnWindows| w.lines.iter().map(|l| l.threshold).fold(f64::NAN, f64::max);
+        windows.sort_by(|a, b| highest(b).total_cmp(&highest(a)));
+    }
+    found
+}
+
+/// The `expression > constant` comparisons of an alert expression (and `>=`, `<`,
+/// `<=`), as (expression, operator, the constant as PromQL evaluates it).
+fn threshold_comparisons<'a>(
+    expr: &'a crate::prometheus::promql::Expr,
+    found: &mut Vec<(&'a crate::prometheus::promql::Expr, String, f64)>,
+) {
+    use crate::prometheus::promql::Expr;
+    match expr {
+        Expr::Paren(paren) => threshold_comparisons(&paren.expr, found),
+        Expr::Binary(binary) => {
+            let op = binary.op.to_string();
+            let constant = crate::prometheus::promql::instant_query_expr(
+                &crate::prometheus::promql::Storage::new(),
+                &binary.rhs,
+                0,
+                &EvalOptions::default(),
+            );
+            match (op.as_str(), constant) {
+                (">" | ">=" | "<" | "<=", Ok(crate::prometheus::promql::Value::Scalar(value)))
+                    if binary.modifier.as_ref().is_none_or(|m| !m.return_bool) =>
+                {
+                    found.push((&binary.lhs, op, value));
+                }
+                _ => {
+                    threshold_comparisons(&binary.lhs, found);
+                    threshold_comparisons(&binary.rhs, found);
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+/// The value comparisons of every alerting rule without a window pair, evaluated
+/// over the range at a step that keeps at most [`MAX_VALUE_STEPS`] points, per
+/// objective or group of the series they give.
+fn value_comparisons(
+    groups: &[RuleGroup],
+    storage: &crate::prometheus::promql::Storage,
+    grouped_by: &GroupedBy,
+    schedule: &Schedule,
+) -> BTreeMap<ObjectiveKey, Vec<ValueComparison>> {
+    let span = schedule.end_ms - schedule.start_ms;
+    let step_ms = (span / MAX_VALUE_STEPS + 1).max(DEFAULT_INTERVAL_MS);
+    let mut found: BTreeMap<ObjectiveKey, Vec<ValueComparison>> = BTreeMap::new();
+    for rule in groups.iter().flat_map(|group| &group.rules) {
+        let RuleKind::Alerting { name, .. } = &rule.kind else {
+            continue;
+        };
+        if rule.labels.contains_key(naming::LABEL_LONG_WINDOW) {
+            continue;
+        }
+        let mut comparisons = Vec::new();
+        threshold_comparisons(&rule.expr, &mut comparisons);
+        for (expr, operator, threshold) in comparisons {
+            let Ok(matrix) = crate::prometheus::promql::range_query_expr(
+                storage,
+                expr,
+                schedule.start_ms,
+                schedule.end_ms,
+                step_ms,
+                &EvalOptions::default(),
+            ) else {
+                continue;
+            };
+            let mut per_objective: BTreeMap<ObjectiveKey, Vec<ValueSeries>> = BTreeMap::new();
+            for series in matrix.iter() {
+                let mut labels = rule.labels.clone();
+                labels.extend(series.labels.pairs().iter().cloned());
+                let points: Vec<(i64, f64)> = series
+                    .timestamps
+                    .iter()
+                    .zip(&series.values)
+                    .filter(|(_, v)| v.is_finite())
+                    .map(|(ts, v)| (*ts, *v))
+                    .collect();
+                let lines = per_objective
+                    .entry(ObjectiveKey::of(&labels, grouped_by))
+                    .or_default();
+                if !points.is_empty() && lines.len() < MAX_VALUE_SERIES {
+                    lines.push((series.labels.to_string(), points));
+                }
+            }
+            for (objective, series) in per_objective {
+                if series.is_empty() {
+                    continue;
+                }
+                found.entry(objective).or_default().push(ValueComparison {
+                    alertname: name.clone(),
+                    expression: expr.to_string(),
+                    operator: operator.clone(),
+                    threshold,
+                    series,
+                });
+            }
+        }
+    }
+    found
 }
 
 /// Scores each forecast alert against the threshold alert it predicts
@@ -1070,7 +1312,7 @@ pub fn format_time(ms: i64) -> String {
 /// The alert's name with the labels that tell it from its namesakes of the same
 /// objective or group (the group is shown with the objective), and a burn-rate
 /// alert's window pair as `windows=1h/5m`.
-fn display_name(report: &Report, alert: &AlertHistory) -> String {
+pub(super) fn display_name(report: &Report, alert: &AlertHistory) -> String {
     let told_apart = |name: &str, value: &String| {
         report.alerts.iter().any(|other| {
             other.alertname == alert.alertname
@@ -1119,7 +1361,7 @@ fn display_name(report: &Report, alert: &AlertHistory) -> String {
 
 /// Who one firing reached: its receivers, or the alert that muted it when it
 /// started and, if it was notified later, when.
-fn describe_page(page: &Page, span: &Interval) -> String {
+pub(super) fn describe_page(page: &Page, span: &Interval) -> String {
     let receivers = if page.receivers.is_empty() {
         "nobody".to_string()
     } else {
@@ -1378,6 +1620,74 @@ groups:
         assert!(json.contains("\"firing_ms\": 120000"), "{json}");
         let table = render_table(&r);
         assert!(table.contains("Down   2        2m"), "{table}");
+    }
+
+    #[test]
+    fn charts_take_their_thresholds_from_the_rules_as_written() {
+        // A hand-written rule file: the threshold is whatever its expression computes,
+        // and a drift alert's value is charted against its own constant.
+        let rules = r#"groups:
+  - name: burn
+    rules:
+      - alert: FastBurn
+        expr: slo:sli_error:ratio_rate1h{service="s",slo="o"} > (14.4 * 0.001) and slo:sli_error:ratio_rate5m{service="s",slo="o"} > (14.4 * 0.001)
+        labels: {service: s, slo: o, severity: page, long_window: 1h, short_window: 5m}
+      - alert: Drift
+        expr: drift_psi{service="s",slo="o"} >= 0.1 + 0.15
+        labels: {service: s, slo: o, severity: ticket}
+"#;
+        let mut set = RuleSet::default();
+        set.add_rule_file("r.yml", rules).expect("valid rules");
+        let mut dataset = Dataset::default();
+        dataset
+            .add_file(
+                "d.series",
+                "interval: 1m\n\
+                 slo:sli_error:ratio_rate1h{service=\"s\",slo=\"o\"} 0.001x10\n\
+                 slo:sli_error:ratio_rate5m{service=\"s\",slo=\"o\"} 0.02x10\n\
+                 drift_psi{service=\"s\",slo=\"o\"} 0.3x10\n",
+            )
+            .expect("valid series");
+        let r = set
+            .finish()
+            .expect("rules")
+            .run(&dataset, &BacktestOptions::default(), &mut |_, _| {})
+            .expect("runs");
+        let objective = ObjectiveKey {
+            service: "s".into(),
+            slo: "o".into(),
+            group: BTreeMap::new(),
+        };
+        let windows = &r.burn_windows[&objective];
+        assert_eq!(windows.len(), 1, "{windows:?}");
+        assert_eq!(
+            (
+                windows[0].long_window.as_str(),
+                windows[0].severity.as_str()
+            ),
+            ("1h", "page")
+        );
+        let lines: Vec<(&str, f64, usize)> = windows[0]
+            .lines
+            .iter()
+            .map(|l| (l.series.as_str(), l.threshold, l.points.len()))
+            .collect();
+        assert_eq!(
+            lines,
+            [
+                ("slo:sli_error:ratio_rate1h", 14.4 * 0.001, 11),
+                ("slo:sli_error:ratio_rate5m", 14.4 * 0.001, 11)
+            ]
+        );
+        let values = &r.value_comparisons[&objective];
+        assert_eq!(values.len(), 1, "{values:?}");
+        assert_eq!(
+            (values[0].alertname.as_str(), values[0].operator.as_str()),
+            ("Drift", ">=")
+        );
+        assert_eq!(values[0].threshold, 0.25);
+        assert_eq!(values[0].series[0].1.len(), 11);
+        assert!(values[0].series[0].1.iter().all(|p| p.1 == 0.3));
     }
 
     #[test]
