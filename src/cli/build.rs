@@ -425,7 +425,8 @@ fn owned_files(output: &Path) -> Result<BTreeMap<String, Existing>, String> {
 
 /// YAML files carry the marker in their first comment line; JSON has no comments,
 /// so a watch is mlslo's when its `metadata` says so (the same mark the GitOps
-/// deploy uses to tell its watches from a user's).
+/// deploy uses to tell its watches from a user's), and a dashboard when its
+/// `description` starts with the marker.
 fn is_generated(path: &Path) -> std::io::Result<bool> {
     use std::io::Read;
     let marker = format!("# {GENERATED_MARKER}");
@@ -436,8 +437,11 @@ fn is_generated(path: &Path) -> std::io::Result<bool> {
     if head.first() == Some(&b'{') {
         let content = read_text(path)?;
         return Ok(
-            serde_json::from_str::<serde_json::Value>(&content).is_ok_and(|watch| {
-                watch["metadata"][emit::watcher::OWNED_MARKER] == serde_json::Value::Bool(true)
+            serde_json::from_str::<serde_json::Value>(&content).is_ok_and(|document| {
+                document["metadata"][emit::watcher::OWNED_MARKER] == serde_json::Value::Bool(true)
+                    || document["description"]
+                        .as_str()
+                        .is_some_and(|description| description.starts_with(GENERATED_MARKER))
             }),
         );
     }

@@ -17,6 +17,7 @@ pub mod alertmanager_config;
 pub mod budget_alerts;
 mod codes;
 pub mod cost;
+pub mod grafana;
 pub mod kubernetes;
 pub mod monitoring;
 pub mod prometheus;
@@ -78,6 +79,7 @@ pub fn emit_each<K: Send>(
         outputs.diagnostics.extend(diagnostics);
     }
     monitoring_files(program, sources, &mut outputs);
+    grafana_provisioning(program, sources, &mut outputs);
     alertmanager_files(program, sources, &mut outputs);
     kept.extend(take_each(std::mem::take(&mut outputs.files), &take));
     outputs
@@ -175,6 +177,15 @@ fn service_outputs(
         naming::prometheus_file(&service.name),
         rule_file_text(&header, &groups_text),
     ));
+    if grafana::has_dashboard(service) {
+        let group_names: Vec<String> = groups.iter().map(|group| group.name.clone()).collect();
+        let dashboard = grafana::dashboard(&header, service, &group_names);
+        files.push((
+            naming::grafana_configmap_file(&service.name),
+            grafana::configmap(&header, service, kubernetes_metadata, &dashboard),
+        ));
+        files.push((naming::grafana_dashboard_file(&service.name), dashboard));
+    }
     let (tests, diagnostics) = promtool_test::service_tests(service, &groups, cache);
     if let Some(tests) = tests {
         let mut text = yaml::comment_lines(&header);
@@ -234,6 +245,25 @@ fn monitoring_files(program: &Program, sources: &SourceMap, outputs: &mut Output
     outputs
         .files
         .insert(naming::test_file(naming::MONITORING_STEM), text);
+}
+
+/// Grafana's file provisioning of the dashboards, when there is one.
+fn grafana_provisioning(program: &Program, sources: &SourceMap, outputs: &mut Outputs) {
+    if !program.services.iter().any(grafana::has_dashboard) {
+        return;
+    }
+    let header = vec![
+        format!(
+            "{GENERATED_MARKER} {}; DO NOT EDIT.",
+            all_source_names(program, sources).join(", ")
+        ),
+        "Grafana file provisioning of the dashboards beside it; regenerate with `mlslo build`."
+            .to_owned(),
+    ];
+    outputs.files.insert(
+        naming::GRAFANA_PROVISIONING_FILE.to_owned(),
+        grafana::provisioning(&header),
+    );
 }
 
 fn monitoring_header(program: &Program, sources: &SourceMap) -> Vec<String> {
