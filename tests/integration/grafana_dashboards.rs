@@ -14,7 +14,7 @@ use mlslo::prometheus::ruler::{load_rule_file, EvalContext, GroupEvaluator, Rule
 use mlslo::tools::backtest::{Dataset, RULE_FILE_OPTIONS};
 use serde_json::Value as Json;
 
-use crate::support::{read, repository};
+use crate::support::{mlslo, outcome, read, repository, scratch};
 
 const SCHEMAS: &str = "tests/data/schemas/grafana";
 
@@ -298,4 +298,42 @@ fn burn_rate_threshold_lines_are_the_alerts_thresholds() {
         }
     }
     assert!(checked >= 5, "{checked} burn-rate alerts checked");
+}
+
+#[test]
+fn build_check_reports_a_stale_dashboard_and_a_build_replaces_only_its_own() {
+    let folder = scratch("grafana-check");
+    let out = folder.join("generated");
+    let out_text = out.to_str().expect("utf-8");
+    let build = |extra: &[&str]| {
+        let mut arguments = vec!["build", "rules/fraud-detector.slo", "-o", out_text];
+        arguments.extend_from_slice(extra);
+        outcome(&mlslo(&arguments))
+    };
+    assert_eq!(build(&[]).0, 0);
+    let (status, stdout, _) = build(&["--check"]);
+    assert_eq!((status, stdout.as_str()), (0, ""));
+    let dashboard = out.join("grafana/fraud-detector.json");
+    let original = read(&dashboard);
+    let edited = original.replacen("\"refresh\": \"1m\"", "\"refresh\": \"5m\"", 1);
+    assert_ne!(edited, original);
+    std::fs::write(&dashboard, &edited).expect("edit");
+    // A dashboard of a service that is gone, and a user's own dashboard.
+    let stale = original.replace("mlslo-fraud-detector", "mlslo-retired");
+    std::fs::write(out.join("grafana/retired.json"), stale).expect("stale");
+    std::fs::write(
+        out.join("grafana/mine.json"),
+        "{\"title\": \"mine\", \"description\": \"hand-made\"}\n",
+    )
+    .expect("foreign");
+    let (status, stdout, _) = build(&["--check"]);
+    assert_eq!(status, 1, "{stdout}");
+    assert!(stdout.contains("-  \"refresh\": \"5m\","), "{stdout}");
+    assert!(stdout.contains("+  \"refresh\": \"1m\","), "{stdout}");
+    assert!(stdout.contains("retired.json"), "{stdout}");
+    assert!(!stdout.contains("mine.json"), "{stdout}");
+    assert_eq!(build(&[]).0, 0);
+    assert_eq!(read(&dashboard), original);
+    assert!(!out.join("grafana/retired.json").exists());
+    assert!(out.join("grafana/mine.json").exists());
 }

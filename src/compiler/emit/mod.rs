@@ -1,16 +1,18 @@
 //! Output generation from the typed model: Prometheus rule files,
-//! `PrometheusRule` manifests and promtool unit tests, one of each per service.
+//! `PrometheusRule` manifests, promtool unit tests and Grafana dashboards, one of
+//! each per service.
 //!
 //! Invariants: pure (no IO; the CLI writes the files); the output is a function of
 //! the program and the source file names only, so it is byte-for-byte identical
 //! whatever the order of the input files (services are sorted in the model);
 //! every file starts with a header naming its source file(s) and no version or
-//! time; emit-time warnings are [`Diagnostic`]s with codes from [`CODES`] and
+//! time (JSON has no comments: a dashboard's `description` carries the header);
+//! emit-time warnings are [`Diagnostic`]s with codes from [`CODES`] and
 //! spans from the model.
 //!
 //! Layout: `naming` (the model's, re-exported) holds every generated name, `prometheus` builds the rule
 //! groups (`budget_alerts` the alerts on the budget left), `kubernetes` wraps them in a `PrometheusRule`, `promtool_test`
-//! generates the unit tests, `yaml` writes text.
+//! generates the unit tests, `grafana` the dashboards, `yaml` writes text.
 
 pub mod alertmanager;
 pub mod alertmanager_config;
