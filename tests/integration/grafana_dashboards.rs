@@ -337,3 +337,55 @@ fn build_check_reports_a_stale_dashboard_and_a_build_replaces_only_its_own() {
     assert!(!out.join("grafana/retired.json").exists());
     assert!(out.join("grafana/mine.json").exists());
 }
+
+#[test]
+fn the_kubernetes_block_labels_the_configmap_and_may_change_the_sidecar_label() {
+    let folder = scratch("grafana-configmap-labels");
+    let source = r#"
+kubernetes {
+  namespace = "monitoring"
+  labels    { grafana_dashboard = "yes", release = "kube-prometheus-stack" }
+}
+service "checkout" {
+  team = "payments"
+  availability "api" {
+    errors    = http_requests_total{code=~"5.."}
+    total     = http_requests_total
+    objective = 99.9%
+  }
+  logs "errors" {
+    index = "logs-*"
+    query = "level:error"
+    max_count = 10 per 5m
+  }
+}
+service "archive" {
+  team = "payments"
+  logs "errors" {
+    index = "logs-*"
+    query = "level:error"
+    max_count = 10 per 5m
+  }
+}
+"#;
+    std::fs::write(folder.join("input.slo"), source).expect("write input");
+    let out = folder.join("generated");
+    let (status, _, stderr) = outcome(&mlslo(&[
+        "build",
+        folder.join("input.slo").to_str().expect("utf-8"),
+        "-o",
+        out.to_str().expect("utf-8"),
+    ]));
+    assert_eq!(status, 0, "{stderr}");
+    let text = read(&out.join("grafana/checkout.configmap.yaml"));
+    assert_eq!(text.matches("grafana_dashboard:").count(), 1, "{text}");
+    let manifest: Json = yaml_serde::from_str(&text).expect("YAML");
+    let metadata = &manifest["metadata"];
+    assert_eq!(metadata["name"], "checkout-slo-dashboard");
+    assert_eq!(metadata["namespace"], "monitoring");
+    assert_eq!(metadata["labels"]["grafana_dashboard"], "yes");
+    assert_eq!(metadata["labels"]["release"], "kube-prometheus-stack");
+    // A service of log objectives alone has no series to draw: no dashboard.
+    assert!(!out.join("grafana/archive.json").exists());
+    assert!(out.join("grafana/provisioning.yml").exists());
+}

@@ -113,22 +113,25 @@ pub fn dashboard(header: &[String], service: &Service, rule_groups: &[String]) -
 }
 
 /// The `ConfigMap` the Grafana sidecar loads the dashboard from: the sidecar's
-/// label, mlslo's labels, then the `kubernetes` block's namespace, labels and
-/// annotations, as on the `PrometheusRule`.
+/// label (unless the `kubernetes` block's labels set it), mlslo's labels, then the
+/// block's namespace, labels and annotations, as on the `PrometheusRule`.
 pub fn configmap(
     header: &[String],
     service: &Service,
     metadata: &KubernetesMetadata,
     dashboard_json: &str,
 ) -> String {
-    let mut labels = vec![
-        (SIDECAR_LABEL.to_owned(), Node::str(SIDECAR_LABEL_VALUE)),
-        (
-            "app.kubernetes.io/managed-by".to_owned(),
-            Node::str("mlslo"),
-        ),
-        ("app.kubernetes.io/component".to_owned(), Node::str("slo")),
-    ];
+    let mut labels = Vec::new();
+    // The block's own value wins (written after mlslo's labels), so a sidecar
+    // configured with another `labelValue` is served without a second key.
+    if !metadata.labels.contains_key(SIDECAR_LABEL) {
+        labels.push((SIDECAR_LABEL.to_owned(), Node::str(SIDECAR_LABEL_VALUE)));
+    }
+    labels.push((
+        "app.kubernetes.io/managed-by".to_owned(),
+        Node::str("mlslo"),
+    ));
+    labels.push(("app.kubernetes.io/component".to_owned(), Node::str("slo")));
     if let Some(value) = naming::kubernetes_label_value(&service.name) {
         labels.push((
             naming::KUBERNETES_LABEL_SERVICE.to_owned(),
