@@ -469,8 +469,14 @@ fn objective_rule_groups(service: &Service, objective: &Objective) -> Vec<String
 fn overview_row(layout: &mut Layout, service: &Service, variables: &GroupVariables) {
     layout.row("Overview");
     for objective in &service.objectives {
+        // A grouped objective's stats show one value per group side by side.
+        let width = if objective.is_grouped() {
+            2 * STAT_WIDTH
+        } else {
+            STAT_WIDTH
+        };
         for panel in overview_stats(service, objective, variables) {
-            layout.place(panel, STAT_WIDTH, STAT_HEIGHT);
+            layout.place(panel, width, STAT_HEIGHT);
         }
     }
     layout.new_line();
