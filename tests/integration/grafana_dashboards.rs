@@ -159,13 +159,20 @@ fn configmaps_carry_the_dashboards_and_the_sidecar_label() {
 /// the raw series, every recorded series and `ALERTS`, as Prometheus would hold them.
 fn history_with_rules(service: &str) -> (Storage, i64, i64) {
     let history = repository().join(format!("tests/data/backtest/{service}.series"));
+    let rules_path = repository().join(format!("generated/prometheus/{service}.rules.yml"));
+    rules_over_history(&history, &rules_path)
+}
+
+/// The rules of `rules_path` run over `history` every minute, as
+/// [`history_with_rules`].
+fn rules_over_history(history: &Path, rules_path: &Path) -> (Storage, i64, i64) {
+    let service = history.display();
     let mut dataset = Dataset::default();
     dataset
         .add_file(&history.to_string_lossy(), &read(&history))
         .expect("the history loads");
     let (start, end) = dataset.extent_ms().expect("the history has samples");
-    let rules_path = repository().join(format!("generated/prometheus/{service}.rules.yml"));
-    let groups = load_rule_file("rules", &read(&rules_path), RULE_FILE_OPTIONS)
+    let groups = load_rule_file("rules", &read(rules_path), RULE_FILE_OPTIONS)
         .expect("the generated rules load");
     let mut evaluators: Vec<GroupEvaluator> = groups.into_iter().map(GroupEvaluator::new).collect();
     let mut storage = dataset.to_storage();
@@ -197,6 +204,34 @@ fn with_variables_substituted(dashboard: &Json, expr: &str) -> String {
     expr
 }
 
+/// Runs every panel query of `dashboard` over `storage` and fails on one that
+/// returns no series; returns how many ran.
+fn every_query_returns_series(
+    name: &str,
+    dashboard: &Json,
+    storage: &Storage,
+    start: i64,
+    end: i64,
+) -> usize {
+    let options = EvalOptions::default();
+    let mut queries = 0;
+    for panel in panels(dashboard) {
+        for target in panel["targets"].as_array().into_iter().flatten() {
+            let expr =
+                with_variables_substituted(dashboard, target["expr"].as_str().expect("expr"));
+            let matrix = range_query(storage, &expr, start, end, 300_000, &options)
+                .unwrap_or_else(|error| panic!("{name} {expr}: {error:?}"));
+            assert!(
+                !matrix.is_empty(),
+                "{name}, panel {}: {expr} returns nothing",
+                panel["title"]
+            );
+            queries += 1;
+        }
+    }
+    queries
+}
+
 #[test]
 fn every_panel_query_returns_series_over_the_bundled_histories() {
     let dashboards = dashboards();
@@ -204,21 +239,7 @@ fn every_panel_query_returns_series_over_the_bundled_histories() {
     for service in ["fraud-detector", "model-serving"] {
         let dashboard = &dashboards[service];
         let (storage, start, end) = history_with_rules(service);
-        let mut queries = 0;
-        for panel in panels(dashboard) {
-            for target in panel["targets"].as_array().into_iter().flatten() {
-                let expr =
-                    with_variables_substituted(dashboard, target["expr"].as_str().expect("expr"));
-                let matrix = range_query(&storage, &expr, start, end, 300_000, &options)
-                    .unwrap_or_else(|error| panic!("{service} {expr}: {error:?}"));
-                assert!(
-                    !matrix.is_empty(),
-                    "{service}, panel {}: {expr} returns nothing",
-                    panel["title"]
-                );
-                queries += 1;
-            }
-        }
+        let queries = every_query_returns_series(service, dashboard, &storage, start, end);
         assert!(queries >= 8, "{service}: {queries} queries");
         // Each group variable lists the groups of the history.
         for variable in dashboard["templating"]["list"]
@@ -388,4 +409,40 @@ service "archive" {
     // A service of log objectives alone has no series to draw: no dashboard.
     assert!(!out.join("grafana/archive.json").exists());
     assert!(out.join("grafana/provisioning.yml").exists());
+}
+
+/// The kinds the bundled histories lack (GPU utilisation and memory with its
+/// forecast, freshness) through the scenario histories of `data/scenarios/`.
+#[test]
+fn gpu_and_freshness_panel_queries_return_series_over_the_scenario_histories() {
+    for scenario in ["gpu-leak", "stalled-batch", "drift-ramp-noise"] {
+        let folder = repository().join("tests/data/scenarios").join(scenario);
+        let work = scratch(&format!("grafana-{scenario}"));
+        let out = work.join("generated");
+        let (status, _, stderr) = outcome(&mlslo(&[
+            "build",
+            folder.join("service.slo").to_str().expect("utf-8"),
+            "-o",
+            out.to_str().expect("utf-8"),
+        ]));
+        assert_eq!(status, 0, "{scenario}: {stderr}");
+        let mut checked = 0;
+        for entry in std::fs::read_dir(out.join("grafana")).expect("dashboards") {
+            let path = entry.expect("entry").path();
+            let Some(service) = path
+                .file_name()
+                .and_then(|name| name.to_str())
+                .and_then(|name| name.strip_suffix(".json"))
+            else {
+                continue;
+            };
+            let (storage, start, end) = rules_over_history(
+                &folder.join("history.series"),
+                &out.join(format!("prometheus/{service}.rules.yml")),
+            );
+            checked +=
+                every_query_returns_series(scenario, &json_file(&path), &storage, start, end);
+        }
+        assert!(checked >= 2, "{scenario}: {checked} queries");
+    }
 }
