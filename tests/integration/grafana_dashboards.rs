@@ -402,7 +402,7 @@ service "archive" {
     assert_eq!(text.matches("grafana_dashboard:").count(), 1, "{text}");
     let manifest: Json = yaml_serde::from_str(&text).expect("YAML");
     let metadata = &manifest["metadata"];
-    assert_eq!(metadata["name"], "checkout-slo-dashboard");
+    assert_eq!(metadata["name"], "checkout-slo");
     assert_eq!(metadata["namespace"], "monitoring");
     assert_eq!(metadata["labels"]["grafana_dashboard"], "yes");
     assert_eq!(metadata["labels"]["release"], "kube-prometheus-stack");
