@@ -280,6 +280,8 @@ impl GroupVariables {
                     "multi": true,
                     "includeAll": true,
                     "allValue": ".*",
+                    // Every group until the reader picks some.
+                    "current": { "selected": true, "text": ["All"], "value": ["$__all"] },
                 })
             })
             .collect()
