@@ -430,10 +430,15 @@ fn owned_files(output: &Path) -> Result<BTreeMap<String, Existing>, String> {
 fn is_generated(path: &Path) -> std::io::Result<bool> {
     use std::io::Read;
     let marker = format!("# {GENERATED_MARKER}");
-    let mut head = Vec::with_capacity(marker.len());
+    let dashboard_start = format!("{}{GENERATED_MARKER}", emit::grafana::DASHBOARD_TEXT_START);
+    let mut head = Vec::with_capacity(dashboard_start.len());
     fs::File::open(path)?
-        .take(marker.len() as u64)
+        .take(dashboard_start.len() as u64)
         .read_to_end(&mut head)?;
+    // A rebuild meets every dashboard again: the prefix spares parsing them whole.
+    if head == dashboard_start.as_bytes() {
+        return Ok(true);
+    }
     if head.first() == Some(&b'{') {
         let content = read_text(path)?;
         return Ok(
@@ -445,7 +450,7 @@ fn is_generated(path: &Path) -> std::io::Result<bool> {
             }),
         );
     }
-    Ok(head == marker.as_bytes())
+    Ok(head.starts_with(marker.as_bytes()))
 }
 
 /// A file's text; bytes that are not UTF-8 become U+FFFD (only shown in diffs).

@@ -51,6 +51,12 @@ pub const PROVISIONED_FOLDER: &str = "SLOs";
 /// The tag every generated dashboard carries; the dashboards link lists them.
 pub const DASHBOARD_TAG: &str = "mlslo";
 
+/// How every generated dashboard's text begins, up to the generated-file header in
+/// its `description` (keys are sorted and `annotations` holds nothing): `mlslo
+/// build` tells its dashboards from a user's by this prefix without parsing them.
+pub const DASHBOARD_TEXT_START: &str =
+    "{\n  \"annotations\": {\n    \"list\": []\n  },\n  \"description\": \"";
+
 /// The template variable every query's data source is.
 const DATASOURCE_VARIABLE: &str = "datasource";
 
