@@ -1047,3 +1047,29 @@ fn links(service: &Service) -> Vec<Value> {
     }));
     links
 }
+
+#[cfg(test)]
+mod tests {
+    use super::DASHBOARD_TEXT_START;
+    use crate::compiler::emit::tests::build;
+    use crate::compiler::emit::GENERATED_MARKER;
+
+    #[test]
+    fn every_dashboard_starts_with_the_text_build_recognises() {
+        let outputs = build(
+            r#"
+service "svc" {
+  team = "t"
+  drift "d" {
+    score = s
+    max   = 0.2
+    for   = 5m
+  }
+}
+"#,
+        );
+        let dashboard = &outputs.files["grafana/svc.json"];
+        let start = format!("{DASHBOARD_TEXT_START}{GENERATED_MARKER}");
+        assert!(dashboard.starts_with(&start), "{dashboard}");
+    }
+}

@@ -398,15 +398,3 @@ fn dashboard_panels_are_laid_out_without_overlap() {
         }
     }
 }
-
-#[test]
-fn every_dashboard_starts_with_the_text_build_recognises() {
-    let outputs = build(AVAILABILITY);
-    let dashboard = &outputs.files["grafana/fraud-detector.json"];
-    let start = format!(
-        "{}{}",
-        crate::compiler::emit::grafana::DASHBOARD_TEXT_START,
-        crate::compiler::emit::GENERATED_MARKER
-    );
-    assert!(dashboard.starts_with(&start), "{dashboard}");
-}
