@@ -425,23 +425,32 @@ fn owned_files(output: &Path) -> Result<BTreeMap<String, Existing>, String> {
 
 /// YAML files carry the marker in their first comment line; JSON has no comments,
 /// so a watch is mlslo's when its `metadata` says so (the same mark the GitOps
-/// deploy uses to tell its watches from a user's).
+/// deploy uses to tell its watches from a user's), and a dashboard when its
+/// `description` starts with the marker.
 fn is_generated(path: &Path) -> std::io::Result<bool> {
     use std::io::Read;
     let marker = format!("# {GENERATED_MARKER}");
-    let mut head = Vec::with_capacity(marker.len());
+    let dashboard_start = format!("{}{GENERATED_MARKER}", emit::grafana::DASHBOARD_TEXT_START);
+    let mut head = Vec::with_capacity(dashboard_start.len());
     fs::File::open(path)?
-        .take(marker.len() as u64)
+        .take(dashboard_start.len() as u64)
         .read_to_end(&mut head)?;
+    // A rebuild meets every dashboard again: the prefix spares parsing them whole.
+    if head == dashboard_start.as_bytes() {
+        return Ok(true);
+    }
     if head.first() == Some(&b'{') {
         let content = read_text(path)?;
         return Ok(
-            serde_json::from_str::<serde_json::Value>(&content).is_ok_and(|watch| {
-                watch["metadata"][emit::watcher::OWNED_MARKER] == serde_json::Value::Bool(true)
+            serde_json::from_str::<serde_json::Value>(&content).is_ok_and(|document| {
+                document["metadata"][emit::watcher::OWNED_MARKER] == serde_json::Value::Bool(true)
+                    || document["description"]
+                        .as_str()
+                        .is_some_and(|description| description.starts_with(GENERATED_MARKER))
             }),
         );
     }
-    Ok(head == marker.as_bytes())
+    Ok(head.starts_with(marker.as_bytes()))
 }
 
 /// A file's text; bytes that are not UTF-8 become U+FFFD (only shown in diffs).

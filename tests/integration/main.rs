@@ -21,6 +21,7 @@ mod emit_generated;
 mod emit_prometheus;
 mod expression_slis;
 mod forecasts;
+mod grafana_dashboards;
 mod grammar;
 mod grouped_objectives;
 mod lint;

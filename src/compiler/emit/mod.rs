@@ -1,22 +1,25 @@
 //! Output generation from the typed model: Prometheus rule files,
-//! `PrometheusRule` manifests and promtool unit tests, one of each per service.
+//! `PrometheusRule` manifests, promtool unit tests and Grafana dashboards, one of
+//! each per service.
 //!
 //! Invariants: pure (no IO; the CLI writes the files); the output is a function of
 //! the program and the source file names only, so it is byte-for-byte identical
 //! whatever the order of the input files (services are sorted in the model);
 //! every file starts with a header naming its source file(s) and no version or
-//! time; emit-time warnings are [`Diagnostic`]s with codes from [`CODES`] and
+//! time (JSON has no comments: a dashboard's `description` carries the header);
+//! emit-time warnings are [`Diagnostic`]s with codes from [`CODES`] and
 //! spans from the model.
 //!
 //! Layout: `naming` (the model's, re-exported) holds every generated name, `prometheus` builds the rule
 //! groups (`budget_alerts` the alerts on the budget left), `kubernetes` wraps them in a `PrometheusRule`, `promtool_test`
-//! generates the unit tests, `yaml` writes text.
+//! generates the unit tests, `grafana` the dashboards, `yaml` writes text.
 
 pub mod alertmanager;
 pub mod alertmanager_config;
 pub mod budget_alerts;
 mod codes;
 pub mod cost;
+pub mod grafana;
 pub mod kubernetes;
 pub mod monitoring;
 pub mod prometheus;
@@ -78,6 +81,7 @@ pub fn emit_each<K: Send>(
         outputs.diagnostics.extend(diagnostics);
     }
     monitoring_files(program, sources, &mut outputs);
+    grafana_provisioning(program, sources, &mut outputs);
     alertmanager_files(program, sources, &mut outputs);
     kept.extend(take_each(std::mem::take(&mut outputs.files), &take));
     outputs
@@ -175,6 +179,15 @@ fn service_outputs(
         naming::prometheus_file(&service.name),
         rule_file_text(&header, &groups_text),
     ));
+    if grafana::has_dashboard(service) {
+        let group_names: Vec<String> = groups.iter().map(|group| group.name.clone()).collect();
+        let dashboard = grafana::dashboard(&header, service, &group_names);
+        files.push((
+            naming::grafana_configmap_file(&service.name),
+            grafana::configmap(&header, service, kubernetes_metadata, &dashboard),
+        ));
+        files.push((naming::grafana_dashboard_file(&service.name), dashboard));
+    }
     let (tests, diagnostics) = promtool_test::service_tests(service, &groups, cache);
     if let Some(tests) = tests {
         let mut text = yaml::comment_lines(&header);
@@ -234,6 +247,25 @@ fn monitoring_files(program: &Program, sources: &SourceMap, outputs: &mut Output
     outputs
         .files
         .insert(naming::test_file(naming::MONITORING_STEM), text);
+}
+
+/// Grafana's file provisioning of the dashboards, when there is one.
+fn grafana_provisioning(program: &Program, sources: &SourceMap, outputs: &mut Outputs) {
+    if !program.services.iter().any(grafana::has_dashboard) {
+        return;
+    }
+    let header = vec![
+        format!(
+            "{GENERATED_MARKER} {}; DO NOT EDIT.",
+            all_source_names(program, sources).join(", ")
+        ),
+        "Grafana file provisioning of the dashboards beside it; regenerate with `mlslo build`."
+            .to_owned(),
+    ];
+    outputs.files.insert(
+        naming::GRAFANA_PROVISIONING_FILE.to_owned(),
+        grafana::provisioning(&header),
+    );
 }
 
 fn monitoring_header(program: &Program, sources: &SourceMap) -> Vec<String> {

@@ -310,3 +310,91 @@ fn ungrouped_objectives_keep_their_aggregate_rules() {
     assert!(rules.contains("or vector(0))"), "{rules}");
     assert!(rules.contains("and on ()\n      sum(increase("), "{rules}");
 }
+
+/// A dashboard's queries, in panel order.
+fn dashboard_queries(outputs: &Outputs, service: &str) -> Vec<String> {
+    let dashboard: serde_json::Value =
+        serde_json::from_str(&outputs.files[&format!("grafana/{service}.json")]).expect("JSON");
+    dashboard["panels"]
+        .as_array()
+        .expect("panels")
+        .iter()
+        .flat_map(|panel| panel["targets"].as_array().cloned().unwrap_or_default())
+        .map(|target| target["expr"].as_str().expect("expr").to_owned())
+        .collect()
+}
+
+#[test]
+fn a_grouped_objective_filters_on_a_variable_per_group_label_even_without_braces() {
+    let source = r#"
+service "serving" {
+  team = "ml"
+  drift "embeddings" {
+    score    = embedding_drift_score
+    max      = 0.2
+    for      = 30m
+    group_by = [model]
+    forecast { lookback = 6h, horizon = 12h }
+  }
+}
+"#;
+    let outputs = build(source);
+    let queries = dashboard_queries(&outputs, "serving");
+    assert!(
+        queries.contains(&"max by (model) (embedding_drift_score{model=~\"$model\"})".to_owned()),
+        "{queries:?}"
+    );
+    assert!(
+        queries.contains(
+            &"max by (model) (predict_linear(embedding_drift_score{model=~\"$model\"}[6h], 43200))"
+                .to_owned()
+        ),
+        "{queries:?}"
+    );
+    let dashboard = &outputs.files["grafana/serving.json"];
+    assert!(
+        dashboard.contains("\"query\": \"label_values(embedding_drift_score, model)\""),
+        "{dashboard}"
+    );
+}
+
+#[test]
+fn services_of_log_objectives_alone_get_no_dashboard_and_no_provisioning() {
+    let source = r#"
+service "archive" {
+  team = "data"
+  logs "errors" {
+    index     = "logs-*"
+    query     = "level:error"
+    max_count = 10 per 5m
+  }
+}
+"#;
+    let outputs = build(source);
+    assert!(
+        outputs
+            .files
+            .keys()
+            .all(|path| !path.starts_with("grafana/")),
+        "{:?}",
+        outputs.files.keys()
+    );
+}
+
+#[test]
+fn dashboard_panels_are_laid_out_without_overlap() {
+    let outputs = build(AVAILABILITY);
+    let dashboard: serde_json::Value =
+        serde_json::from_str(&outputs.files["grafana/fraud-detector.json"]).expect("JSON");
+    let mut taken = std::collections::BTreeSet::new();
+    for panel in dashboard["panels"].as_array().expect("panels") {
+        let grid = &panel["gridPos"];
+        let field = |key: &str| grid[key].as_u64().expect("a grid number");
+        assert!(field("x") + field("w") <= 24, "{panel}");
+        for y in field("y")..field("y") + field("h") {
+            for x in field("x")..field("x") + field("w") {
+                assert!(taken.insert((x, y)), "overlap at {x},{y}: {panel}");
+            }
+        }
+    }
+}

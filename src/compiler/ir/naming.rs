@@ -279,6 +279,57 @@ pub fn watch_file(service: &str, objective: &str) -> String {
     format!("watcher/{}.json", watch_id(service, objective))
 }
 
+/// The Grafana dashboard of a service, its `ConfigMap` for the Grafana sidecar of
+/// kube-prometheus-stack, and the file-provisioning configuration of all of them.
+/// Both file names are shorter than [`kubernetes_file`]'s, so the checker's limit
+/// on that one (E0631) covers them.
+pub fn grafana_dashboard_file(service: &str) -> String {
+    format!("grafana/{service}.json")
+}
+
+pub fn grafana_configmap_file(service: &str) -> String {
+    format!("grafana/{service}.configmap.yaml")
+}
+
+pub const GRAFANA_PROVISIONING_FILE: &str = "grafana/provisioning.yml";
+
+/// The `ConfigMap` holding a service's dashboard: its `PrometheusRule`'s name.
+/// Objects of two kinds may share a name, and so the checker's proof of that
+/// name (unique, a DNS-1123 subdomain within 253 characters) holds for both.
+pub fn grafana_configmap_name(service: &str) -> String {
+    kubernetes_name(service)
+}
+
+/// The longest dashboard uid Grafana accepts.
+pub const MAX_GRAFANA_UID: usize = 40;
+
+/// The dashboard's uid, stable for a service so links and bookmarks survive a
+/// rebuild: `mlslo-<service>` when that fits Grafana's 40 characters of
+/// `[A-Za-z0-9_-]`, else a prefix of it and a hash of the whole name (two long
+/// names that share the prefix still get two uids).
+pub fn grafana_dashboard_uid(service: &str) -> String {
+    let readable: String = std::iter::once("mlslo-")
+        .flat_map(str::chars)
+        .chain(service.chars().map(|character| match character {
+            'a'..='z' | 'A'..='Z' | '0'..='9' | '_' | '-' => character,
+            _ => '-',
+        }))
+        .collect();
+    if readable.len() <= MAX_GRAFANA_UID && !service.contains('.') {
+        return readable;
+    }
+    // 64-bit FNV-1a: stable across Rust versions, unlike `DefaultHasher`.
+    let hash = service
+        .bytes()
+        .fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| {
+            (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
+        });
+    let hash = format!("{hash:016x}");
+    let keep = MAX_GRAFANA_UID - hash.len() - 1;
+    let prefix: String = readable.chars().take(keep).collect();
+    format!("{prefix}-{hash}")
+}
+
 /// The longest file name (one path component) Linux file systems accept (`NAME_MAX`);
 /// ext4, XFS, Btrfs and tmpfs all count bytes.
 pub const MAX_FILE_NAME_BYTES: usize = 255;
@@ -297,12 +348,13 @@ pub fn rule_file_from_tests(service: &str) -> String {
 
 /// The folders mlslo owns inside the output folder: a build removes stale files
 /// there (only files with mlslo's header), and nothing elsewhere.
-pub const OWNED_FOLDERS: [&str; 5] = [
+pub const OWNED_FOLDERS: [&str; 6] = [
     "prometheus",
     "kubernetes",
     "tests",
     "alertmanager",
     "watcher",
+    "grafana",
 ];
 
 /// The `metadata.name` of a service's `PrometheusRule`: a DNS-1123 subdomain
@@ -394,5 +446,21 @@ mod tests {
             Some("fraud_detector")
         );
         assert_eq!(kubernetes_label_value("x."), None);
+    }
+
+    #[test]
+    fn grafana_uids_are_stable_short_and_distinct() {
+        assert_eq!(
+            grafana_dashboard_uid("fraud-detector"),
+            "mlslo-fraud-detector"
+        );
+        let long_a = grafana_dashboard_uid(&"a".repeat(60));
+        let long_b = grafana_dashboard_uid(&format!("{}b", "a".repeat(59)));
+        assert_eq!(long_a.len(), MAX_GRAFANA_UID);
+        assert_ne!(long_a, long_b);
+        assert_ne!(grafana_dashboard_uid("a.b"), grafana_dashboard_uid("a-b"));
+        assert!(grafana_dashboard_uid("a.b")
+            .chars()
+            .all(|character| character.is_ascii_alphanumeric() || "_-".contains(character)));
     }
 }
