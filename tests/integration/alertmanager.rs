@@ -1159,10 +1159,22 @@ fn random_trees_route_like_amtool() {
     );
 }
 
-/// Starts the real Alertmanager 0.25 (Debian's `prometheus-alertmanager`) on a free port
 /// A local webhook receiver: every notification is kept (see `FakeServer::requests`).
 fn webhook_receiver() -> FakeServer {
     FakeServer::start(|_| (200, "text/plain", String::new()))
+}
+
+/// The `receivers:` entries of `names`, each posting to its own path of the
+/// webhook receiver on `port`.
+fn webhook_receivers_yaml(port: u16, names: &[&str]) -> String {
+    names
+        .iter()
+        .map(|name| {
+            format!(
+                "  - name: {name}\n    webhook_configs:\n      - url: 'http://127.0.0.1:{port}/{name}'\n"
+            )
+        })
+        .collect()
 }
 
 /// `GET /api/v2/alerts` once `expected` alerts are listed and two reads agree
@@ -1249,10 +1261,7 @@ fn a_real_alertmanager_agrees_on_receivers_inhibition_and_group_keys() {
     }
     let webhooks = webhook_receiver();
     let hook_port = webhooks.port;
-    let receivers = ["default", "pager", "tickets", "ml"]
-        .iter()
-        .map(|name| format!("  - name: {name}\n    webhook_configs:\n      - url: 'http://127.0.0.1:{hook_port}/{name}'\n"))
-        .collect::<String>();
+    let receivers = webhook_receivers_yaml(hook_port, &["default", "pager", "tickets", "ml"]);
     let config_text = format!(
         r#"route:
   receiver: default
@@ -1630,10 +1639,7 @@ fn a_real_alertmanager_sends_the_notifications_the_replay_counts() {
     }
     let webhooks = webhook_receiver();
     let hook_port = webhooks.port;
-    let receivers = ["default", "pager", "tickets"]
-        .iter()
-        .map(|name| format!("  - name: {name}\n    webhook_configs:\n      - url: 'http://127.0.0.1:{hook_port}/{name}'\n"))
-        .collect::<String>();
+    let receivers = webhook_receivers_yaml(hook_port, &["default", "pager", "tickets"]);
     // Every event is two seconds from any flush of its group, so that the real
     // server's timers and this test's sleeps cannot reorder them.
     let config_text = format!(

@@ -1385,8 +1385,6 @@ mod tests {
         })
     }
 
-    /// `recorded` writes the identity matchers by hand; they must stay the selector
-    /// `identity_labels` gives.
     /// A burn alert's value line, expanded by the runtime's Go templates with a
     /// `query` that answers only the remaining budget of the alert's own objective
     /// and group, is the text the test generator expects.
@@ -1469,6 +1467,8 @@ service "svc" {
         }
     }
 
+    /// `recorded` writes the identity matchers by hand; they must stay the selector
+    /// `identity_labels` gives.
     #[test]
     fn recorded_series_match_the_identity_labels() {
         let source = r#"service "fraud-detector" { team = "t" drift "v2.score_drift" { score = s max = 1 for = 5m } }"#;

@@ -38,6 +38,7 @@ use crate::compiler::ir::naming::{self, LABEL_SERVICE, LABEL_SLO};
 use crate::prometheus::alertmanager::dispatch::{self, AlertTimeline};
 use crate::prometheus::alertmanager::{config::Config, route_alerts, PostableAlert};
 use crate::prometheus::model::duration::{format_model_duration, parse_model_duration};
+use crate::prometheus::promql::storage::StoredSeries;
 use crate::prometheus::promql::{EvalOptions, Labels, Semantics};
 use crate::prometheus::ruler::group::AlertState;
 use crate::prometheus::ruler::{
@@ -862,6 +863,17 @@ fn budgets(
 
 /// The objective or group of a series recorded per objective: every label but the
 /// name, `service` and `slo` tells the group.
+/// A recorded series' finite samples within `[start_ms, end_ms]`, for a chart.
+fn finite_points(series: &StoredSeries, start_ms: i64, end_ms: i64) -> Vec<(i64, f64)> {
+    series
+        .timestamps
+        .iter()
+        .zip(&series.values)
+        .filter(|(ts, v)| (start_ms..=end_ms).contains(*ts) && v.is_finite())
+        .map(|(ts, v)| (*ts, *v))
+        .collect()
+}
+
 fn series_objective(labels: &Labels) -> ObjectiveKey {
     ObjectiveKey {
         service: labels.get(LABEL_SERVICE).to_string(),
@@ -888,13 +900,7 @@ fn error_ratios(
         let name = series.labels.metric_name();
         if name == error_ratio {
             let key = series_objective(&series.labels);
-            ratios.entry(key).or_default().points = series
-                .timestamps
-                .iter()
-                .zip(&series.values)
-                .filter(|(ts, v)| (start_ms..=end_ms).contains(*ts) && v.is_finite())
-                .map(|(ts, v)| (*ts, *v))
-                .collect();
+            ratios.entry(key).or_default().points = finite_points(series, start_ms, end_ms);
         } else if name == naming::SLO_ERROR_BUDGET {
             // `vector(budget)`: one series per objective, shared by its groups.
             if let Some(budget) = series.values.iter().rev().copied().find(|v| v.is_finite()) {
@@ -960,13 +966,7 @@ fn burn_windows(
                 {
                     continue;
                 }
-                let points = series
-                    .timestamps
-                    .iter()
-                    .zip(&series.values)
-                    .filter(|(ts, v)| (start_ms..=end_ms).contains(*ts) && v.is_finite())
-                    .map(|(ts, v)| (*ts, *v))
-                    .collect();
+                let points = finite_points(series, start_ms, end_ms);
                 per_objective
                     .entry(series_objective(labels))
                     .or_default()
