@@ -59,7 +59,6 @@ pub fn budget_alert_rules(
 ) -> Vec<AlertRule> {
     let mut alerts = Vec::new();
     let remaining = recorded(naming::SLO_PERIOD_BUDGET_REMAINING, service, objective);
-    let severity = service.severities.of(Tier::Ticket);
     let each_group = if objective.group_by.is_empty() {
         String::new()
     } else {
@@ -69,59 +68,62 @@ pub fn budget_alert_rules(
         )
     };
     if let Some(remaining_below) = budget.budget_alerts.remaining_below {
-        alerts.push(AlertRule {
-            alert: naming::ALERT_BUDGET_LOW.to_owned(),
-            expr: format!("{remaining} < {remaining_below}"),
-            for_: Duration::ZERO,
-            keep_firing_for: Duration::ZERO,
-            labels: alert_labels(service, objective, severity),
-            templates: vec![(
-                naming::ANNOTATION_SUMMARY.to_owned(),
-                low_summary(service, objective, REMAINING_TEMPLATE),
-            )],
-            annotations: without_summary(annotations(
-                service,
-                objective,
-                String::new(),
-                format!(
-                    "Less than {} of the {} error budget of the {} objective of {} is left.{each_group}",
-                    percent(remaining_below),
-                    budget.window,
-                    objective.kind.name().as_str(),
-                    percent(budget.objective),
-                ),
-            )),
-        });
+        alerts.push(budget_ticket(
+            service,
+            objective,
+            naming::ALERT_BUDGET_LOW,
+            format!("{remaining} < {remaining_below}"),
+            low_summary(service, objective, REMAINING_TEMPLATE),
+            format!(
+                "Less than {} of the {} error budget of the {} objective of {} is left.{each_group}",
+                percent(remaining_below),
+                budget.window,
+                objective.kind.name().as_str(),
+                percent(budget.objective),
+            ),
+        ));
     }
     if let Some(exhaustion) = &budget.budget_alerts.exhaustion {
         let lookback = exhaustion.lookback;
-        let mut alert = AlertRule {
-            alert: naming::ALERT_BUDGET_EXHAUSTION.to_owned(),
-            expr: format!(
+        let mut alert = budget_ticket(
+            service,
+            objective,
+            naming::ALERT_BUDGET_EXHAUSTION,
+            format!(
                 "(\n  predict_linear({remaining}[{lookback}], 0) > 0\n)\n/\n-deriv({remaining}[{lookback}])\n  > 0 <= {}\nand\n{remaining} offset {lookback}",
                 exhaustion.horizon.as_seconds()
             ),
-            for_: Duration::ZERO,
-            keep_firing_for: Duration::ZERO,
-            labels: alert_labels(service, objective, severity),
-            templates: vec![(
-                naming::ANNOTATION_SUMMARY.to_owned(),
-                exhaustion_summary(service, objective, TIME_LEFT_TEMPLATE),
-            )],
-            annotations: without_summary(annotations(
-                service,
-                objective,
-                String::new(),
-                format!(
-                    "A linear fit of the remaining {} error budget over the last {lookback} reaches zero within {}.{each_group}",
-                    budget.window, exhaustion.horizon
-                ),
-            )),
-        };
+            exhaustion_summary(service, objective, TIME_LEFT_TEMPLATE),
+            format!(
+                "A linear fit of the remaining {} error budget over the last {lookback} reaches zero within {}.{each_group}",
+                budget.window, exhaustion.horizon
+            ),
+        );
         mark_forecast(&mut alert);
         alerts.push(alert);
     }
     alerts
+}
+
+/// A budget alert: a ticket whose summary is a Go template saying its value,
+/// with the objective's description before `description`.
+fn budget_ticket(
+    service: &Service,
+    objective: &Objective,
+    alert: &str,
+    expr: String,
+    summary_template: String,
+    description: String,
+) -> AlertRule {
+    AlertRule {
+        alert: alert.to_owned(),
+        expr,
+        for_: Duration::ZERO,
+        keep_firing_for: Duration::ZERO,
+        labels: alert_labels(service, objective, service.severities.of(Tier::Ticket)),
+        templates: vec![(naming::ANNOTATION_SUMMARY.to_owned(), summary_template)],
+        annotations: without_summary(annotations(service, objective, String::new(), description)),
+    }
 }
 
 /// The summary of `ErrorBudgetLow` with `remaining` in place of the value:
