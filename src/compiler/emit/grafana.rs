@@ -24,7 +24,7 @@
 //! - the dashboard's `description` starts with the generated-file header, which
 //!   is how `mlslo build` tells its dashboards from a user's.
 
-use serde_json::{json, Value};
+use super::json::{json, Json};
 
 use crate::compiler::emit::kubernetes::metadata_node;
 use crate::compiler::emit::prometheus::{burn_threshold, percent, recorded, Grouping};
@@ -76,9 +76,19 @@ pub fn has_dashboard(service: &Service) -> bool {
         .any(|objective| !matches!(objective.kind, ObjectiveKind::Logs { .. }))
 }
 
+/// A dashboard's JSON as `<service>.json` holds it and as its ConfigMap carries it.
+pub struct DashboardText {
+    /// Two-space indented, for review in `generated/`.
+    pub indented: String,
+    /// One line: a ConfigMap is applied with `kubectl apply`, whose
+    /// last-applied-configuration annotation (a copy of the whole object) must fit
+    /// Kubernetes' 256 KiB limit on annotations; indentation is half the bytes.
+    pub compact: String,
+}
+
 /// The dashboard JSON of `service`; `header` is the generated-file header,
 /// `rule_groups` the names of the service's generated rule groups.
-pub fn dashboard(header: &[String], service: &Service, rule_groups: &[String]) -> String {
+pub fn dashboard(header: &[String], service: &Service, rule_groups: &[String]) -> DashboardText {
     let mut layout = Layout::default();
     let variables = GroupVariables::of(service);
     overview_row(&mut layout, service, &variables);
@@ -115,7 +125,10 @@ pub fn dashboard(header: &[String], service: &Service, rule_groups: &[String]) -
         "annotations": { "list": [] },
         "panels": layout.panels,
     });
-    json_text(&dashboard)
+    DashboardText {
+        indented: dashboard.to_pretty_text(),
+        compact: dashboard.to_compact_text(),
+    }
 }
 
 /// The `ConfigMap` the Grafana sidecar loads the dashboard from: the sidecar's
@@ -157,17 +170,18 @@ pub fn configmap(
                 metadata,
             ),
         ),
-        (
-            "data",
-            Node::owned_map(vec![(
-                key.to_owned(),
-                // `|-` drops the final newline, which a block scalar cannot keep and
-                // Grafana does not need.
-                Node::Text(dashboard_json.trim_end_matches('\n').to_owned()),
-            )]),
-        ),
     ]);
-    yaml::to_string(header, &root)
+    let mut text = yaml::to_string(header, &root);
+    text.push_str("data:\n");
+    yaml::direct::key(&mut text, 2, key, false);
+    // The JSON writer escapes every character a block scalar refuses and its
+    // compact text is one line starting with `{`, so a `|-` block keeps it
+    // unchanged without the per-character check a generic scalar gets.
+    debug_assert!(yaml::is_block_safe(dashboard_json) && !dashboard_json.contains('\n'));
+    text.push_str(" |-\n    ");
+    text.push_str(dashboard_json);
+    text.push('\n');
+    text
 }
 
 /// Grafana's file provisioning of the dashboards (`/etc/grafana/provisioning/dashboards/`).
@@ -190,18 +204,11 @@ pub fn provisioning(header: &[String]) -> String {
     yaml::to_string(header, &root)
 }
 
-/// Two-space indented JSON with a final newline, as the watches are written.
-fn json_text(value: &Value) -> String {
-    let mut text = serde_json::to_string_pretty(value).unwrap_or_default();
-    text.push('\n');
-    text
-}
-
 /// Panels placed left to right, rows of equal height, a new line when a panel
 /// does not fit; ids count up from 1.
 #[derive(Default)]
 struct Layout {
-    panels: Vec<Value>,
+    panels: Vec<Json>,
     x: u64,
     y: u64,
     line_height: u64,
@@ -218,7 +225,7 @@ impl Layout {
         self.panels.push(json!({
             "type": "row",
             "id": id,
-            "title": title,
+            "title": title.to_owned(),
             "collapsed": false,
             "panels": [],
             "gridPos": { "h": 1, "w": GRID_WIDTH, "x": 0, "y": self.y },
@@ -234,12 +241,15 @@ impl Layout {
         }
     }
 
-    fn place(&mut self, mut panel: Value, width: u64, height: u64) {
+    fn place(&mut self, mut panel: Json, width: u64, height: u64) {
         if self.x + width > GRID_WIDTH {
             self.new_line();
         }
-        panel["id"] = json!(self.next_id());
-        panel["gridPos"] = json!({ "h": height, "w": width, "x": self.x, "y": self.y });
+        panel.set("id", json!(self.next_id()));
+        panel.set(
+            "gridPos",
+            json!({ "h": height, "w": width, "x": self.x, "y": self.y }),
+        );
         self.x += width;
         self.line_height = self.line_height.max(height);
         self.panels.push(panel);
@@ -269,7 +279,7 @@ impl GroupVariables {
         GroupVariables { labels }
     }
 
-    fn definitions(&self) -> Vec<Value> {
+    fn definitions(&self) -> Vec<Json> {
         self.labels
             .iter()
             .map(|(label, series)| {
@@ -279,8 +289,8 @@ impl GroupVariables {
                     "name": label,
                     "label": label,
                     "datasource": datasource(),
+                    "definition": query.clone(),
                     "query": query,
-                    "definition": query,
                     "refresh": 2,
                     "sort": 1,
                     "multi": true,
@@ -358,17 +368,17 @@ fn grouped_series(service: &Service, objective: &Objective) -> Option<String> {
     }
 }
 
-fn datasource() -> Value {
+fn datasource() -> Json {
     json!({ "type": "prometheus", "uid": format!("${{{DATASOURCE_VARIABLE}}}") })
 }
 
 /// A query; `legend` is Grafana's legend template.
-fn target(ref_id: char, expr: String, legend: &str) -> Value {
+fn target(ref_id: char, expr: String, legend: &str) -> Json {
     json!({
         "refId": ref_id.to_string(),
         "datasource": datasource(),
         "expr": expr,
-        "legendFormat": legend,
+        "legendFormat": legend.to_owned(),
         "range": true,
         "instant": false,
     })
@@ -394,23 +404,23 @@ fn legend(objective: &Objective, what: &str) -> String {
 }
 
 /// A threshold step: a colour from `value` up (`None`: from minus infinity).
-fn step(value: Option<f64>, color: &str) -> Value {
+fn step(value: Option<f64>, color: &'static str) -> Json {
     json!({ "value": value, "color": color })
 }
 
-fn field_defaults(unit: &str, steps: Vec<Value>) -> Value {
+fn field_defaults(unit: &'static str, steps: Vec<Json>) -> Json {
     json!({
         "unit": unit,
         "thresholds": { "mode": "absolute", "steps": steps },
     })
 }
 
-fn stat(title: &str, description: String, targets: Vec<Value>, defaults: Value) -> Value {
+fn stat(title: &str, description: String, targets: Vec<Json>, defaults: Json) -> Json {
     let mut defaults = defaults;
-    defaults["color"] = json!({ "mode": "thresholds" });
+    defaults.set("color", json!({ "mode": "thresholds" }));
     json!({
         "type": "stat",
-        "title": title,
+        "title": title.to_owned(),
         "description": description,
         "datasource": datasource(),
         "targets": targets,
@@ -430,20 +440,23 @@ fn stat(title: &str, description: String, targets: Vec<Value>, defaults: Value) 
 }
 
 /// A time series panel whose thresholds are drawn as dashed lines.
-fn graph(title: &str, description: String, targets: Vec<Value>, defaults: Value) -> Value {
+fn graph(title: &str, description: String, targets: Vec<Json>, defaults: Json) -> Json {
     let mut defaults = defaults;
-    defaults["color"] = json!({ "mode": "palette-classic" });
-    defaults["custom"] = json!({
-        "drawStyle": "line",
-        "lineWidth": 1,
-        "fillOpacity": 0,
-        "showPoints": "never",
-        "spanNulls": false,
-        "thresholdsStyle": { "mode": "dashed" },
-    });
+    defaults.set("color", json!({ "mode": "palette-classic" }));
+    defaults.set(
+        "custom",
+        json!({
+            "drawStyle": "line",
+            "lineWidth": 1,
+            "fillOpacity": 0,
+            "showPoints": "never",
+            "spanNulls": false,
+            "thresholdsStyle": { "mode": "dashed" },
+        }),
+    );
     json!({
         "type": "timeseries",
-        "title": title,
+        "title": title.to_owned(),
         "description": description,
         "datasource": datasource(),
         "targets": targets,
@@ -534,7 +547,7 @@ fn overview_stats(
     service: &Service,
     objective: &Objective,
     variables: &GroupVariables,
-) -> Vec<Value> {
+) -> Vec<Json> {
     let name = &objective.name;
     let series = |record: &str| variables.recorded(record, service, objective);
     let groups = group_legend(objective);
@@ -947,7 +960,7 @@ fn burn_panel(
     tier: Tier,
     burn: &BurnWindow,
     variables: &GroupVariables,
-) -> Value {
+) -> Json {
     let series = |window| variables.recorded(&naming::sli_error_ratio(window), service, objective);
     let threshold = burn_threshold_value(burn, budget);
     graph(
@@ -1012,12 +1025,12 @@ fn about_row(layout: &mut Layout, service: &Service, rule_groups: &[String]) {
 }
 
 /// The runbook, the service's own dashboard, and every other generated dashboard.
-fn links(service: &Service) -> Vec<Value> {
+fn links(service: &Service) -> Vec<Json> {
     let link = |title: &str, url: &str| {
         json!({
-            "title": title,
+            "title": title.to_owned(),
             "type": "link",
-            "url": url,
+            "url": url.to_owned(),
             "icon": "external link",
             "tooltip": "",
             "tags": [],

@@ -20,6 +20,7 @@ pub mod budget_alerts;
 mod codes;
 pub mod cost;
 pub mod grafana;
+mod json;
 pub mod kubernetes;
 pub mod monitoring;
 pub mod prometheus;
@@ -107,7 +108,7 @@ fn each_service_in_parallel<K: Send>(
         &program.services,
         SERVICES_PER_THREAD_AT_LEAST,
         |chunk: &[crate::compiler::ir::Service]| {
-            let mut cache = promtool_test::RegexCache::default();
+            let mut cache = promtool_test::ScenarioCache::default();
             chunk
                 .iter()
                 .map(|service| {
@@ -162,7 +163,7 @@ fn service_outputs(
     monitoring: &crate::compiler::ir::Monitoring,
     kubernetes_metadata: &crate::compiler::ir::KubernetesMetadata,
     sources: &SourceMap,
-    cache: &mut promtool_test::RegexCache,
+    cache: &mut promtool_test::ScenarioCache,
 ) -> ServiceOutputs<String> {
     let mut files = Vec::new();
     let groups = service_rule_groups(service, monitoring, prometheus::WhichRules::All);
@@ -184,9 +185,12 @@ fn service_outputs(
         let dashboard = grafana::dashboard(&header, service, &group_names);
         files.push((
             naming::grafana_configmap_file(&service.name),
-            grafana::configmap(&header, service, kubernetes_metadata, &dashboard),
+            grafana::configmap(&header, service, kubernetes_metadata, &dashboard.compact),
         ));
-        files.push((naming::grafana_dashboard_file(&service.name), dashboard));
+        files.push((
+            naming::grafana_dashboard_file(&service.name),
+            dashboard.indented,
+        ));
     }
     let (tests, diagnostics) = promtool_test::service_tests(service, &groups, cache);
     if let Some(tests) = tests {

@@ -426,7 +426,7 @@ pub fn double_quoted(text: &str) -> String {
 
 /// Characters YAML does not allow raw in a scalar (or that parsers treat as
 /// line breaks or byte-order marks).
-fn needs_escape(character: char) -> bool {
+pub(crate) fn needs_escape(character: char) -> bool {
     character.is_control()
         || matches!(character, '\u{2028}' | '\u{2029}' | '\u{feff}' | '\u{85}')
         || character == '\u{fffe}'

@@ -24,8 +24,8 @@ use std::collections::BTreeMap;
 
 use crate::compiler::emit::prometheus::AlertRule;
 use crate::compiler::emit::promtool_test::generator::Generator;
-use crate::compiler::emit::promtool_test::label_solver::RegexCache;
 use crate::compiler::emit::promtool_test::recorded_model::STABLE_RENDERING;
+use crate::compiler::emit::promtool_test::scenario_cache::ScenarioCache;
 use crate::compiler::emit::promtool_test::test_file::{Check, ExpectedAlert, TestCase};
 use crate::compiler::ir::{naming, Budget, Decimal, Duration};
 use crate::prometheus::gotemplate::{expand_alert, AlertData, Env};
@@ -48,7 +48,7 @@ impl Generator<'_> {
         &self,
         budget: &Budget,
         alerts: &[&AlertRule],
-        cache: &mut RegexCache,
+        cache: &mut ScenarioCache,
     ) -> Vec<TestCase> {
         if self.interval <= 0 {
             return Vec::new();
@@ -79,7 +79,7 @@ impl Generator<'_> {
         budget: &Budget,
         below: Decimal,
         alert: &AlertRule,
-        cache: &mut RegexCache,
+        cache: &mut ScenarioCache,
     ) -> Option<Vec<TestCase>> {
         let two = Decimal::from_integer(2);
         let spent_firing = Decimal::ONE.checked_sub(below.div_rounded(two)?.0)?;
@@ -135,7 +135,7 @@ impl Generator<'_> {
         lookback: Duration,
         horizon: Duration,
         alert: &AlertRule,
-        cache: &mut RegexCache,
+        cache: &mut ScenarioCache,
     ) -> Option<Vec<TestCase>> {
         if lookback.millis % self.interval != 0 {
             return None;
@@ -217,7 +217,7 @@ impl Generator<'_> {
         healthy_steps: i64,
         steps: i64,
         level: Decimal,
-        cache: &mut RegexCache,
+        cache: &mut ScenarioCache,
     ) -> Option<Vec<(String, String)>> {
         let traffic = Decimal::from_integer(TRAFFIC);
         if !self.objective.is_grouped() {
@@ -301,7 +301,7 @@ impl Generator<'_> {
         healthy_steps: i64,
         level: Decimal,
         last_step: i64,
-        cache: &mut RegexCache,
+        cache: &mut ScenarioCache,
     ) -> Option<RemainingModel> {
         let recorded = self.recorded_model(
             budget,

@@ -12,10 +12,10 @@ use crate::compiler::emit::promtool_test::burn_model::{
     seconds, Burn, BurnRule, BurnRules, Search, State,
 };
 use crate::compiler::emit::promtool_test::generator::Generator;
-use crate::compiler::emit::promtool_test::label_solver::RegexCache;
 use crate::compiler::emit::promtool_test::recorded_model::{
     Combine, RecordedModel, STABLE_RENDERING,
 };
+use crate::compiler::emit::promtool_test::scenario_cache::{CounterScenario, ScenarioCache};
 use crate::compiler::emit::promtool_test::test_file::{
     counter_values, series_text, Check, TestCase,
 };
@@ -23,6 +23,7 @@ use crate::compiler::ir::{
     naming, AvailabilityEvents, Bound, Budget, Decimal, Duration, ObjectiveKind, Tier,
 };
 use std::collections::BTreeMap;
+use std::rc::Rc;
 
 /// Burn levels of the scenarios, relative to a window's threshold.
 const FIRE_MULTIPLIER: (i128, u32) = (125, 2);
@@ -37,7 +38,11 @@ const BASE_TRAFFIC: i64 = 1000;
 
 impl Generator<'_> {
     /// The scenarios of a latency or availability objective.
-    pub fn budget_cases(&self, budget: &Budget, cache: &mut RegexCache) -> Option<Vec<TestCase>> {
+    pub fn budget_cases(
+        &self,
+        budget: &Budget,
+        cache: &mut ScenarioCache,
+    ) -> Option<Vec<TestCase>> {
         let mut cases = Vec::new();
         if !budget.alerts_enabled || budget.page.is_empty() {
             return Some(cases);
@@ -205,7 +210,11 @@ impl Generator<'_> {
     }
 
     /// The scenarios of an accuracy objective: every slice bad from `T0` on pages.
-    pub fn accuracy_cases(&self, budget: &Budget, cache: &mut RegexCache) -> Option<Vec<TestCase>> {
+    pub fn accuracy_cases(
+        &self,
+        budget: &Budget,
+        cache: &mut ScenarioCache,
+    ) -> Option<Vec<TestCase>> {
         let ObjectiveKind::Accuracy {
             metric,
             bound,
@@ -253,6 +262,7 @@ impl Generator<'_> {
                 budget.error_budget.to_f64(),
                 budget.window,
             )
+            .map(Rc::new)
         };
         let search = Search {
             burn,
@@ -288,7 +298,7 @@ impl Generator<'_> {
         budget: &Budget,
         search: Search<'_>,
         accept: impl Fn(&[(&BurnRule<'_>, State)]) -> bool,
-        recorded: &mut dyn FnMut(i64) -> Option<RecordedModel>,
+        recorded: &mut dyn FnMut(i64) -> Option<Rc<RecordedModel>>,
     ) -> Option<Check> {
         let counts_events = !matches!(self.objective.kind, ObjectiveKind::Accuracy { .. });
         let rules = BurnRules::of(self.alerts, budget, counts_events);
@@ -308,7 +318,7 @@ impl Generator<'_> {
             .min(found.eval_time + VALUE_SEARCH_STEPS * self.interval);
         let values = recorded(last);
         let annotate = |rule: &BurnRule<'_>, t: i64| {
-            self.burn_annotations(budget, rule, t / self.interval, values.as_ref())
+            self.burn_annotations(budget, rule, t / self.interval, values.as_deref())
         };
         let search = Search {
             range: (found.eval_time, last),
@@ -366,21 +376,35 @@ impl Generator<'_> {
         (t0_steps, limit): (i64, i64),
         traffic: Decimal,
         level: Decimal,
-        cache: &mut RegexCache,
-    ) -> Option<RecordedModel> {
+        cache: &mut ScenarioCache,
+    ) -> Option<Rc<RecordedModel>> {
+        let scenario = CounterScenario {
+            combine: self.combine()?,
+            t0_steps,
+            limit,
+            traffic,
+            level,
+            interval: self.interval,
+            error_budget: budget.error_budget,
+            window: budget.window,
+        };
+        if let Some(known) = cache.known_recorded(&scenario) {
+            return known;
+        }
         let steps = limit / self.interval + 1;
         let series =
             self.counter_series(t0_steps, steps, traffic, level, &BTreeMap::new(), cache)?;
-        let [(_, first), (_, second)] = series.as_slice() else {
-            return None;
+        let model = match series.as_slice() {
+            [(_, first), (_, second)] => RecordedModel::counters(
+                scenario.combine,
+                [first, second],
+                self.interval,
+                budget.error_budget.to_f64(),
+                budget.window,
+            ),
+            _ => None,
         };
-        RecordedModel::counters(
-            self.combine()?,
-            [first, second],
-            self.interval,
-            budget.error_budget.to_f64(),
-            budget.window,
-        )
+        cache.remember_recorded(scenario, model.map(Rc::new))
     }
 
     /// How the rules combine the rates of the two series of
@@ -413,7 +437,7 @@ impl Generator<'_> {
         traffic: Decimal,
         level: Decimal,
         check: &Check,
-        cache: &mut RegexCache,
+        cache: &mut ScenarioCache,
     ) -> Option<TestCase> {
         let [burning, healthy] = self.two_groups()?;
         let mut series = self.counter_series(t0_steps, steps, traffic, level, &burning, cache)?;
@@ -454,7 +478,7 @@ impl Generator<'_> {
         traffic: Decimal,
         level: Decimal,
         group: &BTreeMap<String, String>,
-        cache: &mut RegexCache,
+        cache: &mut ScenarioCache,
     ) -> Option<Vec<(String, String)>> {
         let before = t0_steps;
         let after = (steps - t0_steps).max(1);
@@ -500,7 +524,7 @@ impl Generator<'_> {
     /// good) series, then the total (or, on one metric, the series that is total but
     /// not inner). `None` when no such series exist or one would also match another
     /// objective of the service.
-    fn counter_series_names(&self, cache: &mut RegexCache) -> Option<[String; 2]> {
+    fn counter_series_names(&self, cache: &mut ScenarioCache) -> Option<[String; 2]> {
         if let Some(known) = &*self.counter_series.borrow() {
             return known.clone();
         }
@@ -512,7 +536,7 @@ impl Generator<'_> {
     fn find_counter_series_names(
         &self,
         group: &BTreeMap<String, String>,
-        cache: &mut RegexCache,
+        cache: &mut ScenarioCache,
     ) -> Option<[String; 2]> {
         let [(first_metric, mut first), (second_metric, mut second)] = match &self.objective.kind {
             ObjectiveKind::Latency {

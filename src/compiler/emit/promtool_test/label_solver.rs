@@ -14,18 +14,10 @@
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
 
-use regex::Regex;
 use regex_syntax::hir::{Class, Hir, HirKind};
 
+use super::scenario_cache::ScenarioCache;
 use crate::compiler::ir::{LabelMatcher, MatchOp, Selector};
-
-/// Compiled regular expressions, shared by every objective of a build.
-#[derive(Default)]
-pub struct RegexCache {
-    compiled: HashMap<String, Option<Regex>>,
-    /// [`shortest_match`] of each pattern: services repeat the same few patterns.
-    shortest: HashMap<String, Option<String>>,
-}
 
 /// The label questions of one objective's scenarios, with the other objectives'
 /// selectors its series must not match.
@@ -44,26 +36,6 @@ struct SolverMemo {
     isolated: HashMap<String, bool>,
 }
 
-impl RegexCache {
-    fn full_match(&mut self, pattern: &str, value: &str) -> Option<bool> {
-        if !self.compiled.contains_key(pattern) {
-            let regex = Regex::new(&format!("^(?:{pattern})$")).ok();
-            self.compiled.insert(pattern.to_owned(), regex);
-        }
-        let regex = self.compiled.get(pattern)?.as_ref()?;
-        Some(regex.is_match(value))
-    }
-
-    fn shortest_match(&mut self, pattern: &str) -> Option<String> {
-        if let Some(known) = self.shortest.get(pattern) {
-            return known.clone();
-        }
-        let found = shortest_match(pattern);
-        self.shortest.insert(pattern.to_owned(), found.clone());
-        found
-    }
-}
-
 impl<'a> LabelSolver<'a> {
     pub fn new(others: Vec<&'a Selector>) -> LabelSolver<'a> {
         LabelSolver {
@@ -76,7 +48,7 @@ impl<'a> LabelSolver<'a> {
     pub fn solve(
         &self,
         selectors: &[&Selector],
-        cache: &mut RegexCache,
+        cache: &mut ScenarioCache,
     ) -> Option<BTreeMap<String, String>> {
         let key = (
             false,
@@ -102,7 +74,7 @@ impl<'a> LabelSolver<'a> {
         &self,
         total: &Selector,
         inner: &Selector,
-        cache: &mut RegexCache,
+        cache: &mut ScenarioCache,
     ) -> Option<BTreeMap<String, String>> {
         let key = (true, vec![selector_address(total), selector_address(inner)]);
         if let Some(known) = self.memo.borrow().solutions.get(&key) {
@@ -121,7 +93,7 @@ impl<'a> LabelSolver<'a> {
     }
 
     /// True when no series matches a selector of another objective.
-    pub fn isolated(&self, series: &[(String, String)], cache: &mut RegexCache) -> bool {
+    pub fn isolated(&self, series: &[(String, String)], cache: &mut ScenarioCache) -> bool {
         series.iter().all(|(text, _)| {
             if let Some(known) = self.memo.borrow().isolated.get(text) {
                 return *known;
@@ -142,7 +114,7 @@ impl<'a> LabelSolver<'a> {
         &self,
         metric: &str,
         labels: &BTreeMap<String, String>,
-        cache: &mut RegexCache,
+        cache: &mut ScenarioCache,
     ) -> bool {
         !self
             .others
@@ -155,7 +127,7 @@ impl<'a> LabelSolver<'a> {
         selector: &Selector,
         metric: &str,
         labels: &BTreeMap<String, String>,
-        cache: &mut RegexCache,
+        cache: &mut ScenarioCache,
     ) -> bool {
         selector.metric == metric
             && selector.matchers.iter().all(|matcher| {
@@ -188,7 +160,7 @@ fn parse_series_text(text: &str) -> Option<(String, BTreeMap<String, String>)> {
     Some((selector.name.unwrap_or_default(), labels))
 }
 
-fn matcher_holds(matcher: &LabelMatcher, value: &str, cache: &mut RegexCache) -> Option<bool> {
+fn matcher_holds(matcher: &LabelMatcher, value: &str, cache: &mut ScenarioCache) -> Option<bool> {
     Some(match matcher.op {
         MatchOp::Equal => value == matcher.value,
         MatchOp::NotEqual => value != matcher.value,
@@ -203,7 +175,7 @@ fn matcher_holds(matcher: &LabelMatcher, value: &str, cache: &mut RegexCache) ->
 fn solve_matchers(
     matchers: &[&LabelMatcher],
     violated: Option<&LabelMatcher>,
-    cache: &mut RegexCache,
+    cache: &mut ScenarioCache,
 ) -> Option<BTreeMap<String, String>> {
     let mut by_label: BTreeMap<&str, Vec<&LabelMatcher>> = BTreeMap::new();
     for matcher in matchers {
@@ -222,7 +194,7 @@ fn solve_matchers(
             match matcher.op {
                 MatchOp::Equal => candidates.push(matcher.value.clone()),
                 MatchOp::Regex => {
-                    if let Some(value) = cache.shortest_match(&matcher.value) {
+                    if let Some(value) = cache.shortest_match(&matcher.value, shortest_match) {
                         candidates.push(value);
                     }
                 }
@@ -304,7 +276,7 @@ mod tests {
         assert_eq!(shortest_match("5..").as_deref(), Some("500"));
         assert_eq!(shortest_match("(5..|429)").as_deref(), Some("500"));
         assert_eq!(shortest_match("a+b*").as_deref(), Some("a"));
-        let mut cache = RegexCache::default();
+        let mut cache = ScenarioCache::default();
         let status = LabelMatcher {
             label: "code".into(),
             op: MatchOp::Regex,

@@ -31,10 +31,11 @@ mod generator;
 mod label_solver;
 mod monitoring_scenarios;
 mod recorded_model;
+mod scenario_cache;
 mod test_file;
 mod threshold_scenarios;
 
-pub use label_solver::RegexCache;
+pub use scenario_cache::ScenarioCache;
 
 use std::cell::RefCell;
 use std::collections::BTreeMap;
@@ -54,7 +55,7 @@ use test_file::{tests_text, tests_text_in_order, Check, ExpectedAlert, TestCase}
 pub fn service_tests(
     service: &Service,
     groups: &[RuleGroup],
-    cache: &mut RegexCache,
+    cache: &mut ScenarioCache,
 ) -> (Option<String>, Vec<Diagnostic>) {
     let interval = sample_interval(service);
     let mut cases = Vec::new();
@@ -173,7 +174,7 @@ fn evaluation_steps(cases: &[TestCase], interval: i64) -> i64 {
 fn objective_cases(
     generator: &Generator<'_>,
     budget_alerts: &[&AlertRule],
-    cache: &mut RegexCache,
+    cache: &mut ScenarioCache,
 ) -> Option<Vec<TestCase>> {
     match &generator.objective.kind {
         ObjectiveKind::Latency { budget, .. } | ObjectiveKind::Availability { budget, .. } => {

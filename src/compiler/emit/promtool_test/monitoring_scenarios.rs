@@ -16,7 +16,8 @@ use crate::compiler::emit::monitoring::{
     METRICS_ABSENT_FOR, NOTIFICATIONS_FAILING_FOR, RULE_FAILURES_FOR,
 };
 use crate::compiler::emit::prometheus::{absent_selectors, AlertRule, Rule, RuleGroup, ABSENT_FOR};
-use crate::compiler::emit::promtool_test::label_solver::{LabelSolver, RegexCache};
+use crate::compiler::emit::promtool_test::label_solver::LabelSolver;
+use crate::compiler::emit::promtool_test::scenario_cache::ScenarioCache;
 use crate::compiler::emit::promtool_test::test_file::{
     series_text, Check, ExpectedAlert, TestCase,
 };
@@ -185,7 +186,7 @@ pub fn service_cases(
     service: &Service,
     groups: &[RuleGroup],
     interval: i64,
-    cache: &mut RegexCache,
+    cache: &mut ScenarioCache,
 ) -> Vec<TestCase> {
     let mut cases = Vec::new();
     let Some(first_group) = groups.first() else {
@@ -254,7 +255,7 @@ fn target_down_cases(
     service: &Service,
     groups: &[RuleGroup],
     interval: i64,
-    cache: &mut RegexCache,
+    cache: &mut ScenarioCache,
 ) -> Vec<TestCase> {
     let alerts = alerts_named(groups, naming::ALERT_SCRAPE_TARGET_DOWN);
     if alerts.is_empty() {

@@ -31,7 +31,7 @@ pub(super) const STABLE_RENDERING: f64 = 1e-9;
 
 /// How an objective's rules make bad and total events of its two input series'
 /// rates (the first and second series of its scenarios).
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub(super) enum Combine {
     /// Latency: the threshold bucket, then `+Inf`: `(inf - bucket, inf)`.
     Buckets,

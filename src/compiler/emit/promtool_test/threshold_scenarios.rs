@@ -18,7 +18,7 @@ use std::collections::BTreeMap;
 
 use crate::compiler::emit::prometheus::AlertRule;
 use crate::compiler::emit::promtool_test::generator::Generator;
-use crate::compiler::emit::promtool_test::label_solver::RegexCache;
+use crate::compiler::emit::promtool_test::scenario_cache::ScenarioCache;
 use crate::compiler::emit::promtool_test::test_file::{series_text, Check, TestCase};
 use crate::compiler::ir::naming;
 use crate::compiler::ir::{Decimal, Duration, ObjectiveKind};
@@ -56,7 +56,7 @@ fn margin_around(limit: Decimal) -> Option<Decimal> {
 
 impl Generator<'_> {
     /// The scenarios of a drift or gpu objective.
-    pub fn threshold_cases(&self, cache: &mut RegexCache) -> Option<Vec<TestCase>> {
+    pub fn threshold_cases(&self, cache: &mut ScenarioCache) -> Option<Vec<TestCase>> {
         let mut cases = Vec::new();
         let find = |name: &str| {
             self.alerts
@@ -320,7 +320,7 @@ impl Generator<'_> {
     }
 
     /// The scenarios of a freshness objective.
-    pub fn freshness_cases(&self, cache: &mut RegexCache) -> Option<Vec<TestCase>> {
+    pub fn freshness_cases(&self, cache: &mut ScenarioCache) -> Option<Vec<TestCase>> {
         let ObjectiveKind::Freshness {
             last_success,
             max_age,
@@ -385,7 +385,7 @@ impl Generator<'_> {
         (metric, labels): (&str, &BTreeMap<String, String>),
         (firing, quiet): (&str, &str),
         eval: i64,
-        cache: &mut RegexCache,
+        cache: &mut ScenarioCache,
     ) -> Option<TestCase> {
         let [burning, healthy] = self.two_groups()?;
         let mut firing_labels = labels.clone();
