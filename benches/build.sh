@@ -46,7 +46,8 @@
 #   straight into the block scalar, a scenario's recorded series built once per
 #   scenario shape per thread. Callgrind, 1k (`valgrind --tool=callgrind
 #   target/release/mlslo build input.slo -o out`): 5.82 G -> 3.14 G instructions;
-#   output 66 MB -> 56 MB.
+#   output 66 MB -> 56 MB. Then integers written from a stack buffer (base/digits.rs;
+#   Decimal and Duration printing was 6% of the instructions): 3.06 G.
 #   Caveat: on ext4 without a journal (this machine) creating files within minutes of
 #   deleting thousands scans every recently freed inode, so back-to-back "fresh"
 #   runs here take longer in the kernel (up to 5 minutes after the deletion; this

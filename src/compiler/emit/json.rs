@@ -16,6 +16,7 @@ use std::borrow::Cow;
 use std::fmt::Write as _;
 
 use super::yaml;
+use crate::base::digits::Digits;
 
 /// One JSON value. Keys are the words of a schema (`gridPos`, `targets`): static.
 #[derive(Clone, Debug, PartialEq)]
@@ -74,11 +75,12 @@ impl Json {
         match self {
             Json::Null => out.push_str("null"),
             Json::Bool(value) => out.push_str(if *value { "true" } else { "false" }),
-            Json::Unsigned(value) => {
-                let _ = write!(out, "{value}");
-            }
+            Json::Unsigned(value) => out.push_str(Digits::of(u128::from(*value)).as_str()),
             Json::Signed(value) => {
-                let _ = write!(out, "{value}");
+                if *value < 0 {
+                    out.push('-');
+                }
+                out.push_str(Digits::of(u128::from(value.unsigned_abs())).as_str());
             }
             Json::Float(value) => match serde_json::Number::from_f64(*value) {
                 Some(number) => {

@@ -10,6 +10,8 @@
 use std::cmp::Ordering;
 use std::fmt;
 
+use crate::base::digits::Digits;
+
 /// Largest scale accepted from literals and kept by operations; 10^-30 is far below
 /// anything an SLO needs, and keeps products of two such numbers inside an `i128`.
 pub const MAX_SCALE: u32 = 30;
@@ -277,18 +279,26 @@ impl PartialOrd for Decimal {
 /// PromQL, YAML and JSON all read this form exactly.
 impl fmt::Display for Decimal {
     fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let digits = self.mantissa.unsigned_abs().to_string();
-        let sign = if self.mantissa < 0 { "-" } else { "" };
+        let digits = Digits::of(self.mantissa.unsigned_abs());
+        let digits = digits.as_str();
+        if self.mantissa < 0 {
+            formatter.write_str("-")?;
+        }
         let scale = self.scale as usize;
         if scale == 0 {
-            return write!(formatter, "{sign}{digits}");
+            return formatter.write_str(digits);
         }
         if digits.len() > scale {
             let (integer, fraction) = digits.split_at(digits.len() - scale);
-            write!(formatter, "{sign}{integer}.{fraction}")
+            formatter.write_str(integer)?;
+            formatter.write_str(".")?;
+            formatter.write_str(fraction)
         } else {
-            let zeros = "0".repeat(scale - digits.len());
-            write!(formatter, "{sign}0.{zeros}{digits}")
+            formatter.write_str("0.")?;
+            for _ in digits.len()..scale {
+                formatter.write_str("0")?;
+            }
+            formatter.write_str(digits)
         }
     }
 }

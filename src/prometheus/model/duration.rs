@@ -13,6 +13,8 @@
 
 use std::fmt;
 
+use crate::base::digits::Digits;
+
 use super::go_quote;
 
 pub const MILLISECOND: i64 = 1;
@@ -158,8 +160,14 @@ fn write_units(out: &mut dyn fmt::Write, millis: i64, with_weeks: bool) -> fmt::
     if millis == 0 {
         return out.write_str("0s");
     }
+    // Composed in a stack buffer and written once: durations are in every rule
+    // name and expression, and `write!` per unit was most of their cost. The
+    // longest, `-292y...`, is far below its size.
+    let mut text = [0u8; 64];
+    let mut length = 0;
     if millis < 0 {
-        out.write_char('-')?;
+        text[0] = b'-';
+        length = 1;
     }
     let mut rest = millis.unsigned_abs();
     for (index, (name, size)) in DURATION_UNITS.iter().enumerate() {
@@ -169,11 +177,15 @@ fn write_units(out: &mut dyn fmt::Write, millis: i64, with_weeks: bool) -> fmt::
             continue;
         }
         if rest >= size {
-            write!(out, "{}{name}", rest / size)?;
+            let digits = Digits::of(u128::from(rest / size));
             rest %= size;
+            for byte in digits.as_str().bytes().chain(name.bytes()) {
+                text[length] = byte;
+                length += 1;
+            }
         }
     }
-    Ok(())
+    out.write_str(std::str::from_utf8(&text[..length]).map_err(|_| fmt::Error)?)
 }
 
 #[cfg(test)]
