@@ -53,9 +53,16 @@ pub(super) struct BuildArgs {
     #[arg(long)]
     deny_warnings: bool,
     /// Print each service's rule-evaluation cost (samples read per evaluation
-    /// round), with the long windows chained and as raw counters would read them.
-    #[arg(long)]
-    cost: bool,
+    /// round), with the long windows chained and as raw counters would read them;
+    /// `--cost=json` prints it as JSON, for scripts and pull-request bots.
+    #[arg(
+        long,
+        value_name = "FORMAT",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "text"
+    )]
+    cost: Option<CostFormat>,
     /// The scrape interval the cost assumes (default: `[build]` or `[lint]`
     /// `scrape_interval` of .mlslo.toml, else 1m).
     #[arg(long, value_name = "DURATION", requires = "cost")]
@@ -70,6 +77,12 @@ pub(super) struct BuildArgs {
     series_per_selector: Option<u64>,
 }
 
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum CostFormat {
+    Text,
+    Json,
+}
+
 pub(super) fn run(args: &BuildArgs) -> u8 {
     let limits = match super::check::check_limits() {
         Ok(limits) => limits,
@@ -78,7 +91,7 @@ pub(super) fn run(args: &BuildArgs) -> u8 {
             return EXIT_USAGE_OR_IO;
         }
     };
-    let assumptions = match args.cost.then(|| cost_assumptions(args)).transpose() {
+    let assumptions = match args.cost.map(|_| cost_assumptions(args)).transpose() {
         Ok(assumptions) => assumptions,
         Err(message) => {
             write_stderr(&format!("error: {message}\n"));
@@ -155,10 +168,13 @@ fn compile_and_write(
 ) -> Finished {
     let mut compilation = Compilation::check_with(map, parseable, earlier, limits);
     let cost = match (compilation.program(), assumptions) {
-        (Some(program), Some(assumptions)) => cost_table(
-            &emit::cost::service_costs(program, assumptions),
-            assumptions,
-        ),
+        (Some(program), Some(assumptions)) => {
+            let costs = emit::cost::service_costs(program, assumptions);
+            match args.cost {
+                Some(CostFormat::Json) => cost_json(&costs, assumptions),
+                _ => cost_table(&costs, assumptions),
+            }
+        }
         _ => String::new(),
     };
     let listed = listing_existing
@@ -278,6 +294,63 @@ fn cost_assumptions(args: &BuildArgs) -> Result<CostAssumptions, String> {
     Ok(assumptions)
 }
 
+/// The totals of a `--cost` report: rules, samples with raw long windows, chained.
+fn cost_totals(costs: &[ServiceCost]) -> (u64, u64, u64) {
+    costs
+        .iter()
+        .fold((0u64, 0u64, 0u64), |(rules, raw, chained), cost| {
+            (
+                rules.saturating_add(cost.rules as u64),
+                raw.saturating_add(cost.samples_with_raw_long_windows),
+                chained.saturating_add(cost.samples),
+            )
+        })
+}
+
+/// The share of the samples that chaining the long windows saves (0 to 1).
+fn cost_saving(raw: u64, chained: u64) -> f64 {
+    if raw == 0 {
+        0.0
+    } else {
+        (raw - chained.min(raw)) as f64 / raw as f64
+    }
+}
+
+/// `--cost=json`: the table's figures, unrounded, with the assumptions.
+fn cost_json(costs: &[ServiceCost], assumptions: &CostAssumptions) -> String {
+    let (rules, raw, chained) = cost_totals(costs);
+    let services: Vec<serde_json::Value> = costs
+        .iter()
+        .map(|cost| {
+            serde_json::json!({
+                "service": cost.service,
+                "rules": cost.rules,
+                "samples_raw_long_windows": cost.samples_with_raw_long_windows,
+                "samples_chained": cost.samples,
+            })
+        })
+        .collect();
+    let report = serde_json::json!({
+        "unit": "samples read per evaluation round, per group of a grouped objective",
+        "assumptions": {
+            "scrape_interval": assumptions.scrape_interval.to_string(),
+            "evaluation_interval": assumptions.evaluation_interval.to_string(),
+            "series_per_selector": assumptions.series_per_selector,
+        },
+        "chained_from": emit::prometheus::CHAINED_FROM.to_string(),
+        "services": services,
+        "total": {
+            "rules": rules,
+            "samples_raw_long_windows": raw,
+            "samples_chained": chained,
+        },
+        "saving": cost_saving(raw, chained),
+    });
+    let mut text = serde_json::to_string_pretty(&report).unwrap_or_default();
+    text.push('\n');
+    text
+}
+
 /// The `--cost` report: the assumptions, then one line per service and the total.
 fn cost_table(costs: &[ServiceCost], assumptions: &CostAssumptions) -> String {
     let series = match assumptions.series_per_selector {
@@ -306,19 +379,11 @@ fn cost_table(costs: &[ServiceCost], assumptions: &CostAssumptions) -> String {
             ]
         })
         .collect();
-    let sum = |field: fn(&ServiceCost) -> u64| {
-        costs
-            .iter()
-            .fold(0u64, |total, cost| total.saturating_add(field(cost)))
-    };
-    let (before, after) = (
-        sum(|cost| cost.samples_with_raw_long_windows),
-        sum(|cost| cost.samples),
-    );
+    let (rules, before, after) = cost_totals(costs);
     if costs.len() > 1 {
         rows.push([
             "total".to_owned(),
-            sum(|cost| cost.rules as u64).to_string(),
+            rules.to_string(),
             before.to_string(),
             after.to_string(),
         ]);
@@ -333,7 +398,7 @@ fn cost_table(costs: &[ServiceCost], assumptions: &CostAssumptions) -> String {
         ));
     }
     if before > 0 {
-        let saved = (before - after.min(before)) as f64 * 100.0 / before as f64;
+        let saved = cost_saving(before, after) * 100.0;
         out.push_str(&format!(
             "\nchaining the windows from {} on saves {saved:.0}% of the samples read\n",
             emit::prometheus::CHAINED_FROM

@@ -610,6 +610,73 @@ fn the_readme_shows_real_backtests() {
 }
 
 #[test]
+fn the_readme_shows_a_real_cost_report_and_its_json_agrees() {
+    const COMMAND: &str = "$ mlslo build --cost --scrape-interval 15s --series-per-selector 4\n";
+    let shown = readme_code_blocks()
+        .into_iter()
+        .find_map(|block| block.strip_prefix(COMMAND).map(str::to_owned))
+        .expect("the README shows a cost report");
+    let folder = scratch("cost-report");
+    let out = folder.join("generated");
+    let out = out.to_str().expect("a UTF-8 path");
+    let flags = [
+        "--scrape-interval",
+        "15s",
+        "--series-per-selector",
+        "4",
+        "-o",
+        out,
+    ];
+    let mut text_command = vec!["build", "--cost"];
+    text_command.extend(flags);
+    let output = mlslo(&text_command);
+    assert_eq!(status(&output), 0, "{}", stderr(&output));
+    assert_eq!(stdout(&output), shown, "update the README's cost report");
+
+    let mut json_command = vec!["build", "--cost=json"];
+    json_command.extend(flags);
+    let output = mlslo(&json_command);
+    assert_eq!(status(&output), 0, "{}", stderr(&output));
+    let report: serde_json::Value =
+        serde_json::from_str(&stdout(&output)).expect("--cost=json prints JSON");
+    let total_row = shown
+        .lines()
+        .find(|line| line.starts_with("total "))
+        .expect("the table has a total row");
+    let figures: Vec<u64> = total_row
+        .split_whitespace()
+        .skip(1)
+        .map(|figure| figure.parse().expect("a count"))
+        .collect();
+    let total = &report["total"];
+    assert_eq!(
+        figures,
+        [
+            total["rules"].as_u64().unwrap(),
+            total["samples_raw_long_windows"].as_u64().unwrap(),
+            total["samples_chained"].as_u64().unwrap(),
+        ]
+    );
+    let services = report["services"].as_array().expect("services");
+    let service_rows = shown
+        .lines()
+        .skip_while(|line| !line.starts_with("service "))
+        .skip(1)
+        .take_while(|line| !line.starts_with("total "))
+        .count();
+    assert_eq!(services.len(), service_rows);
+    let chained: u64 = services
+        .iter()
+        .map(|service| service["samples_chained"].as_u64().unwrap())
+        .sum();
+    assert_eq!(chained, figures[2]);
+    let saving = report["saving"].as_f64().expect("a share");
+    let percent = format!("saves {:.0}% of the samples read", saving * 100.0);
+    assert!(shown.contains(&percent), "{percent} not in {shown}");
+    assert_eq!(report["assumptions"]["scrape_interval"], "15s");
+}
+
+#[test]
 fn a_100_megabyte_file_gets_its_diagnostic_at_the_right_line() {
     let folder = scratch("hundred_megabytes");
     let comment_line = format!("# {}\n", "x".repeat(97));
