@@ -67,6 +67,10 @@ pub struct BacktestArgs {
     /// one generated from the routing block).
     #[arg(long, value_name = "FILE")]
     pub alertmanager_config: Option<PathBuf>,
+    /// Labelled incident windows (YAML) to score the alerts against: precision,
+    /// recall, detection and reset time (default: incidents inferred from the SLIs).
+    #[arg(long, value_name = "FILE")]
+    pub incidents: Option<PathBuf>,
     /// Also write a self-contained HTML report with SVG charts to this file.
     #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,
@@ -104,6 +108,7 @@ fn prepare_and_run(args: &BacktestArgs) -> Result<String, String> {
         step: args.step.as_deref(),
         alertmanager_config: None,
         max_steps: args.max_steps,
+        incidents: None,
     };
     if let (Some(url), (Some(start_ms), Some(end_ms))) =
         (&args.prometheus_url, options.start_and_end_ms()?)
@@ -115,8 +120,15 @@ fn prepare_and_run(args: &BacktestArgs) -> Result<String, String> {
         Some(path) => Some((path.display().to_string(), read(path)?)),
         None => None,
     };
+    let incidents = match &args.incidents {
+        Some(path) => Some((path.display().to_string(), read(path)?)),
+        None => None,
+    };
     let options = BacktestOptions {
         alertmanager_config: alertmanager_config
+            .as_ref()
+            .map(|(name, text)| (name.as_str(), text.as_str())),
+        incidents: incidents
             .as_ref()
             .map(|(name, text)| (name.as_str(), text.as_str())),
         ..options

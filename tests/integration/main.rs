@@ -9,6 +9,7 @@ mod architecture;
 mod backtest;
 mod backtest_prometheus;
 mod backtest_report;
+mod backtest_scores;
 mod bounds;
 mod build_atomic;
 mod check_lint_build;

@@ -546,6 +546,63 @@ fn summary(report: &Report, incidents: &[Incident], out: &mut String) {
         }
         out.push_str("</tbody></table>\n");
     }
+    if let Some(scores) = &report.scores {
+        alert_quality(report, scores, out);
+    }
+}
+
+/// The alert-quality scores: where the incidents came from, then one row per
+/// objective and one per alert under it.
+fn alert_quality(report: &Report, scores: &super::scores::Scores, out: &mut String) {
+    use super::scores::{describe_source, format_per_week, format_ratio, format_time_score};
+    let _ = writeln!(
+        out,
+        "<h3>Alert quality</h3>\n<p class=\"note\">Against {} ({}).</p>",
+        escape(&describe_source(&scores.source)),
+        counted(scores.incidents.len(), "incident")
+    );
+    out.push_str(
+        "<div class=\"wide\"><table id=\"scores\"><thead><tr><th>objective / alert</th><th>firings</th>\
+<th>precision</th><th>recall</th><th>detection</th><th>reset</th><th>pages per week</th></tr></thead><tbody>\n",
+    );
+    let row = |name: String, score: &super::scores::Score, out: &mut String| {
+        let _ = writeln!(
+            out,
+            "<tr><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{} ({}/{})</td>\
+<td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
+            escape(&name),
+            score.firings,
+            escape(&format_ratio(score.precision)),
+            escape(&format_ratio(score.recall)),
+            score.detected,
+            score.incidents,
+            escape(&format_time_score(score.detection_ms, false)),
+            escape(&format_time_score(score.reset_ms, score.reset_at_least)),
+            escape(&format_per_week(score.pages_per_week)),
+        );
+    };
+    let mut rows = 0;
+    for objective in &scores.objectives {
+        if rows >= MAX_ROWS {
+            break;
+        }
+        row(objective.objective.to_string(), &objective.score, out);
+        rows += 1;
+        for alert in scores
+            .alerts
+            .iter()
+            .filter(|a| a.objective == objective.objective)
+        {
+            let name = report
+                .alerts
+                .iter()
+                .find(|a| a.alertname == alert.alertname && a.labels == alert.labels)
+                .map_or_else(|| alert.alertname.clone(), |a| display_name(report, a));
+            row(format!("\u{a0}\u{a0}{name}"), &alert.score, out);
+            rows += 1;
+        }
+    }
+    out.push_str("</tbody></table></div>\n");
 }
 
 /// `1 page`, `2 pages`.

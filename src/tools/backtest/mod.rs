@@ -25,6 +25,7 @@
 pub mod data;
 pub mod fetch;
 pub mod html;
+pub mod scores;
 
 pub use data::Dataset;
 pub use html::render_html;
@@ -271,14 +272,20 @@ impl Backtest {
                 format_time(end_ms),
             ));
         }
-        evaluate(
+        let labelled = options
+            .incidents
+            .map(|(name, text)| Ok::<_, String>((name, scores::parse_incidents(name, text)?)))
+            .transpose()?;
+        let mut report = evaluate(
             &self.groups,
             &self.grouped_by,
             dataset,
             &schedule,
             config.as_ref(),
             progress,
-        )
+        )?;
+        report.scores = score_report(&report, labelled);
+        Ok(report)
     }
 }
 
@@ -304,6 +311,10 @@ pub struct BacktestOptions<'a> {
     /// The most evaluation timestamps a run may take (`--max-steps`); `None` for
     /// [`DEFAULT_MAX_STEPS`].
     pub max_steps: Option<u64>,
+    /// Labelled incident windows (`--incidents`), as (name in messages, YAML text),
+    /// for the alert-quality scores; `None` to infer them from the SLIs
+    /// ([`scores::infer_incidents`]).
+    pub incidents: Option<(&'a str, &'a str)>,
 }
 
 impl BacktestOptions<'_> {
@@ -406,9 +417,15 @@ pub struct ObjectiveKey {
 impl ObjectiveKey {
     /// The objective of a series or alert with these labels, its group read from
     /// the labels `grouped_by` names for its objective.
+    /// Alerts of Sloth's rules name their objective with Sloth's labels, read when
+    /// mlslo's are absent, so that `--compare` scores them against the same incidents.
     fn of(labels: &BTreeMap<String, String>, grouped_by: &GroupedBy) -> ObjectiveKey {
         let label = |name: &str| labels.get(name).cloned().unwrap_or_default();
-        let (service, slo) = (label(LABEL_SERVICE), label(LABEL_SLO));
+        let (mut service, mut slo) = (label(LABEL_SERVICE), label(LABEL_SLO));
+        if service.is_empty() && slo.is_empty() {
+            service = label(naming::SLOTH_LABEL_SERVICE);
+            slo = label(naming::SLOTH_LABEL_SLO);
+        }
         let group = grouped_by
             .get(&(service.clone(), slo.clone()))
             .into_iter()
@@ -610,6 +627,64 @@ pub struct Report {
     /// `rule: message` per failed rule evaluation (first 20).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub rule_errors: Vec<String>,
+    /// Alert-quality scores against labelled or inferred incidents; `None` when
+    /// incidents were inferred and no objective records an error ratio.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scores: Option<scores::Scores>,
+}
+
+/// The alert-quality scores of `report`: against `labelled` incidents (file name,
+/// incidents), every objective with an alert or an incident is scored, the file
+/// being the whole truth about the range; without them, incidents are inferred from
+/// the recorded error ratios, and only objectives that record one are scored.
+fn score_report(
+    report: &Report,
+    labelled: Option<(&str, Vec<scores::Incident>)>,
+) -> Option<scores::Scores> {
+    let range = (report.start_ms, report.end_ms);
+    match labelled {
+        Some((name, incidents)) => {
+            let mut scored: Vec<ObjectiveKey> = report
+                .alerts
+                .iter()
+                .map(|alert| alert.objective.clone())
+                .filter(|objective| !objective.service.is_empty())
+                .chain(incidents.iter().map(|incident| incident.objective.clone()))
+                .collect();
+            scored.sort();
+            scored.dedup();
+            let source = scores::IncidentSource::File { name: name.into() };
+            Some(scores::score(
+                &report.alerts,
+                &incidents,
+                &scored,
+                source,
+                range,
+            ))
+        }
+        None => {
+            let scored: Vec<ObjectiveKey> = report
+                .error_ratios
+                .iter()
+                .filter(|(_, ratio)| ratio.budget.is_some())
+                .map(|(objective, _)| objective.clone())
+                .collect();
+            if scored.is_empty() {
+                return None;
+            }
+            let incidents = scores::infer_incidents(&report.error_ratios);
+            let source = scores::IncidentSource::Inferred {
+                rule: scores::inference_rule(),
+            };
+            Some(scores::score(
+                &report.alerts,
+                &incidents,
+                &scored,
+                source,
+                range,
+            ))
+        }
+    }
 }
 
 /// The evaluation range, resolved: the times asked for, or else the data's
@@ -782,6 +857,7 @@ fn evaluate(
         forecasts,
         notifications,
         rule_errors,
+        scores: None,
     })
 }
 
@@ -1518,6 +1594,9 @@ pub fn render_table(report: &Report) -> String {
                 what
             ));
         }
+    }
+    if let Some(scores) = &report.scores {
+        scores::render_text(report, scores, &mut out);
     }
     for error in &report.rule_errors {
         out.push_str(&format!("rule error: {error}\n"));
