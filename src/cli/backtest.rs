@@ -18,8 +18,8 @@ use std::path::{Path, PathBuf};
 use super::prometheus_api::PrometheusServer;
 use super::{write_stderr, write_stdout, EXIT_CLEAN, EXIT_USAGE_OR_IO};
 use crate::tools::backtest::{
-    fetch::fetch, render_html, render_json, render_table, Backtest, BacktestOptions, Dataset,
-    RuleSet,
+    compare, fetch::fetch, render_html, render_json, render_table, Backtest, BacktestOptions,
+    Dataset, RuleSet,
 };
 
 #[derive(Debug, clap::Args)]
@@ -71,6 +71,11 @@ pub struct BacktestArgs {
     /// recall, detection and reset time (default: incidents inferred from the SLIs).
     #[arg(long, value_name = "FILE")]
     pub incidents: Option<PathBuf>,
+    /// Replay these rules too (Prometheus rule files or .slo files, e.g. the rules
+    /// deployed today, or another generator's) over the same data, routing and
+    /// incidents, and report both side by side with the differences.
+    #[arg(long, value_name = "OTHER_RULES", num_args = 1..)]
+    pub compare: Vec<PathBuf>,
     /// Also write a self-contained HTML report with SVG charts to this file.
     #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,
@@ -98,6 +103,11 @@ fn read(path: &Path) -> Result<String, String> {
 
 fn prepare_and_run(args: &BacktestArgs) -> Result<String, String> {
     let backtest = load_rules(&args.rules)?;
+    let other = if args.compare.is_empty() {
+        None
+    } else {
+        Some(load_rules(&args.compare)?)
+    };
     let mut dataset = Dataset::default();
     for path in &args.data {
         dataset.add_file(&path.display().to_string(), &read(path)?)?;
@@ -113,7 +123,15 @@ fn prepare_and_run(args: &BacktestArgs) -> Result<String, String> {
     if let (Some(url), (Some(start_ms), Some(end_ms))) =
         (&args.prometheus_url, options.start_and_end_ms()?)
     {
-        let fetched = fetch_history(args, url, &backtest, start_ms, end_ms)?;
+        let both;
+        let needed = match &other {
+            Some(other) => {
+                both = backtest.together_with(other);
+                &both
+            }
+            None => &backtest,
+        };
+        let fetched = fetch_history(args, url, needed, start_ms, end_ms)?;
         dataset.merge(fetched, url)?;
     }
     let alertmanager_config = match &args.alertmanager_config {
@@ -144,6 +162,33 @@ fn prepare_and_run(args: &BacktestArgs) -> Result<String, String> {
             }
         }
     };
+    if let Some(other) = &other {
+        let names = |paths: &[PathBuf]| {
+            paths
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        let comparison = backtest.compare(
+            other,
+            (&names(&args.rules), &names(&args.compare)),
+            &dataset,
+            &options,
+            &mut progress,
+        );
+        if let Some(bar) = bar {
+            bar.finish_and_clear();
+        }
+        let comparison = comparison?;
+        if let Some(path) = &args.report {
+            super::atomic_write::write_file_atomically(path, &render_html(&comparison.base))?;
+        }
+        return Ok(match args.format {
+            super::Format::Human => compare::render_text(&comparison),
+            super::Format::Json => compare::render_json(&comparison),
+        });
+    }
     let report = backtest.run(&dataset, &options, &mut progress);
     if let Some(bar) = bar {
         bar.finish_and_clear();

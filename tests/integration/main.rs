@@ -7,6 +7,7 @@ mod alertmanager;
 mod alertmanager_routing;
 mod architecture;
 mod backtest;
+mod backtest_compare;
 mod backtest_prometheus;
 mod backtest_report;
 mod backtest_scores;

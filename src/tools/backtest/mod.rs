@@ -22,6 +22,7 @@
 //! the one line (or the rendered diagnostics) the command prints after `error: `,
 //! and names the file or the command-line flag it comes from.
 
+pub mod compare;
 pub mod data;
 pub mod fetch;
 pub mod html;
@@ -286,6 +287,61 @@ impl Backtest {
         )?;
         report.scores = score_report(&report, labelled);
         Ok(report)
+    }
+
+    /// These rules and `other`'s as one set, for a fetch plan that pulls what
+    /// either reads before a [`Backtest::compare`] of the two.
+    pub fn together_with(&self, other: &Backtest) -> Backtest {
+        let mut both = self.clone();
+        both.groups.extend(other.groups.iter().cloned());
+        both
+    }
+
+    /// Replays these rules (named `base_rules` in the output) and `other`
+    /// (`other_rules`) over `dataset`, both routed by the same Alertmanager
+    /// configuration (the one `options` gives, else the one generated from these
+    /// rules' `.slo` sources, else `other`'s) and scored against the same incidents
+    /// (the file `options` gives, else those inferred from these rules' SLIs, since
+    /// `other` may record none or name them otherwise).
+    pub fn compare(
+        &self,
+        other: &Backtest,
+        (base_rules, other_rules): (&str, &str),
+        dataset: &Dataset,
+        options: &BacktestOptions,
+        progress: &mut dyn FnMut(u64, u64),
+    ) -> Result<compare::Comparison, String> {
+        let base = self.run(dataset, options, progress)?;
+        let routing = options.alertmanager_config.or_else(|| {
+            self.generated_alertmanager
+                .as_deref()
+                .map(|text| ("the alertmanager.yml generated from the first rules", text))
+        });
+        let other_options = BacktestOptions {
+            alertmanager_config: routing,
+            ..*options
+        };
+        let mut compared = other.run(dataset, &other_options, progress)?;
+        if let (Some(base_scores), None) = (&base.scores, options.incidents) {
+            let incidents: Vec<scores::Incident> = base_scores
+                .incidents
+                .iter()
+                .map(|scored| scored.incident.clone())
+                .collect();
+            let scored: Vec<ObjectiveKey> = base_scores
+                .objectives
+                .iter()
+                .map(|objective| objective.objective.clone())
+                .collect();
+            compared.scores = Some(scores::score(
+                &compared.alerts,
+                &incidents,
+                &scored,
+                base_scores.source.clone(),
+                (compared.start_ms, compared.end_ms),
+            ));
+        }
+        Ok(compare::compare(base, compared, base_rules, other_rules))
     }
 }
 
@@ -886,11 +942,9 @@ fn budgets(
             continue;
         }
         if let Some(days) = last_finite(id).filter(|days| *days > 0.0) {
+            let objective = series_objective(labels);
             windows_ms.insert(
-                (
-                    labels.get(LABEL_SERVICE).to_string(),
-                    labels.get(LABEL_SLO).to_string(),
-                ),
+                (objective.service, objective.slo),
                 (days * crate::prometheus::model::duration::DAY as f64).round() as i64,
             );
         }
@@ -950,7 +1004,18 @@ fn finite_points(series: &StoredSeries, start_ms: i64, end_ms: i64) -> Vec<(i64,
         .collect()
 }
 
+///
+/// Sloth's series name their objective with `sloth_service` and `sloth_slo` and carry
+/// the SLO's static labels and Sloth's ids beside them; Sloth has no groups, so such
+/// a series is the objective's own.
 fn series_objective(labels: &Labels) -> ObjectiveKey {
+    if labels.get(LABEL_SERVICE).is_empty() && !labels.get(naming::SLOTH_LABEL_SERVICE).is_empty() {
+        return ObjectiveKey {
+            service: labels.get(naming::SLOTH_LABEL_SERVICE).to_string(),
+            slo: labels.get(naming::SLOTH_LABEL_SLO).to_string(),
+            group: BTreeMap::new(),
+        };
+    }
     ObjectiveKey {
         service: labels.get(LABEL_SERVICE).to_string(),
         slo: labels.get(LABEL_SLO).to_string(),
@@ -980,13 +1045,8 @@ fn error_ratios(
         } else if name == naming::SLO_ERROR_BUDGET {
             // `vector(budget)`: one series per objective, shared by its groups.
             if let Some(budget) = series.values.iter().rev().copied().find(|v| v.is_finite()) {
-                budget_ratios.insert(
-                    (
-                        series.labels.get(LABEL_SERVICE).to_string(),
-                        series.labels.get(LABEL_SLO).to_string(),
-                    ),
-                    budget,
-                );
+                let objective = series_objective(&series.labels);
+                budget_ratios.insert((objective.service, objective.slo), budget);
             }
         }
     }

@@ -318,7 +318,7 @@ pub fn infer_incidents(error_ratios: &BTreeMap<ObjectiveKey, ErrorRatio>) -> Vec
 
 /// Whether an alert counts as a page for the objective's pages per week: labelled
 /// `severity="page"`, as mlslo's rules are, or `sloth_severity="page"`, as Sloth's.
-fn is_page(alert: &AlertHistory) -> bool {
+pub fn is_page(alert: &AlertHistory) -> bool {
     alert.labels.get(naming::LABEL_SEVERITY).map(String::as_str) == Some("page")
         || alert
             .labels
