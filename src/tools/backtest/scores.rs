@@ -580,3 +580,137 @@ pub fn render_text(report: &super::Report, scores: &Scores, out: &mut String) {
         out.push('\n');
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tools::backtest::Interval;
+
+    const M: i64 = MINUTE;
+
+    fn objective(slo: &str) -> ObjectiveKey {
+        ObjectiveKey {
+            service: "s".into(),
+            slo: slo.into(),
+            group: BTreeMap::new(),
+        }
+    }
+
+    fn alert(severity: &str, firings: &[(i64, i64, bool)]) -> AlertHistory {
+        AlertHistory {
+            alertname: "Burn".into(),
+            labels: BTreeMap::from([
+                ("alertname".into(), "Burn".into()),
+                ("severity".into(), severity.into()),
+            ]),
+            objective: objective("o"),
+            firings: firings.len(),
+            firing_ms: 0,
+            pending: Vec::new(),
+            firing: firings
+                .iter()
+                .map(|&(start, end, open)| Interval {
+                    start_ms: start * M,
+                    end_ms: end * M,
+                    open,
+                })
+                .collect(),
+            pages: Vec::new(),
+        }
+    }
+
+    fn incident(start: i64, end: i64) -> Incident {
+        Incident {
+            objective: objective("o"),
+            start_ms: start * M,
+            end_ms: end * M,
+            open: false,
+        }
+    }
+
+    fn scores(alerts: &[AlertHistory], incidents: &[Incident], end: i64) -> Scores {
+        let source = IncidentSource::Inferred {
+            rule: inference_rule(),
+        };
+        score(alerts, incidents, &[objective("o")], source, (0, end * M))
+    }
+
+    #[test]
+    fn a_firing_that_ends_as_the_incident_starts_does_not_overlap_it() {
+        // [10m, 20m) and [20m, 30m) share no instant; [19m, 21m) overlaps both ends.
+        let result = scores(
+            &[
+                alert("page", &[(10, 20, false)]),
+                alert("ticket", &[(29, 31, false)]),
+            ],
+            &[incident(20, 30)],
+            60,
+        );
+        let page = &result.alerts[0].score;
+        assert_eq!((page.firings, page.true_positives), (1, 0));
+        assert_eq!((page.precision, page.recall), (Some(0.0), Some(0.0)));
+        assert_eq!(page.detection_ms, None);
+        let ticket = &result.alerts[1].score;
+        assert_eq!(
+            (ticket.detection_ms, ticket.reset_ms),
+            (Some(9 * M), Some(M))
+        );
+    }
+
+    #[test]
+    fn detection_is_zero_when_already_firing_and_reset_is_a_bound_when_still_firing() {
+        let result = scores(
+            &[alert("ticket", &[(5, 60, true)])],
+            &[incident(10, 20), incident(30, 50)],
+            60,
+        );
+        let score = &result.objectives[0].score;
+        assert_eq!(
+            (score.firings, score.true_positives, score.detected),
+            (1, 1, 2)
+        );
+        assert_eq!(score.detection_ms, Some(0));
+        // 60 - 20 = 40 and 60 - 50 = 10: a mean of 25 minutes, at least.
+        assert_eq!((score.reset_ms, score.reset_at_least), (Some(25 * M), true));
+        // One ticket firing in an hour: 168 a week for the alert, no page for the
+        // objective.
+        assert_eq!(result.alerts[0].score.pages_per_week, Some(168.0));
+        assert_eq!(score.pages_per_week, Some(0.0));
+    }
+
+    #[test]
+    fn an_incident_still_going_has_no_reset_and_an_open_one_is_inferred() {
+        let ratio = ErrorRatio {
+            // Above 0.001 from 2m on, for 20 minutes, until the range ends at 22m.
+            points: (0..=22)
+                .map(|m| (m * M, if m >= 2 { 0.002 } else { 0.0 }))
+                .collect(),
+            budget: Some(0.001),
+        };
+        let mut ratios = BTreeMap::from([(objective("o"), ratio)]);
+        let inferred = infer_incidents(&ratios);
+        assert_eq!(
+            inferred,
+            [Incident {
+                open: true,
+                ..incident(2, 22)
+            }]
+        );
+        // 14 minutes above, then below: too short to count.
+        ratios.get_mut(&objective("o")).expect("ratio").points = (0..=30)
+            .map(|m| (m * M, if (2..16).contains(&m) { 0.002 } else { 0.0 }))
+            .collect();
+        assert_eq!(infer_incidents(&ratios), []);
+        let result = scores(&[alert("page", &[(4, 22, true)])], &inferred, 22);
+        let scored = &result.incidents[0];
+        assert_eq!(scored.detection_ms, Some(2 * M));
+        assert_eq!((scored.reset_ms, scored.reset_at_least), (None, false));
+    }
+
+    #[test]
+    fn means_round_to_the_nearest_millisecond() {
+        assert_eq!(mean([1, 2].into_iter()), Some(2));
+        assert_eq!(mean([1, 1, 2].into_iter()), Some(1));
+        assert_eq!(mean(std::iter::empty()), None);
+    }
+}
