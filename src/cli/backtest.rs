@@ -134,6 +134,19 @@ fn prepare_and_run(args: &BacktestArgs) -> Result<String, String> {
         let fetched = fetch_history(args, url, needed, start_ms, end_ms)?;
         dataset.merge(fetched, url)?;
     }
+    if args.prometheus_url.is_none() {
+        let both;
+        let read = match &other {
+            Some(other) => {
+                both = backtest.together_with(other);
+                &both
+            }
+            None => &backtest,
+        };
+        for warning in read.data_warnings(&dataset, &options)? {
+            eprintln!("warning: --data: {warning}");
+        }
+    }
     let alertmanager_config = match &args.alertmanager_config {
         Some(path) => Some((path.display().to_string(), read(path)?)),
         None => None,

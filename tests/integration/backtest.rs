@@ -524,3 +524,38 @@ fn the_traffic_guard_keeps_tickets_quiet_too() {
         "{report}"
     );
 }
+
+#[test]
+fn data_without_a_selectors_series_is_named_in_a_warning() {
+    // The fraud detector's rules over the model-serving history: every selector of
+    // theirs matches nothing there, as a fetch from a server without them would warn.
+    let output = mlslo(&[
+        "backtest",
+        "rules/fraud-detector.slo",
+        "rules/routing.slo",
+        "--data",
+        "tests/data/backtest/model-serving.series",
+    ]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let warnings = stderr(&output);
+    assert!(
+        warnings.contains(
+            "warning: --data: `fraud_model_precision{app=\"fraud-detector\",label_delay=\"24h\",\
+             namespace=\"risk-prod\"}` matched no series from 2026-11-01T00:00:00Z to \
+             2026-11-01T23:59:00Z: the rules that read it see no data\n"
+        ),
+        "{warnings}"
+    );
+    assert!(warnings
+        .lines()
+        .all(|line| line.starts_with("warning: --data: `")));
+    // Its own history holds every series it reads, a sample a minute.
+    let output = mlslo(&[
+        "backtest",
+        "rules/fraud-detector.slo",
+        "rules/routing.slo",
+        "--data",
+        "tests/data/backtest/fraud-detector.series",
+    ]);
+    assert_eq!(stderr(&output), "");
+}

@@ -289,6 +289,19 @@ impl Backtest {
         Ok(report)
     }
 
+    /// What a fetch would warn of, for recorded data: each selector the rules read
+    /// that matches no series of `dataset`, or whose series hold fewer samples than
+    /// one per 5m over the range `options` gives ([`fetch::dataset_warnings`]).
+    pub fn data_warnings(
+        &self,
+        dataset: &Dataset,
+        options: &BacktestOptions,
+    ) -> Result<Vec<String>, String> {
+        let (start_ms, end_ms) = resolve_range(options.start_and_end_ms()?, dataset.extent_ms())?;
+        let plan = fetch::plan_fetch(&self.groups, start_ms, end_ms, end_ms - start_ms + 1, 1);
+        Ok(fetch::dataset_warnings(&plan, dataset, start_ms, end_ms))
+    }
+
     /// These rules and `other`'s as one set, for a fetch plan that pulls what
     /// either reads before a [`Backtest::compare`] of the two.
     pub fn together_with(&self, other: &Backtest) -> Backtest {
