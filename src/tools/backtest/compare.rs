@@ -13,7 +13,7 @@ use std::fmt::Write as _;
 use serde::Serialize;
 
 use super::scores::{self, Score};
-use super::{display_name, format_time, ObjectiveKey, Report};
+use super::{display_name, format_time, AlertHistory, ObjectiveKey, Report};
 use crate::prometheus::model::duration::format_model_duration;
 
 /// Two backtests of the same data, and what differs.
@@ -93,10 +93,13 @@ pub fn compare(
             keys.extend(scores.objectives.iter().map(|o| o.objective.clone()));
         }
     }
+    let (base_alerts, compared_alerts) =
+        (alerts_by_objective(&base), alerts_by_objective(&compared));
     let objectives = keys
         .into_iter()
         .map(|objective| {
-            let (ours, theirs) = (side(&base, &objective), side(&compared, &objective));
+            let ours = side(&base, base_alerts.get(&objective), &objective);
+            let theirs = side(&compared, compared_alerts.get(&objective), &objective);
             let differences = differences(&ours, &theirs);
             ObjectiveComparison {
                 objective,
@@ -130,12 +133,20 @@ pub fn compare(
     }
 }
 
-fn side(report: &Report, objective: &ObjectiveKey) -> Side {
-    let alerts: Vec<_> = report
-        .alerts
-        .iter()
-        .filter(|a| &a.objective == objective)
-        .collect();
+fn alerts_by_objective(report: &Report) -> BTreeMap<ObjectiveKey, Vec<&AlertHistory>> {
+    let mut grouped: BTreeMap<ObjectiveKey, Vec<&AlertHistory>> = BTreeMap::new();
+    for alert in &report.alerts {
+        grouped
+            .entry(alert.objective.clone())
+            .or_default()
+            .push(alert);
+    }
+    grouped
+}
+
+/// One objective of `report`, whose alerts are `alerts`.
+fn side(report: &Report, alerts: Option<&Vec<&AlertHistory>>, objective: &ObjectiveKey) -> Side {
+    let alerts = alerts.map_or(&[][..], Vec::as_slice);
     Side {
         firings: alerts.iter().map(|a| a.firings).sum(),
         page_firings: alerts
@@ -149,10 +160,11 @@ fn side(report: &Report, objective: &ObjectiveKey) -> Side {
             .map(|p| p.notifications)
             .sum(),
         scores: report.scores.as_ref().and_then(|s| {
-            s.objectives
-                .iter()
-                .find(|o| &o.objective == objective)
-                .map(|o| o.score.clone())
+            let at = s
+                .objectives
+                .binary_search_by(|o| o.objective.cmp(objective))
+                .ok()?;
+            Some(s.objectives[at].score.clone())
         }),
     }
 }

@@ -584,21 +584,17 @@ fn alert_quality(report: &Report, scores: &super::scores::Scores, out: &mut Stri
         );
     };
     let mut rows = 0;
+    let alerts_of = scores.alerts_by_objective();
     for objective in &scores.objectives {
         if rows >= MAX_ROWS {
             break;
         }
         row(objective.objective.to_string(), &objective.score, out);
         rows += 1;
-        for alert in scores
-            .alerts
-            .iter()
-            .filter(|a| a.objective == objective.objective)
-        {
+        for alert in alerts_of.get(&objective.objective).into_iter().flatten() {
             let name = report
                 .alerts
-                .iter()
-                .find(|a| a.alertname == alert.alertname && a.labels == alert.labels)
+                .get(alert.alert_index)
                 .map_or_else(|| alert.alertname.clone(), |a| display_name(report, a));
             row(format!("\u{a0}\u{a0}{name}"), &alert.score, out);
             rows += 1;

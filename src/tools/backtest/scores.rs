@@ -109,6 +109,9 @@ pub struct AlertScore {
     pub labels: BTreeMap<String, String>,
     #[serde(skip)]
     pub objective: ObjectiveKey,
+    /// Its place in the scored report's `alerts`.
+    #[serde(skip)]
+    pub alert_index: usize,
     #[serde(flatten)]
     pub score: Score,
 }
@@ -145,6 +148,17 @@ pub struct Scores {
     pub incidents: Vec<ScoredIncident>,
     pub objectives: Vec<ObjectiveScore>,
     pub alerts: Vec<AlertScore>,
+}
+
+impl Scores {
+    /// The alerts' scores of each objective, in their order.
+    pub fn alerts_by_objective(&self) -> BTreeMap<&ObjectiveKey, Vec<&AlertScore>> {
+        let mut grouped: BTreeMap<&ObjectiveKey, Vec<&AlertScore>> = BTreeMap::new();
+        for alert in &self.alerts {
+            grouped.entry(&alert.objective).or_default().push(alert);
+        }
+        grouped
+    }
 }
 
 /// The incident file as written.
@@ -341,22 +355,33 @@ pub fn score(
     let mut objectives = Vec::new();
     let mut alert_scores = Vec::new();
     let mut scored_incidents = Vec::new();
+    // Grouped once, so that thousands of objectives cost no quadratic scan.
+    let mut incidents_of: BTreeMap<&ObjectiveKey, Vec<&Incident>> = BTreeMap::new();
+    for incident in incidents {
+        incidents_of
+            .entry(&incident.objective)
+            .or_default()
+            .push(incident);
+    }
+    let mut alerts_of: BTreeMap<&ObjectiveKey, Vec<(usize, &AlertHistory)>> = BTreeMap::new();
+    for (index, alert) in alerts.iter().enumerate() {
+        alerts_of
+            .entry(&alert.objective)
+            .or_default()
+            .push((index, alert));
+    }
     for objective in scored {
-        let own: Vec<&Incident> = incidents
-            .iter()
-            .filter(|i| &i.objective == objective)
-            .collect();
-        let mine: Vec<&AlertHistory> = alerts
-            .iter()
-            .filter(|a| &a.objective == objective)
-            .collect();
-        for alert in &mine {
+        let own = incidents_of.remove(objective).unwrap_or_default();
+        let indexed = alerts_of.remove(objective).unwrap_or_default();
+        let mine: Vec<&AlertHistory> = indexed.iter().map(|(_, alert)| *alert).collect();
+        for &(index, alert) in &indexed {
             let mut score = score_firings(&[alert], &own);
             score.pages_per_week = per_week(alert.firings);
             alert_scores.push(AlertScore {
                 alertname: alert.alertname.clone(),
                 labels: alert.labels.clone(),
                 objective: objective.clone(),
+                alert_index: index,
                 score,
             });
         }
@@ -537,21 +562,14 @@ pub fn render_text(report: &super::Report, scores: &Scores, out: &mut String) {
             format_per_week(score.pages_per_week),
         ]
     };
+    let alerts_of = scores.alerts_by_objective();
     for objective in &scores.objectives {
         rows.push(cells(objective.objective.to_string(), &objective.score));
-        for alert in scores
-            .alerts
-            .iter()
-            .filter(|a| a.objective == objective.objective)
-        {
-            let name = report
-                .alerts
-                .iter()
-                .find(|a| a.alertname == alert.alertname && a.labels == alert.labels)
-                .map_or_else(
-                    || alert.alertname.clone(),
-                    |a| super::display_name(report, a),
-                );
+        for alert in alerts_of.get(&objective.objective).into_iter().flatten() {
+            let name = report.alerts.get(alert.alert_index).map_or_else(
+                || alert.alertname.clone(),
+                |a| super::display_name(report, a),
+            );
             rows.push(cells(format!("  {name}"), &alert.score));
         }
     }
