@@ -567,10 +567,10 @@ fn alert_quality(report: &Report, scores: &super::scores::Scores, out: &mut Stri
         "<div class=\"wide\"><table id=\"scores\"><thead><tr><th>objective / alert</th><th>firings</th>\
 <th>precision</th><th>recall</th><th>detection</th><th>reset</th><th>pages per week</th></tr></thead><tbody>\n",
     );
-    let row = |name: String, score: &super::scores::Score, out: &mut String| {
+    let row = |kind: &str, name: String, score: &super::scores::Score, out: &mut String| {
         let _ = writeln!(
             out,
-            "<tr><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{} ({}/{})</td>\
+            "<tr class=\"{kind}\"><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{} ({}/{})</td>\
 <td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
             escape(&name),
             score.firings,
@@ -586,21 +586,34 @@ fn alert_quality(report: &Report, scores: &super::scores::Scores, out: &mut Stri
     let mut rows = 0;
     let alerts_of = scores.alerts_by_objective();
     for objective in &scores.objectives {
-        if rows >= MAX_ROWS {
-            break;
+        if rows < MAX_ROWS {
+            row(
+                "objective",
+                objective.objective.to_string(),
+                &objective.score,
+                out,
+            );
         }
-        row(objective.objective.to_string(), &objective.score, out);
         rows += 1;
         for alert in alerts_of.get(&objective.objective).into_iter().flatten() {
-            let name = report
-                .alerts
-                .get(alert.alert_index)
-                .map_or_else(|| alert.alertname.clone(), |a| display_name(report, a));
-            row(format!("\u{a0}\u{a0}{name}"), &alert.score, out);
+            if rows < MAX_ROWS {
+                let name = report
+                    .alerts
+                    .get(alert.alert_index)
+                    .map_or_else(|| alert.alertname.clone(), |a| display_name(report, a));
+                row("alert", format!("\u{a0}\u{a0}{name}"), &alert.score, out);
+            }
             rows += 1;
         }
     }
     out.push_str("</tbody></table></div>\n");
+    if rows > MAX_ROWS {
+        let _ = writeln!(
+            out,
+            "<p class=\"note\">{} more rows are left out; the JSON report has them all.</p>",
+            rows - MAX_ROWS
+        );
+    }
 }
 
 /// `1 page`, `2 pages`.
