@@ -108,6 +108,9 @@ fn prepare_and_run(args: &BacktestArgs) -> Result<String, String> {
     } else {
         Some(load_rules(&args.compare)?)
     };
+    // What the data must hold: the series either rule set reads.
+    let both = other.as_ref().map(|other| backtest.together_with(other));
+    let reading = both.as_ref().unwrap_or(&backtest);
     let mut dataset = Dataset::default();
     for path in &args.data {
         dataset.add_file(&path.display().to_string(), &read(path)?)?;
@@ -123,27 +126,11 @@ fn prepare_and_run(args: &BacktestArgs) -> Result<String, String> {
     if let (Some(url), (Some(start_ms), Some(end_ms))) =
         (&args.prometheus_url, options.start_and_end_ms()?)
     {
-        let both;
-        let needed = match &other {
-            Some(other) => {
-                both = backtest.together_with(other);
-                &both
-            }
-            None => &backtest,
-        };
-        let fetched = fetch_history(args, url, needed, start_ms, end_ms)?;
+        let fetched = fetch_history(args, url, reading, start_ms, end_ms)?;
         dataset.merge(fetched, url)?;
     }
     if args.prometheus_url.is_none() {
-        let both;
-        let read = match &other {
-            Some(other) => {
-                both = backtest.together_with(other);
-                &both
-            }
-            None => &backtest,
-        };
-        for warning in read.data_warnings(&dataset, &options)? {
+        for warning in reading.data_warnings(&dataset, &options)? {
             eprintln!("warning: --data: {warning}");
         }
     }

@@ -486,6 +486,7 @@ pub struct ObjectiveKey {
 impl ObjectiveKey {
     /// The objective of a series or alert with these labels, its group read from
     /// the labels `grouped_by` names for its objective.
+    ///
     /// Alerts of Sloth's rules name their objective with Sloth's labels, read when
     /// mlslo's are absent, so that `--compare` scores them against the same incidents.
     fn of(labels: &BTreeMap<String, String>, grouped_by: &GroupedBy) -> ObjectiveKey {
