@@ -18,8 +18,8 @@ use std::path::{Path, PathBuf};
 use super::prometheus_api::PrometheusServer;
 use super::{write_stderr, write_stdout, EXIT_CLEAN, EXIT_USAGE_OR_IO};
 use crate::tools::backtest::{
-    fetch::fetch, render_html, render_json, render_table, Backtest, BacktestOptions, Dataset,
-    RuleSet,
+    compare, fetch::fetch, render_html, render_json, render_table, Backtest, BacktestOptions,
+    Dataset, RuleSet,
 };
 
 #[derive(Debug, clap::Args)]
@@ -67,6 +67,15 @@ pub struct BacktestArgs {
     /// one generated from the routing block).
     #[arg(long, value_name = "FILE")]
     pub alertmanager_config: Option<PathBuf>,
+    /// Labelled incident windows (YAML) to score the alerts against: precision,
+    /// recall, detection and reset time (default: incidents inferred from the SLIs).
+    #[arg(long, value_name = "FILE")]
+    pub incidents: Option<PathBuf>,
+    /// Replay these rules too (Prometheus rule files or .slo files, e.g. the rules
+    /// deployed today, or another generator's) over the same data, routing and
+    /// incidents, and report both side by side with the differences.
+    #[arg(long, value_name = "OTHER_RULES", num_args = 1..)]
+    pub compare: Vec<PathBuf>,
     /// Also write a self-contained HTML report with SVG charts to this file.
     #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,
@@ -94,6 +103,14 @@ fn read(path: &Path) -> Result<String, String> {
 
 fn prepare_and_run(args: &BacktestArgs) -> Result<String, String> {
     let backtest = load_rules(&args.rules)?;
+    let other = if args.compare.is_empty() {
+        None
+    } else {
+        Some(load_rules(&args.compare)?)
+    };
+    // What the data must hold: the series either rule set reads.
+    let both = other.as_ref().map(|other| backtest.together_with(other));
+    let reading = both.as_ref().unwrap_or(&backtest);
     let mut dataset = Dataset::default();
     for path in &args.data {
         dataset.add_file(&path.display().to_string(), &read(path)?)?;
@@ -104,19 +121,32 @@ fn prepare_and_run(args: &BacktestArgs) -> Result<String, String> {
         step: args.step.as_deref(),
         alertmanager_config: None,
         max_steps: args.max_steps,
+        incidents: None,
     };
     if let (Some(url), (Some(start_ms), Some(end_ms))) =
         (&args.prometheus_url, options.start_and_end_ms()?)
     {
-        let fetched = fetch_history(args, url, &backtest, start_ms, end_ms)?;
+        let fetched = fetch_history(args, url, reading, start_ms, end_ms)?;
         dataset.merge(fetched, url)?;
+    }
+    if args.prometheus_url.is_none() {
+        for warning in reading.data_warnings(&dataset, &options)? {
+            eprintln!("warning: --data: {warning}");
+        }
     }
     let alertmanager_config = match &args.alertmanager_config {
         Some(path) => Some((path.display().to_string(), read(path)?)),
         None => None,
     };
+    let incidents = match &args.incidents {
+        Some(path) => Some((path.display().to_string(), read(path)?)),
+        None => None,
+    };
     let options = BacktestOptions {
         alertmanager_config: alertmanager_config
+            .as_ref()
+            .map(|(name, text)| (name.as_str(), text.as_str())),
+        incidents: incidents
             .as_ref()
             .map(|(name, text)| (name.as_str(), text.as_str())),
         ..options
@@ -132,6 +162,33 @@ fn prepare_and_run(args: &BacktestArgs) -> Result<String, String> {
             }
         }
     };
+    if let Some(other) = &other {
+        let names = |paths: &[PathBuf]| {
+            paths
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        let comparison = backtest.compare(
+            other,
+            (&names(&args.rules), &names(&args.compare)),
+            &dataset,
+            &options,
+            &mut progress,
+        );
+        if let Some(bar) = bar {
+            bar.finish_and_clear();
+        }
+        let comparison = comparison?;
+        if let Some(path) = &args.report {
+            super::atomic_write::write_file_atomically(path, &render_html(&comparison.base))?;
+        }
+        return Ok(match args.format {
+            super::Format::Human => compare::render_text(&comparison),
+            super::Format::Json => compare::render_json(&comparison),
+        });
+    }
     let report = backtest.run(&dataset, &options, &mut progress);
     if let Some(bar) = bar {
         bar.finish_and_clear();

@@ -524,3 +524,112 @@ fn the_traffic_guard_keeps_tickets_quiet_too() {
         "{report}"
     );
 }
+
+#[test]
+fn data_without_a_selectors_series_is_named_in_a_warning() {
+    // The fraud detector's rules over the model-serving history: every selector of
+    // theirs matches nothing there, as a fetch from a server without them would warn.
+    let output = mlslo(&[
+        "backtest",
+        "rules/fraud-detector.slo",
+        "rules/routing.slo",
+        "--data",
+        "tests/data/backtest/model-serving.series",
+    ]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let warnings = stderr(&output);
+    assert!(
+        warnings.contains(
+            "warning: --data: `fraud_model_precision{app=\"fraud-detector\",label_delay=\"24h\",\
+             namespace=\"risk-prod\"}` matched no series from 2026-11-01T00:00:00Z to \
+             2026-11-01T23:59:00Z: the rules that read it see no data\n"
+        ),
+        "{warnings}"
+    );
+    assert!(warnings
+        .lines()
+        .all(|line| line.starts_with("warning: --data: `")));
+    // Its own history holds every series it reads, a sample a minute.
+    let output = mlslo(&[
+        "backtest",
+        "rules/fraud-detector.slo",
+        "rules/routing.slo",
+        "--data",
+        "tests/data/backtest/fraud-detector.series",
+    ]);
+    assert_eq!(stderr(&output), "");
+}
+
+#[test]
+fn the_html_alert_bars_show_when_each_firing_was_muted_and_when_notified() {
+    // The outage: the tickets start muted by the pages and are notified once those
+    // resolve; each bar turns from cross-hatched to solid at the notification the
+    // JSON report gives, and a page is dotted for its group_wait, then solid.
+    let folder = scratch("html-notified");
+    let scenario = data("scenarios").join("outage");
+    let path = folder.join("report.html").display().to_string();
+    let arguments = [
+        "backtest".to_string(),
+        scenario.display().to_string(),
+        "--data".to_string(),
+        scenario.join("history.series").display().to_string(),
+    ];
+    let mut with_report: Vec<&str> = arguments.iter().map(String::as_str).collect();
+    with_report.extend(["--report", &path, "--format", "json"]);
+    let output = mlslo(&with_report);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let report: serde_json::Value = serde_json::from_str(&stdout(&output)).expect("JSON");
+    let page = std::fs::read_to_string(&path).expect("report written");
+    let time = |ms: i64| {
+        let seconds = ms / 1000;
+        format!(
+            "1970-01-01T{:02}:{:02}:{:02}Z",
+            seconds / 3600,
+            seconds % 3600 / 60,
+            seconds % 60
+        )
+    };
+    let mut checked = (0, 0);
+    for alert in report["alerts"].as_array().expect("alerts") {
+        let (Some(firing), Some(sent)) = (alert["firing"].get(0), alert["pages"].get(0)) else {
+            continue;
+        };
+        let (Some(start), Some(end)) = (firing["start_ms"].as_i64(), firing["end_ms"].as_i64())
+        else {
+            continue;
+        };
+        let Some(notified) = sent["notified_ms"].as_i64() else {
+            continue;
+        };
+        let receivers: Vec<&str> = sent["receivers"]
+            .as_array()
+            .expect("receivers")
+            .iter()
+            .filter_map(|r| r.as_str())
+            .collect();
+        let before = match sent["inhibited_by"].as_str() {
+            Some(by) => {
+                checked.0 += 1;
+                format!("firing, inhibited by {by}")
+            }
+            None => {
+                checked.1 += 1;
+                "firing, not notified yet".to_string()
+            }
+        };
+        for title in [
+            format!("<title>{before} {} – {}", time(start), time(notified)),
+            format!(
+                "<title>firing, notified ({}) {} – {}",
+                receivers.join("+"),
+                time(notified),
+                time(end)
+            ),
+        ] {
+            assert!(page.contains(&title), "{title} in\n{page}");
+        }
+    }
+    // Four tickets muted then notified; two pages notified after group_wait.
+    assert_eq!(checked, (4, 2));
+    assert!(page.contains("<table id=\"scores\">"), "{page}");
+}

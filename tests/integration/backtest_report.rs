@@ -2,7 +2,7 @@
 //! chromium, headless): no SVG text runs out of its chart, every chart has a
 //! `viewBox`, the page does not overflow the window sideways, and the summary's
 //! firings table says what the JSON report says, in the report's order (pages, then
-//! tickets, then time), as does its budgets table.
+//! tickets, then time), as do its budgets and alert-quality tables.
 //!
 //! The report has no script; a copy gets one appended that measures every text with
 //! `getBBox` and writes what it found into the page, which `chromium --dump-dom`
@@ -45,6 +45,10 @@ const MEASURE: &str = r#"<script>
   result.budgets = [];
   document.querySelectorAll('#budgets tbody tr').forEach(function (row) {
     result.budgets.push(Array.prototype.map.call(row.cells, function (cell) { return cell.textContent; }));
+  });
+  result.scores = [];
+  document.querySelectorAll('#scores tbody tr.objective').forEach(function (row) {
+    result.scores.push(Array.prototype.map.call(row.cells, function (cell) { return cell.textContent; }));
   });
   var out = document.createElement('pre');
   out.id = 'measured';
@@ -161,6 +165,49 @@ fn budgets_from_json(report: &serde_json::Value) -> Vec<(String, String)> {
     rows
 }
 
+/// The objective rows of the alert-quality table as the JSON report gives them:
+/// objective, firings, precision, recall with its counts.
+fn objective_scores_from_json(report: &serde_json::Value) -> Vec<[String; 4]> {
+    let percent = |value: &serde_json::Value| {
+        value
+            .as_f64()
+            .map_or("-".to_string(), |ratio| format!("{:.1}%", 100.0 * ratio))
+    };
+    report["scores"]["objectives"]
+        .as_array()
+        .expect("scored objectives")
+        .iter()
+        .map(|score| {
+            let group: Vec<String> = score["group"]
+                .as_object()
+                .into_iter()
+                .flatten()
+                .map(|(name, value)| format!("{name}={}", value.as_str().unwrap_or("")))
+                .collect();
+            [
+                format!(
+                    "{}/{}{}",
+                    score["service"].as_str().unwrap_or(""),
+                    score["slo"].as_str().unwrap_or(""),
+                    if group.is_empty() {
+                        String::new()
+                    } else {
+                        format!("{{{}}}", group.join(","))
+                    }
+                ),
+                score["firings"].to_string(),
+                percent(&score["precision"]),
+                format!(
+                    "{} ({}/{})",
+                    percent(&score["recall"]),
+                    score["detected"],
+                    score["incidents"]
+                ),
+            ]
+        })
+        .collect()
+}
+
 fn check_report(rules: &[&str], series: &str) {
     let Some(chromium) = installed(CHROMIUM) else {
         return;
@@ -210,6 +257,21 @@ fn check_report(rules: &[&str], series: &str) {
             .collect();
         shown_budgets.sort();
         assert_eq!(shown_budgets, budgets_from_json(&report));
+        // The alert-quality table's objective rows (its alerts' rows are under each).
+        let scores: Vec<Vec<String>> =
+            serde_json::from_value(measured["scores"].clone()).expect("rows of cells");
+        let shown_scores: Vec<[String; 4]> = scores
+            .iter()
+            .map(|row| {
+                [
+                    row[0].clone(),
+                    row[1].clone(),
+                    row[2].clone(),
+                    row[3].clone(),
+                ]
+            })
+            .collect();
+        assert_eq!(shown_scores, objective_scores_from_json(&report));
         let expected = firings_from_json(&report);
         let shown: Vec<Vec<String>> =
             serde_json::from_value(measured["firings"].clone()).expect("rows of cells");

@@ -20,6 +20,11 @@ use crate::compiler::ir::duration::Duration;
 /// (Sloth issue #311: "vector contains metrics with the same labelset").
 pub const LABEL_SERVICE: &str = "service";
 pub const LABEL_SLO: &str = "slo";
+/// Sloth's labels for the same identity and for an alert's tier, read (never
+/// written) by `mlslo backtest --compare` to put Sloth's alerts beside an objective's.
+pub const SLOTH_LABEL_SERVICE: &str = "sloth_service";
+pub const SLOTH_LABEL_SLO: &str = "sloth_slo";
+pub const SLOTH_LABEL_SEVERITY: &str = "sloth_severity";
 /// The labels every recorded series of an objective carries: the identity of its
 /// series, so two objectives with the same identity would write the same series.
 pub fn identity_labels(service: &str, objective: &str) -> BTreeMap<String, String> {

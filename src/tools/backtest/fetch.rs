@@ -252,8 +252,57 @@ pub async fn fetch(
                 .map(|(labels, points)| (labels, points.into_iter().collect()))
                 .collect(),
         },
-        warnings: coverage_warnings(plan, &coverage),
+        warnings: match (plan.chunks.first(), plan.chunks.last()) {
+            (Some(first), Some(last)) => {
+                coverage_warnings(&plan.selectors, (first.0 + 1, last.1), &coverage)
+            }
+            _ => Vec::new(),
+        },
     })
+}
+
+/// The warnings of [`fetch`] for history read from files: each selector of `plan`
+/// that matches no series of `dataset`, or whose series hold fewer samples than one
+/// per 5m from `start_ms` to `end_ms`. The evaluation range is what is judged, not
+/// the plan's widened one: files often start where the range does, and a long
+/// window reaching before them is no gap.
+pub fn dataset_warnings(
+    plan: &FetchPlan,
+    dataset: &Dataset,
+    start_ms: i64,
+    end_ms: i64,
+) -> Vec<String> {
+    let storage = dataset.to_storage();
+    let coverage: Vec<(usize, usize)> = plan
+        .selectors
+        .iter()
+        .map(|text| {
+            let Ok(Expr::VectorSelector(selector)) =
+                crate::prometheus::promql::parse::parse_promql(text)
+            else {
+                return (0, 0);
+            };
+            let ids: Vec<usize> = storage
+                .select(selector.name.as_deref(), &selector.matchers)
+                .into_iter()
+                .filter(|&id| {
+                    !plan
+                        .written
+                        .contains(storage.series(id).labels.metric_name())
+                })
+                .collect();
+            let samples = ids
+                .iter()
+                .map(|&id| {
+                    let timestamps = &storage.series(id).timestamps;
+                    timestamps.partition_point(|&ts| ts <= end_ms)
+                        - timestamps.partition_point(|&ts| ts < start_ms)
+                })
+                .sum();
+            (ids.len(), samples)
+        })
+        .collect();
+    coverage_warnings(&plan.selectors, (start_ms, end_ms), &coverage)
 }
 
 /// What a fetch brought back: the history, and a warning per selector whose
@@ -264,22 +313,22 @@ pub struct Fetched {
     pub warnings: Vec<String>,
 }
 
-/// A warning for each selector of `plan` that matched no series, or whose series
-/// hold on average fewer samples than one per [`LOOKBACK_DELTA_MS`] over the fetched
-/// range (an instant read then finds nothing between samples); `coverage` is
-/// (series, samples) per selector, in plan order.
-fn coverage_warnings(plan: &FetchPlan, coverage: &[(usize, usize)]) -> Vec<String> {
-    let (Some(first), Some(last)) = (plan.chunks.first(), plan.chunks.last()) else {
-        return Vec::new();
-    };
-    let (from_ms, to_ms) = (first.0 + 1, last.1);
+/// A warning for each of `selectors` that matched no series, or whose series hold
+/// on average fewer samples than one per [`LOOKBACK_DELTA_MS`] from `from_ms` to
+/// `to_ms` (an instant read then finds nothing between samples); `coverage` is
+/// (series, samples) per selector, in the same order.
+fn coverage_warnings(
+    selectors: &[String],
+    (from_ms, to_ms): (i64, i64),
+    coverage: &[(usize, usize)],
+) -> Vec<String> {
     let span = format!(
         "from {} to {}",
         super::format_time(from_ms),
         super::format_time(to_ms)
     );
     let mut warnings = Vec::new();
-    for (selector, &(series, samples)) in plan.selectors.iter().zip(coverage) {
+    for (selector, &(series, samples)) in selectors.iter().zip(coverage) {
         if series == 0 {
             warnings.push(format!(
                 "`{selector}` matched no series {span}: the rules that read it see no data"
@@ -440,6 +489,47 @@ groups:
     }
 
     #[test]
+    fn data_from_files_is_judged_over_the_evaluation_range() {
+        let rules = groups(
+            "groups:\n  - name: g\n    rules:\n      \
+             - record: job:up:sum\n        expr: sum(up{job=\"a\"}) + sum(queue_depth) + sum(absent_metric)\n      \
+             - alert: Down\n        expr: job:up:sum < 1\n",
+        );
+        let plan = plan_fetch(&rules, 0, 3_600_000, 3_600_000, 1);
+        let mut dataset = Dataset::default();
+        dataset
+            .add_file(
+                "d.series",
+                // up: a sample a minute; queue_depth: one every 10 minutes; the
+                // recorded series in the file is the rules' own, not read.
+                "up{job=\"a\"} 1x60\nup{job=\"b\"} _x60\n\
+                 job:up:sum 1x60\n",
+            )
+            .expect("valid series");
+        dataset
+            .add_file("q.series", "interval: 10m\nqueue_depth 1x6\n")
+            .expect("valid series");
+        assert_eq!(
+            dataset_warnings(&plan, &dataset, 0, 3_600_000),
+            [
+                "`absent_metric` matched no series from 1970-01-01T00:00:00Z to \
+                 1970-01-01T01:00:00Z: the rules that read it see no data",
+                "`queue_depth`: 1 series with 7 samples each on average from \
+                 1970-01-01T00:00:00Z to 1970-01-01T01:00:00Z, fewer than one per 5m \
+                 (Prometheus' lookback): the rules see gaps",
+            ]
+        );
+        // Over its first ten minutes, queue_depth's two samples are enough.
+        assert_eq!(
+            dataset_warnings(&plan, &dataset, 0, 600_000),
+            [
+                "`absent_metric` matched no series from 1970-01-01T00:00:00Z to \
+              1970-01-01T00:10:00Z: the rules that read it see no data"
+            ]
+        );
+    }
+
+    #[test]
     fn an_empty_or_sparse_selector_is_named_in_a_warning() {
         let plan = FetchPlan {
             selectors: vec!["full".into(), "sparse".into(), "absent".into()],
@@ -449,7 +539,8 @@ groups:
             concurrency: 1,
         };
         // Two series of 13 samples; two series of 11 and 12; nothing.
-        let warnings = coverage_warnings(&plan, &[(2, 26), (2, 23), (0, 0)]);
+        let warnings =
+            coverage_warnings(&plan.selectors, (0, 3_600_000), &[(2, 26), (2, 23), (0, 0)]);
         assert_eq!(
             warnings,
             [

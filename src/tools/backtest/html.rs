@@ -398,7 +398,9 @@ svg{display:block;height:auto}div.wide{overflow-x:auto}</style></head><body>\n",
 <defs><pattern id=\"hatch-pending\" width=\"6\" height=\"6\" patternUnits=\"userSpaceOnUse\" patternTransform=\"rotate(45)\">\
 <rect width=\"6\" height=\"6\" fill=\"#f7d774\"/><line x1=\"0\" y1=\"0\" x2=\"0\" y2=\"6\" stroke=\"#a07800\" stroke-width=\"2\"/></pattern>\
 <pattern id=\"hatch-inhibited\" width=\"6\" height=\"6\" patternUnits=\"userSpaceOnUse\">\
-<rect width=\"6\" height=\"6\" fill=\"#ccc\"/><path d=\"M0 0L6 6M6 0L0 6\" stroke=\"#666\" stroke-width=\"1\"/></pattern></defs></svg>\n",
+<rect width=\"6\" height=\"6\" fill=\"#ccc\"/><path d=\"M0 0L6 6M6 0L0 6\" stroke=\"#666\" stroke-width=\"1\"/></pattern>\
+<pattern id=\"dots-unnotified\" width=\"5\" height=\"5\" patternUnits=\"userSpaceOnUse\">\
+<rect width=\"5\" height=\"5\" fill=\"#f4c2c0\"/><circle cx=\"2.5\" cy=\"2.5\" r=\"1\" fill=\"#c9302c\"/></pattern></defs></svg>\n",
     );
     summary(report, &incidents, &mut out);
     for objective in objectives_in_order(report, &incidents) {
@@ -545,6 +547,72 @@ fn summary(report: &Report, incidents: &[Incident], out: &mut String) {
             );
         }
         out.push_str("</tbody></table>\n");
+    }
+    if let Some(scores) = &report.scores {
+        alert_quality(report, scores, out);
+    }
+}
+
+/// The alert-quality scores: where the incidents came from, then one row per
+/// objective and one per alert under it.
+fn alert_quality(report: &Report, scores: &super::scores::Scores, out: &mut String) {
+    use super::scores::{describe_source, format_per_week, format_ratio, format_time_score};
+    let _ = writeln!(
+        out,
+        "<h3>Alert quality</h3>\n<p class=\"note\">Against {} ({}).</p>",
+        escape(&describe_source(&scores.source)),
+        counted(scores.incidents.len(), "incident")
+    );
+    out.push_str(
+        "<div class=\"wide\"><table id=\"scores\"><thead><tr><th>objective / alert</th><th>firings</th>\
+<th>precision</th><th>recall</th><th>detection</th><th>reset</th><th>pages per week</th></tr></thead><tbody>\n",
+    );
+    let row = |kind: &str, name: String, score: &super::scores::Score, out: &mut String| {
+        let _ = writeln!(
+            out,
+            "<tr class=\"{kind}\"><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{} ({}/{})</td>\
+<td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
+            escape(&name),
+            score.firings,
+            escape(&format_ratio(score.precision)),
+            escape(&format_ratio(score.recall)),
+            score.detected,
+            score.incidents,
+            escape(&format_time_score(score.detection_ms, false)),
+            escape(&format_time_score(score.reset_ms, score.reset_at_least)),
+            escape(&format_per_week(score.pages_per_week)),
+        );
+    };
+    let mut rows = 0;
+    let alerts_of = scores.alerts_by_objective();
+    for objective in &scores.objectives {
+        if rows < MAX_ROWS {
+            row(
+                "objective",
+                objective.objective.to_string(),
+                &objective.score,
+                out,
+            );
+        }
+        rows += 1;
+        for alert in alerts_of.get(&objective.objective).into_iter().flatten() {
+            if rows < MAX_ROWS {
+                let name = report
+                    .alerts
+                    .get(alert.alert_index)
+                    .map_or_else(|| alert.alertname.clone(), |a| display_name(report, a));
+                row("alert", format!("\u{a0}\u{a0}{name}"), &alert.score, out);
+            }
+            rows += 1;
+        }
+    }
+    out.push_str("</tbody></table></div>\n");
+    if rows > MAX_ROWS {
+        let _ = writeln!(
+            out,
+            "<p class=\"note\">{} more rows are left out; the JSON report has them all.</p>",
+            rows - MAX_ROWS
+        );
     }
 }
 
@@ -881,8 +949,11 @@ fn burn_chart(
 }
 
 /// The alert timeline: a row per alert, its name above its bar so that no name is
-/// cut; pending hatched, firing solid, inhibited cross-hatched and labelled, and a
-/// marker where the first notification went out.
+/// cut; pending hatched; with routing, a firing is drawn in the states a receiver
+/// sees it: dotted until its first notification (group_wait, or never sent),
+/// cross-hatched while it was muted by an inhibiting alert, solid once notified,
+/// and a marker where the first notification went out; without routing, firing
+/// is solid.
 fn timeline(
     report: &Report,
     axis: &Axis,
@@ -900,13 +971,19 @@ fn timeline(
     ));
     axis.ticks(legend_height, bottom, out);
     // The legend, drawn with the same fills as the bars.
-    let legend = [
-        ("url(#hatch-pending)", "pending"),
-        ("#c9302c", "firing"),
-        ("url(#hatch-inhibited)", "firing, inhibited"),
-    ];
+    let routed = alerts.iter().any(|alert| !alert.pages.is_empty());
+    let legend: &[(&str, &str)] = if routed {
+        &[
+            ("url(#hatch-pending)", "pending"),
+            ("url(#dots-unnotified)", "firing, not notified yet"),
+            ("url(#hatch-inhibited)", "firing, inhibited"),
+            ("#c9302c", "firing, notified"),
+        ]
+    } else {
+        &[("url(#hatch-pending)", "pending"), ("#c9302c", "firing")]
+    };
     let mut x = LEFT;
-    for (fill, name) in legend {
+    for &(fill, name) in legend {
         let _ = write!(
             out,
             "<rect x=\"{x:.1}\" y=\"4\" width=\"18\" height=\"12\" fill=\"{fill}\" stroke=\"#444\" stroke-width=\"0.5\"/>\
@@ -948,16 +1025,42 @@ fn timeline(
         }
         for (index, interval) in alert.firing.iter().enumerate() {
             let page = alert.pages.get(index);
-            let inhibited = page.and_then(|p| p.inhibited_by.as_deref());
-            let (fill, state) = match inhibited {
+            let Some(page) = page else {
+                bar(
+                    axis, interval, bar_top, bar_height, "#c9302c", "firing", out,
+                );
+                continue;
+            };
+            // Before the first notification (all of it when none went out): muted
+            // by the inhibiting alert, or waiting for its group's flush.
+            let quiet_end = page.notified_ms.unwrap_or(interval.end_ms);
+            let quiet = Interval {
+                start_ms: interval.start_ms,
+                end_ms: quiet_end,
+                open: page.notified_ms.is_none() && interval.open,
+            };
+            let (fill, state) = match &page.inhibited_by {
                 Some(by) => (
                     "url(#hatch-inhibited)",
                     format!("firing, inhibited by {by}"),
                 ),
-                None => ("#c9302c", "firing".to_string()),
+                None => (
+                    "url(#dots-unnotified)",
+                    "firing, not notified yet".to_string(),
+                ),
             };
-            bar(axis, interval, bar_top, bar_height, fill, &state, out);
-            if let Some(at) = page.and_then(|p| p.notified_ms) {
+            if quiet_end > interval.start_ms {
+                bar(axis, &quiet, bar_top, bar_height, fill, &state, out);
+            }
+            if let Some(at) = page.notified_ms {
+                let notified = Interval {
+                    start_ms: at,
+                    ..interval.clone()
+                };
+                let state = format!("firing, notified ({})", page.receivers.join("+"));
+                bar(axis, &notified, bar_top, bar_height, "#c9302c", &state, out);
+            }
+            if let Some(at) = page.notified_ms {
                 let _ = write!(
                     out,
                     "<path d=\"M{:.1} {:.1}l5 8l5 -8z\" fill=\"#000\"><title>first notification {}</title></path>",

@@ -22,9 +22,11 @@
 //! the one line (or the rendered diagnostics) the command prints after `error: `,
 //! and names the file or the command-line flag it comes from.
 
+pub mod compare;
 pub mod data;
 pub mod fetch;
 pub mod html;
+pub mod scores;
 
 pub use data::Dataset;
 pub use html::render_html;
@@ -271,14 +273,88 @@ impl Backtest {
                 format_time(end_ms),
             ));
         }
-        evaluate(
+        let labelled = options
+            .incidents
+            .map(|(name, text)| Ok::<_, String>((name, scores::parse_incidents(name, text)?)))
+            .transpose()?;
+        let mut report = evaluate(
             &self.groups,
             &self.grouped_by,
             dataset,
             &schedule,
             config.as_ref(),
             progress,
-        )
+        )?;
+        report.scores = score_report(&report, labelled);
+        Ok(report)
+    }
+
+    /// What a fetch would warn of, for recorded data: each selector the rules read
+    /// that matches no series of `dataset`, or whose series hold fewer samples than
+    /// one per 5m over the range `options` gives ([`fetch::dataset_warnings`]).
+    pub fn data_warnings(
+        &self,
+        dataset: &Dataset,
+        options: &BacktestOptions,
+    ) -> Result<Vec<String>, String> {
+        let (start_ms, end_ms) = resolve_range(options.start_and_end_ms()?, dataset.extent_ms())?;
+        let plan = fetch::plan_fetch(&self.groups, start_ms, end_ms, end_ms - start_ms + 1, 1);
+        Ok(fetch::dataset_warnings(&plan, dataset, start_ms, end_ms))
+    }
+
+    /// These rules and `other`'s as one set, for a fetch plan that pulls what
+    /// either reads before a [`Backtest::compare`] of the two.
+    pub fn together_with(&self, other: &Backtest) -> Backtest {
+        let mut both = self.clone();
+        both.groups.extend(other.groups.iter().cloned());
+        both
+    }
+
+    /// Replays these rules (named `base_rules` in the output) and `other`
+    /// (`other_rules`) over `dataset`, both routed by the same Alertmanager
+    /// configuration (the one `options` gives, else the one generated from these
+    /// rules' `.slo` sources, else `other`'s) and scored against the same incidents
+    /// (the file `options` gives, else those inferred from these rules' SLIs, since
+    /// `other` may record none or name them otherwise).
+    pub fn compare(
+        &self,
+        other: &Backtest,
+        (base_rules, other_rules): (&str, &str),
+        dataset: &Dataset,
+        options: &BacktestOptions,
+        progress: &mut dyn FnMut(u64, u64),
+    ) -> Result<compare::Comparison, String> {
+        let base = self.run(dataset, options, progress)?;
+        let routing = options.alertmanager_config.or_else(|| {
+            self.generated_alertmanager
+                .as_deref()
+                .map(|text| ("the alertmanager.yml generated from the first rules", text))
+        });
+        let other_options = BacktestOptions {
+            alertmanager_config: routing,
+            ..*options
+        };
+        let mut compared = other.run(dataset, &other_options, progress)?;
+        if let (Some(base_scores), None) = (&base.scores, options.incidents) {
+            let incidents: Vec<scores::Incident> = base_scores
+                .incidents
+                .iter()
+                .map(|scored| scored.incident.clone())
+                .collect();
+            let scored: Vec<ObjectiveKey> = base_scores
+                .objectives
+                .iter()
+                .map(|objective| objective.objective.clone())
+                .collect();
+            compared.scores = Some(scores::score(
+                &compared.alerts,
+                &incidents,
+                &scored,
+                base_scores.source.clone(),
+                (compared.start_ms, compared.end_ms),
+            ));
+        }
+        Ok(compare::compare(base, compared, base_rules, other_rules))
     }
 }
 
@@ -304,6 +380,10 @@ pub struct BacktestOptions<'a> {
     /// The most evaluation timestamps a run may take (`--max-steps`); `None` for
     /// [`DEFAULT_MAX_STEPS`].
     pub max_steps: Option<u64>,
+    /// Labelled incident windows (`--incidents`), as (name in messages, YAML text),
+    /// for the alert-quality scores; `None` to infer them from the SLIs
+    /// ([`scores::infer_incidents`]).
+    pub incidents: Option<(&'a str, &'a str)>,
 }
 
 impl BacktestOptions<'_> {
@@ -406,9 +486,16 @@ pub struct ObjectiveKey {
 impl ObjectiveKey {
     /// The objective of a series or alert with these labels, its group read from
     /// the labels `grouped_by` names for its objective.
+    ///
+    /// Alerts of Sloth's rules name their objective with Sloth's labels, read when
+    /// mlslo's are absent, so that `--compare` scores them against the same incidents.
     fn of(labels: &BTreeMap<String, String>, grouped_by: &GroupedBy) -> ObjectiveKey {
         let label = |name: &str| labels.get(name).cloned().unwrap_or_default();
-        let (service, slo) = (label(LABEL_SERVICE), label(LABEL_SLO));
+        let (mut service, mut slo) = (label(LABEL_SERVICE), label(LABEL_SLO));
+        if service.is_empty() && slo.is_empty() {
+            service = label(naming::SLOTH_LABEL_SERVICE);
+            slo = label(naming::SLOTH_LABEL_SLO);
+        }
         let group = grouped_by
             .get(&(service.clone(), slo.clone()))
             .into_iter()
@@ -610,6 +697,64 @@ pub struct Report {
     /// `rule: message` per failed rule evaluation (first 20).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub rule_errors: Vec<String>,
+    /// Alert-quality scores against labelled or inferred incidents; `None` when
+    /// incidents were inferred and no objective records an error ratio.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scores: Option<scores::Scores>,
+}
+
+/// The alert-quality scores of `report`: against `labelled` incidents (file name,
+/// incidents), every objective with an alert or an incident is scored, the file
+/// being the whole truth about the range; without them, incidents are inferred from
+/// the recorded error ratios, and only objectives that record one are scored.
+fn score_report(
+    report: &Report,
+    labelled: Option<(&str, Vec<scores::Incident>)>,
+) -> Option<scores::Scores> {
+    let range = (report.start_ms, report.end_ms);
+    match labelled {
+        Some((name, incidents)) => {
+            let mut scored: Vec<ObjectiveKey> = report
+                .alerts
+                .iter()
+                .map(|alert| alert.objective.clone())
+                .filter(|objective| !objective.service.is_empty())
+                .chain(incidents.iter().map(|incident| incident.objective.clone()))
+                .collect();
+            scored.sort();
+            scored.dedup();
+            let source = scores::IncidentSource::File { name: name.into() };
+            Some(scores::score(
+                &report.alerts,
+                &incidents,
+                &scored,
+                source,
+                range,
+            ))
+        }
+        None => {
+            let scored: Vec<ObjectiveKey> = report
+                .error_ratios
+                .iter()
+                .filter(|(_, ratio)| ratio.budget.is_some())
+                .map(|(objective, _)| objective.clone())
+                .collect();
+            if scored.is_empty() {
+                return None;
+            }
+            let incidents = scores::infer_incidents(&report.error_ratios);
+            let source = scores::IncidentSource::Inferred {
+                rule: scores::inference_rule(),
+            };
+            Some(scores::score(
+                &report.alerts,
+                &incidents,
+                &scored,
+                source,
+                range,
+            ))
+        }
+    }
 }
 
 /// The evaluation range, resolved: the times asked for, or else the data's
@@ -782,6 +927,7 @@ fn evaluate(
         forecasts,
         notifications,
         rule_errors,
+        scores: None,
     })
 }
 
@@ -810,11 +956,9 @@ fn budgets(
             continue;
         }
         if let Some(days) = last_finite(id).filter(|days| *days > 0.0) {
+            let objective = series_objective(labels);
             windows_ms.insert(
-                (
-                    labels.get(LABEL_SERVICE).to_string(),
-                    labels.get(LABEL_SLO).to_string(),
-                ),
+                (objective.service, objective.slo),
                 (days * crate::prometheus::model::duration::DAY as f64).round() as i64,
             );
         }
@@ -874,7 +1018,18 @@ fn finite_points(series: &StoredSeries, start_ms: i64, end_ms: i64) -> Vec<(i64,
         .collect()
 }
 
+///
+/// Sloth's series name their objective with `sloth_service` and `sloth_slo` and carry
+/// the SLO's static labels and Sloth's ids beside them; Sloth has no groups, so such
+/// a series is the objective's own.
 fn series_objective(labels: &Labels) -> ObjectiveKey {
+    if labels.get(LABEL_SERVICE).is_empty() && !labels.get(naming::SLOTH_LABEL_SERVICE).is_empty() {
+        return ObjectiveKey {
+            service: labels.get(naming::SLOTH_LABEL_SERVICE).to_string(),
+            slo: labels.get(naming::SLOTH_LABEL_SLO).to_string(),
+            group: BTreeMap::new(),
+        };
+    }
     ObjectiveKey {
         service: labels.get(LABEL_SERVICE).to_string(),
         slo: labels.get(LABEL_SLO).to_string(),
@@ -904,13 +1059,8 @@ fn error_ratios(
         } else if name == naming::SLO_ERROR_BUDGET {
             // `vector(budget)`: one series per objective, shared by its groups.
             if let Some(budget) = series.values.iter().rev().copied().find(|v| v.is_finite()) {
-                budget_ratios.insert(
-                    (
-                        series.labels.get(LABEL_SERVICE).to_string(),
-                        series.labels.get(LABEL_SLO).to_string(),
-                    ),
-                    budget,
-                );
+                let objective = series_objective(&series.labels);
+                budget_ratios.insert((objective.service, objective.slo), budget);
             }
         }
     }
@@ -1518,6 +1668,9 @@ pub fn render_table(report: &Report) -> String {
                 what
             ));
         }
+    }
+    if let Some(scores) = &report.scores {
+        scores::render_text(report, scores, &mut out);
     }
     for error in &report.rule_errors {
         out.push_str(&format!("rule error: {error}\n"));
