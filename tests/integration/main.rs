@@ -14,6 +14,7 @@ mod build_atomic;
 mod check_lint_build;
 mod cli;
 mod deploy_fakes;
+mod deploy_grafana;
 mod deploy_prometheus;
 mod diagnostics;
 mod emit_alertmanager;

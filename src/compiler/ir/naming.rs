@@ -303,12 +303,16 @@ pub fn grafana_configmap_name(service: &str) -> String {
 /// The longest dashboard uid Grafana accepts.
 pub const MAX_GRAFANA_UID: usize = 40;
 
+/// How every generated dashboard's uid begins: with the `mlslo` tag, what marks a
+/// dashboard in Grafana as mlslo's to replace or delete.
+pub const GRAFANA_UID_PREFIX: &str = "mlslo-";
+
 /// The dashboard's uid, stable for a service so links and bookmarks survive a
 /// rebuild: `mlslo-<service>` when that fits Grafana's 40 characters of
 /// `[A-Za-z0-9_-]`, else a prefix of it and a hash of the whole name (two long
 /// names that share the prefix still get two uids).
 pub fn grafana_dashboard_uid(service: &str) -> String {
-    let readable: String = std::iter::once("mlslo-")
+    let readable: String = std::iter::once(GRAFANA_UID_PREFIX)
         .flat_map(str::chars)
         .chain(service.chars().map(|character| match character {
             'a'..='z' | 'A'..='Z' | '0'..='9' | '_' | '-' => character,
