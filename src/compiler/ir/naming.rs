@@ -334,6 +334,31 @@ pub fn grafana_dashboard_uid(service: &str) -> String {
     format!("{prefix}-{hash}")
 }
 
+/// The title of a service's dashboard.
+pub fn grafana_dashboard_title(service: &str) -> String {
+    format!("{service} SLOs")
+}
+
+/// The dashboard's path under Grafana's base URL, `/d/<uid>/<slug>`. The slug is
+/// the title as Grafana's `slugify` makes it for ASCII (lowercase, every run of
+/// other characters one `-`, none at the ends); Grafana finds a dashboard by its
+/// uid alone and redirects a stale slug, so the slug only has to read well.
+pub fn grafana_dashboard_path(service: &str) -> String {
+    let mut slug = String::new();
+    for character in grafana_dashboard_title(service).chars() {
+        match character.to_ascii_lowercase() {
+            kept @ ('a'..='z' | '0'..='9') => slug.push(kept),
+            _ if !slug.is_empty() && !slug.ends_with('-') => slug.push('-'),
+            _ => {}
+        }
+    }
+    format!(
+        "/d/{}/{}",
+        grafana_dashboard_uid(service),
+        slug.trim_end_matches('-')
+    )
+}
+
 /// The longest file name (one path component) Linux file systems accept (`NAME_MAX`);
 /// ext4, XFS, Btrfs and tmpfs all count bytes.
 pub const MAX_FILE_NAME_BYTES: usize = 255;
@@ -450,6 +475,18 @@ mod tests {
             Some("fraud_detector")
         );
         assert_eq!(kubernetes_label_value("x."), None);
+    }
+
+    #[test]
+    fn grafana_paths_carry_the_uid_and_grafanas_slug_of_the_title() {
+        assert_eq!(
+            grafana_dashboard_path("fraud-detector"),
+            "/d/mlslo-fraud-detector/fraud-detector-slos"
+        );
+        assert_eq!(
+            grafana_dashboard_path("a_b.c"),
+            format!("/d/{}/a-b-c-slos", grafana_dashboard_uid("a_b.c"))
+        );
     }
 
     #[test]

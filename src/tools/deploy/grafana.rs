@@ -22,13 +22,13 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::{json, Value as Json};
 
 use super::{Action, Change, ChangeKind, Plan};
-use crate::compiler::emit::grafana::{DASHBOARD_TAG, PROVISIONED_FOLDER};
-use crate::compiler::ir::naming;
+use crate::compiler::emit::grafana::DASHBOARD_TAG;
+use crate::compiler::ir::{naming, DEFAULT_GRAFANA_FOLDER};
 
 /// The folder dashboards go to when the target names none: the title is the one of the
 /// file-provisioning configuration, so both ways of loading show the same folder.
 pub const DEFAULT_FOLDER_UID: &str = "mlslo";
-pub const DEFAULT_FOLDER_TITLE: &str = PROVISIONED_FOLDER;
+pub const DEFAULT_FOLDER_TITLE: &str = DEFAULT_GRAFANA_FOLDER;
 
 /// Dashboards asked for in one search request (Grafana's default `limit`).
 pub const SEARCH_PAGE_SIZE: usize = 1000;
