@@ -35,6 +35,7 @@ mod promtool_conformance;
 mod promtool_diff;
 mod routes_cli;
 mod scenarios;
+mod sloth_labels;
 mod support;
 mod template;
 mod text_diff;

@@ -1,6 +1,7 @@
 //! The `grafana` block: Grafana's base URL (services' `dashboard` field defaults to
 //! their generated dashboard there), the dashboards' folder, and the label the
-//! Grafana sidecar of kube-prometheus-stack watches for.
+//! Grafana sidecar of kube-prometheus-stack watches for; and whether budgeted
+//! objectives' series carry Sloth's labels too, for Sloth's dashboards.
 //!
 //! Invariants: at most one block across all files (E0740, raised by the
 //! program); the URL is an http(s) URL (E0310) kept without its final `/`; the
@@ -59,6 +60,12 @@ impl Checker {
                 None => *slot = text,
             }
         }
+        if let Some(value) = fields.value("sloth_labels") {
+            match self.read_bool("sloth_labels", value) {
+                Some(flag) => settings.sloth_labels = flag,
+                None => all_good = false,
+            }
+        }
         all_good.then_some(settings)
     }
 }
@@ -70,6 +77,7 @@ static GRAFANA_SCHEMA: Schema = Schema {
         attribute("folder", "folder = \"SLOs\""),
         attribute("sidecar_label", "sidecar_label = \"grafana_dashboard\""),
         attribute("sidecar_value", "sidecar_value = \"1\""),
+        attribute("sloth_labels", "sloth_labels = true"),
     ],
     allows_routes: false,
     secrets: &[],

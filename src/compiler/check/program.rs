@@ -109,6 +109,9 @@ impl Checker {
                 None => all_good = false,
             }
         }
+        for service in services.values_mut() {
+            service.sloth_labels = grafana.sloth_labels;
+        }
         // With Grafana's URL known, a service's alerts link to its generated dashboard
         // unless the service names another.
         if let Some(url) = &grafana.url {
@@ -250,6 +253,7 @@ impl Checker {
             selector,
             objectives,
             severities: ir::Severities::default(),
+            sloth_labels: false,
             span: block.span,
             name_span: name.span,
         })

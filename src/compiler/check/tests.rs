@@ -2004,6 +2004,7 @@ fn the_grafana_sidecar_label_must_be_a_kubernetes_label() {
         ["E0310"]
     );
     assert_eq!(codes(r#"grafana { folder = "" }"#).len(), 1);
+    assert_eq!(codes(r#"grafana { sloth_labels = "yes" }"#).len(), 1);
     let program =
         program(r#"grafana { sidecar_label = "example.com/dashboard", sidecar_value = "yes" }"#);
     assert_eq!(program.grafana.sidecar_label, "example.com/dashboard");

@@ -67,6 +67,8 @@ pub struct GrafanaSettings {
     /// The label key and value of the ConfigMaps the sidecar loads.
     pub sidecar_label: String,
     pub sidecar_value: String,
+    /// Budgeted objectives' series and alerts also carry Sloth's labels.
+    pub sloth_labels: bool,
 }
 
 impl Default for GrafanaSettings {
@@ -76,6 +78,7 @@ impl Default for GrafanaSettings {
             folder: DEFAULT_GRAFANA_FOLDER.to_owned(),
             sidecar_label: DEFAULT_SIDECAR_LABEL.to_owned(),
             sidecar_value: DEFAULT_SIDECAR_VALUE.to_owned(),
+            sloth_labels: false,
         }
     }
 }
@@ -231,6 +234,9 @@ pub struct Service {
     /// The program's [`Program::severities`], here so that what emits one
     /// service's alerts needs nothing else; the same in every service.
     pub severities: Severities,
+    /// The `grafana` block's `sloth_labels`, here for the same reason: its
+    /// budgeted objectives' series and alerts also carry Sloth's labels.
+    pub sloth_labels: bool,
     /// The whole `service "x" { ... }` block.
     pub span: Span,
     pub name_span: Span,

@@ -29,6 +29,26 @@ pub fn identity_labels(service: &str, objective: &str) -> BTreeMap<String, Strin
     ])
 }
 
+/// Sloth's identity labels, written beside mlslo's on a budgeted objective's
+/// series and alerts when the `grafana` block asks for them, so that what reads
+/// Sloth's series (its Grafana dashboards, its UI) reads mlslo's: `sloth_id` is
+/// `<service>-<slo>`, as Sloth makes it.
+pub const LABEL_SLOTH_ID: &str = "sloth_id";
+pub const LABEL_SLOTH_SERVICE: &str = "sloth_service";
+pub const LABEL_SLOTH_SLO: &str = "sloth_slo";
+/// The objective in percent (`"99.9"`) on [`SLOTH_SLO_INFO`].
+pub const LABEL_SLOTH_OBJECTIVE: &str = "sloth_objective";
+/// Sloth's `vector(1)` naming every objective, which its dashboards' variables list.
+pub const SLOTH_SLO_INFO: &str = "sloth_slo_info";
+
+pub fn sloth_labels(service: &str, objective: &str) -> [(String, String); 3] {
+    [
+        (LABEL_SLOTH_ID.to_owned(), format!("{service}-{objective}")),
+        (LABEL_SLOTH_SERVICE.to_owned(), service.to_owned()),
+        (LABEL_SLOTH_SLO.to_owned(), objective.to_owned()),
+    ]
+}
+
 /// Alert labels added beside the identity labels.
 pub const LABEL_KIND: &str = "kind";
 pub const LABEL_TEAM: &str = "team";
@@ -47,7 +67,7 @@ pub const FORECAST_LABEL_VALUE: &str = "true";
 /// reads with a meaning of its own (`le` is a histogram's bucket boundary): an
 /// objective's `group_by` cannot name them, since a group label would then be
 /// overwritten by the generated value, or would split what the SLI must sum.
-pub const GENERATED_LABELS: [&str; 14] = [
+pub const GENERATED_LABELS: [&str; 18] = [
     "__name__",
     "alertname",
     LABEL_SERVICE,
@@ -62,6 +82,10 @@ pub const GENERATED_LABELS: [&str; 14] = [
     "le",
     INFO_LABEL_OBJECTIVE,
     INFO_LABEL_WINDOW,
+    LABEL_SLOTH_ID,
+    LABEL_SLOTH_SERVICE,
+    LABEL_SLOTH_SLO,
+    LABEL_SLOTH_OBJECTIVE,
 ];
 
 /// The objective and its window on [`SLO_INFO`].
