@@ -667,7 +667,8 @@ Fix: remove one of the two, or correct the label that was meant.";
 An objective's `group_by` names a label that mlslo writes on its recorded
 series and alerts (`service`, `slo`, `kind`, `team`, `severity`,
 `long_window`, `short_window`, `forecast`, `metric`, `slo_objective`, `slo_window`,
-`alertname`), or `le`, the bucket boundary a latency SLI reads. A group label
+`alertname`, and Sloth's `sloth_id`, `sloth_service`, `sloth_slo`, `sloth_objective`),
+or `le`, the bucket boundary a latency SLI reads. A group label
 of that name would be overwritten by the generated value, so every group would
 write the same series and Prometheus would refuse the rule's output.
 
