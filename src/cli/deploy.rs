@@ -29,6 +29,7 @@ use super::{write_stderr, write_stdout, EXIT_CLEAN, EXIT_INVALID_INPUT, EXIT_USA
 use crate::cli::http::{ClientOptions, HttpClient, HttpError, HttpErrorKind, Request};
 use crate::cli::process_lock::{LockError, ProcessLock};
 use crate::tools::deploy::config::{parse_targets, resolve, Target, TargetConfig, TargetKind};
+use crate::tools::deploy::grafana::{self as grafana_plan, Folder, GrafanaState};
 use crate::tools::deploy::{self, served, Action, Plan};
 
 /// Where a target comes from: the configuration file, flags, or both (flags win).
@@ -60,6 +61,15 @@ pub struct TargetArgs {
     /// The output folder of `mlslo build` (default generated/).
     #[arg(long, value_name = "DIR")]
     pub source: Option<String>,
+    /// Grafana: the uid of the folder the dashboards go to (default mlslo).
+    #[arg(long, value_name = "UID")]
+    pub folder_uid: Option<String>,
+    /// Grafana: the folder's title, when mlslo creates it (default SLOs).
+    #[arg(long, value_name = "TITLE")]
+    pub folder: Option<String>,
+    /// Grafana: also delete mlslo's dashboards whose service is gone.
+    #[arg(long)]
+    pub prune: bool,
     #[command(flatten)]
     pub connection: ConnectionArgs,
 }
@@ -254,6 +264,9 @@ fn prepare(args: &TargetArgs) -> Result<(Target, HttpClient), String> {
         ca_file: path_text(&connection.ca_file),
         owned_namespaces: Some(args.owned_namespaces.clone()).filter(|list| !list.is_empty()),
         source: args.source.clone(),
+        folder_uid: args.folder_uid.clone(),
+        folder: args.folder.clone(),
+        prune: args.prune,
     };
     let name = args.target.clone().unwrap_or_else(|| "(flags)".to_string());
     let target = resolve(&name, from_file.merge(flags))?;
@@ -375,6 +388,7 @@ async fn plan_target(target: &Target, client: &HttpClient) -> Result<Plan, Strin
             plan_ruler(target, client).await
         }
         TargetKind::Watcher => plan_watcher(target, client).await,
+        TargetKind::Grafana => plan_grafana(target, client).await,
     }
 }
 
@@ -502,6 +516,160 @@ async fn plan_watcher(target: &Target, client: &HttpClient) -> Result<Plan, Stri
     deploy::plan_watches(&desired, &present)
 }
 
+fn grafana_folder(target: &Target) -> Folder {
+    Folder {
+        uid: target
+            .config
+            .folder_uid
+            .clone()
+            .unwrap_or_else(|| grafana_plan::DEFAULT_FOLDER_UID.to_string()),
+        title: target
+            .config
+            .folder
+            .clone()
+            .unwrap_or_else(|| grafana_plan::DEFAULT_FOLDER_TITLE.to_string()),
+    }
+}
+
+/// A Grafana GET: the body, `None` on 404, an explained error on any other refusal.
+async fn grafana_get(
+    client: &HttpClient,
+    target: &Target,
+    path: &str,
+    query: &[(&str, String)],
+) -> Result<Option<String>, String> {
+    let mut request = Request::get(format!("{}{path}", target.url));
+    for (name, value) in query {
+        request = request.query(*name, value.clone());
+    }
+    let what = format!("GET {path}");
+    let response = client
+        .send(&request)
+        .await
+        .map_err(|error| grafana_error(&what, error))?;
+    match response.status {
+        404 => Ok(None),
+        status if (200..300).contains(&status) => Ok(Some(response.text())),
+        status => Err(grafana_plan::explain_refusal(
+            &what,
+            status,
+            &response.text(),
+        )),
+    }
+}
+
+/// A failed Grafana request: a status that stayed after the retries is explained as a
+/// refusal is; the rest (no connection, a timeout) says what happened on the wire.
+fn grafana_error(what: &str, error: HttpError) -> String {
+    match &error.kind {
+        HttpErrorKind::Status { status, body } => format!(
+            "{} (after {} attempts)",
+            grafana_plan::explain_refusal(what, *status, body),
+            error.attempts
+        ),
+        _ => error.to_string(),
+    }
+}
+
+async fn plan_grafana(target: &Target, client: &HttpClient) -> Result<Plan, String> {
+    let folder = grafana_folder(target);
+    let files = read_folder(&source_folder(target, "grafana"), &[".json"])?;
+    let mut desired = BTreeMap::new();
+    for (name, text) in &files {
+        let (uid, dashboard) = grafana_plan::generated_dashboard(name, text)?;
+        if desired.insert(uid.clone(), dashboard).is_some() {
+            return Err(format!("two generated dashboards have the uid {uid}"));
+        }
+    }
+    let folder_path = format!(
+        "/api/folders/{}",
+        crate::cli::http::percent_encode(&folder.uid)
+    );
+    let mut state = GrafanaState {
+        folder_title: grafana_get(client, target, &folder_path, &[])
+            .await?
+            .map(|body| grafana_plan::folder_title(&body))
+            .transpose()?,
+        ..GrafanaState::default()
+    };
+    for page in 1..=grafana_plan::MAX_SEARCH_PAGES {
+        let query = [
+            ("type", "dash-db".to_string()),
+            (
+                "tag",
+                crate::compiler::emit::grafana::DASHBOARD_TAG.to_string(),
+            ),
+            ("limit", grafana_plan::SEARCH_PAGE_SIZE.to_string()),
+            ("page", page.to_string()),
+        ];
+        let body = grafana_get(client, target, "/api/search", &query)
+            .await?
+            .ok_or_else(|| "GET /api/search: HTTP 404 (is this a Grafana?)".to_string())?;
+        let hits = grafana_plan::search_page(&body)?;
+        let full = hits.len() >= grafana_plan::SEARCH_PAGE_SIZE;
+        state.tagged.extend(hits);
+        if !full {
+            break;
+        }
+        if page == grafana_plan::MAX_SEARCH_PAGES {
+            return Err(format!(
+                "Grafana lists more than {} dashboards tagged `{}` ({} pages of {}), the most \
+                 a deploy reads",
+                grafana_plan::MAX_SEARCH_PAGES * grafana_plan::SEARCH_PAGE_SIZE,
+                crate::compiler::emit::grafana::DASHBOARD_TAG,
+                grafana_plan::MAX_SEARCH_PAGES,
+                grafana_plan::SEARCH_PAGE_SIZE
+            ));
+        }
+    }
+    let mut uids: Vec<String> = desired.keys().cloned().collect();
+    if target.config.prune {
+        uids.extend(
+            grafana_plan::stale_owned(&desired, &state.tagged)
+                .into_iter()
+                .map(str::to_string),
+        );
+    }
+    for uid in uids {
+        let path = format!(
+            "/api/dashboards/uid/{}",
+            crate::cli::http::percent_encode(&uid)
+        );
+        if let Some(body) = grafana_get(client, target, &path, &[]).await? {
+            let stored = grafana_plan::stored_dashboard(&uid, &body)?;
+            state.stored.insert(uid, stored);
+        }
+    }
+    grafana_plan::plan_dashboards(&desired, &state, &folder, target.config.prune)
+}
+
+/// One Grafana request of a deploy, its refusal explained; like [`send_step`], an error
+/// says how far the deploy got.
+async fn send_grafana_step(
+    client: &HttpClient,
+    request: &Request,
+    what: &str,
+    done: usize,
+    plan: &Plan,
+) -> Result<(), String> {
+    let outcome = match client.send(request).await {
+        Ok(response) if response.is_success() => Ok(()),
+        Ok(response) => Err(grafana_plan::explain_refusal(
+            what,
+            response.status,
+            &response.text(),
+        )),
+        Err(error) => Err(grafana_error(what, error)),
+    };
+    outcome.map_err(|error| {
+        format!(
+            "{error}; {done} of {} changes were applied before this one: run deploy again \
+             once the cause is fixed",
+            plan.actions.len()
+        )
+    })
+}
+
 /// Applies `plan` exactly; returns why when the server refused it (after restoring).
 async fn apply(target: &Target, client: &HttpClient, plan: &Plan) -> Result<(), String> {
     match target.kind {
@@ -553,6 +721,40 @@ async fn apply(target: &Target, client: &HttpClient, plan: &Plan) -> Result<(), 
                     other => return Err(format!("unexpected action for Watcher: {other:?}")),
                 };
                 send_step(client, &request, done, plan).await?;
+            }
+            verify_replan(target, client).await
+        }
+        TargetKind::Grafana => {
+            for (done, action) in plan.actions.iter().enumerate() {
+                let (request, what) = match action {
+                    Action::CreateFolder { uid, title } => (
+                        Request::post(format!("{}/api/folders", target.url)).body(
+                            "application/json",
+                            grafana_plan::folder_body(&Folder {
+                                uid: uid.clone(),
+                                title: title.clone(),
+                            }),
+                        ),
+                        format!("POST /api/folders (folder {uid})"),
+                    ),
+                    Action::SaveDashboard { uid, body } => (
+                        Request::post(format!("{}/api/dashboards/db", target.url))
+                            .body("application/json", body.clone()),
+                        format!("POST /api/dashboards/db (dashboard {uid})"),
+                    ),
+                    Action::DeleteDashboard { uid } => {
+                        let path = format!(
+                            "/api/dashboards/uid/{}",
+                            crate::cli::http::percent_encode(uid)
+                        );
+                        (
+                            Request::delete(format!("{}{path}", target.url)),
+                            format!("DELETE {path}"),
+                        )
+                    }
+                    other => return Err(format!("unexpected action for Grafana: {other:?}")),
+                };
+                send_grafana_step(client, &request, &what, done, plan).await?;
             }
             verify_replan(target, client).await
         }
@@ -671,7 +873,10 @@ fn write_actions(dir: &Path, plan: &Plan) -> Result<(), String> {
             | Action::PostGroup { .. }
             | Action::DeleteGroup { .. }
             | Action::PutWatch { .. }
-            | Action::DeleteWatch { .. } => {}
+            | Action::DeleteWatch { .. }
+            | Action::CreateFolder { .. }
+            | Action::SaveDashboard { .. }
+            | Action::DeleteDashboard { .. } => {}
         }
     }
     Ok(())

@@ -557,7 +557,10 @@ fn the_readme_target_examples_are_valid_configuration() {
                 .as_str()
         })
         .collect();
-    assert_eq!(kinds, ["alertmanager", "watcher", "mimir", "prometheus"]);
+    assert_eq!(
+        kinds,
+        ["alertmanager", "grafana", "watcher", "mimir", "prometheus"]
+    );
 }
 
 #[test]

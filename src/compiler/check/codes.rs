@@ -15,9 +15,9 @@
 //! W0669 about maintenance windows and the Kubernetes manifests' metadata; E0700 to
 //! W0729 about grouped objectives (`group_by`), E0710 to W0714 of them about
 //! expression SLIs, E0720 to W0729 about their cardinality (W0720 raised by
-//! `compiler::verify`); E0730 to W0749 about the control of alert tiers (names,
+//! `compiler::verify`); E0730 to W0739 about the control of alert tiers (names,
 //! vocabulary, switched-off tiers) and budget alerts (E0732 to E0739, W0731 to
-//! W0735).
+//! W0735); E0740 to W0749 about the `grafana` block.
 
 crate::base::diagnostic::declare_codes! {
     /// Codes E02xx (names), E03xx (types and units), E04xx (SLO semantics) and
@@ -667,7 +667,8 @@ Fix: remove one of the two, or correct the label that was meant.";
 An objective's `group_by` names a label that mlslo writes on its recorded
 series and alerts (`service`, `slo`, `kind`, `team`, `severity`,
 `long_window`, `short_window`, `forecast`, `metric`, `slo_objective`, `slo_window`,
-`alertname`), or `le`, the bucket boundary a latency SLI reads. A group label
+`alertname`, and Sloth's `sloth_id`, `sloth_service`, `sloth_slo`, `sloth_objective`),
+or `le`, the bucket boundary a latency SLI reads. A group label
 of that name would be overwritten by the generated value, so every group would
 write the same series and Prometheus would refuse the rule's output.
 
@@ -813,6 +814,15 @@ the window no longer counts, and needs more history than the budget has.
     }
 
 Fix: a lookback of a fraction of the window, such as 1d for 7d or 30d.";
+    SECOND_GRAFANA_BLOCK = "E0740", "a second grafana block", "\
+The `grafana` block says where the generated dashboards are served and how
+Grafana loads them (its URL, folder and sidecar label), for every service at
+once, so there is at most one across all files.
+
+    grafana { url = \"https://grafana.example.com\" }
+    grafana { folder = \"SLOs\" }   // error
+
+Fix: merge the two blocks into one.";
     NOT_A_COUNTER = "W0001", "metric does not look like a counter", "\
 An availability objective counts events with `rate()`, which needs counters:
 by Prometheus naming conventions their names end in `_total` (or `_count`,

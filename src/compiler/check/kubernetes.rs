@@ -141,7 +141,7 @@ fn dns_label_problem(name: &str) -> Option<String> {
 
 /// Kubernetes' `IsQualifiedName` for label and annotation keys: an optional
 /// DNS-1123 subdomain prefix and `/`, then a name of at most 63 characters.
-fn qualified_name_problem(key: &str) -> Option<String> {
+pub(crate) fn qualified_name_problem(key: &str) -> Option<String> {
     let (prefix, name) = match key.split_once('/') {
         Some((prefix, name)) => (Some(prefix), name),
         None => (None, key),
@@ -164,7 +164,7 @@ fn qualified_name_problem(key: &str) -> Option<String> {
 
 /// Kubernetes' `IsValidLabelValue`: empty, or at most 63 characters of
 /// `[A-Za-z0-9_.-]` with an alphanumeric at both ends.
-fn label_value_problem(value: &str) -> Option<String> {
+pub(crate) fn label_value_problem(value: &str) -> Option<String> {
     if value.is_empty() {
         return None;
     }

@@ -27,6 +27,7 @@ mod checker;
 pub(crate) mod codes;
 mod generated_alerts;
 mod generated_names;
+mod grafana;
 mod inhibition;
 mod kubernetes;
 mod labels_and_annotations;

@@ -24,12 +24,14 @@ impl Checker {
         let mut routing_blocks = Vec::new();
         let mut monitoring_blocks = Vec::new();
         let mut kubernetes_blocks = Vec::new();
+        let mut grafana_blocks = Vec::new();
         for file in files {
             let fields = self.collect(&file.items, &TOP_SCHEMA, Span::default());
             service_blocks.extend(fields.blocks("service"));
             routing_blocks.extend(fields.blocks("routing"));
             monitoring_blocks.extend(fields.blocks("monitoring"));
             kubernetes_blocks.extend(fields.blocks("kubernetes"));
+            grafana_blocks.extend(fields.blocks("grafana"));
         }
         let mut all_good = true;
 
@@ -91,6 +93,38 @@ impl Checker {
             }
         }
 
+        let mut grafana = ir::GrafanaSettings::default();
+        if let Some((first, rest)) = grafana_blocks.split_first() {
+            for extra in rest {
+                self.push(
+                    codes::SECOND_GRAFANA_BLOCK
+                        .at(extra.kind.span, "a second `grafana` block")
+                        .with_secondary(first.kind.span, "the first grafana block")
+                        .with_help("there is one grafana block across all files: merge the two"),
+                );
+                all_good = false;
+            }
+            match self.check_grafana(first) {
+                Some(checked) => grafana = checked,
+                None => all_good = false,
+            }
+        }
+        for service in services.values_mut() {
+            service.sloth_labels = grafana.sloth_labels;
+        }
+        // With Grafana's URL known, a service's alerts link to its generated dashboard
+        // unless the service names another.
+        if let Some(url) = &grafana.url {
+            for service in services.values_mut() {
+                if service.dashboard.is_none() && service.has_dashboard() {
+                    service.dashboard = Some(format!(
+                        "{url}{}",
+                        ir::naming::grafana_dashboard_path(&service.name)
+                    ));
+                }
+            }
+        }
+
         let mut routing = None;
         if let Some((first, rest)) = routing_blocks.split_first() {
             for extra in rest {
@@ -128,6 +162,7 @@ impl Checker {
             routing,
             monitoring,
             kubernetes,
+            grafana,
         })
     }
 
@@ -218,6 +253,7 @@ impl Checker {
             selector,
             objectives,
             severities: ir::Severities::default(),
+            sloth_labels: false,
             span: block.span,
             name_span: name.span,
         })
@@ -231,6 +267,7 @@ static TOP_SCHEMA: Schema = Schema {
         block("routing", false, true),
         block("monitoring", false, true),
         block("kubernetes", false, true),
+        block("grafana", false, true),
     ],
     allows_routes: false,
     secrets: &[],

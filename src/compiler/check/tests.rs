@@ -1382,10 +1382,10 @@ fn each_code_has_a_minimal_invalid_example_that_triggers_exactly_it() {
         "E0601", "E0602", "E0603", "E0610", "E0611", "E0630", "E0631", "E0632", "E0640", "E0650",
         "E0651", "E0652", "E0653", "E0654", "E0655", "E0656", "E0657", "E0658", "E0659", "E0700",
         "E0701", "E0702", "E0703", "E0710", "E0711", "E0712", "E0713", "E0714", "E0720", "E0730",
-        "E0731", "E0732", "E0733", "W0001", "W0002", "W0003", "W0004", "W0005", "W0006", "W0007",
-        "W0008", "W0501", "W0502", "W0503", "W0504", "W0505", "W0600", "W0601", "W0610", "W0611",
-        "W0620", "W0630", "W0640", "W0641", "W0642", "W0650", "W0651", "W0652", "W0700", "W0701",
-        "W0702", "W0720", "W0721", "W0730", "W0731", "W0732",
+        "E0731", "E0732", "E0733", "E0740", "W0001", "W0002", "W0003", "W0004", "W0005", "W0006",
+        "W0007", "W0008", "W0501", "W0502", "W0503", "W0504", "W0505", "W0600", "W0601", "W0610",
+        "W0611", "W0620", "W0630", "W0640", "W0641", "W0642", "W0650", "W0651", "W0652", "W0700",
+        "W0701", "W0702", "W0720", "W0721", "W0730", "W0731", "W0732",
     ];
     let listed: Vec<&str> = examples.iter().map(|(code, _)| *code).collect();
     let registered: Vec<&str> = CODES.iter().map(|info| info.code).collect();
@@ -1944,4 +1944,69 @@ fn a_counter_is_a_selector_or_a_query_not_both() {
         "errors_query = \"\"\"sum(rate(req_total{code=~\"5..\"}[$window]))\"\"\"\n objective = 99%",
     );
     assert_eq!(codes(&missing_total), ["E0210"]);
+}
+
+#[test]
+fn the_grafana_url_gives_each_drawn_service_its_generated_dashboard() {
+    let program = program(
+        r#"
+grafana { url = "https://grafana.example.com/", folder = "ML SLOs" }
+service "drawn" {
+  team = "t"
+  drift "d" {
+    score = s
+    max   = 0.2
+    for   = 5m
+  }
+}
+service "named" {
+  team      = "t"
+  dashboard = "https://grafana.example.com/d/own/view"
+  drift "d" {
+    score = s
+    max   = 0.2
+    for   = 5m
+  }
+}
+"#,
+    );
+    let dashboards: Vec<Option<&str>> = program
+        .services
+        .iter()
+        .map(|service| service.dashboard.as_deref())
+        .collect();
+    assert_eq!(
+        dashboards,
+        [
+            Some("https://grafana.example.com/d/mlslo-drawn/drawn-slos"),
+            Some("https://grafana.example.com/d/own/view"),
+        ]
+    );
+    assert_eq!(program.grafana.folder, "ML SLOs");
+    assert_eq!(program.grafana.sidecar_label, ir::DEFAULT_SIDECAR_LABEL);
+    let without_block = program_without_grafana();
+    assert_eq!(without_block.services[0].dashboard, None);
+}
+
+fn program_without_grafana() -> ir::Program {
+    program(&objective("drift", "score = s\nmax = 0.2\nfor = 5m"))
+}
+
+#[test]
+fn the_grafana_sidecar_label_must_be_a_kubernetes_label() {
+    assert_eq!(
+        codes(r#"grafana { sidecar_label = "grafana dashboard" }"#),
+        ["E0658"]
+    );
+    assert_eq!(codes(r#"grafana { sidecar_value = "-yes" }"#), ["E0658"]);
+    assert_eq!(
+        codes(r#"grafana { url = "grafana.example.com" }"#),
+        ["E0310"]
+    );
+    assert_eq!(codes(r#"grafana { folder = "" }"#).len(), 1);
+    assert_eq!(codes(r#"grafana { sloth_labels = "yes" }"#).len(), 1);
+    let program =
+        program(r#"grafana { sidecar_label = "example.com/dashboard", sidecar_value = "yes" }"#);
+    assert_eq!(program.grafana.sidecar_label, "example.com/dashboard");
+    assert_eq!(program.grafana.sidecar_value, "yes");
 }

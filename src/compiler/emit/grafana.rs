@@ -31,22 +31,20 @@ use crate::compiler::emit::prometheus::{burn_threshold, percent, recorded, Group
 use crate::compiler::emit::yaml::{self, Node};
 use crate::compiler::ir::naming;
 use crate::compiler::ir::{
-    Bound, Budget, BurnWindow, Decimal, KubernetesMetadata, Objective, ObjectiveKind, Service, Tier,
+    Bound, Budget, BurnWindow, Decimal, GrafanaSettings, KubernetesMetadata, Objective,
+    ObjectiveKind, Service, Tier,
 };
 
 /// The Grafana dashboard schema version written: Grafana 10.4 and 11 write it,
 /// and later versions migrate it on load.
 pub const SCHEMA_VERSION: u64 = 39;
 
-/// The label kube-prometheus-stack's Grafana sidecar watches for (its chart's
-/// `grafana.sidecar.dashboards.label` and `labelValue` defaults).
-pub const SIDECAR_LABEL: &str = "grafana_dashboard";
-pub const SIDECAR_LABEL_VALUE: &str = "1";
-
-/// Where the provisioning file expects the dashboards on a Grafana host, and the
-/// Grafana folder they appear in.
+/// Where the provisioning file expects the dashboards on a Grafana host.
 pub const PROVISIONED_PATH: &str = "/var/lib/grafana/dashboards/mlslo";
-pub const PROVISIONED_FOLDER: &str = "SLOs";
+
+/// The annotation naming a dashboard's folder, the key the kube-prometheus-stack
+/// chart's examples give the sidecar (`sidecar.dashboards.folderAnnotation`).
+pub const FOLDER_ANNOTATION: &str = "grafana_folder";
 
 /// The tag every generated dashboard carries; the dashboards link lists them.
 pub const DASHBOARD_TAG: &str = "mlslo";
@@ -70,10 +68,7 @@ const GRAPH_HEIGHT: u64 = 8;
 /// Whether a service gets a dashboard: it has an objective Prometheus evaluates
 /// (log objectives are Elasticsearch watches, with no series to draw).
 pub fn has_dashboard(service: &Service) -> bool {
-    service
-        .objectives
-        .iter()
-        .any(|objective| !matches!(objective.kind, ObjectiveKind::Logs { .. }))
+    service.has_dashboard()
 }
 
 /// A dashboard's JSON as `<service>.json` holds it and as its ConfigMap carries it.
@@ -110,7 +105,7 @@ pub fn dashboard(header: &[String], service: &Service, rule_groups: &[String]) -
     }
     let dashboard = json!({
         "uid": naming::grafana_dashboard_uid(&service.name),
-        "title": format!("{} SLOs", service.name),
+        "title": naming::grafana_dashboard_title(&service.name),
         "description": header.join(" "),
         "tags": tags,
         "timezone": "utc",
@@ -132,20 +127,30 @@ pub fn dashboard(header: &[String], service: &Service, rule_groups: &[String]) -
 }
 
 /// The `ConfigMap` the Grafana sidecar loads the dashboard from: the sidecar's
-/// label (unless the `kubernetes` block's labels set it), mlslo's labels, then the
-/// block's namespace, labels and annotations, as on the `PrometheusRule`.
+/// label (the `grafana` block's, unless the `kubernetes` block's labels set it),
+/// mlslo's labels, then the block's namespace, labels and annotations, as on the
+/// `PrometheusRule`, with the folder annotation unless the block sets it.
 pub fn configmap(
     header: &[String],
     service: &Service,
     metadata: &KubernetesMetadata,
+    settings: &GrafanaSettings,
     dashboard_json: &str,
 ) -> String {
     let mut labels = Vec::new();
     // The block's own value wins (written after mlslo's labels), so a sidecar
     // configured with another `labelValue` is served without a second key.
-    if !metadata.labels.contains_key(SIDECAR_LABEL) {
-        labels.push((SIDECAR_LABEL.to_owned(), Node::str(SIDECAR_LABEL_VALUE)));
+    if !metadata.labels.contains_key(&settings.sidecar_label) {
+        labels.push((
+            settings.sidecar_label.clone(),
+            Node::str(&settings.sidecar_value),
+        ));
     }
+    let mut metadata = metadata.clone();
+    metadata
+        .annotations
+        .entry(FOLDER_ANNOTATION.to_owned())
+        .or_insert_with(|| settings.folder.clone());
     labels.push((
         "app.kubernetes.io/managed-by".to_owned(),
         Node::str("mlslo"),
@@ -167,7 +172,7 @@ pub fn configmap(
             metadata_node(
                 &naming::grafana_configmap_name(&service.name),
                 labels,
-                metadata,
+                &metadata,
             ),
         ),
     ]);
@@ -185,11 +190,11 @@ pub fn configmap(
 }
 
 /// Grafana's file provisioning of the dashboards (`/etc/grafana/provisioning/dashboards/`).
-pub fn provisioning(header: &[String]) -> String {
+pub fn provisioning(header: &[String], settings: &GrafanaSettings) -> String {
     let provider = Node::map([
         ("name", Node::str("mlslo")),
         ("orgId", Node::Number("1".to_owned())),
-        ("folder", Node::str(PROVISIONED_FOLDER)),
+        ("folder", Node::str(&settings.folder)),
         ("type", Node::str("file")),
         ("updateIntervalSeconds", Node::Number("30".to_owned())),
         (
@@ -1044,7 +1049,13 @@ fn links(service: &Service) -> Vec<Json> {
     if let Some(runbook) = &service.runbook {
         links.push(link("Runbook", runbook));
     }
-    if let Some(dashboard) = &service.dashboard {
+    // The `dashboard` field defaults to this very dashboard, which needs no link.
+    let own_path = naming::grafana_dashboard_path(&service.name);
+    if let Some(dashboard) = service
+        .dashboard
+        .as_ref()
+        .filter(|dashboard| !dashboard.ends_with(&own_path))
+    {
         links.push(link(&format!("{} dashboard", service.name), dashboard));
     }
     links.push(json!({

@@ -104,6 +104,7 @@ fn each_service_in_parallel<K: Send>(
     const SERVICES_PER_THREAD_AT_LEAST: usize = 16;
     let monitoring = &program.monitoring;
     let kubernetes_metadata = &program.kubernetes;
+    let grafana_settings = &program.grafana;
     crate::base::parallel::in_parallel_balanced(
         &program.services,
         SERVICES_PER_THREAD_AT_LEAST,
@@ -116,6 +117,7 @@ fn each_service_in_parallel<K: Send>(
                         service,
                         monitoring,
                         kubernetes_metadata,
+                        grafana_settings,
                         sources,
                         &mut cache,
                     );
@@ -162,6 +164,7 @@ fn service_outputs(
     service: &crate::compiler::ir::Service,
     monitoring: &crate::compiler::ir::Monitoring,
     kubernetes_metadata: &crate::compiler::ir::KubernetesMetadata,
+    grafana_settings: &crate::compiler::ir::GrafanaSettings,
     sources: &SourceMap,
     cache: &mut promtool_test::ScenarioCache,
 ) -> ServiceOutputs<String> {
@@ -185,7 +188,13 @@ fn service_outputs(
         let dashboard = grafana::dashboard(&header, service, &group_names);
         files.push((
             naming::grafana_configmap_file(&service.name),
-            grafana::configmap(&header, service, kubernetes_metadata, &dashboard.compact),
+            grafana::configmap(
+                &header,
+                service,
+                kubernetes_metadata,
+                grafana_settings,
+                &dashboard.compact,
+            ),
         ));
         files.push((
             naming::grafana_dashboard_file(&service.name),
@@ -268,7 +277,7 @@ fn grafana_provisioning(program: &Program, sources: &SourceMap, outputs: &mut Ou
     ];
     outputs.files.insert(
         naming::GRAFANA_PROVISIONING_FILE.to_owned(),
-        grafana::provisioning(&header),
+        grafana::provisioning(&header, &program.grafana),
     );
 }
 

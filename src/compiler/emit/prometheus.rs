@@ -202,7 +202,15 @@ pub fn objective_rule_groups(service: &Service, which: WhichRules) -> Vec<RuleGr
 
 /// The identity labels of recorded series.
 pub fn identity_labels(service: &Service, objective: &Objective) -> BTreeMap<String, String> {
-    naming::identity_labels(&service.name, &objective.name)
+    let mut labels = naming::identity_labels(&service.name, &objective.name);
+    // Constant per objective, like the identity labels, so every vector match
+    // between one objective's series still pairs them. Sloth's `sloth_window` is
+    // left out: mlslo's burn alerts join two windows' series with `and` on all
+    // labels, which a label naming the window would break.
+    if service.sloth_labels && objective.kind.budget().is_some() {
+        labels.extend(naming::sloth_labels(&service.name, &objective.name));
+    }
+    labels
 }
 
 /// The labels of every alert of an objective at a severity.
@@ -931,6 +939,21 @@ fn budget_recording_rules(
         expr: "vector(1)".to_owned(),
         labels: info,
     });
+    if service.sloth_labels {
+        let mut sloth_info = identity.clone();
+        sloth_info.insert(
+            naming::LABEL_SLOTH_OBJECTIVE.into(),
+            budget
+                .objective
+                .scaled_by_power_of_ten(2)
+                .map_or_else(|| budget.objective.to_string(), |value| value.to_string()),
+        );
+        budget_rules.push(Rule::Recording {
+            record: naming::SLOTH_SLO_INFO.to_owned(),
+            expr: "vector(1)".to_owned(),
+            labels: sloth_info,
+        });
+    }
     (sli, budget_rules)
 }
 

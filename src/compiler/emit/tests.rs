@@ -398,3 +398,66 @@ fn dashboard_panels_are_laid_out_without_overlap() {
         }
     }
 }
+
+#[test]
+fn the_grafana_block_sets_the_sidecar_label_and_the_folder() {
+    let outputs = build(
+        r#"
+grafana { folder = "ML SLOs", sidecar_label = "dashboards", sidecar_value = "ml" }
+service "svc" {
+  team = "t"
+  drift "d" {
+    score = s
+    max   = 0.2
+    for   = 5m
+  }
+}
+"#,
+    );
+    let configmap: yaml_serde::Value =
+        yaml_serde::from_str(&outputs.files["grafana/svc.configmap.yaml"]).expect("YAML");
+    let metadata = &configmap["metadata"];
+    assert_eq!(metadata["labels"]["dashboards"].as_str(), Some("ml"));
+    assert!(metadata["labels"].get("grafana_dashboard").is_none());
+    assert_eq!(
+        metadata["annotations"]["grafana_folder"].as_str(),
+        Some("ML SLOs")
+    );
+    let provisioning: yaml_serde::Value =
+        yaml_serde::from_str(&outputs.files["grafana/provisioning.yml"]).expect("YAML");
+    assert_eq!(
+        provisioning["providers"][0]["folder"].as_str(),
+        Some("ML SLOs")
+    );
+}
+
+#[test]
+fn a_dashboard_field_defaulted_to_the_generated_dashboard_is_no_link_to_itself() {
+    let outputs = build(
+        r#"
+grafana { url = "https://grafana.example.com" }
+service "svc" {
+  team = "t"
+  drift "d" {
+    score = s
+    max   = 0.2
+    for   = 5m
+  }
+}
+"#,
+    );
+    let rules = &outputs.files["prometheus/svc.rules.yml"];
+    assert!(
+        rules.contains("dashboard_url: https://grafana.example.com/d/mlslo-svc/svc-slos\n"),
+        "{rules}"
+    );
+    let dashboard: serde_json::Value =
+        serde_json::from_str(&outputs.files["grafana/svc.json"]).expect("JSON");
+    let titles: Vec<&str> = dashboard["links"]
+        .as_array()
+        .expect("links")
+        .iter()
+        .filter_map(|link| link["title"].as_str())
+        .collect();
+    assert_eq!(titles, ["SLO dashboards"]);
+}

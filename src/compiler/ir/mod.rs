@@ -42,6 +42,45 @@ pub struct Program {
     pub monitoring: Monitoring,
     /// The `kubernetes` block: metadata of the generated manifests.
     pub kubernetes: KubernetesMetadata,
+    /// The `grafana` block, or its defaults when there is none.
+    pub grafana: GrafanaSettings,
+}
+
+/// The Grafana folder of the dashboards when the `grafana` block names none.
+pub const DEFAULT_GRAFANA_FOLDER: &str = "SLOs";
+/// The label kube-prometheus-stack's Grafana sidecar watches for by default (its
+/// chart's `grafana.sidecar.dashboards.label` and `labelValue`).
+pub const DEFAULT_SIDECAR_LABEL: &str = "grafana_dashboard";
+pub const DEFAULT_SIDECAR_VALUE: &str = "1";
+
+/// `grafana { url = "https://grafana.example.com"  folder = "SLOs" }`: where the
+/// generated dashboards are served, and how Grafana's sidecar and file provisioning
+/// load them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct GrafanaSettings {
+    /// Grafana's base URL without a final `/`. With it, a service without a
+    /// `dashboard` field links its alerts to its generated dashboard there.
+    pub url: Option<String>,
+    /// The folder of the file provisioning, and the ConfigMaps' `grafana_folder`
+    /// annotation.
+    pub folder: String,
+    /// The label key and value of the ConfigMaps the sidecar loads.
+    pub sidecar_label: String,
+    pub sidecar_value: String,
+    /// Budgeted objectives' series and alerts also carry Sloth's labels.
+    pub sloth_labels: bool,
+}
+
+impl Default for GrafanaSettings {
+    fn default() -> GrafanaSettings {
+        GrafanaSettings {
+            url: None,
+            folder: DEFAULT_GRAFANA_FOLDER.to_owned(),
+            sidecar_label: DEFAULT_SIDECAR_LABEL.to_owned(),
+            sidecar_value: DEFAULT_SIDECAR_VALUE.to_owned(),
+            sloth_labels: false,
+        }
+    }
 }
 
 /// `kubernetes { namespace = "monitoring"  labels { release = "kube-prometheus-stack" } }`:
@@ -195,9 +234,22 @@ pub struct Service {
     /// The program's [`Program::severities`], here so that what emits one
     /// service's alerts needs nothing else; the same in every service.
     pub severities: Severities,
+    /// The `grafana` block's `sloth_labels`, here for the same reason: its
+    /// budgeted objectives' series and alerts also carry Sloth's labels.
+    pub sloth_labels: bool,
     /// The whole `service "x" { ... }` block.
     pub span: Span,
     pub name_span: Span,
+}
+
+impl Service {
+    /// Whether the service gets a Grafana dashboard: it has an objective Prometheus
+    /// evaluates (log objectives are Elasticsearch watches, with no series to draw).
+    pub fn has_dashboard(&self) -> bool {
+        self.objectives
+            .iter()
+            .any(|objective| !matches!(objective.kind, ObjectiveKind::Logs { .. }))
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]

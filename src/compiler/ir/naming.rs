@@ -20,11 +20,6 @@ use crate::compiler::ir::duration::Duration;
 /// (Sloth issue #311: "vector contains metrics with the same labelset").
 pub const LABEL_SERVICE: &str = "service";
 pub const LABEL_SLO: &str = "slo";
-/// Sloth's labels for the same identity and for an alert's tier, read (never
-/// written) by `mlslo backtest --compare` to put Sloth's alerts beside an objective's.
-pub const SLOTH_LABEL_SERVICE: &str = "sloth_service";
-pub const SLOTH_LABEL_SLO: &str = "sloth_slo";
-pub const SLOTH_LABEL_SEVERITY: &str = "sloth_severity";
 /// The labels every recorded series of an objective carries: the identity of its
 /// series, so two objectives with the same identity would write the same series.
 pub fn identity_labels(service: &str, objective: &str) -> BTreeMap<String, String> {
@@ -32,6 +27,30 @@ pub fn identity_labels(service: &str, objective: &str) -> BTreeMap<String, Strin
         (LABEL_SERVICE.to_owned(), service.to_owned()),
         (LABEL_SLO.to_owned(), objective.to_owned()),
     ])
+}
+
+/// Sloth's identity labels, written beside mlslo's on a budgeted objective's
+/// series and alerts when the `grafana` block asks for them, so that what reads
+/// Sloth's series (its Grafana dashboards, its UI) reads mlslo's: `sloth_id` is
+/// `<service>-<slo>`, as Sloth makes it.
+pub const LABEL_SLOTH_ID: &str = "sloth_id";
+pub const LABEL_SLOTH_SERVICE: &str = "sloth_service";
+pub const LABEL_SLOTH_SLO: &str = "sloth_slo";
+/// Sloth's tier of an alert (`page`, `ticket`), read (never written) by
+/// `mlslo backtest --compare`, with Sloth's identity labels, to put Sloth's
+/// alerts beside an objective's.
+pub const LABEL_SLOTH_SEVERITY: &str = "sloth_severity";
+/// The objective in percent (`"99.9"`) on [`SLOTH_SLO_INFO`].
+pub const LABEL_SLOTH_OBJECTIVE: &str = "sloth_objective";
+/// Sloth's `vector(1)` naming every objective, which its dashboards' variables list.
+pub const SLOTH_SLO_INFO: &str = "sloth_slo_info";
+
+pub fn sloth_labels(service: &str, objective: &str) -> [(String, String); 3] {
+    [
+        (LABEL_SLOTH_ID.to_owned(), format!("{service}-{objective}")),
+        (LABEL_SLOTH_SERVICE.to_owned(), service.to_owned()),
+        (LABEL_SLOTH_SLO.to_owned(), objective.to_owned()),
+    ]
 }
 
 /// Alert labels added beside the identity labels.
@@ -52,7 +71,7 @@ pub const FORECAST_LABEL_VALUE: &str = "true";
 /// reads with a meaning of its own (`le` is a histogram's bucket boundary): an
 /// objective's `group_by` cannot name them, since a group label would then be
 /// overwritten by the generated value, or would split what the SLI must sum.
-pub const GENERATED_LABELS: [&str; 14] = [
+pub const GENERATED_LABELS: [&str; 18] = [
     "__name__",
     "alertname",
     LABEL_SERVICE,
@@ -67,6 +86,10 @@ pub const GENERATED_LABELS: [&str; 14] = [
     "le",
     INFO_LABEL_OBJECTIVE,
     INFO_LABEL_WINDOW,
+    LABEL_SLOTH_ID,
+    LABEL_SLOTH_SERVICE,
+    LABEL_SLOTH_SLO,
+    LABEL_SLOTH_OBJECTIVE,
 ];
 
 /// The objective and its window on [`SLO_INFO`].
@@ -308,12 +331,16 @@ pub fn grafana_configmap_name(service: &str) -> String {
 /// The longest dashboard uid Grafana accepts.
 pub const MAX_GRAFANA_UID: usize = 40;
 
+/// How every generated dashboard's uid begins: with the `mlslo` tag, what marks a
+/// dashboard in Grafana as mlslo's to replace or delete.
+pub const GRAFANA_UID_PREFIX: &str = "mlslo-";
+
 /// The dashboard's uid, stable for a service so links and bookmarks survive a
 /// rebuild: `mlslo-<service>` when that fits Grafana's 40 characters of
 /// `[A-Za-z0-9_-]`, else a prefix of it and a hash of the whole name (two long
 /// names that share the prefix still get two uids).
 pub fn grafana_dashboard_uid(service: &str) -> String {
-    let readable: String = std::iter::once("mlslo-")
+    let readable: String = std::iter::once(GRAFANA_UID_PREFIX)
         .flat_map(str::chars)
         .chain(service.chars().map(|character| match character {
             'a'..='z' | 'A'..='Z' | '0'..='9' | '_' | '-' => character,
@@ -333,6 +360,31 @@ pub fn grafana_dashboard_uid(service: &str) -> String {
     let keep = MAX_GRAFANA_UID - hash.len() - 1;
     let prefix: String = readable.chars().take(keep).collect();
     format!("{prefix}-{hash}")
+}
+
+/// The title of a service's dashboard.
+pub fn grafana_dashboard_title(service: &str) -> String {
+    format!("{service} SLOs")
+}
+
+/// The dashboard's path under Grafana's base URL, `/d/<uid>/<slug>`. The slug is
+/// the title as Grafana's `slugify` makes it for ASCII (lowercase, every run of
+/// other characters one `-`, none at the ends); Grafana finds a dashboard by its
+/// uid alone and redirects a stale slug, so the slug only has to read well.
+pub fn grafana_dashboard_path(service: &str) -> String {
+    let mut slug = String::new();
+    for character in grafana_dashboard_title(service).chars() {
+        match character.to_ascii_lowercase() {
+            kept @ ('a'..='z' | '0'..='9') => slug.push(kept),
+            _ if !slug.is_empty() && !slug.ends_with('-') => slug.push('-'),
+            _ => {}
+        }
+    }
+    format!(
+        "/d/{}/{}",
+        grafana_dashboard_uid(service),
+        slug.trim_end_matches('-')
+    )
 }
 
 /// The longest file name (one path component) Linux file systems accept (`NAME_MAX`);
@@ -451,6 +503,18 @@ mod tests {
             Some("fraud_detector")
         );
         assert_eq!(kubernetes_label_value("x."), None);
+    }
+
+    #[test]
+    fn grafana_paths_carry_the_uid_and_grafanas_slug_of_the_title() {
+        assert_eq!(
+            grafana_dashboard_path("fraud-detector"),
+            "/d/mlslo-fraud-detector/fraud-detector-slos"
+        );
+        assert_eq!(
+            grafana_dashboard_path("a_b.c"),
+            format!("/d/{}/a-b-c-slos", grafana_dashboard_uid("a_b.c"))
+        );
     }
 
     #[test]

@@ -493,8 +493,8 @@ impl ObjectiveKey {
         let label = |name: &str| labels.get(name).cloned().unwrap_or_default();
         let (mut service, mut slo) = (label(LABEL_SERVICE), label(LABEL_SLO));
         if service.is_empty() && slo.is_empty() {
-            service = label(naming::SLOTH_LABEL_SERVICE);
-            slo = label(naming::SLOTH_LABEL_SLO);
+            service = label(naming::LABEL_SLOTH_SERVICE);
+            slo = label(naming::LABEL_SLOTH_SLO);
         }
         let group = grouped_by
             .get(&(service.clone(), slo.clone()))
@@ -1023,10 +1023,10 @@ fn finite_points(series: &StoredSeries, start_ms: i64, end_ms: i64) -> Vec<(i64,
 /// the SLO's static labels and Sloth's ids beside them; Sloth has no groups, so such
 /// a series is the objective's own.
 fn series_objective(labels: &Labels) -> ObjectiveKey {
-    if labels.get(LABEL_SERVICE).is_empty() && !labels.get(naming::SLOTH_LABEL_SERVICE).is_empty() {
+    if labels.get(LABEL_SERVICE).is_empty() && !labels.get(naming::LABEL_SLOTH_SERVICE).is_empty() {
         return ObjectiveKey {
-            service: labels.get(naming::SLOTH_LABEL_SERVICE).to_string(),
-            slo: labels.get(naming::SLOTH_LABEL_SLO).to_string(),
+            service: labels.get(naming::LABEL_SLOTH_SERVICE).to_string(),
+            slo: labels.get(naming::LABEL_SLOTH_SLO).to_string(),
             group: BTreeMap::new(),
         };
     }

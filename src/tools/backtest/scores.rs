@@ -336,7 +336,7 @@ pub fn is_page(alert: &AlertHistory) -> bool {
     alert.labels.get(naming::LABEL_SEVERITY).map(String::as_str) == Some("page")
         || alert
             .labels
-            .get(naming::SLOTH_LABEL_SEVERITY)
+            .get(naming::LABEL_SLOTH_SEVERITY)
             .map(String::as_str)
             == Some("page")
 }

@@ -19,6 +19,7 @@ pub enum TargetKind {
     Cortex,
     Loki,
     Watcher,
+    Grafana,
 }
 
 impl TargetKind {
@@ -31,6 +32,7 @@ impl TargetKind {
             TargetKind::Cortex => "cortex",
             TargetKind::Loki => "loki",
             TargetKind::Watcher => "watcher",
+            TargetKind::Grafana => "grafana",
         }
     }
 }
@@ -56,6 +58,14 @@ pub struct TargetConfig {
     pub owned_namespaces: Option<Vec<String>>,
     /// The output of `mlslo build`; default `generated/`.
     pub source: Option<String>,
+    /// Grafana: the folder's uid (default `mlslo`), created when missing.
+    pub folder_uid: Option<String>,
+    /// Grafana: the folder's title when mlslo creates it (default `SLOs`).
+    pub folder: Option<String>,
+    /// Grafana: delete mlslo's dashboards whose service is gone. A flag only, never read
+    /// from the file: a deletion is asked for each time.
+    #[serde(skip)]
+    pub prune: bool,
 }
 
 impl TargetConfig {
@@ -76,6 +86,9 @@ impl TargetConfig {
             ca_file: flags.ca_file.or(self.ca_file),
             owned_namespaces: flags.owned_namespaces.or(self.owned_namespaces),
             source: flags.source.or(self.source),
+            folder_uid: flags.folder_uid.or(self.folder_uid),
+            folder: flags.folder.or(self.folder),
+            prune: flags.prune,
         }
     }
 }

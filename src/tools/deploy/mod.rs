@@ -12,6 +12,7 @@
 //! - Output is deterministic: everything is keyed by sorted maps.
 
 pub mod config;
+pub mod grafana;
 pub mod served;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -71,6 +72,19 @@ pub enum Action {
     },
     DeleteWatch {
         id: String,
+    },
+    /// Create a Grafana folder (`POST /api/folders`).
+    CreateFolder {
+        uid: String,
+        title: String,
+    },
+    /// Save a Grafana dashboard (`POST /api/dashboards/db`, the whole JSON body).
+    SaveDashboard {
+        uid: String,
+        body: String,
+    },
+    DeleteDashboard {
+        uid: String,
     },
     /// Make the server load the files on disk (`POST /-/reload`): they are what should run,
     /// but the server runs something else (a deploy stopped before its reload, or a reload
