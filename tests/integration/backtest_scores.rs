@@ -11,7 +11,9 @@ use mlslo::tools::backtest::scores::parse_incidents;
 use mlslo::tools::backtest::Dataset;
 use serde_json::Value;
 
-use crate::support::{data, mlslo, scratch, stderr, stdout, write};
+use crate::support::{
+    data, failed_requests, latency_bucket, metric_named, mlslo, scratch, stderr, stdout, write,
+};
 
 const MINUTE: i64 = 60_000;
 
@@ -101,16 +103,6 @@ fn reported_incidents(report: &Value, slo: &str) -> Vec<(i64, i64, bool)> {
 
 #[test]
 fn inferred_incidents_are_the_5m_burn_above_the_budget_for_15m_counted_from_the_counters() {
-    let name_is = |name: &'static str| move |labels: &Labels| labels.metric_name() == name;
-    let failed = |name: &'static str, code: &'static str| {
-        move |labels: &Labels| labels.metric_name() == name && labels.get(code).starts_with('5')
-    };
-    let bucket = |le: &'static str| {
-        move |labels: &Labels| {
-            labels.metric_name() == "istio_request_duration_seconds_bucket"
-                && labels.get("le") == le
-        }
-    };
     type Pick = Box<dyn Fn(&Labels) -> bool>;
     // (scenario, slo, budget, errors, requests, how many incidents the story has)
     let cases: Vec<(&str, &str, f64, Pick, Pick, usize)> = vec![
@@ -118,40 +110,40 @@ fn inferred_incidents_are_the_5m_burn_above_the_budget_for_15m_counted_from_the_
             "fast-burn",
             "score-api",
             0.001,
-            Box::new(failed("http_requests_total", "code")),
-            Box::new(name_is("http_requests_total")),
+            Box::new(failed_requests("http_requests_total", "code")),
+            Box::new(metric_named("http_requests_total")),
             1,
         ),
         (
             "slow-burn",
             "feed",
             0.001,
-            Box::new(failed("http_requests_total", "code")),
-            Box::new(name_is("http_requests_total")),
+            Box::new(failed_requests("http_requests_total", "code")),
+            Box::new(metric_named("http_requests_total")),
             1,
         ),
         (
             "outage",
             "gateway",
             0.001,
-            Box::new(failed("istio_requests_total", "response_code")),
-            Box::new(name_is("istio_requests_total")),
+            Box::new(failed_requests("istio_requests_total", "response_code")),
+            Box::new(metric_named("istio_requests_total")),
             1,
         ),
         (
             "healthy-noise",
             "score-api",
             0.001,
-            Box::new(failed("http_requests_total", "code")),
-            Box::new(name_is("http_requests_total")),
+            Box::new(failed_requests("http_requests_total", "code")),
+            Box::new(metric_named("http_requests_total")),
             0,
         ),
         (
             "low-traffic",
             "review-api",
             0.001,
-            Box::new(failed("http_requests_total", "code")),
-            Box::new(name_is("http_requests_total")),
+            Box::new(failed_requests("http_requests_total", "code")),
+            Box::new(metric_named("http_requests_total")),
             0,
         ),
     ];
@@ -183,8 +175,8 @@ fn inferred_incidents_are_the_5m_burn_above_the_budget_for_15m_counted_from_the_
     dataset
         .add_file("history.series", &history)
         .expect("valid history");
-    let all = summed(&dataset, &bucket("+Inf"));
-    let fast = summed(&dataset, &bucket("0.5"));
+    let all = summed(&dataset, &latency_bucket("+Inf"));
+    let fast = summed(&dataset, &latency_bucket("0.5"));
     let slow: Vec<f64> = all.iter().zip(&fast).map(|(a, f)| a - f).collect();
     let counted = counted_incidents(&slow, &all, 0.01);
     assert_eq!(counted, [(91, 115, false)]);

@@ -24,7 +24,10 @@ use mlslo::prometheus::promql::Labels;
 use mlslo::tools::backtest::{AlertHistory, Dataset, Report};
 use serde::Deserialize;
 
-use crate::support::{data, installed, mlslo, read, scratch, stderr, stdout, write, PROMTOOL};
+use crate::support::{
+    data, failed_requests, installed, latency_bucket, metric_named, mlslo, read, scratch, stderr,
+    stdout, write, PROMTOOL,
+};
 
 /// The severities of the alerts a scenario speaks about.
 const SEVERITIES: [&str; 2] = ["page", "ticket"];
@@ -619,45 +622,39 @@ fn budget_spent_is_the_range_errors_over_the_window_budget() {
     // window is the budget ratio times 30 days of requests at the history's rate,
     // and the range spends its errors of it.
     let window_minutes = 30.0 * 24.0 * 60.0;
-    let named = |name: &'static str| move |labels: &Labels| labels.metric_name() == name;
-    let failed = |name: &'static str, code: &'static str| {
-        move |labels: &Labels| labels.metric_name() == name && labels.get(code).starts_with('5')
-    };
-    let bucket = |le: &'static str| {
-        move |labels: &Labels| {
-            labels.metric_name() == "istio_request_duration_seconds_bucket"
-                && labels.get("le") == le
-        }
-    };
     type Count = Box<dyn Fn(&Dataset) -> f64>;
     let cases: Vec<(&str, &str, f64, Count, Count)> = vec![
         (
             "fast-burn",
             "score-api",
             0.001,
-            Box::new(move |d| counted(d, &failed("http_requests_total", "code"))),
-            Box::new(move |d| counted(d, &named("http_requests_total"))),
+            Box::new(move |d| counted(d, &failed_requests("http_requests_total", "code"))),
+            Box::new(move |d| counted(d, &metric_named("http_requests_total"))),
         ),
         (
             "slow-burn",
             "feed",
             0.001,
-            Box::new(move |d| counted(d, &failed("http_requests_total", "code"))),
-            Box::new(move |d| counted(d, &named("http_requests_total"))),
+            Box::new(move |d| counted(d, &failed_requests("http_requests_total", "code"))),
+            Box::new(move |d| counted(d, &metric_named("http_requests_total"))),
         ),
         (
             "outage",
             "gateway",
             0.001,
-            Box::new(move |d| counted(d, &failed("istio_requests_total", "response_code"))),
-            Box::new(move |d| counted(d, &named("istio_requests_total"))),
+            Box::new(move |d| {
+                counted(d, &failed_requests("istio_requests_total", "response_code"))
+            }),
+            Box::new(move |d| counted(d, &metric_named("istio_requests_total"))),
         ),
         (
             "outage",
             "gateway-latency",
             0.01,
-            Box::new(move |d| counted(d, &bucket("+Inf")) - counted(d, &bucket("0.5"))),
-            Box::new(move |d| counted(d, &bucket("+Inf"))),
+            Box::new(move |d| {
+                counted(d, &latency_bucket("+Inf")) - counted(d, &latency_bucket("0.5"))
+            }),
+            Box::new(move |d| counted(d, &latency_bucket("+Inf"))),
         ),
     ];
     let mut failures = Vec::new();

@@ -501,3 +501,23 @@ impl Lcg {
         choices[self.below(choices.len())]
     }
 }
+
+/// A series of the metric `name`, for counting a scenario's events from its data.
+pub fn metric_named(name: &'static str) -> impl Fn(&mlslo::prometheus::promql::Labels) -> bool {
+    move |labels| labels.metric_name() == name
+}
+
+/// A series of `name` whose label `code` is a 5xx status.
+pub fn failed_requests(
+    name: &'static str,
+    code: &'static str,
+) -> impl Fn(&mlslo::prometheus::promql::Labels) -> bool {
+    move |labels| labels.metric_name() == name && labels.get(code).starts_with('5')
+}
+
+/// The scenarios' latency histogram bucket `le`.
+pub fn latency_bucket(le: &'static str) -> impl Fn(&mlslo::prometheus::promql::Labels) -> bool {
+    move |labels| {
+        labels.metric_name() == "istio_request_duration_seconds_bucket" && labels.get("le") == le
+    }
+}

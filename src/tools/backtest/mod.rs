@@ -712,7 +712,7 @@ fn score_report(
     labelled: Option<(&str, Vec<scores::Incident>)>,
 ) -> Option<scores::Scores> {
     let range = (report.start_ms, report.end_ms);
-    match labelled {
+    let (incidents, scored, source) = match labelled {
         Some((name, incidents)) => {
             let mut scored: Vec<ObjectiveKey> = report
                 .alerts
@@ -724,13 +724,7 @@ fn score_report(
             scored.sort();
             scored.dedup();
             let source = scores::IncidentSource::File { name: name.into() };
-            Some(scores::score(
-                &report.alerts,
-                &incidents,
-                &scored,
-                source,
-                range,
-            ))
+            (incidents, scored, source)
         }
         None => {
             let scored: Vec<ObjectiveKey> = report
@@ -746,15 +740,16 @@ fn score_report(
             let source = scores::IncidentSource::Inferred {
                 rule: scores::inference_rule(),
             };
-            Some(scores::score(
-                &report.alerts,
-                &incidents,
-                &scored,
-                source,
-                range,
-            ))
+            (incidents, scored, source)
         }
-    }
+    };
+    Some(scores::score(
+        &report.alerts,
+        &incidents,
+        &scored,
+        source,
+        range,
+    ))
 }
 
 /// The evaluation range, resolved: the times asked for, or else the data's
