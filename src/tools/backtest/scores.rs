@@ -20,6 +20,8 @@
 //!   over detected incidents that ended, `None` when there is none.
 //! - Pages per week: an alert's firings per 7 days of range; an objective's, the
 //!   firings of its page alerts.
+//! - An objective's scores count its alerts but those on the budget left
+//!   ([`is_budget_state`]), which are scored on their own rows.
 //!
 //! Invariants: pure; output sorted (objective, then alert name and labels, then
 //! time); an incident file error names the file, and the line where there is one;
@@ -341,6 +343,18 @@ pub fn is_page(alert: &AlertHistory) -> bool {
             == Some("page")
 }
 
+/// Whether `alert` is one on the budget left (`ErrorBudgetLow`,
+/// `ErrorBudgetExhaustionForecast`). It says the budget is short, not that an
+/// incident is on, and by design fires until the budget recovers, days after
+/// the incident: counted in its objective's scores it would make the
+/// objective's reset time its own.
+pub fn is_budget_state(alert: &AlertHistory) -> bool {
+    matches!(
+        alert.alertname.as_str(),
+        naming::ALERT_BUDGET_LOW | naming::ALERT_BUDGET_EXHAUSTION
+    )
+}
+
 /// Scores the alerts of the `scored` objectives against `incidents` over the range
 /// `[start_ms, end_ms]`. Alerts of other objectives are left out.
 pub fn score(
@@ -373,7 +387,11 @@ pub fn score(
     for objective in scored {
         let own = incidents_of.remove(objective).unwrap_or_default();
         let indexed = alerts_of.remove(objective).unwrap_or_default();
-        let mine: Vec<&AlertHistory> = indexed.iter().map(|(_, alert)| *alert).collect();
+        let mine: Vec<&AlertHistory> = indexed
+            .iter()
+            .map(|(_, alert)| *alert)
+            .filter(|alert| !is_budget_state(alert))
+            .collect();
         for &(index, alert) in &indexed {
             let mut score = score_firings(&[alert], &own);
             score.pages_per_week = per_week(alert.firings);
@@ -694,6 +712,34 @@ mod tests {
         // objective.
         assert_eq!(result.alerts[0].score.pages_per_week, Some(168.0));
         assert_eq!(score.pages_per_week, Some(0.0));
+    }
+
+    #[test]
+    fn the_budget_alerts_keep_their_rows_but_not_their_objectives_reset_time() {
+        let mut budget_low = alert("ticket", &[(15, 600, true)]);
+        budget_low.alertname = naming::ALERT_BUDGET_LOW.into();
+        let result = scores(
+            &[alert("page", &[(12, 25, false)]), budget_low],
+            &[incident(10, 20)],
+            600,
+        );
+        let objective = &result.objectives[0].score;
+        assert_eq!((objective.firings, objective.detected), (1, 1));
+        assert_eq!(
+            (objective.detection_ms, objective.reset_ms),
+            (Some(2 * M), Some(5 * M))
+        );
+        assert!(!objective.reset_at_least);
+        assert_eq!(result.incidents[0].detected_by.as_deref(), Some("Burn"));
+        let low = result
+            .alerts
+            .iter()
+            .find(|alert| alert.alertname == naming::ALERT_BUDGET_LOW)
+            .expect("the budget alert keeps its row");
+        assert_eq!(
+            (low.score.reset_ms, low.score.reset_at_least),
+            (Some(580 * M), true)
+        );
     }
 
     #[test]
