@@ -75,16 +75,29 @@ fn sloth_labels_carry_sloths_values_and_pass_promtool() {
         }
     }
     // The burn alerts carry them too, as Sloth's do, so `ALERTS{sloth_id!=""}` finds them.
+    // Their tier is `sloth_severity`, which Sloth's dashboards read for the page and
+    // ticket panels (`ALERTS{sloth_severity="page"}`).
     let alerts = rules_text.split("  - alert: ").skip(1);
-    let mut burn_alerts = 0;
+    let mut tiers = Vec::new();
     for alert in alerts.filter(|alert| alert.starts_with("ErrorBudgetBurn\n")) {
-        burn_alerts += 1;
         assert!(
             alert.contains("      sloth_id: myservice-requests-availability\n"),
             "{alert}"
         );
+        let tier = alert
+            .lines()
+            .find_map(|line| line.strip_prefix("      sloth_severity: "))
+            .unwrap_or_else(|| panic!("no sloth_severity: {alert}"));
+        let severity = alert
+            .lines()
+            .find_map(|line| line.strip_prefix("      severity: "))
+            .unwrap_or_else(|| panic!("no severity: {alert}"));
+        assert_eq!(tier, severity, "the default vocabulary is Sloth's: {alert}");
+        tiers.push(tier.to_owned());
     }
-    assert!(burn_alerts >= 2, "{rules_text}");
+    tiers.sort();
+    tiers.dedup();
+    assert_eq!(tiers, ["page", "ticket"], "{rules_text}");
 
     if installed(PROMTOOL).is_none() {
         return;

@@ -1119,6 +1119,14 @@ fn burn_alerts(
             recorded(&naming::sli_error_ratio(burn.long), service, objective),
         );
         let mut labels = alert_labels(service, objective, service.severities.of(tier));
+        if service.sloth_labels {
+            // Sloth's dashboards find its page and ticket alerts by this label,
+            // whatever the routing's own severity words are.
+            labels.insert(
+                naming::LABEL_SLOTH_SEVERITY.to_owned(),
+                tier.as_str().to_owned(),
+            );
+        }
         labels.insert(naming::LABEL_LONG_WINDOW.to_owned(), burn.long.to_string());
         labels.insert(
             naming::LABEL_SHORT_WINDOW.to_owned(),

@@ -36,9 +36,10 @@ pub fn identity_labels(service: &str, objective: &str) -> BTreeMap<String, Strin
 pub const LABEL_SLOTH_ID: &str = "sloth_id";
 pub const LABEL_SLOTH_SERVICE: &str = "sloth_service";
 pub const LABEL_SLOTH_SLO: &str = "sloth_slo";
-/// Sloth's tier of an alert (`page`, `ticket`), read (never written) by
-/// `mlslo backtest --compare`, with Sloth's identity labels, to put Sloth's
-/// alerts beside an objective's.
+/// Sloth's tier of a burn alert (`page`, `ticket`): written on mlslo's burn
+/// alerts with the identity labels above (Sloth's dashboards find the alerts by
+/// it), and read by `mlslo backtest --compare` to put Sloth's alerts beside an
+/// objective's.
 pub const LABEL_SLOTH_SEVERITY: &str = "sloth_severity";
 /// The objective in percent (`"99.9"`) on [`SLOTH_SLO_INFO`].
 pub const LABEL_SLOTH_OBJECTIVE: &str = "sloth_objective";
@@ -71,7 +72,7 @@ pub const FORECAST_LABEL_VALUE: &str = "true";
 /// reads with a meaning of its own (`le` is a histogram's bucket boundary): an
 /// objective's `group_by` cannot name them, since a group label would then be
 /// overwritten by the generated value, or would split what the SLI must sum.
-pub const GENERATED_LABELS: [&str; 18] = [
+pub const GENERATED_LABELS: [&str; 19] = [
     "__name__",
     "alertname",
     LABEL_SERVICE,
@@ -90,6 +91,7 @@ pub const GENERATED_LABELS: [&str; 18] = [
     LABEL_SLOTH_SERVICE,
     LABEL_SLOTH_SLO,
     LABEL_SLOTH_OBJECTIVE,
+    LABEL_SLOTH_SEVERITY,
 ];
 
 /// The objective and its window on [`SLO_INFO`].
