@@ -65,12 +65,6 @@ const STAT_HEIGHT: u64 = 4;
 const GRAPH_WIDTH: u64 = 12;
 const GRAPH_HEIGHT: u64 = 8;
 
-/// Whether a service gets a dashboard: it has an objective Prometheus evaluates
-/// (log objectives are Elasticsearch watches, with no series to draw).
-pub fn has_dashboard(service: &Service) -> bool {
-    service.has_dashboard()
-}
-
 /// A dashboard's JSON as `<service>.json` holds it and as its ConfigMap carries it.
 pub struct DashboardText {
     /// Two-space indented, for review in `generated/`.

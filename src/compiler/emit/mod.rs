@@ -34,7 +34,7 @@ mod tests;
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::base::diagnostic::{CodeInfo, Diagnostic, SourceMap};
-use crate::compiler::ir::{naming, Program};
+use crate::compiler::ir::{naming, Program, Service};
 
 /// Codes W0506 and W0507: warnings found while generating; `mlslo explain` prints them.
 pub const CODES: &[CodeInfo] = codes::ALL;
@@ -108,7 +108,7 @@ fn each_service_in_parallel<K: Send>(
     crate::base::parallel::in_parallel_balanced(
         &program.services,
         SERVICES_PER_THREAD_AT_LEAST,
-        |chunk: &[crate::compiler::ir::Service]| {
+        |chunk: &[Service]| {
             let mut cache = promtool_test::ScenarioCache::default();
             chunk
                 .iter()
@@ -145,7 +145,7 @@ fn take_each<K>(
 /// Every rule group of a service's rule file: its objectives' groups, then its
 /// monitoring group; empty when Prometheus has nothing to evaluate for it.
 pub fn service_rule_groups(
-    service: &crate::compiler::ir::Service,
+    service: &Service,
     monitoring: &crate::compiler::ir::Monitoring,
     which: prometheus::WhichRules,
 ) -> Vec<prometheus::RuleGroup> {
@@ -161,7 +161,7 @@ pub fn service_rule_groups(
 
 /// The rule file, `PrometheusRule` manifest and promtool test file of one service.
 fn service_outputs(
-    service: &crate::compiler::ir::Service,
+    service: &Service,
     monitoring: &crate::compiler::ir::Monitoring,
     kubernetes_metadata: &crate::compiler::ir::KubernetesMetadata,
     grafana_settings: &crate::compiler::ir::GrafanaSettings,
@@ -183,7 +183,7 @@ fn service_outputs(
         naming::prometheus_file(&service.name),
         rule_file_text(&header, &groups_text),
     ));
-    if grafana::has_dashboard(service) {
+    if service.has_dashboard() {
         let group_names: Vec<String> = groups.iter().map(|group| group.name.clone()).collect();
         let dashboard = grafana::dashboard(&header, service, &group_names);
         files.push((
@@ -264,7 +264,7 @@ fn monitoring_files(program: &Program, sources: &SourceMap, outputs: &mut Output
 
 /// Grafana's file provisioning of the dashboards, when there is one.
 fn grafana_provisioning(program: &Program, sources: &SourceMap, outputs: &mut Outputs) {
-    if !program.services.iter().any(grafana::has_dashboard) {
+    if !program.services.iter().any(Service::has_dashboard) {
         return;
     }
     let header = vec![
@@ -307,7 +307,7 @@ fn rule_file_text(header: &[String], groups_text: &str) -> String {
     text
 }
 
-fn header(service: &crate::compiler::ir::Service, sources: &SourceMap) -> Vec<String> {
+fn header(service: &Service, sources: &SourceMap) -> Vec<String> {
     let mut names = BTreeSet::new();
     for span in std::iter::once(service.span)
         .chain(service.objectives.iter().map(|objective| objective.span))
